@@ -1,0 +1,114 @@
+"""Benchmark import time and response parsing of losant_fluent.models.
+
+Run from the repository root: ``python benchmarks/bench_models.py``. Prints:
+
+* import times (fresh interpreter each run, median of 7): ``import requests`` alone,
+  ``import losant_fluent`` and ``from losant_fluent.models import Device``;
+* the per-call cost of reading a ``devices`` page of 1,000 items built from the
+  ``device`` example: ``json.loads`` alone, ``parse_response`` alone, and both; also how
+  long the lenient fallback takes when one item in the page does not match its schema.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO.parent / "shared" / "reference" / "losant-api" / "apiExamples.json"
+RUNS = 7
+
+
+def import_time(statement: str) -> float | None:
+    """Median wall time, in ms, of running ``statement`` in a fresh interpreter."""
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    samples = []
+    for _ in range(RUNS):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            return None
+        samples.append(float(done.stdout.strip()) * 1000)
+    return statistics.median(samples)
+
+
+def per_call(func: Callable[[], object], repeat: int = 15) -> float:
+    """Median wall time, in ms, of one call of ``func``."""
+    func()  # warm caches (model import, schema build)
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def devices_page(count: int) -> dict[str, Any]:
+    """A realistic ``devices`` page: the ``device`` example with varied ids and names."""
+    device = json.loads(EXAMPLES.read_text(encoding="utf-8"))["device"]
+    items = []
+    for index in range(count):
+        item = copy.deepcopy(device)
+        item["id"] = item["deviceId"] = f"{index:024x}"
+        item["name"] = f"Device {index}"
+        items.append(item)
+    return {"items": items, "count": count, "totalCount": count, "perPage": count, "page": 0}
+
+
+def main() -> None:
+    """Measure and print the figures as a small table."""
+    sys.path.insert(0, str(REPO))
+    from losant_fluent.models._registry import parse_response
+
+    rows: list[tuple[str, float | None]] = []
+    rows.append(("import requests", import_time("import requests")))
+    package = import_time("import losant_fluent")
+    rows.append(("import losant_fluent", package))
+    if package is None:
+        rows.append(("import losant_fluent.models", import_time("import losant_fluent.models")))
+    rows.append(
+        (
+            "from losant_fluent.models import Device",
+            import_time("from losant_fluent.models import Device"),
+        )
+    )
+
+    page = devices_page(1000)
+    body = json.dumps(page)
+    odd = copy.deepcopy(page)
+    odd["items"][500]["deviceClass"] = "notYetKnown"
+    rows.append(("json.loads (1,000 devices)", per_call(lambda: json.loads(body))))
+    rows.append(
+        ("parse_response (1,000 devices)", per_call(lambda: parse_response("devices", page, None)))
+    )
+    rows.append(
+        (
+            "json.loads + parse_response",
+            per_call(lambda: parse_response("devices", json.loads(body), None)),
+        )
+    )
+    rows.append(
+        (
+            "parse_response, 1 odd item (fallback)",
+            per_call(lambda: parse_response("devices", odd, None), repeat=5),
+        )
+    )
+
+    width = max(len(name) for name, _ in rows)
+    print(f"{'measure':<{width}}  median ms")
+    for name, value in rows:
+        shown = "failed" if value is None else f"{value:9.1f}"
+        print(f"{name:<{width}}  {shown}")
+    print(f"(imports: fresh interpreter, median of {RUNS}; body {len(body) / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

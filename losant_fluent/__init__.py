@@ -1,0 +1,54 @@
+"""losant-fluent: the whole Losant REST API as call chains that mirror its URLs.
+
+    from losant_fluent import API
+    api = API(token="...")
+    device = api.applications(app_id).devices(device_id).get()
+
+Every chain node appends a path segment; only a terminal verb (``get``, ``post``, ``patch``,
+``put``, ``delete``) sends a request. Results are pydantic models with ``http_response()``;
+every failure is a :class:`LosantError`.
+"""
+
+from ._client import API
+from ._exceptions import (
+    APIError,
+    BadRequestError,
+    BodyValidationError,
+    ConflictError,
+    ForbiddenError,
+    LosantConnectionError,
+    LosantError,
+    LosantTimeoutError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    UnauthorizedError,
+    UnprocessableEntityError,
+)
+from ._node import Node, RawNode
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "API",
+    "APIError",
+    "BadRequestError",
+    "BodyValidationError",
+    "ConflictError",
+    "ForbiddenError",
+    "LosantConnectionError",
+    "LosantError",
+    "LosantTimeoutError",
+    "Node",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitError",
+    "RawNode",
+    "ServerError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,478 @@
+"""Logins, OAuth 2.0 and token renewal for :class:`~losant_fluent.API` (see docs/auth.md).
+
+A login (``API.login_user`` / ``API.login_device``) posts credentials to ``/auth/user`` or
+``/auth/device``, uses the token that comes back, and leaves a *renewal* on the ``API``:
+when Losant later refuses that token with 401, ``API._transmit`` asks the renewal for a new
+token (by logging in again) once, under the API's lock, and retries the request once.
+:class:`OAuth2` does the same for OAuth 2.0 tokens (authorization code with PKCE), renewing
+with the refresh token, through requests-oauthlib.
+
+Secrets (passwords, device secrets, two-factor codes, client secrets, refresh tokens) are
+kept only here and never put in a ``repr``, a log record or an exception message;
+``API.close()`` forgets them.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import secrets as _random
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, urlsplit
+
+from . import _exceptions as errors
+from ._client import API, _Renewal
+
+if TYPE_CHECKING:
+    from .models import AuthedDevice, AuthedUser
+
+__all__ = ["OAuth2", "OAuth2Error", "login_device", "login_user"]
+
+_REDACTED = "<redacted>"
+_SECRET_FIELDS = ("password", "twoFactorCode", "key", "secret")
+
+TokenCallback = Callable[[dict[str, Any]], object]
+
+
+class OAuth2Error(errors.LosantError):
+    """An OAuth 2.0 step failed: the authorization server refused it, or it could not start.
+
+    ``error`` is the OAuth error code (``"invalid_grant"``, ``"mismatching_state"``,
+    ``"insecure_transport"``...), ``description`` the server's explanation when it gave
+    one, ``status`` the token endpoint's HTTP status when there was an answer.
+    """
+
+    def __init__(self, error: str, description: str = "", status: int | None = None) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        text = f"OAuth 2.0 {error}"
+        if description:
+            text += f": {description}"
+        if status is not None:
+            text += f" (HTTP {status})"
+        super().__init__(text)
+
+
+# -- keeping secrets out of errors -------------------------------------------------------------
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a secret can show up in an error text: raw, JSON-escaped, URL-encoded."""
+    return {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), repr(secret)[1:-1]}
+
+
+def _scrub(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` (text, or JSON-like data) with every form of every secret redacted."""
+    if isinstance(value, str):
+        for secret in secrets:
+            for form in sorted(_forms(secret), key=len, reverse=True):
+                if form:
+                    value = value.replace(form, _REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {key: _scrub(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub(item, secrets) for item in value]
+    return value
+
+
+def _scrubbed(exc: errors.LosantError, secrets: Sequence[str]) -> errors.LosantError:
+    """A copy of ``exc`` that names none of ``secrets`` (a login's failure, safe to raise)."""
+    secrets = [s for s in secrets if s]
+    if isinstance(exc, errors.APIError):
+        response = exc.http_response()
+        if response is not None:
+            if response.request is not None:
+                response.request.body = None  # the credentials we sent
+            if _scrub(response.text, secrets) != response.text:
+                response = None  # the server echoed them back: do not hand it on
+        return type(exc)(
+            exc.status,
+            exc.type,
+            _scrub(exc.message, secrets),
+            method=exc.method,
+            path=exc.path,
+            body=_scrub(exc.body, secrets),
+            response=response,
+        )
+    if isinstance(exc, errors.BodyValidationError):
+        return errors.BodyValidationError(
+            _scrub(str(exc), secrets),
+            [(_scrub(where, secrets), _scrub(what, secrets)) for where, what in exc.errors],
+        )
+    return exc  # transport errors name the method, path and URL only
+
+
+# -- user and device logins --------------------------------------------------------------------
+
+
+def _bare(api: API) -> API:
+    """A token-less view of ``api`` (same session and settings) for login requests.
+
+    It has no token and no renewal, so a refused login raises instead of renewing again.
+    """
+    return API(
+        api.url,
+        token="",  # "" (not None): do not fall back to $LOSANT_API_TOKEN
+        session=api.session,
+        timeout=api._timeout,
+        validate=api._validate,
+        accept_version=api._accept_version,
+    )
+
+
+class _LoginRenewal(_Renewal):
+    """The stored credentials of a login, used to log in again when the token expires."""
+
+    __slots__ = ("_kind", "_body", "_two_factor")
+
+    def __init__(
+        self,
+        kind: Literal["user", "device"],
+        body: dict[str, Any],
+        two_factor: Callable[[], str] | None = None,
+    ) -> None:
+        self._kind = kind
+        self._body: dict[str, Any] | None = body
+        self._two_factor = two_factor
+
+    def __repr__(self) -> str:
+        state = "forgotten" if self._body is None else "kept"
+        return f"<{type(self).__name__} {self._kind} credentials {state}>"
+
+    def login(self, api: API, two_factor_code: str | None = None) -> AuthedUser | AuthedDevice:
+        """Post the credentials (without any token) and return Losant's answer."""
+        if self._body is None:
+            raise RuntimeError("these login credentials were forgotten (the API was closed)")
+        body = dict(self._body)
+        if two_factor_code is None and self._two_factor is not None:
+            two_factor_code = self._two_factor()
+        if two_factor_code is not None:
+            body["twoFactorCode"] = two_factor_code
+        secrets = [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
+        auth = _bare(api).auth()
+        failure: errors.LosantError | None = None
+        try:
+            if self._kind == "user":
+                return auth.user().post(body)
+            return auth.device().post(body)
+        except errors.LosantError as exc:
+            failure = _scrubbed(exc, secrets)
+        raise failure  # outside the except block: no link to the unscrubbed original
+
+    def renew(self, api: API) -> bool:
+        """Log in again and install the new token; ``False`` once the credentials are gone."""
+        if self._body is None:
+            return False
+        result = self.login(api)
+        api._use_token(result.token, self, result)
+        return True
+
+    def forget(self) -> None:
+        """Drop the stored credentials."""
+        self._body = None
+        self._two_factor = None
+
+
+def login_user(
+    api: API,
+    email: str,
+    password: str,
+    *,
+    two_factor_code: str | Callable[[], str] | None = None,
+    requested_scopes: Sequence[str] | None = None,
+    token_ttl: int | None = None,
+) -> None:
+    """Log ``api`` in as a user (``POST /auth/user``); see :meth:`API.login_user`."""
+    body: dict[str, Any] = {"email": email, "password": password}
+    if requested_scopes is not None:
+        body["requestedScopes"] = list(requested_scopes)
+    if token_ttl is not None:
+        body["tokenTTL"] = token_ttl
+    if isinstance(two_factor_code, str):
+        # A one-time code cannot log in again later: no renewal for this login.
+        result = _LoginRenewal("user", body).login(api, two_factor_code)
+        api._use_token(result.token, None, result)
+        return
+    renewal = _LoginRenewal("user", body, two_factor_code)
+    result = renewal.login(api)
+    api._use_token(result.token, renewal, result)
+
+
+def login_device(
+    api: API,
+    device_id: str,
+    key: str,
+    secret: str,
+    *,
+    token_ttl: int | None = None,
+    requested_scopes: Sequence[str] | None = None,
+) -> None:
+    """Log ``api`` in as a device (``POST /auth/device``); see :meth:`API.login_device`."""
+    body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
+    if token_ttl is not None:
+        body["tokenTTL"] = token_ttl
+    if requested_scopes is not None:
+        body["requestedScopes"] = list(requested_scopes)
+    renewal = _LoginRenewal("device", body)
+    result = renewal.login(api)
+    api._use_token(result.token, renewal, result)
+
+
+# -- OAuth 2.0 ---------------------------------------------------------------------------------
+
+_INSECURE = "OAUTHLIB_INSECURE_TRANSPORT"
+_ENV_LOCK = threading.RLock()
+_quiet = threading.local()
+
+
+class _RedactOAuthLogs(logging.Filter):
+    """Blanks the values in requests-oauthlib's DEBUG records made during our token calls.
+
+    requests-oauthlib logs request bodies, responses and tokens at DEBUG; while one of our
+    calls runs (in this thread) the messages stay, the values become ``<redacted>``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(_quiet, "depth", 0) and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(
+                a if isinstance(a, int) and not isinstance(a, bool) else _REDACTED for a in args
+            )
+        return True
+
+
+_LOG_FILTER = _RedactOAuthLogs()
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def _oauthlib_call(*urls: str) -> Iterator[None]:
+    """Run one requests-oauthlib call: values kept out of its logs, http only for loopback.
+
+    oauthlib refuses plain ``http://`` unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set. When
+    every ``http://`` URL of this call is a loopback address, the variable is set for the
+    duration of the call only (under a lock) and removed afterwards; otherwise it is left as
+    it is, and oauthlib refuses.
+    """
+    logger = logging.getLogger("requests_oauthlib.oauth2_session")
+    if _LOG_FILTER not in logger.filters:
+        logger.addFilter(_LOG_FILTER)
+    plain = [u for u in urls if not u.lower().startswith("https://")]
+    _quiet.depth = getattr(_quiet, "depth", 0) + 1
+    try:
+        if plain and all(_is_loopback(u) for u in plain):
+            with _ENV_LOCK:
+                preset = _INSECURE in os.environ
+                if not preset:
+                    os.environ[_INSECURE] = "1"
+                try:
+                    yield
+                finally:
+                    if not preset:
+                        os.environ.pop(_INSECURE, None)
+        else:
+            yield
+    finally:
+        _quiet.depth -= 1
+
+
+class OAuth2(_Renewal):
+    """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
+
+    Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
+    URL they are redirected back to to :meth:`fetch_token`. From then on the ``API`` sends the
+    access token, and when it is refused (401) refreshes it once with the refresh token and
+    retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
+    goes back in with ``token=``.
+    """
+
+    def __init__(
+        self,
+        api: API,
+        client_id: str,
+        authorization_url: str,
+        token_url: str,
+        redirect_uri: str,
+        scope: str | Sequence[str] | None = None,
+        *,
+        client_secret: str | None = None,
+        token: Mapping[str, Any] | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> None:
+        from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped,unused-ignore]
+
+        scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
+        self._api = api
+        self.client_id = client_id
+        self._authorize_endpoint = authorization_url
+        self.token_url = token_url
+        self.redirect_uri = redirect_uri
+        self._client_secret = client_secret
+        self._on_token = on_token
+        self._status: int | None = None
+        self._token: dict[str, Any] | None = None
+        self._verifier: str | None = None  # PKCE: made by authorization_url, used once
+        self._oauth: Any = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+        for hook in ("access_token_response", "refresh_token_response"):
+            self._oauth.register_compliance_hook(hook, self._note_status)
+        if token is not None:
+            self._adopt(dict(token), notify=False)
+
+    def __repr__(self) -> str:
+        token = self._token
+        refresh = "yes" if token and token.get("refresh_token") else "no"
+        return (
+            f"<OAuth2 client_id={self.client_id!r} token={'set' if token else 'none'} "
+            f"refresh_token={refresh}>"
+        )
+
+    @property
+    def token(self) -> dict[str, Any] | None:
+        """A copy of the current token (``access_token``, ``refresh_token``, ``expires_at``...)."""
+        return dict(self._token) if self._token else None
+
+    def authorization_url(self, **extra: str) -> tuple[str, str]:
+        """The URL to send the user to, and its ``state``; the PKCE verifier is kept here.
+
+        ``extra`` adds query parameters (``prompt="consent"``...). Each call starts a new
+        authorization (new state, new verifier).
+        """
+        self._verifier = verifier = _random.token_urlsafe(48)  # 64 chars, RFC 7636 alphabet
+        digest = hashlib.sha256(verifier.encode("ascii")).digest()
+        challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        url, state = self._call(
+            lambda: self._oauth.authorization_url(
+                self._authorize_endpoint,
+                code_challenge=challenge,
+                code_challenge_method="S256",
+                **extra,
+            ),
+            self._authorize_endpoint,
+        )
+        return str(url), str(state)
+
+    def fetch_token(self, authorization_response: str) -> dict[str, Any]:
+        """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
+
+        Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
+        with this object as its renewal, calls ``on_token`` and returns the token.
+        """
+        verifier = self._verifier
+        if verifier is None:
+            raise OAuth2Error("invalid_request", "call authorization_url() first")
+        token = self._call(
+            lambda: self._oauth.fetch_token(
+                self.token_url,
+                authorization_response=authorization_response,
+                client_secret=self._client_secret,
+                include_client_id=True,
+                code_verifier=verifier,
+                **self._request_options(),
+            ),
+            self.token_url,
+            authorization_response,
+        )
+        self._verifier = None  # one use only
+        return self._adopt(dict(token))
+
+    def refresh(self) -> dict[str, Any]:
+        """Get a new access token with the refresh token now; install it and return it."""
+        with self._api._lock:
+            refresh_token = (self._token or {}).get("refresh_token")
+            if not refresh_token:
+                raise OAuth2Error("invalid_request", "no refresh token to refresh with")
+            token = self._call(
+                lambda: self._oauth.refresh_token(
+                    self.token_url,
+                    refresh_token=refresh_token,
+                    client_id=self.client_id,
+                    client_secret=self._client_secret,
+                    **self._request_options(),
+                ),
+                self.token_url,
+            )
+            return self._adopt(dict(token))
+
+    def renew(self, api: API) -> bool:
+        """Refresh after a 401 (called by the ``API``); ``False`` without a refresh token."""
+        if not (self._token or {}).get("refresh_token"):
+            return False
+        self.refresh()
+        return True
+
+    def forget(self) -> None:
+        """Drop the tokens and the PKCE verifier, and close the token session."""
+        self._token = None
+        self._verifier = None
+        self._oauth.token = {}
+        self._oauth.close()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _request_options(self) -> dict[str, Any]:
+        session = self._api.session
+        return {
+            "timeout": self._api._timeout,
+            "verify": session.verify,
+            "proxies": session.proxies or None,
+        }
+
+    def _note_status(self, response: Any) -> Any:
+        self._status = int(response.status_code)
+        return response
+
+    def _adopt(self, token: dict[str, Any], notify: bool = True) -> dict[str, Any]:
+        """Make ``token`` current: on the session, on the ``API``, and to ``on_token``."""
+        access = token.get("access_token")
+        if not access:
+            raise OAuth2Error("invalid_token", "the token has no access_token")
+        self._oauth.token = token
+        self._token = token
+        self._api._use_token(str(access), self, None)
+        if notify and self._on_token is not None:
+            self._on_token(dict(token))
+        return dict(token)
+
+    def _call(self, step: Callable[[], Any], *urls: str) -> Any:
+        """Run one requests-oauthlib step; its failures become ``LosantError`` subclasses."""
+        import requests
+        from oauthlib.oauth2 import (  # type: ignore[import-untyped,unused-ignore]
+            OAuth2Error as OAuthLibError,
+        )
+
+        self._status = None
+        secrets = [s for s in (self._client_secret, self._verifier) if s]
+        failure: errors.LosantError
+        with _oauthlib_call(*urls):
+            try:
+                return step()
+            except OAuthLibError as exc:
+                description = _scrub(str(exc.description or ""), secrets)
+                failure = OAuth2Error(str(exc.error), description, self._status)
+            except Warning as exc:  # oauthlib: the server granted other scopes than asked
+                failure = OAuth2Error("scope_changed", str(exc), self._status)
+            except requests.Timeout:
+                failure = errors.LosantTimeoutError(f"POST {self.token_url}: no answer in time")
+            except requests.ConnectionError:
+                failure = errors.LosantConnectionError(f"POST {self.token_url}: could not connect")
+            except requests.RequestException as exc:
+                failure = errors.TransportError(f"POST {self.token_url}: {type(exc).__name__}")
+        raise failure  # outside the except blocks: no link to the original (it may hold tokens)

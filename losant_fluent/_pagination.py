@@ -1,0 +1,352 @@
+"""Walking every page of a collection result, one page at a time.
+
+A verb whose endpoint the catalog marks as paginated returns the first page as usual (a
+model such as ``Devices``), with a :class:`Pager` attached by :func:`attach_pager`. The
+pager remembers the call (node, endpoint, body, keywords) and the endpoint's style:
+
+``page``
+    ``page`` (0-based) and ``perPage``; the walk ends at ``totalCount`` or on a short page.
+``offset``
+    ``offset`` and ``limit`` (data table rows, also the POST ``rows/query`` whose body is
+    re-sent unchanged); the walk ends at ``totalCount`` or on a short page.
+``cursor``
+    ``startingAfterId`` and ``limit`` (instance sandboxes); the next cursor is the ``id`` of
+    the last item; the walk ends when ``hasMore`` is false.
+
+Later pages are requested through ``Node._send`` with the caller's keywords and body, only
+the page, offset or cursor changed, so authentication, encoding, errors and models are the
+same as for the first page. :class:`PagedResultMixin` (a base of every ``LosantModel``)
+makes the result iterable over all items; :class:`PageWalk` is the iterator doing the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from ._exceptions import LosantError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._catalog import Endpoint
+    from ._node import Node
+
+__all__ = ["PageWalk", "PagedResultMixin", "Pager", "attach_pager"]
+
+STYLES = ("page", "offset", "cursor")
+# The parameter each style moves from page to page.
+_MOVING = {"page": "page", "offset": "offset", "cursor": "startingAfterId"}
+# The page size parameter of each style, and its size when neither caller nor catalog says.
+_SIZE = {"page": ("perPage", 100), "offset": ("limit", 1000), "cursor": ("limit", 100)}
+
+
+def _as_int(value: Any, default: int) -> int:
+    """``value`` as an int (query values may be given as text), else ``default``."""
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+_ATTRS: dict[type[Any], dict[str, str]] = {}
+
+
+def read(obj: Any, name: str) -> Any:
+    """The JSON member ``name`` of a decoded value: a mapping, or a model (field or extra)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    cls = type(obj)
+    attrs = _ATTRS.get(cls)
+    if attrs is None:
+        fields = getattr(cls, "model_fields", None) or {}
+        attrs = {(info.alias or attr): attr for attr, info in fields.items()}
+        attrs.update({attr: attr for attr in fields if attr not in attrs})
+        _ATTRS[cls] = attrs
+    if name in attrs:
+        return getattr(obj, attrs[name], None)
+    extra = getattr(obj, "model_extra", None)
+    return extra.get(name) if isinstance(extra, dict) else None
+
+
+def page_items(page: Any) -> list[Any]:
+    """The items of one page (``[]`` when the page has none)."""
+    items = read(page, "items")
+    return items if isinstance(items, list) else []
+
+
+class Pager:
+    """How to get the pages after one page: the call that produced it and its style."""
+
+    __slots__ = ("node", "endpoint", "body", "params", "style")
+
+    def __init__(
+        self, node: Node, endpoint: Endpoint, body: Any, params: Mapping[str, Any]
+    ) -> None:
+        self.node = node
+        self.endpoint = endpoint
+        self.body = body
+        self.params = dict(params)
+        self.style: str = endpoint.pagination or ""
+
+    def __repr__(self) -> str:
+        return f"<Pager {self.endpoint.id} style={self.style} {self.start()}>"
+
+    def _size(self) -> int:
+        """The page size asked for: the caller's, else the catalog's default."""
+        name, fallback = _SIZE[self.style]
+        param = self.endpoint.keyword_params.get(name)
+        default = param.default if param is not None else None
+        return _as_int(self.params.get(name), _as_int(default, fallback))
+
+    def start(self) -> dict[str, Any]:
+        """Where the page this pager came with starts, as the moving parameter."""
+        if self.style == "page":
+            return {"page": _as_int(self.params.get("page"), 0)}
+        if self.style == "offset":
+            return {"offset": _as_int(self.params.get("offset"), 0)}
+        cursor = self.params.get("startingAfterId")
+        return {"startingAfterId": cursor} if cursor is not None else {}
+
+    def after(self, page: Any, position: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Where the page after ``page`` (requested at ``position``) starts; None at the end."""
+        count = len(page_items(page))
+        if count == 0:
+            return None
+        if self.style == "cursor":
+            has_more = read(page, "hasMore")
+            if has_more is False or (has_more is None and count < self._size()):
+                return None
+            last = page_items(page)[-1]
+            cursor = read(last, "id") or read(last, "instanceSandboxId")
+            if cursor is None:
+                raise LosantError(
+                    f"{self.endpoint.id}: cannot ask for the next page, "
+                    "the last item has no id"
+                )
+            return {"startingAfterId": cursor}
+        total = read(page, "totalCount")
+        name = "perPage" if self.style == "page" else "limit"
+        size = _as_int(read(page, name), self._size())
+        if self.style == "page":
+            number = _as_int(position.get("page"), 0)
+            reached = number * size + count
+            following: dict[str, Any] = {"page": number + 1}
+        else:
+            offset = _as_int(position.get("offset"), 0)
+            reached = offset + count
+            following = {"offset": reached}
+        if count < size or (isinstance(total, int) and reached >= total):
+            return None
+        return following
+
+    def fetch(self, position: Mapping[str, Any]) -> Any:
+        """Request the page at ``position``: the caller's call with only the position changed."""
+        params = dict(self.params)
+        params.pop(_MOVING[self.style], None)
+        params.update(position)
+        return self.node._send(self.endpoint.id, self.body, params)
+
+
+def attach_pager(
+    result: Any, node: Node, endpoint: Endpoint, body: Any, params: Mapping[str, Any]
+) -> None:
+    """Make ``result`` (a page of a paginated endpoint) able to walk the pages after it."""
+    if endpoint.pagination in STYLES and isinstance(result, PagedResultMixin):
+        result._losant_pager = Pager(node, endpoint, body, params)
+
+
+class _ReadAhead:
+    """One page being fetched in a background thread."""
+
+    def __init__(self, pager: Pager, position: dict[str, Any]) -> None:
+        self.position = position
+        self._pager = pager
+        self._page: Any = None
+        self._error: Exception | None = None
+        self._thread = threading.Thread(
+            target=self._run, name="losant-fluent-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._page = self._pager.fetch(self.position)
+        except Exception as exc:  # handed to the consumer in take()
+            self._error = exc
+
+    def take(self) -> Any:
+        """Wait for the page; raise what the fetch raised, if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._page
+
+
+class PageWalk(Iterator[Any]):
+    """An iterator over the items (or the pages) of a paged result, fetched lazily.
+
+    The next page is requested only when the current one is used up, so at most one page is
+    held besides the first (two with ``read_ahead``: the next page is fetched in a background
+    thread while the current one is consumed). Breaking out of a loop fetches nothing more.
+
+    When a page fails, the transport's ``LosantError`` is raised as it is, with attributes:
+    ``page_number`` (index of the failed page in this walk; the first page, the result
+    itself, is 0), ``page_params`` (the moving parameter sent, e.g. ``{"page": 3}``) and
+    ``resume()`` (returns this walk). Nothing advanced: iterating again retries the page and
+    goes on with the first item not yet yielded.
+    """
+
+    def __init__(
+        self,
+        first: Any,
+        pager: Pager | None,
+        *,
+        pages: bool = False,
+        max_items: int | None = None,
+        read_ahead: bool = False,
+    ) -> None:
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items cannot be negative")
+        self._pager = pager
+        self._pages = pages
+        self._max_items = max_items
+        self._read_ahead = read_ahead
+        self._ahead: _ReadAhead | None = None
+        self._page: Any = first
+        self._page_number = 0
+        self._started = False
+        self._items = page_items(first)
+        self._index = 0
+        self._yielded = 0
+        self._next = pager.after(first, pager.start()) if pager is not None else None
+
+    def __repr__(self) -> str:
+        what = "pages" if self._pages else "items"
+        return f"<PageWalk of {what}: page {self._page_number}, {self._yielded} yielded>"
+
+    def __iter__(self) -> Self:
+        return self
+
+    @property
+    def page_number(self) -> int:
+        """Index in this walk of the current page (0: the result the walk started from)."""
+        return self._page_number
+
+    @property
+    def yielded(self) -> int:
+        """How many items (or pages) this walk has yielded so far."""
+        return self._yielded
+
+    def __next__(self) -> Any:
+        if not self._started:
+            self._started = True
+            self._read_on()
+            if self._pages:
+                self._yielded += 1
+                return self._page
+        if self._pages:
+            return self._next_page()
+        while True:
+            if self._max_items is not None and self._yielded >= self._max_items:
+                self.close()
+                raise StopIteration
+            if self._index < len(self._items):
+                item = self._items[self._index]
+                self._index += 1
+                self._yielded += 1
+                return item
+            if self._next is None:
+                raise StopIteration
+            self._advance()
+
+    def _next_page(self) -> Any:
+        if self._next is None:
+            raise StopIteration
+        self._advance()
+        self._yielded += 1
+        return self._page
+
+    def _advance(self) -> None:
+        """Make the next page current; on failure raise with nothing advanced."""
+        assert self._pager is not None and self._next is not None
+        position = self._next
+        self._page = None  # hold one page at a time
+        self._items = []
+        self._index = 0
+        ahead, self._ahead = self._ahead, None
+        try:
+            if ahead is not None and ahead.position == position:
+                page = ahead.take()
+            else:
+                page = self._pager.fetch(position)
+        except LosantError as err:
+            err.page_number = self._page_number + 1  # type: ignore[attr-defined]
+            err.page_params = dict(position)  # type: ignore[attr-defined]
+            err.resume = lambda: self  # type: ignore[attr-defined]
+            raise
+        self._page = page
+        self._page_number += 1
+        self._items = page_items(page)
+        self._next = self._pager.after(page, position)
+        self._read_on()
+
+    def _read_on(self) -> None:
+        """With read-ahead, start fetching the next page unless it will not be needed."""
+        if not self._read_ahead or self._next is None or self._pager is None:
+            return
+        if not self._pages and self._max_items is not None:
+            left_here = len(self._items) - self._index
+            if self._yielded + left_here >= self._max_items:
+                return
+        self._ahead = _ReadAhead(self._pager, self._next)
+
+    def close(self) -> None:
+        """Stop the walk: a page being read ahead is dropped when it arrives."""
+        self._ahead = None
+        self._next = None
+
+
+class PagedResultMixin:
+    """Item iteration for collection models (a base of ``LosantModel``; no fields).
+
+    A result of a paginated endpoint iterates over the items of all its pages, fetched as
+    needed. A model with an ``items`` field but no pager (built by hand, or a collection
+    the API never pages) iterates over its own items. Every other model keeps pydantic's
+    iteration over ``(field, value)`` pairs, so ``dict(model)`` works for them.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        _losant_pager: Any
+
+    def _walk_pager(self) -> Pager | None:
+        pager = getattr(self, "_losant_pager", None)
+        return pager if isinstance(pager, Pager) else None
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._walk_pager() is None and "items" not in getattr(type(self), "model_fields", {}):
+            return BaseModel.__iter__(self)  # type: ignore[arg-type]
+        return self.iter_items()
+
+    def iter_items(self, *, max_items: int | None = None, read_ahead: bool = False) -> PageWalk:
+        """Iterate over the items of this page and the pages after it, fetched lazily.
+
+        ``max_items`` stops after that many items (no page beyond them is fetched);
+        ``read_ahead=True`` fetches the next page in a background thread while the current
+        one is consumed (at most one page ahead).
+        """
+        return PageWalk(self, self._walk_pager(), max_items=max_items, read_ahead=read_ahead)
+
+    def pages(self, *, read_ahead: bool = False) -> PageWalk:
+        """Iterate over the page models: this result first, then each following page.
+
+        A page's own items are ``page.items``; iterating a page itself walks on to the end.
+        """
+        return PageWalk(self, self._walk_pager(), pages=True, read_ahead=read_ahead)

@@ -1,0 +1,201 @@
+"""Logins and the things that belong to the account: ``/auth``, ``/me``, applications,
+application keys and API tokens."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import uuid
+from typing import Any
+
+from ._auth import issue
+from ._context import Ctx, Reply, handles, require
+from ._devices import app_devices, tag_filter_match
+from ._errors import Fault, validation
+from ._ids import now_iso
+from ._store import APP_TOKENS, APPLICATIONS, KEYS, USER_TOKENS, Doc, Store, User
+
+
+def _ttl(ctx: Ctx, body: dict[str, Any]) -> float | None:
+    ttl = ctx.settings.token_ttl
+    asked = body.get("tokenTTL")
+    if isinstance(asked, (int, float)) and not isinstance(asked, bool) and asked > 0:
+        ttl = float(asked) if ttl is None else min(ttl, float(asked))
+    return ttl
+
+
+def current_user(ctx: Ctx) -> User:
+    """The user behind the request's token (the seeded user for other tokens)."""
+    with ctx.store.lock:
+        for user in ctx.store.users.values():
+            if ctx.principal is None or user.id == ctx.principal.subject_id:
+                return user
+        return next(iter(ctx.store.users.values()))
+
+
+@handles("auth.authenticateUser")
+def login_user(ctx: Ctx) -> Reply:
+    """Check email and password; answer ``{userId, token}`` with an ``all.User`` token."""
+    body = ctx.body_dict()
+    require(body, "email", "password")
+    with ctx.store.lock:
+        user = ctx.store.users.get(str(body["email"]).lower())
+    if user is None or not secrets.compare_digest(user.password, str(body["password"])):
+        raise Fault(401, "Unauthorized", "Invalid email or password")
+    token = issue(ctx.store, "user", user.id, ("all.User",), ttl=_ttl(ctx, body))
+    return 200, {"userId": user.id, "token": token}
+
+
+def _find_key(store: Store, key: str) -> tuple[str, Doc] | None:
+    for (template, parents), docs in store.collections.items():
+        if template != KEYS:
+            continue
+        for doc in docs.values():
+            if doc.get("key") == key:
+                return parents[0], doc
+    return None
+
+
+def key_allows(doc: Doc, device: Doc) -> bool:
+    """Does an application key let this device log in?
+
+    A key without ``deviceIds`` and ``deviceTags`` allows every device of its
+    application; otherwise the device must be listed or carry one of the tags.
+    """
+    ids = doc.get("deviceIds") or []
+    tags = doc.get("deviceTags") or []
+    if not ids and not tags:
+        return True
+    return device["id"] in ids or any(tag_filter_match(device, [tag]) for tag in tags)
+
+
+@handles("auth.authenticateDevice")
+def login_device(ctx: Ctx) -> Reply:
+    """Check an application key and secret for a device; answer with an ``all.Device`` token."""
+    body = ctx.body_dict()
+    require(body, "deviceId", "key", "secret")
+    with ctx.store.lock:
+        found = _find_key(ctx.store, str(body["key"]))
+        secret = ctx.store.key_secrets.get(found[1]["id"]) if found else None
+        if (
+            found is None
+            or secret is None
+            or not secrets.compare_digest(secret, str(body["secret"]))
+            or found[1].get("status", "active") != "active"
+        ):
+            raise Fault(401, "Unauthorized", "Invalid access key or secret")
+        app_id, key = found
+        device = app_devices(ctx.store, app_id).get(str(body["deviceId"]))
+        if device is None or not key_allows(key, device):
+            raise Fault(401, "Unauthorized", "This access key is not allowed for that device")
+    token = issue(ctx.store, "device", device["id"], ("all.Device",), ttl=_ttl(ctx, body),
+                  application_id=app_id)
+    return 200, {
+        "applicationId": app_id,
+        "deviceId": device["id"],
+        "deviceClass": device.get("deviceClass", "standalone"),
+        "token": token,
+        "ownerType": "user",
+        "filterType": "none",
+        "pubTopics": [],
+        "subTopics": [],
+    }
+
+
+@handles("me.get")
+def get_me(ctx: Ctx) -> Reply:
+    """The logged-in user's profile."""
+    return 200, copy.deepcopy(current_user(ctx).doc)
+
+
+@handles("me.patch")
+def patch_me(ctx: Ctx) -> Reply:
+    """Change profile fields (names, company, title, phone, location, url)."""
+    body = ctx.body_dict()
+    allowed = ("firstName", "lastName", "companyName", "title", "phoneNumber", "location", "url")
+    with ctx.store.lock:
+        user = current_user(ctx)
+        user.doc.update({k: v for k, v in body.items() if k in allowed})
+        user.doc["lastUpdated"] = now_iso()
+        return 200, copy.deepcopy(user.doc)
+
+
+@handles("me.refreshToken", "me.changePassword")
+def refresh_token(ctx: Ctx) -> Reply:
+    """A fresh user token (``changePassword`` also sets the new password)."""
+    body = ctx.body_dict()
+    user = current_user(ctx)
+    if ctx.endpoint.id == "me.changePassword":
+        require(body, "password", "newPassword")
+        if body["password"] != user.password:
+            raise validation("The current password is wrong")
+        with ctx.store.lock:
+            user.password = str(body["newPassword"])
+    token = issue(ctx.store, "user", user.id, ("all.User",), ttl=_ttl(ctx, {}))
+    return 200, {"userId": user.id, "token": token}
+
+
+@handles("applications.post")
+def post_application(ctx: Ctx) -> Reply:
+    """Create an application owned by the logged-in user."""
+    body = ctx.body_dict()
+    require(body, "name")
+    user = current_user(ctx)
+    with ctx.store.lock:
+        doc = ctx.store.insert(
+            APPLICATIONS,
+            (),
+            {k: v for k, v in body.items() if k not in ("orgId", "applicationTemplateId")},
+            id_field="applicationId",
+            parent_fields={"ownerId": user.id, "ownerType": "user"},
+        )
+        return 201, copy.deepcopy(doc)
+
+
+@handles("applicationKeys.post")
+def post_key(ctx: Ctx) -> Reply:
+    """Create an access key; the secret is shown only in this answer."""
+    body = ctx.body_dict()
+    secret = secrets.token_hex(32)
+    fields = {
+        "key": str(uuid.uuid4()),
+        "status": "active",
+        "filterType": "none",
+        "deviceIds": [],
+        "deviceTags": [],
+        "createdByType": "user",
+        **body,
+    }
+    with ctx.store.lock:
+        doc = ctx.store.insert(KEYS, (ctx.app_id,), fields, id_field="applicationKeyId",
+                               parent_fields={"applicationId": ctx.app_id})
+        ctx.store.key_secrets[doc["id"]] = secret
+        return 201, {**copy.deepcopy(doc), "secret": secret}
+
+
+@handles("applicationApiTokens.post", "userApiTokens.post")
+def post_api_token(ctx: Ctx) -> Reply:
+    """Create an API token; its ``token`` string is shown only in this answer."""
+    body = ctx.body_dict()
+    require(body, "name")
+    for_app = ctx.endpoint.id.startswith("application")
+    scopes = body.get("scope") or (["all.Application"] if for_app else ["all.User"])
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise validation("scope must be an array of strings")
+    owner = ctx.app_id if for_app else current_user(ctx).id
+    template, parents = (APP_TOKENS, (ctx.app_id,)) if for_app else (USER_TOKENS, ())
+    with ctx.store.lock:
+        doc = ctx.store.insert(
+            template,
+            parents,
+            {**body, "scope": scopes, "status": "active"},
+            id_field="apiTokenId",
+            parent_fields={
+                "ownerId": owner,
+                "ownerType": "application" if for_app else "user",
+                "creatorType": "user",
+            },
+        )
+    token = issue(ctx.store, "apiToken", doc["id"], tuple(scopes), ttl=None,
+                  application_id=ctx.app_id if for_app else None)
+    return 201, {**copy.deepcopy(doc), "token": token}

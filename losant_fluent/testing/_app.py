@@ -1,0 +1,122 @@
+"""The WSGI application: routes a request through the catalog's URL map, checks the token
+and the parent resources, runs the endpoint's handler and answers JSON."""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from . import _accounts, _devices, _events, _state, _tables  # noqa: F401  (register handlers)
+from ._auth import authorize
+from ._context import HANDLERS, Ctx, Handler
+from ._errors import Fault, validation
+from ._generic import (
+    check_parents,
+    generic_action,
+    generic_create,
+    generic_delete,
+    generic_get,
+    generic_list,
+    generic_patch,
+)
+from ._routes import endpoint, route_info, url_map
+from ._store import Settings, Store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_GENERIC: dict[str, Handler] = {
+    "list": generic_list,
+    "create": generic_create,
+    "get": generic_get,
+    "patch": generic_patch,
+    "delete": generic_delete,
+    "action": generic_action,
+}
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response (an empty body for 204 or a ``None`` payload)."""
+    if status == 204 or payload is None:
+        return Response(b"", status=status, headers=headers)
+    text = json.dumps(payload, separators=(",", ":"))
+    return Response(text, status=status, headers=headers, mimetype="application/json")
+
+
+class EmulatorApp:
+    """A WSGI callable serving the Losant API from a :class:`Store`."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.url_map = url_map()
+
+    def __call__(
+        self, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except Fault as fault:
+            response = json_response(fault.status, fault.body(), fault.headers)
+        except Exception as exc:  # a bug in the emulator: answer like a server error
+            traceback.print_exc()
+            response = json_response(500, {"type": "InternalError", "message": repr(exc)})
+        return response(environ, start_response)
+
+    def _match(self, request: Request) -> tuple[str, dict[str, str]]:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint_id, args = adapter.match()
+        except HTTPException:
+            raise Fault(
+                404, "NotFound", f"No such endpoint: {request.method} {request.path}"
+            ) from None
+        return str(endpoint_id), {k: str(v) for k, v in args.items()}
+
+    def _body(self, request: Request) -> Any:
+        if request.mimetype.startswith("multipart/"):
+            fields: dict[str, Any] = {}
+            for key, value in request.form.items():
+                try:
+                    fields[key] = json.loads(value)
+                except ValueError:
+                    fields[key] = value
+            for key, upload in request.files.items():
+                fields[key] = upload.filename or key
+            return fields
+        raw = request.get_data(cache=True)
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise validation("The request body is not valid JSON") from None
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request (raises :class:`Fault` for error answers)."""
+        endpoint_id, args = self._match(request)
+        ep = endpoint(endpoint_id)
+        route = route_info(endpoint_id)
+        principal = authorize(self.store, ep, args, request.headers.get("Authorization"))
+        body = self._body(request)
+        with self.store.lock:
+            check_parents(self.store, args, ep.path, own=route.kind == "action")
+        ctx = Ctx(
+            store=self.store,
+            settings=self.settings,
+            endpoint=ep,
+            route=route,
+            args=args,
+            query=request.args,
+            body=body,
+            principal=principal,
+        )
+        handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
+        status, payload = handler(ctx)
+        return json_response(status, payload)

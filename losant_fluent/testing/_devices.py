@@ -1,0 +1,451 @@
+"""Devices with real state: CRUD, attributes, tags, filtering, sorting and bulk actions."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from ._context import Ctx, Reply, handles, require
+from ._errors import not_found, validation
+from ._ids import now_iso, parse_time
+from ._pagination import paginate
+from ._queries import glob_match, json_param, matches, missing, parse_brackets, sort_docs
+from ._store import DEVICES, Doc, Store
+
+_NAME = re.compile(r"^[0-9a-zA-Z_-]{1,255}$")
+_DATA_TYPES = ("string", "number", "gps", "boolean", "blob")
+_CLASSES = ("standalone", "gateway", "peripheral", "floating", "edgeCompute", "system")
+_PATCHABLE = (
+    "name",
+    "description",
+    "tags",
+    "attributes",
+    "deviceClass",
+    "gatewayId",
+    "parentId",
+    "systemInterval",
+    "keepDuplicates",
+)
+_DATE_FIELDS = ("creationDate", "lastUpdated", "deletedAt", "connectedAt", "disconnectedAt")
+
+
+def app_devices(store: Store, app_id: str) -> dict[str, Doc]:
+    """The devices of one application, by id."""
+    return store.collection(DEVICES, (app_id,))
+
+
+def find_device(ctx: Ctx, device_id: str | None = None) -> Doc:
+    """The device named in the path (or ``device_id``); 404 when absent."""
+    ident = device_id or ctx.args["deviceId"]
+    doc = app_devices(ctx.store, ctx.app_id).get(ident)
+    if doc is None:
+        raise not_found("Device")
+    return doc
+
+
+def device_view(ctx: Ctx, doc: Doc) -> Doc:
+    """A device as sent back, honouring ``tagsAsObject``, ``attributesAsObject`` and
+    ``excludeConnectionInfo``."""
+    out = copy.deepcopy(doc)
+    if ctx.flag("excludeConnectionInfo"):
+        out.pop("connectionInfo", None)
+    if ctx.flag("tagsAsObject"):
+        tags: dict[str, list[str]] = {}
+        for tag in out.get("tags", []):
+            tags.setdefault(tag["key"], []).append(tag["value"])
+        out["tags"] = tags
+    if ctx.flag("attributesAsObject"):
+        out["attributes"] = {a["name"]: a for a in out.get("attributes", [])}
+    return out
+
+
+def _check_tags(tags: Any) -> list[dict[str, str]]:
+    if not isinstance(tags, list):
+        raise validation("tags must be an array")
+    out = []
+    for tag in tags:
+        if not isinstance(tag, dict) or not _NAME.match(str(tag.get("key", ""))):
+            raise validation("each tag needs a key of letters, digits, _ or -")
+        value = tag.get("value")
+        if not isinstance(value, str) or not value:
+            raise validation("each tag needs a non-empty string value")
+        out.append({"key": tag["key"], "value": value})
+    return out
+
+
+def _check_attributes(attributes: Any) -> list[Doc]:
+    if not isinstance(attributes, list):
+        raise validation("attributes must be an array")
+    seen: set[str] = set()
+    for attr in attributes:
+        if not isinstance(attr, dict) or not _NAME.match(str(attr.get("name", ""))):
+            raise validation("each attribute needs a name of letters, digits, _ or -")
+        if attr.get("dataType") not in _DATA_TYPES:
+            raise validation(f"attribute {attr['name']}: dataType must be one of {_DATA_TYPES}")
+        if attr["name"] in seen:
+            raise validation(f"attribute {attr['name']} is defined twice")
+        seen.add(attr["name"])
+    return [dict(a) for a in attributes]
+
+
+def _apply(doc: Doc, body: dict[str, Any]) -> None:
+    for key in _PATCHABLE:
+        if key not in body:
+            continue
+        value = body[key]
+        if key == "tags":
+            value = _check_tags(value)
+        elif key == "attributes":
+            value = _check_attributes(value)
+        elif key == "name" and (not isinstance(value, str) or not value.strip()):
+            raise validation("name must be a non-empty string")
+        elif key == "deviceClass" and value not in _CLASSES:
+            raise validation(f"deviceClass must be one of {_CLASSES}")
+        doc[key] = value
+
+
+def create_device(store: Store, app_id: str, body: dict[str, Any]) -> Doc:
+    """Validate a ``devicePost`` body and store the new device."""
+    require(body, "name")
+    doc: Doc = {
+        "name": "",
+        "description": "",
+        "tags": [],
+        "attributes": [],
+        "deviceClass": "standalone",
+        "connectionInfo": {"connected": None},
+    }
+    _apply(doc, body)
+    return store.insert(DEVICES, (app_id,), doc, id_field="deviceId",
+                        parent_fields={"applicationId": app_id})
+
+
+# -- querying ---------------------------------------------------------------------------
+
+
+def device_field(doc: Doc, field: str) -> Any:
+    """A device's value for a field of the advanced device query."""
+    if field == "attributeName":
+        return [a["name"] for a in doc.get("attributes", [])]
+    if field == "ancestorId":
+        return doc.get("ancestorIds", [])
+    if field == "connectionStatus":
+        connected = doc.get("connectionInfo", {}).get("connected")
+        return {1: "connected", 0: "disconnected"}.get(connected, "never")
+    if field in ("connectedAt", "disconnectedAt"):
+        info = doc.get("connectionInfo", {})
+        wanted = 1 if field == "connectedAt" else 0
+        return info.get("time") if info.get("connected") == wanted else missing()
+    if field not in doc:
+        return None if field in ("parentId", "gatewayId") else missing()
+    value = doc[field]
+    if field in _DATE_FIELDS and isinstance(value, str):
+        return parse_time(value)
+    return value
+
+
+def _tag_ok(value: str | None, condition: Any) -> bool:
+    if condition is None:
+        return True
+    if isinstance(condition, dict):
+        if "$in" in condition:
+            return value in condition["$in"]
+        if "$nin" in condition:
+            return value not in condition["$nin"]
+        raise validation("tag conditions take $in or $nin")
+    return value == condition
+
+
+def tags_match(doc: Doc, condition: Any) -> bool:
+    """The ``tags`` condition of an advanced device query.
+
+    ``{"$tagKey": k, "$tagValue": v}`` needs one tag matching both; ``{"k": v}`` needs a
+    tag ``k`` with value ``v`` for every pair; values may be ``{"$in": [...]}`` or
+    ``{"$nin": [...]}``; ``null`` means "no tags".
+    """
+    tags = doc.get("tags", [])
+    if condition is None:
+        return not tags
+    if not isinstance(condition, dict):
+        raise validation("tags condition must be an object")
+    if "$tagKey" in condition or "$tagValue" in condition:
+        return any(
+            _tag_ok(t["key"], condition.get("$tagKey")) and _tag_ok(t["value"], condition.get("$tagValue"))
+            for t in tags
+        )
+    for key, wanted in condition.items():
+        values = [t["value"] for t in tags if t["key"] == key]
+        if isinstance(wanted, dict) and "$nin" in wanted:
+            if any(v in wanted["$nin"] for v in values):
+                return False
+        elif not any(_tag_ok(v, wanted) for v in values):
+            return False
+    return True
+
+
+def device_matches(doc: Doc, query: Any) -> bool:
+    """Evaluate an advanced device query against one device."""
+    return matches(doc, query, device_field, {"tags": tags_match})
+
+
+def tag_filter_match(doc: Doc, tag_filter: Any) -> bool:
+    """Every ``{key, value}`` pair (either part optional) must match one of the device's tags."""
+    if tag_filter in (None, "", []):
+        return True
+    pairs = tag_filter if isinstance(tag_filter, list) else [tag_filter]
+    tags = doc.get("tags", [])
+    for pair in pairs:
+        if not isinstance(pair, dict):
+            raise validation("tagFilter entries need a key and/or a value")
+        key, value = pair.get("key"), pair.get("value")
+        if not any(
+            (key in (None, "") or t["key"] == key) and (value in (None, "") or t["value"] == value)
+            for t in tags
+        ):
+            return False
+    return True
+
+
+def select_devices(store: Store, app_id: str, body: dict[str, Any]) -> list[Doc]:
+    """Devices chosen by a body's ``deviceIds``, ``deviceTags`` and ``deviceQuery``/``query``.
+
+    With none of these every device of the application is chosen; with several, a device
+    must satisfy each one given.
+    """
+    docs = list(app_devices(store, app_id).values())
+    ids = body.get("deviceIds")
+    if ids is not None:
+        docs = [d for d in docs if d["id"] in ids]
+    tags = body.get("deviceTags")
+    if tags:
+        docs = [d for d in docs if tag_filter_match(d, tags)]
+    query = body.get("deviceQuery", body.get("query"))
+    if query:
+        docs = [d for d in docs if device_matches(d, query)]
+    return docs
+
+
+# -- handlers ---------------------------------------------------------------------------
+
+
+@handles("devices.get")
+def list_devices(ctx: Ctx) -> Reply:
+    """Filter (name glob, class, tags, parent, advanced query), sort and page devices."""
+    with ctx.store.lock:
+        docs = list(app_devices(ctx.store, ctx.app_id).values())
+    out: dict[str, Any] = {"applicationId": ctx.app_id}
+    pattern = ctx.query.get("filter")
+    if pattern:
+        field = ctx.query.get("filterField", "name")
+        docs = [d for d in docs if glob_match(pattern, d.get(field, ""))]
+        out.update(filter=pattern, filterField=field)
+    classes = parse_brackets(ctx.query, "deviceClass")
+    if classes:
+        wanted = classes if isinstance(classes, list) else [classes]
+        docs = [d for d in docs if d.get("deviceClass") in wanted]
+    tag_filter = parse_brackets(ctx.query, "tagFilter")
+    if tag_filter:
+        docs = [d for d in docs if tag_filter_match(d, tag_filter)]
+        out["tagFilter"] = tag_filter
+    parent = ctx.query.get("parentId")
+    if parent:
+        docs = [d for d in docs if d.get("parentId") == parent]
+    query = json_param(ctx.query, "query")
+    if query:
+        docs = [d for d in docs if device_matches(d, query)]
+        out["query"] = query
+    sort_field = ctx.query.get("sortField") or str(ctx.default_of("sortField", "name"))
+    direction = ctx.query.get("sortDirection") or "asc"
+    if direction.lower() not in ("asc", "desc"):
+        raise validation("sortDirection must be asc or desc")
+    docs = sort_docs(docs, sort_field, direction, device_field)
+    out.update(paginate(ctx, docs))
+    out["items"] = [device_view(ctx, d) for d in out["items"]]
+    out.update(sortField=sort_field, sortDirection=direction)
+    return 200, out
+
+
+@handles("devices.post")
+def post_device(ctx: Ctx) -> Reply:
+    """Create a device from a ``devicePost`` body."""
+    with ctx.store.lock:
+        doc = create_device(ctx.store, ctx.app_id, ctx.body_dict())
+        return 201, device_view(ctx, doc)
+
+
+@handles("device.get")
+def get_device(ctx: Ctx) -> Reply:
+    """One device."""
+    with ctx.store.lock:
+        return 200, device_view(ctx, find_device(ctx))
+
+
+@handles("device.patch")
+def patch_device(ctx: Ctx) -> Reply:
+    """Update a device's name, description, tags, attributes, class..."""
+    with ctx.store.lock:
+        doc = find_device(ctx)
+        staged = copy.deepcopy(doc)
+        _apply(staged, ctx.body_dict())
+        staged["lastUpdated"] = now_iso()
+        doc.clear()
+        doc.update(staged)
+        return 200, device_view(ctx, doc)
+
+
+def _forget(store: Store, app_id: str, device_id: str) -> None:
+    app_devices(store, app_id).pop(device_id, None)
+    store.states.pop(device_id, None)
+    store.commands.pop(device_id, None)
+    store.state_sends.pop(device_id, None)
+
+
+@handles("device.delete")
+def delete_device(ctx: Ctx) -> Reply:
+    """Remove a device with its state and commands."""
+    with ctx.store.lock:
+        doc = find_device(ctx)
+        _forget(ctx.store, ctx.app_id, doc["id"])
+    return 200, {"success": True}
+
+
+@handles("devices.patch")
+def patch_devices(ctx: Ctx) -> Reply:
+    """Bulk update: apply ``updateFields`` to the selected devices."""
+    body = ctx.body_dict()
+    changes = body.get("updateFields", body.get("patch", {}))
+    if not isinstance(changes, dict):
+        raise validation("patch must be an object")
+    updated = 0
+    with ctx.store.lock:
+        for doc in select_devices(ctx.store, ctx.app_id, body):
+            staged = copy.deepcopy(doc)
+            _apply(staged, changes)
+            staged["lastUpdated"] = now_iso()
+            doc.update(staged)
+            updated += 1
+    return 200, {"updated": updated, "failed": 0, "skipped": 0}
+
+
+@handles("devices.delete")
+def delete_devices(ctx: Ctx) -> Reply:
+    """Bulk delete of the selected devices."""
+    body = ctx.body_dict()
+    with ctx.store.lock:
+        chosen = select_devices(ctx.store, ctx.app_id, body)
+        for doc in chosen:
+            _forget(ctx.store, ctx.app_id, doc["id"])
+    return 200, {"removed": len(chosen), "failed": 0}
+
+
+@handles("devices.restore")
+def restore_devices(ctx: Ctx) -> Reply:
+    """Deleted devices are gone for good here: nothing to restore."""
+    return 200, {"restored": 0, "failed": 0}
+
+
+@handles("devices.attributeNames")
+def attribute_names(ctx: Ctx) -> Reply:
+    """Every attribute name used by the application's devices."""
+    with ctx.store.lock:
+        names = {a["name"] for d in app_devices(ctx.store, ctx.app_id).values()
+                 for a in d.get("attributes", [])}
+    return 200, {"attributeNames": sorted(names)}
+
+
+@handles("devices.deviceNames")
+def device_names(ctx: Ctx) -> Reply:
+    """Id, name and class of the application's devices (name glob via ``filter``)."""
+    pattern = ctx.query.get("filter", "")
+    with ctx.store.lock:
+        docs = sort_docs(app_devices(ctx.store, ctx.app_id).values(), "name", "asc")
+    summary = [
+        {"id": d["id"], "name": d["name"], "deviceClass": d.get("deviceClass", "standalone")}
+        for d in docs
+        if glob_match(pattern, d["name"])
+    ]
+    return 200, {"deviceSummary": summary[:1000]}
+
+
+@handles("devices.tagKeys")
+def tag_keys(ctx: Ctx) -> Reply:
+    """Every tag key used by the application's devices."""
+    with ctx.store.lock:
+        keys = {t["key"] for d in app_devices(ctx.store, ctx.app_id).values()
+                for t in d.get("tags", [])}
+    return 200, {"tagKeys": sorted(keys)}
+
+
+@handles("devices.tagValues")
+def tag_values(ctx: Ctx) -> Reply:
+    """Every value the tag ``tagKey`` takes among the application's devices."""
+    key = ctx.query.get("tagKey")
+    if not key:
+        raise validation("tagKey is required")
+    with ctx.store.lock:
+        values = {t["value"] for d in app_devices(ctx.store, ctx.app_id).values()
+                  for t in d.get("tags", []) if t["key"] == key}
+    return 200, {"tagKey": key, "tagValues": sorted(values)}
+
+
+# -- attributes -------------------------------------------------------------------------
+
+
+def _attribute(doc: Doc, name: str) -> Doc:
+    for attr in doc.get("attributes", []):
+        if attr["name"] == name:
+            return dict(attr)
+    raise not_found("Device attribute")
+
+
+@handles("deviceAttributes.get")
+def list_attributes(ctx: Ctx) -> Reply:
+    """A device's attributes."""
+    with ctx.store.lock:
+        attrs = [dict(a) for a in find_device(ctx).get("attributes", [])]
+    return 200, {"items": attrs, "count": len(attrs), "totalCount": len(attrs)}
+
+
+@handles("deviceAttributes.post")
+def post_attribute(ctx: Ctx) -> Reply:
+    """Add an attribute to a device."""
+    body = ctx.body_dict()
+    with ctx.store.lock:
+        doc = find_device(ctx)
+        attrs = _check_attributes([*doc.get("attributes", []), body])
+        doc["attributes"] = attrs
+        doc["lastUpdated"] = now_iso()
+    return 201, dict(attrs[-1])
+
+
+@handles("deviceAttribute.get")
+def get_attribute(ctx: Ctx) -> Reply:
+    """One attribute of a device."""
+    with ctx.store.lock:
+        return 200, _attribute(find_device(ctx), ctx.args["name"])
+
+
+@handles("deviceAttribute.patch")
+def patch_attribute(ctx: Ctx) -> Reply:
+    """Change an attribute's fields (its name included)."""
+    body = ctx.body_dict()
+    with ctx.store.lock:
+        doc = find_device(ctx)
+        old = _attribute(doc, ctx.args["name"])
+        new = {**old, **body}
+        attrs = [new if a["name"] == old["name"] else a for a in doc["attributes"]]
+        doc["attributes"] = _check_attributes(attrs)
+        doc["lastUpdated"] = now_iso()
+    return 200, new
+
+
+@handles("deviceAttribute.delete")
+def delete_attribute(ctx: Ctx) -> Reply:
+    """Remove an attribute from a device."""
+    with ctx.store.lock:
+        doc = find_device(ctx)
+        old = _attribute(doc, ctx.args["name"])
+        doc["attributes"] = [a for a in doc["attributes"] if a["name"] != old["name"]]
+        doc["lastUpdated"] = now_iso()
+    return 200, {"success": True}

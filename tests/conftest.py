@@ -1,0 +1,29 @@
+"""Shared fixtures: a recording HTTP server on 127.0.0.1 and an API pointed at it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from wire_server import RecordingServer  # noqa: E402
+
+from losant_fluent import API  # noqa: E402
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "losant-api"
+
+
+@pytest.fixture
+def server() -> Iterator[RecordingServer]:
+    with RecordingServer() as recording:
+        yield recording
+
+
+@pytest.fixture
+def api(server: RecordingServer) -> Iterator[API]:
+    with API(url=server.url, token="tok-SECRET-123") as client:
+        yield client
