@@ -15,10 +15,14 @@ import argparse
 import json
 import multiprocessing
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 APP = "5f0c1e2d3a4b5c6d7e8f9a0b"
 DEVICE = "5f0c1e2d3a4b5c6d7e8f9a0c"

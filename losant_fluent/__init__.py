@@ -9,6 +9,7 @@ Every chain node appends a path segment; only a terminal verb (``get``, ``post``
 every failure is a :class:`LosantError`.
 """
 
+from ._auth import OAuth2, OAuth2Error
 from ._client import API
 from ._exceptions import (
     APIError,
@@ -43,6 +44,8 @@ __all__ = [
     "LosantTimeoutError",
     "Node",
     "NotFoundError",
+    "OAuth2",
+    "OAuth2Error",
     "PayloadTooLargeError",
     "RateLimitError",
     "RawNode",

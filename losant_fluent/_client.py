@@ -164,8 +164,12 @@ class API(Root):
         from ._auth import login_user
 
         login_user(
-            self, email, password, two_factor_code=two_factor_code,
-            requested_scopes=requested_scopes, token_ttl=token_ttl,
+            self,
+            email,
+            password,
+            two_factor_code=two_factor_code,
+            requested_scopes=requested_scopes,
+            token_ttl=token_ttl,
         )
         return self
 
@@ -209,8 +213,15 @@ class API(Root):
         from ._auth import OAuth2
 
         return OAuth2(
-            self, client_id, authorization_url, token_url, redirect_uri, scope,
-            client_secret=client_secret, token=token, on_token=on_token,
+            self,
+            client_id,
+            authorization_url,
+            token_url,
+            redirect_uri,
+            scope,
+            client_secret=client_secret,
+            token=token,
+            on_token=on_token,
         )
 
     def _use_token(self, token: str, renewal: _Renewal | None, result: Any = None) -> None:
@@ -306,9 +317,7 @@ class API(Root):
             with self._lock:
                 # Another thread may have renewed already; renew only if the token is unchanged.
                 renewal = self._renewal
-                renewed = self._token != token_used or (
-                    renewal is not None and renewal.renew(self)
-                )
+                renewed = self._token != token_used or (renewal is not None and renewal.renew(self))
             if renewed:
                 response = self._send_once(call, stream)
         if response.status_code >= 400:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from . import _catalog, _wire
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 BodyInput = Mapping[str, Any] | Sequence[Any]
 FileInput = Any  # bytes, a path, an open binary file, or (filename, data[, content_type])
 _N = TypeVar("_N", bound="Node")
+_M = TypeVar("_M", bound="Node")
 _VERBS = ("get", "post", "patch", "put", "delete")
 
 
@@ -29,7 +30,7 @@ class _Missing(enum.Enum):
     MISSING = "MISSING"
 
 
-MISSING = _Missing.MISSING
+MISSING: Final = _Missing.MISSING
 
 
 class Node:
@@ -74,15 +75,14 @@ class Node:
         """The URL path of this node, ids percent-encoded (``/applications/abc/devices``)."""
         return self._path or "/"
 
-    def _child(
-        self,
-        segment: str,
-        cls: type[Node],
-        ident: object = MISSING,
-        item_cls: type[Node] | None = None,
-    ) -> Any:
+    def _child(self, segment: str, cls: type[_N]) -> _N:
+        return cls(self._api, f"{self._path}/{segment}")
+
+    def _child_or_item(
+        self, segment: str, cls: type[_N], ident: object, item_cls: type[_M]
+    ) -> _N | _M:
         path = f"{self._path}/{segment}"
-        if ident is MISSING or item_cls is None:
+        if ident is MISSING:
             return cls(self._api, path)
         return item_cls(self._api, f"{path}/{_wire.encode_segment(ident, f'{segment} id')}")
 

@@ -42,6 +42,9 @@ STYLES = ("page", "offset", "cursor")
 _MOVING = {"page": "page", "offset": "offset", "cursor": "startingAfterId"}
 # The page size parameter of each style, and its size when neither caller nor catalog says.
 _SIZE = {"page": ("perPage", 100), "offset": ("limit", 1000), "cursor": ("limit", 100)}
+# Where a model keeps its pager: among its pydantic private attributes (``LosantModel``
+# declares it; the pager is read from ``__pydantic_private__`` directly either way).
+_KEY = "_losant_pager"
 
 
 def _as_int(value: Any, default: int) -> int:
@@ -96,6 +99,17 @@ class Pager:
 
     def __repr__(self) -> str:
         return f"<Pager {self.endpoint.id} style={self.style} {self.start()}>"
+
+    # A pager is never changed after it is made: copies of a result share it. It refers to
+    # the API (session, lock), so a pickled result loses it and iterates its own items only.
+    def __copy__(self) -> Pager:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Pager:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _no_pager, ()
 
     def _size(self) -> int:
         """The page size asked for: the caller's, else the catalog's default."""
@@ -153,12 +167,18 @@ class Pager:
         return self.node._send(self.endpoint.id, self.body, params)
 
 
+def _no_pager() -> None:
+    """What a pickled pager becomes: nothing (see ``Pager.__reduce__``)."""
+    return None
+
+
 def attach_pager(
     result: Any, node: Node, endpoint: Endpoint, body: Any, params: Mapping[str, Any]
 ) -> None:
     """Make ``result`` (a page of a paginated endpoint) able to walk the pages after it."""
-    if endpoint.pagination in STYLES and isinstance(result, PagedResultMixin):
-        result._losant_pager = Pager(node, endpoint, body, params)
+    private = getattr(result, "__pydantic_private__", None)
+    if endpoint.pagination in STYLES and isinstance(private, dict):
+        private[_KEY] = Pager(node, endpoint, body, params)
 
 
 class _ReadAhead:
@@ -323,11 +343,9 @@ class PagedResultMixin:
 
     __slots__ = ()
 
-    if TYPE_CHECKING:
-        _losant_pager: Any
-
     def _walk_pager(self) -> Pager | None:
-        pager = getattr(self, "_losant_pager", None)
+        private = getattr(self, "__pydantic_private__", None)
+        pager = private.get(_KEY) if isinstance(private, dict) else None
         return pager if isinstance(pager, Pager) else None
 
     def __iter__(self) -> Iterator[Any]:

@@ -13,288 +13,290 @@ if TYPE_CHECKING:
     from . import _params as P
     from ._node import BodyInput
     from ._streams import EventStream
-    from .models import GenericModel
-    from .models import AdvancedEventQuery
-    from .models import AdvancedQuery
-    from .models import ApiToken
-    from .models import ApiTokenPatch
-    from .models import ApiTokenPost
-    from .models import ApiTokens
-    from .models import Application
-    from .models import ApplicationApplyTemplatePatch
-    from .models import ApplicationCertificate
-    from .models import ApplicationCertificateAuthorities
-    from .models import ApplicationCertificateAuthority
-    from .models import ApplicationCertificateAuthorityPatch
-    from .models import ApplicationCertificateAuthorityPost
-    from .models import ApplicationCertificatePatch
-    from .models import ApplicationCertificatePost
-    from .models import ApplicationCertificates
-    from .models import ApplicationCloneDryRunResult
-    from .models import ApplicationClonePost
-    from .models import ApplicationCreationByTemplateResult
-    from .models import ApplicationDashboardPost
-    from .models import ApplicationExportPost
-    from .models import ApplicationExportResult
-    from .models import ApplicationGlobalPatch
-    from .models import ApplicationImportExecutions
-    from .models import ApplicationJobLog
-    from .models import ApplicationJobLogs
-    from .models import ApplicationKey
-    from .models import ApplicationKeyPatch
-    from .models import ApplicationKeyPost
-    from .models import ApplicationKeyPostResponse
-    from .models import ApplicationKeys
-    from .models import ApplicationPatch
-    from .models import ApplicationPost
-    from .models import ApplicationReadme
-    from .models import ApplicationReadmePatch
-    from .models import ApplicationSearchResult
-    from .models import ApplicationTemplate
-    from .models import ApplicationTemplateCategories
-    from .models import ApplicationTemplates
-    from .models import Applications
-    from .models import AttributeNamesResponse
-    from .models import AuditLog
-    from .models import AuditLogs
-    from .models import AuthedDevice
-    from .models import AuthedUser
-    from .models import BulkDeleteResponse
-    from .models import BulkRestoreResponse
-    from .models import ChangePassword
-    from .models import CompositeDeviceState
-    from .models import CompositeDevicesState
-    from .models import Credential
-    from .models import CredentialLinkedResources
-    from .models import CredentialPatch
-    from .models import CredentialPost
-    from .models import Credentials
-    from .models import Dashboard
-    from .models import DashboardContextInstance
-    from .models import DashboardPatch
-    from .models import DashboardPost
-    from .models import DashboardSendReport
-    from .models import Dashboards
-    from .models import DataTable
-    from .models import DataTableColumn
-    from .models import DataTablePatch
-    from .models import DataTablePost
-    from .models import DataTableRow
-    from .models import DataTableRowInsert
-    from .models import DataTableRowInsertResult
-    from .models import DataTableRowInsertUpdate
-    from .models import DataTableRows
-    from .models import DataTableRowsDelete
-    from .models import DataTableRowsExport
-    from .models import DataTables
-    from .models import Device
-    from .models import DeviceAttribute
-    from .models import DeviceAttributePatch
-    from .models import DeviceAttributePost
-    from .models import DeviceAttributes
-    from .models import DeviceCommand
-    from .models import DeviceCommands
-    from .models import DeviceConnectionStatus
-    from .models import DeviceCounts
-    from .models import DeviceCredentials
-    from .models import DeviceDataExport
-    from .models import DeviceLog
-    from .models import DeviceNamesResponse
-    from .models import DevicePatch
-    from .models import DevicePayloadCounts
-    from .models import DevicePost
-    from .models import DeviceRecipe
-    from .models import DeviceRecipeBulkCreate
-    from .models import DeviceRecipeBulkCreatePost
-    from .models import DeviceRecipePatch
-    from .models import DeviceRecipePost
-    from .models import DeviceRecipes
-    from .models import DeviceStateOrStates
-    from .models import DeviceStates
-    from .models import Devices
-    from .models import DevicesDataExport
-    from .models import DevicesDeleteOrRestorePost
-    from .models import DevicesExportPayloadCountPost
-    from .models import DevicesExportPost
-    from .models import DevicesPatch
-    from .models import DevicesRemoveDataPost
-    from .models import DevicesUpdated
-    from .models import EdgeDeployment
-    from .models import EdgeDeploymentRelease
-    from .models import EdgeDeploymentRemove
-    from .models import EdgeDeploymentReplace
-    from .models import EdgeDeployments
-    from .models import EmbeddedDeployment
-    from .models import EmbeddedDeploymentExport
-    from .models import EmbeddedDeploymentRelease
-    from .models import EmbeddedDeploymentRemove
-    from .models import EmbeddedDeploymentReplace
-    from .models import EmbeddedDeployments
-    from .models import Event
-    from .models import EventPatch
-    from .models import EventPlusNewCount
-    from .models import EventPost
-    from .models import Events
-    from .models import EventsDeleted
-    from .models import EventsExport
-    from .models import ExperienceBootstrapOptions
-    from .models import ExperienceBootstrapResult
-    from .models import ExperienceDomain
-    from .models import ExperienceDomainPatch
-    from .models import ExperienceDomainPost
-    from .models import ExperienceDomains
-    from .models import ExperienceEndpoint
-    from .models import ExperienceEndpointPatch
-    from .models import ExperienceEndpointPost
-    from .models import ExperienceEndpointStats
-    from .models import ExperienceEndpoints
-    from .models import ExperienceGroup
-    from .models import ExperienceGroupPatch
-    from .models import ExperienceGroupPost
-    from .models import ExperienceGroups
-    from .models import ExperienceLinkedResources
-    from .models import ExperienceSlug
-    from .models import ExperienceSlugPatch
-    from .models import ExperienceSlugPost
-    from .models import ExperienceSlugs
-    from .models import ExperienceUser
-    from .models import ExperienceUserPatch
-    from .models import ExperienceUserPost
-    from .models import ExperienceUsers
-    from .models import ExperienceVersion
-    from .models import ExperienceVersionPatch
-    from .models import ExperienceVersionPost
-    from .models import ExperienceVersions
-    from .models import ExperienceView
-    from .models import ExperienceViewPatch
-    from .models import ExperienceViewPost
-    from .models import ExperienceViews
-    from .models import File
-    from .models import FilePatch
-    from .models import FilePost
-    from .models import FileUploadPostResponse
-    from .models import Files
-    from .models import Flow
-    from .models import FlowErrors
-    from .models import FlowLog
-    from .models import FlowPatch
-    from .models import FlowPost
-    from .models import FlowStats
-    from .models import FlowStorageEntries
-    from .models import FlowStorageEntry
-    from .models import FlowStorageMetadata
-    from .models import FlowVersion
-    from .models import FlowVersionPatch
-    from .models import FlowVersionPost
-    from .models import FlowVersions
-    from .models import FlowVersionsDeletePost
-    from .models import Flows
-    from .models import FlowsImportPost
-    from .models import FlowsImportResult
-    from .models import GithubLogin
-    from .models import HistoricalSummaries
-    from .models import Instance
-    from .models import InstanceAuditLog
-    from .models import InstanceAuditLogs
-    from .models import InstanceCustomNode
-    from .models import InstanceCustomNodePatch
-    from .models import InstanceCustomNodePost
-    from .models import InstanceCustomNodes
-    from .models import InstanceMember
-    from .models import InstanceMemberPatch
-    from .models import InstanceMemberPost
-    from .models import InstanceMembers
-    from .models import InstanceOrg
-    from .models import InstanceOrgMember
-    from .models import InstanceOrgMemberPatch
-    from .models import InstanceOrgMemberPost
-    from .models import InstanceOrgMembers
-    from .models import InstanceOrgPatch
-    from .models import InstanceOrgPost
-    from .models import InstanceOrgs
-    from .models import InstancePatch
-    from .models import InstanceReportOptionsPost
-    from .models import InstanceSandbox
-    from .models import InstanceSandboxes
-    from .models import Instances
-    from .models import Integration
-    from .models import IntegrationPatch
-    from .models import IntegrationPost
-    from .models import Integrations
-    from .models import JobEnqueuedResult
-    from .models import LastValueData
-    from .models import LastValueQuery
-    from .models import Me
-    from .models import MePatch
-    from .models import MqttPublishBody
-    from .models import MultiDeviceCommand
-    from .models import MultiFactorAuthDisable
-    from .models import MultiFactorAuthEnable
-    from .models import MultiFactorAuthInfo
-    from .models import Notebook
-    from .models import NotebookDataExportOptions
-    from .models import NotebookExecutionLogs
-    from .models import NotebookExecutionOptions
-    from .models import NotebookMinuteCounts
-    from .models import NotebookPatch
-    from .models import NotebookPost
-    from .models import Notebooks
-    from .models import NotificationRule
-    from .models import NotificationRuleDeliveryLogs
-    from .models import NotificationRuleEvaluationOptions
-    from .models import NotificationRulePatch
-    from .models import NotificationRulePost
-    from .models import NotificationRules
-    from .models import Org
-    from .models import OrgInvite
-    from .models import OrgInviteAction
-    from .models import OrgInviteActionUser
-    from .models import OrgInviteCollection
-    from .models import OrgInviteInfo
-    from .models import OrgInvitePost
-    from .models import OrgInviteResult
-    from .models import OrgInviteResultUser
-    from .models import OrgInviteUser
-    from .models import OrgInvites
-    from .models import OrgInvitesUser
-    from .models import OrgMemberPatch
-    from .models import OrgPatch
-    from .models import OrgPost
-    from .models import OrgRoleInfo
-    from .models import Orgs
-    from .models import PaletteResponse
-    from .models import PayloadCountsBreakdown
-    from .models import PayloadStats
-    from .models import PeriodSummaries
-    from .models import RecentItem
-    from .models import RecentItemList
-    from .models import ResourceJob
-    from .models import ResourceJobExecutionLogs
-    from .models import ResourceJobExecutionOptions
-    from .models import ResourceJobPatch
-    from .models import ResourceJobPost
-    from .models import ResourceJobs
-    from .models import ResourceTransfer
-    from .models import SamlResponse
-    from .models import SsoRequest
-    from .models import Success
-    from .models import SuccessWithExecutionId
-    from .models import TagKeysResponse
-    from .models import TagValuesResponse
-    from .models import TemplateKeywords
-    from .models import TimeSeriesData
-    from .models import TimeSeriesQuery
-    from .models import UserCredentials
-    from .models import UserOauthToken
-    from .models import UserOauthTokenPatch
-    from .models import UserOauthTokenPost
-    from .models import UserOauthTokens
-    from .models import ValidateContextSuccess
-    from .models import VirtualButtonPress
-    from .models import Webhook
-    from .models import WebhookPatch
-    from .models import WebhookPost
-    from .models import Webhooks
+    from .models import (
+        AdvancedEventQuery,
+        AdvancedQuery,
+        ApiToken,
+        ApiTokenPatch,
+        ApiTokenPost,
+        ApiTokens,
+        Application,
+        ApplicationApplyTemplatePatch,
+        ApplicationCertificate,
+        ApplicationCertificateAuthorities,
+        ApplicationCertificateAuthority,
+        ApplicationCertificateAuthorityPatch,
+        ApplicationCertificateAuthorityPost,
+        ApplicationCertificatePatch,
+        ApplicationCertificatePost,
+        ApplicationCertificates,
+        ApplicationCloneDryRunResult,
+        ApplicationClonePost,
+        ApplicationCreationByTemplateResult,
+        ApplicationDashboardPost,
+        ApplicationExportPost,
+        ApplicationExportResult,
+        ApplicationGlobalPatch,
+        ApplicationImportExecutions,
+        ApplicationJobLog,
+        ApplicationJobLogs,
+        ApplicationKey,
+        ApplicationKeyPatch,
+        ApplicationKeyPost,
+        ApplicationKeyPostResponse,
+        ApplicationKeys,
+        ApplicationPatch,
+        ApplicationPost,
+        ApplicationReadme,
+        ApplicationReadmePatch,
+        Applications,
+        ApplicationSearchResult,
+        ApplicationTemplate,
+        ApplicationTemplateCategories,
+        ApplicationTemplates,
+        AttributeNamesResponse,
+        AuditLog,
+        AuditLogs,
+        AuthedDevice,
+        AuthedUser,
+        BulkDeleteResponse,
+        BulkRestoreResponse,
+        ChangePassword,
+        CompositeDevicesState,
+        CompositeDeviceState,
+        Credential,
+        CredentialLinkedResources,
+        CredentialPatch,
+        CredentialPost,
+        Credentials,
+        Dashboard,
+        DashboardContextInstance,
+        DashboardPatch,
+        DashboardPost,
+        Dashboards,
+        DashboardSendReport,
+        DataTable,
+        DataTableColumn,
+        DataTablePatch,
+        DataTablePost,
+        DataTableRow,
+        DataTableRowInsert,
+        DataTableRowInsertResult,
+        DataTableRowInsertUpdate,
+        DataTableRows,
+        DataTableRowsDelete,
+        DataTableRowsExport,
+        DataTables,
+        Device,
+        DeviceAttribute,
+        DeviceAttributePatch,
+        DeviceAttributePost,
+        DeviceAttributes,
+        DeviceCommand,
+        DeviceCommands,
+        DeviceConnectionStatus,
+        DeviceCounts,
+        DeviceCredentials,
+        DeviceDataExport,
+        DeviceLog,
+        DeviceNamesResponse,
+        DevicePatch,
+        DevicePayloadCounts,
+        DevicePost,
+        DeviceRecipe,
+        DeviceRecipeBulkCreate,
+        DeviceRecipeBulkCreatePost,
+        DeviceRecipePatch,
+        DeviceRecipePost,
+        DeviceRecipes,
+        Devices,
+        DevicesDataExport,
+        DevicesDeleteOrRestorePost,
+        DevicesExportPayloadCountPost,
+        DevicesExportPost,
+        DevicesPatch,
+        DevicesRemoveDataPost,
+        DeviceStateOrStates,
+        DeviceStates,
+        DevicesUpdated,
+        EdgeDeployment,
+        EdgeDeploymentRelease,
+        EdgeDeploymentRemove,
+        EdgeDeploymentReplace,
+        EdgeDeployments,
+        EmbeddedDeployment,
+        EmbeddedDeploymentExport,
+        EmbeddedDeploymentRelease,
+        EmbeddedDeploymentRemove,
+        EmbeddedDeploymentReplace,
+        EmbeddedDeployments,
+        Event,
+        EventPatch,
+        EventPlusNewCount,
+        EventPost,
+        Events,
+        EventsDeleted,
+        EventsExport,
+        ExperienceBootstrapOptions,
+        ExperienceBootstrapResult,
+        ExperienceDomain,
+        ExperienceDomainPatch,
+        ExperienceDomainPost,
+        ExperienceDomains,
+        ExperienceEndpoint,
+        ExperienceEndpointPatch,
+        ExperienceEndpointPost,
+        ExperienceEndpoints,
+        ExperienceEndpointStats,
+        ExperienceGroup,
+        ExperienceGroupPatch,
+        ExperienceGroupPost,
+        ExperienceGroups,
+        ExperienceLinkedResources,
+        ExperienceSlug,
+        ExperienceSlugPatch,
+        ExperienceSlugPost,
+        ExperienceSlugs,
+        ExperienceUser,
+        ExperienceUserPatch,
+        ExperienceUserPost,
+        ExperienceUsers,
+        ExperienceVersion,
+        ExperienceVersionPatch,
+        ExperienceVersionPost,
+        ExperienceVersions,
+        ExperienceView,
+        ExperienceViewPatch,
+        ExperienceViewPost,
+        ExperienceViews,
+        File,
+        FilePatch,
+        FilePost,
+        Files,
+        FileUploadPostResponse,
+        Flow,
+        FlowErrors,
+        FlowLog,
+        FlowPatch,
+        FlowPost,
+        Flows,
+        FlowsImportPost,
+        FlowsImportResult,
+        FlowStats,
+        FlowStorageEntries,
+        FlowStorageEntry,
+        FlowStorageMetadata,
+        FlowVersion,
+        FlowVersionPatch,
+        FlowVersionPost,
+        FlowVersions,
+        FlowVersionsDeletePost,
+        GenericModel,
+        GithubLogin,
+        HistoricalSummaries,
+        Instance,
+        InstanceAuditLog,
+        InstanceAuditLogs,
+        InstanceCustomNode,
+        InstanceCustomNodePatch,
+        InstanceCustomNodePost,
+        InstanceCustomNodes,
+        InstanceMember,
+        InstanceMemberPatch,
+        InstanceMemberPost,
+        InstanceMembers,
+        InstanceOrg,
+        InstanceOrgMember,
+        InstanceOrgMemberPatch,
+        InstanceOrgMemberPost,
+        InstanceOrgMembers,
+        InstanceOrgPatch,
+        InstanceOrgPost,
+        InstanceOrgs,
+        InstancePatch,
+        InstanceReportOptionsPost,
+        Instances,
+        InstanceSandbox,
+        InstanceSandboxes,
+        Integration,
+        IntegrationPatch,
+        IntegrationPost,
+        Integrations,
+        JobEnqueuedResult,
+        LastValueData,
+        LastValueQuery,
+        Me,
+        MePatch,
+        MqttPublishBody,
+        MultiDeviceCommand,
+        MultiFactorAuthDisable,
+        MultiFactorAuthEnable,
+        MultiFactorAuthInfo,
+        Notebook,
+        NotebookDataExportOptions,
+        NotebookExecutionLogs,
+        NotebookExecutionOptions,
+        NotebookMinuteCounts,
+        NotebookPatch,
+        NotebookPost,
+        Notebooks,
+        NotificationRule,
+        NotificationRuleDeliveryLogs,
+        NotificationRuleEvaluationOptions,
+        NotificationRulePatch,
+        NotificationRulePost,
+        NotificationRules,
+        Org,
+        OrgInvite,
+        OrgInviteAction,
+        OrgInviteActionUser,
+        OrgInviteCollection,
+        OrgInviteInfo,
+        OrgInvitePost,
+        OrgInviteResult,
+        OrgInviteResultUser,
+        OrgInvites,
+        OrgInvitesUser,
+        OrgInviteUser,
+        OrgMemberPatch,
+        OrgPatch,
+        OrgPost,
+        OrgRoleInfo,
+        Orgs,
+        PaletteResponse,
+        PayloadCountsBreakdown,
+        PayloadStats,
+        PeriodSummaries,
+        RecentItem,
+        RecentItemList,
+        ResourceJob,
+        ResourceJobExecutionLogs,
+        ResourceJobExecutionOptions,
+        ResourceJobPatch,
+        ResourceJobPost,
+        ResourceJobs,
+        ResourceTransfer,
+        SamlResponse,
+        SsoRequest,
+        Success,
+        SuccessWithExecutionId,
+        TagKeysResponse,
+        TagValuesResponse,
+        TemplateKeywords,
+        TimeSeriesData,
+        TimeSeriesQuery,
+        UserCredentials,
+        UserOauthToken,
+        UserOauthTokenPatch,
+        UserOauthTokenPost,
+        UserOauthTokens,
+        ValidateContextSuccess,
+        VirtualButtonPress,
+        Webhook,
+        WebhookPatch,
+        WebhookPost,
+        Webhooks,
+    )
 
 __all__ = [
     "ApplicationApiTokenNode",
@@ -559,17 +561,17 @@ class Root(Node):
     def application_templates(self) -> ApplicationTemplatesNode: ...
     @overload
     def application_templates(self, template_id: str, /) -> ApplicationTemplateNode: ...
-    def application_templates(self, template_id: str | _Missing = MISSING, /) -> ApplicationTemplatesNode | ApplicationTemplateNode:
+    def application_templates(self, template_id: str | _Missing = MISSING) -> ApplicationTemplatesNode | ApplicationTemplateNode:
         """Go to ``/applicationTemplates``, or to ``/applicationTemplates/{templateId}`` when given ``template_id``."""
-        return self._child('applicationTemplates', ApplicationTemplatesNode, template_id, ApplicationTemplateNode)
+        return self._child_or_item('applicationTemplates', ApplicationTemplatesNode, template_id, ApplicationTemplateNode)
 
     @overload
     def applications(self) -> ApplicationsNode: ...
     @overload
     def applications(self, application_id: str, /) -> ApplicationNode: ...
-    def applications(self, application_id: str | _Missing = MISSING, /) -> ApplicationsNode | ApplicationNode:
+    def applications(self, application_id: str | _Missing = MISSING) -> ApplicationsNode | ApplicationNode:
         """Go to ``/applications``, or to ``/applications/{applicationId}`` when given ``application_id``."""
-        return self._child('applications', ApplicationsNode, application_id, ApplicationNode)
+        return self._child_or_item('applications', ApplicationsNode, application_id, ApplicationNode)
 
     def auth(self) -> AuthNode:
         """Go to ``/auth``."""
@@ -579,25 +581,25 @@ class Root(Node):
     def dashboards(self) -> DashboardsNode: ...
     @overload
     def dashboards(self, dashboard_id: str, /) -> DashboardNode: ...
-    def dashboards(self, dashboard_id: str | _Missing = MISSING, /) -> DashboardsNode | DashboardNode:
+    def dashboards(self, dashboard_id: str | _Missing = MISSING) -> DashboardsNode | DashboardNode:
         """Go to ``/dashboards``, or to ``/dashboards/{dashboardId}`` when given ``dashboard_id``."""
-        return self._child('dashboards', DashboardsNode, dashboard_id, DashboardNode)
+        return self._child_or_item('dashboards', DashboardsNode, dashboard_id, DashboardNode)
 
     @overload
     def instance(self) -> InstancePathNode: ...
     @overload
     def instance(self, instance_id: str, /) -> InstancePathItemNode: ...
-    def instance(self, instance_id: str | _Missing = MISSING, /) -> InstancePathNode | InstancePathItemNode:
+    def instance(self, instance_id: str | _Missing = MISSING) -> InstancePathNode | InstancePathItemNode:
         """Go to ``/instance``, or to ``/instance/{instanceId}`` when given ``instance_id``."""
-        return self._child('instance', InstancePathNode, instance_id, InstancePathItemNode)
+        return self._child_or_item('instance', InstancePathNode, instance_id, InstancePathItemNode)
 
     @overload
     def instances(self) -> InstancesNode: ...
     @overload
     def instances(self, instance_id: str, /) -> InstanceNode: ...
-    def instances(self, instance_id: str | _Missing = MISSING, /) -> InstancesNode | InstanceNode:
+    def instances(self, instance_id: str | _Missing = MISSING) -> InstancesNode | InstanceNode:
         """Go to ``/instances``, or to ``/instances/{instanceId}`` when given ``instance_id``."""
-        return self._child('instances', InstancesNode, instance_id, InstanceNode)
+        return self._child_or_item('instances', InstancesNode, instance_id, InstanceNode)
 
     def invites(self) -> OrgInvitesNode:
         """Go to ``/invites``."""
@@ -611,9 +613,9 @@ class Root(Node):
     def orgs(self) -> OrgsNode: ...
     @overload
     def orgs(self, org_id: str, /) -> OrgNode: ...
-    def orgs(self, org_id: str | _Missing = MISSING, /) -> OrgsNode | OrgNode:
+    def orgs(self, org_id: str | _Missing = MISSING) -> OrgsNode | OrgNode:
         """Go to ``/orgs``, or to ``/orgs/{orgId}`` when given ``org_id``."""
-        return self._child('orgs', OrgsNode, org_id, OrgNode)
+        return self._child_or_item('orgs', OrgsNode, org_id, OrgNode)
 
 
 class ApplicationTemplatesNode(Node):
@@ -867,9 +869,9 @@ class MeNode(Node):
     def invites(self) -> MeInvitesNode: ...
     @overload
     def invites(self, invite_id: str, /) -> MeInvitesPathNode: ...
-    def invites(self, invite_id: str | _Missing = MISSING, /) -> MeInvitesNode | MeInvitesPathNode:
+    def invites(self, invite_id: str | _Missing = MISSING) -> MeInvitesNode | MeInvitesPathNode:
         """Go to ``/me/invites``, or to ``/me/invites/{inviteId}`` when given ``invite_id``."""
-        return self._child('invites', MeInvitesNode, invite_id, MeInvitesPathNode)
+        return self._child_or_item('invites', MeInvitesNode, invite_id, MeInvitesPathNode)
 
     def notebook_minute_counts(self) -> MeNotebookMinuteCountsNode:
         """Go to ``/me/notebookMinuteCounts``."""
@@ -879,17 +881,17 @@ class MeNode(Node):
     def oauth_clients(self) -> UserOauthClientsNode: ...
     @overload
     def oauth_clients(self, client_id: str, /) -> UserOauthClientNode: ...
-    def oauth_clients(self, client_id: str | _Missing = MISSING, /) -> UserOauthClientsNode | UserOauthClientNode:
+    def oauth_clients(self, client_id: str | _Missing = MISSING) -> UserOauthClientsNode | UserOauthClientNode:
         """Go to ``/me/oauth-clients``, or to ``/me/oauth-clients/{clientId}`` when given ``client_id``."""
-        return self._child('oauth-clients', UserOauthClientsNode, client_id, UserOauthClientNode)
+        return self._child_or_item('oauth-clients', UserOauthClientsNode, client_id, UserOauthClientNode)
 
     @overload
     def oauth_tokens(self) -> UserOauthTokensNode: ...
     @overload
     def oauth_tokens(self, oauth_token_id: str, /) -> UserOauthTokenNode: ...
-    def oauth_tokens(self, oauth_token_id: str | _Missing = MISSING, /) -> UserOauthTokensNode | UserOauthTokenNode:
+    def oauth_tokens(self, oauth_token_id: str | _Missing = MISSING) -> UserOauthTokensNode | UserOauthTokenNode:
         """Go to ``/me/oauth-tokens``, or to ``/me/oauth-tokens/{oauthTokenId}`` when given ``oauth_token_id``."""
-        return self._child('oauth-tokens', UserOauthTokensNode, oauth_token_id, UserOauthTokenNode)
+        return self._child_or_item('oauth-tokens', UserOauthTokensNode, oauth_token_id, UserOauthTokenNode)
 
     def payload_counts(self) -> MePayloadCountsNode:
         """Go to ``/me/payloadCounts``."""
@@ -911,9 +913,9 @@ class MeNode(Node):
     def tokens(self) -> UserApiTokensNode: ...
     @overload
     def tokens(self, api_token_id: str, /) -> UserApiTokenNode: ...
-    def tokens(self, api_token_id: str | _Missing = MISSING, /) -> UserApiTokensNode | UserApiTokenNode:
+    def tokens(self, api_token_id: str | _Missing = MISSING) -> UserApiTokensNode | UserApiTokenNode:
         """Go to ``/me/tokens``, or to ``/me/tokens/{apiTokenId}`` when given ``api_token_id``."""
-        return self._child('tokens', UserApiTokensNode, api_token_id, UserApiTokenNode)
+        return self._child_or_item('tokens', UserApiTokensNode, api_token_id, UserApiTokenNode)
 
     def transfer_resources(self) -> MeTransferResourcesNode:
         """Go to ``/me/transferResources``."""
@@ -1135,17 +1137,17 @@ class ApplicationNode(Node):
     def certificate_authorities(self) -> ApplicationCertificateAuthoritiesNode: ...
     @overload
     def certificate_authorities(self, application_certificate_authority_id: str, /) -> ApplicationCertificateAuthorityNode: ...
-    def certificate_authorities(self, application_certificate_authority_id: str | _Missing = MISSING, /) -> ApplicationCertificateAuthoritiesNode | ApplicationCertificateAuthorityNode:
+    def certificate_authorities(self, application_certificate_authority_id: str | _Missing = MISSING) -> ApplicationCertificateAuthoritiesNode | ApplicationCertificateAuthorityNode:
         """Go to ``/applications/{applicationId}/certificate-authorities``, or to ``/applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId}`` when given ``application_certificate_authority_id``."""
-        return self._child('certificate-authorities', ApplicationCertificateAuthoritiesNode, application_certificate_authority_id, ApplicationCertificateAuthorityNode)
+        return self._child_or_item('certificate-authorities', ApplicationCertificateAuthoritiesNode, application_certificate_authority_id, ApplicationCertificateAuthorityNode)
 
     @overload
     def certificates(self) -> ApplicationCertificatesNode: ...
     @overload
     def certificates(self, application_certificate_id: str, /) -> ApplicationCertificateNode: ...
-    def certificates(self, application_certificate_id: str | _Missing = MISSING, /) -> ApplicationCertificatesNode | ApplicationCertificateNode:
+    def certificates(self, application_certificate_id: str | _Missing = MISSING) -> ApplicationCertificatesNode | ApplicationCertificateNode:
         """Go to ``/applications/{applicationId}/certificates``, or to ``/applications/{applicationId}/certificates/{applicationCertificateId}`` when given ``application_certificate_id``."""
-        return self._child('certificates', ApplicationCertificatesNode, application_certificate_id, ApplicationCertificateNode)
+        return self._child_or_item('certificates', ApplicationCertificatesNode, application_certificate_id, ApplicationCertificateNode)
 
     def clone(self) -> ApplicationCloneNode:
         """Go to ``/applications/{applicationId}/clone``."""
@@ -1155,17 +1157,17 @@ class ApplicationNode(Node):
     def credentials(self) -> CredentialsNode: ...
     @overload
     def credentials(self, credential_id: str, /) -> CredentialNode: ...
-    def credentials(self, credential_id: str | _Missing = MISSING, /) -> CredentialsNode | CredentialNode:
+    def credentials(self, credential_id: str | _Missing = MISSING) -> CredentialsNode | CredentialNode:
         """Go to ``/applications/{applicationId}/credentials``, or to ``/applications/{applicationId}/credentials/{credentialId}`` when given ``credential_id``."""
-        return self._child('credentials', CredentialsNode, credential_id, CredentialNode)
+        return self._child_or_item('credentials', CredentialsNode, credential_id, CredentialNode)
 
     @overload
     def dashboards(self) -> ApplicationDashboardsNode: ...
     @overload
     def dashboards(self, dashboard_id: str, /) -> ApplicationDashboardNode: ...
-    def dashboards(self, dashboard_id: str | _Missing = MISSING, /) -> ApplicationDashboardsNode | ApplicationDashboardNode:
+    def dashboards(self, dashboard_id: str | _Missing = MISSING) -> ApplicationDashboardsNode | ApplicationDashboardNode:
         """Go to ``/applications/{applicationId}/dashboards``, or to ``/applications/{applicationId}/dashboards/{dashboardId}`` when given ``dashboard_id``."""
-        return self._child('dashboards', ApplicationDashboardsNode, dashboard_id, ApplicationDashboardNode)
+        return self._child_or_item('dashboards', ApplicationDashboardsNode, dashboard_id, ApplicationDashboardNode)
 
     def data(self) -> DataNode:
         """Go to ``/applications/{applicationId}/data``."""
@@ -1175,17 +1177,17 @@ class ApplicationNode(Node):
     def data_tables(self) -> DataTablesNode: ...
     @overload
     def data_tables(self, data_table_id: str, /) -> DataTableNode: ...
-    def data_tables(self, data_table_id: str | _Missing = MISSING, /) -> DataTablesNode | DataTableNode:
+    def data_tables(self, data_table_id: str | _Missing = MISSING) -> DataTablesNode | DataTableNode:
         """Go to ``/applications/{applicationId}/data-tables``, or to ``/applications/{applicationId}/data-tables/{dataTableId}`` when given ``data_table_id``."""
-        return self._child('data-tables', DataTablesNode, data_table_id, DataTableNode)
+        return self._child_or_item('data-tables', DataTablesNode, data_table_id, DataTableNode)
 
     @overload
     def device_recipes(self) -> DeviceRecipesNode: ...
     @overload
     def device_recipes(self, device_recipe_id: str, /) -> DeviceRecipeNode: ...
-    def device_recipes(self, device_recipe_id: str | _Missing = MISSING, /) -> DeviceRecipesNode | DeviceRecipeNode:
+    def device_recipes(self, device_recipe_id: str | _Missing = MISSING) -> DeviceRecipesNode | DeviceRecipeNode:
         """Go to ``/applications/{applicationId}/device-recipes``, or to ``/applications/{applicationId}/device-recipes/{deviceRecipeId}`` when given ``device_recipe_id``."""
-        return self._child('device-recipes', DeviceRecipesNode, device_recipe_id, DeviceRecipeNode)
+        return self._child_or_item('device-recipes', DeviceRecipesNode, device_recipe_id, DeviceRecipeNode)
 
     def device_counts(self) -> ApplicationDeviceCountsNode:
         """Go to ``/applications/{applicationId}/deviceCounts``."""
@@ -1195,9 +1197,9 @@ class ApplicationNode(Node):
     def devices(self) -> DevicesNode: ...
     @overload
     def devices(self, device_id: str, /) -> DeviceNode: ...
-    def devices(self, device_id: str | _Missing = MISSING, /) -> DevicesNode | DeviceNode:
+    def devices(self, device_id: str | _Missing = MISSING) -> DevicesNode | DeviceNode:
         """Go to ``/applications/{applicationId}/devices``, or to ``/applications/{applicationId}/devices/{deviceId}`` when given ``device_id``."""
-        return self._child('devices', DevicesNode, device_id, DeviceNode)
+        return self._child_or_item('devices', DevicesNode, device_id, DeviceNode)
 
     def edge(self) -> ApplicationEdgeNode:
         """Go to ``/applications/{applicationId}/edge``."""
@@ -1211,9 +1213,9 @@ class ApplicationNode(Node):
     def events(self) -> EventsNode: ...
     @overload
     def events(self, event_id: str, /) -> EventNode: ...
-    def events(self, event_id: str | _Missing = MISSING, /) -> EventsNode | EventNode:
+    def events(self, event_id: str | _Missing = MISSING) -> EventsNode | EventNode:
         """Go to ``/applications/{applicationId}/events``, or to ``/applications/{applicationId}/events/{eventId}`` when given ``event_id``."""
-        return self._child('events', EventsNode, event_id, EventNode)
+        return self._child_or_item('events', EventsNode, event_id, EventNode)
 
     def experience(self) -> ExperienceNode:
         """Go to ``/applications/{applicationId}/experience``."""
@@ -1227,9 +1229,9 @@ class ApplicationNode(Node):
     def file(self) -> ApplicationFileNode: ...
     @overload
     def file(self, file_id: str, /) -> FileNode: ...
-    def file(self, file_id: str | _Missing = MISSING, /) -> ApplicationFileNode | FileNode:
+    def file(self, file_id: str | _Missing = MISSING) -> ApplicationFileNode | FileNode:
         """Go to ``/applications/{applicationId}/file``, or to ``/applications/{applicationId}/file/{fileId}`` when given ``file_id``."""
-        return self._child('file', ApplicationFileNode, file_id, FileNode)
+        return self._child_or_item('file', ApplicationFileNode, file_id, FileNode)
 
     def files(self) -> FilesNode:
         """Go to ``/applications/{applicationId}/files``."""
@@ -1239,9 +1241,9 @@ class ApplicationNode(Node):
     def flows(self) -> FlowsNode: ...
     @overload
     def flows(self, flow_id: str, /) -> FlowNode: ...
-    def flows(self, flow_id: str | _Missing = MISSING, /) -> FlowsNode | FlowNode:
+    def flows(self, flow_id: str | _Missing = MISSING) -> FlowsNode | FlowNode:
         """Go to ``/applications/{applicationId}/flows``, or to ``/applications/{applicationId}/flows/{flowId}`` when given ``flow_id``."""
-        return self._child('flows', FlowsNode, flow_id, FlowNode)
+        return self._child_or_item('flows', FlowsNode, flow_id, FlowNode)
 
     def full_data_tables_archive(self) -> ApplicationFullDataTablesArchiveNode:
         """Go to ``/applications/{applicationId}/fullDataTablesArchive``."""
@@ -1267,25 +1269,25 @@ class ApplicationNode(Node):
     def integrations(self) -> IntegrationsNode: ...
     @overload
     def integrations(self, integration_id: str, /) -> IntegrationNode: ...
-    def integrations(self, integration_id: str | _Missing = MISSING, /) -> IntegrationsNode | IntegrationNode:
+    def integrations(self, integration_id: str | _Missing = MISSING) -> IntegrationsNode | IntegrationNode:
         """Go to ``/applications/{applicationId}/integrations``, or to ``/applications/{applicationId}/integrations/{integrationId}`` when given ``integration_id``."""
-        return self._child('integrations', IntegrationsNode, integration_id, IntegrationNode)
+        return self._child_or_item('integrations', IntegrationsNode, integration_id, IntegrationNode)
 
     @overload
     def job_logs(self) -> ApplicationJobLogsNode: ...
     @overload
     def job_logs(self, job_id: str, /) -> ApplicationJobLogNode: ...
-    def job_logs(self, job_id: str | _Missing = MISSING, /) -> ApplicationJobLogsNode | ApplicationJobLogNode:
+    def job_logs(self, job_id: str | _Missing = MISSING) -> ApplicationJobLogsNode | ApplicationJobLogNode:
         """Go to ``/applications/{applicationId}/jobLogs``, or to ``/applications/{applicationId}/jobLogs/{jobId}`` when given ``job_id``."""
-        return self._child('jobLogs', ApplicationJobLogsNode, job_id, ApplicationJobLogNode)
+        return self._child_or_item('jobLogs', ApplicationJobLogsNode, job_id, ApplicationJobLogNode)
 
     @overload
     def keys(self) -> ApplicationKeysNode: ...
     @overload
     def keys(self, application_key_id: str, /) -> ApplicationKeyNode: ...
-    def keys(self, application_key_id: str | _Missing = MISSING, /) -> ApplicationKeysNode | ApplicationKeyNode:
+    def keys(self, application_key_id: str | _Missing = MISSING) -> ApplicationKeysNode | ApplicationKeyNode:
         """Go to ``/applications/{applicationId}/keys``, or to ``/applications/{applicationId}/keys/{applicationKeyId}`` when given ``application_key_id``."""
-        return self._child('keys', ApplicationKeysNode, application_key_id, ApplicationKeyNode)
+        return self._child_or_item('keys', ApplicationKeysNode, application_key_id, ApplicationKeyNode)
 
     def mqtt_publish_message(self) -> ApplicationMqttPublishMessageNode:
         """Go to ``/applications/{applicationId}/mqttPublishMessage``."""
@@ -1303,9 +1305,9 @@ class ApplicationNode(Node):
     def notebooks(self) -> NotebooksNode: ...
     @overload
     def notebooks(self, notebook_id: str, /) -> NotebookNode: ...
-    def notebooks(self, notebook_id: str | _Missing = MISSING, /) -> NotebooksNode | NotebookNode:
+    def notebooks(self, notebook_id: str | _Missing = MISSING) -> NotebooksNode | NotebookNode:
         """Go to ``/applications/{applicationId}/notebooks``, or to ``/applications/{applicationId}/notebooks/{notebookId}`` when given ``notebook_id``."""
-        return self._child('notebooks', NotebooksNode, notebook_id, NotebookNode)
+        return self._child_or_item('notebooks', NotebooksNode, notebook_id, NotebookNode)
 
     def payload_counts(self) -> ApplicationPayloadCountsNode:
         """Go to ``/applications/{applicationId}/payloadCounts``."""
@@ -1319,9 +1321,9 @@ class ApplicationNode(Node):
     def private_files(self) -> PrivateFilesNode: ...
     @overload
     def private_files(self, private_file_id: str, /) -> PrivateFileNode: ...
-    def private_files(self, private_file_id: str | _Missing = MISSING, /) -> PrivateFilesNode | PrivateFileNode:
+    def private_files(self, private_file_id: str | _Missing = MISSING) -> PrivateFilesNode | PrivateFileNode:
         """Go to ``/applications/{applicationId}/privateFiles``, or to ``/applications/{applicationId}/privateFiles/{privateFileId}`` when given ``private_file_id``."""
-        return self._child('privateFiles', PrivateFilesNode, private_file_id, PrivateFileNode)
+        return self._child_or_item('privateFiles', PrivateFilesNode, private_file_id, PrivateFileNode)
 
     def readme(self) -> ApplicationReadmeNode:
         """Go to ``/applications/{applicationId}/readme``."""
@@ -1331,9 +1333,9 @@ class ApplicationNode(Node):
     def resource_jobs(self) -> ResourceJobsNode: ...
     @overload
     def resource_jobs(self, resource_job_id: str, /) -> ResourceJobNode: ...
-    def resource_jobs(self, resource_job_id: str | _Missing = MISSING, /) -> ResourceJobsNode | ResourceJobNode:
+    def resource_jobs(self, resource_job_id: str | _Missing = MISSING) -> ResourceJobsNode | ResourceJobNode:
         """Go to ``/applications/{applicationId}/resource-jobs``, or to ``/applications/{applicationId}/resource-jobs/{resourceJobId}`` when given ``resource_job_id``."""
-        return self._child('resource-jobs', ResourceJobsNode, resource_job_id, ResourceJobNode)
+        return self._child_or_item('resource-jobs', ResourceJobsNode, resource_job_id, ResourceJobNode)
 
     def search(self) -> ApplicationSearchNode:
         """Go to ``/applications/{applicationId}/search``."""
@@ -1343,17 +1345,17 @@ class ApplicationNode(Node):
     def tokens(self) -> ApplicationApiTokensNode: ...
     @overload
     def tokens(self, api_token_id: str, /) -> ApplicationApiTokenNode: ...
-    def tokens(self, api_token_id: str | _Missing = MISSING, /) -> ApplicationApiTokensNode | ApplicationApiTokenNode:
+    def tokens(self, api_token_id: str | _Missing = MISSING) -> ApplicationApiTokensNode | ApplicationApiTokenNode:
         """Go to ``/applications/{applicationId}/tokens``, or to ``/applications/{applicationId}/tokens/{apiTokenId}`` when given ``api_token_id``."""
-        return self._child('tokens', ApplicationApiTokensNode, api_token_id, ApplicationApiTokenNode)
+        return self._child_or_item('tokens', ApplicationApiTokensNode, api_token_id, ApplicationApiTokenNode)
 
     @overload
     def webhooks(self) -> WebhooksNode: ...
     @overload
     def webhooks(self, webhook_id: str, /) -> WebhookNode: ...
-    def webhooks(self, webhook_id: str | _Missing = MISSING, /) -> WebhooksNode | WebhookNode:
+    def webhooks(self, webhook_id: str | _Missing = MISSING) -> WebhooksNode | WebhookNode:
         """Go to ``/applications/{applicationId}/webhooks``, or to ``/applications/{applicationId}/webhooks/{webhookId}`` when given ``webhook_id``."""
-        return self._child('webhooks', WebhooksNode, webhook_id, WebhookNode)
+        return self._child_or_item('webhooks', WebhooksNode, webhook_id, WebhookNode)
 
     def get(self, /, **params: Unpack[P.ApplicationGetParams]) -> Application:
         """Send GET /applications/{applicationId} (the ``application.get`` endpoint).
@@ -1531,9 +1533,9 @@ class InstancePathItemNode(Node):
     def audit_logs(self) -> InstanceAuditLogsNode: ...
     @overload
     def audit_logs(self, instance_audit_log_id: str, /) -> InstanceAuditLogNode: ...
-    def audit_logs(self, instance_audit_log_id: str | _Missing = MISSING, /) -> InstanceAuditLogsNode | InstanceAuditLogNode:
+    def audit_logs(self, instance_audit_log_id: str | _Missing = MISSING) -> InstanceAuditLogsNode | InstanceAuditLogNode:
         """Go to ``/instance/{instanceId}/audit-logs``, or to ``/instance/{instanceId}/audit-logs/{instanceAuditLogId}`` when given ``instance_audit_log_id``."""
-        return self._child('audit-logs', InstanceAuditLogsNode, instance_audit_log_id, InstanceAuditLogNode)
+        return self._child_or_item('audit-logs', InstanceAuditLogsNode, instance_audit_log_id, InstanceAuditLogNode)
 
 
 class InstanceNode(Node):
@@ -1558,17 +1560,17 @@ class InstanceNode(Node):
     def members(self) -> InstanceMembersNode: ...
     @overload
     def members(self, user_id: str, /) -> InstanceMemberNode: ...
-    def members(self, user_id: str | _Missing = MISSING, /) -> InstanceMembersNode | InstanceMemberNode:
+    def members(self, user_id: str | _Missing = MISSING) -> InstanceMembersNode | InstanceMemberNode:
         """Go to ``/instances/{instanceId}/members``, or to ``/instances/{instanceId}/members/{userId}`` when given ``user_id``."""
-        return self._child('members', InstanceMembersNode, user_id, InstanceMemberNode)
+        return self._child_or_item('members', InstanceMembersNode, user_id, InstanceMemberNode)
 
     @overload
     def nodes(self) -> InstanceCustomNodesNode: ...
     @overload
     def nodes(self, instance_custom_node_id: str, /) -> InstanceCustomNodeNode: ...
-    def nodes(self, instance_custom_node_id: str | _Missing = MISSING, /) -> InstanceCustomNodesNode | InstanceCustomNodeNode:
+    def nodes(self, instance_custom_node_id: str | _Missing = MISSING) -> InstanceCustomNodesNode | InstanceCustomNodeNode:
         """Go to ``/instances/{instanceId}/nodes``, or to ``/instances/{instanceId}/nodes/{instanceCustomNodeId}`` when given ``instance_custom_node_id``."""
-        return self._child('nodes', InstanceCustomNodesNode, instance_custom_node_id, InstanceCustomNodeNode)
+        return self._child_or_item('nodes', InstanceCustomNodesNode, instance_custom_node_id, InstanceCustomNodeNode)
 
     def notebook_minute_counts(self) -> InstanceNotebookMinuteCountsNode:
         """Go to ``/instances/{instanceId}/notebookMinuteCounts``."""
@@ -1578,17 +1580,17 @@ class InstanceNode(Node):
     def notification_rules(self) -> InstanceNotificationRulesNode: ...
     @overload
     def notification_rules(self, notification_rule_id: str, /) -> InstanceNotificationRuleNode: ...
-    def notification_rules(self, notification_rule_id: str | _Missing = MISSING, /) -> InstanceNotificationRulesNode | InstanceNotificationRuleNode:
+    def notification_rules(self, notification_rule_id: str | _Missing = MISSING) -> InstanceNotificationRulesNode | InstanceNotificationRuleNode:
         """Go to ``/instances/{instanceId}/notification-rules``, or to ``/instances/{instanceId}/notification-rules/{notificationRuleId}`` when given ``notification_rule_id``."""
-        return self._child('notification-rules', InstanceNotificationRulesNode, notification_rule_id, InstanceNotificationRuleNode)
+        return self._child_or_item('notification-rules', InstanceNotificationRulesNode, notification_rule_id, InstanceNotificationRuleNode)
 
     @overload
     def orgs(self) -> InstanceOrgsNode: ...
     @overload
     def orgs(self, org_id: str, /) -> InstanceOrgNode: ...
-    def orgs(self, org_id: str | _Missing = MISSING, /) -> InstanceOrgsNode | InstanceOrgNode:
+    def orgs(self, org_id: str | _Missing = MISSING) -> InstanceOrgsNode | InstanceOrgNode:
         """Go to ``/instances/{instanceId}/orgs``, or to ``/instances/{instanceId}/orgs/{orgId}`` when given ``org_id``."""
-        return self._child('orgs', InstanceOrgsNode, org_id, InstanceOrgNode)
+        return self._child_or_item('orgs', InstanceOrgsNode, org_id, InstanceOrgNode)
 
     def payload_counts(self) -> InstancePayloadCountsNode:
         """Go to ``/instances/{instanceId}/payloadCounts``."""
@@ -1602,17 +1604,17 @@ class InstanceNode(Node):
     def sandboxes(self) -> InstanceSandboxesNode: ...
     @overload
     def sandboxes(self, instance_sandbox_id: str, /) -> InstanceSandboxNode: ...
-    def sandboxes(self, instance_sandbox_id: str | _Missing = MISSING, /) -> InstanceSandboxesNode | InstanceSandboxNode:
+    def sandboxes(self, instance_sandbox_id: str | _Missing = MISSING) -> InstanceSandboxesNode | InstanceSandboxNode:
         """Go to ``/instances/{instanceId}/sandboxes``, or to ``/instances/{instanceId}/sandboxes/{instanceSandboxId}`` when given ``instance_sandbox_id``."""
-        return self._child('sandboxes', InstanceSandboxesNode, instance_sandbox_id, InstanceSandboxNode)
+        return self._child_or_item('sandboxes', InstanceSandboxesNode, instance_sandbox_id, InstanceSandboxNode)
 
     @overload
     def tokens(self) -> InstanceApiTokensNode: ...
     @overload
     def tokens(self, api_token_id: str, /) -> InstanceApiTokenNode: ...
-    def tokens(self, api_token_id: str | _Missing = MISSING, /) -> InstanceApiTokensNode | InstanceApiTokenNode:
+    def tokens(self, api_token_id: str | _Missing = MISSING) -> InstanceApiTokensNode | InstanceApiTokenNode:
         """Go to ``/instances/{instanceId}/tokens``, or to ``/instances/{instanceId}/tokens/{apiTokenId}`` when given ``api_token_id``."""
-        return self._child('tokens', InstanceApiTokensNode, api_token_id, InstanceApiTokenNode)
+        return self._child_or_item('tokens', InstanceApiTokensNode, api_token_id, InstanceApiTokenNode)
 
     def get(self, /, **params: Unpack[P.InstanceGetParams]) -> Instance:
         """Send GET /instances/{instanceId} (the ``instance.get`` endpoint).
@@ -2080,9 +2082,9 @@ class OrgNode(Node):
     def audit_logs(self) -> AuditLogsNode: ...
     @overload
     def audit_logs(self, audit_log_id: str, /) -> AuditLogNode: ...
-    def audit_logs(self, audit_log_id: str | _Missing = MISSING, /) -> AuditLogsNode | AuditLogNode:
+    def audit_logs(self, audit_log_id: str | _Missing = MISSING) -> AuditLogsNode | AuditLogNode:
         """Go to ``/orgs/{orgId}/audit-logs``, or to ``/orgs/{orgId}/audit-logs/{auditLogId}`` when given ``audit_log_id``."""
-        return self._child('audit-logs', AuditLogsNode, audit_log_id, AuditLogNode)
+        return self._child_or_item('audit-logs', AuditLogsNode, audit_log_id, AuditLogNode)
 
     def device_counts(self) -> OrgDeviceCountsNode:
         """Go to ``/orgs/{orgId}/deviceCounts``."""
@@ -2617,9 +2619,9 @@ class ApplicationEdgeNode(Node):
     def deployments(self) -> EdgeDeploymentsNode: ...
     @overload
     def deployments(self, edge_deployment_id: str, /) -> EdgeDeploymentNode: ...
-    def deployments(self, edge_deployment_id: str | _Missing = MISSING, /) -> EdgeDeploymentsNode | EdgeDeploymentNode:
+    def deployments(self, edge_deployment_id: str | _Missing = MISSING) -> EdgeDeploymentsNode | EdgeDeploymentNode:
         """Go to ``/applications/{applicationId}/edge/deployments``, or to ``/applications/{applicationId}/edge/deployments/{edgeDeploymentId}`` when given ``edge_deployment_id``."""
-        return self._child('deployments', EdgeDeploymentsNode, edge_deployment_id, EdgeDeploymentNode)
+        return self._child_or_item('deployments', EdgeDeploymentsNode, edge_deployment_id, EdgeDeploymentNode)
 
 
 class ApplicationEmbeddedNode(Node):
@@ -2632,9 +2634,9 @@ class ApplicationEmbeddedNode(Node):
     def deployments(self) -> EmbeddedDeploymentsNode: ...
     @overload
     def deployments(self, embedded_deployment_id: str, /) -> EmbeddedDeploymentNode: ...
-    def deployments(self, embedded_deployment_id: str | _Missing = MISSING, /) -> EmbeddedDeploymentsNode | EmbeddedDeploymentNode:
+    def deployments(self, embedded_deployment_id: str | _Missing = MISSING) -> EmbeddedDeploymentsNode | EmbeddedDeploymentNode:
         """Go to ``/applications/{applicationId}/embedded/deployments``, or to ``/applications/{applicationId}/embedded/deployments/{embeddedDeploymentId}`` when given ``embedded_deployment_id``."""
-        return self._child('deployments', EmbeddedDeploymentsNode, embedded_deployment_id, EmbeddedDeploymentNode)
+        return self._child_or_item('deployments', EmbeddedDeploymentsNode, embedded_deployment_id, EmbeddedDeploymentNode)
 
 
 class EventsNode(Node):
@@ -2722,57 +2724,57 @@ class ExperienceNode(Node):
     def domains(self) -> ExperienceDomainsNode: ...
     @overload
     def domains(self, experience_domain_id: str, /) -> ExperienceDomainNode: ...
-    def domains(self, experience_domain_id: str | _Missing = MISSING, /) -> ExperienceDomainsNode | ExperienceDomainNode:
+    def domains(self, experience_domain_id: str | _Missing = MISSING) -> ExperienceDomainsNode | ExperienceDomainNode:
         """Go to ``/applications/{applicationId}/experience/domains``, or to ``/applications/{applicationId}/experience/domains/{experienceDomainId}`` when given ``experience_domain_id``."""
-        return self._child('domains', ExperienceDomainsNode, experience_domain_id, ExperienceDomainNode)
+        return self._child_or_item('domains', ExperienceDomainsNode, experience_domain_id, ExperienceDomainNode)
 
     @overload
     def endpoints(self) -> ExperienceEndpointsNode: ...
     @overload
     def endpoints(self, experience_endpoint_id: str, /) -> ExperienceEndpointNode: ...
-    def endpoints(self, experience_endpoint_id: str | _Missing = MISSING, /) -> ExperienceEndpointsNode | ExperienceEndpointNode:
+    def endpoints(self, experience_endpoint_id: str | _Missing = MISSING) -> ExperienceEndpointsNode | ExperienceEndpointNode:
         """Go to ``/applications/{applicationId}/experience/endpoints``, or to ``/applications/{applicationId}/experience/endpoints/{experienceEndpointId}`` when given ``experience_endpoint_id``."""
-        return self._child('endpoints', ExperienceEndpointsNode, experience_endpoint_id, ExperienceEndpointNode)
+        return self._child_or_item('endpoints', ExperienceEndpointsNode, experience_endpoint_id, ExperienceEndpointNode)
 
     @overload
     def groups(self) -> ExperienceGroupsNode: ...
     @overload
     def groups(self, experience_group_id: str, /) -> ExperienceGroupNode: ...
-    def groups(self, experience_group_id: str | _Missing = MISSING, /) -> ExperienceGroupsNode | ExperienceGroupNode:
+    def groups(self, experience_group_id: str | _Missing = MISSING) -> ExperienceGroupsNode | ExperienceGroupNode:
         """Go to ``/applications/{applicationId}/experience/groups``, or to ``/applications/{applicationId}/experience/groups/{experienceGroupId}`` when given ``experience_group_id``."""
-        return self._child('groups', ExperienceGroupsNode, experience_group_id, ExperienceGroupNode)
+        return self._child_or_item('groups', ExperienceGroupsNode, experience_group_id, ExperienceGroupNode)
 
     @overload
     def slugs(self) -> ExperienceSlugsNode: ...
     @overload
     def slugs(self, experience_slug_id: str, /) -> ExperienceSlugNode: ...
-    def slugs(self, experience_slug_id: str | _Missing = MISSING, /) -> ExperienceSlugsNode | ExperienceSlugNode:
+    def slugs(self, experience_slug_id: str | _Missing = MISSING) -> ExperienceSlugsNode | ExperienceSlugNode:
         """Go to ``/applications/{applicationId}/experience/slugs``, or to ``/applications/{applicationId}/experience/slugs/{experienceSlugId}`` when given ``experience_slug_id``."""
-        return self._child('slugs', ExperienceSlugsNode, experience_slug_id, ExperienceSlugNode)
+        return self._child_or_item('slugs', ExperienceSlugsNode, experience_slug_id, ExperienceSlugNode)
 
     @overload
     def users(self) -> ExperienceUsersNode: ...
     @overload
     def users(self, experience_user_id: str, /) -> ExperienceUserNode: ...
-    def users(self, experience_user_id: str | _Missing = MISSING, /) -> ExperienceUsersNode | ExperienceUserNode:
+    def users(self, experience_user_id: str | _Missing = MISSING) -> ExperienceUsersNode | ExperienceUserNode:
         """Go to ``/applications/{applicationId}/experience/users``, or to ``/applications/{applicationId}/experience/users/{experienceUserId}`` when given ``experience_user_id``."""
-        return self._child('users', ExperienceUsersNode, experience_user_id, ExperienceUserNode)
+        return self._child_or_item('users', ExperienceUsersNode, experience_user_id, ExperienceUserNode)
 
     @overload
     def versions(self) -> ExperienceVersionsNode: ...
     @overload
     def versions(self, experience_version_id_or_name: str, /) -> ExperienceVersionNode: ...
-    def versions(self, experience_version_id_or_name: str | _Missing = MISSING, /) -> ExperienceVersionsNode | ExperienceVersionNode:
+    def versions(self, experience_version_id_or_name: str | _Missing = MISSING) -> ExperienceVersionsNode | ExperienceVersionNode:
         """Go to ``/applications/{applicationId}/experience/versions``, or to ``/applications/{applicationId}/experience/versions/{experienceVersionIdOrName}`` when given ``experience_version_id_or_name``."""
-        return self._child('versions', ExperienceVersionsNode, experience_version_id_or_name, ExperienceVersionNode)
+        return self._child_or_item('versions', ExperienceVersionsNode, experience_version_id_or_name, ExperienceVersionNode)
 
     @overload
     def views(self) -> ExperienceViewsNode: ...
     @overload
     def views(self, experience_view_id: str, /) -> ExperienceViewNode: ...
-    def views(self, experience_view_id: str | _Missing = MISSING, /) -> ExperienceViewsNode | ExperienceViewNode:
+    def views(self, experience_view_id: str | _Missing = MISSING) -> ExperienceViewsNode | ExperienceViewNode:
         """Go to ``/applications/{applicationId}/experience/views``, or to ``/applications/{applicationId}/experience/views/{experienceViewId}`` when given ``experience_view_id``."""
-        return self._child('views', ExperienceViewsNode, experience_view_id, ExperienceViewNode)
+        return self._child_or_item('views', ExperienceViewsNode, experience_view_id, ExperienceViewNode)
 
     def delete(self, /, **params: Unpack[P.ExperienceDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience (the ``experience.delete`` endpoint).
@@ -4533,9 +4535,9 @@ class DataTableNode(Node):
     def rows(self) -> DataTableRowsNode: ...
     @overload
     def rows(self, row_id: str, /) -> DataTableRowNode: ...
-    def rows(self, row_id: str | _Missing = MISSING, /) -> DataTableRowsNode | DataTableRowNode:
+    def rows(self, row_id: str | _Missing = MISSING) -> DataTableRowsNode | DataTableRowNode:
         """Go to ``/applications/{applicationId}/data-tables/{dataTableId}/rows``, or to ``/applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId}`` when given ``row_id``."""
-        return self._child('rows', DataTableRowsNode, row_id, DataTableRowNode)
+        return self._child_or_item('rows', DataTableRowsNode, row_id, DataTableRowNode)
 
     def get(self, /, **params: Unpack[P.DataTableGetParams]) -> DataTable:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.get`` endpoint).
@@ -4864,9 +4866,9 @@ class DeviceNode(Node):
     def attributes(self) -> DeviceAttributesNode: ...
     @overload
     def attributes(self, name: str, /) -> DeviceAttributeNode: ...
-    def attributes(self, name: str | _Missing = MISSING, /) -> DeviceAttributesNode | DeviceAttributeNode:
+    def attributes(self, name: str | _Missing = MISSING) -> DeviceAttributesNode | DeviceAttributeNode:
         """Go to ``/applications/{applicationId}/devices/{deviceId}/attributes``, or to ``/applications/{applicationId}/devices/{deviceId}/attributes/{name}`` when given ``name``."""
-        return self._child('attributes', DeviceAttributesNode, name, DeviceAttributeNode)
+        return self._child_or_item('attributes', DeviceAttributesNode, name, DeviceAttributeNode)
 
     def command(self) -> DeviceCommandNode:
         """Go to ``/applications/{applicationId}/devices/{deviceId}/command``."""
@@ -5566,9 +5568,9 @@ class FlowNode(Node):
     def versions(self) -> FlowVersionsNode: ...
     @overload
     def versions(self, flow_version_id: str, /) -> FlowVersionNode: ...
-    def versions(self, flow_version_id: str | _Missing = MISSING, /) -> FlowVersionsNode | FlowVersionNode:
+    def versions(self, flow_version_id: str | _Missing = MISSING) -> FlowVersionsNode | FlowVersionNode:
         """Go to ``/applications/{applicationId}/flows/{flowId}/versions``, or to ``/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}`` when given ``flow_version_id``."""
-        return self._child('versions', FlowVersionsNode, flow_version_id, FlowVersionNode)
+        return self._child_or_item('versions', FlowVersionsNode, flow_version_id, FlowVersionNode)
 
     def virtual_button(self) -> FlowVirtualButtonNode:
         """Go to ``/applications/{applicationId}/flows/{flowId}/virtualButton``."""
@@ -6141,17 +6143,17 @@ class InstanceOrgNode(Node):
     def invites(self) -> InstanceOrgInvitesNode: ...
     @overload
     def invites(self, invite_id: str, /) -> InstanceOrgInviteNode: ...
-    def invites(self, invite_id: str | _Missing = MISSING, /) -> InstanceOrgInvitesNode | InstanceOrgInviteNode:
+    def invites(self, invite_id: str | _Missing = MISSING) -> InstanceOrgInvitesNode | InstanceOrgInviteNode:
         """Go to ``/instances/{instanceId}/orgs/{orgId}/invites``, or to ``/instances/{instanceId}/orgs/{orgId}/invites/{inviteId}`` when given ``invite_id``."""
-        return self._child('invites', InstanceOrgInvitesNode, invite_id, InstanceOrgInviteNode)
+        return self._child_or_item('invites', InstanceOrgInvitesNode, invite_id, InstanceOrgInviteNode)
 
     @overload
     def members(self) -> InstanceOrgMembersNode: ...
     @overload
     def members(self, user_id: str, /) -> InstanceOrgMemberNode: ...
-    def members(self, user_id: str | _Missing = MISSING, /) -> InstanceOrgMembersNode | InstanceOrgMemberNode:
+    def members(self, user_id: str | _Missing = MISSING) -> InstanceOrgMembersNode | InstanceOrgMemberNode:
         """Go to ``/instances/{instanceId}/orgs/{orgId}/members``, or to ``/instances/{instanceId}/orgs/{orgId}/members/{userId}`` when given ``user_id``."""
-        return self._child('members', InstanceOrgMembersNode, user_id, InstanceOrgMemberNode)
+        return self._child_or_item('members', InstanceOrgMembersNode, user_id, InstanceOrgMemberNode)
 
     def notebook_minute_counts(self) -> InstanceOrgNotebookMinuteCountsNode:
         """Go to ``/instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts``."""

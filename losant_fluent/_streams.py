@@ -36,7 +36,9 @@ class EventStream:
         return self._response
 
     def __iter__(self) -> Iterator[ServerSentEvent]:
-        event, data, event_id = "message", [], None
+        event = "message"
+        event_id: str | None = None
+        data: list[str] = []
         for raw in self._response.iter_lines(decode_unicode=True):
             line = raw if isinstance(raw, str) else raw.decode("utf-8")
             if not line:

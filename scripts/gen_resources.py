@@ -235,11 +235,11 @@ def _child_method(parent: PathNode, segment: str, nodes: dict[tuple[str, ...], P
             f"    def {name}(self) -> {child.class_name}: ...\n"
             f"    @overload\n"
             f"    def {name}(self, {arg}: str, /) -> {item.class_name}: ...\n"
-            f"    def {name}(self, {arg}: str | _Missing = MISSING, /) -> "
+            f"    def {name}(self, {arg}: str | _Missing = MISSING) -> "
             f"{child.class_name} | {item.class_name}:\n"
             f'        """Go to ``{target}``, or to ``{item.template}`` when given '
             f'``{arg}``."""\n'
-            f"        return self._child({segment!r}, {child.class_name}, {arg}, "
+            f"        return self._child_or_item({segment!r}, {child.class_name}, {arg}, "
             f"{item.class_name})\n"
         )
     return (
@@ -287,7 +287,6 @@ def render_resources(catalog: dict[str, Any], resource_paths: dict[str, str]) ->
         for p in endpoint["params"]:
             if p["in"] == "body" and p.get("schema"):
                 model_names.add(pascal(p["schema"]))
-    model_names.discard("GenericModel")
     out = [
         HEADER,
         '"""The fluent node classes: one per URL template of the Losant API."""\n\n',
@@ -299,9 +298,11 @@ def render_resources(catalog: dict[str, Any], resource_paths: dict[str, str]) ->
         "    from . import _params as P\n",
         "    from ._node import BodyInput\n",
         "    from ._streams import EventStream\n",
-        "    from .models import GenericModel\n",
+        "    from .models import (\n",
     ]
-    out += [f"    from .models import {name}\n" for name in sorted(model_names)]
+    names = sorted(model_names | {"GenericModel"}, key=lambda n: (n.lower(), n))
+    out += [f"        {name},\n" for name in names]
+    out.append("    )\n")
     out.append("\n__all__ = [\n")
     out += [f'    "{name}",\n' for name in sorted(n.class_name for n in nodes.values())]
     out.append("]\n")

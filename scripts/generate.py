@@ -40,7 +40,7 @@ def write_all(reference: Path, package: Path) -> None:
     (package / "_params.py").write_text(gen_resources.render_params(catalog))
     import gen_models  # needs datamodel-code-generator (the `generate` extra)
 
-    gen_models.generate(reference / "schemas", package / "models" / "_generated")
+    gen_models.generate(reference / "schemas", package / "models")
 
 
 def _stale(expected: Path, actual: Path) -> list[str]:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        (out / "models" / "_generated").mkdir(parents=True)
+        (out / "models").mkdir()
         write_all(args.reference, out)
         stale = _stale(out, PACKAGE)
     if stale:

@@ -92,6 +92,10 @@ class AuthServer:
         """The recorded requests with this method and path (query ignored)."""
         return [r for r in self.requests if r.method == method and r.path == path]
 
+    def last_body(self, path: str) -> Any:
+        """The JSON body of the last POST to ``path``."""
+        return self.to("POST", path)[-1].json()
+
     def advance(self, seconds: float) -> None:
         """Move the server's clock (tokens with a TTL expire)."""
         with self._lock:

@@ -21,6 +21,7 @@ import requests
 
 from losant_fluent._catalog import Endpoint, endpoints
 from losant_fluent.testing import Emulator
+from losant_fluent.testing._routes import owner_items, route_info
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "losant-api"
 _PARAM = re.compile(r"\{([^}]+)\}")
@@ -121,17 +122,51 @@ _QUERIES = {
 }
 
 
-def _phase(ep: Endpoint) -> int:
-    from losant_fluent.testing._routes import route_info
+# Actions that remove things: run with the deletes, after everything else.
+_LAST = frozenset(
+    {
+        "dataTableRows.truncate",
+        "dataTableRows.delete",
+        "devices.delete",
+        "events.delete",
+        "flowVersions.delete",
+        "me.delete",
+        "experience.delete",
+        "flow.clearStorageEntries",
+        "dataTable.removeColumn",
+    }
+)
 
+
+# Deletes of items that the bulk removals below would otherwise take first.
+_EARLY_DELETES = frozenset(
+    {
+        "dataTableRow.delete",
+        "event.delete",
+        "device.delete",
+        "deviceAttribute.delete",
+        "flowVersion.delete",
+    }
+)
+
+
+def _phase(ep: Endpoint) -> int:
     kind = route_info(ep.id).kind
     if kind == "create":
         return 0
-    if kind == "delete" or ep.id in ("dataTableRows.truncate", "devices.delete", "me.delete",
-                                     "experience.delete", "flow.clearStorageEntries",
-                                     "dataTable.removeColumn"):
+    if ep.id == "application.delete":
+        return 5
+    if ep.id in _EARLY_DELETES:
         return 2
+    if ep.id in _LAST:
+        return 3
+    if kind == "delete":
+        return 4
     return 1
+
+
+# Path parameters always given the seeded account's ids.
+_SEEDED = frozenset({"applicationId", "deviceId", "instanceId", "orgId", "name"})
 
 
 class Sweep:
@@ -148,16 +183,27 @@ class Sweep:
             "deviceId": emu.device_id,
             "instanceId": emu.instance_id,
             "orgId": emu.org_id,
-            "userId": emu.user_id,
             "name": "temperature",
         }
+        self.created: dict[str, str] = {}  # collection template -> id created there
         self.results: dict[str, tuple[int, Any]] = {}
 
     def path_for(self, ep: Endpoint) -> str:
-        def value(match: re.Match[str]) -> str:
-            return self.ids.get(match.group(1), "0" * 24)
-
-        return _PARAM.sub(value, ep.path)
+        """Fill the path: ids created in (or seeded into) each collection on the way."""
+        values = dict(self.ids)
+        for collection, param, item_path in owner_items(ep.path):
+            if param in _SEEDED:
+                continue
+            if collection in self.created:
+                values[param] = self.created[collection]
+                continue
+            names = _PARAM.findall(item_path)[:-1]
+            parents = tuple(values.get(n, "") for n in names)
+            with self.emu.store.lock:
+                existing = list(self.emu.store.collections.get((collection, parents), {}))
+            if existing:
+                values[param] = existing[0]
+        return _PARAM.sub(lambda m: values.get(m.group(1), "0" * 24), ep.path)
 
     def body_for(self, ep: Endpoint) -> Any:
         if ep.id in self.bodies:
@@ -180,11 +226,10 @@ class Sweep:
         payload = response.json() if response.content else None
         self.results[ep.id] = (response.status_code, payload)
         if ep.method == "POST" and response.status_code < 300 and isinstance(payload, dict):
-            from losant_fluent.testing._routes import route_info
-
             info = route_info(ep.id)
-            if info.kind == "create" and info.item_param and "id" in payload:
-                self.ids.setdefault(info.item_param, payload["id"])
+            ident = payload.get("id") or (info.item_param and payload.get(info.item_param))
+            if info.kind == "create" and info.collection and ident:
+                self.created.setdefault(info.collection, str(ident))
             if ep.id == "dataTableRows.post":
                 self.ids["rowId"] = payload["id"]
 
@@ -196,7 +241,7 @@ def sweep() -> Sweep:
         runner = Sweep(emu, emu.user_token())
         ordered = sorted(
             (ep for ep in endpoints().values()),
-            key=lambda ep: (_phase(ep), ep.path.count("/") * (-1 if _phase(ep) == 2 else 1)),
+            key=lambda ep: (_phase(ep), ep.path.count("/") * (-1 if _phase(ep) >= 2 else 1)),
         )
         for ep in ordered:
             runner.run(ep)
@@ -237,4 +282,4 @@ def test_coverage(sweep: Sweep) -> None:
     served = [i for i, (status, _) in sweep.results.items() if status < 300]
     failed = {i: r for i, r in sweep.results.items() if r[0] >= 300 and not endpoints()[i].sse}
     print(f"\n{len(served)} of {len(sweep.results)} endpoints answered 2xx; others: {failed}")
-    assert len(served) >= 350, failed
+    assert len(served) >= 370, failed

@@ -16,7 +16,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = _run("mypy", "--strict", "losant_fluent")
+    result = _run("mypy", "--strict", "losant_fluent", "tests/typing_examples.py")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
 

@@ -30,23 +30,30 @@ __all__ = [
 RootT = TypeVar("RootT")
 
 
-def _js_iso(value: datetime) -> str:
-    """Write a datetime the way Losant (JavaScript's toISOString) does: UTC, milliseconds."""
+def _js_iso(value: Any) -> Any:
+    """Write a datetime the way Losant (JavaScript's toISOString) does: UTC, milliseconds.
+
+    Anything else (a value kept as-is by lenient parsing) is written unchanged.
+    """
+    if not isinstance(value, datetime):
+        return value
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def _js_number(value: float) -> float | int:
+def _js_number(value: Any) -> Any:
     """Write whole numbers without a fraction, as JavaScript (and so Losant) does."""
-    return int(value) if value.is_integer() else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 # The type of every ``number`` field: a float in Python, ``5`` rather than ``5.0`` in JSON.
 LosantNumber = Annotated[float, PlainSerializer(_js_number, when_used="json")]
 
 # The type of every ``date-time`` field: a datetime in Python, Losant's format in JSON.
-LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, return_type=str, when_used="json")]
+LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, when_used="json")]
 
 
 class LosantModel(PagedResultMixin, BaseModel):  # type: ignore[misc]  # __iter__: items

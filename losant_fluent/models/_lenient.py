@@ -30,6 +30,13 @@ def lenient_build(cls: type[BaseModel], data: Any) -> BaseModel | None:
     return _lenient_object(cls, data)
 
 
+def _is_model_class(tp: Any) -> bool:
+    """Whether ``tp`` is a model class (``list[X]`` passes ``isinstance(.., type)`` on 3.10)."""
+    if not isinstance(tp, type) or isinstance(tp, types.GenericAlias):
+        return False
+    return issubclass(tp, BaseModel)
+
+
 def _is_root_model(cls: type[BaseModel]) -> bool:
     return bool(getattr(cls, "__pydantic_root_model__", False))
 
@@ -119,7 +126,7 @@ def _lenient_value(tp: Any, value: Any) -> Any:
         return None
     members = _members(tp)
     if isinstance(value, dict):
-        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        models = [m for m in members if _is_model_class(m)]
         for model in models:
             try:
                 return model.model_validate(value)

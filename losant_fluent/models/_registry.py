@@ -63,15 +63,21 @@ def parse_response(
         cls = GenericModel if isinstance(data, dict) else GenericRootModel
     try:
         model: LosantModel = cls.model_validate(data)
-    except ValidationError:
-        built = lenient_build(cls, data)
-        model = (
-            built if isinstance(built, LosantModel) else GenericRootModel.model_construct(root=data)
-        )
-    except Exception:  # a validator of ours should never raise anything else; be safe
-        model = GenericRootModel.model_construct(root=data)
+    except Exception:  # ValidationError mostly; nothing may escape for a 2xx response
+        model = _lenient(cls, data)
     attach_response(model, response, data)
     return model
+
+
+def _lenient(cls: type[LosantModel], data: Any) -> LosantModel:
+    """The lenient build of ``data``, or a ``GenericRootModel`` holding it as it is."""
+    try:
+        built = lenient_build(cls, data)
+    except Exception:  # defensive: the fallback itself must never fail a response
+        built = None
+    if isinstance(built, LosantModel):
+        return built
+    return GenericRootModel.model_construct(root=data)
 
 
 def validate_body(schema_name: str, body: Any) -> Any:

@@ -1,18 +1,36 @@
 """A Losant API emulator for tests and demos, in the spirit of moto for AWS.
 
+    from losant_fluent import API
     from losant_fluent.testing import Emulator
 
     with Emulator() as emu:
         api = API(url=emu.url)
-        ...
+        api.login_user(emu.user_email, emu.user_password)
+        api.applications(emu.application_id).devices().get()
 
-It serves the endpoints of the project's catalog on 127.0.0.1 over real HTTP (werkzeug),
-with real state for applications, devices, device state and commands, data queries,
-events, data tables and webhooks, and generic storage for the other collections. See
-``Emulator`` for the seeded account and knobs; ``python -m losant_fluent.testing`` runs
-it in the foreground; the pytest plugin provides an ``emulator`` fixture.
+It serves every endpoint of the project's catalog over real HTTP on 127.0.0.1 (werkzeug,
+threaded, one lock around the state), routed by werkzeug rules built from the catalog's
+path templates. What it does:
 
-werkzeug (the ``testing`` extra) is imported only when ``Emulator`` is first used.
+* Real state: users and ``/auth`` logins, ``/me``, applications, application keys and
+  API tokens, devices (CRUD, attributes, tags, name globbing, ``tagFilter``, advanced
+  ``query``, sorting, bulk update/delete, tag keys/values), device state (with the
+  30-per-15-seconds throttle answering 429), composite state, commands, connection
+  status, last-value and time-series queries, events, data tables and rows (advanced
+  queries, limit/offset), webhooks.
+* Generic: every other collection/item pair of the catalog stores what is posted (plus
+  ids and timestamps) and supports list/get/patch/delete; other actions answer a minimal
+  body valid for their documented success schema (``{"success": true}``, a queued-job
+  receipt, the owning item, ``[]`` or ``{}``).
+* Not served: Server-Sent-Event streams answer 501 ``NotImplemented``; GitHub and SAML
+  logins answer 401.
+* Errors use Losant's shape ``{"type": ..., "message": ...}``; unknown routes are 404.
+* Scopes: see :mod:`losant_fluent.testing._auth` (user tokens may call everything,
+  device tokens only their own device's state/command/read actions).
+
+``python -m losant_fluent.testing`` runs it in the foreground; the pytest plugin (entry
+point ``losant_fluent``) provides an ``emulator`` fixture. werkzeug (the ``testing``
+extra) is imported only when ``Emulator`` is first used.
 """
 
 from __future__ import annotations

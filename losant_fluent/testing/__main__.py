@@ -25,8 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ._server import Emulator
     except ImportError as exc:  # werkzeug missing
-        print(f"the emulator needs werkzeug: pip install 'losant-fluent[testing]' ({exc})",
-              file=sys.stderr)
+        print(
+            f"the emulator needs werkzeug: pip install 'losant-fluent[testing]' ({exc})",
+            file=sys.stderr,
+        )
         return 2
     try:
         emu = Emulator(

@@ -88,8 +88,14 @@ def login_device(ctx: Ctx) -> Reply:
         device = app_devices(ctx.store, app_id).get(str(body["deviceId"]))
         if device is None or not key_allows(key, device):
             raise Fault(401, "Unauthorized", "This access key is not allowed for that device")
-    token = issue(ctx.store, "device", device["id"], ("all.Device",), ttl=_ttl(ctx, body),
-                  application_id=app_id)
+    token = issue(
+        ctx.store,
+        "device",
+        device["id"],
+        ("all.Device",),
+        ttl=_ttl(ctx, body),
+        application_id=app_id,
+    )
     return 200, {
         "applicationId": app_id,
         "deviceId": device["id"],
@@ -167,8 +173,13 @@ def post_key(ctx: Ctx) -> Reply:
         **body,
     }
     with ctx.store.lock:
-        doc = ctx.store.insert(KEYS, (ctx.app_id,), fields, id_field="applicationKeyId",
-                               parent_fields={"applicationId": ctx.app_id})
+        doc = ctx.store.insert(
+            KEYS,
+            (ctx.app_id,),
+            fields,
+            id_field="applicationKeyId",
+            parent_fields={"applicationId": ctx.app_id},
+        )
         ctx.store.key_secrets[doc["id"]] = secret
         return 201, {**copy.deepcopy(doc), "secret": secret}
 
@@ -196,6 +207,46 @@ def post_api_token(ctx: Ctx) -> Reply:
                 "creatorType": "user",
             },
         )
-    token = issue(ctx.store, "apiToken", doc["id"], tuple(scopes), ttl=None,
-                  application_id=ctx.app_id if for_app else None)
+    token = issue(
+        ctx.store,
+        "apiToken",
+        doc["id"],
+        tuple(scopes),
+        ttl=None,
+        application_id=ctx.app_id if for_app else None,
+    )
     return 201, {**copy.deepcopy(doc), "token": token}
+
+
+@handles("auth.authenticateUserGithub", "auth.authenticateUserSaml")
+def login_elsewhere(ctx: Ctx) -> Reply:
+    """GitHub and SAML logins cannot succeed against the emulator."""
+    raise Fault(401, "Unauthorized", "The emulator only accepts email/password logins")
+
+
+@handles("auth.ssoDomain")
+def sso_domain(ctx: Ctx) -> Reply:
+    """No email domain uses single sign-on here: 204 with no body."""
+    return 204, None
+
+
+@handles("me.fetchRecentItems", "me.addRecentItem")
+def recent_items(ctx: Ctx) -> Reply:
+    """The user's recently viewed items of one ``itemType`` (adding one first for POST)."""
+    body = ctx.body_dict()
+    item_type = str(body.get("itemType") or ctx.query.get("itemType") or "application")
+    parent = body.get("parentId") or ctx.query.get("parentId")
+    with ctx.store.lock:
+        recent: dict[str, list[Doc]] = ctx.store.extras.setdefault("recent", {})
+        items = recent.setdefault(f"{item_type}:{parent or ''}", [])
+        if ctx.endpoint.method == "POST":
+            require(body, "itemId")
+            items[:] = [i for i in items if i["id"] != body["itemId"]]
+            items.insert(
+                0, {"id": str(body["itemId"]), "name": str(body.get("name") or body["itemId"])}
+            )
+            del items[20:]
+        out: Doc = {"itemType": item_type, "items": copy.deepcopy(items)}
+    if parent:
+        out["parentId"] = parent
+    return 200, out

@@ -56,9 +56,7 @@ class EmulatorApp:
         self.settings = settings
         self.url_map = url_map()
 
-    def __call__(
-        self, environ: WSGIEnvironment, start_response: StartResponse
-    ) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         try:
             response = self.dispatch(request)
@@ -118,5 +116,7 @@ class EmulatorApp:
             principal=principal,
         )
         handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
-        status, payload = handler(ctx)
-        return json_response(status, payload)
+        # One request at a time touches the state: simple and safe for a test double.
+        with self.store.lock:
+            status, payload = handler(ctx)
+            return json_response(status, payload)

@@ -105,8 +105,10 @@ def _apply(doc: Doc, body: dict[str, Any]) -> None:
         doc[key] = value
 
 
-def create_device(store: Store, app_id: str, body: dict[str, Any]) -> Doc:
-    """Validate a ``devicePost`` body and store the new device."""
+def create_device(
+    store: Store, app_id: str, body: dict[str, Any], doc_id: str | None = None
+) -> Doc:
+    """Validate a ``devicePost`` body and store the new device (under ``doc_id`` if given)."""
     require(body, "name")
     doc: Doc = {
         "name": "",
@@ -117,8 +119,14 @@ def create_device(store: Store, app_id: str, body: dict[str, Any]) -> Doc:
         "connectionInfo": {"connected": None},
     }
     _apply(doc, body)
-    return store.insert(DEVICES, (app_id,), doc, id_field="deviceId",
-                        parent_fields={"applicationId": app_id})
+    return store.insert(
+        DEVICES,
+        (app_id,),
+        doc,
+        id_field="deviceId",
+        parent_fields={"applicationId": app_id},
+        doc_id=doc_id,
+    )
 
 
 # -- querying ---------------------------------------------------------------------------
@@ -150,11 +158,11 @@ def _tag_ok(value: str | None, condition: Any) -> bool:
         return True
     if isinstance(condition, dict):
         if "$in" in condition:
-            return value in condition["$in"]
+            return bool(value in condition["$in"])
         if "$nin" in condition:
-            return value not in condition["$nin"]
+            return bool(value not in condition["$nin"])
         raise validation("tag conditions take $in or $nin")
-    return value == condition
+    return bool(value == condition)
 
 
 def tags_match(doc: Doc, condition: Any) -> bool:
@@ -171,7 +179,8 @@ def tags_match(doc: Doc, condition: Any) -> bool:
         raise validation("tags condition must be an object")
     if "$tagKey" in condition or "$tagValue" in condition:
         return any(
-            _tag_ok(t["key"], condition.get("$tagKey")) and _tag_ok(t["value"], condition.get("$tagValue"))
+            _tag_ok(t["key"], condition.get("$tagKey"))
+            and _tag_ok(t["value"], condition.get("$tagValue"))
             for t in tags
         )
     for key, wanted in condition.items():
@@ -349,8 +358,11 @@ def restore_devices(ctx: Ctx) -> Reply:
 def attribute_names(ctx: Ctx) -> Reply:
     """Every attribute name used by the application's devices."""
     with ctx.store.lock:
-        names = {a["name"] for d in app_devices(ctx.store, ctx.app_id).values()
-                 for a in d.get("attributes", [])}
+        names = {
+            a["name"]
+            for d in app_devices(ctx.store, ctx.app_id).values()
+            for a in d.get("attributes", [])
+        }
     return 200, {"attributeNames": sorted(names)}
 
 
@@ -372,8 +384,9 @@ def device_names(ctx: Ctx) -> Reply:
 def tag_keys(ctx: Ctx) -> Reply:
     """Every tag key used by the application's devices."""
     with ctx.store.lock:
-        keys = {t["key"] for d in app_devices(ctx.store, ctx.app_id).values()
-                for t in d.get("tags", [])}
+        keys = {
+            t["key"] for d in app_devices(ctx.store, ctx.app_id).values() for t in d.get("tags", [])
+        }
     return 200, {"tagKeys": sorted(keys)}
 
 
@@ -384,8 +397,12 @@ def tag_values(ctx: Ctx) -> Reply:
     if not key:
         raise validation("tagKey is required")
     with ctx.store.lock:
-        values = {t["value"] for d in app_devices(ctx.store, ctx.app_id).values()
-                  for t in d.get("tags", []) if t["key"] == key}
+        values = {
+            t["value"]
+            for d in app_devices(ctx.store, ctx.app_id).values()
+            for t in d.get("tags", [])
+            if t["key"] == key
+        }
     return 200, {"tagKey": key, "tagValues": sorted(values)}
 
 

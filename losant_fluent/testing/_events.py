@@ -58,8 +58,13 @@ def post_event(ctx: Ctx) -> Reply:
             except ValueError:
                 raise validation("creationDate must be a time") from None
             fields.pop("creationDate")
-        doc = ctx.store.insert(EVENTS, (ctx.app_id,), fields, id_field="eventId",
-                               parent_fields={"applicationId": ctx.app_id})
+        doc = ctx.store.insert(
+            EVENTS,
+            (ctx.app_id,),
+            fields,
+            id_field="eventId",
+            parent_fields={"applicationId": ctx.app_id},
+        )
         if stamp_override:
             doc["creationDate"] = stamp_override
         return 201, copy.deepcopy(doc)
@@ -101,7 +106,10 @@ def _update(doc: Doc, changes: dict[str, Any]) -> None:
     for key in ("state", "level", "subject", "message", "data", "eventTags", "deviceId"):
         if key in changes:
             doc[key] = changes[key]
-    update = {"creationDate": stamp, **{k: v for k, v in changes.items() if k in ("state", "comment")}}
+    update = {
+        "creationDate": stamp,
+        **{k: v for k, v in changes.items() if k in ("state", "comment")},
+    }
     doc.setdefault("updates", []).append(update)
     doc["lastUpdated"] = stamp
 
@@ -164,6 +172,11 @@ def post_webhook(ctx: Ctx) -> Reply:
         **body,
     }
     with ctx.store.lock:
-        doc = ctx.store.insert(WEBHOOKS, (ctx.app_id,), fields, id_field="webhookId",
-                               parent_fields={"applicationId": ctx.app_id})
+        doc = ctx.store.insert(
+            WEBHOOKS,
+            (ctx.app_id,),
+            fields,
+            id_field="webhookId",
+            parent_fields={"applicationId": ctx.app_id},
+        )
         return 201, copy.deepcopy(doc)

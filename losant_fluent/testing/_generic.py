@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
+
 from .._catalog import endpoints
 from ._context import Ctx, Reply
 from ._errors import Fault, not_found, validation
@@ -29,32 +30,63 @@ _HEX_ID = re.compile(r"^[A-Fa-f\d]{24}$")
 # Response schemas that are JSON arrays (answered with ``[]``).
 ARRAY_SCHEMAS = frozenset(
     {
+        "applicationImportExecutions",
+        "applicationSearchResult",
+        "deviceCommands",
         "deviceLog",
         "deviceStates",
-        "deviceCommands",
         "flowLog",
-        "flowErrors",
-        "flowStorageEntries",
         "notebookExecutionLogs",
-        "resourceJobExecutionLogs",
         "notificationRuleDeliveryLogs",
-        "applicationImportExecutions",
-        "recentItemList",
         "orgInvites",
         "orgInvitesUser",
-        "orgInviteCollection",
-        "instanceMembers",
-        "flowStorageMetadata",
+        "resourceJobExecutionLogs",
     }
 )
 
 # Fields a generic document of these collections must not carry (their schemas forbid them).
-_OMIT: dict[str, frozenset[str]] = {}
+_OMIT: dict[str, frozenset[str]] = {
+    "/applications/{applicationId}/credentials": frozenset({"credentialId"}),
+    "/instances/{instanceId}/members": frozenset({"id", "creationDate", "lastUpdated"}),
+    "/instances/{instanceId}/orgs/{orgId}/members": frozenset(
+        {"id", "creationDate", "lastUpdated", "applicationRoles", "dashboardRoles"}
+    ),
+}
+
+# Endpoints whose answer carries only some fields of the stored document.
+_ANSWER_FIELDS: dict[str, tuple[str, ...]] = {"instanceMember.patch": ("role",)}
+
+# Write-only fields: accepted when posted, never sent back (credential secrets).
+_WRITE_ONLY = frozenset(
+    {
+        "secretAccessKey",
+        "accountKey",
+        "keyJson",
+        "secretValue",
+        "apiKey",
+        "apiKeySecret",
+        "customerToken",
+        "secret",
+        "accessToken",
+        "password",
+        "connectionUri",
+        "generatePrivateKey",
+        "privateKey",
+    }
+)
+_SECRET_COLLECTIONS = frozenset({"/applications/{applicationId}/credentials"})
+
+# Values filled in when a created document lacks them.
+_DEFAULTS: dict[str, dict[str, object]] = {
+    "/applications/{applicationId}/flows": {"flowClass": "cloud", "enabled": True},
+    "/applications/{applicationId}/flows/{flowId}/versions": {"flowClass": "cloud"},
+}
 
 
 def _label(ctx: Ctx) -> str:
-    resource = str(ctx.endpoint.raw.get("resource", "Resource"))
-    return resource[:1].upper() + resource[1:]
+    name = ctx.route.item_param or str(ctx.endpoint.raw.get("resource", "resource"))
+    name = re.sub(r"Id(OrName)?$", "", name)
+    return name[:1].upper() + name[1:]
 
 
 def _id_field(item_param: str | None) -> str | None:
@@ -85,15 +117,25 @@ def _success_status(ctx: Ctx) -> int:
 
 
 def _strip(ctx: Ctx, doc: Doc) -> Doc:
-    omit = _OMIT.get(ctx.route.collection or "", frozenset())
-    return {k: copy.deepcopy(v) for k, v in doc.items() if k not in omit}
+    collection = ctx.route.collection or ""
+    omit = _OMIT.get(collection, frozenset())
+    out = {k: copy.deepcopy(v) for k, v in doc.items() if k not in omit}
+    if collection in _SECRET_COLLECTIONS:
+        for value in out.values():
+            if isinstance(value, dict):
+                for key in _WRITE_ONLY & set(value):
+                    del value[key]
+    return out
 
 
 def generic_list(ctx: Ctx) -> Reply:
     """List a collection (filter, sort, paginate)."""
     assert ctx.route.collection is not None
     with ctx.store.lock:
-        docs = [_strip(ctx, d) for d in ctx.store.collection(ctx.route.collection, ctx.parents()).values()]
+        docs = [
+            _strip(ctx, d)
+            for d in ctx.store.collection(ctx.route.collection, ctx.parents()).values()
+        ]
     pattern = ctx.query.get("filter")
     if pattern:
         field = ctx.query.get("filterField") or _first_enum(ctx, "filterField", "name")
@@ -128,7 +170,16 @@ def generic_create(ctx: Ctx) -> Reply:
     item_param = ctx.route.item_param
     given = body.get(item_param) if item_param else None
     doc_id = given if isinstance(given, str) and _HEX_ID.match(given) else None
+    body = {**_DEFAULTS.get(ctx.route.collection, {}), **body}
     with ctx.store.lock:
+        if ctx.route.collection.endswith("/flows/{flowId}/versions"):
+            flow = ctx.store.find(
+                "/applications/{applicationId}/flows",
+                (ctx.args["applicationId"],),
+                ctx.args["flowId"],
+            )
+            if flow is not None and "flowClass" in flow:
+                body["flowClass"] = flow["flowClass"]
         doc = ctx.store.insert(
             ctx.route.collection,
             ctx.parents(),
@@ -152,9 +203,19 @@ def generic_patch(ctx: Ctx) -> Reply:
     with ctx.store.lock:
         doc = _find(ctx)
         protected = {"id", _id_field(ctx.route.item_param), *ctx.route.parent_params}
-        doc.update({k: v for k, v in body.items() if k not in protected})
+        for key, value in body.items():
+            if key in protected:
+                continue
+            if value is None:
+                doc.pop(key, None)
+            else:
+                doc[key] = value
         doc["lastUpdated"] = now_iso()
-        return _success_status(ctx), _strip(ctx, doc)
+        out = _strip(ctx, doc)
+    fields = _ANSWER_FIELDS.get(ctx.endpoint.id)
+    if fields:
+        out = {k: v for k, v in out.items() if k in fields}
+    return _success_status(ctx), out
 
 
 def generic_delete(ctx: Ctx) -> Reply:
@@ -191,7 +252,9 @@ def generic_action(ctx: Ctx) -> Reply:
     """A minimal valid answer for an action the emulator does not model."""
     if ctx.endpoint.sse:
         raise Fault(501, "NotImplemented", "The emulator does not serve event streams")
-    responses = {code: name for code, name in ctx.endpoint.responses.items() if code.startswith("2")}
+    responses = {
+        code: name for code, name in ctx.endpoint.responses.items() if code.startswith("2")
+    }
     if "jobEnqueuedResult" in responses.values():
         return 202, {"jobQueued": True, "jobId": new_id()[:21], "success": True}
     status = _success_status(ctx)

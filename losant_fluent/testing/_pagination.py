@@ -11,7 +11,8 @@ MAX_PER_PAGE = 1000
 
 
 def by_page(ctx: Ctx, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """``page``/``perPage`` (0-based page): ``totalCount``, ``count``, ``page``, ``perPage``, ``items``."""
+    """``page`` (0-based) and ``perPage``: answers ``totalCount``, ``count``, ``page``,
+    ``perPage`` and ``items``."""
     default = int(ctx.default_of("perPage", 100))
     per_page = ctx.int_arg("perPage", default, minimum=1, maximum=MAX_PER_PAGE)
     page = ctx.int_arg("page", int(ctx.default_of("page", 0)))
@@ -25,9 +26,7 @@ def by_page(ctx: Ctx, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def by_offset(
-    ctx: Ctx, items: list[dict[str, Any]], default_limit: int = 1000
-) -> dict[str, Any]:
+def by_offset(ctx: Ctx, items: list[dict[str, Any]], default_limit: int = 1000) -> dict[str, Any]:
     """``limit``/``offset``: ``totalCount``, ``count``, ``limit``, ``offset``, ``items``."""
     limit = ctx.int_arg("limit", int(ctx.default_of("limit", default_limit)), maximum=10000)
     offset = ctx.int_arg("offset", int(ctx.default_of("offset", 0)))

@@ -180,11 +180,12 @@ def _string_op(value: Any, op: str, arg: Any, ci: bool) -> bool:
         return False
     if ci:
         value, arg = value.lower(), arg.lower()
+    text, part = str(value), str(arg)
     if op == "$startsWith":
-        return value.startswith(arg)
+        return text.startswith(part)
     if op == "$endsWith":
-        return value.endswith(arg)
-    return arg in value
+        return text.endswith(part)
+    return part in text
 
 
 def plain_get(doc: dict[str, Any], field: str) -> Any:

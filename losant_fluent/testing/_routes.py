@@ -93,8 +93,7 @@ def rule_path(template: str) -> str:
 def url_map() -> Map:
     """A werkzeug ``Map`` with one rule per catalog endpoint, its id as the rule endpoint."""
     rules = [
-        Rule(rule_path(ep.path), endpoint=ep.id, methods=[ep.method])
-        for ep in endpoints().values()
+        Rule(rule_path(ep.path), endpoint=ep.id, methods=[ep.method]) for ep in endpoints().values()
     ]
     return Map(rules, strict_slashes=False, merge_slashes=False)
 

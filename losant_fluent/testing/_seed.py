@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 
 from ._devices import create_device
 from ._ids import new_id, now_iso
-from ._store import APPLICATIONS, INSTANCES, KEYS, ORGS, SANDBOXES, Doc, Store, User
+from ._store import (
+    APPLICATIONS,
+    DEVICES,
+    INSTANCE_ORGS,
+    INSTANCES,
+    KEYS,
+    ORGS,
+    SANDBOXES,
+    Doc,
+    Store,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -50,15 +61,32 @@ def populate(store: Store, seed: Seed) -> None:
         store.users[seed.user_email.lower()] = User(
             seed.user_id, seed.user_email, seed.user_password, user_doc
         )
-        store.insert(ORGS, (), {"name": "Emulator Org", "members": []},
-                     id_field="orgId", doc_id=seed.org_id)
-        store.insert(INSTANCES, (), {"name": "Emulator Instance"},
-                     id_field="instanceId", doc_id=seed.instance_id)
+        store.insert(
+            ORGS, (), {"name": "Emulator Org", "members": []}, id_field="orgId", doc_id=seed.org_id
+        )
+        store.insert(
+            INSTANCES,
+            (),
+            {"name": "Emulator Instance"},
+            id_field="instanceId",
+            doc_id=seed.instance_id,
+        )
+        store.insert(
+            INSTANCE_ORGS,
+            (seed.instance_id,),
+            {"name": "Emulator Org"},
+            id_field="orgId",
+            doc_id=seed.org_id,
+            parent_fields={"instanceId": seed.instance_id},
+        )
         for number in range(3):
-            store.insert(SANDBOXES, (seed.instance_id,),
-                         {"email": f"sandbox{number}@example.com", "firstName": f"Sandbox{number}"},
-                         id_field="instanceSandboxId",
-                         parent_fields={"instanceId": seed.instance_id})
+            store.insert(
+                SANDBOXES,
+                (seed.instance_id,),
+                {"email": f"sandbox{number}@example.com", "firstName": f"Sandbox{number}"},
+                id_field="instanceSandboxId",
+                parent_fields={"instanceId": seed.instance_id},
+            )
         store.insert(
             APPLICATIONS,
             (),
@@ -67,7 +95,7 @@ def populate(store: Store, seed: Seed) -> None:
             parent_fields={"ownerId": seed.user_id, "ownerType": "user"},
             doc_id=seed.application_id,
         )
-        device = create_device(
+        create_device(
             store,
             seed.application_id,
             {
@@ -77,10 +105,8 @@ def populate(store: Store, seed: Seed) -> None:
                 "tags": [{"key": "floor", "value": "1"}],
                 "attributes": [{"name": "temperature", "dataType": "number"}],
             },
+            doc_id=seed.device_id,
         )
-        store.collection(device_path(), (seed.application_id,)).pop(device["id"])
-        device.update(id=seed.device_id, deviceId=seed.device_id)
-        store.collection(device_path(), (seed.application_id,))[seed.device_id] = device
         store.insert(
             KEYS,
             (seed.application_id,),
@@ -99,20 +125,51 @@ def populate(store: Store, seed: Seed) -> None:
             doc_id=seed.key_id,
         )
         store.key_secrets[seed.key_id] = seed.access_secret
+        _read_only_examples(store, seed)
 
 
-def device_path() -> str:
-    """The devices collection template."""
-    from ._store import DEVICES
-
-    return DEVICES
+def _read_only_examples(store: Store, seed: Seed) -> None:
+    """One document in collections the API offers no way to create."""
+    store.insert(
+        "/applicationTemplates",
+        (),
+        {"name": "Blank template", "public": True},
+        id_field="templateId",
+    )
+    store.insert(
+        "/orgs/{orgId}/audit-logs",
+        (seed.org_id,),
+        {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
+        id_field="auditLogId",
+        parent_fields={"orgId": seed.org_id},
+    )
+    store.insert(
+        "/instance/{instanceId}/audit-logs",
+        (seed.instance_id,),
+        {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
+        id_field="instanceAuditLogId",
+        parent_fields={"instanceId": seed.instance_id},
+    )
+    store.insert(
+        "/applications/{applicationId}/jobLogs",
+        (seed.application_id,),
+        {"name": "Seeded export", "status": "completed"},
+        stamps=False,
+        parent_fields={"applicationId": seed.application_id},
+    )
+    store.insert(
+        "/me/invites",
+        (),
+        {"orgName": "Another Org", "role": "view", "inviteDate": now_iso(), "expired": False},
+        stamps=False,
+    )
 
 
 def add_devices(store: Store, application_id: str, count: int, prefix: str) -> list[str]:
     """Create ``count`` standalone devices named ``prefix-0001``..., tagged and typed."""
     ids = []
     with store.lock:
-        start = len(store.collection(device_path(), (application_id,)))
+        start = len(store.collection(DEVICES, (application_id,)))
         for number in range(start, start + count):
             doc = create_device(
                 store,

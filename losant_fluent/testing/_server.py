@@ -177,9 +177,7 @@ class Emulator:
 
     def _make_server(self) -> BaseWSGIServer:
         handler = _QuietHandler if self.quiet else WSGIRequestHandler
-        return make_server(
-            self.host, self.port, self.app, threaded=True, request_handler=handler
-        )
+        return make_server(self.host, self.port, self.app, threaded=True, request_handler=handler)
 
     def stop(self) -> None:
         """Stop serving and free the port."""

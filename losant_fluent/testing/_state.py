@@ -13,6 +13,7 @@ from ._context import Ctx, Reply, handles, require
 from ._devices import app_devices, find_device, select_devices
 from ._errors import Fault, validation
 from ._ids import iso, new_id, now_ms, parse_time
+from ._pagination import by_page
 from ._store import Doc, Store
 
 AGGREGATIONS = ("FIRST", "LAST", "COUNT", "MAX", "MIN", "MEDIAN", "MEAN", "SUM", "STD_DEV", "NONE")
@@ -150,8 +151,6 @@ def get_composite(ctx: Ctx) -> Reply:
 @handles("devices.getCompositeState")
 def get_composites(ctx: Ctx) -> Reply:
     """Composite state of the application's devices, a page at a time."""
-    from ._pagination import by_page
-
     with ctx.store.lock:
         docs = sorted(app_devices(ctx.store, ctx.app_id).values(), key=lambda d: d["name"].lower())
         items = [
@@ -258,7 +257,10 @@ def last_value(ctx: Ctx) -> Reply:
             if attribute:
                 for moment, data in reversed(history):
                     if attribute in data:
-                        out[device["id"]] = {"time": iso(moment), "data": {attribute: data[attribute]}}
+                        out[device["id"]] = {
+                            "time": iso(moment),
+                            "data": {attribute: data[attribute]},
+                        }
                         break
             elif history:
                 moment, data = history[-1]
@@ -362,7 +364,11 @@ def time_series(ctx: Ctx) -> Reply:
                     points.append({"time": iso(bucket_start), "data": data})
             if order == "desc":
                 points.reverse()
-        devices[device["id"]] = {"name": device["name"], "tags": _tag_object(device), "points": points}
+        devices[device["id"]] = {
+            "name": device["name"],
+            "tags": _tag_object(device),
+            "points": points,
+        }
     return 200, {
         "start": iso(start),
         "end": iso(end),

@@ -97,8 +97,13 @@ def post_table(ctx: Ctx) -> Reply:
     if "description" in body:
         doc["description"] = body["description"]
     with ctx.store.lock:
-        stored = ctx.store.insert(DATA_TABLES, (ctx.app_id,), doc, id_field="dataTableId",
-                                  parent_fields={"applicationId": ctx.app_id})
+        stored = ctx.store.insert(
+            DATA_TABLES,
+            (ctx.app_id,),
+            doc,
+            id_field="dataTableId",
+            parent_fields={"applicationId": ctx.app_id},
+        )
     return 201, copy.deepcopy(stored)
 
 
@@ -201,7 +206,11 @@ def insert_rows(ctx: Ctx) -> Reply:
             created.append(row)
         rows.update({row["id"]: row for row in created})
     if many:
-        return 201, {"createdAt": stamp, "count": len(created), "rowIds": [r["id"] for r in created]}
+        return 201, {
+            "createdAt": stamp,
+            "count": len(created),
+            "rowIds": [r["id"] for r in created],
+        }
     return 201, copy.deepcopy(created[0])
 
 
