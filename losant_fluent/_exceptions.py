@@ -15,6 +15,7 @@ a token, a password or any request header.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,10 +45,24 @@ class LosantError(Exception):
     """Base class of every error raised by losant-fluent."""
 
     _response: requests.Response | None = None
+    #: Set when the error interrupted a walk over pages (see ``docs/pagination.md``): the
+    #: index of the page that failed and the page parameter that was sent for it.
+    page_number: int | None = None
+    page_params: dict[str, Any] | None = None
+    _resume_walk: Iterator[Any] | None = None
 
     def http_response(self) -> requests.Response | None:
         """The ``requests.Response`` behind this error, when a response came back."""
         return self._response
+
+    def resume(self) -> Iterator[Any]:
+        """Continue an interrupted page walk: retries the failed page, loses and repeats nothing.
+
+        Raises ``RuntimeError`` when this error did not come from a page walk.
+        """
+        if self._resume_walk is None:
+            raise RuntimeError("this error did not interrupt a page walk")
+        return self._resume_walk
 
 
 class TransportError(LosantError):

@@ -305,15 +305,16 @@ class PageWalk(Iterator[Any]):
                 page = ahead.take()
             else:
                 page = self._pager.fetch(position)
+            following = self._pager.after(page, position)
         except LosantError as err:
-            err.page_number = self._page_number + 1  # type: ignore[attr-defined]
-            err.page_params = dict(position)  # type: ignore[attr-defined]
-            err.resume = lambda: self  # type: ignore[attr-defined]
+            err.page_number = self._page_number + 1
+            err.page_params = dict(position)
+            err._resume_walk = self
             raise
         self._page = page
         self._page_number += 1
         self._items = page_items(page)
-        self._next = self._pager.after(page, position)
+        self._next = following
         self._read_on()
 
     def _read_on(self) -> None:

@@ -127,7 +127,7 @@ def test_offset_style_rows_query_resends_the_body(api: API, server: RecordingSer
 def test_cursor_style_sandboxes(api: API, server: RecordingServer) -> None:
     result = api.instances(INSTANCE).sandboxes().get(limit=700, filterField="email", filter="u*")
     assert result.has_more is True
-    ids = [item.id_ for item in result]
+    ids = [item.id for item in result]
     assert ids == [object_id(n + 1) for n in range(TOTAL)]
     queries = _queries(server)
     assert len(queries) == 8  # the 8th page says hasMore: false
@@ -149,7 +149,7 @@ def test_cursor_style_without_has_more_stops_on_a_short_page(
 
 def test_cursor_style_continues_from_the_cursor_given(api: API, server: RecordingServer) -> None:
     result = api.instances(INSTANCE).sandboxes().get(limit=1000, startingAfterId=object_id(4000))
-    assert [item.id_ for item in result] == [object_id(n + 1) for n in range(4000, TOTAL)]
+    assert [item.id for item in result] == [object_id(n + 1) for n in range(4000, TOTAL)]
     assert [q["startingAfterId"] for q in _queries(server)] == [object_id(4000)]
 
 
@@ -361,3 +361,16 @@ def test_copies_keep_the_pager_and_pickles_drop_it(api: API) -> None:
     restored = pickle.loads(pickle.dumps(result))
     assert restored.items == result.items
     assert len(list(restored)) == 1000  # no API to call any more: its own page only
+
+
+def test_a_cursor_page_without_ids_cannot_go_on() -> None:
+    from wire_server import json_reply
+
+    def reply(_: Any) -> Any:
+        return json_reply(200, {"items": [{"email": "a@example.com"}], "hasMore": True})
+
+    with RecordingServer(reply) as server, API(url=server.url, token="t") as client:
+        result = client.instances(INSTANCE).sandboxes().get(limit=1)
+        with pytest.raises(lf.LosantError, match="no id"):
+            list(result)
+        assert len(server.requests) == 1

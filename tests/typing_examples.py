@@ -19,3 +19,8 @@ def chains_are_typed(api: API) -> None:
     )
     assert_type(api.applications("a").devices("d").state().post({"data": {}}), Success)
     api.applications("a").devices().get(perPage=10, sortDirection="asc", validate=False)
+
+
+def collection_iteration_is_typed(api: API) -> None:
+    for d in api.applications("a").devices().get():
+        assert_type(d, Device)

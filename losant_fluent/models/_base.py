@@ -8,6 +8,8 @@ name, and the HTTP response and decoded JSON a model was read from stay reachabl
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
@@ -28,6 +30,18 @@ __all__ = [
 ]
 
 RootT = TypeVar("RootT")
+
+# Field names whose values are credentials: shown as '***' by repr() and str().
+_SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
+_MASK = "***"
+
+
+def _masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
+    for name, value in args:
+        if name and isinstance(value, str) and _SECRET_NAME.search(name):
+            yield name, _MASK
+        else:
+            yield name, value
 
 
 def _js_iso(value: Any) -> Any:
@@ -63,24 +77,35 @@ class LosantModel(PagedResultMixin, BaseModel):  # type: ignore[misc]  # __iter_
         extra="allow",
         populate_by_name=True,
         protected_namespaces=(),
-        regex_engine="python-re",
     )
 
     # Set to True on models whose schema forbids unknown keys (additionalProperties:
     # false); enforced only when validating request bodies, never on responses.
     __losant_closed__: ClassVar[bool] = False
+    # Regular expressions (JSON Schema patternProperties) of the further keys a closed
+    # model accepts besides its fields; their values are kept as plain JSON.
+    __losant_key_patterns__: ClassVar[tuple[str, ...]] = ()
 
-    _losant_response: requests.Response | None = PrivateAttr(default=None)
-    _losant_raw: Any = PrivateAttr(default=None)
-    _losant_pager: Any = PrivateAttr(default=None)  # set on paginated results
+    # No defaults: a private attribute with a default is filled in on every instance,
+    # which costs much of the time of parsing a page. Unset until ``attach_response``;
+    # the pager of a paginated result is kept beside them (see ``_pagination``).
+    _losant_response: requests.Response | None = PrivateAttr()
+    _losant_raw: Any = PrivateAttr()
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """Fields for ``repr``/``str``, with tokens, passwords and secrets masked."""
+        return _masked(super().__repr_args__())
 
     def http_response(self) -> requests.Response | None:
         """The ``requests.Response`` this model was read from (None if built by hand)."""
-        return self._losant_response
+        private = self.__pydantic_private__
+        response: requests.Response | None = private.get("_losant_response") if private else None
+        return response
 
     def raw_json(self) -> Any:
         """The decoded JSON this model was read from (None if built by hand)."""
-        return self._losant_raw
+        private = self.__pydantic_private__
+        return private.get("_losant_raw") if private else None
 
 
 class LosantRootModel(RootModel[RootT], LosantModel, Generic[RootT]):  # type: ignore[misc]

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, RootModel, ValidationError
@@ -115,6 +116,12 @@ def _body_error(problems: list[tuple[str, str]]) -> BodyValidationError:
     return BodyValidationError(f"invalid request body: {text}", problems)
 
 
+def _pattern_key(cls: type[LosantModel], key: str) -> bool:
+    """Whether ``key`` matches one of the model's patternProperties (searched, as in JSON
+    Schema)."""
+    return any(re.search(pattern, key) for pattern in cls.__losant_key_patterns__)
+
+
 def _check_keys(
     value: Any, data: Any, path: tuple[int | str, ...], problems: list[tuple[str, str]]
 ) -> None:
@@ -132,7 +139,7 @@ def _check_keys(
             elif key in fields:
                 hint = f"use the API name {fields[key].alias!r}"
                 problems.append((_location((*path, key)), hint))
-            elif type(value).__losant_closed__:
+            elif type(value).__losant_closed__ and not _pattern_key(type(value), key):
                 problems.append((_location((*path, key)), "Extra inputs are not permitted"))
     elif isinstance(value, list) and isinstance(data, list):
         for index, (item, raw) in enumerate(zip(value, data, strict=False)):

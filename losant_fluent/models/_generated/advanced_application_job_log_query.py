@@ -131,7 +131,7 @@ class AdvancedApplicationJobLogQuery(LosantModel):
     field_and: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$nor', max_length=100)] = None
     field_or: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$or', max_length=100)] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryId | None = None
     name: str | LosantNumber | bool | AdvancedApplicationJobLogQueryName | None = None
     resource_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryResourceId | None, Field(alias='resourceId')] = None
     resource_type: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryResourceType | None, Field(alias='resourceType')] = None

@@ -336,7 +336,7 @@ class AdvancedApplicationKeyQuery(LosantModel):
     device_ids: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryDeviceIds | None, Field(alias='deviceIds')] = None
     device_tags: Annotated[AdvancedApplicationKeyQueryDeviceTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantB | AdvancedApplicationKeyQueryDeviceTagsVariantC | None] | AdvancedApplicationKeyQueryDeviceTagsVariantD | AdvancedApplicationKeyQueryDeviceTagsVariantE | None, Field(alias='deviceTags')] = None
     filter_type: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryFilterType | None, Field(alias='filterType')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryId | None = None
     key: str | LosantNumber | bool | AdvancedApplicationKeyQueryKey | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | AdvancedApplicationKeyQueryName | None = None

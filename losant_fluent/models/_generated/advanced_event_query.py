@@ -303,7 +303,7 @@ class AdvancedEventQuery(LosantModel):
     event_tags: Annotated[AdvancedEventQueryEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantB | AdvancedEventQueryEventTagsVariantC | None] | AdvancedEventQueryEventTagsVariantD | AdvancedEventQueryEventTagsVariantE | None, Field(alias='eventTags')] = None
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    id_: Annotated[str | LosantNumber | bool | AdvancedEventQueryId | None, Field(alias='id')] = None
+    id: str | LosantNumber | bool | AdvancedEventQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedEventQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     level: str | LosantNumber | bool | AdvancedEventQueryLevel | None = None
     source_id: Annotated[str | LosantNumber | bool | AdvancedEventQuerySourceId | None, Field(alias='sourceId')] = None

@@ -243,7 +243,7 @@ class AdvancedExperienceGroupQuery(LosantModel):
     experience_endpoint_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceEndpointId | None, Field(alias='experienceEndpointId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     group_tags: Annotated[AdvancedExperienceGroupQueryGroupTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantB | AdvancedExperienceGroupQueryGroupTagsVariantC | None] | AdvancedExperienceGroupQueryGroupTagsVariantD | AdvancedExperienceGroupQueryGroupTagsVariantE | None, Field(alias='groupTags')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | AdvancedExperienceGroupQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryParentId | None, Field(alias='parentId')] = None

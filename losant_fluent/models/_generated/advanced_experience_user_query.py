@@ -270,7 +270,7 @@ class AdvancedExperienceUserQuery(LosantModel):
     email: str | LosantNumber | bool | AdvancedExperienceUserQueryEmail | None = None
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     first_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryFirstName | None, Field(alias='firstName')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryId | None = None
     last_login: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastLogin | None, Field(alias='lastLogin')] = None
     last_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastName | None, Field(alias='lastName')] = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastUpdated | None, Field(alias='lastUpdated')] = None

@@ -120,7 +120,7 @@ class AdvancedFlowByVersionQuery(LosantModel):
     enabled: str | LosantNumber | bool | AdvancedFlowByVersionQueryEnabled | None = None
     flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryFlowClass | None, Field(alias='flowClass')] = None
     flow_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryFlowId | None, Field(alias='flowId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | AdvancedFlowByVersionQueryName | None = None
 

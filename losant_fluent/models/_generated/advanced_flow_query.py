@@ -130,13 +130,13 @@ class AdvancedFlowQueryName(LosantModel):
 class AdvancedFlowQueryNodes(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesVariantA(LosantModel):
@@ -147,7 +147,7 @@ class AdvancedFlowQueryNodesVariantA(LosantModel):
 class AdvancedFlowQueryNodesFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesVariantB(LosantModel):
@@ -159,14 +159,14 @@ class AdvancedFlowQueryTriggers(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryTriggersFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryTriggersVariantA(LosantModel):
@@ -178,7 +178,7 @@ class AdvancedFlowQueryTriggersFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryTriggersVariantB(LosantModel):
@@ -196,7 +196,7 @@ class AdvancedFlowQuery(LosantModel):
     default_version: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryDefaultVersion | None, Field(alias='defaultVersion')] = None
     enabled: str | LosantNumber | bool | AdvancedFlowQueryEnabled | None = None
     flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowQueryFlowClass | None, Field(alias='flowClass')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | AdvancedFlowQueryName | None = None
     nodes: AdvancedFlowQueryNodes | AdvancedFlowQueryNodesVariantA | AdvancedFlowQueryNodesVariantB | None = None

@@ -118,13 +118,13 @@ class AdvancedFlowVersionQueryName(LosantModel):
 class AdvancedFlowVersionQueryNodes(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesVariantD(LosantModel):
@@ -135,7 +135,7 @@ class AdvancedFlowVersionQueryNodesVariantD(LosantModel):
 class AdvancedFlowVersionQueryNodesFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesVariantE(LosantModel):
@@ -147,14 +147,14 @@ class AdvancedFlowVersionQueryTriggers(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryTriggersFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryTriggersVariantD(LosantModel):
@@ -166,7 +166,7 @@ class AdvancedFlowVersionQueryTriggersFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryTriggersVariantE(LosantModel):
@@ -199,7 +199,7 @@ class AdvancedFlowVersionQuery(LosantModel):
     custom_node_supports: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryCustomNodeSupports | None, Field(alias='customNodeSupports')] = None
     enabled: str | LosantNumber | bool | AdvancedFlowVersionQueryEnabled | None = None
     flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryFlowClass | None, Field(alias='flowClass')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowVersionQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowVersionQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | AdvancedFlowVersionQueryName | None = None
     nodes: AdvancedFlowVersionQueryNodes | AdvancedFlowVersionQueryNodesVariantD | AdvancedFlowVersionQueryNodesVariantE | None = None

@@ -285,7 +285,7 @@ class AdvancedInstanceOrgQuery(LosantModel):
     audit_log_enabled: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryAuditLogEnabled | None, Field(alias='auditLogEnabled')] = None
     creation_date: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryCreationDate | None, Field(alias='creationDate')] = None
     disabled_at: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryDisabledAt | None, Field(alias='disabledAt')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryId | None = None
     is_read_only: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryIsReadOnly | None, Field(alias='isReadOnly')] = None
     last_updated: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     member_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryMemberId | None, Field(alias='memberId')] = None

@@ -9,6 +9,7 @@ from .._base import LosantModel
 
 class AdvancedQuery(LosantModel):
     __losant_closed__ = True
+    __losant_key_patterns__ = ('^[0-9a-zA-Z_-]{1,255}$',)
     field_and: Annotated[list[AdvancedQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedQuery] | None, Field(alias='$nor', max_length=100)] = None
     field_or: Annotated[list[AdvancedQuery] | None, Field(alias='$or', max_length=100)] = None

@@ -36,7 +36,7 @@ class ApiToken(LosantModel):
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     expiration_date: Annotated[LosantDateTime | None, Field(alias='expirationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     org_roles: Annotated[list[ApiTokenOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None

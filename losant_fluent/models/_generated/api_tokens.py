@@ -2,56 +2,18 @@
 """Models of the ``apiTokens`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ApiTokensItemOrgRoleApplicationRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class ApiTokensItemOrgRoleDashboardRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class ApiTokensItemOrgRole(LosantModel):
-    __losant_closed__ = True
-    application_roles: Annotated[list[ApiTokensItemOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[ApiTokensItemOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
-
-
-class ApiTokensItem(LosantModel):
-    api_token_id: Annotated[str | None, Field(alias='apiTokenId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    creator_id: Annotated[str | None, Field(alias='creatorId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creator_name: Annotated[str | None, Field(alias='creatorName', max_length=1024)] = None
-    creator_type: Annotated[Literal['apiToken', 'user', 'flow'] | None, Field(alias='creatorType')] = None
-    default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    expiration_date: Annotated[LosantDateTime | None, Field(alias='expirationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_roles: Annotated[list[ApiTokensItemOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
-    owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_type: Annotated[Literal['application', 'user'] | None, Field(alias='ownerType')] = None
-    scope: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    status: Literal['active', 'inactive'] | None = None
-    token: Annotated[str | None, Field(min_length=1)] = None
+from . import api_token
+from .._base import LosantModel
 
 
 class ApiTokens(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApiTokensItem] | None = None
+    items: list[api_token.ApiToken] | None = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['application', 'user'] | None, Field(alias='ownerType')] = None
     page: int | None = None
@@ -59,3 +21,6 @@ class ApiTokens(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[api_token.ApiToken]: # type: ignore[override]
+        return self.iter_items()

@@ -32,7 +32,7 @@ class ApplicationCertificate(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[ApplicationCertificateDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     pub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='pubTopics')] = None
     status: Literal['active', 'inactive'] | None = None

@@ -2,41 +2,24 @@
 """Models of the ``applicationCertificateAuthorities`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ApplicationCertificateAuthoritiesItemCaInfoItem(LosantModel):
-    common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
-    fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
-    not_valid_after: Annotated[LosantDateTime | None, Field(alias='notValidAfter')] = None
-    not_valid_before: Annotated[LosantDateTime | None, Field(alias='notValidBefore')] = None
-    serial_number: Annotated[str | None, Field(alias='serialNumber', max_length=1024, min_length=1)] = None
-
-
-class ApplicationCertificateAuthoritiesItem(LosantModel):
-    application_certificate_authority_id: Annotated[str | None, Field(alias='applicationCertificateAuthorityId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    ca_bundle: Annotated[str | None, Field(alias='caBundle', max_length=32767, min_length=50)] = None
-    ca_info: Annotated[list[ApplicationCertificateAuthoritiesItemCaInfoItem] | None, Field(alias='caInfo')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    status: Literal['active', 'inactive'] | None = None
+from . import application_certificate_authority
+from .._base import LosantModel
 
 
 class ApplicationCertificateAuthorities(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApplicationCertificateAuthoritiesItem] | None = None
+    items: list[application_certificate_authority.ApplicationCertificateAuthority] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_certificate_authority.ApplicationCertificateAuthority]: # type: ignore[override]
+        return self.iter_items()

@@ -23,7 +23,7 @@ class ApplicationCertificateAuthority(LosantModel):
     ca_info: Annotated[list[ApplicationCertificateAuthorityCaInfoItem] | None, Field(alias='caInfo')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     status: Literal['active', 'inactive'] | None = None

@@ -2,51 +2,24 @@
 """Models of the ``applicationCertificates`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ApplicationCertificatesItemCertificateInfo(LosantModel):
-    common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
-    fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
-    not_valid_after: Annotated[LosantDateTime | None, Field(alias='notValidAfter')] = None
-    not_valid_before: Annotated[LosantDateTime | None, Field(alias='notValidBefore')] = None
-    serial_number: Annotated[str | None, Field(alias='serialNumber', max_length=1024, min_length=1)] = None
-
-
-class ApplicationCertificatesItemDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationCertificatesItem(LosantModel):
-    application_certificate_id: Annotated[str | None, Field(alias='applicationCertificateId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=50)] = None
-    certificate_info: Annotated[ApplicationCertificatesItemCertificateInfo | None, Field(alias='certificateInfo')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationCertificatesItemDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    pub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='pubTopics')] = None
-    status: Literal['active', 'inactive'] | None = None
-    sub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='subTopics')] = None
+from . import application_certificate
+from .._base import LosantModel
 
 
 class ApplicationCertificates(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApplicationCertificatesItem] | None = None
+    items: list[application_certificate.ApplicationCertificate] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_certificate.ApplicationCertificate]: # type: ignore[override]
+        return self.iter_items()

@@ -161,8 +161,8 @@ class ApplicationCreationByTemplateResultApplication(LosantModel):
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
     ftue_tracking: Annotated[list[ApplicationCreationByTemplateResultApplicationFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals_: Annotated[list[ApplicationCreationByTemplateResultApplicationGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    globals: Annotated[list[ApplicationCreationByTemplateResultApplicationGlobal] | None, Field(max_length=100)] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     organization_icon_color: Annotated[str | None, Field(alias='organizationIconColor', max_length=64)] = None
@@ -173,10 +173,10 @@ class ApplicationCreationByTemplateResultApplication(LosantModel):
 
 
 class ApplicationCreationByTemplateResultValidationError(LosantModel):
-    id_: Annotated[str | None, Field(alias='id')] = None
+    id: str | None = None
     message: str | None = None
     name: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None
 
 
 class ApplicationCreationByTemplateResult(LosantModel):

@@ -9,7 +9,7 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 class ApplicationDashboardPostBlocksConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocks(LosantModel):
@@ -19,7 +19,7 @@ class ApplicationDashboardPostBlocks(LosantModel):
     config: ApplicationDashboardPostBlocksConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -29,7 +29,7 @@ class ApplicationDashboardPostBlocks(LosantModel):
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -40,7 +40,7 @@ class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOpti
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag(LosantModel):
@@ -84,7 +84,7 @@ class ApplicationDashboardPostBlocksVariantA(LosantModel):
     config: ApplicationDashboardPostBlocksVariantAConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -100,7 +100,7 @@ class ApplicationDashboardPostBlocksConfigConfiguration(LosantModel):
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -111,7 +111,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOpt
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag(LosantModel):
@@ -128,7 +128,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
@@ -137,7 +137,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegments(LosantModel):
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
@@ -148,7 +148,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVar
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag(LosantModel):
@@ -165,7 +165,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -173,7 +173,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA(LosantModel):
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB(LosantModel):
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     limit: Annotated[str | None, Field(max_length=255)] = None
     offset: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -188,7 +188,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC(LosantModel):
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -199,7 +199,7 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC(LosantModel):
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
@@ -224,7 +224,7 @@ class ApplicationDashboardPostBlocksVariantB(LosantModel):
     config: ApplicationDashboardPostBlocksVariantBConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -233,7 +233,7 @@ class ApplicationDashboardPostBlocksVariantB(LosantModel):
 
 class ApplicationDashboardPostBlocksVariantCConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocksVariantC(LosantModel):
@@ -243,7 +243,7 @@ class ApplicationDashboardPostBlocksVariantC(LosantModel):
     config: ApplicationDashboardPostBlocksVariantCConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -253,9 +253,9 @@ class ApplicationDashboardPostBlocksVariantC(LosantModel):
 class ApplicationDashboardPostBlocksVariantDConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None, Field(alias='type')] = None
+    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
 
 
 class ApplicationDashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
@@ -282,7 +282,7 @@ class ApplicationDashboardPostBlocksVariantD(LosantModel):
     config: ApplicationDashboardPostBlocksVariantDConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -293,7 +293,7 @@ class ApplicationDashboardPostBlocksVariantEConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -308,7 +308,7 @@ class ApplicationDashboardPostBlocksVariantEConfigDefaultCondition(LosantModel):
 
 class ApplicationDashboardPostBlocksVariantEConfigSegment(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
@@ -326,7 +326,7 @@ class ApplicationDashboardPostBlocksVariantE(LosantModel):
     config: ApplicationDashboardPostBlocksVariantEConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -336,10 +336,10 @@ class ApplicationDashboardPostBlocksVariantE(LosantModel):
 class ApplicationDashboardPostBlocksVariantFConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     source: Annotated[str | None, Field(max_length=255)] = None
-    type_: Annotated[Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None, Field(alias='type')] = None
+    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
 
 
 class ApplicationDashboardPostBlocksConfigFilterTag(LosantModel):
@@ -364,8 +364,8 @@ class ApplicationDashboardPostBlocksVariantFConfig(LosantModel):
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter_: Annotated[Annotated[str, Field(max_length=255)] | ApplicationDashboardPostBlocksConfigFilter | None, Field(alias='filter')] = None
-    match_: Annotated[Literal['unfiltered', 'all', 'any'] | None, Field(alias='match')] = None
+    filter: Annotated[str, Field(max_length=255)] | ApplicationDashboardPostBlocksConfigFilter | None = None
+    match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -379,7 +379,7 @@ class ApplicationDashboardPostBlocksVariantF(LosantModel):
     config: ApplicationDashboardPostBlocksVariantFConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -409,7 +409,7 @@ class ApplicationDashboardPostBlocksVariantG(LosantModel):
     config: ApplicationDashboardPostBlocksVariantGConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -420,9 +420,9 @@ class ApplicationDashboardPostBlocksVariantHConfigColumn(LosantModel):
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None, Field(alias='type')] = None
+    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantHConfigDeviceTag(LosantModel):
@@ -451,7 +451,7 @@ class ApplicationDashboardPostBlocksVariantH(LosantModel):
     config: ApplicationDashboardPostBlocksVariantHConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -461,10 +461,10 @@ class ApplicationDashboardPostBlocksVariantH(LosantModel):
 class ApplicationDashboardPostBlocksVariantIConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type_: Annotated[Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None, Field(alias='type')] = None
+    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantIConfig(LosantModel):
@@ -473,7 +473,7 @@ class ApplicationDashboardPostBlocksVariantIConfig(LosantModel):
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
     columns: Annotated[list[ApplicationDashboardPostBlocksVariantIConfigColumn] | None, Field(max_length=100)] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
@@ -486,7 +486,7 @@ class ApplicationDashboardPostBlocksVariantI(LosantModel):
     config: ApplicationDashboardPostBlocksVariantIConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -497,7 +497,7 @@ class ApplicationDashboardPostBlocksVariantJConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -506,7 +506,7 @@ class ApplicationDashboardPostBlocksVariantJConfigCondition(LosantModel):
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -517,7 +517,7 @@ class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOpti
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag(LosantModel):
@@ -564,7 +564,7 @@ class ApplicationDashboardPostBlocksVariantJ(LosantModel):
     config: ApplicationDashboardPostBlocksVariantJConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -577,7 +577,7 @@ class ApplicationDashboardPostBlocksConfigDecorator(LosantModel):
     label: Annotated[str | None, Field(max_length=255)] = None
     line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
     line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type_: Annotated[Literal['line', 'area'], Field(alias='type')]
+    type: Literal['line', 'area']
     y1: LosantNumber | Annotated[str, Field(max_length=128)]
     y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
@@ -586,7 +586,7 @@ class ApplicationDashboardPostBlocksConfigDecorator(LosantModel):
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -597,7 +597,7 @@ class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOpti
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag(LosantModel):
@@ -632,11 +632,11 @@ class ApplicationDashboardPostBlocksVariantKConfigSegment(LosantModel):
 
 class ApplicationDashboardPostBlocksConfigYAx(LosantModel):
     __losant_closed__ = True
-    format_: Annotated[str | None, Field(alias='format', max_length=255)] = None
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    format: Annotated[str | None, Field(max_length=255)] = None
+    id: Annotated[str, Field(max_length=48)]
     label: Annotated[str | None, Field(max_length=255)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     position: Literal['left', 'right', 'hidden'] | None = 'left'
     scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
     stacked: bool | None = None
@@ -663,7 +663,7 @@ class ApplicationDashboardPostBlocksVariantK(LosantModel):
     config: ApplicationDashboardPostBlocksVariantKConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -706,7 +706,7 @@ class ApplicationDashboardPostBlocksVariantL(LosantModel):
     config: ApplicationDashboardPostBlocksVariantLConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -725,7 +725,7 @@ class ApplicationDashboardPostBlocksVariantM(LosantModel):
     config: ApplicationDashboardPostBlocksVariantMConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -750,7 +750,7 @@ class ApplicationDashboardPostBlocksVariantN(LosantModel):
     config: ApplicationDashboardPostBlocksVariantNConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -761,7 +761,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition(LosantModel)
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -771,7 +771,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition(Losan
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -784,14 +784,14 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlays(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['indicator', 'label', 'image'], Field(alias='type')]
+    type: Literal['indicator', 'label', 'image']
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -801,7 +801,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultConditi
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -814,7 +814,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['value'], Field(alias='type')]
+    type: Literal['value']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
@@ -822,7 +822,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition(Losa
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -832,7 +832,7 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultConditi
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -844,20 +844,20 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB(LosantModel):
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
     length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     orientation: Literal['horizontal', 'vertical'] | None = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['bar'], Field(alias='type')]
+    type: Literal['bar']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -868,7 +868,7 @@ class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOpt
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag(LosantModel):
@@ -885,7 +885,7 @@ class ApplicationDashboardPostBlocksVariantOConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -907,7 +907,7 @@ class ApplicationDashboardPostBlocksVariantO(LosantModel):
     config: ApplicationDashboardPostBlocksVariantOConfig
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -918,7 +918,7 @@ class ApplicationDashboardPostBlocksVariantPConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -928,7 +928,7 @@ class ApplicationDashboardPostBlocksVariantPConfigDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -937,7 +937,7 @@ class ApplicationDashboardPostBlocksVariantPConfigDefaultCondition(LosantModel):
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -948,7 +948,7 @@ class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOpti
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag(LosantModel):
@@ -990,7 +990,7 @@ class ApplicationDashboardPostBlocksVariantP(LosantModel):
     config: ApplicationDashboardPostBlocksVariantPConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1000,7 +1000,7 @@ class ApplicationDashboardPostBlocksVariantP(LosantModel):
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1011,7 +1011,7 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregatio
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag(LosantModel):
@@ -1044,19 +1044,19 @@ class ApplicationDashboardPostBlocksVariantQConfigControls(LosantModel):
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['range'] | None, Field(alias='type')] = None
+    type: Literal['range'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1067,7 +1067,7 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAg
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
@@ -1100,17 +1100,17 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantA(LosantModel):
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['toggle'] | None, Field(alias='type')] = None
+    type: Literal['toggle'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1121,7 +1121,7 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAg
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
@@ -1153,16 +1153,16 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantB(LosantModel):
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['text'] | None, Field(alias='type')] = None
+    type: Literal['text'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1173,7 +1173,7 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAg
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
@@ -1211,11 +1211,11 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantC(LosantModel):
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     options: Annotated[list[ApplicationDashboardPostBlocksConfigControlsOption] | None, Field(max_length=500)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['select'] | None, Field(alias='type')] = None
+    type: Literal['select'] | None = None
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid(LosantModel):
@@ -1229,10 +1229,10 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid(LosantMod
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantD(LosantModel):
     __losant_closed__ = True
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid | None = None
-    help_: Annotated[str | None, Field(alias='help', max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    help: Annotated[str | None, Field(max_length=32767)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['help'] | None, Field(alias='type')] = None
+    type: Literal['help'] | None = None
 
 
 class ApplicationDashboardPostBlocksConfigControlsDeviceTag(LosantModel):
@@ -1259,12 +1259,12 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantE(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[ApplicationDashboardPostBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     payload: Annotated[str | None, Field(max_length=32767)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['button'] | None, Field(alias='type')] = None
+    type: Literal['button'] | None = None
     workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
 
 
@@ -1281,7 +1281,7 @@ class ApplicationDashboardPostBlocksVariantQ(LosantModel):
     config: ApplicationDashboardPostBlocksVariantQConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1335,7 +1335,7 @@ class ApplicationDashboardPostBlocksVariantR(LosantModel):
     config: ApplicationDashboardPostBlocksVariantRConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1345,7 +1345,7 @@ class ApplicationDashboardPostBlocksVariantR(LosantModel):
 class ApplicationDashboardPostBlocksVariantSConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -1356,7 +1356,7 @@ class ApplicationDashboardPostBlocksVariantS(LosantModel):
     config: ApplicationDashboardPostBlocksVariantSConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1366,7 +1366,7 @@ class ApplicationDashboardPostBlocksVariantS(LosantModel):
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -1377,7 +1377,7 @@ class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOpti
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag(LosantModel):
@@ -1419,7 +1419,7 @@ class ApplicationDashboardPostBlocksVariantT(LosantModel):
     config: ApplicationDashboardPostBlocksVariantTConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1470,7 +1470,7 @@ class ApplicationDashboardPostBlocksVariantU(LosantModel):
     config: ApplicationDashboardPostBlocksVariantUConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1490,7 +1490,7 @@ class ApplicationDashboardPostBlocksVariantV(LosantModel):
     config: ApplicationDashboardPostBlocksVariantVConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1500,7 +1500,7 @@ class ApplicationDashboardPostBlocksVariantV(LosantModel):
 class ApplicationDashboardPostBlocksVariantWConfig(LosantModel):
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
     include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
     include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
@@ -1514,7 +1514,7 @@ class ApplicationDashboardPostBlocksVariantW(LosantModel):
     config: ApplicationDashboardPostBlocksVariantWConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1531,7 +1531,7 @@ class ApplicationDashboardPostContextConfiguration(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceAttribute'], Field(alias='type')]
+    type: Literal['deviceAttribute']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1555,7 +1555,7 @@ class ApplicationDashboardPostContextConfigurationVariantA(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceId'], Field(alias='type')]
+    type: Literal['deviceId']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantAValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1582,15 +1582,15 @@ class ApplicationDashboardPostContextConfigurationVariantB(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[ApplicationDashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceTag'], Field(alias='type')]
+    type: Literal['deviceTag']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantBValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantCValidationConfig(LosantModel):
     __losant_closed__ = True
-    max_: Annotated[LosantNumber | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | None, Field(alias='min')] = None
+    max: LosantNumber | None = None
+    min: LosantNumber | None = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantC(LosantModel):
@@ -1598,7 +1598,7 @@ class ApplicationDashboardPostContextConfigurationVariantC(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['number'], Field(alias='type')]
+    type: Literal['number']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantCValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1613,7 +1613,7 @@ class ApplicationDashboardPostContextConfigurationVariantD(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['string'], Field(alias='type')]
+    type: Literal['string']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantDValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1628,7 +1628,7 @@ class ApplicationDashboardPostContextConfigurationVariantE(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['experienceUser'], Field(alias='type')]
+    type: Literal['experienceUser']
     validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantEValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1645,7 +1645,7 @@ class ApplicationDashboardPostReportConfigs(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ApplicationDashboardPostReportConfigsCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None
@@ -1666,7 +1666,7 @@ class ApplicationDashboardPostReportConfigsVariantA(LosantModel):
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ApplicationDashboardPostReportConfigsVariantACtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None

@@ -23,10 +23,10 @@ class ApplicationImportExecutionsModelItemRepo(LosantModel):
 
 
 class ApplicationImportExecutionsModelItemValidationError(LosantModel):
-    id_: Annotated[str | None, Field(alias='id')] = None
+    id: str | None = None
     message: str | None = None
     name: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None
 
 
 class ApplicationImportExecutionsModelItem(LosantModel):
@@ -39,7 +39,7 @@ class ApplicationImportExecutionsModelItem(LosantModel):
     email: Annotated[str | None, Field(max_length=1024)] = None
     error: ApplicationImportExecutionsModelItemError | None = None
     from_application_id: Annotated[str | None, Field(alias='fromApplicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     import_execution_id: Annotated[str | None, Field(alias='importExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     import_source_type: Annotated[Literal['importBundle', 'importUrl', 'fromApplication', 'repository'] | None, Field(alias='importSourceType')] = None
     import_url: Annotated[str | None, Field(alias='importUrl', max_length=1024)] = None

@@ -21,8 +21,8 @@ class ApplicationJobLogProgress(LosantModel):
 class ApplicationJobLog(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     error: ApplicationJobLogError | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    input_: Annotated[Any | None, Field(alias='input')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
+    input: Any | None = None
     job_execution_id: Annotated[str | None, Field(alias='jobExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     job_id: Annotated[str | None, Field(alias='jobId', pattern='^[A-Fa-f\\d]{24}$')] = None
     name: str | None = None

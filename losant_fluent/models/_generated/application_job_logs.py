@@ -2,51 +2,23 @@
 """Models of the ``applicationJobLogs`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class ApplicationJobLogsItemError(LosantModel):
-    message: str | None = None
-    name: str | None = None
-
-
-class ApplicationJobLogsItemProgress(LosantModel):
-    completed: LosantNumber | None = None
-    status: str | None = None
-    total: LosantNumber | None = None
-
-
-class ApplicationJobLogsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    error: ApplicationJobLogsItemError | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    input_: Annotated[Any | None, Field(alias='input')] = None
-    job_execution_id: Annotated[str | None, Field(alias='jobExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    job_id: Annotated[str | None, Field(alias='jobId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: str | None = None
-    output: Any | None = None
-    owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_type: Annotated[Literal['application', 'user', 'organization'] | None, Field(alias='ownerType')] = None
-    progress: ApplicationJobLogsItemProgress | None = None
-    requested_by_id: Annotated[str | None, Field(alias='requestedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    requested_by_type: Annotated[Literal['user', 'apiToken', 'flow', 'device', 'system'] | None, Field(alias='requestedByType')] = None
-    resource_id: Annotated[str | None, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    resource_type: Annotated[Literal['application', 'dashboard', 'datatable', 'event', 'device', 'notebook', 'deviceRecipe'] | None, Field(alias='resourceType')] = None
-    run_completed_at: Annotated[LosantDateTime | None, Field(alias='runCompletedAt')] = None
-    run_queued_at: Annotated[LosantDateTime | None, Field(alias='runQueuedAt')] = None
-    run_started_at: Annotated[LosantDateTime | None, Field(alias='runStartedAt')] = None
-    status: Literal['queued', 'inProgress', 'completed', 'errored', 'failed'] | None = None
+from . import application_job_log
+from .._base import LosantModel
 
 
 class ApplicationJobLogs(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    items: list[ApplicationJobLogsItem] | None = None
+    items: list[application_job_log.ApplicationJobLog] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     query: dict[str, Any] | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_job_log.ApplicationJobLog]: # type: ignore[override]
+        return self.iter_items()

@@ -25,7 +25,7 @@ class ApplicationKey(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[ApplicationKeyDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     key: str | None = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -2,48 +2,24 @@
 """Models of the ``applicationKeys`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ApplicationKeysItemDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationKeysItem(LosantModel):
-    address_filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='addressFilterType')] = None
-    addresses: Annotated[list[Annotated[str, Field(max_length=48)]] | None, Field(max_length=100)] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    application_key_id: Annotated[str | None, Field(alias='applicationKeyId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationKeysItemDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    key: str | None = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    pub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='pubTopics')] = None
-    status: Literal['active', 'inactive'] | None = None
-    sub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='subTopics')] = None
+from . import application_key
+from .._base import LosantModel
 
 
 class ApplicationKeys(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApplicationKeysItem] | None = None
+    items: list[application_key.ApplicationKey] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_key.ApplicationKey]: # type: ignore[override]
+        return self.iter_items()

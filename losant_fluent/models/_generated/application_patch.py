@@ -96,5 +96,5 @@ class ApplicationPatch(LosantModel):
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
     ftue_tracking: Annotated[list[ApplicationPatchFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals_: Annotated[list[ApplicationPatchGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[ApplicationPatchGlobal] | None, Field(max_length=100)] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -90,6 +90,6 @@ class ApplicationPost(LosantModel):
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
-    globals_: Annotated[list[ApplicationPostGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[ApplicationPostGlobal] | None, Field(max_length=100)] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None

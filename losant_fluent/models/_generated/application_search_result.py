@@ -17,7 +17,7 @@ class ApplicationSearchResultModelItem(LosantModel):
     field_type: Annotated[Literal['applicationApiToken', 'credential', 'dashboard', 'dataTable', 'deviceRecipe', 'device', 'experienceDomain', 'event', 'experienceEndpoint', 'experienceGroup', 'experienceSlug', 'experienceUser', 'experienceVersion', 'experienceView', 'file', 'flow', 'integration', 'notebook', 'resourceJob', 'webhook'], Field(alias='_type')]
     device_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='deviceClass')] = None
     flow_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='flowClass')] = None
-    id_: Annotated[str, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')]
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]
     metadata: ApplicationSearchResultModelItemMetadata | None = None
     name: str
     version: str | None = None

@@ -34,7 +34,7 @@ class ApplicationTemplate(LosantModel):
     category_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='categoryIds', max_length=1000)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=1024)] = None
     keywords: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

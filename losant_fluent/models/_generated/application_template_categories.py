@@ -2,21 +2,18 @@
 """Models of the ``applicationTemplateCategories`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Literal
+from typing import Annotated
+from . import application_template_category
 from .._base import LosantModel
-
-
-class ApplicationTemplateCategoriesItem(LosantModel):
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    resource_types: Annotated[list[Literal['DeviceRecipe', 'CustomNode']] | None, Field(alias='resourceTypes', max_length=100)] = None
 
 
 class ApplicationTemplateCategories(LosantModel):
     base_id: Annotated[str | None, Field(alias='baseId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    items: list[ApplicationTemplateCategoriesItem] | None = None
+    items: list[application_template_category.ApplicationTemplateCategory] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_template_category.ApplicationTemplateCategory]: # type: ignore[override]
+        return self.iter_items()

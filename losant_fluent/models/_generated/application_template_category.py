@@ -9,7 +9,7 @@ from .._base import LosantModel
 
 class ApplicationTemplateCategory(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
     resource_types: Annotated[list[Literal['DeviceRecipe', 'CustomNode']] | None, Field(alias='resourceTypes', max_length=100)] = None

@@ -2,59 +2,25 @@
 """Models of the ``applicationTemplates`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ApplicationTemplatesItemSummary(LosantModel):
-    application_certificate_authority_count: Annotated[int | None, Field(alias='applicationCertificateAuthorityCount')] = None
-    dashboard_count: Annotated[int | None, Field(alias='dashboardCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    data_table_csv_size: Annotated[int | None, Field(alias='dataTableCsvSize')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
-
-
-class ApplicationTemplatesItem(LosantModel):
-    author_name: Annotated[str | None, Field(alias='authorName', max_length=255)] = None
-    author_url: Annotated[str | None, Field(alias='authorUrl', max_length=1024)] = None
-    category_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='categoryIds', max_length=1000)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=1024)] = None
-    keywords: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    public: bool | None = None
-    readme: Annotated[str | None, Field(max_length=131072)] = None
-    summary: ApplicationTemplatesItemSummary | None = None
-    template_id: Annotated[str | None, Field(alias='templateId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    template_url: Annotated[str | None, Field(alias='templateUrl', max_length=1024)] = None
+from . import application_template
+from .._base import LosantModel
 
 
 class ApplicationTemplates(LosantModel):
     category_id: Annotated[str | None, Field(alias='categoryId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApplicationTemplatesItem] | None = None
+    items: list[application_template.ApplicationTemplate] | None = None
     keywords: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application_template.ApplicationTemplate]: # type: ignore[override]
+        return self.iter_items()

@@ -2,183 +2,23 @@
 """Models of the ``applications`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class ApplicationsItemArchiveConfigApplicationExportOptionsRepo(LosantModel):
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ApplicationsItemArchiveConfigApplicationExportOptions(LosantModel):
-    __losant_closed__ = True
-    credential_name: Annotated[str, Field(alias='credentialName', max_length=255, min_length=1)]
-    export_type: Annotated[Literal['repo'] | None, Field(alias='exportType')] = 'repo'
-    include_data_table_rows: Annotated[bool | None, Field(alias='includeDataTableRows')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
-    include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
-    include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: ApplicationsItemArchiveConfigApplicationExportOptionsRepo | None = None
-
-
-class ApplicationsItemArchiveConfigAzure(LosantModel):
-    __losant_closed__ = True
-    account: Annotated[str | None, Field(max_length=24, min_length=3)] = None
-    account_key: Annotated[str | None, Field(alias='accountKey', max_length=255)] = None
-    bucket: Annotated[str, Field(max_length=63, min_length=3)]
-
-
-class ApplicationsItemArchiveConfigDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationsItemArchiveConfigGcs(LosantModel):
-    __losant_closed__ = True
-    bucket: Annotated[str, Field(max_length=255)]
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=1024, min_length=1)] = None
-
-
-class ApplicationsItemArchiveConfigS(LosantModel):
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=4)] = None
-    bucket: Annotated[str, Field(max_length=255)]
-    region: Annotated[str | None, Field(max_length=128)] = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey', max_length=128, min_length=4)] = None
-
-
-class ApplicationsItemArchiveConfig(LosantModel):
-    __losant_closed__ = True
-    application_export_options: Annotated[ApplicationsItemArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
-    azure: ApplicationsItemArchiveConfigAzure | None = None
-    credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
-    data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
-    data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
-    delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationsItemArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: ApplicationsItemArchiveConfigGcs | None = None
-    include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
-    include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
-    include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
-    mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: ApplicationsItemArchiveConfigS | None = None
-
-
-class ApplicationsItemFtueTrackingItem(LosantModel):
-    __losant_closed__ = True
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    status: Literal['skipped', 'completed']
-    version: LosantNumber
-
-
-class ApplicationsItemGlobal(LosantModel):
-    __losant_closed__ = True
-    cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = False
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class ApplicationsItemSummaryNotebookStats(LosantModel):
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
-
-
-class ApplicationsItemSummaryPayloadCount(LosantModel):
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-
-
-class ApplicationsItemSummaryStorageStats(LosantModel):
-    count: int | None = None
-    size: int | None = None
-
-
-class ApplicationsItemSummary(LosantModel):
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[ApplicationsItemSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[ApplicationsItemSummaryPayloadCount | None, Field(alias='payloadCount')] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[ApplicationsItemSummaryStorageStats | None, Field(alias='storageStats')] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
-
-
-class ApplicationsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    applied_template_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='appliedTemplateIds', max_length=1000)] = None
-    archive_config: Annotated[ApplicationsItemArchiveConfig | None, Field(alias='archiveConfig')] = None
-    blob_url_ttl: Annotated[LosantNumber | None, Field(alias='blobUrlTTL', ge=3600.0, le=604800.0)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
-    exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
-    ftue_tracking: Annotated[list[ApplicationsItemFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals_: Annotated[list[ApplicationsItemGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    organization_icon_color: Annotated[str | None, Field(alias='organizationIconColor', max_length=64)] = None
-    organization_name: Annotated[str | None, Field(alias='organizationName', max_length=255, min_length=1)] = None
-    owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_type: Annotated[Literal['user', 'organization'] | None, Field(alias='ownerType')] = None
-    summary: ApplicationsItemSummary | None = None
+from . import application
+from .._base import LosantModel
 
 
 class Applications(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ApplicationsItem] | None = None
+    items: list[application.Application] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[application.Application]: # type: ignore[override]
+        return self.iter_items()

@@ -13,7 +13,7 @@ class AuditLog(LosantModel):
     actor_type: Annotated[Literal['Application', 'Device', 'Flow', 'User', 'ApiToken'] | None, Field(alias='actorType')] = None
     audit_log_id: Annotated[str | None, Field(alias='auditLogId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     primary_target_id: Annotated[str | None, Field(alias='primaryTargetId', pattern='^[A-Fa-f\\d]{24}$')] = None
     primary_target_name: Annotated[str | None, Field(alias='primaryTargetName', max_length=1024)] = None

@@ -9,16 +9,16 @@ from .._base import LosantModel
 
 class AuditLogFilterActorItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['Application', 'Device', 'Flow', 'User', 'ApiToken'] | None, Field(alias='type')] = None
+    type: Literal['Application', 'Device', 'Flow', 'User', 'ApiToken'] | None = None
 
 
 class AuditLogFilterPrimaryTargetItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['Application', 'Dashboard', 'OrgInvite'] | None, Field(alias='type')] = None
+    type: Literal['Application', 'Dashboard', 'OrgInvite'] | None = None
 
 
 class AuditLogFilterRequestItem(LosantModel):
@@ -29,9 +29,9 @@ class AuditLogFilterRequestItem(LosantModel):
 
 class AuditLogFilterSecondaryTargetItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['ApiToken', 'ApplicationCertificateAuthority', 'ApplicationCertificate', 'ApplicationKey', 'Credential', 'Dashboard', 'DataTable', 'Device', 'DeviceRecipe', 'Event', 'ExperienceDomain', 'ExperienceEndpoint', 'ExperienceGroup', 'ExperienceSlug', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'Flow', 'Integration', 'Notebook', 'PrivateFile', 'ResourceJob', 'Webhook'] | None, Field(alias='type')] = None
+    type: Literal['ApiToken', 'ApplicationCertificateAuthority', 'ApplicationCertificate', 'ApplicationKey', 'Credential', 'Dashboard', 'DataTable', 'Device', 'DeviceRecipe', 'Event', 'ExperienceDomain', 'ExperienceEndpoint', 'ExperienceGroup', 'ExperienceSlug', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'Flow', 'Integration', 'Notebook', 'PrivateFile', 'ResourceJob', 'Webhook'] | None = None
 
 
 class AuditLogFilter(LosantModel):

@@ -2,40 +2,22 @@
 """Models of the ``auditLogs`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class AuditLogsItem(LosantModel):
-    actor_id: Annotated[str | None, Field(alias='actorId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    actor_name: Annotated[str | None, Field(alias='actorName', max_length=1024)] = None
-    actor_type: Annotated[Literal['Application', 'Device', 'Flow', 'User', 'ApiToken'] | None, Field(alias='actorType')] = None
-    audit_log_id: Annotated[str | None, Field(alias='auditLogId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    primary_target_id: Annotated[str | None, Field(alias='primaryTargetId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    primary_target_name: Annotated[str | None, Field(alias='primaryTargetName', max_length=1024)] = None
-    primary_target_type: Annotated[Literal['Application', 'Dashboard', 'OrgInvite'] | None, Field(alias='primaryTargetType')] = None
-    request_action: Annotated[str | None, Field(alias='requestAction', max_length=1024)] = None
-    request_body: Annotated[dict[str, Any] | None, Field(alias='requestBody')] = None
-    request_path_params: Annotated[dict[str, Any] | None, Field(alias='requestPathParams')] = None
-    request_query_params: Annotated[dict[str, Any] | None, Field(alias='requestQueryParams')] = None
-    request_resource: Annotated[str | None, Field(alias='requestResource', max_length=1024)] = None
-    response_body: Annotated[dict[str, Any] | None, Field(alias='responseBody')] = None
-    response_status: Annotated[int | None, Field(alias='responseStatus', ge=100, le=599)] = None
-    secondary_target_id: Annotated[str | None, Field(alias='secondaryTargetId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    secondary_target_name: Annotated[str | None, Field(alias='secondaryTargetName', max_length=1024)] = None
-    secondary_target_type: Annotated[Literal['ApiToken', 'ApplicationCertificateAuthority', 'ApplicationCertificate', 'ApplicationKey', 'Credential', 'Dashboard', 'DataTable', 'Device', 'DeviceRecipe', 'Event', 'ExperienceDomain', 'ExperienceEndpoint', 'ExperienceGroup', 'ExperienceSlug', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'Flow', 'Integration', 'Notebook', 'PrivateFile', 'ResourceJob', 'Webhook'] | None, Field(alias='secondaryTargetType')] = None
+from typing import Annotated, Literal
+from . import audit_log
+from .._base import LosantModel
 
 
 class AuditLogs(LosantModel):
     count: int | None = None
-    items: list[AuditLogsItem] | None = None
+    items: list[audit_log.AuditLog] | None = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[audit_log.AuditLog]: # type: ignore[override]
+        return self.iter_items()

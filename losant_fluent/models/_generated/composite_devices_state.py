@@ -2,6 +2,7 @@
 """Models of the ``compositeDevicesState`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
@@ -19,7 +20,7 @@ class CompositeDevicesStateItemCompositeState(LosantModel):
 
 class CompositeDevicesStateItem(LosantModel):
     composite_state: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDevicesStateItemCompositeState] | None, Field(alias='compositeState')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -33,3 +34,6 @@ class CompositeDevicesState(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[CompositeDevicesStateItem]: # type: ignore[override]
+        return self.iter_items()

@@ -49,7 +49,7 @@ class CredentialGitConfig(LosantModel):
     committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
     committer_name: Annotated[str | None, Field(alias='committerName', max_length=128)] = None
     public_key: Annotated[str | None, Field(alias='publicKey', max_length=8192)] = None
-    type_: Annotated[Literal['ssh-key', 'http-password'], Field(alias='type')]
+    type: Literal['ssh-key', 'http-password']
     username: Annotated[str | None, Field(max_length=128)] = None
 
 
@@ -110,7 +110,7 @@ class Credential(LosantModel):
     gcp_config: Annotated[CredentialGcpConfig | None, Field(alias='gcpConfig')] = None
     git_config: Annotated[CredentialGitConfig | None, Field(alias='gitConfig')] = None
     http_config: Annotated[CredentialHttpConfig | None, Field(alias='httpConfig')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     jwt_config: Annotated[CredentialJwtConfig | None, Field(alias='jwtConfig')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -123,5 +123,5 @@ class Credential(LosantModel):
     snowflake_config: Annotated[CredentialSnowflakeConfig | None, Field(alias='snowflakeConfig')] = None
     sql_config: Annotated[CredentialSqlConfig | None, Field(alias='sqlConfig')] = None
     twilio_config: Annotated[CredentialTwilioConfig | None, Field(alias='twilioConfig')] = None
-    type_: Annotated[Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair'], Field(alias='type')]
+    type: Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair']
     whatsapp_config: Annotated[CredentialWhatsappConfig | None, Field(alias='whatsappConfig')] = None

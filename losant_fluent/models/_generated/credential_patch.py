@@ -44,7 +44,7 @@ class CredentialPatchGitConfig(LosantModel):
     committer_name: Annotated[str | None, Field(alias='committerName', max_length=128)] = None
     generate_private_key: Annotated[bool | None, Field(alias='generatePrivateKey')] = None
     secret_value: Annotated[str | None, Field(alias='secretValue', max_length=8196)] = None
-    type_: Annotated[Literal['ssh-key', 'http-password'] | None, Field(alias='type')] = None
+    type: Literal['ssh-key', 'http-password'] | None = None
     username: Annotated[str | None, Field(max_length=128)] = None
 
 

@@ -44,7 +44,7 @@ class CredentialPostGitConfig(LosantModel):
     committer_name: Annotated[str | None, Field(alias='committerName', max_length=128)] = None
     generate_private_key: Annotated[bool, Field(alias='generatePrivateKey')]
     secret_value: Annotated[str | None, Field(alias='secretValue', max_length=8196)] = None
-    type_: Annotated[Literal['ssh-key', 'http-password'], Field(alias='type')]
+    type: Literal['ssh-key', 'http-password']
     username: Annotated[str | None, Field(max_length=128)] = None
 
 
@@ -55,7 +55,7 @@ class CredentialPostGitConfigVariantC(LosantModel):
     committer_name: Annotated[str | None, Field(alias='committerName', max_length=128)] = None
     generate_private_key: Annotated[bool | None, Field(alias='generatePrivateKey')] = None
     secret_value: Annotated[str | None, Field(alias='secretValue', max_length=8196)] = None
-    type_: Annotated[Literal['ssh-key', 'http-password'], Field(alias='type')]
+    type: Literal['ssh-key', 'http-password']
     username: Annotated[str | None, Field(max_length=128)] = None
 
 
@@ -155,5 +155,5 @@ class CredentialPost(LosantModel):
     snowflake_config: Annotated[CredentialPostSnowflakeConfig | CredentialPostSnowflakeConfigVariantC | None, Field(alias='snowflakeConfig')] = None
     sql_config: Annotated[CredentialPostSqlConfig | None, Field(alias='sqlConfig')] = None
     twilio_config: Annotated[CredentialPostTwilioConfig | None, Field(alias='twilioConfig')] = None
-    type_: Annotated[Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair'], Field(alias='type')]
+    type: Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair']
     whatsapp_config: Annotated[CredentialPostWhatsappConfig | None, Field(alias='whatsappConfig')] = None

@@ -2,139 +2,24 @@
 """Models of the ``credentials`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class CredentialsItemAwsConfig(LosantModel):
-    __losant_closed__ = True
-    access_key_id: Annotated[str, Field(alias='accessKeyId', max_length=128, min_length=16)]
-    region: Annotated[str, Field(max_length=128, min_length=1)]
-
-
-class CredentialsItemAzureConfig(LosantModel):
-    __losant_closed__ = True
-    account: Annotated[str | None, Field(max_length=128)] = None
-
-
-class CredentialsItemCertificateKeyPairConfigInfo(LosantModel):
-    common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
-    fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
-    not_valid_after: Annotated[LosantDateTime | None, Field(alias='notValidAfter')] = None
-    not_valid_before: Annotated[LosantDateTime | None, Field(alias='notValidBefore')] = None
-    serial_number: Annotated[str | None, Field(alias='serialNumber', max_length=1024, min_length=1)] = None
-
-
-class CredentialsItemCertificateKeyPairConfig(LosantModel):
-    __losant_closed__ = True
-    certificate: Annotated[str | None, Field(max_length=8192)] = None
-    info: CredentialsItemCertificateKeyPairConfigInfo | None = None
-
-
-class CredentialsItemDatadogConfig(LosantModel):
-    __losant_closed__ = True
-    site: Annotated[str | None, Field(max_length=128, min_length=1)] = None
-
-
-class CredentialsItemGcpConfig(LosantModel):
-    __losant_closed__ = True
-    key_meta_json: Annotated[str, Field(alias='keyMetaJson', max_length=8192, min_length=1)]
-
-
-class CredentialsItemGitConfig(LosantModel):
-    __losant_closed__ = True
-    clone_url: Annotated[str, Field(alias='cloneUrl', max_length=1024, min_length=5)]
-    committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
-    committer_name: Annotated[str | None, Field(alias='committerName', max_length=128)] = None
-    public_key: Annotated[str | None, Field(alias='publicKey', max_length=8192)] = None
-    type_: Annotated[Literal['ssh-key', 'http-password'], Field(alias='type')]
-    username: Annotated[str | None, Field(max_length=128)] = None
-
-
-class CredentialsItemHttpConfig(LosantModel):
-    __losant_closed__ = True
-    auth_method: Annotated[Literal['header', 'queryParam', 'basicAuth', 'clientCertificate'], Field(alias='authMethod')]
-    public_value: Annotated[str, Field(alias='publicValue', max_length=8196)]
-    uri_match: Annotated[str, Field(alias='uriMatch', max_length=1024, min_length=8)]
-
-
-class CredentialsItemJwtConfig(LosantModel):
-    __losant_closed__ = True
-    algorithm: Literal['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512']
-    issuer: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialsItemSnowflakeConfig(LosantModel):
-    __losant_closed__ = True
-    host: Annotated[str, Field(max_length=128, min_length=1)]
-    public_key: Annotated[str, Field(alias='publicKey', max_length=8192, min_length=1)]
-    username: Annotated[str, Field(max_length=128, min_length=1)]
-
-
-class CredentialsItemSqlConfig(LosantModel):
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=8196)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    host: Annotated[str, Field(max_length=256, min_length=1)]
-    port: Annotated[int | None, Field(ge=1, le=65535)] = None
-    secure_connection: Annotated[bool | None, Field(alias='secureConnection')] = None
-    system: Literal['mssql', 'mysql', 'pg']
-    username: Annotated[str, Field(max_length=256, min_length=1)]
-
-
-class CredentialsItemTwilioConfig(LosantModel):
-    __losant_closed__ = True
-    account_sid: Annotated[str, Field(alias='accountSid', max_length=128, min_length=4)]
-    api_key_sid: Annotated[str, Field(alias='apiKeySid', max_length=128, min_length=4)]
-
-
-class CredentialsItemWhatsappConfig(LosantModel):
-    __losant_closed__ = True
-    from_number_id: Annotated[str, Field(alias='fromNumberId', max_length=128, min_length=1)]
-
-
-class CredentialsItem(LosantModel):
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    aws_config: Annotated[CredentialsItemAwsConfig | None, Field(alias='awsConfig')] = None
-    azure_config: Annotated[CredentialsItemAzureConfig | None, Field(alias='azureConfig')] = None
-    certificate_key_pair_config: Annotated[CredentialsItemCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    datadog_config: Annotated[CredentialsItemDatadogConfig | None, Field(alias='datadogConfig')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    gcp_config: Annotated[CredentialsItemGcpConfig | None, Field(alias='gcpConfig')] = None
-    git_config: Annotated[CredentialsItemGitConfig | None, Field(alias='gitConfig')] = None
-    http_config: Annotated[CredentialsItemHttpConfig | None, Field(alias='httpConfig')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    jwt_config: Annotated[CredentialsItemJwtConfig | None, Field(alias='jwtConfig')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    loggly_config: Annotated[dict[str, Any] | None, Field(alias='logglyConfig', max_length=0)] = None
-    mailgun_config: Annotated[dict[str, Any] | None, Field(alias='mailgunConfig', max_length=0)] = None
-    mongodb_config: Annotated[dict[str, Any] | None, Field(alias='mongodbConfig', max_length=0)] = None
-    name: Annotated[str, Field(max_length=255, min_length=1)]
-    sendgrid_config: Annotated[dict[str, Any] | None, Field(alias='sendgridConfig', max_length=0)] = None
-    snowflake_config: Annotated[CredentialsItemSnowflakeConfig | None, Field(alias='snowflakeConfig')] = None
-    sql_config: Annotated[CredentialsItemSqlConfig | None, Field(alias='sqlConfig')] = None
-    twilio_config: Annotated[CredentialsItemTwilioConfig | None, Field(alias='twilioConfig')] = None
-    type_: Annotated[Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair'], Field(alias='type')]
-    whatsapp_config: Annotated[CredentialsItemWhatsappConfig | None, Field(alias='whatsappConfig')] = None
+from typing import Annotated, Literal
+from . import credential
+from .._base import LosantModel
 
 
 class Credentials(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[CredentialsItem] | None = None
+    items: list[credential.Credential] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[credential.Credential]: # type: ignore[override]
+        return self.iter_items()

@@ -9,7 +9,7 @@ from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
 
 class DashboardBlocksVariantXConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocks(LosantModel):
@@ -19,7 +19,7 @@ class DashboardBlocks(LosantModel):
     config: DashboardBlocksVariantXConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -29,7 +29,7 @@ class DashboardBlocks(LosantModel):
 class DashboardBlocksVariantYConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -40,7 +40,7 @@ class DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions(LosantModel
 class DashboardBlocksVariantYConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantYConfigSegmentDeviceTag(LosantModel):
@@ -84,7 +84,7 @@ class DashboardBlocksVariantY(LosantModel):
     config: DashboardBlocksVariantYConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -100,7 +100,7 @@ class DashboardBlocksConfigConfiguration(LosantModel):
 class DashboardBlocksVariantZConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -111,7 +111,7 @@ class DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions(LosantMode
 class DashboardBlocksVariantZConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantZConfigSegmentsDeviceTag(LosantModel):
@@ -128,7 +128,7 @@ class DashboardBlocksVariantZConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlocksVariantZConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
@@ -137,7 +137,7 @@ class DashboardBlocksVariantZConfigSegments(LosantModel):
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
@@ -148,7 +148,7 @@ class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions(Lo
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantADeviceTag(LosantModel):
@@ -165,7 +165,7 @@ class DashboardBlocksVariantZConfigSegmentsVariantA(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlocksVariantZConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -173,7 +173,7 @@ class DashboardBlocksVariantZConfigSegmentsVariantA(LosantModel):
 class DashboardBlocksVariantZConfigSegmentsVariantB(LosantModel):
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     limit: Annotated[str | None, Field(max_length=255)] = None
     offset: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -188,7 +188,7 @@ class DashboardBlocksVariantZConfigSegmentsVariantC(LosantModel):
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -199,7 +199,7 @@ class DashboardBlocksVariantZConfigSegmentsVariantC(LosantModel):
 
 class DashboardBlocksVariantZConfigSegmentsVariantD(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
@@ -224,7 +224,7 @@ class DashboardBlocksVariantZ(LosantModel):
     config: DashboardBlocksVariantZConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -233,7 +233,7 @@ class DashboardBlocksVariantZ(LosantModel):
 
 class DashboardBlocksVariantAAConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocksVariantAA(LosantModel):
@@ -243,7 +243,7 @@ class DashboardBlocksVariantAA(LosantModel):
     config: DashboardBlocksVariantAAConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -253,9 +253,9 @@ class DashboardBlocksVariantAA(LosantModel):
 class DashboardBlocksVariantABConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None, Field(alias='type')] = None
+    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
 
 
 class DashboardBlocksConfigDefaultSortDirection(LosantRootModel[str]):
@@ -282,7 +282,7 @@ class DashboardBlocksVariantAB(LosantModel):
     config: DashboardBlocksVariantABConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -293,7 +293,7 @@ class DashboardBlocksVariantACConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -308,7 +308,7 @@ class DashboardBlocksVariantACConfigDefaultCondition(LosantModel):
 
 class DashboardBlocksVariantACConfigSegment(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
@@ -326,7 +326,7 @@ class DashboardBlocksVariantAC(LosantModel):
     config: DashboardBlocksVariantACConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -336,10 +336,10 @@ class DashboardBlocksVariantAC(LosantModel):
 class DashboardBlocksVariantADConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     source: Annotated[str | None, Field(max_length=255)] = None
-    type_: Annotated[Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None, Field(alias='type')] = None
+    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
 
 
 class DashboardBlocksConfigFilterTag(LosantModel):
@@ -364,8 +364,8 @@ class DashboardBlocksVariantADConfig(LosantModel):
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter_: Annotated[Annotated[str, Field(max_length=255)] | DashboardBlocksConfigFilter | None, Field(alias='filter')] = None
-    match_: Annotated[Literal['unfiltered', 'all', 'any'] | None, Field(alias='match')] = None
+    filter: Annotated[str, Field(max_length=255)] | DashboardBlocksConfigFilter | None = None
+    match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -379,7 +379,7 @@ class DashboardBlocksVariantAD(LosantModel):
     config: DashboardBlocksVariantADConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -409,7 +409,7 @@ class DashboardBlocksVariantAE(LosantModel):
     config: DashboardBlocksVariantAEConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -420,9 +420,9 @@ class DashboardBlocksVariantAFConfigColumn(LosantModel):
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None, Field(alias='type')] = None
+    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
 
 
 class DashboardBlocksVariantAFConfigDeviceTag(LosantModel):
@@ -451,7 +451,7 @@ class DashboardBlocksVariantAF(LosantModel):
     config: DashboardBlocksVariantAFConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -461,10 +461,10 @@ class DashboardBlocksVariantAF(LosantModel):
 class DashboardBlocksVariantAGConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type_: Annotated[Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None, Field(alias='type')] = None
+    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
 
 
 class DashboardBlocksVariantAGConfig(LosantModel):
@@ -473,7 +473,7 @@ class DashboardBlocksVariantAGConfig(LosantModel):
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
     columns: Annotated[list[DashboardBlocksVariantAGConfigColumn] | None, Field(max_length=100)] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
@@ -486,7 +486,7 @@ class DashboardBlocksVariantAG(LosantModel):
     config: DashboardBlocksVariantAGConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -497,7 +497,7 @@ class DashboardBlocksVariantAHConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -506,7 +506,7 @@ class DashboardBlocksVariantAHConfigCondition(LosantModel):
 class DashboardBlocksVariantAHConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -517,7 +517,7 @@ class DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions(LosantMode
 class DashboardBlocksVariantAHConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAHConfigSegmentDeviceTag(LosantModel):
@@ -564,7 +564,7 @@ class DashboardBlocksVariantAH(LosantModel):
     config: DashboardBlocksVariantAHConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -577,7 +577,7 @@ class DashboardBlocksConfigDecorator(LosantModel):
     label: Annotated[str | None, Field(max_length=255)] = None
     line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
     line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type_: Annotated[Literal['line', 'area'], Field(alias='type')]
+    type: Literal['line', 'area']
     y1: LosantNumber | Annotated[str, Field(max_length=128)]
     y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
@@ -586,7 +586,7 @@ class DashboardBlocksConfigDecorator(LosantModel):
 class DashboardBlocksVariantAIConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -597,7 +597,7 @@ class DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions(LosantMode
 class DashboardBlocksVariantAIConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAIConfigSegmentDeviceTag(LosantModel):
@@ -632,11 +632,11 @@ class DashboardBlocksVariantAIConfigSegment(LosantModel):
 
 class DashboardBlocksConfigYAx(LosantModel):
     __losant_closed__ = True
-    format_: Annotated[str | None, Field(alias='format', max_length=255)] = None
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    format: Annotated[str | None, Field(max_length=255)] = None
+    id: Annotated[str, Field(max_length=48)]
     label: Annotated[str | None, Field(max_length=255)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     position: Literal['left', 'right', 'hidden'] | None = 'left'
     scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
     stacked: bool | None = None
@@ -663,7 +663,7 @@ class DashboardBlocksVariantAI(LosantModel):
     config: DashboardBlocksVariantAIConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -706,7 +706,7 @@ class DashboardBlocksVariantAJ(LosantModel):
     config: DashboardBlocksVariantAJConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -725,7 +725,7 @@ class DashboardBlocksVariantAK(LosantModel):
     config: DashboardBlocksVariantAKConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -750,7 +750,7 @@ class DashboardBlocksVariantAL(LosantModel):
     config: DashboardBlocksVariantALConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -761,7 +761,7 @@ class DashboardBlocksVariantAMConfigOverlaysCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -771,7 +771,7 @@ class DashboardBlocksVariantAMConfigOverlaysDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -784,14 +784,14 @@ class DashboardBlocksVariantAMConfigOverlays(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['indicator', 'label', 'image'], Field(alias='type')]
+    type: Literal['indicator', 'label', 'image']
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantACondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -801,7 +801,7 @@ class DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition(LosantModel
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -814,7 +814,7 @@ class DashboardBlocksVariantAMConfigOverlaysVariantA(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['value'], Field(alias='type')]
+    type: Literal['value']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
@@ -822,7 +822,7 @@ class DashboardBlocksVariantAMConfigOverlaysVariantBCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -832,7 +832,7 @@ class DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition(LosantModel
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -844,20 +844,20 @@ class DashboardBlocksVariantAMConfigOverlaysVariantB(LosantModel):
     conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
     length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     orientation: Literal['horizontal', 'vertical'] | None = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['bar'], Field(alias='type')]
+    type: Literal['bar']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
 class DashboardBlocksVariantAMConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -868,7 +868,7 @@ class DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions(LosantMod
 class DashboardBlocksVariantAMConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAMConfigSegmentsDeviceTag(LosantModel):
@@ -885,7 +885,7 @@ class DashboardBlocksVariantAMConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlocksVariantAMConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -907,7 +907,7 @@ class DashboardBlocksVariantAM(LosantModel):
     config: DashboardBlocksVariantAMConfig
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -918,7 +918,7 @@ class DashboardBlocksVariantANConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -928,7 +928,7 @@ class DashboardBlocksVariantANConfigDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -937,7 +937,7 @@ class DashboardBlocksVariantANConfigDefaultCondition(LosantModel):
 class DashboardBlocksVariantANConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -948,7 +948,7 @@ class DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions(LosantMode
 class DashboardBlocksVariantANConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantANConfigSegmentDeviceTag(LosantModel):
@@ -990,7 +990,7 @@ class DashboardBlocksVariantAN(LosantModel):
     config: DashboardBlocksVariantANConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1000,7 +1000,7 @@ class DashboardBlocksVariantAN(LosantModel):
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1011,7 +1011,7 @@ class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptio
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag(LosantModel):
@@ -1044,19 +1044,19 @@ class DashboardBlocksVariantAOConfigControls(LosantModel):
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
     grid: DashboardBlocksVariantAOConfigControlsGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['range'] | None, Field(alias='type')] = None
+    type: Literal['range'] | None = None
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1067,7 +1067,7 @@ class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVaria
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
@@ -1100,17 +1100,17 @@ class DashboardBlocksVariantAOConfigControlsVariantA(LosantModel):
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     grid: DashboardBlocksVariantAOConfigControlsVariantAGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['toggle'] | None, Field(alias='type')] = None
+    type: Literal['toggle'] | None = None
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1121,7 +1121,7 @@ class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVaria
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
@@ -1153,16 +1153,16 @@ class DashboardBlocksVariantAOConfigControlsVariantB(LosantModel):
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
     grid: DashboardBlocksVariantAOConfigControlsVariantBGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['text'] | None, Field(alias='type')] = None
+    type: Literal['text'] | None = None
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1173,7 +1173,7 @@ class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVaria
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
@@ -1211,11 +1211,11 @@ class DashboardBlocksVariantAOConfigControlsVariantC(LosantModel):
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
     grid: DashboardBlocksVariantAOConfigControlsVariantCGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     options: Annotated[list[DashboardBlocksConfigControlsOption] | None, Field(max_length=500)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['select'] | None, Field(alias='type')] = None
+    type: Literal['select'] | None = None
 
 
 class DashboardBlocksVariantAOConfigControlsVariantDGrid(LosantModel):
@@ -1229,10 +1229,10 @@ class DashboardBlocksVariantAOConfigControlsVariantDGrid(LosantModel):
 class DashboardBlocksVariantAOConfigControlsVariantD(LosantModel):
     __losant_closed__ = True
     grid: DashboardBlocksVariantAOConfigControlsVariantDGrid | None = None
-    help_: Annotated[str | None, Field(alias='help', max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    help: Annotated[str | None, Field(max_length=32767)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['help'] | None, Field(alias='type')] = None
+    type: Literal['help'] | None = None
 
 
 class DashboardBlocksConfigControlsDeviceTag(LosantModel):
@@ -1259,12 +1259,12 @@ class DashboardBlocksVariantAOConfigControlsVariantE(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     grid: DashboardBlocksVariantAOConfigControlsVariantEGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     payload: Annotated[str | None, Field(max_length=32767)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['button'] | None, Field(alias='type')] = None
+    type: Literal['button'] | None = None
     workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
 
 
@@ -1281,7 +1281,7 @@ class DashboardBlocksVariantAO(LosantModel):
     config: DashboardBlocksVariantAOConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1335,7 +1335,7 @@ class DashboardBlocksVariantAP(LosantModel):
     config: DashboardBlocksVariantAPConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1345,7 +1345,7 @@ class DashboardBlocksVariantAP(LosantModel):
 class DashboardBlocksVariantAQConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -1356,7 +1356,7 @@ class DashboardBlocksVariantAQ(LosantModel):
     config: DashboardBlocksVariantAQConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1366,7 +1366,7 @@ class DashboardBlocksVariantAQ(LosantModel):
 class DashboardBlocksVariantARConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -1377,7 +1377,7 @@ class DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions(LosantMode
 class DashboardBlocksVariantARConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantARConfigSegmentDeviceTag(LosantModel):
@@ -1419,7 +1419,7 @@ class DashboardBlocksVariantAR(LosantModel):
     config: DashboardBlocksVariantARConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1470,7 +1470,7 @@ class DashboardBlocksVariantAS(LosantModel):
     config: DashboardBlocksVariantASConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1490,7 +1490,7 @@ class DashboardBlocksVariantAT(LosantModel):
     config: DashboardBlocksVariantATConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1500,7 +1500,7 @@ class DashboardBlocksVariantAT(LosantModel):
 class DashboardBlocksVariantAUConfig(LosantModel):
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
     include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
     include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
@@ -1514,7 +1514,7 @@ class DashboardBlocksVariantAU(LosantModel):
     config: DashboardBlocksVariantAUConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1531,7 +1531,7 @@ class DashboardContextConfiguration(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceAttribute'], Field(alias='type')]
+    type: Literal['deviceAttribute']
     validation_config: Annotated[DashboardContextConfigurationVariantFValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1555,7 +1555,7 @@ class DashboardContextConfigurationVariantG(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceId'], Field(alias='type')]
+    type: Literal['deviceId']
     validation_config: Annotated[DashboardContextConfigurationVariantGValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1582,15 +1582,15 @@ class DashboardContextConfigurationVariantH(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardContextConfigurationDefaultValue, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceTag'], Field(alias='type')]
+    type: Literal['deviceTag']
     validation_config: Annotated[DashboardContextConfigurationVariantHValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
 
 class DashboardContextConfigurationVariantIValidationConfig(LosantModel):
     __losant_closed__ = True
-    max_: Annotated[LosantNumber | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | None, Field(alias='min')] = None
+    max: LosantNumber | None = None
+    min: LosantNumber | None = None
 
 
 class DashboardContextConfigurationVariantI(LosantModel):
@@ -1598,7 +1598,7 @@ class DashboardContextConfigurationVariantI(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['number'], Field(alias='type')]
+    type: Literal['number']
     validation_config: Annotated[DashboardContextConfigurationVariantIValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1613,7 +1613,7 @@ class DashboardContextConfigurationVariantJ(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['string'], Field(alias='type')]
+    type: Literal['string']
     validation_config: Annotated[DashboardContextConfigurationVariantJValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1628,7 +1628,7 @@ class DashboardContextConfigurationVariantK(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['experienceUser'], Field(alias='type')]
+    type: Literal['experienceUser']
     validation_config: Annotated[DashboardContextConfigurationVariantKValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1645,7 +1645,7 @@ class DashboardReportConfigs(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardReportConfigsVariantBCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None
@@ -1666,7 +1666,7 @@ class DashboardReportConfigsVariantC(LosantModel):
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardReportConfigsVariantCCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None
@@ -1687,7 +1687,7 @@ class Dashboard(LosantModel):
     default_theme: Annotated[Literal['dark', 'light'] | None, Field(alias='defaultTheme')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     duration: Annotated[int | None, Field(ge=1)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     is_password_protected: Annotated[bool | None, Field(alias='isPasswordProtected')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None

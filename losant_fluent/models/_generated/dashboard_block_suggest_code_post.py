@@ -16,7 +16,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigConfiguration(LosantModel):
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -27,7 +27,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAO
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag(LosantModel):
@@ -44,7 +44,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
@@ -53,7 +53,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegments(LosantModel):
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
@@ -64,7 +64,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationV
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag(LosantModel):
@@ -81,7 +81,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA(LosantModel
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -89,7 +89,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA(LosantModel
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB(LosantModel):
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     limit: Annotated[str | None, Field(max_length=255)] = None
     offset: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -104,7 +104,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC(LosantModel
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -115,7 +115,7 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC(LosantModel
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
@@ -140,7 +140,7 @@ class DashboardBlockSuggestCodePostBlockConfig(LosantModel):
     config: DashboardBlockSuggestCodePostBlockConfigConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None

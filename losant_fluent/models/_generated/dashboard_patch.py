@@ -9,7 +9,7 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 class DashboardPatchBlocksVariantAVConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocks(LosantModel):
@@ -19,7 +19,7 @@ class DashboardPatchBlocks(LosantModel):
     config: DashboardPatchBlocksVariantAVConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -29,7 +29,7 @@ class DashboardPatchBlocks(LosantModel):
 class DashboardPatchBlocksVariantAWConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -40,7 +40,7 @@ class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions(Losan
 class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentDeviceTag(LosantModel):
@@ -84,7 +84,7 @@ class DashboardPatchBlocksVariantAW(LosantModel):
     config: DashboardPatchBlocksVariantAWConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -100,7 +100,7 @@ class DashboardPatchBlocksConfigConfiguration(LosantModel):
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -111,7 +111,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions(Losa
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag(LosantModel):
@@ -128,7 +128,7 @@ class DashboardPatchBlocksVariantAXConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
@@ -137,7 +137,7 @@ class DashboardPatchBlocksVariantAXConfigSegments(LosantModel):
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
@@ -148,7 +148,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOpti
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag(LosantModel):
@@ -165,7 +165,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantA(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -173,7 +173,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantA(LosantModel):
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantB(LosantModel):
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     limit: Annotated[str | None, Field(max_length=255)] = None
     offset: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -188,7 +188,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantC(LosantModel):
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -199,7 +199,7 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantC(LosantModel):
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantD(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
@@ -224,7 +224,7 @@ class DashboardPatchBlocksVariantAX(LosantModel):
     config: DashboardPatchBlocksVariantAXConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -233,7 +233,7 @@ class DashboardPatchBlocksVariantAX(LosantModel):
 
 class DashboardPatchBlocksVariantAYConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocksVariantAY(LosantModel):
@@ -243,7 +243,7 @@ class DashboardPatchBlocksVariantAY(LosantModel):
     config: DashboardPatchBlocksVariantAYConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -253,9 +253,9 @@ class DashboardPatchBlocksVariantAY(LosantModel):
 class DashboardPatchBlocksVariantAZConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None, Field(alias='type')] = None
+    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
 
 
 class DashboardPatchBlocksConfigDefaultSortDirection(LosantRootModel[str]):
@@ -282,7 +282,7 @@ class DashboardPatchBlocksVariantAZ(LosantModel):
     config: DashboardPatchBlocksVariantAZConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -293,7 +293,7 @@ class DashboardPatchBlocksVariantBAConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -308,7 +308,7 @@ class DashboardPatchBlocksVariantBAConfigDefaultCondition(LosantModel):
 
 class DashboardPatchBlocksVariantBAConfigSegment(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
@@ -326,7 +326,7 @@ class DashboardPatchBlocksVariantBA(LosantModel):
     config: DashboardPatchBlocksVariantBAConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -336,10 +336,10 @@ class DashboardPatchBlocksVariantBA(LosantModel):
 class DashboardPatchBlocksVariantBBConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     source: Annotated[str | None, Field(max_length=255)] = None
-    type_: Annotated[Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None, Field(alias='type')] = None
+    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
 
 
 class DashboardPatchBlocksConfigFilterTag(LosantModel):
@@ -364,8 +364,8 @@ class DashboardPatchBlocksVariantBBConfig(LosantModel):
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter_: Annotated[Annotated[str, Field(max_length=255)] | DashboardPatchBlocksConfigFilter | None, Field(alias='filter')] = None
-    match_: Annotated[Literal['unfiltered', 'all', 'any'] | None, Field(alias='match')] = None
+    filter: Annotated[str, Field(max_length=255)] | DashboardPatchBlocksConfigFilter | None = None
+    match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -379,7 +379,7 @@ class DashboardPatchBlocksVariantBB(LosantModel):
     config: DashboardPatchBlocksVariantBBConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -409,7 +409,7 @@ class DashboardPatchBlocksVariantBC(LosantModel):
     config: DashboardPatchBlocksVariantBCConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -420,9 +420,9 @@ class DashboardPatchBlocksVariantBDConfigColumn(LosantModel):
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None, Field(alias='type')] = None
+    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
 
 
 class DashboardPatchBlocksVariantBDConfigDeviceTag(LosantModel):
@@ -451,7 +451,7 @@ class DashboardPatchBlocksVariantBD(LosantModel):
     config: DashboardPatchBlocksVariantBDConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -461,10 +461,10 @@ class DashboardPatchBlocksVariantBD(LosantModel):
 class DashboardPatchBlocksVariantBEConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type_: Annotated[Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None, Field(alias='type')] = None
+    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
 
 
 class DashboardPatchBlocksVariantBEConfig(LosantModel):
@@ -473,7 +473,7 @@ class DashboardPatchBlocksVariantBEConfig(LosantModel):
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
     columns: Annotated[list[DashboardPatchBlocksVariantBEConfigColumn] | None, Field(max_length=100)] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
@@ -486,7 +486,7 @@ class DashboardPatchBlocksVariantBE(LosantModel):
     config: DashboardPatchBlocksVariantBEConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -497,7 +497,7 @@ class DashboardPatchBlocksVariantBFConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -506,7 +506,7 @@ class DashboardPatchBlocksVariantBFConfigCondition(LosantModel):
 class DashboardPatchBlocksVariantBFConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -517,7 +517,7 @@ class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions(Losan
 class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentDeviceTag(LosantModel):
@@ -564,7 +564,7 @@ class DashboardPatchBlocksVariantBF(LosantModel):
     config: DashboardPatchBlocksVariantBFConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -577,7 +577,7 @@ class DashboardPatchBlocksConfigDecorator(LosantModel):
     label: Annotated[str | None, Field(max_length=255)] = None
     line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
     line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type_: Annotated[Literal['line', 'area'], Field(alias='type')]
+    type: Literal['line', 'area']
     y1: LosantNumber | Annotated[str, Field(max_length=128)]
     y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
@@ -586,7 +586,7 @@ class DashboardPatchBlocksConfigDecorator(LosantModel):
 class DashboardPatchBlocksVariantBGConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -597,7 +597,7 @@ class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions(Losan
 class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentDeviceTag(LosantModel):
@@ -632,11 +632,11 @@ class DashboardPatchBlocksVariantBGConfigSegment(LosantModel):
 
 class DashboardPatchBlocksConfigYAx(LosantModel):
     __losant_closed__ = True
-    format_: Annotated[str | None, Field(alias='format', max_length=255)] = None
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    format: Annotated[str | None, Field(max_length=255)] = None
+    id: Annotated[str, Field(max_length=48)]
     label: Annotated[str | None, Field(max_length=255)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     position: Literal['left', 'right', 'hidden'] | None = 'left'
     scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
     stacked: bool | None = None
@@ -663,7 +663,7 @@ class DashboardPatchBlocksVariantBG(LosantModel):
     config: DashboardPatchBlocksVariantBGConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -706,7 +706,7 @@ class DashboardPatchBlocksVariantBH(LosantModel):
     config: DashboardPatchBlocksVariantBHConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -725,7 +725,7 @@ class DashboardPatchBlocksVariantBI(LosantModel):
     config: DashboardPatchBlocksVariantBIConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -750,7 +750,7 @@ class DashboardPatchBlocksVariantBJ(LosantModel):
     config: DashboardPatchBlocksVariantBJConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -761,7 +761,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -771,7 +771,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -784,14 +784,14 @@ class DashboardPatchBlocksVariantBKConfigOverlays(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['indicator', 'label', 'image'], Field(alias='type')]
+    type: Literal['indicator', 'label', 'image']
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -801,7 +801,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition(Losant
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -814,7 +814,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantA(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['value'], Field(alias='type')]
+    type: Literal['value']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
@@ -822,7 +822,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -832,7 +832,7 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition(Losant
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -844,20 +844,20 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantB(LosantModel):
     conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
     length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     orientation: Literal['horizontal', 'vertical'] | None = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['bar'], Field(alias='type')]
+    type: Literal['bar']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -868,7 +868,7 @@ class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions(Losa
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag(LosantModel):
@@ -885,7 +885,7 @@ class DashboardPatchBlocksVariantBKConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -907,7 +907,7 @@ class DashboardPatchBlocksVariantBK(LosantModel):
     config: DashboardPatchBlocksVariantBKConfig
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -918,7 +918,7 @@ class DashboardPatchBlocksVariantBLConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -928,7 +928,7 @@ class DashboardPatchBlocksVariantBLConfigDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -937,7 +937,7 @@ class DashboardPatchBlocksVariantBLConfigDefaultCondition(LosantModel):
 class DashboardPatchBlocksVariantBLConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -948,7 +948,7 @@ class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions(Losan
 class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentDeviceTag(LosantModel):
@@ -990,7 +990,7 @@ class DashboardPatchBlocksVariantBL(LosantModel):
     config: DashboardPatchBlocksVariantBLConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1000,7 +1000,7 @@ class DashboardPatchBlocksVariantBL(LosantModel):
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1011,7 +1011,7 @@ class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag(LosantModel):
@@ -1044,19 +1044,19 @@ class DashboardPatchBlocksVariantBMConfigControls(LosantModel):
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
     grid: DashboardPatchBlocksVariantBMConfigControlsGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['range'] | None, Field(alias='type')] = None
+    type: Literal['range'] | None = None
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1067,7 +1067,7 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
@@ -1100,17 +1100,17 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantA(LosantModel):
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantAGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['toggle'] | None, Field(alias='type')] = None
+    type: Literal['toggle'] | None = None
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1121,7 +1121,7 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
@@ -1153,16 +1153,16 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantB(LosantModel):
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantBGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['text'] | None, Field(alias='type')] = None
+    type: Literal['text'] | None = None
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1173,7 +1173,7 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
@@ -1211,11 +1211,11 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantC(LosantModel):
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantCGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     options: Annotated[list[DashboardPatchBlocksConfigControlsOption] | None, Field(max_length=500)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['select'] | None, Field(alias='type')] = None
+    type: Literal['select'] | None = None
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantDGrid(LosantModel):
@@ -1229,10 +1229,10 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantDGrid(LosantModel):
 class DashboardPatchBlocksVariantBMConfigControlsVariantD(LosantModel):
     __losant_closed__ = True
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantDGrid | None = None
-    help_: Annotated[str | None, Field(alias='help', max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    help: Annotated[str | None, Field(max_length=32767)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['help'] | None, Field(alias='type')] = None
+    type: Literal['help'] | None = None
 
 
 class DashboardPatchBlocksConfigControlsDeviceTag(LosantModel):
@@ -1259,12 +1259,12 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantE(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPatchBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantEGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     payload: Annotated[str | None, Field(max_length=32767)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['button'] | None, Field(alias='type')] = None
+    type: Literal['button'] | None = None
     workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
 
 
@@ -1281,7 +1281,7 @@ class DashboardPatchBlocksVariantBM(LosantModel):
     config: DashboardPatchBlocksVariantBMConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1335,7 +1335,7 @@ class DashboardPatchBlocksVariantBN(LosantModel):
     config: DashboardPatchBlocksVariantBNConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1345,7 +1345,7 @@ class DashboardPatchBlocksVariantBN(LosantModel):
 class DashboardPatchBlocksVariantBOConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -1356,7 +1356,7 @@ class DashboardPatchBlocksVariantBO(LosantModel):
     config: DashboardPatchBlocksVariantBOConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1366,7 +1366,7 @@ class DashboardPatchBlocksVariantBO(LosantModel):
 class DashboardPatchBlocksVariantBPConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -1377,7 +1377,7 @@ class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions(Losan
 class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentDeviceTag(LosantModel):
@@ -1419,7 +1419,7 @@ class DashboardPatchBlocksVariantBP(LosantModel):
     config: DashboardPatchBlocksVariantBPConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1470,7 +1470,7 @@ class DashboardPatchBlocksVariantBQ(LosantModel):
     config: DashboardPatchBlocksVariantBQConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1490,7 +1490,7 @@ class DashboardPatchBlocksVariantBR(LosantModel):
     config: DashboardPatchBlocksVariantBRConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1500,7 +1500,7 @@ class DashboardPatchBlocksVariantBR(LosantModel):
 class DashboardPatchBlocksVariantBSConfig(LosantModel):
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
     include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
     include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
@@ -1514,7 +1514,7 @@ class DashboardPatchBlocksVariantBS(LosantModel):
     config: DashboardPatchBlocksVariantBSConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1531,7 +1531,7 @@ class DashboardPatchContextConfiguration(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceAttribute'], Field(alias='type')]
+    type: Literal['deviceAttribute']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantLValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1555,7 +1555,7 @@ class DashboardPatchContextConfigurationVariantM(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceId'], Field(alias='type')]
+    type: Literal['deviceId']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantMValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1582,15 +1582,15 @@ class DashboardPatchContextConfigurationVariantN(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardPatchContextConfigurationDefaultValue, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceTag'], Field(alias='type')]
+    type: Literal['deviceTag']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantNValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
 
 class DashboardPatchContextConfigurationVariantOValidationConfig(LosantModel):
     __losant_closed__ = True
-    max_: Annotated[LosantNumber | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | None, Field(alias='min')] = None
+    max: LosantNumber | None = None
+    min: LosantNumber | None = None
 
 
 class DashboardPatchContextConfigurationVariantO(LosantModel):
@@ -1598,7 +1598,7 @@ class DashboardPatchContextConfigurationVariantO(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['number'], Field(alias='type')]
+    type: Literal['number']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantOValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1613,7 +1613,7 @@ class DashboardPatchContextConfigurationVariantP(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['string'], Field(alias='type')]
+    type: Literal['string']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantPValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1628,7 +1628,7 @@ class DashboardPatchContextConfigurationVariantQ(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['experienceUser'], Field(alias='type')]
+    type: Literal['experienceUser']
     validation_config: Annotated[DashboardPatchContextConfigurationVariantQValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1650,7 +1650,7 @@ class DashboardPatchReportConfigs(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPatchReportConfigsVariantDCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None
@@ -1671,7 +1671,7 @@ class DashboardPatchReportConfigsVariantE(LosantModel):
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPatchReportConfigsVariantECtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None

@@ -9,7 +9,7 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 class DashboardPostBlocksVariantBTConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocks(LosantModel):
@@ -19,7 +19,7 @@ class DashboardPostBlocks(LosantModel):
     config: DashboardPostBlocksVariantBTConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -29,7 +29,7 @@ class DashboardPostBlocks(LosantModel):
 class DashboardPostBlocksVariantBUConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -40,7 +40,7 @@ class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions(Losant
 class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBUConfigSegmentDeviceTag(LosantModel):
@@ -84,7 +84,7 @@ class DashboardPostBlocksVariantBU(LosantModel):
     config: DashboardPostBlocksVariantBUConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -100,7 +100,7 @@ class DashboardPostBlocksConfigConfiguration(LosantModel):
 class DashboardPostBlocksVariantBVConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -111,7 +111,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions(Losan
 class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsDeviceTag(LosantModel):
@@ -128,7 +128,7 @@ class DashboardPostBlocksVariantBVConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPostBlocksVariantBVConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
@@ -137,7 +137,7 @@ class DashboardPostBlocksVariantBVConfigSegments(LosantModel):
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
@@ -148,7 +148,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptio
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag(LosantModel):
@@ -165,7 +165,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantA(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -173,7 +173,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantA(LosantModel):
 class DashboardPostBlocksVariantBVConfigSegmentsVariantB(LosantModel):
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     limit: Annotated[str | None, Field(max_length=255)] = None
     offset: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -188,7 +188,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantC(LosantModel):
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -199,7 +199,7 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantC(LosantModel):
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantD(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
     page: Annotated[str | None, Field(max_length=255)] = None
     per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
@@ -224,7 +224,7 @@ class DashboardPostBlocksVariantBV(LosantModel):
     config: DashboardPostBlocksVariantBVConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -233,7 +233,7 @@ class DashboardPostBlocksVariantBV(LosantModel):
 
 class DashboardPostBlocksVariantBWConfig(LosantModel):
     __losant_closed__ = True
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocksVariantBW(LosantModel):
@@ -243,7 +243,7 @@ class DashboardPostBlocksVariantBW(LosantModel):
     config: DashboardPostBlocksVariantBWConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -253,9 +253,9 @@ class DashboardPostBlocksVariantBW(LosantModel):
 class DashboardPostBlocksVariantBXConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None, Field(alias='type')] = None
+    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
 
 
 class DashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
@@ -282,7 +282,7 @@ class DashboardPostBlocksVariantBX(LosantModel):
     config: DashboardPostBlocksVariantBXConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -293,7 +293,7 @@ class DashboardPostBlocksVariantBYConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -308,7 +308,7 @@ class DashboardPostBlocksVariantBYConfigDefaultCondition(LosantModel):
 
 class DashboardPostBlocksVariantBYConfigSegment(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
@@ -326,7 +326,7 @@ class DashboardPostBlocksVariantBY(LosantModel):
     config: DashboardPostBlocksVariantBYConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -336,10 +336,10 @@ class DashboardPostBlocksVariantBY(LosantModel):
 class DashboardPostBlocksVariantBZConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     source: Annotated[str | None, Field(max_length=255)] = None
-    type_: Annotated[Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None, Field(alias='type')] = None
+    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
 
 
 class DashboardPostBlocksConfigFilterTag(LosantModel):
@@ -364,8 +364,8 @@ class DashboardPostBlocksVariantBZConfig(LosantModel):
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter_: Annotated[Annotated[str, Field(max_length=255)] | DashboardPostBlocksConfigFilter | None, Field(alias='filter')] = None
-    match_: Annotated[Literal['unfiltered', 'all', 'any'] | None, Field(alias='match')] = None
+    filter: Annotated[str, Field(max_length=255)] | DashboardPostBlocksConfigFilter | None = None
+    match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -379,7 +379,7 @@ class DashboardPostBlocksVariantBZ(LosantModel):
     config: DashboardPostBlocksVariantBZConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -409,7 +409,7 @@ class DashboardPostBlocksVariantCA(LosantModel):
     config: DashboardPostBlocksVariantCAConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -420,9 +420,9 @@ class DashboardPostBlocksVariantCBConfigColumn(LosantModel):
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type_: Annotated[Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None, Field(alias='type')] = None
+    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
 
 
 class DashboardPostBlocksVariantCBConfigDeviceTag(LosantModel):
@@ -451,7 +451,7 @@ class DashboardPostBlocksVariantCB(LosantModel):
     config: DashboardPostBlocksVariantCBConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -461,10 +461,10 @@ class DashboardPostBlocksVariantCB(LosantModel):
 class DashboardPostBlocksVariantCCConfigColumn(LosantModel):
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
     selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type_: Annotated[Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None, Field(alias='type')] = None
+    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
 
 
 class DashboardPostBlocksVariantCCConfig(LosantModel):
@@ -473,7 +473,7 @@ class DashboardPostBlocksVariantCCConfig(LosantModel):
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
     columns: Annotated[list[DashboardPostBlocksVariantCCConfigColumn] | None, Field(max_length=100)] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
@@ -486,7 +486,7 @@ class DashboardPostBlocksVariantCC(LosantModel):
     config: DashboardPostBlocksVariantCCConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -497,7 +497,7 @@ class DashboardPostBlocksVariantCDConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -506,7 +506,7 @@ class DashboardPostBlocksVariantCDConfigCondition(LosantModel):
 class DashboardPostBlocksVariantCDConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -517,7 +517,7 @@ class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions(Losant
 class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCDConfigSegmentDeviceTag(LosantModel):
@@ -564,7 +564,7 @@ class DashboardPostBlocksVariantCD(LosantModel):
     config: DashboardPostBlocksVariantCDConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -577,7 +577,7 @@ class DashboardPostBlocksConfigDecorator(LosantModel):
     label: Annotated[str | None, Field(max_length=255)] = None
     line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
     line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type_: Annotated[Literal['line', 'area'], Field(alias='type')]
+    type: Literal['line', 'area']
     y1: LosantNumber | Annotated[str, Field(max_length=128)]
     y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
@@ -586,7 +586,7 @@ class DashboardPostBlocksConfigDecorator(LosantModel):
 class DashboardPostBlocksVariantCEConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -597,7 +597,7 @@ class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions(Losant
 class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCEConfigSegmentDeviceTag(LosantModel):
@@ -632,11 +632,11 @@ class DashboardPostBlocksVariantCEConfigSegment(LosantModel):
 
 class DashboardPostBlocksConfigYAx(LosantModel):
     __losant_closed__ = True
-    format_: Annotated[str | None, Field(alias='format', max_length=255)] = None
-    id_: Annotated[str, Field(alias='id', max_length=48)]
+    format: Annotated[str | None, Field(max_length=255)] = None
+    id: Annotated[str, Field(max_length=48)]
     label: Annotated[str | None, Field(max_length=255)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     position: Literal['left', 'right', 'hidden'] | None = 'left'
     scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
     stacked: bool | None = None
@@ -663,7 +663,7 @@ class DashboardPostBlocksVariantCE(LosantModel):
     config: DashboardPostBlocksVariantCEConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -706,7 +706,7 @@ class DashboardPostBlocksVariantCF(LosantModel):
     config: DashboardPostBlocksVariantCFConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -725,7 +725,7 @@ class DashboardPostBlocksVariantCG(LosantModel):
     config: DashboardPostBlocksVariantCGConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -750,7 +750,7 @@ class DashboardPostBlocksVariantCH(LosantModel):
     config: DashboardPostBlocksVariantCHConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -761,7 +761,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -771,7 +771,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -784,14 +784,14 @@ class DashboardPostBlocksVariantCIConfigOverlays(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['indicator', 'label', 'image'], Field(alias='type')]
+    type: Literal['indicator', 'label', 'image']
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantACondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -801,7 +801,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition(LosantM
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -814,7 +814,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantA(LosantModel):
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['value'], Field(alias='type')]
+    type: Literal['value']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
@@ -822,7 +822,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -832,7 +832,7 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition(LosantM
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -844,20 +844,20 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantB(LosantModel):
     conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
     length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     orientation: Literal['horizontal', 'vertical'] | None = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
     position: Annotated[str, Field(max_length=255, min_length=3)]
     size: Literal['small', 'medium', 'large']
-    type_: Annotated[Literal['bar'], Field(alias='type')]
+    type: Literal['bar']
     value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions(LosantModel):
@@ -868,7 +868,7 @@ class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions(Losan
 class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsDeviceTag(LosantModel):
@@ -885,7 +885,7 @@ class DashboardPostBlocksVariantCIConfigSegments(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPostBlocksVariantCIConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
 
@@ -907,7 +907,7 @@ class DashboardPostBlocksVariantCI(LosantModel):
     config: DashboardPostBlocksVariantCIConfig
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -918,7 +918,7 @@ class DashboardPostBlocksVariantCJConfigCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -928,7 +928,7 @@ class DashboardPostBlocksVariantCJConfigDefaultCondition(LosantModel):
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
     label: Annotated[str | None, Field(max_length=32767)] = None
     shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
@@ -937,7 +937,7 @@ class DashboardPostBlocksVariantCJConfigDefaultCondition(LosantModel):
 class DashboardPostBlocksVariantCJConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -948,7 +948,7 @@ class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions(Losant
 class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCJConfigSegmentDeviceTag(LosantModel):
@@ -990,7 +990,7 @@ class DashboardPostBlocksVariantCJ(LosantModel):
     config: DashboardPostBlocksVariantCJConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1000,7 +1000,7 @@ class DashboardPostBlocksVariantCJ(LosantModel):
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1011,7 +1011,7 @@ class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAO
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag(LosantModel):
@@ -1044,19 +1044,19 @@ class DashboardPostBlocksVariantCKConfigControls(LosantModel):
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
     grid: DashboardPostBlocksVariantCKConfigControlsGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
-    max_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='min')] = None
+    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
+    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['range'] | None, Field(alias='type')] = None
+    type: Literal['range'] | None = None
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1067,7 +1067,7 @@ class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationV
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
@@ -1100,17 +1100,17 @@ class DashboardPostBlocksVariantCKConfigControlsVariantA(LosantModel):
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     grid: DashboardPostBlocksVariantCKConfigControlsVariantAGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['toggle'] | None, Field(alias='type')] = None
+    type: Literal['toggle'] | None = None
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1121,7 +1121,7 @@ class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationV
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
@@ -1153,16 +1153,16 @@ class DashboardPostBlocksVariantCKConfigControlsVariantB(LosantModel):
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
     grid: DashboardPostBlocksVariantCKConfigControlsVariantBGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['text'] | None, Field(alias='type')] = None
+    type: Literal['text'] | None = None
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
@@ -1173,7 +1173,7 @@ class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationV
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
@@ -1211,11 +1211,11 @@ class DashboardPostBlocksVariantCKConfigControlsVariantC(LosantModel):
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
     grid: DashboardPostBlocksVariantCKConfigControlsVariantCGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     options: Annotated[list[DashboardPostBlocksConfigControlsOption] | None, Field(max_length=500)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['select'] | None, Field(alias='type')] = None
+    type: Literal['select'] | None = None
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantDGrid(LosantModel):
@@ -1229,10 +1229,10 @@ class DashboardPostBlocksVariantCKConfigControlsVariantDGrid(LosantModel):
 class DashboardPostBlocksVariantCKConfigControlsVariantD(LosantModel):
     __losant_closed__ = True
     grid: DashboardPostBlocksVariantCKConfigControlsVariantDGrid | None = None
-    help_: Annotated[str | None, Field(alias='help', max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    help: Annotated[str | None, Field(max_length=32767)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['help'] | None, Field(alias='type')] = None
+    type: Literal['help'] | None = None
 
 
 class DashboardPostBlocksConfigControlsDeviceTag(LosantModel):
@@ -1259,12 +1259,12 @@ class DashboardPostBlocksVariantCKConfigControlsVariantE(LosantModel):
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPostBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
     grid: DashboardPostBlocksVariantCKConfigControlsVariantEGrid | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     label: Annotated[str | None, Field(max_length=512)] = None
     payload: Annotated[str | None, Field(max_length=32767)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type_: Annotated[Literal['button'] | None, Field(alias='type')] = None
+    type: Literal['button'] | None = None
     workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
 
 
@@ -1281,7 +1281,7 @@ class DashboardPostBlocksVariantCK(LosantModel):
     config: DashboardPostBlocksVariantCKConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1335,7 +1335,7 @@ class DashboardPostBlocksVariantCL(LosantModel):
     config: DashboardPostBlocksVariantCLConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1345,7 +1345,7 @@ class DashboardPostBlocksVariantCL(LosantModel):
 class DashboardPostBlocksVariantCMConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -1356,7 +1356,7 @@ class DashboardPostBlocksVariantCM(LosantModel):
     config: DashboardPostBlocksVariantCMConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1366,7 +1366,7 @@ class DashboardPostBlocksVariantCM(LosantModel):
 class DashboardPostBlocksVariantCNConfigSegmentAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions(LosantModel):
@@ -1377,7 +1377,7 @@ class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions(Losant
 class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCNConfigSegmentDeviceTag(LosantModel):
@@ -1419,7 +1419,7 @@ class DashboardPostBlocksVariantCN(LosantModel):
     config: DashboardPostBlocksVariantCNConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1470,7 +1470,7 @@ class DashboardPostBlocksVariantCO(LosantModel):
     config: DashboardPostBlocksVariantCOConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1490,7 +1490,7 @@ class DashboardPostBlocksVariantCP(LosantModel):
     config: DashboardPostBlocksVariantCPConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1500,7 +1500,7 @@ class DashboardPostBlocksVariantCP(LosantModel):
 class DashboardPostBlocksVariantCQConfig(LosantModel):
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter_: Annotated[str | None, Field(alias='filter', max_length=255)] = None
+    filter: Annotated[str | None, Field(max_length=255)] = None
     include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
     include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
     include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
@@ -1514,7 +1514,7 @@ class DashboardPostBlocksVariantCQ(LosantModel):
     config: DashboardPostBlocksVariantCQConfig | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     start_x: Annotated[LosantNumber, Field(alias='startX')]
     start_y: Annotated[LosantNumber, Field(alias='startY')]
     title: Annotated[str | None, Field(max_length=255)] = None
@@ -1531,7 +1531,7 @@ class DashboardPostContextConfiguration(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceAttribute'], Field(alias='type')]
+    type: Literal['deviceAttribute']
     validation_config: Annotated[DashboardPostContextConfigurationVariantRValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1555,7 +1555,7 @@ class DashboardPostContextConfigurationVariantS(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceId'], Field(alias='type')]
+    type: Literal['deviceId']
     validation_config: Annotated[DashboardPostContextConfigurationVariantSValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1582,15 +1582,15 @@ class DashboardPostContextConfigurationVariantT(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['deviceTag'], Field(alias='type')]
+    type: Literal['deviceTag']
     validation_config: Annotated[DashboardPostContextConfigurationVariantTValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
 
 class DashboardPostContextConfigurationVariantUValidationConfig(LosantModel):
     __losant_closed__ = True
-    max_: Annotated[LosantNumber | None, Field(alias='max')] = None
-    min_: Annotated[LosantNumber | None, Field(alias='min')] = None
+    max: LosantNumber | None = None
+    min: LosantNumber | None = None
 
 
 class DashboardPostContextConfigurationVariantU(LosantModel):
@@ -1598,7 +1598,7 @@ class DashboardPostContextConfigurationVariantU(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['number'], Field(alias='type')]
+    type: Literal['number']
     validation_config: Annotated[DashboardPostContextConfigurationVariantUValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1613,7 +1613,7 @@ class DashboardPostContextConfigurationVariantV(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['string'], Field(alias='type')]
+    type: Literal['string']
     validation_config: Annotated[DashboardPostContextConfigurationVariantVValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1628,7 +1628,7 @@ class DashboardPostContextConfigurationVariantW(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type_: Annotated[Literal['experienceUser'], Field(alias='type')]
+    type: Literal['experienceUser']
     validation_config: Annotated[DashboardPostContextConfigurationVariantWValidationConfig | None, Field(alias='validationConfig')] = None
     validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
 
@@ -1650,7 +1650,7 @@ class DashboardPostReportConfigs(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPostReportConfigsVariantFCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None
@@ -1671,7 +1671,7 @@ class DashboardPostReportConfigsVariantG(LosantModel):
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
     cron: Annotated[str, Field(max_length=255)]
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPostReportConfigsVariantGCtxVariantA] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     locale: Annotated[str | None, Field(max_length=5)] = None
     message: Annotated[str | None, Field(max_length=32767)] = None
     subject: Annotated[str | None, Field(max_length=255)] = None

@@ -358,7 +358,7 @@ class DataExportDeviceQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | DataExportDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | DataExportDeviceQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryParentId | None, Field(alias='parentId')] = None

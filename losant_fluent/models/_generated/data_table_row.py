@@ -9,5 +9,5 @@ from .._base import LosantDateTime, LosantModel
 
 class DataTableRow(LosantModel):
     created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     updated_at: Annotated[LosantDateTime | None, Field(alias='updatedAt')] = None

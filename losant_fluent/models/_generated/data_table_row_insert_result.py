@@ -9,7 +9,7 @@ from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
 
 class DataTableRowInsertResultModel(LosantModel):
     created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     updated_at: Annotated[LosantDateTime | None, Field(alias='updatedAt')] = None
 
 

@@ -2,25 +2,24 @@
 """Models of the ``dataTableRows`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class DataTableRowsItem(LosantModel):
-    created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    updated_at: Annotated[LosantDateTime | None, Field(alias='updatedAt')] = None
+from . import data_table_row
+from .._base import LosantModel
 
 
 class DataTableRows(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[DataTableRowsItem] | None = None
+    items: list[data_table_row.DataTableRow] | None = None
     limit: int | None = None
     offset: int | None = None
     query: dict[str, Any] | None = None
     sort_column: Annotated[str | None, Field(alias='sortColumn')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[data_table_row.DataTableRow]: # type: ignore[override]
+        return self.iter_items()

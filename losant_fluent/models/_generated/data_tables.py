@@ -2,38 +2,24 @@
 """Models of the ``dataTables`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class DataTablesItemColumn(LosantModel):
-    __losant_closed__ = True
-    constraint: Literal['unique', 'required', 'optional']
-    data_type: Annotated[Literal['string', 'number', 'boolean'], Field(alias='dataType')]
-    default_value: Annotated[str | LosantNumber | bool | None, Field(alias='defaultValue')] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class DataTablesItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    columns: Annotated[list[DataTablesItemColumn] | None, Field(max_length=50)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+from . import data_table
+from .._base import LosantModel
 
 
 class DataTables(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[DataTablesItem] | None = None
+    items: list[data_table.DataTable] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[data_table.DataTable]: # type: ignore[override]
+        return self.iter_items()

@@ -2,50 +2,23 @@
 """Models of the ``deviceAttributes`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from pydantic import Field
+from typing import Annotated, Literal
+from . import device_attribute
 from .._base import LosantModel
-
-
-class DeviceAttributesItemSystemChildAttributeDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DeviceAttributesItemSystemChildAttribute(LosantModel):
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceAttributesItemSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class DeviceAttributesItemSystem(LosantModel):
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceAttributesItemSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
-
-
-class DeviceAttributesItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'] | None, Field(alias='dataType')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    system: DeviceAttributesItemSystem | None = None
 
 
 class DeviceAttributes(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[DeviceAttributesItem] | None = None
+    items: list[device_attribute.DeviceAttribute] | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[device_attribute.DeviceAttribute]: # type: ignore[override]
+        return self.iter_items()

@@ -54,7 +54,7 @@ class DeviceRecipe(LosantModel):
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
     device_recipe_id: Annotated[str | None, Field(alias='deviceRecipeId', pattern='^[A-Fa-f\\d]{24}$')] = None
     gateway_id: Annotated[str | None, Field(alias='gatewayId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     keep_duplicates: Annotated[bool | None, Field(alias='keepDuplicates')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -2,75 +2,24 @@
 """Models of the ``deviceRecipes`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class DeviceRecipesItemAttributeSystemChildAttributeDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DeviceRecipesItemAttributeSystemChildAttribute(LosantModel):
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceRecipesItemAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class DeviceRecipesItemAttributeSystem(LosantModel):
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceRecipesItemAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
-
-
-class DeviceRecipesItemAttribute(LosantModel):
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DeviceRecipesItemAttributeSystem | None = None
-
-
-class DeviceRecipesItemTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
-
-
-class DeviceRecipesItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attributes: Annotated[list[DeviceRecipesItemAttribute] | None, Field(max_length=256)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
-    device_description: Annotated[str | None, Field(alias='deviceDescription', max_length=32767)] = None
-    device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
-    device_recipe_id: Annotated[str | None, Field(alias='deviceRecipeId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    gateway_id: Annotated[str | None, Field(alias='gatewayId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    keep_duplicates: Annotated[bool | None, Field(alias='keepDuplicates')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DeviceRecipesItemTag] | None, Field(max_length=100)] = None
+from collections.abc import Iterator
+from pydantic import Field
+from typing import Annotated, Literal
+from . import device_recipe
+from .._base import LosantModel
 
 
 class DeviceRecipes(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[DeviceRecipesItem] | None = None
+    items: list[device_recipe.DeviceRecipe] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[device_recipe.DeviceRecipe]: # type: ignore[override]
+        return self.iter_items()

@@ -2,72 +2,11 @@
 """Models of the ``devices`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class DevicesItemAttributeSystemChildAttributeDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DevicesItemAttributeSystemChildAttribute(LosantModel):
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesItemAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class DevicesItemAttributeSystem(LosantModel):
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesItemAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
-
-
-class DevicesItemAttribute(LosantModel):
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DevicesItemAttributeSystem | None = None
-
-
-class DevicesItemConnectionInfo(LosantModel):
-    connected: Literal[1, 0] | None = None
-    time: LosantDateTime | None = None
-
-
-class DevicesItemTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
-
-
-class DevicesItem(LosantModel):
-    ancestor_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='ancestorIds', max_length=1000)] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attributes: Annotated[list[DevicesItemAttribute] | None, Field(max_length=256)] = None
-    connection_info: Annotated[DevicesItemConnectionInfo | None, Field(alias='connectionInfo')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[LosantDateTime | None, Field(alias='deletedAt')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    edge_agent_version: Annotated[str | None, Field(alias='edgeAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    gateway_id: Annotated[str | None, Field(alias='gatewayId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    keep_duplicates: Annotated[bool | None, Field(alias='keepDuplicates')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DevicesItemTag] | None, Field(max_length=100)] = None
+from . import device
+from .._base import LosantModel
 
 
 class DevicesTagFilterItem(LosantModel):
@@ -80,9 +19,9 @@ class Devices(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[DevicesItem] | None = None
+    items: list[device.Device] | None = None
     page: int | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
@@ -91,3 +30,6 @@ class Devices(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     tag_filter: Annotated[list[DevicesTagFilterItem] | None, Field(alias='tagFilter', max_length=100)] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[device.Device]: # type: ignore[override]
+        return self.iter_items()

@@ -358,7 +358,7 @@ class DevicesDeleteOrRestorePostQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryParentId | None, Field(alias='parentId')] = None

@@ -358,7 +358,7 @@ class DevicesExportPayloadCountPostQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | DevicesExportPayloadCountPostQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryParentId | None, Field(alias='parentId')] = None

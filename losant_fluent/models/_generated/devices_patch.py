@@ -358,7 +358,7 @@ class DevicesPatchQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | DevicesPatchQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | DevicesPatchQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryParentId | None, Field(alias='parentId')] = None

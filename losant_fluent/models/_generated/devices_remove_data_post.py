@@ -358,7 +358,7 @@ class DevicesRemoveDataPostQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | DevicesRemoveDataPostQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryParentId | None, Field(alias='parentId')] = None

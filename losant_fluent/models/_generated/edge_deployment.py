@@ -42,6 +42,6 @@ class EdgeDeployment(LosantModel):
     flow_class: Annotated[Literal['edge', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flow_name: Annotated[str | None, Field(alias='flowName', max_length=255, min_length=1)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     logs: list[EdgeDeploymentLog] | None = None

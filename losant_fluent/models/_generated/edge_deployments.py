@@ -2,49 +2,11 @@
 """Models of the ``edgeDeployments`` schema."""
 
 from __future__ import annotations
-from pydantic import ConfigDict, Field
-from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class EdgeDeploymentsItemDeviceConnectionInfo(LosantModel):
-    connected: Literal[1, 0] | None = None
-    time: LosantDateTime | None = None
-
-
-class EdgeDeploymentsItemLog(LosantModel):
-    attempted_etag: Annotated[str | None, Field(alias='attemptedEtag', max_length=255, min_length=1)] = None
-    attempted_value: Annotated[str | None, Field(alias='attemptedValue', max_length=255, min_length=1)] = None
-    change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
-    date: LosantDateTime | None = None
-    error: str | None = None
-    new_etag: Annotated[str | None, Field(alias='newEtag', max_length=255, min_length=1)] = None
-    new_value: Annotated[str | None, Field(alias='newValue', max_length=255, min_length=1)] = None
-    previous_etag: Annotated[str | None, Field(alias='previousEtag', max_length=255, min_length=1)] = None
-    previous_value: Annotated[str | None, Field(alias='previousValue', max_length=255, min_length=1)] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='sourceType')] = None
-
-
-class EdgeDeploymentsItem(LosantModel):
-    model_config = ConfigDict(regex_engine='python-re')
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    current_etag: Annotated[str | None, Field(alias='currentEtag', max_length=255, min_length=1)] = None
-    current_version: Annotated[str | None, Field(alias='currentVersion', max_length=255, min_length=1)] = None
-    desired_etag: Annotated[str | None, Field(alias='desiredEtag', max_length=255, min_length=1)] = None
-    desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
-    device_connection_info: Annotated[EdgeDeploymentsItemDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo')] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
-    edge_deployment_id: Annotated[str | None, Field(alias='edgeDeploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    file_name: Annotated[str | None, Field(alias='fileName', pattern='^(?!\\.{1,2}$)[0-9a-zA-Z_.-]{1,255}$')] = None
-    flow_class: Annotated[Literal['edge', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_name: Annotated[str | None, Field(alias='flowName', max_length=255, min_length=1)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    logs: list[EdgeDeploymentsItemLog] | None = None
+from collections.abc import Iterator
+from pydantic import Field
+from typing import Annotated
+from . import edge_deployment
+from .._base import LosantModel
 
 
 class EdgeDeployments(LosantModel):
@@ -52,6 +14,9 @@ class EdgeDeployments(LosantModel):
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[EdgeDeploymentsItem] | None = None
+    items: list[edge_deployment.EdgeDeployment] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+
+    def __iter__(self) -> Iterator[edge_deployment.EdgeDeployment]: # type: ignore[override]
+        return self.iter_items()

@@ -41,7 +41,7 @@ class EmbeddedDeployment(LosantModel):
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
     embedded_deployment_id: Annotated[str | None, Field(alias='embeddedDeploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flows: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], EmbeddedDeploymentFlows] | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     logs: list[EmbeddedDeploymentLog] | None = None
     unknown_bundle: Annotated[bool | None, Field(alias='unknownBundle')] = None

@@ -2,49 +2,11 @@
 """Models of the ``embeddedDeployments`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
-from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class EmbeddedDeploymentsItemDeviceConnectionInfo(LosantModel):
-    connected: Literal[1, 0] | None = None
-    time: LosantDateTime | None = None
-
-
-class EmbeddedDeploymentsItemFlows(LosantModel):
-    current_version: Annotated[str | None, Field(alias='currentVersion', max_length=255, min_length=1)] = None
-    desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
-    flow_name: Annotated[str | None, Field(alias='flowName', max_length=255, min_length=1)] = None
-
-
-class EmbeddedDeploymentsItemLog(LosantModel):
-    attempted_bundle: Annotated[str | None, Field(alias='attemptedBundle', max_length=255, min_length=1)] = None
-    change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
-    date: LosantDateTime | None = None
-    desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
-    error: str | None = None
-    new_bundle: Annotated[str | None, Field(alias='newBundle', max_length=255, min_length=1)] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='sourceType')] = None
-    update_flow_id: Annotated[str | None, Field(alias='updateFlowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    update_type: Annotated[Literal['newFlow', 'replaceFlow', 'removeFlow', 'clear', 'globals', 'device', 'unknownBundle', 'knownBundle'] | None, Field(alias='updateType')] = None
-
-
-class EmbeddedDeploymentsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    current_bundle_version: Annotated[str | None, Field(alias='currentBundleVersion', max_length=255, min_length=1)] = None
-    desired_bundle_version: Annotated[str | None, Field(alias='desiredBundleVersion', max_length=255, min_length=1)] = None
-    device_connection_info: Annotated[EmbeddedDeploymentsItemDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo')] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
-    embedded_deployment_id: Annotated[str | None, Field(alias='embeddedDeploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flows: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], EmbeddedDeploymentsItemFlows] | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    logs: list[EmbeddedDeploymentsItemLog] | None = None
-    unknown_bundle: Annotated[bool | None, Field(alias='unknownBundle')] = None
+from collections.abc import Iterator
+from pydantic import Field
+from typing import Annotated
+from . import embedded_deployment
+from .._base import LosantModel
 
 
 class EmbeddedDeployments(LosantModel):
@@ -52,6 +14,9 @@ class EmbeddedDeployments(LosantModel):
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[EmbeddedDeploymentsItem] | None = None
+    items: list[embedded_deployment.EmbeddedDeployment] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+
+    def __iter__(self) -> Iterator[embedded_deployment.EmbeddedDeployment]: # type: ignore[override]
+        return self.iter_items()

@@ -2,11 +2,9 @@
 """Models of the ``error`` schema."""
 
 from __future__ import annotations
-from pydantic import Field
-from typing import Annotated
 from .._base import LosantModel
 
 
 class Error(LosantModel):
     message: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None

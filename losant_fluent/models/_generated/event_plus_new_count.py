@@ -58,7 +58,7 @@ class EventPlusNewCountEvent(LosantModel):
     disable_tag_change_tracking: Annotated[bool | None, Field(alias='disableTagChangeTracking')] = None
     event_id: Annotated[str | None, Field(alias='eventId', pattern='^[A-Fa-f\\d]{24}$')] = None
     event_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='eventTags')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     level: Literal['info', 'warning', 'error', 'critical'] | None = None
     message: Annotated[str | None, Field(max_length=32767)] = None

@@ -2,80 +2,19 @@
 """Models of the ``events`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class EventsItemUpdateDeviceIdChange(LosantModel):
-    new: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    new_device_name: Annotated[str | None, Field(alias='newDeviceName', max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    old_device_name: Annotated[str | None, Field(alias='oldDeviceName', max_length=255, min_length=1)] = None
-
-
-class EventsItemUpdateLevelChange(LosantModel):
-    new: Literal['info', 'warning', 'error', 'critical'] | None = None
-    old: Literal['info', 'warning', 'error', 'critical'] | None = None
-
-
-class EventsItemUpdateStateChange(LosantModel):
-    new: Literal['new', 'acknowledged', 'resolved'] | None = None
-    old: Literal['new', 'acknowledged', 'resolved'] | None = None
-
-
-class EventsItemUpdateSubjectChange(LosantModel):
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class EventsItemUpdateTagsChange(LosantModel):
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class EventsItemUpdate(LosantModel):
-    comment: Annotated[str | None, Field(max_length=32767)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data: Any | None = None
-    device_id_change: Annotated[EventsItemUpdateDeviceIdChange | None, Field(alias='deviceIdChange')] = None
-    level_change: Annotated[EventsItemUpdateLevelChange | None, Field(alias='levelChange')] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_name: Annotated[str | None, Field(alias='sourceName', max_length=255, min_length=1)] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
-    state: Literal['new', 'acknowledged', 'resolved'] | None = None
-    state_change: Annotated[EventsItemUpdateStateChange | None, Field(alias='stateChange')] = None
-    subject_change: Annotated[EventsItemUpdateSubjectChange | None, Field(alias='subjectChange')] = None
-    tags_change: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], EventsItemUpdateTagsChange] | None, Field(alias='tagsChange')] = None
-
-
-class EventsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data: Any | None = None
-    device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
-    disable_tag_change_tracking: Annotated[bool | None, Field(alias='disableTagChangeTracking')] = None
-    event_id: Annotated[str | None, Field(alias='eventId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    event_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='eventTags')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    level: Literal['info', 'warning', 'error', 'critical'] | None = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_name: Annotated[str | None, Field(alias='sourceName', max_length=255, min_length=1)] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
-    state: Literal['new', 'acknowledged', 'resolved'] | None = None
-    subject: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    updates: Annotated[list[EventsItemUpdate] | None, Field(max_length=100)] = None
+from . import event
+from .._base import LosantModel
 
 
 class Events(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[EventsItem] | None = None
+    items: list[event.Event] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     query: dict[str, Any] | None = None
@@ -83,3 +22,6 @@ class Events(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     state: Literal['new', 'acknowledged', 'resolved'] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[event.Event]: # type: ignore[override]
+        return self.iter_items()

@@ -304,7 +304,7 @@ class EventsExportQuery(LosantModel):
     event_tags: Annotated[EventsExportQueryVariantGEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantB | EventsExportQueryVariantGEventTagsVariantC | None] | EventsExportQueryVariantGEventTagsVariantD | EventsExportQueryVariantGEventTagsVariantE | None, Field(alias='eventTags')] = None
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    id_: Annotated[str | LosantNumber | bool | EventsExportQueryId | None, Field(alias='id')] = None
+    id: str | LosantNumber | bool | EventsExportQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | EventsExportQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     level: str | LosantNumber | bool | EventsExportQueryLevel | None = None
     source_id: Annotated[str | LosantNumber | bool | EventsExportQuerySourceId | None, Field(alias='sourceId')] = None
@@ -318,5 +318,5 @@ class EventsExport(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     exclude_updates: Annotated[bool | None, Field(alias='excludeUpdates')] = False
-    format_: Annotated[Literal['csv', 'json'] | None, Field(alias='format')] = 'csv'
+    format: Literal['csv', 'json'] | None = 'csv'
     query: EventsExportQuery | None = None

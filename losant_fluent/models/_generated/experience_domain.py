@@ -12,7 +12,7 @@ class ExperienceDomain(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
     experience_domain_id: Annotated[str | None, Field(alias='experienceDomainId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     ssl_bundle: Annotated[str | None, Field(alias='sslBundle', max_length=32767, min_length=50)] = None
     ssl_cert: Annotated[str | None, Field(alias='sslCert', max_length=32767, min_length=50)] = None

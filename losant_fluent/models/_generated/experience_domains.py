@@ -2,25 +2,18 @@
 """Models of the ``experienceDomains`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel
-
-
-class ExperienceDomainsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
-    experience_domain_id: Annotated[str | None, Field(alias='experienceDomainId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    ssl_bundle: Annotated[str | None, Field(alias='sslBundle', max_length=32767, min_length=50)] = None
-    ssl_cert: Annotated[str | None, Field(alias='sslCert', max_length=32767, min_length=50)] = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+from . import experience_domain
+from .._base import LosantModel
 
 
 class ExperienceDomains(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    items: list[ExperienceDomainsItem] | None = None
+    items: list[experience_domain.ExperienceDomain] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_domain.ExperienceDomain]: # type: ignore[override]
+        return self.iter_items()

@@ -8,21 +8,21 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceEndpointExperienceGroup(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceEndpointStaticReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceEndpointUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
@@ -38,7 +38,7 @@ class ExperienceEndpoint(LosantModel):
     endpoint_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='endpointTags')] = None
     experience_endpoint_id: Annotated[str | None, Field(alias='experienceEndpointId', pattern='^[A-Fa-f\\d]{24}$')] = None
     experience_groups: Annotated[list[ExperienceEndpointExperienceGroup] | None, Field(alias='experienceGroups')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None

@@ -10,14 +10,14 @@ from .._base import LosantModel
 class ExperienceEndpointPatchStaticReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceEndpointPatchUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 

@@ -2,60 +2,24 @@
 """Models of the ``experienceEndpoints`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class ExperienceEndpointsItemExperienceGroup(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ExperienceEndpointsItemStaticReply(LosantModel):
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
-    value: str
-
-
-class ExperienceEndpointsItemUnauthorizedReply(LosantModel):
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
-    value: str
-
-
-class ExperienceEndpointsItem(LosantModel):
-    access: Literal['public', 'authenticated', 'group', 'device'] | None = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id_template: Annotated[str | None, Field(alias='deviceIdTemplate', max_length=255)] = None
-    enabled: bool | None = None
-    endpoint_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='endpointTags')] = None
-    experience_endpoint_id: Annotated[str | None, Field(alias='experienceEndpointId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    experience_groups: Annotated[list[ExperienceEndpointsItemExperienceGroup] | None, Field(alias='experienceGroups')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    method: Literal['delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    static_reply: Annotated[ExperienceEndpointsItemStaticReply | None, Field(alias='staticReply')] = None
-    unauthorized_reply: Annotated[ExperienceEndpointsItemUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+from . import experience_endpoint
+from .._base import LosantModel, LosantNumber
 
 
 class ExperienceEndpoints(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceEndpointsItem] | None = None
+    items: list[experience_endpoint.ExperienceEndpoint] | None = None
     not_found_request_count: Annotated[LosantNumber | None, Field(alias='notFoundRequestCount')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_endpoint.ExperienceEndpoint]: # type: ignore[override]
+        return self.iter_items()

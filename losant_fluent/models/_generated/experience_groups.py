@@ -2,45 +2,24 @@
 """Models of the ``experienceGroups`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class ExperienceGroupsItemDeviceTag(LosantModel):
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ExperienceGroupsItem(LosantModel):
-    ancestor_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='ancestorIds', max_length=1000)] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_query_json: Annotated[str | None, Field(alias='deviceQueryJson', max_length=8192)] = None
-    device_tags: Annotated[list[ExperienceGroupsItemDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    direct_device_count: Annotated[LosantNumber | None, Field(alias='directDeviceCount')] = None
-    experience_endpoint_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceEndpointIds', max_length=1000)] = None
-    experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    experience_user_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceUserIds', max_length=1000)] = None
-    group_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='groupTags')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
-    total_device_count: Annotated[LosantNumber | None, Field(alias='totalDeviceCount')] = None
+from . import experience_group
+from .._base import LosantModel
 
 
 class ExperienceGroups(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceGroupsItem] | None = None
+    items: list[experience_group.ExperienceGroup] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_group.ExperienceGroup]: # type: ignore[override]
+        return self.iter_items()

@@ -2,27 +2,28 @@
 """Models of the ``experienceLinkedResources`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemStaticReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
@@ -38,7 +39,7 @@ class ExperienceLinkedResourcesExperienceEndpointsItem(LosantModel):
     endpoint_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='endpointTags')] = None
     experience_endpoint_id: Annotated[str | None, Field(alias='experienceEndpointId', pattern='^[A-Fa-f\\d]{24}$')] = None
     experience_groups: Annotated[list[ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup] | None, Field(alias='experienceGroups')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
@@ -52,13 +53,16 @@ class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     items: list[ExperienceLinkedResourcesExperienceEndpointsItem] | None = None
     not_found_request_count: Annotated[LosantNumber | None, Field(alias='notFoundRequestCount')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[ExperienceLinkedResourcesExperienceEndpointsItem]: # type: ignore[override]
+        return self.iter_items()
 
 
 class ExperienceLinkedResourcesExperienceViewsItemHeaders(LosantModel):
@@ -75,7 +79,7 @@ class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     experience_view_id: Annotated[str | None, Field(alias='experienceViewId', pattern='^[A-Fa-f\\d]{24}$')] = None
     headers: ExperienceLinkedResourcesExperienceViewsItemHeaders | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
@@ -89,7 +93,7 @@ class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
 class ExperienceLinkedResourcesExperienceViews(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     items: list[ExperienceLinkedResourcesExperienceViewsItem] | None = None
     page: int | None = None
@@ -99,14 +103,17 @@ class ExperienceLinkedResourcesExperienceViews(LosantModel):
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
 
+    def __iter__(self) -> Iterator[ExperienceLinkedResourcesExperienceViewsItem]: # type: ignore[override]
+        return self.iter_items()
+
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
@@ -119,20 +126,20 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -140,10 +147,10 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -152,27 +159,27 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
@@ -192,10 +199,10 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal(LosantModel):
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion(LosantModel):
@@ -224,7 +231,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -240,7 +247,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta(LosantModel):
@@ -249,7 +256,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -266,7 +273,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription(LosantModel):
@@ -292,7 +299,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -308,7 +315,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig(LosantModel):
@@ -325,7 +332,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -341,7 +348,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig(LosantModel):
@@ -358,7 +365,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -375,7 +382,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig(LosantModel):
@@ -395,7 +402,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -413,7 +420,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig(LosantModel):
@@ -427,7 +434,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -443,7 +450,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta(LosantModel):
@@ -452,7 +459,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -468,7 +475,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig(LosantModel):
@@ -482,7 +489,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -498,7 +505,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig(LosantModel):
@@ -515,7 +522,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -531,7 +538,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig(LosantModel):
@@ -548,7 +555,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -564,7 +571,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig(LosantModel):
@@ -583,7 +590,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -599,7 +606,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig(LosantModel):
@@ -613,7 +620,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -629,7 +636,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig(LosantModel):
@@ -643,7 +650,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -660,7 +667,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig(LosantModel):
@@ -685,7 +692,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig(LosantModel):
@@ -710,7 +717,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -726,7 +733,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig(LosantModel):
@@ -748,7 +755,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -764,7 +771,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig(LosantModel):
@@ -779,7 +786,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -796,7 +803,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig(LosantModel):
@@ -821,7 +828,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -838,7 +845,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
@@ -869,7 +876,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -885,7 +892,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig(LosantModel):
@@ -901,7 +908,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -921,7 +928,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta(LosantModel):
@@ -932,7 +939,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta(Los
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -949,7 +956,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItems(LosantModel):
@@ -962,8 +969,8 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItems(LosantModel):
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    globals: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal] | None, Field(max_length=100)] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
@@ -984,10 +991,10 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal(LosantMod
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion(LosantModel):
@@ -1016,7 +1023,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta(Los
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -1032,7 +1039,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers(LosantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta(LosantModel):
@@ -1041,7 +1048,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -1058,7 +1065,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription(LosantModel):
@@ -1084,7 +1091,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -1100,7 +1107,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig(LosantModel):
@@ -1117,7 +1124,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -1133,7 +1140,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig(LosantModel):
@@ -1150,7 +1157,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -1167,7 +1174,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig(LosantModel):
@@ -1187,7 +1194,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -1205,7 +1212,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig(LosantModel):
@@ -1219,7 +1226,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -1235,7 +1242,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta(LosantModel):
@@ -1244,7 +1251,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -1260,7 +1267,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig(LosantModel):
@@ -1274,7 +1281,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -1290,7 +1297,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig(LosantModel):
@@ -1307,7 +1314,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -1323,7 +1330,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig(LosantModel):
@@ -1340,7 +1347,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -1356,7 +1363,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig(LosantModel):
@@ -1375,7 +1382,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -1391,7 +1398,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig(LosantModel):
@@ -1405,7 +1412,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -1421,7 +1428,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig(LosantModel):
@@ -1435,7 +1442,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -1452,7 +1459,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig(LosantModel):
@@ -1477,7 +1484,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig(LosantModel):
@@ -1502,7 +1509,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -1518,7 +1525,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig(LosantModel):
@@ -1540,7 +1547,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -1556,7 +1563,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig(LosantModel):
@@ -1571,7 +1578,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -1588,7 +1595,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig(LosantModel):
@@ -1613,7 +1620,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -1630,7 +1637,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
@@ -1661,7 +1668,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -1677,7 +1684,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig(LosantModel):
@@ -1693,7 +1700,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -1713,7 +1720,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta(LosantModel):
@@ -1724,7 +1731,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -1741,7 +1748,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
@@ -1752,8 +1759,8 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
     flow_class: Annotated[Literal['experience'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    globals: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal] | None, Field(max_length=100)] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     nodes: list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode] | None = None
@@ -1765,7 +1772,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
 class ExperienceLinkedResourcesFlowVersions(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
     items: list[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA] | None = None
@@ -1775,14 +1782,17 @@ class ExperienceLinkedResourcesFlowVersions(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
+    def __iter__(self) -> Iterator[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA]: # type: ignore[override]
+        return self.iter_items()
+
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption(LosantModel):
@@ -1795,20 +1805,20 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA(L
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -1816,10 +1826,10 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC(L
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -1828,27 +1838,27 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD(L
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class ExperienceLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
@@ -1868,10 +1878,10 @@ class ExperienceLinkedResourcesFlowsItemGlobal(LosantModel):
 class ExperienceLinkedResourcesFlowsItemNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class ExperienceLinkedResourcesFlowsItemStatsByVersion(LosantModel):
@@ -1900,7 +1910,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -1916,7 +1926,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta(LosantModel):
@@ -1925,7 +1935,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -1942,7 +1952,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription(LosantModel):
@@ -1968,7 +1978,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -1984,7 +1994,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig(LosantModel):
@@ -2001,7 +2011,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -2017,7 +2027,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig(LosantModel):
@@ -2034,7 +2044,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -2051,7 +2061,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig(LosantModel):
@@ -2071,7 +2081,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -2089,7 +2099,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig(LosantModel):
@@ -2103,7 +2113,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -2119,7 +2129,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta(LosantModel):
@@ -2128,7 +2138,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -2144,7 +2154,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig(LosantModel):
@@ -2158,7 +2168,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -2174,7 +2184,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig(LosantModel):
@@ -2191,7 +2201,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -2207,7 +2217,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig(LosantModel):
@@ -2224,7 +2234,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -2240,7 +2250,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig(LosantModel):
@@ -2259,7 +2269,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -2275,7 +2285,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig(LosantModel):
@@ -2289,7 +2299,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -2305,7 +2315,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig(LosantModel):
@@ -2319,7 +2329,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -2336,7 +2346,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig(LosantModel):
@@ -2361,7 +2371,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig(LosantModel):
@@ -2386,7 +2396,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -2402,7 +2412,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig(LosantModel):
@@ -2424,7 +2434,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -2440,7 +2450,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig(LosantModel):
@@ -2455,7 +2465,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -2472,7 +2482,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig(LosantModel):
@@ -2497,7 +2507,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -2514,7 +2524,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -2545,7 +2555,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -2561,7 +2571,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig(LosantModel):
@@ -2577,7 +2587,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta(LosantModel
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -2597,7 +2607,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta(LosantModel):
@@ -2608,7 +2618,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta(LosantModel
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -2625,7 +2635,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class ExperienceLinkedResourcesFlowsItem(LosantModel):
@@ -2644,9 +2654,9 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[ExperienceLinkedResourcesFlowsItemGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[ExperienceLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100)] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
@@ -2661,7 +2671,7 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
 class ExperienceLinkedResourcesFlows(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     items: list[ExperienceLinkedResourcesFlowsItem] | None = None
@@ -2670,6 +2680,9 @@ class ExperienceLinkedResourcesFlows(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[ExperienceLinkedResourcesFlowsItem]: # type: ignore[override]
+        return self.iter_items()
 
 
 class ExperienceLinkedResources(LosantModel):

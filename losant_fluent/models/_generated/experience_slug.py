@@ -11,7 +11,7 @@ class ExperienceSlug(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     experience_slug_id: Annotated[str | None, Field(alias='experienceSlugId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     slug: Annotated[str | None, Field(max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None

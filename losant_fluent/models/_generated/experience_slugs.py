@@ -2,23 +2,18 @@
 """Models of the ``experienceSlugs`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel
-
-
-class ExperienceSlugsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    experience_slug_id: Annotated[str | None, Field(alias='experienceSlugId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    slug: Annotated[str | None, Field(max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+from . import experience_slug
+from .._base import LosantModel
 
 
 class ExperienceSlugs(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    items: list[ExperienceSlugsItem] | None = None
+    items: list[experience_slug.ExperienceSlug] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_slug.ExperienceSlug]: # type: ignore[override]
+        return self.iter_items()

@@ -8,7 +8,7 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceUserExperienceGroup(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
 
@@ -21,7 +21,7 @@ class ExperienceUser(LosantModel):
     experience_groups: Annotated[list[ExperienceUserExperienceGroup] | None, Field(alias='experienceGroups')] = None
     experience_user_id: Annotated[str | None, Field(alias='experienceUserId', pattern='^[A-Fa-f\\d]{24}$')] = None
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_login: Annotated[LosantDateTime | None, Field(alias='lastLogin')] = None
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

@@ -2,43 +2,25 @@
 """Models of the ``experienceUsers`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ExperienceUsersItemExperienceGroup(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
-
-
-class ExperienceUsersItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    experience_groups: Annotated[list[ExperienceUsersItemExperienceGroup] | None, Field(alias='experienceGroups')] = None
-    experience_user_id: Annotated[str | None, Field(alias='experienceUserId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    first_name: Annotated[str | None, Field(alias='firstName', max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_login: Annotated[LosantDateTime | None, Field(alias='lastLogin')] = None
-    last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    password_last_updated: Annotated[LosantDateTime | None, Field(alias='passwordLastUpdated')] = None
-    token_cutoff: Annotated[LosantDateTime | None, Field(alias='tokenCutoff')] = None
-    user_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='userTags')] = None
+from . import experience_user
+from .._base import LosantModel
 
 
 class ExperienceUsers(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceUsersItem] | None = None
+    items: list[experience_user.ExperienceUser] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_user.ExperienceUser]: # type: ignore[override]
+        return self.iter_items()

@@ -9,11 +9,11 @@ from .._base import LosantDateTime, LosantModel
 
 class ExperienceVersionAttachedDomain(LosantModel):
     domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
 class ExperienceVersionAttachedSlug(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     slug: str | None = None
 
 
@@ -27,14 +27,14 @@ class ExperienceVersionGlobal(LosantModel):
 class ExperienceVersionNotFoundReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceVersionUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
@@ -49,8 +49,8 @@ class ExperienceVersion(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     experience_version_id: Annotated[str | None, Field(alias='experienceVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[ExperienceVersionGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    globals: Annotated[list[ExperienceVersionGlobal] | None, Field(max_length=100)] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None

@@ -17,14 +17,14 @@ class ExperienceVersionPatchGlobal(LosantModel):
 class ExperienceVersionPatchNotFoundReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceVersionPatchUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
@@ -33,7 +33,7 @@ class ExperienceVersionPatch(LosantModel):
     allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    globals_: Annotated[list[ExperienceVersionPatchGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[ExperienceVersionPatchGlobal] | None, Field(max_length=100)] = None
     not_found_reply: Annotated[ExperienceVersionPatchNotFoundReply | None, Field(alias='notFoundReply')] = None
     response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
     source_version_id_or_name: Annotated[str | None, Field(alias='sourceVersionIdOrName', max_length=255, min_length=1)] = None

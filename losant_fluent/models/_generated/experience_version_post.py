@@ -17,14 +17,14 @@ class ExperienceVersionPostGlobal(LosantModel):
 class ExperienceVersionPostNotFoundReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
 class ExperienceVersionPostUnauthorizedReply(LosantModel):
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
+    type: Literal['page', 'redirect']
     value: str
 
 
@@ -34,7 +34,7 @@ class ExperienceVersionPost(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     domain_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='domainIds', max_length=1000)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    globals_: Annotated[list[ExperienceVersionPostGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[ExperienceVersionPostGlobal] | None, Field(max_length=100)] = None
     not_found_reply: Annotated[ExperienceVersionPostNotFoundReply | None, Field(alias='notFoundReply')] = None
     response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
     slug_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='slugIds', max_length=1000)] = None

@@ -2,66 +2,18 @@
 """Models of the ``experienceVersions`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
-from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ExperienceVersionsItemAttachedDomain(LosantModel):
-    domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-
-
-class ExperienceVersionsItemAttachedSlug(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    slug: str | None = None
-
-
-class ExperienceVersionsItemGlobal(LosantModel):
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class ExperienceVersionsItemNotFoundReply(LosantModel):
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
-    value: str
-
-
-class ExperienceVersionsItemUnauthorizedReply(LosantModel):
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type_: Annotated[Literal['page', 'redirect'], Field(alias='type')]
-    value: str
-
-
-class ExperienceVersionsItem(LosantModel):
-    allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attached_domains: Annotated[list[ExperienceVersionsItemAttachedDomain] | None, Field(alias='attachedDomains')] = None
-    attached_slugs: Annotated[list[ExperienceVersionsItemAttachedSlug] | None, Field(alias='attachedSlugs')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    experience_version_id: Annotated[str | None, Field(alias='experienceVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[ExperienceVersionsItemGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    not_found_reply: Annotated[ExperienceVersionsItemNotFoundReply | None, Field(alias='notFoundReply')] = None
-    response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
-    unauthorized_reply: Annotated[ExperienceVersionsItemUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+from collections.abc import Iterator
+from pydantic import Field
+from typing import Annotated
+from . import experience_version
+from .._base import LosantModel
 
 
 class ExperienceVersions(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    items: list[ExperienceVersionsItem] | None = None
+    items: list[experience_version.ExperienceVersion] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[experience_version.ExperienceVersion]: # type: ignore[override]
+        return self.iter_items()

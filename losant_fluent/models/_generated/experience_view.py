@@ -21,7 +21,7 @@ class ExperienceView(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     experience_view_id: Annotated[str | None, Field(alias='experienceViewId', pattern='^[A-Fa-f\\d]{24}$')] = None
     headers: ExperienceViewHeaders | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None

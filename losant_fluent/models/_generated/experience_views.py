@@ -2,45 +2,25 @@
 """Models of the ``experienceViews`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class ExperienceViewsItemHeaders(LosantModel):
-    __losant_closed__ = True
-    content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
-
-
-class ExperienceViewsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    body: Annotated[str | None, Field(max_length=131072)] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    experience_view_id: Annotated[str | None, Field(alias='experienceViewId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    headers: ExperienceViewsItemHeaders | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    layout_id: Annotated[str | None, Field(alias='layoutId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    layout_name: Annotated[str | None, Field(alias='layoutName', max_length=255, min_length=1)] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    view_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='viewTags')] = None
-    view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
+from . import experience_view
+from .._base import LosantModel
 
 
 class ExperienceViews(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceViewsItem] | None = None
+    items: list[experience_view.ExperienceView] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
+
+    def __iter__(self) -> Iterator[experience_view.ExperienceView]: # type: ignore[override]
+        return self.iter_items()

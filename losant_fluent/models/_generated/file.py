@@ -20,12 +20,12 @@ class File(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     file_dimensions: Annotated[FileFileDimensions | None, Field(alias='fileDimensions')] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     move_into_id: Annotated[str | None, Field(alias='moveIntoId', pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     parent_directory: Annotated[str | None, Field(alias='parentDirectory', max_length=1024)] = None
     s3etag: str | None = None
     status: Literal['pending', 'moving', 'deleting', 'completed'] | None = None
-    type_: Annotated[Literal['file', 'directory'] | None, Field(alias='type')] = None
+    type: Literal['file', 'directory'] | None = None
     url: str | None = None

@@ -20,4 +20,4 @@ class FilePost(LosantModel):
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
     name: Annotated[str, Field(max_length=1024, min_length=1)]
     parent_directory: Annotated[str | None, Field(alias='parentDirectory', max_length=1024)] = None
-    type_: Annotated[Literal['file', 'directory'], Field(alias='type')]
+    type: Literal['file', 'directory']

@@ -2,43 +2,24 @@
 """Models of the ``files`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class FilesItemFileDimensions(LosantModel):
-    height: LosantNumber | None = None
-    width: LosantNumber | None = None
-
-
-class FilesItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    author_id: Annotated[str | None, Field(alias='authorId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    author_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='authorType')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    file_dimensions: Annotated[FilesItemFileDimensions | None, Field(alias='fileDimensions')] = None
-    file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    move_into_id: Annotated[str | None, Field(alias='moveIntoId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    parent_directory: Annotated[str | None, Field(alias='parentDirectory', max_length=1024)] = None
-    s3etag: str | None = None
-    status: Literal['pending', 'moving', 'deleting', 'completed'] | None = None
-    type_: Annotated[Literal['file', 'directory'] | None, Field(alias='type')] = None
-    url: str | None = None
+from . import file
+from .._base import LosantModel
 
 
 class Files(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[FilesItem] | None = None
+    items: list[file.File] | None = None
     page: int | None = None
     parent_exists: Annotated[bool | None, Field(alias='parentExists')] = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[file.File]: # type: ignore[override]
+        return self.iter_items()

@@ -11,9 +11,9 @@ class FlowCustomNodeConfigFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class FlowCustomNodeConfigFieldsOption(LosantModel):
@@ -26,20 +26,20 @@ class FlowCustomNodeConfigFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[FlowCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class FlowCustomNodeConfigFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -47,10 +47,10 @@ class FlowCustomNodeConfigFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -59,27 +59,27 @@ class FlowCustomNodeConfigFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class FlowCustomNodeConfigFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class FlowCustomNodeConfigFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class FlowCustomNodeConfig(LosantModel):
@@ -99,10 +99,10 @@ class FlowGlobal(LosantModel):
 class FlowNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowStatsByVersion(LosantModel):
@@ -131,7 +131,7 @@ class FlowTriggersVariantFMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -147,7 +147,7 @@ class FlowTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class FlowTriggersVariantGMeta(LosantModel):
@@ -156,7 +156,7 @@ class FlowTriggersVariantGMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -173,7 +173,7 @@ class FlowTriggersVariantG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class FlowTriggersConfigSubscription(LosantModel):
@@ -199,7 +199,7 @@ class FlowTriggersVariantHMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -215,7 +215,7 @@ class FlowTriggersVariantH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class FlowTriggersVariantIConfig(LosantModel):
@@ -232,7 +232,7 @@ class FlowTriggersVariantIMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -248,7 +248,7 @@ class FlowTriggersVariantI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class FlowTriggersVariantJConfig(LosantModel):
@@ -265,7 +265,7 @@ class FlowTriggersVariantJMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -282,7 +282,7 @@ class FlowTriggersVariantJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class FlowTriggersVariantKConfig(LosantModel):
@@ -302,7 +302,7 @@ class FlowTriggersVariantKMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -320,7 +320,7 @@ class FlowTriggersVariantK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class FlowTriggersVariantLConfig(LosantModel):
@@ -334,7 +334,7 @@ class FlowTriggersVariantLMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -350,7 +350,7 @@ class FlowTriggersVariantL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class FlowTriggersVariantMMeta(LosantModel):
@@ -359,7 +359,7 @@ class FlowTriggersVariantMMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -375,7 +375,7 @@ class FlowTriggersVariantM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class FlowTriggersVariantNConfig(LosantModel):
@@ -389,7 +389,7 @@ class FlowTriggersVariantNMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -405,7 +405,7 @@ class FlowTriggersVariantN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class FlowTriggersVariantOConfig(LosantModel):
@@ -422,7 +422,7 @@ class FlowTriggersVariantOMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -438,7 +438,7 @@ class FlowTriggersVariantO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class FlowTriggersVariantPConfig(LosantModel):
@@ -455,7 +455,7 @@ class FlowTriggersVariantPMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -471,7 +471,7 @@ class FlowTriggersVariantP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class FlowTriggersVariantQConfig(LosantModel):
@@ -490,7 +490,7 @@ class FlowTriggersVariantQMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -506,7 +506,7 @@ class FlowTriggersVariantQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class FlowTriggersVariantRConfig(LosantModel):
@@ -520,7 +520,7 @@ class FlowTriggersVariantRMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -536,7 +536,7 @@ class FlowTriggersVariantR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class FlowTriggersVariantSConfig(LosantModel):
@@ -550,7 +550,7 @@ class FlowTriggersVariantSMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -567,7 +567,7 @@ class FlowTriggersVariantS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class FlowTriggersVariantTConfig(LosantModel):
@@ -592,7 +592,7 @@ class FlowTriggersVariantT(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class FlowTriggersVariantUConfig(LosantModel):
@@ -617,7 +617,7 @@ class FlowTriggersVariantUMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -633,7 +633,7 @@ class FlowTriggersVariantU(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class FlowTriggersVariantVConfig(LosantModel):
@@ -655,7 +655,7 @@ class FlowTriggersVariantVMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -671,7 +671,7 @@ class FlowTriggersVariantV(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantVMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class FlowTriggersVariantWConfig(LosantModel):
@@ -686,7 +686,7 @@ class FlowTriggersVariantWMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -703,7 +703,7 @@ class FlowTriggersVariantW(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantWMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class FlowTriggersVariantXConfig(LosantModel):
@@ -728,7 +728,7 @@ class FlowTriggersVariantXMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -745,7 +745,7 @@ class FlowTriggersVariantX(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantXMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class FlowTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -776,7 +776,7 @@ class FlowTriggersVariantYMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -792,7 +792,7 @@ class FlowTriggersVariantY(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantYMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class FlowTriggersVariantZConfig(LosantModel):
@@ -808,7 +808,7 @@ class FlowTriggersVariantZMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -828,7 +828,7 @@ class FlowTriggersVariantZ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantZMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class FlowTriggersVariantAAMeta(LosantModel):
@@ -839,7 +839,7 @@ class FlowTriggersVariantAAMeta(LosantModel):
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -856,7 +856,7 @@ class FlowTriggersVariantAA(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowTriggersVariantAAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class Flow(LosantModel):
@@ -875,9 +875,9 @@ class Flow(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[FlowGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[FlowGlobal] | None, Field(max_length=100)] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None

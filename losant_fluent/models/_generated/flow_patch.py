@@ -11,9 +11,9 @@ class FlowPatchCustomNodeConfigVariantAFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class FlowPatchCustomNodeConfigFieldsOption(LosantModel):
@@ -26,20 +26,20 @@ class FlowPatchCustomNodeConfigVariantAFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[FlowPatchCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class FlowPatchCustomNodeConfigVariantAFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -47,10 +47,10 @@ class FlowPatchCustomNodeConfigVariantAFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -59,27 +59,27 @@ class FlowPatchCustomNodeConfigVariantAFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class FlowPatchCustomNodeConfigVariantAFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class FlowPatchCustomNodeConfigVariantAFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class FlowPatchCustomNodeConfig(LosantModel):
@@ -99,10 +99,10 @@ class FlowPatchGlobal(LosantModel):
 class FlowPatchNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowPatchTriggersVariantABConfig(LosantModel):
@@ -120,7 +120,7 @@ class FlowPatchTriggersVariantABMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -136,7 +136,7 @@ class FlowPatchTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantABMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class FlowPatchTriggersVariantACMeta(LosantModel):
@@ -145,7 +145,7 @@ class FlowPatchTriggersVariantACMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -162,7 +162,7 @@ class FlowPatchTriggersVariantAC(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantACMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class FlowPatchTriggersConfigSubscription(LosantModel):
@@ -188,7 +188,7 @@ class FlowPatchTriggersVariantADMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -204,7 +204,7 @@ class FlowPatchTriggersVariantAD(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantADMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class FlowPatchTriggersVariantAEConfig(LosantModel):
@@ -221,7 +221,7 @@ class FlowPatchTriggersVariantAEMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -237,7 +237,7 @@ class FlowPatchTriggersVariantAE(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class FlowPatchTriggersVariantAFConfig(LosantModel):
@@ -254,7 +254,7 @@ class FlowPatchTriggersVariantAFMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -271,7 +271,7 @@ class FlowPatchTriggersVariantAF(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class FlowPatchTriggersVariantAGConfig(LosantModel):
@@ -291,7 +291,7 @@ class FlowPatchTriggersVariantAGMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -309,7 +309,7 @@ class FlowPatchTriggersVariantAG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class FlowPatchTriggersVariantAHConfig(LosantModel):
@@ -323,7 +323,7 @@ class FlowPatchTriggersVariantAHMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -339,7 +339,7 @@ class FlowPatchTriggersVariantAH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class FlowPatchTriggersVariantAIMeta(LosantModel):
@@ -348,7 +348,7 @@ class FlowPatchTriggersVariantAIMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -364,7 +364,7 @@ class FlowPatchTriggersVariantAI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class FlowPatchTriggersVariantAJConfig(LosantModel):
@@ -378,7 +378,7 @@ class FlowPatchTriggersVariantAJMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -394,7 +394,7 @@ class FlowPatchTriggersVariantAJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class FlowPatchTriggersVariantAKConfig(LosantModel):
@@ -411,7 +411,7 @@ class FlowPatchTriggersVariantAKMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -427,7 +427,7 @@ class FlowPatchTriggersVariantAK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class FlowPatchTriggersVariantALConfig(LosantModel):
@@ -444,7 +444,7 @@ class FlowPatchTriggersVariantALMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -460,7 +460,7 @@ class FlowPatchTriggersVariantAL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantALMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class FlowPatchTriggersVariantAMConfig(LosantModel):
@@ -479,7 +479,7 @@ class FlowPatchTriggersVariantAMMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -495,7 +495,7 @@ class FlowPatchTriggersVariantAM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class FlowPatchTriggersVariantANConfig(LosantModel):
@@ -509,7 +509,7 @@ class FlowPatchTriggersVariantANMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -525,7 +525,7 @@ class FlowPatchTriggersVariantAN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantANMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class FlowPatchTriggersVariantAOConfig(LosantModel):
@@ -539,7 +539,7 @@ class FlowPatchTriggersVariantAOMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -556,7 +556,7 @@ class FlowPatchTriggersVariantAO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class FlowPatchTriggersVariantAPConfig(LosantModel):
@@ -581,7 +581,7 @@ class FlowPatchTriggersVariantAP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class FlowPatchTriggersVariantAQConfig(LosantModel):
@@ -606,7 +606,7 @@ class FlowPatchTriggersVariantAQMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -622,7 +622,7 @@ class FlowPatchTriggersVariantAQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class FlowPatchTriggersVariantARConfig(LosantModel):
@@ -644,7 +644,7 @@ class FlowPatchTriggersVariantARMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -660,7 +660,7 @@ class FlowPatchTriggersVariantAR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantARMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class FlowPatchTriggersVariantASConfig(LosantModel):
@@ -675,7 +675,7 @@ class FlowPatchTriggersVariantASMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -692,7 +692,7 @@ class FlowPatchTriggersVariantAS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantASMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class FlowPatchTriggersVariantATConfig(LosantModel):
@@ -717,7 +717,7 @@ class FlowPatchTriggersVariantATMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -734,7 +734,7 @@ class FlowPatchTriggersVariantAT(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantATMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class FlowPatchTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -765,7 +765,7 @@ class FlowPatchTriggersVariantAUMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -781,7 +781,7 @@ class FlowPatchTriggersVariantAU(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class FlowPatchTriggersVariantAVConfig(LosantModel):
@@ -797,7 +797,7 @@ class FlowPatchTriggersVariantAVMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -817,7 +817,7 @@ class FlowPatchTriggersVariantAV(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAVMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class FlowPatchTriggersVariantAWMeta(LosantModel):
@@ -828,7 +828,7 @@ class FlowPatchTriggersVariantAWMeta(LosantModel):
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -845,7 +845,7 @@ class FlowPatchTriggersVariantAW(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPatchTriggersVariantAWMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class FlowPatch(LosantModel):
@@ -856,7 +856,7 @@ class FlowPatch(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
-    globals_: Annotated[list[FlowPatchGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[FlowPatchGlobal] | None, Field(max_length=100)] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -11,9 +11,9 @@ class FlowPostCustomNodeConfigVariantBFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class FlowPostCustomNodeConfigFieldsOption(LosantModel):
@@ -26,20 +26,20 @@ class FlowPostCustomNodeConfigVariantBFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[FlowPostCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class FlowPostCustomNodeConfigVariantBFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -47,10 +47,10 @@ class FlowPostCustomNodeConfigVariantBFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -59,27 +59,27 @@ class FlowPostCustomNodeConfigVariantBFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class FlowPostCustomNodeConfigVariantBFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class FlowPostCustomNodeConfigVariantBFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class FlowPostCustomNodeConfig(LosantModel):
@@ -99,10 +99,10 @@ class FlowPostGlobal(LosantModel):
 class FlowPostNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowPostTriggersVariantAXConfig(LosantModel):
@@ -120,7 +120,7 @@ class FlowPostTriggersVariantAXMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -136,7 +136,7 @@ class FlowPostTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantAXMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class FlowPostTriggersVariantAYMeta(LosantModel):
@@ -145,7 +145,7 @@ class FlowPostTriggersVariantAYMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -162,7 +162,7 @@ class FlowPostTriggersVariantAY(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantAYMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class FlowPostTriggersConfigSubscription(LosantModel):
@@ -188,7 +188,7 @@ class FlowPostTriggersVariantAZMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -204,7 +204,7 @@ class FlowPostTriggersVariantAZ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantAZMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class FlowPostTriggersVariantBAConfig(LosantModel):
@@ -221,7 +221,7 @@ class FlowPostTriggersVariantBAMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -237,7 +237,7 @@ class FlowPostTriggersVariantBA(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class FlowPostTriggersVariantBBConfig(LosantModel):
@@ -254,7 +254,7 @@ class FlowPostTriggersVariantBBMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -271,7 +271,7 @@ class FlowPostTriggersVariantBB(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class FlowPostTriggersVariantBCConfig(LosantModel):
@@ -291,7 +291,7 @@ class FlowPostTriggersVariantBCMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -309,7 +309,7 @@ class FlowPostTriggersVariantBC(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class FlowPostTriggersVariantBDConfig(LosantModel):
@@ -323,7 +323,7 @@ class FlowPostTriggersVariantBDMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -339,7 +339,7 @@ class FlowPostTriggersVariantBD(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class FlowPostTriggersVariantBEMeta(LosantModel):
@@ -348,7 +348,7 @@ class FlowPostTriggersVariantBEMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -364,7 +364,7 @@ class FlowPostTriggersVariantBE(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class FlowPostTriggersVariantBFConfig(LosantModel):
@@ -378,7 +378,7 @@ class FlowPostTriggersVariantBFMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -394,7 +394,7 @@ class FlowPostTriggersVariantBF(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class FlowPostTriggersVariantBGConfig(LosantModel):
@@ -411,7 +411,7 @@ class FlowPostTriggersVariantBGMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -427,7 +427,7 @@ class FlowPostTriggersVariantBG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class FlowPostTriggersVariantBHConfig(LosantModel):
@@ -444,7 +444,7 @@ class FlowPostTriggersVariantBHMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -460,7 +460,7 @@ class FlowPostTriggersVariantBH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class FlowPostTriggersVariantBIConfig(LosantModel):
@@ -479,7 +479,7 @@ class FlowPostTriggersVariantBIMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -495,7 +495,7 @@ class FlowPostTriggersVariantBI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class FlowPostTriggersVariantBJConfig(LosantModel):
@@ -509,7 +509,7 @@ class FlowPostTriggersVariantBJMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -525,7 +525,7 @@ class FlowPostTriggersVariantBJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class FlowPostTriggersVariantBKConfig(LosantModel):
@@ -539,7 +539,7 @@ class FlowPostTriggersVariantBKMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -556,7 +556,7 @@ class FlowPostTriggersVariantBK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class FlowPostTriggersVariantBLConfig(LosantModel):
@@ -581,7 +581,7 @@ class FlowPostTriggersVariantBL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class FlowPostTriggersVariantBMConfig(LosantModel):
@@ -606,7 +606,7 @@ class FlowPostTriggersVariantBMMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -622,7 +622,7 @@ class FlowPostTriggersVariantBM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class FlowPostTriggersVariantBNConfig(LosantModel):
@@ -644,7 +644,7 @@ class FlowPostTriggersVariantBNMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -660,7 +660,7 @@ class FlowPostTriggersVariantBN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class FlowPostTriggersVariantBOConfig(LosantModel):
@@ -675,7 +675,7 @@ class FlowPostTriggersVariantBOMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -692,7 +692,7 @@ class FlowPostTriggersVariantBO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class FlowPostTriggersVariantBPConfig(LosantModel):
@@ -717,7 +717,7 @@ class FlowPostTriggersVariantBPMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -734,7 +734,7 @@ class FlowPostTriggersVariantBP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class FlowPostTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -765,7 +765,7 @@ class FlowPostTriggersVariantBQMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -781,7 +781,7 @@ class FlowPostTriggersVariantBQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class FlowPostTriggersVariantBRConfig(LosantModel):
@@ -797,7 +797,7 @@ class FlowPostTriggersVariantBRMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -817,7 +817,7 @@ class FlowPostTriggersVariantBR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class FlowPostTriggersVariantBSMeta(LosantModel):
@@ -828,7 +828,7 @@ class FlowPostTriggersVariantBSMeta(LosantModel):
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -845,7 +845,7 @@ class FlowPostTriggersVariantBS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowPostTriggersVariantBSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 class FlowPost(LosantModel):
@@ -857,7 +857,7 @@ class FlowPost(LosantModel):
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    globals_: Annotated[list[FlowPostGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[FlowPostGlobal] | None, Field(max_length=100)] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]

@@ -10,7 +10,7 @@ from .._base import LosantModel, LosantRootModel
 class FlowTriggerFilterModelItem(LosantModel):
     __losant_closed__ = True
     key: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[str | None, Field(alias='type', max_length=1024)] = None
+    type: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowTriggerFilter(LosantRootModel[list[FlowTriggerFilterModelItem]]):

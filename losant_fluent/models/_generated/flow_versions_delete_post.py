@@ -119,13 +119,13 @@ class FlowVersionsDeletePostQueryName(LosantModel):
 class FlowVersionsDeletePostQueryVariantHNodes(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryNodesFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHNodesVariantA(LosantModel):
@@ -136,7 +136,7 @@ class FlowVersionsDeletePostQueryVariantHNodesVariantA(LosantModel):
 class FlowVersionsDeletePostQueryNodesFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHNodesVariantB(LosantModel):
@@ -148,14 +148,14 @@ class FlowVersionsDeletePostQueryVariantHTriggers(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryTriggersFieldEq(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHTriggersVariantA(LosantModel):
@@ -167,7 +167,7 @@ class FlowVersionsDeletePostQueryTriggersFieldNe(LosantModel):
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type_: Annotated[str, Field(alias='type', max_length=255)]
+    type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHTriggersVariantB(LosantModel):
@@ -200,7 +200,7 @@ class FlowVersionsDeletePostQuery(LosantModel):
     custom_node_supports: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryCustomNodeSupports | None, Field(alias='customNodeSupports')] = None
     enabled: str | LosantNumber | bool | FlowVersionsDeletePostQueryEnabled | None = None
     flow_class: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryFlowClass | None, Field(alias='flowClass')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | FlowVersionsDeletePostQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | FlowVersionsDeletePostQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | FlowVersionsDeletePostQueryName | None = None
     nodes: FlowVersionsDeletePostQueryVariantHNodes | FlowVersionsDeletePostQueryVariantHNodesVariantA | FlowVersionsDeletePostQueryVariantHNodesVariantB | None = None

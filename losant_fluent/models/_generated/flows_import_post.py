@@ -12,9 +12,9 @@ class FlowsImportPostFlowVersionCustomNodeConfigFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsOption(LosantModel):
@@ -27,20 +27,20 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -48,10 +48,10 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -60,27 +60,27 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class FlowsImportPostFlowVersionCustomNodeConfig(LosantModel):
@@ -100,10 +100,10 @@ class FlowsImportPostFlowVersionGlobal(LosantModel):
 class FlowsImportPostFlowVersionNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportPostFlowVersionTriggersConfig(LosantModel):
@@ -121,7 +121,7 @@ class FlowsImportPostFlowVersionTriggersMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -137,7 +137,7 @@ class FlowsImportPostFlowVersionTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class FlowsImportPostFlowVersionTriggersVariantAMeta(LosantModel):
@@ -146,7 +146,7 @@ class FlowsImportPostFlowVersionTriggersVariantAMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -163,7 +163,7 @@ class FlowsImportPostFlowVersionTriggersVariantA(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class FlowsImportPostFlowVersionTriggersConfigSubscription(LosantModel):
@@ -189,7 +189,7 @@ class FlowsImportPostFlowVersionTriggersVariantBMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -205,7 +205,7 @@ class FlowsImportPostFlowVersionTriggersVariantB(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class FlowsImportPostFlowVersionTriggersVariantCConfig(LosantModel):
@@ -222,7 +222,7 @@ class FlowsImportPostFlowVersionTriggersVariantCMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -238,7 +238,7 @@ class FlowsImportPostFlowVersionTriggersVariantC(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class FlowsImportPostFlowVersionTriggersVariantDConfig(LosantModel):
@@ -255,7 +255,7 @@ class FlowsImportPostFlowVersionTriggersVariantDMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -272,7 +272,7 @@ class FlowsImportPostFlowVersionTriggersVariantD(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class FlowsImportPostFlowVersionTriggersVariantEConfig(LosantModel):
@@ -292,7 +292,7 @@ class FlowsImportPostFlowVersionTriggersVariantEMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -310,7 +310,7 @@ class FlowsImportPostFlowVersionTriggersVariantE(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class FlowsImportPostFlowVersionTriggersVariantFConfig(LosantModel):
@@ -324,7 +324,7 @@ class FlowsImportPostFlowVersionTriggersVariantFMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -340,7 +340,7 @@ class FlowsImportPostFlowVersionTriggersVariantF(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class FlowsImportPostFlowVersionTriggersVariantGMeta(LosantModel):
@@ -349,7 +349,7 @@ class FlowsImportPostFlowVersionTriggersVariantGMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -365,7 +365,7 @@ class FlowsImportPostFlowVersionTriggersVariantG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class FlowsImportPostFlowVersionTriggersVariantHConfig(LosantModel):
@@ -379,7 +379,7 @@ class FlowsImportPostFlowVersionTriggersVariantHMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -395,7 +395,7 @@ class FlowsImportPostFlowVersionTriggersVariantH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class FlowsImportPostFlowVersionTriggersVariantIConfig(LosantModel):
@@ -412,7 +412,7 @@ class FlowsImportPostFlowVersionTriggersVariantIMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -428,7 +428,7 @@ class FlowsImportPostFlowVersionTriggersVariantI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class FlowsImportPostFlowVersionTriggersVariantJConfig(LosantModel):
@@ -445,7 +445,7 @@ class FlowsImportPostFlowVersionTriggersVariantJMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -461,7 +461,7 @@ class FlowsImportPostFlowVersionTriggersVariantJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class FlowsImportPostFlowVersionTriggersVariantKConfig(LosantModel):
@@ -480,7 +480,7 @@ class FlowsImportPostFlowVersionTriggersVariantKMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -496,7 +496,7 @@ class FlowsImportPostFlowVersionTriggersVariantK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class FlowsImportPostFlowVersionTriggersVariantLConfig(LosantModel):
@@ -510,7 +510,7 @@ class FlowsImportPostFlowVersionTriggersVariantLMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -526,7 +526,7 @@ class FlowsImportPostFlowVersionTriggersVariantL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class FlowsImportPostFlowVersionTriggersVariantMConfig(LosantModel):
@@ -540,7 +540,7 @@ class FlowsImportPostFlowVersionTriggersVariantMMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -557,7 +557,7 @@ class FlowsImportPostFlowVersionTriggersVariantM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class FlowsImportPostFlowVersionTriggersVariantNConfig(LosantModel):
@@ -582,7 +582,7 @@ class FlowsImportPostFlowVersionTriggersVariantN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class FlowsImportPostFlowVersionTriggersVariantOConfig(LosantModel):
@@ -607,7 +607,7 @@ class FlowsImportPostFlowVersionTriggersVariantOMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -623,7 +623,7 @@ class FlowsImportPostFlowVersionTriggersVariantO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class FlowsImportPostFlowVersionTriggersVariantPConfig(LosantModel):
@@ -645,7 +645,7 @@ class FlowsImportPostFlowVersionTriggersVariantPMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -661,7 +661,7 @@ class FlowsImportPostFlowVersionTriggersVariantP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class FlowsImportPostFlowVersionTriggersVariantQConfig(LosantModel):
@@ -676,7 +676,7 @@ class FlowsImportPostFlowVersionTriggersVariantQMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -693,7 +693,7 @@ class FlowsImportPostFlowVersionTriggersVariantQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class FlowsImportPostFlowVersionTriggersVariantRConfig(LosantModel):
@@ -718,7 +718,7 @@ class FlowsImportPostFlowVersionTriggersVariantRMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -735,7 +735,7 @@ class FlowsImportPostFlowVersionTriggersVariantR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -766,7 +766,7 @@ class FlowsImportPostFlowVersionTriggersVariantSMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -782,7 +782,7 @@ class FlowsImportPostFlowVersionTriggersVariantS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class FlowsImportPostFlowVersionTriggersVariantTConfig(LosantModel):
@@ -798,7 +798,7 @@ class FlowsImportPostFlowVersionTriggersVariantTMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -818,7 +818,7 @@ class FlowsImportPostFlowVersionTriggersVariantT(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class FlowsImportPostFlowVersionTriggersVariantUMeta(LosantModel):
@@ -829,7 +829,7 @@ class FlowsImportPostFlowVersionTriggersVariantUMeta(LosantModel):
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -846,7 +846,7 @@ class FlowsImportPostFlowVersionTriggersVariantU(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowVersionTriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 ModelFlowVersionModelFlowVersionAdditionalProperty = TypeAliasType('ModelFlowVersionModelFlowVersionAdditionalProperty', Annotated[str, Field(max_length=1024)])
@@ -858,8 +858,8 @@ class FlowsImportPostFlowVersion(LosantModel):
     custom_node_config: Annotated[FlowsImportPostFlowVersionCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
     enabled: bool | None = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals_: Annotated[list[FlowsImportPostFlowVersionGlobal] | None, Field(alias='globals', max_length=100)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    globals: Annotated[list[FlowsImportPostFlowVersionGlobal] | None, Field(max_length=100)] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     nodes: list[FlowsImportPostFlowVersionNode] | None = None
     notes: Annotated[str | None, Field(max_length=32767)] = None
@@ -871,9 +871,9 @@ class FlowsImportPostFlowCustomNodeConfigFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsOption(LosantModel):
@@ -886,20 +886,20 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[FlowsImportPostFlowCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -907,10 +907,10 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -919,27 +919,27 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class FlowsImportPostFlowCustomNodeConfig(LosantModel):
@@ -959,10 +959,10 @@ class FlowsImportPostFlowGlobal(LosantModel):
 class FlowsImportPostFlowNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportPostFlowTriggersConfig(LosantModel):
@@ -980,7 +980,7 @@ class FlowsImportPostFlowTriggersMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['appFile'] | None = None
@@ -996,7 +996,7 @@ class FlowsImportPostFlowTriggers(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['appFile'], Field(alias='type')]
+    type: Literal['appFile']
 
 
 class FlowsImportPostFlowTriggersVariantAMeta(LosantModel):
@@ -1005,7 +1005,7 @@ class FlowsImportPostFlowTriggersVariantAMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
@@ -1022,7 +1022,7 @@ class FlowsImportPostFlowTriggersVariantA(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantAMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'], Field(alias='type')]
+    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
 
 
 class FlowsImportPostFlowTriggersConfigSubscription(LosantModel):
@@ -1048,7 +1048,7 @@ class FlowsImportPostFlowTriggersVariantBMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['beckhoff'] | None = None
@@ -1064,7 +1064,7 @@ class FlowsImportPostFlowTriggersVariantB(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantBMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['beckhoff'], Field(alias='type')]
+    type: Literal['beckhoff']
 
 
 class FlowsImportPostFlowTriggersVariantCConfig(LosantModel):
@@ -1081,7 +1081,7 @@ class FlowsImportPostFlowTriggersVariantCMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['dataTable'] | None = None
@@ -1097,7 +1097,7 @@ class FlowsImportPostFlowTriggersVariantC(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantCMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['dataTable'], Field(alias='type')]
+    type: Literal['dataTable']
 
 
 class FlowsImportPostFlowTriggersVariantDConfig(LosantModel):
@@ -1114,7 +1114,7 @@ class FlowsImportPostFlowTriggersVariantDMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
@@ -1131,7 +1131,7 @@ class FlowsImportPostFlowTriggersVariantD(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantDMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['integration'], Field(alias='type')]
+    type: Literal['integration']
 
 
 class FlowsImportPostFlowTriggersVariantEConfig(LosantModel):
@@ -1151,7 +1151,7 @@ class FlowsImportPostFlowTriggersVariantEMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
@@ -1169,7 +1169,7 @@ class FlowsImportPostFlowTriggersVariantE(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantEMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceId', 'deviceTag'], Field(alias='type')]
+    type: Literal['deviceId', 'deviceTag']
 
 
 class FlowsImportPostFlowTriggersVariantFConfig(LosantModel):
@@ -1183,7 +1183,7 @@ class FlowsImportPostFlowTriggersVariantFMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['deviceIdsTagsInactivity'] | None = None
@@ -1199,7 +1199,7 @@ class FlowsImportPostFlowTriggersVariantF(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantFMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['deviceIdInactivity', 'deviceTagInactivity'], Field(alias='type')]
+    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
 
 
 class FlowsImportPostFlowTriggersVariantGMeta(LosantModel):
@@ -1208,7 +1208,7 @@ class FlowsImportPostFlowTriggersVariantGMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['direct'] | None = None
@@ -1224,7 +1224,7 @@ class FlowsImportPostFlowTriggersVariantG(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantGMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['direct'], Field(alias='type')]
+    type: Literal['direct']
 
 
 class FlowsImportPostFlowTriggersVariantHConfig(LosantModel):
@@ -1238,7 +1238,7 @@ class FlowsImportPostFlowTriggersVariantHMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['endpoint'] | None = None
@@ -1254,7 +1254,7 @@ class FlowsImportPostFlowTriggersVariantH(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantHMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['endpoint'], Field(alias='type')]
+    type: Literal['endpoint']
 
 
 class FlowsImportPostFlowTriggersVariantIConfig(LosantModel):
@@ -1271,7 +1271,7 @@ class FlowsImportPostFlowTriggersVariantIMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['event'] | None = None
@@ -1287,7 +1287,7 @@ class FlowsImportPostFlowTriggersVariantI(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantIMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['event'], Field(alias='type')]
+    type: Literal['event']
 
 
 class FlowsImportPostFlowTriggersVariantJConfig(LosantModel):
@@ -1304,7 +1304,7 @@ class FlowsImportPostFlowTriggersVariantJMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileTail'] | None = None
@@ -1320,7 +1320,7 @@ class FlowsImportPostFlowTriggersVariantJ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantJMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileTail'], Field(alias='type')]
+    type: Literal['fileTail']
 
 
 class FlowsImportPostFlowTriggersVariantKConfig(LosantModel):
@@ -1339,7 +1339,7 @@ class FlowsImportPostFlowTriggersVariantKMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['fileWatch'] | None = None
@@ -1355,7 +1355,7 @@ class FlowsImportPostFlowTriggersVariantK(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantKMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['fileWatch'], Field(alias='type')]
+    type: Literal['fileWatch']
 
 
 class FlowsImportPostFlowTriggersVariantLConfig(LosantModel):
@@ -1369,7 +1369,7 @@ class FlowsImportPostFlowTriggersVariantLMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['flowError'] | None = None
@@ -1385,7 +1385,7 @@ class FlowsImportPostFlowTriggersVariantL(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantLMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['flowError'], Field(alias='type')]
+    type: Literal['flowError']
 
 
 class FlowsImportPostFlowTriggersVariantMConfig(LosantModel):
@@ -1399,7 +1399,7 @@ class FlowsImportPostFlowTriggersVariantMMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['mqtt'] | None = None
@@ -1416,7 +1416,7 @@ class FlowsImportPostFlowTriggersVariantM(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantMMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['mqttTopic'], Field(alias='type')]
+    type: Literal['mqttTopic']
 
 
 class FlowsImportPostFlowTriggersVariantNConfig(LosantModel):
@@ -1441,7 +1441,7 @@ class FlowsImportPostFlowTriggersVariantN(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantNMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['onSync'], Field(alias='type')]
+    type: Literal['onSync']
 
 
 class FlowsImportPostFlowTriggersVariantOConfig(LosantModel):
@@ -1466,7 +1466,7 @@ class FlowsImportPostFlowTriggersVariantOMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['opcua'] | None = None
@@ -1482,7 +1482,7 @@ class FlowsImportPostFlowTriggersVariantO(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantOMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['opcua'], Field(alias='type')]
+    type: Literal['opcua']
 
 
 class FlowsImportPostFlowTriggersVariantPConfig(LosantModel):
@@ -1504,7 +1504,7 @@ class FlowsImportPostFlowTriggersVariantPMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['redisTrigger'] | None = None
@@ -1520,7 +1520,7 @@ class FlowsImportPostFlowTriggersVariantP(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantPMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['redis'], Field(alias='type')]
+    type: Literal['redis']
 
 
 class FlowsImportPostFlowTriggersVariantQConfig(LosantModel):
@@ -1535,7 +1535,7 @@ class FlowsImportPostFlowTriggersVariantQMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['request'] | None = None
@@ -1552,7 +1552,7 @@ class FlowsImportPostFlowTriggersVariantQ(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantQMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['request'], Field(alias='type')]
+    type: Literal['request']
 
 
 class FlowsImportPostFlowTriggersVariantRConfig(LosantModel):
@@ -1577,7 +1577,7 @@ class FlowsImportPostFlowTriggersVariantRMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['serial'] | None = None
@@ -1594,7 +1594,7 @@ class FlowsImportPostFlowTriggersVariantR(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantRMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['serial'], Field(alias='type')]
+    type: Literal['serial']
 
 
 class FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
@@ -1625,7 +1625,7 @@ class FlowsImportPostFlowTriggersVariantSMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['snmpTrap'] | None = None
@@ -1641,7 +1641,7 @@ class FlowsImportPostFlowTriggersVariantS(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantSMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['snmpTrap'], Field(alias='type')]
+    type: Literal['snmpTrap']
 
 
 class FlowsImportPostFlowTriggersVariantTConfig(LosantModel):
@@ -1657,7 +1657,7 @@ class FlowsImportPostFlowTriggersVariantTMeta(LosantModel):
     color: Annotated[str | None, Field(max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['timer'] | None = None
@@ -1677,7 +1677,7 @@ class FlowsImportPostFlowTriggersVariantT(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantTMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['timer'], Field(alias='type')]
+    type: Literal['timer']
 
 
 class FlowsImportPostFlowTriggersVariantUMeta(LosantModel):
@@ -1688,7 +1688,7 @@ class FlowsImportPostFlowTriggersVariantUMeta(LosantModel):
     device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
     group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
     icon: Annotated[str | None, Field(max_length=1024)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
     label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     name: Literal['virtualButton'] | None = None
@@ -1705,7 +1705,7 @@ class FlowsImportPostFlowTriggersVariantU(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: FlowsImportPostFlowTriggersVariantUMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['virtualButton'], Field(alias='type')]
+    type: Literal['virtualButton']
 
 
 ModelFlowModelFlowAdditionalProperty = TypeAliasType('ModelFlowModelFlowAdditionalProperty', Annotated[str, Field(max_length=1024)])
@@ -1722,9 +1722,9 @@ class FlowsImportPostFlow(LosantModel):
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    globals_: Annotated[list[FlowsImportPostFlowGlobal] | None, Field(alias='globals', max_length=100)] = None
+    globals: Annotated[list[FlowsImportPostFlowGlobal] | None, Field(max_length=100)] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     nodes: list[FlowsImportPostFlowNode] | None = None

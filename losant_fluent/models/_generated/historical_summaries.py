@@ -2,156 +2,23 @@
 """Models of the ``historicalSummaries`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class HistoricalSummariesItemLimits(LosantModel):
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
-
-
-class HistoricalSummariesItemPayloadCountDetails(LosantModel):
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-
-
-class HistoricalSummariesItemPayloadSizeDetails(LosantModel):
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-
-
-class HistoricalSummariesItem(LosantModel):
-    __losant_closed__ = True
-    api_token_count: Annotated[LosantNumber | None, Field(alias='apiTokenCount')] = None
-    application_count: Annotated[LosantNumber | None, Field(alias='applicationCount')] = None
-    application_count_prorated: Annotated[LosantNumber | None, Field(alias='applicationCountProrated')] = None
-    application_key_count: Annotated[LosantNumber | None, Field(alias='applicationKeyCount')] = None
-    certificate_authority_count: Annotated[LosantNumber | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[LosantNumber | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    current_period_end: Annotated[LosantDateTime | None, Field(alias='currentPeriodEnd')] = None
-    current_period_start: Annotated[LosantDateTime | None, Field(alias='currentPeriodStart')] = None
-    dashboard_count: Annotated[LosantNumber | None, Field(alias='dashboardCount')] = None
-    dashboard_count_prorated: Annotated[LosantNumber | None, Field(alias='dashboardCountProrated')] = None
-    data_table_count: Annotated[LosantNumber | None, Field(alias='dataTableCount')] = None
-    data_table_row_count: Annotated[LosantNumber | None, Field(alias='dataTableRowCount')] = None
-    data_table_total_size_mb: Annotated[LosantNumber | None, Field(alias='dataTableTotalSizeMb')] = None
-    device_count: Annotated[LosantNumber | None, Field(alias='deviceCount')] = None
-    device_count_prorated: Annotated[LosantNumber | None, Field(alias='deviceCountProrated')] = None
-    device_recipe_count: Annotated[LosantNumber | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[LosantNumber | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[LosantNumber | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[LosantNumber | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[LosantNumber | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[LosantNumber | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[LosantNumber | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[LosantNumber | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[LosantNumber | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[LosantNumber | None, Field(alias='fileCount')] = None
-    file_total_size_mb: Annotated[LosantNumber | None, Field(alias='fileTotalSizeMb')] = None
-    integration_count: Annotated[LosantNumber | None, Field(alias='integrationCount')] = None
-    limits: HistoricalSummariesItemLimits | None = None
-    notebook_count: Annotated[LosantNumber | None, Field(alias='notebookCount')] = None
-    notebook_minutes_count: Annotated[LosantNumber | None, Field(alias='notebookMinutesCount')] = None
-    notebook_run_count: Annotated[LosantNumber | None, Field(alias='notebookRunCount')] = None
-    owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_name: Annotated[str | None, Field(alias='ownerName', max_length=255, min_length=1)] = None
-    owner_type: Annotated[Literal['organization', 'user'] | None, Field(alias='ownerType')] = None
-    payload_billable_count: Annotated[LosantNumber | None, Field(alias='payloadBillableCount')] = None
-    payload_billable_size_mb: Annotated[LosantNumber | None, Field(alias='payloadBillableSizeMb')] = None
-    payload_count_details: Annotated[HistoricalSummariesItemPayloadCountDetails | None, Field(alias='payloadCountDetails')] = None
-    payload_nonbillable_count: Annotated[LosantNumber | None, Field(alias='payloadNonbillableCount')] = None
-    payload_nonbillable_size_mb: Annotated[LosantNumber | None, Field(alias='payloadNonbillableSizeMb')] = None
-    payload_size_details: Annotated[HistoricalSummariesItemPayloadSizeDetails | None, Field(alias='payloadSizeDetails')] = None
-    private_file_count: Annotated[LosantNumber | None, Field(alias='privateFileCount')] = None
-    private_file_total_size_mb: Annotated[LosantNumber | None, Field(alias='privateFileTotalSizeMb')] = None
-    resource_id: Annotated[str | None, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    resource_name: Annotated[str | None, Field(alias='resourceName', max_length=255, min_length=1)] = None
-    resource_proration: Annotated[LosantNumber | None, Field(alias='resourceProration')] = None
-    resource_type: Annotated[Literal['application', 'organization', 'whitelabel'] | None, Field(alias='resourceType')] = None
-    user_count: Annotated[LosantNumber | None, Field(alias='userCount')] = None
-    user_count_prorated: Annotated[LosantNumber | None, Field(alias='userCountProrated')] = None
-    webhook_count: Annotated[LosantNumber | None, Field(alias='webhookCount')] = None
-    workflow_count: Annotated[LosantNumber | None, Field(alias='workflowCount')] = None
+from . import historical_summary
+from .._base import LosantModel
 
 
 class HistoricalSummaries(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[HistoricalSummariesItem] | None = None
+    items: list[historical_summary.HistoricalSummary] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[historical_summary.HistoricalSummary]: # type: ignore[override]
+        return self.iter_items()

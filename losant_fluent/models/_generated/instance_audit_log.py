@@ -12,7 +12,7 @@ class InstanceAuditLog(LosantModel):
     actor_name: Annotated[str | None, Field(alias='actorName', max_length=1024)] = None
     actor_type: Annotated[Literal['User', 'ApiToken'] | None, Field(alias='actorType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_audit_log_id: Annotated[str | None, Field(alias='instanceAuditLogId', pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     primary_target_id: Annotated[str | None, Field(alias='primaryTargetId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -9,16 +9,16 @@ from .._base import LosantModel
 
 class InstanceAuditLogFilterActorItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['User', 'ApiToken'] | None, Field(alias='type')] = None
+    type: Literal['User', 'ApiToken'] | None = None
 
 
 class InstanceAuditLogFilterPrimaryTargetItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['Organization', 'ApiToken', 'User', 'InstanceCustomNode', 'NotificationRule'] | None, Field(alias='type')] = None
+    type: Literal['Organization', 'ApiToken', 'User', 'InstanceCustomNode', 'NotificationRule'] | None = None
 
 
 class InstanceAuditLogFilterRequestItem(LosantModel):
@@ -29,9 +29,9 @@ class InstanceAuditLogFilterRequestItem(LosantModel):
 
 class InstanceAuditLogFilterSecondaryTargetItem(LosantModel):
     __losant_closed__ = True
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
-    type_: Annotated[Literal['OrgInvite', 'ApiToken'] | None, Field(alias='type')] = None
+    type: Literal['OrgInvite', 'ApiToken'] | None = None
 
 
 class InstanceAuditLogFilter(LosantModel):

@@ -2,6 +2,7 @@
 """Models of the ``instanceAuditLogs`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
@@ -16,6 +17,9 @@ class InstanceAuditLogs(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[InstanceAuditLogs]: # type: ignore[override]
+        return self.iter_items()
 
 
 InstanceAuditLogs.model_rebuild()

@@ -11,9 +11,9 @@ class InstanceCustomNodeCustomNodeConfigVariantDFields(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
+    type: Literal['checkbox']
 
 
 class InstanceCustomNodeCustomNodeConfigFieldsOption(LosantModel):
@@ -26,20 +26,20 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     options: Annotated[list[InstanceCustomNodeCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
+    type: Literal['select']
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
+    type: Literal['stringTemplate']
     valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
 
 
@@ -47,10 +47,10 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
+    type: Literal['numberTemplate']
     valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
     valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
 
@@ -59,27 +59,27 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD(LosantModel):
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
+    type: Literal['jsonTemplate']
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
     required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
+    type: Literal['payloadPath']
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF(LosantModel):
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
+    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
+    type: Literal['section']
 
 
 class InstanceCustomNodeCustomNodeConfig(LosantModel):
@@ -93,10 +93,10 @@ class InstanceCustomNodeCustomNodeConfig(LosantModel):
 class InstanceCustomNodeNode(LosantModel):
     __losant_closed__ = True
     config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
+    id: Annotated[str | None, Field(max_length=1024)] = None
     meta: dict[str, Any] | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
+    type: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class InstanceCustomNodeStats(LosantModel):
@@ -122,7 +122,7 @@ class InstanceCustomNodeTrigger(LosantModel):
     key: Annotated[str | None, Field(max_length=1024)] = None
     meta: InstanceCustomNodeTriggerMeta | None = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart'], Field(alias='type')]
+    type: Literal['customNodeStart']
 
 
 class InstanceCustomNodeUsageSandbox(LosantModel):
@@ -133,6 +133,7 @@ class InstanceCustomNodeUsageSandbox(LosantModel):
 
 class InstanceCustomNodeUsage(LosantModel):
     __losant_closed__ = True
+    __losant_key_patterns__ = ('^[A-Fa-f\\d]{24}$',)
     sandbox: InstanceCustomNodeUsageSandbox | None = None
 
 
@@ -146,7 +147,7 @@ class InstanceCustomNode(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_custom_node_id: Annotated[str | None, Field(alias='instanceCustomNodeId', pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

@@ -2,176 +2,24 @@
 """Models of the ``instanceCustomNodes`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFields(LosantModel):
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['checkbox'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemCustomNodeConfigFieldsOption(LosantModel):
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantA(LosantModel):
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[InstanceCustomNodesItemCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type_: Annotated[Literal['select'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantB(LosantModel):
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type_: Annotated[Literal['stringTemplate'], Field(alias='type')]
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantC(LosantModel):
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type_: Annotated[Literal['numberTemplate'], Field(alias='type')]
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantD(LosantModel):
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type_: Annotated[Literal['jsonTemplate'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantE(LosantModel):
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type_: Annotated[Literal['payloadPath'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantF(LosantModel):
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type_: Annotated[Literal['section'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemCustomNodeConfig(LosantModel):
-    __losant_closed__ = True
-    fields: Annotated[list[InstanceCustomNodesItemVariantADCustomNodeConfigFields | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantA | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantB | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantC | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantD | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantE | InstanceCustomNodesItemVariantADCustomNodeConfigFieldsVariantF], Field(max_length=100)]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class InstanceCustomNodesItemNode(LosantModel):
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id_: Annotated[str | None, Field(alias='id', max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[str, Field(alias='type', max_length=1024, min_length=1)]
-
-
-class InstanceCustomNodesItemStats(LosantModel):
-    __losant_closed__ = True
-    error_count: Annotated[int | None, Field(alias='errorCount')] = None
-    run_count: Annotated[int | None, Field(alias='runCount')] = None
-
-
-class InstanceCustomNodesItemTriggerMeta(LosantModel):
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class InstanceCustomNodesItemTrigger(LosantModel):
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: InstanceCustomNodesItemTriggerMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type_: Annotated[Literal['customNodeStart'], Field(alias='type')]
-
-
-class InstanceCustomNodesItemUsageSandbox(LosantModel):
-    __losant_closed__ = True
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-
-
-class InstanceCustomNodesItemUsage(LosantModel):
-    __losant_closed__ = True
-    sandbox: InstanceCustomNodesItemUsageSandbox | None = None
-
-
-class InstanceCustomNodesItem(LosantModel):
-    category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[InstanceCustomNodesItemCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
-    custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
-    icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    instance_custom_node_id: Annotated[str | None, Field(alias='instanceCustomNodeId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[InstanceCustomNodesItemNode] | None = None
-    short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    source_application_id: Annotated[str | None, Field(alias='sourceApplicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_flow_id: Annotated[str | None, Field(alias='sourceFlowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_flow_version: Annotated[str | None, Field(alias='sourceFlowVersion', max_length=255, min_length=1)] = None
-    stats: InstanceCustomNodesItemStats | None = None
-    triggers: Annotated[list[InstanceCustomNodesItemTrigger] | None, Field(max_length=1)] = None
-    usage: InstanceCustomNodesItemUsage | None = None
+from typing import Annotated, Literal
+from . import instance_custom_node
+from .._base import LosantModel
 
 
 class InstanceCustomNodes(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[InstanceCustomNodesItem] | None = None
+    items: list[instance_custom_node.InstanceCustomNode] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[instance_custom_node.InstanceCustomNode]: # type: ignore[override]
+        return self.iter_items()

@@ -2,29 +2,21 @@
 """Models of the ``instanceMembers`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
+from . import instance_member
 from .._base import LosantModel
-
-
-class InstanceMembersItem(LosantModel):
-    __losant_closed__ = True
-    avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
-    instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
-    role: Literal['admin', 'view'] | None = None
-    sso_linked: Annotated[bool | None, Field(alias='ssoLinked')] = None
-    two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None
-    user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
 class InstanceMembers(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[InstanceMembersItem] | None = None
+    items: list[instance_member.InstanceMember] | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
+
+    def __iter__(self) -> Iterator[instance_member.InstanceMember]: # type: ignore[override]
+        return self.iter_items()

@@ -2,6 +2,7 @@
 """Models of the ``instanceOrgMembers`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
@@ -9,13 +10,16 @@ from .._base import LosantModel
 
 class InstanceOrgMembers(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     items: list[InstanceOrgMembers] | None = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
+
+    def __iter__(self) -> Iterator[InstanceOrgMembers]: # type: ignore[override]
+        return self.iter_items()
 
 
 InstanceOrgMembers.model_rebuild()

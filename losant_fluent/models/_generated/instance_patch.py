@@ -51,7 +51,7 @@ class InstancePatchReportConfig(LosantModel):
     cron: Annotated[str, Field(max_length=255)]
     date_group_by: Annotated[Literal['day', 'month'] | None, Field(alias='dateGroupBy')] = None
     emails: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=10)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
+    id: Annotated[str | None, Field(max_length=48)] = None
     include_sandbox: Annotated[bool | None, Field(alias='includeSandbox')] = None
     periods: Annotated[int | None, Field(ge=1, le=90)] = None
     resource_group_by: Annotated[Literal['application', 'organization'] | None, Field(alias='resourceGroupBy')] = None

@@ -46,7 +46,7 @@ class InstanceSandboxLimits(LosantModel):
 
 class InstanceSandboxOrg(LosantModel):
     icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -129,7 +129,7 @@ class InstanceSandbox(LosantModel):
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
     full_name: Annotated[str | None, Field(alias='fullName')] = None
     github_name: Annotated[str | None, Field(alias='githubName')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_sandbox_id: Annotated[str | None, Field(alias='instanceSandboxId', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_failed_login: Annotated[LosantDateTime | None, Field(alias='lastFailedLogin')] = None

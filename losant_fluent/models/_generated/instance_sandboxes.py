@@ -2,163 +2,24 @@
 """Models of the ``instanceSandboxes`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class InstanceSandboxesItemLimits(LosantModel):
-    __losant_closed__ = True
-    apitoken: int | None = None
-    application: int | None = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots')] = None
-    applicationcertificate: int | None = None
-    applicationcertificateauthority: int | None = None
-    applicationkey: int | None = None
-    credential: int | None = None
-    dashboard: int | None = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL')] = None
-    datatable: int | None = None
-    device: int | None = None
-    devicerecipe: int | None = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots')] = None
-    experiencedomain: int | None = None
-    experienceendpoint: int | None = None
-    experiencegroup: int | None = None
-    experienceslug: int | None = None
-    experienceuser: int | None = None
-    experienceversion: int | None = None
-    experienceview: int | None = None
-    file: int | None = None
-    flow: int | None = None
-    integration: int | None = None
-    notebook: int | None = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel')] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth')] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun')] = None
-    payload: int | None = None
-    privatefile: int | None = None
-    resourcejob: int | None = None
-    storage: int | None = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval')] = None
-    webhook: int | None = None
-
-
-class InstanceSandboxesItemOrg(LosantModel):
-    icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class InstanceSandboxesItemSummaryNotebookStats(LosantModel):
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
-
-
-class InstanceSandboxesItemSummaryPayloadCount(LosantModel):
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-
-
-class InstanceSandboxesItemSummaryStorageStats(LosantModel):
-    count: int | None = None
-    size: int | None = None
-
-
-class InstanceSandboxesItemSummary(LosantModel):
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    instance_count: Annotated[int | None, Field(alias='instanceCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[InstanceSandboxesItemSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    org_count: Annotated[int | None, Field(alias='orgCount')] = None
-    payload_count: Annotated[InstanceSandboxesItemSummaryPayloadCount | None, Field(alias='payloadCount')] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[InstanceSandboxesItemSummaryStorageStats | None, Field(alias='storageStats')] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
-
-
-class InstanceSandboxesItem(LosantModel):
-    avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
-    company_name: Annotated[str | None, Field(alias='companyName', max_length=1024)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    current_period_end: Annotated[LosantDateTime | None, Field(alias='currentPeriodEnd')] = None
-    current_period_start: Annotated[LosantDateTime | None, Field(alias='currentPeriodStart')] = None
-    data_deletion: Annotated[LosantDateTime | None, Field(alias='dataDeletion')] = None
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    email_verified: Annotated[bool | None, Field(alias='emailVerified')] = None
-    failed_login_count: Annotated[LosantNumber | None, Field(alias='failedLoginCount')] = None
-    first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
-    full_name: Annotated[str | None, Field(alias='fullName')] = None
-    github_name: Annotated[str | None, Field(alias='githubName')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    instance_sandbox_id: Annotated[str | None, Field(alias='instanceSandboxId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_failed_login: Annotated[LosantDateTime | None, Field(alias='lastFailedLogin')] = None
-    last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
-    last_successful_login: Annotated[LosantDateTime | None, Field(alias='lastSuccessfulLogin')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: InstanceSandboxesItemLimits | None = None
-    location: Annotated[str | None, Field(max_length=1024)] = None
-    needs_to_verify_email: Annotated[bool | None, Field(alias='needsToVerifyEmail')] = None
-    orgs: list[InstanceSandboxesItemOrg] | None = None
-    password_last_updated: Annotated[LosantDateTime | None, Field(alias='passwordLastUpdated')] = None
-    permanent_deletion: Annotated[LosantDateTime | None, Field(alias='permanentDeletion')] = None
-    phone_number: Annotated[str | None, Field(alias='phoneNumber', max_length=1024)] = None
-    sso_linked: Annotated[bool | None, Field(alias='ssoLinked')] = None
-    summary: InstanceSandboxesItemSummary | None = None
-    title: Annotated[str | None, Field(max_length=1024)] = None
-    token_cutoff: Annotated[LosantDateTime | None, Field(alias='tokenCutoff')] = None
-    two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None
-    url: Annotated[str | None, Field(max_length=1024)] = None
+from . import instance_sandbox
+from .._base import LosantModel
 
 
 class InstanceSandboxes(LosantModel):
     count: int | None = None
     ending_before_id: Annotated[str | None, Field(alias='endingBeforeId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     has_more: Annotated[bool | None, Field(alias='hasMore')] = None
-    items: list[InstanceSandboxesItem] | None = None
+    items: list[instance_sandbox.InstanceSandbox] | None = None
     limit: int | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     starting_after_id: Annotated[str | None, Field(alias='startingAfterId', pattern='^[A-Fa-f\\d]{24}$')] = None
+
+    def __iter__(self) -> Iterator[instance_sandbox.InstanceSandbox]: # type: ignore[override]
+        return self.iter_items()

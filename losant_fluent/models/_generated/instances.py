@@ -2,130 +2,23 @@
 """Models of the ``instances`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class InstancesItemLimits(LosantModel):
-    __losant_closed__ = True
-    apitoken: int | None = None
-    application: int | None = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots')] = None
-    applicationcertificate: int | None = None
-    applicationcertificateauthority: int | None = None
-    applicationkey: int | None = None
-    credential: int | None = None
-    dashboard: int | None = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL')] = None
-    datatable: int | None = None
-    device: int | None = None
-    devicerecipe: int | None = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots')] = None
-    experiencedomain: int | None = None
-    experienceendpoint: int | None = None
-    experiencegroup: int | None = None
-    experienceslug: int | None = None
-    experienceuser: int | None = None
-    experienceversion: int | None = None
-    experienceview: int | None = None
-    file: int | None = None
-    flow: int | None = None
-    instance_api_token: Annotated[int | None, Field(alias='instanceApiToken')] = None
-    instance_custom_node: Annotated[int | None, Field(alias='instanceCustomNode')] = None
-    instance_notification_rule: Annotated[int | None, Field(alias='instanceNotificationRule')] = None
-    integration: int | None = None
-    member: int | None = None
-    notebook: int | None = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel')] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth')] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun')] = None
-    organization: int | None = None
-    payload: int | None = None
-    privatefile: int | None = None
-    resourcejob: int | None = None
-    storage: int | None = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval')] = None
-    webhook: int | None = None
-
-
-class InstancesItemMember(LosantModel):
-    role: Literal['admin', 'view'] | None = None
-    user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
-
-
-class InstancesItemOrgDefaultLimitConfig(LosantModel):
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
-
-
-class InstancesItemReportConfig(LosantModel):
-    __losant_closed__ = True
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    date_group_by: Annotated[Literal['day', 'month'] | None, Field(alias='dateGroupBy')] = None
-    emails: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=10)] = None
-    id_: Annotated[str | None, Field(alias='id', max_length=48)] = None
-    include_sandbox: Annotated[bool | None, Field(alias='includeSandbox')] = None
-    periods: Annotated[int | None, Field(ge=1, le=90)] = None
-    resource_group_by: Annotated[Literal['application', 'organization'] | None, Field(alias='resourceGroupBy')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-
-
-class InstancesItem(LosantModel):
-    allow_audit_logging: Annotated[bool | None, Field(alias='allowAuditLogging')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: InstancesItemLimits | None = None
-    members: list[InstancesItemMember] | None = None
-    mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_default_limit_config: Annotated[InstancesItemOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig')] = None
-    report_configs: Annotated[list[InstancesItemReportConfig] | None, Field(alias='reportConfigs', max_length=10)] = None
+from . import instance
+from .._base import LosantModel
 
 
 class Instances(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[InstancesItem] | None = None
+    items: list[instance.Instance] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[instance.Instance]: # type: ignore[override]
+        return self.iter_items()

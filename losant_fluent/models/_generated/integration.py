@@ -86,7 +86,7 @@ class Integration(LosantModel):
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     enabled: bool | None = None
     google_pub_sub_config: Annotated[IntegrationGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_id: Annotated[str | None, Field(alias='integrationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_type: Annotated[Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None, Field(alias='integrationType')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

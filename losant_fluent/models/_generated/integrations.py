@@ -2,111 +2,24 @@
 """Models of the ``integrations`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class IntegrationsItemVariantAIAzureEventHubConfig(LosantModel):
-    __losant_closed__ = True
-    connection_string: Annotated[str, Field(alias='connectionString', max_length=1024, min_length=1)]
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str | None, Field(alias='hostName', max_length=256, min_length=1)] = None
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
-
-
-class IntegrationsItemVariantAIAzureEventHubConfigVariantA(LosantModel):
-    __losant_closed__ = True
-    connection_string: Annotated[str | None, Field(alias='connectionString', max_length=1024, min_length=1)] = None
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str, Field(alias='hostName', max_length=256, min_length=1)]
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
-
-
-class IntegrationsItemGooglePubSubConfig(LosantModel):
-    __losant_closed__ = True
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=255, min_length=1)] = None
-
-
-class IntegrationsItemMqttConfig(LosantModel):
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    clean: bool | None = None
-    client_id: Annotated[str | None, Field(alias='clientId', max_length=1024, min_length=1)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    host: Annotated[str, Field(max_length=1024, min_length=1)]
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    port: Annotated[LosantNumber, Field(ge=1.0, le=65535.0)]
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    protocol: Literal['mqtt', 'mqtts', 'ws', 'wss']
-    protocol_version: Annotated[Literal['3.1.1', '5'] | None, Field(alias='protocolVersion')] = None
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-
-
-class IntegrationsItemParticleConfig(LosantModel):
-    __losant_closed__ = True
-    access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
-    device_name_or_id: Annotated[str | None, Field(alias='deviceNameOrId', max_length=1024, min_length=1)] = None
-    org_slug_or_id: Annotated[str | None, Field(alias='orgSlugOrId', max_length=1024, min_length=1)] = None
-    product_slug_or_id: Annotated[str | None, Field(alias='productSlugOrId', max_length=1024, min_length=1)] = None
-
-
-class IntegrationsItemSqsConfig(LosantModel):
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId')] = None
-    queue_url: Annotated[str, Field(alias='queueUrl')]
-    region: str | None = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey')] = None
-
-
-class IntegrationsItemWebsocketConfigHeader(LosantModel):
-    __losant_closed__ = True
-    header_key: Annotated[str, Field(alias='headerKey', max_length=1024, min_length=1)]
-    header_value: Annotated[str, Field(alias='headerValue', max_length=1024, min_length=1)]
-
-
-class IntegrationsItemWebsocketConfig(LosantModel):
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[IntegrationsItemWebsocketConfigHeader] | None, Field(max_length=50)] = None
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    url: Annotated[str, Field(max_length=1024, min_length=1)]
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-
-
-class IntegrationsItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    azure_event_hub_config: Annotated[IntegrationsItemVariantAIAzureEventHubConfig | IntegrationsItemVariantAIAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
-    enabled: bool | None = None
-    google_pub_sub_config: Annotated[IntegrationsItemGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    integration_id: Annotated[str | None, Field(alias='integrationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    integration_type: Annotated[Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None, Field(alias='integrationType')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    mqtt_config: Annotated[IntegrationsItemMqttConfig | None, Field(alias='mqttConfig')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    particle_config: Annotated[IntegrationsItemParticleConfig | None, Field(alias='particleConfig')] = None
-    sqs_config: Annotated[IntegrationsItemSqsConfig | None, Field(alias='sqsConfig')] = None
-    status: Any | None = None
-    topics: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    websocket_config: Annotated[IntegrationsItemWebsocketConfig | None, Field(alias='websocketConfig')] = None
+from typing import Annotated, Literal
+from . import integration
+from .._base import LosantModel
 
 
 class Integrations(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[IntegrationsItem] | None = None
+    items: list[integration.Integration] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[integration.Integration]: # type: ignore[override]
+        return self.iter_items()

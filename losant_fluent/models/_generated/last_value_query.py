@@ -358,7 +358,7 @@ class LastValueQueryDeviceQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | LastValueQueryDeviceQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryParentId | None, Field(alias='parentId')] = None

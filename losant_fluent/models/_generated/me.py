@@ -2,6 +2,7 @@
 """Models of the ``me`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
@@ -45,7 +46,7 @@ class MeLimits(LosantModel):
 
 
 class MeRecentApplicationsItem(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -54,9 +55,12 @@ class MeRecentApplications(LosantModel):
     items: list[MeRecentApplicationsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
+    def __iter__(self) -> Iterator[MeRecentApplicationsItem]: # type: ignore[override]
+        return self.iter_items()
+
 
 class MeRecentDashboardsItem(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -65,9 +69,12 @@ class MeRecentDashboards(LosantModel):
     items: list[MeRecentDashboardsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
+    def __iter__(self) -> Iterator[MeRecentDashboardsItem]: # type: ignore[override]
+        return self.iter_items()
+
 
 class MeRecentOrganizationsItem(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -75,6 +82,9 @@ class MeRecentOrganizations(LosantModel):
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[MeRecentOrganizationsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
+
+    def __iter__(self) -> Iterator[MeRecentOrganizationsItem]: # type: ignore[override]
+        return self.iter_items()
 
 
 class MeSummaryNotebookStats(LosantModel):
@@ -154,7 +164,7 @@ class Me(LosantModel):
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
     full_name: Annotated[str | None, Field(alias='fullName')] = None
     github_name: Annotated[str | None, Field(alias='githubName')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     limits: MeLimits | None = None

@@ -358,7 +358,7 @@ class MultiDeviceCommandDeviceQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | MultiDeviceCommandDeviceQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryParentId | None, Field(alias='parentId')] = None

@@ -18,7 +18,7 @@ class Notebook(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     image_version: Annotated[Literal['v1', 'v2', 'v3', 'v4'] | None, Field(alias='imageVersion')] = None
     inputs: list[Annotated[dict[str, Any], Field(max_length=100)]] | None = None
     jupyter_file_name: Annotated[str | None, Field(alias='jupyterFileName', max_length=1024, min_length=1)] = None

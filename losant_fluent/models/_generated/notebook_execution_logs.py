@@ -27,7 +27,7 @@ class NotebookExecutionLogsModelItem(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     execution_errors: Annotated[list[NotebookExecutionLogsModelItemExecutionError] | None, Field(alias='executionErrors')] = None
     execution_relative_to: Annotated[LosantDateTime | None, Field(alias='executionRelativeTo')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     image_version: Annotated[Literal['v1', 'v2', 'v3', 'v4'] | None, Field(alias='imageVersion')] = None
     input_info: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], NotebookExecutionLogsModelItemInputInfo] | None, Field(alias='inputInfo')] = None
     inputs_completed_at: Annotated[LosantDateTime | None, Field(alias='inputsCompletedAt')] = None

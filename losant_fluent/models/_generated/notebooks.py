@@ -2,42 +2,24 @@
 """Models of the ``notebooks`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class NotebooksItemStats(LosantModel):
-    __losant_closed__ = True
-    errors_this_period: Annotated[LosantNumber | None, Field(alias='errorsThisPeriod')] = None
-    minutes_this_period: Annotated[LosantNumber | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[LosantNumber | None, Field(alias='runsThisPeriod')] = None
-
-
-class NotebooksItem(LosantModel):
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    image_version: Annotated[Literal['v1', 'v2', 'v3', 'v4'] | None, Field(alias='imageVersion')] = None
-    inputs: list[Annotated[dict[str, Any], Field(max_length=100)]] | None = None
-    jupyter_file_name: Annotated[str | None, Field(alias='jupyterFileName', max_length=1024, min_length=1)] = None
-    jupyter_file_url: Annotated[str | None, Field(alias='jupyterFileUrl')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    notebook_id: Annotated[str | None, Field(alias='notebookId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    outputs: list[Annotated[dict[str, Any], Field(max_length=100)]] | None = None
-    stats: NotebooksItemStats | None = None
+from typing import Annotated, Literal
+from . import notebook
+from .._base import LosantModel
 
 
 class Notebooks(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[NotebooksItem] | None = None
+    items: list[notebook.Notebook] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[notebook.Notebook]: # type: ignore[override]
+        return self.iter_items()

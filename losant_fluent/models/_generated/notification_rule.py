@@ -32,7 +32,7 @@ class NotificationRule(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     email_config: Annotated[NotificationRuleEmailConfig | None, Field(alias='emailConfig')] = None
     enabled: bool | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='lastUpdatedByType')] = None

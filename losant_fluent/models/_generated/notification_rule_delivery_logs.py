@@ -26,7 +26,7 @@ class NotificationRuleDeliveryLogsModelItem(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: NotificationRuleDeliveryLogsModelItemEmail | None = None
     evaluation: NotificationRuleDeliveryLogsModelItemEvaluation | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     notification_rule_delivery_id: Annotated[str | None, Field(alias='notificationRuleDeliveryId', pattern='^[A-Fa-f\\d]{24}$')] = None
     notification_rule_id: Annotated[str | None, Field(alias='notificationRuleId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -2,54 +2,18 @@
 """Models of the ``notificationRules`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class NotificationRulesItemEmailConfig(LosantModel):
-    __losant_closed__ = True
-    body_template: Annotated[str, Field(alias='bodyTemplate', max_length=32767)]
-    send_to_addresses: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='sendToAddresses', max_length=10)] = None
-    send_to_owner: Annotated[Literal['admins', 'members', 'none'] | None, Field(alias='sendToOwner')] = None
-    send_to_target: Annotated[Literal['admins', 'members', 'none'] | None, Field(alias='sendToTarget')] = None
-    subject_template: Annotated[str, Field(alias='subjectTemplate', max_length=1024, min_length=1)]
-
-
-class NotificationRulesItemRuleConfig(LosantModel):
-    __losant_closed__ = True
-    max_frequency: Annotated[Literal['billingCycle', 'daily'] | None, Field(alias='maxFrequency')] = None
-    rule_type: Annotated[Literal['payloadUsage', 'notebookMinuteUsage'], Field(alias='ruleType')]
-    threshold: Annotated[LosantNumber, Field(ge=0.0, le=1000.0)]
-    threshold_type: Annotated[Literal['percentOfLimit'], Field(alias='thresholdType')]
-
-
-class NotificationRulesItem(LosantModel):
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    email_config: Annotated[NotificationRulesItemEmailConfig | None, Field(alias='emailConfig')] = None
-    enabled: bool | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='lastUpdatedByType')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    notification_rule_id: Annotated[str | None, Field(alias='notificationRuleId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    owner_type: Annotated[Literal['instance'] | None, Field(alias='ownerType')] = None
-    rule_config: Annotated[NotificationRulesItemRuleConfig | None, Field(alias='ruleConfig')] = None
-    target_query_json: Annotated[str | None, Field(alias='targetQueryJson', max_length=8192)] = None
-    target_type: Annotated[Literal['organization'] | None, Field(alias='targetType')] = None
+from . import notification_rule
+from .._base import LosantModel
 
 
 class NotificationRules(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[NotificationRulesItem] | None = None
+    items: list[notification_rule.NotificationRule] | None = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['instance'] | None, Field(alias='ownerType')] = None
     page: int | None = None
@@ -57,3 +21,6 @@ class NotificationRules(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[notification_rule.NotificationRule]: # type: ignore[override]
+        return self.iter_items()

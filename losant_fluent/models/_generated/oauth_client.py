@@ -16,7 +16,7 @@ class OauthClient(LosantModel):
     client_uri: Annotated[str | None, Field(max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     grant_types: list[Literal['authorization_code', 'refresh_token']] | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     logo_uri: Annotated[str | None, Field(max_length=32768)] = None
     policy_uri: Annotated[str | None, Field(max_length=1024)] = None

@@ -151,7 +151,7 @@ class Org(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     disabled_at: Annotated[Literal[False] | LosantDateTime | None, Field(alias='disabledAt')] = None
     icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     is_enterprise: Annotated[bool | None, Field(alias='isEnterprise')] = None
     is_read_only: Annotated[bool | None, Field(alias='isReadOnly')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

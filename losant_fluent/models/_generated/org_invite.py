@@ -25,7 +25,7 @@ class OrgInvite(LosantModel):
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     has_expired: Annotated[bool | None, Field(alias='hasExpired')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None
     ttl: LosantNumber | None = None

@@ -2,41 +2,22 @@
 """Models of the ``orgInviteCollection`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class OrgInviteCollectionItemApplicationRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class OrgInviteCollectionItemDashboardRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class OrgInviteCollectionItem(LosantModel):
-    application_roles: Annotated[list[OrgInviteCollectionItemApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[OrgInviteCollectionItemDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    has_expired: Annotated[bool | None, Field(alias='hasExpired')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None
-    ttl: LosantNumber | None = None
+from . import org_invite
+from .._base import LosantModel
 
 
 class OrgInviteCollection(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[OrgInviteCollectionItem] | None = None
+    items: list[org_invite.OrgInvite] | None = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
+
+    def __iter__(self) -> Iterator[org_invite.OrgInvite]: # type: ignore[override]
+        return self.iter_items()

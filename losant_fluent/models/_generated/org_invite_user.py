@@ -14,7 +14,7 @@ class OrgInviteUserInvitedBy(LosantModel):
 
 class OrgInviteUser(LosantModel):
     expired: bool | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None
     invited_by: Annotated[OrgInviteUserInvitedBy | None, Field(alias='invitedBy')] = None
     org_name: Annotated[str | None, Field(alias='orgName', max_length=255, min_length=1)] = None

@@ -2,177 +2,23 @@
 """Models of the ``orgs`` schema."""
 
 from __future__ import annotations
-from pydantic import Field, StringConstraints
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
-
-
-class OrgsItemBanner(LosantModel):
-    __losant_closed__ = True
-    level: Literal['info', 'warning', 'critical'] | None = None
-    message: Annotated[str | None, Field(max_length=2048)] = None
-
-
-class OrgsItemLimits(LosantModel):
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
-
-
-class OrgsItemMemberApplicationRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class OrgsItemMemberDashboardRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class OrgsItemMember(LosantModel):
-    application_roles: Annotated[list[OrgsItemMemberApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
-    dashboard_roles: Annotated[list[OrgsItemMemberDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
-    last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None
-    sso_linked: Annotated[bool | None, Field(alias='ssoLinked')] = None
-    two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None
-    user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
-
-
-class OrgsItemSummaryNotebookStats(LosantModel):
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
-
-
-class OrgsItemSummaryPayloadCount(LosantModel):
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-
-
-class OrgsItemSummaryStorageStats(LosantModel):
-    count: int | None = None
-    size: int | None = None
-
-
-class OrgsItemSummary(LosantModel):
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    member_count: Annotated[int | None, Field(alias='memberCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[OrgsItemSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[OrgsItemSummaryPayloadCount | None, Field(alias='payloadCount')] = None
-    pending_invite_count: Annotated[int | None, Field(alias='pendingInviteCount')] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[OrgsItemSummaryStorageStats | None, Field(alias='storageStats')] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
-
-
-class OrgsItem(LosantModel):
-    banner: OrgsItemBanner | None = None
-    billing_email: Annotated[str | None, Field(alias='billingEmail', max_length=1024)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    current_period_end: Annotated[LosantDateTime | None, Field(alias='currentPeriodEnd')] = None
-    current_period_start: Annotated[LosantDateTime | None, Field(alias='currentPeriodStart')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    disabled_at: Annotated[Literal[False] | LosantDateTime | None, Field(alias='disabledAt')] = None
-    icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    is_enterprise: Annotated[bool | None, Field(alias='isEnterprise')] = None
-    is_read_only: Annotated[bool | None, Field(alias='isReadOnly')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: OrgsItemLimits | None = None
-    members: list[OrgsItemMember] | None = None
-    mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    plan_id: Annotated[str | None, Field(alias='planId', max_length=1024)] = None
-    subscription_status: Annotated[Literal['trialing', 'active', 'past_due', 'canceled', 'unpaid'] | None, Field(alias='subscriptionStatus')] = None
-    summary: OrgsItemSummary | None = None
-    whitelisted_email_domains: Annotated[list[Annotated[str, Field(max_length=45, min_length=3)]] | None, Field(alias='whitelistedEmailDomains')] = None
+from . import org
+from .._base import LosantModel
 
 
 class Orgs(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[OrgsItem] | None = None
+    items: list[org.Org] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[org.Org]: # type: ignore[override]
+        return self.iter_items()

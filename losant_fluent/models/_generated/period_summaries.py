@@ -2,6 +2,7 @@
 """Models of the ``periodSummaries`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
@@ -55,14 +56,14 @@ class PeriodSummariesItemSummary(LosantModel):
 class PeriodSummariesItem(LosantModel):
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     summary: PeriodSummariesItemSummary | None = None
 
 
 class PeriodSummaries(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     items: list[PeriodSummariesItem] | None = None
     page: int | None = None
@@ -70,3 +71,6 @@ class PeriodSummaries(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[PeriodSummariesItem]: # type: ignore[override]
+        return self.iter_items()

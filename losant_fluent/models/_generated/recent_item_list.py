@@ -2,13 +2,14 @@
 """Models of the ``recentItemList`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
 
 
 class RecentItemListItem(LosantModel):
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
@@ -16,3 +17,6 @@ class RecentItemList(LosantModel):
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[RecentItemListItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
+
+    def __iter__(self) -> Iterator[RecentItemListItem]: # type: ignore[override]
+        return self.iter_items()

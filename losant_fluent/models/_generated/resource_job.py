@@ -19,7 +19,7 @@ class ResourceJob(LosantModel):
     data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobDataTableId | None, Field(alias='dataTableId')] = None
     default_context: Annotated[str | None, Field(alias='defaultContext', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     iteration_delay: Annotated[int | None, Field(alias='iterationDelay')] = None
     iteration_timeout: Annotated[int | None, Field(alias='iterationTimeout')] = None
     last_execution_requested: Annotated[LosantDateTime | None, Field(alias='lastExecutionRequested')] = None

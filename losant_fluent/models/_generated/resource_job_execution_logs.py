@@ -22,7 +22,7 @@ class ResourceJobExecutionLogsModelItem(LosantModel):
     cancel_source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='cancelSourceType')] = None
     execution_report_url: Annotated[str | None, Field(alias='executionReportUrl')] = None
     execution_summary: Annotated[ResourceJobExecutionLogsModelItemExecutionSummary | None, Field(alias='executionSummary')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     iteration_delay: Annotated[int | None, Field(alias='iterationDelay')] = None
     iteration_timeout: Annotated[int | None, Field(alias='iterationTimeout')] = None
     max_iteration_concurrency: Annotated[Literal[1, 10] | None, Field(alias='maxIterationConcurrency')] = None

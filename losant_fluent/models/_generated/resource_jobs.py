@@ -2,47 +2,24 @@
 """Models of the ``resourceJobs`` schema."""
 
 from __future__ import annotations
-from pydantic import ConfigDict, Field
+from collections.abc import Iterator
+from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantRootModel
-
-
-class ResourceJobsItemDataTableId(LosantRootModel[str]):
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class ResourceJobsItem(LosantModel):
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobsItemDataTableId | None, Field(alias='dataTableId')] = None
-    default_context: Annotated[str | None, Field(alias='defaultContext', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    iteration_delay: Annotated[int | None, Field(alias='iterationDelay')] = None
-    iteration_timeout: Annotated[int | None, Field(alias='iterationTimeout')] = None
-    last_execution_requested: Annotated[LosantDateTime | None, Field(alias='lastExecutionRequested')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    max_iteration_concurrency: Annotated[Literal[1, 10] | None, Field(alias='maxIterationConcurrency')] = None
-    max_iteration_retries: Annotated[int | None, Field(alias='maxIterationRetries')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    query_json: Annotated[str | None, Field(alias='queryJson', max_length=8192)] = None
-    resource_job_id: Annotated[str | None, Field(alias='resourceJobId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    resource_type: Annotated[Literal['dataTableRow', 'device', 'experienceGroup', 'experienceUser'] | None, Field(alias='resourceType')] = None
-    retry_delay: Annotated[int | None, Field(alias='retryDelay')] = None
-    retry_on_failure: Annotated[bool | None, Field(alias='retryOnFailure')] = None
-    retry_on_timeout: Annotated[bool | None, Field(alias='retryOnTimeout')] = None
+from . import resource_job
+from .._base import LosantModel
 
 
 class ResourceJobs(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ResourceJobsItem] | None = None
+    items: list[resource_job.ResourceJob] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[resource_job.ResourceJob]: # type: ignore[override]
+        return self.iter_items()

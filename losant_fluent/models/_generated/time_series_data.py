@@ -10,7 +10,7 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 class TimeSeriesDataAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class TimeSeriesDataAggregationOptions(LosantModel):
@@ -21,7 +21,7 @@ class TimeSeriesDataAggregationOptions(LosantModel):
 class TimeSeriesDataAggregationVariantA(LosantModel):
     __losant_closed__ = True
     options: TimeSeriesDataAggregationOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class TimeSeriesDataDevicesPoint(LosantModel):

@@ -11,7 +11,7 @@ from .._base import LosantModel, LosantNumber
 class TimeSeriesQueryAggregation(LosantModel):
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type_: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'], Field(alias='type')]
+    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class TimeSeriesQueryAggregationOptions(LosantModel):
@@ -22,7 +22,7 @@ class TimeSeriesQueryAggregationOptions(LosantModel):
 class TimeSeriesQueryAggregationVariantC(LosantModel):
     __losant_closed__ = True
     options: TimeSeriesQueryAggregationOptions
-    type_: Annotated[Literal['TIMEATVALUE'], Field(alias='type')]
+    type: Literal['TIMEATVALUE']
 
 
 class TimeSeriesQueryDeviceQueryAncestorId(LosantModel):
@@ -375,7 +375,7 @@ class TimeSeriesQueryDeviceQuery(LosantModel):
     experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
     experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
     gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id_: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryId | None, Field(alias='id')] = None
+    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryId | None = None
     last_updated: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
     name: str | LosantNumber | bool | TimeSeriesQueryDeviceQueryName | None = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryParentId | None, Field(alias='parentId')] = None

@@ -42,7 +42,7 @@ class UserOauthToken(LosantModel):
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     expiration_date: Annotated[LosantDateTime | None, Field(alias='expirationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     oauth: UserOauthTokenOauth | None = None

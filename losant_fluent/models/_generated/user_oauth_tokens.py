@@ -2,63 +2,23 @@
 """Models of the ``userOauthTokens`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class UserOauthTokensItemOauth(LosantModel):
-    authorization_status: Annotated[Literal['pending', 'authorized'] | None, Field(alias='authorizationStatus')] = None
-    client_id: Annotated[str | None, Field(max_length=1024, min_length=24)] = None
-    client_name: Annotated[str | None, Field(max_length=255)] = None
-    client_uri: Annotated[str | None, Field(max_length=1024)] = None
-    logo_uri: Annotated[str | None, Field(max_length=32768)] = None
-    redirect_uri: Annotated[str | None, Field(max_length=1024)] = None
-    resource: list[Annotated[str, Field(max_length=1024)]] | None = None
-
-
-class UserOauthTokensItemOrgRoleApplicationRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class UserOauthTokensItemOrgRoleDashboardRole(LosantModel):
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
-
-
-class UserOauthTokensItemOrgRole(LosantModel):
-    __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokensItemOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[UserOauthTokensItemOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
-
-
-class UserOauthTokensItem(LosantModel):
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    expiration_date: Annotated[LosantDateTime | None, Field(alias='expirationDate')] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    oauth: UserOauthTokensItemOauth | None = None
-    oauth_token_id: Annotated[str | None, Field(alias='oauthTokenId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    org_roles: Annotated[list[UserOauthTokensItemOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
-    scope: list[Literal['all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read']] | None = None
-    status: Literal['active', 'inactive'] | None = None
+from . import user_oauth_token
+from .._base import LosantModel
 
 
 class UserOauthTokens(LosantModel):
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[UserOauthTokensItem] | None = None
+    items: list[user_oauth_token.UserOauthToken] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[user_oauth_token.UserOauthToken]: # type: ignore[override]
+        return self.iter_items()

@@ -22,14 +22,14 @@ class ValidateContextErrorCtxAttributes(LosantModel):
 class ValidateContextErrorCtxVariantB(LosantModel):
     attributes: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], ValidateContextErrorCtxAttributes] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     tags: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], list[Annotated[str, Field(max_length=255, min_length=1)]]] | None = None
 
 
 class ValidateContextErrorDashboard(LosantModel):
     duration: Annotated[int | None, Field(ge=1)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     refresh_rate: Annotated[LosantNumber | None, Field(alias='refreshRate', ge=5.0, le=600.0)] = None
     resolution: Annotated[int | None, Field(ge=1)] = None
@@ -40,4 +40,4 @@ class ValidateContextError(LosantModel):
     dashboard: ValidateContextErrorDashboard | None = None
     invalid_ctx_name: Annotated[str | None, Field(alias='invalidCtxName', pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     message: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None

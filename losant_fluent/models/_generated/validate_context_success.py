@@ -22,14 +22,14 @@ class ValidateContextSuccessCtxAttributes(LosantModel):
 class ValidateContextSuccessCtxVariantE(LosantModel):
     attributes: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], ValidateContextSuccessCtxAttributes] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     tags: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], list[Annotated[str, Field(max_length=255, min_length=1)]]] | None = None
 
 
 class ValidateContextSuccessDashboard(LosantModel):
     duration: Annotated[int | None, Field(ge=1)] = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
+    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     refresh_rate: Annotated[LosantNumber | None, Field(alias='refreshRate', ge=5.0, le=600.0)] = None
     resolution: Annotated[int | None, Field(ge=1)] = None

@@ -8,13 +8,13 @@ from .._base import LosantModel
 
 
 class ValidationErrorsValidationError(LosantModel):
-    id_: Annotated[str | None, Field(alias='id')] = None
+    id: str | None = None
     message: str | None = None
     name: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None
 
 
 class ValidationErrors(LosantModel):
     message: str | None = None
-    type_: Annotated[str | None, Field(alias='type')] = None
+    type: str | None = None
     validation_errors: Annotated[list[ValidationErrorsValidationError] | None, Field(alias='validationErrors')] = None

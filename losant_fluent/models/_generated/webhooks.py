@@ -2,40 +2,24 @@
 """Models of the ``webhooks`` schema."""
 
 from __future__ import annotations
+from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
-
-
-class WebhooksItem(LosantModel):
-    annotate_multipart: Annotated[bool | None, Field(alias='annotateMultipart')] = None
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    basic_auth_password: Annotated[str | None, Field(alias='basicAuthPassword', max_length=255)] = None
-    basic_auth_username: Annotated[str | None, Field(alias='basicAuthUsername', max_length=255)] = None
-    cast_buffers_as: Annotated[Literal['array', 'binary', 'utf8', 'base64', 'hex'] | None, Field(alias='castBuffersAs')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    id_: Annotated[str | None, Field(alias='id', pattern='^[A-Fa-f\\d]{24}$')] = None
-    is_websocket: Annotated[bool | None, Field(alias='isWebsocket')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    response_code: Annotated[int | None, Field(alias='responseCode', ge=100, le=599)] = None
-    token: Annotated[str | None, Field(min_length=1)] = None
-    verification_code: Annotated[str | None, Field(alias='verificationCode', max_length=32767)] = None
-    verification_type: Annotated[Literal['facebook', 'fitbit', 'none', 'twilio', 'alexa'] | None, Field(alias='verificationType')] = None
-    wait_for_reply: Annotated[bool | None, Field(alias='waitForReply')] = None
-    webhook_id: Annotated[str | None, Field(alias='webhookId', pattern='^[A-Fa-f\\d]{24}$')] = None
+from . import webhook
+from .._base import LosantModel
 
 
 class Webhooks(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
-    filter_: Annotated[str | None, Field(alias='filter')] = None
+    filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[WebhooksItem] | None = None
+    items: list[webhook.Webhook] | None = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
+
+    def __iter__(self) -> Iterator[webhook.Webhook]: # type: ignore[override]
+        return self.iter_items()
