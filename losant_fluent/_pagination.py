@@ -42,8 +42,8 @@ STYLES = ("page", "offset", "cursor")
 _MOVING = {"page": "page", "offset": "offset", "cursor": "startingAfterId"}
 # The page size parameter of each style, and its size when neither caller nor catalog says.
 _SIZE = {"page": ("perPage", 100), "offset": ("limit", 1000), "cursor": ("limit", 100)}
-# Where a model keeps its pager: among its pydantic private attributes (``LosantModel``
-# declares it; the pager is read from ``__pydantic_private__`` directly either way).
+# Where a model keeps its pager: in its ``__pydantic_private__`` dict, beside the response
+# (see ``models/_base.py`` for why these are not declared pydantic private attributes).
 _KEY = "_losant_pager"
 
 

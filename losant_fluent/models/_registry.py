@@ -37,8 +37,13 @@ def model_for(schema_name: str) -> type[LosantModel]:
 
 def attach_response(model: LosantModel, response: requests.Response | None, raw: Any) -> None:
     """Remember the HTTP response and the decoded JSON a model was read from."""
-    model._losant_response = response
-    model._losant_raw = raw
+    private = model.__pydantic_private__
+    if private is None:
+        object.__setattr__(
+            model, "__pydantic_private__", {"_losant_response": response, "_losant_raw": raw}
+        )
+    else:
+        private.update(_losant_response=response, _losant_raw=raw)
 
 
 def parse_response(
