@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -29,10 +30,14 @@ RUNS = 7
 def import_time(statement: str) -> float | None:
     """Median wall time, in ms, of running ``statement`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    # As after ``pip install``, which compiles bytecode: allow .pyc files and write them
+    # once before measuring (this matters: _resources.py is large to compile).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", statement], cwd=REPO, env=env, capture_output=True)
     samples = []
     for _ in range(RUNS):
         done = subprocess.run(
-            [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
         )
         if done.returncode != 0:
             return None
