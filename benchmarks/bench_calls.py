@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _loopback import start_server  # noqa: E402
 
 APP = "5f0c1e2d3a4b5c6d7e8f9a0b"
 DEVICE = "5f0c1e2d3a4b5c6d7e8f9a0c"
@@ -45,26 +46,11 @@ DOCUMENT = {
 }
 
 
-def _serve(port_queue: Any) -> None:
-    body = json.dumps(DOCUMENT).encode()
+BODY = json.dumps(DOCUMENT).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
 
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
+def _reply(_target: str) -> bytes:
+    return BODY
 
 
 def _clients(url: str) -> dict[str, Callable[[], Any]]:
@@ -118,10 +104,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    queue: Any = multiprocessing.Queue()
-    server = multiprocessing.Process(target=_serve, args=(queue,), daemon=True)
-    server.start()
-    url = f"http://127.0.0.1:{queue.get(timeout=10)}"
+    server, url = start_server(_reply)
     try:
         clients = _clients(url)
         for call in clients.values():  # warm up: imports, connections, model classes

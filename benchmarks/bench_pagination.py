@@ -27,10 +27,12 @@ import subprocess
 import sys
 import time
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _loopback import start_server  # noqa: E402
 
 TOKEN = "bench-token"
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,37 +62,16 @@ def _page(total: int, page: int, per_page: int) -> bytes:
                        "page": page, "perPage": per_page}).encode()
 
 
-def _serve(port_queue: Any, latency: float) -> None:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            query = dict(parse_qsl(parts.query))
-            total = int(parts.path.split("/")[2], 16)
-            per_page = min(int(query.get("perPage", 100)), 1000)
-            body = _page(total, int(query.get("page", 0)), per_page)
-            if latency:
-                time.sleep(latency)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
+def _reply(target: str) -> bytes:
+    parts = urlsplit(target)
+    query = dict(parse_qsl(parts.query))
+    total = int(parts.path.split("/")[2], 16)
+    per_page = min(int(query.get("perPage", 100)), 1000)
+    return _page(total, int(query.get("page", 0)), per_page)
 
 
 def _start_server(latency: float) -> tuple[multiprocessing.Process, str]:
-    ports: Any = multiprocessing.Queue()
-    process = multiprocessing.Process(target=_serve, args=(ports, latency), daemon=True)
-    process.start()
-    return process, f"http://127.0.0.1:{ports.get(timeout=30)}"
+    return start_server(_reply, latency)
 
 
 # -- the clients (run in a child process) -------------------------------------------------------
