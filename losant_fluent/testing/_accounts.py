@@ -153,7 +153,7 @@ def post_application(ctx: Ctx) -> Reply:
             (),
             {k: v for k, v in body.items() if k not in ("orgId", "applicationTemplateId")},
             id_field="applicationId",
-            parent_fields={"ownerId": user.id, "ownerType": "user"},
+            extra_fields={"ownerId": user.id, "ownerType": "user"},
         )
         return 201, copy.deepcopy(doc)
 
@@ -178,7 +178,6 @@ def post_key(ctx: Ctx) -> Reply:
             (ctx.app_id,),
             fields,
             id_field="applicationKeyId",
-            parent_fields={"applicationId": ctx.app_id},
         )
         ctx.store.key_secrets[doc["id"]] = secret
         return 201, {**copy.deepcopy(doc), "secret": secret}
@@ -201,7 +200,7 @@ def post_api_token(ctx: Ctx) -> Reply:
             parents,
             {**body, "scope": scopes, "status": "active"},
             id_field="apiTokenId",
-            parent_fields={
+            extra_fields={
                 "ownerId": owner,
                 "ownerType": "application" if for_app else "user",
                 "creatorType": "user",

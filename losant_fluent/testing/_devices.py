@@ -124,7 +124,6 @@ def create_device(
         (app_id,),
         doc,
         id_field="deviceId",
-        parent_fields={"applicationId": app_id},
         doc_id=doc_id,
     )
 

@@ -63,7 +63,6 @@ def post_event(ctx: Ctx) -> Reply:
             (ctx.app_id,),
             fields,
             id_field="eventId",
-            parent_fields={"applicationId": ctx.app_id},
         )
         if stamp_override:
             doc["creationDate"] = stamp_override
@@ -177,6 +176,5 @@ def post_webhook(ctx: Ctx) -> Reply:
             (ctx.app_id,),
             fields,
             id_field="webhookId",
-            parent_fields={"applicationId": ctx.app_id},
         )
         return 201, copy.deepcopy(doc)

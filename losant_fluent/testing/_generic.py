@@ -95,10 +95,6 @@ def _id_field(item_param: str | None) -> str | None:
     return None
 
 
-def _parent_fields(ctx: Ctx) -> dict[str, str]:
-    return {name: ctx.args[name] for name in ctx.route.parent_params}
-
-
 def _find(ctx: Ctx) -> Doc:
     assert ctx.route.collection is not None and ctx.route.item_param is not None
     docs = ctx.store.collection(ctx.route.collection, ctx.parents())
@@ -185,7 +181,6 @@ def generic_create(ctx: Ctx) -> Reply:
             ctx.parents(),
             body,
             id_field=_id_field(item_param),
-            parent_fields=_parent_fields(ctx),
             doc_id=doc_id,
         )
         return _success_status(ctx), _strip(ctx, doc)

@@ -77,7 +77,6 @@ def populate(store: Store, seed: Seed) -> None:
             {"name": "Emulator Org"},
             id_field="orgId",
             doc_id=seed.org_id,
-            parent_fields={"instanceId": seed.instance_id},
         )
         for number in range(3):
             store.insert(
@@ -85,14 +84,13 @@ def populate(store: Store, seed: Seed) -> None:
                 (seed.instance_id,),
                 {"email": f"sandbox{number}@example.com", "firstName": f"Sandbox{number}"},
                 id_field="instanceSandboxId",
-                parent_fields={"instanceId": seed.instance_id},
             )
         store.insert(
             APPLICATIONS,
             (),
             {"name": "Emulator Application", "description": "Seeded by the Losant emulator"},
             id_field="applicationId",
-            parent_fields={"ownerId": seed.user_id, "ownerType": "user"},
+            extra_fields={"ownerId": seed.user_id, "ownerType": "user"},
             doc_id=seed.application_id,
         )
         create_device(
@@ -121,7 +119,6 @@ def populate(store: Store, seed: Seed) -> None:
                 "createdById": seed.user_id,
             },
             id_field="applicationKeyId",
-            parent_fields={"applicationId": seed.application_id},
             doc_id=seed.key_id,
         )
         store.key_secrets[seed.key_id] = seed.access_secret
@@ -141,21 +138,18 @@ def _read_only_examples(store: Store, seed: Seed) -> None:
         (seed.org_id,),
         {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
         id_field="auditLogId",
-        parent_fields={"orgId": seed.org_id},
     )
     store.insert(
         "/instance/{instanceId}/audit-logs",
         (seed.instance_id,),
         {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
         id_field="instanceAuditLogId",
-        parent_fields={"instanceId": seed.instance_id},
     )
     store.insert(
         "/applications/{applicationId}/jobLogs",
         (seed.application_id,),
         {"name": "Seeded export", "status": "completed"},
         stamps=False,
-        parent_fields={"applicationId": seed.application_id},
     )
     store.insert(
         "/me/invites",

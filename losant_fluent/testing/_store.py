@@ -8,12 +8,15 @@ commands, data table rows, issued tokens and credentials live beside it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._ids import new_id, now_iso
+
+_TEMPLATE_PARAM = re.compile(r"\{(\w+)\}")
 
 Doc = dict[str, Any]
 Key = tuple[str, tuple[str, ...]]
@@ -105,16 +108,22 @@ class Store:
         doc: Doc,
         *,
         id_field: str | None = None,
-        parent_fields: dict[str, str] | None = None,
+        extra_fields: dict[str, str] | None = None,
         doc_id: str | None = None,
         stamps: bool = True,
     ) -> Doc:
-        """Store ``doc`` with a new id (as ``id`` and ``id_field``), parent ids and timestamps."""
+        """Store ``doc`` with a new id (as ``id`` and ``id_field``), parent ids and timestamps.
+
+        Each ``{param}`` of ``template`` is set from ``parents`` (``/applications/
+        {applicationId}/webhooks`` gives the document its ``applicationId``);
+        ``extra_fields`` (owner and creator fields) are set the same way.
+        """
         ident = doc_id or new_id()
         stored: Doc = {"id": ident}
         if id_field:
             stored[id_field] = ident
-        stored.update(parent_fields or {})
+        stored.update(zip(_TEMPLATE_PARAM.findall(template), parents, strict=True))
+        stored.update(extra_fields or {})
         if stamps:
             stamp = now_iso()
             stored["creationDate"] = stamp

@@ -102,7 +102,6 @@ def post_table(ctx: Ctx) -> Reply:
             (ctx.app_id,),
             doc,
             id_field="dataTableId",
-            parent_fields={"applicationId": ctx.app_id},
         )
     return 201, copy.deepcopy(stored)
 
