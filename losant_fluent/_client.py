@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
     from ._auth import OAuth2
     from ._catalog import Endpoint, Param
-    from ._node import RawNode
     from ._wire import WireCall
     from .models import AuthedDevice, AuthedUser
 
@@ -253,10 +252,6 @@ class API(Root):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def at(self, *segments: str) -> RawNode:
-        """Reach a path the catalog does not know yet: ``api.at("applications", a, "x")``."""
-        return super().at(*segments)
 
     # -- the transport (used by nodes) -----------------------------------------------------
 

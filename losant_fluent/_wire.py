@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -159,6 +159,3 @@ def encode(
         call.has_json_body = True
     return call
 
-
-FileInput = Any  # bytes, a path, an open binary file, or (filename, data[, content_type])
-IOType = IO[bytes]
