@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO.parent / "shared" / "reference" / "losant-api" / "apiExamples.json"
+EXAMPLES = REPO / "reference" / "examples.json"
 RUNS = 7
 
 

@@ -1,9 +1,9 @@
-"""Build losant-fluent's own endpoint catalog from Losant's machine-readable API facts.
+"""Build losant-fluent's own endpoint catalog from the project's copy of the API facts.
 
-Reads ``apiInfo.json``, ``apiInfo-1.31-supplement.json`` and ``globalParams.json`` and keeps
-facts only: names, paths, methods, parameter names/locations/types/required/defaults/enums/
-patterns, scopes, schema names, status codes and the pagination style each endpoint uses.
-No summary or description text is carried over.
+Reads ``reference/endpoints.json`` and ``reference/global-params.json`` (written by
+``scripts/refresh_reference.py``) and keeps what the client needs: names, paths, methods,
+parameter names/locations/types/required/defaults/enums/patterns, scopes, schema names,
+status codes and the pagination style each endpoint uses.
 """
 
 from __future__ import annotations
@@ -22,14 +22,8 @@ _PARAM_FACTS = ("type", "required", "default", "enum", "pattern", "minLength", "
 _KNOWN_SCHEMAS: set[str] = set()
 
 
-def _schema_name(node: dict[str, Any] | None) -> str | None:
-    if not node:
-        return None
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        name = ref.rsplit("/", 1)[-1]
-        return name if name in _KNOWN_SCHEMAS else None
-    return None
+def _schema_name(name: str | None) -> str | None:
+    return name if name in _KNOWN_SCHEMAS else None
 
 
 def _param(raw: dict[str, Any]) -> dict[str, Any]:
@@ -58,11 +52,11 @@ def build_catalog(reference_dir: Path) -> dict[str, Any]:
     """Return the catalog document for the API facts found in ``reference_dir``."""
     _KNOWN_SCHEMAS.clear()
     _KNOWN_SCHEMAS.update(p.stem for p in (reference_dir / "schemas").glob("*.json"))
-    resources: dict[str, Any] = json.loads((reference_dir / "apiInfo.json").read_text())
-    supplement = json.loads((reference_dir / "apiInfo-1.31-supplement.json").read_text())
-    resources.update(supplement)
+    facts = json.loads((reference_dir / "endpoints.json").read_text(encoding="utf-8"))
+    resources: dict[str, Any] = facts["resources"]
     global_params = [
-        _param(p) for p in json.loads((reference_dir / "globalParams.json").read_text())
+        _param(p)
+        for p in json.loads((reference_dir / "global-params.json").read_text(encoding="utf-8"))
     ]
 
     endpoints: list[dict[str, Any]] = []
@@ -84,12 +78,12 @@ def build_catalog(reference_dir: Path) -> dict[str, Any]:
                 "method": action["method"],
                 "path": resource["path"] + action.get("path", ""),
                 "params": params,
-                "scopes": list(action.get("auth", [])),
-                "resource_scopes": list(resource.get("auth", [])),
+                "scopes": list(action.get("scopes", [])),
+                "resource_scopes": list(resource.get("scopes", [])),
                 "responses": responses,
                 "pagination": _pagination(query_names),
                 "sse": bool(action.get("sseStream", False)),
-                "supplement": resource_name in supplement,
+                "supplement": "supplement" in resource,
             }
             for flag in ("denyOauthTokens", "allowUnverified"):
                 if action.get(flag):

@@ -714,7 +714,7 @@ def generate(schemas_dir: Path, out_dir: Path) -> None:
 def main(argv: list[str]) -> int:
     """Regenerate ``losant_fluent/models`` from the shared schemas."""
     repo = Path(__file__).resolve().parents[1]
-    default = repo.parent / "shared" / "reference" / "losant-api" / "schemas"
+    default = repo / "reference" / "schemas"
     schemas_dir = Path(argv[0]) if argv else default
     generate(schemas_dir, repo / "losant_fluent" / "models")
     return 0

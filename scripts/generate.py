@@ -4,7 +4,8 @@
     python scripts/generate.py            # rewrite the generated files
     python scripts/generate.py --check    # exit 1, naming the stale files, if any differ
 
-Inputs come from ``../shared/reference/losant-api`` (override with ``--reference DIR``).
+Inputs come from ``reference/`` (override with ``--reference DIR``), the project's copy of
+the API facts that ``scripts/refresh_reference.py`` refreshes from upstream.
 Outputs: ``losant_fluent/_catalog.json`` (the endpoint catalog), ``losant_fluent/_resources.py``
 (fluent node classes), ``losant_fluent/_params.py`` (keyword parameter types) and
 ``losant_fluent/models/_generated/`` (pydantic models, see ``gen_models.py``).
@@ -26,7 +27,7 @@ import gen_catalog  # noqa: E402
 import gen_resources  # noqa: E402
 
 PACKAGE = ROOT / "losant_fluent"
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "losant-api"
+DEFAULT_REFERENCE = ROOT / "reference"
 
 
 def write_all(reference: Path, package: Path) -> None:

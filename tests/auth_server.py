@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from wire_server import Recorded, RecordingServer, Reply, json_reply
 
-EXAMPLES_FILE = Path(__file__).resolve().parents[2] / "shared/reference/losant-api/apiExamples.json"
+EXAMPLES_FILE = Path(__file__).resolve().parents[1] / "reference" / "examples.json"
 USER_ID = "575ed70c7ae143cd83dc4aa9"
 APP_ID = "575ec8687ae143cd83dc4a97"
 DEVICE_ID = "575ecf887ae143cd83dc4aa2"

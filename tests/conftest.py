@@ -14,17 +14,6 @@ from wire_server import RecordingServer  # noqa: E402
 
 from losant_fluent import API  # noqa: E402
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "losant-api"
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop at once, saying why, when Losant's API facts are not beside the checkout."""
-    if not (REFERENCE / "apiInfo.json").exists():
-        raise pytest.UsageError(
-            f"the tests need Losant's API reference at {REFERENCE} "
-            "(the shared/ folder beside this checkout)"
-        )
-
 
 @pytest.fixture
 def server() -> Iterator[RecordingServer]:

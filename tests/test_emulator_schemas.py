@@ -23,10 +23,8 @@ from losant_fluent._catalog import Endpoint, endpoints
 from losant_fluent.testing import Emulator
 from losant_fluent.testing._routes import owner_items, route_info
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "losant-api"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 _PARAM = re.compile(r"\{([^}]+)\}")
-
-pytestmark = pytest.mark.skipif(not REFERENCE.is_dir(), reason="../shared reference missing")
 
 
 def _flatten_any_of(node: Any) -> Any:
@@ -176,7 +174,7 @@ class Sweep:
         self.emu = emu
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
-        self.examples = json.loads((REFERENCE / "apiExamples.json").read_text(encoding="utf-8"))
+        self.examples = json.loads((REFERENCE / "examples.json").read_text(encoding="utf-8"))
         self.bodies = _bodies(emu)
         self.ids: dict[str, str] = {
             "applicationId": emu.application_id,
