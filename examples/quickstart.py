@@ -1,8 +1,8 @@
 """losant-fluent quickstart: log in, send device state, query it back, page through
 devices and handle an error.
 
-Run it with no configuration and it starts the bundled Losant emulator
-(``losant_fluent.testing.Emulator``, needs the ``testing`` extra) with 250 extra devices:
+With no configuration it starts the bundled Losant emulator (needs the ``testing`` extra:
+``pip install -e '.[testing]'``), seeded with 250 extra devices:
 
     python examples/quickstart.py
 
@@ -25,15 +25,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-try:
-    from losant_fluent import API, ForbiddenError, LosantError
-except ImportError:  # running from a source checkout without installing
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from losant_fluent import API, ForbiddenError, LosantError
+from losant_fluent import API, ForbiddenError
 
 
 @dataclass
-class Settings:
+class Account:
     """Where to connect and with which credentials."""
 
     url: str
@@ -45,30 +41,35 @@ class Settings:
     access_secret: str
 
 
+ENV_NAMES = (
+    "LOSANT_EMAIL",
+    "LOSANT_PASSWORD",
+    "LOSANT_APPLICATION_ID",
+    "LOSANT_DEVICE_ID",
+    "LOSANT_ACCESS_KEY",
+    "LOSANT_ACCESS_SECRET",
+)
+
+
 @contextlib.contextmanager
-def settings() -> Iterator[Settings]:
-    """Credentials from the environment, or a freshly started emulator."""
-    if os.environ.get("LOSANT_API_URL"):
-        names = (
-            "LOSANT_EMAIL",
-            "LOSANT_PASSWORD",
-            "LOSANT_APPLICATION_ID",
-            "LOSANT_DEVICE_ID",
-            "LOSANT_ACCESS_KEY",
-            "LOSANT_ACCESS_SECRET",
-        )
-        missing = [n for n in names if not os.environ.get(n)]
+def account() -> Iterator[Account]:
+    """The real account named by the environment, or else a freshly started emulator."""
+    url = os.environ.get("LOSANT_API_URL")
+    if url:
+        missing = [name for name in ENV_NAMES if not os.environ.get(name)]
         if missing:
             sys.exit(f"LOSANT_API_URL is set but these are missing: {', '.join(missing)}")
-        print(f"Using the Losant API at {os.environ['LOSANT_API_URL']}")
-        yield Settings(os.environ["LOSANT_API_URL"], *(os.environ[n] for n in names))
+        print(f"Using the Losant API at {url}")
+        yield Account(url, *(os.environ[name] for name in ENV_NAMES))
         return
+
+    # Imported here so that using a real account does not need the `testing` extra.
     from losant_fluent.testing import Emulator
 
-    with Emulator() as emu:
-        emu.seed_devices(250)
+    with Emulator() as emu:  # serves the API on 127.0.0.1 until the block ends
+        emu.seed_devices(250)  # enough devices for several pages in section 5
         print(f"Started the Losant emulator at {emu.url} (251 devices seeded)")
-        yield Settings(
+        yield Account(
             emu.url,
             emu.user_email,
             emu.user_password,
@@ -83,93 +84,83 @@ def section(title: str) -> None:
     print(f"\n== {title} ==")
 
 
-def login_user(api: API, email: str, password: str) -> None:
-    if hasattr(api, "login_user"):
-        api.login_user(email, password)
-    else:  # older client: the plain chain
-        api.set_token(api.auth().user().post({"email": email, "password": password}).token)
-
-
-def login_device(api: API, device_id: str, key: str, secret: str) -> None:
-    if hasattr(api, "login_device"):
-        api.login_device(device_id, key, secret)
-    else:
-        body = {"deviceId": device_id, "key": key, "secret": secret}
-        api.set_token(api.auth().device().post(body).token)
-
-
 def main() -> int:
-    with settings() as cfg:
-        user = API(url=cfg.url)
-        login_user(user, cfg.email, cfg.password)
-        app = user.applications(cfg.application_id)
+    with account() as acct:
+        # A user login may do everything the user may: it reads data and lists devices.
+        user = API(url=acct.url).login_user(acct.email, acct.password)
+        # Each call in a chain adds a path segment: this is /applications/{applicationId}.
+        app = user.applications(acct.application_id)
 
         section("1. Device login")
-        device_api = API(url=cfg.url)
-        login_device(device_api, cfg.device_id, cfg.access_key, cfg.access_secret)
-        me = device_api.applications(cfg.application_id).devices(cfg.device_id)
-        print(f"Logged in as device {me.get().name!r} ({cfg.device_id})")
+        # A device logs in with its access key; its token only reaches its own device.
+        device_api = API(url=acct.url).login_device(
+            acct.device_id, acct.access_key, acct.access_secret
+        )
+        device = device_api.applications(acct.application_id).devices(acct.device_id)
+        print(f"Logged in as device {device.get().name!r} ({acct.device_id})")
 
         section("2. Send state")
-        now_ms = int(time.time() * 1000)
+        # Five readings, one a minute, the last one a minute ago. Losant times are
+        # milliseconds since the epoch.
+        minute_ms = 60_000
         readings = [18.5, 19.0, 20.5, 21.0, 22.5]
+        first_ms = int(time.time() * 1000) - len(readings) * minute_ms
         states = [
-            {"time": now_ms - (len(readings) - i) * 60_000, "data": {"temperature": value}}
+            {"time": first_ms + i * minute_ms, "data": {"temperature": value}}
             for i, value in enumerate(readings)
         ]
-        me.state().post(states)
+        device.state().post(states)  # one request carries all five
         print(f"Sent {len(states)} temperature readings, one a minute: {readings}")
 
         section("3. Last-value query")
-        last = app.data().last_value_query().post({"deviceIds": [cfg.device_id]})
-        for device_id, value in last.root.items():
-            print(f"{device_id}: temperature={value.data['temperature']} at {value.time}")
+        last = app.data().last_value_query().post({"deviceIds": [acct.device_id]})
+        # The result maps each device id to its newest state.
+        for device_id, state in last.root.items():
+            print(f"{device_id}: temperature={state.data['temperature']} at {state.time}")
 
         section("4. Time-series query")
-        series = (
-            app.data()
-            .time_series_query()
-            .post(
-                {
-                    "deviceIds": [cfg.device_id],
-                    "attributes": ["temperature"],
-                    "aggregation": "MEAN",
-                    "resolution": 120_000,
-                    "duration": 10 * 60_000,
-                }
-            )
-        )
+        query = {
+            "deviceIds": [acct.device_id],
+            "attributes": ["temperature"],
+            "aggregation": "MEAN",
+            "resolution": 2 * minute_ms,  # one point per 2 minutes
+            "duration": 10 * minute_ms,  # over the last 10 minutes
+        }
+        series = app.data().time_series_query().post(query)
         for device_id, found in series.devices.items():
             print(f"{found.name} ({device_id}), mean per 2 minutes:")
             for point in found.points:
                 print(f"  {point.time:%H:%M}  {point.data['temperature']:.2f}")
 
         section("5. Paginated device list")
+        # The result is the first page; its fields describe the whole listing.
         listing = app.devices().get(perPage=100)
-        total, per_page = listing.total_count or 0, listing.per_page or 100
-        print(f"{total} devices, {per_page} per page")
-        seen = 0
-        # Iterating the first page walks every following page (auto-pagination).
-        for dev in listing:
-            if seen < 3:
-                print(f"  {dev.name}")
-            seen += 1
-        print(
-            f"  ... iterated {seen} devices across "
-            f"{-(-total // per_page)} pages"
-        )
+        print(f"{listing.total_count} devices, {listing.per_page} per page")
+        # pages() yields the first page, then fetches each next one when the loop gets there.
+        pages = devices = 0
+        for page in listing.pages():
+            pages += 1
+            # Results are read leniently: a field the server left out is None.
+            on_page = page.items or []
+            devices += len(on_page)
+            print(f"  page {pages}: {len(on_page)} devices, from {on_page[0].name!r}")
+        print(f"  ... iterated {devices} devices across {pages} pages")
+        # To handle the devices themselves, `for dev in listing:` walks every page the same way.
 
         section("6. Errors")
+        # Every failure is a LosantError; each HTTP status has its own subclass.
         try:
-            device_api.applications(cfg.application_id).devices().post({"name": "Not allowed"})
+            device_api.applications(acct.application_id).devices().post({"name": "Not allowed"})
         except ForbiddenError as err:
             print(f"A device token cannot create devices: {type(err).__name__}")
             print(f"  status={err.status} type={err.type} message={err.message!r}")
+            # The requests.Response is kept for anything the error does not say (it is
+            # None only when no response came back, e.g. on a connection error).
             response = err.http_response()
-            status = response.status_code if response is not None else None
-            print(f"  http_response().status_code={status}")
-        except LosantError as err:  # a real account may answer differently
-            print(f"Unexpected error: {err!r}")
+            if response is not None:
+                print(f"  http_response().status_code={response.status_code}")
+        else:
+            print("Creating a device with a device token unexpectedly worked")
             return 1
         print("\nDone.")
     return 0
