@@ -3,7 +3,7 @@ and the parent resources, runs the endpoint's handler and answers JSON."""
 
 from __future__ import annotations
 
-import json
+import sys
 import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -11,10 +11,17 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from . import _accounts, _devices, _events, _state, _tables  # noqa: F401  (register handlers)
+from . import (  # noqa: F401  (register handlers)
+    _accounts,
+    _devices,
+    _events,
+    _recipes,
+    _state,
+    _tables,
+)
 from ._auth import authorize
 from ._context import HANDLERS, Ctx, Handler
-from ._errors import Fault, validation
+from ._errors import Fault
 from ._generic import (
     check_parents,
     generic_action,
@@ -24,6 +31,7 @@ from ._generic import (
     generic_list,
     generic_patch,
 )
+from ._json import dumps, loads
 from ._routes import endpoint, route_info, url_map
 from ._store import Settings, Store
 
@@ -44,7 +52,7 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
     """A JSON response (an empty body for 204 or a ``None`` payload)."""
     if status == 204 or payload is None:
         return Response(b"", status=status, headers=headers)
-    text = json.dumps(payload, separators=(",", ":"))
+    text = dumps(payload)
     return Response(text, status=status, headers=headers, mimetype="application/json")
 
 
@@ -55,6 +63,7 @@ class EmulatorApp:
         self.store = store
         self.settings = settings
         self.url_map = url_map()
+        self.internal_errors: list[str] = []
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -62,10 +71,30 @@ class EmulatorApp:
             response = self.dispatch(request)
         except Fault as fault:
             response = json_response(fault.status, fault.body(), fault.headers)
-        except Exception as exc:  # a bug in the emulator: answer like a server error
-            traceback.print_exc()
-            response = json_response(500, {"type": "InternalError", "message": repr(exc)})
+        except HTTPException as exc:  # werkzeug refused the request itself (size, form data)
+            code = exc.code if exc.code is not None and 400 <= exc.code < 500 else 400
+            message = exc.description or exc.name
+            response = json_response(code, {"type": "Validation", "message": message})
+        except Exception as exc:  # noqa: BLE001 - last resort: a bug in the emulator
+            response = self._internal_error(request, exc)
         return response(environ, start_response)
+
+    def _internal_error(self, request: Request, exc: Exception) -> Response:
+        """Answer an emulator bug without a 5xx: log it, remember it, answer 400.
+
+        Losant answers malformed input with 400, so a request that trips the emulator
+        is most likely malformed; the traceback goes to stderr and the failure to
+        ``internal_errors`` so test suites can notice.
+        """
+        summary = f"{request.method} {request.path}: {type(exc).__name__}: {exc}"
+        self.internal_errors.append(summary)
+        print(f"losant emulator: unexpected error in {summary}", file=sys.stderr)
+        traceback.print_exc()
+        message = (
+            f"The emulator could not handle this request ({type(exc).__name__}); "
+            "this is an emulator bug, please report it"
+        )
+        return json_response(400, {"type": "Validation", "message": message})
 
     def _match(self, request: Request) -> tuple[str, dict[str, str]]:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -82,8 +111,8 @@ class EmulatorApp:
             fields: dict[str, Any] = {}
             for key, value in request.form.items():
                 try:
-                    fields[key] = json.loads(value)
-                except ValueError:
+                    fields[key] = loads(value, f"Form field {key}")
+                except Fault:
                     fields[key] = value
             for key, upload in request.files.items():
                 fields[key] = upload.filename or key
@@ -91,10 +120,7 @@ class EmulatorApp:
         raw = request.get_data(cache=True)
         if not raw.strip():
             return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            raise validation("The request body is not valid JSON") from None
+        return loads(raw)
 
     def dispatch(self, request: Request) -> Response:
         """Answer one request (raises :class:`Fault` for error answers)."""

@@ -10,7 +10,17 @@ from ._context import Ctx, Reply, handles, require
 from ._errors import not_found, validation
 from ._ids import now_iso, parse_time
 from ._pagination import paginate
-from ._queries import glob_match, json_param, matches, missing, parse_brackets, sort_docs
+from ._queries import (
+    check_query,
+    check_tags,
+    glob_match,
+    json_param,
+    matches,
+    missing,
+    parse_brackets,
+    sort_docs,
+    tags_match,
+)
 from ._store import DEVICES, Doc, Store
 
 _NAME = re.compile(r"^[0-9a-zA-Z_-]{1,255}$")
@@ -152,49 +162,40 @@ def device_field(doc: Doc, field: str) -> Any:
     return value
 
 
-def _tag_ok(value: str | None, condition: Any) -> bool:
-    if condition is None:
-        return True
-    if isinstance(condition, dict):
-        if "$in" in condition:
-            return bool(value in condition["$in"])
-        if "$nin" in condition:
-            return bool(value not in condition["$nin"])
-        raise validation("tag conditions take $in or $nin")
-    return bool(value == condition)
+def device_tags_match(doc: Doc, condition: Any) -> bool:
+    """The ``tags`` condition of an advanced device query (see :func:`tags_match`)."""
+    return tags_match([(t["key"], t["value"]) for t in doc.get("tags", [])], condition)
 
 
-def tags_match(doc: Doc, condition: Any) -> bool:
-    """The ``tags`` condition of an advanced device query.
+# The fields of the ``advancedDeviceQuery`` schema (it allows no others).
+DEVICE_QUERY_FIELDS = (
+    "id",
+    "creationDate",
+    "lastUpdated",
+    "deletedAt",
+    "name",
+    "deviceClass",
+    "gatewayId",
+    "parentId",
+    "ancestorId",
+    "attributeName",
+    "experienceUserId",
+    "experienceGroupId",
+    "tags",
+    "disconnectedAt",
+    "connectedAt",
+    "connectionStatus",
+)
 
-    ``{"$tagKey": k, "$tagValue": v}`` needs one tag matching both; ``{"k": v}`` needs a
-    tag ``k`` with value ``v`` for every pair; values may be ``{"$in": [...]}`` or
-    ``{"$nin": [...]}``; ``null`` means "no tags".
-    """
-    tags = doc.get("tags", [])
-    if condition is None:
-        return not tags
-    if not isinstance(condition, dict):
-        raise validation("tags condition must be an object")
-    if "$tagKey" in condition or "$tagValue" in condition:
-        return any(
-            _tag_ok(t["key"], condition.get("$tagKey"))
-            and _tag_ok(t["value"], condition.get("$tagValue"))
-            for t in tags
-        )
-    for key, wanted in condition.items():
-        values = [t["value"] for t in tags if t["key"] == key]
-        if isinstance(wanted, dict) and "$nin" in wanted:
-            if any(v in wanted["$nin"] for v in values):
-                return False
-        elif not any(_tag_ok(v, wanted) for v in values):
-            return False
-    return True
+
+def check_device_query(query: Any) -> Any:
+    """400 unless ``query`` is a valid ``advancedDeviceQuery``; returns it."""
+    return check_query(query, DEVICE_QUERY_FIELDS, {"tags": check_tags})
 
 
 def device_matches(doc: Doc, query: Any) -> bool:
     """Evaluate an advanced device query against one device."""
-    return matches(doc, query, device_field, {"tags": tags_match})
+    return matches(doc, query, device_field, {"tags": device_tags_match})
 
 
 def tag_filter_match(doc: Doc, tag_filter: Any) -> bool:
@@ -224,11 +225,18 @@ def select_devices(store: Store, app_id: str, body: dict[str, Any]) -> list[Doc]
     docs = list(app_devices(store, app_id).values())
     ids = body.get("deviceIds")
     if ids is not None:
-        docs = [d for d in docs if d["id"] in ids]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise validation("deviceIds must be an array of device ids")
+        wanted = set(ids)
+        docs = [d for d in docs if d["id"] in wanted]
     tags = body.get("deviceTags")
+    if tags is not None and not isinstance(tags, list):
+        raise validation("deviceTags must be an array of {key, value} objects")
     if tags:
         docs = [d for d in docs if tag_filter_match(d, tags)]
     query = body.get("deviceQuery", body.get("query"))
+    if query is not None:
+        check_device_query(query)
     if query:
         docs = [d for d in docs if device_matches(d, query)]
     return docs
@@ -260,6 +268,8 @@ def list_devices(ctx: Ctx) -> Reply:
     if parent:
         docs = [d for d in docs if d.get("parentId") == parent]
     query = json_param(ctx.query, "query")
+    if query is not None:
+        check_device_query(query)
     if query:
         docs = [d for d in docs if device_matches(d, query)]
         out["query"] = query
@@ -353,56 +363,74 @@ def restore_devices(ctx: Ctx) -> Reply:
     return 200, {"restored": 0, "failed": 0}
 
 
+def _queried_devices(ctx: Ctx) -> list[Doc]:
+    """The application's devices matching the ``query`` parameter (all without one)."""
+    query = json_param(ctx.query, "query")
+    if query is not None:
+        check_device_query(query)
+    with ctx.store.lock:
+        docs = list(app_devices(ctx.store, ctx.app_id).values())
+    return [d for d in docs if device_matches(d, query)] if query else docs
+
+
+def _starts_with(ctx: Ctx, values: set[str]) -> list[str]:
+    """``values`` sorted, keeping those starting with ``startsWith`` (ignoring case), at
+    most 1000 (the API's limit)."""
+    prefix = (ctx.query.get("startsWith") or "").casefold()
+    return sorted(v for v in values if v.casefold().startswith(prefix))[:1000]
+
+
 @handles("devices.attributeNames")
 def attribute_names(ctx: Ctx) -> Reply:
-    """Every attribute name used by the application's devices."""
-    with ctx.store.lock:
-        names = {
-            a["name"]
-            for d in app_devices(ctx.store, ctx.app_id).values()
-            for a in d.get("attributes", [])
-        }
-    return 200, {"attributeNames": sorted(names)}
+    """Attribute names of the devices matching ``query`` (``dataType``, ``startsWith``)."""
+    types = parse_brackets(ctx.query, "dataType")
+    wanted = None if types in (None, "", []) else types if isinstance(types, list) else [types]
+    if wanted is not None and not all(t in _DATA_TYPES for t in wanted):
+        raise validation(f"dataType must be one or more of {', '.join(_DATA_TYPES)}")
+    names = {
+        a["name"]
+        for d in _queried_devices(ctx)
+        for a in d.get("attributes", [])
+        if wanted is None or a.get("dataType") in wanted
+    }
+    return 200, {"attributeNames": _starts_with(ctx, names)}
 
 
 @handles("devices.deviceNames")
 def device_names(ctx: Ctx) -> Reply:
-    """Id, name and class of the application's devices (name glob via ``filter``)."""
-    pattern = ctx.query.get("filter", "")
-    with ctx.store.lock:
-        docs = sort_docs(app_devices(ctx.store, ctx.app_id).values(), "name", "asc")
+    """Id, name and class of the devices matching ``query`` whose names start with
+    ``startsWith`` (ignoring case), sorted by name, at most 1000."""
+    prefix = (ctx.query.get("startsWith") or "").casefold()
+    docs = sort_docs(_queried_devices(ctx), "name", "asc")
     summary = [
         {"id": d["id"], "name": d["name"], "deviceClass": d.get("deviceClass", "standalone")}
         for d in docs
-        if glob_match(pattern, d["name"])
+        if d["name"].casefold().startswith(prefix)
     ]
     return 200, {"deviceSummary": summary[:1000]}
 
 
 @handles("devices.tagKeys")
 def tag_keys(ctx: Ctx) -> Reply:
-    """Every tag key used by the application's devices."""
-    with ctx.store.lock:
-        keys = {
-            t["key"] for d in app_devices(ctx.store, ctx.app_id).values() for t in d.get("tags", [])
-        }
-    return 200, {"tagKeys": sorted(keys)}
+    """Tag keys of the devices matching ``query`` (``startsWith``)."""
+    keys = {t["key"] for d in _queried_devices(ctx) for t in d.get("tags", [])}
+    return 200, {"tagKeys": _starts_with(ctx, keys)}
 
 
 @handles("devices.tagValues")
 def tag_values(ctx: Ctx) -> Reply:
-    """Every value the tag ``tagKey`` takes among the application's devices."""
-    key = ctx.query.get("tagKey")
+    """Values the tag ``key`` takes among the devices matching ``query`` (``startsWith``).
+
+    ``tagKey`` is still read when ``key`` is absent, for callers written against
+    earlier versions of the emulator; the API's parameter is ``key``.
+    """
+    key = ctx.query.get("key") or ctx.query.get("tagKey")
     if not key:
-        raise validation("tagKey is required")
-    with ctx.store.lock:
-        values = {
-            t["value"]
-            for d in app_devices(ctx.store, ctx.app_id).values()
-            for t in d.get("tags", [])
-            if t["key"] == key
-        }
-    return 200, {"tagKey": key, "tagValues": sorted(values)}
+        raise validation("key is required")
+    values = {
+        t["value"] for d in _queried_devices(ctx) for t in d.get("tags", []) if t["key"] == key
+    }
+    return 200, {"tagKey": key, "tagValues": _starts_with(ctx, values)}
 
 
 # -- attributes -------------------------------------------------------------------------

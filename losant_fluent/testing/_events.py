@@ -12,10 +12,51 @@ from ._devices import app_devices
 from ._errors import not_found, validation
 from ._ids import iso, now_iso, parse_time
 from ._pagination import by_page
-from ._queries import glob_match, json_param, matches, sort_docs
+from ._queries import (
+    check_query,
+    check_tags,
+    glob_match,
+    json_param,
+    matches,
+    sort_docs,
+    tags_match,
+)
 from ._store import EVENTS, WEBHOOKS, Doc
 
 LEVELS = ("info", "warning", "error", "critical")
+# The fields of the ``advancedEventQuery`` schema (it allows no others).
+EVENT_QUERY_FIELDS = (
+    "id",
+    "creationDate",
+    "lastUpdated",
+    "sourceId",
+    "sourceType",
+    "level",
+    "state",
+    "subject",
+    "deviceId",
+    "experienceUserId",
+    "experienceGroupId",
+    "eventTags",
+)
+
+
+def _event_tags_match(doc: Doc, condition: Any) -> bool:
+    tags = doc.get("eventTags") or {}
+    pairs = [(k, v) for k, v in tags.items()] if isinstance(tags, dict) else []
+    return tags_match(pairs, condition)
+
+
+def check_event_query(query: Any) -> Any:
+    """400 unless ``query`` is a valid ``advancedEventQuery``; returns it."""
+    return check_query(query, EVENT_QUERY_FIELDS, {"eventTags": check_tags})
+
+
+def event_matches(doc: Doc, query: Any) -> bool:
+    """Evaluate a checked advanced event query against one event."""
+    return matches(doc, query, special={"eventTags": _event_tags_match})
+
+
 STATES = ("new", "acknowledged", "resolved")
 
 
@@ -24,10 +65,19 @@ def _events(ctx: Ctx) -> dict[str, Doc]:
 
 
 def _check(body: dict[str, Any]) -> None:
+    """The field types of ``eventPost``/``eventPatch``."""
     if "level" in body and body["level"] not in LEVELS:
         raise validation(f"level must be one of {LEVELS}")
     if "state" in body and body["state"] not in STATES:
         raise validation(f"state must be one of {STATES}")
+    for name, longest in (("subject", 255), ("message", 32767), ("comment", 32767)):
+        if name in body and (not isinstance(body[name], str) or len(body[name]) > longest):
+            raise validation(f"{name} must be a string of at most {longest} characters")
+    device_id = body.get("deviceId")
+    if device_id is not None and not isinstance(device_id, str):
+        raise validation("deviceId must be a device id")
+    if "eventTags" in body and not isinstance(body["eventTags"], dict):
+        raise validation("eventTags must be an object")
 
 
 @handles("events.post")
@@ -79,8 +129,10 @@ def _select(ctx: Ctx, query: Any = None) -> list[Doc]:
     if state:
         docs = [d for d in docs if d.get("state") == state]
     query = query if query is not None else json_param(ctx.query, "query")
+    if query is not None:
+        check_event_query(query)
     if query:
-        docs = [d for d in docs if matches(d, query)]
+        docs = [d for d in docs if event_matches(d, query)]
     return docs
 
 
@@ -138,8 +190,10 @@ def patch_event(ctx: Ctx) -> Reply:
 def delete_events(ctx: Ctx) -> Reply:
     """Delete the events matching the body's advanced query (all of them without one)."""
     query = ctx.body if ctx.body not in (None, {}) else None
+    if query is not None:
+        check_event_query(query)
     with ctx.store.lock:
-        doomed = [d["id"] for d in _events(ctx).values() if matches(d, query)]
+        doomed = [d["id"] for d in _events(ctx).values() if event_matches(d, query)]
         for ident in doomed:
             del _events(ctx)[ident]
     return 200, {"removed": len(doomed)}

@@ -10,10 +10,18 @@ from collections import deque
 from typing import Any
 
 from ._context import Ctx, Reply, handles, require
-from ._devices import app_devices, find_device, select_devices
+from ._devices import (
+    app_devices,
+    check_device_query,
+    device_field,
+    device_matches,
+    find_device,
+    select_devices,
+)
 from ._errors import Fault, validation
-from ._ids import iso, new_id, now_ms, parse_time
+from ._ids import MAX_TIME_MS, iso, new_id, now_ms, parse_time
 from ._pagination import by_page
+from ._queries import json_param, sort_docs
 from ._store import Doc, Store
 
 AGGREGATIONS = ("FIRST", "LAST", "COUNT", "MAX", "MIN", "MEDIAN", "MEAN", "SUM", "STD_DEV", "NONE")
@@ -26,10 +34,12 @@ def _coerce(data_type: str, value: Any) -> Any:
         if isinstance(value, bool):
             return None
         if isinstance(value, (int, float)):
-            return value
+            return value if math.isfinite(value) else None
         try:
             number = float(str(value))
         except ValueError:
+            return None
+        if not math.isfinite(number):
             return None
         return int(number) if number.is_integer() and "." not in str(value) else number
     if data_type == "boolean":
@@ -73,10 +83,7 @@ def send_state(ctx: Ctx) -> Reply:
         for state in states:
             if not isinstance(state, dict) or not isinstance(state.get("data"), dict):
                 raise validation("each state needs a data object")
-            try:
-                moment = parse_time(state.get("time"), now_ms())
-            except ValueError:
-                raise validation("time must be epoch milliseconds or an ISO date") from None
+            moment = now_ms() if state.get("time") is None else _time(state["time"], "time")
             data = {}
             for name, value in state["data"].items():
                 if name in types:
@@ -91,23 +98,43 @@ def send_state(ctx: Ctx) -> Reply:
     return 200, {"success": True}
 
 
+def _millis(value: Any, name: str) -> float:
+    """A finite number of milliseconds from a JSON number or query-string text."""
+    if isinstance(value, bool):
+        raise validation(f"{name} must be a number of milliseconds")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise validation(f"{name} must be a number of milliseconds") from None
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise validation(f"{name} must be a number of milliseconds")
+    if abs(value) > MAX_TIME_MS:
+        raise validation(f"{name} must be within 8.64e15 ms")
+    return value
+
+
+def _time(value: Any, name: str) -> int:
+    """A request time (epoch ms or date string) within JavaScript's Date range."""
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise validation(f"{name} must be a time: {exc}") from None
+
+
 def _window(ctx: Ctx) -> tuple[int | None, int | None]:
     def read(name: str) -> int | None:
         raw = ctx.query.get(name)
         if raw in (None, ""):
             return None
-        try:
-            return parse_time(raw)
-        except ValueError:
-            raise validation(f"{name} must be a time") from None
+        return _time(raw, name)
 
-    start, end = read("start") or read("since"), read("end")
+    start, end = read("start"), read("end")
+    if start is None:
+        start = read("since")
     duration = ctx.query.get("duration")
     if start is None and duration:
-        try:
-            start = (end if end is not None else now_ms()) - int(float(duration))
-        except ValueError:
-            raise validation("duration must be a number of milliseconds") from None
+        start = int((end if end is not None else now_ms()) - _millis(duration, "duration"))
     return start, end
 
 
@@ -132,29 +159,63 @@ def get_state(ctx: Ctx) -> Reply:
     return 200, _ordered(ctx, chosen[:limit])
 
 
-def composite(store: Store, device_id: str) -> dict[str, dict[str, Any]]:
-    """Each attribute's latest value and when it was reported."""
+def composite(
+    store: Store,
+    device_id: str,
+    start: int | None = None,
+    end: int | None = None,
+    attributes: list[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Each attribute's latest value (within ``start``..``end``) and when it was reported."""
     out: dict[str, dict[str, Any]] = {}
     for moment, data in store.states.get(device_id, []):
+        if (start is not None and moment < start) or (end is not None and moment > end):
+            continue
         for name, value in data.items():
-            out[name] = {"value": value, "time": iso(moment)}
+            if attributes is None or name in attributes:
+                out[name] = {"value": value, "time": iso(moment)}
     return out
+
+
+def _composite_args(ctx: Ctx) -> tuple[int, int, list[str] | None]:
+    """``start``/``end`` (epoch ms; zero or negative: relative to now) and ``attributes``."""
+    now = now_ms()
+    start = _relative(_millis(ctx.query.get("start") or 1, "start"), now, "start")
+    end = _relative(_millis(ctx.query.get("end") or 0, "end"), now, "end")
+    raw = ctx.query.get("attributes")
+    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else None
+    return start, end, names
 
 
 @handles("device.getCompositeState")
 def get_composite(ctx: Ctx) -> Reply:
     """The latest value of every attribute of one device."""
+    start, end, names = _composite_args(ctx)
     with ctx.store.lock:
-        return 200, composite(ctx.store, find_device(ctx)["id"])
+        return 200, composite(ctx.store, find_device(ctx)["id"], start, end, names)
 
 
 @handles("devices.getCompositeState")
 def get_composites(ctx: Ctx) -> Reply:
-    """Composite state of the application's devices, a page at a time."""
+    """Composite state of the application's devices (advanced ``query``, sorted), a page
+    at a time."""
+    start, end, names = _composite_args(ctx)
+    query = json_param(ctx.query, "query")
+    if query is not None:
+        check_device_query(query)
+    sort_field = ctx.query.get("sortField") or "name"
+    direction = ctx.query.get("sortDirection") or "asc"
+    if direction.lower() not in ("asc", "desc"):
+        raise validation("sortDirection must be asc or desc")
     with ctx.store.lock:
-        docs = sorted(app_devices(ctx.store, ctx.app_id).values(), key=lambda d: d["name"].lower())
+        docs = [d for d in app_devices(ctx.store, ctx.app_id).values() if device_matches(d, query)]
+        docs = sort_docs(docs, sort_field, direction, device_field)
         items = [
-            {"id": d["id"], "name": d["name"], "compositeState": composite(ctx.store, d["id"])}
+            {
+                "id": d["id"],
+                "name": d["name"],
+                "compositeState": composite(ctx.store, d["id"], start, end, names),
+            }
             for d in docs
         ]
     return 200, by_page(ctx, items)
@@ -181,10 +242,9 @@ def set_connection(ctx: Ctx) -> Reply:
 
 def _command(body: dict[str, Any]) -> tuple[int, Doc]:
     require(body, "name")
-    try:
-        moment = parse_time(body.get("time"), now_ms())
-    except ValueError:
-        raise validation("time must be epoch milliseconds or an ISO date") from None
+    if not isinstance(body["name"], str) or len(body["name"]) > 255:
+        raise validation("name must be a string of at most 255 characters")
+    moment = now_ms() if body.get("time") is None else _time(body["time"], "time")
     command: Doc = {"name": body["name"]}
     if "payload" in body:
         command["payload"] = body["payload"]
@@ -250,28 +310,42 @@ def last_value(ctx: Ctx) -> Reply:
     """The latest state of each chosen device (of ``attribute`` alone when given)."""
     body = ctx.body_dict()
     attribute = body.get("attribute")
+    if attribute is not None and not isinstance(attribute, str):
+        raise validation("attribute must be an attribute name")
+    end = _relative(body["end"], now_ms(), "end") if body.get("end") is not None else None
     out: dict[str, Any] = {}
     with ctx.store.lock:
         for device in select_devices(ctx.store, ctx.app_id, body):
             history = ctx.store.states.get(device["id"], [])
-            if attribute:
-                for moment, data in reversed(history):
-                    if attribute in data:
-                        out[device["id"]] = {
-                            "time": iso(moment),
-                            "data": {attribute: data[attribute]},
-                        }
-                        break
-            elif history:
-                moment, data = history[-1]
-                out[device["id"]] = {"time": iso(moment), "data": dict(data)}
+            for moment, data in reversed(history):
+                if end is not None and moment > end:
+                    continue
+                if attribute and attribute not in data:
+                    continue
+                chosen = {attribute: data[attribute]} if attribute else dict(data)
+                out[device["id"]] = {"time": iso(moment), "data": chosen}
+                break
     return 200, out
 
 
 def _relative(value: Any, now: int, name: str) -> int:
+    """Epoch ms, or (zero or negative) ms relative to now; 400 outside the Date range."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise validation(f"{name} must be a number of milliseconds")
-    return int(now + value) if value <= 0 else int(value)
+    moment = _millis(value, name)
+    moment = now + moment if moment <= 0 else moment
+    if abs(moment) > MAX_TIME_MS:
+        raise validation(f"{name} must be within 8.64e15 ms of 1970-01-01")
+    return int(moment)
+
+
+def _names(value: Any, name: str) -> list[str] | None:
+    """An optional array of attribute names (``None`` when absent)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise validation(f"{name} must be an array of attribute names")
+    return value
 
 
 def _aggregate(kind: str, values: list[Any]) -> Any:
@@ -284,6 +358,13 @@ def _aggregate(kind: str, values: list[Any]) -> Any:
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not numbers:
         return None
+    try:
+        return _numeric(kind, numbers)
+    except (OverflowError, ValueError):  # beyond a double: JavaScript would say Infinity
+        return None
+
+
+def _numeric(kind: str, numbers: list[float]) -> Any:
     if kind == "MAX":
         return max(numbers)
     if kind == "MIN":
@@ -317,22 +398,32 @@ def time_series(ctx: Ctx) -> Reply:
     body = ctx.body_dict()
     now = now_ms()
     end = _relative(body.get("end", 0), now, "end")
-    duration = body.get("duration", 86_400_000)
-    start = _relative(body["start"], now, "start") if "start" in body else end - int(duration)
+    duration = _millis(body.get("duration", 86_400_000), "duration")
+    if "start" in body:
+        start = _relative(body["start"], now, "start")
+    else:
+        start = int(end - duration)
+        if abs(start) > MAX_TIME_MS:
+            raise validation("duration reaches beyond 8.64e15 ms of 1970-01-01")
     if start > end:
         raise validation("start must not be after end")
     aggregation = body.get("aggregation", "MEAN")
     kind = aggregation.get("type") if isinstance(aggregation, dict) else aggregation
-    if kind not in AGGREGATIONS:
+    if not isinstance(kind, str) or kind not in AGGREGATIONS:
         raise validation(f"aggregation must be one of {', '.join(AGGREGATIONS)}")
-    resolution = int(body.get("resolution", 60_000))
+    resolution = int(_millis(body.get("resolution", 60_000), "resolution"))
     if resolution <= 0:
-        raise validation("resolution must be positive")
+        raise validation("resolution must be at least 1 ms")
     if kind != "NONE" and (end - start) / resolution > MAX_BUCKETS:
         raise validation(f"the window holds more than {MAX_BUCKETS} buckets of this resolution")
-    attributes = body.get("attributes")
+    attributes = _names(body.get("attributes"), "attributes")
     order = body.get("order", "asc")
-    limit = int(body.get("limit", 1000))
+    if order not in ("asc", "desc"):
+        raise validation("order must be asc or desc")
+    limit = body.get("limit", 1000)
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit >= 0:
+        raise validation("limit must be a non-negative number")
+    limit = int(min(limit, 10_000))
     devices: dict[str, Any] = {}
     with ctx.store.lock:
         chosen = select_devices(ctx.store, ctx.app_id, body)
@@ -375,6 +466,6 @@ def time_series(ctx: Ctx) -> Reply:
         "resolution": resolution if kind != "NONE" else None,
         "aggregation": aggregation,
         "limit": limit if kind == "NONE" else None,
-        "order": order if order in ("asc", "desc") else "asc",
+        "order": order,
         "devices": devices,
     }

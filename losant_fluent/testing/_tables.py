@@ -4,6 +4,7 @@ limit/offset pagination."""
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any
 
@@ -11,7 +12,7 @@ from ._context import Ctx, Reply, handles, require
 from ._errors import not_found, validation
 from ._ids import new_id, now_iso
 from ._pagination import by_offset
-from ._queries import matches, sort_docs
+from ._queries import check_query, matches, sort_docs
 from ._store import DATA_TABLES, Doc
 
 _NAME = re.compile(r"^[0-9a-zA-Z_-]{1,255}$")
@@ -52,20 +53,30 @@ def _check_columns(columns: Any) -> list[Doc]:
 
 
 def _cast(column: Doc, value: Any) -> Any:
+    """A row value in its column's type (a row value is a string, number, boolean or null)."""
     if value is None:
         return None
     kind = column["dataType"]
-    try:
-        if kind == "number":
-            if isinstance(value, bool):
-                raise ValueError
-            return value if isinstance(value, (int, float)) else float(value)
-        if kind == "boolean":
-            if isinstance(value, bool):
-                return value
-            return {"true": True, "false": False}[str(value).lower()]
-    except (ValueError, KeyError):
-        raise validation(f"{column['name']} must be a {kind}") from None
+    if not isinstance(value, (str, int, float, bool)):
+        raise validation(f"{column['name']} must be a {kind}, not an array or object")
+    if kind == "number":
+        if isinstance(value, bool):
+            raise validation(f"{column['name']} must be a number")
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise validation(f"{column['name']} must be a number") from None
+        if not math.isfinite(value):
+            raise validation(f"{column['name']} must be a finite number")
+        return value
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        flag = {"true": True, "false": False}.get(str(value).lower())
+        if flag is None:
+            raise validation(f"{column['name']} must be a boolean")
+        return flag
     return value if isinstance(value, str) else str(value)
 
 
@@ -150,6 +161,7 @@ def remove_column(ctx: Ctx) -> Reply:
 
 
 def _listing(ctx: Ctx, query: Any) -> Reply:
+    # Without sortColumn rows come in insertion order (Losant sorts by the ObjectId).
     sort_column = ctx.query.get("sortColumn") or "id"
     direction = ctx.query.get("sortDirection") or "asc"
     if direction.lower() not in ("asc", "desc"):
@@ -158,7 +170,11 @@ def _listing(ctx: Ctx, query: Any) -> Reply:
     with ctx.store.lock:
         table = _table(ctx)
         rows = [copy.deepcopy(r) for r in _rows(ctx).values() if matches(r, query)]
-    rows = sort_docs(rows, sort_column, direction)
+    if sort_column == "id":
+        if direction.lower() == "desc":
+            rows.reverse()
+    else:
+        rows = sort_docs(rows, sort_column, direction)
     out = by_offset(ctx, rows)
     if fields:
         keep = {"id", *fields}
@@ -184,7 +200,7 @@ def list_rows(ctx: Ctx) -> Reply:
 def query_rows(ctx: Ctx) -> Reply:
     """Rows matching the advanced query in the body."""
     query = ctx.body if ctx.body not in (None, {}) else None
-    return _listing(ctx, query)
+    return _listing(ctx, check_query(query) if query is not None else None)
 
 
 @handles("dataTableRows.post")
@@ -217,6 +233,8 @@ def insert_rows(ctx: Ctx) -> Reply:
 def delete_rows(ctx: Ctx) -> Reply:
     """Delete the rows matching the body's query (at most ``limit``)."""
     query = ctx.body if ctx.body not in (None, {}) else None
+    if query is not None:
+        check_query(query)
     limit = ctx.int_arg("limit", int(ctx.default_of("limit", 1000)))
     with ctx.store.lock:
         _table(ctx)
