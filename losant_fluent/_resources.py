@@ -694,6 +694,40 @@ class ApplicationsNode(Node):
         """Send POST /applications (the ``applications.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationPost model.
+        Body fields (API names; ``ApplicationPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            applicationTemplateId: string, matching ^[A-Fa-f\\d]{24}$
+            appliedTemplateIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            archiveConfig: object
+                applicationExportOptions: object
+                azure: object
+                credentialName: string, 1 to 255 characters
+                dataTableIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+                dataTablesMode: one of 'all', 'whitelist', 'blacklist'
+                delayDays: integer, >= 1
+                deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+                deviceTags: list of objects, at most 100 items
+                directory: string, at most 255 characters
+                gcs: object
+                includeApplicationExport: boolean
+                includeDataTables: boolean
+                includeDevices: boolean
+                includeEvents: boolean
+                mode: one of 'all', 'whitelist', 'blacklist'
+                s3: object
+            blobUrlTTL: number, >= 3600, <= 604800
+            description: string, at most 1024 characters
+            endpointDefaultCors: boolean
+            endpointSlug: string, matching ^[0-9a-z-]*$, 3 to 63 characters
+            expUserTokenCutoff: date-time string (a timezone-aware datetime is accepted)
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                cloudOnly: boolean
+                description: string, at most 1024 characters
+            orgId: string, matching ^[A-Fa-f\\d]{24}$
+        Example body: {"description": "Description of my new application", "name": "My New Application"}
+
         Keyword parameters:
             summaryExclude (in query, string, optional)
             summaryInclude (in query, string, optional)
@@ -756,6 +790,33 @@ class DashboardsNode(Node):
         """Send POST /dashboards (the ``dashboards.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardPost model.
+        Body fields (API names; ``DashboardPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            applicationId: string, matching ^[A-Fa-f\\d]{24}$
+            blocks: list of object
+            contextConfiguration: list of object, at most 100 items
+            defaultTheme: one of 'dark', 'light'
+            description: string, at most 32767 characters
+            duration: integer, >= 1
+            orgId: string, matching ^[A-Fa-f\\d]{24}$
+            password: string, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$, 12 to 2048 characters or null
+            public: boolean
+            refreshRate: number, >= 5, <= 600
+            reportConfigs: list of objects, at most 10 items
+                branded: boolean
+                callbackUrl: string, at most 1024 characters
+                cron: string, at most 255 characters
+                ctx: object of string, at most 32767 characters or number or object (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                id: string, at most 48 characters
+                locale: string, at most 5 characters
+                message: string, at most 32767 characters
+                subject: string, at most 255 characters
+                theme: one of 'dark', 'light'
+                timezone: string, at most 255 characters
+                toEmail: list of string, at most 1024 characters, 1 to 10 items
+            resolution: integer, >= 1
+        Example body: {"name": "My New Dashboard", "public": false}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -822,6 +883,12 @@ class OrgInvitesNode(Node):
         """Send POST /invites (the ``orgInvites.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgInviteAction model.
+        Body fields (API names; ``OrgInviteAction.describe()`` gives the Python names):
+            accept: boolean (required)
+            email: string, at most 1024 characters (required)
+            token: string, at least 1 characters (required)
+        Example body: {"accept": true, "email": "invitedUser@example.com", "token": "the_invitation_token"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
@@ -943,6 +1010,22 @@ class MeNode(Node):
         """Send PATCH /me (the ``me.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the MePatch model.
+        Body fields (API names; ``MePatch.describe()`` gives the Python names):
+            companyName: string, at most 1024 characters
+            currentCredentials: object
+                password: string, 8 to 2048 characters (required)
+                twoFactorCode: string, at most 2048 characters
+            email: string, at most 1024 characters
+            firstName: string, 1 to 1024 characters
+            lastName: string, at most 1024 characters
+            location: string, at most 1024 characters
+            password: string, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$, 12 to 2048 characters
+            phoneNumber: string, at most 1024 characters
+            title: string, at most 1024 characters
+            tokenCutoff: date-time string (a timezone-aware datetime is accepted)
+            url: string, at most 1024 characters
+        Example body: {"companyName": "Example, Inc.", "email": "email@example.com", "firstName": "Example", "lastName": "Name", "password": "My new password!!1", "url": "https://example.com"}
+
         Keyword parameters:
             includeRecent (in query, string, optional)
             summaryExclude (in query, string, optional)
@@ -987,6 +1070,16 @@ class OrgsNode(Node):
         """Send POST /orgs (the ``orgs.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgPost model.
+        Body fields (API names; ``OrgPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            billingEmail: string, at most 1024 characters
+            cardToken: string, at most 1024 characters
+            description: string, at most 32767 characters
+            iconColor: string, at most 64 characters
+            mfaMode: one of 'notRequired', 'adminRequired', 'required'
+            planId: string, at most 1024 characters
+        Example body: {"description": "Description of my new organization", "name": "My New Organization"}
+
         Keyword parameters:
             summaryExclude (in query, string, optional)
             summaryInclude (in query, string, optional)
@@ -1375,6 +1468,25 @@ class ApplicationNode(Node):
         """Send PATCH /applications/{applicationId} (the ``application.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationPatch model.
+        Body fields (API names; ``ApplicationPatch.describe()`` gives the Python names):
+            archiveConfig: object or null
+            blobUrlTTL: number, >= 3600, <= 604800
+            description: string, at most 1024 characters
+            endpointDefaultCors: boolean
+            endpointSlug: string, matching ^[0-9a-z-]*$, 3 to 63 characters
+            expUserTokenCutoff: date-time string (a timezone-aware datetime is accepted)
+            ftueTracking: list of objects, at most 100 items
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                status: one of 'skipped', 'completed' (required)
+                version: number (required)
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                cloudOnly: boolean
+                description: string, at most 1024 characters
+            name: string, 1 to 255 characters
+        Example body: {"description": "Description of my updated application", "name": "My Updated Application"}
+
         Keyword parameters:
             summaryExclude (in query, string, optional)
             summaryInclude (in query, string, optional)
@@ -1408,6 +1520,14 @@ class AuthDeviceNode(Node):
         """Send POST /auth/device (the ``auth.authenticateDevice`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceCredentials model.
+        Body fields (API names; ``DeviceCredentials.describe()`` gives the Python names):
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            key: string
+            requestedScopes: list of one of 'all.Device', 'all.Device.read', 'data.export', 'data.timeSeriesQuery', 'data.lastValueQuery', 'device.commandStream', 'device.get', 'device.getCompositeState', 'device.getState', 'device.stateStream', 'device.getLogEntries', 'device.getCommand', 'device.debug', 'device.sendState', 'device.sendCommand', 'device.setConnectionStatus', 'devices.get', 'devices.getCompositeState', 'devices.sendCommand'
+            secret: string
+            tokenTTL: integer, >= 0
+        Example body: {"deviceId": "575ecf887ae143cd83dc4aa2", "key": "this_would_be_the_key", "secret": "this_would_be_the_secret"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuthedDevice (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
@@ -1455,6 +1575,14 @@ class AuthUserNode(Node):
         """Send POST /auth/user (the ``auth.authenticateUser`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the UserCredentials model.
+        Body fields (API names; ``UserCredentials.describe()`` gives the Python names):
+            email: string, at most 1024 characters (required)
+            password: string, 8 to 2048 characters (required)
+            requestedScopes: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            tokenTTL: integer, >= 0
+            twoFactorCode: string, at most 2048 characters
+        Example body: {"email": "email@example.com", "password": "this is the password"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuthedUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
@@ -1491,6 +1619,10 @@ class DashboardNode(Node):
         """Send POST /dashboards/{dashboardId} (the ``dashboard.sendReport`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardSendReport model.
+        Body fields (API names; ``DashboardSendReport.describe()`` gives the Python names):
+        One of: any JSON value; any JSON value.
+        Example body: {"locale": "en-us", "message": "Lookit", "subject": "Dashboard Report", "theme": "dark", "time": 1551887386704, "timezone": "America/New_York", "toEmail": ["email@example.com"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1503,6 +1635,31 @@ class DashboardNode(Node):
         """Send PATCH /dashboards/{dashboardId} (the ``dashboard.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardPatch model.
+        Body fields (API names; ``DashboardPatch.describe()`` gives the Python names):
+            blocks: list of object
+            contextConfiguration: list of object, at most 100 items
+            defaultTheme: one of 'dark', 'light'
+            description: string, at most 32767 characters
+            duration: integer, >= 1
+            name: string, 1 to 255 characters
+            password: string, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$, 12 to 2048 characters or null
+            public: boolean
+            refreshRate: number, >= 5, <= 600
+            reportConfigs: list of objects, at most 10 items
+                branded: boolean
+                callbackUrl: string, at most 1024 characters
+                cron: string, at most 255 characters
+                ctx: object of string, at most 32767 characters or number or object (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                id: string, at most 48 characters
+                locale: string, at most 5 characters
+                message: string, at most 32767 characters
+                subject: string, at most 255 characters
+                theme: one of 'dark', 'light'
+                timezone: string, at most 255 characters
+                toEmail: list of string, at most 1024 characters, 1 to 10 items
+            resolution: integer, >= 1
+        Example body: {"description": "Description of my updated dashboard", "name": "My Updated Dashboard", "public": true, "refreshRate": 300}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1631,6 +1788,50 @@ class InstanceNode(Node):
         """Send PATCH /instances/{instanceId} (the ``instance.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstancePatch model.
+        Body fields (API names; ``InstancePatch.describe()`` gives the Python names):
+            mfaMode: one of 'notRequired', 'adminRequired', 'required'
+            orgDefaultLimitConfig: object
+                apitoken: integer, >= 0
+                application: integer, >= 0
+                applicationFlowSlots: integer, >= 0
+                applicationcertificate: integer, >= 0
+                applicationcertificateauthority: integer, >= 0
+                applicationkey: integer, >= 0
+                credential: integer, >= 0
+                dashboard: integer, >= 0
+                dataTTL: integer, >= 86400
+                datatable: integer, >= 0
+                device: integer, >= 0
+                devicerecipe: integer, >= 0
+                experienceFlowSlots: integer, >= 0
+                experiencedomain: integer, >= 0
+                experienceendpoint: integer, >= 0
+                experiencegroup: integer, >= 0
+                experienceslug: integer, >= 0
+                experienceuser: integer, >= 0
+                experienceversion: integer, >= 0
+                experienceview: integer, >= 0
+                file: integer, >= 0
+                flow: integer, >= 0
+                integration: integer, >= 0
+                member: integer, >= 0
+                notebook: integer, >= 0
+                notebookInParallel: integer, >= 0
+                notebookMinutesPerMonth: integer, >= 0
+                notebookMinutesPerRun: integer, >= 0
+                payload: integer, >= 0
+                privatefile: integer, >= 0
+                resourcejob: integer, >= 0
+                storage: integer, >= 0
+                systemInterval: integer, >= 5, <= 3600
+                webhook: integer, >= 0
+            reportConfigs: list of objects, at most 10 items
+                cron: string, at most 255 characters (required)
+                callbackUrl: string, at most 1024 characters
+                dateGroupBy: one of 'day', 'month'
+            ... 6 more lines: see describe()
+        Example body: {"reportConfigs": [{"callbackUrl": "https://example.com/callback", "cron": "0 4 1 * *", "dateGroupBy": "month", "emails": ["email@example.com"], "includeSandbox": false, "periods": 3, "resourceGroupBy": "organization"}, {"cron": "0 4 1 * *", "dateGroupBy": "month", "emails": ["email@example.com", "anotheremail@example.com"], "includeSandbox": true, "resourceGroupBy": "application"}]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Instance (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1650,6 +1851,14 @@ class MeChangePasswordNode(Node):
         """Send PATCH /me/changePassword (the ``me.changePassword`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ChangePassword model.
+        Body fields (API names; ``ChangePassword.describe()`` gives the Python names):
+            newPassword: string, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$, 12 to 2048 characters (required)
+            password: string, 8 to 2048 characters (required)
+            invalidateExistingTokens: boolean
+            tokenTTL: integer, >= 0
+            twoFactorCode: string, at most 2048 characters
+        Example body: {"invalidateExistingTokens": true, "newPassword": "yourNewPassword1!", "password": "yourCurrentPassword"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuthedUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1669,6 +1878,14 @@ class MeDeleteNode(Node):
         """Send POST /me/delete (the ``me.delete`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the UserCredentials model.
+        Body fields (API names; ``UserCredentials.describe()`` gives the Python names):
+            email: string, at most 1024 characters (required)
+            password: string, 8 to 2048 characters (required)
+            requestedScopes: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            tokenTTL: integer, >= 0
+            twoFactorCode: string, at most 2048 characters
+        Example body: {"email": "email@example.com", "password": "this is the password"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1709,6 +1926,11 @@ class MeDisableTwoFactorAuthNode(Node):
         """Send PATCH /me/disableTwoFactorAuth (the ``me.disableTwoFactorAuth`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the MultiFactorAuthDisable model.
+        Body fields (API names; ``MultiFactorAuthDisable.describe()`` gives the Python names):
+            password: string, 8 to 2048 characters (required)
+            twoFactorCode: string, at most 2048 characters (required)
+        Example body: {"password": "this would be your password", "twoFactorCode": "123123"}
+
         Keyword parameters:
             includeRecent (in query, string, optional)
             summaryExclude (in query, string, optional)
@@ -1754,6 +1976,12 @@ class MeEnableTwoFactorAuthNode(Node):
         """Send PATCH /me/enableTwoFactorAuth (the ``me.enableTwoFactorAuth`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the MultiFactorAuthEnable model.
+        Body fields (API names; ``MultiFactorAuthEnable.describe()`` gives the Python names):
+            password: string, 8 to 2048 characters (required)
+            twoFactorCode: string, at most 2048 characters (required)
+            twoFactorAuthKey: string, 52 to 52 characters
+        Example body: {"password": "this would be your password", "twoFactorAuthKey": "HBBGWJJVOVLXS4ZGNRTDOUKTMESFUR3BMRWVQND2HJYT44TOMVJA", "twoFactorCode": "012345"}
+
         Keyword parameters:
             includeRecent (in query, string, optional)
             summaryExclude (in query, string, optional)
@@ -1891,6 +2119,25 @@ class UserOauthTokensNode(Node):
         """Send POST /me/oauth-tokens (the ``userOauthTokens.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the UserOauthTokenPost model.
+        Body fields (API names; ``UserOauthTokenPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            oauth: object (required)
+                client_id: string, 24 to 1024 characters (required)
+                code_challenge: string, matching ^[A-Za-z0-9_-]+$, 43 to 128 characters (required)
+                code_challenge_method: one of 'S256' (required)
+                redirect_uri: string, at most 1024 characters (required)
+                resource: list of string, at most 1024 characters, at most 10 items
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            expirationDate: date-time string (a timezone-aware datetime is accepted) or null (a timezone-aware datetime is accepted)
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            scope: list of one of 'all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read'
+        Example body: {"defaultRole": "view", "description": "OAuth application for automation", "name": "My OAuth App", "oauth": {"client_id": "575ec8687ae143cd83dc4a97", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256", "redirect_uri": "https://example.com/callback"}, "scope": ["only.User.read", "all.Application.read"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> UserOauthToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1970,6 +2217,12 @@ class MeRecentItemsNode(Node):
         """Send POST /me/recentItems (the ``me.addRecentItem`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the RecentItem model.
+        Body fields (API names; ``RecentItem.describe()`` gives the Python names):
+            itemId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization' (required)
+            parentId: string, matching ^[A-Fa-f\\d]{24}$
+        Example body: {"itemId": "575ecf887ae143cd83dc4aa2", "itemType": "device", "parentId": "575ec8687ae143cd83dc4a97"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> RecentItemList (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2026,6 +2279,20 @@ class UserApiTokensNode(Node):
         """Send POST /me/tokens (the ``userApiTokens.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPost model.
+        Body fields (API names; ``ApiTokenPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            expirationDate: date-time string (a timezone-aware datetime is accepted)
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            scope: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            status: one of 'active', 'inactive'
+        Example body: {"expirationDate": "2017-06-13T04:00:00.000Z", "name": "My New API Token", "scope": ["all.Application"], "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2045,6 +2312,14 @@ class MeTransferResourcesNode(Node):
         """Send PATCH /me/transferResources (the ``me.transferResources`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ResourceTransfer model.
+        Body fields (API names; ``ResourceTransfer.describe()`` gives the Python names):
+            destinationId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            destinationType: one of 'user', 'organization' (required)
+            applicationIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            dashboardIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            strict: boolean
+        Example body: {"applicationIds": ["575ec8687ae143cd83dc4a97"], "destinationId": "575ed6e87ae143cd83dc4aa8", "destinationType": "organization"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2132,6 +2407,16 @@ class OrgNode(Node):
         """Send PATCH /orgs/{orgId} (the ``org.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgPatch model.
+        Body fields (API names; ``OrgPatch.describe()`` gives the Python names):
+            billingEmail: string, at most 1024 characters
+            cardToken: string, at most 1024 characters
+            description: string, at most 32767 characters
+            iconColor: string, at most 64 characters
+            mfaMode: one of 'notRequired', 'adminRequired', 'required'
+            name: string, 1 to 255 characters
+            planId: string, at most 1024 characters
+        Example body: {"description": "Description of my updated organization", "name": "My Updated Organization"}
+
         Keyword parameters:
             summaryExclude (in query, string, optional)
             summaryInclude (in query, string, optional)
@@ -2165,6 +2450,12 @@ class ApplicationApplyTemplateNode(Node):
         """Send PATCH /applications/{applicationId}/applyTemplate (the ``application.applyTemplate`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationApplyTemplatePatch model.
+        Body fields (API names; ``ApplicationApplyTemplatePatch.describe()`` gives the Python names):
+            templateId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+        Example body: {"email": "email@example.com", "templateId": "575ec8687ae143cd83dc4a97"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2241,6 +2532,13 @@ class ApplicationCertificateAuthoritiesNode(Node):
         """Send POST /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationCertificateAuthorityPost model.
+        Body fields (API names; ``ApplicationCertificateAuthorityPost.describe()`` gives the Python names):
+            caBundle: string, 50 to 32767 characters (required)
+            name: string, 1 to 255 characters (required)
+            description: string, at most 32767 characters
+            status: one of 'active', 'inactive'
+        Example body: {"caBundle": "-----BEGIN CERTIFICATE-----\\nMY_SSL_CERTIFICATE\\n-----END CERTIFICATE-----", "description": "An example new authority description", "name": "my certificate authority"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApplicationCertificateAuthority (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2279,6 +2577,19 @@ class ApplicationCertificatesNode(Node):
         """Send POST /applications/{applicationId}/certificates (the ``applicationCertificates.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationCertificatePost model.
+        Body fields (API names; ``ApplicationCertificatePost.describe()`` gives the Python names):
+            certificate: string, 50 to 32767 characters (required)
+            description: string, at most 32767 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+            pubTopics: list of string, 1 to 1024 characters
+            status: one of 'active', 'inactive'
+            subTopics: list of string, 1 to 1024 characters
+        Example body: {"certificate": "-----BEGIN CERTIFICATE-----\\nMY_SSL_CERTIFICATE\\n-----END CERTIFICATE-----", "description": "An example new certificate description", "filterType": "all", "pubTopics": [], "subTopics": []}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApplicationCertificate (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2298,6 +2609,19 @@ class ApplicationCloneNode(Node):
         """Send POST /applications/{applicationId}/clone (the ``application.clone`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the ApplicationClonePost model.
+        Body fields (API names; ``ApplicationClonePost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            dryRun: boolean
+            email: string, at most 1024 characters
+            forceJob: boolean
+            includeDataTableRows: boolean
+            includeDevices: boolean
+            includeFiles: boolean
+            includePrivateFiles: boolean
+            ownerId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            ownerType: one of 'user', 'organization'
+        Example body: {"includeDevices": true, "includeFiles": true, "ownerId": "575ec8687ae143cd83dc4a98", "ownerType": "organization"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCloneDryRunResult, 201 -> ApplicationCreationByTemplateResult, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 422 -> UnprocessableEntityError.
@@ -2336,6 +2660,50 @@ class CredentialsNode(Node):
         """Send POST /applications/{applicationId}/credentials (the ``credentials.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the CredentialPost model.
+        Body fields (API names; ``CredentialPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            type: one of 'aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair' (required)
+            awsConfig: object
+                accessKeyId: string, 16 to 128 characters (required)
+                region: string, 1 to 128 characters (required)
+                secretAccessKey: string, 4 to 128 characters (required)
+            azureConfig: object
+                accountKey: string, 4 to 128 characters (required)
+                account: string, at most 128 characters
+            certificateKeyPairConfig: object
+                certificate: string, at most 8192 characters (required)
+                privateKey: string, at most 8196 characters (required)
+            datadogConfig: object
+                secretValue: string, at most 256 characters (required)
+                site: string, 1 to 128 characters
+            description: string, at most 32767 characters
+            enabled: boolean
+            gcpConfig: object
+                keyJson: string, 1 to 8192 characters (required)
+            gitConfig: any JSON value
+                cloneUrl: string, 5 to 1024 characters
+                committerEmail: string, at most 128 characters
+                committerName: string, at most 128 characters
+                generatePrivateKey: boolean
+                secretValue: string, at most 8196 characters
+                type: one of 'ssh-key', 'http-password'
+                username: string, at most 128 characters
+            httpConfig: object
+                authMethod: one of 'header', 'queryParam', 'basicAuth', 'clientCertificate' (required)
+                secretValue: string, at most 8196 characters (required)
+                uriMatch: string, 8 to 1024 characters (required)
+                publicValue: string, at most 8196 characters
+            jwtConfig: object
+                algorithm: one of 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512' (required)
+                secret: string, 1 to 4096 characters (required)
+                issuer: string, at most 1024 characters
+            logglyConfig: object
+                customerToken: string, 1 to 128 characters (required)
+            mailgunConfig: object
+                apiKey: string, 4 to 128 characters (required)
+            ... 25 more lines: see describe()
+        Example body: {"azureConfig": {"account": "my account", "accountKey": "123abc"}, "enabled": true, "name": "locker", "type": "azure"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Credential (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2374,6 +2742,31 @@ class ApplicationDashboardsNode(Node):
         """Send POST /applications/{applicationId}/dashboards (the ``applicationDashboards.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationDashboardPost model.
+        Body fields (API names; ``ApplicationDashboardPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            blocks: list of object
+            contextConfiguration: list of object, at most 100 items
+            defaultTheme: one of 'dark', 'light'
+            description: string, at most 32767 characters
+            duration: integer, >= 1
+            password: string or null
+            public: boolean
+            refreshRate: number, >= 5, <= 600
+            reportConfigs: list of objects, at most 10 items
+                branded: boolean
+                callbackUrl: string, at most 1024 characters
+                cron: string, at most 255 characters
+                ctx: object of string, at most 32767 characters or number or object (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                id: string, at most 48 characters
+                locale: string, at most 5 characters
+                message: string, at most 32767 characters
+                subject: string, at most 255 characters
+                theme: one of 'dark', 'light'
+                timezone: string, at most 255 characters
+                toEmail: list of string, at most 1024 characters, 1 to 10 items
+            resolution: integer, >= 1
+        Example body: {"name": "My New Dashboard", "public": false}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2431,6 +2824,16 @@ class DataTablesNode(Node):
         """Send POST /applications/{applicationId}/data-tables (the ``dataTables.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTablePost model.
+        Body fields (API names; ``DataTablePost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            columns: list of objects, at most 50 items
+                constraint: one of 'unique', 'required', 'optional' (required)
+                dataType: one of 'string', 'number', 'boolean' (required)
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                defaultValue: string or number or boolean
+            description: string, at most 32767 characters
+        Example body: {"columns": [{"constraint": "unique", "dataType": "string", "name": "myColumn1"}, {"constraint": "optional", "dataType": "number", "name": "myColumn2"}], "name": "My Data Table"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DataTable (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2471,6 +2874,28 @@ class DeviceRecipesNode(Node):
         """Send POST /applications/{applicationId}/device-recipes (the ``deviceRecipes.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceRecipePost model.
+        Body fields (API names; ``DeviceRecipePost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            attributes: list of objects, at most 256 items
+                dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                contentType: string, at most 64 characters
+                description: string, at most 32767 characters
+                system: object
+            description: string, at most 32767 characters
+            deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+            deviceDescription: string, at most 32767 characters
+            deviceName: string, 1 to 255 characters
+            gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+            keepDuplicates: boolean
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            systemInterval: integer, >= 5, <= 3600
+            tags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                value: string, 1 to 255 characters (required)
+        Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My New Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
+
         Keyword parameters:
             tagsAsObject (in query, string, optional)
             attributesAsObject (in query, string, optional)
@@ -2585,6 +3010,26 @@ class DevicesNode(Node):
         """Send POST /applications/{applicationId}/devices (the ``devices.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicePost model.
+        Body fields (API names; ``DevicePost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            attributes: list of objects, at most 256 items
+                dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                contentType: string, at most 64 characters
+                description: string, at most 32767 characters
+                system: object
+            description: string, at most 32767 characters
+            deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+            gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+            keepDuplicates: boolean
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            systemInterval: integer, >= 5, <= 3600
+            tags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                value: string, 1 to 255 characters (required)
+        Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device", "deviceClass": "standalone", "name": "My New Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
+
         Keyword parameters:
             tagsAsObject (in query, string, optional)
             attributesAsObject (in query, string, optional)
@@ -2600,6 +3045,43 @@ class DevicesNode(Node):
         """Send PATCH /applications/{applicationId}/devices (the ``devices.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicesPatch model.
+        Body fields (API names; ``DevicesPatch.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            email: string, at most 1024 characters
+            query: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            updateFields: object
+                attributes: list of objects, at most 256 items
+                description: string, at most 32767 characters
+                deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+                keepDuplicates: boolean
+                name: string, 1 to 255 characters
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+                systemInterval: integer, >= 5, <= 3600
+                tags: list of objects, at most 100 items
+            updateOperations: list of object, at most 25 items
+        Example body: {"deviceIds": ["575ecec57ae143cd83dc4a9f", "575ecec57ae143cd83dc4a9e", "575ecec57ae143cd83dc4a9a"], "email": "email@example.com", "updateFields": {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device", "deviceClass": "standalone", "name": "My Updated Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DevicesUpdated, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2682,6 +3164,18 @@ class EventsNode(Node):
         """Send POST /applications/{applicationId}/events (the ``events.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EventPost model.
+        Body fields (API names; ``EventPost.describe()`` gives the Python names):
+            level: one of 'info', 'warning', 'error', 'critical' (required)
+            subject: string, 1 to 255 characters (required)
+            creationDate: string or number or object (a timezone-aware datetime is accepted)
+            data: any JSON value
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$
+            disableTagChangeTracking: boolean
+            eventTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            message: string, at most 32767 characters
+            state: one of 'new', 'acknowledged', 'resolved'
+        Example body: {"deviceId": "575ecf887ae143cd83dc4aa2", "level": "info", "message": "Power levels on device 432 have surpassed critical thresholds", "state": "new", "subject": "Power levels critical"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Event (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 429 -> RateLimitError.
@@ -2694,6 +3188,16 @@ class EventsNode(Node):
         """Send PATCH /applications/{applicationId}/events (the ``events.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EventPatch model.
+        Body fields (API names; ``EventPatch.describe()`` gives the Python names):
+            comment: string, at most 32767 characters
+            data: any JSON value
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            eventTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            level: one of 'info', 'warning', 'error', 'critical'
+            state: one of 'new', 'acknowledged', 'resolved'
+            subject: string, 1 to 255 characters
+        Example body: {"comment": "Looking into this issue", "state": "acknowledged"}
+
         Keyword parameters:
             filterField (in query, string, optional, one of 'subject')
             filter (in query, string, optional)
@@ -2807,6 +3311,22 @@ class ApplicationExportNode(Node):
         """Send POST /applications/{applicationId}/export (the ``application.export`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationExportPost model.
+        Body fields (API names; ``ApplicationExportPost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            credentialName: string, at most 255 characters
+            email: string, at most 1024 characters
+            exportType: one of 'zip', 'repo'
+            forceJob: boolean
+            includeDataTableRows: boolean
+            includeDevices: boolean
+            includeFiles: boolean
+            includePrivateFiles: boolean
+            repo: object
+                branch: string, at most 255 characters
+                commitMessage: string, at most 1024 characters
+                directory: string, at most 1024 characters
+        Example body: {"email": "test@example.com", "includeDevices": true, "includeFiles": true}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationExportResult, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2855,6 +3375,17 @@ class FilesNode(Node):
         """Send POST /applications/{applicationId}/files (the ``files.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FilePost model.
+        Body fields (API names; ``FilePost.describe()`` gives the Python names):
+            name: string, 1 to 1024 characters (required)
+            type: one of 'file', 'directory' (required)
+            contentType: string, at most 1024 characters
+            fileDimensions: object
+                height: number
+                width: number
+            fileSize: number
+            parentDirectory: string, at most 1024 characters
+        Example body: {"contentType": "text/csv", "fileSize": 500, "name": "file.csv", "parentDirectory": "/", "type": "file"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FileUploadPostResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2910,6 +3441,34 @@ class FlowsNode(Node):
         """Send POST /applications/{applicationId}/flows (the ``flows.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowPost model.
+        Body fields (API names; ``FlowPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+            customNodeConfig: object
+                fields: list of object, at most 100 items (required)
+                outputCount: one of 1, 2 (required)
+                resultMode: one of 'optional', 'required', 'none' (required)
+                resultDescription: string, at most 32767 characters
+            customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+            description: string, at most 32767 characters
+            docsUrl: string, at most 1024 characters
+            enabled: boolean
+            flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+            iconData: string, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$, at most 32767 characters or null
+            minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+            nodes: list of objects
+                type: string, 1 to 1024 characters (required)
+                config: object
+                id: string, at most 1024 characters
+                meta: object
+                outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+            shortDescription: string, at most 1024 characters
+            triggers: list of object
+        Example body: {"description": "Description of my new workflow", "name": "My New Workflow"}
+
         Keyword parameters:
             includeCustomNodes (in query, string, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2967,6 +3526,10 @@ class ApplicationGlobalsNode(Node):
         """Send PATCH /applications/{applicationId}/globals (the ``application.globals`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationGlobalPatch model.
+        Body fields (API names; ``ApplicationGlobalPatch.describe()`` gives the Python names):
+            list of objects, at most 100 items
+        Example body: [{"cloudOnly": true, "description": "Description of my application global", "json": "\\"my json data here\\"", "key": "keyHere"}, {"cloudOnly": false, "json": "\\"more json\\"", "key": "anotherKey"}]
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3048,6 +3611,50 @@ class IntegrationsNode(Node):
         """Send POST /applications/{applicationId}/integrations (the ``integrations.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the IntegrationPost model.
+        Body fields (API names; ``IntegrationPost.describe()`` gives the Python names):
+            integrationType: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket' (required)
+            name: string, 1 to 255 characters (required)
+            azureEventHubConfig: any JSON value
+                connectionString: string, 1 to 1024 characters
+                consumerGroup: string, 1 to 256 characters
+                hostName: string, 1 to 256 characters
+                hubName: string, 1 to 256 characters
+            credentialName: string, 1 to 255 characters
+            enabled: boolean
+            googlePubSubConfig: object
+                keyJson: string, 4 to 32767 characters
+                projectId: string, 1 to 255 characters
+            mqttConfig: object
+                host: string, 1 to 1024 characters (required)
+                port: number, >= 1, <= 65535 (required)
+                protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
+                caCertificate: string, 4 to 32767 characters
+                certificate: string, 4 to 32767 characters
+                clean: boolean
+                clientId: string, 1 to 1024 characters
+                disableSSLVerification: boolean
+                password: string, 1 to 1024 characters
+                privateKey: string, 4 to 32767 characters
+                protocolVersion: one of '3.1.1', '5'
+                username: string, 1 to 1024 characters
+            particleConfig: object
+                accessToken: string, 1 to 1024 characters (required)
+                deviceNameOrId: string, 1 to 1024 characters
+                orgSlugOrId: string, 1 to 1024 characters
+                productSlugOrId: string, 1 to 1024 characters
+            sqsConfig: object
+                queueUrl: string (required)
+                accessKeyId: string
+                region: string
+                secretAccessKey: string
+            topics: list of string, 1 to 1024 characters
+            websocketConfig: object
+                url: string, 1 to 1024 characters (required)
+                caCertificate: string, 4 to 32767 characters
+                certificate: string, 4 to 32767 characters
+            ... 5 more lines: see describe()
+        Example body: {"integrationType": "mqtt", "mqttConfig": {"clientId": "exampleClientId", "host": "broker.example.com", "password": "examplePassword", "port": 8883, "protocol": "mqtts", "username": "exampleUsername"}, "name": "Example Integrations", "topics": ["myTopic"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Integration (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3112,6 +3719,20 @@ class ApplicationKeysNode(Node):
         """Send POST /applications/{applicationId}/keys (the ``applicationKeys.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationKeyPost model.
+        Body fields (API names; ``ApplicationKeyPost.describe()`` gives the Python names):
+            addressFilterType: one of 'all', 'whitelist', 'blacklist'
+            addresses: list of string, at most 48 characters, at most 100 items
+            description: string, at most 32767 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+            name: string, 1 to 255 characters
+            pubTopics: list of string, 1 to 1024 characters
+            subTopics: list of string, 1 to 1024 characters
+        Example body: {"description": "An example new key description", "filterType": "all", "pubTopics": [], "subTopics": []}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApplicationKeyPostResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3131,6 +3752,11 @@ class ApplicationMqttPublishMessageNode(Node):
         """Send POST /applications/{applicationId}/mqttPublishMessage (the ``application.mqttPublishMessage`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the MqttPublishBody model.
+        Body fields (API names; ``MqttPublishBody.describe()`` gives the Python names):
+            message: string, at most 32767 characters (required)
+            topic: string, 1 to 230 characters (required)
+        Example body: {"message": "The MQTT message!", "topic": "an/mqtt/topic"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3212,6 +3838,14 @@ class NotebooksNode(Node):
         """Send POST /applications/{applicationId}/notebooks (the ``notebooks.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotebookPost model.
+        Body fields (API names; ``NotebookPost.describe()`` gives the Python names):
+            name: string, 1 to 1024 characters (required)
+            description: string, at most 32767 characters
+            imageVersion: one of 'v1', 'v2', 'v3', 'v4'
+            inputs: list of object
+            outputs: list of object
+        Example body: {"name": "Example Notebook"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Notebook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3300,6 +3934,17 @@ class PrivateFilesNode(Node):
         """Send POST /applications/{applicationId}/privateFiles (the ``privateFiles.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FilePost model.
+        Body fields (API names; ``FilePost.describe()`` gives the Python names):
+            name: string, 1 to 1024 characters (required)
+            type: one of 'file', 'directory' (required)
+            contentType: string, at most 1024 characters
+            fileDimensions: object
+                height: number
+                width: number
+            fileSize: number
+            parentDirectory: string, at most 1024 characters
+        Example body: {"contentType": "text/csv", "fileSize": 500, "name": "file.csv", "parentDirectory": "/", "type": "file"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FileUploadPostResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3330,6 +3975,10 @@ class ApplicationReadmeNode(Node):
         """Send PATCH /applications/{applicationId}/readme (the ``application.readmePatch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationReadmePatch model.
+        Body fields (API names; ``ApplicationReadmePatch.describe()`` gives the Python names):
+            content: string, at most 131072 characters
+        Example body: {"content": "The new readme content"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationReadme (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3368,6 +4017,22 @@ class ResourceJobsNode(Node):
         """Send POST /applications/{applicationId}/resource-jobs (the ``resourceJobs.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ResourceJobPost model.
+        Body fields (API names; ``ResourceJobPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            resourceType: one of 'dataTableRow', 'device', 'experienceGroup', 'experienceUser' (required)
+            dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or string, matching .*{{.+}}.*, 4 to 255 characters
+            defaultContext: string, at most 32767 characters
+            description: string, at most 32767 characters
+            iterationDelay: integer
+            iterationTimeout: integer
+            maxIterationConcurrency: one of 1, 10
+            maxIterationRetries: integer
+            queryJson: string, at most 8192 characters
+            retryDelay: integer
+            retryOnFailure: boolean
+            retryOnTimeout: boolean
+        Example body: {"name": "Example Resource Job", "queryJson": "{ \\"name\\": \\"my device\\"}", "resourceType": "device"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ResourceJob (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3426,6 +4091,20 @@ class ApplicationApiTokensNode(Node):
         """Send POST /applications/{applicationId}/tokens (the ``applicationApiTokens.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPost model.
+        Body fields (API names; ``ApiTokenPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            expirationDate: date-time string (a timezone-aware datetime is accepted)
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            scope: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            status: one of 'active', 'inactive'
+        Example body: {"expirationDate": "2017-06-13T04:00:00.000Z", "name": "My New API Token", "scope": ["all.Application"], "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -3464,6 +4143,21 @@ class WebhooksNode(Node):
         """Send POST /applications/{applicationId}/webhooks (the ``webhooks.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the WebhookPost model.
+        Body fields (API names; ``WebhookPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            annotateMultipart: boolean
+            basicAuthPassword: string, at most 255 characters
+            basicAuthUsername: string, at most 255 characters
+            castBuffersAs: one of 'array', 'binary', 'utf8', 'base64', 'hex'
+            description: string, at most 32767 characters
+            enabled: boolean
+            isWebsocket: boolean
+            responseCode: integer, >= 100, <= 599
+            verificationCode: string, at most 32767 characters
+            verificationType: one of 'facebook', 'fitbit', 'none', 'twilio', 'alexa'
+            waitForReply: boolean
+        Example body: {"name": "My New Webhook"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Webhook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3483,6 +4177,12 @@ class AuthUserGithubNode(Node):
         """Send POST /auth/user/github (the ``auth.authenticateUserGithub`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the GithubLogin model.
+        Body fields (API names; ``GithubLogin.describe()`` gives the Python names):
+            accessToken: string, 1 to 1024 characters (required)
+            requestedScopes: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            tokenTTL: integer, >= 0
+        Example body: {"accessToken": "the github access token"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuthedUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
@@ -3502,6 +4202,13 @@ class AuthUserSamlNode(Node):
         """Send POST /auth/user/saml (the ``auth.authenticateUserSaml`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the SamlResponse model.
+        Body fields (API names; ``SamlResponse.describe()`` gives the Python names):
+            SAMLDomain: string, 3 to 45 characters (required)
+            SAMLResponse: string, 4 to 100000 characters (required)
+            requestedScopes: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            tokenTTL: integer, >= 0
+        Example body: {"SAMLDomain": "example.com", "SAMLResponse": "PHNhbWxwOlJlc3BvbnNlIHhtbG5zOnNhbWxwPSJ1cm46b2FzaXM6bmFtZXM6dGM6U0FNTDoy..."}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuthedUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
@@ -3521,6 +4228,10 @@ class DashboardValidateContextNode(Node):
         """Send POST /dashboards/{dashboardId}/validateContext (the ``dashboard.validateContext`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardContextInstance model.
+        Body fields (API names; ``DashboardContextInstance.describe()`` gives the Python names):
+            object of string, at most 32767 characters or number or object (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"myContextVariable": "myValue", "myOtherVariable": "575ecf887ae143cd83dc4aa2"}
+
         Keyword parameters:
             password (in query, string, optional)
             duration (in query, string, optional)
@@ -3593,6 +4304,16 @@ class InstanceGenerateReportNode(Node):
         """Send POST /instances/{instanceId}/generateReport (the ``instance.generateReport`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the InstanceReportOptionsPost model.
+        Body fields (API names; ``InstanceReportOptionsPost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            dateGroupBy: one of 'day', 'month'
+            email: string, at most 1024 characters
+            end: date-time string (a timezone-aware datetime is accepted)
+            includeSandbox: boolean
+            resourceGroupBy: one of 'application', 'organization'
+            start: date-time string (a timezone-aware datetime is accepted)
+        Example body: {"callbackUrl": "https://example.com/callback", "dateGroupBy": "month", "email": "email@example.com", "end": "2020-01-31T11:59:59.999Z", "includeSandbox": false, "resourceGroupBy": "organization", "start": "2020-01-01T00:00:00.000Z"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -3655,6 +4376,10 @@ class InstanceMembersNode(Node):
         """Send POST /instances/{instanceId}/members (the ``instanceMembers.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceMemberPost model.
+        Body fields (API names; ``InstanceMemberPost.describe()`` gives the Python names):
+        One of: any JSON value; any JSON value.
+        Example body: {"role": "view", "userId": "675ed18f7ae143cd83dc4bb7"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceMember (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3693,6 +4418,29 @@ class InstanceCustomNodesNode(Node):
         """Send POST /instances/{instanceId}/nodes (the ``instanceCustomNodes.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceCustomNodePost model.
+        Body fields (API names; ``InstanceCustomNodePost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            nodes: list of objects (required)
+                type: string, 1 to 1024 characters (required)
+                config: object
+                id: string, at most 1024 characters
+                meta: object
+                outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+            triggers: list of object (required)
+            category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+            customNodeConfig: object
+                fields: list of object, at most 100 items (required)
+                outputCount: one of 1, 2 (required)
+                resultMode: one of 'optional', 'required', 'none' (required)
+                resultDescription: string, at most 32767 characters
+            customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+            description: string, at most 32767 characters
+            docsUrl: string, at most 1024 characters
+            iconData: string, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$, at most 32767 characters or null
+            minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+            shortDescription: string, at most 1024 characters
+        Example body: {"description": "Description of my new instance custom node", "name": "My New Instance Custom Node", "nodes": [{"type": "CustomNodeCapNode"}], "triggers": [{"type": "customNodeStart"}]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> InstanceCustomNode (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -3752,6 +4500,21 @@ class InstanceNotificationRulesNode(Node):
         """Send POST /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotificationRulePost model.
+        Body fields (API names; ``NotificationRulePost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            ruleConfig: object (required)
+                ruleType: one of 'payloadUsage', 'notebookMinuteUsage' (required)
+                threshold: number, >= 0, <= 1000 (required)
+                thresholdType: one of 'percentOfLimit' (required)
+                maxFrequency: one of 'billingCycle', 'daily'
+            targetQueryJson: string, at most 8192 characters (required)
+            targetType: one of 'organization' (required)
+            callbackUrl: one of '' or string, at most 1024 characters or null
+            description: string, at most 32767 characters
+            emailConfig: object or null
+            enabled: boolean
+        Example body: {"emailConfig": {"bodyTemplate": "Org has exceeded its payload limit", "sendToTarget": "admins", "subjectTemplate": "Limit Exceeded"}, "name": "My New Notification Rule", "ruleConfig": {"ruleType": "payloadUsage", "threshold": 100, "thresholdType": "percentOfLimit"}, "targetQueryJson": "{}", "targetType": "organization"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> NotificationRule (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -3792,6 +4555,50 @@ class InstanceOrgsNode(Node):
         """Send POST /instances/{instanceId}/orgs (the ``instanceOrgs.post`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the InstanceOrgPost model.
+        Body fields (API names; ``InstanceOrgPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            auditLogEnabled: boolean
+            banner: object
+                level: one of 'info', 'warning', 'critical'
+                message: string, at most 2048 characters
+            description: string, at most 32767 characters
+            disabledAt: date-time string (a timezone-aware datetime is accepted) or boolean (a timezone-aware datetime is accepted)
+            iconColor: string, at most 64 characters
+            isReadOnly: boolean
+            limits: object
+                apitoken: integer, >= 0
+                application: integer, >= 0
+                applicationFlowSlots: integer, >= 0
+                applicationcertificate: integer, >= 0
+                applicationcertificateauthority: integer, >= 0
+                applicationkey: integer, >= 0
+                credential: integer, >= 0
+                dashboard: integer, >= 0
+                dataTTL: integer, >= 86400
+                datatable: integer, >= 0
+                device: integer, >= 0
+                devicerecipe: integer, >= 0
+                experienceFlowSlots: integer, >= 0
+                experiencedomain: integer, >= 0
+                experienceendpoint: integer, >= 0
+                experiencegroup: integer, >= 0
+                experienceslug: integer, >= 0
+                experienceuser: integer, >= 0
+                experienceversion: integer, >= 0
+                experienceview: integer, >= 0
+                file: integer, >= 0
+                flow: integer, >= 0
+                integration: integer, >= 0
+                member: integer, >= 0
+                notebook: integer, >= 0
+                notebookInParallel: integer, >= 0
+                notebookMinutesPerMonth: integer, >= 0
+                notebookMinutesPerRun: integer, >= 0
+                payload: integer, >= 0
+                privatefile: integer, >= 0
+            ... 11 more lines: see describe()
+        Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
+
         Keyword parameters:
             summaryInclude (in query, string, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3908,6 +4715,20 @@ class InstanceApiTokensNode(Node):
         """Send POST /instances/{instanceId}/tokens (the ``instanceApiTokens.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPost model.
+        Body fields (API names; ``ApiTokenPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            expirationDate: date-time string (a timezone-aware datetime is accepted)
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            scope: list of one of 'all.Instance', 'all.Instance.bounded', 'all.Instance.read', 'instance.*', 'instance.get', 'instance.patch', 'instance.historicalSummaries', 'instance.generateReport', 'instance.payloadCounts', 'instance.payloadCountsBreakdown', 'instance.deviceCounts', 'instance.notebookMinuteCounts', 'instanceOrg.*', 'instanceOrg.get', 'instanceOrg.patch', 'instanceOrg.delete', 'instanceOrg.payloadCounts', 'instanceOrg.payloadCountsBreakdown', 'instanceOrg.deviceCounts', 'instanceOrg.notebookMinuteCounts', 'instanceOrg.convertToEnterprise', 'instanceOrgs.*', 'instanceOrgs.get', 'instanceOrgs.post', 'instanceMember.*', 'instanceMember.get', 'instanceMember.patch', 'instanceMember.delete', 'instanceMembers.*', 'instanceMembers.get', 'instanceMembers.post', 'instanceOrgMember.*', 'instanceOrgMember.get', 'instanceOrgMember.patch', 'instanceOrgMember.delete', 'instanceOrgMembers.*', 'instanceOrgMembers.get', 'instanceOrgMembers.post', 'instanceOrgInvite.*', 'instanceOrgInvite.get', 'instanceOrgInvite.delete', 'instanceOrgInvite.resendInvite', 'instanceOrgInvites.*', 'instanceOrgInvites.get', 'instanceOrgInvites.post', 'instanceApiTokens.*', 'instanceApiTokens.get', 'instanceApiTokens.post', 'instanceApiToken.*', 'instanceApiToken.get', 'instanceApiToken.patch', 'instanceApiToken.delete', 'instanceCustomNodes.*', 'instanceCustomNodes.get', 'instanceCustomNodes.post', 'instanceCustomNode.*', 'instanceCustomNode.get', 'instanceCustomNode.patch', 'instanceCustomNode.delete', 'instanceCustomNode.errors', 'instanceCustomNode.stats', 'instanceNotificationRules.*', 'instanceNotificationRules.get', 'instanceNotificationRules.post', 'instanceNotificationRule.*', 'instanceNotificationRule.get', 'instanceNotificationRule.patch', 'instanceNotificationRule.delete', 'instanceNotificationRule.evaluate', 'instanceNotificationRule.logs', 'instanceSandbox.*', 'instanceSandbox.get', 'instanceSandbox.delete', 'instanceSandbox.undelete', 'instanceSandbox.payloadCounts', 'instanceSandbox.payloadCountsBreakdown', 'instanceSandbox.deviceCounts', 'instanceSandbox.notebookMinuteCounts', 'instanceSandboxes.*', 'instanceSandboxes.get', 'instanceAuditLog.*', 'instanceAuditLog.get', 'instanceAuditLogs.*', 'instanceAuditLogs.get', 'all.User', 'all.User.bounded', 'all.User.read', 'all.User.cli', 'only.User', 'only.User.bounded', 'only.User.read', 'userApiToken.*', 'userApiToken.get', 'userApiToken.patch', 'userApiToken.delete', 'userApiTokens.*', 'userApiTokens.get', 'userApiTokens.post', 'userOauthToken.*', 'userOauthToken.get', 'userOauthToken.patch', 'userOauthToken.delete', 'userOauthTokens.*', 'userOauthTokens.get', 'userOauthTokens.post', 'applicationTemplate.*', 'applicationTemplate.get', 'applicationTemplates.*', 'applicationTemplates.get', 'applicationTemplates.getCategories', 'applicationTemplates.getUniqueKeywords', 'instances.*', 'instances.get', 'me.*', 'me.get', 'me.patch', 'me.delete', 'me.verifyEmail', 'me.changePassword', 'me.generateTwoFactorAuth', 'me.enableTwoFactorAuth', 'me.disableTwoFactorAuth', 'me.disconnectGithub', 'me.connectGithub', 'me.addRecentItem', 'me.fetchRecentItems', 'me.payloadCounts', 'me.payloadCountsBreakdown', 'me.deviceCounts', 'me.notebookMinuteCounts', 'me.transferResources', 'me.invite', 'me.invites', 'me.respondToInvite', 'me.refreshToken', 'orgs.*', 'orgs.get', 'orgs.post' or one of 'all.Application', 'all.Application.bounded', 'all.Application.read', 'all.Application.cli', 'all.Device', 'all.Device.read', 'application.*', 'applicationApiToken.*', 'applicationApiTokens.*', 'applicationCertificate.*', 'applicationCertificates.*', 'applicationCertificateAuthority.*', 'applicationCertificateAuthorities.*', 'applicationDashboards.*', 'applicationDashboard.*', 'applicationJobLogs.*', 'applicationJobLog.*', 'applicationKey.*', 'applicationKeys.*', 'credential.*', 'credentials.*', 'data.*', 'dataTable.*', 'dataTables.*', 'dataTableRow.*', 'dataTableRows.*', 'device.*', 'deviceRecipe.*', 'deviceRecipes.*', 'devices.*', 'deviceAttribute.*', 'deviceAttributes.*', 'edgeDeployment.*', 'edgeDeployments.*', 'embeddedDeployment.*', 'embeddedDeployments.*', 'event.*', 'events.*', 'experience.*', 'experienceDomain.*', 'experienceDomains.*', 'experienceEndpoint.*', 'experienceEndpoints.*', 'experienceGroup.*', 'experienceGroups.*', 'experienceSlug.*', 'experienceSlugs.*', 'experienceUser.*', 'experienceUsers.*', 'experienceVersion.*', 'experienceVersions.*', 'experienceView.*', 'experienceViews.*', 'integration.*', 'integrations.*', 'file.*', 'files.*', 'flow.*', 'flows.*', 'flowVersion.*', 'flowVersions.*', 'notebook.*', 'notebooks.*', 'privateFile.*', 'privateFiles.*', 'resourceJobs.*', 'resourceJob.*', 'webhook.*', 'webhooks.*', 'application.applyTemplate', 'application.archiveData', 'application.backfillArchiveData', 'application.clone', 'application.export', 'application.import', 'application.fullEventsArchive', 'application.fullDataTablesArchive', 'application.debug', 'application.delete', 'application.get', 'application.mqttPublishMessage', 'application.mqttSubscriptionStream', 'application.patch', 'application.payloadCounts', 'application.payloadCountsBreakdown', 'application.deviceCounts', 'application.notebookMinuteCounts', 'application.search', 'application.importLogs', 'applicationApiToken.delete', 'applicationApiToken.get', 'applicationApiToken.patch', 'applicationApiTokens.get', 'applicationApiTokens.post', 'applicationCertificate.delete', 'applicationCertificate.get', 'applicationCertificate.patch', 'applicationCertificates.get', 'applicationCertificates.post', 'applicationCertificateAuthority.delete', 'applicationCertificateAuthority.get', 'applicationCertificateAuthority.patch', 'applicationCertificateAuthorities.get', 'applicationCertificateAuthorities.post', 'applicationDashboard.get', 'applicationDashboard.patch', 'applicationDashboard.sendReport', 'applicationDashboard.delete', 'applicationDashboards.get', 'applicationDashboards.post', 'applicationJobLogs.get', 'applicationJobLog.get', 'applicationKey.delete', 'applicationKey.get', 'applicationKey.patch', 'applicationKeys.get', 'applicationKeys.post', 'credential.get', 'credential.linkedResources', 'credential.patch', 'credential.delete', 'credentials.get', 'credentials.post', 'data.export', 'data.lastValueQuery', 'data.timeSeriesQuery', 'dataTable.addColumn', 'dataTable.delete', 'dataTable.get', 'dataTable.patch', 'dataTable.removeColumn', 'dataTableRow.delete', 'dataTableRow.get', 'dataTableRow.patch', 'dataTableRows.get', 'dataTableRows.post', 'dataTableRows.query', 'dataTableRows.export', 'dataTableRows.delete', 'dataTableRows.truncate', 'dataTables.get', 'dataTables.post', 'device.agentLogs', 'device.commandStream', 'device.debug', 'device.delete', 'device.export', 'device.get', 'device.getCommand', 'device.getCompositeState', 'device.getLogEntries', 'device.getState', 'device.patch', 'device.payloadCounts', 'device.payloadCountsBreakdown', 'device.removeData', 'device.sendCommand', 'device.sendState', 'device.setConnectionStatus', 'device.stateStream', 'deviceRecipe.bulkCreate', 'deviceRecipe.delete', 'deviceRecipe.get', 'deviceRecipe.patch', 'deviceRecipes.get', 'deviceRecipes.post', 'devices.attributeNames', 'devices.patch', 'devices.delete', 'devices.restore', 'devices.removeData', 'devices.deviceNames', 'devices.export', 'devices.get', 'devices.getCompositeState', 'devices.historicalImport', 'devices.payloadCounts', 'devices.post', 'devices.sendCommand', 'devices.tagKeys', 'devices.tagValues', 'deviceAttribute.get', 'deviceAttribute.patch', 'deviceAttribute.delete', 'deviceAttributes.get', 'deviceAttributes.post', 'edgeDeployment.get', 'edgeDeployments.get', 'edgeDeployments.release', 'edgeDeployments.remove', 'edgeDeployments.replace', 'embeddedDeployment.get', 'embeddedDeployments.get', 'embeddedDeployments.release', 'embeddedDeployments.remove', 'embeddedDeployments.replace', 'embeddedDeployments.export', 'event.delete', 'event.get', 'event.patch', 'events.delete', 'events.detailedSummary', 'events.get', 'events.mostRecentBySeverity', 'events.patch', 'events.post', 'events.export', 'experience.delete', 'experience.bootstrap', 'experienceDomain.delete', 'experienceDomain.get', 'experienceDomain.patch', 'experienceDomains.get', 'experienceDomains.post', 'experienceEndpoint.delete', 'experienceEndpoint.get', 'experienceEndpoint.linkedResources', 'experienceEndpoint.patch', 'experienceEndpoints.get', 'experienceEndpoints.post', 'experienceEndpoints.stats', 'experienceGroup.delete', 'experienceGroup.get', 'experienceGroup.patch', 'experienceGroups.detailedSummary', 'experienceGroups.get', 'experienceGroups.post', 'experienceSlug.delete', 'experienceSlug.get', 'experienceSlug.patch', 'experienceSlugs.get', 'experienceSlugs.post', 'experienceUser.delete', 'experienceUser.get', 'experienceUser.patch', 'experienceUsers.detailedSummary', 'experienceUsers.get', 'experienceUsers.post', 'experienceVersion.delete', 'experienceVersion.get', 'experienceVersion.patch', 'experienceVersions.get', 'experienceVersions.post', 'experienceView.debug', 'experienceView.delete', 'experienceView.get', 'experienceView.linkedResources', 'experienceView.patch', 'experienceViews.debug', 'experienceViews.detailedSummary', 'experienceViews.get', 'experienceViews.post', 'file.get', 'file.patch', 'file.move', 'file.delete', 'file.upload', 'files.get', 'files.post', 'flow.clearStorageEntries', 'flow.debug', 'flow.delete', 'flow.errors', 'flow.get', 'flow.getStorageEntries', 'flow.log', 'flow.patch', 'flow.pressVirtualButton', 'flow.setStorageEntry', 'flow.getStorageEntriesMetadata', 'flow.stats', 'flow.suggestFunction', 'flows.get', 'flows.getByVersion', 'flows.import', 'flows.palette', 'flows.post', 'flowVersion.delete', 'flowVersion.debug', 'flowVersion.errors', 'flowVersion.get', 'flowVersion.log', 'flowVersion.patch', 'flowVersion.stats', 'flowVersions.delete', 'flowVersions.get', 'flowVersions.post', 'integration.delete', 'integration.get', 'integration.patch', 'integrations.get', 'integrations.post', 'notebook.delete', 'notebook.execute', 'notebook.get', 'notebook.logs', 'notebook.notebookMinuteCounts', 'notebook.patch', 'notebook.requestInputDataExport', 'notebook.upload', 'notebooks.get', 'notebooks.post', 'privateFile.get', 'privateFile.patch', 'privateFile.move', 'privateFile.delete', 'privateFile.upload', 'privateFiles.get', 'privateFiles.post', 'resourceJob.get', 'resourceJob.logs', 'resourceJob.patch', 'resourceJob.delete', 'resourceJob.execute', 'resourceJob.cancelExecution', 'resourceJobs.get', 'resourceJobs.post', 'webhook.delete', 'webhook.get', 'webhook.patch', 'webhooks.get', 'webhooks.post', 'all.Organization', 'all.Organization.bounded', 'all.Organization.read', 'only.Organization', 'only.Organization.bounded', 'only.Organization.read', 'applications.*', 'auditLog.*', 'auditLogs.*', 'dashboard.*', 'dashboards.*', 'org.*', 'applications.get', 'applications.post', 'applications.import', 'applications.detailedSummary', 'applications.periodSummaries', 'auditLog.get', 'auditLogs.get', 'dashboard.patch', 'dashboard.delete', 'dashboard.sendReport', 'dashboard.suggestCode', 'dashboards.get', 'dashboards.post', 'org.get', 'org.patch', 'org.delete', 'org.pendingInvites', 'org.inviteMember', 'org.revokeInvite', 'org.modifyMember', 'org.removeMember', 'org.payloadCounts', 'org.payloadCountsBreakdown', 'org.deviceCounts', 'org.notebookMinuteCounts', 'org.invoices', 'org.currentCard', 'org.transferResources'
+            status: one of 'active', 'inactive'
+        Example body: {"expirationDate": "2017-06-13T04:00:00.000Z", "name": "My New API Token", "scope": ["all.Application"], "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -3938,6 +4759,10 @@ class MeInvitesPathNode(Node):
         """Send POST /me/invites/{inviteId} (the ``me.respondToInvite`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgInviteActionUser model.
+        Body fields (API names; ``OrgInviteActionUser.describe()`` gives the Python names):
+            action: one of 'accept', 'dismiss', 'reject' (required)
+        Example body: {"action": "accept"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteResultUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
@@ -4009,6 +4834,18 @@ class UserOauthTokenNode(Node):
         """Send PATCH /me/oauth-tokens/{oauthTokenId} (the ``userOauthToken.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the UserOauthTokenPatch model.
+        Body fields (API names; ``UserOauthTokenPatch.describe()`` gives the Python names):
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            status: one of 'active', 'inactive'
+        Example body: {"defaultRole": "edit", "description": "Updated description", "name": "Updated OAuth App Name", "status": "inactive"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> UserOauthToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4050,6 +4887,18 @@ class UserApiTokenNode(Node):
         """Send PATCH /me/tokens/{apiTokenId} (the ``userApiToken.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPatch model.
+        Body fields (API names; ``ApiTokenPatch.describe()`` gives the Python names):
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            status: one of 'active', 'inactive'
+        Example body: {"name": "My Updated API Token", "status": "inactive"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4139,6 +4988,18 @@ class OrgInvitesPathNode(Node):
         """Send POST /orgs/{orgId}/invites (the ``org.inviteMember`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgInvitePost model.
+        Body fields (API names; ``OrgInvitePost.describe()`` gives the Python names):
+            email: string, at most 1024 characters (required)
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            disallowTransfer: boolean
+        Example body: {"email": "invitedUser@example.com", "role": "edit"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInvites (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4171,6 +5032,17 @@ class OrgMemberNode(Node):
         """Send PATCH /orgs/{orgId}/member (the ``org.modifyMember`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgMemberPatch model.
+        Body fields (API names; ``OrgMemberPatch.describe()`` gives the Python names):
+            userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        Example body: {"role": "view", "userId": "575ef90f7ae143cd83dc4aad"}
+
         Keyword parameters:
             summaryExclude (in query, string, optional)
             summaryInclude (in query, string, optional)
@@ -4275,6 +5147,14 @@ class OrgTransferResourcesNode(Node):
         """Send PATCH /orgs/{orgId}/transferResources (the ``org.transferResources`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ResourceTransfer model.
+        Body fields (API names; ``ResourceTransfer.describe()`` gives the Python names):
+            destinationId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            destinationType: one of 'user', 'organization' (required)
+            applicationIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            dashboardIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            strict: boolean
+        Example body: {"applicationIds": ["575ec8687ae143cd83dc4a97"], "destinationId": "575ed6e87ae143cd83dc4aa8", "destinationType": "organization"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4305,6 +5185,13 @@ class ApplicationCertificateAuthorityNode(Node):
         """Send PATCH /applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId} (the ``applicationCertificateAuthority.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationCertificateAuthorityPatch model.
+        Body fields (API names; ``ApplicationCertificateAuthorityPatch.describe()`` gives the Python names):
+            caBundle: string, 50 to 32767 characters
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+            status: one of 'active', 'inactive'
+        Example body: {"description": "An example updated authority description", "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificateAuthority (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4346,6 +5233,15 @@ class ApplicationCertificateNode(Node):
         """Send PATCH /applications/{applicationId}/certificates/{applicationCertificateId} (the ``applicationCertificate.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationCertificatePatch model.
+        Body fields (API names; ``ApplicationCertificatePatch.describe()`` gives the Python names):
+            certificate: string, 50 to 32767 characters
+            description: string, at most 32767 characters
+            filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+            pubTopics: list of string, 1 to 1024 characters
+            status: one of 'active', 'inactive'
+            subTopics: list of string, 1 to 1024 characters
+        Example body: {"description": "An example updated certificate description", "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificate (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4391,6 +5287,50 @@ class CredentialNode(Node):
         """Send PATCH /applications/{applicationId}/credentials/{credentialId} (the ``credential.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the CredentialPatch model.
+        Body fields (API names; ``CredentialPatch.describe()`` gives the Python names):
+            awsConfig: object
+                accessKeyId: string, 16 to 128 characters
+                region: string, 1 to 128 characters
+                secretAccessKey: string, 4 to 128 characters
+            azureConfig: object
+                account: string, at most 128 characters
+                accountKey: string, 4 to 128 characters
+            certificateKeyPairConfig: object
+                certificate: string, at most 8192 characters
+                privateKey: string, at most 8196 characters
+            datadogConfig: object
+                secretValue: string, at most 256 characters
+                site: string, 1 to 128 characters
+            description: string, at most 32767 characters
+            enabled: boolean
+            gcpConfig: object
+                keyJson: string, 1 to 8192 characters
+            gitConfig: object
+                cloneUrl: string, 5 to 1024 characters
+                committerEmail: string, at most 128 characters
+                committerName: string, at most 128 characters
+                generatePrivateKey: boolean
+                secretValue: string, at most 8196 characters
+                type: one of 'ssh-key', 'http-password'
+                username: string, at most 128 characters
+            httpConfig: object
+                authMethod: one of 'header', 'queryParam', 'basicAuth', 'clientCertificate'
+                publicValue: string, at most 8196 characters
+                secretValue: string, at most 8196 characters
+                uriMatch: string, 8 to 1024 characters
+            jwtConfig: object
+                algorithm: one of 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'
+                issuer: string, at most 1024 characters
+                secret: string, 1 to 4096 characters
+            logglyConfig: object
+                customerToken: string, 1 to 128 characters
+            mailgunConfig: object
+                apiKey: string, 4 to 128 characters
+            mongodbConfig: object
+                connectionUri: string, 1 to 2048 characters
+            ... 24 more lines: see describe()
+        Example body: {"azureConfig": {"account": "my account", "accountKey": "123abc"}, "enabled": true}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Credential (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4432,6 +5372,10 @@ class ApplicationDashboardNode(Node):
         """Send POST /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.sendReport`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardSendReport model.
+        Body fields (API names; ``DashboardSendReport.describe()`` gives the Python names):
+        One of: any JSON value; any JSON value.
+        Example body: {"locale": "en-us", "message": "Lookit", "subject": "Dashboard Report", "theme": "dark", "time": 1551887386704, "timezone": "America/New_York", "toEmail": ["email@example.com"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4444,6 +5388,31 @@ class ApplicationDashboardNode(Node):
         """Send PATCH /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DashboardPatch model.
+        Body fields (API names; ``DashboardPatch.describe()`` gives the Python names):
+            blocks: list of object
+            contextConfiguration: list of object, at most 100 items
+            defaultTheme: one of 'dark', 'light'
+            description: string, at most 32767 characters
+            duration: integer, >= 1
+            name: string, 1 to 255 characters
+            password: string, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$, 12 to 2048 characters or null
+            public: boolean
+            refreshRate: number, >= 5, <= 600
+            reportConfigs: list of objects, at most 10 items
+                branded: boolean
+                callbackUrl: string, at most 1024 characters
+                cron: string, at most 255 characters
+                ctx: object of string, at most 32767 characters or number or object (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                id: string, at most 48 characters
+                locale: string, at most 5 characters
+                message: string, at most 32767 characters
+                subject: string, at most 255 characters
+                theme: one of 'dark', 'light'
+                timezone: string, at most 255 characters
+                toEmail: list of string, at most 1024 characters, 1 to 10 items
+            resolution: integer, >= 1
+        Example body: {"description": "Description of my updated dashboard", "name": "My Updated Dashboard", "public": true, "refreshRate": 300}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4474,6 +5443,43 @@ class DataExportNode(Node):
         """Send POST /applications/{applicationId}/data/export (the ``data.export`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicesDataExport model.
+        Body fields (API names; ``DevicesDataExport.describe()`` gives the Python names):
+            attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+            callbackUrl: string, at most 1024 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQuery: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            email: string, at most 1024 characters
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+            options: object
+                filePerDevice: boolean
+                includeBlobData: boolean
+                includeDate: boolean
+                includeID: boolean
+            start: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"attributes": ["voltage"], "deviceIds": ["575ecf887ae143cd83dc4aa2", "575ef5c97ae143cd83dc4aac"], "email": "export@example.com", "end": 0, "options": {"includeDate": false, "includeID": true}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4493,6 +5499,35 @@ class DataLastValueQueryNode(Node):
         """Send POST /applications/{applicationId}/data/last-value-query (the ``data.lastValueQuery`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the LastValueQuery model.
+        Body fields (API names; ``LastValueQuery.describe()`` gives the Python names):
+            attribute: string, matching ^[0-9a-zA-Z_-]{1,255}$
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQuery: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"attribute": "voltage", "deviceIds": ["575ecf887ae143cd83dc4aa2", "575ef5c97ae143cd83dc4aac"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> LastValueData (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4512,6 +5547,41 @@ class DataTimeSeriesQueryNode(Node):
         """Send POST /applications/{applicationId}/data/time-series-query (the ``data.timeSeriesQuery`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the TimeSeriesQuery model.
+        Body fields (API names; ``TimeSeriesQuery.describe()`` gives the Python names):
+            aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or object
+            attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQuery: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            duration: number
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+            limit: number
+            order: one of 'asc', 'desc'
+            resolution: number
+            start: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"aggregation": "MEAN", "attributes": ["voltage"], "deviceTags": [{"key": "floor", "value": "8"}], "duration": 600000, "end": 0, "resolution": 300000}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> TimeSeriesData (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4554,6 +5624,11 @@ class DataTableNode(Node):
         """Send PATCH /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTablePatch model.
+        Body fields (API names; ``DataTablePatch.describe()`` gives the Python names):
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+        Example body: {"name": "My Updated Data Table"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTable (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4602,6 +5677,28 @@ class DeviceRecipeNode(Node):
         """Send PATCH /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceRecipePatch model.
+        Body fields (API names; ``DeviceRecipePatch.describe()`` gives the Python names):
+            attributes: list of objects, at most 256 items
+                dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                contentType: string, at most 64 characters
+                description: string, at most 32767 characters
+                system: object
+            description: string, at most 32767 characters
+            deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+            deviceDescription: string, at most 32767 characters
+            deviceName: string, 1 to 255 characters
+            gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            keepDuplicates: boolean
+            name: string, 1 to 255 characters
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            systemInterval: integer, >= 5, <= 3600
+            tags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                value: string, 1 to 255 characters (required)
+        Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My Updated Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
+
         Keyword parameters:
             tagsAsObject (in query, string, optional)
             attributesAsObject (in query, string, optional)
@@ -4657,6 +5754,36 @@ class DevicesCommandNode(Node):
         """Send POST /applications/{applicationId}/devices/command (the ``devices.sendCommand`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the MultiDeviceCommand model.
+        Body fields (API names; ``MultiDeviceCommand.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQuery: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            payload: any JSON value
+            time: string or number or object (a timezone-aware datetime is accepted)
+        Example body: {"deviceTags": [{"key": "floor", "value": "8"}], "name": "myCommand", "payload": [1, 1, 2, 3, 5], "time": "2016-06-13T04:00:00.000Z"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4704,6 +5831,32 @@ class DevicesDeleteNode(Node):
         """Send POST /applications/{applicationId}/devices/delete (the ``devices.delete`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicesDeleteOrRestorePost model.
+        Body fields (API names; ``DevicesDeleteOrRestorePost.describe()`` gives the Python names):
+            query: object (required)
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            forceJob: boolean
+        Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> BulkDeleteResponse, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4744,6 +5897,32 @@ class DevicesExportNode(Node):
         """Send POST /applications/{applicationId}/devices/export (the ``devices.export`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the DevicesExportPost model.
+        Body fields (API names; ``DevicesExportPost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            format: one of 'csv', 'json'
+            query: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+        Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
+
         Keyword parameters:
             email (in query, string, optional)
             callbackUrl (in query, string, optional)
@@ -4766,6 +5945,33 @@ class DevicesPayloadCountsNode(Node):
         """Send POST /applications/{applicationId}/devices/payloadCounts (the ``devices.payloadCounts`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the DevicesExportPayloadCountPost model.
+        Body fields (API names; ``DevicesExportPayloadCountPost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+            query: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            start: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4785,6 +5991,36 @@ class DevicesRemoveDataNode(Node):
         """Send POST /applications/{applicationId}/devices/removeData (the ``devices.removeData`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicesRemoveDataPost model.
+        Body fields (API names; ``DevicesRemoveDataPost.describe()`` gives the Python names):
+            query: object (required)
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            attributes: null or list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+            keepCommandHistory: boolean
+            keepConnectionHistory: boolean
+            start: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"attributes": ["deleteMyData", "mineToo"], "callbackUrl": "https://example.com/cb", "end": 0, "query": {"name": {"$ne": "My Device"}}, "start": 1}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4804,6 +6040,32 @@ class DevicesRestoreNode(Node):
         """Send POST /applications/{applicationId}/devices/restore (the ``devices.restore`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicesDeleteOrRestorePost model.
+        Body fields (API names; ``DevicesDeleteOrRestorePost.describe()`` gives the Python names):
+            query: object (required)
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                attributeName: string or number or boolean or null or object
+                connectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                connectionStatus: string or number or boolean or null or object
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deletedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceClass: string or number or boolean or null or object
+                disconnectedAt: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                parentId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                tags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            forceJob: boolean
+        Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> BulkRestoreResponse, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4933,6 +6195,26 @@ class DeviceNode(Node):
         """Send PATCH /applications/{applicationId}/devices/{deviceId} (the ``device.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DevicePatch model.
+        Body fields (API names; ``DevicePatch.describe()`` gives the Python names):
+            attributes: list of objects, at most 256 items
+                dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+                name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+                contentType: string, at most 64 characters
+                description: string, at most 32767 characters
+                system: object
+            description: string, at most 32767 characters
+            deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+            gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+            keepDuplicates: boolean
+            name: string, 1 to 255 characters
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            systemInterval: integer, >= 5, <= 3600
+            tags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                value: string, 1 to 255 characters (required)
+        Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device", "deviceClass": "standalone", "name": "My Updated Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
+
         Keyword parameters:
             tagsAsObject (in query, string, optional)
             attributesAsObject (in query, string, optional)
@@ -5049,6 +6331,50 @@ class EventsDeleteNode(Node):
         """Send POST /applications/{applicationId}/events/delete (the ``events.delete`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the AdvancedEventQuery model.
+        Body fields (API names; ``AdvancedEventQuery.describe()`` gives the Python names):
+            $and: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceId: string or number or boolean or null or object
+                eventTags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string or number or boolean or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                level: string or number or boolean or null or object
+                sourceId: string or number or boolean or null or object
+                sourceType: string or number or boolean or null or object
+                state: string or number or boolean or null or object
+                subject: string or number or boolean or null or object
+            $nor: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceId: string or number or boolean or null or object
+                eventTags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string or number or boolean or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                level: string or number or boolean or null or object
+                sourceId: string or number or boolean or null or object
+                sourceType: string or number or boolean or null or object
+                state: string or number or boolean or null or object
+                subject: string or number or boolean or null or object
+            $or: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceId: string or number or boolean or null or object
+                eventTags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+            ... 20 more lines: see describe()
+        Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
+
         Keyword parameters:
             email (in query, string, optional)
             callbackUrl (in query, string, optional)
@@ -5071,6 +6397,29 @@ class EventsExportNode(Node):
         """Send POST /applications/{applicationId}/events/export (the ``events.export`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the EventsExport model.
+        Body fields (API names; ``EventsExport.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            excludeUpdates: boolean
+            format: one of 'csv', 'json'
+            query: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                deviceId: string or number or boolean or null or object
+                eventTags: null or object or object of string, at most 255 characters or null or object (keys matching ^[0-9a-zA-Z_-]{1,255}) or object
+                experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                id: string or number or boolean or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                level: string or number or boolean or null or object
+                sourceId: string or number or boolean or null or object
+                sourceType: string or number or boolean or null or object
+                state: string or number or boolean or null or object
+                subject: string or number or boolean or null or object
+        Example body: {"email": "email@example.com", "excludeUpdates": true, "query": {"$or": [{"subject": {"$ne": "myValue"}}, {"level": "info"}]}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5122,6 +6471,16 @@ class EventNode(Node):
         """Send PATCH /applications/{applicationId}/events/{eventId} (the ``event.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EventPatch model.
+        Body fields (API names; ``EventPatch.describe()`` gives the Python names):
+            comment: string, at most 32767 characters
+            data: any JSON value
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            eventTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            level: one of 'info', 'warning', 'error', 'critical'
+            state: one of 'new', 'acknowledged', 'resolved'
+            subject: string, 1 to 255 characters
+        Example body: {"comment": "Looking into this issue", "state": "acknowledged"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Event (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5152,6 +6511,13 @@ class ExperienceBootstrapNode(Node):
         """Send PATCH /applications/{applicationId}/experience/bootstrap (the ``experience.bootstrap`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceBootstrapOptions model.
+        Body fields (API names; ``ExperienceBootstrapOptions.describe()`` gives the Python names):
+            createGroups: boolean
+            createUsers: boolean
+            replaceExisting: boolean
+            slug: string, matching ^[0-9a-z-]*$, 3 to 63 characters
+        Example body: {"replaceExisting": true}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceBootstrapResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5182,6 +6548,14 @@ class ExperienceDomainsNode(Node):
         """Send POST /applications/{applicationId}/experience/domains (the ``experienceDomains.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceDomainPost model.
+        Body fields (API names; ``ExperienceDomainPost.describe()`` gives the Python names):
+            domainName: string, 3 to 45 characters (required)
+            sslBundle: string, 50 to 32767 characters
+            sslCert: string, 50 to 32767 characters
+            sslKey: string, 50 to 32767 characters
+            version: string, 1 to 255 characters or null
+        Example body: {"domainName": "my.domain.example.com", "sslCert": "-----BEGIN CERTIFICATE-----\\nMY_SSL_CERTIFICATE\\n-----END CERTIFICATE-----", "sslKey": "-----BEGIN PRIVATE KEY-----\\nMY_SSL_KEY\\n-----END PRIVATE KEY-----", "version": "develop"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceDomain (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5224,6 +6598,19 @@ class ExperienceEndpointsNode(Node):
         """Send POST /applications/{applicationId}/experience/endpoints (the ``experienceEndpoints.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceEndpointPost model.
+        Body fields (API names; ``ExperienceEndpointPost.describe()`` gives the Python names):
+            method: one of 'delete', 'get', 'options', 'patch', 'post', 'put' (required)
+            route: string, 1 to 1024 characters (required)
+            access: one of 'public', 'authenticated', 'group', 'device'
+            description: string, at most 32767 characters
+            deviceIdTemplate: string, at most 255 characters
+            enabled: boolean
+            endpointTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            staticReply: object or null
+            unauthorizedReply: object or null
+        Example body: {"access": "public", "method": "get", "route": "/my/route/{id}"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceEndpoint (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5263,6 +6650,20 @@ class ExperienceGroupsNode(Node):
         """Send POST /applications/{applicationId}/experience/groups (the ``experienceGroups.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceGroupPost model.
+        Body fields (API names; ``ExperienceGroupPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            description: string, at most 32767 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQueryJson: string, at most 8192 characters or null
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            experienceEndpointIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            experienceUserIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            groupTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+        Example body: {"deviceIds": ["58b9d743cbfafe1be675744d"], "deviceTags": [{"key": "floor", "value": "8"}], "experienceEndpointIds": ["58b9d743cbfafe1be675744b", "58b9d743cbfafe1be675744c"], "experienceUserIds": ["575ed70c7ae143cd83dc4aa9", "675ed70c7ae143cd83dc4aa9"], "name": "My Group", "parentId": "58b9d743cbfafe1be675744e"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceGroup (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5293,6 +6694,11 @@ class ExperienceSlugsNode(Node):
         """Send POST /applications/{applicationId}/experience/slugs (the ``experienceSlugs.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceSlugPost model.
+        Body fields (API names; ``ExperienceSlugPost.describe()`` gives the Python names):
+            slug: string, matching ^[0-9a-z-]*$, 3 to 63 characters (required)
+            version: string, 1 to 255 characters or null
+        Example body: {"slug": "my-custom-slug", "version": "develop"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceSlug (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5334,6 +6740,16 @@ class ExperienceUsersNode(Node):
         """Send POST /applications/{applicationId}/experience/users (the ``experienceUsers.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceUserPost model.
+        Body fields (API names; ``ExperienceUserPost.describe()`` gives the Python names):
+            email: string, at most 1024 characters (required)
+            password: string, 8 to 2048 characters (required)
+            experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            firstName: string, at most 1024 characters
+            lastName: string, at most 1024 characters
+            tokenCutoff: date-time string (a timezone-aware datetime is accepted)
+            userTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"email": "experienceuser@example.com", "firstName": "Example", "lastName": "Name", "password": "aUserPassword", "userTags": {"customKey": "customValue"}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5372,6 +6788,22 @@ class ExperienceVersionsNode(Node):
         """Send POST /applications/{applicationId}/experience/versions (the ``experienceVersions.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceVersionPost model.
+        Body fields (API names; ``ExperienceVersionPost.describe()`` gives the Python names):
+            version: string, 1 to 255 characters (required)
+            allowedCorsOrigins: list of string, 8 to 270 characters, at most 100 items
+            description: string, at most 32767 characters
+            domainIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            endpointDefaultCors: boolean
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                description: string, at most 1024 characters
+            notFoundReply: object or null
+            responseHeaders: object of string, 1 to 1024 characters (keys matching ^.{1,255}$)
+            slugIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            unauthorizedReply: object or null
+        Example body: {"description": "my version description", "domainIds": ["58c1de6c8f812590d8e82980"], "slugIds": ["5b995e51ea9994b50d745284"], "version": "myNewVersion"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5412,6 +6844,17 @@ class ExperienceViewsNode(Node):
         """Send POST /applications/{applicationId}/experience/views (the ``experienceViews.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceViewPost model.
+        Body fields (API names; ``ExperienceViewPost.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            viewType: one of 'layout', 'page', 'component' (required)
+            body: string, at most 131072 characters
+            description: string, at most 32767 characters
+            headers: object
+                content-type: string, 1 to 255 characters
+            layoutId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            viewTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"body": "<p>{{data}}</p>", "layoutId": "59cc5cad8246c6caed4b16c2", "name": "My Page View", "viewTags": {"customKey": "customValue"}, "viewType": "page"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ExperienceView (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5450,6 +6893,14 @@ class FileNode(Node):
         """Send PATCH /applications/{applicationId}/file/{fileId} (the ``file.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FilePatch model.
+        Body fields (API names; ``FilePatch.describe()`` gives the Python names):
+            contentType: string, at most 1024 characters
+            fileDimensions: object
+                height: number
+                width: number
+            fileSize: number
+        Example body: {"contentType": "image", "fileDimensions": {"height": 200, "width": 200}, "fileSize": 500}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FileUploadPostResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5480,6 +6931,39 @@ class FlowsImportNode(Node):
         """Send POST /applications/{applicationId}/flows/import (the ``flows.import`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowsImportPost model.
+        Body fields (API names; ``FlowsImportPost.describe()`` gives the Python names):
+            flowVersions: list of objects, at most 1000 items
+                version: string, 1 to 255 characters (required)
+                applicationId: string, matching ^[A-Fa-f\\d]{24}$
+                customNodeConfig: object
+                enabled: boolean
+                flowId: string, matching ^[A-Fa-f\\d]{24}$
+                globals: list of objects, at most 100 items
+                id: string, matching ^[A-Fa-f\\d]{24}$
+                minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+                nodes: list of objects
+                notes: string, at most 32767 characters
+                triggers: list of object
+            flows: list of objects, at most 1000 items
+                name: string, 1 to 255 characters (required)
+                applicationId: string, matching ^[A-Fa-f\\d]{24}$
+                category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+                customNodeConfig: object
+                customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+                defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$ or null
+                description: string, at most 32767 characters
+                docsUrl: string, at most 1024 characters
+                enabled: boolean
+                flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+                globals: list of objects, at most 100 items
+                iconData: string, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$, at most 32767 characters or null
+                id: string, matching ^[A-Fa-f\\d]{24}$
+                minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+                nodes: list of objects
+                shortDescription: string, at most 1024 characters
+                triggers: list of object
+        Example body: {"flowVersions": [], "flows": [{"description": "Description of my new workflow", "name": "My New Workflow"}]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FlowsImportResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5593,6 +7077,33 @@ class FlowNode(Node):
         """Send PATCH /applications/{applicationId}/flows/{flowId} (the ``flow.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowPatch model.
+        Body fields (API names; ``FlowPatch.describe()`` gives the Python names):
+            category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+            customNodeConfig: object
+                fields: list of object, at most 100 items (required)
+                outputCount: one of 1, 2 (required)
+                resultMode: one of 'optional', 'required', 'none' (required)
+                resultDescription: string, at most 32767 characters
+            defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            description: string, at most 32767 characters
+            docsUrl: string, at most 1024 characters
+            enabled: boolean
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+            iconData: string, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$, at most 32767 characters or null
+            minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+            name: string, 1 to 255 characters
+            nodes: list of objects
+                type: string, 1 to 1024 characters (required)
+                config: object
+                id: string, at most 1024 characters
+                meta: object
+                outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+            shortDescription: string, at most 1024 characters
+            triggers: list of object
+        Example body: {"description": "Description of my updated workflow", "enabled": false, "name": "My Updated Workflow"}
+
         Keyword parameters:
             includeCustomNodes (in query, string, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5636,6 +7147,50 @@ class IntegrationNode(Node):
         """Send PATCH /applications/{applicationId}/integrations/{integrationId} (the ``integration.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the IntegrationPatch model.
+        Body fields (API names; ``IntegrationPatch.describe()`` gives the Python names):
+            azureEventHubConfig: any JSON value
+                connectionString: string, 1 to 1024 characters
+                consumerGroup: string, 1 to 256 characters
+                hostName: string, 1 to 256 characters
+                hubName: string, 1 to 256 characters
+            credentialName: string, 1 to 255 characters or null
+            enabled: boolean
+            googlePubSubConfig: object
+                keyJson: string, 4 to 32767 characters
+                projectId: string, 1 to 255 characters
+            mqttConfig: object
+                host: string, 1 to 1024 characters (required)
+                port: number, >= 1, <= 65535 (required)
+                protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
+                caCertificate: string, 4 to 32767 characters
+                certificate: string, 4 to 32767 characters
+                clean: boolean
+                clientId: string, 1 to 1024 characters
+                disableSSLVerification: boolean
+                password: string, 1 to 1024 characters
+                privateKey: string, 4 to 32767 characters
+                protocolVersion: one of '3.1.1', '5'
+                username: string, 1 to 1024 characters
+            name: string, 1 to 255 characters
+            particleConfig: object
+                accessToken: string, 1 to 1024 characters (required)
+                deviceNameOrId: string, 1 to 1024 characters
+                orgSlugOrId: string, 1 to 1024 characters
+                productSlugOrId: string, 1 to 1024 characters
+            sqsConfig: object
+                queueUrl: string (required)
+                accessKeyId: string
+                region: string
+                secretAccessKey: string
+            topics: list of string, 1 to 1024 characters
+            websocketConfig: object
+                url: string, 1 to 1024 characters (required)
+                caCertificate: string, 4 to 32767 characters
+                certificate: string, 4 to 32767 characters
+                disableSSLVerification: boolean
+            ... 4 more lines: see describe()
+        Example body: {"topics": ["differentTopic"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Integration (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5697,6 +7252,17 @@ class ApplicationKeyNode(Node):
         """Send PATCH /applications/{applicationId}/keys/{applicationKeyId} (the ``applicationKey.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApplicationKeyPatch model.
+        Body fields (API names; ``ApplicationKeyPatch.describe()`` gives the Python names):
+            addressFilterType: one of 'all', 'whitelist', 'blacklist'
+            addresses: list of string, at most 48 characters, at most 100 items
+            description: string, at most 32767 characters
+            filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+            name: string, 1 to 255 characters or null
+            pubTopics: list of string, 1 to 1024 characters
+            status: one of 'active', 'inactive'
+            subTopics: list of string, 1 to 1024 characters
+        Example body: {"description": "An example updated key description", "status": "active"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationKey (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5762,6 +7328,14 @@ class NotebookNode(Node):
         """Send PATCH /applications/{applicationId}/notebooks/{notebookId} (the ``notebook.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotebookPatch model.
+        Body fields (API names; ``NotebookPatch.describe()`` gives the Python names):
+            description: string, at most 32767 characters
+            imageVersion: one of 'v1', 'v2', 'v3', 'v4'
+            inputs: list of object
+            name: string, 1 to 1024 characters
+            outputs: list of object
+        Example body: {"name": "New Notebook Name"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Notebook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5813,6 +7387,14 @@ class PrivateFileNode(Node):
         """Send PATCH /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FilePatch model.
+        Body fields (API names; ``FilePatch.describe()`` gives the Python names):
+            contentType: string, at most 1024 characters
+            fileDimensions: object
+                height: number
+                width: number
+            fileSize: number
+        Example body: {"contentType": "image", "fileDimensions": {"height": 200, "width": 200}, "fileSize": 500}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FileUploadPostResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5866,6 +7448,21 @@ class ResourceJobNode(Node):
         """Send PATCH /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ResourceJobPatch model.
+        Body fields (API names; ``ResourceJobPatch.describe()`` gives the Python names):
+            dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or string, matching .*{{.+}}.*, 4 to 255 characters
+            defaultContext: string, at most 32767 characters
+            description: string, at most 32767 characters
+            iterationDelay: integer
+            iterationTimeout: integer
+            maxIterationConcurrency: one of 1, 10
+            maxIterationRetries: integer
+            name: string, 1 to 255 characters
+            queryJson: string, at most 8192 characters
+            retryDelay: integer
+            retryOnFailure: boolean
+            retryOnTimeout: boolean
+        Example body: {"name": "Example Resource Job", "queryJson": "{ \\"name\\": \\"my device\\"}"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ResourceJob (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5909,6 +7506,18 @@ class ApplicationApiTokenNode(Node):
         """Send PATCH /applications/{applicationId}/tokens/{apiTokenId} (the ``applicationApiToken.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPatch model.
+        Body fields (API names; ``ApiTokenPatch.describe()`` gives the Python names):
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            status: one of 'active', 'inactive'
+        Example body: {"name": "My Updated API Token", "status": "inactive"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5950,6 +7559,21 @@ class WebhookNode(Node):
         """Send PATCH /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the WebhookPatch model.
+        Body fields (API names; ``WebhookPatch.describe()`` gives the Python names):
+            annotateMultipart: boolean
+            basicAuthPassword: string, at most 255 characters
+            basicAuthUsername: string, at most 255 characters
+            castBuffersAs: one of 'array', 'binary', 'utf8', 'base64', 'hex'
+            description: string, at most 32767 characters
+            enabled: boolean
+            isWebsocket: boolean
+            name: string, 1 to 255 characters
+            responseCode: integer, >= 100, <= 599
+            verificationCode: string, at most 32767 characters
+            verificationType: one of 'facebook', 'fitbit', 'none', 'twilio', 'alexa'
+            waitForReply: boolean
+        Example body: {"name": "My Updated Webhook", "responseCode": 201}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Webhook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6011,6 +7635,10 @@ class InstanceMemberNode(Node):
         """Send PATCH /instances/{instanceId}/members/{userId} (the ``instanceMember.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceMemberPatch model.
+        Body fields (API names; ``InstanceMemberPatch.describe()`` gives the Python names):
+            role: one of 'admin', 'view' (required)
+        Example body: {"role": "view"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceMemberPatch (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6060,6 +7688,29 @@ class InstanceCustomNodeNode(Node):
         """Send PATCH /instances/{instanceId}/nodes/{instanceCustomNodeId} (the ``instanceCustomNode.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceCustomNodePatch model.
+        Body fields (API names; ``InstanceCustomNodePatch.describe()`` gives the Python names):
+            category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+            customNodeConfig: object
+                fields: list of object, at most 100 items (required)
+                outputCount: one of 1, 2 (required)
+                resultMode: one of 'optional', 'required', 'none' (required)
+                resultDescription: string, at most 32767 characters
+            customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+            description: string, at most 32767 characters
+            docsUrl: string, at most 1024 characters
+            iconData: string, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$, at most 32767 characters or null
+            minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+            name: string, 1 to 255 characters
+            nodes: list of objects
+                type: string, 1 to 1024 characters (required)
+                config: object
+                id: string, at most 1024 characters
+                meta: object
+                outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+            shortDescription: string, at most 1024 characters
+            triggers: list of object
+        Example body: {"category": "logic", "name": "My Updated Instance Custom Node"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceCustomNode (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6109,6 +7760,20 @@ class InstanceNotificationRuleNode(Node):
         """Send PATCH /instances/{instanceId}/notification-rules/{notificationRuleId} (the ``instanceNotificationRule.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotificationRulePatch model.
+        Body fields (API names; ``NotificationRulePatch.describe()`` gives the Python names):
+            callbackUrl: one of '' or string, at most 1024 characters or null
+            description: string, at most 32767 characters
+            emailConfig: object or null
+            enabled: boolean
+            name: string, 1 to 255 characters
+            ruleConfig: object
+                ruleType: one of 'payloadUsage', 'notebookMinuteUsage' (required)
+                threshold: number, >= 0, <= 1000 (required)
+                thresholdType: one of 'percentOfLimit' (required)
+                maxFrequency: one of 'billingCycle', 'daily'
+            targetQueryJson: string, at most 8192 characters
+        Example body: {"enabled": false, "name": "My Updated Notification Rule"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotificationRule (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6184,6 +7849,50 @@ class InstanceOrgNode(Node):
         """Send PATCH /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceOrgPatch model.
+        Body fields (API names; ``InstanceOrgPatch.describe()`` gives the Python names):
+            auditLogEnabled: boolean
+            banner: object
+                level: one of 'info', 'warning', 'critical'
+                message: string, at most 2048 characters
+            description: string, at most 32767 characters
+            disabledAt: date-time string (a timezone-aware datetime is accepted) or boolean (a timezone-aware datetime is accepted)
+            iconColor: string, at most 64 characters
+            isReadOnly: boolean
+            limits: object
+                apitoken: integer, >= 0
+                application: integer, >= 0
+                applicationFlowSlots: integer, >= 0
+                applicationcertificate: integer, >= 0
+                applicationcertificateauthority: integer, >= 0
+                applicationkey: integer, >= 0
+                credential: integer, >= 0
+                dashboard: integer, >= 0
+                dataTTL: integer, >= 86400
+                datatable: integer, >= 0
+                device: integer, >= 0
+                devicerecipe: integer, >= 0
+                experienceFlowSlots: integer, >= 0
+                experiencedomain: integer, >= 0
+                experienceendpoint: integer, >= 0
+                experiencegroup: integer, >= 0
+                experienceslug: integer, >= 0
+                experienceuser: integer, >= 0
+                experienceversion: integer, >= 0
+                experienceview: integer, >= 0
+                file: integer, >= 0
+                flow: integer, >= 0
+                integration: integer, >= 0
+                member: integer, >= 0
+                notebook: integer, >= 0
+                notebookInParallel: integer, >= 0
+                notebookMinutesPerMonth: integer, >= 0
+                notebookMinutesPerRun: integer, >= 0
+                payload: integer, >= 0
+                privatefile: integer, >= 0
+                resourcejob: integer, >= 0
+            ... 10 more lines: see describe()
+        Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
+
         Keyword parameters:
             summaryInclude (in query, string, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6279,6 +7988,18 @@ class InstanceApiTokenNode(Node):
         """Send PATCH /instances/{instanceId}/tokens/{apiTokenId} (the ``instanceApiToken.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ApiTokenPatch model.
+        Body fields (API names; ``ApiTokenPatch.describe()`` gives the Python names):
+            defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+            description: string, at most 32767 characters
+            name: string, 1 to 255 characters
+            orgRoles: list of objects, at most 25 items
+                orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+                applicationRoles: list of objects, at most 100 items
+                dashboardRoles: list of objects, at most 100 items
+            status: one of 'active', 'inactive'
+        Example body: {"name": "My Updated API Token", "status": "inactive"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6347,6 +8068,13 @@ class DataTableColumnNode(Node):
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/column (the ``dataTable.addColumn`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTableColumn model.
+        Body fields (API names; ``DataTableColumn.describe()`` gives the Python names):
+            constraint: one of 'unique', 'required', 'optional' (required)
+            dataType: one of 'string', 'number', 'boolean' (required)
+            name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+            defaultValue: string or number or boolean
+        Example body: {"constraint": "optional", "dataType": "string", "defaultValue": "aDefault", "name": "myColumn3"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTable (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6413,6 +8141,10 @@ class DataTableRowsNode(Node):
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTableRowInsert model.
+        Body fields (API names; ``DataTableRowInsert.describe()`` gives the Python names):
+        One of: object of string or number or boolean or null (keys matching ^[0-9a-zA-Z_-]{1,255}$); list of objects.
+        Example body: {"myColumn1": "myValue"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DataTableRowInsertResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6432,6 +8164,20 @@ class DeviceRecipeBulkCreateNode(Node):
         """Send POST /applications/{applicationId}/device-recipes/{deviceRecipeId}/bulkCreate (the ``deviceRecipe.bulkCreate`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceRecipeBulkCreatePost model.
+        Body fields (API names; ``DeviceRecipeBulkCreatePost.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            count: integer
+            csv: string
+            descriptionColumn: string, at most 255 characters
+            email: string, at most 1024 characters
+            gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+            gatewayIdColumn: string, at most 255 characters
+            makeUniqueKeySecret: boolean
+            nameColumn: string, at most 255 characters
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            parentIdColumn: string, at most 255 characters
+        Example body: {"csv": "a,comma,separated,string,of,input,data", "descriptionColumn": "column2", "nameColumn": "myNameColumn"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DeviceRecipeBulkCreate, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6467,6 +8213,18 @@ class DeviceAttributesNode(Node):
         """Send POST /applications/{applicationId}/devices/{deviceId}/attributes (the ``deviceAttributes.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceAttributePost model.
+        Body fields (API names; ``DeviceAttributePost.describe()`` gives the Python names):
+            dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+            name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+            attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            contentType: string, at most 64 characters
+            description: string, at most 32767 characters
+            system: object
+                aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+                aggregationOptions: list of objects, at most 0 items
+                childAttributes: list of objects, at most 256 items
+        Example body: {"dataType": "number", "name": "voltage"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DeviceAttribute (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6504,6 +8262,12 @@ class DeviceCommandNode(Node):
         """Send POST /applications/{applicationId}/devices/{deviceId}/command (the ``device.sendCommand`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceCommand model.
+        Body fields (API names; ``DeviceCommand.describe()`` gives the Python names):
+            name: string, 1 to 255 characters (required)
+            payload: any JSON value
+            time: string or number or object (a timezone-aware datetime is accepted)
+        Example body: {"name": "myCommand", "payload": [1, 1, 2, 3, 5], "time": "2016-06-13T04:00:00.000Z"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6587,6 +8351,18 @@ class DeviceExportNode(Node):
         """Send POST /applications/{applicationId}/devices/{deviceId}/export (the ``device.export`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the DeviceDataExport model.
+        Body fields (API names; ``DeviceDataExport.describe()`` gives the Python names):
+            attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            end: number (epoch ms; a timezone-aware datetime is accepted)
+            options: object
+                includeBlobData: boolean
+                includeDate: boolean
+                includeID: boolean
+            start: number (epoch ms; a timezone-aware datetime is accepted)
+        Example body: {"attributes": ["voltage"], "email": "export@example.com", "end": 0, "options": {"includeDate": false, "includeID": true}}
+
         Keyword parameters:
             start (in query, string, optional, default 1)
             end (in query, string, optional, default 0)
@@ -6680,6 +8456,14 @@ class DeviceSetConnectionStatusNode(Node):
         """Send POST /applications/{applicationId}/devices/{deviceId}/setConnectionStatus (the ``device.setConnectionStatus`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceConnectionStatus model.
+        Body fields (API names; ``DeviceConnectionStatus.describe()`` gives the Python names):
+        One of: object; object.
+        Object fields:
+            status: one of 'connected' (required)
+            connectedAt: string or number or object (a timezone-aware datetime is accepted)
+            ipAddress: string, 2 to 39 characters
+        Example body: {"status": "connected"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6717,6 +8501,15 @@ class DeviceStateNode(Node):
         """Send POST /applications/{applicationId}/devices/{deviceId}/state (the ``device.sendState`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceStateOrStates model.
+        Body fields (API names; ``DeviceStateOrStates.describe()`` gives the Python names):
+        One of: object; list of objects.
+        Object fields:
+            data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+            flowVersion: string, 1 to 255 characters
+            meta: any JSON value
+            time: string or number or object (a timezone-aware datetime is accepted)
+        Example body: {"data": {"voltage": 22.4}, "time": "2016-06-13T04:00:00.000Z"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6757,6 +8550,15 @@ class EdgeDeploymentsReleaseNode(Node):
         """Send POST /applications/{applicationId}/edge/deployments/release (the ``edgeDeployments.release`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EdgeDeploymentRelease model.
+        Body fields (API names; ``EdgeDeploymentRelease.describe()`` gives the Python names):
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            version: string, 1 to 255 characters or null (required)
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+        Example body: {"deviceIds": ["575ecf887ae143cd83dc4aa2"], "flowId": "575ed18f7ae143cd83dc4aa6", "version": "v1.2.3"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6776,6 +8578,11 @@ class EdgeDeploymentsRemoveNode(Node):
         """Send POST /applications/{applicationId}/edge/deployments/remove (the ``edgeDeployments.remove`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EdgeDeploymentRemove model.
+        Body fields (API names; ``EdgeDeploymentRemove.describe()`` gives the Python names):
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$ or null (required)
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ or null (required)
+        Example body: {"deviceId": null, "flowId": "575ed18f7ae143cd83dc4aa6"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6795,6 +8602,12 @@ class EdgeDeploymentsReplaceNode(Node):
         """Send POST /applications/{applicationId}/edge/deployments/replace (the ``edgeDeployments.replace`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EdgeDeploymentReplace model.
+        Body fields (API names; ``EdgeDeploymentReplace.describe()`` gives the Python names):
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            newVersion: string, 1 to 255 characters or null (required)
+            oldVersion: string, 1 to 255 characters (required)
+        Example body: {"flowId": "575ed18f7ae143cd83dc4aa6", "newVersion": "v1.2.4", "oldVersion": "v1.2.3"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6832,6 +8645,19 @@ class EmbeddedDeploymentsExportNode(Node):
         """Send POST /applications/{applicationId}/embedded/deployments/export (the ``embeddedDeployments.export`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the EmbeddedDeploymentExport model.
+        Body fields (API names; ``EmbeddedDeploymentExport.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            debugSymbols: boolean
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$
+            disableDebugMessage: boolean
+            email: string, at most 1024 characters
+            embeddedDeploymentId: string, matching ^[A-Fa-f\\d]{24}$
+            exportMemory: boolean
+            gzip: boolean
+            stackSize: integer, >= 1600, <= 2147483648
+            traceLevel: one of 0, 1, 2
+        Example body: {"deviceId": "575ecf887ae143cd83dc4aa2", "email": "email@example.com"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6851,6 +8677,16 @@ class EmbeddedDeploymentsReleaseNode(Node):
         """Send POST /applications/{applicationId}/embedded/deployments/release (the ``embeddedDeployments.release`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EmbeddedDeploymentRelease model.
+        Body fields (API names; ``EmbeddedDeploymentRelease.describe()`` gives the Python names):
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            version: string, 1 to 255 characters or null (required)
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            releaseTag: string, 1 to 255 characters or null
+        Example body: {"deviceIds": ["575ecf887ae143cd83dc4aa2"], "flowId": "575ed18f7ae143cd83dc4aa6", "version": "v1.2.3"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6870,6 +8706,11 @@ class EmbeddedDeploymentsRemoveNode(Node):
         """Send POST /applications/{applicationId}/embedded/deployments/remove (the ``embeddedDeployments.remove`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EmbeddedDeploymentRemove model.
+        Body fields (API names; ``EmbeddedDeploymentRemove.describe()`` gives the Python names):
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$ or null (required)
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ or null (required)
+        Example body: {"deviceId": null, "flowId": "575ed18f7ae143cd83dc4aa6"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6889,6 +8730,12 @@ class EmbeddedDeploymentsReplaceNode(Node):
         """Send POST /applications/{applicationId}/embedded/deployments/replace (the ``embeddedDeployments.replace`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the EmbeddedDeploymentReplace model.
+        Body fields (API names; ``EmbeddedDeploymentReplace.describe()`` gives the Python names):
+            flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            newVersion: string, 1 to 255 characters or null (required)
+            oldVersion: string, 1 to 255 characters (required)
+        Example body: {"flowId": "575ed18f7ae143cd83dc4aa6", "newVersion": "v1.2.4", "oldVersion": "v1.2.3"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6937,6 +8784,14 @@ class ExperienceDomainNode(Node):
         """Send PATCH /applications/{applicationId}/experience/domains/{experienceDomainId} (the ``experienceDomain.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceDomainPatch model.
+        Body fields (API names; ``ExperienceDomainPatch.describe()`` gives the Python names):
+            domainName: string, 3 to 45 characters
+            sslBundle: string, 50 to 32767 characters or null
+            sslCert: string, 50 to 32767 characters or null
+            sslKey: string, 50 to 32767 characters or null
+            version: string, 1 to 255 characters or null
+        Example body: {"domainName": "my.domain.example.com", "sslCert": "-----BEGIN CERTIFICATE-----\\nMY_SSL_CERTIFICATE\\n-----END CERTIFICATE-----", "sslKey": "-----BEGIN PRIVATE KEY-----\\nMY_SSL_KEY\\n-----END PRIVATE KEY-----", "version": "develop"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceDomain (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7011,6 +8866,19 @@ class ExperienceEndpointNode(Node):
         """Send PATCH /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceEndpointPatch model.
+        Body fields (API names; ``ExperienceEndpointPatch.describe()`` gives the Python names):
+            access: one of 'public', 'authenticated', 'group', 'device'
+            description: string, at most 32767 characters
+            deviceIdTemplate: string, at most 255 characters
+            enabled: boolean
+            endpointTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            method: one of 'delete', 'get', 'options', 'patch', 'post', 'put'
+            route: string, 1 to 1024 characters
+            staticReply: object or null
+            unauthorizedReply: object or null
+        Example body: {"access": "group", "experienceGroupIds": ["58c1de6f8f812590d8e82983"]}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpoint (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7057,6 +8925,20 @@ class ExperienceGroupNode(Node):
         """Send PATCH /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceGroupPatch model.
+        Body fields (API names; ``ExperienceGroupPatch.describe()`` gives the Python names):
+            description: string, at most 32767 characters
+            deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            deviceQueryJson: string, at most 8192 characters or null
+            deviceTags: list of objects, at most 100 items
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+                value: string, 1 to 255 characters
+            experienceEndpointIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            experienceUserIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            groupTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            name: string, 1 to 255 characters
+            parentId: string, matching ^[A-Fa-f\\d]{24}$ or null
+        Example body: {"deviceIds": ["58b9d743cbfafe1be675744d"], "deviceTags": [{"key": "myKey", "value": "foo"}], "experienceEndpointIds": ["58b9d743cbfafe1be675744b", "58b9d743cbfafe1be675744c"], "experienceUserIds": ["575ed70c7ae143cd83dc4aa9", "675ed70c7ae143cd83dc4aa9"], "name": "My New Group Name", "parentId": "775ed70c7ae143cd83dc4aa9"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceGroup (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7098,6 +8980,11 @@ class ExperienceSlugNode(Node):
         """Send PATCH /applications/{applicationId}/experience/slugs/{experienceSlugId} (the ``experienceSlug.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceSlugPatch model.
+        Body fields (API names; ``ExperienceSlugPatch.describe()`` gives the Python names):
+            slug: string, matching ^[0-9a-z-]*$, 3 to 63 characters
+            version: string, 1 to 255 characters or null
+        Example body: {"slug": "my-new-slug", "version": null}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceSlug (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7139,6 +9026,16 @@ class ExperienceUserNode(Node):
         """Send PATCH /applications/{applicationId}/experience/users/{experienceUserId} (the ``experienceUser.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceUserPatch model.
+        Body fields (API names; ``ExperienceUserPatch.describe()`` gives the Python names):
+            email: string, at most 1024 characters
+            experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+            firstName: string, at most 1024 characters
+            lastName: string, at most 1024 characters
+            password: string, 8 to 2048 characters
+            tokenCutoff: date-time string (a timezone-aware datetime is accepted)
+            userTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"password": "aNewPassword", "userTags": {"customKey": "newCustomValue"}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceUser (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7180,6 +9077,20 @@ class ExperienceVersionNode(Node):
         """Send PATCH /applications/{applicationId}/experience/versions/{experienceVersionIdOrName} (the ``experienceVersion.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceVersionPatch model.
+        Body fields (API names; ``ExperienceVersionPatch.describe()`` gives the Python names):
+            allowedCorsOrigins: list of string, 8 to 270 characters, at most 100 items
+            description: string, at most 32767 characters
+            endpointDefaultCors: boolean
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+                description: string, at most 1024 characters
+            notFoundReply: object or null
+            responseHeaders: object of string, 1 to 1024 characters (keys matching ^.{1,255}$)
+            sourceVersionIdOrName: string, 1 to 255 characters
+            unauthorizedReply: object or null
+        Example body: {"endpointDefaultCors": false}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7227,6 +9138,16 @@ class ExperienceViewNode(Node):
         """Send PATCH /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ExperienceViewPatch model.
+        Body fields (API names; ``ExperienceViewPatch.describe()`` gives the Python names):
+            body: string, at most 131072 characters
+            description: string, at most 32767 characters
+            headers: object
+                content-type: string, 1 to 255 characters
+            layoutId: string, matching ^[A-Fa-f\\d]{24}$ or null
+            name: string, 1 to 255 characters
+            viewTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"body": "New Content! <p>{{newData}}</p>", "viewTags": {"customKey": "newCustomValue"}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceView (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7379,6 +9300,11 @@ class FlowStorageNode(Node):
         """Send PATCH /applications/{applicationId}/flows/{flowId}/storage (the ``flow.setStorageEntry`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowStorageEntry model.
+        Body fields (API names; ``FlowStorageEntry.describe()`` gives the Python names):
+            key: string, 1 to 255 characters (required)
+            value: any JSON value
+        Example body: {"key": "myStorageKey", "value": 12}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7452,6 +9378,28 @@ class FlowVersionsNode(Node):
         """Send POST /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowVersionPost model.
+        Body fields (API names; ``FlowVersionPost.describe()`` gives the Python names):
+            version: string, 1 to 255 characters (required)
+            customNodeConfig: object
+                fields: list of object, at most 100 items (required)
+                outputCount: one of 1, 2 (required)
+                resultMode: one of 'optional', 'required', 'none' (required)
+                resultDescription: string, at most 32767 characters
+            enabled: boolean
+            globals: list of objects, at most 100 items
+                json: string, 1 to 32767 characters (required)
+                key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+            minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+            nodes: list of objects
+                type: string, 1 to 1024 characters (required)
+                config: object
+                id: string, at most 1024 characters
+                meta: object
+                outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+            notes: string, at most 32767 characters
+            triggers: list of object
+        Example body: {"enabled": false, "notes": "Notes about my new workflow version", "version": "v1.2.3"}
+
         Keyword parameters:
             includeCustomNodes (in query, string, optional, default False)
             allowReplacement (in query, string, optional, default False)
@@ -7474,6 +9422,15 @@ class FlowVirtualButtonNode(Node):
         """Send POST /applications/{applicationId}/flows/{flowId}/virtualButton (the ``flow.pressVirtualButton`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the VirtualButtonPress model.
+        Body fields (API names; ``VirtualButtonPress.describe()`` gives the Python names):
+            key: string (required)
+            deploymentId: string, matching ^[A-Fa-f\\d]{24}$
+            deviceId: string, matching ^[A-Fa-f\\d]{24}$
+            flowVersion: string, 1 to 255 characters
+            meta: any JSON value
+            payload: any JSON value
+        Example body: {"key": "575ed18f7ae143cd83dc4aa6-SJaEw_dV", "payload": {"some": "data"}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7513,6 +9470,13 @@ class NotebookExecuteNode(Node):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/execute (the ``notebook.execute`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotebookExecutionOptions model.
+        Body fields (API names; ``NotebookExecutionOptions.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            relativeTo: string or number or object
+            templateContext: string, at most 32767 characters
+        Example body: {"relativeTo": 1570549199451}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> SuccessWithExecutionId (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7574,6 +9538,13 @@ class NotebookRequestInputDataExportNode(Node):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/requestInputDataExport (the ``notebook.requestInputDataExport`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotebookDataExportOptions model.
+        Body fields (API names; ``NotebookDataExportOptions.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            relativeTo: string or number or object
+            templateContext: string, at most 32767 characters
+        Example body: {"email": "user@example.com"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7676,6 +9647,12 @@ class ResourceJobExecuteNode(Node):
         """Send POST /applications/{applicationId}/resource-jobs/{resourceJobId}/execute (the ``resourceJob.execute`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the ResourceJobExecutionOptions model.
+        Body fields (API names; ``ResourceJobExecutionOptions.describe()`` gives the Python names):
+            dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or string, matching .*{{.+}}.*, 4 to 255 characters
+            queryJson: string, at most 8192 characters
+            templateContext: string, at most 32767 characters
+        Example body: {"templateContext": "{ \\"myData\\": 123 }"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> SuccessWithExecutionId (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7761,6 +9738,10 @@ class InstanceNotificationRuleEvaluateNode(Node):
         """Send POST /instances/{instanceId}/notification-rules/{notificationRuleId}/evaluate (the ``instanceNotificationRule.evaluate`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the NotificationRuleEvaluationOptions model.
+        Body fields (API names; ``NotificationRuleEvaluationOptions.describe()`` gives the Python names):
+            ignoreFrequencyCheck: boolean
+        Example body: {"ignoreFrequencyCheck": true}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7838,6 +9819,18 @@ class InstanceOrgInvitesNode(Node):
         """Send POST /instances/{instanceId}/orgs/{orgId}/invites (the ``instanceOrgInvites.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgInvitePost model.
+        Body fields (API names; ``OrgInvitePost.describe()`` gives the Python names):
+            email: string, at most 1024 characters (required)
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            disallowTransfer: boolean
+        Example body: {"email": "invitedUser@example.com", "role": "edit"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> OrgInviteCollection (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7873,6 +9866,19 @@ class InstanceOrgMembersNode(Node):
         """Send POST /instances/{instanceId}/orgs/{orgId}/members (the ``instanceOrgMembers.post`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceOrgMemberPost model.
+        Body fields (API names; ``InstanceOrgMemberPost.describe()`` gives the Python names):
+        One of: object; object.
+        Object fields:
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+            userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+        Example body: {"applicationRoles": [{"resourceId": "575ef90f7ae143cd83dc4a4f", "role": "none"}], "role": "view", "userId": "675ed18f7ae143cd83dc4bb7"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgMember (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8068,6 +10074,21 @@ class DataTableRowsDeleteNode(Node):
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows/delete (the ``dataTableRows.delete`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the AdvancedQuery model.
+        Body fields (API names; ``AdvancedQuery.describe()`` gives the Python names):
+            $and: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+            $nor: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+            $or: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+        Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
+
         Keyword parameters:
             limit (in query, string, optional, default '1000')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8089,6 +10110,20 @@ class DataTableRowsExportNode(Node):
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows/export (the ``dataTableRows.export`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTableRowsExport model.
+        Body fields (API names; ``DataTableRowsExport.describe()`` gives the Python names):
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+            query: object
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+            queryOptions: object
+                limit: number
+                offset: number
+                sortColumn: string
+                sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        Example body: {"email": "email@example.com", "query": {"$or": [{"myColumn1": {"$ne": "myValue"}}, {"myColumn2": 5}]}, "queryOptions": {"limit": 10000}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8108,6 +10143,21 @@ class DataTableRowsQueryNode(Node):
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows/query (the ``dataTableRows.query`` endpoint).
 
         Body (optional, first positional argument): a dict, list or model matching the AdvancedQuery model.
+        Body fields (API names; ``AdvancedQuery.describe()`` gives the Python names):
+            $and: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+            $nor: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+            $or: list of objects, at most 100 items
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+        Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
+
         Keyword parameters:
             sortColumn (in query, string, optional)
             sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
@@ -8163,6 +10213,10 @@ class DataTableRowNode(Node):
         """Send PATCH /applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId} (the ``dataTableRow.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DataTableRowInsertUpdate model.
+        Body fields (API names; ``DataTableRowInsertUpdate.describe()`` gives the Python names):
+            object of string or number or boolean or null (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        Example body: {"myColumn1": "myValue"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8204,6 +10258,17 @@ class DeviceAttributeNode(Node):
         """Send PATCH /applications/{applicationId}/devices/{deviceId}/attributes/{name} (the ``deviceAttribute.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the DeviceAttributePatch model.
+        Body fields (API names; ``DeviceAttributePatch.describe()`` gives the Python names):
+            attributeTags: object of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+            contentType: string, at most 64 characters
+            description: string, at most 32767 characters
+            name: string, matching ^[0-9a-zA-Z_-]{1,255}$
+            system: object
+                aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+                aggregationOptions: list of objects, at most 0 items
+                childAttributes: list of objects, at most 256 items
+        Example body: {"description": "my new attribute description"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceAttribute (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8276,6 +10341,25 @@ class FlowVersionsDeleteNode(Node):
         """Send POST /applications/{applicationId}/flows/{flowId}/versions/delete (the ``flowVersions.delete`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowVersionsDeletePost model.
+        Body fields (API names; ``FlowVersionsDeletePost.describe()`` gives the Python names):
+            query: object (required)
+                $and: list of objects, at most 100 items
+                $nor: list of objects, at most 100 items
+                $or: list of objects, at most 100 items
+                creationDate: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                customNodeSupports: string or number or boolean or null or object
+                enabled: string or number or boolean or null or object
+                flowClass: string or number or boolean or null or object
+                id: string, matching ^[A-Fa-f\\d]{24}$ or null or object
+                lastUpdated: string or number or boolean or null or object (a timezone-aware datetime is accepted)
+                name: string or number or boolean or null or object
+                nodes: object
+                triggers: object
+                version: string or number or boolean or null or object
+            callbackUrl: string, at most 1024 characters
+            email: string, at most 1024 characters
+        Example body: {"email": "email@example.com", "query": {"version": {"$ne": "versionToKeep"}}}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> BulkDeleteResponse, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8320,6 +10404,11 @@ class FlowVersionNode(Node):
         """Send PATCH /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the FlowVersionPatch model.
+        Body fields (API names; ``FlowVersionPatch.describe()`` gives the Python names):
+            enabled: boolean
+            notes: string, at most 32767 characters
+        Example body: {"enabled": false, "notes": "Updated workflow version notes"}
+
         Keyword parameters:
             includeCustomNodes (in query, string, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8363,6 +10452,16 @@ class InstanceOrgInviteNode(Node):
         """Send POST /instances/{instanceId}/orgs/{orgId}/invites/{inviteId} (the ``instanceOrgInvite.resendInvite`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the OrgRoleInfo model.
+        Body fields (API names; ``OrgRoleInfo.describe()`` gives the Python names):
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        Example body: {"role": "view"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> OrgInvite (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8404,6 +10503,16 @@ class InstanceOrgMemberNode(Node):
         """Send PATCH /instances/{instanceId}/orgs/{orgId}/members/{userId} (the ``instanceOrgMember.patch`` endpoint).
 
         Body (required, first positional argument): a dict, list or model matching the InstanceOrgMemberPatch model.
+        Body fields (API names; ``InstanceOrgMemberPatch.describe()`` gives the Python names):
+            applicationRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            dashboardRoles: list of objects, at most 100 items
+                resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+                role: one of 'collaborate', 'view', 'none' (required)
+            role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        Example body: {"role": "view"}
+
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgMember (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.

@@ -196,7 +196,7 @@ def run_codegen(source: Path, target: Path) -> None:
 
 # Public methods of ``LosantModel`` beyond pydantic's (``_base.py`` and the pagination
 # mixin). Listed by hand so the output does not depend on importing the package.
-LOSANT_MODEL_ATTRS = frozenset({"http_response", "raw_json", "pages", "iter_items"})
+LOSANT_MODEL_ATTRS = frozenset({"http_response", "raw_json", "pages", "iter_items", "describe"})
 
 # Field names that get a trailing underscore (and the API name as alias): hard keywords,
 # which cannot be attribute names, and the public attributes of ``BaseModel`` and
@@ -384,8 +384,13 @@ def _field_call(alias: str) -> ast.Call:
     return ast.Call(ast.Name("Field", ast.Load()), [], [ast.keyword("alias", ast.Constant(alias))])
 
 
-def rewrite_class(cls: ast.ClassDef) -> None:
-    """Rebase a generated class on our bases, mark closed ones, rename shadowing fields."""
+def rewrite_class(cls: ast.ClassDef, stem: str = "", main: bool = False) -> None:
+    """Rebase a generated class on our bases, mark closed ones, rename shadowing fields.
+
+    ``main`` marks the class named after the schema (the result or body model): it gets
+    the container base its shape calls for (see ``_container_base``). Every class gets a
+    docstring listing its fields (see ``class_docstring``).
+    """
     if cls.bases and _base_name(cls.bases[0]) == "RootModel":
         base = cls.bases[0]
         if isinstance(base, ast.Subscript):
@@ -427,15 +432,17 @@ def rewrite_class(cls: ast.ClassDef) -> None:
         body.append(stmt)
     if key_patterns is not None:
         body.insert(0, key_patterns)
-    item_type = _item_model_type(body)
-    if item_type is not None:
-        body.append(_typed_iter(item_type))
+    if main:
+        container = _container_base(cls, body)
+        if container is not None:
+            cls.bases[0] = container
     if closed:
         body.insert(
             0,
             ast.Assign([ast.Name("__losant_closed__", ast.Store())], ast.Constant(True), lineno=0),
         )
-    cls.body = body or [ast.Pass()]
+    body.insert(0, ast.Expr(ast.Constant(class_docstring(cls, body, stem, main))))
+    cls.body = body
 
 
 _NOT_MODELS = frozenset(
@@ -475,48 +482,220 @@ def _unwrap_optional(node: ast.expr) -> ast.expr:
             return node
 
 
-def _item_model_type(body: list[ast.stmt]) -> ast.expr | None:
-    """The item model of a class with an ``items: list[Model]`` field, else None."""
+def _annotation_of(body: list[ast.stmt], name: str) -> ast.expr | None:
     for stmt in body:
         if (
             isinstance(stmt, ast.AnnAssign)
             and isinstance(stmt.target, ast.Name)
-            and stmt.target.id == "items"
+            and stmt.target.id == name
         ):
-            annotation = _unwrap_optional(stmt.annotation)
-            if (
-                isinstance(annotation, ast.Subscript)
-                and isinstance(annotation.value, ast.Name)
-                and annotation.value.id == "list"
-            ):
-                item = _unwrap_optional(annotation.slice)
-                if _is_model_expr(item):
-                    return copy.deepcopy(item)
+            return stmt.annotation
     return None
 
 
-def _typed_iter(item_type: ast.expr) -> ast.FunctionDef:
-    """``def __iter__(self) -> Iterator[Item]: return self.iter_items()``, for type checkers.
+def _subscript_of(node: ast.expr, name: str) -> list[ast.expr] | None:
+    """The arguments of ``name[...]`` (``list[X]`` -> ``[X]``), else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        if node.value.id == name:
+            inner = node.slice
+            return list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+    return None
 
-    Iteration itself is ``PagedResultMixin``'s (all items of all pages); the override only
-    tells type checkers what the items are.
+
+def _union_members(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _union_members(node.left) + _union_members(node.right)
+    return [node]
+
+
+def _generic(base: str, argument: ast.expr) -> ast.expr:
+    return ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(argument), ast.Load())
+
+
+def _container_base(cls: ast.ClassDef, body: list[ast.stmt]) -> ast.expr | None:
+    """The base class of a schema's own model when its shape is a container, else None.
+
+    * an object with an ``items`` array: ``LosantCollection[Item]``;
+    * an array: ``LosantListModel[Item]``;
+    * an object keyed by ids or names (patternProperties only): ``LosantMapModel[Value]``;
+    * one of several object shapes: ``LosantVariantModel[A | B]``.
     """
-    returns = ast.Subscript(ast.Name("Iterator", ast.Load()), item_type, ast.Load())
-    call = ast.Call(ast.Attribute(ast.Name("self", ast.Load()), "iter_items", ast.Load()), [], [])
-    function = ast.FunctionDef(
-        name="__iter__",
-        args=ast.arguments(
-            posonlyargs=[], args=[ast.arg("self")], kwonlyargs=[], kw_defaults=[], defaults=[]
-        ),
-        body=[ast.Return(call)],
-        decorator_list=[],
-        returns=returns,
-        type_comment="ignore[override]",
-        lineno=0,
-    )
-    if sys.version_info >= (3, 12):
-        function.type_params = []
-    return function
+    if _base_name(cls.bases[0]) != "LosantRootModel":
+        items = _annotation_of(body, "items")
+        if items is None:
+            return None
+        args = _subscript_of(_unwrap_optional(items), "list")
+        if not args:
+            return None
+        item = _unwrap_optional(args[0])
+        if cls.name in _names_in(item):  # a schema whose items are itself: untyped items
+            item = ast.Name("Any", ast.Load())
+        return _generic("LosantCollection", item)
+    root = _annotation_of(body, "root")
+    if root is None:
+        return None
+    root = _unwrap_optional(root)
+    args = _subscript_of(root, "list")
+    if args:
+        return _generic("LosantListModel", args[0])
+    args = _subscript_of(root, "dict")
+    if args and len(args) == 2:
+        return _generic("LosantMapModel", args[1])
+    members = _union_members(root)
+    if len(members) > 1 and all(_is_model_expr(member) for member in members):
+        return _generic("LosantVariantModel", root)
+    return None
+
+
+# ---------------------------------------------------------------- class docstrings
+
+_TYPE_WORDS = {
+    "str": "string",
+    "int": "integer",
+    "bool": "boolean",
+    "LosantNumber": "number",
+    "LosantDateTime": "date-time (a datetime)",
+    "Any": "any JSON value",
+    "None": "null",
+    "dict": "object",
+    "list": "list",
+}
+# Field() / StringConstraints() keywords worth a word in a docstring.
+_CONSTRAINT_WORDS = {
+    "pattern": "matching {}",
+    "min_length": "at least {} long",
+    "max_length": "at most {} long",
+    "ge": ">= {}",
+    "gt": "> {}",
+    "le": "<= {}",
+    "lt": "< {}",
+}
+
+
+def _constraints(meta: ast.expr) -> list[str]:
+    words: list[str] = []
+    if isinstance(meta, ast.Call):
+        given = {
+            kw.arg: kw.value.value
+            for kw in meta.keywords
+            if kw.arg in _CONSTRAINT_WORDS and isinstance(kw.value, ast.Constant)
+        }
+        if "min_length" in given and "max_length" in given:
+            words.append(f"length {given.pop('min_length')} to {given.pop('max_length')}")
+        words += [_CONSTRAINT_WORDS[key].format(value) for key, value in given.items()]
+    return words
+
+
+def describe_type(node: ast.expr) -> str:
+    """Words for a generated annotation: ``list of DeviceTag``, ``one of 'a', 'b'``..."""
+    annotated = _subscript_of(node, "Annotated")
+    if annotated:
+        words = [c for meta in annotated[1:] for c in _constraints(meta)]
+        inner = _unwrap_optional(annotated[0])
+        unit = ""
+        if _subscript_of(inner, "list"):
+            unit = "items"
+        elif isinstance(inner, ast.Name) and inner.id == "str":
+            unit = "characters"
+        if unit:
+            words = [w.replace(" long", " " + unit).replace("length ", "") for w in words]
+            words = [w + " " + unit if w[:1].isdigit() else w for w in words]
+        text = describe_type(annotated[0])
+        return text + (", " + ", ".join(words) if words else "")
+    if isinstance(node, ast.BinOp):
+        members = [m for m in _union_members(node) if not _is_none(m)]
+        literals: list[str] = []
+        others: list[str] = []
+        for member in members:
+            values = _subscript_of(member, "Literal")
+            if values is not None:
+                literals += [ast.unparse(v) for v in values]
+            else:
+                others.append(describe_type(member))
+        if literals:
+            others.insert(0, "one of " + ", ".join(literals))
+        return " or ".join(others) if others else "null"
+    literal = _subscript_of(node, "Literal")
+    if literal is not None:
+        return "one of " + ", ".join(ast.unparse(v) for v in literal)
+    items = _subscript_of(node, "list")
+    if items:
+        return "list of " + describe_type(items[0])
+    mapping = _subscript_of(node, "dict")
+    if mapping and len(mapping) == 2:
+        key = _subscript_of(mapping[0], "Annotated")
+        keys = [c for meta in (key or [])[1:] for c in _constraints(meta)]
+        where = f" (keys {', '.join(keys)})" if keys else ""
+        return f"object of {describe_type(mapping[1])}{where}"
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return _TYPE_WORDS.get(node.id, node.id)
+    if isinstance(node, ast.Constant) and node.value is None:
+        return "null"
+    return ast.unparse(node)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _alias_of(annotation: ast.expr) -> str | None:
+    annotated = _subscript_of(annotation, "Annotated")
+    for meta in (annotated or [])[1:]:
+        if isinstance(meta, ast.Call) and isinstance(meta.func, ast.Name):
+            for kw in meta.keywords:
+                if kw.arg == "alias" and isinstance(kw.value, ast.Constant):
+                    return str(kw.value.value)
+    return None
+
+
+def field_lines(body: list[ast.stmt]) -> list[str]:
+    """One line per field: ``python_name / apiName: type words (required)``."""
+    out: list[str] = []
+    for stmt in body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        name = stmt.target.id
+        if name == "root":
+            continue
+        alias = _alias_of(stmt.annotation)
+        label = f"{name} / {alias}" if alias and alias != name else name
+        required = " (required)" if stmt.value is None else ""
+        out.append(f"{label}: {describe_type(stmt.annotation)}{required}")
+    return out
+
+
+def class_docstring(cls: ast.ClassDef, body: list[ast.stmt], stem: str, main: bool) -> str:
+    """The docstring of a generated class: what it is and its fields, in our own words."""
+    what = f"The ``{stem}`` schema" if main else f"Part of the ``{stem}`` schema"
+    lines = [f"{what}.", ""] if stem else []
+    base = _base_name(cls.bases[0]) if cls.bases else None
+    root = _annotation_of(body, "root")
+    if root is not None:
+        lines.append(f"The value (``.root``) is: {describe_type(_unwrap_optional(root))}.")
+        if base == "LosantListModel":
+            lines.append("Iterate it, index it, slice it (a list) and take its len().")
+        elif base == "LosantMapModel":
+            lines.append("Use it as a read-only mapping: [key], in, len(), keys(), items()...")
+        elif base == "LosantVariantModel":
+            lines.append("Attributes and [apiName] reach the object it holds.")
+    fields = field_lines(body)
+    if fields:
+        if root is not None:
+            lines.append("")
+        lines.append("Fields (Python name / API name: type):")
+        lines += ["    " + line for line in fields]
+    if base == "LosantCollection":
+        lines.append("")
+        lines.append(
+            "len(), [i] and [i:j] use the items of this page; iterating walks every page."
+        )
+    if main:
+        lines.append("")
+        lines.append(f"``{cls.name}.describe()`` gives this and the nested models' fields.")
+    # Indented as the class body is, so the source reads well; pydoc strips it.
+    return "\n".join(lines[:1] + [f"    {line}" if line else "" for line in lines[1:]]) + "\n    "
 
 
 def rewrite_imports(tree: ast.Module, modules: dict[str, tuple[str, dict[str, str]]]) -> None:
@@ -536,10 +715,20 @@ def rewrite_imports(tree: ast.Module, modules: dict[str, tuple[str, dict[str, st
                 if not stmt.names:
                     continue
         body.append(stmt)
-    needed = sorted({"LosantDateTime", "LosantModel", "LosantNumber", "LosantRootModel"} & used)
-    typing_names = sorted({"Annotated"} & used)
-    if "Iterator" in used:
-        body.insert(1, ast.ImportFrom("collections.abc", [ast.alias("Iterator")], 0))
+    needed = sorted(
+        {
+            "LosantCollection",
+            "LosantDateTime",
+            "LosantListModel",
+            "LosantMapModel",
+            "LosantModel",
+            "LosantNumber",
+            "LosantRootModel",
+            "LosantVariantModel",
+        }
+        & used
+    )
+    typing_names = sorted({"Annotated", "Any"} & used)
     position = 1  # after ``from __future__ import annotations``
     if typing_names:
         body.insert(position, ast.ImportFrom("typing", [ast.alias(n) for n in typing_names], 0))
@@ -607,7 +796,7 @@ def postprocess(raw_dir: Path, stems: list[str]) -> dict[str, str]:
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef):
                 stmt.name = renames[stmt.name]
-                rewrite_class(stmt)
+                rewrite_class(stmt, stem, main=stmt.name == pascal(stem))
         rewrite_imports(tree, modules)
         ast.fix_missing_locations(tree)
         sources[snake(stem)] = render(tree, stem)

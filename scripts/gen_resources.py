@@ -8,10 +8,12 @@ node of its path, with a typed signature and a docstring written from the catalo
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 VERBS = ("get", "post", "patch", "put", "delete")
@@ -176,7 +178,11 @@ def _error_lines(endpoint: dict[str, Any]) -> list[str]:
     return out
 
 
-def docstring(endpoint: dict[str, Any], global_params: list[dict[str, Any]]) -> str:
+def docstring(
+    endpoint: dict[str, Any],
+    global_params: list[dict[str, Any]],
+    facts: BodyFacts | None = None,
+) -> str:
     method, path = endpoint["method"], endpoint["path"]
     lines = [f"Send {method} {path} (the ``{endpoint['id']}`` endpoint).", ""]
     body = [p for p in endpoint["params"] if p["in"] == "body"]
@@ -185,6 +191,8 @@ def docstring(endpoint: dict[str, Any], global_params: list[dict[str, Any]]) -> 
         schema = f" matching the {pascal(b['schema'])} model" if b.get("schema") else ""
         need = "required" if b.get("required") else "optional"
         lines.append(f"Body ({need}, first positional argument): a dict, list or model{schema}.")
+        if b.get("schema") and facts is not None:
+            lines += _body_doc(b["schema"], facts)
     others = [p for p in endpoint["params"] if p["in"] in ("query", "header", "multipart")]
     if others:
         lines.append("Keyword parameters:")
@@ -219,6 +227,344 @@ def docstring(endpoint: dict[str, Any], global_params: list[dict[str, Any]]) -> 
 
 
 # ----------------------------------------------------------------------------------------
+# Body documentation: the fields of a body schema and a small valid example, written from
+# the schema's facts (types, required, enums, patterns, lengths) in our own words.
+
+# Where the API facts live when the caller does not say (``generate.py`` reads the same).
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+# Body documentation stops after this many field lines (the model's describe() has all).
+MAX_BODY_LINES = 40
+# Examples longer than this are not shown (a minimal one built from required fields is).
+MAX_EXAMPLE_CHARS = 400
+# Number fields that hold times (epoch milliseconds), where a datetime is accepted.
+_TIME_NAME = re.compile(r"^(time|start|end|since|until|date|lastUpdated)$|[a-z](Date|At|Time)$")
+
+
+class BodyFacts:
+    """The body schemas and examples of one reference directory."""
+
+    def __init__(self, reference: Path) -> None:
+        self.schemas_dir = reference / "schemas"
+        examples = reference / "examples.json"
+        self.examples: dict[str, Any] = (
+            json.loads(examples.read_text(encoding="utf-8")) if examples.exists() else {}
+        )
+        self._schemas: dict[str, Any] = {}
+
+    def schema(self, name: str) -> Any:
+        if name not in self._schemas:
+            path = self.schemas_dir / f"{name}.json"
+            self._schemas[name] = (
+                json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            )
+        return self._schemas[name]
+
+    def resolve(self, node: Any) -> Any:
+        """Follow ``#/definitions/NAME`` (a reference to another schema file)."""
+        for _ in range(10):
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not isinstance(ref, str):
+                return node
+            node = self.schema(ref.rsplit("/", 1)[-1].removesuffix(".json"))
+        return node
+
+    # -- words ------------------------------------------------------------------------
+
+    def words(self, node: Any, name: str = "") -> str:
+        """A short description of one schema node: ``string, 1 to 255 characters``."""
+        node = self.resolve(node)
+        if not isinstance(node, dict) or not node:
+            return "any JSON value"
+        if "enum" in node:
+            return "one of " + ", ".join(_literal(v) for v in node["enum"])
+        options: Any = None
+        for key in ("oneOf", "anyOf"):
+            if isinstance(node.get(key), list):
+                options = node[key]
+        if isinstance(node.get("type"), list):
+            options = [{**node, "type": kind} for kind in node["type"]]
+        if options is not None:
+            texts: list[str] = []
+            values: list[str] = []
+            for option in options:
+                option = self.resolve(option)
+                if isinstance(option, dict) and "enum" in option:
+                    values += [_literal(v) for v in option["enum"]]
+                    continue
+                text = self.words(option)
+                if text not in texts:
+                    texts.append(text)
+            if values:
+                texts.insert(0, "one of " + ", ".join(values))
+            text = " or ".join(texts)
+            if _TIME_NAME.search(name) and ("number" in text or "string" in text):
+                text += " (a timezone-aware datetime is accepted)"
+            return text
+        kind = node.get("type")
+        bits: list[str] = []
+        if kind == "string":
+            text = "string"
+            if node.get("format") == "date-time":
+                text = "date-time string (a timezone-aware datetime is accepted)"
+            if "pattern" in node:
+                bits.append(f"matching {node['pattern']}")
+            bits += _range(node, "minLength", "maxLength", "characters")
+        elif kind in ("number", "integer"):
+            text = kind
+            if _TIME_NAME.search(name):
+                text += " (epoch ms; a timezone-aware datetime is accepted)"
+            bits += _bounds(node)
+        elif kind == "boolean":
+            text = "boolean"
+        elif kind == "null":
+            text = "null"
+        elif kind == "array":
+            items = self.resolve(node.get("items", {}))
+            text = "list of " + ("objects" if _is_object(items) else self.words(items, name))
+            bits += _range(node, "minItems", "maxItems", "items")
+        elif _is_object(node):
+            patterns = node.get("patternProperties")
+            if not node.get("properties") and isinstance(patterns, dict) and patterns:
+                key, value = next(iter(sorted(patterns.items())))
+                text = f"object of {self.words(value)} (keys matching {key})"
+            else:
+                text = "object"
+        else:
+            text = str(kind) if kind else "any JSON value"
+        return ", ".join([text, *bits])
+
+    def field_lines(self, node: Any, indent: str, depth: int, out: list[str]) -> None:
+        """``name: words (required)`` lines for an object schema, one level down."""
+        node = self.resolve(node)
+        props = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(props, dict):
+            return
+        required = set(node.get("required", []))
+        for name in sorted(props, key=lambda n: (n not in required, n)):
+            prop = self.resolve(props[name])
+            need = " (required)" if name in required else ""
+            out.append(f"{indent}{name}: {self.words(prop, name)}{need}")
+            if depth > 0:
+                continue
+            inner = prop
+            if isinstance(prop, dict) and prop.get("type") == "array":
+                inner = self.resolve(prop.get("items", {}))
+            if _is_object(inner) and isinstance(inner.get("properties"), dict):
+                self.field_lines(inner, indent + "    ", depth + 1, out)
+
+    def body_lines(self, schema_name: str) -> list[str]:
+        """The field table of a body schema (both shapes when it takes one or a list)."""
+        node = self.resolve(self.schema(schema_name))
+        out: list[str] = []
+        options = node.get("oneOf") or node.get("anyOf") if isinstance(node, dict) else None
+        if isinstance(options, list) and options:
+            shapes = [self.resolve(option) for option in options]
+            out.append("One of: " + "; ".join(self.words(shape) for shape in shapes) + ".")
+            first_object = next((s for s in shapes if _is_object(s)), None)
+            if first_object is not None and first_object.get("properties"):
+                out.append("Object fields:")
+                self.field_lines(first_object, "    ", 0, out)
+        elif _is_object(node):
+            self.field_lines(node, "    ", 0, out)
+            if not out:
+                out.append("    " + self.words(node))
+        else:
+            out.append("    " + self.words(node))
+        if len(out) > MAX_BODY_LINES:
+            left = len(out) - MAX_BODY_LINES
+            out = out[:MAX_BODY_LINES] + [f"    ... {left} more lines: see describe()"]
+        return out
+
+    # -- examples ---------------------------------------------------------------------
+
+    def example(self, schema_name: str) -> Any:
+        """The published example when it validates and is short; else a minimal body."""
+        schema = self.schema(schema_name)
+        given = self.examples.get(schema_name)
+        if given is not None and self.valid(given, schema):
+            if len(json.dumps(given)) <= MAX_EXAMPLE_CHARS:
+                return given
+        built = self.minimal(schema, 0)
+        return built if built is not _NONE and self.valid(built, schema) else _NONE
+
+    def minimal(self, node: Any, depth: int) -> Any:
+        """The smallest body the schema takes (required fields only), or ``_NONE``."""
+        node = self.resolve(node)
+        if not isinstance(node, dict) or depth > 6:
+            return _NONE
+        if "enum" in node:
+            return node["enum"][0]
+        for key in ("oneOf", "anyOf"):
+            if isinstance(node.get(key), list):
+                for option in node[key]:
+                    value = self.minimal(option, depth + 1)
+                    if value is not _NONE:
+                        return value
+                return _NONE
+        kind = node.get("type")
+        if isinstance(kind, list):
+            kind = kind[0] if kind else None
+        if kind == "string":
+            pattern = str(node.get("pattern", ""))
+            if "{24}" in pattern:
+                return "0" * 24
+            return "x" * max(1, int(node.get("minLength", 1)))
+        if kind in ("number", "integer"):
+            return node.get("minimum", 0)
+        if kind == "boolean":
+            return False
+        if kind == "array":
+            count = int(node.get("minItems", 0))
+            item = self.minimal(node.get("items", {}), depth + 1) if count else None
+            return [] if not count else ([item] * count if item is not _NONE else _NONE)
+        if _is_object(node):
+            out: dict[str, Any] = {}
+            props = node.get("properties") or {}
+            for name in node.get("required", []):
+                value = self.minimal(props.get(name, {}), depth + 1)
+                if value is _NONE:
+                    return _NONE
+                out[name] = value
+            return out
+        return _NONE
+
+    def valid(self, value: Any, node: Any) -> bool:
+        """A small JSON Schema check (the keywords Losant's schemas use)."""
+        node = self.resolve(node)
+        if not isinstance(node, dict):
+            return True
+        if "enum" in node and value not in node["enum"]:
+            return False
+        if "oneOf" in node and sum(self.valid(value, o) for o in node["oneOf"]) != 1:
+            return False
+        if "anyOf" in node and not any(self.valid(value, o) for o in node["anyOf"]):
+            return False
+        if "allOf" in node and not all(self.valid(value, o) for o in node["allOf"]):
+            return False
+        kind = node.get("type")
+        if kind is not None:
+            kinds = kind if isinstance(kind, list) else [kind]
+            if not any(_is_type(value, k) for k in kinds):
+                return False
+        if isinstance(value, str):
+            if "pattern" in node and not re.search(node["pattern"], value):
+                return False
+            if not _within(len(value), node, "minLength", "maxLength"):
+                return False
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not _within(value, node, "minimum", "maximum"):
+                return False
+        if isinstance(value, list):
+            if not _within(len(value), node, "minItems", "maxItems"):
+                return False
+            return all(self.valid(item, node.get("items", {})) for item in value)
+        if isinstance(value, dict):
+            return self._valid_object(value, node)
+        return True
+
+    def _valid_object(self, value: dict[str, Any], node: dict[str, Any]) -> bool:
+        if any(name not in value for name in node.get("required", [])):
+            return False
+        if not _within(len(value), node, "minProperties", "maxProperties"):
+            return False
+        props = node.get("properties") or {}
+        patterns = node.get("patternProperties") or {}
+        extra = node.get("additionalProperties", True)
+        for key, item in value.items():
+            matched = False
+            if key in props:
+                matched = True
+                if not self.valid(item, props[key]):
+                    return False
+            for pattern, sub in patterns.items():
+                if re.search(pattern, key):
+                    matched = True
+                    if not self.valid(item, sub):
+                        return False
+            if not matched:
+                if extra is False:
+                    return False
+                if isinstance(extra, dict) and not self.valid(item, extra):
+                    return False
+        return True
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "<none>"
+
+
+_NONE: Any = _NoValue()
+
+
+def _literal(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
+def _is_object(node: Any) -> bool:
+    return isinstance(node, dict) and (
+        node.get("type") == "object" or "properties" in node or "patternProperties" in node
+    )
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool) or (
+            isinstance(value, float) and value.is_integer()
+        )
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "null":
+        return value is None
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "object":
+        return isinstance(value, dict)
+    return True
+
+
+def _within(size: float, node: dict[str, Any], low: str, high: str) -> bool:
+    if low in node and size < node[low]:
+        return False
+    return not (high in node and size > node[high])
+
+
+def _range(node: dict[str, Any], low: str, high: str, unit: str) -> list[str]:
+    if low in node and high in node:
+        return [f"{node[low]} to {node[high]} {unit}"]
+    if high in node:
+        return [f"at most {node[high]} {unit}"]
+    if low in node and node[low]:
+        return [f"at least {node[low]} {unit}"]
+    return []
+
+
+def _bounds(node: dict[str, Any]) -> list[str]:
+    bits = []
+    if "minimum" in node:
+        bits.append(f">= {node['minimum']}")
+    if "maximum" in node:
+        bits.append(f"<= {node['maximum']}")
+    return bits
+
+
+def _body_doc(schema_name: str, facts: BodyFacts) -> list[str]:
+    """The body's fields by API name, and an example body."""
+    model = pascal(schema_name)
+    lines = [f"Body fields (API names; ``{model}.describe()`` gives the Python names):"]
+    lines += facts.body_lines(schema_name)
+    example = facts.example(schema_name)
+    if example is not _NONE:
+        lines.append("Example body: " + json.dumps(example, ensure_ascii=True))
+    lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------
 # Code generation
 
 
@@ -249,14 +595,18 @@ def _child_method(parent: PathNode, segment: str, nodes: dict[tuple[str, ...], P
     )
 
 
-def _verb_method(endpoint: dict[str, Any], global_params: list[dict[str, Any]]) -> str:
+def _verb_method(
+    endpoint: dict[str, Any],
+    global_params: list[dict[str, Any]],
+    facts: BodyFacts | None = None,
+) -> str:
     verb = endpoint["method"].lower()
     params_type = pascal(endpoint["id"].replace(".", "_")) + "Params"
     returns = " | ".join(response_models(endpoint))
     if endpoint.get("sse"):
         returns = "EventStream"
     body = [p for p in endpoint["params"] if p["in"] == "body"]
-    doc = docstring(endpoint, global_params).replace("\\", "\\\\").replace('"""', "'''")
+    doc = docstring(endpoint, global_params, facts).replace("\\", "\\\\").replace('"""', "'''")
     doc = "\n".join(("        " + line) if line else "" for line in doc.splitlines())
     if body:
         model = pascal(body[0]["schema"]) if body[0].get("schema") else None
@@ -277,7 +627,12 @@ def _verb_method(endpoint: dict[str, Any], global_params: list[dict[str, Any]]) 
     )
 
 
-def render_resources(catalog: dict[str, Any], resource_paths: dict[str, str]) -> str:
+def render_resources(
+    catalog: dict[str, Any], resource_paths: dict[str, str], reference: Path | None = None
+) -> str:
+    """``_resources.py``; body fields and examples come from ``reference`` (the directory
+    of API facts, by default the project's ``reference/``)."""
+    facts = BodyFacts(reference if reference is not None else DEFAULT_REFERENCE)
     endpoints = catalog["endpoints"]
     nodes = build_tree(endpoints)
     assign_class_names(nodes, resource_paths)
@@ -322,7 +677,7 @@ def render_resources(catalog: dict[str, Any], resource_paths: dict[str, str]) ->
                 continue
             out.append("\n" + _child_method(node, segment, nodes))
         for endpoint in sorted(node.endpoints, key=lambda e: VERBS.index(e["method"].lower())):
-            out.append("\n" + _verb_method(endpoint, catalog["global_params"]))
+            out.append("\n" + _verb_method(endpoint, catalog["global_params"], facts))
     return "".join(out)
 
 

@@ -4,18 +4,47 @@
 (``extra="allow"``), fields are filled by their Python name or by the API's camelCase
 name, and the HTTP response and decoded JSON a model was read from stay reachable.
 ``LosantRootModel`` is the base of schemas that are not objects (arrays, unions...).
+
+The generator picks a more specific base where the schema says what a result holds:
+
+* ``LosantCollection[Item]``: an object with an ``items`` list (``Devices``...): ``len()``,
+  indexing and slicing use this page; iterating walks every page.
+* ``LosantListModel[Item]``: a JSON array (``DeviceStates``...): a read-only sequence.
+* ``LosantMapModel[Value]``: a JSON object keyed by ids or names (``LastValueData``...): a
+  read-only mapping.
+* ``LosantVariantModel``: one of several object shapes (``DataTableRowInsertResult``...):
+  attributes and ``[]`` reach the object it holds.
+
+Showing a model (``repr``, ``str``, IPython, Jupyter) is done in ``_display.py``, only when
+asked: parsing pays nothing for it.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterable
+import types
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    SupportsIndex,
+    TypeVar,
+    Union,
+    get_args,
+    get_origin,
+    overload,
+)
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
+from pydantic._internal._model_construction import ModelMetaclass
 
 from .._pagination import PagedResultMixin
+from . import _display
 
 if TYPE_CHECKING:
     import requests
@@ -23,25 +52,28 @@ if TYPE_CHECKING:
 __all__ = [
     "GenericModel",
     "GenericRootModel",
+    "LosantCollection",
     "LosantDateTime",
+    "LosantListModel",
+    "LosantMapModel",
     "LosantModel",
     "LosantNumber",
     "LosantRootModel",
+    "LosantVariantModel",
 ]
 
 RootT = TypeVar("RootT")
+ItemT = TypeVar("ItemT")
+ValueT = TypeVar("ValueT")
+DefaultT = TypeVar("DefaultT")
 
-# Field names whose values are credentials: shown as '***' by repr() and str().
+# Kept for callers of the old names; the rules live in ``_display``.
 _SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
-_MASK = "***"
+_MASK = _display.MASK
 
 
 def _masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
-    for name, value in args:
-        if name and isinstance(value, str) and _SECRET_NAME.search(name):
-            yield name, _MASK
-        else:
-            yield name, value
+    return _display.masked(args)
 
 
 def _js_iso(value: Any) -> Any:
@@ -70,8 +102,53 @@ LosantNumber = Annotated[float, PlainSerializer(_js_number, when_used="json")]
 LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, when_used="json")]
 
 
-class LosantModel(PagedResultMixin, BaseModel):  # type: ignore[misc]  # __iter__: items
-    """Base of every generated model: lenient about extra fields, aware of its response."""
+# ``dir()`` of a model class lists the class's own public names and those of our bases,
+# not pydantic's: ``help(DevicePost)`` is then the field table and a page of methods rather
+# than 500 lines of pydantic documentation. Every pydantic method (model_dump,
+# model_validate, ...) still works as usual; it is only not listed by ``dir(DevicePost)``
+# (instances list everything).
+# Special methods listed when a class defines them (the container behaviour of results).
+_CLASS_DIR_DUNDERS = ("__contains__", "__getitem__", "__iter__", "__len__")
+
+
+def _class_dir(cls: type) -> list[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(("pydantic", "typing")) or klass is object:
+            continue
+        for name in vars(klass):
+            if name in _CLASS_DIR_DUNDERS or (not name.startswith("_") and name != "model_config"):
+                names.add(name)
+    return sorted(names)
+
+
+if TYPE_CHECKING:  # pydantic's RootModel has its own metaclass for type checkers only
+    _LosantModelMeta = ModelMetaclass
+else:
+
+    class _LosantModelMeta(ModelMetaclass):
+        """Pydantic's metaclass with a short ``dir()`` of model classes (see above)."""
+
+        def __dir__(cls) -> list[str]:
+            return _class_dir(cls)
+
+
+class _Text(str):
+    """Text that the REPL shows as it is (its repr is itself)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # type: ignore[misc]
+    """Base of every generated model: lenient about extra fields, aware of its response.
+
+    ``repr()`` shows the fields the response carried (datetimes as Losant writes them,
+    long values cut, credentials masked); ``str()`` shows one field per line.
+    ``Model.describe()`` gives the field table of a model class.
+    """
 
     model_config = ConfigDict(
         extra="allow",
@@ -90,10 +167,42 @@ class LosantModel(PagedResultMixin, BaseModel):  # type: ignore[misc]  # __iter_
     # ``_registry.attach_response`` and ``_pagination.attach_pager``. They are deliberately
     # not declared as pydantic private attributes: declaring any makes pydantic run a
     # Python ``model_post_init`` for every instance, which more than doubles parsing time.
+    # For the same reason everything below runs only when asked, never while parsing.
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
-        """Fields for ``repr``/``str``, with tokens, passwords and secrets masked."""
-        return _masked(super().__repr_args__())
+        """The fields the model carries, then its unknown keys; credentials masked."""
+        return _display.shown_fields(self)
+
+    def __repr__(self) -> str:
+        if _display.is_container(self):
+            return _display.lines(self, full=False)
+        return _display.inline(self, _display.REPR)
+
+    def __str__(self) -> str:
+        return _display.lines(self, full=True)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's display: the text of ``repr``, one field or item per line."""
+        printer.text(f"{type(self).__name__}(...)" if cycle else _display.lines(self, full=False))
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: a table (one row per item of a collection or list)."""
+        return _display.html_table(self)
+
+    @classmethod
+    def describe(cls) -> str:
+        """The field table of this model class (and of the objects its fields hold).
+
+        Each field: Python name, API name, type, whether it is required, allowed values.
+        """
+        own = inspect.cleandoc(cls.__doc__ or cls.__name__)
+        parts = [own]
+        for nested in _nested_models(cls):
+            doc = inspect.cleandoc(nested.__doc__ or "")
+            if doc:
+                indented = ("    " + line if line else "" for line in doc.splitlines())
+                parts.append(f"{nested.__name__}:\n" + "\n".join(indented))
+        return _Text("\n\n".join(parts))
 
     def http_response(self) -> requests.Response | None:
         """The ``requests.Response`` this model was read from (None if built by hand)."""
@@ -107,10 +216,174 @@ class LosantModel(PagedResultMixin, BaseModel):  # type: ignore[misc]  # __iter_
         return private.get("_losant_raw") if private else None
 
 
+_UNIONS: tuple[Any, ...] = (Union, types.UnionType)
+
+
+def _model_classes(tp: Any, found: list[type[LosantModel]]) -> None:
+    """The model classes a type expression mentions, in order, each once."""
+    if isinstance(tp, type) and not isinstance(tp, types.GenericAlias):
+        if issubclass(tp, LosantModel) and tp not in found:
+            found.append(tp)
+        return
+    origin = get_origin(tp)
+    if origin is Annotated:
+        _model_classes(get_args(tp)[0], found)
+    elif origin is not None or get_origin(tp) in _UNIONS:
+        for arg in get_args(tp):
+            _model_classes(arg, found)
+
+
+def _nested_models(cls: type[BaseModel]) -> list[type[LosantModel]]:
+    """The model classes the fields of ``cls`` hold directly (one level down)."""
+    found: list[type[LosantModel]] = []
+    for info in cls.model_fields.values():
+        _model_classes(info.annotation, found)
+    return [model for model in found if model is not cls]
+
+
 class LosantRootModel(RootModel[RootT], LosantModel, Generic[RootT]):  # type: ignore[misc]
     """Base of models whose schema is not an object; the value is in ``.root``."""
 
     model_config = ConfigDict(extra=None)
+
+
+class LosantCollection(LosantModel, Generic[ItemT]):
+    """A page of a collection (an object with an ``items`` list, such as ``Devices``).
+
+    ``len(page)``, ``page[0]`` and ``page[1:3]`` (a list) use the items of this page only
+    and fetch nothing; ``for item in page`` walks every page of the result, fetching the
+    next ones as needed (see ``iter_items`` and ``pages``).
+    """
+
+    def _page_items(self) -> list[ItemT]:
+        items: list[ItemT] | None = self.__dict__.get("items")
+        return items if isinstance(items, list) else []
+
+    def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
+        """Every item of every page (later pages fetched as needed)."""
+        return self.iter_items()
+
+    def __len__(self) -> int:
+        """The number of items on this page."""
+        return len(self._page_items())
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> ItemT: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemT]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> ItemT | list[ItemT]:
+        """An item of this page, or a list of them for a slice (nothing is fetched)."""
+        return self._page_items()[index]
+
+
+class LosantListModel(LosantRootModel[list[ItemT]], Generic[ItemT]):
+    """A result that is a JSON array (such as ``DeviceStates``): a read-only sequence.
+
+    ``len()``, ``[i]``, ``[i:j]`` (a list), ``in`` and iteration work on its items; the
+    list itself is ``.root``.
+    """
+
+    def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
+        """The items."""
+        return iter(self.root)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.root
+
+    def __reversed__(self) -> Iterator[ItemT]:
+        return reversed(self.root)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> ItemT: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemT]: ...
+    def __getitem__(self, index: SupportsIndex | slice) -> ItemT | list[ItemT]:
+        return self.root[index]
+
+
+class LosantMapModel(LosantRootModel[dict[str, ValueT]], Generic[ValueT]):
+    """A result that is a JSON object keyed by ids or names (such as ``LastValueData``).
+
+    A read-only mapping: ``m[key]``, ``key in m``, ``len(m)``, ``keys()``, ``items()``,
+    ``values()``, ``get()``; iterating gives the keys, as for a dict. The dict is ``.root``.
+    """
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        """The keys."""
+        return iter(self.root)
+
+    def __len__(self) -> int:
+        return len(self.root)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.root
+
+    def __getitem__(self, key: str) -> ValueT:
+        return self.root[key]
+
+    def keys(self) -> KeysView[str]:
+        """The keys (ids or names)."""
+        return self.root.keys()
+
+    def values(self) -> ValuesView[ValueT]:
+        """The values."""
+        return self.root.values()
+
+    def items(self) -> ItemsView[str, ValueT]:
+        """``(key, value)`` pairs."""
+        return self.root.items()
+
+    @overload
+    def get(self, key: str) -> ValueT | None: ...
+    @overload
+    def get(self, key: str, default: DefaultT) -> ValueT | DefaultT: ...
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when it is absent."""
+        return self.root.get(key, default)
+
+
+class LosantVariantModel(LosantRootModel[RootT], Generic[RootT]):
+    """A result that is one of several object shapes (the object is ``.root``).
+
+    Attributes reach the object it holds (``result.id``), and ``result["createdAt"]``,
+    ``"rowIds" in result`` and ``result.get(...)`` read its JSON members by API name
+    (unknown keys included).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            return super().__getattr__(name)  # type: ignore[misc]
+        root = self.__dict__.get("root")
+        if root is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(root, name)
+
+    def _members(self) -> dict[str, Any]:
+        root = self.__dict__.get("root")
+        if isinstance(root, BaseModel):
+            fields = type(root).model_fields
+            members = {
+                (fields[name].alias or name): value
+                for name, value in root.__dict__.items()
+                if name in root.model_fields_set
+            }
+            members.update(root.__pydantic_extra__ or {})
+            return members
+        return dict(root) if isinstance(root, dict) else {}
+
+    def __getitem__(self, key: str) -> Any:
+        """A JSON member of the object, by API name."""
+        return self._members()[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._members()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A JSON member of the object by API name, or ``default``."""
+        return self._members().get(key, default)
 
 
 class GenericModel(LosantModel):

@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import importlib
-import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, RootModel, ValidationError
+from pydantic import ValidationError
 
 from .._exceptions import BodyValidationError
+from . import _bodies
 from ._base import GenericModel, GenericRootModel, LosantModel
 from ._generated import SCHEMAS
 from ._lenient import lenient_build
@@ -89,67 +89,40 @@ def _lenient(cls: type[LosantModel], data: Any) -> LosantModel:
 def validate_body(schema_name: str, body: Any) -> Any:
     """Check a request body against its schema; return the JSON data to send.
 
-    A dict or list is returned unchanged (it is sent as given); a model instance is
-    returned as ``model_dump(mode="json", by_alias=True, exclude_unset=True)``. Keys must
-    be the API's (camelCase) names; unknown keys are refused where the schema forbids
-    them; enums, patterns, lengths and required fields are enforced. On failure raises
-    ``BodyValidationError`` naming each offending field by its API path.
+    The body may be a dict, a list or a model instance (dumped by API name, fields set
+    only). Datetimes are taken wherever the API takes a time: a timezone-aware datetime
+    becomes epoch milliseconds (an int) where the schema wants a number (``start``,
+    ``end``, ``time`` of queries...) and ISO 8601 in UTC with milliseconds and ``Z``
+    elsewhere; a naive datetime is refused, naming the field. ``Decimal`` becomes a
+    number; NaN, infinities, bytes and sets are refused, naming the field. A body that
+    needed none of this is returned as it is (the same object).
+
+    Keys must be the API's (camelCase) names; unknown keys are refused where the schema
+    forbids them; enums, patterns, lengths and required fields are enforced. On failure
+    raises ``BodyValidationError``, whose ``errors`` are ``(location, message)`` pairs
+    with locations in API form (``columns[0].constraint``; ``""`` for the body itself)
+    and messages that name the allowed values. When the body may take several shapes
+    (an object or a list of them...), the errors are those of the shape it came closest
+    to.
     """
     cls = model_for(schema_name)
-    if isinstance(body, BaseModel):
-        data: Any = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    else:
-        data = body
+    problems: list[tuple[str, str]] = []
+    data = _bodies.prepare(cls, body, problems)
+    if problems:
+        raise _body_error(problems)
     try:
         model = cls.model_validate(data)
     except ValidationError as error:
-        problems = [(_location(item["loc"]), item["msg"]) for item in error.errors()]
-        raise _body_error(problems) from None
-    problems = []
-    _check_keys(model, data, (), problems)
+        raise _body_error(_bodies.explain(cls, data, error)) from None
+    _bodies.check_keys(model, data, (), problems)
     if problems:
         raise _body_error(problems)
     return data
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 def _body_error(problems: list[tuple[str, str]]) -> BodyValidationError:
-    text = "; ".join(f"body{'.' if where else ''}{where}: {what}" for where, what in problems)
+    text = "; ".join(
+        f"body{'' if not where or where.startswith('[') else '.'}{where}: {what}"
+        for where, what in problems
+    )
     return BodyValidationError(f"invalid request body: {text}", problems)
-
-
-def _pattern_key(cls: type[LosantModel], key: str) -> bool:
-    """Whether ``key`` matches one of the model's patternProperties (searched, as in JSON
-    Schema)."""
-    return any(re.search(pattern, key) for pattern in cls.__losant_key_patterns__)
-
-
-def _check_keys(
-    value: Any, data: Any, path: tuple[int | str, ...], problems: list[tuple[str, str]]
-) -> None:
-    """Walk a validated body beside its input: refuse unknown and non-API keys."""
-    if isinstance(value, RootModel):
-        _check_keys(value.root, data, path, problems)
-        return
-    if isinstance(value, LosantModel) and isinstance(data, dict):
-        fields = type(value).model_fields
-        by_alias = {(info.alias or name): name for name, info in fields.items()}
-        for key, item in data.items():
-            name = by_alias.get(key)
-            if name is not None:
-                _check_keys(getattr(value, name), item, (*path, key), problems)
-            elif key in fields:
-                hint = f"use the API name {fields[key].alias!r}"
-                problems.append((_location((*path, key)), hint))
-            elif type(value).__losant_closed__ and not _pattern_key(type(value), key):
-                problems.append((_location((*path, key)), "Extra inputs are not permitted"))
-    elif isinstance(value, list) and isinstance(data, list):
-        for index, (item, raw) in enumerate(zip(value, data, strict=False)):
-            _check_keys(item, raw, (*path, index), problems)
-    elif isinstance(value, dict) and isinstance(data, dict):
-        for key, item in data.items():
-            if key in value:
-                _check_keys(value[key], item, (*path, key), problems)

@@ -8,6 +8,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedApplicationJobLogQueryId(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -20,6 +32,22 @@ class AdvancedApplicationJobLogQueryId(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryName(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -36,6 +64,18 @@ class AdvancedApplicationJobLogQueryName(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryResourceId(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -48,6 +88,22 @@ class AdvancedApplicationJobLogQueryResourceId(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryResourceType(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -64,6 +120,22 @@ class AdvancedApplicationJobLogQueryResourceType(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryRunCompletedAt(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -80,6 +152,22 @@ class AdvancedApplicationJobLogQueryRunCompletedAt(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryRunQueuedAt(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -96,6 +184,22 @@ class AdvancedApplicationJobLogQueryRunQueuedAt(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryRunStartedAt(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -112,6 +216,22 @@ class AdvancedApplicationJobLogQueryRunStartedAt(LosantModel):
 
 
 class AdvancedApplicationJobLogQueryStatus(LosantModel):
+    """Part of the ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -128,6 +248,23 @@ class AdvancedApplicationJobLogQueryStatus(LosantModel):
 
 
 class AdvancedApplicationJobLogQuery(LosantModel):
+    """The ``advancedApplicationJobLogQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedApplicationJobLogQuery, at most 100 items
+        field_nor / $nor: list of AdvancedApplicationJobLogQuery, at most 100 items
+        field_or / $or: list of AdvancedApplicationJobLogQuery, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedApplicationJobLogQueryId
+        name: string or number or boolean or AdvancedApplicationJobLogQueryName
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedApplicationJobLogQueryResourceId
+        resource_type / resourceType: string or number or boolean or AdvancedApplicationJobLogQueryResourceType
+        run_completed_at / runCompletedAt: string or number or boolean or AdvancedApplicationJobLogQueryRunCompletedAt
+        run_queued_at / runQueuedAt: string or number or boolean or AdvancedApplicationJobLogQueryRunQueuedAt
+        run_started_at / runStartedAt: string or number or boolean or AdvancedApplicationJobLogQueryRunStartedAt
+        status: string or number or boolean or AdvancedApplicationJobLogQueryStatus
+
+    ``AdvancedApplicationJobLogQuery.describe()`` gives this and the nested models' fields.
+    """
     field_and: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$nor', max_length=100)] = None
     field_or: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$or', max_length=100)] = None

@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedApplicationKeyQueryAddressFilterType(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedApplicationKeyQueryAddressFilterType(LosantModel):
 
 
 class AdvancedApplicationKeyQueryAddresses(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,22 @@ class AdvancedApplicationKeyQueryAddresses(LosantModel):
 
 
 class AdvancedApplicationKeyQueryCreationDate(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -56,6 +104,22 @@ class AdvancedApplicationKeyQueryCreationDate(LosantModel):
 
 
 class AdvancedApplicationKeyQueryDescription(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -72,6 +136,18 @@ class AdvancedApplicationKeyQueryDescription(LosantModel):
 
 
 class AdvancedApplicationKeyQueryDeviceIds(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -84,124 +160,258 @@ class AdvancedApplicationKeyQueryDeviceIds(LosantModel):
 
 
 class AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTags(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantA or AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantA or AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantA | AdvancedApplicationKeyQueryDeviceTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantA | AdvancedApplicationKeyQueryDeviceTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantC(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEq(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantA or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantA | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantD(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantB or AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantB | AdvancedApplicationKeyQueryDeviceTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNe(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantA or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantA | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedApplicationKeyQueryDeviceTagsVariantE(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantB or AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantB | AdvancedApplicationKeyQueryDeviceTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedApplicationKeyQueryFilterType(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -218,6 +428,18 @@ class AdvancedApplicationKeyQueryFilterType(LosantModel):
 
 
 class AdvancedApplicationKeyQueryId(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -230,6 +452,22 @@ class AdvancedApplicationKeyQueryId(LosantModel):
 
 
 class AdvancedApplicationKeyQueryKey(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -246,6 +484,22 @@ class AdvancedApplicationKeyQueryKey(LosantModel):
 
 
 class AdvancedApplicationKeyQueryLastUpdated(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -262,6 +516,22 @@ class AdvancedApplicationKeyQueryLastUpdated(LosantModel):
 
 
 class AdvancedApplicationKeyQueryName(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -278,6 +548,22 @@ class AdvancedApplicationKeyQueryName(LosantModel):
 
 
 class AdvancedApplicationKeyQueryPubTopics(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -294,6 +580,22 @@ class AdvancedApplicationKeyQueryPubTopics(LosantModel):
 
 
 class AdvancedApplicationKeyQueryStatus(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -310,6 +612,22 @@ class AdvancedApplicationKeyQueryStatus(LosantModel):
 
 
 class AdvancedApplicationKeyQuerySubTopics(LosantModel):
+    """Part of the ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -326,6 +644,29 @@ class AdvancedApplicationKeyQuerySubTopics(LosantModel):
 
 
 class AdvancedApplicationKeyQuery(LosantModel):
+    """The ``advancedApplicationKeyQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedApplicationKeyQuery, at most 100 items
+        field_nor / $nor: list of AdvancedApplicationKeyQuery, at most 100 items
+        field_or / $or: list of AdvancedApplicationKeyQuery, at most 100 items
+        address_filter_type / addressFilterType: string or number or boolean or AdvancedApplicationKeyQueryAddressFilterType
+        addresses: string or number or boolean or AdvancedApplicationKeyQueryAddresses
+        creation_date / creationDate: string or number or boolean or AdvancedApplicationKeyQueryCreationDate
+        description: string or number or boolean or AdvancedApplicationKeyQueryDescription
+        device_ids / deviceIds: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedApplicationKeyQueryDeviceIds
+        device_tags / deviceTags: AdvancedApplicationKeyQueryDeviceTags or object of string, at most 255 characters or AdvancedApplicationKeyQueryDeviceTagsVariantB or AdvancedApplicationKeyQueryDeviceTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedApplicationKeyQueryDeviceTagsVariantD or AdvancedApplicationKeyQueryDeviceTagsVariantE
+        filter_type / filterType: string or number or boolean or AdvancedApplicationKeyQueryFilterType
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedApplicationKeyQueryId
+        key: string or number or boolean or AdvancedApplicationKeyQueryKey
+        last_updated / lastUpdated: string or number or boolean or AdvancedApplicationKeyQueryLastUpdated
+        name: string or number or boolean or AdvancedApplicationKeyQueryName
+        pub_topics / pubTopics: string or number or boolean or AdvancedApplicationKeyQueryPubTopics
+        status: string or number or boolean or AdvancedApplicationKeyQueryStatus
+        sub_topics / subTopics: string or number or boolean or AdvancedApplicationKeyQuerySubTopics
+
+    ``AdvancedApplicationKeyQuery.describe()`` gives this and the nested models' fields.
+    """
     field_and: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$nor', max_length=100)] = None
     field_or: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$or', max_length=100)] = None

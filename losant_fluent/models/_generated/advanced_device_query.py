@@ -8,6 +8,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedDeviceQueryAncestorId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -20,6 +32,22 @@ class AdvancedDeviceQueryAncestorId(LosantModel):
 
 
 class AdvancedDeviceQueryAttributeName(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -36,6 +64,22 @@ class AdvancedDeviceQueryAttributeName(LosantModel):
 
 
 class AdvancedDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -52,6 +96,22 @@ class AdvancedDeviceQueryConnectedAt(LosantModel):
 
 
 class AdvancedDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -68,6 +128,22 @@ class AdvancedDeviceQueryConnectionStatus(LosantModel):
 
 
 class AdvancedDeviceQueryCreationDate(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -84,6 +160,22 @@ class AdvancedDeviceQueryCreationDate(LosantModel):
 
 
 class AdvancedDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -100,6 +192,22 @@ class AdvancedDeviceQueryDeletedAt(LosantModel):
 
 
 class AdvancedDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -116,6 +224,22 @@ class AdvancedDeviceQueryDeviceClass(LosantModel):
 
 
 class AdvancedDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -132,6 +256,18 @@ class AdvancedDeviceQueryDisconnectedAt(LosantModel):
 
 
 class AdvancedDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -144,6 +280,18 @@ class AdvancedDeviceQueryExperienceGroupId(LosantModel):
 
 
 class AdvancedDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -156,6 +304,18 @@ class AdvancedDeviceQueryExperienceUserId(LosantModel):
 
 
 class AdvancedDeviceQueryGatewayId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -168,6 +328,18 @@ class AdvancedDeviceQueryGatewayId(LosantModel):
 
 
 class AdvancedDeviceQueryId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -180,6 +352,22 @@ class AdvancedDeviceQueryId(LosantModel):
 
 
 class AdvancedDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -196,6 +384,22 @@ class AdvancedDeviceQueryLastUpdated(LosantModel):
 
 
 class AdvancedDeviceQueryName(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -212,6 +416,18 @@ class AdvancedDeviceQueryName(LosantModel):
 
 
 class AdvancedDeviceQueryParentId(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -224,124 +440,267 @@ class AdvancedDeviceQueryParentId(LosantModel):
 
 
 class AdvancedDeviceQueryTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTags(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsFieldTagKeyVariantA or AdvancedDeviceQueryTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsFieldTagValueVariantA or AdvancedDeviceQueryTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsFieldTagKeyVariantA | AdvancedDeviceQueryTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsFieldTagValueVariantA | AdvancedDeviceQueryTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedDeviceQueryTagsVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantC(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEq(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantD(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedDeviceQueryTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqVariantB or AdvancedDeviceQueryTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedDeviceQueryTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqVariantB | AdvancedDeviceQueryTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNe(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedDeviceQueryTagsVariantE(LosantModel):
+    """Part of the ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedDeviceQueryTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeVariantB or AdvancedDeviceQueryTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedDeviceQueryTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeVariantB | AdvancedDeviceQueryTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedDeviceQuery(LosantModel):
+    """The ``advancedDeviceQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or AdvancedDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or AdvancedDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or AdvancedDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or AdvancedDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or AdvancedDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or AdvancedDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or AdvancedDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedDeviceQueryLastUpdated
+        name: string or number or boolean or AdvancedDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedDeviceQueryParentId
+        tags: AdvancedDeviceQueryTags or object of string, at most 255 characters or AdvancedDeviceQueryTagsVariantB or AdvancedDeviceQueryTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedDeviceQueryTagsVariantD or AdvancedDeviceQueryTagsVariantE
+
+    ``AdvancedDeviceQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None

@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedEventQueryCreationDate(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedEventQueryCreationDate(LosantModel):
 
 
 class AdvancedEventQueryDeviceId(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,124 +72,254 @@ class AdvancedEventQueryDeviceId(LosantModel):
 
 
 class AdvancedEventQueryEventTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTags(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedEventQueryEventTagsFieldTagKeyVariantA or AdvancedEventQueryEventTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedEventQueryEventTagsFieldTagValueVariantA or AdvancedEventQueryEventTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsFieldTagKeyVariantA | AdvancedEventQueryEventTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsFieldTagValueVariantA | AdvancedEventQueryEventTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedEventQueryEventTagsVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantC(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEq(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantA or AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedEventQueryEventTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantA | AdvancedEventQueryEventTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantD(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedEventQueryEventTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedEventQueryEventTagsVariantDFieldEqVariantB or AdvancedEventQueryEventTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedEventQueryEventTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantDFieldEqVariantB | AdvancedEventQueryEventTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNe(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantA or AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedEventQueryEventTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantA | AdvancedEventQueryEventTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedEventQueryEventTagsVariantE(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedEventQueryEventTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedEventQueryEventTagsVariantEFieldNeVariantB or AdvancedEventQueryEventTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedEventQueryEventTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantEFieldNeVariantB | AdvancedEventQueryEventTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedEventQueryExperienceGroupId(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -170,6 +332,18 @@ class AdvancedEventQueryExperienceGroupId(LosantModel):
 
 
 class AdvancedEventQueryExperienceUserId(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -182,6 +356,22 @@ class AdvancedEventQueryExperienceUserId(LosantModel):
 
 
 class AdvancedEventQueryId(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -198,6 +388,22 @@ class AdvancedEventQueryId(LosantModel):
 
 
 class AdvancedEventQueryLastUpdated(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -214,6 +420,22 @@ class AdvancedEventQueryLastUpdated(LosantModel):
 
 
 class AdvancedEventQueryLevel(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -230,6 +452,22 @@ class AdvancedEventQueryLevel(LosantModel):
 
 
 class AdvancedEventQuerySourceId(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -246,6 +484,22 @@ class AdvancedEventQuerySourceId(LosantModel):
 
 
 class AdvancedEventQuerySourceType(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -262,6 +516,22 @@ class AdvancedEventQuerySourceType(LosantModel):
 
 
 class AdvancedEventQueryState(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -278,6 +548,22 @@ class AdvancedEventQueryState(LosantModel):
 
 
 class AdvancedEventQuerySubject(LosantModel):
+    """Part of the ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -294,6 +580,27 @@ class AdvancedEventQuerySubject(LosantModel):
 
 
 class AdvancedEventQuery(LosantModel):
+    """The ``advancedEventQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedEventQuery, at most 100 items
+        field_nor / $nor: list of AdvancedEventQuery, at most 100 items
+        field_or / $or: list of AdvancedEventQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or AdvancedEventQueryCreationDate
+        device_id / deviceId: string or number or boolean or AdvancedEventQueryDeviceId
+        event_tags / eventTags: AdvancedEventQueryEventTags or object of string, at most 255 characters or AdvancedEventQueryEventTagsVariantB or AdvancedEventQueryEventTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedEventQueryEventTagsVariantD or AdvancedEventQueryEventTagsVariantE
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedEventQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedEventQueryExperienceUserId
+        id: string or number or boolean or AdvancedEventQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedEventQueryLastUpdated
+        level: string or number or boolean or AdvancedEventQueryLevel
+        source_id / sourceId: string or number or boolean or AdvancedEventQuerySourceId
+        source_type / sourceType: string or number or boolean or AdvancedEventQuerySourceType
+        state: string or number or boolean or AdvancedEventQueryState
+        subject: string or number or boolean or AdvancedEventQuerySubject
+
+    ``AdvancedEventQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedEventQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedEventQuery] | None, Field(alias='$nor', max_length=100)] = None

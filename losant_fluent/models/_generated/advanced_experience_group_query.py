@@ -8,6 +8,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedExperienceGroupQueryAncestorId(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -20,6 +32,22 @@ class AdvancedExperienceGroupQueryAncestorId(LosantModel):
 
 
 class AdvancedExperienceGroupQueryCreationDate(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -36,6 +64,18 @@ class AdvancedExperienceGroupQueryCreationDate(LosantModel):
 
 
 class AdvancedExperienceGroupQueryExperienceEndpointId(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -48,6 +88,18 @@ class AdvancedExperienceGroupQueryExperienceEndpointId(LosantModel):
 
 
 class AdvancedExperienceGroupQueryExperienceUserId(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -60,124 +112,254 @@ class AdvancedExperienceGroupQueryExperienceUserId(LosantModel):
 
 
 class AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTags(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantC(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantD(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceGroupQueryGroupTagsVariantE(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedExperienceGroupQueryId(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -190,6 +372,22 @@ class AdvancedExperienceGroupQueryId(LosantModel):
 
 
 class AdvancedExperienceGroupQueryLastUpdated(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -206,6 +404,22 @@ class AdvancedExperienceGroupQueryLastUpdated(LosantModel):
 
 
 class AdvancedExperienceGroupQueryName(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -222,6 +436,18 @@ class AdvancedExperienceGroupQueryName(LosantModel):
 
 
 class AdvancedExperienceGroupQueryParentId(LosantModel):
+    """Part of the ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -234,6 +460,24 @@ class AdvancedExperienceGroupQueryParentId(LosantModel):
 
 
 class AdvancedExperienceGroupQuery(LosantModel):
+    """The ``advancedExperienceGroupQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedExperienceGroupQuery, at most 100 items
+        field_nor / $nor: list of AdvancedExperienceGroupQuery, at most 100 items
+        field_or / $or: list of AdvancedExperienceGroupQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceGroupQueryAncestorId
+        creation_date / creationDate: string or number or boolean or AdvancedExperienceGroupQueryCreationDate
+        experience_endpoint_id / experienceEndpointId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceGroupQueryExperienceEndpointId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceGroupQueryExperienceUserId
+        group_tags / groupTags: AdvancedExperienceGroupQueryGroupTags or object of string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantB or AdvancedExperienceGroupQueryGroupTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedExperienceGroupQueryGroupTagsVariantD or AdvancedExperienceGroupQueryGroupTagsVariantE
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceGroupQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedExperienceGroupQueryLastUpdated
+        name: string or number or boolean or AdvancedExperienceGroupQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceGroupQueryParentId
+
+    ``AdvancedExperienceGroupQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$nor', max_length=100)] = None

@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedExperienceUserQueryCreationDate(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedExperienceUserQueryCreationDate(LosantModel):
 
 
 class AdvancedExperienceUserQueryEmail(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,18 @@ class AdvancedExperienceUserQueryEmail(LosantModel):
 
 
 class AdvancedExperienceUserQueryExperienceGroupId(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -52,6 +96,22 @@ class AdvancedExperienceUserQueryExperienceGroupId(LosantModel):
 
 
 class AdvancedExperienceUserQueryFirstName(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -68,6 +128,18 @@ class AdvancedExperienceUserQueryFirstName(LosantModel):
 
 
 class AdvancedExperienceUserQueryId(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -80,6 +152,22 @@ class AdvancedExperienceUserQueryId(LosantModel):
 
 
 class AdvancedExperienceUserQueryLastLogin(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -96,6 +184,22 @@ class AdvancedExperienceUserQueryLastLogin(LosantModel):
 
 
 class AdvancedExperienceUserQueryLastName(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -112,6 +216,22 @@ class AdvancedExperienceUserQueryLastName(LosantModel):
 
 
 class AdvancedExperienceUserQueryLastUpdated(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -128,6 +248,22 @@ class AdvancedExperienceUserQueryLastUpdated(LosantModel):
 
 
 class AdvancedExperienceUserQueryPasswordLastUpdated(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -144,124 +280,261 @@ class AdvancedExperienceUserQueryPasswordLastUpdated(LosantModel):
 
 
 class AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTags(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceUserQueryUserTagsVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantC(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEq(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantD(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedExperienceUserQueryUserTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB or AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedExperienceUserQueryUserTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB | AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNe(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedExperienceUserQueryUserTagsVariantE(LosantModel):
+    """Part of the ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedExperienceUserQueryUserTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB or AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedExperienceUserQueryUserTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB | AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedExperienceUserQuery(LosantModel):
+    """The ``advancedExperienceUserQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedExperienceUserQuery, at most 100 items
+        field_nor / $nor: list of AdvancedExperienceUserQuery, at most 100 items
+        field_or / $or: list of AdvancedExperienceUserQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or AdvancedExperienceUserQueryCreationDate
+        email: string or number or boolean or AdvancedExperienceUserQueryEmail
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceUserQueryExperienceGroupId
+        first_name / firstName: string or number or boolean or AdvancedExperienceUserQueryFirstName
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedExperienceUserQueryId
+        last_login / lastLogin: string or number or boolean or AdvancedExperienceUserQueryLastLogin
+        last_name / lastName: string or number or boolean or AdvancedExperienceUserQueryLastName
+        last_updated / lastUpdated: string or number or boolean or AdvancedExperienceUserQueryLastUpdated
+        password_last_updated / passwordLastUpdated: string or number or boolean or AdvancedExperienceUserQueryPasswordLastUpdated
+        user_tags / userTags: AdvancedExperienceUserQueryUserTags or object of string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantB or AdvancedExperienceUserQueryUserTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedExperienceUserQueryUserTagsVariantD or AdvancedExperienceUserQueryUserTagsVariantE
+
+    ``AdvancedExperienceUserQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$nor', max_length=100)] = None

@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedFlowByVersionQueryCreationDate(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedFlowByVersionQueryCreationDate(LosantModel):
 
 
 class AdvancedFlowByVersionQueryEnabled(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,22 @@ class AdvancedFlowByVersionQueryEnabled(LosantModel):
 
 
 class AdvancedFlowByVersionQueryFlowClass(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -56,6 +104,18 @@ class AdvancedFlowByVersionQueryFlowClass(LosantModel):
 
 
 class AdvancedFlowByVersionQueryFlowId(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -68,6 +128,18 @@ class AdvancedFlowByVersionQueryFlowId(LosantModel):
 
 
 class AdvancedFlowByVersionQueryId(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -80,6 +152,22 @@ class AdvancedFlowByVersionQueryId(LosantModel):
 
 
 class AdvancedFlowByVersionQueryLastUpdated(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -96,6 +184,22 @@ class AdvancedFlowByVersionQueryLastUpdated(LosantModel):
 
 
 class AdvancedFlowByVersionQueryName(LosantModel):
+    """Part of the ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -112,6 +216,22 @@ class AdvancedFlowByVersionQueryName(LosantModel):
 
 
 class AdvancedFlowByVersionQuery(LosantModel):
+    """The ``advancedFlowByVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedFlowByVersionQuery, at most 100 items
+        field_nor / $nor: list of AdvancedFlowByVersionQuery, at most 100 items
+        field_or / $or: list of AdvancedFlowByVersionQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or AdvancedFlowByVersionQueryCreationDate
+        enabled: string or number or boolean or AdvancedFlowByVersionQueryEnabled
+        flow_class / flowClass: string or number or boolean or AdvancedFlowByVersionQueryFlowClass
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedFlowByVersionQueryFlowId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedFlowByVersionQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedFlowByVersionQueryLastUpdated
+        name: string or number or boolean or AdvancedFlowByVersionQueryName
+
+    ``AdvancedFlowByVersionQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$nor', max_length=100)] = None

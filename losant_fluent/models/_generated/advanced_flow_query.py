@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedFlowQueryCreationDate(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedFlowQueryCreationDate(LosantModel):
 
 
 class AdvancedFlowQueryCustomNodeSupports(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,18 @@ class AdvancedFlowQueryCustomNodeSupports(LosantModel):
 
 
 class AdvancedFlowQueryDefaultVersion(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -52,6 +96,22 @@ class AdvancedFlowQueryDefaultVersion(LosantModel):
 
 
 class AdvancedFlowQueryEnabled(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -68,6 +128,22 @@ class AdvancedFlowQueryEnabled(LosantModel):
 
 
 class AdvancedFlowQueryFlowClass(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -84,6 +160,18 @@ class AdvancedFlowQueryFlowClass(LosantModel):
 
 
 class AdvancedFlowQueryId(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -96,6 +184,22 @@ class AdvancedFlowQueryId(LosantModel):
 
 
 class AdvancedFlowQueryLastUpdated(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -112,6 +216,22 @@ class AdvancedFlowQueryLastUpdated(LosantModel):
 
 
 class AdvancedFlowQueryName(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -128,34 +248,69 @@ class AdvancedFlowQueryName(LosantModel):
 
 
 class AdvancedFlowQueryNodes(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesFieldEq(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesVariantA(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedFlowQueryNodesFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedFlowQueryNodesFieldEq, Field(alias='$eq')]
 
 
 class AdvancedFlowQueryNodesFieldNe(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowQueryNodesVariantB(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedFlowQueryNodesFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedFlowQueryNodesFieldNe, Field(alias='$ne')]
 
 
 class AdvancedFlowQueryTriggers(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -163,6 +318,13 @@ class AdvancedFlowQueryTriggers(LosantModel):
 
 
 class AdvancedFlowQueryTriggersFieldEq(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -170,11 +332,23 @@ class AdvancedFlowQueryTriggersFieldEq(LosantModel):
 
 
 class AdvancedFlowQueryTriggersVariantA(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedFlowQueryTriggersFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedFlowQueryTriggersFieldEq, Field(alias='$eq')]
 
 
 class AdvancedFlowQueryTriggersFieldNe(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -182,11 +356,35 @@ class AdvancedFlowQueryTriggersFieldNe(LosantModel):
 
 
 class AdvancedFlowQueryTriggersVariantB(LosantModel):
+    """Part of the ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedFlowQueryTriggersFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedFlowQueryTriggersFieldNe, Field(alias='$ne')]
 
 
 class AdvancedFlowQuery(LosantModel):
+    """The ``advancedFlowQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedFlowQuery, at most 100 items
+        field_nor / $nor: list of AdvancedFlowQuery, at most 100 items
+        field_or / $or: list of AdvancedFlowQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or AdvancedFlowQueryCreationDate
+        custom_node_supports / customNodeSupports: string or number or boolean or AdvancedFlowQueryCustomNodeSupports
+        default_version / defaultVersion: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedFlowQueryDefaultVersion
+        enabled: string or number or boolean or AdvancedFlowQueryEnabled
+        flow_class / flowClass: string or number or boolean or AdvancedFlowQueryFlowClass
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedFlowQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedFlowQueryLastUpdated
+        name: string or number or boolean or AdvancedFlowQueryName
+        nodes: AdvancedFlowQueryNodes or AdvancedFlowQueryNodesVariantA or AdvancedFlowQueryNodesVariantB
+        triggers: AdvancedFlowQueryTriggers or AdvancedFlowQueryTriggersVariantA or AdvancedFlowQueryTriggersVariantB
+
+    ``AdvancedFlowQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$nor', max_length=100)] = None

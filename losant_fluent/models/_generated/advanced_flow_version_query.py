@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedFlowVersionQueryCreationDate(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedFlowVersionQueryCreationDate(LosantModel):
 
 
 class AdvancedFlowVersionQueryCustomNodeSupports(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,22 @@ class AdvancedFlowVersionQueryCustomNodeSupports(LosantModel):
 
 
 class AdvancedFlowVersionQueryEnabled(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -56,6 +104,22 @@ class AdvancedFlowVersionQueryEnabled(LosantModel):
 
 
 class AdvancedFlowVersionQueryFlowClass(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -72,6 +136,18 @@ class AdvancedFlowVersionQueryFlowClass(LosantModel):
 
 
 class AdvancedFlowVersionQueryId(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -84,6 +160,22 @@ class AdvancedFlowVersionQueryId(LosantModel):
 
 
 class AdvancedFlowVersionQueryLastUpdated(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -100,6 +192,22 @@ class AdvancedFlowVersionQueryLastUpdated(LosantModel):
 
 
 class AdvancedFlowVersionQueryName(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -116,34 +224,69 @@ class AdvancedFlowVersionQueryName(LosantModel):
 
 
 class AdvancedFlowVersionQueryNodes(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesFieldEq(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesVariantD(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedFlowVersionQueryNodesFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedFlowVersionQueryNodesFieldEq, Field(alias='$eq')]
 
 
 class AdvancedFlowVersionQueryNodesFieldNe(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class AdvancedFlowVersionQueryNodesVariantE(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedFlowVersionQueryNodesFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedFlowVersionQueryNodesFieldNe, Field(alias='$ne')]
 
 
 class AdvancedFlowVersionQueryTriggers(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -151,6 +294,13 @@ class AdvancedFlowVersionQueryTriggers(LosantModel):
 
 
 class AdvancedFlowVersionQueryTriggersFieldEq(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -158,11 +308,23 @@ class AdvancedFlowVersionQueryTriggersFieldEq(LosantModel):
 
 
 class AdvancedFlowVersionQueryTriggersVariantD(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedFlowVersionQueryTriggersFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedFlowVersionQueryTriggersFieldEq, Field(alias='$eq')]
 
 
 class AdvancedFlowVersionQueryTriggersFieldNe(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -170,11 +332,32 @@ class AdvancedFlowVersionQueryTriggersFieldNe(LosantModel):
 
 
 class AdvancedFlowVersionQueryTriggersVariantE(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedFlowVersionQueryTriggersFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedFlowVersionQueryTriggersFieldNe, Field(alias='$ne')]
 
 
 class AdvancedFlowVersionQueryVersion(LosantModel):
+    """Part of the ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -191,6 +374,25 @@ class AdvancedFlowVersionQueryVersion(LosantModel):
 
 
 class AdvancedFlowVersionQuery(LosantModel):
+    """The ``advancedFlowVersionQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedFlowVersionQuery, at most 100 items
+        field_nor / $nor: list of AdvancedFlowVersionQuery, at most 100 items
+        field_or / $or: list of AdvancedFlowVersionQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or AdvancedFlowVersionQueryCreationDate
+        custom_node_supports / customNodeSupports: string or number or boolean or AdvancedFlowVersionQueryCustomNodeSupports
+        enabled: string or number or boolean or AdvancedFlowVersionQueryEnabled
+        flow_class / flowClass: string or number or boolean or AdvancedFlowVersionQueryFlowClass
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedFlowVersionQueryId
+        last_updated / lastUpdated: string or number or boolean or AdvancedFlowVersionQueryLastUpdated
+        name: string or number or boolean or AdvancedFlowVersionQueryName
+        nodes: AdvancedFlowVersionQueryNodes or AdvancedFlowVersionQueryNodesVariantD or AdvancedFlowVersionQueryNodesVariantE
+        triggers: AdvancedFlowVersionQueryTriggers or AdvancedFlowVersionQueryTriggersVariantD or AdvancedFlowVersionQueryTriggersVariantE
+        version: string or number or boolean or AdvancedFlowVersionQueryVersion
+
+    ``AdvancedFlowVersionQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100)] = None

@@ -8,6 +8,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class AdvancedInstanceOrgQueryAuditLogEnabled(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -24,6 +40,22 @@ class AdvancedInstanceOrgQueryAuditLogEnabled(LosantModel):
 
 
 class AdvancedInstanceOrgQueryCreationDate(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -40,6 +72,22 @@ class AdvancedInstanceOrgQueryCreationDate(LosantModel):
 
 
 class AdvancedInstanceOrgQueryDisabledAt(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -56,6 +104,18 @@ class AdvancedInstanceOrgQueryDisabledAt(LosantModel):
 
 
 class AdvancedInstanceOrgQueryId(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -68,6 +128,22 @@ class AdvancedInstanceOrgQueryId(LosantModel):
 
 
 class AdvancedInstanceOrgQueryIsReadOnly(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -84,6 +160,22 @@ class AdvancedInstanceOrgQueryIsReadOnly(LosantModel):
 
 
 class AdvancedInstanceOrgQueryLastUpdated(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -100,6 +192,18 @@ class AdvancedInstanceOrgQueryLastUpdated(LosantModel):
 
 
 class AdvancedInstanceOrgQueryMemberId(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -112,6 +216,22 @@ class AdvancedInstanceOrgQueryMemberId(LosantModel):
 
 
 class AdvancedInstanceOrgQueryMfaMode(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -128,6 +248,22 @@ class AdvancedInstanceOrgQueryMfaMode(LosantModel):
 
 
 class AdvancedInstanceOrgQueryName(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -144,6 +280,22 @@ class AdvancedInstanceOrgQueryName(LosantModel):
 
 
 class AdvancedInstanceOrgQueryReferralId(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -160,124 +312,262 @@ class AdvancedInstanceOrgQueryReferralId(LosantModel):
 
 
 class AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTags(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantA or AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantA or AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantA | AdvancedInstanceOrgQueryTagsVariantFFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantA | AdvancedInstanceOrgQueryTagsVariantFFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedInstanceOrgQueryTagsVariantH(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantI(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEq(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantA or AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantA or AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantA | AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantA | AdvancedInstanceOrgQueryTagsVariantJFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantC(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantJ(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: AdvancedInstanceOrgQueryTagsVariantJFieldEq or object of string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantB or AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[AdvancedInstanceOrgQueryTagsVariantJFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantB | AdvancedInstanceOrgQueryTagsVariantJFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNe(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantA or AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantA or AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantA | AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantA | AdvancedInstanceOrgQueryTagsVariantKFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantB(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantC(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class AdvancedInstanceOrgQueryTagsVariantK(LosantModel):
+    """Part of the ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: AdvancedInstanceOrgQueryTagsVariantKFieldNe or object of string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantB or AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[AdvancedInstanceOrgQueryTagsVariantKFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantB | AdvancedInstanceOrgQueryTagsVariantKFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class AdvancedInstanceOrgQuery(LosantModel):
+    """The ``advancedInstanceOrgQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedInstanceOrgQuery, at most 100 items
+        field_nor / $nor: list of AdvancedInstanceOrgQuery, at most 100 items
+        field_or / $or: list of AdvancedInstanceOrgQuery, at most 100 items
+        audit_log_enabled / auditLogEnabled: string or number or boolean or AdvancedInstanceOrgQueryAuditLogEnabled
+        creation_date / creationDate: string or number or boolean or AdvancedInstanceOrgQueryCreationDate
+        disabled_at / disabledAt: string or number or boolean or AdvancedInstanceOrgQueryDisabledAt
+        id: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedInstanceOrgQueryId
+        is_read_only / isReadOnly: string or number or boolean or AdvancedInstanceOrgQueryIsReadOnly
+        last_updated / lastUpdated: string or number or boolean or AdvancedInstanceOrgQueryLastUpdated
+        member_id / memberId: string, matching ^[A-Fa-f\\d]{24}$ or AdvancedInstanceOrgQueryMemberId
+        mfa_mode / mfaMode: string or number or boolean or AdvancedInstanceOrgQueryMfaMode
+        name: string or number or boolean or AdvancedInstanceOrgQueryName
+        referral_id / referralId: string or number or boolean or AdvancedInstanceOrgQueryReferralId
+        tags: AdvancedInstanceOrgQueryTags or object of string, at most 255 characters or AdvancedInstanceOrgQueryTagsVariantH or AdvancedInstanceOrgQueryTagsVariantI (keys matching ^[0-9a-zA-Z_-]{1,255}) or AdvancedInstanceOrgQueryTagsVariantJ or AdvancedInstanceOrgQueryTagsVariantK
+
+    ``AdvancedInstanceOrgQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     field_and: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$nor', max_length=100)] = None

@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class AdvancedQuery(LosantModel):
+    """The ``advancedQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedQuery, at most 100 items
+        field_nor / $nor: list of AdvancedQuery, at most 100 items
+        field_or / $or: list of AdvancedQuery, at most 100 items
+
+    ``AdvancedQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[0-9a-zA-Z_-]{1,255}$',)
     field_and: Annotated[list[AdvancedQuery] | None, Field(alias='$and', max_length=100)] = None

@@ -8,18 +8,38 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApiTokenOrgRoleApplicationRole(LosantModel):
+    """Part of the ``apiToken`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class ApiTokenOrgRoleDashboardRole(LosantModel):
+    """Part of the ``apiToken`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class ApiTokenOrgRole(LosantModel):
+    """Part of the ``apiToken`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of ApiTokenOrgRoleApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of ApiTokenOrgRoleDashboardRole, at most 100 items
+        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[ApiTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[ApiTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -28,6 +48,29 @@ class ApiTokenOrgRole(LosantModel):
 
 
 class ApiToken(LosantModel):
+    """The ``apiToken`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_id / apiTokenId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        creator_id / creatorId: string, matching ^[A-Fa-f\\d]{24}$
+        creator_name / creatorName: string, at most 1024 characters
+        creator_type / creatorType: one of 'apiToken', 'user', 'flow'
+        default_role / defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        description: string, at most 32767 characters
+        expiration_date / expirationDate: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        org_roles / orgRoles: list of ApiTokenOrgRole, at most 25 items
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'application', 'user'
+        scope: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        token: string, at least 1 characters
+
+    ``ApiToken.describe()`` gives this and the nested models' fields.
+    """
     api_token_id: Annotated[str | None, Field(alias='apiTokenId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     creator_id: Annotated[str | None, Field(alias='creatorId', pattern='^[A-Fa-f\\d]{24}$')] = None

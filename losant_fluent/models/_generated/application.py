@@ -8,12 +8,30 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ApplicationArchiveConfigApplicationExportOptionsRepo(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        branch: string, at most 255 characters
+        commit_message / commitMessage: string, at most 1024 characters
+        directory: string, at most 1024 characters
+    """
     branch: Annotated[str | None, Field(max_length=255)] = None
     commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
     directory: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ApplicationArchiveConfigApplicationExportOptions(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        credential_name / credentialName: string, 1 to 255 characters (required)
+        export_type / exportType: one of 'repo'
+        include_data_table_rows / includeDataTableRows: boolean
+        include_devices / includeDevices: boolean
+        include_files / includeFiles: boolean
+        include_private_files / includePrivateFiles: boolean
+        repo: ApplicationArchiveConfigApplicationExportOptionsRepo
+    """
     __losant_closed__ = True
     credential_name: Annotated[str, Field(alias='credentialName', max_length=255, min_length=1)]
     export_type: Annotated[Literal['repo'] | None, Field(alias='exportType')] = 'repo'
@@ -25,6 +43,13 @@ class ApplicationArchiveConfigApplicationExportOptions(LosantModel):
 
 
 class ApplicationArchiveConfigAzure(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        account: string, 3 to 24 characters
+        account_key / accountKey: string, at most 255 characters
+        bucket: string, 3 to 63 characters (required)
+    """
     __losant_closed__ = True
     account: Annotated[str | None, Field(max_length=24, min_length=3)] = None
     account_key: Annotated[str | None, Field(alias='accountKey', max_length=255)] = None
@@ -32,12 +57,25 @@ class ApplicationArchiveConfigAzure(LosantModel):
 
 
 class ApplicationArchiveConfigDeviceTag(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationArchiveConfigGcs(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        bucket: string, at most 255 characters (required)
+        key_json / keyJson: string, 4 to 32767 characters
+        project_id / projectId: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     bucket: Annotated[str, Field(max_length=255)]
     key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
@@ -45,6 +83,14 @@ class ApplicationArchiveConfigGcs(LosantModel):
 
 
 class ApplicationArchiveConfigS(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string, 4 to 128 characters
+        bucket: string, at most 255 characters (required)
+        region: string, at most 128 characters
+        secret_access_key / secretAccessKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=4)] = None
     bucket: Annotated[str, Field(max_length=255)]
@@ -53,6 +99,26 @@ class ApplicationArchiveConfigS(LosantModel):
 
 
 class ApplicationArchiveConfig(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        application_export_options / applicationExportOptions: ApplicationArchiveConfigApplicationExportOptions
+        azure: ApplicationArchiveConfigAzure
+        credential_name / credentialName: string, 1 to 255 characters
+        data_table_ids / dataTableIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        data_tables_mode / dataTablesMode: one of 'all', 'whitelist', 'blacklist'
+        delay_days / delayDays: integer, >= 1
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationArchiveConfigDeviceTag, at most 100 items
+        directory: string, at most 255 characters
+        gcs: ApplicationArchiveConfigGcs
+        include_application_export / includeApplicationExport: boolean
+        include_data_tables / includeDataTables: boolean
+        include_devices / includeDevices: boolean
+        include_events / includeEvents: boolean
+        mode: one of 'all', 'whitelist', 'blacklist'
+        s3: ApplicationArchiveConfigS
+    """
     __losant_closed__ = True
     application_export_options: Annotated[ApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
     azure: ApplicationArchiveConfigAzure | None = None
@@ -73,6 +139,13 @@ class ApplicationArchiveConfig(LosantModel):
 
 
 class ApplicationFtueTrackingItem(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        status: one of 'skipped', 'completed' (required)
+        version: number (required)
+    """
     __losant_closed__ = True
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     status: Literal['skipped', 'completed']
@@ -80,6 +153,14 @@ class ApplicationFtueTrackingItem(LosantModel):
 
 
 class ApplicationGlobal(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        cloud_only / cloudOnly: boolean
+        description: string, at most 1024 characters
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = False
     description: Annotated[str | None, Field(max_length=1024)] = None
@@ -88,12 +169,42 @@ class ApplicationGlobal(LosantModel):
 
 
 class ApplicationSummaryNotebookStats(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        awaiting_completion / awaitingCompletion: integer
+        minutes_this_period / minutesThisPeriod: integer
+        runs_this_period / runsThisPeriod: integer
+    """
     awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
     minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
     runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
 
 
 class ApplicationSummaryPayloadCount(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -116,11 +227,48 @@ class ApplicationSummaryPayloadCount(LosantModel):
 
 
 class ApplicationSummaryStorageStats(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        size: integer
+    """
     count: int | None = None
     size: int | None = None
 
 
 class ApplicationSummary(LosantModel):
+    """Part of the ``application`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_count / apiTokenCount: integer
+        certificate_authority_count / certificateAuthorityCount: integer
+        certificate_count / certificateCount: integer
+        credential_count / credentialCount: integer
+        dash_count / dashCount: integer
+        data_table_count / dataTableCount: integer
+        device_count / deviceCount: integer
+        device_recipe_count / deviceRecipeCount: integer
+        event_count / eventCount: integer
+        experience_domain_count / experienceDomainCount: integer
+        experience_endpoint_count / experienceEndpointCount: integer
+        experience_group_count / experienceGroupCount: integer
+        experience_slug_count / experienceSlugCount: integer
+        experience_user_count / experienceUserCount: integer
+        experience_version_count / experienceVersionCount: integer
+        experience_view_count / experienceViewCount: integer
+        file_count / fileCount: integer
+        flow_count / flowCount: integer
+        integration_count / integrationCount: integer
+        key_count / keyCount: integer
+        notebook_count / notebookCount: integer
+        notebook_stats / notebookStats: ApplicationSummaryNotebookStats
+        payload_count / payloadCount: ApplicationSummaryPayloadCount
+        private_file_count / privateFileCount: integer
+        resource_job_count / resourceJobCount: integer
+        storage_stats / storageStats: ApplicationSummaryStorageStats
+        webhook_count / webhookCount: integer
+    """
     api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
     certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
     certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
@@ -151,6 +299,31 @@ class ApplicationSummary(LosantModel):
 
 
 class Application(LosantModel):
+    """The ``application`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        applied_template_ids / appliedTemplateIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        archive_config / archiveConfig: ApplicationArchiveConfig
+        blob_url_ttl / blobUrlTTL: number, >= 3600.0, <= 604800.0
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 1024 characters
+        endpoint_default_cors / endpointDefaultCors: boolean
+        endpoint_slug / endpointSlug: string, 3 to 63 characters, matching ^[0-9a-z-]*$
+        exp_user_token_cutoff / expUserTokenCutoff: date-time (a datetime)
+        ftue_tracking / ftueTracking: list of ApplicationFtueTrackingItem, at most 100 items
+        globals: list of ApplicationGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        organization_icon_color / organizationIconColor: string, at most 64 characters
+        organization_name / organizationName: string, 1 to 255 characters
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'user', 'organization'
+        summary: ApplicationSummary
+
+    ``Application.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     applied_template_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='appliedTemplateIds', max_length=1000)] = None
     archive_config: Annotated[ApplicationArchiveConfig | None, Field(alias='archiveConfig')] = None

@@ -8,6 +8,16 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApplicationCertificateCertificateInfo(LosantModel):
+    """Part of the ``applicationCertificate`` schema.
+
+    Fields (Python name / API name: type):
+        common_name / commonName: string, at most 1024 characters
+        fingerprint: string, 1 to 1024 characters
+        issuer_name / issuerName: string, at most 1024 characters
+        not_valid_after / notValidAfter: date-time (a datetime)
+        not_valid_before / notValidBefore: date-time (a datetime)
+        serial_number / serialNumber: string, 1 to 1024 characters
+    """
     common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
     fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
@@ -17,12 +27,38 @@ class ApplicationCertificateCertificateInfo(LosantModel):
 
 
 class ApplicationCertificateDeviceTag(LosantModel):
+    """Part of the ``applicationCertificate`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationCertificate(LosantModel):
+    """The ``applicationCertificate`` schema.
+
+    Fields (Python name / API name: type):
+        application_certificate_id / applicationCertificateId: string, matching ^[A-Fa-f\\d]{24}$
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        certificate: string, 50 to 32767 characters
+        certificate_info / certificateInfo: ApplicationCertificateCertificateInfo
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationCertificateDeviceTag, at most 100 items
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationCertificate.describe()`` gives this and the nested models' fields.
+    """
     application_certificate_id: Annotated[str | None, Field(alias='applicationCertificateId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=50)] = None

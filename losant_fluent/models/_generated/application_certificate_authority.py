@@ -8,6 +8,16 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApplicationCertificateAuthorityCaInfoItem(LosantModel):
+    """Part of the ``applicationCertificateAuthority`` schema.
+
+    Fields (Python name / API name: type):
+        common_name / commonName: string, at most 1024 characters
+        fingerprint: string, 1 to 1024 characters
+        issuer_name / issuerName: string, at most 1024 characters
+        not_valid_after / notValidAfter: date-time (a datetime)
+        not_valid_before / notValidBefore: date-time (a datetime)
+        serial_number / serialNumber: string, 1 to 1024 characters
+    """
     common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
     fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
@@ -17,6 +27,22 @@ class ApplicationCertificateAuthorityCaInfoItem(LosantModel):
 
 
 class ApplicationCertificateAuthority(LosantModel):
+    """The ``applicationCertificateAuthority`` schema.
+
+    Fields (Python name / API name: type):
+        application_certificate_authority_id / applicationCertificateAuthorityId: string, matching ^[A-Fa-f\\d]{24}$
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        ca_bundle / caBundle: string, 50 to 32767 characters
+        ca_info / caInfo: list of ApplicationCertificateAuthorityCaInfoItem
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        status: one of 'active', 'inactive'
+
+    ``ApplicationCertificateAuthority.describe()`` gives this and the nested models' fields.
+    """
     application_certificate_authority_id: Annotated[str | None, Field(alias='applicationCertificateAuthorityId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     ca_bundle: Annotated[str | None, Field(alias='caBundle', max_length=32767, min_length=50)] = None

@@ -8,6 +8,16 @@ from .._base import LosantModel
 
 
 class ApplicationCertificateAuthorityPost(LosantModel):
+    """The ``applicationCertificateAuthorityPost`` schema.
+
+    Fields (Python name / API name: type):
+        ca_bundle / caBundle: string, 50 to 32767 characters (required)
+        description: string, at most 32767 characters
+        name: string, 1 to 255 characters (required)
+        status: one of 'active', 'inactive'
+
+    ``ApplicationCertificateAuthorityPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     ca_bundle: Annotated[str, Field(alias='caBundle', max_length=32767, min_length=50)]
     description: Annotated[str | None, Field(max_length=32767)] = None

@@ -8,6 +8,18 @@ from .._base import LosantModel
 
 
 class ApplicationCertificatePatch(LosantModel):
+    """The ``applicationCertificatePatch`` schema.
+
+    Fields (Python name / API name: type):
+        certificate: string, 50 to 32767 characters
+        description: string, at most 32767 characters
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationCertificatePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     certificate: Annotated[str | None, Field(max_length=32767, min_length=50)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

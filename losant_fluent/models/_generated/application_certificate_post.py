@@ -8,12 +8,32 @@ from .._base import LosantModel
 
 
 class ApplicationCertificatePostDeviceTag(LosantModel):
+    """Part of the ``applicationCertificatePost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationCertificatePost(LosantModel):
+    """The ``applicationCertificatePost`` schema.
+
+    Fields (Python name / API name: type):
+        certificate: string, 50 to 32767 characters (required)
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationCertificatePostDeviceTag, at most 100 items
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationCertificatePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     certificate: Annotated[str, Field(max_length=32767, min_length=50)]
     description: Annotated[str | None, Field(max_length=32767)] = None

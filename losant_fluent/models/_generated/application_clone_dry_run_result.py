@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class ApplicationCloneDryRunResult(LosantModel):
+    """The ``applicationCloneDryRunResult`` schema.
+
+    Fields (Python name / API name: type):
+        requires_job / requiresJob: boolean
+        success: one of True
+
+    ``ApplicationCloneDryRunResult.describe()`` gives this and the nested models' fields.
+    """
     requires_job: Annotated[bool | None, Field(alias='requiresJob')] = None
     success: Literal[True] | None = None

@@ -8,6 +8,22 @@ from .._base import LosantModel
 
 
 class ApplicationClonePost(LosantModel):
+    """The ``applicationClonePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        dry_run / dryRun: boolean
+        email: string, at most 1024 characters
+        force_job / forceJob: boolean
+        include_data_table_rows / includeDataTableRows: boolean
+        include_devices / includeDevices: boolean
+        include_files / includeFiles: boolean
+        include_private_files / includePrivateFiles: boolean
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'user', 'organization'
+
+    ``ApplicationClonePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     dry_run: Annotated[bool | None, Field(alias='dryRun')] = False

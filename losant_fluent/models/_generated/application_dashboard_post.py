@@ -8,11 +8,30 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 
 class ApplicationDashboardPostBlocksConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocks(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'application-list' (required)
+        config: ApplicationDashboardPostBlocksConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
@@ -27,23 +46,47 @@ class ApplicationDashboardPostBlocks(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -51,6 +94,22 @@ class ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantAConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -67,6 +126,17 @@ class ApplicationDashboardPostBlocksVariantAConfigSegment(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantAConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of ApplicationDashboardPostBlocksVariantAConfigSegment, at most 255 items
+        x_axis_format / xAxisFormat: string, at most 255 characters
+        x_axis_label / xAxisLabel: string, at most 255 characters
+        x_axis_max / xAxisMax: number or string, at most 128 characters
+        x_axis_min / xAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
@@ -78,6 +148,20 @@ class ApplicationDashboardPostBlocksVariantAConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'bar' (required)
+        config: ApplicationDashboardPostBlocksVariantAConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['bar'], Field(alias='blockType')]
@@ -92,29 +176,59 @@ class ApplicationDashboardPostBlocksVariantA(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigConfiguration(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     __losant_closed__ = True
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -122,6 +236,19 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag(LosantModel)
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegments(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation or ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'time-series'
+        resolution: integer, >= 0 or string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation | ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -135,23 +262,47 @@ class ApplicationDashboardPostBlocksVariantBConfigSegments(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -159,6 +310,18 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag(Losa
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -171,6 +334,19 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, at most 48 characters
+        limit: string, at most 255 characters
+        offset: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+        query_type / queryType: one of 'data-table'
+        sort_column / sortColumn: string, at most 255 characters
+        sort_direction / sortDirection: string, at most 255 characters
+    """
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -184,6 +360,20 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        composite_state_type / compositeStateType: string, at most 255 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        id: string, at most 48 characters
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'device-info'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
@@ -198,6 +388,18 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters
+        include_extended_event_info / includeExtendedEventInfo: boolean
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'events'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
@@ -210,6 +412,14 @@ class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantBConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        configuration: ApplicationDashboardPostBlocksConfigConfiguration or string, at most 32767 characters
+        segments: list of ApplicationDashboardPostBlocksVariantBConfigSegments or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD, at most 100 items
+        tooltip_event_subscribe / tooltipEventSubscribe: boolean
+        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
+    """
     __losant_closed__ = True
     configuration: ApplicationDashboardPostBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
     segments: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegments | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD] | None, Field(max_length=100)] = None
@@ -218,6 +428,20 @@ class ApplicationDashboardPostBlocksVariantBConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantB(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
+        config: ApplicationDashboardPostBlocksVariantBConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
@@ -232,11 +456,30 @@ class ApplicationDashboardPostBlocksVariantB(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantCConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocksVariantC(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'dashboard-list' (required)
+        config: ApplicationDashboardPostBlocksVariantCConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
@@ -251,6 +494,14 @@ class ApplicationDashboardPostBlocksVariantC(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantDConfigColumn(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -259,11 +510,27 @@ class ApplicationDashboardPostBlocksVariantDConfigColumn(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ApplicationDashboardPostBlocksVariantDConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        columns: list of ApplicationDashboardPostBlocksVariantDConfigColumn, at most 100 items
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        default_limit / defaultLimit: string, at most 255 characters
+        default_offset / defaultOffset: string, at most 255 characters
+        default_sort_column / defaultSortColumn: string, at most 255 characters
+        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or ApplicationDashboardPostBlocksConfigDefaultSortDirection
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+    """
     __losant_closed__ = True
     columns: Annotated[list[ApplicationDashboardPostBlocksVariantDConfigColumn] | None, Field(max_length=100)] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -276,6 +543,20 @@ class ApplicationDashboardPostBlocksVariantDConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantD(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'data-table' (required)
+        config: ApplicationDashboardPostBlocksVariantDConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
@@ -290,6 +571,16 @@ class ApplicationDashboardPostBlocksVariantD(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantEConfigCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -300,6 +591,13 @@ class ApplicationDashboardPostBlocksVariantEConfigCondition(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantEConfigDefaultCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters (required)
+        label: string, at most 32767 characters
+        value: string, at most 32767 characters
+    """
     __losant_closed__ = True
     color: Annotated[str, Field(max_length=64)]
     label: Annotated[str | None, Field(max_length=32767)] = None
@@ -307,12 +605,25 @@ class ApplicationDashboardPostBlocksVariantEConfigDefaultCondition(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantEConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters (required)
+        query: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
 class ApplicationDashboardPostBlocksVariantEConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of ApplicationDashboardPostBlocksVariantEConfigCondition, at most 100 items
+        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantEConfigDefaultCondition (required)
+        segments: list of ApplicationDashboardPostBlocksVariantEConfigSegment, 1 to 100 items (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantEConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[ApplicationDashboardPostBlocksVariantEConfigDefaultCondition, Field(alias='defaultCondition')]
@@ -320,6 +631,20 @@ class ApplicationDashboardPostBlocksVariantEConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantE(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-count' (required)
+        config: ApplicationDashboardPostBlocksVariantEConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
@@ -334,6 +659,15 @@ class ApplicationDashboardPostBlocksVariantE(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantFConfigColumn(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        source: string, at most 255 characters
+        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -343,6 +677,13 @@ class ApplicationDashboardPostBlocksVariantFConfigColumn(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigFilterTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -350,6 +691,13 @@ class ApplicationDashboardPostBlocksConfigFilterTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigFilter(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        ids: list of string, at most 255 characters, at most 100 items
+        search_param / searchParam: string, at most 255 characters
+        tags: list of ApplicationDashboardPostBlocksConfigFilterTag, at most 100 items
+    """
     __losant_closed__ = True
     ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
     search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
@@ -357,6 +705,22 @@ class ApplicationDashboardPostBlocksConfigFilter(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantFConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        columns: list of ApplicationDashboardPostBlocksVariantFConfigColumn, at most 100 items
+        device_link_new_window / deviceLinkNewWindow: boolean
+        device_link_type / deviceLinkType: one of 'custom', 'default'
+        device_link_url / deviceLinkUrl: string, at most 2048 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        filter: string, at most 255 characters or ApplicationDashboardPostBlocksConfigFilter
+        match: one of 'unfiltered', 'all', 'any'
+        query: string, at most 32767 characters
+        show_public_filter / showPublicFilter: boolean
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     columns: Annotated[list[ApplicationDashboardPostBlocksVariantFConfigColumn] | None, Field(max_length=100)] = None
@@ -373,6 +737,20 @@ class ApplicationDashboardPostBlocksVariantFConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantF(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-list' (required)
+        config: ApplicationDashboardPostBlocksVariantFConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
@@ -387,6 +765,13 @@ class ApplicationDashboardPostBlocksVariantF(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantGConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -394,6 +779,15 @@ class ApplicationDashboardPostBlocksVariantGConfigDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantGConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantGConfigDeviceTag, at most 100 items
+        include_device_info / includeDeviceInfo: boolean
+        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantGConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -403,6 +797,20 @@ class ApplicationDashboardPostBlocksVariantGConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantG(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-log' (required)
+        config: ApplicationDashboardPostBlocksVariantGConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
@@ -417,6 +825,15 @@ class ApplicationDashboardPostBlocksVariantG(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantHConfigColumn(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
@@ -426,6 +843,13 @@ class ApplicationDashboardPostBlocksVariantHConfigColumn(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantHConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -433,6 +857,18 @@ class ApplicationDashboardPostBlocksVariantHConfigDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantHConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        columns: list of ApplicationDashboardPostBlocksVariantHConfigColumn, at most 100 items
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantHConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: integer, <= 1
+        sort_index / sortIndex: integer, >= 0, <= 100
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     columns: Annotated[list[ApplicationDashboardPostBlocksVariantHConfigColumn] | None, Field(max_length=100)] = None
@@ -445,6 +881,20 @@ class ApplicationDashboardPostBlocksVariantHConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantH(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-state-table' (required)
+        config: ApplicationDashboardPostBlocksVariantHConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
@@ -459,6 +909,15 @@ class ApplicationDashboardPostBlocksVariantH(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantIConfigColumn(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        selected_tag / selectedTag: string, at most 255 characters
+        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -468,6 +927,18 @@ class ApplicationDashboardPostBlocksVariantIConfigColumn(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantIConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        column_errors / columnErrors: object of any JSON value, at most 0 long
+        columns: list of ApplicationDashboardPostBlocksVariantIConfigColumn, at most 100 items
+        event_state / eventState: string, at most 255 characters or object of any JSON value
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
@@ -480,6 +951,20 @@ class ApplicationDashboardPostBlocksVariantIConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantI(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'event-list' (required)
+        config: ApplicationDashboardPostBlocksVariantIConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
@@ -494,6 +979,16 @@ class ApplicationDashboardPostBlocksVariantI(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantJConfigCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -504,23 +999,47 @@ class ApplicationDashboardPostBlocksVariantJConfigCondition(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -528,6 +1047,22 @@ class ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantJConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -544,6 +1079,20 @@ class ApplicationDashboardPostBlocksVariantJConfigSegment(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantJConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of ApplicationDashboardPostBlocksVariantJConfigCondition, at most 100 items
+        display_as_percentage / displayAsPercentage: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        gauge_max / gaugeMax: number or string, at most 128 characters
+        gauge_min / gaugeMin: number or string, at most 128 characters
+        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
+        precision: number or string, at most 128 characters
+        precision_type / precisionType: one of 'floating', 'significant'
+        real_time / realTime: boolean
+        segment: ApplicationDashboardPostBlocksVariantJConfigSegment
+    """
     __losant_closed__ = True
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantJConfigCondition] | None, Field(max_length=100)] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
@@ -558,6 +1107,20 @@ class ApplicationDashboardPostBlocksVariantJConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantJ(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'gauge' (required)
+        config: ApplicationDashboardPostBlocksVariantJConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
@@ -572,6 +1135,18 @@ class ApplicationDashboardPostBlocksVariantJ(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigDecorator(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        label: string, at most 255 characters
+        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        type: one of 'line', 'area' (required)
+        y1: number or string, at most 128 characters (required)
+        y2: number or string, at most 128 characters
+        y_axis_id / yAxisId: string, at most 48 characters (required)
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -584,23 +1159,47 @@ class ApplicationDashboardPostBlocksConfigDecorator(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -608,6 +1207,29 @@ class ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantKConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        cumulative: boolean
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag, at most 100 items
+        dot_weight / dotWeight: integer, >= 0, <= 5
+        expression: string, at most 255 characters
+        graph_type / graphType: one of 'area', 'bar', 'line'
+        label: string, at most 255 characters
+        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_format / yAxisFormat: string, at most 255 characters
+        y_axis_id / yAxisId: string, at most 48 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+        y_axis_max / yAxisMax: number or string, at most 128 characters
+        y_axis_min / yAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -631,6 +1253,18 @@ class ApplicationDashboardPostBlocksVariantKConfigSegment(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigYAx(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        format: string, at most 255 characters
+        id: string, at most 48 characters (required)
+        label: string, at most 255 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        position: one of 'left', 'right', 'hidden'
+        scale: one of 'linear', 'log', 'sqrt'
+        stacked: boolean
+    """
     __losant_closed__ = True
     format: Annotated[str | None, Field(max_length=255)] = None
     id: Annotated[str, Field(max_length=48)]
@@ -643,6 +1277,20 @@ class ApplicationDashboardPostBlocksConfigYAx(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantKConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        decorators: list of ApplicationDashboardPostBlocksConfigDecorator, at most 10 items
+        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
+        display_type / displayType: one of 'stick', 'line'
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        hide_legend / hideLegend: boolean
+        real_time / realTime: boolean
+        recharts: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        segments: list of ApplicationDashboardPostBlocksVariantKConfigSegment, at most 100 items
+        y_axes / yAxes: list of ApplicationDashboardPostBlocksConfigYAx, at most 10 items
+    """
     __losant_closed__ = True
     decorators: Annotated[list[ApplicationDashboardPostBlocksConfigDecorator] | None, Field(max_length=10)] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
@@ -657,6 +1305,20 @@ class ApplicationDashboardPostBlocksVariantKConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantK(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'graph' (required)
+        config: ApplicationDashboardPostBlocksVariantKConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['graph'], Field(alias='blockType')]
@@ -671,6 +1333,13 @@ class ApplicationDashboardPostBlocksVariantK(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantLConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -678,11 +1347,32 @@ class ApplicationDashboardPostBlocksVariantLConfigDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ApplicationDashboardPostBlocksVariantLConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantLConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -700,6 +1390,20 @@ class ApplicationDashboardPostBlocksVariantLConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantL(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'heatmap' (required)
+        config: ApplicationDashboardPostBlocksVariantLConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
@@ -714,11 +1418,30 @@ class ApplicationDashboardPostBlocksVariantL(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantMConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        url: string, at most 2048 characters
+    """
     __losant_closed__ = True
     url: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class ApplicationDashboardPostBlocksVariantM(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'iframe' (required)
+        config: ApplicationDashboardPostBlocksVariantMConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
@@ -733,6 +1456,17 @@ class ApplicationDashboardPostBlocksVariantM(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantNConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        bg_color / bgColor: string, at most 64 characters
+        device_id / deviceId: string, at most 255 characters
+        image_link_new_window / imageLinkNewWindow: boolean
+        image_link_url / imageLinkUrl: string, at most 2048 characters
+        image_source / imageSource: one of 'static', 'attribute'
+        image_url / imageUrl: string, at most 32767 characters
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
@@ -744,6 +1478,20 @@ class ApplicationDashboardPostBlocksVariantNConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantN(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image' (required)
+        config: ApplicationDashboardPostBlocksVariantNConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image'], Field(alias='blockType')]
@@ -758,6 +1506,16 @@ class ApplicationDashboardPostBlocksVariantN(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -768,6 +1526,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition(LosantModel)
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -778,6 +1546,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition(Losan
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlays(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition, at most 100 items
+        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'indicator', 'label', 'image' (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
@@ -788,6 +1566,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlays(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -798,6 +1586,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition(Losa
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -808,6 +1606,17 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultConditi
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition, at most 100 items
+        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'value' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
@@ -819,6 +1628,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -829,6 +1648,16 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition(Losa
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -839,6 +1668,22 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultConditi
 
 
 class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition, at most 100 items
+        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition (required)
+        length: integer, >= 1, <= 10
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        orientation: one of 'horizontal', 'vertical'
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'bar' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
@@ -855,23 +1700,47 @@ class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -879,6 +1748,18 @@ class ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag(LosantModel)
 
 
 class ApplicationDashboardPostBlocksVariantOConfigSegments(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation or ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation | ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -891,6 +1772,16 @@ class ApplicationDashboardPostBlocksVariantOConfigSegments(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantOConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        default_zoom / defaultZoom: number
+        disable_zoom / disableZoom: boolean
+        image_url / imageUrl: string, at most 32767 characters
+        overlays: list of ApplicationDashboardPostBlocksVariantOConfigOverlays or ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA or ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB, at most 100 items
+        segments: list of ApplicationDashboardPostBlocksVariantOConfigSegments, at most 300 items
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
@@ -901,6 +1792,20 @@ class ApplicationDashboardPostBlocksVariantOConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantO(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image-overlay' (required)
+        config: ApplicationDashboardPostBlocksVariantOConfig (required)
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
@@ -915,6 +1820,16 @@ class ApplicationDashboardPostBlocksVariantO(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantPConfigCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -925,6 +1840,16 @@ class ApplicationDashboardPostBlocksVariantPConfigCondition(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantPConfigDefaultCondition(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -935,23 +1860,47 @@ class ApplicationDashboardPostBlocksVariantPConfigDefaultCondition(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -959,6 +1908,22 @@ class ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantPConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -975,6 +1940,15 @@ class ApplicationDashboardPostBlocksVariantPConfigSegment(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantPConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of ApplicationDashboardPostBlocksVariantPConfigCondition, at most 100 items
+        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantPConfigDefaultCondition
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of ApplicationDashboardPostBlocksVariantPConfigSegment, at most 255 items
+    """
     __losant_closed__ = True
     conditions: Annotated[list[ApplicationDashboardPostBlocksVariantPConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[ApplicationDashboardPostBlocksVariantPConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
@@ -984,6 +1958,20 @@ class ApplicationDashboardPostBlocksVariantPConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantP(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'indicator' (required)
+        config: ApplicationDashboardPostBlocksVariantPConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
@@ -998,23 +1986,47 @@ class ApplicationDashboardPostBlocksVariantP(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1022,6 +2034,15 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag(
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1031,6 +2052,14 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery(LosantMod
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1039,6 +2068,21 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsGrid(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControls(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery
+        default_value / defaultValue: number or string, at most 128 characters
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        step: number or string, at most 128 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'range'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1054,23 +2098,47 @@ class ApplicationDashboardPostBlocksVariantQConfigControls(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1078,6 +2146,15 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDe
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1087,6 +2164,14 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery(L
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1095,6 +2180,19 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid(LosantMod
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery
+        default_value / defaultValue: boolean
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid
+        id: string, at most 48 characters
+        include_label / includeLabel: boolean
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'toggle'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1108,23 +2206,47 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantA(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1132,6 +2254,15 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDe
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1141,6 +2272,14 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery(L
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1149,6 +2288,17 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid(LosantMod
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantB(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery
+        default_value / defaultValue: string, at most 2048 characters
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'text'
+    """
     __losant_closed__ = True
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
@@ -1160,23 +2310,47 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantB(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1184,6 +2358,15 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDe
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1193,6 +2376,14 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery(L
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1201,12 +2392,30 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid(LosantMod
 
 
 class ApplicationDashboardPostBlocksConfigControlsOption(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=255)] = None
     value: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantC(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery
+        default_value / defaultValue: string, at most 255 characters
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        options: list of ApplicationDashboardPostBlocksConfigControlsOption, at most 500 items
+        template_id / templateId: string, at most 64 characters
+        type: one of 'select'
+    """
     __losant_closed__ = True
     default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
@@ -1219,6 +2428,14 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantC(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1227,6 +2444,15 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid(LosantMod
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantD(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid
+        help: string, at most 32767 characters
+        id: string, at most 48 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'help'
+    """
     __losant_closed__ = True
     grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid | None = None
     help: Annotated[str | None, Field(max_length=32767)] = None
@@ -1236,6 +2462,13 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantD(LosantModel):
 
 
 class ApplicationDashboardPostBlocksConfigControlsDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1243,6 +2476,14 @@ class ApplicationDashboardPostBlocksConfigControlsDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1251,6 +2492,24 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid(LosantMod
 
 
 class ApplicationDashboardPostBlocksVariantQConfigControlsVariantE(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        action: one of 'workflow', 'command'
+        button_id / buttonId: string, at most 255 characters
+        color: string, at most 64 characters
+        command_name / commandName: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksConfigControlsDeviceTag, at most 100 items
+        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        payload: string, at most 32767 characters
+        query: string, at most 32767 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'button'
+        workflow_id / workflowId: string, at most 255 characters
+    """
     __losant_closed__ = True
     action: Literal['workflow', 'command'] | None = None
     button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
@@ -1269,12 +2528,32 @@ class ApplicationDashboardPostBlocksVariantQConfigControlsVariantE(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantQConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        controls: list of ApplicationDashboardPostBlocksVariantQConfigControls or ApplicationDashboardPostBlocksVariantQConfigControlsVariantA or ApplicationDashboardPostBlocksVariantQConfigControlsVariantB or ApplicationDashboardPostBlocksVariantQConfigControlsVariantC or ApplicationDashboardPostBlocksVariantQConfigControlsVariantD or ApplicationDashboardPostBlocksVariantQConfigControlsVariantE, at most 100 items
+        default_mode / defaultMode: one of 'unlocked', 'locked'
+    """
     __losant_closed__ = True
     controls: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControls | ApplicationDashboardPostBlocksVariantQConfigControlsVariantA | ApplicationDashboardPostBlocksVariantQConfigControlsVariantB | ApplicationDashboardPostBlocksVariantQConfigControlsVariantC | ApplicationDashboardPostBlocksVariantQConfigControlsVariantD | ApplicationDashboardPostBlocksVariantQConfigControlsVariantE] | None, Field(max_length=100)] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
 class ApplicationDashboardPostBlocksVariantQ(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'input' (required)
+        config: ApplicationDashboardPostBlocksVariantQConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['input'], Field(alias='blockType')]
@@ -1289,6 +2568,13 @@ class ApplicationDashboardPostBlocksVariantQ(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantRConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1296,11 +2582,43 @@ class ApplicationDashboardPostBlocksVariantRConfigDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ApplicationDashboardPostBlocksVariantRConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        cluster_points / clusterPoints: boolean
+        composite_result / compositeResult: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantRConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1329,6 +2647,20 @@ class ApplicationDashboardPostBlocksVariantRConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantR(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'map' (required)
+        config: ApplicationDashboardPostBlocksVariantRConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['map'], Field(alias='blockType')]
@@ -1343,6 +2675,13 @@ class ApplicationDashboardPostBlocksVariantR(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantSConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1350,6 +2689,20 @@ class ApplicationDashboardPostBlocksVariantSConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantS(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'open-event-indicator' (required)
+        config: ApplicationDashboardPostBlocksVariantSConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
@@ -1364,23 +2717,47 @@ class ApplicationDashboardPostBlocksVariantS(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1388,6 +2765,22 @@ class ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantTConfigSegment(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1404,6 +2797,15 @@ class ApplicationDashboardPostBlocksVariantTConfigSegment(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantTConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        percent_format / percentFormat: string, at most 255 characters
+        real_time / realTime: boolean
+        segments: list of ApplicationDashboardPostBlocksVariantTConfigSegment, at most 255 items
+        value_format / valueFormat: string, at most 255 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
@@ -1413,6 +2815,20 @@ class ApplicationDashboardPostBlocksVariantTConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantT(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'pie' (required)
+        config: ApplicationDashboardPostBlocksVariantTConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['pie'], Field(alias='blockType')]
@@ -1427,6 +2843,13 @@ class ApplicationDashboardPostBlocksVariantT(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantUConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1434,6 +2857,36 @@ class ApplicationDashboardPostBlocksVariantUConfigDeviceTag(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantUConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        center_on_data_points / centerOnDataPoints: boolean
+        composite_result / compositeResult: boolean
+        coordinate_a / coordinateA: string, 3 to 255 characters
+        coordinate_b / coordinateB: string, 3 to 255 characters
+        default_center / defaultCenter: string, at most 255 characters
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantUConfigDeviceTag, at most 100 items
+        disable_zoom / disableZoom: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        image_url / imageUrl: string, at most 32767 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        pixel_a / pixelA: string, 3 to 255 characters
+        pixel_b / pixelB: string, 3 to 255 characters
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+        x_attribute / xAttribute: string, at most 255 characters
+        y_attribute / yAttribute: string, at most 255 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
@@ -1464,6 +2917,20 @@ class ApplicationDashboardPostBlocksVariantUConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantU(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'position-chart' (required)
+        config: ApplicationDashboardPostBlocksVariantUConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
@@ -1478,12 +2945,32 @@ class ApplicationDashboardPostBlocksVariantU(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantVConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        content: string, at most 32767 characters
+        title: string, at most 255 characters
+    """
     __losant_closed__ = True
     content: Annotated[str | None, Field(max_length=32767)] = None
     title: Annotated[str | None, Field(max_length=255)] = None
 
 
 class ApplicationDashboardPostBlocksVariantV(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'section-header' (required)
+        config: ApplicationDashboardPostBlocksVariantVConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
@@ -1498,6 +2985,16 @@ class ApplicationDashboardPostBlocksVariantV(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantWConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+        filter: string, at most 255 characters
+        include_cloud / includeCloud: boolean
+        include_edge / includeEdge: boolean
+        include_embedded / includeEmbedded: boolean
+        include_experience / includeExperience: boolean
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1508,6 +3005,20 @@ class ApplicationDashboardPostBlocksVariantWConfig(LosantModel):
 
 
 class ApplicationDashboardPostBlocksVariantW(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'workflow-list' (required)
+        config: ApplicationDashboardPostBlocksVariantWConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
@@ -1522,11 +3033,26 @@ class ApplicationDashboardPostBlocksVariantW(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
 
 
 class ApplicationDashboardPostContextConfiguration(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceAttribute' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1537,12 +3063,26 @@ class ApplicationDashboardPostContextConfiguration(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantAValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag, at most 100 items
+        include_full_device / includeFullDevice: boolean
+        query: string, at most 8192 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -1551,6 +3091,16 @@ class ApplicationDashboardPostContextConfigurationVariantAValidationConfig(Losan
 
 
 class ApplicationDashboardPostContextConfigurationVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceId' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantAValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1561,23 +3111,50 @@ class ApplicationDashboardPostContextConfigurationVariantA(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationDefaultValue(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantBValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_tags / deviceTags: list of ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag, at most 100 items
+    """
     __losant_closed__ = True
     device_tags: Annotated[list[ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantB(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: ApplicationDashboardPostContextConfigurationDefaultValue (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceTag' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantBValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[ApplicationDashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
@@ -1588,12 +3165,28 @@ class ApplicationDashboardPostContextConfigurationVariantB(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationVariantCValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        max: number
+        min: number
+    """
     __losant_closed__ = True
     max: LosantNumber | None = None
     min: LosantNumber | None = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantC(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: number or string (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'number' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantCValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
@@ -1604,11 +3197,26 @@ class ApplicationDashboardPostContextConfigurationVariantC(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationVariantDValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        reg_exp / regExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantD(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'string' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantDValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1619,11 +3227,26 @@ class ApplicationDashboardPostContextConfigurationVariantD(LosantModel):
 
 
 class ApplicationDashboardPostContextConfigurationVariantEValidationConfig(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+    """
     __losant_closed__ = True
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
 
 
 class ApplicationDashboardPostContextConfigurationVariantE(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'experienceUser' (required)
+        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantEValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1634,12 +3257,33 @@ class ApplicationDashboardPostContextConfigurationVariantE(LosantModel):
 
 
 class ApplicationDashboardPostReportConfigsCtxVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationDashboardPostReportConfigs(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or ApplicationDashboardPostReportConfigsCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
@@ -1655,12 +3299,33 @@ class ApplicationDashboardPostReportConfigs(LosantModel):
 
 
 class ApplicationDashboardPostReportConfigsVariantACtxVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationDashboardPostReportConfigsVariantA(LosantModel):
+    """Part of the ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters (required)
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or ApplicationDashboardPostReportConfigsVariantACtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
@@ -1676,6 +3341,23 @@ class ApplicationDashboardPostReportConfigsVariantA(LosantModel):
 
 
 class ApplicationDashboardPost(LosantModel):
+    """The ``applicationDashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        blocks: list of ApplicationDashboardPostBlocks or ApplicationDashboardPostBlocksVariantA or ApplicationDashboardPostBlocksVariantB or ApplicationDashboardPostBlocksVariantC or ApplicationDashboardPostBlocksVariantD or ApplicationDashboardPostBlocksVariantE or ApplicationDashboardPostBlocksVariantF or ApplicationDashboardPostBlocksVariantG or ApplicationDashboardPostBlocksVariantH or ApplicationDashboardPostBlocksVariantI or ApplicationDashboardPostBlocksVariantJ or ApplicationDashboardPostBlocksVariantK or ApplicationDashboardPostBlocksVariantL or ApplicationDashboardPostBlocksVariantM or ApplicationDashboardPostBlocksVariantN or ApplicationDashboardPostBlocksVariantO or ApplicationDashboardPostBlocksVariantP or ApplicationDashboardPostBlocksVariantQ or ApplicationDashboardPostBlocksVariantR or ApplicationDashboardPostBlocksVariantS or ApplicationDashboardPostBlocksVariantT or ApplicationDashboardPostBlocksVariantU or ApplicationDashboardPostBlocksVariantV or ApplicationDashboardPostBlocksVariantW
+        context_configuration / contextConfiguration: list of ApplicationDashboardPostContextConfiguration or ApplicationDashboardPostContextConfigurationVariantA or ApplicationDashboardPostContextConfigurationVariantB or ApplicationDashboardPostContextConfigurationVariantC or ApplicationDashboardPostContextConfigurationVariantD or ApplicationDashboardPostContextConfigurationVariantE, at most 100 items
+        default_theme / defaultTheme: one of 'dark', 'light'
+        description: string, at most 32767 characters
+        duration: integer, >= 1
+        name: string, 1 to 255 characters (required)
+        password: string
+        public: boolean
+        refresh_rate / refreshRate: number, >= 5.0, <= 600.0
+        report_configs / reportConfigs: list of ApplicationDashboardPostReportConfigs or ApplicationDashboardPostReportConfigsVariantA, at most 10 items
+        resolution: integer, >= 1
+
+    ``ApplicationDashboardPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     blocks: list[ApplicationDashboardPostBlocks | ApplicationDashboardPostBlocksVariantA | ApplicationDashboardPostBlocksVariantB | ApplicationDashboardPostBlocksVariantC | ApplicationDashboardPostBlocksVariantD | ApplicationDashboardPostBlocksVariantE | ApplicationDashboardPostBlocksVariantF | ApplicationDashboardPostBlocksVariantG | ApplicationDashboardPostBlocksVariantH | ApplicationDashboardPostBlocksVariantI | ApplicationDashboardPostBlocksVariantJ | ApplicationDashboardPostBlocksVariantK | ApplicationDashboardPostBlocksVariantL | ApplicationDashboardPostBlocksVariantM | ApplicationDashboardPostBlocksVariantN | ApplicationDashboardPostBlocksVariantO | ApplicationDashboardPostBlocksVariantP | ApplicationDashboardPostBlocksVariantQ | ApplicationDashboardPostBlocksVariantR | ApplicationDashboardPostBlocksVariantS | ApplicationDashboardPostBlocksVariantT | ApplicationDashboardPostBlocksVariantU | ApplicationDashboardPostBlocksVariantV | ApplicationDashboardPostBlocksVariantW] | None = None
     context_configuration: Annotated[list[ApplicationDashboardPostContextConfiguration | ApplicationDashboardPostContextConfigurationVariantA | ApplicationDashboardPostContextConfigurationVariantB | ApplicationDashboardPostContextConfigurationVariantC | ApplicationDashboardPostContextConfigurationVariantD | ApplicationDashboardPostContextConfigurationVariantE] | None, Field(alias='contextConfiguration', max_length=100)] = None

@@ -8,12 +8,35 @@ from .._base import LosantModel
 
 
 class ApplicationExportPostRepo(LosantModel):
+    """Part of the ``applicationExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        branch: string, at most 255 characters
+        commit_message / commitMessage: string, at most 1024 characters
+        directory: string, at most 1024 characters
+    """
     branch: Annotated[str | None, Field(max_length=255)] = None
     commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
     directory: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ApplicationExportPost(LosantModel):
+    """The ``applicationExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        credential_name / credentialName: string, at most 255 characters
+        email: string, at most 1024 characters
+        export_type / exportType: one of 'zip', 'repo'
+        force_job / forceJob: boolean
+        include_data_table_rows / includeDataTableRows: boolean
+        include_devices / includeDevices: boolean
+        include_files / includeFiles: boolean
+        include_private_files / includePrivateFiles: boolean
+        repo: ApplicationExportPostRepo
+
+    ``ApplicationExportPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255)] = None

@@ -6,5 +6,12 @@ from .._base import LosantModel
 
 
 class ApplicationExportResult(LosantModel):
+    """The ``applicationExportResult`` schema.
+
+    Fields (Python name / API name: type):
+        url: string
+
+    ``ApplicationExportResult.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     url: str | None = None

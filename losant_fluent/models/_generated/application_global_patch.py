@@ -4,10 +4,18 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantListModel, LosantModel
 
 
 class ApplicationGlobalPatchModelItem(LosantModel):
+    """Part of the ``applicationGlobalPatch`` schema.
+
+    Fields (Python name / API name: type):
+        cloud_only / cloudOnly: boolean
+        description: string, at most 1024 characters
+        json_ / json: string, 1 to 32767 characters
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = None
     description: Annotated[str | None, Field(max_length=1024)] = None
@@ -15,5 +23,12 @@ class ApplicationGlobalPatchModelItem(LosantModel):
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
-class ApplicationGlobalPatch(LosantRootModel[list[ApplicationGlobalPatchModelItem]]):
+class ApplicationGlobalPatch(LosantListModel[ApplicationGlobalPatchModelItem]):
+    """The ``applicationGlobalPatch`` schema.
+
+    The value (``.root``) is: list of ApplicationGlobalPatchModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``ApplicationGlobalPatch.describe()`` gives this and the nested models' fields.
+    """
     root: Annotated[list[ApplicationGlobalPatchModelItem], Field(max_length=100)]

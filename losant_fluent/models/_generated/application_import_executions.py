@@ -4,25 +4,51 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel
 
 
 class ApplicationImportExecutionsModelItemDryRunResults(LosantModel):
+    """Part of the ``applicationImportExecutions`` schema.
+
+    Fields (Python name / API name: type):
+        limit_errors / limitErrors: list of one of 'ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob'
+        url: string, at most 1024 characters
+    """
     limit_errors: Annotated[list[Literal['ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob']] | None, Field(alias='limitErrors')] = None
     url: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ApplicationImportExecutionsModelItemError(LosantModel):
+    """Part of the ``applicationImportExecutions`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        name: string
+    """
     message: str | None = None
     name: str | None = None
 
 
 class ApplicationImportExecutionsModelItemRepo(LosantModel):
+    """Part of the ``applicationImportExecutions`` schema.
+
+    Fields (Python name / API name: type):
+        branch: string, at most 255 characters
+        directory: string, at most 1024 characters
+    """
     branch: Annotated[str | None, Field(max_length=255)] = None
     directory: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ApplicationImportExecutionsModelItemValidationError(LosantModel):
+    """Part of the ``applicationImportExecutions`` schema.
+
+    Fields (Python name / API name: type):
+        id: string
+        message: string
+        name: string
+        type: string
+    """
     id: str | None = None
     message: str | None = None
     name: str | None = None
@@ -30,6 +56,34 @@ class ApplicationImportExecutionsModelItemValidationError(LosantModel):
 
 
 class ApplicationImportExecutionsModelItem(LosantModel):
+    """Part of the ``applicationImportExecutions`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        callback_url / callbackUrl: string, at most 1024 characters
+        conflict_behavior / conflictBehavior: one of 'create', 'error', 'retain', 'replace'
+        credential_name / credentialName: string
+        dry_run / dryRun: boolean
+        dry_run_results / dryRunResults: ApplicationImportExecutionsModelItemDryRunResults
+        email: string, at most 1024 characters
+        error: ApplicationImportExecutionsModelItemError
+        from_application_id / fromApplicationId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        import_execution_id / importExecutionId: string, matching ^[A-Fa-f\\d]{24}$
+        import_source_type / importSourceType: one of 'importBundle', 'importUrl', 'fromApplication', 'repository'
+        import_url / importUrl: string, at most 1024 characters
+        imported_file_url / importedFileUrl: string, at most 1024 characters
+        include: list of one of 'ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob'
+        job_id / jobId: string, at most 21 characters
+        repo: ApplicationImportExecutionsModelItemRepo
+        run_completed_at / runCompletedAt: date-time (a datetime)
+        run_queued_at / runQueuedAt: date-time (a datetime)
+        run_started_at / runStartedAt: date-time (a datetime)
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        status: one of 'queued', 'inProgress', 'completed', 'errored', 'failed'
+        validation_errors / validationErrors: list of ApplicationImportExecutionsModelItemValidationError
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     conflict_behavior: Annotated[Literal['create', 'error', 'retain', 'replace'] | None, Field(alias='conflictBehavior')] = 'create'
@@ -56,5 +110,12 @@ class ApplicationImportExecutionsModelItem(LosantModel):
     validation_errors: Annotated[list[ApplicationImportExecutionsModelItemValidationError] | None, Field(alias='validationErrors')] = None
 
 
-class ApplicationImportExecutions(LosantRootModel[list[ApplicationImportExecutionsModelItem]]):
+class ApplicationImportExecutions(LosantListModel[ApplicationImportExecutionsModelItem]):
+    """The ``applicationImportExecutions`` schema.
+
+    The value (``.root``) is: list of ApplicationImportExecutionsModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``ApplicationImportExecutions.describe()`` gives this and the nested models' fields.
+    """
     root: list[ApplicationImportExecutionsModelItem]

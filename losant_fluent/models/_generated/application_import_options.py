@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class ApplicationImportOptions(LosantModel):
+    """The ``applicationImportOptions`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        import_url / importUrl: string, at most 1024 characters
+        include: list of one of 'ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Integration', 'Notebook', 'Webhook'
+
+    ``ApplicationImportOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     import_url: Annotated[str | None, Field(alias='importUrl', max_length=1024)] = None

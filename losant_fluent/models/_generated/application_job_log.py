@@ -8,17 +8,55 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ApplicationJobLogError(LosantModel):
+    """Part of the ``applicationJobLog`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        name: string
+    """
     message: str | None = None
     name: str | None = None
 
 
 class ApplicationJobLogProgress(LosantModel):
+    """Part of the ``applicationJobLog`` schema.
+
+    Fields (Python name / API name: type):
+        completed: number
+        status: string
+        total: number
+    """
     completed: LosantNumber | None = None
     status: str | None = None
     total: LosantNumber | None = None
 
 
 class ApplicationJobLog(LosantModel):
+    """The ``applicationJobLog`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        error: ApplicationJobLogError
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        input: any JSON value
+        job_execution_id / jobExecutionId: string, matching ^[A-Fa-f\\d]{24}$
+        job_id / jobId: string, matching ^[A-Fa-f\\d]{24}$
+        name: string
+        output: any JSON value
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'application', 'user', 'organization'
+        progress: ApplicationJobLogProgress
+        requested_by_id / requestedById: string, matching ^[A-Fa-f\\d]{24}$
+        requested_by_type / requestedByType: one of 'user', 'apiToken', 'flow', 'device', 'system'
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_type / resourceType: one of 'application', 'dashboard', 'datatable', 'event', 'device', 'notebook', 'deviceRecipe'
+        run_completed_at / runCompletedAt: date-time (a datetime)
+        run_queued_at / runQueuedAt: date-time (a datetime)
+        run_started_at / runStartedAt: date-time (a datetime)
+        status: one of 'queued', 'inProgress', 'completed', 'errored', 'failed'
+
+    ``ApplicationJobLog.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     error: ApplicationJobLogError | None = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None

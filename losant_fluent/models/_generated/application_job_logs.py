@@ -2,14 +2,30 @@
 """Models of the ``applicationJobLogs`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from . import application_job_log
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ApplicationJobLogs(LosantModel):
+class ApplicationJobLogs(LosantCollection[application_job_log.ApplicationJobLog]):
+    """The ``applicationJobLogs`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        items: list of ApplicationJobLog
+        page: integer
+        per_page / perPage: integer
+        query: object of any JSON value
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ApplicationJobLogs.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     items: list[application_job_log.ApplicationJobLog] | None = None
@@ -19,6 +35,3 @@ class ApplicationJobLogs(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[application_job_log.ApplicationJobLog]: # type: ignore[override]
-        return self.iter_items()

@@ -8,12 +8,44 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApplicationKeyDeviceTag(LosantModel):
+    """Part of the ``applicationKey`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationKey(LosantModel):
+    """The ``applicationKey`` schema.
+
+    Fields (Python name / API name: type):
+        address_filter_type / addressFilterType: one of 'all', 'whitelist', 'blacklist'
+        addresses: list of string, at most 48 characters, at most 100 items
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        application_key_id / applicationKeyId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationKeyDeviceTag, at most 100 items
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        key: string
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        name: string, 1 to 255 characters
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationKey.describe()`` gives this and the nested models' fields.
+    """
     address_filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='addressFilterType')] = None
     addresses: Annotated[list[Annotated[str, Field(max_length=48)]] | None, Field(max_length=100)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -8,6 +8,20 @@ from .._base import LosantModel
 
 
 class ApplicationKeyPatch(LosantModel):
+    """The ``applicationKeyPatch`` schema.
+
+    Fields (Python name / API name: type):
+        address_filter_type / addressFilterType: one of 'all', 'whitelist', 'blacklist'
+        addresses: list of string, at most 48 characters, at most 100 items
+        description: string, at most 32767 characters
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        name: string, 1 to 255 characters
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        status: one of 'active', 'inactive'
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationKeyPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     address_filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='addressFilterType')] = None
     addresses: Annotated[list[Annotated[str, Field(max_length=48)]] | None, Field(max_length=100)] = None

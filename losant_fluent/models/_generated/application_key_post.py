@@ -8,12 +8,33 @@ from .._base import LosantModel
 
 
 class ApplicationKeyPostDeviceTag(LosantModel):
+    """Part of the ``applicationKeyPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationKeyPost(LosantModel):
+    """The ``applicationKeyPost`` schema.
+
+    Fields (Python name / API name: type):
+        address_filter_type / addressFilterType: one of 'all', 'whitelist', 'blacklist'
+        addresses: list of string, at most 48 characters, at most 100 items
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationKeyPostDeviceTag, at most 100 items
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        name: string, 1 to 255 characters
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+
+    ``ApplicationKeyPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     address_filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='addressFilterType')] = None
     addresses: Annotated[list[Annotated[str, Field(max_length=48)]] | None, Field(max_length=100)] = None

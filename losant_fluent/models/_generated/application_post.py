@@ -8,12 +8,30 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ApplicationPostArchiveConfigApplicationExportOptionsRepo(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        branch: string, at most 255 characters
+        commit_message / commitMessage: string, at most 1024 characters
+        directory: string, at most 1024 characters
+    """
     branch: Annotated[str | None, Field(max_length=255)] = None
     commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
     directory: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ApplicationPostArchiveConfigApplicationExportOptions(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        credential_name / credentialName: string, 1 to 255 characters (required)
+        export_type / exportType: one of 'repo'
+        include_data_table_rows / includeDataTableRows: boolean
+        include_devices / includeDevices: boolean
+        include_files / includeFiles: boolean
+        include_private_files / includePrivateFiles: boolean
+        repo: ApplicationPostArchiveConfigApplicationExportOptionsRepo
+    """
     __losant_closed__ = True
     credential_name: Annotated[str, Field(alias='credentialName', max_length=255, min_length=1)]
     export_type: Annotated[Literal['repo'] | None, Field(alias='exportType')] = 'repo'
@@ -25,6 +43,13 @@ class ApplicationPostArchiveConfigApplicationExportOptions(LosantModel):
 
 
 class ApplicationPostArchiveConfigAzure(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        account: string, 3 to 24 characters
+        account_key / accountKey: string, at most 255 characters
+        bucket: string, 3 to 63 characters (required)
+    """
     __losant_closed__ = True
     account: Annotated[str | None, Field(max_length=24, min_length=3)] = None
     account_key: Annotated[str | None, Field(alias='accountKey', max_length=255)] = None
@@ -32,12 +57,25 @@ class ApplicationPostArchiveConfigAzure(LosantModel):
 
 
 class ApplicationPostArchiveConfigDeviceTag(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ApplicationPostArchiveConfigGcs(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        bucket: string, at most 255 characters (required)
+        key_json / keyJson: string, 4 to 32767 characters
+        project_id / projectId: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     bucket: Annotated[str, Field(max_length=255)]
     key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
@@ -45,6 +83,14 @@ class ApplicationPostArchiveConfigGcs(LosantModel):
 
 
 class ApplicationPostArchiveConfigS(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string, 4 to 128 characters
+        bucket: string, at most 255 characters (required)
+        region: string, at most 128 characters
+        secret_access_key / secretAccessKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=4)] = None
     bucket: Annotated[str, Field(max_length=255)]
@@ -53,6 +99,26 @@ class ApplicationPostArchiveConfigS(LosantModel):
 
 
 class ApplicationPostArchiveConfig(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_export_options / applicationExportOptions: ApplicationPostArchiveConfigApplicationExportOptions
+        azure: ApplicationPostArchiveConfigAzure
+        credential_name / credentialName: string, 1 to 255 characters
+        data_table_ids / dataTableIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        data_tables_mode / dataTablesMode: one of 'all', 'whitelist', 'blacklist'
+        delay_days / delayDays: integer, >= 1
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of ApplicationPostArchiveConfigDeviceTag, at most 100 items
+        directory: string, at most 255 characters
+        gcs: ApplicationPostArchiveConfigGcs
+        include_application_export / includeApplicationExport: boolean
+        include_data_tables / includeDataTables: boolean
+        include_devices / includeDevices: boolean
+        include_events / includeEvents: boolean
+        mode: one of 'all', 'whitelist', 'blacklist'
+        s3: ApplicationPostArchiveConfigS
+    """
     __losant_closed__ = True
     application_export_options: Annotated[ApplicationPostArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
     azure: ApplicationPostArchiveConfigAzure | None = None
@@ -73,6 +139,14 @@ class ApplicationPostArchiveConfig(LosantModel):
 
 
 class ApplicationPostGlobal(LosantModel):
+    """Part of the ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        cloud_only / cloudOnly: boolean
+        description: string, at most 1024 characters
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = False
     description: Annotated[str | None, Field(max_length=1024)] = None
@@ -81,6 +155,23 @@ class ApplicationPostGlobal(LosantModel):
 
 
 class ApplicationPost(LosantModel):
+    """The ``applicationPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_template_id / applicationTemplateId: string, matching ^[A-Fa-f\\d]{24}$
+        applied_template_ids / appliedTemplateIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        archive_config / archiveConfig: ApplicationPostArchiveConfig
+        blob_url_ttl / blobUrlTTL: number, >= 3600.0, <= 604800.0
+        description: string, at most 1024 characters
+        endpoint_default_cors / endpointDefaultCors: boolean
+        endpoint_slug / endpointSlug: string, 3 to 63 characters, matching ^[0-9a-z-]*$
+        exp_user_token_cutoff / expUserTokenCutoff: date-time (a datetime)
+        globals: list of ApplicationPostGlobal, at most 100 items
+        name: string, 1 to 255 characters (required)
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``ApplicationPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_template_id: Annotated[str | None, Field(alias='applicationTemplateId', pattern='^[A-Fa-f\\d]{24}$')] = None
     applied_template_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='appliedTemplateIds', max_length=1000)] = None

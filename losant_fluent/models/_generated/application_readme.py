@@ -8,6 +8,17 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApplicationReadme(LosantModel):
+    """The ``applicationReadme`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        content: string
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+
+    ``ApplicationReadme.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     content: str | None = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

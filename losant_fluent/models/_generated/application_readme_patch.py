@@ -8,5 +8,12 @@ from .._base import LosantModel
 
 
 class ApplicationReadmePatch(LosantModel):
+    """The ``applicationReadmePatch`` schema.
+
+    Fields (Python name / API name: type):
+        content: string, at most 131072 characters
+
+    ``ApplicationReadmePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     content: Annotated[str | None, Field(max_length=131072)] = None

@@ -4,16 +4,35 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantListModel, LosantModel
 
 
 class ApplicationSearchResultModelItemMetadata(LosantModel):
+    """Part of the ``applicationSearchResult`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / contentType: string
+        descriptor: string
+        parent_directory / parentDirectory: string
+    """
     content_type: Annotated[str | None, Field(alias='contentType')] = None
     descriptor: str | None = None
     parent_directory: Annotated[str | None, Field(alias='parentDirectory')] = None
 
 
 class ApplicationSearchResultModelItem(LosantModel):
+    """Part of the ``applicationSearchResult`` schema.
+
+    Fields (Python name / API name: type):
+        field_type / _type: one of 'applicationApiToken', 'credential', 'dashboard', 'dataTable', 'deviceRecipe', 'device', 'experienceDomain', 'event', 'experienceEndpoint', 'experienceGroup', 'experienceSlug', 'experienceUser', 'experienceVersion', 'experienceView', 'file', 'flow', 'integration', 'notebook', 'resourceJob', 'webhook' (required)
+        device_class / deviceClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        flow_class / flowClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+        id: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        metadata: ApplicationSearchResultModelItemMetadata
+        name: string (required)
+        version: string
+        view_type / viewType: one of 'layout', 'page', 'component'
+    """
     field_type: Annotated[Literal['applicationApiToken', 'credential', 'dashboard', 'dataTable', 'deviceRecipe', 'device', 'experienceDomain', 'event', 'experienceEndpoint', 'experienceGroup', 'experienceSlug', 'experienceUser', 'experienceVersion', 'experienceView', 'file', 'flow', 'integration', 'notebook', 'resourceJob', 'webhook'], Field(alias='_type')]
     device_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='deviceClass')] = None
     flow_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='flowClass')] = None
@@ -24,5 +43,12 @@ class ApplicationSearchResultModelItem(LosantModel):
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
 
 
-class ApplicationSearchResult(LosantRootModel[list[ApplicationSearchResultModelItem]]):
+class ApplicationSearchResult(LosantListModel[ApplicationSearchResultModelItem]):
+    """The ``applicationSearchResult`` schema.
+
+    The value (``.root``) is: list of ApplicationSearchResultModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``ApplicationSearchResult.describe()`` gives this and the nested models' fields.
+    """
     root: list[ApplicationSearchResultModelItem]

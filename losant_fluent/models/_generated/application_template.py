@@ -8,6 +8,28 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ApplicationTemplateSummary(LosantModel):
+    """Part of the ``applicationTemplate`` schema.
+
+    Fields (Python name / API name: type):
+        application_certificate_authority_count / applicationCertificateAuthorityCount: integer
+        dashboard_count / dashboardCount: integer
+        data_table_count / dataTableCount: integer
+        data_table_csv_size / dataTableCsvSize: integer
+        device_count / deviceCount: integer
+        device_recipe_count / deviceRecipeCount: integer
+        experience_endpoint_count / experienceEndpointCount: integer
+        experience_group_count / experienceGroupCount: integer
+        experience_user_count / experienceUserCount: integer
+        experience_version_count / experienceVersionCount: integer
+        experience_view_count / experienceViewCount: integer
+        file_count / fileCount: integer
+        flow_count / flowCount: integer
+        integration_count / integrationCount: integer
+        notebook_count / notebookCount: integer
+        private_file_count / privateFileCount: integer
+        resource_job_count / resourceJobCount: integer
+        webhook_count / webhookCount: integer
+    """
     application_certificate_authority_count: Annotated[int | None, Field(alias='applicationCertificateAuthorityCount')] = None
     dashboard_count: Annotated[int | None, Field(alias='dashboardCount')] = None
     data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
@@ -29,6 +51,27 @@ class ApplicationTemplateSummary(LosantModel):
 
 
 class ApplicationTemplate(LosantModel):
+    """The ``applicationTemplate`` schema.
+
+    Fields (Python name / API name: type):
+        author_name / authorName: string, at most 255 characters
+        author_url / authorUrl: string, at most 1024 characters
+        category_ids / categoryIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 1024 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        image_url / imageUrl: string, at most 1024 characters
+        keywords: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        public: boolean
+        readme: string, at most 131072 characters
+        summary: ApplicationTemplateSummary
+        template_id / templateId: string, matching ^[A-Fa-f\\d]{24}$
+        template_url / templateUrl: string, at most 1024 characters
+
+    ``ApplicationTemplate.describe()`` gives this and the nested models' fields.
+    """
     author_name: Annotated[str | None, Field(alias='authorName', max_length=255)] = None
     author_url: Annotated[str | None, Field(alias='authorUrl', max_length=1024)] = None
     category_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='categoryIds', max_length=1000)] = None

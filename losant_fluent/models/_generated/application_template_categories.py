@@ -2,18 +2,26 @@
 """Models of the ``applicationTemplateCategories`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
 from . import application_template_category
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ApplicationTemplateCategories(LosantModel):
+class ApplicationTemplateCategories(LosantCollection[application_template_category.ApplicationTemplateCategory]):
+    """The ``applicationTemplateCategories`` schema.
+
+    Fields (Python name / API name: type):
+        base_id / baseId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        items: list of ApplicationTemplateCategory
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ApplicationTemplateCategories.describe()`` gives this and the nested models' fields.
+    """
     base_id: Annotated[str | None, Field(alias='baseId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     items: list[application_template_category.ApplicationTemplateCategory] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[application_template_category.ApplicationTemplateCategory]: # type: ignore[override]
-        return self.iter_items()

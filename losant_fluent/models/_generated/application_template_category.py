@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class ApplicationTemplateCategory(LosantModel):
+    """The ``applicationTemplateCategory`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_types / resourceTypes: list of one of 'DeviceRecipe', 'CustomNode', at most 100 items
+
+    ``ApplicationTemplateCategory.describe()`` gives this and the nested models' fields.
+    """
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

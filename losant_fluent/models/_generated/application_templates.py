@@ -2,14 +2,32 @@
 """Models of the ``applicationTemplates`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import application_template
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ApplicationTemplates(LosantModel):
+class ApplicationTemplates(LosantCollection[application_template.ApplicationTemplate]):
+    """The ``applicationTemplates`` schema.
+
+    Fields (Python name / API name: type):
+        category_id / categoryId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of ApplicationTemplate
+        keywords: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ApplicationTemplates.describe()`` gives this and the nested models' fields.
+    """
     category_id: Annotated[str | None, Field(alias='categoryId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -21,6 +39,3 @@ class ApplicationTemplates(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[application_template.ApplicationTemplate]: # type: ignore[override]
-        return self.iter_items()

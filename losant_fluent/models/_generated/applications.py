@@ -2,14 +2,30 @@
 """Models of the ``applications`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import application
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class Applications(LosantModel):
+class Applications(LosantCollection[application.Application]):
+    """The ``applications`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of Application
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``Applications.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -19,6 +35,3 @@ class Applications(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[application.Application]: # type: ignore[override]
-        return self.iter_items()

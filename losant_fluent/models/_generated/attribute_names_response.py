@@ -8,4 +8,11 @@ from .._base import LosantModel
 
 
 class AttributeNamesResponse(LosantModel):
+    """The ``attributeNamesResponse`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_names / attributeNames: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 1000 items
+
+    ``AttributeNamesResponse.describe()`` gives this and the nested models' fields.
+    """
     attribute_names: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeNames', max_length=1000)] = None

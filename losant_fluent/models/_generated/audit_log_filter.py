@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class AuditLogFilterActorItem(LosantModel):
+    """Part of the ``auditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'Application', 'Device', 'Flow', 'User', 'ApiToken'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -15,6 +22,13 @@ class AuditLogFilterActorItem(LosantModel):
 
 
 class AuditLogFilterPrimaryTargetItem(LosantModel):
+    """Part of the ``auditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'Application', 'Dashboard', 'OrgInvite'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -22,12 +36,25 @@ class AuditLogFilterPrimaryTargetItem(LosantModel):
 
 
 class AuditLogFilterRequestItem(LosantModel):
+    """Part of the ``auditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        action: string, at most 1024 characters
+        resource: string, at most 1024 characters
+    """
     __losant_closed__ = True
     action: Annotated[str | None, Field(max_length=1024)] = None
     resource: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class AuditLogFilterSecondaryTargetItem(LosantModel):
+    """Part of the ``auditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'ApiToken', 'ApplicationCertificateAuthority', 'ApplicationCertificate', 'ApplicationKey', 'Credential', 'Dashboard', 'DataTable', 'Device', 'DeviceRecipe', 'Event', 'ExperienceDomain', 'ExperienceEndpoint', 'ExperienceGroup', 'ExperienceSlug', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'Flow', 'Integration', 'Notebook', 'PrivateFile', 'ResourceJob', 'Webhook'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -35,6 +62,17 @@ class AuditLogFilterSecondaryTargetItem(LosantModel):
 
 
 class AuditLogFilter(LosantModel):
+    """The ``auditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        actor: list of AuditLogFilterActorItem
+        primary_target / primaryTarget: list of AuditLogFilterPrimaryTargetItem
+        request: list of AuditLogFilterRequestItem
+        response_code / responseCode: list of integer, >= 100, <= 599
+        secondary_target / secondaryTarget: list of AuditLogFilterSecondaryTargetItem
+
+    ``AuditLogFilter.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     actor: list[AuditLogFilterActorItem] | None = None
     primary_target: Annotated[list[AuditLogFilterPrimaryTargetItem] | None, Field(alias='primaryTarget')] = None

@@ -2,14 +2,29 @@
 """Models of the ``auditLogs`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import audit_log
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class AuditLogs(LosantModel):
+class AuditLogs(LosantCollection[audit_log.AuditLog]):
+    """The ``auditLogs`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        items: list of AuditLog
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``AuditLogs.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     items: list[audit_log.AuditLog] | None = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -18,6 +33,3 @@ class AuditLogs(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[audit_log.AuditLog]: # type: ignore[override]
-        return self.iter_items()

@@ -8,6 +8,20 @@ from .._base import LosantModel
 
 
 class AuthedDevice(LosantModel):
+    """The ``authedDevice`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        device_class / deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded' (required)
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        filter_type / filterType: one of 'all', 'whitelist', 'blacklist', 'none'
+        owner_type / ownerType: one of 'user', 'organization'
+        pub_topics / pubTopics: list of string, 1 to 1024 characters
+        sub_topics / subTopics: list of string, 1 to 1024 characters
+        token: string, at least 1 characters (required)
+
+    ``AuthedDevice.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')]
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'], Field(alias='deviceClass')]
     device_id: Annotated[str, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')]

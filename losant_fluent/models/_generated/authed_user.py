@@ -8,6 +8,16 @@ from .._base import LosantModel
 
 
 class AuthedUser(LosantModel):
+    """The ``authedUser`` schema.
+
+    Fields (Python name / API name: type):
+        needs_to_verify_email / needsToVerifyEmail: boolean
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        token: string, at least 1 characters (required)
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+
+    ``AuthedUser.describe()`` gives this and the nested models' fields.
+    """
     needs_to_verify_email: Annotated[bool | None, Field(alias='needsToVerifyEmail')] = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     token: Annotated[str, Field(min_length=1)]

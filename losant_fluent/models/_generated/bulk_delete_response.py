@@ -6,5 +6,13 @@ from .._base import LosantModel, LosantNumber
 
 
 class BulkDeleteResponse(LosantModel):
+    """The ``bulkDeleteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        failed: number
+        removed: number
+
+    ``BulkDeleteResponse.describe()`` gives this and the nested models' fields.
+    """
     failed: LosantNumber | None = None
     removed: LosantNumber | None = None

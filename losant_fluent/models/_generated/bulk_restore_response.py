@@ -6,5 +6,13 @@ from .._base import LosantModel, LosantNumber
 
 
 class BulkRestoreResponse(LosantModel):
+    """The ``bulkRestoreResponse`` schema.
+
+    Fields (Python name / API name: type):
+        failed: number
+        restored: number
+
+    ``BulkRestoreResponse.describe()`` gives this and the nested models' fields.
+    """
     failed: LosantNumber | None = None
     restored: LosantNumber | None = None

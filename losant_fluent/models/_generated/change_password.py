@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class ChangePassword(LosantModel):
+    """The ``changePassword`` schema.
+
+    Fields (Python name / API name: type):
+        invalidate_existing_tokens / invalidateExistingTokens: boolean
+        new_password / newPassword: string, 12 to 2048 characters, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$ (required)
+        password: string, 8 to 2048 characters (required)
+        token_ttl / tokenTTL: integer, >= 0
+        two_factor_code / twoFactorCode: string, at most 2048 characters
+
+    ``ChangePassword.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     model_config = ConfigDict(regex_engine='python-re')
     invalidate_existing_tokens: Annotated[bool | None, Field(alias='invalidateExistingTokens')] = None

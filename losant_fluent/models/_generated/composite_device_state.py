@@ -4,18 +4,36 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantMapModel, LosantModel, LosantNumber
 
 
 class CompositeDeviceStateModelTime(LosantModel):
+    """Part of the ``compositeDeviceState`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class CompositeDeviceStateModel(LosantModel):
+    """Part of the ``compositeDeviceState`` schema.
+
+    Fields (Python name / API name: type):
+        time: string or number or CompositeDeviceStateModelTime
+        value: number or string or boolean
+    """
     time: str | LosantNumber | CompositeDeviceStateModelTime | None = None
     value: LosantNumber | str | bool | None = None
 
 
-class CompositeDeviceState(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDeviceStateModel]]):
+class CompositeDeviceState(LosantMapModel[CompositeDeviceStateModel]):
+    """The ``compositeDeviceState`` schema.
+
+    The value (``.root``) is: object of CompositeDeviceStateModel (keys matching ^[0-9a-zA-Z_-]{1,255}$).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``CompositeDeviceState.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDeviceStateModel]

@@ -2,29 +2,63 @@
 """Models of the ``compositeDevicesState`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
-from .._base import LosantModel, LosantNumber
+from .._base import LosantCollection, LosantModel, LosantNumber
 
 
 class CompositeDevicesStateItemCompositeStateTime(LosantModel):
+    """Part of the ``compositeDevicesState`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class CompositeDevicesStateItemCompositeState(LosantModel):
+    """Part of the ``compositeDevicesState`` schema.
+
+    Fields (Python name / API name: type):
+        time: string or number or CompositeDevicesStateItemCompositeStateTime
+        value: number or string or boolean
+    """
     time: str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None = None
     value: LosantNumber | str | bool | None = None
 
 
 class CompositeDevicesStateItem(LosantModel):
+    """Part of the ``compositeDevicesState`` schema.
+
+    Fields (Python name / API name: type):
+        composite_state / compositeState: object of CompositeDevicesStateItemCompositeState (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     composite_state: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDevicesStateItemCompositeState] | None, Field(alias='compositeState')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class CompositeDevicesState(LosantModel):
+class CompositeDevicesState(LosantCollection[CompositeDevicesStateItem]):
+    """The ``compositeDevicesState`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        items: list of CompositeDevicesStateItem
+        page: integer
+        per_page / perPage: integer
+        query: object of any JSON value
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``CompositeDevicesState.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     items: list[CompositeDevicesStateItem] | None = None
@@ -34,6 +68,3 @@ class CompositeDevicesState(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[CompositeDevicesStateItem]: # type: ignore[override]
-        return self.iter_items()

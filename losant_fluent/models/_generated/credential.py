@@ -8,17 +8,38 @@ from .._base import LosantDateTime, LosantModel
 
 
 class CredentialAwsConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string, 16 to 128 characters (required)
+        region: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str, Field(alias='accessKeyId', max_length=128, min_length=16)]
     region: Annotated[str, Field(max_length=128, min_length=1)]
 
 
 class CredentialAzureConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        account: string, at most 128 characters
+    """
     __losant_closed__ = True
     account: Annotated[str | None, Field(max_length=128)] = None
 
 
 class CredentialCertificateKeyPairConfigInfo(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        common_name / commonName: string, at most 1024 characters
+        fingerprint: string, 1 to 1024 characters
+        issuer_name / issuerName: string, at most 1024 characters
+        not_valid_after / notValidAfter: date-time (a datetime)
+        not_valid_before / notValidBefore: date-time (a datetime)
+        serial_number / serialNumber: string, 1 to 1024 characters
+    """
     common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
     fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
@@ -28,22 +49,48 @@ class CredentialCertificateKeyPairConfigInfo(LosantModel):
 
 
 class CredentialCertificateKeyPairConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        certificate: string, at most 8192 characters
+        info: CredentialCertificateKeyPairConfigInfo
+    """
     __losant_closed__ = True
     certificate: Annotated[str | None, Field(max_length=8192)] = None
     info: CredentialCertificateKeyPairConfigInfo | None = None
 
 
 class CredentialDatadogConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        site: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     site: Annotated[str | None, Field(max_length=128, min_length=1)] = None
 
 
 class CredentialGcpConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        key_meta_json / keyMetaJson: string, 1 to 8192 characters (required)
+    """
     __losant_closed__ = True
     key_meta_json: Annotated[str, Field(alias='keyMetaJson', max_length=8192, min_length=1)]
 
 
 class CredentialGitConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        clone_url / cloneUrl: string, 5 to 1024 characters (required)
+        committer_email / committerEmail: string, at most 128 characters
+        committer_name / committerName: string, at most 128 characters
+        public_key / publicKey: string, at most 8192 characters
+        type: one of 'ssh-key', 'http-password' (required)
+        username: string, at most 128 characters
+    """
     __losant_closed__ = True
     clone_url: Annotated[str, Field(alias='cloneUrl', max_length=1024, min_length=5)]
     committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
@@ -54,6 +101,13 @@ class CredentialGitConfig(LosantModel):
 
 
 class CredentialHttpConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        auth_method / authMethod: one of 'header', 'queryParam', 'basicAuth', 'clientCertificate' (required)
+        public_value / publicValue: string, at most 8196 characters (required)
+        uri_match / uriMatch: string, 8 to 1024 characters (required)
+    """
     __losant_closed__ = True
     auth_method: Annotated[Literal['header', 'queryParam', 'basicAuth', 'clientCertificate'], Field(alias='authMethod')]
     public_value: Annotated[str, Field(alias='publicValue', max_length=8196)]
@@ -61,12 +115,25 @@ class CredentialHttpConfig(LosantModel):
 
 
 class CredentialJwtConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        algorithm: one of 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512' (required)
+        issuer: string, at most 1024 characters
+    """
     __losant_closed__ = True
     algorithm: Literal['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512']
     issuer: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialSnowflakeConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        host: string, 1 to 128 characters (required)
+        public_key / publicKey: string, 1 to 8192 characters (required)
+        username: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     host: Annotated[str, Field(max_length=128, min_length=1)]
     public_key: Annotated[str, Field(alias='publicKey', max_length=8192, min_length=1)]
@@ -74,6 +141,17 @@ class CredentialSnowflakeConfig(LosantModel):
 
 
 class CredentialSqlConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, at most 8196 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        host: string, 1 to 256 characters (required)
+        port: integer, >= 1, <= 65535
+        secure_connection / secureConnection: boolean
+        system: one of 'mssql', 'mysql', 'pg' (required)
+        username: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=8196)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
@@ -85,17 +163,62 @@ class CredentialSqlConfig(LosantModel):
 
 
 class CredentialTwilioConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        account_sid / accountSid: string, 4 to 128 characters (required)
+        api_key_sid / apiKeySid: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     account_sid: Annotated[str, Field(alias='accountSid', max_length=128, min_length=4)]
     api_key_sid: Annotated[str, Field(alias='apiKeySid', max_length=128, min_length=4)]
 
 
 class CredentialWhatsappConfig(LosantModel):
+    """Part of the ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        from_number_id / fromNumberId: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     from_number_id: Annotated[str, Field(alias='fromNumberId', max_length=128, min_length=1)]
 
 
 class Credential(LosantModel):
+    """The ``credential`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        aws_config / awsConfig: CredentialAwsConfig
+        azure_config / azureConfig: CredentialAzureConfig
+        certificate_key_pair_config / certificateKeyPairConfig: CredentialCertificateKeyPairConfig
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        datadog_config / datadogConfig: CredentialDatadogConfig
+        description: string, at most 32767 characters
+        enabled: boolean
+        gcp_config / gcpConfig: CredentialGcpConfig
+        git_config / gitConfig: CredentialGitConfig
+        http_config / httpConfig: CredentialHttpConfig
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        jwt_config / jwtConfig: CredentialJwtConfig
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        loggly_config / logglyConfig: object of any JSON value, at most 0 long
+        mailgun_config / mailgunConfig: object of any JSON value, at most 0 long
+        mongodb_config / mongodbConfig: object of any JSON value, at most 0 long
+        name: string, 1 to 255 characters (required)
+        sendgrid_config / sendgridConfig: object of any JSON value, at most 0 long
+        snowflake_config / snowflakeConfig: CredentialSnowflakeConfig
+        sql_config / sqlConfig: CredentialSqlConfig
+        twilio_config / twilioConfig: CredentialTwilioConfig
+        type: one of 'aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair' (required)
+        whatsapp_config / whatsappConfig: CredentialWhatsappConfig
+
+    ``Credential.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     aws_config: Annotated[CredentialAwsConfig | None, Field(alias='awsConfig')] = None

@@ -2,13 +2,21 @@
 """Models of the ``credentialLinkedResources`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -18,12 +26,28 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -34,6 +58,17 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -45,6 +80,18 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -57,6 +104,16 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -67,6 +124,15 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -76,6 +142,14 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -84,6 +158,14 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -92,12 +174,27 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsGlobal(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class CredentialLinkedResourcesFlowVersionsItemsNode(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -107,17 +204,39 @@ class CredentialLinkedResourcesFlowVersionsItemsNode(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsStatsByVersion(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsStats(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of CredentialLinkedResourcesFlowVersionsItemsStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -127,6 +246,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -143,6 +278,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggers(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -152,6 +296,23 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggers(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -169,6 +330,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -178,10 +348,28 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -195,6 +383,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -211,6 +415,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -220,6 +433,14 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -228,6 +449,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -244,6 +481,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -253,6 +499,14 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -261,6 +515,23 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -278,6 +549,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -287,6 +567,16 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -297,6 +587,25 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -316,6 +625,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -325,11 +643,32 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -346,6 +685,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -355,6 +703,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -371,6 +735,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -380,11 +753,32 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -401,6 +795,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -410,6 +813,14 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -418,6 +829,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -434,6 +861,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -443,6 +879,14 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -451,6 +895,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -467,6 +927,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -476,6 +945,16 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -486,6 +965,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -502,6 +997,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -511,11 +1015,32 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -532,6 +1057,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -541,11 +1075,33 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -563,6 +1119,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -572,11 +1137,27 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -588,6 +1169,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -597,6 +1187,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -613,6 +1219,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -629,6 +1251,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -638,6 +1269,19 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -651,6 +1295,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -667,6 +1327,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -676,12 +1345,35 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -699,6 +1391,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -708,6 +1409,22 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -724,6 +1441,23 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -741,6 +1475,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -750,6 +1493,16 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -760,18 +1513,46 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapCo
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -788,6 +1569,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -797,6 +1587,13 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -804,6 +1601,26 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -824,6 +1641,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -833,6 +1659,25 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -852,6 +1697,15 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -861,6 +1715,30 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItems(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of CredentialLinkedResourcesFlowVersionsItemsGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of CredentialLinkedResourcesFlowVersionsItemsNode
+        notes: string, at most 32767 characters
+        stats: CredentialLinkedResourcesFlowVersionsItemsStats
+        triggers: list of CredentialLinkedResourcesFlowVersionsItemsTriggers or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU
+        version: string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
@@ -884,12 +1762,27 @@ class CredentialLinkedResourcesFlowVersionsItems(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantANode(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -899,17 +1792,39 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantANode(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantAStats(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -919,6 +1834,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig(LosantMod
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -935,6 +1866,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta(LosantModel
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggers(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -944,6 +1884,23 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggers(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -961,6 +1918,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -970,10 +1936,28 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -987,6 +1971,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1003,6 +2003,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1012,6 +2021,14 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1020,6 +2037,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1036,6 +2069,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1045,6 +2087,14 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1053,6 +2103,23 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1070,6 +2137,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1079,6 +2155,16 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1089,6 +2175,25 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1108,6 +2213,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1117,11 +2231,32 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1138,6 +2273,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1147,6 +2291,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1163,6 +2323,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1172,11 +2341,32 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1193,6 +2383,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1202,6 +2401,14 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1210,6 +2417,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1226,6 +2449,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1235,6 +2467,14 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1243,6 +2483,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1259,6 +2515,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1268,6 +2533,16 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1278,6 +2553,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1294,6 +2585,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1303,11 +2603,32 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1324,6 +2645,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1333,11 +2663,33 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1355,6 +2707,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1364,11 +2725,27 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1380,6 +2757,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1389,6 +2775,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1405,6 +2807,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1421,6 +2839,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1430,6 +2857,19 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1443,6 +2883,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1459,6 +2915,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1468,12 +2933,35 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1491,6 +2979,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1500,6 +2997,22 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1516,6 +3029,23 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1533,6 +3063,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1542,6 +3081,16 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1552,18 +3101,46 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSn
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1580,6 +3157,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1589,6 +3175,13 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1596,6 +3189,26 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig(L
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1616,6 +3229,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1625,6 +3247,25 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1644,6 +3285,15 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta(Los
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1653,6 +3303,25 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU(LosantM
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'experience'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        nodes: list of CredentialLinkedResourcesFlowVersionsItemsVariantANode
+        stats: CredentialLinkedResourcesFlowVersionsItemsVariantAStats
+        triggers: list of CredentialLinkedResourcesFlowVersionsItemsVariantATriggers or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU
+        versions: list of string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1671,6 +3340,21 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantA(LosantModel):
 
 
 class CredentialLinkedResourcesFlowVersions(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of CredentialLinkedResourcesFlowVersionsItems or CredentialLinkedResourcesFlowVersionsItemsVariantA
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -1683,11 +3367,17 @@ class CredentialLinkedResourcesFlowVersions(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[CredentialLinkedResourcesFlowVersionsItems | CredentialLinkedResourcesFlowVersionsItemsVariantA]: # type: ignore[override]
-        return self.iter_items()
-
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFields(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1697,12 +3387,28 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFields(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1713,6 +3419,17 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1724,6 +3441,18 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1736,6 +3465,16 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1746,6 +3485,15 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1755,6 +3503,14 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1763,6 +3519,14 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF(LosantMod
 
 
 class CredentialLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of CredentialLinkedResourcesFlowsItemCustomNodeConfigFields or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[CredentialLinkedResourcesFlowsItemCustomNodeConfigFields | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -1771,12 +3535,27 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemGlobal(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class CredentialLinkedResourcesFlowsItemNode(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -1786,17 +3565,39 @@ class CredentialLinkedResourcesFlowsItemNode(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemStatsByVersion(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowsItemStats(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of CredentialLinkedResourcesFlowsItemStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -1806,6 +3607,22 @@ class CredentialLinkedResourcesFlowsItemTriggersConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1822,6 +3639,15 @@ class CredentialLinkedResourcesFlowsItemTriggersMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggers(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1831,6 +3657,23 @@ class CredentialLinkedResourcesFlowsItemTriggers(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantAMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1848,6 +3691,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantAMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1857,10 +3709,28 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantA(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersConfigSubscription(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantBConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of CredentialLinkedResourcesFlowsItemTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -1874,6 +3744,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantBConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantBMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1890,6 +3776,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantBMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantB(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1899,6 +3794,14 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantB(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantCConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1907,6 +3810,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantCConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantCMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1923,6 +3842,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantCMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantC(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1932,6 +3860,14 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantC(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantDConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1940,6 +3876,23 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantDConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantDMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1957,6 +3910,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantDMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantD(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1966,6 +3928,16 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantD(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantEConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1976,6 +3948,25 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantEConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantEMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1995,6 +3986,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantEMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantE(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2004,11 +4004,32 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantE(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantFConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantFMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2025,6 +4046,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantFMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantF(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2034,6 +4064,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantF(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantGMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2050,6 +4096,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantGMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantG(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2059,11 +4114,32 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantG(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantHConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantHMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2080,6 +4156,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantHMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantH(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2089,6 +4174,14 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantH(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantIConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -2097,6 +4190,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantIConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantIMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2113,6 +4222,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantIMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantI(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2122,6 +4240,14 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantI(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantJConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -2130,6 +4256,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantJConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantJMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2146,6 +4288,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantJMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantJ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2155,6 +4306,16 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantJ(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantKConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2165,6 +4326,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantKConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantKMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2181,6 +4358,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantKMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantK(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2190,11 +4376,32 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantK(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantLConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantLMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2211,6 +4418,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantLMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantL(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2220,11 +4436,33 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantL(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantMConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantMMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2242,6 +4480,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantMMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantM(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2251,11 +4498,27 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantM(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantNConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantNMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -2267,6 +4530,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantNMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantN(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2276,6 +4548,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantN(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantOConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -2292,6 +4580,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantOConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantOMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2308,6 +4612,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantOMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantO(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2317,6 +4630,19 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantO(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantPConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2330,6 +4656,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantPConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantPMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2346,6 +4688,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantPMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantP(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2355,12 +4706,35 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantP(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantQConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantQMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2378,6 +4752,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantQMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantQ(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2387,6 +4770,22 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantQ(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantRConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -2403,6 +4802,23 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantRConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantRMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2420,6 +4836,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantRMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantR(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2429,6 +4854,16 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantR(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -2439,18 +4874,46 @@ class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantM
 
 
 class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantSConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantSMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2467,6 +4930,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantSMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantS(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2476,6 +4948,13 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantS(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantTConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -2483,6 +4962,26 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantTConfig(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantTMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2503,6 +5002,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantTMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantT(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: CredentialLinkedResourcesFlowsItemTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: CredentialLinkedResourcesFlowsItemTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2512,6 +5020,25 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantT(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantUMeta(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2531,6 +5058,15 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantUMeta(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantU(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: CredentialLinkedResourcesFlowsItemTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2540,6 +5076,37 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantU(LosantModel):
 
 
 class CredentialLinkedResourcesFlowsItem(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: CredentialLinkedResourcesFlowsItemCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        custom_node_use_count / customNodeUseCount: number
+        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        deleted_in_develop / deletedInDevelop: boolean
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of CredentialLinkedResourcesFlowsItemGlobal, at most 100 items
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters
+        nodes: list of CredentialLinkedResourcesFlowsItemNode
+        short_description / shortDescription: string, at most 1024 characters
+        stats: CredentialLinkedResourcesFlowsItemStats
+        triggers: list of CredentialLinkedResourcesFlowsItemTriggers or CredentialLinkedResourcesFlowsItemTriggersVariantA or CredentialLinkedResourcesFlowsItemTriggersVariantB or CredentialLinkedResourcesFlowsItemTriggersVariantC or CredentialLinkedResourcesFlowsItemTriggersVariantD or CredentialLinkedResourcesFlowsItemTriggersVariantE or CredentialLinkedResourcesFlowsItemTriggersVariantF or CredentialLinkedResourcesFlowsItemTriggersVariantG or CredentialLinkedResourcesFlowsItemTriggersVariantH or CredentialLinkedResourcesFlowsItemTriggersVariantI or CredentialLinkedResourcesFlowsItemTriggersVariantJ or CredentialLinkedResourcesFlowsItemTriggersVariantK or CredentialLinkedResourcesFlowsItemTriggersVariantL or CredentialLinkedResourcesFlowsItemTriggersVariantM or CredentialLinkedResourcesFlowsItemTriggersVariantN or CredentialLinkedResourcesFlowsItemTriggersVariantO or CredentialLinkedResourcesFlowsItemTriggersVariantP or CredentialLinkedResourcesFlowsItemTriggersVariantQ or CredentialLinkedResourcesFlowsItemTriggersVariantR or CredentialLinkedResourcesFlowsItemTriggersVariantS or CredentialLinkedResourcesFlowsItemTriggersVariantT or CredentialLinkedResourcesFlowsItemTriggersVariantU
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -2570,6 +5137,21 @@ class CredentialLinkedResourcesFlowsItem(LosantModel):
 
 
 class CredentialLinkedResourcesFlows(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        items: list of CredentialLinkedResourcesFlowsItem
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -2582,11 +5164,16 @@ class CredentialLinkedResourcesFlows(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[CredentialLinkedResourcesFlowsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connection_string / connectionString: string, 1 to 1024 characters (required)
+        consumer_group / consumerGroup: string, 1 to 256 characters (required)
+        host_name / hostName: string, 1 to 256 characters
+        hub_name / hubName: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     connection_string: Annotated[str, Field(alias='connectionString', max_length=1024, min_length=1)]
     consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
@@ -2595,6 +5182,14 @@ class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connection_string / connectionString: string, 1 to 1024 characters
+        consumer_group / consumerGroup: string, 1 to 256 characters (required)
+        host_name / hostName: string, 1 to 256 characters (required)
+        hub_name / hubName: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     connection_string: Annotated[str | None, Field(alias='connectionString', max_length=1024, min_length=1)] = None
     consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
@@ -2603,12 +5198,34 @@ class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA(Losan
 
 
 class CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        key_json / keyJson: string, 4 to 32767 characters
+        project_id / projectId: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
     project_id: Annotated[str | None, Field(alias='projectId', max_length=255, min_length=1)] = None
 
 
 class CredentialLinkedResourcesIntegrationsItemMqttConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, 4 to 32767 characters
+        certificate: string, 4 to 32767 characters
+        clean: boolean
+        client_id / clientId: string, 1 to 1024 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        host: string, 1 to 1024 characters (required)
+        password: string, 1 to 1024 characters
+        port: number, >= 1.0, <= 65535.0 (required)
+        private_key / privateKey: string, 4 to 32767 characters
+        protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
+        protocol_version / protocolVersion: one of '3.1.1', '5'
+        username: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
@@ -2625,6 +5242,14 @@ class CredentialLinkedResourcesIntegrationsItemMqttConfig(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrationsItemParticleConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        access_token / accessToken: string, 1 to 1024 characters (required)
+        device_name_or_id / deviceNameOrId: string, 1 to 1024 characters
+        org_slug_or_id / orgSlugOrId: string, 1 to 1024 characters
+        product_slug_or_id / productSlugOrId: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
     device_name_or_id: Annotated[str | None, Field(alias='deviceNameOrId', max_length=1024, min_length=1)] = None
@@ -2633,6 +5258,14 @@ class CredentialLinkedResourcesIntegrationsItemParticleConfig(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrationsItemSqsConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string
+        queue_url / queueUrl: string (required)
+        region: string
+        secret_access_key / secretAccessKey: string
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str | None, Field(alias='accessKeyId')] = None
     queue_url: Annotated[str, Field(alias='queueUrl')]
@@ -2641,12 +5274,30 @@ class CredentialLinkedResourcesIntegrationsItemSqsConfig(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        header_key / headerKey: string, 1 to 1024 characters (required)
+        header_value / headerValue: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     header_key: Annotated[str, Field(alias='headerKey', max_length=1024, min_length=1)]
     header_value: Annotated[str, Field(alias='headerValue', max_length=1024, min_length=1)]
 
 
 class CredentialLinkedResourcesIntegrationsItemWebsocketConfig(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, 4 to 32767 characters
+        certificate: string, 4 to 32767 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        headers: list of CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader, at most 50 items
+        password: string, 1 to 1024 characters
+        private_key / privateKey: string, 4 to 32767 characters
+        url: string, 1 to 1024 characters (required)
+        username: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
@@ -2659,6 +5310,27 @@ class CredentialLinkedResourcesIntegrationsItemWebsocketConfig(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrationsItem(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        azure_event_hub_config / azureEventHubConfig: CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig or CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA
+        creation_date / creationDate: date-time (a datetime)
+        credential_name / credentialName: string, 1 to 255 characters
+        enabled: boolean
+        google_pub_sub_config / googlePubSubConfig: CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        integration_id / integrationId: string, matching ^[A-Fa-f\\d]{24}$
+        integration_type / integrationType: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        last_updated / lastUpdated: date-time (a datetime)
+        mqtt_config / mqttConfig: CredentialLinkedResourcesIntegrationsItemMqttConfig
+        name: string, 1 to 255 characters
+        particle_config / particleConfig: CredentialLinkedResourcesIntegrationsItemParticleConfig
+        sqs_config / sqsConfig: CredentialLinkedResourcesIntegrationsItemSqsConfig
+        status: any JSON value
+        topics: list of string, 1 to 1024 characters
+        websocket_config / websocketConfig: CredentialLinkedResourcesIntegrationsItemWebsocketConfig
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     azure_event_hub_config: Annotated[CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig | CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
@@ -2679,6 +5351,20 @@ class CredentialLinkedResourcesIntegrationsItem(LosantModel):
 
 
 class CredentialLinkedResourcesIntegrations(LosantModel):
+    """Part of the ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of CredentialLinkedResourcesIntegrationsItem
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -2690,11 +5376,17 @@ class CredentialLinkedResourcesIntegrations(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[CredentialLinkedResourcesIntegrationsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class CredentialLinkedResources(LosantModel):
+    """The ``credentialLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        flow_versions / flowVersions: CredentialLinkedResourcesFlowVersions
+        flows: CredentialLinkedResourcesFlows
+        integrations: CredentialLinkedResourcesIntegrations
+
+    ``CredentialLinkedResources.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     flow_versions: Annotated[CredentialLinkedResourcesFlowVersions | None, Field(alias='flowVersions')] = None
     flows: CredentialLinkedResourcesFlows | None = None

@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class CredentialPatchAwsConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string, 16 to 128 characters
+        region: string, 1 to 128 characters
+        secret_access_key / secretAccessKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=16)] = None
     region: Annotated[str | None, Field(max_length=128, min_length=1)] = None
@@ -15,29 +22,63 @@ class CredentialPatchAwsConfig(LosantModel):
 
 
 class CredentialPatchAzureConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        account: string, at most 128 characters
+        account_key / accountKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     account: Annotated[str | None, Field(max_length=128)] = None
     account_key: Annotated[str | None, Field(alias='accountKey', max_length=128, min_length=4)] = None
 
 
 class CredentialPatchCertificateKeyPairConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        certificate: string, at most 8192 characters
+        private_key / privateKey: string, at most 8196 characters
+    """
     __losant_closed__ = True
     certificate: Annotated[str | None, Field(max_length=8192)] = None
     private_key: Annotated[str | None, Field(alias='privateKey', max_length=8196)] = None
 
 
 class CredentialPatchDatadogConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        secret_value / secretValue: string, at most 256 characters
+        site: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     secret_value: Annotated[str | None, Field(alias='secretValue', max_length=256)] = None
     site: Annotated[str | None, Field(max_length=128, min_length=1)] = None
 
 
 class CredentialPatchGcpConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key_json / keyJson: string, 1 to 8192 characters
+    """
     __losant_closed__ = True
     key_json: Annotated[str | None, Field(alias='keyJson', max_length=8192, min_length=1)] = None
 
 
 class CredentialPatchGitConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        clone_url / cloneUrl: string, 5 to 1024 characters
+        committer_email / committerEmail: string, at most 128 characters
+        committer_name / committerName: string, at most 128 characters
+        generate_private_key / generatePrivateKey: boolean
+        secret_value / secretValue: string, at most 8196 characters
+        type: one of 'ssh-key', 'http-password'
+        username: string, at most 128 characters
+    """
     __losant_closed__ = True
     clone_url: Annotated[str | None, Field(alias='cloneUrl', max_length=1024, min_length=5)] = None
     committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
@@ -49,6 +90,14 @@ class CredentialPatchGitConfig(LosantModel):
 
 
 class CredentialPatchHttpConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        auth_method / authMethod: one of 'header', 'queryParam', 'basicAuth', 'clientCertificate'
+        public_value / publicValue: string, at most 8196 characters
+        secret_value / secretValue: string, at most 8196 characters
+        uri_match / uriMatch: string, 8 to 1024 characters
+    """
     __losant_closed__ = True
     auth_method: Annotated[Literal['header', 'queryParam', 'basicAuth', 'clientCertificate'] | None, Field(alias='authMethod')] = None
     public_value: Annotated[str | None, Field(alias='publicValue', max_length=8196)] = None
@@ -57,6 +106,13 @@ class CredentialPatchHttpConfig(LosantModel):
 
 
 class CredentialPatchJwtConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        algorithm: one of 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'
+        issuer: string, at most 1024 characters
+        secret: string, 1 to 4096 characters
+    """
     __losant_closed__ = True
     algorithm: Literal['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] | None = None
     issuer: Annotated[str | None, Field(max_length=1024)] = None
@@ -64,26 +120,54 @@ class CredentialPatchJwtConfig(LosantModel):
 
 
 class CredentialPatchLogglyConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        customer_token / customerToken: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     customer_token: Annotated[str | None, Field(alias='customerToken', max_length=128, min_length=1)] = None
 
 
 class CredentialPatchMailgunConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        api_key / apiKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     api_key: Annotated[str | None, Field(alias='apiKey', max_length=128, min_length=4)] = None
 
 
 class CredentialPatchMongodbConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        connection_uri / connectionUri: string, 1 to 2048 characters
+    """
     __losant_closed__ = True
     connection_uri: Annotated[str | None, Field(alias='connectionUri', max_length=2048, min_length=1)] = None
 
 
 class CredentialPatchSendgridConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        api_key / apiKey: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     api_key: Annotated[str | None, Field(alias='apiKey', max_length=128, min_length=4)] = None
 
 
 class CredentialPatchSnowflakeConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        generate_private_key / generatePrivateKey: boolean
+        host: string, 1 to 128 characters
+        private_key / privateKey: string, at most 8196 characters
+        username: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     generate_private_key: Annotated[bool | None, Field(alias='generatePrivateKey')] = None
     host: Annotated[str | None, Field(max_length=128, min_length=1)] = None
@@ -92,6 +176,18 @@ class CredentialPatchSnowflakeConfig(LosantModel):
 
 
 class CredentialPatchSqlConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, at most 8196 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        host: string, 1 to 256 characters
+        password: string, 1 to 256 characters
+        port: integer, >= 1, <= 65535
+        secure_connection / secureConnection: boolean
+        system: one of 'mssql', 'mysql', 'pg'
+        username: string, 1 to 256 characters
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=8196)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
@@ -104,6 +200,13 @@ class CredentialPatchSqlConfig(LosantModel):
 
 
 class CredentialPatchTwilioConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        account_sid / accountSid: string, 4 to 128 characters
+        api_key_secret / apiKeySecret: string, 4 to 128 characters
+        api_key_sid / apiKeySid: string, 4 to 128 characters
+    """
     __losant_closed__ = True
     account_sid: Annotated[str | None, Field(alias='accountSid', max_length=128, min_length=4)] = None
     api_key_secret: Annotated[str | None, Field(alias='apiKeySecret', max_length=128, min_length=4)] = None
@@ -111,12 +214,43 @@ class CredentialPatchTwilioConfig(LosantModel):
 
 
 class CredentialPatchWhatsappConfig(LosantModel):
+    """Part of the ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        access_token / accessToken: string, 1 to 1024 characters
+        from_number_id / fromNumberId: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     access_token: Annotated[str | None, Field(alias='accessToken', max_length=1024, min_length=1)] = None
     from_number_id: Annotated[str | None, Field(alias='fromNumberId', max_length=128, min_length=1)] = None
 
 
 class CredentialPatch(LosantModel):
+    """The ``credentialPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aws_config / awsConfig: CredentialPatchAwsConfig
+        azure_config / azureConfig: CredentialPatchAzureConfig
+        certificate_key_pair_config / certificateKeyPairConfig: CredentialPatchCertificateKeyPairConfig
+        datadog_config / datadogConfig: CredentialPatchDatadogConfig
+        description: string, at most 32767 characters
+        enabled: boolean
+        gcp_config / gcpConfig: CredentialPatchGcpConfig
+        git_config / gitConfig: CredentialPatchGitConfig
+        http_config / httpConfig: CredentialPatchHttpConfig
+        jwt_config / jwtConfig: CredentialPatchJwtConfig
+        loggly_config / logglyConfig: CredentialPatchLogglyConfig
+        mailgun_config / mailgunConfig: CredentialPatchMailgunConfig
+        mongodb_config / mongodbConfig: CredentialPatchMongodbConfig
+        name: string, 1 to 255 characters
+        sendgrid_config / sendgridConfig: CredentialPatchSendgridConfig
+        snowflake_config / snowflakeConfig: CredentialPatchSnowflakeConfig
+        sql_config / sqlConfig: CredentialPatchSqlConfig
+        twilio_config / twilioConfig: CredentialPatchTwilioConfig
+        whatsapp_config / whatsappConfig: CredentialPatchWhatsappConfig
+
+    ``CredentialPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     aws_config: Annotated[CredentialPatchAwsConfig | None, Field(alias='awsConfig')] = None
     azure_config: Annotated[CredentialPatchAzureConfig | None, Field(alias='azureConfig')] = None

@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class CredentialPostAwsConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string, 16 to 128 characters (required)
+        region: string, 1 to 128 characters (required)
+        secret_access_key / secretAccessKey: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str, Field(alias='accessKeyId', max_length=128, min_length=16)]
     region: Annotated[str, Field(max_length=128, min_length=1)]
@@ -15,29 +22,63 @@ class CredentialPostAwsConfig(LosantModel):
 
 
 class CredentialPostAzureConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        account: string, at most 128 characters
+        account_key / accountKey: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     account: Annotated[str | None, Field(max_length=128)] = None
     account_key: Annotated[str, Field(alias='accountKey', max_length=128, min_length=4)]
 
 
 class CredentialPostCertificateKeyPairConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        certificate: string, at most 8192 characters (required)
+        private_key / privateKey: string, at most 8196 characters (required)
+    """
     __losant_closed__ = True
     certificate: Annotated[str, Field(max_length=8192)]
     private_key: Annotated[str, Field(alias='privateKey', max_length=8196)]
 
 
 class CredentialPostDatadogConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        secret_value / secretValue: string, at most 256 characters (required)
+        site: string, 1 to 128 characters
+    """
     __losant_closed__ = True
     secret_value: Annotated[str, Field(alias='secretValue', max_length=256)]
     site: Annotated[str | None, Field(max_length=128, min_length=1)] = None
 
 
 class CredentialPostGcpConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        key_json / keyJson: string, 1 to 8192 characters (required)
+    """
     __losant_closed__ = True
     key_json: Annotated[str, Field(alias='keyJson', max_length=8192, min_length=1)]
 
 
 class CredentialPostGitConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        clone_url / cloneUrl: string, 5 to 1024 characters (required)
+        committer_email / committerEmail: string, at most 128 characters
+        committer_name / committerName: string, at most 128 characters
+        generate_private_key / generatePrivateKey: boolean (required)
+        secret_value / secretValue: string, at most 8196 characters
+        type: one of 'ssh-key', 'http-password' (required)
+        username: string, at most 128 characters
+    """
     __losant_closed__ = True
     clone_url: Annotated[str, Field(alias='cloneUrl', max_length=1024, min_length=5)]
     committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
@@ -49,6 +90,17 @@ class CredentialPostGitConfig(LosantModel):
 
 
 class CredentialPostGitConfigVariantC(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        clone_url / cloneUrl: string, 5 to 1024 characters (required)
+        committer_email / committerEmail: string, at most 128 characters
+        committer_name / committerName: string, at most 128 characters
+        generate_private_key / generatePrivateKey: boolean
+        secret_value / secretValue: string, at most 8196 characters
+        type: one of 'ssh-key', 'http-password' (required)
+        username: string, at most 128 characters
+    """
     __losant_closed__ = True
     clone_url: Annotated[str, Field(alias='cloneUrl', max_length=1024, min_length=5)]
     committer_email: Annotated[str | None, Field(alias='committerEmail', max_length=128)] = None
@@ -60,6 +112,14 @@ class CredentialPostGitConfigVariantC(LosantModel):
 
 
 class CredentialPostHttpConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        auth_method / authMethod: one of 'header', 'queryParam', 'basicAuth', 'clientCertificate' (required)
+        public_value / publicValue: string, at most 8196 characters
+        secret_value / secretValue: string, at most 8196 characters (required)
+        uri_match / uriMatch: string, 8 to 1024 characters (required)
+    """
     __losant_closed__ = True
     auth_method: Annotated[Literal['header', 'queryParam', 'basicAuth', 'clientCertificate'], Field(alias='authMethod')]
     public_value: Annotated[str | None, Field(alias='publicValue', max_length=8196)] = None
@@ -68,6 +128,13 @@ class CredentialPostHttpConfig(LosantModel):
 
 
 class CredentialPostJwtConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        algorithm: one of 'HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512' (required)
+        issuer: string, at most 1024 characters
+        secret: string, 1 to 4096 characters (required)
+    """
     __losant_closed__ = True
     algorithm: Literal['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512']
     issuer: Annotated[str | None, Field(max_length=1024)] = None
@@ -75,26 +142,54 @@ class CredentialPostJwtConfig(LosantModel):
 
 
 class CredentialPostLogglyConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        customer_token / customerToken: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     customer_token: Annotated[str, Field(alias='customerToken', max_length=128, min_length=1)]
 
 
 class CredentialPostMailgunConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        api_key / apiKey: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     api_key: Annotated[str, Field(alias='apiKey', max_length=128, min_length=4)]
 
 
 class CredentialPostMongodbConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        connection_uri / connectionUri: string, 1 to 2048 characters (required)
+    """
     __losant_closed__ = True
     connection_uri: Annotated[str, Field(alias='connectionUri', max_length=2048, min_length=1)]
 
 
 class CredentialPostSendgridConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        api_key / apiKey: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     api_key: Annotated[str, Field(alias='apiKey', max_length=128, min_length=4)]
 
 
 class CredentialPostSnowflakeConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        generate_private_key / generatePrivateKey: boolean
+        host: string, 1 to 128 characters (required)
+        private_key / privateKey: string, at most 8196 characters (required)
+        username: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     generate_private_key: Annotated[bool | None, Field(alias='generatePrivateKey')] = None
     host: Annotated[str, Field(max_length=128, min_length=1)]
@@ -103,6 +198,14 @@ class CredentialPostSnowflakeConfig(LosantModel):
 
 
 class CredentialPostSnowflakeConfigVariantC(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        generate_private_key / generatePrivateKey: boolean (required)
+        host: string, 1 to 128 characters (required)
+        private_key / privateKey: string, at most 8196 characters
+        username: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     generate_private_key: Annotated[bool, Field(alias='generatePrivateKey')]
     host: Annotated[str, Field(max_length=128, min_length=1)]
@@ -111,6 +214,18 @@ class CredentialPostSnowflakeConfigVariantC(LosantModel):
 
 
 class CredentialPostSqlConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, at most 8196 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        host: string, 1 to 256 characters (required)
+        password: string, 1 to 256 characters (required)
+        port: integer, >= 1, <= 65535
+        secure_connection / secureConnection: boolean
+        system: one of 'mssql', 'mysql', 'pg' (required)
+        username: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=8196)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
@@ -123,6 +238,13 @@ class CredentialPostSqlConfig(LosantModel):
 
 
 class CredentialPostTwilioConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        account_sid / accountSid: string, 4 to 128 characters (required)
+        api_key_secret / apiKeySecret: string, 4 to 128 characters (required)
+        api_key_sid / apiKeySid: string, 4 to 128 characters (required)
+    """
     __losant_closed__ = True
     account_sid: Annotated[str, Field(alias='accountSid', max_length=128, min_length=4)]
     api_key_secret: Annotated[str, Field(alias='apiKeySecret', max_length=128, min_length=4)]
@@ -130,12 +252,44 @@ class CredentialPostTwilioConfig(LosantModel):
 
 
 class CredentialPostWhatsappConfig(LosantModel):
+    """Part of the ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        access_token / accessToken: string, 1 to 1024 characters (required)
+        from_number_id / fromNumberId: string, 1 to 128 characters (required)
+    """
     __losant_closed__ = True
     access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
     from_number_id: Annotated[str, Field(alias='fromNumberId', max_length=128, min_length=1)]
 
 
 class CredentialPost(LosantModel):
+    """The ``credentialPost`` schema.
+
+    Fields (Python name / API name: type):
+        aws_config / awsConfig: CredentialPostAwsConfig
+        azure_config / azureConfig: CredentialPostAzureConfig
+        certificate_key_pair_config / certificateKeyPairConfig: CredentialPostCertificateKeyPairConfig
+        datadog_config / datadogConfig: CredentialPostDatadogConfig
+        description: string, at most 32767 characters
+        enabled: boolean
+        gcp_config / gcpConfig: CredentialPostGcpConfig
+        git_config / gitConfig: CredentialPostGitConfig or CredentialPostGitConfigVariantC
+        http_config / httpConfig: CredentialPostHttpConfig
+        jwt_config / jwtConfig: CredentialPostJwtConfig
+        loggly_config / logglyConfig: CredentialPostLogglyConfig
+        mailgun_config / mailgunConfig: CredentialPostMailgunConfig
+        mongodb_config / mongodbConfig: CredentialPostMongodbConfig
+        name: string, 1 to 255 characters (required)
+        sendgrid_config / sendgridConfig: CredentialPostSendgridConfig
+        snowflake_config / snowflakeConfig: CredentialPostSnowflakeConfig or CredentialPostSnowflakeConfigVariantC
+        sql_config / sqlConfig: CredentialPostSqlConfig
+        twilio_config / twilioConfig: CredentialPostTwilioConfig
+        type: one of 'aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair' (required)
+        whatsapp_config / whatsappConfig: CredentialPostWhatsappConfig
+
+    ``CredentialPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     aws_config: Annotated[CredentialPostAwsConfig | None, Field(alias='awsConfig')] = None
     azure_config: Annotated[CredentialPostAzureConfig | None, Field(alias='azureConfig')] = None

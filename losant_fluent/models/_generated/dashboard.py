@@ -8,11 +8,30 @@ from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
 
 
 class DashboardBlocksVariantXConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocks(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'application-list' (required)
+        config: DashboardBlocksVariantXConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
@@ -27,23 +46,47 @@ class DashboardBlocks(LosantModel):
 
 
 class DashboardBlocksVariantYConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantYConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantYConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -51,6 +94,22 @@ class DashboardBlocksVariantYConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantYConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantYConfigSegmentAggregation or DashboardBlocksVariantYConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantYConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantYConfigSegmentAggregation | DashboardBlocksVariantYConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -67,6 +126,17 @@ class DashboardBlocksVariantYConfigSegment(LosantModel):
 
 
 class DashboardBlocksVariantYConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardBlocksVariantYConfigSegment, at most 255 items
+        x_axis_format / xAxisFormat: string, at most 255 characters
+        x_axis_label / xAxisLabel: string, at most 255 characters
+        x_axis_max / xAxisMax: number or string, at most 128 characters
+        x_axis_min / xAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
@@ -78,6 +148,20 @@ class DashboardBlocksVariantYConfig(LosantModel):
 
 
 class DashboardBlocksVariantY(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'bar' (required)
+        config: DashboardBlocksVariantYConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['bar'], Field(alias='blockType')]
@@ -92,29 +176,59 @@ class DashboardBlocksVariantY(LosantModel):
 
 
 class DashboardBlocksConfigConfiguration(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     __losant_closed__ = True
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class DashboardBlocksVariantZConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantZConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantZConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -122,6 +236,19 @@ class DashboardBlocksVariantZConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegments(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantZConfigSegmentsAggregation or DashboardBlocksVariantZConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantZConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'time-series'
+        resolution: integer, >= 0 or string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantZConfigSegmentsAggregation | DashboardBlocksVariantZConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -135,23 +262,47 @@ class DashboardBlocksVariantZConfigSegments(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantADeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -159,6 +310,18 @@ class DashboardBlocksVariantZConfigSegmentsVariantADeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantZConfigSegmentsVariantAAggregation or DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantZConfigSegmentsVariantADeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantZConfigSegmentsVariantAAggregation | DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -171,6 +334,19 @@ class DashboardBlocksVariantZConfigSegmentsVariantA(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantB(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, at most 48 characters
+        limit: string, at most 255 characters
+        offset: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+        query_type / queryType: one of 'data-table'
+        sort_column / sortColumn: string, at most 255 characters
+        sort_direction / sortDirection: string, at most 255 characters
+    """
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -184,6 +360,20 @@ class DashboardBlocksVariantZConfigSegmentsVariantB(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantC(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        composite_state_type / compositeStateType: string, at most 255 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        id: string, at most 48 characters
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'device-info'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
@@ -198,6 +388,18 @@ class DashboardBlocksVariantZConfigSegmentsVariantC(LosantModel):
 
 
 class DashboardBlocksVariantZConfigSegmentsVariantD(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters
+        include_extended_event_info / includeExtendedEventInfo: boolean
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'events'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
@@ -210,6 +412,14 @@ class DashboardBlocksVariantZConfigSegmentsVariantD(LosantModel):
 
 
 class DashboardBlocksVariantZConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        configuration: DashboardBlocksConfigConfiguration or string, at most 32767 characters
+        segments: list of DashboardBlocksVariantZConfigSegments or DashboardBlocksVariantZConfigSegmentsVariantA or DashboardBlocksVariantZConfigSegmentsVariantB or DashboardBlocksVariantZConfigSegmentsVariantC or DashboardBlocksVariantZConfigSegmentsVariantD, at most 100 items
+        tooltip_event_subscribe / tooltipEventSubscribe: boolean
+        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
+    """
     __losant_closed__ = True
     configuration: DashboardBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
     segments: Annotated[list[DashboardBlocksVariantZConfigSegments | DashboardBlocksVariantZConfigSegmentsVariantA | DashboardBlocksVariantZConfigSegmentsVariantB | DashboardBlocksVariantZConfigSegmentsVariantC | DashboardBlocksVariantZConfigSegmentsVariantD] | None, Field(max_length=100)] = None
@@ -218,6 +428,20 @@ class DashboardBlocksVariantZConfig(LosantModel):
 
 
 class DashboardBlocksVariantZ(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
+        config: DashboardBlocksVariantZConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
@@ -232,11 +456,30 @@ class DashboardBlocksVariantZ(LosantModel):
 
 
 class DashboardBlocksVariantAAConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocksVariantAA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'dashboard-list' (required)
+        config: DashboardBlocksVariantAAConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
@@ -251,6 +494,14 @@ class DashboardBlocksVariantAA(LosantModel):
 
 
 class DashboardBlocksVariantABConfigColumn(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -259,11 +510,27 @@ class DashboardBlocksVariantABConfigColumn(LosantModel):
 
 
 class DashboardBlocksConfigDefaultSortDirection(LosantRootModel[str]):
+    """Part of the ``dashboard`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardBlocksVariantABConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        columns: list of DashboardBlocksVariantABConfigColumn, at most 100 items
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        default_limit / defaultLimit: string, at most 255 characters
+        default_offset / defaultOffset: string, at most 255 characters
+        default_sort_column / defaultSortColumn: string, at most 255 characters
+        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardBlocksConfigDefaultSortDirection
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+    """
     __losant_closed__ = True
     columns: Annotated[list[DashboardBlocksVariantABConfigColumn] | None, Field(max_length=100)] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -276,6 +543,20 @@ class DashboardBlocksVariantABConfig(LosantModel):
 
 
 class DashboardBlocksVariantAB(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'data-table' (required)
+        config: DashboardBlocksVariantABConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
@@ -290,6 +571,16 @@ class DashboardBlocksVariantAB(LosantModel):
 
 
 class DashboardBlocksVariantACConfigCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -300,6 +591,13 @@ class DashboardBlocksVariantACConfigCondition(LosantModel):
 
 
 class DashboardBlocksVariantACConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters (required)
+        label: string, at most 32767 characters
+        value: string, at most 32767 characters
+    """
     __losant_closed__ = True
     color: Annotated[str, Field(max_length=64)]
     label: Annotated[str | None, Field(max_length=32767)] = None
@@ -307,12 +605,25 @@ class DashboardBlocksVariantACConfigDefaultCondition(LosantModel):
 
 
 class DashboardBlocksVariantACConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters (required)
+        query: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
 class DashboardBlocksVariantACConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardBlocksVariantACConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardBlocksVariantACConfigDefaultCondition (required)
+        segments: list of DashboardBlocksVariantACConfigSegment, 1 to 100 items (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardBlocksVariantACConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardBlocksVariantACConfigDefaultCondition, Field(alias='defaultCondition')]
@@ -320,6 +631,20 @@ class DashboardBlocksVariantACConfig(LosantModel):
 
 
 class DashboardBlocksVariantAC(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-count' (required)
+        config: DashboardBlocksVariantACConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
@@ -334,6 +659,15 @@ class DashboardBlocksVariantAC(LosantModel):
 
 
 class DashboardBlocksVariantADConfigColumn(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        source: string, at most 255 characters
+        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -343,6 +677,13 @@ class DashboardBlocksVariantADConfigColumn(LosantModel):
 
 
 class DashboardBlocksConfigFilterTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -350,6 +691,13 @@ class DashboardBlocksConfigFilterTag(LosantModel):
 
 
 class DashboardBlocksConfigFilter(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        ids: list of string, at most 255 characters, at most 100 items
+        search_param / searchParam: string, at most 255 characters
+        tags: list of DashboardBlocksConfigFilterTag, at most 100 items
+    """
     __losant_closed__ = True
     ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
     search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
@@ -357,6 +705,22 @@ class DashboardBlocksConfigFilter(LosantModel):
 
 
 class DashboardBlocksVariantADConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardBlocksVariantADConfigColumn, at most 100 items
+        device_link_new_window / deviceLinkNewWindow: boolean
+        device_link_type / deviceLinkType: one of 'custom', 'default'
+        device_link_url / deviceLinkUrl: string, at most 2048 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        filter: string, at most 255 characters or DashboardBlocksConfigFilter
+        match: one of 'unfiltered', 'all', 'any'
+        query: string, at most 32767 characters
+        show_public_filter / showPublicFilter: boolean
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     columns: Annotated[list[DashboardBlocksVariantADConfigColumn] | None, Field(max_length=100)] = None
@@ -373,6 +737,20 @@ class DashboardBlocksVariantADConfig(LosantModel):
 
 
 class DashboardBlocksVariantAD(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-list' (required)
+        config: DashboardBlocksVariantADConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
@@ -387,6 +765,13 @@ class DashboardBlocksVariantAD(LosantModel):
 
 
 class DashboardBlocksVariantAEConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -394,6 +779,15 @@ class DashboardBlocksVariantAEConfigDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAEConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAEConfigDeviceTag, at most 100 items
+        include_device_info / includeDeviceInfo: boolean
+        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardBlocksVariantAEConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -403,6 +797,20 @@ class DashboardBlocksVariantAEConfig(LosantModel):
 
 
 class DashboardBlocksVariantAE(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-log' (required)
+        config: DashboardBlocksVariantAEConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
@@ -417,6 +825,15 @@ class DashboardBlocksVariantAE(LosantModel):
 
 
 class DashboardBlocksVariantAFConfigColumn(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
@@ -426,6 +843,13 @@ class DashboardBlocksVariantAFConfigColumn(LosantModel):
 
 
 class DashboardBlocksVariantAFConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -433,6 +857,18 @@ class DashboardBlocksVariantAFConfigDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAFConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardBlocksVariantAFConfigColumn, at most 100 items
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAFConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: integer, <= 1
+        sort_index / sortIndex: integer, >= 0, <= 100
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     columns: Annotated[list[DashboardBlocksVariantAFConfigColumn] | None, Field(max_length=100)] = None
@@ -445,6 +881,20 @@ class DashboardBlocksVariantAFConfig(LosantModel):
 
 
 class DashboardBlocksVariantAF(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-state-table' (required)
+        config: DashboardBlocksVariantAFConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
@@ -459,6 +909,15 @@ class DashboardBlocksVariantAF(LosantModel):
 
 
 class DashboardBlocksVariantAGConfigColumn(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        selected_tag / selectedTag: string, at most 255 characters
+        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -468,6 +927,18 @@ class DashboardBlocksVariantAGConfigColumn(LosantModel):
 
 
 class DashboardBlocksVariantAGConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        column_errors / columnErrors: object of any JSON value, at most 0 long
+        columns: list of DashboardBlocksVariantAGConfigColumn, at most 100 items
+        event_state / eventState: string, at most 255 characters or object of any JSON value
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
@@ -480,6 +951,20 @@ class DashboardBlocksVariantAGConfig(LosantModel):
 
 
 class DashboardBlocksVariantAG(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'event-list' (required)
+        config: DashboardBlocksVariantAGConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
@@ -494,6 +979,16 @@ class DashboardBlocksVariantAG(LosantModel):
 
 
 class DashboardBlocksVariantAHConfigCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -504,23 +999,47 @@ class DashboardBlocksVariantAHConfigCondition(LosantModel):
 
 
 class DashboardBlocksVariantAHConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAHConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAHConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -528,6 +1047,22 @@ class DashboardBlocksVariantAHConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAHConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAHConfigSegmentAggregation or DashboardBlocksVariantAHConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAHConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAHConfigSegmentAggregation | DashboardBlocksVariantAHConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -544,6 +1079,20 @@ class DashboardBlocksVariantAHConfigSegment(LosantModel):
 
 
 class DashboardBlocksVariantAHConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardBlocksVariantAHConfigCondition, at most 100 items
+        display_as_percentage / displayAsPercentage: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        gauge_max / gaugeMax: number or string, at most 128 characters
+        gauge_min / gaugeMin: number or string, at most 128 characters
+        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
+        precision: number or string, at most 128 characters
+        precision_type / precisionType: one of 'floating', 'significant'
+        real_time / realTime: boolean
+        segment: DashboardBlocksVariantAHConfigSegment
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardBlocksVariantAHConfigCondition] | None, Field(max_length=100)] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
@@ -558,6 +1107,20 @@ class DashboardBlocksVariantAHConfig(LosantModel):
 
 
 class DashboardBlocksVariantAH(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'gauge' (required)
+        config: DashboardBlocksVariantAHConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
@@ -572,6 +1135,18 @@ class DashboardBlocksVariantAH(LosantModel):
 
 
 class DashboardBlocksConfigDecorator(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        label: string, at most 255 characters
+        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        type: one of 'line', 'area' (required)
+        y1: number or string, at most 128 characters (required)
+        y2: number or string, at most 128 characters
+        y_axis_id / yAxisId: string, at most 48 characters (required)
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -584,23 +1159,47 @@ class DashboardBlocksConfigDecorator(LosantModel):
 
 
 class DashboardBlocksVariantAIConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAIConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAIConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -608,6 +1207,29 @@ class DashboardBlocksVariantAIConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAIConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAIConfigSegmentAggregation or DashboardBlocksVariantAIConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        cumulative: boolean
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAIConfigSegmentDeviceTag, at most 100 items
+        dot_weight / dotWeight: integer, >= 0, <= 5
+        expression: string, at most 255 characters
+        graph_type / graphType: one of 'area', 'bar', 'line'
+        label: string, at most 255 characters
+        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_format / yAxisFormat: string, at most 255 characters
+        y_axis_id / yAxisId: string, at most 48 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+        y_axis_max / yAxisMax: number or string, at most 128 characters
+        y_axis_min / yAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAIConfigSegmentAggregation | DashboardBlocksVariantAIConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -631,6 +1253,18 @@ class DashboardBlocksVariantAIConfigSegment(LosantModel):
 
 
 class DashboardBlocksConfigYAx(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        format: string, at most 255 characters
+        id: string, at most 48 characters (required)
+        label: string, at most 255 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        position: one of 'left', 'right', 'hidden'
+        scale: one of 'linear', 'log', 'sqrt'
+        stacked: boolean
+    """
     __losant_closed__ = True
     format: Annotated[str | None, Field(max_length=255)] = None
     id: Annotated[str, Field(max_length=48)]
@@ -643,6 +1277,20 @@ class DashboardBlocksConfigYAx(LosantModel):
 
 
 class DashboardBlocksVariantAIConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        decorators: list of DashboardBlocksConfigDecorator, at most 10 items
+        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
+        display_type / displayType: one of 'stick', 'line'
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        hide_legend / hideLegend: boolean
+        real_time / realTime: boolean
+        recharts: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        segments: list of DashboardBlocksVariantAIConfigSegment, at most 100 items
+        y_axes / yAxes: list of DashboardBlocksConfigYAx, at most 10 items
+    """
     __losant_closed__ = True
     decorators: Annotated[list[DashboardBlocksConfigDecorator] | None, Field(max_length=10)] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
@@ -657,6 +1305,20 @@ class DashboardBlocksVariantAIConfig(LosantModel):
 
 
 class DashboardBlocksVariantAI(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'graph' (required)
+        config: DashboardBlocksVariantAIConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['graph'], Field(alias='blockType')]
@@ -671,6 +1333,13 @@ class DashboardBlocksVariantAI(LosantModel):
 
 
 class DashboardBlocksVariantAJConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -678,11 +1347,32 @@ class DashboardBlocksVariantAJConfigDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAJConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboard`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardBlocksVariantAJConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAJConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardBlocksVariantAJConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -700,6 +1390,20 @@ class DashboardBlocksVariantAJConfig(LosantModel):
 
 
 class DashboardBlocksVariantAJ(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'heatmap' (required)
+        config: DashboardBlocksVariantAJConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
@@ -714,11 +1418,30 @@ class DashboardBlocksVariantAJ(LosantModel):
 
 
 class DashboardBlocksVariantAKConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        url: string, at most 2048 characters
+    """
     __losant_closed__ = True
     url: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class DashboardBlocksVariantAK(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'iframe' (required)
+        config: DashboardBlocksVariantAKConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
@@ -733,6 +1456,17 @@ class DashboardBlocksVariantAK(LosantModel):
 
 
 class DashboardBlocksVariantALConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        bg_color / bgColor: string, at most 64 characters
+        device_id / deviceId: string, at most 255 characters
+        image_link_new_window / imageLinkNewWindow: boolean
+        image_link_url / imageLinkUrl: string, at most 2048 characters
+        image_source / imageSource: one of 'static', 'attribute'
+        image_url / imageUrl: string, at most 32767 characters
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
@@ -744,6 +1478,20 @@ class DashboardBlocksVariantALConfig(LosantModel):
 
 
 class DashboardBlocksVariantAL(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image' (required)
+        config: DashboardBlocksVariantALConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image'], Field(alias='blockType')]
@@ -758,6 +1506,16 @@ class DashboardBlocksVariantAL(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -768,6 +1526,16 @@ class DashboardBlocksVariantAMConfigOverlaysCondition(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysDefaultCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -778,6 +1546,16 @@ class DashboardBlocksVariantAMConfigOverlaysDefaultCondition(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlays(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardBlocksVariantAMConfigOverlaysCondition, at most 100 items
+        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysDefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'indicator', 'label', 'image' (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
@@ -788,6 +1566,16 @@ class DashboardBlocksVariantAMConfigOverlays(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantACondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -798,6 +1586,16 @@ class DashboardBlocksVariantAMConfigOverlaysVariantACondition(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -808,6 +1606,17 @@ class DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition(LosantModel
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardBlocksVariantAMConfigOverlaysVariantACondition, at most 100 items
+        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'value' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
@@ -819,6 +1628,16 @@ class DashboardBlocksVariantAMConfigOverlaysVariantA(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantBCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -829,6 +1648,16 @@ class DashboardBlocksVariantAMConfigOverlaysVariantBCondition(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -839,6 +1668,22 @@ class DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition(LosantModel
 
 
 class DashboardBlocksVariantAMConfigOverlaysVariantB(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        conditions: list of DashboardBlocksVariantAMConfigOverlaysVariantBCondition, at most 100 items
+        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition (required)
+        length: integer, >= 1, <= 10
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        orientation: one of 'horizontal', 'vertical'
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'bar' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
@@ -855,23 +1700,47 @@ class DashboardBlocksVariantAMConfigOverlaysVariantB(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAMConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAMConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -879,6 +1748,18 @@ class DashboardBlocksVariantAMConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAMConfigSegments(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAMConfigSegmentsAggregation or DashboardBlocksVariantAMConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAMConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAMConfigSegmentsAggregation | DashboardBlocksVariantAMConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -891,6 +1772,16 @@ class DashboardBlocksVariantAMConfigSegments(LosantModel):
 
 
 class DashboardBlocksVariantAMConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        default_zoom / defaultZoom: number
+        disable_zoom / disableZoom: boolean
+        image_url / imageUrl: string, at most 32767 characters
+        overlays: list of DashboardBlocksVariantAMConfigOverlays or DashboardBlocksVariantAMConfigOverlaysVariantA or DashboardBlocksVariantAMConfigOverlaysVariantB, at most 100 items
+        segments: list of DashboardBlocksVariantAMConfigSegments, at most 300 items
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
@@ -901,6 +1792,20 @@ class DashboardBlocksVariantAMConfig(LosantModel):
 
 
 class DashboardBlocksVariantAM(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image-overlay' (required)
+        config: DashboardBlocksVariantAMConfig (required)
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
@@ -915,6 +1820,16 @@ class DashboardBlocksVariantAM(LosantModel):
 
 
 class DashboardBlocksVariantANConfigCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -925,6 +1840,16 @@ class DashboardBlocksVariantANConfigCondition(LosantModel):
 
 
 class DashboardBlocksVariantANConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -935,23 +1860,47 @@ class DashboardBlocksVariantANConfigDefaultCondition(LosantModel):
 
 
 class DashboardBlocksVariantANConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantANConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantANConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -959,6 +1908,22 @@ class DashboardBlocksVariantANConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantANConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantANConfigSegmentAggregation or DashboardBlocksVariantANConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantANConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantANConfigSegmentAggregation | DashboardBlocksVariantANConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -975,6 +1940,15 @@ class DashboardBlocksVariantANConfigSegment(LosantModel):
 
 
 class DashboardBlocksVariantANConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardBlocksVariantANConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardBlocksVariantANConfigDefaultCondition
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardBlocksVariantANConfigSegment, at most 255 items
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardBlocksVariantANConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardBlocksVariantANConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
@@ -984,6 +1958,20 @@ class DashboardBlocksVariantANConfig(LosantModel):
 
 
 class DashboardBlocksVariantAN(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'indicator' (required)
+        config: DashboardBlocksVariantANConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
@@ -998,23 +1986,47 @@ class DashboardBlocksVariantAN(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1022,6 +2034,15 @@ class DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsDefaultQuery(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1031,6 +2052,14 @@ class DashboardBlocksVariantAOConfigControlsDefaultQuery(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1039,6 +2068,21 @@ class DashboardBlocksVariantAOConfigControlsGrid(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControls(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsDefaultQuery
+        default_value / defaultValue: number or string, at most 128 characters
+        grid: DashboardBlocksVariantAOConfigControlsGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        step: number or string, at most 128 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'range'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1054,23 +2098,47 @@ class DashboardBlocksVariantAOConfigControls(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1078,6 +2146,15 @@ class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag(Losant
 
 
 class DashboardBlocksVariantAOConfigControlsVariantADefaultQuery(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1087,6 +2164,14 @@ class DashboardBlocksVariantAOConfigControlsVariantADefaultQuery(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantAGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1095,6 +2180,19 @@ class DashboardBlocksVariantAOConfigControlsVariantAGrid(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantADefaultQuery
+        default_value / defaultValue: boolean
+        grid: DashboardBlocksVariantAOConfigControlsVariantAGrid
+        id: string, at most 48 characters
+        include_label / includeLabel: boolean
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'toggle'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1108,23 +2206,47 @@ class DashboardBlocksVariantAOConfigControlsVariantA(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1132,6 +2254,15 @@ class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag(Losant
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1141,6 +2272,14 @@ class DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantBGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1149,6 +2288,17 @@ class DashboardBlocksVariantAOConfigControlsVariantBGrid(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantB(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery
+        default_value / defaultValue: string, at most 2048 characters
+        grid: DashboardBlocksVariantAOConfigControlsVariantBGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'text'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
@@ -1160,23 +2310,47 @@ class DashboardBlocksVariantAOConfigControlsVariantB(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1184,6 +2358,15 @@ class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag(Losant
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1193,6 +2376,14 @@ class DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantCGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1201,12 +2392,30 @@ class DashboardBlocksVariantAOConfigControlsVariantCGrid(LosantModel):
 
 
 class DashboardBlocksConfigControlsOption(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=255)] = None
     value: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocksVariantAOConfigControlsVariantC(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery
+        default_value / defaultValue: string, at most 255 characters
+        grid: DashboardBlocksVariantAOConfigControlsVariantCGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        options: list of DashboardBlocksConfigControlsOption, at most 500 items
+        template_id / templateId: string, at most 64 characters
+        type: one of 'select'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
@@ -1219,6 +2428,14 @@ class DashboardBlocksVariantAOConfigControlsVariantC(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantDGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1227,6 +2444,15 @@ class DashboardBlocksVariantAOConfigControlsVariantDGrid(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantD(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        grid: DashboardBlocksVariantAOConfigControlsVariantDGrid
+        help: string, at most 32767 characters
+        id: string, at most 48 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'help'
+    """
     __losant_closed__ = True
     grid: DashboardBlocksVariantAOConfigControlsVariantDGrid | None = None
     help: Annotated[str | None, Field(max_length=32767)] = None
@@ -1236,6 +2462,13 @@ class DashboardBlocksVariantAOConfigControlsVariantD(LosantModel):
 
 
 class DashboardBlocksConfigControlsDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1243,6 +2476,14 @@ class DashboardBlocksConfigControlsDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantEGrid(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1251,6 +2492,24 @@ class DashboardBlocksVariantAOConfigControlsVariantEGrid(LosantModel):
 
 
 class DashboardBlocksVariantAOConfigControlsVariantE(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        action: one of 'workflow', 'command'
+        button_id / buttonId: string, at most 255 characters
+        color: string, at most 64 characters
+        command_name / commandName: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksConfigControlsDeviceTag, at most 100 items
+        grid: DashboardBlocksVariantAOConfigControlsVariantEGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        payload: string, at most 32767 characters
+        query: string, at most 32767 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'button'
+        workflow_id / workflowId: string, at most 255 characters
+    """
     __losant_closed__ = True
     action: Literal['workflow', 'command'] | None = None
     button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
@@ -1269,12 +2528,32 @@ class DashboardBlocksVariantAOConfigControlsVariantE(LosantModel):
 
 
 class DashboardBlocksVariantAOConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        controls: list of DashboardBlocksVariantAOConfigControls or DashboardBlocksVariantAOConfigControlsVariantA or DashboardBlocksVariantAOConfigControlsVariantB or DashboardBlocksVariantAOConfigControlsVariantC or DashboardBlocksVariantAOConfigControlsVariantD or DashboardBlocksVariantAOConfigControlsVariantE, at most 100 items
+        default_mode / defaultMode: one of 'unlocked', 'locked'
+    """
     __losant_closed__ = True
     controls: Annotated[list[DashboardBlocksVariantAOConfigControls | DashboardBlocksVariantAOConfigControlsVariantA | DashboardBlocksVariantAOConfigControlsVariantB | DashboardBlocksVariantAOConfigControlsVariantC | DashboardBlocksVariantAOConfigControlsVariantD | DashboardBlocksVariantAOConfigControlsVariantE] | None, Field(max_length=100)] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
 class DashboardBlocksVariantAO(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'input' (required)
+        config: DashboardBlocksVariantAOConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['input'], Field(alias='blockType')]
@@ -1289,6 +2568,13 @@ class DashboardBlocksVariantAO(LosantModel):
 
 
 class DashboardBlocksVariantAPConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1296,11 +2582,43 @@ class DashboardBlocksVariantAPConfigDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantAPConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboard`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardBlocksVariantAPConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        cluster_points / clusterPoints: boolean
+        composite_result / compositeResult: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantAPConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardBlocksVariantAPConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1329,6 +2647,20 @@ class DashboardBlocksVariantAPConfig(LosantModel):
 
 
 class DashboardBlocksVariantAP(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'map' (required)
+        config: DashboardBlocksVariantAPConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['map'], Field(alias='blockType')]
@@ -1343,6 +2675,13 @@ class DashboardBlocksVariantAP(LosantModel):
 
 
 class DashboardBlocksVariantAQConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1350,6 +2689,20 @@ class DashboardBlocksVariantAQConfig(LosantModel):
 
 
 class DashboardBlocksVariantAQ(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'open-event-indicator' (required)
+        config: DashboardBlocksVariantAQConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
@@ -1364,23 +2717,47 @@ class DashboardBlocksVariantAQ(LosantModel):
 
 
 class DashboardBlocksVariantARConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlocksVariantARConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlocksVariantARConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1388,6 +2765,22 @@ class DashboardBlocksVariantARConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantARConfigSegment(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantARConfigSegmentAggregation or DashboardBlocksVariantARConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantARConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantARConfigSegmentAggregation | DashboardBlocksVariantARConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1404,6 +2797,15 @@ class DashboardBlocksVariantARConfigSegment(LosantModel):
 
 
 class DashboardBlocksVariantARConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        percent_format / percentFormat: string, at most 255 characters
+        real_time / realTime: boolean
+        segments: list of DashboardBlocksVariantARConfigSegment, at most 255 items
+        value_format / valueFormat: string, at most 255 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
@@ -1413,6 +2815,20 @@ class DashboardBlocksVariantARConfig(LosantModel):
 
 
 class DashboardBlocksVariantAR(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'pie' (required)
+        config: DashboardBlocksVariantARConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['pie'], Field(alias='blockType')]
@@ -1427,6 +2843,13 @@ class DashboardBlocksVariantAR(LosantModel):
 
 
 class DashboardBlocksVariantASConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1434,6 +2857,36 @@ class DashboardBlocksVariantASConfigDeviceTag(LosantModel):
 
 
 class DashboardBlocksVariantASConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        center_on_data_points / centerOnDataPoints: boolean
+        composite_result / compositeResult: boolean
+        coordinate_a / coordinateA: string, 3 to 255 characters
+        coordinate_b / coordinateB: string, 3 to 255 characters
+        default_center / defaultCenter: string, at most 255 characters
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlocksVariantASConfigDeviceTag, at most 100 items
+        disable_zoom / disableZoom: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        image_url / imageUrl: string, at most 32767 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        pixel_a / pixelA: string, 3 to 255 characters
+        pixel_b / pixelB: string, 3 to 255 characters
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+        x_attribute / xAttribute: string, at most 255 characters
+        y_attribute / yAttribute: string, at most 255 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
@@ -1464,6 +2917,20 @@ class DashboardBlocksVariantASConfig(LosantModel):
 
 
 class DashboardBlocksVariantAS(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'position-chart' (required)
+        config: DashboardBlocksVariantASConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
@@ -1478,12 +2945,32 @@ class DashboardBlocksVariantAS(LosantModel):
 
 
 class DashboardBlocksVariantATConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        content: string, at most 32767 characters
+        title: string, at most 255 characters
+    """
     __losant_closed__ = True
     content: Annotated[str | None, Field(max_length=32767)] = None
     title: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardBlocksVariantAT(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'section-header' (required)
+        config: DashboardBlocksVariantATConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
@@ -1498,6 +2985,16 @@ class DashboardBlocksVariantAT(LosantModel):
 
 
 class DashboardBlocksVariantAUConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+        filter: string, at most 255 characters
+        include_cloud / includeCloud: boolean
+        include_edge / includeEdge: boolean
+        include_embedded / includeEmbedded: boolean
+        include_experience / includeExperience: boolean
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1508,6 +3005,20 @@ class DashboardBlocksVariantAUConfig(LosantModel):
 
 
 class DashboardBlocksVariantAU(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'workflow-list' (required)
+        config: DashboardBlocksVariantAUConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
@@ -1522,11 +3033,26 @@ class DashboardBlocksVariantAU(LosantModel):
 
 
 class DashboardContextConfigurationVariantFValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
 
 
 class DashboardContextConfiguration(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceAttribute' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantFValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1537,12 +3063,26 @@ class DashboardContextConfiguration(LosantModel):
 
 
 class DashboardContextConfigurationVariantGValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardContextConfigurationVariantGValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DashboardContextConfigurationVariantGValidationConfigDeviceTag, at most 100 items
+        include_full_device / includeFullDevice: boolean
+        query: string, at most 8192 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DashboardContextConfigurationVariantGValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -1551,6 +3091,16 @@ class DashboardContextConfigurationVariantGValidationConfig(LosantModel):
 
 
 class DashboardContextConfigurationVariantG(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceId' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantGValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1561,23 +3111,50 @@ class DashboardContextConfigurationVariantG(LosantModel):
 
 
 class DashboardContextConfigurationDefaultValue(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardContextConfigurationVariantHValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardContextConfigurationVariantHValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        device_tags / deviceTags: list of DashboardContextConfigurationVariantHValidationConfigDeviceTag, at most 100 items
+    """
     __losant_closed__ = True
     device_tags: Annotated[list[DashboardContextConfigurationVariantHValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
 
 
 class DashboardContextConfigurationVariantH(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: DashboardContextConfigurationDefaultValue (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceTag' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantHValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardContextConfigurationDefaultValue, Field(alias='defaultValue')]
@@ -1588,12 +3165,28 @@ class DashboardContextConfigurationVariantH(LosantModel):
 
 
 class DashboardContextConfigurationVariantIValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        max: number
+        min: number
+    """
     __losant_closed__ = True
     max: LosantNumber | None = None
     min: LosantNumber | None = None
 
 
 class DashboardContextConfigurationVariantI(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: number or string (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'number' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantIValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
@@ -1604,11 +3197,26 @@ class DashboardContextConfigurationVariantI(LosantModel):
 
 
 class DashboardContextConfigurationVariantJValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        reg_exp / regExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
 
 
 class DashboardContextConfigurationVariantJ(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'string' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantJValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1619,11 +3227,26 @@ class DashboardContextConfigurationVariantJ(LosantModel):
 
 
 class DashboardContextConfigurationVariantKValidationConfig(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+    """
     __losant_closed__ = True
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
 
 
 class DashboardContextConfigurationVariantK(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'experienceUser' (required)
+        validation_config / validationConfig: DashboardContextConfigurationVariantKValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1634,12 +3257,33 @@ class DashboardContextConfigurationVariantK(LosantModel):
 
 
 class DashboardReportConfigsVariantBCtxVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardReportConfigs(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardReportConfigsVariantBCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
@@ -1655,12 +3299,33 @@ class DashboardReportConfigs(LosantModel):
 
 
 class DashboardReportConfigsVariantCCtxVariantA(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardReportConfigsVariantC(LosantModel):
+    """Part of the ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters (required)
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardReportConfigsVariantCCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
@@ -1676,6 +3341,37 @@ class DashboardReportConfigsVariantC(LosantModel):
 
 
 class Dashboard(LosantModel):
+    """The ``dashboard`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        application_name / applicationName: string, 1 to 255 characters
+        blocks: list of DashboardBlocks or DashboardBlocksVariantY or DashboardBlocksVariantZ or DashboardBlocksVariantAA or DashboardBlocksVariantAB or DashboardBlocksVariantAC or DashboardBlocksVariantAD or DashboardBlocksVariantAE or DashboardBlocksVariantAF or DashboardBlocksVariantAG or DashboardBlocksVariantAH or DashboardBlocksVariantAI or DashboardBlocksVariantAJ or DashboardBlocksVariantAK or DashboardBlocksVariantAL or DashboardBlocksVariantAM or DashboardBlocksVariantAN or DashboardBlocksVariantAO or DashboardBlocksVariantAP or DashboardBlocksVariantAQ or DashboardBlocksVariantAR or DashboardBlocksVariantAS or DashboardBlocksVariantAT or DashboardBlocksVariantAU
+        context_configuration / contextConfiguration: list of DashboardContextConfiguration or DashboardContextConfigurationVariantG or DashboardContextConfigurationVariantH or DashboardContextConfigurationVariantI or DashboardContextConfigurationVariantJ or DashboardContextConfigurationVariantK, at most 100 items
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        dashboard_id / dashboardId: string, matching ^[A-Fa-f\\d]{24}$
+        default_theme / defaultTheme: one of 'dark', 'light'
+        description: string, at most 32767 characters
+        duration: integer, >= 1
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        is_password_protected / isPasswordProtected: boolean
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        name: string, 1 to 255 characters
+        organization_icon_color / organizationIconColor: string, at most 64 characters
+        organization_name / organizationName: string, 1 to 255 characters
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'user', 'organization'
+        public: boolean
+        refresh_rate / refreshRate: number, >= 5.0, <= 600.0
+        report_configs / reportConfigs: list of DashboardReportConfigs or DashboardReportConfigsVariantC, at most 10 items
+        resolution: integer, >= 1
+
+    ``Dashboard.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_name: Annotated[str | None, Field(alias='applicationName', max_length=255, min_length=1)] = None
     blocks: list[DashboardBlocks | DashboardBlocksVariantY | DashboardBlocksVariantZ | DashboardBlocksVariantAA | DashboardBlocksVariantAB | DashboardBlocksVariantAC | DashboardBlocksVariantAD | DashboardBlocksVariantAE | DashboardBlocksVariantAF | DashboardBlocksVariantAG | DashboardBlocksVariantAH | DashboardBlocksVariantAI | DashboardBlocksVariantAJ | DashboardBlocksVariantAK | DashboardBlocksVariantAL | DashboardBlocksVariantAM | DashboardBlocksVariantAN | DashboardBlocksVariantAO | DashboardBlocksVariantAP | DashboardBlocksVariantAQ | DashboardBlocksVariantAR | DashboardBlocksVariantAS | DashboardBlocksVariantAT | DashboardBlocksVariantAU] | None = None

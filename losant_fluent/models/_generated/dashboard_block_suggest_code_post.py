@@ -8,29 +8,59 @@ from .._base import LosantModel, LosantNumber
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigConfiguration(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     __losant_closed__ = True
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -38,6 +68,19 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag(LosantMode
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegments(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'time-series'
+        resolution: integer, >= 0 or string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -51,23 +94,47 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegments(LosantModel):
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -75,6 +142,18 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag(Lo
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -87,6 +166,19 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA(LosantModel
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, at most 48 characters
+        limit: string, at most 255 characters
+        offset: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+        query_type / queryType: one of 'data-table'
+        sort_column / sortColumn: string, at most 255 characters
+        sort_direction / sortDirection: string, at most 255 characters
+    """
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -100,6 +192,20 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB(LosantModel
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        composite_state_type / compositeStateType: string, at most 255 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        id: string, at most 48 characters
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'device-info'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
@@ -114,6 +220,18 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC(LosantModel
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters
+        include_extended_event_info / includeExtendedEventInfo: boolean
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'events'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
@@ -126,6 +244,14 @@ class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD(LosantModel
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfig(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        configuration: DashboardBlockSuggestCodePostBlockConfigConfigConfiguration or string, at most 32767 characters
+        segments: list of DashboardBlockSuggestCodePostBlockConfigConfigSegments or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD, at most 100 items
+        tooltip_event_subscribe / tooltipEventSubscribe: boolean
+        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
+    """
     __losant_closed__ = True
     configuration: DashboardBlockSuggestCodePostBlockConfigConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
     segments: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegments | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD] | None, Field(max_length=100)] = None
@@ -134,6 +260,20 @@ class DashboardBlockSuggestCodePostBlockConfigConfig(LosantModel):
 
 
 class DashboardBlockSuggestCodePostBlockConfig(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
+        config: DashboardBlockSuggestCodePostBlockConfigConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
@@ -148,6 +288,14 @@ class DashboardBlockSuggestCodePostBlockConfig(LosantModel):
 
 
 class DashboardBlockSuggestCodePost(LosantModel):
+    """The ``dashboardBlockSuggestCodePost`` schema.
+
+    Fields (Python name / API name: type):
+        block_config / blockConfig: DashboardBlockSuggestCodePostBlockConfig (required)
+        text: string, 1 to 8192 characters (required)
+
+    ``DashboardBlockSuggestCodePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     block_config: Annotated[DashboardBlockSuggestCodePostBlockConfig, Field(alias='blockConfig')]
     text: Annotated[str, Field(max_length=8192, min_length=1)]

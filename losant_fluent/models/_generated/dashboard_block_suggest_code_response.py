@@ -8,12 +8,28 @@ from .._base import LosantModel
 
 
 class DashboardBlockSuggestCodeResponseResponse(LosantModel):
+    """Part of the ``dashboardBlockSuggestCodeResponse`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        comments: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     comments: Annotated[str | None, Field(max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class DashboardBlockSuggestCodeResponse(LosantModel):
+    """The ``dashboardBlockSuggestCodeResponse`` schema.
+
+    Fields (Python name / API name: type):
+        finish_reason / finishReason: one of 'FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL' (required)
+        response: DashboardBlockSuggestCodeResponseResponse (required)
+        response_id / responseId: string, 1 to 1024 characters (required)
+
+    ``DashboardBlockSuggestCodeResponse.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     finish_reason: Annotated[Literal['FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL'], Field(alias='finishReason')]
     response: DashboardBlockSuggestCodeResponseResponse

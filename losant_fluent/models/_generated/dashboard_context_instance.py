@@ -4,14 +4,27 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantMapModel, LosantModel, LosantNumber
 
 
 class DashboardContextInstanceModel(LosantModel):
+    """Part of the ``dashboardContextInstance`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class DashboardContextInstance(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardContextInstanceModel]]):
+class DashboardContextInstance(LosantMapModel[Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardContextInstanceModel]):
+    """The ``dashboardContextInstance`` schema.
+
+    The value (``.root``) is: object of string, at most 32767 characters or number or DashboardContextInstanceModel (keys matching ^[0-9a-zA-Z_-]{1,255}$).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``DashboardContextInstance.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardContextInstanceModel]

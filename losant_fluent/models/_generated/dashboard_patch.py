@@ -8,11 +8,30 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 
 class DashboardPatchBlocksVariantAVConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocks(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'application-list' (required)
+        config: DashboardPatchBlocksVariantAVConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
@@ -27,23 +46,47 @@ class DashboardPatchBlocks(LosantModel):
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAWConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -51,6 +94,22 @@ class DashboardPatchBlocksVariantAWConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantAWConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAWConfigSegmentAggregation or DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantAWConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAWConfigSegmentAggregation | DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -67,6 +126,17 @@ class DashboardPatchBlocksVariantAWConfigSegment(LosantModel):
 
 
 class DashboardPatchBlocksVariantAWConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardPatchBlocksVariantAWConfigSegment, at most 255 items
+        x_axis_format / xAxisFormat: string, at most 255 characters
+        x_axis_label / xAxisLabel: string, at most 255 characters
+        x_axis_max / xAxisMax: number or string, at most 128 characters
+        x_axis_min / xAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
@@ -78,6 +148,20 @@ class DashboardPatchBlocksVariantAWConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantAW(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'bar' (required)
+        config: DashboardPatchBlocksVariantAWConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['bar'], Field(alias='blockType')]
@@ -92,29 +176,59 @@ class DashboardPatchBlocksVariantAW(LosantModel):
 
 
 class DashboardPatchBlocksConfigConfiguration(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     __losant_closed__ = True
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -122,6 +236,19 @@ class DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegments(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAXConfigSegmentsAggregation or DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'time-series'
+        resolution: integer, >= 0 or string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAXConfigSegmentsAggregation | DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -135,23 +262,47 @@ class DashboardPatchBlocksVariantAXConfigSegments(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -159,6 +310,18 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation or DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation | DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -171,6 +334,19 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantA(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantB(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, at most 48 characters
+        limit: string, at most 255 characters
+        offset: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+        query_type / queryType: one of 'data-table'
+        sort_column / sortColumn: string, at most 255 characters
+        sort_direction / sortDirection: string, at most 255 characters
+    """
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -184,6 +360,20 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantB(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantC(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        composite_state_type / compositeStateType: string, at most 255 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        id: string, at most 48 characters
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'device-info'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
@@ -198,6 +388,18 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantC(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfigSegmentsVariantD(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters
+        include_extended_event_info / includeExtendedEventInfo: boolean
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'events'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
@@ -210,6 +412,14 @@ class DashboardPatchBlocksVariantAXConfigSegmentsVariantD(LosantModel):
 
 
 class DashboardPatchBlocksVariantAXConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        configuration: DashboardPatchBlocksConfigConfiguration or string, at most 32767 characters
+        segments: list of DashboardPatchBlocksVariantAXConfigSegments or DashboardPatchBlocksVariantAXConfigSegmentsVariantA or DashboardPatchBlocksVariantAXConfigSegmentsVariantB or DashboardPatchBlocksVariantAXConfigSegmentsVariantC or DashboardPatchBlocksVariantAXConfigSegmentsVariantD, at most 100 items
+        tooltip_event_subscribe / tooltipEventSubscribe: boolean
+        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
+    """
     __losant_closed__ = True
     configuration: DashboardPatchBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
     segments: Annotated[list[DashboardPatchBlocksVariantAXConfigSegments | DashboardPatchBlocksVariantAXConfigSegmentsVariantA | DashboardPatchBlocksVariantAXConfigSegmentsVariantB | DashboardPatchBlocksVariantAXConfigSegmentsVariantC | DashboardPatchBlocksVariantAXConfigSegmentsVariantD] | None, Field(max_length=100)] = None
@@ -218,6 +428,20 @@ class DashboardPatchBlocksVariantAXConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantAX(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
+        config: DashboardPatchBlocksVariantAXConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
@@ -232,11 +456,30 @@ class DashboardPatchBlocksVariantAX(LosantModel):
 
 
 class DashboardPatchBlocksVariantAYConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocksVariantAY(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'dashboard-list' (required)
+        config: DashboardPatchBlocksVariantAYConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
@@ -251,6 +494,14 @@ class DashboardPatchBlocksVariantAY(LosantModel):
 
 
 class DashboardPatchBlocksVariantAZConfigColumn(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -259,11 +510,27 @@ class DashboardPatchBlocksVariantAZConfigColumn(LosantModel):
 
 
 class DashboardPatchBlocksConfigDefaultSortDirection(LosantRootModel[str]):
+    """Part of the ``dashboardPatch`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPatchBlocksVariantAZConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        columns: list of DashboardPatchBlocksVariantAZConfigColumn, at most 100 items
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        default_limit / defaultLimit: string, at most 255 characters
+        default_offset / defaultOffset: string, at most 255 characters
+        default_sort_column / defaultSortColumn: string, at most 255 characters
+        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardPatchBlocksConfigDefaultSortDirection
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+    """
     __losant_closed__ = True
     columns: Annotated[list[DashboardPatchBlocksVariantAZConfigColumn] | None, Field(max_length=100)] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -276,6 +543,20 @@ class DashboardPatchBlocksVariantAZConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantAZ(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'data-table' (required)
+        config: DashboardPatchBlocksVariantAZConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
@@ -290,6 +571,16 @@ class DashboardPatchBlocksVariantAZ(LosantModel):
 
 
 class DashboardPatchBlocksVariantBAConfigCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -300,6 +591,13 @@ class DashboardPatchBlocksVariantBAConfigCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBAConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters (required)
+        label: string, at most 32767 characters
+        value: string, at most 32767 characters
+    """
     __losant_closed__ = True
     color: Annotated[str, Field(max_length=64)]
     label: Annotated[str | None, Field(max_length=32767)] = None
@@ -307,12 +605,25 @@ class DashboardPatchBlocksVariantBAConfigDefaultCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBAConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters (required)
+        query: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
 class DashboardPatchBlocksVariantBAConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPatchBlocksVariantBAConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPatchBlocksVariantBAConfigDefaultCondition (required)
+        segments: list of DashboardPatchBlocksVariantBAConfigSegment, 1 to 100 items (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPatchBlocksVariantBAConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPatchBlocksVariantBAConfigDefaultCondition, Field(alias='defaultCondition')]
@@ -320,6 +631,20 @@ class DashboardPatchBlocksVariantBAConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-count' (required)
+        config: DashboardPatchBlocksVariantBAConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
@@ -334,6 +659,15 @@ class DashboardPatchBlocksVariantBA(LosantModel):
 
 
 class DashboardPatchBlocksVariantBBConfigColumn(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        source: string, at most 255 characters
+        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -343,6 +677,13 @@ class DashboardPatchBlocksVariantBBConfigColumn(LosantModel):
 
 
 class DashboardPatchBlocksConfigFilterTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -350,6 +691,13 @@ class DashboardPatchBlocksConfigFilterTag(LosantModel):
 
 
 class DashboardPatchBlocksConfigFilter(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        ids: list of string, at most 255 characters, at most 100 items
+        search_param / searchParam: string, at most 255 characters
+        tags: list of DashboardPatchBlocksConfigFilterTag, at most 100 items
+    """
     __losant_closed__ = True
     ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
     search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
@@ -357,6 +705,22 @@ class DashboardPatchBlocksConfigFilter(LosantModel):
 
 
 class DashboardPatchBlocksVariantBBConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardPatchBlocksVariantBBConfigColumn, at most 100 items
+        device_link_new_window / deviceLinkNewWindow: boolean
+        device_link_type / deviceLinkType: one of 'custom', 'default'
+        device_link_url / deviceLinkUrl: string, at most 2048 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        filter: string, at most 255 characters or DashboardPatchBlocksConfigFilter
+        match: one of 'unfiltered', 'all', 'any'
+        query: string, at most 32767 characters
+        show_public_filter / showPublicFilter: boolean
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     columns: Annotated[list[DashboardPatchBlocksVariantBBConfigColumn] | None, Field(max_length=100)] = None
@@ -373,6 +737,20 @@ class DashboardPatchBlocksVariantBBConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBB(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-list' (required)
+        config: DashboardPatchBlocksVariantBBConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
@@ -387,6 +765,13 @@ class DashboardPatchBlocksVariantBB(LosantModel):
 
 
 class DashboardPatchBlocksVariantBCConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -394,6 +779,15 @@ class DashboardPatchBlocksVariantBCConfigDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBCConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBCConfigDeviceTag, at most 100 items
+        include_device_info / includeDeviceInfo: boolean
+        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPatchBlocksVariantBCConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -403,6 +797,20 @@ class DashboardPatchBlocksVariantBCConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBC(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-log' (required)
+        config: DashboardPatchBlocksVariantBCConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
@@ -417,6 +825,15 @@ class DashboardPatchBlocksVariantBC(LosantModel):
 
 
 class DashboardPatchBlocksVariantBDConfigColumn(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
@@ -426,6 +843,13 @@ class DashboardPatchBlocksVariantBDConfigColumn(LosantModel):
 
 
 class DashboardPatchBlocksVariantBDConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -433,6 +857,18 @@ class DashboardPatchBlocksVariantBDConfigDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBDConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardPatchBlocksVariantBDConfigColumn, at most 100 items
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBDConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: integer, <= 1
+        sort_index / sortIndex: integer, >= 0, <= 100
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     columns: Annotated[list[DashboardPatchBlocksVariantBDConfigColumn] | None, Field(max_length=100)] = None
@@ -445,6 +881,20 @@ class DashboardPatchBlocksVariantBDConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBD(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-state-table' (required)
+        config: DashboardPatchBlocksVariantBDConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
@@ -459,6 +909,15 @@ class DashboardPatchBlocksVariantBD(LosantModel):
 
 
 class DashboardPatchBlocksVariantBEConfigColumn(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        selected_tag / selectedTag: string, at most 255 characters
+        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -468,6 +927,18 @@ class DashboardPatchBlocksVariantBEConfigColumn(LosantModel):
 
 
 class DashboardPatchBlocksVariantBEConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        column_errors / columnErrors: object of any JSON value, at most 0 long
+        columns: list of DashboardPatchBlocksVariantBEConfigColumn, at most 100 items
+        event_state / eventState: string, at most 255 characters or object of any JSON value
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
@@ -480,6 +951,20 @@ class DashboardPatchBlocksVariantBEConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBE(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'event-list' (required)
+        config: DashboardPatchBlocksVariantBEConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
@@ -494,6 +979,16 @@ class DashboardPatchBlocksVariantBE(LosantModel):
 
 
 class DashboardPatchBlocksVariantBFConfigCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -504,23 +999,47 @@ class DashboardPatchBlocksVariantBFConfigCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBFConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -528,6 +1047,22 @@ class DashboardPatchBlocksVariantBFConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBFConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBFConfigSegmentAggregation or DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBFConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBFConfigSegmentAggregation | DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -544,6 +1079,20 @@ class DashboardPatchBlocksVariantBFConfigSegment(LosantModel):
 
 
 class DashboardPatchBlocksVariantBFConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPatchBlocksVariantBFConfigCondition, at most 100 items
+        display_as_percentage / displayAsPercentage: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        gauge_max / gaugeMax: number or string, at most 128 characters
+        gauge_min / gaugeMin: number or string, at most 128 characters
+        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
+        precision: number or string, at most 128 characters
+        precision_type / precisionType: one of 'floating', 'significant'
+        real_time / realTime: boolean
+        segment: DashboardPatchBlocksVariantBFConfigSegment
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPatchBlocksVariantBFConfigCondition] | None, Field(max_length=100)] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
@@ -558,6 +1107,20 @@ class DashboardPatchBlocksVariantBFConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBF(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'gauge' (required)
+        config: DashboardPatchBlocksVariantBFConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
@@ -572,6 +1135,18 @@ class DashboardPatchBlocksVariantBF(LosantModel):
 
 
 class DashboardPatchBlocksConfigDecorator(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        label: string, at most 255 characters
+        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        type: one of 'line', 'area' (required)
+        y1: number or string, at most 128 characters (required)
+        y2: number or string, at most 128 characters
+        y_axis_id / yAxisId: string, at most 48 characters (required)
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -584,23 +1159,47 @@ class DashboardPatchBlocksConfigDecorator(LosantModel):
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBGConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -608,6 +1207,29 @@ class DashboardPatchBlocksVariantBGConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBGConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBGConfigSegmentAggregation or DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        cumulative: boolean
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBGConfigSegmentDeviceTag, at most 100 items
+        dot_weight / dotWeight: integer, >= 0, <= 5
+        expression: string, at most 255 characters
+        graph_type / graphType: one of 'area', 'bar', 'line'
+        label: string, at most 255 characters
+        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_format / yAxisFormat: string, at most 255 characters
+        y_axis_id / yAxisId: string, at most 48 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+        y_axis_max / yAxisMax: number or string, at most 128 characters
+        y_axis_min / yAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBGConfigSegmentAggregation | DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -631,6 +1253,18 @@ class DashboardPatchBlocksVariantBGConfigSegment(LosantModel):
 
 
 class DashboardPatchBlocksConfigYAx(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        format: string, at most 255 characters
+        id: string, at most 48 characters (required)
+        label: string, at most 255 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        position: one of 'left', 'right', 'hidden'
+        scale: one of 'linear', 'log', 'sqrt'
+        stacked: boolean
+    """
     __losant_closed__ = True
     format: Annotated[str | None, Field(max_length=255)] = None
     id: Annotated[str, Field(max_length=48)]
@@ -643,6 +1277,20 @@ class DashboardPatchBlocksConfigYAx(LosantModel):
 
 
 class DashboardPatchBlocksVariantBGConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        decorators: list of DashboardPatchBlocksConfigDecorator, at most 10 items
+        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
+        display_type / displayType: one of 'stick', 'line'
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        hide_legend / hideLegend: boolean
+        real_time / realTime: boolean
+        recharts: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        segments: list of DashboardPatchBlocksVariantBGConfigSegment, at most 100 items
+        y_axes / yAxes: list of DashboardPatchBlocksConfigYAx, at most 10 items
+    """
     __losant_closed__ = True
     decorators: Annotated[list[DashboardPatchBlocksConfigDecorator] | None, Field(max_length=10)] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
@@ -657,6 +1305,20 @@ class DashboardPatchBlocksVariantBGConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBG(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'graph' (required)
+        config: DashboardPatchBlocksVariantBGConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['graph'], Field(alias='blockType')]
@@ -671,6 +1333,13 @@ class DashboardPatchBlocksVariantBG(LosantModel):
 
 
 class DashboardPatchBlocksVariantBHConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -678,11 +1347,32 @@ class DashboardPatchBlocksVariantBHConfigDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboardPatch`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPatchBlocksVariantBHConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBHConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -700,6 +1390,20 @@ class DashboardPatchBlocksVariantBHConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBH(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'heatmap' (required)
+        config: DashboardPatchBlocksVariantBHConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
@@ -714,11 +1418,30 @@ class DashboardPatchBlocksVariantBH(LosantModel):
 
 
 class DashboardPatchBlocksVariantBIConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        url: string, at most 2048 characters
+    """
     __losant_closed__ = True
     url: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class DashboardPatchBlocksVariantBI(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'iframe' (required)
+        config: DashboardPatchBlocksVariantBIConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
@@ -733,6 +1456,17 @@ class DashboardPatchBlocksVariantBI(LosantModel):
 
 
 class DashboardPatchBlocksVariantBJConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        bg_color / bgColor: string, at most 64 characters
+        device_id / deviceId: string, at most 255 characters
+        image_link_new_window / imageLinkNewWindow: boolean
+        image_link_url / imageLinkUrl: string, at most 2048 characters
+        image_source / imageSource: one of 'static', 'attribute'
+        image_url / imageUrl: string, at most 32767 characters
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
@@ -744,6 +1478,20 @@ class DashboardPatchBlocksVariantBJConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBJ(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image' (required)
+        config: DashboardPatchBlocksVariantBJConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image'], Field(alias='blockType')]
@@ -758,6 +1506,16 @@ class DashboardPatchBlocksVariantBJ(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -768,6 +1526,16 @@ class DashboardPatchBlocksVariantBKConfigOverlaysCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -778,6 +1546,16 @@ class DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlays(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'indicator', 'label', 'image' (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
@@ -788,6 +1566,16 @@ class DashboardPatchBlocksVariantBKConfigOverlays(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -798,6 +1586,16 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -808,6 +1606,17 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition(Losant
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition, at most 100 items
+        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'value' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
@@ -819,6 +1628,16 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantA(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -829,6 +1648,16 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -839,6 +1668,22 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition(Losant
 
 
 class DashboardPatchBlocksVariantBKConfigOverlaysVariantB(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition (required)
+        length: integer, >= 1, <= 10
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        orientation: one of 'horizontal', 'vertical'
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'bar' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
@@ -855,23 +1700,47 @@ class DashboardPatchBlocksVariantBKConfigOverlaysVariantB(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -879,6 +1748,18 @@ class DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfigSegments(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBKConfigSegmentsAggregation or DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBKConfigSegmentsAggregation | DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -891,6 +1772,16 @@ class DashboardPatchBlocksVariantBKConfigSegments(LosantModel):
 
 
 class DashboardPatchBlocksVariantBKConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        default_zoom / defaultZoom: number
+        disable_zoom / disableZoom: boolean
+        image_url / imageUrl: string, at most 32767 characters
+        overlays: list of DashboardPatchBlocksVariantBKConfigOverlays or DashboardPatchBlocksVariantBKConfigOverlaysVariantA or DashboardPatchBlocksVariantBKConfigOverlaysVariantB, at most 100 items
+        segments: list of DashboardPatchBlocksVariantBKConfigSegments, at most 300 items
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
@@ -901,6 +1792,20 @@ class DashboardPatchBlocksVariantBKConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBK(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image-overlay' (required)
+        config: DashboardPatchBlocksVariantBKConfig (required)
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
@@ -915,6 +1820,16 @@ class DashboardPatchBlocksVariantBK(LosantModel):
 
 
 class DashboardPatchBlocksVariantBLConfigCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -925,6 +1840,16 @@ class DashboardPatchBlocksVariantBLConfigCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBLConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -935,23 +1860,47 @@ class DashboardPatchBlocksVariantBLConfigDefaultCondition(LosantModel):
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBLConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -959,6 +1908,22 @@ class DashboardPatchBlocksVariantBLConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBLConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBLConfigSegmentAggregation or DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBLConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBLConfigSegmentAggregation | DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -975,6 +1940,15 @@ class DashboardPatchBlocksVariantBLConfigSegment(LosantModel):
 
 
 class DashboardPatchBlocksVariantBLConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPatchBlocksVariantBLConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPatchBlocksVariantBLConfigDefaultCondition
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardPatchBlocksVariantBLConfigSegment, at most 255 items
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPatchBlocksVariantBLConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPatchBlocksVariantBLConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
@@ -984,6 +1958,20 @@ class DashboardPatchBlocksVariantBLConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBL(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'indicator' (required)
+        config: DashboardPatchBlocksVariantBLConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
@@ -998,23 +1986,47 @@ class DashboardPatchBlocksVariantBL(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1022,6 +2034,15 @@ class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag(LosantMod
 
 
 class DashboardPatchBlocksVariantBMConfigControlsDefaultQuery(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1031,6 +2052,14 @@ class DashboardPatchBlocksVariantBMConfigControlsDefaultQuery(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1039,6 +2068,21 @@ class DashboardPatchBlocksVariantBMConfigControlsGrid(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControls(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsDefaultQuery
+        default_value / defaultValue: number or string, at most 128 characters
+        grid: DashboardPatchBlocksVariantBMConfigControlsGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        step: number or string, at most 128 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'range'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1054,23 +2098,47 @@ class DashboardPatchBlocksVariantBMConfigControls(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1078,6 +2146,15 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag(L
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1087,6 +2164,14 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery(LosantMode
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantAGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1095,6 +2180,19 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantAGrid(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery
+        default_value / defaultValue: boolean
+        grid: DashboardPatchBlocksVariantBMConfigControlsVariantAGrid
+        id: string, at most 48 characters
+        include_label / includeLabel: boolean
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'toggle'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1108,23 +2206,47 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantA(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1132,6 +2254,15 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag(L
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1141,6 +2272,14 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery(LosantMode
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantBGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1149,6 +2288,17 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantBGrid(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantB(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery
+        default_value / defaultValue: string, at most 2048 characters
+        grid: DashboardPatchBlocksVariantBMConfigControlsVariantBGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'text'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
@@ -1160,23 +2310,47 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantB(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1184,6 +2358,15 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag(L
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1193,6 +2376,14 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery(LosantMode
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantCGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1201,12 +2392,30 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantCGrid(LosantModel):
 
 
 class DashboardPatchBlocksConfigControlsOption(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=255)] = None
     value: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantC(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery
+        default_value / defaultValue: string, at most 255 characters
+        grid: DashboardPatchBlocksVariantBMConfigControlsVariantCGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        options: list of DashboardPatchBlocksConfigControlsOption, at most 500 items
+        template_id / templateId: string, at most 64 characters
+        type: one of 'select'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
@@ -1219,6 +2428,14 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantC(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantDGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1227,6 +2444,15 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantDGrid(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantD(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        grid: DashboardPatchBlocksVariantBMConfigControlsVariantDGrid
+        help: string, at most 32767 characters
+        id: string, at most 48 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'help'
+    """
     __losant_closed__ = True
     grid: DashboardPatchBlocksVariantBMConfigControlsVariantDGrid | None = None
     help: Annotated[str | None, Field(max_length=32767)] = None
@@ -1236,6 +2462,13 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantD(LosantModel):
 
 
 class DashboardPatchBlocksConfigControlsDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1243,6 +2476,14 @@ class DashboardPatchBlocksConfigControlsDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantEGrid(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1251,6 +2492,24 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantEGrid(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfigControlsVariantE(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        action: one of 'workflow', 'command'
+        button_id / buttonId: string, at most 255 characters
+        color: string, at most 64 characters
+        command_name / commandName: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksConfigControlsDeviceTag, at most 100 items
+        grid: DashboardPatchBlocksVariantBMConfigControlsVariantEGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        payload: string, at most 32767 characters
+        query: string, at most 32767 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'button'
+        workflow_id / workflowId: string, at most 255 characters
+    """
     __losant_closed__ = True
     action: Literal['workflow', 'command'] | None = None
     button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
@@ -1269,12 +2528,32 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantE(LosantModel):
 
 
 class DashboardPatchBlocksVariantBMConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        controls: list of DashboardPatchBlocksVariantBMConfigControls or DashboardPatchBlocksVariantBMConfigControlsVariantA or DashboardPatchBlocksVariantBMConfigControlsVariantB or DashboardPatchBlocksVariantBMConfigControlsVariantC or DashboardPatchBlocksVariantBMConfigControlsVariantD or DashboardPatchBlocksVariantBMConfigControlsVariantE, at most 100 items
+        default_mode / defaultMode: one of 'unlocked', 'locked'
+    """
     __losant_closed__ = True
     controls: Annotated[list[DashboardPatchBlocksVariantBMConfigControls | DashboardPatchBlocksVariantBMConfigControlsVariantA | DashboardPatchBlocksVariantBMConfigControlsVariantB | DashboardPatchBlocksVariantBMConfigControlsVariantC | DashboardPatchBlocksVariantBMConfigControlsVariantD | DashboardPatchBlocksVariantBMConfigControlsVariantE] | None, Field(max_length=100)] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
 class DashboardPatchBlocksVariantBM(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'input' (required)
+        config: DashboardPatchBlocksVariantBMConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['input'], Field(alias='blockType')]
@@ -1289,6 +2568,13 @@ class DashboardPatchBlocksVariantBM(LosantModel):
 
 
 class DashboardPatchBlocksVariantBNConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1296,11 +2582,43 @@ class DashboardPatchBlocksVariantBNConfigDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboardPatch`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPatchBlocksVariantBNConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        cluster_points / clusterPoints: boolean
+        composite_result / compositeResult: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBNConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1329,6 +2647,20 @@ class DashboardPatchBlocksVariantBNConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBN(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'map' (required)
+        config: DashboardPatchBlocksVariantBNConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['map'], Field(alias='blockType')]
@@ -1343,6 +2675,13 @@ class DashboardPatchBlocksVariantBN(LosantModel):
 
 
 class DashboardPatchBlocksVariantBOConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1350,6 +2689,20 @@ class DashboardPatchBlocksVariantBOConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBO(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'open-event-indicator' (required)
+        config: DashboardPatchBlocksVariantBOConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
@@ -1364,23 +2717,47 @@ class DashboardPatchBlocksVariantBO(LosantModel):
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPatchBlocksVariantBPConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1388,6 +2765,22 @@ class DashboardPatchBlocksVariantBPConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBPConfigSegment(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBPConfigSegmentAggregation or DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBPConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBPConfigSegmentAggregation | DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1404,6 +2797,15 @@ class DashboardPatchBlocksVariantBPConfigSegment(LosantModel):
 
 
 class DashboardPatchBlocksVariantBPConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        percent_format / percentFormat: string, at most 255 characters
+        real_time / realTime: boolean
+        segments: list of DashboardPatchBlocksVariantBPConfigSegment, at most 255 items
+        value_format / valueFormat: string, at most 255 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
@@ -1413,6 +2815,20 @@ class DashboardPatchBlocksVariantBPConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBP(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'pie' (required)
+        config: DashboardPatchBlocksVariantBPConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['pie'], Field(alias='blockType')]
@@ -1427,6 +2843,13 @@ class DashboardPatchBlocksVariantBP(LosantModel):
 
 
 class DashboardPatchBlocksVariantBQConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1434,6 +2857,36 @@ class DashboardPatchBlocksVariantBQConfigDeviceTag(LosantModel):
 
 
 class DashboardPatchBlocksVariantBQConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        center_on_data_points / centerOnDataPoints: boolean
+        composite_result / compositeResult: boolean
+        coordinate_a / coordinateA: string, 3 to 255 characters
+        coordinate_b / coordinateB: string, 3 to 255 characters
+        default_center / defaultCenter: string, at most 255 characters
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPatchBlocksVariantBQConfigDeviceTag, at most 100 items
+        disable_zoom / disableZoom: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        image_url / imageUrl: string, at most 32767 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        pixel_a / pixelA: string, 3 to 255 characters
+        pixel_b / pixelB: string, 3 to 255 characters
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+        x_attribute / xAttribute: string, at most 255 characters
+        y_attribute / yAttribute: string, at most 255 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
@@ -1464,6 +2917,20 @@ class DashboardPatchBlocksVariantBQConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBQ(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'position-chart' (required)
+        config: DashboardPatchBlocksVariantBQConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
@@ -1478,12 +2945,32 @@ class DashboardPatchBlocksVariantBQ(LosantModel):
 
 
 class DashboardPatchBlocksVariantBRConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        content: string, at most 32767 characters
+        title: string, at most 255 characters
+    """
     __losant_closed__ = True
     content: Annotated[str | None, Field(max_length=32767)] = None
     title: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPatchBlocksVariantBR(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'section-header' (required)
+        config: DashboardPatchBlocksVariantBRConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
@@ -1498,6 +2985,16 @@ class DashboardPatchBlocksVariantBR(LosantModel):
 
 
 class DashboardPatchBlocksVariantBSConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+        filter: string, at most 255 characters
+        include_cloud / includeCloud: boolean
+        include_edge / includeEdge: boolean
+        include_embedded / includeEmbedded: boolean
+        include_experience / includeExperience: boolean
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1508,6 +3005,20 @@ class DashboardPatchBlocksVariantBSConfig(LosantModel):
 
 
 class DashboardPatchBlocksVariantBS(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'workflow-list' (required)
+        config: DashboardPatchBlocksVariantBSConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
@@ -1522,11 +3033,26 @@ class DashboardPatchBlocksVariantBS(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantLValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
 
 
 class DashboardPatchContextConfiguration(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceAttribute' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantLValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1537,12 +3063,26 @@ class DashboardPatchContextConfiguration(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPatchContextConfigurationVariantMValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag, at most 100 items
+        include_full_device / includeFullDevice: boolean
+        query: string, at most 8192 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -1551,6 +3091,16 @@ class DashboardPatchContextConfigurationVariantMValidationConfig(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantM(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceId' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantMValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1561,23 +3111,50 @@ class DashboardPatchContextConfigurationVariantM(LosantModel):
 
 
 class DashboardPatchContextConfigurationDefaultValue(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPatchContextConfigurationVariantNValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_tags / deviceTags: list of DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag, at most 100 items
+    """
     __losant_closed__ = True
     device_tags: Annotated[list[DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
 
 
 class DashboardPatchContextConfigurationVariantN(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: DashboardPatchContextConfigurationDefaultValue (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceTag' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantNValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardPatchContextConfigurationDefaultValue, Field(alias='defaultValue')]
@@ -1588,12 +3165,28 @@ class DashboardPatchContextConfigurationVariantN(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantOValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        max: number
+        min: number
+    """
     __losant_closed__ = True
     max: LosantNumber | None = None
     min: LosantNumber | None = None
 
 
 class DashboardPatchContextConfigurationVariantO(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: number or string (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'number' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantOValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
@@ -1604,11 +3197,26 @@ class DashboardPatchContextConfigurationVariantO(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantPValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        reg_exp / regExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
 
 
 class DashboardPatchContextConfigurationVariantP(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'string' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantPValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1619,11 +3227,26 @@ class DashboardPatchContextConfigurationVariantP(LosantModel):
 
 
 class DashboardPatchContextConfigurationVariantQValidationConfig(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+    """
     __losant_closed__ = True
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
 
 
 class DashboardPatchContextConfigurationVariantQ(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'experienceUser' (required)
+        validation_config / validationConfig: DashboardPatchContextConfigurationVariantQValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1634,17 +3257,42 @@ class DashboardPatchContextConfigurationVariantQ(LosantModel):
 
 
 class DashboardPatchPassword(LosantRootModel[str]):
+    """Part of the ``dashboardPatch`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=2048, min_length=12, pattern='^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$')]
 
 
 class DashboardPatchReportConfigsVariantDCtxVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPatchReportConfigs(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardPatchReportConfigsVariantDCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
@@ -1660,12 +3308,33 @@ class DashboardPatchReportConfigs(LosantModel):
 
 
 class DashboardPatchReportConfigsVariantECtxVariantA(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPatchReportConfigsVariantE(LosantModel):
+    """Part of the ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters (required)
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardPatchReportConfigsVariantECtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
@@ -1681,6 +3350,23 @@ class DashboardPatchReportConfigsVariantE(LosantModel):
 
 
 class DashboardPatch(LosantModel):
+    """The ``dashboardPatch`` schema.
+
+    Fields (Python name / API name: type):
+        blocks: list of DashboardPatchBlocks or DashboardPatchBlocksVariantAW or DashboardPatchBlocksVariantAX or DashboardPatchBlocksVariantAY or DashboardPatchBlocksVariantAZ or DashboardPatchBlocksVariantBA or DashboardPatchBlocksVariantBB or DashboardPatchBlocksVariantBC or DashboardPatchBlocksVariantBD or DashboardPatchBlocksVariantBE or DashboardPatchBlocksVariantBF or DashboardPatchBlocksVariantBG or DashboardPatchBlocksVariantBH or DashboardPatchBlocksVariantBI or DashboardPatchBlocksVariantBJ or DashboardPatchBlocksVariantBK or DashboardPatchBlocksVariantBL or DashboardPatchBlocksVariantBM or DashboardPatchBlocksVariantBN or DashboardPatchBlocksVariantBO or DashboardPatchBlocksVariantBP or DashboardPatchBlocksVariantBQ or DashboardPatchBlocksVariantBR or DashboardPatchBlocksVariantBS
+        context_configuration / contextConfiguration: list of DashboardPatchContextConfiguration or DashboardPatchContextConfigurationVariantM or DashboardPatchContextConfigurationVariantN or DashboardPatchContextConfigurationVariantO or DashboardPatchContextConfigurationVariantP or DashboardPatchContextConfigurationVariantQ, at most 100 items
+        default_theme / defaultTheme: one of 'dark', 'light'
+        description: string, at most 32767 characters
+        duration: integer, >= 1
+        name: string, 1 to 255 characters
+        password: DashboardPatchPassword
+        public: boolean
+        refresh_rate / refreshRate: number, >= 5.0, <= 600.0
+        report_configs / reportConfigs: list of DashboardPatchReportConfigs or DashboardPatchReportConfigsVariantE, at most 10 items
+        resolution: integer, >= 1
+
+    ``DashboardPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     blocks: list[DashboardPatchBlocks | DashboardPatchBlocksVariantAW | DashboardPatchBlocksVariantAX | DashboardPatchBlocksVariantAY | DashboardPatchBlocksVariantAZ | DashboardPatchBlocksVariantBA | DashboardPatchBlocksVariantBB | DashboardPatchBlocksVariantBC | DashboardPatchBlocksVariantBD | DashboardPatchBlocksVariantBE | DashboardPatchBlocksVariantBF | DashboardPatchBlocksVariantBG | DashboardPatchBlocksVariantBH | DashboardPatchBlocksVariantBI | DashboardPatchBlocksVariantBJ | DashboardPatchBlocksVariantBK | DashboardPatchBlocksVariantBL | DashboardPatchBlocksVariantBM | DashboardPatchBlocksVariantBN | DashboardPatchBlocksVariantBO | DashboardPatchBlocksVariantBP | DashboardPatchBlocksVariantBQ | DashboardPatchBlocksVariantBR | DashboardPatchBlocksVariantBS] | None = None
     context_configuration: Annotated[list[DashboardPatchContextConfiguration | DashboardPatchContextConfigurationVariantM | DashboardPatchContextConfigurationVariantN | DashboardPatchContextConfigurationVariantO | DashboardPatchContextConfigurationVariantP | DashboardPatchContextConfigurationVariantQ] | None, Field(alias='contextConfiguration', max_length=100)] = None

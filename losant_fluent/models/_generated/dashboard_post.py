@@ -8,11 +8,30 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 
 class DashboardPostBlocksVariantBTConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocks(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'application-list' (required)
+        config: DashboardPostBlocksVariantBTConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
@@ -27,23 +46,47 @@ class DashboardPostBlocks(LosantModel):
 
 
 class DashboardPostBlocksVariantBUConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBUConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -51,6 +94,22 @@ class DashboardPostBlocksVariantBUConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantBUConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBUConfigSegmentAggregation or DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantBUConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBUConfigSegmentAggregation | DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -67,6 +126,17 @@ class DashboardPostBlocksVariantBUConfigSegment(LosantModel):
 
 
 class DashboardPostBlocksVariantBUConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardPostBlocksVariantBUConfigSegment, at most 255 items
+        x_axis_format / xAxisFormat: string, at most 255 characters
+        x_axis_label / xAxisLabel: string, at most 255 characters
+        x_axis_max / xAxisMax: number or string, at most 128 characters
+        x_axis_min / xAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
@@ -78,6 +148,20 @@ class DashboardPostBlocksVariantBUConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantBU(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'bar' (required)
+        config: DashboardPostBlocksVariantBUConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['bar'], Field(alias='blockType')]
@@ -92,29 +176,59 @@ class DashboardPostBlocksVariantBU(LosantModel):
 
 
 class DashboardPostBlocksConfigConfiguration(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        body_content / bodyContent: string, at most 32767 characters
+        head_content / headContent: string, at most 32767 characters
+    """
     __losant_closed__ = True
     body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
     head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -122,6 +236,19 @@ class DashboardPostBlocksVariantBVConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegments(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBVConfigSegmentsAggregation or DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantBVConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'time-series'
+        resolution: integer, >= 0 or string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBVConfigSegmentsAggregation | DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -135,23 +262,47 @@ class DashboardPostBlocksVariantBVConfigSegments(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -159,6 +310,18 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation or DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation | DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -171,6 +334,19 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantA(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantB(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, at most 48 characters
+        limit: string, at most 255 characters
+        offset: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+        query_type / queryType: one of 'data-table'
+        sort_column / sortColumn: string, at most 255 characters
+        sort_direction / sortDirection: string, at most 255 characters
+    """
     __losant_closed__ = True
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -184,6 +360,20 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantB(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantC(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        composite_state_type / compositeStateType: string, at most 255 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        id: string, at most 48 characters
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'device-info'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
@@ -198,6 +388,18 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantC(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfigSegmentsVariantD(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters
+        include_extended_event_info / includeExtendedEventInfo: boolean
+        page: string, at most 255 characters
+        per_page / perPage: string, at most 255 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'events'
+        sort_direction / sortDirection: string, at most 255 characters
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(max_length=48)] = None
     include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
@@ -210,6 +412,14 @@ class DashboardPostBlocksVariantBVConfigSegmentsVariantD(LosantModel):
 
 
 class DashboardPostBlocksVariantBVConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        configuration: DashboardPostBlocksConfigConfiguration or string, at most 32767 characters
+        segments: list of DashboardPostBlocksVariantBVConfigSegments or DashboardPostBlocksVariantBVConfigSegmentsVariantA or DashboardPostBlocksVariantBVConfigSegmentsVariantB or DashboardPostBlocksVariantBVConfigSegmentsVariantC or DashboardPostBlocksVariantBVConfigSegmentsVariantD, at most 100 items
+        tooltip_event_subscribe / tooltipEventSubscribe: boolean
+        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
+    """
     __losant_closed__ = True
     configuration: DashboardPostBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
     segments: Annotated[list[DashboardPostBlocksVariantBVConfigSegments | DashboardPostBlocksVariantBVConfigSegmentsVariantA | DashboardPostBlocksVariantBVConfigSegmentsVariantB | DashboardPostBlocksVariantBVConfigSegmentsVariantC | DashboardPostBlocksVariantBVConfigSegmentsVariantD] | None, Field(max_length=100)] = None
@@ -218,6 +428,20 @@ class DashboardPostBlocksVariantBVConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantBV(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
+        config: DashboardPostBlocksVariantBVConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
@@ -232,11 +456,30 @@ class DashboardPostBlocksVariantBV(LosantModel):
 
 
 class DashboardPostBlocksVariantBWConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        filter: string, at most 255 characters
+    """
     __losant_closed__ = True
     filter: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocksVariantBW(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'dashboard-list' (required)
+        config: DashboardPostBlocksVariantBWConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
@@ -251,6 +494,14 @@ class DashboardPostBlocksVariantBW(LosantModel):
 
 
 class DashboardPostBlocksVariantBXConfigColumn(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -259,11 +510,27 @@ class DashboardPostBlocksVariantBXConfigColumn(LosantModel):
 
 
 class DashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
+    """Part of the ``dashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPostBlocksVariantBXConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        columns: list of DashboardPostBlocksVariantBXConfigColumn, at most 100 items
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        default_limit / defaultLimit: string, at most 255 characters
+        default_offset / defaultOffset: string, at most 255 characters
+        default_sort_column / defaultSortColumn: string, at most 255 characters
+        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardPostBlocksConfigDefaultSortDirection
+        query: string, at most 32767 characters
+        query_mode / queryMode: one of '$or', '$and', 'advanced'
+    """
     __losant_closed__ = True
     columns: Annotated[list[DashboardPostBlocksVariantBXConfigColumn] | None, Field(max_length=100)] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -276,6 +543,20 @@ class DashboardPostBlocksVariantBXConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantBX(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'data-table' (required)
+        config: DashboardPostBlocksVariantBXConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
@@ -290,6 +571,16 @@ class DashboardPostBlocksVariantBX(LosantModel):
 
 
 class DashboardPostBlocksVariantBYConfigCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -300,6 +591,13 @@ class DashboardPostBlocksVariantBYConfigCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantBYConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters (required)
+        label: string, at most 32767 characters
+        value: string, at most 32767 characters
+    """
     __losant_closed__ = True
     color: Annotated[str, Field(max_length=64)]
     label: Annotated[str | None, Field(max_length=32767)] = None
@@ -307,12 +605,25 @@ class DashboardPostBlocksVariantBYConfigDefaultCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantBYConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, at most 48 characters (required)
+        query: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     id: Annotated[str, Field(max_length=48)]
     query: Annotated[str, Field(max_length=32767)]
 
 
 class DashboardPostBlocksVariantBYConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPostBlocksVariantBYConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPostBlocksVariantBYConfigDefaultCondition (required)
+        segments: list of DashboardPostBlocksVariantBYConfigSegment, 1 to 100 items (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPostBlocksVariantBYConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPostBlocksVariantBYConfigDefaultCondition, Field(alias='defaultCondition')]
@@ -320,6 +631,20 @@ class DashboardPostBlocksVariantBYConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantBY(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-count' (required)
+        config: DashboardPostBlocksVariantBYConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
@@ -334,6 +659,15 @@ class DashboardPostBlocksVariantBY(LosantModel):
 
 
 class DashboardPostBlocksVariantBZConfigColumn(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        source: string, at most 255 characters
+        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -343,6 +677,13 @@ class DashboardPostBlocksVariantBZConfigColumn(LosantModel):
 
 
 class DashboardPostBlocksConfigFilterTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -350,6 +691,13 @@ class DashboardPostBlocksConfigFilterTag(LosantModel):
 
 
 class DashboardPostBlocksConfigFilter(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        ids: list of string, at most 255 characters, at most 100 items
+        search_param / searchParam: string, at most 255 characters
+        tags: list of DashboardPostBlocksConfigFilterTag, at most 100 items
+    """
     __losant_closed__ = True
     ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
     search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
@@ -357,6 +705,22 @@ class DashboardPostBlocksConfigFilter(LosantModel):
 
 
 class DashboardPostBlocksVariantBZConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardPostBlocksVariantBZConfigColumn, at most 100 items
+        device_link_new_window / deviceLinkNewWindow: boolean
+        device_link_type / deviceLinkType: one of 'custom', 'default'
+        device_link_url / deviceLinkUrl: string, at most 2048 characters
+        exclude_connection_info / excludeConnectionInfo: boolean
+        filter: string, at most 255 characters or DashboardPostBlocksConfigFilter
+        match: one of 'unfiltered', 'all', 'any'
+        query: string, at most 32767 characters
+        show_public_filter / showPublicFilter: boolean
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     columns: Annotated[list[DashboardPostBlocksVariantBZConfigColumn] | None, Field(max_length=100)] = None
@@ -373,6 +737,20 @@ class DashboardPostBlocksVariantBZConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantBZ(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-list' (required)
+        config: DashboardPostBlocksVariantBZConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
@@ -387,6 +765,13 @@ class DashboardPostBlocksVariantBZ(LosantModel):
 
 
 class DashboardPostBlocksVariantCAConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -394,6 +779,15 @@ class DashboardPostBlocksVariantCAConfigDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCAConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCAConfigDeviceTag, at most 100 items
+        include_device_info / includeDeviceInfo: boolean
+        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
     device_tags: Annotated[list[DashboardPostBlocksVariantCAConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -403,6 +797,20 @@ class DashboardPostBlocksVariantCAConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-log' (required)
+        config: DashboardPostBlocksVariantCAConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
@@ -417,6 +825,15 @@ class DashboardPostBlocksVariantCA(LosantModel):
 
 
 class DashboardPostBlocksVariantCBConfigColumn(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
@@ -426,6 +843,13 @@ class DashboardPostBlocksVariantCBConfigColumn(LosantModel):
 
 
 class DashboardPostBlocksVariantCBConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -433,6 +857,18 @@ class DashboardPostBlocksVariantCBConfigDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCBConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, at most 255 characters, at most 100 items
+        columns: list of DashboardPostBlocksVariantCBConfigColumn, at most 100 items
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCBConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: integer, <= 1
+        sort_index / sortIndex: integer, >= 0, <= 100
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
     columns: Annotated[list[DashboardPostBlocksVariantCBConfigColumn] | None, Field(max_length=100)] = None
@@ -445,6 +881,20 @@ class DashboardPostBlocksVariantCBConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCB(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'device-state-table' (required)
+        config: DashboardPostBlocksVariantCBConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
@@ -459,6 +909,15 @@ class DashboardPostBlocksVariantCB(LosantModel):
 
 
 class DashboardPostBlocksVariantCCConfigColumn(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_template / headerTemplate: string, at most 1024 characters
+        id: string, at most 48 characters
+        row_template / rowTemplate: string, at most 32767 characters
+        selected_tag / selectedTag: string, at most 255 characters
+        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
+    """
     __losant_closed__ = True
     header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -468,6 +927,18 @@ class DashboardPostBlocksVariantCCConfigColumn(LosantModel):
 
 
 class DashboardPostBlocksVariantCCConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        column_errors / columnErrors: object of any JSON value, at most 0 long
+        columns: list of DashboardPostBlocksVariantCCConfigColumn, at most 100 items
+        event_state / eventState: string, at most 255 characters or object of any JSON value
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string, at most 255 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
@@ -480,6 +951,20 @@ class DashboardPostBlocksVariantCCConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCC(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'event-list' (required)
+        config: DashboardPostBlocksVariantCCConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
@@ -494,6 +979,16 @@ class DashboardPostBlocksVariantCC(LosantModel):
 
 
 class DashboardPostBlocksVariantCDConfigCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -504,23 +999,47 @@ class DashboardPostBlocksVariantCDConfigCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCDConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCDConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -528,6 +1047,22 @@ class DashboardPostBlocksVariantCDConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCDConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCDConfigSegmentAggregation or DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCDConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCDConfigSegmentAggregation | DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -544,6 +1079,20 @@ class DashboardPostBlocksVariantCDConfigSegment(LosantModel):
 
 
 class DashboardPostBlocksVariantCDConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPostBlocksVariantCDConfigCondition, at most 100 items
+        display_as_percentage / displayAsPercentage: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        gauge_max / gaugeMax: number or string, at most 128 characters
+        gauge_min / gaugeMin: number or string, at most 128 characters
+        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
+        precision: number or string, at most 128 characters
+        precision_type / precisionType: one of 'floating', 'significant'
+        real_time / realTime: boolean
+        segment: DashboardPostBlocksVariantCDConfigSegment
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPostBlocksVariantCDConfigCondition] | None, Field(max_length=100)] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
@@ -558,6 +1107,20 @@ class DashboardPostBlocksVariantCDConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCD(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'gauge' (required)
+        config: DashboardPostBlocksVariantCDConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
@@ -572,6 +1135,18 @@ class DashboardPostBlocksVariantCD(LosantModel):
 
 
 class DashboardPostBlocksConfigDecorator(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        label: string, at most 255 characters
+        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        type: one of 'line', 'area' (required)
+        y1: number or string, at most 128 characters (required)
+        y2: number or string, at most 128 characters
+        y_axis_id / yAxisId: string, at most 48 characters (required)
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -584,23 +1159,47 @@ class DashboardPostBlocksConfigDecorator(LosantModel):
 
 
 class DashboardPostBlocksVariantCEConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCEConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -608,6 +1207,29 @@ class DashboardPostBlocksVariantCEConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCEConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCEConfigSegmentAggregation or DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        cumulative: boolean
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCEConfigSegmentDeviceTag, at most 100 items
+        dot_weight / dotWeight: integer, >= 0, <= 5
+        expression: string, at most 255 characters
+        graph_type / graphType: one of 'area', 'bar', 'line'
+        label: string, at most 255 characters
+        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_format / yAxisFormat: string, at most 255 characters
+        y_axis_id / yAxisId: string, at most 48 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+        y_axis_max / yAxisMax: number or string, at most 128 characters
+        y_axis_min / yAxisMin: number or string, at most 128 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCEConfigSegmentAggregation | DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -631,6 +1253,18 @@ class DashboardPostBlocksVariantCEConfigSegment(LosantModel):
 
 
 class DashboardPostBlocksConfigYAx(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        format: string, at most 255 characters
+        id: string, at most 48 characters (required)
+        label: string, at most 255 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        position: one of 'left', 'right', 'hidden'
+        scale: one of 'linear', 'log', 'sqrt'
+        stacked: boolean
+    """
     __losant_closed__ = True
     format: Annotated[str | None, Field(max_length=255)] = None
     id: Annotated[str, Field(max_length=48)]
@@ -643,6 +1277,20 @@ class DashboardPostBlocksConfigYAx(LosantModel):
 
 
 class DashboardPostBlocksVariantCEConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        decorators: list of DashboardPostBlocksConfigDecorator, at most 10 items
+        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
+        display_type / displayType: one of 'stick', 'line'
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        hide_legend / hideLegend: boolean
+        real_time / realTime: boolean
+        recharts: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        segments: list of DashboardPostBlocksVariantCEConfigSegment, at most 100 items
+        y_axes / yAxes: list of DashboardPostBlocksConfigYAx, at most 10 items
+    """
     __losant_closed__ = True
     decorators: Annotated[list[DashboardPostBlocksConfigDecorator] | None, Field(max_length=10)] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
@@ -657,6 +1305,20 @@ class DashboardPostBlocksVariantCEConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCE(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'graph' (required)
+        config: DashboardPostBlocksVariantCEConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['graph'], Field(alias='blockType')]
@@ -671,6 +1333,13 @@ class DashboardPostBlocksVariantCE(LosantModel):
 
 
 class DashboardPostBlocksVariantCFConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -678,11 +1347,32 @@ class DashboardPostBlocksVariantCFConfigDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPostBlocksVariantCFConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCFConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -700,6 +1390,20 @@ class DashboardPostBlocksVariantCFConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCF(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'heatmap' (required)
+        config: DashboardPostBlocksVariantCFConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
@@ -714,11 +1418,30 @@ class DashboardPostBlocksVariantCF(LosantModel):
 
 
 class DashboardPostBlocksVariantCGConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        url: string, at most 2048 characters
+    """
     __losant_closed__ = True
     url: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class DashboardPostBlocksVariantCG(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'iframe' (required)
+        config: DashboardPostBlocksVariantCGConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
@@ -733,6 +1456,17 @@ class DashboardPostBlocksVariantCG(LosantModel):
 
 
 class DashboardPostBlocksVariantCHConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, at most 255 characters
+        bg_color / bgColor: string, at most 64 characters
+        device_id / deviceId: string, at most 255 characters
+        image_link_new_window / imageLinkNewWindow: boolean
+        image_link_url / imageLinkUrl: string, at most 2048 characters
+        image_source / imageSource: one of 'static', 'attribute'
+        image_url / imageUrl: string, at most 32767 characters
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(max_length=255)] = None
     bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
@@ -744,6 +1478,20 @@ class DashboardPostBlocksVariantCHConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCH(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image' (required)
+        config: DashboardPostBlocksVariantCHConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image'], Field(alias='blockType')]
@@ -758,6 +1506,16 @@ class DashboardPostBlocksVariantCH(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -768,6 +1526,16 @@ class DashboardPostBlocksVariantCIConfigOverlaysCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -778,6 +1546,16 @@ class DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlays(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'indicator', 'label', 'image' (required)
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
@@ -788,6 +1566,16 @@ class DashboardPostBlocksVariantCIConfigOverlays(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantACondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -798,6 +1586,16 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantACondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -808,6 +1606,17 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition(LosantM
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysVariantACondition, at most 100 items
+        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition (required)
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'value' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
@@ -819,6 +1628,16 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantA(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -829,6 +1648,16 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -839,6 +1668,22 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition(LosantM
 
 
 class DashboardPostBlocksVariantCIConfigOverlaysVariantB(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition (required)
+        length: integer, >= 1, <= 10
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        orientation: one of 'horizontal', 'vertical'
+        popup_template / popupTemplate: string, at most 32767 characters
+        position: string, 3 to 255 characters (required)
+        size: one of 'small', 'medium', 'large' (required)
+        type: one of 'bar' (required)
+        value_template / valueTemplate: string, at most 255 characters
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
@@ -855,23 +1700,47 @@ class DashboardPostBlocksVariantCIConfigOverlaysVariantB(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCIConfigSegmentsDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -879,6 +1748,18 @@ class DashboardPostBlocksVariantCIConfigSegmentsDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfigSegments(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCIConfigSegmentsAggregation or DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCIConfigSegmentsDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        id: string, at most 48 characters
+        query: string, at most 32767 characters
+        query_type / queryType: one of 'gauge'
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCIConfigSegmentsAggregation | DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -891,6 +1772,16 @@ class DashboardPostBlocksVariantCIConfigSegments(LosantModel):
 
 
 class DashboardPostBlocksVariantCIConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        background_color / backgroundColor: string, at most 64 characters
+        default_zoom / defaultZoom: number
+        disable_zoom / disableZoom: boolean
+        image_url / imageUrl: string, at most 32767 characters
+        overlays: list of DashboardPostBlocksVariantCIConfigOverlays or DashboardPostBlocksVariantCIConfigOverlaysVariantA or DashboardPostBlocksVariantCIConfigOverlaysVariantB, at most 100 items
+        segments: list of DashboardPostBlocksVariantCIConfigSegments, at most 300 items
+    """
     __losant_closed__ = True
     background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
@@ -901,6 +1792,20 @@ class DashboardPostBlocksVariantCIConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCI(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'image-overlay' (required)
+        config: DashboardPostBlocksVariantCIConfig (required)
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
@@ -915,6 +1820,16 @@ class DashboardPostBlocksVariantCI(LosantModel):
 
 
 class DashboardPostBlocksVariantCJConfigCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -925,6 +1840,16 @@ class DashboardPostBlocksVariantCJConfigCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCJConfigDefaultCondition(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        condition: string, at most 2048 characters
+        id: string, at most 48 characters
+        image_url / imageUrl: string, at most 32767 characters
+        label: string, at most 32767 characters
+        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     condition: Annotated[str | None, Field(max_length=2048)] = None
@@ -935,23 +1860,47 @@ class DashboardPostBlocksVariantCJConfigDefaultCondition(LosantModel):
 
 
 class DashboardPostBlocksVariantCJConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCJConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -959,6 +1908,22 @@ class DashboardPostBlocksVariantCJConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCJConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCJConfigSegmentAggregation or DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCJConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCJConfigSegmentAggregation | DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -975,6 +1940,15 @@ class DashboardPostBlocksVariantCJConfigSegment(LosantModel):
 
 
 class DashboardPostBlocksVariantCJConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        conditions: list of DashboardPostBlocksVariantCJConfigCondition, at most 100 items
+        default_condition / defaultCondition: DashboardPostBlocksVariantCJConfigDefaultCondition
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        real_time / realTime: boolean
+        segments: list of DashboardPostBlocksVariantCJConfigSegment, at most 255 items
+    """
     __losant_closed__ = True
     conditions: Annotated[list[DashboardPostBlocksVariantCJConfigCondition] | None, Field(max_length=100)] = None
     default_condition: Annotated[DashboardPostBlocksVariantCJConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
@@ -984,6 +1958,20 @@ class DashboardPostBlocksVariantCJConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCJ(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'indicator' (required)
+        config: DashboardPostBlocksVariantCJConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
@@ -998,23 +1986,47 @@ class DashboardPostBlocksVariantCJ(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1022,6 +2034,15 @@ class DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag(LosantMode
 
 
 class DashboardPostBlocksVariantCKConfigControlsDefaultQuery(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1031,6 +2052,14 @@ class DashboardPostBlocksVariantCKConfigControlsDefaultQuery(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1039,6 +2068,21 @@ class DashboardPostBlocksVariantCKConfigControlsGrid(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControls(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsDefaultQuery
+        default_value / defaultValue: number or string, at most 128 characters
+        grid: DashboardPostBlocksVariantCKConfigControlsGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        max: number or string, at most 128 characters
+        min: number or string, at most 128 characters
+        step: number or string, at most 128 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'range'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1054,23 +2098,47 @@ class DashboardPostBlocksVariantCKConfigControls(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1078,6 +2146,15 @@ class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag(Lo
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1087,6 +2164,14 @@ class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery(LosantModel
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantAGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1095,6 +2180,19 @@ class DashboardPostBlocksVariantCKConfigControlsVariantAGrid(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        color: string, at most 64 characters
+        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery
+        default_value / defaultValue: boolean
+        grid: DashboardPostBlocksVariantCKConfigControlsVariantAGrid
+        id: string, at most 48 characters
+        include_label / includeLabel: boolean
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'toggle'
+    """
     __losant_closed__ = True
     color: Annotated[str | None, Field(max_length=64)] = None
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
@@ -1108,23 +2206,47 @@ class DashboardPostBlocksVariantCKConfigControlsVariantA(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1132,6 +2254,15 @@ class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag(Lo
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1141,6 +2272,14 @@ class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery(LosantModel
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantBGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1149,6 +2288,17 @@ class DashboardPostBlocksVariantCKConfigControlsVariantBGrid(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantB(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery
+        default_value / defaultValue: string, at most 2048 characters
+        grid: DashboardPostBlocksVariantCKConfigControlsVariantBGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'text'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
@@ -1160,23 +2310,47 @@ class DashboardPostBlocksVariantCKConfigControlsVariantB(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1184,6 +2358,15 @@ class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag(Lo
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA
+        attribute: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1193,6 +2376,14 @@ class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery(LosantModel
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantCGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1201,12 +2392,30 @@ class DashboardPostBlocksVariantCKConfigControlsVariantCGrid(LosantModel):
 
 
 class DashboardPostBlocksConfigControlsOption(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=255)] = None
     value: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantC(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery
+        default_value / defaultValue: string, at most 255 characters
+        grid: DashboardPostBlocksVariantCKConfigControlsVariantCGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        options: list of DashboardPostBlocksConfigControlsOption, at most 500 items
+        template_id / templateId: string, at most 64 characters
+        type: one of 'select'
+    """
     __losant_closed__ = True
     default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
@@ -1219,6 +2428,14 @@ class DashboardPostBlocksVariantCKConfigControlsVariantC(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantDGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1227,6 +2444,15 @@ class DashboardPostBlocksVariantCKConfigControlsVariantDGrid(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantD(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        grid: DashboardPostBlocksVariantCKConfigControlsVariantDGrid
+        help: string, at most 32767 characters
+        id: string, at most 48 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'help'
+    """
     __losant_closed__ = True
     grid: DashboardPostBlocksVariantCKConfigControlsVariantDGrid | None = None
     help: Annotated[str | None, Field(max_length=32767)] = None
@@ -1236,6 +2462,13 @@ class DashboardPostBlocksVariantCKConfigControlsVariantD(LosantModel):
 
 
 class DashboardPostBlocksConfigControlsDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1243,6 +2476,14 @@ class DashboardPostBlocksConfigControlsDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantEGrid(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        h: number
+        w: number
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     h: LosantNumber | None = None
     w: LosantNumber | None = None
@@ -1251,6 +2492,24 @@ class DashboardPostBlocksVariantCKConfigControlsVariantEGrid(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfigControlsVariantE(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        action: one of 'workflow', 'command'
+        button_id / buttonId: string, at most 255 characters
+        color: string, at most 64 characters
+        command_name / commandName: string, at most 255 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksConfigControlsDeviceTag, at most 100 items
+        grid: DashboardPostBlocksVariantCKConfigControlsVariantEGrid
+        id: string, at most 48 characters
+        label: string, at most 512 characters
+        payload: string, at most 32767 characters
+        query: string, at most 32767 characters
+        template_id / templateId: string, at most 64 characters
+        type: one of 'button'
+        workflow_id / workflowId: string, at most 255 characters
+    """
     __losant_closed__ = True
     action: Literal['workflow', 'command'] | None = None
     button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
@@ -1269,12 +2528,32 @@ class DashboardPostBlocksVariantCKConfigControlsVariantE(LosantModel):
 
 
 class DashboardPostBlocksVariantCKConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        controls: list of DashboardPostBlocksVariantCKConfigControls or DashboardPostBlocksVariantCKConfigControlsVariantA or DashboardPostBlocksVariantCKConfigControlsVariantB or DashboardPostBlocksVariantCKConfigControlsVariantC or DashboardPostBlocksVariantCKConfigControlsVariantD or DashboardPostBlocksVariantCKConfigControlsVariantE, at most 100 items
+        default_mode / defaultMode: one of 'unlocked', 'locked'
+    """
     __losant_closed__ = True
     controls: Annotated[list[DashboardPostBlocksVariantCKConfigControls | DashboardPostBlocksVariantCKConfigControlsVariantA | DashboardPostBlocksVariantCKConfigControlsVariantB | DashboardPostBlocksVariantCKConfigControlsVariantC | DashboardPostBlocksVariantCKConfigControlsVariantD | DashboardPostBlocksVariantCKConfigControlsVariantE] | None, Field(max_length=100)] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
 class DashboardPostBlocksVariantCK(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'input' (required)
+        config: DashboardPostBlocksVariantCKConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['input'], Field(alias='blockType')]
@@ -1289,6 +2568,13 @@ class DashboardPostBlocksVariantCK(LosantModel):
 
 
 class DashboardPostBlocksVariantCLConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1296,11 +2582,43 @@ class DashboardPostBlocksVariantCLConfigDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA(LosantRootModel[str]):
+    """Part of the ``dashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class DashboardPostBlocksVariantCLConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        attribute: string, at most 255 characters
+        center_on_data_points / centerOnDataPoints: boolean
+        cluster_points / clusterPoints: boolean
+        composite_result / compositeResult: boolean
+        default_bearing / defaultBearing: number
+        default_center / defaultCenter: string, at most 255 characters
+        default_pitch / defaultPitch: number
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCLConfigDeviceTag, at most 100 items
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA
+        map_style / mapStyle: one of 'normal', 'satellite'
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1329,6 +2647,20 @@ class DashboardPostBlocksVariantCLConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCL(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'map' (required)
+        config: DashboardPostBlocksVariantCLConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['map'], Field(alias='blockType')]
@@ -1343,6 +2675,13 @@ class DashboardPostBlocksVariantCL(LosantModel):
 
 
 class DashboardPostBlocksVariantCMConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_updates / allowUpdates: boolean
+        filter: string, at most 255 characters
+        query: string, at most 32767 characters
+    """
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1350,6 +2689,20 @@ class DashboardPostBlocksVariantCMConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCM(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'open-event-indicator' (required)
+        config: DashboardPostBlocksVariantCMConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
@@ -1364,23 +2717,47 @@ class DashboardPostBlocksVariantCM(LosantModel):
 
 
 class DashboardPostBlocksVariantCNConfigSegmentAggregation(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        options: DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions
     type: Literal['TIMEATVALUE']
 
 
 class DashboardPostBlocksVariantCNConfigSegmentDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1388,6 +2765,22 @@ class DashboardPostBlocksVariantCNConfigSegmentDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCNConfigSegment(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCNConfigSegmentAggregation or DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA
+        attribute: string, at most 255 characters
+        color: string, at most 64 characters
+        detect_data_gaps / detectDataGaps: boolean
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCNConfigSegmentDeviceTag, at most 100 items
+        expression: string, at most 255 characters
+        graph_type / graphType: string, at most 255 characters
+        label: string, at most 255 characters
+        line_weight / lineWeight: integer, >= 0, <= 5
+        query: string, at most 32767 characters
+        y_axis_label / yAxisLabel: string, at most 255 characters
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCNConfigSegmentAggregation | DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA | None = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
@@ -1404,6 +2797,15 @@ class DashboardPostBlocksVariantCNConfigSegment(LosantModel):
 
 
 class DashboardPostBlocksVariantCNConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        percent_format / percentFormat: string, at most 255 characters
+        real_time / realTime: boolean
+        segments: list of DashboardPostBlocksVariantCNConfigSegment, at most 255 items
+        value_format / valueFormat: string, at most 255 characters
+    """
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
@@ -1413,6 +2815,20 @@ class DashboardPostBlocksVariantCNConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCN(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'pie' (required)
+        config: DashboardPostBlocksVariantCNConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['pie'], Field(alias='blockType')]
@@ -1427,6 +2843,13 @@ class DashboardPostBlocksVariantCN(LosantModel):
 
 
 class DashboardPostBlocksVariantCOConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        from_ctx / fromCtx: string, at most 255 characters
+        key: string, at most 255 characters
+        value: string, at most 255 characters
+    """
     __losant_closed__ = True
     from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
     key: Annotated[str | None, Field(max_length=255)] = None
@@ -1434,6 +2857,36 @@ class DashboardPostBlocksVariantCOConfigDeviceTag(LosantModel):
 
 
 class DashboardPostBlocksVariantCOConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
+        center_on_data_points / centerOnDataPoints: boolean
+        composite_result / compositeResult: boolean
+        coordinate_a / coordinateA: string, 3 to 255 characters
+        coordinate_b / coordinateB: string, 3 to 255 characters
+        default_center / defaultCenter: string, at most 255 characters
+        default_zoom / defaultZoom: number or string, at most 128 characters
+        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
+        device_tags / deviceTags: list of DashboardPostBlocksVariantCOConfigDeviceTag, at most 100 items
+        disable_zoom / disableZoom: boolean
+        duration: one of '{{dashboard.duration}}' or integer, >= 0
+        end_color / endColor: string, at most 64 characters
+        icon_template / iconTemplate: string, at most 73727 characters
+        image_url / imageUrl: string, at most 32767 characters
+        include_arrows / includeArrows: boolean
+        include_lines / includeLines: boolean
+        pin_mode / pinMode: one of 'simple', 'advanced'
+        pixel_a / pixelA: string, 3 to 255 characters
+        pixel_b / pixelB: string, 3 to 255 characters
+        popup_template / popupTemplate: string, at most 32767 characters
+        query: string, at most 32767 characters
+        resized_pins / resizedPins: boolean
+        resolution: integer, >= 0 or string, at most 255 characters
+        start_color / startColor: string, at most 64 characters
+        x_attribute / xAttribute: string, at most 255 characters
+        y_attribute / yAttribute: string, at most 255 characters
+    """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
     center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
@@ -1464,6 +2917,20 @@ class DashboardPostBlocksVariantCOConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCO(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'position-chart' (required)
+        config: DashboardPostBlocksVariantCOConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
@@ -1478,12 +2945,32 @@ class DashboardPostBlocksVariantCO(LosantModel):
 
 
 class DashboardPostBlocksVariantCPConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        content: string, at most 32767 characters
+        title: string, at most 255 characters
+    """
     __losant_closed__ = True
     content: Annotated[str | None, Field(max_length=32767)] = None
     title: Annotated[str | None, Field(max_length=255)] = None
 
 
 class DashboardPostBlocksVariantCP(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'section-header' (required)
+        config: DashboardPostBlocksVariantCPConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
@@ -1498,6 +2985,16 @@ class DashboardPostBlocksVariantCP(LosantModel):
 
 
 class DashboardPostBlocksVariantCQConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+        filter: string, at most 255 characters
+        include_cloud / includeCloud: boolean
+        include_edge / includeEdge: boolean
+        include_embedded / includeEmbedded: boolean
+        include_experience / includeExperience: boolean
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
@@ -1508,6 +3005,20 @@ class DashboardPostBlocksVariantCQConfig(LosantModel):
 
 
 class DashboardPostBlocksVariantCQ(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        block_type / blockType: one of 'workflow-list' (required)
+        config: DashboardPostBlocksVariantCQConfig
+        description: string, at most 32767 characters
+        height: number (required)
+        id: string, at most 48 characters
+        start_x / startX: number (required)
+        start_y / startY: number (required)
+        title: string, at most 255 characters
+        width: number (required)
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
@@ -1522,11 +3033,26 @@ class DashboardPostBlocksVariantCQ(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantRValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
 
 
 class DashboardPostContextConfiguration(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceAttribute' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantRValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1537,12 +3063,26 @@ class DashboardPostContextConfiguration(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantSValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPostContextConfigurationVariantSValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DashboardPostContextConfigurationVariantSValidationConfigDeviceTag, at most 100 items
+        include_full_device / includeFullDevice: boolean
+        query: string, at most 8192 characters
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DashboardPostContextConfigurationVariantSValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -1551,6 +3091,16 @@ class DashboardPostContextConfigurationVariantSValidationConfig(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantS(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceId' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantSValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1561,23 +3111,50 @@ class DashboardPostContextConfigurationVariantS(LosantModel):
 
 
 class DashboardPostContextConfigurationDefaultValue(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPostContextConfigurationVariantTValidationConfigDeviceTag(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPostContextConfigurationVariantTValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        device_tags / deviceTags: list of DashboardPostContextConfigurationVariantTValidationConfigDeviceTag, at most 100 items
+    """
     __losant_closed__ = True
     device_tags: Annotated[list[DashboardPostContextConfigurationVariantTValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
 
 
 class DashboardPostContextConfigurationVariantT(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: DashboardPostContextConfigurationDefaultValue (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'deviceTag' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantTValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[DashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
@@ -1588,12 +3165,28 @@ class DashboardPostContextConfigurationVariantT(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantUValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        max: number
+        min: number
+    """
     __losant_closed__ = True
     max: LosantNumber | None = None
     min: LosantNumber | None = None
 
 
 class DashboardPostContextConfigurationVariantU(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: number or string (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'number' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantUValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
@@ -1604,11 +3197,26 @@ class DashboardPostContextConfigurationVariantU(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantVValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        reg_exp / regExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
 
 
 class DashboardPostContextConfigurationVariantV(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'string' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantVValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1619,11 +3227,26 @@ class DashboardPostContextConfigurationVariantV(LosantModel):
 
 
 class DashboardPostContextConfigurationVariantWValidationConfig(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+    """
     __losant_closed__ = True
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
 
 
 class DashboardPostContextConfigurationVariantW(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        default_value / defaultValue: string, at most 32767 characters (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        type: one of 'experienceUser' (required)
+        validation_config / validationConfig: DashboardPostContextConfigurationVariantWValidationConfig
+        validation_enabled / validationEnabled: boolean
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
@@ -1634,17 +3257,42 @@ class DashboardPostContextConfigurationVariantW(LosantModel):
 
 
 class DashboardPostPassword(LosantRootModel[str]):
+    """Part of the ``dashboardPost`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=2048, min_length=12, pattern='^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$')]
 
 
 class DashboardPostReportConfigsVariantFCtxVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPostReportConfigs(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardPostReportConfigsVariantFCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
@@ -1660,12 +3308,33 @@ class DashboardPostReportConfigs(LosantModel):
 
 
 class DashboardPostReportConfigsVariantGCtxVariantA(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardPostReportConfigsVariantG(LosantModel):
+    """Part of the ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters (required)
+        cron: string, at most 255 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardPostReportConfigsVariantGCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, at most 48 characters
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
@@ -1681,6 +3350,25 @@ class DashboardPostReportConfigsVariantG(LosantModel):
 
 
 class DashboardPost(LosantModel):
+    """The ``dashboardPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        blocks: list of DashboardPostBlocks or DashboardPostBlocksVariantBU or DashboardPostBlocksVariantBV or DashboardPostBlocksVariantBW or DashboardPostBlocksVariantBX or DashboardPostBlocksVariantBY or DashboardPostBlocksVariantBZ or DashboardPostBlocksVariantCA or DashboardPostBlocksVariantCB or DashboardPostBlocksVariantCC or DashboardPostBlocksVariantCD or DashboardPostBlocksVariantCE or DashboardPostBlocksVariantCF or DashboardPostBlocksVariantCG or DashboardPostBlocksVariantCH or DashboardPostBlocksVariantCI or DashboardPostBlocksVariantCJ or DashboardPostBlocksVariantCK or DashboardPostBlocksVariantCL or DashboardPostBlocksVariantCM or DashboardPostBlocksVariantCN or DashboardPostBlocksVariantCO or DashboardPostBlocksVariantCP or DashboardPostBlocksVariantCQ
+        context_configuration / contextConfiguration: list of DashboardPostContextConfiguration or DashboardPostContextConfigurationVariantS or DashboardPostContextConfigurationVariantT or DashboardPostContextConfigurationVariantU or DashboardPostContextConfigurationVariantV or DashboardPostContextConfigurationVariantW, at most 100 items
+        default_theme / defaultTheme: one of 'dark', 'light'
+        description: string, at most 32767 characters
+        duration: integer, >= 1
+        name: string, 1 to 255 characters (required)
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        password: DashboardPostPassword
+        public: boolean
+        refresh_rate / refreshRate: number, >= 5.0, <= 600.0
+        report_configs / reportConfigs: list of DashboardPostReportConfigs or DashboardPostReportConfigsVariantG, at most 10 items
+        resolution: integer, >= 1
+
+    ``DashboardPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     blocks: list[DashboardPostBlocks | DashboardPostBlocksVariantBU | DashboardPostBlocksVariantBV | DashboardPostBlocksVariantBW | DashboardPostBlocksVariantBX | DashboardPostBlocksVariantBY | DashboardPostBlocksVariantBZ | DashboardPostBlocksVariantCA | DashboardPostBlocksVariantCB | DashboardPostBlocksVariantCC | DashboardPostBlocksVariantCD | DashboardPostBlocksVariantCE | DashboardPostBlocksVariantCF | DashboardPostBlocksVariantCG | DashboardPostBlocksVariantCH | DashboardPostBlocksVariantCI | DashboardPostBlocksVariantCJ | DashboardPostBlocksVariantCK | DashboardPostBlocksVariantCL | DashboardPostBlocksVariantCM | DashboardPostBlocksVariantCN | DashboardPostBlocksVariantCO | DashboardPostBlocksVariantCP | DashboardPostBlocksVariantCQ] | None = None

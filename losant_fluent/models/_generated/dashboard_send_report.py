@@ -4,16 +4,36 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantModel, LosantNumber, LosantVariantModel
 
 
 class DashboardSendReportModelVariantCCtxVariantA(LosantModel):
+    """Part of the ``dashboardSendReport`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardSendReportModel(LosantModel):
+    """Part of the ``dashboardSendReport`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters
+        ctx: object of string, at most 32767 characters or number or DashboardSendReportModelVariantCCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        time: number
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
@@ -28,12 +48,32 @@ class DashboardSendReportModel(LosantModel):
 
 
 class DashboardSendReportModelVariantDCtxVariantA(LosantModel):
+    """Part of the ``dashboardSendReport`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DashboardSendReportModelVariantD(LosantModel):
+    """Part of the ``dashboardSendReport`` schema.
+
+    Fields (Python name / API name: type):
+        branded: boolean
+        callback_url / callbackUrl: string, at most 1024 characters (required)
+        ctx: object of string, at most 32767 characters or number or DashboardSendReportModelVariantDCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        locale: string, at most 5 characters
+        message: string, at most 32767 characters
+        subject: string, at most 255 characters
+        theme: one of 'dark', 'light'
+        time: number
+        timezone: string, at most 255 characters
+        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
+    """
     __losant_closed__ = True
     branded: bool | None = None
     callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
@@ -47,5 +87,12 @@ class DashboardSendReportModelVariantD(LosantModel):
     to_email: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='toEmail', max_length=10, min_length=1)] = None
 
 
-class DashboardSendReport(LosantRootModel[DashboardSendReportModel | DashboardSendReportModelVariantD]):
+class DashboardSendReport(LosantVariantModel[DashboardSendReportModel | DashboardSendReportModelVariantD]):
+    """The ``dashboardSendReport`` schema.
+
+    The value (``.root``) is: DashboardSendReportModel or DashboardSendReportModelVariantD.
+    Attributes and [apiName] reach the object it holds.
+
+    ``DashboardSendReport.describe()`` gives this and the nested models' fields.
+    """
     root: DashboardSendReportModel | DashboardSendReportModelVariantD

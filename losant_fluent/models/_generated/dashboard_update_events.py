@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class DashboardUpdateEventsUpdates(LosantModel):
+    """Part of the ``dashboardUpdateEvents`` schema.
+
+    Fields (Python name / API name: type):
+        comment: string, at most 32767 characters
+        data: any JSON value
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        event_tags / eventTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        level: one of 'info', 'warning', 'error', 'critical'
+        state: one of 'new', 'acknowledged', 'resolved'
+        subject: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     comment: Annotated[str | None, Field(max_length=32767)] = None
     data: Any | None = None
@@ -19,6 +30,14 @@ class DashboardUpdateEventsUpdates(LosantModel):
 
 
 class DashboardUpdateEvents(LosantModel):
+    """The ``dashboardUpdateEvents`` schema.
+
+    Fields (Python name / API name: type):
+        event_ids / eventIds: list of string, matching ^[A-Fa-f\\d]{24}$
+        updates: DashboardUpdateEventsUpdates
+
+    ``DashboardUpdateEvents.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     event_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='eventIds')] = None
     updates: DashboardUpdateEventsUpdates | None = None

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DataExportDeviceQueryAncestorId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DataExportDeviceQueryAncestorId(LosantModel):
 
 
 class DataExportDeviceQueryAttributeName(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DataExportDeviceQueryAttributeName(LosantModel):
 
 
 class DataExportDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DataExportDeviceQueryConnectedAt(LosantModel):
 
 
 class DataExportDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DataExportDeviceQueryConnectionStatus(LosantModel):
 
 
 class DataExportDeviceQueryCreationDate(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DataExportDeviceQueryCreationDate(LosantModel):
 
 
 class DataExportDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DataExportDeviceQueryDeletedAt(LosantModel):
 
 
 class DataExportDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DataExportDeviceQueryDeviceClass(LosantModel):
 
 
 class DataExportDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DataExportDeviceQueryDisconnectedAt(LosantModel):
 
 
 class DataExportDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DataExportDeviceQueryExperienceGroupId(LosantModel):
 
 
 class DataExportDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DataExportDeviceQueryExperienceUserId(LosantModel):
 
 
 class DataExportDeviceQueryGatewayId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DataExportDeviceQueryGatewayId(LosantModel):
 
 
 class DataExportDeviceQueryId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DataExportDeviceQueryId(LosantModel):
 
 
 class DataExportDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DataExportDeviceQueryLastUpdated(LosantModel):
 
 
 class DataExportDeviceQueryName(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DataExportDeviceQueryName(LosantModel):
 
 
 class DataExportDeviceQueryParentId(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DataExportDeviceQueryParentId(LosantModel):
 
 
 class DataExportDeviceQueryTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTags(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DataExportDeviceQueryTagsFieldTagKeyVariantA or DataExportDeviceQueryTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DataExportDeviceQueryTagsFieldTagValueVariantA or DataExportDeviceQueryTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsFieldTagKeyVariantA | DataExportDeviceQueryTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsFieldTagValueVariantA | DataExportDeviceQueryTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DataExportDeviceQueryTagsVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantC(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEq(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA or DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA or DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA | DataExportDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA | DataExportDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantD(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DataExportDeviceQueryTagsVariantDFieldEq or object of string, at most 255 characters or DataExportDeviceQueryTagsVariantDFieldEqVariantB or DataExportDeviceQueryTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DataExportDeviceQueryTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantDFieldEqVariantB | DataExportDeviceQueryTagsVariantDFieldEqVariantC], Field(alias='$eq')]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNe(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA or DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA or DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA | DataExportDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA | DataExportDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DataExportDeviceQueryTagsVariantE(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DataExportDeviceQueryTagsVariantEFieldNe or object of string, at most 255 characters or DataExportDeviceQueryTagsVariantEFieldNeVariantB or DataExportDeviceQueryTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DataExportDeviceQueryTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantEFieldNeVariantB | DataExportDeviceQueryTagsVariantEFieldNeVariantC], Field(alias='$ne')]
 
 
 class DataExportDeviceQuery(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DataExportDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DataExportDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DataExportDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DataExportDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DataExportDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DataExportDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DataExportDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or DataExportDeviceQueryLastUpdated
+        name: string or number or boolean or DataExportDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DataExportDeviceQueryParentId
+        tags: DataExportDeviceQueryTags or object of string, at most 255 characters or DataExportDeviceQueryTagsVariantB or DataExportDeviceQueryTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DataExportDeviceQueryTagsVariantD or DataExportDeviceQueryTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,12 +723,26 @@ class DataExportDeviceQuery(LosantModel):
 
 
 class DataExportDeviceTag(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DataExportOptions(LosantModel):
+    """Part of the ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        file_per_device / filePerDevice: boolean
+        include_blob_data / includeBlobData: boolean
+        include_date / includeDate: boolean
+        include_id / includeID: boolean
+    """
     file_per_device: Annotated[bool | None, Field(alias='filePerDevice')] = False
     include_blob_data: Annotated[bool | None, Field(alias='includeBlobData')] = False
     include_date: Annotated[bool | None, Field(alias='includeDate')] = True
@@ -379,6 +750,21 @@ class DataExportOptions(LosantModel):
 
 
 class DataExport(LosantModel):
+    """The ``dataExport`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+        callback_url / callbackUrl: string, at most 1024 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query / deviceQuery: DataExportDeviceQuery
+        device_tags / deviceTags: list of DataExportDeviceTag, at most 100 items
+        email: string, at most 1024 characters
+        end: number
+        options: DataExportOptions
+        start: number
+
+    ``DataExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=256)] = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None

@@ -8,6 +8,14 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class DataTableColumn(LosantModel):
+    """Part of the ``dataTable`` schema.
+
+    Fields (Python name / API name: type):
+        constraint: one of 'unique', 'required', 'optional' (required)
+        data_type / dataType: one of 'string', 'number', 'boolean' (required)
+        default_value / defaultValue: string or number or boolean
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     constraint: Literal['unique', 'required', 'optional']
     data_type: Annotated[Literal['string', 'number', 'boolean'], Field(alias='dataType')]
@@ -16,6 +24,20 @@ class DataTableColumn(LosantModel):
 
 
 class DataTable(LosantModel):
+    """The ``dataTable`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        columns: list of DataTableColumn, at most 50 items
+        creation_date / creationDate: date-time (a datetime)
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+
+    ``DataTable.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     columns: Annotated[list[DataTableColumn] | None, Field(max_length=50)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

@@ -8,6 +8,16 @@ from .._base import LosantModel, LosantNumber
 
 
 class DataTableColumn(LosantModel):
+    """The ``dataTableColumn`` schema.
+
+    Fields (Python name / API name: type):
+        constraint: one of 'unique', 'required', 'optional' (required)
+        data_type / dataType: one of 'string', 'number', 'boolean' (required)
+        default_value / defaultValue: string or number or boolean
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+
+    ``DataTableColumn.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     constraint: Literal['unique', 'required', 'optional']
     data_type: Annotated[Literal['string', 'number', 'boolean'], Field(alias='dataType')]

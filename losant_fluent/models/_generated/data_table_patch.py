@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class DataTablePatch(LosantModel):
+    """The ``dataTablePatch`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        name: string, 1 to 255 characters
+
+    ``DataTablePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -8,6 +8,14 @@ from .._base import LosantModel, LosantNumber
 
 
 class DataTablePostColumn(LosantModel):
+    """Part of the ``dataTablePost`` schema.
+
+    Fields (Python name / API name: type):
+        constraint: one of 'unique', 'required', 'optional' (required)
+        data_type / dataType: one of 'string', 'number', 'boolean' (required)
+        default_value / defaultValue: string or number or boolean
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     constraint: Literal['unique', 'required', 'optional']
     data_type: Annotated[Literal['string', 'number', 'boolean'], Field(alias='dataType')]
@@ -16,6 +24,15 @@ class DataTablePostColumn(LosantModel):
 
 
 class DataTablePost(LosantModel):
+    """The ``dataTablePost`` schema.
+
+    Fields (Python name / API name: type):
+        columns: list of DataTablePostColumn, at most 50 items
+        description: string, at most 32767 characters
+        name: string, 1 to 255 characters (required)
+
+    ``DataTablePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     columns: Annotated[list[DataTablePostColumn] | None, Field(max_length=50)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

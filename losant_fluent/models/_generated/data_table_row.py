@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel
 
 
 class DataTableRow(LosantModel):
+    """The ``dataTableRow`` schema.
+
+    Fields (Python name / API name: type):
+        created_at / createdAt: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        updated_at / updatedAt: date-time (a datetime)
+
+    ``DataTableRow.describe()`` gives this and the nested models' fields.
+    """
     created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     updated_at: Annotated[LosantDateTime | None, Field(alias='updatedAt')] = None

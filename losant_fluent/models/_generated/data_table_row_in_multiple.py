@@ -4,8 +4,15 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated
-from .._base import LosantNumber, LosantRootModel
+from .._base import LosantListModel, LosantNumber
 
 
-class DataTableRowInMultiple(LosantRootModel[list[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]]):
+class DataTableRowInMultiple(LosantListModel[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]):
+    """The ``dataTableRowInMultiple`` schema.
+
+    The value (``.root``) is: list of object of string or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$).
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``DataTableRowInMultiple.describe()`` gives this and the nested models' fields.
+    """
     root: list[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]

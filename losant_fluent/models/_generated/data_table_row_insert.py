@@ -8,4 +8,10 @@ from .._base import LosantNumber, LosantRootModel
 
 
 class DataTableRowInsert(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None] | list[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]]):
+    """The ``dataTableRowInsert`` schema.
+
+    The value (``.root``) is: object of string or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) or list of object of string or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$).
+
+    ``DataTableRowInsert.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None] | list[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]

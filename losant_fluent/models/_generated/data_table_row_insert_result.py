@@ -4,21 +4,42 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantModel, LosantNumber, LosantVariantModel
 
 
 class DataTableRowInsertResultModel(LosantModel):
+    """Part of the ``dataTableRowInsertResult`` schema.
+
+    Fields (Python name / API name: type):
+        created_at / createdAt: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        updated_at / updatedAt: date-time (a datetime)
+    """
     created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     updated_at: Annotated[LosantDateTime | None, Field(alias='updatedAt')] = None
 
 
 class DataTableRowInsertResultModelVariantF(LosantModel):
+    """Part of the ``dataTableRowInsertResult`` schema.
+
+    Fields (Python name / API name: type):
+        count: number
+        created_at / createdAt: date-time (a datetime)
+        row_ids / rowIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+    """
     __losant_closed__ = True
     count: LosantNumber | None = None
     created_at: Annotated[LosantDateTime | None, Field(alias='createdAt')] = None
     row_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='rowIds', max_length=1000)] = None
 
 
-class DataTableRowInsertResult(LosantRootModel[DataTableRowInsertResultModel | DataTableRowInsertResultModelVariantF]):
+class DataTableRowInsertResult(LosantVariantModel[DataTableRowInsertResultModel | DataTableRowInsertResultModelVariantF]):
+    """The ``dataTableRowInsertResult`` schema.
+
+    The value (``.root``) is: DataTableRowInsertResultModel or DataTableRowInsertResultModelVariantF.
+    Attributes and [apiName] reach the object it holds.
+
+    ``DataTableRowInsertResult.describe()`` gives this and the nested models' fields.
+    """
     root: DataTableRowInsertResultModel | DataTableRowInsertResultModelVariantF

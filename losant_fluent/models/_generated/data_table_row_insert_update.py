@@ -4,8 +4,15 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated
-from .._base import LosantNumber, LosantRootModel
+from .._base import LosantMapModel, LosantNumber
 
 
-class DataTableRowInsertUpdate(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]]):
+class DataTableRowInsertUpdate(LosantMapModel[str | LosantNumber | bool | None]):
+    """The ``dataTableRowInsertUpdate`` schema.
+
+    The value (``.root``) is: object of string or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``DataTableRowInsertUpdate.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str | LosantNumber | bool | None]

@@ -2,14 +2,31 @@
 """Models of the ``dataTableRows`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from . import data_table_row
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class DataTableRows(LosantModel):
+class DataTableRows(LosantCollection[data_table_row.DataTableRow]):
+    """The ``dataTableRows`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of DataTableRow
+        limit: integer
+        offset: integer
+        query: object of any JSON value
+        sort_column / sortColumn: string
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``DataTableRows.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -20,6 +37,3 @@ class DataTableRows(LosantModel):
     sort_column: Annotated[str | None, Field(alias='sortColumn')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[data_table_row.DataTableRow]: # type: ignore[override]
-        return self.iter_items()

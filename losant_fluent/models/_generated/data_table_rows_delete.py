@@ -6,4 +6,11 @@ from .._base import LosantModel, LosantNumber
 
 
 class DataTableRowsDelete(LosantModel):
+    """The ``dataTableRowsDelete`` schema.
+
+    Fields (Python name / API name: type):
+        removed: number
+
+    ``DataTableRowsDelete.describe()`` gives this and the nested models' fields.
+    """
     removed: LosantNumber | None = None

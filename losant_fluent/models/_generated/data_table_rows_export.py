@@ -9,6 +9,13 @@ from .._base import LosantModel, LosantNumber
 
 
 class DataTableRowsExportQuery(LosantModel):
+    """Part of the ``dataTableRowsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedQuery, at most 100 items
+        field_nor / $nor: list of AdvancedQuery, at most 100 items
+        field_or / $or: list of AdvancedQuery, at most 100 items
+    """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[0-9a-zA-Z_-]{1,255}$',)
     field_and: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$and', max_length=100)] = None
@@ -17,6 +24,14 @@ class DataTableRowsExportQuery(LosantModel):
 
 
 class DataTableRowsExportQueryOptions(LosantModel):
+    """Part of the ``dataTableRowsExport`` schema.
+
+    Fields (Python name / API name: type):
+        limit: number
+        offset: number
+        sort_column / sortColumn: string
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+    """
     limit: LosantNumber | None = None
     offset: LosantNumber | None = None
     sort_column: Annotated[str | None, Field(alias='sortColumn')] = None
@@ -24,6 +39,16 @@ class DataTableRowsExportQueryOptions(LosantModel):
 
 
 class DataTableRowsExport(LosantModel):
+    """The ``dataTableRowsExport`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        query: DataTableRowsExportQuery
+        query_options / queryOptions: DataTableRowsExportQueryOptions
+
+    ``DataTableRowsExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

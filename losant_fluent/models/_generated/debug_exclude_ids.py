@@ -8,4 +8,10 @@ from .._base import LosantRootModel
 
 
 class DebugExcludeIds(LosantRootModel[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=50)] | str]):
+    """The ``debugExcludeIds`` schema.
+
+    The value (``.root``) is: list of string, 1 to 48 characters, at most 50 items or string.
+
+    ``DebugExcludeIds.describe()`` gives this and the nested models' fields.
+    """
     root: Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=50)] | str

@@ -8,4 +8,10 @@ from .._base import LosantRootModel
 
 
 class DebugLevels(LosantRootModel[Annotated[list[Literal['all', 'none', 'verbose', 'info', 'warn', 'error']], Field(max_length=6)] | str]):
+    """The ``debugLevels`` schema.
+
+    The value (``.root``) is: list of one of 'all', 'none', 'verbose', 'info', 'warn', 'error', at most 6 items or string.
+
+    ``DebugLevels.describe()`` gives this and the nested models' fields.
+    """
     root: Annotated[list[Literal['all', 'none', 'verbose', 'info', 'warn', 'error']], Field(max_length=6)] | str

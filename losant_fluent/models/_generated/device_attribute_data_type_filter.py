@@ -8,4 +8,10 @@ from .._base import LosantRootModel
 
 
 class DeviceAttributeDataTypeFilter(LosantRootModel[Literal['string', 'number', 'gps', 'boolean', 'blob'] | Annotated[list[Literal['string', 'number', 'gps', 'boolean', 'blob']], Field(min_length=1)]]):
+    """The ``deviceAttributeDataTypeFilter`` schema.
+
+    The value (``.root``) is: one of 'string', 'number', 'gps', 'boolean', 'blob' or list of one of 'string', 'number', 'gps', 'boolean', 'blob', at least 1 items.
+
+    ``DeviceAttributeDataTypeFilter.describe()`` gives this and the nested models' fields.
+    """
     root: Literal['string', 'number', 'gps', 'boolean', 'blob'] | Annotated[list[Literal['string', 'number', 'gps', 'boolean', 'blob']], Field(min_length=1)]

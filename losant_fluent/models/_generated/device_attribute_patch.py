@@ -8,12 +8,26 @@ from .._base import LosantModel
 
 
 class DeviceAttributePatchSystemChildAttributeDeviceTag(LosantModel):
+    """Part of the ``deviceAttributePatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DeviceAttributePatchSystemChildAttribute(LosantModel):
+    """Part of the ``deviceAttributePatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DeviceAttributePatchSystemChildAttributeDeviceTag, at most 100 items
+        mode: one of 'all', 'whitelist', 'blacklist' (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DeviceAttributePatchSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -22,6 +36,13 @@ class DeviceAttributePatchSystemChildAttribute(LosantModel):
 
 
 class DeviceAttributePatchSystem(LosantModel):
+    """Part of the ``deviceAttributePatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
+        child_attributes / childAttributes: list of DeviceAttributePatchSystemChildAttribute, at most 256 items
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
@@ -29,6 +50,17 @@ class DeviceAttributePatchSystem(LosantModel):
 
 
 class DeviceAttributePatch(LosantModel):
+    """The ``deviceAttributePatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        content_type / contentType: string, at most 64 characters
+        description: string, at most 32767 characters
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        system: DeviceAttributePatchSystem
+
+    ``DeviceAttributePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None

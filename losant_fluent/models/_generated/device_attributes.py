@@ -2,14 +2,30 @@
 """Models of the ``deviceAttributes`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import device_attribute
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class DeviceAttributes(LosantModel):
+class DeviceAttributes(LosantCollection[device_attribute.DeviceAttribute]):
+    """The ``deviceAttributes`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        filter: string
+        filter_field / filterField: string
+        items: list of DeviceAttribute
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``DeviceAttributes.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -19,6 +35,3 @@ class DeviceAttributes(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[device_attribute.DeviceAttribute]: # type: ignore[override]
-        return self.iter_items()

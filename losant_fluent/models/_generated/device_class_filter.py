@@ -7,4 +7,10 @@ from .._base import LosantRootModel
 
 
 class DeviceClassFilter(LosantRootModel[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | list[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded']]]):
+    """The ``deviceClassFilter`` schema.
+
+    The value (``.root``) is: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded' or list of one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'.
+
+    ``DeviceClassFilter.describe()`` gives this and the nested models' fields.
+    """
     root: Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | list[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded']]

@@ -8,11 +8,25 @@ from .._base import LosantModel, LosantNumber
 
 
 class DeviceCommandTime(LosantModel):
+    """Part of the ``deviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceCommand(LosantModel):
+    """The ``deviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, 1 to 255 characters (required)
+        payload: any JSON value
+        time: string or number or DeviceCommandTime
+
+    ``DeviceCommand.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None

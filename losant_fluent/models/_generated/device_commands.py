@@ -4,20 +4,39 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantListModel, LosantModel, LosantNumber
 
 
 class DeviceCommandsModelItemTime(LosantModel):
+    """Part of the ``deviceCommands`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceCommandsModelItem(LosantModel):
+    """Part of the ``deviceCommands`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, 1 to 255 characters (required)
+        payload: any JSON value
+        time: string or number or DeviceCommandsModelItemTime
+    """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
     time: str | LosantNumber | DeviceCommandsModelItemTime | None = None
 
 
-class DeviceCommands(LosantRootModel[list[DeviceCommandsModelItem]]):
+class DeviceCommands(LosantListModel[DeviceCommandsModelItem]):
+    """The ``deviceCommands`` schema.
+
+    The value (``.root``) is: list of DeviceCommandsModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``DeviceCommands.describe()`` gives this and the nested models' fields.
+    """
     root: list[DeviceCommandsModelItem]

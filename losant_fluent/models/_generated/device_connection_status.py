@@ -4,15 +4,27 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantModel, LosantNumber, LosantVariantModel
 
 
 class DeviceConnectionStatusModelVariantJConnectedAt(LosantModel):
+    """Part of the ``deviceConnectionStatus`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceConnectionStatusModel(LosantModel):
+    """Part of the ``deviceConnectionStatus`` schema.
+
+    Fields (Python name / API name: type):
+        connected_at / connectedAt: string or number or DeviceConnectionStatusModelVariantJConnectedAt
+        ip_address / ipAddress: string, 2 to 39 characters
+        status: one of 'connected' (required)
+    """
     __losant_closed__ = True
     connected_at: Annotated[str | LosantNumber | DeviceConnectionStatusModelVariantJConnectedAt | None, Field(alias='connectedAt')] = None
     ip_address: Annotated[str | None, Field(alias='ipAddress', max_length=39, min_length=2)] = None
@@ -20,16 +32,37 @@ class DeviceConnectionStatusModel(LosantModel):
 
 
 class DeviceConnectionStatusModelVariantKConnectedAt(LosantModel):
+    """Part of the ``deviceConnectionStatus`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceConnectionStatusModelDisconnectedAt(LosantModel):
+    """Part of the ``deviceConnectionStatus`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceConnectionStatusModelVariantK(LosantModel):
+    """Part of the ``deviceConnectionStatus`` schema.
+
+    Fields (Python name / API name: type):
+        connected_at / connectedAt: string or number or DeviceConnectionStatusModelVariantKConnectedAt
+        disconnect_reason / disconnectReason: string, at most 1024 characters
+        disconnected_at / disconnectedAt: string or number or DeviceConnectionStatusModelDisconnectedAt
+        ip_address / ipAddress: string, 2 to 39 characters
+        messages_from_client / messagesFromClient: integer, >= 0, <= 2147483647
+        messages_to_client / messagesToClient: integer, >= 0, <= 2147483647
+        status: one of 'disconnected' (required)
+    """
     __losant_closed__ = True
     connected_at: Annotated[str | LosantNumber | DeviceConnectionStatusModelVariantKConnectedAt | None, Field(alias='connectedAt')] = None
     disconnect_reason: Annotated[str | None, Field(alias='disconnectReason', max_length=1024)] = None
@@ -40,5 +73,12 @@ class DeviceConnectionStatusModelVariantK(LosantModel):
     status: Literal['disconnected']
 
 
-class DeviceConnectionStatus(LosantRootModel[DeviceConnectionStatusModel | DeviceConnectionStatusModelVariantK]):
+class DeviceConnectionStatus(LosantVariantModel[DeviceConnectionStatusModel | DeviceConnectionStatusModelVariantK]):
+    """The ``deviceConnectionStatus`` schema.
+
+    The value (``.root``) is: DeviceConnectionStatusModel or DeviceConnectionStatusModelVariantK.
+    Attributes and [apiName] reach the object it holds.
+
+    ``DeviceConnectionStatus.describe()`` gives this and the nested models' fields.
+    """
     root: DeviceConnectionStatusModel | DeviceConnectionStatusModelVariantK

@@ -6,6 +6,14 @@ from .._base import LosantDateTime, LosantModel
 
 
 class DeviceCountsCount(LosantModel):
+    """Part of the ``deviceCounts`` schema.
+
+    Fields (Python name / API name: type):
+        created: integer
+        date: date-time (a datetime)
+        deleted: integer
+        total: integer
+    """
     created: int | None = None
     date: LosantDateTime | None = None
     deleted: int | None = None
@@ -13,6 +21,15 @@ class DeviceCountsCount(LosantModel):
 
 
 class DeviceCounts(LosantModel):
+    """The ``deviceCounts`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of DeviceCountsCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+
+    ``DeviceCounts.describe()`` gives this and the nested models' fields.
+    """
     counts: list[DeviceCountsCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class DeviceCredentials(LosantModel):
+    """The ``deviceCredentials`` schema.
+
+    Fields (Python name / API name: type):
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        key: string
+        requested_scopes / requestedScopes: list of one of 'all.Device', 'all.Device.read', 'data.export', 'data.timeSeriesQuery', 'data.lastValueQuery', 'device.commandStream', 'device.get', 'device.getCompositeState', 'device.getState', 'device.stateStream', 'device.getLogEntries', 'device.getCommand', 'device.debug', 'device.sendState', 'device.sendCommand', 'device.setConnectionStatus', 'devices.get', 'devices.getCompositeState', 'devices.sendCommand'
+        secret: string
+        token_ttl / tokenTTL: integer, >= 0
+
+    ``DeviceCredentials.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     device_id: Annotated[str, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')]
     key: str | None = None

@@ -8,12 +8,31 @@ from .._base import LosantModel, LosantNumber
 
 
 class DeviceDataExportOptions(LosantModel):
+    """Part of the ``deviceDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        include_blob_data / includeBlobData: boolean
+        include_date / includeDate: boolean
+        include_id / includeID: boolean
+    """
     include_blob_data: Annotated[bool | None, Field(alias='includeBlobData')] = False
     include_date: Annotated[bool | None, Field(alias='includeDate')] = True
     include_id: Annotated[bool | None, Field(alias='includeID')] = True
 
 
 class DeviceDataExport(LosantModel):
+    """The ``deviceDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        end: number
+        options: DeviceDataExportOptions
+        start: number
+
+    ``DeviceDataExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=256)] = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None

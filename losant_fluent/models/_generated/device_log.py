@@ -4,10 +4,20 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class DeviceLogModelItem(LosantModel):
+    """Part of the ``deviceLog`` schema.
+
+    Fields (Python name / API name: type):
+        connected: one of 1, 0
+        disconnect_reason / disconnectReason: string
+        ip_address / ipAddress: string
+        messages_from_client / messagesFromClient: number
+        messages_to_client / messagesToClient: number
+        time: date-time (a datetime)
+    """
     connected: Literal[1, 0] | None = None
     disconnect_reason: Annotated[str | None, Field(alias='disconnectReason')] = None
     ip_address: Annotated[str | None, Field(alias='ipAddress')] = None
@@ -16,5 +26,12 @@ class DeviceLogModelItem(LosantModel):
     time: LosantDateTime | None = None
 
 
-class DeviceLog(LosantRootModel[list[DeviceLogModelItem]]):
+class DeviceLog(LosantListModel[DeviceLogModelItem]):
+    """The ``deviceLog`` schema.
+
+    The value (``.root``) is: list of DeviceLogModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``DeviceLog.describe()`` gives this and the nested models' fields.
+    """
     root: list[DeviceLogModelItem]

@@ -8,10 +8,24 @@ from .._base import LosantModel
 
 
 class DeviceNamesResponseDeviceSummaryItem(LosantModel):
+    """Part of the ``deviceNamesResponse`` schema.
+
+    Fields (Python name / API name: type):
+        device_class / deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DeviceNamesResponse(LosantModel):
+    """The ``deviceNamesResponse`` schema.
+
+    Fields (Python name / API name: type):
+        device_summary / deviceSummary: list of DeviceNamesResponseDeviceSummaryItem, at most 1000 items
+
+    ``DeviceNamesResponse.describe()`` gives this and the nested models' fields.
+    """
     device_summary: Annotated[list[DeviceNamesResponseDeviceSummaryItem] | None, Field(alias='deviceSummary', max_length=1000)] = None

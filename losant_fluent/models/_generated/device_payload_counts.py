@@ -8,6 +8,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicePayloadCounts(LosantModel):
+    """The ``devicePayloadCounts`` schema.
+
+    Fields (Python name / API name: type):
+        device_command / deviceCommand: number
+        device_connect / deviceConnect: number
+        device_disconnect / deviceDisconnect: number
+        device_state / deviceState: number
+        mqtt_in / mqttIn: number
+        mqtt_out / mqttOut: number
+
+    ``DevicePayloadCounts.describe()`` gives this and the nested models' fields.
+    """
     device_command: Annotated[LosantNumber | None, Field(alias='deviceCommand')] = None
     device_connect: Annotated[LosantNumber | None, Field(alias='deviceConnect')] = None
     device_disconnect: Annotated[LosantNumber | None, Field(alias='deviceDisconnect')] = None

@@ -8,6 +8,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class DeviceRecipeBulkCreate(LosantModel):
+    """The ``deviceRecipeBulkCreate`` schema.
+
+    Fields (Python name / API name: type):
+        created: number
+        csv_result / csvResult: string
+        failed: number
+
+    ``DeviceRecipeBulkCreate.describe()`` gives this and the nested models' fields.
+    """
     created: LosantNumber | None = None
     csv_result: Annotated[str | None, Field(alias='csvResult')] = None
     failed: LosantNumber | None = None

@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class DeviceRecipeBulkCreateEnqueued(LosantModel):
+    """The ``deviceRecipeBulkCreateEnqueued`` schema.
+
+    Fields (Python name / API name: type):
+        job_id / jobId: string, at most 21 characters
+        job_queued / jobQueued: boolean
+
+    ``DeviceRecipeBulkCreateEnqueued.describe()`` gives this and the nested models' fields.
+    """
     job_id: Annotated[str | None, Field(alias='jobId', max_length=21)] = None
     job_queued: Annotated[bool | None, Field(alias='jobQueued')] = None

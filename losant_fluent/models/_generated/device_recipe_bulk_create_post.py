@@ -8,6 +8,23 @@ from .._base import LosantModel
 
 
 class DeviceRecipeBulkCreatePost(LosantModel):
+    """The ``deviceRecipeBulkCreatePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        count: integer
+        csv: string
+        description_column / descriptionColumn: string, at most 255 characters
+        email: string, at most 1024 characters
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+        gateway_id_column / gatewayIdColumn: string, at most 255 characters
+        make_unique_key_secret / makeUniqueKeySecret: boolean
+        name_column / nameColumn: string, at most 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        parent_id_column / parentIdColumn: string, at most 255 characters
+
+    ``DeviceRecipeBulkCreatePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     count: int | None = None

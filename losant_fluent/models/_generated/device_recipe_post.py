@@ -8,12 +8,26 @@ from .._base import LosantModel
 
 
 class DeviceRecipePostAttributeSystemChildAttributeDeviceTag(LosantModel):
+    """Part of the ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DeviceRecipePostAttributeSystemChildAttribute(LosantModel):
+    """Part of the ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DeviceRecipePostAttributeSystemChildAttributeDeviceTag, at most 100 items
+        mode: one of 'all', 'whitelist', 'blacklist' (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DeviceRecipePostAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -22,6 +36,13 @@ class DeviceRecipePostAttributeSystemChildAttribute(LosantModel):
 
 
 class DeviceRecipePostAttributeSystem(LosantModel):
+    """Part of the ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
+        child_attributes / childAttributes: list of DeviceRecipePostAttributeSystemChildAttribute, at most 256 items
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
@@ -29,6 +50,16 @@ class DeviceRecipePostAttributeSystem(LosantModel):
 
 
 class DeviceRecipePostAttribute(LosantModel):
+    """Part of the ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        content_type / contentType: string, at most 64 characters
+        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+        description: string, at most 32767 characters
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        system: DeviceRecipePostAttributeSystem
+    """
     __losant_closed__ = True
     attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
@@ -39,12 +70,35 @@ class DeviceRecipePostAttribute(LosantModel):
 
 
 class DeviceRecipePostTag(LosantModel):
+    """Part of the ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class DeviceRecipePost(LosantModel):
+    """The ``deviceRecipePost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of DeviceRecipePostAttribute, at most 256 items
+        description: string, at most 32767 characters
+        device_class / deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+        device_description / deviceDescription: string, at most 32767 characters
+        device_name / deviceName: string, 1 to 255 characters
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+        keep_duplicates / keepDuplicates: boolean
+        name: string, 1 to 255 characters (required)
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        tags: list of DeviceRecipePostTag, at most 100 items
+
+    ``DeviceRecipePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attributes: Annotated[list[DeviceRecipePostAttribute] | None, Field(max_length=256)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

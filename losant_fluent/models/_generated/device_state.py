@@ -8,11 +8,26 @@ from .._base import LosantModel, LosantNumber
 
 
 class DeviceStateTime(LosantModel):
+    """Part of the ``deviceState`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceState(LosantModel):
+    """The ``deviceState`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        flow_version / flowVersion: string, 1 to 255 characters
+        meta: any JSON value
+        time: string or number or DeviceStateTime
+
+    ``DeviceState.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None

@@ -8,11 +8,24 @@ from .._base import LosantModel, LosantNumber, LosantRootModel
 
 
 class DeviceStateOrStatesModelTime(LosantModel):
+    """Part of the ``deviceStateOrStates`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceStateOrStatesModel(LosantModel):
+    """Part of the ``deviceStateOrStates`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        flow_version / flowVersion: string, 1 to 255 characters
+        meta: any JSON value
+        time: string or number or DeviceStateOrStatesModelTime
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
@@ -21,11 +34,24 @@ class DeviceStateOrStatesModel(LosantModel):
 
 
 class DeviceStateOrStatesModelItemTime(LosantModel):
+    """Part of the ``deviceStateOrStates`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceStateOrStatesModelItem(LosantModel):
+    """Part of the ``deviceStateOrStates`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        flow_version / flowVersion: string, 1 to 255 characters
+        meta: any JSON value
+        time: string or number or DeviceStateOrStatesModelItemTime
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
@@ -34,4 +60,10 @@ class DeviceStateOrStatesModelItem(LosantModel):
 
 
 class DeviceStateOrStates(LosantRootModel[DeviceStateOrStatesModel | list[DeviceStateOrStatesModelItem]]):
+    """The ``deviceStateOrStates`` schema.
+
+    The value (``.root``) is: DeviceStateOrStatesModel or list of DeviceStateOrStatesModelItem.
+
+    ``DeviceStateOrStates.describe()`` gives this and the nested models' fields.
+    """
     root: DeviceStateOrStatesModel | list[DeviceStateOrStatesModelItem]

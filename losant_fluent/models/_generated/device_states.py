@@ -4,15 +4,28 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
-from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantListModel, LosantModel, LosantNumber
 
 
 class DeviceStatesModelItemTime(LosantModel):
+    """Part of the ``deviceStates`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class DeviceStatesModelItem(LosantModel):
+    """Part of the ``deviceStates`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        flow_version / flowVersion: string, 1 to 255 characters
+        meta: any JSON value
+        time: string or number or DeviceStatesModelItemTime
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
@@ -20,5 +33,12 @@ class DeviceStatesModelItem(LosantModel):
     time: str | LosantNumber | DeviceStatesModelItemTime | None = None
 
 
-class DeviceStates(LosantRootModel[list[DeviceStatesModelItem]]):
+class DeviceStates(LosantListModel[DeviceStatesModelItem]):
+    """The ``deviceStates`` schema.
+
+    The value (``.root``) is: list of DeviceStatesModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``DeviceStates.describe()`` gives this and the nested models' fields.
+    """
     root: list[DeviceStatesModelItem]

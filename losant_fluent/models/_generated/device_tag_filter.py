@@ -4,14 +4,27 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantListModel, LosantModel
 
 
 class DeviceTagFilterModelItem(LosantModel):
+    """Part of the ``deviceTagFilter`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class DeviceTagFilter(LosantRootModel[list[DeviceTagFilterModelItem]]):
+class DeviceTagFilter(LosantListModel[DeviceTagFilterModelItem]):
+    """The ``deviceTagFilter`` schema.
+
+    The value (``.root``) is: list of DeviceTagFilterModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``DeviceTagFilter.describe()`` gives this and the nested models' fields.
+    """
     root: Annotated[list[DeviceTagFilterModelItem], Field(max_length=100)]

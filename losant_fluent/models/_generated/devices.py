@@ -2,20 +2,47 @@
 """Models of the ``devices`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from . import device
-from .._base import LosantModel
+from .._base import LosantCollection, LosantModel
 
 
 class DevicesTagFilterItem(LosantModel):
+    """Part of the ``devices`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class Devices(LosantModel):
+class Devices(LosantCollection[device.Device]):
+    """The ``devices`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        device_class / deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+        filter: string
+        filter_field / filterField: string
+        items: list of Device
+        page: integer
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        per_page / perPage: integer
+        query: object of any JSON value
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        tag_filter / tagFilter: list of DevicesTagFilterItem, at most 100 items
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``Devices.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
@@ -30,6 +57,3 @@ class Devices(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     tag_filter: Annotated[list[DevicesTagFilterItem] | None, Field(alias='tagFilter', max_length=100)] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[device.Device]: # type: ignore[override]
-        return self.iter_items()

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesDataExportDeviceQueryAncestorId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesDataExportDeviceQueryAncestorId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryAttributeName(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesDataExportDeviceQueryAttributeName(LosantModel):
 
 
 class DevicesDataExportDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesDataExportDeviceQueryConnectedAt(LosantModel):
 
 
 class DevicesDataExportDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesDataExportDeviceQueryConnectionStatus(LosantModel):
 
 
 class DevicesDataExportDeviceQueryCreationDate(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesDataExportDeviceQueryCreationDate(LosantModel):
 
 
 class DevicesDataExportDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesDataExportDeviceQueryDeletedAt(LosantModel):
 
 
 class DevicesDataExportDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesDataExportDeviceQueryDeviceClass(LosantModel):
 
 
 class DevicesDataExportDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesDataExportDeviceQueryDisconnectedAt(LosantModel):
 
 
 class DevicesDataExportDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesDataExportDeviceQueryExperienceGroupId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesDataExportDeviceQueryExperienceUserId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryGatewayId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesDataExportDeviceQueryGatewayId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesDataExportDeviceQueryId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesDataExportDeviceQueryLastUpdated(LosantModel):
 
 
 class DevicesDataExportDeviceQueryName(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesDataExportDeviceQueryName(LosantModel):
 
 
 class DevicesDataExportDeviceQueryParentId(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesDataExportDeviceQueryParentId(LosantModel):
 
 
 class DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATags(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantC(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantD(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDataExportDeviceQueryVariantATagsVariantE(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesDataExportDeviceQuery(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesDataExportDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesDataExportDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesDataExportDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesDataExportDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesDataExportDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesDataExportDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesDataExportDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesDataExportDeviceQueryLastUpdated
+        name: string or number or boolean or DevicesDataExportDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryParentId
+        tags: DevicesDataExportDeviceQueryVariantATags or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantB or DevicesDataExportDeviceQueryVariantATagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDataExportDeviceQueryVariantATagsVariantD or DevicesDataExportDeviceQueryVariantATagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,12 +723,26 @@ class DevicesDataExportDeviceQuery(LosantModel):
 
 
 class DevicesDataExportDeviceTag(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DevicesDataExportOptions(LosantModel):
+    """Part of the ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        file_per_device / filePerDevice: boolean
+        include_blob_data / includeBlobData: boolean
+        include_date / includeDate: boolean
+        include_id / includeID: boolean
+    """
     file_per_device: Annotated[bool | None, Field(alias='filePerDevice')] = False
     include_blob_data: Annotated[bool | None, Field(alias='includeBlobData')] = False
     include_date: Annotated[bool | None, Field(alias='includeDate')] = True
@@ -379,6 +750,21 @@ class DevicesDataExportOptions(LosantModel):
 
 
 class DevicesDataExport(LosantModel):
+    """The ``devicesDataExport`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+        callback_url / callbackUrl: string, at most 1024 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query / deviceQuery: DevicesDataExportDeviceQuery
+        device_tags / deviceTags: list of DevicesDataExportDeviceTag, at most 100 items
+        email: string, at most 1024 characters
+        end: number
+        options: DevicesDataExportOptions
+        start: number
+
+    ``DevicesDataExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=256)] = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None

@@ -8,5 +8,13 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesDataRemoved(LosantModel):
+    """The ``devicesDataRemoved`` schema.
+
+    Fields (Python name / API name: type):
+        completed: number
+        not_applicable / notApplicable: number
+
+    ``DevicesDataRemoved.describe()`` gives this and the nested models' fields.
+    """
     completed: LosantNumber | None = None
     not_applicable: Annotated[LosantNumber | None, Field(alias='notApplicable')] = None

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesDeleteOrRestorePostQueryAncestorId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesDeleteOrRestorePostQueryAncestorId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryAttributeName(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesDeleteOrRestorePostQueryAttributeName(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryConnectedAt(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesDeleteOrRestorePostQueryConnectedAt(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesDeleteOrRestorePostQueryConnectionStatus(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryCreationDate(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesDeleteOrRestorePostQueryCreationDate(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryDeletedAt(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesDeleteOrRestorePostQueryDeletedAt(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryDeviceClass(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesDeleteOrRestorePostQueryDeviceClass(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesDeleteOrRestorePostQueryDisconnectedAt(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesDeleteOrRestorePostQueryExperienceGroupId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesDeleteOrRestorePostQueryExperienceUserId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryGatewayId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesDeleteOrRestorePostQueryGatewayId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesDeleteOrRestorePostQueryId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryLastUpdated(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesDeleteOrRestorePostQueryLastUpdated(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryName(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesDeleteOrRestorePostQueryName(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryParentId(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesDeleteOrRestorePostQueryParentId(LosantModel):
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATags(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantA or DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantA or DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantA | DevicesDeleteOrRestorePostQueryVariantATagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantA | DevicesDeleteOrRestorePostQueryVariantATagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantC(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantA or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantA | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantD(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEq or object of string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantB or DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantB | DevicesDeleteOrRestorePostQueryVariantATagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantA or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantA | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeleteOrRestorePostQueryVariantATagsVariantE(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNe or object of string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantB or DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantB | DevicesDeleteOrRestorePostQueryVariantATagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesDeleteOrRestorePostQuery(LosantModel):
+    """Part of the ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesDeleteOrRestorePostQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesDeleteOrRestorePostQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesDeleteOrRestorePostQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesDeleteOrRestorePostQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesDeleteOrRestorePostQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesDeleteOrRestorePostQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesDeleteOrRestorePostQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesDeleteOrRestorePostQueryLastUpdated
+        name: string or number or boolean or DevicesDeleteOrRestorePostQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeleteOrRestorePostQueryParentId
+        tags: DevicesDeleteOrRestorePostQueryVariantATags or object of string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantB or DevicesDeleteOrRestorePostQueryVariantATagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDeleteOrRestorePostQueryVariantATagsVariantD or DevicesDeleteOrRestorePostQueryVariantATagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,6 +723,16 @@ class DevicesDeleteOrRestorePostQuery(LosantModel):
 
 
 class DevicesDeleteOrRestorePost(LosantModel):
+    """The ``devicesDeleteOrRestorePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        force_job / forceJob: boolean
+        query: DevicesDeleteOrRestorePostQuery (required)
+
+    ``DevicesDeleteOrRestorePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

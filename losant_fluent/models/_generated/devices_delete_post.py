@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesDeletePostQueryAncestorId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesDeletePostQueryAncestorId(LosantModel):
 
 
 class DevicesDeletePostQueryAttributeName(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesDeletePostQueryAttributeName(LosantModel):
 
 
 class DevicesDeletePostQueryConnectedAt(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesDeletePostQueryConnectedAt(LosantModel):
 
 
 class DevicesDeletePostQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesDeletePostQueryConnectionStatus(LosantModel):
 
 
 class DevicesDeletePostQueryCreationDate(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesDeletePostQueryCreationDate(LosantModel):
 
 
 class DevicesDeletePostQueryDeviceClass(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesDeletePostQueryDeviceClass(LosantModel):
 
 
 class DevicesDeletePostQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,18 @@ class DevicesDeletePostQueryDisconnectedAt(LosantModel):
 
 
 class DevicesDeletePostQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -129,6 +249,18 @@ class DevicesDeletePostQueryExperienceGroupId(LosantModel):
 
 
 class DevicesDeletePostQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -141,6 +273,18 @@ class DevicesDeletePostQueryExperienceUserId(LosantModel):
 
 
 class DevicesDeletePostQueryGatewayId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -153,6 +297,18 @@ class DevicesDeletePostQueryGatewayId(LosantModel):
 
 
 class DevicesDeletePostQueryId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -165,6 +321,22 @@ class DevicesDeletePostQueryId(LosantModel):
 
 
 class DevicesDeletePostQueryLastUpdated(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -181,6 +353,22 @@ class DevicesDeletePostQueryLastUpdated(LosantModel):
 
 
 class DevicesDeletePostQueryName(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,18 @@ class DevicesDeletePostQueryName(LosantModel):
 
 
 class DevicesDeletePostQueryParentId(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -209,124 +409,264 @@ class DevicesDeletePostQueryParentId(LosantModel):
 
 
 class DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTags(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantA or DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsFieldTagValueVariantA or DevicesDeletePostQueryVariantBTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantA | DevicesDeletePostQueryVariantBTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsFieldTagValueVariantA | DevicesDeletePostQueryVariantBTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeletePostQueryVariantBTagsVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantC(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA or DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA or DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA | DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA | DevicesDeletePostQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantD(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesDeletePostQueryVariantBTagsVariantDFieldEq or object of string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantB or DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesDeletePostQueryVariantBTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantB | DevicesDeletePostQueryVariantBTagsVariantDFieldEqVariantC], Field(alias='$eq')]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA or DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA or DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA | DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA | DevicesDeletePostQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesDeletePostQueryVariantBTagsVariantE(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesDeletePostQueryVariantBTagsVariantEFieldNe or object of string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantB or DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesDeletePostQueryVariantBTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantB | DevicesDeletePostQueryVariantBTagsVariantEFieldNeVariantC], Field(alias='$ne')]
 
 
 class DevicesDeletePostQuery(LosantModel):
+    """Part of the ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesDeletePostQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesDeletePostQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesDeletePostQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesDeletePostQueryCreationDate
+        device_class / deviceClass: string or number or boolean or DevicesDeletePostQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesDeletePostQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesDeletePostQueryLastUpdated
+        name: string or number or boolean or DevicesDeletePostQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDeletePostQueryParentId
+        tags: DevicesDeletePostQueryVariantBTags or object of string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantB or DevicesDeletePostQueryVariantBTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDeletePostQueryVariantBTagsVariantD or DevicesDeletePostQueryVariantBTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -349,6 +689,15 @@ class DevicesDeletePostQuery(LosantModel):
 
 
 class DevicesDeletePost(LosantModel):
+    """The ``devicesDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        query: DevicesDeletePostQuery (required)
+
+    ``DevicesDeletePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesExportPayloadCountPostQueryAncestorId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesExportPayloadCountPostQueryAncestorId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryAttributeName(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesExportPayloadCountPostQueryAttributeName(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryConnectedAt(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesExportPayloadCountPostQueryConnectedAt(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesExportPayloadCountPostQueryConnectionStatus(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryCreationDate(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesExportPayloadCountPostQueryCreationDate(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryDeletedAt(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesExportPayloadCountPostQueryDeletedAt(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryDeviceClass(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesExportPayloadCountPostQueryDeviceClass(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesExportPayloadCountPostQueryDisconnectedAt(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesExportPayloadCountPostQueryExperienceGroupId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesExportPayloadCountPostQueryExperienceUserId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryGatewayId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesExportPayloadCountPostQueryGatewayId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesExportPayloadCountPostQueryId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryLastUpdated(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesExportPayloadCountPostQueryLastUpdated(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryName(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesExportPayloadCountPostQueryName(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryParentId(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesExportPayloadCountPostQueryParentId(LosantModel):
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTags(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantA or DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantA or DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantA | DevicesExportPayloadCountPostQueryVariantCTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantA | DevicesExportPayloadCountPostQueryVariantCTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantC(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantD(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEq or object of string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantB or DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantB | DevicesExportPayloadCountPostQueryVariantCTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPayloadCountPostQueryVariantCTagsVariantE(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNe or object of string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantB or DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantB | DevicesExportPayloadCountPostQueryVariantCTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesExportPayloadCountPostQuery(LosantModel):
+    """Part of the ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesExportPayloadCountPostQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesExportPayloadCountPostQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesExportPayloadCountPostQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesExportPayloadCountPostQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesExportPayloadCountPostQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesExportPayloadCountPostQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesExportPayloadCountPostQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesExportPayloadCountPostQueryLastUpdated
+        name: string or number or boolean or DevicesExportPayloadCountPostQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPayloadCountPostQueryParentId
+        tags: DevicesExportPayloadCountPostQueryVariantCTags or object of string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantB or DevicesExportPayloadCountPostQueryVariantCTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesExportPayloadCountPostQueryVariantCTagsVariantD or DevicesExportPayloadCountPostQueryVariantCTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,6 +723,17 @@ class DevicesExportPayloadCountPostQuery(LosantModel):
 
 
 class DevicesExportPayloadCountPost(LosantModel):
+    """The ``devicesExportPayloadCountPost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        end: number
+        query: DevicesExportPayloadCountPostQuery
+        start: number
+
+    ``DevicesExportPayloadCountPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesExportPostQueryAncestorId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesExportPostQueryAncestorId(LosantModel):
 
 
 class DevicesExportPostQueryAttributeName(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesExportPostQueryAttributeName(LosantModel):
 
 
 class DevicesExportPostQueryConnectedAt(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesExportPostQueryConnectedAt(LosantModel):
 
 
 class DevicesExportPostQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesExportPostQueryConnectionStatus(LosantModel):
 
 
 class DevicesExportPostQueryCreationDate(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesExportPostQueryCreationDate(LosantModel):
 
 
 class DevicesExportPostQueryDeletedAt(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesExportPostQueryDeletedAt(LosantModel):
 
 
 class DevicesExportPostQueryDeviceClass(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesExportPostQueryDeviceClass(LosantModel):
 
 
 class DevicesExportPostQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesExportPostQueryDisconnectedAt(LosantModel):
 
 
 class DevicesExportPostQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesExportPostQueryExperienceGroupId(LosantModel):
 
 
 class DevicesExportPostQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesExportPostQueryExperienceUserId(LosantModel):
 
 
 class DevicesExportPostQueryGatewayId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesExportPostQueryGatewayId(LosantModel):
 
 
 class DevicesExportPostQueryId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesExportPostQueryId(LosantModel):
 
 
 class DevicesExportPostQueryLastUpdated(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesExportPostQueryLastUpdated(LosantModel):
 
 
 class DevicesExportPostQueryName(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesExportPostQueryName(LosantModel):
 
 
 class DevicesExportPostQueryParentId(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesExportPostQueryParentId(LosantModel):
 
 
 class DevicesExportPostQueryVariantDTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTags(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPostQueryVariantDTagsFieldTagKeyVariantA or DevicesExportPostQueryVariantDTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPostQueryVariantDTagsFieldTagValueVariantA or DevicesExportPostQueryVariantDTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsFieldTagKeyVariantA | DevicesExportPostQueryVariantDTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsFieldTagValueVariantA | DevicesExportPostQueryVariantDTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPostQueryVariantDTagsVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantC(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA or DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA or DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA | DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA | DevicesExportPostQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantD(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesExportPostQueryVariantDTagsVariantDFieldEq or object of string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantB or DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesExportPostQueryVariantDTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantB | DevicesExportPostQueryVariantDTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA or DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA or DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA | DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA | DevicesExportPostQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesExportPostQueryVariantDTagsVariantE(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesExportPostQueryVariantDTagsVariantEFieldNe or object of string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantB or DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesExportPostQueryVariantDTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantB | DevicesExportPostQueryVariantDTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesExportPostQuery(LosantModel):
+    """Part of the ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesExportPostQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesExportPostQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesExportPostQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesExportPostQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesExportPostQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesExportPostQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesExportPostQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesExportPostQueryLastUpdated
+        name: string or number or boolean or DevicesExportPostQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesExportPostQueryParentId
+        tags: DevicesExportPostQueryVariantDTags or object of string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantB or DevicesExportPostQueryVariantDTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesExportPostQueryVariantDTagsVariantD or DevicesExportPostQueryVariantDTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,6 +723,16 @@ class DevicesExportPostQuery(LosantModel):
 
 
 class DevicesExportPost(LosantModel):
+    """The ``devicesExportPost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        format: one of 'csv', 'json'
+        query: DevicesExportPostQuery
+
+    ``DevicesExportPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class DevicesHistoricalImportPost(LosantModel):
+    """The ``devicesHistoricalImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        file_url / fileUrl: string, at most 1024 characters (required)
+
+    ``DevicesHistoricalImportPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

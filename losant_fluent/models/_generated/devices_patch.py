@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesPatchQueryAncestorId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesPatchQueryAncestorId(LosantModel):
 
 
 class DevicesPatchQueryAttributeName(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesPatchQueryAttributeName(LosantModel):
 
 
 class DevicesPatchQueryConnectedAt(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesPatchQueryConnectedAt(LosantModel):
 
 
 class DevicesPatchQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesPatchQueryConnectionStatus(LosantModel):
 
 
 class DevicesPatchQueryCreationDate(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesPatchQueryCreationDate(LosantModel):
 
 
 class DevicesPatchQueryDeletedAt(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesPatchQueryDeletedAt(LosantModel):
 
 
 class DevicesPatchQueryDeviceClass(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesPatchQueryDeviceClass(LosantModel):
 
 
 class DevicesPatchQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesPatchQueryDisconnectedAt(LosantModel):
 
 
 class DevicesPatchQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesPatchQueryExperienceGroupId(LosantModel):
 
 
 class DevicesPatchQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesPatchQueryExperienceUserId(LosantModel):
 
 
 class DevicesPatchQueryGatewayId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesPatchQueryGatewayId(LosantModel):
 
 
 class DevicesPatchQueryId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesPatchQueryId(LosantModel):
 
 
 class DevicesPatchQueryLastUpdated(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesPatchQueryLastUpdated(LosantModel):
 
 
 class DevicesPatchQueryName(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesPatchQueryName(LosantModel):
 
 
 class DevicesPatchQueryParentId(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesPatchQueryParentId(LosantModel):
 
 
 class DevicesPatchQueryVariantETagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETags(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsFieldTagKeyVariantA or DevicesPatchQueryVariantETagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsFieldTagValueVariantA or DevicesPatchQueryVariantETagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsFieldTagKeyVariantA | DevicesPatchQueryVariantETagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsFieldTagValueVariantA | DevicesPatchQueryVariantETagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesPatchQueryVariantETagsVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantC(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantD(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesPatchQueryVariantETagsVariantDFieldEq or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqVariantB or DevicesPatchQueryVariantETagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesPatchQueryVariantETagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqVariantB | DevicesPatchQueryVariantETagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesPatchQueryVariantETagsVariantE(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesPatchQueryVariantETagsVariantEFieldNe or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeVariantB or DevicesPatchQueryVariantETagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesPatchQueryVariantETagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeVariantB | DevicesPatchQueryVariantETagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesPatchQuery(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesPatchQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesPatchQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesPatchQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesPatchQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesPatchQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesPatchQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesPatchQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesPatchQueryLastUpdated
+        name: string or number or boolean or DevicesPatchQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryParentId
+        tags: DevicesPatchQueryVariantETags or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantB or DevicesPatchQueryVariantETagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesPatchQueryVariantETagsVariantD or DevicesPatchQueryVariantETagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,12 +723,26 @@ class DevicesPatchQuery(LosantModel):
 
 
 class DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DevicesPatchUpdateFieldsAttributeSystemChildAttribute(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag, at most 100 items
+        mode: one of 'all', 'whitelist', 'blacklist' (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -380,6 +751,13 @@ class DevicesPatchUpdateFieldsAttributeSystemChildAttribute(LosantModel):
 
 
 class DevicesPatchUpdateFieldsAttributeSystem(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
+        child_attributes / childAttributes: list of DevicesPatchUpdateFieldsAttributeSystemChildAttribute, at most 256 items
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
@@ -387,6 +765,16 @@ class DevicesPatchUpdateFieldsAttributeSystem(LosantModel):
 
 
 class DevicesPatchUpdateFieldsAttribute(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        content_type / contentType: string, at most 64 characters
+        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+        description: string, at most 32767 characters
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        system: DevicesPatchUpdateFieldsAttributeSystem
+    """
     __losant_closed__ = True
     attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
@@ -397,12 +785,31 @@ class DevicesPatchUpdateFieldsAttribute(LosantModel):
 
 
 class DevicesPatchUpdateFieldsTag(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class DevicesPatchUpdateFields(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of DevicesPatchUpdateFieldsAttribute, at most 256 items
+        description: string, at most 32767 characters
+        device_class / deviceClass: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$
+        keep_duplicates / keepDuplicates: boolean
+        name: string, 1 to 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        tags: list of DevicesPatchUpdateFieldsTag, at most 100 items
+    """
     __losant_closed__ = True
     attributes: Annotated[list[DevicesPatchUpdateFieldsAttribute] | None, Field(max_length=256)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -416,6 +823,13 @@ class DevicesPatchUpdateFields(LosantModel):
 
 
 class DevicesPatchUpdateOperations(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'name' (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['name']
@@ -423,6 +837,13 @@ class DevicesPatchUpdateOperations(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantA(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'deviceClass' (required)
+        value: one of 'standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded' (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['deviceClass']
@@ -430,6 +851,13 @@ class DevicesPatchUpdateOperationsVariantA(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantB(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'description' (required)
+        value: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['description']
@@ -437,6 +865,13 @@ class DevicesPatchUpdateOperationsVariantB(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantC(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'gatewayId', 'parentId' (required)
+        value: string, matching ^[A-Fa-f\\d]{24}$ (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['gatewayId', 'parentId']
@@ -444,6 +879,13 @@ class DevicesPatchUpdateOperationsVariantC(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantD(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'systemInterval' (required)
+        value: integer, >= 5, <= 3600 (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['systemInterval']
@@ -451,6 +893,13 @@ class DevicesPatchUpdateOperationsVariantD(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantE(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'keepDuplicates' (required)
+        value: boolean (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['keepDuplicates']
@@ -458,12 +907,25 @@ class DevicesPatchUpdateOperationsVariantE(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantFValue(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class DevicesPatchUpdateOperationsVariantF(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'set' (required)
+        target: one of 'tag' (required)
+        value: DevicesPatchUpdateOperationsVariantFValue (required)
+    """
     __losant_closed__ = True
     operation: Literal['set']
     target: Literal['tag']
@@ -471,12 +933,26 @@ class DevicesPatchUpdateOperationsVariantF(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantGValue(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class DevicesPatchUpdateOperationsVariantG(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'set' (required)
+        target: one of 'attributeTag' (required)
+        value: DevicesPatchUpdateOperationsVariantGValue (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['set']
@@ -485,6 +961,14 @@ class DevicesPatchUpdateOperationsVariantG(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantH(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'set' (required)
+        target: one of 'attributeDescription' (required)
+        value: string, at most 32767 characters (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['set']
@@ -493,6 +977,14 @@ class DevicesPatchUpdateOperationsVariantH(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantI(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'set' (required)
+        target: one of 'attributeContentType' (required)
+        value: string, 1 to 64 characters (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['set']
@@ -501,6 +993,14 @@ class DevicesPatchUpdateOperationsVariantI(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantJ(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'set' (required)
+        target: one of 'attributeName' (required)
+        value: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['set']
@@ -509,12 +1009,25 @@ class DevicesPatchUpdateOperationsVariantJ(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantK(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'remove' (required)
+        target: one of 'description', 'parentId' (required)
+    """
     __losant_closed__ = True
     operation: Literal['remove']
     target: Literal['description', 'parentId']
 
 
 class DevicesPatchUpdateOperationsVariantL(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'remove' (required)
+        tag_key / tagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        target: one of 'tag' (required)
+    """
     __losant_closed__ = True
     operation: Literal['remove']
     tag_key: Annotated[str, Field(alias='tagKey', pattern='^[0-9a-zA-Z_-]{1,255}$')]
@@ -522,6 +1035,13 @@ class DevicesPatchUpdateOperationsVariantL(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantM(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'remove' (required)
+        target: one of 'attribute' (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['remove']
@@ -529,6 +1049,14 @@ class DevicesPatchUpdateOperationsVariantM(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantN(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'remove' (required)
+        tag_key / tagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        target: one of 'attributeTag' (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['remove']
@@ -537,6 +1065,13 @@ class DevicesPatchUpdateOperationsVariantN(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantO(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_name / attributeName: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        operation: one of 'remove' (required)
+        target: one of 'attributeDescription' (required)
+    """
     __losant_closed__ = True
     attribute_name: Annotated[str, Field(alias='attributeName', pattern='^[0-9a-zA-Z_-]{1,255}$')]
     operation: Literal['remove']
@@ -544,12 +1079,26 @@ class DevicesPatchUpdateOperationsVariantO(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag, at most 100 items
+        mode: one of 'all', 'whitelist', 'blacklist' (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -558,6 +1107,13 @@ class DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute(LosantModel)
 
 
 class DevicesPatchUpdateOperationsVariantPValueSystem(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
+        child_attributes / childAttributes: list of DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute, at most 256 items
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
@@ -565,6 +1121,16 @@ class DevicesPatchUpdateOperationsVariantPValueSystem(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantPValue(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        content_type / contentType: string, at most 64 characters
+        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+        description: string, at most 32767 characters
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        system: DevicesPatchUpdateOperationsVariantPValueSystem
+    """
     __losant_closed__ = True
     attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
@@ -575,6 +1141,13 @@ class DevicesPatchUpdateOperationsVariantPValue(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantP(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'add' (required)
+        target: one of 'attribute' (required)
+        value: DevicesPatchUpdateOperationsVariantPValue (required)
+    """
     __losant_closed__ = True
     operation: Literal['add']
     target: Literal['attribute']
@@ -582,12 +1155,26 @@ class DevicesPatchUpdateOperationsVariantP(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag, at most 100 items
+        mode: one of 'all', 'whitelist', 'blacklist' (required)
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
@@ -596,6 +1183,13 @@ class DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute(LosantModel)
 
 
 class DevicesPatchUpdateOperationsVariantQValueSystem(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
+        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
+        child_attributes / childAttributes: list of DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute, at most 256 items
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
@@ -603,6 +1197,16 @@ class DevicesPatchUpdateOperationsVariantQValueSystem(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantQValue(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        content_type / contentType: string, at most 64 characters
+        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
+        description: string, at most 32767 characters
+        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        system: DevicesPatchUpdateOperationsVariantQValueSystem
+    """
     __losant_closed__ = True
     attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
@@ -613,6 +1217,13 @@ class DevicesPatchUpdateOperationsVariantQValue(LosantModel):
 
 
 class DevicesPatchUpdateOperationsVariantQ(LosantModel):
+    """Part of the ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        operation: one of 'add' (required)
+        target: one of 'attributeSystem' (required)
+        value: DevicesPatchUpdateOperationsVariantQValue (required)
+    """
     __losant_closed__ = True
     operation: Literal['add']
     target: Literal['attributeSystem']
@@ -620,6 +1231,18 @@ class DevicesPatchUpdateOperationsVariantQ(LosantModel):
 
 
 class DevicesPatch(LosantModel):
+    """The ``devicesPatch`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        email: string, at most 1024 characters
+        query: DevicesPatchQuery
+        update_fields / updateFields: DevicesPatchUpdateFields
+        update_operations / updateOperations: list of DevicesPatchUpdateOperations or DevicesPatchUpdateOperationsVariantA or DevicesPatchUpdateOperationsVariantB or DevicesPatchUpdateOperationsVariantC or DevicesPatchUpdateOperationsVariantD or DevicesPatchUpdateOperationsVariantE or DevicesPatchUpdateOperationsVariantF or DevicesPatchUpdateOperationsVariantG or DevicesPatchUpdateOperationsVariantH or DevicesPatchUpdateOperationsVariantI or DevicesPatchUpdateOperationsVariantJ or DevicesPatchUpdateOperationsVariantK or DevicesPatchUpdateOperationsVariantL or DevicesPatchUpdateOperationsVariantM or DevicesPatchUpdateOperationsVariantN or DevicesPatchUpdateOperationsVariantO or DevicesPatchUpdateOperationsVariantP or DevicesPatchUpdateOperationsVariantQ, at most 25 items
+
+    ``DevicesPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None

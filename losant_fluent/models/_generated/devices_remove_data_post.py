@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesRemoveDataPostQueryAncestorId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class DevicesRemoveDataPostQueryAncestorId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryAttributeName(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class DevicesRemoveDataPostQueryAttributeName(LosantModel):
 
 
 class DevicesRemoveDataPostQueryConnectedAt(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class DevicesRemoveDataPostQueryConnectedAt(LosantModel):
 
 
 class DevicesRemoveDataPostQueryConnectionStatus(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class DevicesRemoveDataPostQueryConnectionStatus(LosantModel):
 
 
 class DevicesRemoveDataPostQueryCreationDate(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class DevicesRemoveDataPostQueryCreationDate(LosantModel):
 
 
 class DevicesRemoveDataPostQueryDeletedAt(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class DevicesRemoveDataPostQueryDeletedAt(LosantModel):
 
 
 class DevicesRemoveDataPostQueryDeviceClass(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class DevicesRemoveDataPostQueryDeviceClass(LosantModel):
 
 
 class DevicesRemoveDataPostQueryDisconnectedAt(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class DevicesRemoveDataPostQueryDisconnectedAt(LosantModel):
 
 
 class DevicesRemoveDataPostQueryExperienceGroupId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class DevicesRemoveDataPostQueryExperienceGroupId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryExperienceUserId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class DevicesRemoveDataPostQueryExperienceUserId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryGatewayId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class DevicesRemoveDataPostQueryGatewayId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class DevicesRemoveDataPostQueryId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryLastUpdated(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class DevicesRemoveDataPostQueryLastUpdated(LosantModel):
 
 
 class DevicesRemoveDataPostQueryName(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class DevicesRemoveDataPostQueryName(LosantModel):
 
 
 class DevicesRemoveDataPostQueryParentId(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class DevicesRemoveDataPostQueryParentId(LosantModel):
 
 
 class DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTags(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantC(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantD(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class DevicesRemoveDataPostQueryVariantFTagsVariantE(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class DevicesRemoveDataPostQuery(LosantModel):
+    """Part of the ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or DevicesRemoveDataPostQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or DevicesRemoveDataPostQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or DevicesRemoveDataPostQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or DevicesRemoveDataPostQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or DevicesRemoveDataPostQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or DevicesRemoveDataPostQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or DevicesRemoveDataPostQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryId
+        last_updated / lastUpdated: string or number or boolean or DevicesRemoveDataPostQueryLastUpdated
+        name: string or number or boolean or DevicesRemoveDataPostQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryParentId
+        tags: DevicesRemoveDataPostQueryVariantFTags or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesRemoveDataPostQueryVariantFTagsVariantD or DevicesRemoveDataPostQueryVariantFTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,6 +723,20 @@ class DevicesRemoveDataPostQuery(LosantModel):
 
 
 class DevicesRemoveDataPost(LosantModel):
+    """The ``devicesRemoveDataPost`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 256 items
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        end: number
+        keep_command_history / keepCommandHistory: boolean
+        keep_connection_history / keepConnectionHistory: boolean
+        query: DevicesRemoveDataPostQuery (required)
+        start: number
+
+    ``DevicesRemoveDataPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]], Field(max_length=256)] | None = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None

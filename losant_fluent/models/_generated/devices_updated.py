@@ -8,6 +8,16 @@ from .._base import LosantModel, LosantNumber
 
 
 class DevicesUpdated(LosantModel):
+    """The ``devicesUpdated`` schema.
+
+    Fields (Python name / API name: type):
+        failed: number
+        log_link / logLink: string
+        skipped: number
+        updated: number
+
+    ``DevicesUpdated.describe()`` gives this and the nested models' fields.
+    """
     failed: LosantNumber | None = None
     log_link: Annotated[str | None, Field(alias='logLink')] = None
     skipped: LosantNumber | None = None

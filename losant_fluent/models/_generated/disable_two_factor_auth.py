@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class DisableTwoFactorAuth(LosantModel):
+    """The ``disableTwoFactorAuth`` schema.
+
+    Fields (Python name / API name: type):
+        password: string, 8 to 2048 characters (required)
+        two_factor_code / twoFactorCode: string, at most 2048 characters (required)
+
+    ``DisableTwoFactorAuth.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     password: Annotated[str, Field(max_length=2048, min_length=8)]
     two_factor_code: Annotated[str, Field(alias='twoFactorCode', max_length=2048)]

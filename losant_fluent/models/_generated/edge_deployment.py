@@ -8,11 +8,32 @@ from .._base import LosantDateTime, LosantModel
 
 
 class EdgeDeploymentDeviceConnectionInfo(LosantModel):
+    """Part of the ``edgeDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        connected: one of 1, 0
+        time: date-time (a datetime)
+    """
     connected: Literal[1, 0] | None = None
     time: LosantDateTime | None = None
 
 
 class EdgeDeploymentLog(LosantModel):
+    """Part of the ``edgeDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        attempted_etag / attemptedEtag: string, 1 to 255 characters
+        attempted_value / attemptedValue: string, 1 to 255 characters
+        change_type / changeType: one of 'current', 'desired'
+        date: date-time (a datetime)
+        error: string
+        new_etag / newEtag: string, 1 to 255 characters
+        new_value / newValue: string, 1 to 255 characters
+        previous_etag / previousEtag: string, 1 to 255 characters
+        previous_value / previousValue: string, 1 to 255 characters
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+    """
     attempted_etag: Annotated[str | None, Field(alias='attemptedEtag', max_length=255, min_length=1)] = None
     attempted_value: Annotated[str | None, Field(alias='attemptedValue', max_length=255, min_length=1)] = None
     change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
@@ -27,6 +48,29 @@ class EdgeDeploymentLog(LosantModel):
 
 
 class EdgeDeployment(LosantModel):
+    """The ``edgeDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        current_etag / currentEtag: string, 1 to 255 characters
+        current_version / currentVersion: string, 1 to 255 characters
+        desired_etag / desiredEtag: string, 1 to 255 characters
+        desired_version / desiredVersion: string, 1 to 255 characters
+        device_connection_info / deviceConnectionInfo: EdgeDeploymentDeviceConnectionInfo
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        device_name / deviceName: string, 1 to 255 characters
+        edge_deployment_id / edgeDeploymentId: string, matching ^[A-Fa-f\\d]{24}$
+        file_name / fileName: string, matching ^(?!\\.{1,2}$)[0-9a-zA-Z_.-]{1,255}$
+        flow_class / flowClass: one of 'edge', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_name / flowName: string, 1 to 255 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        logs: list of EdgeDeploymentLog
+
+    ``EdgeDeployment.describe()`` gives this and the nested models' fields.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

@@ -2,14 +2,28 @@
 """Models of the ``edgeDeployments`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
 from . import edge_deployment
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class EdgeDeployments(LosantModel):
+class EdgeDeployments(LosantCollection[edge_deployment.EdgeDeployment]):
+    """The ``edgeDeployments`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of EdgeDeployment
+        total_count / totalCount: integer
+        version: string, 1 to 255 characters
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``EdgeDeployments.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -17,6 +31,3 @@ class EdgeDeployments(LosantModel):
     items: list[edge_deployment.EdgeDeployment] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-    def __iter__(self) -> Iterator[edge_deployment.EdgeDeployment]: # type: ignore[override]
-        return self.iter_items()

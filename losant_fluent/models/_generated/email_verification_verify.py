@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class EmailVerificationVerify(LosantModel):
+    """The ``emailVerificationVerify`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters (required)
+        token: string, at least 1 characters (required)
+
+    ``EmailVerificationVerify.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     email: Annotated[str, Field(max_length=1024)]
     token: Annotated[str, Field(min_length=1)]

@@ -8,17 +8,44 @@ from .._base import LosantDateTime, LosantModel
 
 
 class EmbeddedDeploymentDeviceConnectionInfo(LosantModel):
+    """Part of the ``embeddedDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        connected: one of 1, 0
+        time: date-time (a datetime)
+    """
     connected: Literal[1, 0] | None = None
     time: LosantDateTime | None = None
 
 
 class EmbeddedDeploymentFlows(LosantModel):
+    """Part of the ``embeddedDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        current_version / currentVersion: string, 1 to 255 characters
+        desired_version / desiredVersion: string, 1 to 255 characters
+        flow_name / flowName: string, 1 to 255 characters
+    """
     current_version: Annotated[str | None, Field(alias='currentVersion', max_length=255, min_length=1)] = None
     desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
     flow_name: Annotated[str | None, Field(alias='flowName', max_length=255, min_length=1)] = None
 
 
 class EmbeddedDeploymentLog(LosantModel):
+    """Part of the ``embeddedDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        attempted_bundle / attemptedBundle: string, 1 to 255 characters
+        change_type / changeType: one of 'current', 'desired'
+        date: date-time (a datetime)
+        desired_version / desiredVersion: string, 1 to 255 characters
+        error: string
+        new_bundle / newBundle: string, 1 to 255 characters
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        update_flow_id / updateFlowId: string, matching ^[A-Fa-f\\d]{24}$
+        update_type / updateType: one of 'newFlow', 'replaceFlow', 'removeFlow', 'clear', 'globals', 'device', 'unknownBundle', 'knownBundle'
+    """
     attempted_bundle: Annotated[str | None, Field(alias='attemptedBundle', max_length=255, min_length=1)] = None
     change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
     date: LosantDateTime | None = None
@@ -32,6 +59,25 @@ class EmbeddedDeploymentLog(LosantModel):
 
 
 class EmbeddedDeployment(LosantModel):
+    """The ``embeddedDeployment`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        current_bundle_version / currentBundleVersion: string, 1 to 255 characters
+        desired_bundle_version / desiredBundleVersion: string, 1 to 255 characters
+        device_connection_info / deviceConnectionInfo: EmbeddedDeploymentDeviceConnectionInfo
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        device_name / deviceName: string, 1 to 255 characters
+        embedded_deployment_id / embeddedDeploymentId: string, matching ^[A-Fa-f\\d]{24}$
+        flows: object of EmbeddedDeploymentFlows (keys matching ^[A-Fa-f\\d]{24}$)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        logs: list of EmbeddedDeploymentLog
+        unknown_bundle / unknownBundle: boolean
+
+    ``EmbeddedDeployment.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     current_bundle_version: Annotated[str | None, Field(alias='currentBundleVersion', max_length=255, min_length=1)] = None

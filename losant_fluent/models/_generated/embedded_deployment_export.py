@@ -8,6 +8,22 @@ from .._base import LosantModel
 
 
 class EmbeddedDeploymentExport(LosantModel):
+    """The ``embeddedDeploymentExport`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        debug_symbols / debugSymbols: boolean
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        disable_debug_message / disableDebugMessage: boolean
+        email: string, at most 1024 characters
+        embedded_deployment_id / embeddedDeploymentId: string, matching ^[A-Fa-f\\d]{24}$
+        export_memory / exportMemory: boolean
+        gzip: boolean
+        stack_size / stackSize: integer, >= 1600, <= 2147483648
+        trace_level / traceLevel: one of 0, 1, 2
+
+    ``EmbeddedDeploymentExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     debug_symbols: Annotated[bool | None, Field(alias='debugSymbols')] = None

@@ -8,12 +8,29 @@ from .._base import LosantModel
 
 
 class EmbeddedDeploymentReleaseDeviceTag(LosantModel):
+    """Part of the ``embeddedDeploymentRelease`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class EmbeddedDeploymentRelease(LosantModel):
+    """The ``embeddedDeploymentRelease`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_tags / deviceTags: list of EmbeddedDeploymentReleaseDeviceTag, at most 100 items
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        release_tag / releaseTag: string, 1 to 255 characters
+        version: string, 1 to 255 characters (required)
+
+    ``EmbeddedDeploymentRelease.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_tags: Annotated[list[EmbeddedDeploymentReleaseDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None

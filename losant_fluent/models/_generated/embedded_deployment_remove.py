@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class EmbeddedDeploymentRemove(LosantModel):
+    """The ``embeddedDeploymentRemove`` schema.
+
+    Fields (Python name / API name: type):
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+
+    ``EmbeddedDeploymentRemove.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')]
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')]

@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class EmbeddedDeploymentReplace(LosantModel):
+    """The ``embeddedDeploymentReplace`` schema.
+
+    Fields (Python name / API name: type):
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        new_version / newVersion: string, 1 to 255 characters (required)
+        old_version / oldVersion: string, 1 to 255 characters (required)
+
+    ``EmbeddedDeploymentReplace.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     flow_id: Annotated[str, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')]
     new_version: Annotated[str | None, Field(alias='newVersion', max_length=255, min_length=1)]

@@ -2,14 +2,28 @@
 """Models of the ``embeddedDeployments`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
 from . import embedded_deployment
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class EmbeddedDeployments(LosantModel):
+class EmbeddedDeployments(LosantCollection[embedded_deployment.EmbeddedDeployment]):
+    """The ``embeddedDeployments`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of EmbeddedDeployment
+        total_count / totalCount: integer
+        version: string, 1 to 255 characters
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``EmbeddedDeployments.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -17,6 +31,3 @@ class EmbeddedDeployments(LosantModel):
     items: list[embedded_deployment.EmbeddedDeployment] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-    def __iter__(self) -> Iterator[embedded_deployment.EmbeddedDeployment]: # type: ignore[override]
-        return self.iter_items()

@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class EnableTwoFactorAuth(LosantModel):
+    """The ``enableTwoFactorAuth`` schema.
+
+    Fields (Python name / API name: type):
+        password: string, 8 to 2048 characters (required)
+        two_factor_auth_key / twoFactorAuthKey: string, 52 to 52 characters
+        two_factor_code / twoFactorCode: string, at most 2048 characters (required)
+
+    ``EnableTwoFactorAuth.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     password: Annotated[str, Field(max_length=2048, min_length=8)]
     two_factor_auth_key: Annotated[str | None, Field(alias='twoFactorAuthKey', max_length=52, min_length=52)] = None

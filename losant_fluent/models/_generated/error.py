@@ -6,5 +6,13 @@ from .._base import LosantModel
 
 
 class Error(LosantModel):
+    """The ``error`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        type: string
+
+    ``Error.describe()`` gives this and the nested models' fields.
+    """
     message: str | None = None
     type: str | None = None

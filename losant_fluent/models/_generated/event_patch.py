@@ -8,6 +8,19 @@ from .._base import LosantModel
 
 
 class EventPatch(LosantModel):
+    """The ``eventPatch`` schema.
+
+    Fields (Python name / API name: type):
+        comment: string, at most 32767 characters
+        data: any JSON value
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        event_tags / eventTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        level: one of 'info', 'warning', 'error', 'critical'
+        state: one of 'new', 'acknowledged', 'resolved'
+        subject: string, 1 to 255 characters
+
+    ``EventPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     comment: Annotated[str | None, Field(max_length=32767)] = None
     data: Any | None = None

@@ -8,6 +8,14 @@ from .._base import LosantDateTime, LosantModel
 
 
 class EventPlusNewCountEventUpdateDeviceIdChange(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        new: string, matching ^[A-Fa-f\\d]{24}$
+        new_device_name / newDeviceName: string, 1 to 255 characters
+        old: string, matching ^[A-Fa-f\\d]{24}$
+        old_device_name / oldDeviceName: string, 1 to 255 characters
+    """
     new: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     new_device_name: Annotated[str | None, Field(alias='newDeviceName', max_length=255, min_length=1)] = None
     old: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -15,26 +23,66 @@ class EventPlusNewCountEventUpdateDeviceIdChange(LosantModel):
 
 
 class EventPlusNewCountEventUpdateLevelChange(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        new: one of 'info', 'warning', 'error', 'critical'
+        old: one of 'info', 'warning', 'error', 'critical'
+    """
     new: Literal['info', 'warning', 'error', 'critical'] | None = None
     old: Literal['info', 'warning', 'error', 'critical'] | None = None
 
 
 class EventPlusNewCountEventUpdateStateChange(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        new: one of 'new', 'acknowledged', 'resolved'
+        old: one of 'new', 'acknowledged', 'resolved'
+    """
     new: Literal['new', 'acknowledged', 'resolved'] | None = None
     old: Literal['new', 'acknowledged', 'resolved'] | None = None
 
 
 class EventPlusNewCountEventUpdateSubjectChange(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        new: string, 1 to 255 characters
+        old: string, 1 to 255 characters
+    """
     new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class EventPlusNewCountEventUpdateTagsChange(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        new: string, 1 to 255 characters
+        old: string, 1 to 255 characters
+    """
     new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class EventPlusNewCountEventUpdate(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        comment: string, at most 32767 characters
+        creation_date / creationDate: date-time (a datetime)
+        data: any JSON value
+        device_id_change / deviceIdChange: EventPlusNewCountEventUpdateDeviceIdChange
+        level_change / levelChange: EventPlusNewCountEventUpdateLevelChange
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_name / sourceName: string, 1 to 255 characters
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'
+        state: one of 'new', 'acknowledged', 'resolved'
+        state_change / stateChange: EventPlusNewCountEventUpdateStateChange
+        subject_change / subjectChange: EventPlusNewCountEventUpdateSubjectChange
+        tags_change / tagsChange: object of EventPlusNewCountEventUpdateTagsChange (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+    """
     comment: Annotated[str | None, Field(max_length=32767)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     data: Any | None = None
@@ -50,6 +98,28 @@ class EventPlusNewCountEventUpdate(LosantModel):
 
 
 class EventPlusNewCountEvent(LosantModel):
+    """Part of the ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        data: any JSON value
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        device_name / deviceName: string, 1 to 255 characters
+        disable_tag_change_tracking / disableTagChangeTracking: boolean
+        event_id / eventId: string, matching ^[A-Fa-f\\d]{24}$
+        event_tags / eventTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        level: one of 'info', 'warning', 'error', 'critical'
+        message: string, at most 32767 characters
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_name / sourceName: string, 1 to 255 characters
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'
+        state: one of 'new', 'acknowledged', 'resolved'
+        subject: string, 1 to 255 characters
+        updates: list of EventPlusNewCountEventUpdate, at most 100 items
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     data: Any | None = None
@@ -71,5 +141,13 @@ class EventPlusNewCountEvent(LosantModel):
 
 
 class EventPlusNewCount(LosantModel):
+    """The ``eventPlusNewCount`` schema.
+
+    Fields (Python name / API name: type):
+        event: EventPlusNewCountEvent
+        new_count / newCount: integer
+
+    ``EventPlusNewCount.describe()`` gives this and the nested models' fields.
+    """
     event: EventPlusNewCountEvent | None = None
     new_count: Annotated[int | None, Field(alias='newCount')] = None

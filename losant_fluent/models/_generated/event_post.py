@@ -8,11 +8,31 @@ from .._base import LosantModel, LosantNumber
 
 
 class EventPostCreationDate(LosantModel):
+    """Part of the ``eventPost`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class EventPost(LosantModel):
+    """The ``eventPost`` schema.
+
+    Fields (Python name / API name: type):
+        creation_date / creationDate: string or number or EventPostCreationDate
+        data: any JSON value
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        disable_tag_change_tracking / disableTagChangeTracking: boolean
+        event_tags / eventTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        level: one of 'info', 'warning', 'error', 'critical' (required)
+        message: string, at most 32767 characters
+        state: one of 'new', 'acknowledged', 'resolved'
+        subject: string, 1 to 255 characters (required)
+
+    ``EventPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     creation_date: Annotated[str | LosantNumber | EventPostCreationDate | None, Field(alias='creationDate')] = None
     data: Any | None = None

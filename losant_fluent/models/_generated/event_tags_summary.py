@@ -8,10 +8,23 @@ from .._base import LosantModel
 
 
 class EventTagsSummaryEventTag(LosantModel):
+    """Part of the ``eventTagsSummary`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class EventTagsSummary(LosantModel):
+    """The ``eventTagsSummary`` schema.
+
+    Fields (Python name / API name: type):
+        event_tags / eventTags: list of EventTagsSummaryEventTag
+
+    ``EventTagsSummary.describe()`` gives this and the nested models' fields.
+    """
     event_tags: Annotated[list[EventTagsSummaryEventTag] | None, Field(alias='eventTags')] = None

@@ -2,14 +2,33 @@
 """Models of the ``events`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from . import event
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class Events(LosantModel):
+class Events(LosantCollection[event.Event]):
+    """The ``events`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of Event
+        page: integer
+        per_page / perPage: integer
+        query: object of any JSON value
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        state: one of 'new', 'acknowledged', 'resolved'
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``Events.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -22,6 +41,3 @@ class Events(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     state: Literal['new', 'acknowledged', 'resolved'] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[event.Event]: # type: ignore[override]
-        return self.iter_items()

@@ -6,4 +6,11 @@ from .._base import LosantModel, LosantNumber
 
 
 class EventsDeleted(LosantModel):
+    """The ``eventsDeleted`` schema.
+
+    Fields (Python name / API name: type):
+        removed: number
+
+    ``EventsDeleted.describe()`` gives this and the nested models' fields.
+    """
     removed: LosantNumber | None = None

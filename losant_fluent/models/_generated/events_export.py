@@ -9,6 +9,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class EventsExportQueryCreationDate(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -25,6 +41,22 @@ class EventsExportQueryCreationDate(LosantModel):
 
 
 class EventsExportQueryDeviceId(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -41,124 +73,254 @@ class EventsExportQueryDeviceId(LosantModel):
 
 
 class EventsExportQueryVariantGEventTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTags(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or EventsExportQueryVariantGEventTagsFieldTagKeyVariantA or EventsExportQueryVariantGEventTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or EventsExportQueryVariantGEventTagsFieldTagValueVariantA or EventsExportQueryVariantGEventTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsFieldTagKeyVariantA | EventsExportQueryVariantGEventTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsFieldTagValueVariantA | EventsExportQueryVariantGEventTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class EventsExportQueryVariantGEventTagsVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantC(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEq(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantA or EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantA or EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantA | EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantA | EventsExportQueryVariantGEventTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantD(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: EventsExportQueryVariantGEventTagsVariantDFieldEq or object of string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantDFieldEqVariantB or EventsExportQueryVariantGEventTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[EventsExportQueryVariantGEventTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantDFieldEqVariantB | EventsExportQueryVariantGEventTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNe(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantA or EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantA or EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantA | EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantA | EventsExportQueryVariantGEventTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class EventsExportQueryVariantGEventTagsVariantE(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: EventsExportQueryVariantGEventTagsVariantEFieldNe or object of string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantEFieldNeVariantB or EventsExportQueryVariantGEventTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[EventsExportQueryVariantGEventTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantEFieldNeVariantB | EventsExportQueryVariantGEventTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class EventsExportQueryExperienceGroupId(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -171,6 +333,18 @@ class EventsExportQueryExperienceGroupId(LosantModel):
 
 
 class EventsExportQueryExperienceUserId(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -183,6 +357,22 @@ class EventsExportQueryExperienceUserId(LosantModel):
 
 
 class EventsExportQueryId(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -199,6 +389,22 @@ class EventsExportQueryId(LosantModel):
 
 
 class EventsExportQueryLastUpdated(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -215,6 +421,22 @@ class EventsExportQueryLastUpdated(LosantModel):
 
 
 class EventsExportQueryLevel(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -231,6 +453,22 @@ class EventsExportQueryLevel(LosantModel):
 
 
 class EventsExportQuerySourceId(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -247,6 +485,22 @@ class EventsExportQuerySourceId(LosantModel):
 
 
 class EventsExportQuerySourceType(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -263,6 +517,22 @@ class EventsExportQuerySourceType(LosantModel):
 
 
 class EventsExportQueryState(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -279,6 +549,22 @@ class EventsExportQueryState(LosantModel):
 
 
 class EventsExportQuerySubject(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -295,6 +581,25 @@ class EventsExportQuerySubject(LosantModel):
 
 
 class EventsExportQuery(LosantModel):
+    """Part of the ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedEventQuery, at most 100 items
+        field_nor / $nor: list of AdvancedEventQuery, at most 100 items
+        field_or / $or: list of AdvancedEventQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or EventsExportQueryCreationDate
+        device_id / deviceId: string or number or boolean or EventsExportQueryDeviceId
+        event_tags / eventTags: EventsExportQueryVariantGEventTags or object of string, at most 255 characters or EventsExportQueryVariantGEventTagsVariantB or EventsExportQueryVariantGEventTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or EventsExportQueryVariantGEventTagsVariantD or EventsExportQueryVariantGEventTagsVariantE
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or EventsExportQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or EventsExportQueryExperienceUserId
+        id: string or number or boolean or EventsExportQueryId
+        last_updated / lastUpdated: string or number or boolean or EventsExportQueryLastUpdated
+        level: string or number or boolean or EventsExportQueryLevel
+        source_id / sourceId: string or number or boolean or EventsExportQuerySourceId
+        source_type / sourceType: string or number or boolean or EventsExportQuerySourceType
+        state: string or number or boolean or EventsExportQueryState
+        subject: string or number or boolean or EventsExportQuerySubject
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -314,6 +619,17 @@ class EventsExportQuery(LosantModel):
 
 
 class EventsExport(LosantModel):
+    """The ``eventsExport`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        exclude_updates / excludeUpdates: boolean
+        format: one of 'csv', 'json'
+        query: EventsExportQuery
+
+    ``EventsExport.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

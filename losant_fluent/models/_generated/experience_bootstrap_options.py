@@ -8,6 +8,16 @@ from .._base import LosantModel
 
 
 class ExperienceBootstrapOptions(LosantModel):
+    """The ``experienceBootstrapOptions`` schema.
+
+    Fields (Python name / API name: type):
+        create_groups / createGroups: boolean
+        create_users / createUsers: boolean
+        replace_existing / replaceExisting: boolean
+        slug: string, 3 to 63 characters, matching ^[0-9a-z-]*$
+
+    ``ExperienceBootstrapOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     create_groups: Annotated[bool | None, Field(alias='createGroups')] = True
     create_users: Annotated[bool | None, Field(alias='createUsers')] = True

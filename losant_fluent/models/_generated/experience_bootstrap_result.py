@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class ExperienceBootstrapResult(LosantModel):
+    """The ``experienceBootstrapResult`` schema.
+
+    Fields (Python name / API name: type):
+        email: string
+        password: string
+        resource_suffix / resourceSuffix: string
+
+    ``ExperienceBootstrapResult.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     email: str | None = None
     password: str | None = None

@@ -8,6 +8,21 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceDomain(LosantModel):
+    """The ``experienceDomain`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        domain_name / domainName: string, 3 to 45 characters
+        experience_domain_id / experienceDomainId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        ssl_bundle / sslBundle: string, 50 to 32767 characters
+        ssl_cert / sslCert: string, 50 to 32767 characters
+        version: string, 1 to 255 characters
+
+    ``ExperienceDomain.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None

@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class ExperienceDomainPatch(LosantModel):
+    """The ``experienceDomainPatch`` schema.
+
+    Fields (Python name / API name: type):
+        domain_name / domainName: string, 3 to 45 characters
+        ssl_bundle / sslBundle: string, 50 to 32767 characters
+        ssl_cert / sslCert: string, 50 to 32767 characters
+        ssl_key / sslKey: string, 50 to 32767 characters
+        version: string, 1 to 255 characters
+
+    ``ExperienceDomainPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
     ssl_bundle: Annotated[Annotated[str, Field(max_length=32767, min_length=50)] | None, Field(alias='sslBundle')] = None

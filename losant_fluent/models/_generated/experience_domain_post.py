@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class ExperienceDomainPost(LosantModel):
+    """The ``experienceDomainPost`` schema.
+
+    Fields (Python name / API name: type):
+        domain_name / domainName: string, 3 to 45 characters (required)
+        ssl_bundle / sslBundle: string, 50 to 32767 characters
+        ssl_cert / sslCert: string, 50 to 32767 characters
+        ssl_key / sslKey: string, 50 to 32767 characters
+        version: string, 1 to 255 characters
+
+    ``ExperienceDomainPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     domain_name: Annotated[str, Field(alias='domainName', max_length=45, min_length=3)]
     ssl_bundle: Annotated[str | None, Field(alias='sslBundle', max_length=32767, min_length=50)] = None

@@ -8,11 +8,24 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceEndpointExperienceGroup(LosantModel):
+    """Part of the ``experienceEndpoint`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceEndpointStaticReply(LosantModel):
+    """Part of the ``experienceEndpoint`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -20,6 +33,13 @@ class ExperienceEndpointStaticReply(LosantModel):
 
 
 class ExperienceEndpointUnauthorizedReply(LosantModel):
+    """Part of the ``experienceEndpoint`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -27,6 +47,31 @@ class ExperienceEndpointUnauthorizedReply(LosantModel):
 
 
 class ExperienceEndpoint(LosantModel):
+    """The ``experienceEndpoint`` schema.
+
+    Fields (Python name / API name: type):
+        access: one of 'public', 'authenticated', 'group', 'device'
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        device_id_template / deviceIdTemplate: string, at most 255 characters
+        enabled: boolean
+        endpoint_tags / endpointTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        experience_endpoint_id / experienceEndpointId: string, matching ^[A-Fa-f\\d]{24}$
+        experience_groups / experienceGroups: list of ExperienceEndpointExperienceGroup
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        method: one of 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, 1 to 1024 characters
+        static_reply / staticReply: ExperienceEndpointStaticReply
+        unauthorized_reply / unauthorizedReply: ExperienceEndpointUnauthorizedReply
+
+    ``ExperienceEndpoint.describe()`` gives this and the nested models' fields.
+    """
     access: Literal['public', 'authenticated', 'group', 'device'] | None = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class ExperienceEndpointPatchStaticReply(LosantModel):
+    """Part of the ``experienceEndpointPatch`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -15,6 +22,13 @@ class ExperienceEndpointPatchStaticReply(LosantModel):
 
 
 class ExperienceEndpointPatchUnauthorizedReply(LosantModel):
+    """Part of the ``experienceEndpointPatch`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -22,6 +36,22 @@ class ExperienceEndpointPatchUnauthorizedReply(LosantModel):
 
 
 class ExperienceEndpointPatch(LosantModel):
+    """The ``experienceEndpointPatch`` schema.
+
+    Fields (Python name / API name: type):
+        access: one of 'public', 'authenticated', 'group', 'device'
+        description: string, at most 32767 characters
+        device_id_template / deviceIdTemplate: string, at most 255 characters
+        enabled: boolean
+        endpoint_tags / endpointTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        method: one of 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, 1 to 1024 characters
+        static_reply / staticReply: ExperienceEndpointPatchStaticReply
+        unauthorized_reply / unauthorizedReply: ExperienceEndpointPatchUnauthorizedReply
+
+    ``ExperienceEndpointPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     access: Literal['public', 'authenticated', 'group', 'device'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None

@@ -4,13 +4,26 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantMapModel, LosantModel, LosantNumber
 
 
 class ExperienceEndpointStatsModelItem(LosantModel):
+    """Part of the ``experienceEndpointStats`` schema.
+
+    Fields (Python name / API name: type):
+        count: number
+        time: date-time (a datetime)
+    """
     count: LosantNumber | None = None
     time: LosantDateTime | None = None
 
 
-class ExperienceEndpointStats(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='.*')], list[ExperienceEndpointStatsModelItem]]]):
+class ExperienceEndpointStats(LosantMapModel[list[ExperienceEndpointStatsModelItem]]):
+    """The ``experienceEndpointStats`` schema.
+
+    The value (``.root``) is: object of list of ExperienceEndpointStatsModelItem (keys matching .*).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``ExperienceEndpointStats.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='.*')], list[ExperienceEndpointStatsModelItem]]

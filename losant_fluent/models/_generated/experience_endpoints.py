@@ -2,14 +2,31 @@
 """Models of the ``experienceEndpoints`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import experience_endpoint
-from .._base import LosantModel, LosantNumber
+from .._base import LosantCollection, LosantNumber
 
 
-class ExperienceEndpoints(LosantModel):
+class ExperienceEndpoints(LosantCollection[experience_endpoint.ExperienceEndpoint]):
+    """The ``experienceEndpoints`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$
+        filter: string
+        filter_field / filterField: string
+        items: list of ExperienceEndpoint
+        not_found_request_count / notFoundRequestCount: number
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ExperienceEndpoints.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -20,6 +37,3 @@ class ExperienceEndpoints(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[experience_endpoint.ExperienceEndpoint]: # type: ignore[override]
-        return self.iter_items()

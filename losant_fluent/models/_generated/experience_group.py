@@ -8,12 +8,41 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ExperienceGroupDeviceTag(LosantModel):
+    """Part of the ``experienceGroup`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceGroup(LosantModel):
+    """The ``experienceGroup`` schema.
+
+    Fields (Python name / API name: type):
+        ancestor_ids / ancestorIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query_json / deviceQueryJson: string, at most 8192 characters
+        device_tags / deviceTags: list of ExperienceGroupDeviceTag, at most 100 items
+        direct_device_count / directDeviceCount: number
+        experience_endpoint_ids / experienceEndpointIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$
+        experience_user_ids / experienceUserIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        group_tags / groupTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+        total_device_count / totalDeviceCount: number
+
+    ``ExperienceGroup.describe()`` gives this and the nested models' fields.
+    """
     ancestor_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='ancestorIds', max_length=1000)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

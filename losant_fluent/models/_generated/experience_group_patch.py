@@ -8,12 +8,33 @@ from .._base import LosantModel
 
 
 class ExperienceGroupPatchDeviceTag(LosantModel):
+    """Part of the ``experienceGroupPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceGroupPatch(LosantModel):
+    """The ``experienceGroupPatch`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query_json / deviceQueryJson: string, at most 8192 characters
+        device_tags / deviceTags: list of ExperienceGroupPatchDeviceTag, at most 100 items
+        experience_endpoint_ids / experienceEndpointIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        experience_user_ids / experienceUserIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        group_tags / groupTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        name: string, 1 to 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``ExperienceGroupPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None

@@ -2,18 +2,30 @@
 """Models of the ``experienceLinkedResources`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemStaticReply(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -21,6 +33,13 @@ class ExperienceLinkedResourcesExperienceEndpointsItemStaticReply(LosantModel):
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -28,6 +47,29 @@ class ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply(LosantMo
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItem(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        access: one of 'public', 'authenticated', 'group', 'device'
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        device_id_template / deviceIdTemplate: string, at most 255 characters
+        enabled: boolean
+        endpoint_tags / endpointTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        experience_endpoint_id / experienceEndpointId: string, matching ^[A-Fa-f\\d]{24}$
+        experience_groups / experienceGroups: list of ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        method: one of 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, 1 to 1024 characters
+        static_reply / staticReply: ExperienceLinkedResourcesExperienceEndpointsItemStaticReply
+        unauthorized_reply / unauthorizedReply: ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply
+    """
     access: Literal['public', 'authenticated', 'group', 'device'] | None = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -50,6 +92,20 @@ class ExperienceLinkedResourcesExperienceEndpointsItem(LosantModel):
 
 
 class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$
+        filter: string
+        filter_field / filterField: string
+        items: list of ExperienceLinkedResourcesExperienceEndpointsItem
+        not_found_request_count / notFoundRequestCount: number
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -61,16 +117,39 @@ class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[ExperienceLinkedResourcesExperienceEndpointsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class ExperienceLinkedResourcesExperienceViewsItemHeaders(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / content-type: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        body: string, at most 131072 characters
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        experience_view_id / experienceViewId: string, matching ^[A-Fa-f\\d]{24}$
+        headers: ExperienceLinkedResourcesExperienceViewsItemHeaders
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        layout_id / layoutId: string, matching ^[A-Fa-f\\d]{24}$
+        layout_name / layoutName: string, 1 to 255 characters
+        name: string, 1 to 255 characters
+        view_tags / viewTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        view_type / viewType: one of 'layout', 'page', 'component'
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     body: Annotated[str | None, Field(max_length=131072)] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -91,6 +170,21 @@ class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
 
 
 class ExperienceLinkedResourcesExperienceViews(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of ExperienceLinkedResourcesExperienceViewsItem
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+        view_type / viewType: one of 'layout', 'page', 'component'
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -103,11 +197,17 @@ class ExperienceLinkedResourcesExperienceViews(LosantModel):
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
 
-    def __iter__(self) -> Iterator[ExperienceLinkedResourcesExperienceViewsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -117,12 +217,28 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields(L
 
 
 class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -133,6 +249,17 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -144,6 +271,18 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -156,6 +295,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -166,6 +315,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -175,6 +333,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -183,6 +349,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVa
 
 
 class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -191,12 +365,27 @@ class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsNode(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -206,17 +395,39 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsNode(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsStats(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -226,6 +437,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -242,6 +469,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -251,6 +487,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -268,6 +521,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -277,10 +539,28 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -294,6 +574,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -310,6 +606,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -319,6 +624,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -327,6 +640,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -343,6 +672,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -352,6 +690,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -360,6 +706,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -377,6 +740,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -386,6 +758,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -396,6 +778,25 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -415,6 +816,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -424,11 +834,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -445,6 +876,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -454,6 +894,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -470,6 +926,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -479,11 +944,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -500,6 +986,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -509,6 +1004,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -517,6 +1020,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -533,6 +1052,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -542,6 +1070,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -550,6 +1086,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -566,6 +1118,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -575,6 +1136,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -585,6 +1156,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -601,6 +1188,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -610,11 +1206,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -631,6 +1248,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -640,11 +1266,33 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -662,6 +1310,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -671,11 +1328,27 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -687,6 +1360,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -696,6 +1378,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -712,6 +1410,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -728,6 +1442,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -737,6 +1460,19 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -750,6 +1486,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -766,6 +1518,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -775,12 +1536,35 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -798,6 +1582,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -807,6 +1600,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -823,6 +1632,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -840,6 +1666,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -849,6 +1684,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -859,18 +1704,46 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSn
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -887,6 +1760,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -896,6 +1778,13 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -903,6 +1792,26 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -923,6 +1832,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -932,6 +1850,25 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -951,6 +1888,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -960,6 +1906,30 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItems(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsNode
+        notes: string, at most 32767 characters
+        stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsStats
+        triggers: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU
+        version: string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
@@ -983,12 +1953,27 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItems(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -998,17 +1983,39 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode(LosantModel
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -1018,6 +2025,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig(L
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1034,6 +2057,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta(Los
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1043,6 +2075,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers(LosantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1060,6 +2109,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1069,10 +2127,28 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -1086,6 +2162,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1102,6 +2194,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1111,6 +2212,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1119,6 +2228,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1135,6 +2260,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1144,6 +2278,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1152,6 +2294,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1169,6 +2328,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1178,6 +2346,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1188,6 +2366,25 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1207,6 +2404,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1216,11 +2422,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1237,6 +2464,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1246,6 +2482,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1262,6 +2514,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1271,11 +2532,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1292,6 +2574,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1301,6 +2592,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1309,6 +2608,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1325,6 +2640,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1334,6 +2658,14 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1342,6 +2674,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1358,6 +2706,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1367,6 +2724,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1377,6 +2744,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1393,6 +2776,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1402,11 +2794,32 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1423,6 +2836,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1432,11 +2854,33 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1454,6 +2898,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1463,11 +2916,27 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1479,6 +2948,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1488,6 +2966,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1504,6 +2998,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1520,6 +3030,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1529,6 +3048,19 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1542,6 +3074,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1558,6 +3106,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1567,12 +3124,35 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1590,6 +3170,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1599,6 +3188,22 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1615,6 +3220,23 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1632,6 +3254,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1641,6 +3272,16 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1651,18 +3292,46 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1679,6 +3348,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1688,6 +3366,13 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1695,6 +3380,26 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1715,6 +3420,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1724,6 +3438,25 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1743,6 +3476,15 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1752,6 +3494,25 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'experience'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        nodes: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode
+        stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats
+        triggers: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
+        versions: list of string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1770,6 +3531,21 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowVersions(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of ExperienceLinkedResourcesFlowVersionsVariantAItems or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -1782,11 +3558,17 @@ class ExperienceLinkedResourcesFlowVersions(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA]: # type: ignore[override]
-        return self.iter_items()
-
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1796,12 +3578,28 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1812,6 +3610,17 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA(L
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1823,6 +3632,18 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB(L
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1835,6 +3656,16 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC(L
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1845,6 +3676,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD(L
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1854,6 +3694,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE(L
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1862,6 +3710,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF(L
 
 
 class ExperienceLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -1870,12 +3726,27 @@ class ExperienceLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsItemGlobal(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class ExperienceLinkedResourcesFlowsItemNode(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -1885,17 +3756,39 @@ class ExperienceLinkedResourcesFlowsItemNode(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsItemStatsByVersion(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowsItemStats(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of ExperienceLinkedResourcesFlowsItemStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -1905,6 +3798,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1921,6 +3830,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggers(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1930,6 +3848,23 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggers(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1947,6 +3882,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1956,10 +3900,28 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -1973,6 +3935,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1989,6 +3967,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1998,6 +3985,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -2006,6 +4001,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2022,6 +4033,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2031,6 +4051,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -2039,6 +4067,23 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2056,6 +4101,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2065,6 +4119,16 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -2075,6 +4139,25 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -2094,6 +4177,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2103,11 +4195,32 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2124,6 +4237,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2133,6 +4255,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2149,6 +4287,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2158,11 +4305,32 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2179,6 +4347,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2188,6 +4365,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -2196,6 +4381,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2212,6 +4413,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2221,6 +4431,14 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -2229,6 +4447,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2245,6 +4479,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2254,6 +4497,16 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2264,6 +4517,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2280,6 +4549,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2289,11 +4567,32 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2310,6 +4609,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2319,11 +4627,33 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2341,6 +4671,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2350,11 +4689,27 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -2366,6 +4721,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2375,6 +4739,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -2391,6 +4771,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2407,6 +4803,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2416,6 +4821,19 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2429,6 +4847,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2445,6 +4879,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2454,12 +4897,35 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2477,6 +4943,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2486,6 +4961,22 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -2502,6 +4993,23 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2519,6 +5027,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2528,6 +5045,16 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -2538,18 +5065,46 @@ class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantM
 
 
 class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2566,6 +5121,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2575,6 +5139,13 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -2582,6 +5153,26 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig(LosantMod
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2602,6 +5193,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2611,6 +5211,25 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2630,6 +5249,15 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta(LosantModel
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2639,6 +5267,37 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU(LosantModel):
 
 
 class ExperienceLinkedResourcesFlowsItem(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: ExperienceLinkedResourcesFlowsItemCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        custom_node_use_count / customNodeUseCount: number
+        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        deleted_in_develop / deletedInDevelop: boolean
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of ExperienceLinkedResourcesFlowsItemGlobal, at most 100 items
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters
+        nodes: list of ExperienceLinkedResourcesFlowsItemNode
+        short_description / shortDescription: string, at most 1024 characters
+        stats: ExperienceLinkedResourcesFlowsItemStats
+        triggers: list of ExperienceLinkedResourcesFlowsVariantBItemTriggers or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -2669,6 +5328,21 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
 
 
 class ExperienceLinkedResourcesFlows(LosantModel):
+    """Part of the ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        items: list of ExperienceLinkedResourcesFlowsItem
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -2681,11 +5355,18 @@ class ExperienceLinkedResourcesFlows(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
-    def __iter__(self) -> Iterator[ExperienceLinkedResourcesFlowsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class ExperienceLinkedResources(LosantModel):
+    """The ``experienceLinkedResources`` schema.
+
+    Fields (Python name / API name: type):
+        experience_endpoints / experienceEndpoints: ExperienceLinkedResourcesExperienceEndpoints
+        experience_views / experienceViews: ExperienceLinkedResourcesExperienceViews
+        flow_versions / flowVersions: ExperienceLinkedResourcesFlowVersions
+        flows: ExperienceLinkedResourcesFlows
+
+    ``ExperienceLinkedResources.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     experience_endpoints: Annotated[ExperienceLinkedResourcesExperienceEndpoints | None, Field(alias='experienceEndpoints')] = None
     experience_views: Annotated[ExperienceLinkedResourcesExperienceViews | None, Field(alias='experienceViews')] = None

@@ -8,6 +8,19 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceSlug(LosantModel):
+    """The ``experienceSlug`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        experience_slug_id / experienceSlugId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        slug: string, 3 to 63 characters, matching ^[0-9a-z-]*$
+        version: string, 1 to 255 characters
+
+    ``ExperienceSlug.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     experience_slug_id: Annotated[str | None, Field(alias='experienceSlugId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class ExperienceSlugPatch(LosantModel):
+    """The ``experienceSlugPatch`` schema.
+
+    Fields (Python name / API name: type):
+        slug: string, 3 to 63 characters, matching ^[0-9a-z-]*$
+        version: string, 1 to 255 characters
+
+    ``ExperienceSlugPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     slug: Annotated[str | None, Field(max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     version: Annotated[str, Field(max_length=255, min_length=1)] | None = None

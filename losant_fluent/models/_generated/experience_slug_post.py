@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class ExperienceSlugPost(LosantModel):
+    """The ``experienceSlugPost`` schema.
+
+    Fields (Python name / API name: type):
+        slug: string, 3 to 63 characters, matching ^[0-9a-z-]*$ (required)
+        version: string, 1 to 255 characters
+
+    ``ExperienceSlugPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     slug: Annotated[str, Field(max_length=63, min_length=3, pattern='^[0-9a-z-]*$')]
     version: Annotated[str, Field(max_length=255, min_length=1)] | None = None

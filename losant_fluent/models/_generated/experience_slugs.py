@@ -2,18 +2,26 @@
 """Models of the ``experienceSlugs`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
 from . import experience_slug
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ExperienceSlugs(LosantModel):
+class ExperienceSlugs(LosantCollection[experience_slug.ExperienceSlug]):
+    """The ``experienceSlugs`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        items: list of ExperienceSlug
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ExperienceSlugs.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     items: list[experience_slug.ExperienceSlug] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[experience_slug.ExperienceSlug]: # type: ignore[override]
-        return self.iter_items()

@@ -8,12 +8,39 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceUserExperienceGroup(LosantModel):
+    """Part of the ``experienceUser`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
 
 
 class ExperienceUser(LosantModel):
+    """The ``experienceUser`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        avatar_url / avatarUrl: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        email: string, at most 1024 characters
+        experience_groups / experienceGroups: list of ExperienceUserExperienceGroup
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$
+        first_name / firstName: string, at most 1024 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_login / lastLogin: date-time (a datetime)
+        last_name / lastName: string, at most 1024 characters
+        last_updated / lastUpdated: date-time (a datetime)
+        password_last_updated / passwordLastUpdated: date-time (a datetime)
+        token_cutoff / tokenCutoff: date-time (a datetime)
+        user_tags / userTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+
+    ``ExperienceUser.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

@@ -8,6 +8,19 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceUserPatch(LosantModel):
+    """The ``experienceUserPatch`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters
+        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        first_name / firstName: string, at most 1024 characters
+        last_name / lastName: string, at most 1024 characters
+        password: string, 8 to 2048 characters
+        token_cutoff / tokenCutoff: date-time (a datetime)
+        user_tags / userTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+
+    ``ExperienceUserPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     email: Annotated[str | None, Field(max_length=1024)] = None
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None

@@ -2,14 +2,32 @@
 """Models of the ``experienceUsers`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import experience_user
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ExperienceUsers(LosantModel):
+class ExperienceUsers(LosantCollection[experience_user.ExperienceUser]):
+    """The ``experienceUsers`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$
+        filter: string
+        filter_field / filterField: string
+        items: list of ExperienceUser
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ExperienceUsers.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -21,6 +39,3 @@ class ExperienceUsers(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[experience_user.ExperienceUser]: # type: ignore[override]
-        return self.iter_items()

@@ -8,16 +8,35 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceVersionAttachedDomain(LosantModel):
+    """Part of the ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        domain_name / domainName: string, 3 to 45 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+    """
     domain_name: Annotated[str | None, Field(alias='domainName', max_length=45, min_length=3)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
 class ExperienceVersionAttachedSlug(LosantModel):
+    """Part of the ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        slug: string
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     slug: str | None = None
 
 
 class ExperienceVersionGlobal(LosantModel):
+    """Part of the ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 1024 characters
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=1024)] = None
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
@@ -25,6 +44,13 @@ class ExperienceVersionGlobal(LosantModel):
 
 
 class ExperienceVersionNotFoundReply(LosantModel):
+    """Part of the ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -32,6 +58,13 @@ class ExperienceVersionNotFoundReply(LosantModel):
 
 
 class ExperienceVersionUnauthorizedReply(LosantModel):
+    """Part of the ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -39,6 +72,31 @@ class ExperienceVersionUnauthorizedReply(LosantModel):
 
 
 class ExperienceVersion(LosantModel):
+    """The ``experienceVersion`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_cors_origins / allowedCorsOrigins: list of string, 8 to 270 characters, at most 100 items
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        attached_domains / attachedDomains: list of ExperienceVersionAttachedDomain
+        attached_slugs / attachedSlugs: list of ExperienceVersionAttachedSlug
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        endpoint_default_cors / endpointDefaultCors: boolean
+        experience_version_id / experienceVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of ExperienceVersionGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        not_found_reply / notFoundReply: ExperienceVersionNotFoundReply
+        response_headers / responseHeaders: object of string (keys matching ^.{1,255}$)
+        unauthorized_reply / unauthorizedReply: ExperienceVersionUnauthorizedReply
+        version: string, 1 to 255 characters
+
+    ``ExperienceVersion.describe()`` gives this and the nested models' fields.
+    """
     allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     attached_domains: Annotated[list[ExperienceVersionAttachedDomain] | None, Field(alias='attachedDomains')] = None

@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class ExperienceVersionPatchGlobal(LosantModel):
+    """Part of the ``experienceVersionPatch`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 1024 characters
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=1024)] = None
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
@@ -15,6 +22,13 @@ class ExperienceVersionPatchGlobal(LosantModel):
 
 
 class ExperienceVersionPatchNotFoundReply(LosantModel):
+    """Part of the ``experienceVersionPatch`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -22,6 +36,13 @@ class ExperienceVersionPatchNotFoundReply(LosantModel):
 
 
 class ExperienceVersionPatchUnauthorizedReply(LosantModel):
+    """Part of the ``experienceVersionPatch`` schema.
+
+    Fields (Python name / API name: type):
+        status_code / statusCode: integer, >= 100, <= 599
+        type: one of 'page', 'redirect' (required)
+        value: string (required)
+    """
     __losant_closed__ = True
     status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
     type: Literal['page', 'redirect']
@@ -29,6 +50,20 @@ class ExperienceVersionPatchUnauthorizedReply(LosantModel):
 
 
 class ExperienceVersionPatch(LosantModel):
+    """The ``experienceVersionPatch`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_cors_origins / allowedCorsOrigins: list of string, 8 to 270 characters, at most 100 items
+        description: string, at most 32767 characters
+        endpoint_default_cors / endpointDefaultCors: boolean
+        globals: list of ExperienceVersionPatchGlobal, at most 100 items
+        not_found_reply / notFoundReply: ExperienceVersionPatchNotFoundReply
+        response_headers / responseHeaders: object of string (keys matching ^.{1,255}$)
+        source_version_id_or_name / sourceVersionIdOrName: string, 1 to 255 characters
+        unauthorized_reply / unauthorizedReply: ExperienceVersionPatchUnauthorizedReply
+
+    ``ExperienceVersionPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

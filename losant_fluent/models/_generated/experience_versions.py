@@ -2,18 +2,26 @@
 """Models of the ``experienceVersions`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated
 from . import experience_version
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ExperienceVersions(LosantModel):
+class ExperienceVersions(LosantCollection[experience_version.ExperienceVersion]):
+    """The ``experienceVersions`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        items: list of ExperienceVersion
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ExperienceVersions.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     items: list[experience_version.ExperienceVersion] | None = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[experience_version.ExperienceVersion]: # type: ignore[override]
-        return self.iter_items()

@@ -8,11 +8,39 @@ from .._base import LosantDateTime, LosantModel
 
 
 class ExperienceViewHeaders(LosantModel):
+    """Part of the ``experienceView`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / content-type: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
 
 
 class ExperienceView(LosantModel):
+    """The ``experienceView`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        body: string, at most 131072 characters
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        experience_view_id / experienceViewId: string, matching ^[A-Fa-f\\d]{24}$
+        headers: ExperienceViewHeaders
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        layout_id / layoutId: string, matching ^[A-Fa-f\\d]{24}$
+        layout_name / layoutName: string, 1 to 255 characters
+        name: string, 1 to 255 characters
+        view_tags / viewTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        view_type / viewType: one of 'layout', 'page', 'component'
+
+    ``ExperienceView.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     body: Annotated[str | None, Field(max_length=131072)] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -8,11 +8,28 @@ from .._base import LosantModel
 
 
 class ExperienceViewPatchHeaders(LosantModel):
+    """Part of the ``experienceViewPatch`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / content-type: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
 
 
 class ExperienceViewPatch(LosantModel):
+    """The ``experienceViewPatch`` schema.
+
+    Fields (Python name / API name: type):
+        body: string, at most 131072 characters
+        description: string, at most 32767 characters
+        headers: ExperienceViewPatchHeaders
+        layout_id / layoutId: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        view_tags / viewTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+
+    ``ExperienceViewPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     body: Annotated[str | None, Field(max_length=131072)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

@@ -8,11 +8,29 @@ from .._base import LosantModel
 
 
 class ExperienceViewPostHeaders(LosantModel):
+    """Part of the ``experienceViewPost`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / content-type: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
 
 
 class ExperienceViewPost(LosantModel):
+    """The ``experienceViewPost`` schema.
+
+    Fields (Python name / API name: type):
+        body: string, at most 131072 characters
+        description: string, at most 32767 characters
+        headers: ExperienceViewPostHeaders
+        layout_id / layoutId: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters (required)
+        view_tags / viewTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        view_type / viewType: one of 'layout', 'page', 'component' (required)
+
+    ``ExperienceViewPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     body: Annotated[str | None, Field(max_length=131072)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

@@ -2,14 +2,32 @@
 """Models of the ``experienceViews`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import experience_view
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class ExperienceViews(LosantModel):
+class ExperienceViews(LosantCollection[experience_view.ExperienceView]):
+    """The ``experienceViews`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of ExperienceView
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+        view_type / viewType: one of 'layout', 'page', 'component'
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``ExperienceViews.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -21,6 +39,3 @@ class ExperienceViews(LosantModel):
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
-
-    def __iter__(self) -> Iterator[experience_view.ExperienceView]: # type: ignore[override]
-        return self.iter_items()

@@ -8,11 +8,26 @@ from .._base import LosantModel, LosantNumber
 
 
 class FilePatchFileDimensions(LosantModel):
+    """Part of the ``filePatch`` schema.
+
+    Fields (Python name / API name: type):
+        height: number
+        width: number
+    """
     height: LosantNumber | None = None
     width: LosantNumber | None = None
 
 
 class FilePatch(LosantModel):
+    """The ``filePatch`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / contentType: string, at most 1024 characters
+        file_dimensions / fileDimensions: FilePatchFileDimensions
+        file_size / fileSize: number
+
+    ``FilePatch.describe()`` gives this and the nested models' fields.
+    """
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
     file_dimensions: Annotated[FilePatchFileDimensions | None, Field(alias='fileDimensions')] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None

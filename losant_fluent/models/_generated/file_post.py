@@ -8,12 +8,30 @@ from .._base import LosantModel, LosantNumber
 
 
 class FilePostFileDimensions(LosantModel):
+    """Part of the ``filePost`` schema.
+
+    Fields (Python name / API name: type):
+        height: number
+        width: number
+    """
     __losant_closed__ = True
     height: LosantNumber | None = None
     width: LosantNumber | None = None
 
 
 class FilePost(LosantModel):
+    """The ``filePost`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / contentType: string, at most 1024 characters
+        file_dimensions / fileDimensions: FilePostFileDimensions
+        file_size / fileSize: number
+        name: string, 1 to 1024 characters (required)
+        parent_directory / parentDirectory: string, at most 1024 characters
+        type: one of 'file', 'directory' (required)
+
+    ``FilePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
     file_dimensions: Annotated[FilePostFileDimensions | None, Field(alias='fileDimensions')] = None

@@ -8,21 +8,62 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class FileUploadPostResponseFileDimensions(LosantModel):
+    """Part of the ``fileUploadPostResponse`` schema.
+
+    Fields (Python name / API name: type):
+        height: number
+        width: number
+    """
     height: LosantNumber | None = None
     width: LosantNumber | None = None
 
 
 class FileUploadPostResponseUploadFields(LosantModel):
+    """Part of the ``fileUploadPostResponse`` schema.
+
+    Fields (Python name / API name: type):
+        bucket: string
+        key: string
+    """
     bucket: str | None = None
     key: str | None = None
 
 
 class FileUploadPostResponseUpload(LosantModel):
+    """Part of the ``fileUploadPostResponse`` schema.
+
+    Fields (Python name / API name: type):
+        fields: FileUploadPostResponseUploadFields
+        url: string
+    """
     fields: FileUploadPostResponseUploadFields | None = None
     url: str | None = None
 
 
 class FileUploadPostResponse(LosantModel):
+    """The ``fileUploadPostResponse`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        author_id / authorId: string, matching ^[A-Fa-f\\d]{24}$
+        author_type / authorType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        content_type / contentType: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        file_dimensions / fileDimensions: FileUploadPostResponseFileDimensions
+        file_size / fileSize: number
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        move_into_id / moveIntoId: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 1024 characters
+        parent_directory / parentDirectory: string, at most 1024 characters
+        s3etag: string
+        status: one of 'pending', 'moving', 'deleting', 'completed'
+        type: one of 'file', 'directory'
+        url: string
+        upload: FileUploadPostResponseUpload
+
+    ``FileUploadPostResponse.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     author_id: Annotated[str | None, Field(alias='authorId', pattern='^[A-Fa-f\\d]{24}$')] = None
     author_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='authorType')] = None

@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class FlowCustomNodeConfigFields(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class FlowCustomNodeConfigFields(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class FlowCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class FlowCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class FlowCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class FlowCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class FlowCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class FlowCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowCustomNodeConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowCustomNodeConfigFields or FlowCustomNodeConfigFieldsVariantA or FlowCustomNodeConfigFieldsVariantB or FlowCustomNodeConfigFieldsVariantC or FlowCustomNodeConfigFieldsVariantD or FlowCustomNodeConfigFieldsVariantE or FlowCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowCustomNodeConfigFields | FlowCustomNodeConfigFieldsVariantA | FlowCustomNodeConfigFieldsVariantB | FlowCustomNodeConfigFieldsVariantC | FlowCustomNodeConfigFieldsVariantD | FlowCustomNodeConfigFieldsVariantE | FlowCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,12 +174,27 @@ class FlowCustomNodeConfig(LosantModel):
 
 
 class FlowGlobal(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowNode(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -106,17 +204,39 @@ class FlowNode(LosantModel):
 
 
 class FlowStatsByVersion(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowStats(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowTriggersVariantFConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -126,6 +246,22 @@ class FlowTriggersVariantFConfig(LosantModel):
 
 
 class FlowTriggersVariantFMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -142,6 +278,15 @@ class FlowTriggersVariantFMeta(LosantModel):
 
 
 class FlowTriggers(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -151,6 +296,23 @@ class FlowTriggers(LosantModel):
 
 
 class FlowTriggersVariantGMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -168,6 +330,15 @@ class FlowTriggersVariantGMeta(LosantModel):
 
 
 class FlowTriggersVariantG(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -177,10 +348,28 @@ class FlowTriggersVariantG(LosantModel):
 
 
 class FlowTriggersConfigSubscription(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowTriggersVariantHConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -194,6 +383,22 @@ class FlowTriggersVariantHConfig(LosantModel):
 
 
 class FlowTriggersVariantHMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -210,6 +415,15 @@ class FlowTriggersVariantHMeta(LosantModel):
 
 
 class FlowTriggersVariantH(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -219,6 +433,14 @@ class FlowTriggersVariantH(LosantModel):
 
 
 class FlowTriggersVariantIConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -227,6 +449,22 @@ class FlowTriggersVariantIConfig(LosantModel):
 
 
 class FlowTriggersVariantIMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -243,6 +481,15 @@ class FlowTriggersVariantIMeta(LosantModel):
 
 
 class FlowTriggersVariantI(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -252,6 +499,14 @@ class FlowTriggersVariantI(LosantModel):
 
 
 class FlowTriggersVariantJConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -260,6 +515,23 @@ class FlowTriggersVariantJConfig(LosantModel):
 
 
 class FlowTriggersVariantJMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -277,6 +549,15 @@ class FlowTriggersVariantJMeta(LosantModel):
 
 
 class FlowTriggersVariantJ(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -286,6 +567,16 @@ class FlowTriggersVariantJ(LosantModel):
 
 
 class FlowTriggersVariantKConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -296,6 +587,25 @@ class FlowTriggersVariantKConfig(LosantModel):
 
 
 class FlowTriggersVariantKMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -315,6 +625,15 @@ class FlowTriggersVariantKMeta(LosantModel):
 
 
 class FlowTriggersVariantK(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -324,11 +643,32 @@ class FlowTriggersVariantK(LosantModel):
 
 
 class FlowTriggersVariantLConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowTriggersVariantLMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -345,6 +685,15 @@ class FlowTriggersVariantLMeta(LosantModel):
 
 
 class FlowTriggersVariantL(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -354,6 +703,22 @@ class FlowTriggersVariantL(LosantModel):
 
 
 class FlowTriggersVariantMMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -370,6 +735,15 @@ class FlowTriggersVariantMMeta(LosantModel):
 
 
 class FlowTriggersVariantM(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -379,11 +753,32 @@ class FlowTriggersVariantM(LosantModel):
 
 
 class FlowTriggersVariantNConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowTriggersVariantNMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -400,6 +795,15 @@ class FlowTriggersVariantNMeta(LosantModel):
 
 
 class FlowTriggersVariantN(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -409,6 +813,14 @@ class FlowTriggersVariantN(LosantModel):
 
 
 class FlowTriggersVariantOConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -417,6 +829,22 @@ class FlowTriggersVariantOConfig(LosantModel):
 
 
 class FlowTriggersVariantOMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -433,6 +861,15 @@ class FlowTriggersVariantOMeta(LosantModel):
 
 
 class FlowTriggersVariantO(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -442,6 +879,14 @@ class FlowTriggersVariantO(LosantModel):
 
 
 class FlowTriggersVariantPConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -450,6 +895,22 @@ class FlowTriggersVariantPConfig(LosantModel):
 
 
 class FlowTriggersVariantPMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -466,6 +927,15 @@ class FlowTriggersVariantPMeta(LosantModel):
 
 
 class FlowTriggersVariantP(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -475,6 +945,16 @@ class FlowTriggersVariantP(LosantModel):
 
 
 class FlowTriggersVariantQConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -485,6 +965,22 @@ class FlowTriggersVariantQConfig(LosantModel):
 
 
 class FlowTriggersVariantQMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -501,6 +997,15 @@ class FlowTriggersVariantQMeta(LosantModel):
 
 
 class FlowTriggersVariantQ(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -510,11 +1015,32 @@ class FlowTriggersVariantQ(LosantModel):
 
 
 class FlowTriggersVariantRConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowTriggersVariantRMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -531,6 +1057,15 @@ class FlowTriggersVariantRMeta(LosantModel):
 
 
 class FlowTriggersVariantR(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -540,11 +1075,33 @@ class FlowTriggersVariantR(LosantModel):
 
 
 class FlowTriggersVariantSConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowTriggersVariantSMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -562,6 +1119,15 @@ class FlowTriggersVariantSMeta(LosantModel):
 
 
 class FlowTriggersVariantS(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -571,11 +1137,27 @@ class FlowTriggersVariantS(LosantModel):
 
 
 class FlowTriggersVariantTConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowTriggersVariantTMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -587,6 +1169,15 @@ class FlowTriggersVariantTMeta(LosantModel):
 
 
 class FlowTriggersVariantT(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -596,6 +1187,22 @@ class FlowTriggersVariantT(LosantModel):
 
 
 class FlowTriggersVariantUConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -612,6 +1219,22 @@ class FlowTriggersVariantUConfig(LosantModel):
 
 
 class FlowTriggersVariantUMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -628,6 +1251,15 @@ class FlowTriggersVariantUMeta(LosantModel):
 
 
 class FlowTriggersVariantU(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantUConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantUConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -637,6 +1269,19 @@ class FlowTriggersVariantU(LosantModel):
 
 
 class FlowTriggersVariantVConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -650,6 +1295,22 @@ class FlowTriggersVariantVConfig(LosantModel):
 
 
 class FlowTriggersVariantVMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -666,6 +1327,15 @@ class FlowTriggersVariantVMeta(LosantModel):
 
 
 class FlowTriggersVariantV(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantVConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantVMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantVConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -675,12 +1345,35 @@ class FlowTriggersVariantV(LosantModel):
 
 
 class FlowTriggersVariantWConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowTriggersVariantWMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -698,6 +1391,15 @@ class FlowTriggersVariantWMeta(LosantModel):
 
 
 class FlowTriggersVariantW(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantWConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantWMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantWConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -707,6 +1409,22 @@ class FlowTriggersVariantW(LosantModel):
 
 
 class FlowTriggersVariantXConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -723,6 +1441,23 @@ class FlowTriggersVariantXConfig(LosantModel):
 
 
 class FlowTriggersVariantXMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -740,6 +1475,15 @@ class FlowTriggersVariantXMeta(LosantModel):
 
 
 class FlowTriggersVariantX(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantXConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantXMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantXConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -749,6 +1493,16 @@ class FlowTriggersVariantX(LosantModel):
 
 
 class FlowTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -759,18 +1513,46 @@ class FlowTriggersConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class FlowTriggersVariantYConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowTriggersVariantYMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -787,6 +1569,15 @@ class FlowTriggersVariantYMeta(LosantModel):
 
 
 class FlowTriggersVariantY(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantYConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantYMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantYConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -796,6 +1587,13 @@ class FlowTriggersVariantY(LosantModel):
 
 
 class FlowTriggersVariantZConfig(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -803,6 +1601,26 @@ class FlowTriggersVariantZConfig(LosantModel):
 
 
 class FlowTriggersVariantZMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -823,6 +1641,15 @@ class FlowTriggersVariantZMeta(LosantModel):
 
 
 class FlowTriggersVariantZ(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowTriggersVariantZConfig
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantZMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowTriggersVariantZConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -832,6 +1659,25 @@ class FlowTriggersVariantZ(LosantModel):
 
 
 class FlowTriggersVariantAAMeta(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -851,6 +1697,15 @@ class FlowTriggersVariantAAMeta(LosantModel):
 
 
 class FlowTriggersVariantAA(LosantModel):
+    """Part of the ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowTriggersVariantAAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -860,6 +1715,39 @@ class FlowTriggersVariantAA(LosantModel):
 
 
 class Flow(LosantModel):
+    """The ``flow`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: FlowCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        custom_node_use_count / customNodeUseCount: number
+        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        deleted_in_develop / deletedInDevelop: boolean
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowGlobal, at most 100 items
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters
+        nodes: list of FlowNode
+        short_description / shortDescription: string, at most 1024 characters
+        stats: FlowStats
+        triggers: list of FlowTriggers or FlowTriggersVariantG or FlowTriggersVariantH or FlowTriggersVariantI or FlowTriggersVariantJ or FlowTriggersVariantK or FlowTriggersVariantL or FlowTriggersVariantM or FlowTriggersVariantN or FlowTriggersVariantO or FlowTriggersVariantP or FlowTriggersVariantQ or FlowTriggersVariantR or FlowTriggersVariantS or FlowTriggersVariantT or FlowTriggersVariantU or FlowTriggersVariantV or FlowTriggersVariantW or FlowTriggersVariantX or FlowTriggersVariantY or FlowTriggersVariantZ or FlowTriggersVariantAA
+
+    ``Flow.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None

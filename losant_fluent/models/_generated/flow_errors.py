@@ -8,11 +8,29 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class FlowErrorsErrorError(LosantModel):
+    """Part of the ``flowErrors`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        name: string
+    """
     message: str | None = None
     name: str | None = None
 
 
 class FlowErrorsError(LosantModel):
+    """Part of the ``flowErrors`` schema.
+
+    Fields (Python name / API name: type):
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        device_name / deviceName: string, 1 to 255 characters
+        error: FlowErrorsErrorError
+        flow_version / flowVersion: string, 1 to 255 characters
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        node_id / nodeId: string
+        node_label / nodeLabel: string
+        time: date-time (a datetime)
+    """
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
     error: FlowErrorsErrorError | None = None
@@ -24,6 +42,20 @@ class FlowErrorsError(LosantModel):
 
 
 class FlowErrors(LosantModel):
+    """The ``flowErrors`` schema.
+
+    Fields (Python name / API name: type):
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        end: date-time (a datetime)
+        errors: list of FlowErrorsError
+        flow_version / flowVersion: string, 1 to 255 characters
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        limit: number
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        start: date-time (a datetime)
+
+    ``FlowErrors.describe()`` gives this and the nested models' fields.
+    """
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     end: LosantDateTime | None = None
     errors: list[FlowErrorsError] | None = None

@@ -4,10 +4,21 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class FlowLogModelItem(LosantModel):
+    """Part of the ``flowLog`` schema.
+
+    Fields (Python name / API name: type):
+        errors: list of any JSON value
+        flow_version_id / flowVersionId: string
+        paths_completed / pathsCompleted: number
+        paths_failed / pathsFailed: number
+        run_count / runCount: number
+        time: date-time (a datetime)
+        wall_time / wallTime: number
+    """
     errors: list[Any] | None = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId')] = None
     paths_completed: Annotated[LosantNumber | None, Field(alias='pathsCompleted')] = None
@@ -17,5 +28,12 @@ class FlowLogModelItem(LosantModel):
     wall_time: Annotated[LosantNumber | None, Field(alias='wallTime')] = None
 
 
-class FlowLog(LosantRootModel[list[FlowLogModelItem]]):
+class FlowLog(LosantListModel[FlowLogModelItem]):
+    """The ``flowLog`` schema.
+
+    The value (``.root``) is: list of FlowLogModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``FlowLog.describe()`` gives this and the nested models' fields.
+    """
     root: list[FlowLogModelItem]

@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class FlowStatsMetric(LosantModel):
+    """Part of the ``flowStats`` schema.
+
+    Fields (Python name / API name: type):
+        paths_completed / pathsCompleted: number
+        paths_failed / pathsFailed: number
+        run_count / runCount: number
+        time: date-time (a datetime)
+        wall_time / wallTime: number
+    """
     paths_completed: Annotated[LosantNumber | None, Field(alias='pathsCompleted')] = None
     paths_failed: Annotated[LosantNumber | None, Field(alias='pathsFailed')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
@@ -16,6 +25,19 @@ class FlowStatsMetric(LosantModel):
 
 
 class FlowStats(LosantModel):
+    """The ``flowStats`` schema.
+
+    Fields (Python name / API name: type):
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        end: date-time (a datetime)
+        flow_version / flowVersion: string, 1 to 255 characters
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        metrics: list of FlowStatsMetric
+        resolution: number
+        start: date-time (a datetime)
+
+    ``FlowStats.describe()`` gives this and the nested models' fields.
+    """
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     end: LosantDateTime | None = None
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None

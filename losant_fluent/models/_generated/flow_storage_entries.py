@@ -4,8 +4,15 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated, Any
-from .._base import LosantRootModel
+from .._base import LosantMapModel
 
 
-class FlowStorageEntries(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], Any]]):
+class FlowStorageEntries(LosantMapModel[Any]):
+    """The ``flowStorageEntries`` schema.
+
+    The value (``.root``) is: object of any JSON value (keys matching ^.{1,255}$).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``FlowStorageEntries.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], Any]

@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class FlowStorageEntry(LosantModel):
+    """The ``flowStorageEntry`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, 1 to 255 characters (required)
+        value: any JSON value
+
+    ``FlowStorageEntry.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(max_length=255, min_length=1)]
     value: Any | None = None

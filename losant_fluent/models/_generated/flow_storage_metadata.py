@@ -8,6 +8,14 @@ from .._base import LosantModel, LosantNumber
 
 
 class FlowStorageMetadata(LosantModel):
+    """The ``flowStorageMetadata`` schema.
+
+    Fields (Python name / API name: type):
+        keys_count / keysCount: number
+        memory_used / memoryUsed: number
+
+    ``FlowStorageMetadata.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     keys_count: Annotated[LosantNumber | None, Field(alias='keysCount')] = None
     memory_used: Annotated[LosantNumber | None, Field(alias='memoryUsed')] = None

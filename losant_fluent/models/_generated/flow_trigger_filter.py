@@ -4,14 +4,27 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantListModel, LosantModel
 
 
 class FlowTriggerFilterModelItem(LosantModel):
+    """Part of the ``flowTriggerFilter`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, at most 1024 characters
+        type: string, at most 1024 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(max_length=1024)] = None
     type: Annotated[str | None, Field(max_length=1024)] = None
 
 
-class FlowTriggerFilter(LosantRootModel[list[FlowTriggerFilterModelItem]]):
+class FlowTriggerFilter(LosantListModel[FlowTriggerFilterModelItem]):
+    """The ``flowTriggerFilter`` schema.
+
+    The value (``.root``) is: list of FlowTriggerFilterModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``FlowTriggerFilter.describe()`` gives this and the nested models' fields.
+    """
     root: Annotated[list[FlowTriggerFilterModelItem], Field(max_length=100)]

@@ -4,10 +4,19 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantModel, LosantNumber, LosantVariantModel
 
 
 class FlowVersionModelVariantMCustomNodeConfigFields(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class FlowVersionModelVariantMCustomNodeConfigFields(LosantModel):
 
 
 class FlowVersionModelCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowVersionModelCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowVersionModelVariantMCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class FlowVersionModelVariantMCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowVersionModelCustomNodeConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowVersionModelVariantMCustomNodeConfigFields or FlowVersionModelVariantMCustomNodeConfigFieldsVariantA or FlowVersionModelVariantMCustomNodeConfigFieldsVariantB or FlowVersionModelVariantMCustomNodeConfigFieldsVariantC or FlowVersionModelVariantMCustomNodeConfigFieldsVariantD or FlowVersionModelVariantMCustomNodeConfigFieldsVariantE or FlowVersionModelVariantMCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowVersionModelVariantMCustomNodeConfigFields | FlowVersionModelVariantMCustomNodeConfigFieldsVariantA | FlowVersionModelVariantMCustomNodeConfigFieldsVariantB | FlowVersionModelVariantMCustomNodeConfigFieldsVariantC | FlowVersionModelVariantMCustomNodeConfigFieldsVariantD | FlowVersionModelVariantMCustomNodeConfigFieldsVariantE | FlowVersionModelVariantMCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,12 +174,27 @@ class FlowVersionModelCustomNodeConfig(LosantModel):
 
 
 class FlowVersionModelVariantMGlobal(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowVersionModelVariantMNode(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -106,17 +204,39 @@ class FlowVersionModelVariantMNode(LosantModel):
 
 
 class FlowVersionModelVariantMStatsByVersion(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionModelVariantMStats(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowVersionModelVariantMStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantMStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionModelVariantMTriggersConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -126,6 +246,22 @@ class FlowVersionModelVariantMTriggersConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -142,6 +278,15 @@ class FlowVersionModelVariantMTriggersMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggers(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -151,6 +296,23 @@ class FlowVersionModelVariantMTriggers(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -168,6 +330,15 @@ class FlowVersionModelVariantMTriggersVariantAMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantA(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -177,10 +348,28 @@ class FlowVersionModelVariantMTriggersVariantA(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionModelVariantMTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowVersionModelVariantMTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -194,6 +383,22 @@ class FlowVersionModelVariantMTriggersVariantBConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -210,6 +415,15 @@ class FlowVersionModelVariantMTriggersVariantBMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantB(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -219,6 +433,14 @@ class FlowVersionModelVariantMTriggersVariantB(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -227,6 +449,22 @@ class FlowVersionModelVariantMTriggersVariantCConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -243,6 +481,15 @@ class FlowVersionModelVariantMTriggersVariantCMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantC(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -252,6 +499,14 @@ class FlowVersionModelVariantMTriggersVariantC(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -260,6 +515,23 @@ class FlowVersionModelVariantMTriggersVariantDConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -277,6 +549,15 @@ class FlowVersionModelVariantMTriggersVariantDMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantD(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -286,6 +567,16 @@ class FlowVersionModelVariantMTriggersVariantD(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -296,6 +587,25 @@ class FlowVersionModelVariantMTriggersVariantEConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -315,6 +625,15 @@ class FlowVersionModelVariantMTriggersVariantEMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantE(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -324,11 +643,32 @@ class FlowVersionModelVariantMTriggersVariantE(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowVersionModelVariantMTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -345,6 +685,15 @@ class FlowVersionModelVariantMTriggersVariantFMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantF(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -354,6 +703,22 @@ class FlowVersionModelVariantMTriggersVariantF(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -370,6 +735,15 @@ class FlowVersionModelVariantMTriggersVariantGMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantG(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -379,11 +753,32 @@ class FlowVersionModelVariantMTriggersVariantG(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowVersionModelVariantMTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -400,6 +795,15 @@ class FlowVersionModelVariantMTriggersVariantHMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantH(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -409,6 +813,14 @@ class FlowVersionModelVariantMTriggersVariantH(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -417,6 +829,22 @@ class FlowVersionModelVariantMTriggersVariantIConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -433,6 +861,15 @@ class FlowVersionModelVariantMTriggersVariantIMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantI(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -442,6 +879,14 @@ class FlowVersionModelVariantMTriggersVariantI(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -450,6 +895,22 @@ class FlowVersionModelVariantMTriggersVariantJConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -466,6 +927,15 @@ class FlowVersionModelVariantMTriggersVariantJMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantJ(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -475,6 +945,16 @@ class FlowVersionModelVariantMTriggersVariantJ(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -485,6 +965,22 @@ class FlowVersionModelVariantMTriggersVariantKConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -501,6 +997,15 @@ class FlowVersionModelVariantMTriggersVariantKMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantK(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -510,11 +1015,32 @@ class FlowVersionModelVariantMTriggersVariantK(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowVersionModelVariantMTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -531,6 +1057,15 @@ class FlowVersionModelVariantMTriggersVariantLMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantL(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -540,11 +1075,33 @@ class FlowVersionModelVariantMTriggersVariantL(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowVersionModelVariantMTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -562,6 +1119,15 @@ class FlowVersionModelVariantMTriggersVariantMMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantM(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -571,11 +1137,27 @@ class FlowVersionModelVariantMTriggersVariantM(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowVersionModelVariantMTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -587,6 +1169,15 @@ class FlowVersionModelVariantMTriggersVariantNMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantN(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -596,6 +1187,22 @@ class FlowVersionModelVariantMTriggersVariantN(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -612,6 +1219,22 @@ class FlowVersionModelVariantMTriggersVariantOConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -628,6 +1251,15 @@ class FlowVersionModelVariantMTriggersVariantOMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantO(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -637,6 +1269,19 @@ class FlowVersionModelVariantMTriggersVariantO(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -650,6 +1295,22 @@ class FlowVersionModelVariantMTriggersVariantPConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -666,6 +1327,15 @@ class FlowVersionModelVariantMTriggersVariantPMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantP(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -675,12 +1345,35 @@ class FlowVersionModelVariantMTriggersVariantP(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionModelVariantMTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -698,6 +1391,15 @@ class FlowVersionModelVariantMTriggersVariantQMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantQ(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -707,6 +1409,22 @@ class FlowVersionModelVariantMTriggersVariantQ(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -723,6 +1441,23 @@ class FlowVersionModelVariantMTriggersVariantRConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -740,6 +1475,15 @@ class FlowVersionModelVariantMTriggersVariantRMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantR(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -749,6 +1493,16 @@ class FlowVersionModelVariantMTriggersVariantR(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -759,18 +1513,46 @@ class FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser(LosantMod
 
 
 class FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowVersionModelVariantMTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowVersionModelVariantMTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -787,6 +1569,15 @@ class FlowVersionModelVariantMTriggersVariantSMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantS(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -796,6 +1587,13 @@ class FlowVersionModelVariantMTriggersVariantS(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -803,6 +1601,26 @@ class FlowVersionModelVariantMTriggersVariantTConfig(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -823,6 +1641,15 @@ class FlowVersionModelVariantMTriggersVariantTMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantT(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantMTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantMTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -832,6 +1659,25 @@ class FlowVersionModelVariantMTriggersVariantT(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -851,6 +1697,15 @@ class FlowVersionModelVariantMTriggersVariantUMeta(LosantModel):
 
 
 class FlowVersionModelVariantMTriggersVariantU(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantMTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -860,6 +1715,30 @@ class FlowVersionModelVariantMTriggersVariantU(LosantModel):
 
 
 class FlowVersionModel(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: FlowVersionModelCustomNodeConfig
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowVersionModelVariantMGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of FlowVersionModelVariantMNode
+        notes: string, at most 32767 characters
+        stats: FlowVersionModelVariantMStats
+        triggers: list of FlowVersionModelVariantMTriggers or FlowVersionModelVariantMTriggersVariantA or FlowVersionModelVariantMTriggersVariantB or FlowVersionModelVariantMTriggersVariantC or FlowVersionModelVariantMTriggersVariantD or FlowVersionModelVariantMTriggersVariantE or FlowVersionModelVariantMTriggersVariantF or FlowVersionModelVariantMTriggersVariantG or FlowVersionModelVariantMTriggersVariantH or FlowVersionModelVariantMTriggersVariantI or FlowVersionModelVariantMTriggersVariantJ or FlowVersionModelVariantMTriggersVariantK or FlowVersionModelVariantMTriggersVariantL or FlowVersionModelVariantMTriggersVariantM or FlowVersionModelVariantMTriggersVariantN or FlowVersionModelVariantMTriggersVariantO or FlowVersionModelVariantMTriggersVariantP or FlowVersionModelVariantMTriggersVariantQ or FlowVersionModelVariantMTriggersVariantR or FlowVersionModelVariantMTriggersVariantS or FlowVersionModelVariantMTriggersVariantT or FlowVersionModelVariantMTriggersVariantU
+        version: string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
@@ -883,12 +1762,27 @@ class FlowVersionModel(LosantModel):
 
 
 class FlowVersionModelVariantNGlobal(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowVersionModelVariantNNode(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -898,17 +1792,39 @@ class FlowVersionModelVariantNNode(LosantModel):
 
 
 class FlowVersionModelVariantNStatsByVersion(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionModelVariantNStats(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowVersionModelVariantNStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantNStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionModelVariantNTriggersConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -918,6 +1834,22 @@ class FlowVersionModelVariantNTriggersConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -934,6 +1866,15 @@ class FlowVersionModelVariantNTriggersMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggers(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -943,6 +1884,23 @@ class FlowVersionModelVariantNTriggers(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -960,6 +1918,15 @@ class FlowVersionModelVariantNTriggersVariantAMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantA(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -969,10 +1936,28 @@ class FlowVersionModelVariantNTriggersVariantA(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionModelVariantNTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowVersionModelVariantNTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -986,6 +1971,22 @@ class FlowVersionModelVariantNTriggersVariantBConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1002,6 +2003,15 @@ class FlowVersionModelVariantNTriggersVariantBMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantB(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1011,6 +2021,14 @@ class FlowVersionModelVariantNTriggersVariantB(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1019,6 +2037,22 @@ class FlowVersionModelVariantNTriggersVariantCConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1035,6 +2069,15 @@ class FlowVersionModelVariantNTriggersVariantCMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantC(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1044,6 +2087,14 @@ class FlowVersionModelVariantNTriggersVariantC(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1052,6 +2103,23 @@ class FlowVersionModelVariantNTriggersVariantDConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1069,6 +2137,15 @@ class FlowVersionModelVariantNTriggersVariantDMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantD(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1078,6 +2155,16 @@ class FlowVersionModelVariantNTriggersVariantD(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1088,6 +2175,25 @@ class FlowVersionModelVariantNTriggersVariantEConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1107,6 +2213,15 @@ class FlowVersionModelVariantNTriggersVariantEMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantE(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1116,11 +2231,32 @@ class FlowVersionModelVariantNTriggersVariantE(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowVersionModelVariantNTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1137,6 +2273,15 @@ class FlowVersionModelVariantNTriggersVariantFMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantF(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1146,6 +2291,22 @@ class FlowVersionModelVariantNTriggersVariantF(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1162,6 +2323,15 @@ class FlowVersionModelVariantNTriggersVariantGMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantG(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1171,11 +2341,32 @@ class FlowVersionModelVariantNTriggersVariantG(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowVersionModelVariantNTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1192,6 +2383,15 @@ class FlowVersionModelVariantNTriggersVariantHMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantH(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1201,6 +2401,14 @@ class FlowVersionModelVariantNTriggersVariantH(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1209,6 +2417,22 @@ class FlowVersionModelVariantNTriggersVariantIConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1225,6 +2449,15 @@ class FlowVersionModelVariantNTriggersVariantIMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantI(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1234,6 +2467,14 @@ class FlowVersionModelVariantNTriggersVariantI(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1242,6 +2483,22 @@ class FlowVersionModelVariantNTriggersVariantJConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1258,6 +2515,15 @@ class FlowVersionModelVariantNTriggersVariantJMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantJ(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1267,6 +2533,16 @@ class FlowVersionModelVariantNTriggersVariantJ(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1277,6 +2553,22 @@ class FlowVersionModelVariantNTriggersVariantKConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1293,6 +2585,15 @@ class FlowVersionModelVariantNTriggersVariantKMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantK(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1302,11 +2603,32 @@ class FlowVersionModelVariantNTriggersVariantK(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowVersionModelVariantNTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1323,6 +2645,15 @@ class FlowVersionModelVariantNTriggersVariantLMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantL(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1332,11 +2663,33 @@ class FlowVersionModelVariantNTriggersVariantL(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowVersionModelVariantNTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1354,6 +2707,15 @@ class FlowVersionModelVariantNTriggersVariantMMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantM(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1363,11 +2725,27 @@ class FlowVersionModelVariantNTriggersVariantM(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowVersionModelVariantNTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1379,6 +2757,15 @@ class FlowVersionModelVariantNTriggersVariantNMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantN(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1388,6 +2775,22 @@ class FlowVersionModelVariantNTriggersVariantN(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1404,6 +2807,22 @@ class FlowVersionModelVariantNTriggersVariantOConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1420,6 +2839,15 @@ class FlowVersionModelVariantNTriggersVariantOMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantO(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1429,6 +2857,19 @@ class FlowVersionModelVariantNTriggersVariantO(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1442,6 +2883,22 @@ class FlowVersionModelVariantNTriggersVariantPConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1458,6 +2915,15 @@ class FlowVersionModelVariantNTriggersVariantPMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantP(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1467,12 +2933,35 @@ class FlowVersionModelVariantNTriggersVariantP(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionModelVariantNTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1490,6 +2979,15 @@ class FlowVersionModelVariantNTriggersVariantQMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantQ(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1499,6 +2997,22 @@ class FlowVersionModelVariantNTriggersVariantQ(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1515,6 +3029,23 @@ class FlowVersionModelVariantNTriggersVariantRConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1532,6 +3063,15 @@ class FlowVersionModelVariantNTriggersVariantRMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantR(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1541,6 +3081,16 @@ class FlowVersionModelVariantNTriggersVariantR(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1551,18 +3101,46 @@ class FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser(LosantMod
 
 
 class FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowVersionModelVariantNTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowVersionModelVariantNTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1579,6 +3157,15 @@ class FlowVersionModelVariantNTriggersVariantSMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantS(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1588,6 +3175,13 @@ class FlowVersionModelVariantNTriggersVariantS(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1595,6 +3189,26 @@ class FlowVersionModelVariantNTriggersVariantTConfig(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1615,6 +3229,15 @@ class FlowVersionModelVariantNTriggersVariantTMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantT(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionModelVariantNTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionModelVariantNTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1624,6 +3247,25 @@ class FlowVersionModelVariantNTriggersVariantT(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1643,6 +3285,15 @@ class FlowVersionModelVariantNTriggersVariantUMeta(LosantModel):
 
 
 class FlowVersionModelVariantNTriggersVariantU(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionModelVariantNTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1652,6 +3303,25 @@ class FlowVersionModelVariantNTriggersVariantU(LosantModel):
 
 
 class FlowVersionModelVariantN(LosantModel):
+    """Part of the ``flowVersion`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'experience'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowVersionModelVariantNGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        nodes: list of FlowVersionModelVariantNNode
+        stats: FlowVersionModelVariantNStats
+        triggers: list of FlowVersionModelVariantNTriggers or FlowVersionModelVariantNTriggersVariantA or FlowVersionModelVariantNTriggersVariantB or FlowVersionModelVariantNTriggersVariantC or FlowVersionModelVariantNTriggersVariantD or FlowVersionModelVariantNTriggersVariantE or FlowVersionModelVariantNTriggersVariantF or FlowVersionModelVariantNTriggersVariantG or FlowVersionModelVariantNTriggersVariantH or FlowVersionModelVariantNTriggersVariantI or FlowVersionModelVariantNTriggersVariantJ or FlowVersionModelVariantNTriggersVariantK or FlowVersionModelVariantNTriggersVariantL or FlowVersionModelVariantNTriggersVariantM or FlowVersionModelVariantNTriggersVariantN or FlowVersionModelVariantNTriggersVariantO or FlowVersionModelVariantNTriggersVariantP or FlowVersionModelVariantNTriggersVariantQ or FlowVersionModelVariantNTriggersVariantR or FlowVersionModelVariantNTriggersVariantS or FlowVersionModelVariantNTriggersVariantT or FlowVersionModelVariantNTriggersVariantU
+        versions: list of string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1669,5 +3339,12 @@ class FlowVersionModelVariantN(LosantModel):
     versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
 
 
-class FlowVersion(LosantRootModel[FlowVersionModel | FlowVersionModelVariantN]):
+class FlowVersion(LosantVariantModel[FlowVersionModel | FlowVersionModelVariantN]):
+    """The ``flowVersion`` schema.
+
+    The value (``.root``) is: FlowVersionModel or FlowVersionModelVariantN.
+    Attributes and [apiName] reach the object it holds.
+
+    ``FlowVersion.describe()`` gives this and the nested models' fields.
+    """
     root: FlowVersionModel | FlowVersionModelVariantN

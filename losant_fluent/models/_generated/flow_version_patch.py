@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class FlowVersionPatch(LosantModel):
+    """The ``flowVersionPatch`` schema.
+
+    Fields (Python name / API name: type):
+        enabled: boolean
+        notes: string, at most 32767 characters
+
+    ``FlowVersionPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     enabled: bool | None = None
     notes: Annotated[str | None, Field(max_length=32767)] = None

@@ -8,6 +8,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class FlowVersionPostCustomNodeConfigVariantCFields(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class FlowVersionPostCustomNodeConfigVariantCFields(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantA(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowVersionPostCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantA(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantB(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantB(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantC(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantC(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantD(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantD(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantE(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantE(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfigVariantCFieldsVariantF(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class FlowVersionPostCustomNodeConfigVariantCFieldsVariantF(LosantModel):
 
 
 class FlowVersionPostCustomNodeConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowVersionPostCustomNodeConfigVariantCFields or FlowVersionPostCustomNodeConfigVariantCFieldsVariantA or FlowVersionPostCustomNodeConfigVariantCFieldsVariantB or FlowVersionPostCustomNodeConfigVariantCFieldsVariantC or FlowVersionPostCustomNodeConfigVariantCFieldsVariantD or FlowVersionPostCustomNodeConfigVariantCFieldsVariantE or FlowVersionPostCustomNodeConfigVariantCFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowVersionPostCustomNodeConfigVariantCFields | FlowVersionPostCustomNodeConfigVariantCFieldsVariantA | FlowVersionPostCustomNodeConfigVariantCFieldsVariantB | FlowVersionPostCustomNodeConfigVariantCFieldsVariantC | FlowVersionPostCustomNodeConfigVariantCFieldsVariantD | FlowVersionPostCustomNodeConfigVariantCFieldsVariantE | FlowVersionPostCustomNodeConfigVariantCFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,12 +174,27 @@ class FlowVersionPostCustomNodeConfig(LosantModel):
 
 
 class FlowVersionPostGlobal(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowVersionPostNode(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -106,6 +204,15 @@ class FlowVersionPostNode(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBTConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -115,6 +222,22 @@ class FlowVersionPostTriggersVariantBTConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBTMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -131,6 +254,15 @@ class FlowVersionPostTriggersVariantBTMeta(LosantModel):
 
 
 class FlowVersionPostTriggers(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBTConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -140,6 +272,23 @@ class FlowVersionPostTriggers(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBUMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -157,6 +306,15 @@ class FlowVersionPostTriggersVariantBUMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBU(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -166,10 +324,28 @@ class FlowVersionPostTriggersVariantBU(LosantModel):
 
 
 class FlowVersionPostTriggersConfigSubscription(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionPostTriggersVariantBVConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowVersionPostTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -183,6 +359,22 @@ class FlowVersionPostTriggersVariantBVConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBVMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -199,6 +391,15 @@ class FlowVersionPostTriggersVariantBVMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBV(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBVConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBVMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBVConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -208,6 +409,14 @@ class FlowVersionPostTriggersVariantBV(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBWConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -216,6 +425,22 @@ class FlowVersionPostTriggersVariantBWConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBWMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -232,6 +457,15 @@ class FlowVersionPostTriggersVariantBWMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBW(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBWConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBWMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBWConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -241,6 +475,14 @@ class FlowVersionPostTriggersVariantBW(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBXConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -249,6 +491,23 @@ class FlowVersionPostTriggersVariantBXConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBXMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -266,6 +525,15 @@ class FlowVersionPostTriggersVariantBXMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBX(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBXConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBXMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBXConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -275,6 +543,16 @@ class FlowVersionPostTriggersVariantBX(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBYConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -285,6 +563,25 @@ class FlowVersionPostTriggersVariantBYConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBYMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -304,6 +601,15 @@ class FlowVersionPostTriggersVariantBYMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBY(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBYConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBYMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBYConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -313,11 +619,32 @@ class FlowVersionPostTriggersVariantBY(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBZConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowVersionPostTriggersVariantBZMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -334,6 +661,15 @@ class FlowVersionPostTriggersVariantBZMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantBZ(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantBZConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantBZMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantBZConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -343,6 +679,22 @@ class FlowVersionPostTriggersVariantBZ(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCAMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -359,6 +711,15 @@ class FlowVersionPostTriggersVariantCAMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCA(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -368,11 +729,32 @@ class FlowVersionPostTriggersVariantCA(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCBConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowVersionPostTriggersVariantCBMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -389,6 +771,15 @@ class FlowVersionPostTriggersVariantCBMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCB(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCBConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -398,6 +789,14 @@ class FlowVersionPostTriggersVariantCB(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCCConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -406,6 +805,22 @@ class FlowVersionPostTriggersVariantCCConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCCMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -422,6 +837,15 @@ class FlowVersionPostTriggersVariantCCMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCC(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCCConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -431,6 +855,14 @@ class FlowVersionPostTriggersVariantCC(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCDConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -439,6 +871,22 @@ class FlowVersionPostTriggersVariantCDConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCDMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -455,6 +903,15 @@ class FlowVersionPostTriggersVariantCDMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCD(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCDConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -464,6 +921,16 @@ class FlowVersionPostTriggersVariantCD(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCEConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -474,6 +941,22 @@ class FlowVersionPostTriggersVariantCEConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCEMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -490,6 +973,15 @@ class FlowVersionPostTriggersVariantCEMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCE(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCEConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -499,11 +991,32 @@ class FlowVersionPostTriggersVariantCE(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCFConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowVersionPostTriggersVariantCFMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -520,6 +1033,15 @@ class FlowVersionPostTriggersVariantCFMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCF(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCFConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -529,11 +1051,33 @@ class FlowVersionPostTriggersVariantCF(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCGConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowVersionPostTriggersVariantCGMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -551,6 +1095,15 @@ class FlowVersionPostTriggersVariantCGMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCG(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCGConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCGConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -560,11 +1113,27 @@ class FlowVersionPostTriggersVariantCG(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCHConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowVersionPostTriggersVariantCHMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -576,6 +1145,15 @@ class FlowVersionPostTriggersVariantCHMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCH(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCHConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -585,6 +1163,22 @@ class FlowVersionPostTriggersVariantCH(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCIConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -601,6 +1195,22 @@ class FlowVersionPostTriggersVariantCIConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCIMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -617,6 +1227,15 @@ class FlowVersionPostTriggersVariantCIMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCI(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCIConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -626,6 +1245,19 @@ class FlowVersionPostTriggersVariantCI(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCJConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -639,6 +1271,22 @@ class FlowVersionPostTriggersVariantCJConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCJMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -655,6 +1303,15 @@ class FlowVersionPostTriggersVariantCJMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCJ(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCJConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -664,12 +1321,35 @@ class FlowVersionPostTriggersVariantCJ(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCKConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionPostTriggersVariantCKMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -687,6 +1367,15 @@ class FlowVersionPostTriggersVariantCKMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCK(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCKConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -696,6 +1385,22 @@ class FlowVersionPostTriggersVariantCK(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCLConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -712,6 +1417,23 @@ class FlowVersionPostTriggersVariantCLConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCLMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -729,6 +1451,15 @@ class FlowVersionPostTriggersVariantCLMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCL(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCLConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -738,6 +1469,16 @@ class FlowVersionPostTriggersVariantCL(LosantModel):
 
 
 class FlowVersionPostTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -748,18 +1489,46 @@ class FlowVersionPostTriggersConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowVersionPostTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowVersionPostTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowVersionPostTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class FlowVersionPostTriggersVariantCMConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowVersionPostTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowVersionPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowVersionPostTriggersVariantCMMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -776,6 +1545,15 @@ class FlowVersionPostTriggersVariantCMMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCM(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCMConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -785,6 +1563,13 @@ class FlowVersionPostTriggersVariantCM(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCNConfig(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -792,6 +1577,26 @@ class FlowVersionPostTriggersVariantCNConfig(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCNMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -812,6 +1617,15 @@ class FlowVersionPostTriggersVariantCNMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCN(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionPostTriggersVariantCNConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionPostTriggersVariantCNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -821,6 +1635,25 @@ class FlowVersionPostTriggersVariantCN(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCOMeta(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -840,6 +1673,15 @@ class FlowVersionPostTriggersVariantCOMeta(LosantModel):
 
 
 class FlowVersionPostTriggersVariantCO(LosantModel):
+    """Part of the ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionPostTriggersVariantCOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -849,6 +1691,20 @@ class FlowVersionPostTriggersVariantCO(LosantModel):
 
 
 class FlowVersionPost(LosantModel):
+    """The ``flowVersionPost`` schema.
+
+    Fields (Python name / API name: type):
+        custom_node_config / customNodeConfig: FlowVersionPostCustomNodeConfig
+        enabled: boolean
+        globals: list of FlowVersionPostGlobal, at most 100 items
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of FlowVersionPostNode
+        notes: string, at most 32767 characters
+        triggers: list of FlowVersionPostTriggers or FlowVersionPostTriggersVariantBU or FlowVersionPostTriggersVariantBV or FlowVersionPostTriggersVariantBW or FlowVersionPostTriggersVariantBX or FlowVersionPostTriggersVariantBY or FlowVersionPostTriggersVariantBZ or FlowVersionPostTriggersVariantCA or FlowVersionPostTriggersVariantCB or FlowVersionPostTriggersVariantCC or FlowVersionPostTriggersVariantCD or FlowVersionPostTriggersVariantCE or FlowVersionPostTriggersVariantCF or FlowVersionPostTriggersVariantCG or FlowVersionPostTriggersVariantCH or FlowVersionPostTriggersVariantCI or FlowVersionPostTriggersVariantCJ or FlowVersionPostTriggersVariantCK or FlowVersionPostTriggersVariantCL or FlowVersionPostTriggersVariantCM or FlowVersionPostTriggersVariantCN or FlowVersionPostTriggersVariantCO
+        version: string, 1 to 255 characters (required)
+
+    ``FlowVersionPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     custom_node_config: Annotated[FlowVersionPostCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
     enabled: bool | None = None

@@ -2,13 +2,21 @@
 """Models of the ``flowVersions`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._base import LosantCollection, LosantDateTime, LosantModel, LosantNumber
 
 
 class FlowVersionsItemsCustomNodeConfigFields(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -18,12 +26,28 @@ class FlowVersionsItemsCustomNodeConfigFields(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -34,6 +58,17 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -45,6 +80,18 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -57,6 +104,16 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -67,6 +124,15 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -76,6 +142,14 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -84,6 +158,14 @@ class FlowVersionsItemsCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowVersionsItemsCustomNodeConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowVersionsItemsCustomNodeConfigFields or FlowVersionsItemsCustomNodeConfigFieldsVariantA or FlowVersionsItemsCustomNodeConfigFieldsVariantB or FlowVersionsItemsCustomNodeConfigFieldsVariantC or FlowVersionsItemsCustomNodeConfigFieldsVariantD or FlowVersionsItemsCustomNodeConfigFieldsVariantE or FlowVersionsItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowVersionsItemsCustomNodeConfigFields | FlowVersionsItemsCustomNodeConfigFieldsVariantA | FlowVersionsItemsCustomNodeConfigFieldsVariantB | FlowVersionsItemsCustomNodeConfigFieldsVariantC | FlowVersionsItemsCustomNodeConfigFieldsVariantD | FlowVersionsItemsCustomNodeConfigFieldsVariantE | FlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -92,12 +174,27 @@ class FlowVersionsItemsCustomNodeConfig(LosantModel):
 
 
 class FlowVersionsItemsGlobal(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowVersionsItemsNode(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -107,17 +204,39 @@ class FlowVersionsItemsNode(LosantModel):
 
 
 class FlowVersionsItemsStatsByVersion(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionsItemsStats(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowVersionsItemsStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionsItemsTriggersConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -127,6 +246,22 @@ class FlowVersionsItemsTriggersConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -143,6 +278,15 @@ class FlowVersionsItemsTriggersMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggers(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -152,6 +296,23 @@ class FlowVersionsItemsTriggers(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -169,6 +330,15 @@ class FlowVersionsItemsTriggersVariantAMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantA(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -178,10 +348,28 @@ class FlowVersionsItemsTriggersVariantA(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionsItemsTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowVersionsItemsTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -195,6 +383,22 @@ class FlowVersionsItemsTriggersVariantBConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -211,6 +415,15 @@ class FlowVersionsItemsTriggersVariantBMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantB(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -220,6 +433,14 @@ class FlowVersionsItemsTriggersVariantB(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -228,6 +449,22 @@ class FlowVersionsItemsTriggersVariantCConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -244,6 +481,15 @@ class FlowVersionsItemsTriggersVariantCMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantC(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -253,6 +499,14 @@ class FlowVersionsItemsTriggersVariantC(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -261,6 +515,23 @@ class FlowVersionsItemsTriggersVariantDConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -278,6 +549,15 @@ class FlowVersionsItemsTriggersVariantDMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantD(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -287,6 +567,16 @@ class FlowVersionsItemsTriggersVariantD(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -297,6 +587,25 @@ class FlowVersionsItemsTriggersVariantEConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -316,6 +625,15 @@ class FlowVersionsItemsTriggersVariantEMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantE(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -325,11 +643,32 @@ class FlowVersionsItemsTriggersVariantE(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowVersionsItemsTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -346,6 +685,15 @@ class FlowVersionsItemsTriggersVariantFMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantF(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -355,6 +703,22 @@ class FlowVersionsItemsTriggersVariantF(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -371,6 +735,15 @@ class FlowVersionsItemsTriggersVariantGMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantG(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -380,11 +753,32 @@ class FlowVersionsItemsTriggersVariantG(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowVersionsItemsTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -401,6 +795,15 @@ class FlowVersionsItemsTriggersVariantHMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantH(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -410,6 +813,14 @@ class FlowVersionsItemsTriggersVariantH(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -418,6 +829,22 @@ class FlowVersionsItemsTriggersVariantIConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -434,6 +861,15 @@ class FlowVersionsItemsTriggersVariantIMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantI(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -443,6 +879,14 @@ class FlowVersionsItemsTriggersVariantI(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -451,6 +895,22 @@ class FlowVersionsItemsTriggersVariantJConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -467,6 +927,15 @@ class FlowVersionsItemsTriggersVariantJMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantJ(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -476,6 +945,16 @@ class FlowVersionsItemsTriggersVariantJ(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -486,6 +965,22 @@ class FlowVersionsItemsTriggersVariantKConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -502,6 +997,15 @@ class FlowVersionsItemsTriggersVariantKMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantK(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -511,11 +1015,32 @@ class FlowVersionsItemsTriggersVariantK(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowVersionsItemsTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -532,6 +1057,15 @@ class FlowVersionsItemsTriggersVariantLMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantL(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -541,11 +1075,33 @@ class FlowVersionsItemsTriggersVariantL(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowVersionsItemsTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -563,6 +1119,15 @@ class FlowVersionsItemsTriggersVariantMMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantM(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -572,11 +1137,27 @@ class FlowVersionsItemsTriggersVariantM(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowVersionsItemsTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -588,6 +1169,15 @@ class FlowVersionsItemsTriggersVariantNMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantN(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -597,6 +1187,22 @@ class FlowVersionsItemsTriggersVariantN(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -613,6 +1219,22 @@ class FlowVersionsItemsTriggersVariantOConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -629,6 +1251,15 @@ class FlowVersionsItemsTriggersVariantOMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantO(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -638,6 +1269,19 @@ class FlowVersionsItemsTriggersVariantO(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -651,6 +1295,22 @@ class FlowVersionsItemsTriggersVariantPConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -667,6 +1327,15 @@ class FlowVersionsItemsTriggersVariantPMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantP(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -676,12 +1345,35 @@ class FlowVersionsItemsTriggersVariantP(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionsItemsTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -699,6 +1391,15 @@ class FlowVersionsItemsTriggersVariantQMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantQ(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -708,6 +1409,22 @@ class FlowVersionsItemsTriggersVariantQ(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -724,6 +1441,23 @@ class FlowVersionsItemsTriggersVariantRConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -741,6 +1475,15 @@ class FlowVersionsItemsTriggersVariantRMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantR(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -750,6 +1493,16 @@ class FlowVersionsItemsTriggersVariantR(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -760,18 +1513,46 @@ class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowVersionsItemsTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowVersionsItemsTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -788,6 +1569,15 @@ class FlowVersionsItemsTriggersVariantSMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantS(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -797,6 +1587,13 @@ class FlowVersionsItemsTriggersVariantS(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -804,6 +1601,26 @@ class FlowVersionsItemsTriggersVariantTConfig(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -824,6 +1641,15 @@ class FlowVersionsItemsTriggersVariantTMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantT(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -833,6 +1659,25 @@ class FlowVersionsItemsTriggersVariantT(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -852,6 +1697,15 @@ class FlowVersionsItemsTriggersVariantUMeta(LosantModel):
 
 
 class FlowVersionsItemsTriggersVariantU(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -861,6 +1715,30 @@ class FlowVersionsItemsTriggersVariantU(LosantModel):
 
 
 class FlowVersionsItems(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: FlowVersionsItemsCustomNodeConfig
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowVersionsItemsGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of FlowVersionsItemsNode
+        notes: string, at most 32767 characters
+        stats: FlowVersionsItemsStats
+        triggers: list of FlowVersionsItemsTriggers or FlowVersionsItemsTriggersVariantA or FlowVersionsItemsTriggersVariantB or FlowVersionsItemsTriggersVariantC or FlowVersionsItemsTriggersVariantD or FlowVersionsItemsTriggersVariantE or FlowVersionsItemsTriggersVariantF or FlowVersionsItemsTriggersVariantG or FlowVersionsItemsTriggersVariantH or FlowVersionsItemsTriggersVariantI or FlowVersionsItemsTriggersVariantJ or FlowVersionsItemsTriggersVariantK or FlowVersionsItemsTriggersVariantL or FlowVersionsItemsTriggersVariantM or FlowVersionsItemsTriggersVariantN or FlowVersionsItemsTriggersVariantO or FlowVersionsItemsTriggersVariantP or FlowVersionsItemsTriggersVariantQ or FlowVersionsItemsTriggersVariantR or FlowVersionsItemsTriggersVariantS or FlowVersionsItemsTriggersVariantT or FlowVersionsItemsTriggersVariantU
+        version: string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
@@ -884,12 +1762,27 @@ class FlowVersionsItems(LosantModel):
 
 
 class FlowVersionsItemsVariantAGlobal(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowVersionsItemsVariantANode(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -899,17 +1792,39 @@ class FlowVersionsItemsVariantANode(LosantModel):
 
 
 class FlowVersionsItemsVariantAStatsByVersion(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionsItemsVariantAStats(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowVersionsItemsVariantAStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowVersionsItemsVariantATriggersConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -919,6 +1834,22 @@ class FlowVersionsItemsVariantATriggersConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -935,6 +1866,15 @@ class FlowVersionsItemsVariantATriggersMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggers(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -944,6 +1884,23 @@ class FlowVersionsItemsVariantATriggers(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantAMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -961,6 +1918,15 @@ class FlowVersionsItemsVariantATriggersVariantAMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantA(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -970,10 +1936,28 @@ class FlowVersionsItemsVariantATriggersVariantA(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowVersionsItemsVariantATriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -987,6 +1971,22 @@ class FlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantBMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1003,6 +2003,15 @@ class FlowVersionsItemsVariantATriggersVariantBMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantB(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1012,6 +2021,14 @@ class FlowVersionsItemsVariantATriggersVariantB(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantCConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1020,6 +2037,22 @@ class FlowVersionsItemsVariantATriggersVariantCConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantCMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1036,6 +2069,15 @@ class FlowVersionsItemsVariantATriggersVariantCMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantC(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1045,6 +2087,14 @@ class FlowVersionsItemsVariantATriggersVariantC(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantDConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1053,6 +2103,23 @@ class FlowVersionsItemsVariantATriggersVariantDConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantDMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1070,6 +2137,15 @@ class FlowVersionsItemsVariantATriggersVariantDMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantD(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1079,6 +2155,16 @@ class FlowVersionsItemsVariantATriggersVariantD(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantEConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1089,6 +2175,25 @@ class FlowVersionsItemsVariantATriggersVariantEConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantEMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1108,6 +2213,15 @@ class FlowVersionsItemsVariantATriggersVariantEMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantE(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1117,11 +2231,32 @@ class FlowVersionsItemsVariantATriggersVariantE(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantFConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowVersionsItemsVariantATriggersVariantFMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1138,6 +2273,15 @@ class FlowVersionsItemsVariantATriggersVariantFMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantF(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1147,6 +2291,22 @@ class FlowVersionsItemsVariantATriggersVariantF(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantGMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1163,6 +2323,15 @@ class FlowVersionsItemsVariantATriggersVariantGMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantG(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1172,11 +2341,32 @@ class FlowVersionsItemsVariantATriggersVariantG(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantHConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantHMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1193,6 +2383,15 @@ class FlowVersionsItemsVariantATriggersVariantHMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantH(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1202,6 +2401,14 @@ class FlowVersionsItemsVariantATriggersVariantH(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantIConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1210,6 +2417,22 @@ class FlowVersionsItemsVariantATriggersVariantIConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantIMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1226,6 +2449,15 @@ class FlowVersionsItemsVariantATriggersVariantIMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantI(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1235,6 +2467,14 @@ class FlowVersionsItemsVariantATriggersVariantI(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantJConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1243,6 +2483,22 @@ class FlowVersionsItemsVariantATriggersVariantJConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantJMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1259,6 +2515,15 @@ class FlowVersionsItemsVariantATriggersVariantJMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantJ(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1268,6 +2533,16 @@ class FlowVersionsItemsVariantATriggersVariantJ(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantKConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1278,6 +2553,22 @@ class FlowVersionsItemsVariantATriggersVariantKConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantKMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1294,6 +2585,15 @@ class FlowVersionsItemsVariantATriggersVariantKMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantK(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1303,11 +2603,32 @@ class FlowVersionsItemsVariantATriggersVariantK(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantLConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowVersionsItemsVariantATriggersVariantLMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1324,6 +2645,15 @@ class FlowVersionsItemsVariantATriggersVariantLMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantL(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1333,11 +2663,33 @@ class FlowVersionsItemsVariantATriggersVariantL(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantMConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantMMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1355,6 +2707,15 @@ class FlowVersionsItemsVariantATriggersVariantMMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantM(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1364,11 +2725,27 @@ class FlowVersionsItemsVariantATriggersVariantM(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantNConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantNMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1380,6 +2757,15 @@ class FlowVersionsItemsVariantATriggersVariantNMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantN(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1389,6 +2775,22 @@ class FlowVersionsItemsVariantATriggersVariantN(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantOConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1405,6 +2807,22 @@ class FlowVersionsItemsVariantATriggersVariantOConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantOMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1421,6 +2839,15 @@ class FlowVersionsItemsVariantATriggersVariantOMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantO(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1430,6 +2857,19 @@ class FlowVersionsItemsVariantATriggersVariantO(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantPConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1443,6 +2883,22 @@ class FlowVersionsItemsVariantATriggersVariantPConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantPMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1459,6 +2915,15 @@ class FlowVersionsItemsVariantATriggersVariantPMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantP(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1468,12 +2933,35 @@ class FlowVersionsItemsVariantATriggersVariantP(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantQConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantQMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1491,6 +2979,15 @@ class FlowVersionsItemsVariantATriggersVariantQMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantQ(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1500,6 +2997,22 @@ class FlowVersionsItemsVariantATriggersVariantQ(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantRConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1516,6 +3029,23 @@ class FlowVersionsItemsVariantATriggersVariantRConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantRMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1533,6 +3063,15 @@ class FlowVersionsItemsVariantATriggersVariantRMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantR(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1542,6 +3081,16 @@ class FlowVersionsItemsVariantATriggersVariantR(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1552,18 +3101,46 @@ class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantMo
 
 
 class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowVersionsItemsVariantATriggersVariantSMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1580,6 +3157,15 @@ class FlowVersionsItemsVariantATriggersVariantSMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantS(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1589,6 +3175,13 @@ class FlowVersionsItemsVariantATriggersVariantS(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantTConfig(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1596,6 +3189,26 @@ class FlowVersionsItemsVariantATriggersVariantTConfig(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantTMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1616,6 +3229,15 @@ class FlowVersionsItemsVariantATriggersVariantTMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantT(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowVersionsItemsVariantATriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowVersionsItemsVariantATriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1625,6 +3247,25 @@ class FlowVersionsItemsVariantATriggersVariantT(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantUMeta(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1644,6 +3285,15 @@ class FlowVersionsItemsVariantATriggersVariantUMeta(LosantModel):
 
 
 class FlowVersionsItemsVariantATriggersVariantU(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowVersionsItemsVariantATriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1653,6 +3303,25 @@ class FlowVersionsItemsVariantATriggersVariantU(LosantModel):
 
 
 class FlowVersionsItemsVariantA(LosantModel):
+    """Part of the ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'experience'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowVersionsItemsVariantAGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        nodes: list of FlowVersionsItemsVariantANode
+        stats: FlowVersionsItemsVariantAStats
+        triggers: list of FlowVersionsItemsVariantATriggers or FlowVersionsItemsVariantATriggersVariantA or FlowVersionsItemsVariantATriggersVariantB or FlowVersionsItemsVariantATriggersVariantC or FlowVersionsItemsVariantATriggersVariantD or FlowVersionsItemsVariantATriggersVariantE or FlowVersionsItemsVariantATriggersVariantF or FlowVersionsItemsVariantATriggersVariantG or FlowVersionsItemsVariantATriggersVariantH or FlowVersionsItemsVariantATriggersVariantI or FlowVersionsItemsVariantATriggersVariantJ or FlowVersionsItemsVariantATriggersVariantK or FlowVersionsItemsVariantATriggersVariantL or FlowVersionsItemsVariantATriggersVariantM or FlowVersionsItemsVariantATriggersVariantN or FlowVersionsItemsVariantATriggersVariantO or FlowVersionsItemsVariantATriggersVariantP or FlowVersionsItemsVariantATriggersVariantQ or FlowVersionsItemsVariantATriggersVariantR or FlowVersionsItemsVariantATriggersVariantS or FlowVersionsItemsVariantATriggersVariantT or FlowVersionsItemsVariantATriggersVariantU
+        versions: list of string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1670,7 +3339,26 @@ class FlowVersionsItemsVariantA(LosantModel):
     versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
 
 
-class FlowVersions(LosantModel):
+class FlowVersions(LosantCollection[FlowVersionsItems | FlowVersionsItemsVariantA]):
+    """The ``flowVersions`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of FlowVersionsItems or FlowVersionsItemsVariantA
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``FlowVersions.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     count: int | None = None
     filter: str | None = None
@@ -1682,6 +3370,3 @@ class FlowVersions(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[FlowVersionsItems | FlowVersionsItemsVariantA]: # type: ignore[override]
-        return self.iter_items()

@@ -9,6 +9,22 @@ from .._base import LosantModel, LosantNumber
 
 
 class FlowVersionsDeletePostQueryCreationDate(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -25,6 +41,22 @@ class FlowVersionsDeletePostQueryCreationDate(LosantModel):
 
 
 class FlowVersionsDeletePostQueryCustomNodeSupports(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -41,6 +73,22 @@ class FlowVersionsDeletePostQueryCustomNodeSupports(LosantModel):
 
 
 class FlowVersionsDeletePostQueryEnabled(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -57,6 +105,22 @@ class FlowVersionsDeletePostQueryEnabled(LosantModel):
 
 
 class FlowVersionsDeletePostQueryFlowClass(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -73,6 +137,18 @@ class FlowVersionsDeletePostQueryFlowClass(LosantModel):
 
 
 class FlowVersionsDeletePostQueryId(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -85,6 +161,22 @@ class FlowVersionsDeletePostQueryId(LosantModel):
 
 
 class FlowVersionsDeletePostQueryLastUpdated(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class FlowVersionsDeletePostQueryLastUpdated(LosantModel):
 
 
 class FlowVersionsDeletePostQueryName(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,34 +225,69 @@ class FlowVersionsDeletePostQueryName(LosantModel):
 
 
 class FlowVersionsDeletePostQueryVariantHNodes(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryNodesFieldEq(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHNodesVariantA(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: FlowVersionsDeletePostQueryNodesFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[FlowVersionsDeletePostQueryNodesFieldEq, Field(alias='$eq')]
 
 
 class FlowVersionsDeletePostQueryNodesFieldNe(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     type: Annotated[str, Field(max_length=255)]
 
 
 class FlowVersionsDeletePostQueryVariantHNodesVariantB(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: FlowVersionsDeletePostQueryNodesFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[FlowVersionsDeletePostQueryNodesFieldNe, Field(alias='$ne')]
 
 
 class FlowVersionsDeletePostQueryVariantHTriggers(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -152,6 +295,13 @@ class FlowVersionsDeletePostQueryVariantHTriggers(LosantModel):
 
 
 class FlowVersionsDeletePostQueryTriggersFieldEq(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -159,11 +309,23 @@ class FlowVersionsDeletePostQueryTriggersFieldEq(LosantModel):
 
 
 class FlowVersionsDeletePostQueryVariantHTriggersVariantA(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: FlowVersionsDeletePostQueryTriggersFieldEq (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[FlowVersionsDeletePostQueryTriggersFieldEq, Field(alias='$eq')]
 
 
 class FlowVersionsDeletePostQueryTriggersFieldNe(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        type: string, at most 255 characters (required)
+    """
     __losant_closed__ = True
     config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
@@ -171,11 +333,32 @@ class FlowVersionsDeletePostQueryTriggersFieldNe(LosantModel):
 
 
 class FlowVersionsDeletePostQueryVariantHTriggersVariantB(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: FlowVersionsDeletePostQueryTriggersFieldNe (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[FlowVersionsDeletePostQueryTriggersFieldNe, Field(alias='$ne')]
 
 
 class FlowVersionsDeletePostQueryVersion(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -192,6 +375,23 @@ class FlowVersionsDeletePostQueryVersion(LosantModel):
 
 
 class FlowVersionsDeletePostQuery(LosantModel):
+    """Part of the ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedFlowVersionQuery, at most 100 items
+        field_nor / $nor: list of AdvancedFlowVersionQuery, at most 100 items
+        field_or / $or: list of AdvancedFlowVersionQuery, at most 100 items
+        creation_date / creationDate: string or number or boolean or FlowVersionsDeletePostQueryCreationDate
+        custom_node_supports / customNodeSupports: string or number or boolean or FlowVersionsDeletePostQueryCustomNodeSupports
+        enabled: string or number or boolean or FlowVersionsDeletePostQueryEnabled
+        flow_class / flowClass: string or number or boolean or FlowVersionsDeletePostQueryFlowClass
+        id: string, matching ^[A-Fa-f\\d]{24}$ or FlowVersionsDeletePostQueryId
+        last_updated / lastUpdated: string or number or boolean or FlowVersionsDeletePostQueryLastUpdated
+        name: string or number or boolean or FlowVersionsDeletePostQueryName
+        nodes: FlowVersionsDeletePostQueryVariantHNodes or FlowVersionsDeletePostQueryVariantHNodesVariantA or FlowVersionsDeletePostQueryVariantHNodesVariantB
+        triggers: FlowVersionsDeletePostQueryVariantHTriggers or FlowVersionsDeletePostQueryVariantHTriggersVariantA or FlowVersionsDeletePostQueryVariantHTriggersVariantB
+        version: string or number or boolean or FlowVersionsDeletePostQueryVersion
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -209,6 +409,15 @@ class FlowVersionsDeletePostQuery(LosantModel):
 
 
 class FlowVersionsDeletePost(LosantModel):
+    """The ``flowVersionsDeletePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        query: FlowVersionsDeletePostQuery (required)
+
+    ``FlowVersionsDeletePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

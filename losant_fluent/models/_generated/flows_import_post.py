@@ -9,6 +9,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFields(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -18,12 +27,28 @@ class FlowsImportPostFlowVersionCustomNodeConfigFields(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowsImportPostFlowVersionCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -34,6 +59,17 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -45,6 +81,18 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -57,6 +105,16 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -67,6 +125,15 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -76,6 +143,14 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -84,6 +159,14 @@ class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowsImportPostFlowVersionCustomNodeConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowsImportPostFlowVersionCustomNodeConfigFields or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFields | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -92,12 +175,27 @@ class FlowsImportPostFlowVersionCustomNodeConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionGlobal(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowsImportPostFlowVersionNode(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -107,6 +205,15 @@ class FlowsImportPostFlowVersionNode(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -116,6 +223,22 @@ class FlowsImportPostFlowVersionTriggersConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -132,6 +255,15 @@ class FlowsImportPostFlowVersionTriggersMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggers(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -141,6 +273,23 @@ class FlowsImportPostFlowVersionTriggers(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -158,6 +307,15 @@ class FlowsImportPostFlowVersionTriggersVariantAMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantA(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -167,10 +325,28 @@ class FlowsImportPostFlowVersionTriggersVariantA(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersConfigSubscription(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowsImportPostFlowVersionTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -184,6 +360,22 @@ class FlowsImportPostFlowVersionTriggersVariantBConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -200,6 +392,15 @@ class FlowsImportPostFlowVersionTriggersVariantBMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantB(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -209,6 +410,14 @@ class FlowsImportPostFlowVersionTriggersVariantB(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -217,6 +426,22 @@ class FlowsImportPostFlowVersionTriggersVariantCConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -233,6 +458,15 @@ class FlowsImportPostFlowVersionTriggersVariantCMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantC(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -242,6 +476,14 @@ class FlowsImportPostFlowVersionTriggersVariantC(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -250,6 +492,23 @@ class FlowsImportPostFlowVersionTriggersVariantDConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -267,6 +526,15 @@ class FlowsImportPostFlowVersionTriggersVariantDMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantD(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -276,6 +544,16 @@ class FlowsImportPostFlowVersionTriggersVariantD(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -286,6 +564,25 @@ class FlowsImportPostFlowVersionTriggersVariantEConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -305,6 +602,15 @@ class FlowsImportPostFlowVersionTriggersVariantEMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantE(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -314,11 +620,32 @@ class FlowsImportPostFlowVersionTriggersVariantE(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -335,6 +662,15 @@ class FlowsImportPostFlowVersionTriggersVariantFMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantF(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -344,6 +680,22 @@ class FlowsImportPostFlowVersionTriggersVariantF(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -360,6 +712,15 @@ class FlowsImportPostFlowVersionTriggersVariantGMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantG(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -369,11 +730,32 @@ class FlowsImportPostFlowVersionTriggersVariantG(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -390,6 +772,15 @@ class FlowsImportPostFlowVersionTriggersVariantHMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantH(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -399,6 +790,14 @@ class FlowsImportPostFlowVersionTriggersVariantH(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -407,6 +806,22 @@ class FlowsImportPostFlowVersionTriggersVariantIConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -423,6 +838,15 @@ class FlowsImportPostFlowVersionTriggersVariantIMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantI(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -432,6 +856,14 @@ class FlowsImportPostFlowVersionTriggersVariantI(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -440,6 +872,22 @@ class FlowsImportPostFlowVersionTriggersVariantJConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -456,6 +904,15 @@ class FlowsImportPostFlowVersionTriggersVariantJMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantJ(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -465,6 +922,16 @@ class FlowsImportPostFlowVersionTriggersVariantJ(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -475,6 +942,22 @@ class FlowsImportPostFlowVersionTriggersVariantKConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -491,6 +974,15 @@ class FlowsImportPostFlowVersionTriggersVariantKMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantK(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -500,11 +992,32 @@ class FlowsImportPostFlowVersionTriggersVariantK(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -521,6 +1034,15 @@ class FlowsImportPostFlowVersionTriggersVariantLMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantL(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -530,11 +1052,33 @@ class FlowsImportPostFlowVersionTriggersVariantL(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -552,6 +1096,15 @@ class FlowsImportPostFlowVersionTriggersVariantMMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantM(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -561,11 +1114,27 @@ class FlowsImportPostFlowVersionTriggersVariantM(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -577,6 +1146,15 @@ class FlowsImportPostFlowVersionTriggersVariantNMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantN(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -586,6 +1164,22 @@ class FlowsImportPostFlowVersionTriggersVariantN(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -602,6 +1196,22 @@ class FlowsImportPostFlowVersionTriggersVariantOConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -618,6 +1228,15 @@ class FlowsImportPostFlowVersionTriggersVariantOMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantO(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -627,6 +1246,19 @@ class FlowsImportPostFlowVersionTriggersVariantO(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -640,6 +1272,22 @@ class FlowsImportPostFlowVersionTriggersVariantPConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -656,6 +1304,15 @@ class FlowsImportPostFlowVersionTriggersVariantPMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantP(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -665,12 +1322,35 @@ class FlowsImportPostFlowVersionTriggersVariantP(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -688,6 +1368,15 @@ class FlowsImportPostFlowVersionTriggersVariantQMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantQ(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -697,6 +1386,22 @@ class FlowsImportPostFlowVersionTriggersVariantQ(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -713,6 +1418,23 @@ class FlowsImportPostFlowVersionTriggersVariantRConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -730,6 +1452,15 @@ class FlowsImportPostFlowVersionTriggersVariantRMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantR(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -739,6 +1470,16 @@ class FlowsImportPostFlowVersionTriggersVariantR(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -749,18 +1490,46 @@ class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowsImportPostFlowVersionTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -777,6 +1546,15 @@ class FlowsImportPostFlowVersionTriggersVariantSMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantS(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -786,6 +1564,13 @@ class FlowsImportPostFlowVersionTriggersVariantS(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -793,6 +1578,26 @@ class FlowsImportPostFlowVersionTriggersVariantTConfig(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -813,6 +1618,15 @@ class FlowsImportPostFlowVersionTriggersVariantTMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantT(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowVersionTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowVersionTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -822,6 +1636,25 @@ class FlowsImportPostFlowVersionTriggersVariantT(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -841,6 +1674,15 @@ class FlowsImportPostFlowVersionTriggersVariantUMeta(LosantModel):
 
 
 class FlowsImportPostFlowVersionTriggersVariantU(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowVersionTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -853,6 +1695,21 @@ ModelFlowVersionModelFlowVersionAdditionalProperty = TypeAliasType('ModelFlowVer
 
 
 class FlowsImportPostFlowVersion(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        custom_node_config / customNodeConfig: FlowsImportPostFlowVersionCustomNodeConfig
+        enabled: boolean
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowsImportPostFlowVersionGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of FlowsImportPostFlowVersionNode
+        notes: string, at most 32767 characters
+        triggers: list of FlowsImportPostFlowVersionTriggers or FlowsImportPostFlowVersionTriggersVariantA or FlowsImportPostFlowVersionTriggersVariantB or FlowsImportPostFlowVersionTriggersVariantC or FlowsImportPostFlowVersionTriggersVariantD or FlowsImportPostFlowVersionTriggersVariantE or FlowsImportPostFlowVersionTriggersVariantF or FlowsImportPostFlowVersionTriggersVariantG or FlowsImportPostFlowVersionTriggersVariantH or FlowsImportPostFlowVersionTriggersVariantI or FlowsImportPostFlowVersionTriggersVariantJ or FlowsImportPostFlowVersionTriggersVariantK or FlowsImportPostFlowVersionTriggersVariantL or FlowsImportPostFlowVersionTriggersVariantM or FlowsImportPostFlowVersionTriggersVariantN or FlowsImportPostFlowVersionTriggersVariantO or FlowsImportPostFlowVersionTriggersVariantP or FlowsImportPostFlowVersionTriggersVariantQ or FlowsImportPostFlowVersionTriggersVariantR or FlowsImportPostFlowVersionTriggersVariantS or FlowsImportPostFlowVersionTriggersVariantT or FlowsImportPostFlowVersionTriggersVariantU
+        version: string, 1 to 255 characters (required)
+    """
     __annotations__ = {'__pydantic_extra__': Dict[str, ModelFlowVersionModelFlowVersionAdditionalProperty]}
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     custom_node_config: Annotated[FlowsImportPostFlowVersionCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
@@ -868,6 +1725,15 @@ class FlowsImportPostFlowVersion(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFields(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -877,12 +1743,28 @@ class FlowsImportPostFlowCustomNodeConfigFields(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowsImportPostFlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -893,6 +1775,17 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -904,6 +1797,18 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -916,6 +1821,16 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -926,6 +1841,15 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -935,6 +1859,14 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -943,6 +1875,14 @@ class FlowsImportPostFlowCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowsImportPostFlowCustomNodeConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowsImportPostFlowCustomNodeConfigFields or FlowsImportPostFlowCustomNodeConfigFieldsVariantA or FlowsImportPostFlowCustomNodeConfigFieldsVariantB or FlowsImportPostFlowCustomNodeConfigFieldsVariantC or FlowsImportPostFlowCustomNodeConfigFieldsVariantD or FlowsImportPostFlowCustomNodeConfigFieldsVariantE or FlowsImportPostFlowCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowsImportPostFlowCustomNodeConfigFields | FlowsImportPostFlowCustomNodeConfigFieldsVariantA | FlowsImportPostFlowCustomNodeConfigFieldsVariantB | FlowsImportPostFlowCustomNodeConfigFieldsVariantC | FlowsImportPostFlowCustomNodeConfigFieldsVariantD | FlowsImportPostFlowCustomNodeConfigFieldsVariantE | FlowsImportPostFlowCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -951,12 +1891,27 @@ class FlowsImportPostFlowCustomNodeConfig(LosantModel):
 
 
 class FlowsImportPostFlowGlobal(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowsImportPostFlowNode(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -966,6 +1921,15 @@ class FlowsImportPostFlowNode(LosantModel):
 
 
 class FlowsImportPostFlowTriggersConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -975,6 +1939,22 @@ class FlowsImportPostFlowTriggersConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -991,6 +1971,15 @@ class FlowsImportPostFlowTriggersMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggers(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1000,6 +1989,23 @@ class FlowsImportPostFlowTriggers(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1017,6 +2023,15 @@ class FlowsImportPostFlowTriggersVariantAMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantA(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1026,10 +2041,28 @@ class FlowsImportPostFlowTriggersVariantA(LosantModel):
 
 
 class FlowsImportPostFlowTriggersConfigSubscription(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportPostFlowTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowsImportPostFlowTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -1043,6 +2076,22 @@ class FlowsImportPostFlowTriggersVariantBConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1059,6 +2108,15 @@ class FlowsImportPostFlowTriggersVariantBMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantB(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1068,6 +2126,14 @@ class FlowsImportPostFlowTriggersVariantB(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1076,6 +2142,22 @@ class FlowsImportPostFlowTriggersVariantCConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1092,6 +2174,15 @@ class FlowsImportPostFlowTriggersVariantCMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantC(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1101,6 +2192,14 @@ class FlowsImportPostFlowTriggersVariantC(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1109,6 +2208,23 @@ class FlowsImportPostFlowTriggersVariantDConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1126,6 +2242,15 @@ class FlowsImportPostFlowTriggersVariantDMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantD(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1135,6 +2260,16 @@ class FlowsImportPostFlowTriggersVariantD(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1145,6 +2280,25 @@ class FlowsImportPostFlowTriggersVariantEConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1164,6 +2318,15 @@ class FlowsImportPostFlowTriggersVariantEMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantE(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1173,11 +2336,32 @@ class FlowsImportPostFlowTriggersVariantE(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowsImportPostFlowTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1194,6 +2378,15 @@ class FlowsImportPostFlowTriggersVariantFMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantF(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1203,6 +2396,22 @@ class FlowsImportPostFlowTriggersVariantF(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1219,6 +2428,15 @@ class FlowsImportPostFlowTriggersVariantGMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantG(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1228,11 +2446,32 @@ class FlowsImportPostFlowTriggersVariantG(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowsImportPostFlowTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1249,6 +2488,15 @@ class FlowsImportPostFlowTriggersVariantHMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantH(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1258,6 +2506,14 @@ class FlowsImportPostFlowTriggersVariantH(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1266,6 +2522,22 @@ class FlowsImportPostFlowTriggersVariantIConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1282,6 +2554,15 @@ class FlowsImportPostFlowTriggersVariantIMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantI(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1291,6 +2572,14 @@ class FlowsImportPostFlowTriggersVariantI(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1299,6 +2588,22 @@ class FlowsImportPostFlowTriggersVariantJConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1315,6 +2620,15 @@ class FlowsImportPostFlowTriggersVariantJMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantJ(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1324,6 +2638,16 @@ class FlowsImportPostFlowTriggersVariantJ(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1334,6 +2658,22 @@ class FlowsImportPostFlowTriggersVariantKConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1350,6 +2690,15 @@ class FlowsImportPostFlowTriggersVariantKMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantK(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1359,11 +2708,32 @@ class FlowsImportPostFlowTriggersVariantK(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowsImportPostFlowTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1380,6 +2750,15 @@ class FlowsImportPostFlowTriggersVariantLMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantL(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1389,11 +2768,33 @@ class FlowsImportPostFlowTriggersVariantL(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowsImportPostFlowTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1411,6 +2812,15 @@ class FlowsImportPostFlowTriggersVariantMMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantM(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1420,11 +2830,27 @@ class FlowsImportPostFlowTriggersVariantM(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowsImportPostFlowTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1436,6 +2862,15 @@ class FlowsImportPostFlowTriggersVariantNMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantN(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1445,6 +2880,22 @@ class FlowsImportPostFlowTriggersVariantN(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1461,6 +2912,22 @@ class FlowsImportPostFlowTriggersVariantOConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1477,6 +2944,15 @@ class FlowsImportPostFlowTriggersVariantOMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantO(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1486,6 +2962,19 @@ class FlowsImportPostFlowTriggersVariantO(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1499,6 +2988,22 @@ class FlowsImportPostFlowTriggersVariantPConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1515,6 +3020,15 @@ class FlowsImportPostFlowTriggersVariantPMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantP(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1524,12 +3038,35 @@ class FlowsImportPostFlowTriggersVariantP(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportPostFlowTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1547,6 +3084,15 @@ class FlowsImportPostFlowTriggersVariantQMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantQ(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1556,6 +3102,22 @@ class FlowsImportPostFlowTriggersVariantQ(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1572,6 +3134,23 @@ class FlowsImportPostFlowTriggersVariantRConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1589,6 +3168,15 @@ class FlowsImportPostFlowTriggersVariantRMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantR(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1598,6 +3186,16 @@ class FlowsImportPostFlowTriggersVariantR(LosantModel):
 
 
 class FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1608,18 +3206,46 @@ class FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowsImportPostFlowTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class FlowsImportPostFlowTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowsImportPostFlowTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowsImportPostFlowTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1636,6 +3262,15 @@ class FlowsImportPostFlowTriggersVariantSMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantS(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1645,6 +3280,13 @@ class FlowsImportPostFlowTriggersVariantS(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1652,6 +3294,26 @@ class FlowsImportPostFlowTriggersVariantTConfig(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1672,6 +3334,15 @@ class FlowsImportPostFlowTriggersVariantTMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantT(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportPostFlowTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportPostFlowTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1681,6 +3352,25 @@ class FlowsImportPostFlowTriggersVariantT(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1700,6 +3390,15 @@ class FlowsImportPostFlowTriggersVariantUMeta(LosantModel):
 
 
 class FlowsImportPostFlowTriggersVariantU(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportPostFlowTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1712,6 +3411,27 @@ ModelFlowModelFlowAdditionalProperty = TypeAliasType('ModelFlowModelFlowAddition
 
 
 class FlowsImportPostFlow(LosantModel):
+    """Part of the ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+        custom_node_config / customNodeConfig: FlowsImportPostFlowCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        globals: list of FlowsImportPostFlowGlobal, at most 100 items
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters (required)
+        nodes: list of FlowsImportPostFlowNode
+        short_description / shortDescription: string, at most 1024 characters
+        triggers: list of FlowsImportPostFlowTriggers or FlowsImportPostFlowTriggersVariantA or FlowsImportPostFlowTriggersVariantB or FlowsImportPostFlowTriggersVariantC or FlowsImportPostFlowTriggersVariantD or FlowsImportPostFlowTriggersVariantE or FlowsImportPostFlowTriggersVariantF or FlowsImportPostFlowTriggersVariantG or FlowsImportPostFlowTriggersVariantH or FlowsImportPostFlowTriggersVariantI or FlowsImportPostFlowTriggersVariantJ or FlowsImportPostFlowTriggersVariantK or FlowsImportPostFlowTriggersVariantL or FlowsImportPostFlowTriggersVariantM or FlowsImportPostFlowTriggersVariantN or FlowsImportPostFlowTriggersVariantO or FlowsImportPostFlowTriggersVariantP or FlowsImportPostFlowTriggersVariantQ or FlowsImportPostFlowTriggersVariantR or FlowsImportPostFlowTriggersVariantS or FlowsImportPostFlowTriggersVariantT or FlowsImportPostFlowTriggersVariantU
+    """
     __annotations__ = {'__pydantic_extra__': Dict[str, ModelFlowModelFlowAdditionalProperty]}
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
@@ -1733,6 +3453,14 @@ class FlowsImportPostFlow(LosantModel):
 
 
 class FlowsImportPost(LosantModel):
+    """The ``flowsImportPost`` schema.
+
+    Fields (Python name / API name: type):
+        flow_versions / flowVersions: list of FlowsImportPostFlowVersion, at most 1000 items
+        flows: list of FlowsImportPostFlow, at most 1000 items
+
+    ``FlowsImportPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     flow_versions: Annotated[list[FlowsImportPostFlowVersion] | None, Field(alias='flowVersions', max_length=1000)] = None
     flows: Annotated[list[FlowsImportPostFlow] | None, Field(max_length=1000)] = None

@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields(LosantModel):
 
 
 class FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA(Losant
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB(Losant
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC(Losant
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD(Losant
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE(Losant
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF(Losant
 
 
 class FlowsImportResultFlowVersionsCustomNodeConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,12 +174,27 @@ class FlowsImportResultFlowVersionsCustomNodeConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBGlobal(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowsImportResultFlowVersionsVariantBNode(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -106,17 +204,39 @@ class FlowsImportResultFlowVersionsVariantBNode(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBStatsByVersion(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowVersionsVariantBStats(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowsImportResultFlowVersionsVariantBStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantBStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -126,6 +246,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -142,6 +278,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggers(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -151,6 +296,23 @@ class FlowsImportResultFlowVersionsVariantBTriggers(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -168,6 +330,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantA(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -177,10 +348,28 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantA(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -194,6 +383,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -210,6 +415,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantB(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -219,6 +433,14 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantB(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -227,6 +449,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -243,6 +481,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -252,6 +499,14 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantC(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -260,6 +515,23 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -277,6 +549,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantD(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -286,6 +567,16 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantD(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -296,6 +587,25 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -315,6 +625,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantE(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -324,11 +643,32 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantE(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -345,6 +685,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantF(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -354,6 +703,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantF(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -370,6 +735,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantG(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -379,11 +753,32 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantG(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -400,6 +795,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantH(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -409,6 +813,14 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantH(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -417,6 +829,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -433,6 +861,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantI(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -442,6 +879,14 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantI(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -450,6 +895,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -466,6 +927,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantJ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -475,6 +945,16 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantJ(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -485,6 +965,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -501,6 +997,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantK(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -510,11 +1015,32 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantK(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -531,6 +1057,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantL(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -540,11 +1075,33 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantL(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -562,6 +1119,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantM(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -571,11 +1137,27 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantM(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -587,6 +1169,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantN(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -596,6 +1187,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantN(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -612,6 +1219,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -628,6 +1251,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantO(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -637,6 +1269,19 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantO(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -650,6 +1295,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -666,6 +1327,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantP(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -675,12 +1345,35 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantP(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -698,6 +1391,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantQ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -707,6 +1409,22 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantQ(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -723,6 +1441,23 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -740,6 +1475,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantR(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -749,6 +1493,16 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantR(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -759,18 +1513,46 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigU
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -787,6 +1569,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantS(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -796,6 +1587,13 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantS(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -803,6 +1601,26 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -823,6 +1641,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantT(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -832,6 +1659,25 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantT(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -851,6 +1697,15 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantU(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -860,6 +1715,30 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantU(LosantModel):
 
 
 class FlowsImportResultFlowVersions(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: FlowsImportResultFlowVersionsCustomNodeConfig
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowsImportResultFlowVersionsVariantBGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        nodes: list of FlowsImportResultFlowVersionsVariantBNode
+        notes: string, at most 32767 characters
+        stats: FlowsImportResultFlowVersionsVariantBStats
+        triggers: list of FlowsImportResultFlowVersionsVariantBTriggers or FlowsImportResultFlowVersionsVariantBTriggersVariantA or FlowsImportResultFlowVersionsVariantBTriggersVariantB or FlowsImportResultFlowVersionsVariantBTriggersVariantC or FlowsImportResultFlowVersionsVariantBTriggersVariantD or FlowsImportResultFlowVersionsVariantBTriggersVariantE or FlowsImportResultFlowVersionsVariantBTriggersVariantF or FlowsImportResultFlowVersionsVariantBTriggersVariantG or FlowsImportResultFlowVersionsVariantBTriggersVariantH or FlowsImportResultFlowVersionsVariantBTriggersVariantI or FlowsImportResultFlowVersionsVariantBTriggersVariantJ or FlowsImportResultFlowVersionsVariantBTriggersVariantK or FlowsImportResultFlowVersionsVariantBTriggersVariantL or FlowsImportResultFlowVersionsVariantBTriggersVariantM or FlowsImportResultFlowVersionsVariantBTriggersVariantN or FlowsImportResultFlowVersionsVariantBTriggersVariantO or FlowsImportResultFlowVersionsVariantBTriggersVariantP or FlowsImportResultFlowVersionsVariantBTriggersVariantQ or FlowsImportResultFlowVersionsVariantBTriggersVariantR or FlowsImportResultFlowVersionsVariantBTriggersVariantS or FlowsImportResultFlowVersionsVariantBTriggersVariantT or FlowsImportResultFlowVersionsVariantBTriggersVariantU
+        version: string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
@@ -883,12 +1762,27 @@ class FlowsImportResultFlowVersions(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCGlobal(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowsImportResultFlowVersionsVariantCNode(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -898,17 +1792,39 @@ class FlowsImportResultFlowVersionsVariantCNode(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCStatsByVersion(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowVersionsVariantCStats(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowsImportResultFlowVersionsVariantCStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantCStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -918,6 +1834,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -934,6 +1866,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggers(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -943,6 +1884,23 @@ class FlowsImportResultFlowVersionsVariantCTriggers(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -960,6 +1918,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantA(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -969,10 +1936,28 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantA(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -986,6 +1971,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1002,6 +2003,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantB(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1011,6 +2021,14 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantB(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1019,6 +2037,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1035,6 +2069,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1044,6 +2087,14 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantC(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1052,6 +2103,23 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1069,6 +2137,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantD(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1078,6 +2155,16 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantD(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1088,6 +2175,25 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1107,6 +2213,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantE(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1116,11 +2231,32 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantE(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1137,6 +2273,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantF(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1146,6 +2291,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantF(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1162,6 +2323,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantG(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1171,11 +2341,32 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantG(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1192,6 +2383,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantH(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1201,6 +2401,14 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantH(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -1209,6 +2417,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1225,6 +2449,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantI(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1234,6 +2467,14 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantI(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -1242,6 +2483,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1258,6 +2515,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantJ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1267,6 +2533,16 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantJ(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1277,6 +2553,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1293,6 +2585,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantK(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1302,11 +2603,32 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantK(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1323,6 +2645,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantL(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1332,11 +2663,33 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantL(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1354,6 +2707,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantM(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1363,11 +2725,27 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantM(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1379,6 +2757,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantN(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1388,6 +2775,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantN(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -1404,6 +2807,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1420,6 +2839,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantO(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1429,6 +2857,19 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantO(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -1442,6 +2883,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1458,6 +2915,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantP(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1467,12 +2933,35 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantP(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1490,6 +2979,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantQ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1499,6 +2997,22 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantQ(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -1515,6 +3029,23 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1532,6 +3063,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantR(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1541,6 +3081,16 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantR(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -1551,18 +3101,46 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigU
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser | None = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1579,6 +3157,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantS(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1588,6 +3175,13 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantS(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -1595,6 +3189,26 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1615,6 +3229,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantT(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1624,6 +3247,25 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantT(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1643,6 +3285,15 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantU(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1652,6 +3303,25 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantU(LosantModel):
 
 
 class FlowsImportResultFlowVersionsVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'experience'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowsImportResultFlowVersionsVariantCGlobal, at most 100 items
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        nodes: list of FlowsImportResultFlowVersionsVariantCNode
+        stats: FlowsImportResultFlowVersionsVariantCStats
+        triggers: list of FlowsImportResultFlowVersionsVariantCTriggers or FlowsImportResultFlowVersionsVariantCTriggersVariantA or FlowsImportResultFlowVersionsVariantCTriggersVariantB or FlowsImportResultFlowVersionsVariantCTriggersVariantC or FlowsImportResultFlowVersionsVariantCTriggersVariantD or FlowsImportResultFlowVersionsVariantCTriggersVariantE or FlowsImportResultFlowVersionsVariantCTriggersVariantF or FlowsImportResultFlowVersionsVariantCTriggersVariantG or FlowsImportResultFlowVersionsVariantCTriggersVariantH or FlowsImportResultFlowVersionsVariantCTriggersVariantI or FlowsImportResultFlowVersionsVariantCTriggersVariantJ or FlowsImportResultFlowVersionsVariantCTriggersVariantK or FlowsImportResultFlowVersionsVariantCTriggersVariantL or FlowsImportResultFlowVersionsVariantCTriggersVariantM or FlowsImportResultFlowVersionsVariantCTriggersVariantN or FlowsImportResultFlowVersionsVariantCTriggersVariantO or FlowsImportResultFlowVersionsVariantCTriggersVariantP or FlowsImportResultFlowVersionsVariantCTriggersVariantQ or FlowsImportResultFlowVersionsVariantCTriggersVariantR or FlowsImportResultFlowVersionsVariantCTriggersVariantS or FlowsImportResultFlowVersionsVariantCTriggersVariantT or FlowsImportResultFlowVersionsVariantCTriggersVariantU
+        versions: list of string, 1 to 255 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1670,6 +3340,15 @@ class FlowsImportResultFlowVersionsVariantC(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFields(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1679,12 +3358,28 @@ class FlowsImportResultFlowVariantACustomNodeConfigFields(LosantModel):
 
 
 class FlowsImportResultFlowCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of FlowsImportResultFlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1695,6 +3390,17 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1706,6 +3412,18 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1718,6 +3436,16 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -1728,6 +3456,15 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1737,6 +3474,14 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -1745,6 +3490,14 @@ class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class FlowsImportResultFlowCustomNodeConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of FlowsImportResultFlowVariantACustomNodeConfigFields or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[FlowsImportResultFlowVariantACustomNodeConfigFields | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -1753,12 +3506,27 @@ class FlowsImportResultFlowCustomNodeConfig(LosantModel):
 
 
 class FlowsImportResultFlowGlobal(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        json_ / json: string, 1 to 32767 characters (required)
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+    """
     __losant_closed__ = True
     json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
 
 class FlowsImportResultFlowNode(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -1768,17 +3536,39 @@ class FlowsImportResultFlowNode(LosantModel):
 
 
 class FlowsImportResultFlowStatsByVersion(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowStats(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        by_version / byVersion: object of FlowsImportResultFlowStatsByVersion (keys matching .*)
+        error_count / errorCount: number
+        run_count / runCount: number
+    """
     by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowStatsByVersion] | None, Field(alias='byVersion')] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
 
 class FlowsImportResultFlowVariantATriggersConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        create: boolean
+        delete: boolean
+        private: boolean
+        public: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     create: bool | None = None
     delete: bool | None = None
@@ -1788,6 +3578,22 @@ class FlowsImportResultFlowVariantATriggersConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'appFile'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1804,6 +3610,15 @@ class FlowsImportResultFlowVariantATriggersMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggers(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'appFile' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1813,6 +3628,23 @@ class FlowsImportResultFlowVariantATriggers(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantAMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1830,6 +3662,15 @@ class FlowsImportResultFlowVariantATriggersVariantAMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantA(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantAMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1839,10 +3680,28 @@ class FlowsImportResultFlowVariantATriggersVariantA(LosantModel):
 
 
 class FlowsImportResultFlowTriggersConfigSubscription(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, at most 1024 characters
+    """
     name: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantBConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config_name / configName: string, at most 1024 characters
+        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
+        local_ads_port / localAdsPort: string, at most 1024 characters
+        local_ams_net_id / localAmsNetId: string, at most 1024 characters
+        router_host / routerHost: string, at most 1024 characters
+        router_tcp_port / routerTcpPort: string, at most 1024 characters
+        subscriptions: list of FlowsImportResultFlowTriggersConfigSubscription, at most 100 items
+        target_ads_port / targetAdsPort: string, at most 1024 characters
+        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
+    """
     __losant_closed__ = True
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
     cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
@@ -1856,6 +3715,22 @@ class FlowsImportResultFlowVariantATriggersVariantBConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantBMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'beckhoff'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1872,6 +3747,15 @@ class FlowsImportResultFlowVariantATriggersVariantBMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantB(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantBConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantBMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'beckhoff' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantBConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1881,6 +3765,14 @@ class FlowsImportResultFlowVariantATriggersVariantB(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantCConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        bulk_insert / bulkInsert: boolean
+        delete: boolean
+        insert: boolean
+        update: boolean
+    """
     __losant_closed__ = True
     bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
     delete: bool | None = None
@@ -1889,6 +3781,22 @@ class FlowsImportResultFlowVariantATriggersVariantCConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantCMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'dataTable'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1905,6 +3813,15 @@ class FlowsImportResultFlowVariantATriggersVariantCMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantC(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantCConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantCMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'dataTable' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantCConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1914,6 +3831,14 @@ class FlowsImportResultFlowVariantATriggersVariantC(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantDConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        connect: boolean
+        disconnect: boolean
+        failure: boolean
+        message: boolean
+    """
     __losant_closed__ = True
     connect: bool | None = None
     disconnect: bool | None = None
@@ -1922,6 +3847,23 @@ class FlowsImportResultFlowVariantATriggersVariantDConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantDMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -1939,6 +3881,15 @@ class FlowsImportResultFlowVariantATriggersVariantDMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantD(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantDConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantDMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'integration' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantDConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1948,6 +3899,16 @@ class FlowsImportResultFlowVariantATriggersVariantD(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantEConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allow_invalid / allowInvalid: boolean
+        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+        batch_behavior / batchBehavior: one of 'once', 'each'
+        max_age / maxAge: number
+        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
+    """
     __losant_closed__ = True
     allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
     attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
@@ -1958,6 +3919,25 @@ class FlowsImportResultFlowVariantATriggersVariantEConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantEMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        max_age_toggle / maxAgeToggle: boolean
+        name: one of 'deviceIdsTags', 'device', 'deviceTag'
+        output_count / outputCount: number
+        time_unit / timeUnit: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
     category: Literal['trigger'] | None = None
@@ -1977,6 +3957,15 @@ class FlowsImportResultFlowVariantATriggersVariantEMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantE(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantEConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantEMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceId', 'deviceTag' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantEConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -1986,11 +3975,32 @@ class FlowsImportResultFlowVariantATriggersVariantE(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantFConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        seconds: number
+    """
     __losant_closed__ = True
     seconds: LosantNumber | None = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantFMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'deviceIdsTagsInactivity'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2007,6 +4017,15 @@ class FlowsImportResultFlowVariantATriggersVariantFMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantF(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantFConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantFMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantFConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2016,6 +4035,22 @@ class FlowsImportResultFlowVariantATriggersVariantF(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantGMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'direct'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2032,6 +4067,15 @@ class FlowsImportResultFlowVariantATriggersVariantGMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantG(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantGMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'direct' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2041,11 +4085,32 @@ class FlowsImportResultFlowVariantATriggersVariantG(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantHConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        experience_version / experienceVersion: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantHMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'endpoint'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2062,6 +4127,15 @@ class FlowsImportResultFlowVariantATriggersVariantHMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantH(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantHConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantHMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'endpoint' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantHConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2071,6 +4145,14 @@ class FlowsImportResultFlowVariantATriggersVariantH(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantIConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        acknowledged: boolean
+        new: boolean
+        resolved: boolean
+        subject: string, at most 255 characters
+    """
     __losant_closed__ = True
     acknowledged: bool | None = None
     new: bool | None = None
@@ -2079,6 +4161,22 @@ class FlowsImportResultFlowVariantATriggersVariantIConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantIMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'event'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2095,6 +4193,15 @@ class FlowsImportResultFlowVariantATriggersVariantIMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantI(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantIConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantIMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'event' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantIConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2104,6 +4211,14 @@ class FlowsImportResultFlowVariantATriggersVariantI(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantJConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        byte_length / byteLength: string, at most 48 characters
+        delimiter: string, at most 48 characters
+        encoding: string, at most 48 characters
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
     delimiter: Annotated[str | None, Field(max_length=48)] = None
@@ -2112,6 +4227,22 @@ class FlowsImportResultFlowVariantATriggersVariantJConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantJMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileTail'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2128,6 +4259,15 @@ class FlowsImportResultFlowVariantATriggersVariantJMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantJ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantJConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantJMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileTail' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantJConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2137,6 +4277,16 @@ class FlowsImportResultFlowVariantATriggersVariantJ(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantKConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        path: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2147,6 +4297,22 @@ class FlowsImportResultFlowVariantATriggersVariantKConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantKMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'fileWatch'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2163,6 +4329,15 @@ class FlowsImportResultFlowVariantATriggersVariantKMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantK(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantKConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantKMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'fileWatch' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantKConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2172,11 +4347,32 @@ class FlowsImportResultFlowVariantATriggersVariantK(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantLConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        scope: one of 'local', 'global', 'experience', 'cloud'
+    """
     __losant_closed__ = True
     scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantLMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'flowError'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2193,6 +4389,15 @@ class FlowsImportResultFlowVariantATriggersVariantLMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantL(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantLConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantLMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'flowError' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantLConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2202,11 +4407,33 @@ class FlowsImportResultFlowVariantATriggersVariantL(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantMConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        integration_id / integrationId: one of 'losant', 'local', 'external'
+    """
     __losant_closed__ = True
     integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantMMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'mqtt'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2224,6 +4451,15 @@ class FlowsImportResultFlowVariantATriggersVariantMMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantM(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantMConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantMMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'mqttTopic' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantMConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2233,11 +4469,27 @@ class FlowsImportResultFlowVariantATriggersVariantM(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantNConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
+    """
     __losant_closed__ = True
     sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantNMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'onSync'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -2249,6 +4501,15 @@ class FlowsImportResultFlowVariantATriggersVariantNMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantN(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantNConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantNMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'onSync' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantNConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2258,6 +4519,22 @@ class FlowsImportResultFlowVariantATriggersVariantN(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantOConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cert: string, at most 32767 characters
+        config_name / configName: string, at most 1024 characters
+        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
+        identifier: string, at most 255 characters
+        name_space / nameSpace: string, at most 255 characters
+        password: string, at most 1024 characters
+        private_key / privateKey: string, at most 32767 characters
+        sampling_interval / samplingInterval: string, at most 255 characters
+        security_mode / securityMode: string, at most 255 characters
+        security_policy / securityPolicy: string, at most 255 characters
+        uri: string, at most 1024 characters
+        username: string, at most 1024 characters
+    """
     __losant_closed__ = True
     cert: Annotated[str | None, Field(max_length=32767)] = None
     config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
@@ -2274,6 +4551,22 @@ class FlowsImportResultFlowVariantATriggersVariantOConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantOMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'opcua'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2290,6 +4583,15 @@ class FlowsImportResultFlowVariantATriggersVariantOMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantO(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantOConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantOMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'opcua' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantOConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2299,6 +4601,19 @@ class FlowsImportResultFlowVariantATriggersVariantO(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantPConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        directory_added / directoryAdded: boolean
+        directory_removed / directoryRemoved: boolean
+        file_added / fileAdded: boolean
+        file_changed / fileChanged: boolean
+        file_removed / fileRemoved: boolean
+        host: string, at most 1024 characters
+        password: string, at most 1024 characters
+        port: string, at most 16 characters
+        topic: string, at most 1024 characters
+    """
     __losant_closed__ = True
     directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
     directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
@@ -2312,6 +4627,22 @@ class FlowsImportResultFlowVariantATriggersVariantPConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantPMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'redisTrigger'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2328,6 +4659,15 @@ class FlowsImportResultFlowVariantATriggersVariantPMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantP(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantPConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantPMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'redis' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantPConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2337,12 +4677,35 @@ class FlowsImportResultFlowVariantATriggersVariantP(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantQConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
+        route: string, at most 1024 characters
+    """
     __losant_closed__ = True
     method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantQMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'request'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2360,6 +4723,15 @@ class FlowsImportResultFlowVariantATriggersVariantQMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantQ(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantQConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantQMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'request' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantQConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2369,6 +4741,22 @@ class FlowsImportResultFlowVariantATriggersVariantQ(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantRConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        baud_rate / baudRate: number
+        byte_length / byteLength: string, at most 48 characters
+        data_bits / dataBits: number
+        delimiter: string, at most 48 characters
+        delimiter_encoding / delimiterEncoding: string, at most 48 characters
+        encoding: string, at most 48 characters
+        parity: string, at most 8 characters
+        path: string, at most 1024 characters
+        rtscts: boolean
+        stop_bits / stopBits: number
+        write_on_open / writeOnOpen: string, at most 1024 characters
+        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
+    """
     __losant_closed__ = True
     baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
     byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
@@ -2385,6 +4773,23 @@ class FlowsImportResultFlowVariantATriggersVariantRConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantRMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'serial'
+        output_count / outputCount: number
+        parse_by / parseBy: one of 'byteLength', 'delimiter'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2402,6 +4807,15 @@ class FlowsImportResultFlowVariantATriggersVariantRMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantR(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantRConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'serial' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantRConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2411,6 +4825,16 @@ class FlowsImportResultFlowVariantATriggersVariantR(LosantModel):
 
 
 class FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        auth_key / authKey: string, at most 1024 characters
+        auth_method / authMethod: one of 'sha', 'md5'
+        encryption_key / encryptionKey: string, at most 1024 characters
+        encryption_method / encryptionMethod: one of 'aes', 'des'
+        name: string, at most 1024 characters (required)
+        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
+    """
     __losant_closed__ = True
     auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
     auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
@@ -2421,18 +4845,46 @@ class FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
 
 
 class FlowsImportResultFlowTriggersConfigSnmpTrapConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        community: string, at most 1024 characters
+        user: FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser
+    """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
     user: FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser | None = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantSConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowTriggersConfigSnmpTrapConfig (required)
+        udp_port / udpPort: string, at most 5 characters (required)
+    """
     __losant_closed__ = True
     snmp_trap_config: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
 class FlowsImportResultFlowVariantATriggersVariantSMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'snmpTrap'
+        output_count / outputCount: number
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2449,6 +4901,15 @@ class FlowsImportResultFlowVariantATriggersVariantSMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantS(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantSConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'snmpTrap' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantSConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2458,6 +4919,13 @@ class FlowsImportResultFlowVariantATriggersVariantS(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantTConfig(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        cron: string, at most 255 characters
+        seconds: number
+        tz: string, at most 255 characters
+    """
     __losant_closed__ = True
     cron: Annotated[str | None, Field(max_length=255)] = None
     seconds: LosantNumber | None = None
@@ -2465,6 +4933,26 @@ class FlowsImportResultFlowVariantATriggersVariantTConfig(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantTMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'timer'
+        output_count / outputCount: number
+        time_at / timeAt: string, at most 255 characters
+        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
+        timezone: string, at most 255 characters
+        ui_id / uiId: string, at most 48 characters
+        weekdays: list of number, at most 7 items
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2485,6 +4973,15 @@ class FlowsImportResultFlowVariantATriggersVariantTMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantT(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: FlowsImportResultFlowVariantATriggersVariantTConfig
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantTMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'timer' (required)
+    """
     __losant_closed__ = True
     config: FlowsImportResultFlowVariantATriggersVariantTConfig | None = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2494,6 +4991,25 @@ class FlowsImportResultFlowVariantATriggersVariantT(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantUMeta(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -2513,6 +5029,15 @@ class FlowsImportResultFlowVariantATriggersVariantUMeta(LosantModel):
 
 
 class FlowsImportResultFlowVariantATriggersVariantU(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: FlowsImportResultFlowVariantATriggersVariantUMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -2522,6 +5047,37 @@ class FlowsImportResultFlowVariantATriggersVariantU(LosantModel):
 
 
 class FlowsImportResultFlow(LosantModel):
+    """Part of the ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: FlowsImportResultFlowCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        custom_node_use_count / customNodeUseCount: number
+        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        deleted_in_develop / deletedInDevelop: boolean
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        enabled: boolean
+        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
+        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
+        globals: list of FlowsImportResultFlowGlobal, at most 100 items
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters
+        nodes: list of FlowsImportResultFlowNode
+        short_description / shortDescription: string, at most 1024 characters
+        stats: FlowsImportResultFlowStats
+        triggers: list of FlowsImportResultFlowVariantATriggers or FlowsImportResultFlowVariantATriggersVariantA or FlowsImportResultFlowVariantATriggersVariantB or FlowsImportResultFlowVariantATriggersVariantC or FlowsImportResultFlowVariantATriggersVariantD or FlowsImportResultFlowVariantATriggersVariantE or FlowsImportResultFlowVariantATriggersVariantF or FlowsImportResultFlowVariantATriggersVariantG or FlowsImportResultFlowVariantATriggersVariantH or FlowsImportResultFlowVariantATriggersVariantI or FlowsImportResultFlowVariantATriggersVariantJ or FlowsImportResultFlowVariantATriggersVariantK or FlowsImportResultFlowVariantATriggersVariantL or FlowsImportResultFlowVariantATriggersVariantM or FlowsImportResultFlowVariantATriggersVariantN or FlowsImportResultFlowVariantATriggersVariantO or FlowsImportResultFlowVariantATriggersVariantP or FlowsImportResultFlowVariantATriggersVariantQ or FlowsImportResultFlowVariantATriggersVariantR or FlowsImportResultFlowVariantATriggersVariantS or FlowsImportResultFlowVariantATriggersVariantT or FlowsImportResultFlowVariantATriggersVariantU
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -2552,6 +5108,16 @@ class FlowsImportResultFlow(LosantModel):
 
 
 class FlowsImportResult(LosantModel):
+    """The ``flowsImportResult`` schema.
+
+    Fields (Python name / API name: type):
+        flow_versions / flowVersions: list of FlowsImportResultFlowVersions or FlowsImportResultFlowVersionsVariantC, at most 1000 items
+        flows: list of FlowsImportResultFlow, at most 1000 items
+        imported_flow_id_map / importedFlowIdMap: object of string (keys matching ^[A-Fa-f\\d]{24}$)
+        imported_version_id_map / importedVersionIdMap: object of string (keys matching ^[A-Fa-f\\d]{24}$)
+
+    ``FlowsImportResult.describe()`` gives this and the nested models' fields.
+    """
     flow_versions: Annotated[list[FlowsImportResultFlowVersions | FlowsImportResultFlowVersionsVariantC] | None, Field(alias='flowVersions', max_length=1000)] = None
     flows: Annotated[list[FlowsImportResultFlow] | None, Field(max_length=1000)] = None
     imported_flow_id_map: Annotated[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], str] | None, Field(alias='importedFlowIdMap')] = None

@@ -8,6 +8,44 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class HistoricalSummaryLimits(LosantModel):
+    """Part of the ``historicalSummary`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -46,6 +84,29 @@ class HistoricalSummaryLimits(LosantModel):
 
 
 class HistoricalSummaryPayloadCountDetails(LosantModel):
+    """Part of the ``historicalSummary`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -68,6 +129,29 @@ class HistoricalSummaryPayloadCountDetails(LosantModel):
 
 
 class HistoricalSummaryPayloadSizeDetails(LosantModel):
+    """Part of the ``historicalSummary`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -90,6 +174,64 @@ class HistoricalSummaryPayloadSizeDetails(LosantModel):
 
 
 class HistoricalSummary(LosantModel):
+    """The ``historicalSummary`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_count / apiTokenCount: number
+        application_count / applicationCount: number
+        application_count_prorated / applicationCountProrated: number
+        application_key_count / applicationKeyCount: number
+        certificate_authority_count / certificateAuthorityCount: number
+        certificate_count / certificateCount: number
+        credential_count / credentialCount: integer
+        current_period_end / currentPeriodEnd: date-time (a datetime)
+        current_period_start / currentPeriodStart: date-time (a datetime)
+        dashboard_count / dashboardCount: number
+        dashboard_count_prorated / dashboardCountProrated: number
+        data_table_count / dataTableCount: number
+        data_table_row_count / dataTableRowCount: number
+        data_table_total_size_mb / dataTableTotalSizeMb: number
+        device_count / deviceCount: number
+        device_count_prorated / deviceCountProrated: number
+        device_recipe_count / deviceRecipeCount: number
+        event_count / eventCount: number
+        experience_domain_count / experienceDomainCount: number
+        experience_endpoint_count / experienceEndpointCount: number
+        experience_group_count / experienceGroupCount: number
+        experience_slug_count / experienceSlugCount: number
+        experience_user_count / experienceUserCount: number
+        experience_version_count / experienceVersionCount: number
+        experience_view_count / experienceViewCount: number
+        file_count / fileCount: number
+        file_total_size_mb / fileTotalSizeMb: number
+        integration_count / integrationCount: number
+        limits: HistoricalSummaryLimits
+        notebook_count / notebookCount: number
+        notebook_minutes_count / notebookMinutesCount: number
+        notebook_run_count / notebookRunCount: number
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_name / ownerName: string, 1 to 255 characters
+        owner_type / ownerType: one of 'organization', 'user'
+        payload_billable_count / payloadBillableCount: number
+        payload_billable_size_mb / payloadBillableSizeMb: number
+        payload_count_details / payloadCountDetails: HistoricalSummaryPayloadCountDetails
+        payload_nonbillable_count / payloadNonbillableCount: number
+        payload_nonbillable_size_mb / payloadNonbillableSizeMb: number
+        payload_size_details / payloadSizeDetails: HistoricalSummaryPayloadSizeDetails
+        private_file_count / privateFileCount: number
+        private_file_total_size_mb / privateFileTotalSizeMb: number
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_job_count / resourceJobCount: integer
+        resource_name / resourceName: string, 1 to 255 characters
+        resource_proration / resourceProration: number
+        resource_type / resourceType: one of 'application', 'organization', 'whitelabel'
+        user_count / userCount: number
+        user_count_prorated / userCountProrated: number
+        webhook_count / webhookCount: number
+        workflow_count / workflowCount: number
+
+    ``HistoricalSummary.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     api_token_count: Annotated[LosantNumber | None, Field(alias='apiTokenCount')] = None
     application_count: Annotated[LosantNumber | None, Field(alias='applicationCount')] = None

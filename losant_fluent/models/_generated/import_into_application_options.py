@@ -8,11 +8,32 @@ from .._base import LosantModel
 
 
 class ImportIntoApplicationOptionsRepo(LosantModel):
+    """Part of the ``importIntoApplicationOptions`` schema.
+
+    Fields (Python name / API name: type):
+        branch: string, at most 255 characters
+        directory: string, at most 1024 characters
+    """
     branch: Annotated[str | None, Field(max_length=255)] = None
     directory: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class ImportIntoApplicationOptions(LosantModel):
+    """The ``importIntoApplicationOptions`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        conflict_behavior / conflictBehavior: one of 'create', 'error', 'retain', 'replace'
+        credential_name / credentialName: string, at most 255 characters
+        dry_run / dryRun: boolean
+        force_job / forceJob: boolean
+        from_application_id / fromApplicationId: string, matching ^[A-Fa-f\\d]{24}$
+        import_url / importUrl: string, at most 1024 characters
+        include: list of one of 'ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob'
+        repo: ImportIntoApplicationOptionsRepo
+
+    ``ImportIntoApplicationOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     conflict_behavior: Annotated[Literal['create', 'error', 'retain', 'replace'] | None, Field(alias='conflictBehavior')] = 'create'

@@ -8,6 +8,16 @@ from .._base import LosantModel
 
 
 class ImportNewApplicationOptions(LosantModel):
+    """The ``importNewApplicationOptions`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        force_job / forceJob: boolean
+        import_url / importUrl: string, at most 1024 characters
+        include: list of one of 'ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob'
+
+    ``ImportNewApplicationOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     force_job: Annotated[bool | None, Field(alias='forceJob')] = False

@@ -8,6 +8,48 @@ from .._base import LosantDateTime, LosantModel
 
 
 class InstanceLimits(LosantModel):
+    """Part of the ``instance`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer
+        application: integer
+        application_flow_slots / applicationFlowSlots: integer
+        applicationcertificate: integer
+        applicationcertificateauthority: integer
+        applicationkey: integer
+        credential: integer
+        dashboard: integer
+        data_ttl / dataTTL: integer
+        datatable: integer
+        device: integer
+        devicerecipe: integer
+        experience_flow_slots / experienceFlowSlots: integer
+        experiencedomain: integer
+        experienceendpoint: integer
+        experiencegroup: integer
+        experienceslug: integer
+        experienceuser: integer
+        experienceversion: integer
+        experienceview: integer
+        file: integer
+        flow: integer
+        instance_api_token / instanceApiToken: integer
+        instance_custom_node / instanceCustomNode: integer
+        instance_notification_rule / instanceNotificationRule: integer
+        integration: integer
+        member: integer
+        notebook: integer
+        notebook_in_parallel / notebookInParallel: integer
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer
+        notebook_minutes_per_run / notebookMinutesPerRun: integer
+        organization: integer
+        payload: integer
+        privatefile: integer
+        resourcejob: integer
+        storage: integer
+        system_interval / systemInterval: integer
+        webhook: integer
+    """
     __losant_closed__ = True
     apitoken: int | None = None
     application: int | None = None
@@ -50,11 +92,55 @@ class InstanceLimits(LosantModel):
 
 
 class InstanceMember(LosantModel):
+    """Part of the ``instance`` schema.
+
+    Fields (Python name / API name: type):
+        role: one of 'admin', 'view'
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     role: Literal['admin', 'view'] | None = None
     user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
 class InstanceOrgDefaultLimitConfig(LosantModel):
+    """Part of the ``instance`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -93,6 +179,19 @@ class InstanceOrgDefaultLimitConfig(LosantModel):
 
 
 class InstanceReportConfig(LosantModel):
+    """Part of the ``instance`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        date_group_by / dateGroupBy: one of 'day', 'month'
+        emails: list of string, at most 1024 characters, at most 10 items
+        id: string, at most 48 characters
+        include_sandbox / includeSandbox: boolean
+        periods: integer, >= 1, <= 90
+        resource_group_by / resourceGroupBy: one of 'application', 'organization'
+        timezone: string, at most 255 characters
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
@@ -106,6 +205,23 @@ class InstanceReportConfig(LosantModel):
 
 
 class Instance(LosantModel):
+    """The ``instance`` schema.
+
+    Fields (Python name / API name: type):
+        allow_audit_logging / allowAuditLogging: boolean
+        creation_date / creationDate: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        limits: InstanceLimits
+        members: list of InstanceMember
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        name: string, 1 to 255 characters
+        org_default_limit_config / orgDefaultLimitConfig: InstanceOrgDefaultLimitConfig
+        report_configs / reportConfigs: list of InstanceReportConfig, at most 10 items
+
+    ``Instance.describe()`` gives this and the nested models' fields.
+    """
     allow_audit_logging: Annotated[bool | None, Field(alias='allowAuditLogging')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None

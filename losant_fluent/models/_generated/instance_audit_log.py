@@ -8,6 +8,32 @@ from .._base import LosantDateTime, LosantModel
 
 
 class InstanceAuditLog(LosantModel):
+    """The ``instanceAuditLog`` schema.
+
+    Fields (Python name / API name: type):
+        actor_id / actorId: string, matching ^[A-Fa-f\\d]{24}$
+        actor_name / actorName: string, at most 1024 characters
+        actor_type / actorType: one of 'User', 'ApiToken'
+        creation_date / creationDate: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        instance_audit_log_id / instanceAuditLogId: string, matching ^[A-Fa-f\\d]{24}$
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        primary_target_id / primaryTargetId: string, matching ^[A-Fa-f\\d]{24}$
+        primary_target_name / primaryTargetName: string, at most 1024 characters
+        primary_target_type / primaryTargetType: one of 'Organization', 'ApiToken', 'User', 'InstanceCustomNode', 'NotificationRule'
+        request_action / requestAction: string, at most 1024 characters
+        request_body / requestBody: object of any JSON value
+        request_path_params / requestPathParams: object of any JSON value
+        request_query_params / requestQueryParams: object of any JSON value
+        request_resource / requestResource: string, at most 1024 characters
+        response_body / responseBody: object of any JSON value
+        response_status / responseStatus: integer, >= 100, <= 599
+        secondary_target_id / secondaryTargetId: string, matching ^[A-Fa-f\\d]{24}$
+        secondary_target_name / secondaryTargetName: string, at most 1024 characters
+        secondary_target_type / secondaryTargetType: one of 'OrgInvite', 'ApiToken'
+
+    ``InstanceAuditLog.describe()`` gives this and the nested models' fields.
+    """
     actor_id: Annotated[str | None, Field(alias='actorId', pattern='^[A-Fa-f\\d]{24}$')] = None
     actor_name: Annotated[str | None, Field(alias='actorName', max_length=1024)] = None
     actor_type: Annotated[Literal['User', 'ApiToken'] | None, Field(alias='actorType')] = None

@@ -8,6 +8,13 @@ from .._base import LosantModel
 
 
 class InstanceAuditLogFilterActorItem(LosantModel):
+    """Part of the ``instanceAuditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'User', 'ApiToken'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -15,6 +22,13 @@ class InstanceAuditLogFilterActorItem(LosantModel):
 
 
 class InstanceAuditLogFilterPrimaryTargetItem(LosantModel):
+    """Part of the ``instanceAuditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'Organization', 'ApiToken', 'User', 'InstanceCustomNode', 'NotificationRule'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -22,12 +36,25 @@ class InstanceAuditLogFilterPrimaryTargetItem(LosantModel):
 
 
 class InstanceAuditLogFilterRequestItem(LosantModel):
+    """Part of the ``instanceAuditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        action: string, at most 1024 characters
+        resource: string, at most 1024 characters
+    """
     __losant_closed__ = True
     action: Annotated[str | None, Field(max_length=1024)] = None
     resource: Annotated[str | None, Field(max_length=1024)] = None
 
 
 class InstanceAuditLogFilterSecondaryTargetItem(LosantModel):
+    """Part of the ``instanceAuditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, at most 1024 characters
+        type: one of 'OrgInvite', 'ApiToken'
+    """
     __losant_closed__ = True
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=1024)] = None
@@ -35,6 +62,17 @@ class InstanceAuditLogFilterSecondaryTargetItem(LosantModel):
 
 
 class InstanceAuditLogFilter(LosantModel):
+    """The ``instanceAuditLogFilter`` schema.
+
+    Fields (Python name / API name: type):
+        actor: list of InstanceAuditLogFilterActorItem
+        primary_target / primaryTarget: list of InstanceAuditLogFilterPrimaryTargetItem
+        request: list of InstanceAuditLogFilterRequestItem
+        response_code / responseCode: list of integer, >= 100, <= 599
+        secondary_target / secondaryTarget: list of InstanceAuditLogFilterSecondaryTargetItem
+
+    ``InstanceAuditLogFilter.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     actor: list[InstanceAuditLogFilterActorItem] | None = None
     primary_target: Annotated[list[InstanceAuditLogFilterPrimaryTargetItem] | None, Field(alias='primaryTarget')] = None

@@ -2,13 +2,28 @@
 """Models of the ``instanceAuditLogs`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Literal
-from .._base import LosantModel
+from typing import Annotated, Any, Literal
+from .._base import LosantCollection
 
 
-class InstanceAuditLogs(LosantModel):
+class InstanceAuditLogs(LosantCollection[Any]):
+    """The ``instanceAuditLogs`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of InstanceAuditLogs
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``InstanceAuditLogs.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     items: list[InstanceAuditLogs] | None = None
@@ -17,9 +32,6 @@ class InstanceAuditLogs(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[InstanceAuditLogs]: # type: ignore[override]
-        return self.iter_items()
 
 
 InstanceAuditLogs.model_rebuild()

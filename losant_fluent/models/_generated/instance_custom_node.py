@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFields(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class InstanceCustomNodeCustomNodeConfigVariantDFields(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of InstanceCustomNodeCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF(LosantModel):
 
 
 class InstanceCustomNodeCustomNodeConfig(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of InstanceCustomNodeCustomNodeConfigVariantDFields or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[InstanceCustomNodeCustomNodeConfigVariantDFields | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,6 +174,15 @@ class InstanceCustomNodeCustomNodeConfig(LosantModel):
 
 
 class InstanceCustomNodeNode(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -100,12 +192,29 @@ class InstanceCustomNodeNode(LosantModel):
 
 
 class InstanceCustomNodeStats(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        error_count / errorCount: integer
+        run_count / runCount: integer
+    """
     __losant_closed__ = True
     error_count: Annotated[int | None, Field(alias='errorCount')] = None
     run_count: Annotated[int | None, Field(alias='runCount')] = None
 
 
 class InstanceCustomNodeTriggerMeta(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        description: string, at most 32767 characters
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart'
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -117,6 +226,15 @@ class InstanceCustomNodeTriggerMeta(LosantModel):
 
 
 class InstanceCustomNodeTrigger(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: InstanceCustomNodeTriggerMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -126,18 +244,60 @@ class InstanceCustomNodeTrigger(LosantModel):
 
 
 class InstanceCustomNodeUsageSandbox(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        app_count / appCount: integer
+        flow_count / flowCount: integer
+    """
     __losant_closed__ = True
     app_count: Annotated[int | None, Field(alias='appCount')] = None
     flow_count: Annotated[int | None, Field(alias='flowCount')] = None
 
 
 class InstanceCustomNodeUsage(LosantModel):
+    """Part of the ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        sandbox: InstanceCustomNodeUsageSandbox
+    """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[A-Fa-f\\d]{24}$',)
     sandbox: InstanceCustomNodeUsageSandbox | None = None
 
 
 class InstanceCustomNode(LosantModel):
+    """The ``instanceCustomNode`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'apiToken', 'user'
+        creation_date / creationDate: date-time (a datetime)
+        custom_node_config / customNodeConfig: InstanceCustomNodeCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        instance_custom_node_id / instanceCustomNodeId: string, matching ^[A-Fa-f\\d]{24}$
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'apiToken', 'user'
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters
+        nodes: list of InstanceCustomNodeNode
+        short_description / shortDescription: string, at most 1024 characters
+        source_application_id / sourceApplicationId: string, matching ^[A-Fa-f\\d]{24}$
+        source_flow_id / sourceFlowId: string, matching ^[A-Fa-f\\d]{24}$
+        source_flow_version / sourceFlowVersion: string, 1 to 255 characters
+        stats: InstanceCustomNodeStats
+        triggers: list of InstanceCustomNodeTrigger, at most 1 items
+        usage: InstanceCustomNodeUsage
+
+    ``InstanceCustomNode.describe()`` gives this and the nested models' fields.
+    """
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None

@@ -8,6 +8,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFields(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -17,12 +26,28 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFields(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of InstanceCustomNodePostCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -33,6 +58,17 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -44,6 +80,18 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -56,6 +104,16 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -66,6 +124,15 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -75,6 +142,14 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +158,14 @@ class InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF(LosantModel):
 
 
 class InstanceCustomNodePostCustomNodeConfig(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of InstanceCustomNodePostCustomNodeConfigVariantFFields or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE or InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[InstanceCustomNodePostCustomNodeConfigVariantFFields | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -91,6 +174,15 @@ class InstanceCustomNodePostCustomNodeConfig(LosantModel):
 
 
 class InstanceCustomNodePostNode(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value
+        id: string, at most 1024 characters
+        meta: object of any JSON value
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     config: dict[str, Any] | None = None
     id: Annotated[str | None, Field(max_length=1024)] = None
@@ -100,6 +192,23 @@ class InstanceCustomNodePostNode(LosantModel):
 
 
 class InstanceCustomNodePostTriggersVariantCRMeta(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
+        output_count / outputCount: number
+        trigger_id / triggerId: string, at most 48 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -117,6 +226,15 @@ class InstanceCustomNodePostTriggersVariantCRMeta(LosantModel):
 
 
 class InstanceCustomNodePostTriggers(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: InstanceCustomNodePostTriggersVariantCRMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -126,6 +244,25 @@ class InstanceCustomNodePostTriggers(LosantModel):
 
 
 class InstanceCustomNodePostTriggersVariantCSMeta(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'trigger'
+        color: string, at most 1024 characters
+        description: string, at most 32767 characters
+        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
+        group_id / groupId: string, at most 48 characters
+        icon: string, at most 1024 characters
+        id: string, at most 48 characters
+        input_count / inputCount: number
+        label: string, 1 to 255 characters
+        name: one of 'virtualButton'
+        output_count / outputCount: number
+        payload: string, at most 262144 characters
+        ui_id / uiId: string, at most 48 characters
+        x: number
+        y: number
+    """
     __losant_closed__ = True
     category: Literal['trigger'] | None = None
     color: Annotated[str | None, Field(max_length=1024)] = None
@@ -145,6 +282,15 @@ class InstanceCustomNodePostTriggersVariantCSMeta(LosantModel):
 
 
 class InstanceCustomNodePostTriggersVariantCS(LosantModel):
+    """Part of the ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        config: object of any JSON value, at most 0 long
+        key: string, at most 1024 characters
+        meta: InstanceCustomNodePostTriggersVariantCSMeta
+        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
+        type: one of 'virtualButton' (required)
+    """
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
@@ -154,6 +300,23 @@ class InstanceCustomNodePostTriggersVariantCS(LosantModel):
 
 
 class InstanceCustomNodePost(LosantModel):
+    """The ``instanceCustomNodePost`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'data', 'experience', 'logic', 'output', 'debug', ''
+        custom_node_config / customNodeConfig: InstanceCustomNodePostCustomNodeConfig
+        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
+        name: string, 1 to 255 characters (required)
+        nodes: list of InstanceCustomNodePostNode (required)
+        short_description / shortDescription: string, at most 1024 characters
+        triggers: list of InstanceCustomNodePostTriggers or InstanceCustomNodePostTriggersVariantCS (required)
+
+    ``InstanceCustomNodePost.describe()`` gives this and the nested models' fields.
+    """
     __annotations__ = {'__pydantic_extra__': Dict[str, Annotated[list[Any], Field(max_length=0)] | Annotated[str, Field(max_length=1024)] | bool]}
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
     custom_node_config: Annotated[InstanceCustomNodePostCustomNodeConfig | None, Field(alias='customNodeConfig')] = None

@@ -2,14 +2,31 @@
 """Models of the ``instanceCustomNodes`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import instance_custom_node
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class InstanceCustomNodes(LosantModel):
+class InstanceCustomNodes(LosantCollection[instance_custom_node.InstanceCustomNode]):
+    """The ``instanceCustomNodes`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of InstanceCustomNode
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``InstanceCustomNodes.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -20,6 +37,3 @@ class InstanceCustomNodes(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[instance_custom_node.InstanceCustomNode]: # type: ignore[override]
-        return self.iter_items()

@@ -8,6 +8,21 @@ from .._base import LosantModel
 
 
 class InstanceMember(LosantModel):
+    """The ``instanceMember`` schema.
+
+    Fields (Python name / API name: type):
+        avatar_url / avatarUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        first_name / firstName: string, 1 to 1024 characters
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        last_name / lastName: string, at most 1024 characters
+        role: one of 'admin', 'view'
+        sso_linked / ssoLinked: boolean
+        two_factor_auth_enabled / twoFactorAuthEnabled: boolean
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``InstanceMember.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

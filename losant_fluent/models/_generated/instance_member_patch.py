@@ -7,5 +7,12 @@ from .._base import LosantModel
 
 
 class InstanceMemberPatch(LosantModel):
+    """The ``instanceMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        role: one of 'admin', 'view' (required)
+
+    ``InstanceMemberPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     role: Literal['admin', 'view']

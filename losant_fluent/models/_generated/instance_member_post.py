@@ -4,10 +4,17 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantModel, LosantVariantModel
 
 
 class InstanceMemberPostModel(LosantModel):
+    """Part of the ``instanceMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters (required)
+        role: one of 'admin', 'view' (required)
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     __losant_closed__ = True
     email: Annotated[str, Field(max_length=1024)]
     role: Literal['admin', 'view']
@@ -15,11 +22,25 @@ class InstanceMemberPostModel(LosantModel):
 
 
 class InstanceMemberPostModelVariantP(LosantModel):
+    """Part of the ``instanceMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters
+        role: one of 'admin', 'view' (required)
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+    """
     __losant_closed__ = True
     email: Annotated[str | None, Field(max_length=1024)] = None
     role: Literal['admin', 'view']
     user_id: Annotated[str, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')]
 
 
-class InstanceMemberPost(LosantRootModel[InstanceMemberPostModel | InstanceMemberPostModelVariantP]):
+class InstanceMemberPost(LosantVariantModel[InstanceMemberPostModel | InstanceMemberPostModelVariantP]):
+    """The ``instanceMemberPost`` schema.
+
+    The value (``.root``) is: InstanceMemberPostModel or InstanceMemberPostModelVariantP.
+    Attributes and [apiName] reach the object it holds.
+
+    ``InstanceMemberPost.describe()`` gives this and the nested models' fields.
+    """
     root: InstanceMemberPostModel | InstanceMemberPostModelVariantP

@@ -2,14 +2,28 @@
 """Models of the ``instanceMembers`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import instance_member
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class InstanceMembers(LosantModel):
+class InstanceMembers(LosantCollection[instance_member.InstanceMember]):
+    """The ``instanceMembers`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of InstanceMember
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``InstanceMembers.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -17,6 +31,3 @@ class InstanceMembers(LosantModel):
     items: list[instance_member.InstanceMember] | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
-
-    def __iter__(self) -> Iterator[instance_member.InstanceMember]: # type: ignore[override]
-        return self.iter_items()

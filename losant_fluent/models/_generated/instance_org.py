@@ -8,12 +8,56 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class InstanceOrgBanner(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        level: one of 'info', 'warning', 'critical'
+        message: string, at most 2048 characters
+    """
     __losant_closed__ = True
     level: Literal['info', 'warning', 'critical'] | None = None
     message: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class InstanceOrgLimits(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -52,12 +96,42 @@ class InstanceOrgLimits(LosantModel):
 
 
 class InstanceOrgSummaryNotebookStats(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        awaiting_completion / awaitingCompletion: integer
+        minutes_this_period / minutesThisPeriod: integer
+        runs_this_period / runsThisPeriod: integer
+    """
     awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
     minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
     runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
 
 
 class InstanceOrgSummaryPayloadCount(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -80,11 +154,51 @@ class InstanceOrgSummaryPayloadCount(LosantModel):
 
 
 class InstanceOrgSummaryStorageStats(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        size: integer
+    """
     count: int | None = None
     size: int | None = None
 
 
 class InstanceOrgSummary(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_count / apiTokenCount: integer
+        app_count / appCount: integer
+        certificate_authority_count / certificateAuthorityCount: integer
+        certificate_count / certificateCount: integer
+        credential_count / credentialCount: integer
+        dash_count / dashCount: integer
+        data_table_count / dataTableCount: integer
+        device_count / deviceCount: integer
+        device_recipe_count / deviceRecipeCount: integer
+        event_count / eventCount: integer
+        experience_domain_count / experienceDomainCount: integer
+        experience_endpoint_count / experienceEndpointCount: integer
+        experience_group_count / experienceGroupCount: integer
+        experience_slug_count / experienceSlugCount: integer
+        experience_user_count / experienceUserCount: integer
+        experience_version_count / experienceVersionCount: integer
+        experience_view_count / experienceViewCount: integer
+        file_count / fileCount: integer
+        flow_count / flowCount: integer
+        integration_count / integrationCount: integer
+        key_count / keyCount: integer
+        member_count / memberCount: integer
+        notebook_count / notebookCount: integer
+        notebook_stats / notebookStats: InstanceOrgSummaryNotebookStats
+        payload_count / payloadCount: InstanceOrgSummaryPayloadCount
+        pending_invite_count / pendingInviteCount: integer
+        private_file_count / privateFileCount: integer
+        resource_job_count / resourceJobCount: integer
+        storage_stats / storageStats: InstanceOrgSummaryStorageStats
+        webhook_count / webhookCount: integer
+    """
     api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
     app_count: Annotated[int | None, Field(alias='appCount')] = None
     certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
@@ -118,12 +232,49 @@ class InstanceOrgSummary(LosantModel):
 
 
 class InstanceOrgTag(LosantModel):
+    """Part of the ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class InstanceOrg(LosantModel):
+    """The ``instanceOrg`` schema.
+
+    Fields (Python name / API name: type):
+        audit_log_enabled / auditLogEnabled: boolean
+        banner: InstanceOrgBanner
+        billing_email / billingEmail: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        current_period_end / currentPeriodEnd: date-time (a datetime)
+        current_period_start / currentPeriodStart: date-time (a datetime)
+        customer_id / customerId: string, at most 1024 characters
+        description: string, at most 32767 characters
+        disabled_at / disabledAt: one of False or date-time (a datetime)
+        icon_color / iconColor: string, at most 64 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        is_read_only / isReadOnly: boolean
+        last_updated / lastUpdated: date-time (a datetime)
+        limits: InstanceOrgLimits
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        name: string, 1 to 255 characters (required)
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        plan_id / planId: string, at most 1024 characters
+        referral_id / referralId: string, at most 1024 characters
+        subscription_id / subscriptionId: string, at most 1024 characters
+        subscription_status / subscriptionStatus: one of 'trialing', 'active', 'past_due', 'canceled', 'unpaid'
+        summary: InstanceOrgSummary
+        tags: list of InstanceOrgTag, at most 100 items
+        whitelisted_email_domains / whitelistedEmailDomains: list of string, 3 to 45 characters
+
+    ``InstanceOrg.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     audit_log_enabled: Annotated[bool | None, Field(alias='auditLogEnabled')] = None
     banner: InstanceOrgBanner | None = None

@@ -8,6 +8,22 @@ from .._base import LosantModel
 
 
 class InstanceOrgMember(LosantModel):
+    """The ``instanceOrgMember`` schema.
+
+    Fields (Python name / API name: type):
+        avatar_url / avatarUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        first_name / firstName: string, 1 to 1024 characters
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        last_name / lastName: string, at most 1024 characters
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        sso_linked / ssoLinked: boolean
+        two_factor_auth_enabled / twoFactorAuthEnabled: boolean
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``InstanceOrgMember.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

@@ -8,18 +8,39 @@ from .._base import LosantModel
 
 
 class InstanceOrgMemberPatchApplicationRole(LosantModel):
+    """Part of the ``instanceOrgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPatchDashboardRole(LosantModel):
+    """Part of the ``instanceOrgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPatch(LosantModel):
+    """The ``instanceOrgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of InstanceOrgMemberPatchApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of InstanceOrgMemberPatchDashboardRole, at most 100 items
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+
+    ``InstanceOrgMemberPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[InstanceOrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[InstanceOrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None

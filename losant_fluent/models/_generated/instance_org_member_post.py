@@ -4,22 +4,42 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantModel, LosantRootModel
+from .._base import LosantModel, LosantVariantModel
 
 
 class InstanceOrgMemberPostModelVariantQApplicationRole(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPostModelVariantQDashboardRole(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPostModel(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of InstanceOrgMemberPostModelVariantQApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of InstanceOrgMemberPostModelVariantQDashboardRole, at most 100 items
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[InstanceOrgMemberPostModelVariantQApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[InstanceOrgMemberPostModelVariantQDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -28,18 +48,39 @@ class InstanceOrgMemberPostModel(LosantModel):
 
 
 class InstanceOrgMemberPostModelVariantRApplicationRole(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPostModelVariantRDashboardRole(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgMemberPostModelVariantR(LosantModel):
+    """Part of the ``instanceOrgMemberPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of InstanceOrgMemberPostModelVariantRApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of InstanceOrgMemberPostModelVariantRDashboardRole, at most 100 items
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[InstanceOrgMemberPostModelVariantRApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[InstanceOrgMemberPostModelVariantRDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -48,5 +89,12 @@ class InstanceOrgMemberPostModelVariantR(LosantModel):
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
 
 
-class InstanceOrgMemberPost(LosantRootModel[InstanceOrgMemberPostModel | InstanceOrgMemberPostModelVariantR]):
+class InstanceOrgMemberPost(LosantVariantModel[InstanceOrgMemberPostModel | InstanceOrgMemberPostModelVariantR]):
+    """The ``instanceOrgMemberPost`` schema.
+
+    The value (``.root``) is: InstanceOrgMemberPostModel or InstanceOrgMemberPostModelVariantR.
+    Attributes and [apiName] reach the object it holds.
+
+    ``InstanceOrgMemberPost.describe()`` gives this and the nested models' fields.
+    """
     root: InstanceOrgMemberPostModel | InstanceOrgMemberPostModelVariantR

@@ -2,13 +2,28 @@
 """Models of the ``instanceOrgMembers`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
-from typing import Annotated, Literal
-from .._base import LosantModel
+from typing import Annotated, Any, Literal
+from .._base import LosantCollection
 
 
-class InstanceOrgMembers(LosantModel):
+class InstanceOrgMembers(LosantCollection[Any]):
+    """The ``instanceOrgMembers`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of InstanceOrgMembers
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``InstanceOrgMembers.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -17,9 +32,6 @@ class InstanceOrgMembers(LosantModel):
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
-
-    def __iter__(self) -> Iterator[InstanceOrgMembers]: # type: ignore[override]
-        return self.iter_items()
 
 
 InstanceOrgMembers.model_rebuild()

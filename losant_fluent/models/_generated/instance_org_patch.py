@@ -8,12 +8,56 @@ from .._base import LosantDateTime, LosantModel
 
 
 class InstanceOrgPatchBanner(LosantModel):
+    """Part of the ``instanceOrgPatch`` schema.
+
+    Fields (Python name / API name: type):
+        level: one of 'info', 'warning', 'critical'
+        message: string, at most 2048 characters
+    """
     __losant_closed__ = True
     level: Literal['info', 'warning', 'critical'] | None = None
     message: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class InstanceOrgPatchLimits(LosantModel):
+    """Part of the ``instanceOrgPatch`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -52,12 +96,36 @@ class InstanceOrgPatchLimits(LosantModel):
 
 
 class InstanceOrgPatchTag(LosantModel):
+    """Part of the ``instanceOrgPatch`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class InstanceOrgPatch(LosantModel):
+    """The ``instanceOrgPatch`` schema.
+
+    Fields (Python name / API name: type):
+        audit_log_enabled / auditLogEnabled: boolean
+        banner: InstanceOrgPatchBanner
+        description: string, at most 32767 characters
+        disabled_at / disabledAt: date-time (a datetime) or boolean
+        icon_color / iconColor: string, at most 64 characters
+        is_read_only / isReadOnly: boolean
+        limits: InstanceOrgPatchLimits
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        name: string, 1 to 255 characters
+        referral_id / referralId: string, at most 1024 characters
+        tags: list of InstanceOrgPatchTag, at most 100 items
+        whitelisted_email_domains / whitelistedEmailDomains: list of string, 3 to 45 characters
+
+    ``InstanceOrgPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     audit_log_enabled: Annotated[bool | None, Field(alias='auditLogEnabled')] = None
     banner: InstanceOrgPatchBanner | None = None

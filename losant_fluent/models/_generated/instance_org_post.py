@@ -8,12 +8,56 @@ from .._base import LosantDateTime, LosantModel
 
 
 class InstanceOrgPostBanner(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        level: one of 'info', 'warning', 'critical'
+        message: string, at most 2048 characters
+    """
     __losant_closed__ = True
     level: Literal['info', 'warning', 'critical'] | None = None
     message: Annotated[str | None, Field(max_length=2048)] = None
 
 
 class InstanceOrgPostLimits(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -52,18 +96,38 @@ class InstanceOrgPostLimits(LosantModel):
 
 
 class InstanceOrgPostMembersApplicationRole(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgPostMembersDashboardRole(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgPostMembers(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of InstanceOrgPostMembersApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of InstanceOrgPostMembersDashboardRole, at most 100 items
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[InstanceOrgPostMembersApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[InstanceOrgPostMembersDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -72,18 +136,39 @@ class InstanceOrgPostMembers(LosantModel):
 
 
 class InstanceOrgPostMembersVariantAApplicationRole(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgPostMembersVariantADashboardRole(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class InstanceOrgPostMembersVariantA(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of InstanceOrgPostMembersVariantAApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of InstanceOrgPostMembersVariantADashboardRole, at most 100 items
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[InstanceOrgPostMembersVariantAApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[InstanceOrgPostMembersVariantADashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -93,12 +178,37 @@ class InstanceOrgPostMembersVariantA(LosantModel):
 
 
 class InstanceOrgPostTag(LosantModel):
+    """Part of the ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
+        value: string, 1 to 255 characters (required)
+    """
     __losant_closed__ = True
     key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
     value: Annotated[str, Field(max_length=255, min_length=1)]
 
 
 class InstanceOrgPost(LosantModel):
+    """The ``instanceOrgPost`` schema.
+
+    Fields (Python name / API name: type):
+        audit_log_enabled / auditLogEnabled: boolean
+        banner: InstanceOrgPostBanner
+        description: string, at most 32767 characters
+        disabled_at / disabledAt: date-time (a datetime) or boolean
+        icon_color / iconColor: string, at most 64 characters
+        is_read_only / isReadOnly: boolean
+        limits: InstanceOrgPostLimits
+        members: list of InstanceOrgPostMembers or InstanceOrgPostMembersVariantA, at most 10 items
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        name: string, 1 to 255 characters (required)
+        referral_id / referralId: string, at most 1024 characters
+        tags: list of InstanceOrgPostTag, at most 100 items
+        whitelisted_email_domains / whitelistedEmailDomains: list of string, 3 to 45 characters
+
+    ``InstanceOrgPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     audit_log_enabled: Annotated[bool | None, Field(alias='auditLogEnabled')] = None
     banner: InstanceOrgPostBanner | None = None

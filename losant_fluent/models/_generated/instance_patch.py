@@ -8,6 +8,44 @@ from .._base import LosantModel
 
 
 class InstancePatchOrgDefaultLimitConfig(LosantModel):
+    """Part of the ``instancePatch`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer, >= 0
+        application: integer, >= 0
+        application_flow_slots / applicationFlowSlots: integer, >= 0
+        applicationcertificate: integer, >= 0
+        applicationcertificateauthority: integer, >= 0
+        applicationkey: integer, >= 0
+        credential: integer, >= 0
+        dashboard: integer, >= 0
+        data_ttl / dataTTL: integer, >= 86400
+        datatable: integer, >= 0
+        device: integer, >= 0
+        devicerecipe: integer, >= 0
+        experience_flow_slots / experienceFlowSlots: integer, >= 0
+        experiencedomain: integer, >= 0
+        experienceendpoint: integer, >= 0
+        experiencegroup: integer, >= 0
+        experienceslug: integer, >= 0
+        experienceuser: integer, >= 0
+        experienceversion: integer, >= 0
+        experienceview: integer, >= 0
+        file: integer, >= 0
+        flow: integer, >= 0
+        integration: integer, >= 0
+        member: integer, >= 0
+        notebook: integer, >= 0
+        notebook_in_parallel / notebookInParallel: integer, >= 0
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
+        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
+        payload: integer, >= 0
+        privatefile: integer, >= 0
+        resourcejob: integer, >= 0
+        storage: integer, >= 0
+        system_interval / systemInterval: integer, >= 5, <= 3600
+        webhook: integer, >= 0
+    """
     __losant_closed__ = True
     apitoken: Annotated[int | None, Field(ge=0)] = None
     application: Annotated[int | None, Field(ge=0)] = None
@@ -46,6 +84,19 @@ class InstancePatchOrgDefaultLimitConfig(LosantModel):
 
 
 class InstancePatchReportConfig(LosantModel):
+    """Part of the ``instancePatch`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        cron: string, at most 255 characters (required)
+        date_group_by / dateGroupBy: one of 'day', 'month'
+        emails: list of string, at most 1024 characters, at most 10 items
+        id: string, at most 48 characters
+        include_sandbox / includeSandbox: boolean
+        periods: integer, >= 1, <= 90
+        resource_group_by / resourceGroupBy: one of 'application', 'organization'
+        timezone: string, at most 255 characters
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     cron: Annotated[str, Field(max_length=255)]
@@ -59,6 +110,15 @@ class InstancePatchReportConfig(LosantModel):
 
 
 class InstancePatch(LosantModel):
+    """The ``instancePatch`` schema.
+
+    Fields (Python name / API name: type):
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        org_default_limit_config / orgDefaultLimitConfig: InstancePatchOrgDefaultLimitConfig
+        report_configs / reportConfigs: list of InstancePatchReportConfig, at most 10 items
+
+    ``InstancePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
     org_default_limit_config: Annotated[InstancePatchOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig')] = None

@@ -8,6 +8,19 @@ from .._base import LosantDateTime, LosantModel
 
 
 class InstanceReportOptionsPost(LosantModel):
+    """The ``instanceReportOptionsPost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        date_group_by / dateGroupBy: one of 'day', 'month'
+        email: string, at most 1024 characters
+        end: date-time (a datetime)
+        include_sandbox / includeSandbox: boolean
+        resource_group_by / resourceGroupBy: one of 'application', 'organization'
+        start: date-time (a datetime)
+
+    ``InstanceReportOptionsPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     date_group_by: Annotated[Literal['day', 'month'] | None, Field(alias='dateGroupBy')] = None

@@ -8,6 +8,43 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class InstanceSandboxLimits(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer
+        application: integer
+        application_flow_slots / applicationFlowSlots: integer
+        applicationcertificate: integer
+        applicationcertificateauthority: integer
+        applicationkey: integer
+        credential: integer
+        dashboard: integer
+        data_ttl / dataTTL: integer
+        datatable: integer
+        device: integer
+        devicerecipe: integer
+        experience_flow_slots / experienceFlowSlots: integer
+        experiencedomain: integer
+        experienceendpoint: integer
+        experiencegroup: integer
+        experienceslug: integer
+        experienceuser: integer
+        experienceversion: integer
+        experienceview: integer
+        file: integer
+        flow: integer
+        integration: integer
+        notebook: integer
+        notebook_in_parallel / notebookInParallel: integer
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer
+        notebook_minutes_per_run / notebookMinutesPerRun: integer
+        payload: integer
+        privatefile: integer
+        resourcejob: integer
+        storage: integer
+        system_interval / systemInterval: integer
+        webhook: integer
+    """
     __losant_closed__ = True
     apitoken: int | None = None
     application: int | None = None
@@ -45,18 +82,55 @@ class InstanceSandboxLimits(LosantModel):
 
 
 class InstanceSandboxOrg(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        icon_color / iconColor: string, at most 64 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class InstanceSandboxSummaryNotebookStats(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        awaiting_completion / awaitingCompletion: integer
+        minutes_this_period / minutesThisPeriod: integer
+        runs_this_period / runsThisPeriod: integer
+    """
     awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
     minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
     runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
 
 
 class InstanceSandboxSummaryPayloadCount(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -79,11 +153,51 @@ class InstanceSandboxSummaryPayloadCount(LosantModel):
 
 
 class InstanceSandboxSummaryStorageStats(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        size: integer
+    """
     count: int | None = None
     size: int | None = None
 
 
 class InstanceSandboxSummary(LosantModel):
+    """Part of the ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_count / apiTokenCount: integer
+        app_count / appCount: integer
+        certificate_authority_count / certificateAuthorityCount: integer
+        certificate_count / certificateCount: integer
+        credential_count / credentialCount: integer
+        dash_count / dashCount: integer
+        data_table_count / dataTableCount: integer
+        device_count / deviceCount: integer
+        device_recipe_count / deviceRecipeCount: integer
+        event_count / eventCount: integer
+        experience_domain_count / experienceDomainCount: integer
+        experience_endpoint_count / experienceEndpointCount: integer
+        experience_group_count / experienceGroupCount: integer
+        experience_slug_count / experienceSlugCount: integer
+        experience_user_count / experienceUserCount: integer
+        experience_version_count / experienceVersionCount: integer
+        experience_view_count / experienceViewCount: integer
+        file_count / fileCount: integer
+        flow_count / flowCount: integer
+        instance_count / instanceCount: integer
+        integration_count / integrationCount: integer
+        key_count / keyCount: integer
+        notebook_count / notebookCount: integer
+        notebook_stats / notebookStats: InstanceSandboxSummaryNotebookStats
+        org_count / orgCount: integer
+        payload_count / payloadCount: InstanceSandboxSummaryPayloadCount
+        private_file_count / privateFileCount: integer
+        resource_job_count / resourceJobCount: integer
+        storage_stats / storageStats: InstanceSandboxSummaryStorageStats
+        webhook_count / webhookCount: integer
+    """
     api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
     app_count: Annotated[int | None, Field(alias='appCount')] = None
     certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
@@ -117,6 +231,44 @@ class InstanceSandboxSummary(LosantModel):
 
 
 class InstanceSandbox(LosantModel):
+    """The ``instanceSandbox`` schema.
+
+    Fields (Python name / API name: type):
+        avatar_url / avatarUrl: string, at most 1024 characters
+        company_name / companyName: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        current_period_end / currentPeriodEnd: date-time (a datetime)
+        current_period_start / currentPeriodStart: date-time (a datetime)
+        data_deletion / dataDeletion: date-time (a datetime)
+        email: string, at most 1024 characters
+        email_verified / emailVerified: boolean
+        failed_login_count / failedLoginCount: number
+        first_name / firstName: string, 1 to 1024 characters
+        full_name / fullName: string
+        github_name / githubName: string
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        instance_sandbox_id / instanceSandboxId: string, matching ^[A-Fa-f\\d]{24}$
+        last_failed_login / lastFailedLogin: date-time (a datetime)
+        last_name / lastName: string, at most 1024 characters
+        last_successful_login / lastSuccessfulLogin: date-time (a datetime)
+        last_updated / lastUpdated: date-time (a datetime)
+        limits: InstanceSandboxLimits
+        location: string, at most 1024 characters
+        needs_to_verify_email / needsToVerifyEmail: boolean
+        orgs: list of InstanceSandboxOrg
+        password_last_updated / passwordLastUpdated: date-time (a datetime)
+        permanent_deletion / permanentDeletion: date-time (a datetime)
+        phone_number / phoneNumber: string, at most 1024 characters
+        sso_linked / ssoLinked: boolean
+        summary: InstanceSandboxSummary
+        title: string, at most 1024 characters
+        token_cutoff / tokenCutoff: date-time (a datetime)
+        two_factor_auth_enabled / twoFactorAuthEnabled: boolean
+        url: string, at most 1024 characters
+
+    ``InstanceSandbox.describe()`` gives this and the nested models' fields.
+    """
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     company_name: Annotated[str | None, Field(alias='companyName', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

@@ -2,14 +2,31 @@
 """Models of the ``instanceSandboxes`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import instance_sandbox
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class InstanceSandboxes(LosantModel):
+class InstanceSandboxes(LosantCollection[instance_sandbox.InstanceSandbox]):
+    """The ``instanceSandboxes`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        ending_before_id / endingBeforeId: string, matching ^[A-Fa-f\\d]{24}$
+        filter: string
+        filter_field / filterField: string
+        has_more / hasMore: boolean
+        items: list of InstanceSandbox
+        limit: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        starting_after_id / startingAfterId: string, matching ^[A-Fa-f\\d]{24}$
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``InstanceSandboxes.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     ending_before_id: Annotated[str | None, Field(alias='endingBeforeId', pattern='^[A-Fa-f\\d]{24}$')] = None
     filter: str | None = None
@@ -20,6 +37,3 @@ class InstanceSandboxes(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     starting_after_id: Annotated[str | None, Field(alias='startingAfterId', pattern='^[A-Fa-f\\d]{24}$')] = None
-
-    def __iter__(self) -> Iterator[instance_sandbox.InstanceSandbox]: # type: ignore[override]
-        return self.iter_items()

@@ -8,6 +8,14 @@ from .._base import LosantModel, LosantNumber
 
 
 class IntegrationPostAzureEventHubConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        connection_string / connectionString: string, 1 to 1024 characters (required)
+        consumer_group / consumerGroup: string, 1 to 256 characters (required)
+        host_name / hostName: string, 1 to 256 characters
+        hub_name / hubName: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     connection_string: Annotated[str, Field(alias='connectionString', max_length=1024, min_length=1)]
     consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
@@ -16,6 +24,14 @@ class IntegrationPostAzureEventHubConfig(LosantModel):
 
 
 class IntegrationPostAzureEventHubConfigVariantE(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        connection_string / connectionString: string, 1 to 1024 characters
+        consumer_group / consumerGroup: string, 1 to 256 characters (required)
+        host_name / hostName: string, 1 to 256 characters (required)
+        hub_name / hubName: string, 1 to 256 characters (required)
+    """
     __losant_closed__ = True
     connection_string: Annotated[str | None, Field(alias='connectionString', max_length=1024, min_length=1)] = None
     consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
@@ -24,12 +40,34 @@ class IntegrationPostAzureEventHubConfigVariantE(LosantModel):
 
 
 class IntegrationPostGooglePubSubConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        key_json / keyJson: string, 4 to 32767 characters
+        project_id / projectId: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
     project_id: Annotated[str | None, Field(alias='projectId', max_length=255, min_length=1)] = None
 
 
 class IntegrationPostMqttConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, 4 to 32767 characters
+        certificate: string, 4 to 32767 characters
+        clean: boolean
+        client_id / clientId: string, 1 to 1024 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        host: string, 1 to 1024 characters (required)
+        password: string, 1 to 1024 characters
+        port: number, >= 1.0, <= 65535.0 (required)
+        private_key / privateKey: string, 4 to 32767 characters
+        protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
+        protocol_version / protocolVersion: one of '3.1.1', '5'
+        username: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
@@ -46,6 +84,14 @@ class IntegrationPostMqttConfig(LosantModel):
 
 
 class IntegrationPostParticleConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        access_token / accessToken: string, 1 to 1024 characters (required)
+        device_name_or_id / deviceNameOrId: string, 1 to 1024 characters
+        org_slug_or_id / orgSlugOrId: string, 1 to 1024 characters
+        product_slug_or_id / productSlugOrId: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
     device_name_or_id: Annotated[str | None, Field(alias='deviceNameOrId', max_length=1024, min_length=1)] = None
@@ -54,6 +100,14 @@ class IntegrationPostParticleConfig(LosantModel):
 
 
 class IntegrationPostSqsConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        access_key_id / accessKeyId: string
+        queue_url / queueUrl: string (required)
+        region: string
+        secret_access_key / secretAccessKey: string
+    """
     __losant_closed__ = True
     access_key_id: Annotated[str | None, Field(alias='accessKeyId')] = None
     queue_url: Annotated[str, Field(alias='queueUrl')]
@@ -62,12 +116,30 @@ class IntegrationPostSqsConfig(LosantModel):
 
 
 class IntegrationPostWebsocketConfigHeader(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        header_key / headerKey: string, 1 to 1024 characters (required)
+        header_value / headerValue: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     header_key: Annotated[str, Field(alias='headerKey', max_length=1024, min_length=1)]
     header_value: Annotated[str, Field(alias='headerValue', max_length=1024, min_length=1)]
 
 
 class IntegrationPostWebsocketConfig(LosantModel):
+    """Part of the ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        ca_certificate / caCertificate: string, 4 to 32767 characters
+        certificate: string, 4 to 32767 characters
+        disable_ssl_verification / disableSSLVerification: boolean
+        headers: list of IntegrationPostWebsocketConfigHeader, at most 50 items
+        password: string, 1 to 1024 characters
+        private_key / privateKey: string, 4 to 32767 characters
+        url: string, 1 to 1024 characters (required)
+        username: string, 1 to 1024 characters
+    """
     __losant_closed__ = True
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
@@ -80,6 +152,23 @@ class IntegrationPostWebsocketConfig(LosantModel):
 
 
 class IntegrationPost(LosantModel):
+    """The ``integrationPost`` schema.
+
+    Fields (Python name / API name: type):
+        azure_event_hub_config / azureEventHubConfig: IntegrationPostAzureEventHubConfig or IntegrationPostAzureEventHubConfigVariantE
+        credential_name / credentialName: string, 1 to 255 characters
+        enabled: boolean
+        google_pub_sub_config / googlePubSubConfig: IntegrationPostGooglePubSubConfig
+        integration_type / integrationType: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket' (required)
+        mqtt_config / mqttConfig: IntegrationPostMqttConfig
+        name: string, 1 to 255 characters (required)
+        particle_config / particleConfig: IntegrationPostParticleConfig
+        sqs_config / sqsConfig: IntegrationPostSqsConfig
+        topics: list of string, 1 to 1024 characters
+        websocket_config / websocketConfig: IntegrationPostWebsocketConfig
+
+    ``IntegrationPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     azure_event_hub_config: Annotated[IntegrationPostAzureEventHubConfig | IntegrationPostAzureEventHubConfigVariantE | None, Field(alias='azureEventHubConfig')] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None

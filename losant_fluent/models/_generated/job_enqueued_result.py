@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class JobEnqueuedResult(LosantModel):
+    """The ``jobEnqueuedResult`` schema.
+
+    Fields (Python name / API name: type):
+        job_id / jobId: string, at most 21 characters
+        job_queued / jobQueued: one of True
+        success: one of True
+
+    ``JobEnqueuedResult.describe()`` gives this and the nested models' fields.
+    """
     job_id: Annotated[str | None, Field(alias='jobId', max_length=21)] = None
     job_queued: Annotated[Literal[True] | None, Field(alias='jobQueued')] = None
     success: Literal[True] | None = None

@@ -4,14 +4,27 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantMapModel, LosantModel, LosantNumber
 
 
 class LastValueDataModel(LosantModel):
+    """Part of the ``lastValueData`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        time: date-time (a datetime) (required)
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     time: LosantDateTime
 
 
-class LastValueData(LosantRootModel[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], LastValueDataModel]]):
+class LastValueData(LosantMapModel[LastValueDataModel]):
+    """The ``lastValueData`` schema.
+
+    The value (``.root``) is: object of LastValueDataModel (keys matching ^[A-Fa-f\\d]{24}$).
+    Use it as a read-only mapping: [key], in, len(), keys(), items()...
+
+    ``LastValueData.describe()`` gives this and the nested models' fields.
+    """
     root: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], LastValueDataModel]

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class LastValueQueryDeviceQueryAncestorId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class LastValueQueryDeviceQueryAncestorId(LosantModel):
 
 
 class LastValueQueryDeviceQueryAttributeName(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class LastValueQueryDeviceQueryAttributeName(LosantModel):
 
 
 class LastValueQueryDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class LastValueQueryDeviceQueryConnectedAt(LosantModel):
 
 
 class LastValueQueryDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class LastValueQueryDeviceQueryConnectionStatus(LosantModel):
 
 
 class LastValueQueryDeviceQueryCreationDate(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class LastValueQueryDeviceQueryCreationDate(LosantModel):
 
 
 class LastValueQueryDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class LastValueQueryDeviceQueryDeletedAt(LosantModel):
 
 
 class LastValueQueryDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class LastValueQueryDeviceQueryDeviceClass(LosantModel):
 
 
 class LastValueQueryDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class LastValueQueryDeviceQueryDisconnectedAt(LosantModel):
 
 
 class LastValueQueryDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class LastValueQueryDeviceQueryExperienceGroupId(LosantModel):
 
 
 class LastValueQueryDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class LastValueQueryDeviceQueryExperienceUserId(LosantModel):
 
 
 class LastValueQueryDeviceQueryGatewayId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class LastValueQueryDeviceQueryGatewayId(LosantModel):
 
 
 class LastValueQueryDeviceQueryId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class LastValueQueryDeviceQueryId(LosantModel):
 
 
 class LastValueQueryDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class LastValueQueryDeviceQueryLastUpdated(LosantModel):
 
 
 class LastValueQueryDeviceQueryName(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class LastValueQueryDeviceQueryName(LosantModel):
 
 
 class LastValueQueryDeviceQueryParentId(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class LastValueQueryDeviceQueryParentId(LosantModel):
 
 
 class LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTags(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantC(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantD(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class LastValueQueryDeviceQueryVariantBTagsVariantE(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class LastValueQueryDeviceQuery(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or LastValueQueryDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or LastValueQueryDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or LastValueQueryDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or LastValueQueryDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or LastValueQueryDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or LastValueQueryDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or LastValueQueryDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or LastValueQueryDeviceQueryLastUpdated
+        name: string or number or boolean or LastValueQueryDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryParentId
+        tags: LastValueQueryDeviceQueryVariantBTags or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantB or LastValueQueryDeviceQueryVariantBTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or LastValueQueryDeviceQueryVariantBTagsVariantD or LastValueQueryDeviceQueryVariantBTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,12 +723,29 @@ class LastValueQueryDeviceQuery(LosantModel):
 
 
 class LastValueQueryDeviceTag(LosantModel):
+    """Part of the ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class LastValueQuery(LosantModel):
+    """The ``lastValueQuery`` schema.
+
+    Fields (Python name / API name: type):
+        attribute: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query / deviceQuery: LastValueQueryDeviceQuery
+        device_tags / deviceTags: list of LastValueQueryDeviceTag, at most 100 items
+        end: number
+
+    ``LastValueQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None

@@ -2,13 +2,49 @@
 """Models of the ``me`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class MeLimits(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        apitoken: integer
+        application: integer
+        application_flow_slots / applicationFlowSlots: integer
+        applicationcertificate: integer
+        applicationcertificateauthority: integer
+        applicationkey: integer
+        credential: integer
+        dashboard: integer
+        data_ttl / dataTTL: integer
+        datatable: integer
+        device: integer
+        devicerecipe: integer
+        experience_flow_slots / experienceFlowSlots: integer
+        experiencedomain: integer
+        experienceendpoint: integer
+        experiencegroup: integer
+        experienceslug: integer
+        experienceuser: integer
+        experienceversion: integer
+        experienceview: integer
+        file: integer
+        flow: integer
+        integration: integer
+        notebook: integer
+        notebook_in_parallel / notebookInParallel: integer
+        notebook_minutes_per_month / notebookMinutesPerMonth: integer
+        notebook_minutes_per_run / notebookMinutesPerRun: integer
+        payload: integer
+        privatefile: integer
+        resourcejob: integer
+        storage: integer
+        system_interval / systemInterval: integer
+        webhook: integer
+    """
     __losant_closed__ = True
     apitoken: int | None = None
     application: int | None = None
@@ -46,54 +82,114 @@ class MeLimits(LosantModel):
 
 
 class MeRecentApplicationsItem(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class MeRecentApplications(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
+        items: list of MeRecentApplicationsItem
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[MeRecentApplicationsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
-    def __iter__(self) -> Iterator[MeRecentApplicationsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class MeRecentDashboardsItem(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class MeRecentDashboards(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
+        items: list of MeRecentDashboardsItem
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[MeRecentDashboardsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
-    def __iter__(self) -> Iterator[MeRecentDashboardsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class MeRecentOrganizationsItem(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class MeRecentOrganizations(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
+        items: list of MeRecentOrganizationsItem
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+    """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[MeRecentOrganizationsItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
-    def __iter__(self) -> Iterator[MeRecentOrganizationsItem]: # type: ignore[override]
-        return self.iter_items()
-
 
 class MeSummaryNotebookStats(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        awaiting_completion / awaitingCompletion: integer
+        minutes_this_period / minutesThisPeriod: integer
+        runs_this_period / runsThisPeriod: integer
+    """
     awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
     minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
     runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
 
 
 class MeSummaryPayloadCount(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        app_file / appFile: object of number (keys matching .*)
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_create / deviceCreate: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        flow_error / flowError: object of number (keys matching .*)
+        inbound_email / inboundEmail: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        notebook: object of number (keys matching .*)
+        resource_job / resourceJob: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+    """
     app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
@@ -116,11 +212,51 @@ class MeSummaryPayloadCount(LosantModel):
 
 
 class MeSummaryStorageStats(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        size: integer
+    """
     count: int | None = None
     size: int | None = None
 
 
 class MeSummary(LosantModel):
+    """Part of the ``me`` schema.
+
+    Fields (Python name / API name: type):
+        api_token_count / apiTokenCount: integer
+        app_count / appCount: integer
+        certificate_authority_count / certificateAuthorityCount: integer
+        certificate_count / certificateCount: integer
+        credential_count / credentialCount: integer
+        dash_count / dashCount: integer
+        data_table_count / dataTableCount: integer
+        device_count / deviceCount: integer
+        device_recipe_count / deviceRecipeCount: integer
+        event_count / eventCount: integer
+        experience_domain_count / experienceDomainCount: integer
+        experience_endpoint_count / experienceEndpointCount: integer
+        experience_group_count / experienceGroupCount: integer
+        experience_slug_count / experienceSlugCount: integer
+        experience_user_count / experienceUserCount: integer
+        experience_version_count / experienceVersionCount: integer
+        experience_view_count / experienceViewCount: integer
+        file_count / fileCount: integer
+        flow_count / flowCount: integer
+        instance_count / instanceCount: integer
+        integration_count / integrationCount: integer
+        key_count / keyCount: integer
+        notebook_count / notebookCount: integer
+        notebook_stats / notebookStats: MeSummaryNotebookStats
+        org_count / orgCount: integer
+        payload_count / payloadCount: MeSummaryPayloadCount
+        private_file_count / privateFileCount: integer
+        resource_job_count / resourceJobCount: integer
+        storage_stats / storageStats: MeSummaryStorageStats
+        webhook_count / webhookCount: integer
+    """
     api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
     app_count: Annotated[int | None, Field(alias='appCount')] = None
     certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
@@ -154,6 +290,41 @@ class MeSummary(LosantModel):
 
 
 class Me(LosantModel):
+    """The ``me`` schema.
+
+    Fields (Python name / API name: type):
+        avatar_url / avatarUrl: string, at most 1024 characters
+        company_name / companyName: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        current_period_end / currentPeriodEnd: date-time (a datetime)
+        current_period_start / currentPeriodStart: date-time (a datetime)
+        email: string, at most 1024 characters
+        email_verified / emailVerified: boolean
+        first_name / firstName: string, 1 to 1024 characters
+        full_name / fullName: string
+        github_name / githubName: string
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_name / lastName: string, at most 1024 characters
+        last_updated / lastUpdated: date-time (a datetime)
+        limits: MeLimits
+        location: string, at most 1024 characters
+        needs_to_verify_email / needsToVerifyEmail: boolean
+        password_last_updated / passwordLastUpdated: date-time (a datetime)
+        phone_number / phoneNumber: string, at most 1024 characters
+        recent_applications / recentApplications: MeRecentApplications
+        recent_dashboards / recentDashboards: MeRecentDashboards
+        recent_organizations / recentOrganizations: MeRecentOrganizations
+        requested_email / requestedEmail: string, at most 1024 characters
+        sso_linked / ssoLinked: boolean
+        summary: MeSummary
+        title: string, at most 1024 characters
+        token_cutoff / tokenCutoff: date-time (a datetime)
+        two_factor_auth_enabled / twoFactorAuthEnabled: boolean
+        url: string, at most 1024 characters
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``Me.describe()`` gives this and the nested models' fields.
+    """
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     company_name: Annotated[str | None, Field(alias='companyName', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

@@ -8,12 +8,35 @@ from .._base import LosantDateTime, LosantModel
 
 
 class MePatchCurrentCredentials(LosantModel):
+    """Part of the ``mePatch`` schema.
+
+    Fields (Python name / API name: type):
+        password: string, 8 to 2048 characters (required)
+        two_factor_code / twoFactorCode: string, at most 2048 characters
+    """
     __losant_closed__ = True
     password: Annotated[str, Field(max_length=2048, min_length=8)]
     two_factor_code: Annotated[str | None, Field(alias='twoFactorCode', max_length=2048)] = None
 
 
 class MePatch(LosantModel):
+    """The ``mePatch`` schema.
+
+    Fields (Python name / API name: type):
+        company_name / companyName: string, at most 1024 characters
+        current_credentials / currentCredentials: MePatchCurrentCredentials
+        email: string, at most 1024 characters
+        first_name / firstName: string, 1 to 1024 characters
+        last_name / lastName: string, at most 1024 characters
+        location: string, at most 1024 characters
+        password: string, 12 to 2048 characters, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$
+        phone_number / phoneNumber: string, at most 1024 characters
+        title: string, at most 1024 characters
+        token_cutoff / tokenCutoff: date-time (a datetime)
+        url: string, at most 1024 characters
+
+    ``MePatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     model_config = ConfigDict(regex_engine='python-re')
     company_name: Annotated[str | None, Field(alias='companyName', max_length=1024)] = None

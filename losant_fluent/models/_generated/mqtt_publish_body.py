@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class MqttPublishBody(LosantModel):
+    """The ``mqttPublishBody`` schema.
+
+    Fields (Python name / API name: type):
+        message: string, at most 32767 characters (required)
+        topic: string, 1 to 230 characters (required)
+
+    ``MqttPublishBody.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     message: Annotated[str, Field(max_length=32767)]
     topic: Annotated[str, Field(max_length=230, min_length=1)]

@@ -9,6 +9,18 @@ from .._base import LosantModel, LosantNumber
 
 
 class MultiDeviceCommandDeviceQueryAncestorId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -21,6 +33,22 @@ class MultiDeviceCommandDeviceQueryAncestorId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryAttributeName(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -37,6 +65,22 @@ class MultiDeviceCommandDeviceQueryAttributeName(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -53,6 +97,22 @@ class MultiDeviceCommandDeviceQueryConnectedAt(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -69,6 +129,22 @@ class MultiDeviceCommandDeviceQueryConnectionStatus(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryCreationDate(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -85,6 +161,22 @@ class MultiDeviceCommandDeviceQueryCreationDate(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -101,6 +193,22 @@ class MultiDeviceCommandDeviceQueryDeletedAt(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -117,6 +225,22 @@ class MultiDeviceCommandDeviceQueryDeviceClass(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -133,6 +257,18 @@ class MultiDeviceCommandDeviceQueryDisconnectedAt(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -145,6 +281,18 @@ class MultiDeviceCommandDeviceQueryExperienceGroupId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -157,6 +305,18 @@ class MultiDeviceCommandDeviceQueryExperienceUserId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryGatewayId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -169,6 +329,18 @@ class MultiDeviceCommandDeviceQueryGatewayId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -181,6 +353,22 @@ class MultiDeviceCommandDeviceQueryId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -197,6 +385,22 @@ class MultiDeviceCommandDeviceQueryLastUpdated(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryName(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -213,6 +417,18 @@ class MultiDeviceCommandDeviceQueryName(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryParentId(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -225,124 +441,265 @@ class MultiDeviceCommandDeviceQueryParentId(LosantModel):
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTags(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantC(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantD(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class MultiDeviceCommandDeviceQueryVariantCTagsVariantE(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class MultiDeviceCommandDeviceQuery(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or MultiDeviceCommandDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or MultiDeviceCommandDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or MultiDeviceCommandDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or MultiDeviceCommandDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or MultiDeviceCommandDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or MultiDeviceCommandDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or MultiDeviceCommandDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or MultiDeviceCommandDeviceQueryLastUpdated
+        name: string or number or boolean or MultiDeviceCommandDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryParentId
+        tags: MultiDeviceCommandDeviceQueryVariantCTags or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or MultiDeviceCommandDeviceQueryVariantCTagsVariantD or MultiDeviceCommandDeviceQueryVariantCTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -366,17 +723,40 @@ class MultiDeviceCommandDeviceQuery(LosantModel):
 
 
 class MultiDeviceCommandDeviceTag(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class MultiDeviceCommandTime(LosantModel):
+    """Part of the ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class MultiDeviceCommand(LosantModel):
+    """The ``multiDeviceCommand`` schema.
+
+    Fields (Python name / API name: type):
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query / deviceQuery: MultiDeviceCommandDeviceQuery
+        device_tags / deviceTags: list of MultiDeviceCommandDeviceTag, at most 100 items
+        name: string, 1 to 255 characters (required)
+        payload: any JSON value
+        time: string or number or MultiDeviceCommandTime
+
+    ``MultiDeviceCommand.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_query: Annotated[MultiDeviceCommandDeviceQuery | None, Field(alias='deviceQuery')] = None

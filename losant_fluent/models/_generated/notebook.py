@@ -8,6 +8,13 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class NotebookStats(LosantModel):
+    """Part of the ``notebook`` schema.
+
+    Fields (Python name / API name: type):
+        errors_this_period / errorsThisPeriod: number
+        minutes_this_period / minutesThisPeriod: number
+        runs_this_period / runsThisPeriod: number
+    """
     __losant_closed__ = True
     errors_this_period: Annotated[LosantNumber | None, Field(alias='errorsThisPeriod')] = None
     minutes_this_period: Annotated[LosantNumber | None, Field(alias='minutesThisPeriod')] = None
@@ -15,6 +22,25 @@ class NotebookStats(LosantModel):
 
 
 class Notebook(LosantModel):
+    """The ``notebook`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        image_version / imageVersion: one of 'v1', 'v2', 'v3', 'v4'
+        inputs: list of object of any JSON value, at most 100 long
+        jupyter_file_name / jupyterFileName: string, 1 to 1024 characters
+        jupyter_file_url / jupyterFileUrl: string
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 1024 characters
+        notebook_id / notebookId: string, matching ^[A-Fa-f\\d]{24}$
+        outputs: list of object of any JSON value, at most 100 long
+        stats: NotebookStats
+
+    ``Notebook.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

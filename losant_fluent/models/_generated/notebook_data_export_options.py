@@ -8,11 +8,26 @@ from .._base import LosantModel, LosantNumber
 
 
 class NotebookDataExportOptionsRelativeTo(LosantModel):
+    """Part of the ``notebookDataExportOptions`` schema.
+
+    Fields (Python name / API name: type):
+        field_date / $date: string (required)
+    """
     __losant_closed__ = True
     field_date: Annotated[str, Field(alias='$date')]
 
 
 class NotebookDataExportOptions(LosantModel):
+    """The ``notebookDataExportOptions`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: string, at most 1024 characters
+        relative_to / relativeTo: string or number or NotebookDataExportOptionsRelativeTo
+        template_context / templateContext: string, at most 32767 characters
+
+    ``NotebookDataExportOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None

@@ -4,26 +4,68 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class NotebookExecutionLogsModelItemExecutionError(LosantModel):
+    """Part of the ``notebookExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        name: string
+    """
     message: str | None = None
     name: str | None = None
 
 
 class NotebookExecutionLogsModelItemInputInfo(LosantModel):
+    """Part of the ``notebookExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        size: number
+        url: string
+    """
     size: LosantNumber | None = None
     url: str | None = None
 
 
 class NotebookExecutionLogsModelItemOutputInfo(LosantModel):
+    """Part of the ``notebookExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        content_type / contentType: string
+        size: number
+        url: string
+    """
     content_type: Annotated[str | None, Field(alias='contentType')] = None
     size: LosantNumber | None = None
     url: str | None = None
 
 
 class NotebookExecutionLogsModelItem(LosantModel):
+    """Part of the ``notebookExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        execution_errors / executionErrors: list of NotebookExecutionLogsModelItemExecutionError
+        execution_relative_to / executionRelativeTo: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        image_version / imageVersion: one of 'v1', 'v2', 'v3', 'v4'
+        input_info / inputInfo: object of NotebookExecutionLogsModelItemInputInfo (keys matching .*)
+        inputs_completed_at / inputsCompletedAt: date-time (a datetime)
+        max_allowed_run_minutes / maxAllowedRunMinutes: number
+        notebook_completed_at / notebookCompletedAt: date-time (a datetime)
+        notebook_execution_id / notebookExecutionId: string, matching ^[A-Fa-f\\d]{24}$
+        notebook_id / notebookId: string, matching ^[A-Fa-f\\d]{24}$
+        output_info / outputInfo: object of NotebookExecutionLogsModelItemOutputInfo (keys matching .*)
+        outputs_completed_at / outputsCompletedAt: date-time (a datetime)
+        run_queued_at / runQueuedAt: date-time (a datetime)
+        run_started_at / runStartedAt: date-time (a datetime)
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        status: one of 'queued', 'inProgress', 'completed', 'errored', 'timeout', 'canceling', 'canceled'
+        template_context / templateContext: string, at most 32767 characters
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     execution_errors: Annotated[list[NotebookExecutionLogsModelItemExecutionError] | None, Field(alias='executionErrors')] = None
     execution_relative_to: Annotated[LosantDateTime | None, Field(alias='executionRelativeTo')] = None
@@ -45,5 +87,12 @@ class NotebookExecutionLogsModelItem(LosantModel):
     template_context: Annotated[str | None, Field(alias='templateContext', max_length=32767)] = None
 
 
-class NotebookExecutionLogs(LosantRootModel[list[NotebookExecutionLogsModelItem]]):
+class NotebookExecutionLogs(LosantListModel[NotebookExecutionLogsModelItem]):
+    """The ``notebookExecutionLogs`` schema.
+
+    The value (``.root``) is: list of NotebookExecutionLogsModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``NotebookExecutionLogs.describe()`` gives this and the nested models' fields.
+    """
     root: list[NotebookExecutionLogsModelItem]

@@ -6,6 +6,16 @@ from .._base import LosantDateTime, LosantModel
 
 
 class NotebookMinuteCountsCount(LosantModel):
+    """Part of the ``notebookMinuteCounts`` schema.
+
+    Fields (Python name / API name: type):
+        canceled: integer
+        completed: integer
+        date: date-time (a datetime)
+        errored: integer
+        minutes: integer
+        timeout: integer
+    """
     canceled: int | None = None
     completed: int | None = None
     date: LosantDateTime | None = None
@@ -15,6 +25,15 @@ class NotebookMinuteCountsCount(LosantModel):
 
 
 class NotebookMinuteCounts(LosantModel):
+    """The ``notebookMinuteCounts`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of NotebookMinuteCountsCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+
+    ``NotebookMinuteCounts.describe()`` gives this and the nested models' fields.
+    """
     counts: list[NotebookMinuteCountsCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

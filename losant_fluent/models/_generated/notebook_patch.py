@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class NotebookPatch(LosantModel):
+    """The ``notebookPatch`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        image_version / imageVersion: one of 'v1', 'v2', 'v3', 'v4'
+        inputs: list of object of any JSON value, at most 100 long
+        name: string, 1 to 1024 characters
+        outputs: list of object of any JSON value, at most 100 long
+
+    ``NotebookPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     image_version: Annotated[Literal['v1', 'v2', 'v3', 'v4'] | None, Field(alias='imageVersion')] = None

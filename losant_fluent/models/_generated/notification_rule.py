@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class NotificationRuleEmailConfig(LosantModel):
+    """Part of the ``notificationRule`` schema.
+
+    Fields (Python name / API name: type):
+        body_template / bodyTemplate: string, at most 32767 characters (required)
+        send_to_addresses / sendToAddresses: list of string, at most 1024 characters, at most 10 items
+        send_to_owner / sendToOwner: one of 'admins', 'members', 'none'
+        send_to_target / sendToTarget: one of 'admins', 'members', 'none'
+        subject_template / subjectTemplate: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     body_template: Annotated[str, Field(alias='bodyTemplate', max_length=32767)]
     send_to_addresses: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='sendToAddresses', max_length=10)] = None
@@ -17,6 +26,14 @@ class NotificationRuleEmailConfig(LosantModel):
 
 
 class NotificationRuleRuleConfig(LosantModel):
+    """Part of the ``notificationRule`` schema.
+
+    Fields (Python name / API name: type):
+        max_frequency / maxFrequency: one of 'billingCycle', 'daily'
+        rule_type / ruleType: one of 'payloadUsage', 'notebookMinuteUsage' (required)
+        threshold: number, >= 0.0, <= 1000.0 (required)
+        threshold_type / thresholdType: one of 'percentOfLimit' (required)
+    """
     __losant_closed__ = True
     max_frequency: Annotated[Literal['billingCycle', 'daily'] | None, Field(alias='maxFrequency')] = None
     rule_type: Annotated[Literal['payloadUsage', 'notebookMinuteUsage'], Field(alias='ruleType')]
@@ -25,6 +42,30 @@ class NotificationRuleRuleConfig(LosantModel):
 
 
 class NotificationRule(LosantModel):
+    """The ``notificationRule`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
+        created_by_type / createdByType: one of 'apiToken', 'user'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        email_config / emailConfig: NotificationRuleEmailConfig
+        enabled: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated_by_type / lastUpdatedByType: one of 'apiToken', 'user'
+        name: string, 1 to 255 characters
+        notification_rule_id / notificationRuleId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'instance'
+        rule_config / ruleConfig: NotificationRuleRuleConfig
+        target_query_json / targetQueryJson: string, at most 8192 characters
+        target_type / targetType: one of 'organization'
+
+    ``NotificationRule.describe()`` gives this and the nested models' fields.
+    """
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None

@@ -4,16 +4,33 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class NotificationRuleDeliveryLogsModelItemEmail(LosantModel):
+    """Part of the ``notificationRuleDeliveryLogs`` schema.
+
+    Fields (Python name / API name: type):
+        addresses: list of string, at most 1024 characters
+        body: string
+        subject: string
+    """
     addresses: list[Annotated[str, Field(max_length=1024)]] | None = None
     body: str | None = None
     subject: str | None = None
 
 
 class NotificationRuleDeliveryLogsModelItemEvaluation(LosantModel):
+    """Part of the ``notificationRuleDeliveryLogs`` schema.
+
+    Fields (Python name / API name: type):
+        limit: number
+        max_frequency / maxFrequency: one of 'billingCycle', 'daily', 'unlimited'
+        rule_type / ruleType: one of 'payloadUsage', 'notebookMinuteUsage'
+        threshold: number, >= 0.0, <= 1000.0
+        threshold_type / thresholdType: one of 'percentOfLimit'
+        value: number
+    """
     limit: LosantNumber | None = None
     max_frequency: Annotated[Literal['billingCycle', 'daily', 'unlimited'] | None, Field(alias='maxFrequency')] = None
     rule_type: Annotated[Literal['payloadUsage', 'notebookMinuteUsage'] | None, Field(alias='ruleType')] = None
@@ -23,6 +40,24 @@ class NotificationRuleDeliveryLogsModelItemEvaluation(LosantModel):
 
 
 class NotificationRuleDeliveryLogsModelItem(LosantModel):
+    """Part of the ``notificationRuleDeliveryLogs`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: string, at most 1024 characters
+        email: NotificationRuleDeliveryLogsModelItemEmail
+        evaluation: NotificationRuleDeliveryLogsModelItemEvaluation
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        notification_rule_delivery_id / notificationRuleDeliveryId: string, matching ^[A-Fa-f\\d]{24}$
+        notification_rule_id / notificationRuleId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'instance'
+        requested_by_id / requestedById: string, matching ^[A-Fa-f\\d]{24}$
+        requested_by_type / requestedByType: one of 'user', 'apiToken', 'system'
+        sent_at / sentAt: date-time (a datetime)
+        target_id / targetId: string, matching ^[A-Fa-f\\d]{24}$
+        target_name / targetName: string, 1 to 255 characters
+        target_type / targetType: one of 'organization'
+    """
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: NotificationRuleDeliveryLogsModelItemEmail | None = None
     evaluation: NotificationRuleDeliveryLogsModelItemEvaluation | None = None
@@ -39,5 +74,12 @@ class NotificationRuleDeliveryLogsModelItem(LosantModel):
     target_type: Annotated[Literal['organization'] | None, Field(alias='targetType')] = None
 
 
-class NotificationRuleDeliveryLogs(LosantRootModel[list[NotificationRuleDeliveryLogsModelItem]]):
+class NotificationRuleDeliveryLogs(LosantListModel[NotificationRuleDeliveryLogsModelItem]):
+    """The ``notificationRuleDeliveryLogs`` schema.
+
+    The value (``.root``) is: list of NotificationRuleDeliveryLogsModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``NotificationRuleDeliveryLogs.describe()`` gives this and the nested models' fields.
+    """
     root: list[NotificationRuleDeliveryLogsModelItem]

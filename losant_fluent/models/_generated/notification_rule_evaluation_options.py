@@ -8,5 +8,12 @@ from .._base import LosantModel
 
 
 class NotificationRuleEvaluationOptions(LosantModel):
+    """The ``notificationRuleEvaluationOptions`` schema.
+
+    Fields (Python name / API name: type):
+        ignore_frequency_check / ignoreFrequencyCheck: boolean
+
+    ``NotificationRuleEvaluationOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     ignore_frequency_check: Annotated[bool | None, Field(alias='ignoreFrequencyCheck')] = None

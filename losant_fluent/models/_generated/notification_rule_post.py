@@ -8,6 +8,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class NotificationRulePostEmailConfig(LosantModel):
+    """Part of the ``notificationRulePost`` schema.
+
+    Fields (Python name / API name: type):
+        body_template / bodyTemplate: string, at most 32767 characters (required)
+        send_to_addresses / sendToAddresses: list of string, at most 1024 characters, at most 10 items
+        send_to_owner / sendToOwner: one of 'admins', 'members', 'none'
+        send_to_target / sendToTarget: one of 'admins', 'members', 'none'
+        subject_template / subjectTemplate: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     body_template: Annotated[str, Field(alias='bodyTemplate', max_length=32767)]
     send_to_addresses: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='sendToAddresses', max_length=10)] = None
@@ -17,6 +26,14 @@ class NotificationRulePostEmailConfig(LosantModel):
 
 
 class NotificationRulePostRuleConfig(LosantModel):
+    """Part of the ``notificationRulePost`` schema.
+
+    Fields (Python name / API name: type):
+        max_frequency / maxFrequency: one of 'billingCycle', 'daily'
+        rule_type / ruleType: one of 'payloadUsage', 'notebookMinuteUsage' (required)
+        threshold: number, >= 0.0, <= 1000.0 (required)
+        threshold_type / thresholdType: one of 'percentOfLimit' (required)
+    """
     __losant_closed__ = True
     max_frequency: Annotated[Literal['billingCycle', 'daily'] | None, Field(alias='maxFrequency')] = None
     rule_type: Annotated[Literal['payloadUsage', 'notebookMinuteUsage'], Field(alias='ruleType')]
@@ -25,6 +42,20 @@ class NotificationRulePostRuleConfig(LosantModel):
 
 
 class NotificationRulePost(LosantModel):
+    """The ``notificationRulePost`` schema.
+
+    Fields (Python name / API name: type):
+        callback_url / callbackUrl: one of '' or string, at most 1024 characters
+        description: string, at most 32767 characters
+        email_config / emailConfig: NotificationRulePostEmailConfig
+        enabled: boolean
+        name: string, 1 to 255 characters (required)
+        rule_config / ruleConfig: NotificationRulePostRuleConfig (required)
+        target_query_json / targetQueryJson: string, at most 8192 characters (required)
+        target_type / targetType: one of 'organization' (required)
+
+    ``NotificationRulePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     callback_url: Annotated[Annotated[str, Field(max_length=1024)] | Literal[''] | None, Field(alias='callbackUrl')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

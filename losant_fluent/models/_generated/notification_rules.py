@@ -2,14 +2,32 @@
 """Models of the ``notificationRules`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import notification_rule
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class NotificationRules(LosantModel):
+class NotificationRules(LosantCollection[notification_rule.NotificationRule]):
+    """The ``notificationRules`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of NotificationRule
+        owner_id / ownerId: string, matching ^[A-Fa-f\\d]{24}$
+        owner_type / ownerType: one of 'instance'
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``NotificationRules.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -21,6 +39,3 @@ class NotificationRules(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[notification_rule.NotificationRule]: # type: ignore[override]
-        return self.iter_items()

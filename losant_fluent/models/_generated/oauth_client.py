@@ -8,6 +8,29 @@ from .._base import LosantDateTime, LosantModel
 
 
 class OauthClient(LosantModel):
+    """The ``oauthClient`` schema.
+
+    Fields (Python name / API name: type):
+        client_id: string
+        client_id_issued_at: integer
+        client_name: string, 1 to 255 characters
+        client_secret: string
+        client_secret_expires_at: integer
+        client_uri: string, at most 1024 characters
+        creation_date / creationDate: date-time (a datetime)
+        grant_types: list of one of 'authorization_code', 'refresh_token'
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        logo_uri: string, at most 32768 characters
+        policy_uri: string, at most 1024 characters
+        redirect_uris: list of string, at most 1024 characters, 1 to 25 items
+        response_types: list of one of 'code'
+        scope: string, at most 1024 characters
+        token_endpoint_auth_method: one of 'client_secret_basic', 'client_secret_post', 'none'
+        tos_uri: string, at most 1024 characters
+
+    ``OauthClient.describe()`` gives this and the nested models' fields.
+    """
     client_id: str | None = None
     client_id_issued_at: int | None = None
     client_name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -8,6 +8,23 @@ from .._base import LosantModel
 
 
 class OauthClientPost(LosantModel):
+    """The ``oauthClientPost`` schema.
+
+    Fields (Python name / API name: type):
+        client_name: string, 1 to 255 characters
+        client_uri: string, at most 1024 characters
+        contacts: list of string, at most 1024 characters, at most 10 items
+        grant_types: list of one of 'authorization_code', 'refresh_token'
+        logo_uri: string, at most 32768 characters
+        policy_uri: string, at most 1024 characters
+        redirect_uris: list of string, at most 1024 characters, 1 to 25 items
+        response_types: list of one of 'code'
+        scope: string, at most 1024 characters
+        token_endpoint_auth_method: one of 'client_secret_basic', 'client_secret_post', 'none'
+        tos_uri: string, at most 1024 characters
+
+    ``OauthClientPost.describe()`` gives this and the nested models' fields.
+    """
     client_name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     client_uri: Annotated[str | None, Field(max_length=1024)] = None
     contacts: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=10)] = None

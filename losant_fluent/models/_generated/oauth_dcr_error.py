@@ -7,5 +7,13 @@ from .._base import LosantModel
 
 
 class OauthDcrError(LosantModel):
+    """The ``oauthDcrError`` schema.
+
+    Fields (Python name / API name: type):
+        error: one of 'invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement' (required)
+        error_description: string
+
+    ``OauthDcrError.describe()`` gives this and the nested models' fields.
+    """
     error: Literal['invalid_redirect_uri', 'invalid_client_metadata', 'invalid_software_statement', 'unapproved_software_statement']
     error_description: str | None = None

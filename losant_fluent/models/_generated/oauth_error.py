@@ -7,6 +7,15 @@ from .._base import LosantModel
 
 
 class OauthError(LosantModel):
+    """The ``oauthError`` schema.
+
+    Fields (Python name / API name: type):
+        error: one of 'invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'temporarily_unavailable' (required)
+        error_description: string
+        error_uri: string
+
+    ``OauthError.describe()`` gives this and the nested models' fields.
+    """
     error: Literal['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target', 'temporarily_unavailable']
     error_description: str | None = None
     error_uri: str | None = None

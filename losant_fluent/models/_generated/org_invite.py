@@ -8,18 +8,45 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class OrgInviteApplicationRole(LosantModel):
+    """Part of the ``orgInvite`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInviteDashboardRole(LosantModel):
+    """Part of the ``orgInvite`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInvite(LosantModel):
+    """The ``orgInvite`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of OrgInviteApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of OrgInviteDashboardRole, at most 100 items
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters
+        has_expired / hasExpired: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        invite_date / inviteDate: date-time (a datetime)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        ttl: number
+
+    ``OrgInvite.describe()`` gives this and the nested models' fields.
+    """
     application_roles: Annotated[list[OrgInviteApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[OrgInviteDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None

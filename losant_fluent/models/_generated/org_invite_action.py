@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class OrgInviteAction(LosantModel):
+    """The ``orgInviteAction`` schema.
+
+    Fields (Python name / API name: type):
+        accept: boolean (required)
+        email: string, at most 1024 characters (required)
+        token: string, at least 1 characters (required)
+
+    ``OrgInviteAction.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     accept: bool
     email: Annotated[str, Field(max_length=1024)]

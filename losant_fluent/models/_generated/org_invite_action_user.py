@@ -7,5 +7,12 @@ from .._base import LosantModel
 
 
 class OrgInviteActionUser(LosantModel):
+    """The ``orgInviteActionUser`` schema.
+
+    Fields (Python name / API name: type):
+        action: one of 'accept', 'dismiss', 'reject' (required)
+
+    ``OrgInviteActionUser.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     action: Literal['accept', 'dismiss', 'reject']

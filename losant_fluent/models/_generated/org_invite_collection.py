@@ -2,14 +2,29 @@
 """Models of the ``orgInviteCollection`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
 from . import org_invite
-from .._base import LosantModel
+from .._base import LosantCollection
 
 
-class OrgInviteCollection(LosantModel):
+class OrgInviteCollection(LosantCollection[org_invite.OrgInvite]):
+    """The ``orgInviteCollection`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        instance_id / instanceId: string, matching ^[A-Fa-f\\d]{24}$
+        items: list of OrgInvite
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``OrgInviteCollection.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -18,6 +33,3 @@ class OrgInviteCollection(LosantModel):
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
-
-    def __iter__(self) -> Iterator[org_invite.OrgInvite]: # type: ignore[override]
-        return self.iter_items()

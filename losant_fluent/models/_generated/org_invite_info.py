@@ -8,6 +8,18 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class OrgInviteInfo(LosantModel):
+    """The ``orgInviteInfo`` schema.
+
+    Fields (Python name / API name: type):
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters
+        invite_date / inviteDate: date-time (a datetime)
+        org_name / orgName: string, 1 to 255 characters
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        ttl: number
+
+    ``OrgInviteInfo.describe()`` gives this and the nested models' fields.
+    """
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None

@@ -8,18 +8,41 @@ from .._base import LosantModel
 
 
 class OrgInvitePostApplicationRole(LosantModel):
+    """Part of the ``orgInvitePost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInvitePostDashboardRole(LosantModel):
+    """Part of the ``orgInvitePost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInvitePost(LosantModel):
+    """The ``orgInvitePost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of OrgInvitePostApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of OrgInvitePostDashboardRole, at most 100 items
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+
+    ``OrgInvitePost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[OrgInvitePostApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[OrgInvitePostDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None

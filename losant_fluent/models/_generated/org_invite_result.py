@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class OrgInviteResult(LosantModel):
+    """The ``orgInviteResult`` schema.
+
+    Fields (Python name / API name: type):
+        accepted: boolean
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``OrgInviteResult.describe()`` gives this and the nested models' fields.
+    """
     accepted: bool | None = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None

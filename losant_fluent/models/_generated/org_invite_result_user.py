@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class OrgInviteResultUser(LosantModel):
+    """The ``orgInviteResultUser`` schema.
+
+    Fields (Python name / API name: type):
+        org_id / orgId: string, matching ^[A-Fa-f\\d]{24}$
+        result: one of 'accepted', 'rejected', 'dismissed'
+
+    ``OrgInviteResultUser.describe()`` gives this and the nested models' fields.
+    """
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     result: Literal['accepted', 'rejected', 'dismissed'] | None = None

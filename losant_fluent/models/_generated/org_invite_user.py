@@ -8,11 +8,31 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class OrgInviteUserInvitedBy(LosantModel):
+    """Part of the ``orgInviteUser`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters
+        full_name / fullName: string
+    """
     email: Annotated[str | None, Field(max_length=1024)] = None
     full_name: Annotated[str | None, Field(alias='fullName')] = None
 
 
 class OrgInviteUser(LosantModel):
+    """The ``orgInviteUser`` schema.
+
+    Fields (Python name / API name: type):
+        expired: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        invite_date / inviteDate: date-time (a datetime)
+        invited_by / invitedBy: OrgInviteUserInvitedBy
+        org_name / orgName: string, 1 to 255 characters
+        requires_mfa / requiresMFA: boolean
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        ttl: number
+
+    ``OrgInviteUser.describe()`` gives this and the nested models' fields.
+    """
     expired: bool | None = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None

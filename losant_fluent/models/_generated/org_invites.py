@@ -4,22 +4,47 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class OrgInvitesModelItemApplicationRole(LosantModel):
+    """Part of the ``orgInvites`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInvitesModelItemDashboardRole(LosantModel):
+    """Part of the ``orgInvites`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgInvitesModelItem(LosantModel):
+    """Part of the ``orgInvites`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of OrgInvitesModelItemApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of OrgInvitesModelItemDashboardRole, at most 100 items
+        disallow_transfer / disallowTransfer: boolean
+        email: string, at most 1024 characters
+        has_expired / hasExpired: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        invite_date / inviteDate: date-time (a datetime)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        ttl: number
+    """
     application_roles: Annotated[list[OrgInvitesModelItemApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[OrgInvitesModelItemDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
@@ -31,5 +56,12 @@ class OrgInvitesModelItem(LosantModel):
     ttl: LosantNumber | None = None
 
 
-class OrgInvites(LosantRootModel[list[OrgInvitesModelItem]]):
+class OrgInvites(LosantListModel[OrgInvitesModelItem]):
+    """The ``orgInvites`` schema.
+
+    The value (``.root``) is: list of OrgInvitesModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``OrgInvites.describe()`` gives this and the nested models' fields.
+    """
     root: list[OrgInvitesModelItem]

@@ -4,15 +4,33 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class OrgInvitesUserModelItemInvitedBy(LosantModel):
+    """Part of the ``orgInvitesUser`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters
+        full_name / fullName: string
+    """
     email: Annotated[str | None, Field(max_length=1024)] = None
     full_name: Annotated[str | None, Field(alias='fullName')] = None
 
 
 class OrgInvitesUserModelItem(LosantModel):
+    """Part of the ``orgInvitesUser`` schema.
+
+    Fields (Python name / API name: type):
+        expired: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        invite_date / inviteDate: date-time (a datetime)
+        invited_by / invitedBy: OrgInvitesUserModelItemInvitedBy
+        org_name / orgName: string, 1 to 255 characters
+        requires_mfa / requiresMFA: boolean
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        ttl: number
+    """
     expired: bool | None = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None
@@ -23,5 +41,12 @@ class OrgInvitesUserModelItem(LosantModel):
     ttl: LosantNumber | None = None
 
 
-class OrgInvitesUser(LosantRootModel[list[OrgInvitesUserModelItem]]):
+class OrgInvitesUser(LosantListModel[OrgInvitesUserModelItem]):
+    """The ``orgInvitesUser`` schema.
+
+    The value (``.root``) is: list of OrgInvitesUserModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``OrgInvitesUser.describe()`` gives this and the nested models' fields.
+    """
     root: list[OrgInvitesUserModelItem]

@@ -8,18 +8,40 @@ from .._base import LosantModel
 
 
 class OrgMemberPatchApplicationRole(LosantModel):
+    """Part of the ``orgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgMemberPatchDashboardRole(LosantModel):
+    """Part of the ``orgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgMemberPatch(LosantModel):
+    """The ``orgMemberPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of OrgMemberPatchApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of OrgMemberPatchDashboardRole, at most 100 items
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+
+    ``OrgMemberPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[OrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[OrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None

@@ -8,6 +8,19 @@ from .._base import LosantModel
 
 
 class OrgPatch(LosantModel):
+    """The ``orgPatch`` schema.
+
+    Fields (Python name / API name: type):
+        billing_email / billingEmail: string, at most 1024 characters
+        card_token / cardToken: string, at most 1024 characters
+        description: string, at most 32767 characters
+        icon_color / iconColor: string, at most 64 characters
+        mfa_mode / mfaMode: one of 'notRequired', 'adminRequired', 'required'
+        name: string, 1 to 255 characters
+        plan_id / planId: string, at most 1024 characters
+
+    ``OrgPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     billing_email: Annotated[str | None, Field(alias='billingEmail', max_length=1024)] = None
     card_token: Annotated[str | None, Field(alias='cardToken', max_length=1024)] = None

@@ -8,18 +8,39 @@ from .._base import LosantModel
 
 
 class OrgRoleInfoApplicationRole(LosantModel):
+    """Part of the ``orgRoleInfo`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgRoleInfoDashboardRole(LosantModel):
+    """Part of the ``orgRoleInfo`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class OrgRoleInfo(LosantModel):
+    """The ``orgRoleInfo`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of OrgRoleInfoApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of OrgRoleInfoDashboardRole, at most 100 items
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+
+    ``OrgRoleInfo.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[OrgRoleInfoApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[OrgRoleInfoDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None

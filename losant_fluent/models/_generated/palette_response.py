@@ -8,6 +8,15 @@ from .._base import LosantModel, LosantNumber
 
 
 class PaletteResponseCustomNodeCompatibleFlowClasses(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        cloud: boolean
+        custom_node / customNode: boolean
+        edge: boolean or string
+        embedded: boolean or string
+        experience: boolean
+    """
     cloud: bool | None = None
     custom_node: Annotated[bool | None, Field(alias='customNode')] = None
     edge: bool | str | None = None
@@ -16,6 +25,15 @@ class PaletteResponseCustomNodeCompatibleFlowClasses(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFields(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: boolean
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'checkbox' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -25,12 +43,28 @@ class PaletteResponseCustomNodeCustomNodeConfigFields(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsOption(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        label: string, at most 1024 characters
+        value: string, 1 to 1024 characters (required)
+    """
     __losant_closed__ = True
     label: Annotated[str | None, Field(max_length=1024)] = None
     value: Annotated[str, Field(max_length=1024, min_length=1)]
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, 1 to 1024 characters (required)
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        options: list of PaletteResponseCustomNodeCustomNodeConfigFieldsOption, 1 to 100 items (required)
+        type: one of 'select' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -41,6 +75,17 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 1024 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'stringTemplate' (required)
+        valid_reg_exp / validRegExp: string, at most 1024 characters
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -52,6 +97,18 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: number
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'numberTemplate' (required)
+        valid_max / validMax: number
+        valid_min / validMin: number
+    """
     __losant_closed__ = True
     default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -64,6 +121,16 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        default_value / defaultValue: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'jsonTemplate' (required)
+    """
     __losant_closed__ = True
     default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -74,6 +141,15 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        required: boolean
+        type: one of 'payloadPath' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -83,6 +159,14 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        description: string, at most 32767 characters
+        id: string, 1 to 1024 characters
+        label: string, 1 to 1024 characters (required)
+        type: one of 'section' (required)
+    """
     __losant_closed__ = True
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
@@ -91,6 +175,14 @@ class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF(LosantModel):
 
 
 class PaletteResponseCustomNodeCustomNodeConfig(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        fields: list of PaletteResponseCustomNodeCustomNodeConfigFields or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF, at most 100 items (required)
+        output_count / outputCount: one of 1, 2 (required)
+        result_description / resultDescription: string, at most 32767 characters
+        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
+    """
     __losant_closed__ = True
     fields: Annotated[list[PaletteResponseCustomNodeCustomNodeConfigFields | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF], Field(max_length=100)]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
@@ -99,6 +191,21 @@ class PaletteResponseCustomNodeCustomNodeConfig(LosantModel):
 
 
 class PaletteResponseCustomNode(LosantModel):
+    """Part of the ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        category: one of 'data', 'experience', 'logic', 'output', 'debug'
+        compatible_flow_classes / compatibleFlowClasses: PaletteResponseCustomNodeCompatibleFlowClasses
+        custom_node_config / customNodeConfig: PaletteResponseCustomNodeCustomNodeConfig
+        description: string, at most 32767 characters
+        docs_url / docsUrl: string, at most 1024 characters
+        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
+        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        short_description / shortDescription: string, at most 1024 characters
+        version: string, 1 to 255 characters
+    """
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
     compatible_flow_classes: Annotated[PaletteResponseCustomNodeCompatibleFlowClasses | None, Field(alias='compatibleFlowClasses')] = None
     custom_node_config: Annotated[PaletteResponseCustomNodeCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
@@ -113,5 +220,13 @@ class PaletteResponseCustomNode(LosantModel):
 
 
 class PaletteResponse(LosantModel):
+    """The ``paletteResponse`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        custom_nodes / customNodes: list of PaletteResponseCustomNode
+
+    ``PaletteResponse.describe()`` gives this and the nested models' fields.
+    """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     custom_nodes: Annotated[list[PaletteResponseCustomNode] | None, Field(alias='customNodes')] = None

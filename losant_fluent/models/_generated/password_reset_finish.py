@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class PasswordResetFinish(LosantModel):
+    """The ``passwordResetFinish`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters (required)
+        password: string, 12 to 2048 characters, matching ^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$ (required)
+        token: string, at least 1 characters (required)
+
+    ``PasswordResetFinish.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     model_config = ConfigDict(regex_engine='python-re')
     email: Annotated[str, Field(max_length=1024)]

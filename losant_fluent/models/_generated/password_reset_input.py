@@ -8,5 +8,12 @@ from .._base import LosantModel
 
 
 class PasswordResetInput(LosantModel):
+    """The ``passwordResetInput`` schema.
+
+    Fields (Python name / API name: type):
+        email: string, at most 1024 characters (required)
+
+    ``PasswordResetInput.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     email: Annotated[str, Field(max_length=1024)]

@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class PasswordResetResponse(LosantModel):
+    """The ``passwordResetResponse`` schema.
+
+    Fields (Python name / API name: type):
+        account_is_locked / accountIsLocked: boolean
+        success: one of True
+        two_factor_auth_enabled / twoFactorAuthEnabled: boolean
+
+    ``PasswordResetResponse.describe()`` gives this and the nested models' fields.
+    """
     account_is_locked: Annotated[bool | None, Field(alias='accountIsLocked')] = None
     success: Literal[True] | None = None
     two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None

@@ -8,6 +8,25 @@ from .._base import LosantModel, LosantNumber
 
 
 class PayloadCounts(LosantModel):
+    """The ``payloadCounts`` schema.
+
+    Fields (Python name / API name: type):
+        data_table / dataTable: object of number (keys matching .*)
+        device_command / deviceCommand: object of number (keys matching .*)
+        device_connect / deviceConnect: object of number (keys matching .*)
+        device_disconnect / deviceDisconnect: object of number (keys matching .*)
+        device_state / deviceState: object of number (keys matching .*)
+        endpoint: object of number (keys matching .*)
+        event: object of number (keys matching .*)
+        integration: object of number (keys matching .*)
+        mqtt_in / mqttIn: object of number (keys matching .*)
+        mqtt_out / mqttOut: object of number (keys matching .*)
+        timer: object of number (keys matching .*)
+        virtual_button / virtualButton: object of number (keys matching .*)
+        webhook: object of number (keys matching .*)
+
+    ``PayloadCounts.describe()`` gives this and the nested models' fields.
+    """
     data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
     device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
     device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None

@@ -6,11 +6,26 @@ from .._base import LosantDateTime, LosantModel
 
 
 class PayloadCountsBreakdownCount(LosantModel):
+    """Part of the ``payloadCountsBreakdown`` schema.
+
+    Fields (Python name / API name: type):
+        date: date-time (a datetime)
+        value: integer
+    """
     date: LosantDateTime | None = None
     value: int | None = None
 
 
 class PayloadCountsBreakdown(LosantModel):
+    """The ``payloadCountsBreakdown`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of PayloadCountsBreakdownCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+
+    ``PayloadCountsBreakdown.describe()`` gives this and the nested models' fields.
+    """
     counts: list[PayloadCountsBreakdownCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

@@ -2,13 +2,20 @@
 """Models of the ``periodSummaries`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel
+from .._base import LosantCollection, LosantDateTime, LosantModel
 
 
 class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        created: integer
+        date: date-time (a datetime)
+        deleted: integer
+        total: integer
+    """
     created: int | None = None
     date: LosantDateTime | None = None
     deleted: int | None = None
@@ -16,12 +23,29 @@ class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
 
 
 class PeriodSummariesItemSummaryDeviceCounts(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of PeriodSummariesItemSummaryDeviceCountsCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+    """
     counts: list[PeriodSummariesItemSummaryDeviceCountsCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
 
 class PeriodSummariesItemSummaryNotebookMinuteCountsCount(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        canceled: integer
+        completed: integer
+        date: date-time (a datetime)
+        errored: integer
+        minutes: integer
+        timeout: integer
+    """
     canceled: int | None = None
     completed: int | None = None
     date: LosantDateTime | None = None
@@ -31,29 +55,64 @@ class PeriodSummariesItemSummaryNotebookMinuteCountsCount(LosantModel):
 
 
 class PeriodSummariesItemSummaryNotebookMinuteCounts(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of PeriodSummariesItemSummaryNotebookMinuteCountsCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+    """
     counts: list[PeriodSummariesItemSummaryNotebookMinuteCountsCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
 
 class PeriodSummariesItemSummaryPayloadCountsCount(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        date: date-time (a datetime)
+        value: integer
+    """
     date: LosantDateTime | None = None
     value: int | None = None
 
 
 class PeriodSummariesItemSummaryPayloadCounts(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        counts: list of PeriodSummariesItemSummaryPayloadCountsCount
+        end: date-time (a datetime)
+        start: date-time (a datetime)
+    """
     counts: list[PeriodSummariesItemSummaryPayloadCountsCount] | None = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
 
 class PeriodSummariesItemSummary(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        device_counts / deviceCounts: PeriodSummariesItemSummaryDeviceCounts
+        notebook_minute_counts / notebookMinuteCounts: PeriodSummariesItemSummaryNotebookMinuteCounts
+        payload_counts / payloadCounts: PeriodSummariesItemSummaryPayloadCounts
+    """
     device_counts: Annotated[PeriodSummariesItemSummaryDeviceCounts | None, Field(alias='deviceCounts')] = None
     notebook_minute_counts: Annotated[PeriodSummariesItemSummaryNotebookMinuteCounts | None, Field(alias='notebookMinuteCounts')] = None
     payload_counts: Annotated[PeriodSummariesItemSummaryPayloadCounts | None, Field(alias='payloadCounts')] = None
 
 
 class PeriodSummariesItem(LosantModel):
+    """Part of the ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        summary: PeriodSummariesItemSummary
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -61,7 +120,24 @@ class PeriodSummariesItem(LosantModel):
     summary: PeriodSummariesItemSummary | None = None
 
 
-class PeriodSummaries(LosantModel):
+class PeriodSummaries(LosantCollection[PeriodSummariesItem]):
+    """The ``periodSummaries`` schema.
+
+    Fields (Python name / API name: type):
+        count: integer
+        filter: string
+        filter_field / filterField: string
+        items: list of PeriodSummariesItem
+        page: integer
+        per_page / perPage: integer
+        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
+        sort_field / sortField: string
+        total_count / totalCount: integer
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``PeriodSummaries.describe()`` gives this and the nested models' fields.
+    """
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
@@ -71,6 +147,3 @@ class PeriodSummaries(LosantModel):
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-    def __iter__(self) -> Iterator[PeriodSummariesItem]: # type: ignore[override]
-        return self.iter_items()

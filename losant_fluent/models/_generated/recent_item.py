@@ -8,6 +8,15 @@ from .._base import LosantModel
 
 
 class RecentItem(LosantModel):
+    """The ``recentItem`` schema.
+
+    Fields (Python name / API name: type):
+        item_id / itemId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization' (required)
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``RecentItem.describe()`` gives this and the nested models' fields.
+    """
     item_id: Annotated[str, Field(alias='itemId', pattern='^[A-Fa-f\\d]{24}$')]
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'], Field(alias='itemType')]
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None

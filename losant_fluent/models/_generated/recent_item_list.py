@@ -2,21 +2,34 @@
 """Models of the ``recentItemList`` schema."""
 
 from __future__ import annotations
-from collections.abc import Iterator
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantModel
+from .._base import LosantCollection, LosantModel
 
 
 class RecentItemListItem(LosantModel):
+    """Part of the ``recentItemList`` schema.
+
+    Fields (Python name / API name: type):
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+    """
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class RecentItemList(LosantModel):
+class RecentItemList(LosantCollection[RecentItemListItem]):
+    """The ``recentItemList`` schema.
+
+    Fields (Python name / API name: type):
+        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
+        items: list of RecentItemListItem
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
+
+    len(), [i] and [i:j] use the items of this page; iterating walks every page.
+
+    ``RecentItemList.describe()`` gives this and the nested models' fields.
+    """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
     items: list[RecentItemListItem] | None = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
-
-    def __iter__(self) -> Iterator[RecentItemListItem]: # type: ignore[override]
-        return self.iter_items()

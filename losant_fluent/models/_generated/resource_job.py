@@ -8,11 +8,40 @@ from .._base import LosantDateTime, LosantModel, LosantRootModel
 
 
 class ResourceJobDataTableId(LosantRootModel[str]):
+    """Part of the ``resourceJob`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ResourceJob(LosantModel):
+    """The ``resourceJob`` schema.
+
+    Fields (Python name / API name: type):
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        creation_date / creationDate: date-time (a datetime)
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or ResourceJobDataTableId
+        default_context / defaultContext: string, at most 32767 characters
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        iteration_delay / iterationDelay: integer
+        iteration_timeout / iterationTimeout: integer
+        last_execution_requested / lastExecutionRequested: date-time (a datetime)
+        last_updated / lastUpdated: date-time (a datetime)
+        max_iteration_concurrency / maxIterationConcurrency: one of 1, 10
+        max_iteration_retries / maxIterationRetries: integer
+        name: string, 1 to 255 characters
+        query_json / queryJson: string, at most 8192 characters
+        resource_job_id / resourceJobId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_type / resourceType: one of 'dataTableRow', 'device', 'experienceGroup', 'experienceUser'
+        retry_delay / retryDelay: integer
+        retry_on_failure / retryOnFailure: boolean
+        retry_on_timeout / retryOnTimeout: boolean
+
+    ``ResourceJob.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None

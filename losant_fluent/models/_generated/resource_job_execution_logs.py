@@ -4,10 +4,19 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
-from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 
 
 class ResourceJobExecutionLogsModelItemExecutionSummary(LosantModel):
+    """Part of the ``resourceJobExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        failed: number
+        in_progress / inProgress: number
+        remaining: number
+        succeeded: number
+        timed_out / timedOut: number
+    """
     failed: LosantNumber | None = None
     in_progress: Annotated[LosantNumber | None, Field(alias='inProgress')] = None
     remaining: LosantNumber | None = None
@@ -16,6 +25,30 @@ class ResourceJobExecutionLogsModelItemExecutionSummary(LosantModel):
 
 
 class ResourceJobExecutionLogsModelItem(LosantModel):
+    """Part of the ``resourceJobExecutionLogs`` schema.
+
+    Fields (Python name / API name: type):
+        accumulator: string, at most 256 characters
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        cancel_source_id / cancelSourceId: string, matching ^[A-Fa-f\\d]{24}$
+        cancel_source_type / cancelSourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        execution_report_url / executionReportUrl: string
+        execution_summary / executionSummary: ResourceJobExecutionLogsModelItemExecutionSummary
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        iteration_delay / iterationDelay: integer
+        iteration_timeout / iterationTimeout: integer
+        max_iteration_concurrency / maxIterationConcurrency: one of 1, 10
+        query_json / queryJson: string, at most 8192 characters
+        resource_job_execution_id / resourceJobExecutionId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_job_id / resourceJobId: string, matching ^[A-Fa-f\\d]{24}$
+        resource_type / resourceType: one of 'dataTableRow', 'device', 'experienceGroup', 'experienceUser'
+        run_completed_at / runCompletedAt: date-time (a datetime)
+        run_started_at / runStartedAt: date-time (a datetime)
+        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
+        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'notebook'
+        status: one of 'inProgress', 'completed', 'erroring', 'errored', 'canceling', 'canceled'
+        template_context / templateContext: string, at most 32767 characters
+    """
     accumulator: Annotated[str | None, Field(max_length=256)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     cancel_source_id: Annotated[str | None, Field(alias='cancelSourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -38,5 +71,12 @@ class ResourceJobExecutionLogsModelItem(LosantModel):
     template_context: Annotated[str | None, Field(alias='templateContext', max_length=32767)] = None
 
 
-class ResourceJobExecutionLogs(LosantRootModel[list[ResourceJobExecutionLogsModelItem]]):
+class ResourceJobExecutionLogs(LosantListModel[ResourceJobExecutionLogsModelItem]):
+    """The ``resourceJobExecutionLogs`` schema.
+
+    The value (``.root``) is: list of ResourceJobExecutionLogsModelItem.
+    Iterate it, index it, slice it (a list) and take its len().
+
+    ``ResourceJobExecutionLogs.describe()`` gives this and the nested models' fields.
+    """
     root: list[ResourceJobExecutionLogsModelItem]

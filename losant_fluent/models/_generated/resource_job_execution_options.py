@@ -8,11 +8,24 @@ from .._base import LosantModel, LosantRootModel
 
 
 class ResourceJobExecutionOptionsDataTableId(LosantRootModel[str]):
+    """Part of the ``resourceJobExecutionOptions`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ResourceJobExecutionOptions(LosantModel):
+    """The ``resourceJobExecutionOptions`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or ResourceJobExecutionOptionsDataTableId
+        query_json / queryJson: string, at most 8192 characters
+        template_context / templateContext: string, at most 32767 characters
+
+    ``ResourceJobExecutionOptions.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobExecutionOptionsDataTableId | None, Field(alias='dataTableId')] = None
     query_json: Annotated[str | None, Field(alias='queryJson', max_length=8192)] = None

@@ -8,11 +8,33 @@ from .._base import LosantModel, LosantRootModel
 
 
 class ResourceJobPatchDataTableId(LosantRootModel[str]):
+    """Part of the ``resourceJobPatch`` schema.
+
+    The value (``.root``) is: string.
+    """
     model_config = ConfigDict(regex_engine='python-re')
     root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
 
 
 class ResourceJobPatch(LosantModel):
+    """The ``resourceJobPatch`` schema.
+
+    Fields (Python name / API name: type):
+        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$ or ResourceJobPatchDataTableId
+        default_context / defaultContext: string, at most 32767 characters
+        description: string, at most 32767 characters
+        iteration_delay / iterationDelay: integer
+        iteration_timeout / iterationTimeout: integer
+        max_iteration_concurrency / maxIterationConcurrency: one of 1, 10
+        max_iteration_retries / maxIterationRetries: integer
+        name: string, 1 to 255 characters
+        query_json / queryJson: string, at most 8192 characters
+        retry_delay / retryDelay: integer
+        retry_on_failure / retryOnFailure: boolean
+        retry_on_timeout / retryOnTimeout: boolean
+
+    ``ResourceJobPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobPatchDataTableId | None, Field(alias='dataTableId')] = None
     default_context: Annotated[str | None, Field(alias='defaultContext', max_length=32767)] = None

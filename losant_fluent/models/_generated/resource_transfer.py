@@ -8,6 +8,17 @@ from .._base import LosantModel
 
 
 class ResourceTransfer(LosantModel):
+    """The ``resourceTransfer`` schema.
+
+    Fields (Python name / API name: type):
+        application_ids / applicationIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        dashboard_ids / dashboardIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        destination_id / destinationId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        destination_type / destinationType: one of 'user', 'organization' (required)
+        strict: boolean
+
+    ``ResourceTransfer.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     application_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='applicationIds', max_length=1000)] = None
     dashboard_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dashboardIds', max_length=1000)] = None

@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class SsoRequest(LosantModel):
+    """The ``ssoRequest`` schema.
+
+    Fields (Python name / API name: type):
+        sso_request / ssoRequest: string, at most 32767 characters (required)
+        sso_type / ssoType: one of 'SAML' (required)
+
+    ``SsoRequest.describe()`` gives this and the nested models' fields.
+    """
     sso_request: Annotated[str, Field(alias='ssoRequest', max_length=32767)]
     sso_type: Annotated[Literal['SAML'], Field(alias='ssoType')]

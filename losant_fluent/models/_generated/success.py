@@ -7,4 +7,11 @@ from .._base import LosantModel
 
 
 class Success(LosantModel):
+    """The ``success`` schema.
+
+    Fields (Python name / API name: type):
+        success: one of True
+
+    ``Success.describe()`` gives this and the nested models' fields.
+    """
     success: Literal[True] | None = None

@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class SuccessWithExecutionId(LosantModel):
+    """The ``successWithExecutionId`` schema.
+
+    Fields (Python name / API name: type):
+        execution_id / executionId: string, matching ^[A-Fa-f\\d]{24}$
+        success: one of True
+
+    ``SuccessWithExecutionId.describe()`` gives this and the nested models' fields.
+    """
     execution_id: Annotated[str | None, Field(alias='executionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     success: Literal[True] | None = None

@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class SuccessWithJobId(LosantModel):
+    """The ``successWithJobId`` schema.
+
+    Fields (Python name / API name: type):
+        job_id / jobId: string, at most 21 characters
+        success: one of True
+
+    ``SuccessWithJobId.describe()`` gives this and the nested models' fields.
+    """
     job_id: Annotated[str | None, Field(alias='jobId', max_length=21)] = None
     success: Literal[True] | None = None

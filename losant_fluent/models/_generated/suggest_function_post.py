@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class SuggestFunctionPost(LosantModel):
+    """The ``suggestFunctionPost`` schema.
+
+    Fields (Python name / API name: type):
+        payload: any JSON value
+        text: string, 1 to 8192 characters (required)
+
+    ``SuggestFunctionPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     payload: Any | None = None
     text: Annotated[str, Field(max_length=8192, min_length=1)]

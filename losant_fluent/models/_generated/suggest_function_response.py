@@ -8,11 +8,27 @@ from .._base import LosantModel
 
 
 class SuggestFunctionResponseResponse(LosantModel):
+    """Part of the ``suggestFunctionResponse`` schema.
+
+    Fields (Python name / API name: type):
+        code: string, at most 32767 characters
+        comments: string, at most 32767 characters
+    """
     code: Annotated[str | None, Field(max_length=32767)] = None
     comments: Annotated[str | None, Field(max_length=32767)] = None
 
 
 class SuggestFunctionResponse(LosantModel):
+    """The ``suggestFunctionResponse`` schema.
+
+    Fields (Python name / API name: type):
+        finish_reason / finishReason: one of 'FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL' (required)
+        response: SuggestFunctionResponseResponse
+        response_id / responseId: string, 1 to 1024 characters (required)
+        text: string, 1 to 32767 characters
+
+    ``SuggestFunctionResponse.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     finish_reason: Annotated[Literal['FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL'], Field(alias='finishReason')]
     response: SuggestFunctionResponseResponse | None = None

@@ -8,4 +8,11 @@ from .._base import LosantModel
 
 
 class TagKeysResponse(LosantModel):
+    """The ``tagKeysResponse`` schema.
+
+    Fields (Python name / API name: type):
+        tag_keys / tagKeys: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 1000 items
+
+    ``TagKeysResponse.describe()`` gives this and the nested models' fields.
+    """
     tag_keys: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='tagKeys', max_length=1000)] = None

@@ -8,5 +8,13 @@ from .._base import LosantModel
 
 
 class TagValuesResponse(LosantModel):
+    """The ``tagValuesResponse`` schema.
+
+    Fields (Python name / API name: type):
+        tag_key / tagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        tag_values / tagValues: list of string, 1 to 255 characters, at most 1000 items
+
+    ``TagValuesResponse.describe()`` gives this and the nested models' fields.
+    """
     tag_key: Annotated[str | None, Field(alias='tagKey', pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     tag_values: Annotated[list[Annotated[str, Field(max_length=255, min_length=1)]] | None, Field(alias='tagValues', max_length=1000)] = None

@@ -8,5 +8,12 @@ from .._base import LosantModel
 
 
 class TemplateKeywords(LosantModel):
+    """The ``templateKeywords`` schema.
+
+    Fields (Python name / API name: type):
+        keywords: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
+
+    ``TemplateKeywords.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     keywords: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None

@@ -8,29 +8,59 @@ from .._base import LosantDateTime, LosantModel, LosantNumber
 
 
 class TimeSeriesDataAggregation(LosantModel):
+    """Part of the ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class TimeSeriesDataAggregationOptions(LosantModel):
+    """Part of the ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class TimeSeriesDataAggregationVariantA(LosantModel):
+    """Part of the ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        options: TimeSeriesDataAggregationOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: TimeSeriesDataAggregationOptions
     type: Literal['TIMEATVALUE']
 
 
 class TimeSeriesDataDevicesPoint(LosantModel):
+    """Part of the ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+        time: date-time (a datetime) (required)
+    """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     time: LosantDateTime
 
 
 class TimeSeriesDataDevices(LosantModel):
+    """Part of the ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        name: string, 1 to 255 characters (required)
+        points: list of TimeSeriesDataDevicesPoint (required)
+        tags: object of list of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
+    """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     points: list[TimeSeriesDataDevicesPoint]
@@ -38,6 +68,19 @@ class TimeSeriesDataDevices(LosantModel):
 
 
 class TimeSeriesData(LosantModel):
+    """The ``timeSeriesData`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or TimeSeriesDataAggregation or TimeSeriesDataAggregationVariantA (required)
+        devices: object of TimeSeriesDataDevices (keys matching ^[A-Fa-f\\d]{24}$) (required)
+        end: date-time (a datetime) (required)
+        limit: number (required)
+        order: one of 'asc', 'desc' (required)
+        resolution: number (required)
+        start: date-time (a datetime) (required)
+
+    ``TimeSeriesData.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesDataAggregation | TimeSeriesDataAggregationVariantA
     devices: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], TimeSeriesDataDevices]

@@ -9,23 +9,52 @@ from .._base import LosantModel, LosantNumber
 
 
 class TimeSeriesQueryAggregation(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        options: object of any JSON value, at most 0 long
+        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
+    """
     __losant_closed__ = True
     options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
 
 
 class TimeSeriesQueryAggregationOptions(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        value: string, at most 255 characters or number or boolean (required)
+    """
     __losant_closed__ = True
     value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
 
 
 class TimeSeriesQueryAggregationVariantC(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        options: TimeSeriesQueryAggregationOptions (required)
+        type: one of 'TIMEATVALUE' (required)
+    """
     __losant_closed__ = True
     options: TimeSeriesQueryAggregationOptions
     type: Literal['TIMEATVALUE']
 
 
 class TimeSeriesQueryDeviceQueryAncestorId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -38,6 +67,22 @@ class TimeSeriesQueryDeviceQueryAncestorId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryAttributeName(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -54,6 +99,22 @@ class TimeSeriesQueryDeviceQueryAttributeName(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryConnectedAt(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -70,6 +131,22 @@ class TimeSeriesQueryDeviceQueryConnectedAt(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryConnectionStatus(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -86,6 +163,22 @@ class TimeSeriesQueryDeviceQueryConnectionStatus(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryCreationDate(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -102,6 +195,22 @@ class TimeSeriesQueryDeviceQueryCreationDate(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryDeletedAt(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -118,6 +227,22 @@ class TimeSeriesQueryDeviceQueryDeletedAt(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryDeviceClass(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -134,6 +259,22 @@ class TimeSeriesQueryDeviceQueryDeviceClass(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryDisconnectedAt(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -150,6 +291,18 @@ class TimeSeriesQueryDeviceQueryDisconnectedAt(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryExperienceGroupId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -162,6 +315,18 @@ class TimeSeriesQueryDeviceQueryExperienceGroupId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryExperienceUserId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -174,6 +339,18 @@ class TimeSeriesQueryDeviceQueryExperienceUserId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryGatewayId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -186,6 +363,18 @@ class TimeSeriesQueryDeviceQueryGatewayId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -198,6 +387,22 @@ class TimeSeriesQueryDeviceQueryId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryLastUpdated(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -214,6 +419,22 @@ class TimeSeriesQueryDeviceQueryLastUpdated(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryName(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ci / $ci: boolean
+        field_contains / $contains: string, at least 1 characters
+        field_ends_with / $endsWith: string, at least 1 characters
+        field_eq / $eq: string or number or boolean
+        field_gt / $gt: string or number or boolean
+        field_gte / $gte: string or number or boolean
+        field_in / $in: list of string or number or boolean, at most 100 items
+        field_lt / $lt: string or number or boolean
+        field_lte / $lte: string or number or boolean
+        field_ne / $ne: string or number or boolean
+        field_nin / $nin: list of string or number or boolean, at most 100 items
+        field_starts_with / $startsWith: string, at least 1 characters
+    """
     __losant_closed__ = True
     field_ci: Annotated[bool | None, Field(alias='$ci')] = None
     field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
@@ -230,6 +451,18 @@ class TimeSeriesQueryDeviceQueryName(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryParentId(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
+        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
+        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
+        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
+        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
+        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
+        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
+    """
     __losant_closed__ = True
     field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
     field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
@@ -242,124 +475,265 @@ class TimeSeriesQueryDeviceQueryParentId(LosantModel):
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTags(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantA or TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantA or TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantA | TimeSeriesQueryDeviceQueryVariantDTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantA | TimeSeriesQueryDeviceQueryVariantDTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantC(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEq(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantA | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantA | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantC(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantD(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_eq / $eq: TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEq or object of string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantB or TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_eq: Annotated[TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantB | TimeSeriesQueryDeviceQueryVariantDTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNe(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_tag_key / $tagKey: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB
+        field_tag_value / $tagValue: string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB
+    """
     __losant_closed__ = True
     field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantA | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
     field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantA | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantB(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantC(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
+    """
     __losant_closed__ = True
     field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
 
 class TimeSeriesQueryDeviceQueryVariantDTagsVariantE(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_ne / $ne: TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNe or object of string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantB or TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
+    """
     __losant_closed__ = True
     field_ne: Annotated[TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantB | TimeSeriesQueryDeviceQueryVariantDTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
 
 
 class TimeSeriesQueryDeviceQuery(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
+        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
+        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
+        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryAncestorId
+        attribute_name / attributeName: string or number or boolean or TimeSeriesQueryDeviceQueryAttributeName
+        connected_at / connectedAt: string or number or boolean or TimeSeriesQueryDeviceQueryConnectedAt
+        connection_status / connectionStatus: string or number or boolean or TimeSeriesQueryDeviceQueryConnectionStatus
+        creation_date / creationDate: string or number or boolean or TimeSeriesQueryDeviceQueryCreationDate
+        deleted_at / deletedAt: string or number or boolean or TimeSeriesQueryDeviceQueryDeletedAt
+        device_class / deviceClass: string or number or boolean or TimeSeriesQueryDeviceQueryDeviceClass
+        disconnected_at / disconnectedAt: string or number or boolean or TimeSeriesQueryDeviceQueryDisconnectedAt
+        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryExperienceGroupId
+        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryExperienceUserId
+        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryGatewayId
+        id: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryId
+        last_updated / lastUpdated: string or number or boolean or TimeSeriesQueryDeviceQueryLastUpdated
+        name: string or number or boolean or TimeSeriesQueryDeviceQueryName
+        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or TimeSeriesQueryDeviceQueryParentId
+        tags: TimeSeriesQueryDeviceQueryVariantDTags or object of string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantB or TimeSeriesQueryDeviceQueryVariantDTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or TimeSeriesQueryDeviceQueryVariantDTagsVariantD or TimeSeriesQueryDeviceQueryVariantDTagsVariantE
+    """
     __losant_closed__ = True
     field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
     field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
@@ -383,12 +757,35 @@ class TimeSeriesQueryDeviceQuery(LosantModel):
 
 
 class TimeSeriesQueryDeviceTag(LosantModel):
+    """Part of the ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class TimeSeriesQuery(LosantModel):
+    """The ``timeSeriesQuery`` schema.
+
+    Fields (Python name / API name: type):
+        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or TimeSeriesQueryAggregation or TimeSeriesQueryAggregationVariantC
+        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$
+        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
+        device_query / deviceQuery: TimeSeriesQueryDeviceQuery
+        device_tags / deviceTags: list of TimeSeriesQueryDeviceTag, at most 100 items
+        duration: number
+        end: number
+        limit: number
+        order: one of 'asc', 'desc'
+        resolution: number
+        start: number
+
+    ``TimeSeriesQuery.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesQueryAggregation | TimeSeriesQueryAggregationVariantC | None = None
     attributes: list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None = None

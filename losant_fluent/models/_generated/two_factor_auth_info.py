@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class TwoFactorAuthInfo(LosantModel):
+    """The ``twoFactorAuthInfo`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, at most 1024 characters
+        key_uri / keyUri: string, at most 1024 characters
+
+    ``TwoFactorAuthInfo.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(max_length=1024)] = None
     key_uri: Annotated[str | None, Field(alias='keyUri', max_length=1024)] = None

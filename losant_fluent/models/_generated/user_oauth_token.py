@@ -8,6 +8,17 @@ from .._base import LosantDateTime, LosantModel
 
 
 class UserOauthTokenOauth(LosantModel):
+    """Part of the ``userOauthToken`` schema.
+
+    Fields (Python name / API name: type):
+        authorization_status / authorizationStatus: one of 'pending', 'authorized'
+        client_id: string, 24 to 1024 characters
+        client_name: string, at most 255 characters
+        client_uri: string, at most 1024 characters
+        logo_uri: string, at most 32768 characters
+        redirect_uri: string, at most 1024 characters
+        resource: list of string, at most 1024 characters
+    """
     authorization_status: Annotated[Literal['pending', 'authorized'] | None, Field(alias='authorizationStatus')] = None
     client_id: Annotated[str | None, Field(max_length=1024, min_length=24)] = None
     client_name: Annotated[str | None, Field(max_length=255)] = None
@@ -18,18 +29,38 @@ class UserOauthTokenOauth(LosantModel):
 
 
 class UserOauthTokenOrgRoleApplicationRole(LosantModel):
+    """Part of the ``userOauthToken`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenOrgRoleDashboardRole(LosantModel):
+    """Part of the ``userOauthToken`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenOrgRole(LosantModel):
+    """Part of the ``userOauthToken`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of UserOauthTokenOrgRoleApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of UserOauthTokenOrgRoleDashboardRole, at most 100 items
+        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[UserOauthTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[UserOauthTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -38,6 +69,24 @@ class UserOauthTokenOrgRole(LosantModel):
 
 
 class UserOauthToken(LosantModel):
+    """The ``userOauthToken`` schema.
+
+    Fields (Python name / API name: type):
+        creation_date / creationDate: date-time (a datetime)
+        default_role / defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        description: string, at most 32767 characters
+        expiration_date / expirationDate: date-time (a datetime)
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        oauth: UserOauthTokenOauth
+        oauth_token_id / oauthTokenId: string, matching ^[A-Fa-f\\d]{24}$
+        org_roles / orgRoles: list of UserOauthTokenOrgRole, at most 25 items
+        scope: list of one of 'all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read'
+        status: one of 'active', 'inactive'
+
+    ``UserOauthToken.describe()`` gives this and the nested models' fields.
+    """
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

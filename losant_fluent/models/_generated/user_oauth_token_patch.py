@@ -8,18 +8,38 @@ from .._base import LosantModel
 
 
 class UserOauthTokenPatchOrgRoleApplicationRole(LosantModel):
+    """Part of the ``userOauthTokenPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenPatchOrgRoleDashboardRole(LosantModel):
+    """Part of the ``userOauthTokenPatch`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenPatchOrgRole(LosantModel):
+    """Part of the ``userOauthTokenPatch`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of UserOauthTokenPatchOrgRoleApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of UserOauthTokenPatchOrgRoleDashboardRole, at most 100 items
+        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[UserOauthTokenPatchOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[UserOauthTokenPatchOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -28,6 +48,17 @@ class UserOauthTokenPatchOrgRole(LosantModel):
 
 
 class UserOauthTokenPatch(LosantModel):
+    """The ``userOauthTokenPatch`` schema.
+
+    Fields (Python name / API name: type):
+        default_role / defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        description: string, at most 32767 characters
+        name: string, 1 to 255 characters
+        org_roles / orgRoles: list of UserOauthTokenPatchOrgRole, at most 25 items
+        status: one of 'active', 'inactive'
+
+    ``UserOauthTokenPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

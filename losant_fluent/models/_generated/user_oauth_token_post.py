@@ -8,6 +8,15 @@ from .._base import LosantDateTime, LosantModel
 
 
 class UserOauthTokenPostOauth(LosantModel):
+    """Part of the ``userOauthTokenPost`` schema.
+
+    Fields (Python name / API name: type):
+        client_id: string, 24 to 1024 characters (required)
+        code_challenge: string, 43 to 128 characters, matching ^[A-Za-z0-9_-]+$ (required)
+        code_challenge_method: one of 'S256' (required)
+        redirect_uri: string, at most 1024 characters (required)
+        resource: list of string, at most 1024 characters, at most 10 items
+    """
     __losant_closed__ = True
     client_id: Annotated[str, Field(max_length=1024, min_length=24)]
     code_challenge: Annotated[str, Field(max_length=128, min_length=43, pattern='^[A-Za-z0-9_-]+$')]
@@ -17,18 +26,38 @@ class UserOauthTokenPostOauth(LosantModel):
 
 
 class UserOauthTokenPostOrgRoleApplicationRole(LosantModel):
+    """Part of the ``userOauthTokenPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenPostOrgRoleDashboardRole(LosantModel):
+    """Part of the ``userOauthTokenPost`` schema.
+
+    Fields (Python name / API name: type):
+        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
     role: Literal['collaborate', 'view', 'none']
 
 
 class UserOauthTokenPostOrgRole(LosantModel):
+    """Part of the ``userOauthTokenPost`` schema.
+
+    Fields (Python name / API name: type):
+        application_roles / applicationRoles: list of UserOauthTokenPostOrgRoleApplicationRole, at most 100 items
+        dashboard_roles / dashboardRoles: list of UserOauthTokenPostOrgRoleDashboardRole, at most 100 items
+        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
+        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
+    """
     __losant_closed__ = True
     application_roles: Annotated[list[UserOauthTokenPostOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
     dashboard_roles: Annotated[list[UserOauthTokenPostOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
@@ -37,6 +66,19 @@ class UserOauthTokenPostOrgRole(LosantModel):
 
 
 class UserOauthTokenPost(LosantModel):
+    """The ``userOauthTokenPost`` schema.
+
+    Fields (Python name / API name: type):
+        default_role / defaultRole: one of 'admin', 'edit', 'collaborate', 'view', 'none'
+        description: string, at most 32767 characters
+        expiration_date / expirationDate: date-time (a datetime)
+        name: string, 1 to 255 characters (required)
+        oauth: UserOauthTokenPostOauth (required)
+        org_roles / orgRoles: list of UserOauthTokenPostOrgRole, at most 25 items
+        scope: list of one of 'all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read'
+
+    ``UserOauthTokenPost.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

@@ -8,18 +8,40 @@ from .._base import LosantModel, LosantNumber
 
 
 class ValidateContextSuccessCtxVariantD(LosantModel):
+    """Part of the ``validateContextSuccess`` schema.
+
+    Fields (Python name / API name: type):
+        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
+        value: string, 1 to 255 characters
+    """
     __losant_closed__ = True
     key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
 class ValidateContextSuccessCtxAttributes(LosantModel):
+    """Part of the ``validateContextSuccess`` schema.
+
+    Fields (Python name / API name: type):
+        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob'
+        description: string, at most 32767 characters
+        tags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+    """
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'] | None, Field(alias='dataType')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     tags: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None = None
 
 
 class ValidateContextSuccessCtxVariantE(LosantModel):
+    """Part of the ``validateContextSuccess`` schema.
+
+    Fields (Python name / API name: type):
+        attributes: object of ValidateContextSuccessCtxAttributes (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        description: string, at most 32767 characters
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        tags: object of list of string, 1 to 255 characters (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+    """
     attributes: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], ValidateContextSuccessCtxAttributes] | None = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -28,6 +50,15 @@ class ValidateContextSuccessCtxVariantE(LosantModel):
 
 
 class ValidateContextSuccessDashboard(LosantModel):
+    """Part of the ``validateContextSuccess`` schema.
+
+    Fields (Python name / API name: type):
+        duration: integer, >= 1
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        name: string, 1 to 255 characters
+        refresh_rate / refreshRate: number, >= 5.0, <= 600.0
+        resolution: integer, >= 1
+    """
     duration: Annotated[int | None, Field(ge=1)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -36,6 +67,15 @@ class ValidateContextSuccessDashboard(LosantModel):
 
 
 class ValidateContextSuccess(LosantModel):
+    """The ``validateContextSuccess`` schema.
+
+    Fields (Python name / API name: type):
+        ctx: object of string, at most 32767 characters or number or ValidateContextSuccessCtxVariantD or ValidateContextSuccessCtxVariantE (keys matching ^[0-9a-zA-Z_-]{1,255}$)
+        dashboard: ValidateContextSuccessDashboard
+        success: one of True
+
+    ``ValidateContextSuccess.describe()`` gives this and the nested models' fields.
+    """
     ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ValidateContextSuccessCtxVariantD | ValidateContextSuccessCtxVariantE] | None = None
     dashboard: ValidateContextSuccessDashboard | None = None
     success: Literal[True] | None = None

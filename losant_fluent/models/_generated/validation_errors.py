@@ -8,6 +8,14 @@ from .._base import LosantModel
 
 
 class ValidationErrorsValidationError(LosantModel):
+    """Part of the ``validationErrors`` schema.
+
+    Fields (Python name / API name: type):
+        id: string
+        message: string
+        name: string
+        type: string
+    """
     id: str | None = None
     message: str | None = None
     name: str | None = None
@@ -15,6 +23,15 @@ class ValidationErrorsValidationError(LosantModel):
 
 
 class ValidationErrors(LosantModel):
+    """The ``validationErrors`` schema.
+
+    Fields (Python name / API name: type):
+        message: string
+        type: string
+        validation_errors / validationErrors: list of ValidationErrorsValidationError
+
+    ``ValidationErrors.describe()`` gives this and the nested models' fields.
+    """
     message: str | None = None
     type: str | None = None
     validation_errors: Annotated[list[ValidationErrorsValidationError] | None, Field(alias='validationErrors')] = None

@@ -8,6 +8,18 @@ from .._base import LosantModel
 
 
 class VirtualButtonPress(LosantModel):
+    """The ``virtualButtonPress`` schema.
+
+    Fields (Python name / API name: type):
+        deployment_id / deploymentId: string, matching ^[A-Fa-f\\d]{24}$
+        device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
+        flow_version / flowVersion: string, 1 to 255 characters
+        key: string (required)
+        meta: any JSON value
+        payload: any JSON value
+
+    ``VirtualButtonPress.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     deployment_id: Annotated[str | None, Field(alias='deploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None

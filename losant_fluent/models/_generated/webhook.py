@@ -8,6 +8,30 @@ from .._base import LosantDateTime, LosantModel
 
 
 class Webhook(LosantModel):
+    """The ``webhook`` schema.
+
+    Fields (Python name / API name: type):
+        annotate_multipart / annotateMultipart: boolean
+        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
+        basic_auth_password / basicAuthPassword: string, at most 255 characters
+        basic_auth_username / basicAuthUsername: string, at most 255 characters
+        cast_buffers_as / castBuffersAs: one of 'array', 'binary', 'utf8', 'base64', 'hex'
+        creation_date / creationDate: date-time (a datetime)
+        description: string, at most 32767 characters
+        enabled: boolean
+        id: string, matching ^[A-Fa-f\\d]{24}$
+        is_websocket / isWebsocket: boolean
+        last_updated / lastUpdated: date-time (a datetime)
+        name: string, 1 to 255 characters
+        response_code / responseCode: integer, >= 100, <= 599
+        token: string, at least 1 characters
+        verification_code / verificationCode: string, at most 32767 characters
+        verification_type / verificationType: one of 'facebook', 'fitbit', 'none', 'twilio', 'alexa'
+        wait_for_reply / waitForReply: boolean
+        webhook_id / webhookId: string, matching ^[A-Fa-f\\d]{24}$
+
+    ``Webhook.describe()`` gives this and the nested models' fields.
+    """
     annotate_multipart: Annotated[bool | None, Field(alias='annotateMultipart')] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     basic_auth_password: Annotated[str | None, Field(alias='basicAuthPassword', max_length=255)] = None

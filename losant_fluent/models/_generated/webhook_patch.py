@@ -8,6 +8,24 @@ from .._base import LosantModel
 
 
 class WebhookPatch(LosantModel):
+    """The ``webhookPatch`` schema.
+
+    Fields (Python name / API name: type):
+        annotate_multipart / annotateMultipart: boolean
+        basic_auth_password / basicAuthPassword: string, at most 255 characters
+        basic_auth_username / basicAuthUsername: string, at most 255 characters
+        cast_buffers_as / castBuffersAs: one of 'array', 'binary', 'utf8', 'base64', 'hex'
+        description: string, at most 32767 characters
+        enabled: boolean
+        is_websocket / isWebsocket: boolean
+        name: string, 1 to 255 characters
+        response_code / responseCode: integer, >= 100, <= 599
+        verification_code / verificationCode: string, at most 32767 characters
+        verification_type / verificationType: one of 'facebook', 'fitbit', 'none', 'twilio', 'alexa'
+        wait_for_reply / waitForReply: boolean
+
+    ``WebhookPatch.describe()`` gives this and the nested models' fields.
+    """
     __losant_closed__ = True
     annotate_multipart: Annotated[bool | None, Field(alias='annotateMultipart')] = None
     basic_auth_password: Annotated[str | None, Field(alias='basicAuthPassword', max_length=255)] = None

@@ -1,0 +1,286 @@
+"""How models show themselves: ``repr``, ``str``, IPython and Jupyter display.
+
+Everything here runs only when a model is shown, never while parsing. The rules:
+
+* only the fields the response carried (fields set, then unknown keys) are shown;
+* datetimes are written as Losant writes them (``2024-05-01T12:00:00.000Z``);
+* credentials (tokens, passwords, secrets, private keys) are shown as ``'***'``;
+* long strings, lists and mappings are cut, and a whole text never exceeds its budget, so
+  a page of 1,000 devices prints in a screenful.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["Limits", "html_table", "inline", "is_container", "lines", "masked"]
+
+# Field names whose values are credentials: shown as '***'.
+_SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
+MASK = "***"
+# Fields shown first when a model has them: what tells one item from another.
+_FIRST = ("id", "name", "key")
+# The counts of a collection page, by API name.
+COUNTS = ("totalCount", "count", "page", "perPage", "offset", "limit", "hasMore")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a value one display shows."""
+
+    text: int  # characters of one string
+    items: int  # items of one list or mapping
+    depth: int  # nesting levels written out
+    total: int  # characters of the whole text
+
+
+REPR = Limits(text=60, items=5, depth=3, total=2000)
+STR = Limits(text=200, items=20, depth=4, total=8000)
+LINE = Limits(text=40, items=3, depth=2, total=160)  # one item of a collection
+CELL = Limits(text=60, items=3, depth=1, total=120)  # one HTML table cell
+
+
+def masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
+    """``(name, value)`` pairs with the values of credential-named fields masked."""
+    for name, value in args:
+        if name and isinstance(value, str) and _SECRET_NAME.search(name):
+            yield name, MASK
+        else:
+            yield name, value
+
+
+def iso(value: datetime) -> str:
+    """A datetime as JavaScript's toISOString writes it (naive ones as they are)."""
+    if value.tzinfo is None:
+        return value.isoformat()
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def shown_fields(model: BaseModel) -> list[tuple[str, Any]]:
+    """The fields a model carries, identity fields first, then its unknown keys; masked."""
+    fields = type(model).model_fields
+    present = [name for name in fields if name in model.model_fields_set]
+    first = [name for name in _FIRST if name in present]
+    order = first + [name for name in present if name not in first]
+    pairs: list[tuple[str | None, Any]] = [(name, model.__dict__.get(name)) for name in order]
+    extra = model.__pydantic_extra__
+    if extra:
+        pairs += list(extra.items())
+    return [(str(name), value) for name, value in masked(pairs)]
+
+
+class _Budget:
+    """Characters left for one text; once spent, values are written as ``...``."""
+
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def spend(self, text: str) -> str:
+        self.left -= len(text)
+        return text
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}...(+{len(text) - limit} chars)"
+
+
+def _value(value: Any, limits: Limits, depth: int, budget: _Budget) -> str:
+    if budget.left <= 0:
+        return "..."
+    if isinstance(value, BaseModel):
+        return _model(value, limits, depth, budget)
+    if isinstance(value, datetime):
+        return budget.spend(iso(value))
+    if isinstance(value, str):
+        return budget.spend(_cut(value, limits.text))
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        if depth >= limits.depth:
+            return budget.spend(f"{{...{len(value)} keys}}")
+        parts = []
+        for index, (key, item) in enumerate(value.items()):
+            if index >= limits.items or budget.left <= 0:
+                parts.append(f"... {len(value) - index} more")
+                break
+            if isinstance(item, str) and isinstance(key, str) and _SECRET_NAME.search(key):
+                item = MASK
+            key_text = budget.spend(_cut(key, limits.text) if isinstance(key, str) else repr(key))
+            parts.append(f"{key_text}: {_value(item, limits, depth + 1, budget)}")
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        if depth >= limits.depth:
+            return budget.spend(f"[...{len(value)} items]")
+        parts = []
+        for index, item in enumerate(value):
+            if index >= limits.items or budget.left <= 0:
+                parts.append(f"... {len(value) - index} more")
+                break
+            parts.append(_value(item, limits, depth + 1, budget))
+        return "[" + ", ".join(parts) + "]"
+    text = repr(value)
+    if len(text) > limits.text * 2:
+        text = text[: limits.text * 2] + "..."
+    return budget.spend(text)
+
+
+def _model(model: BaseModel, limits: Limits, depth: int, budget: _Budget) -> str:
+    name = type(model).__name__
+    if getattr(type(model), "__pydantic_root_model__", False):
+        root = model.__dict__.get("root")
+        return budget.spend(name + "(") + _value(root, limits, depth, budget) + ")"
+    if depth >= limits.depth:
+        return budget.spend(f"{name}(...)")
+    parts = []
+    for field, value in shown_fields(model):
+        if budget.left <= 0:
+            parts.append("...")
+            break
+        parts.append(budget.spend(field + "=") + _value(value, limits, depth + 1, budget))
+    return budget.spend(name + "(") + ", ".join(parts) + ")"
+
+
+def inline(value: Any, limits: Limits) -> str:
+    """One line showing ``value`` (a model or any JSON value) within ``limits``."""
+    text = _value(value, limits, 0, _Budget(limits.total))
+    if len(text) > limits.total:
+        text = text[: limits.total - 3] + "..."
+    return text
+
+
+def _counts(model: BaseModel) -> str:
+    from .._pagination import read
+
+    parts = []
+    for name in COUNTS:
+        value = read(model, name)
+        if value is not None:
+            parts.append(f"{name}={value!r}")
+    return ", ".join(parts)
+
+
+def lines(model: BaseModel, *, full: bool) -> str:
+    """A multi-line text: a collection's first items, or one field per line.
+
+    ``full=False`` is the ``repr`` of a collection (5 items); ``full=True`` is ``str``
+    (20 items, longer lines). Single models get one ``name: value`` line per field.
+    """
+    from ._base import LosantCollection
+
+    limits = STR if full else REPR
+    name = type(model).__name__
+    entries = _entries(model)
+    if entries is not None:
+        label, rows, noun = entries
+        plural = "entries" if noun == "entry" else noun + "s"
+        header = f"{name}({label})" if label else name
+        where = " on this page" if isinstance(model, LosantCollection) else ""
+        if not rows:
+            return f"{header}: no {plural}{where}"
+        width = 200 if full else 120
+        shown = limits.items
+        out = [f"{header}: {len(rows)} {noun if len(rows) == 1 else plural}{where}"]
+        for key, item in rows[:shown]:
+            text = f"  {key} " + inline(item, LINE if not full else REPR)
+            out.append(text if len(text) <= width else text[: width - 3] + "...")
+        if len(rows) > shown:
+            out.append(f"  ... {len(rows) - shown} more")
+        return "\n".join(out)
+    budget = _Budget(limits.total)
+    out = [name]
+    for field, value in shown_fields(model):
+        if budget.left <= 0:
+            out.append("  ...")
+            break
+        out.append(f"  {field}: " + _value(value, limits, 1, budget))
+    return "\n".join(out)
+
+
+def _entries(model: BaseModel) -> tuple[str, list[tuple[str, Any]], str] | None:
+    """``(header label, [(key, item)], noun)`` for collections, lists and mappings."""
+    from ._base import LosantCollection, LosantListModel, LosantMapModel
+
+    if isinstance(model, LosantCollection):
+        items = model.__dict__.get("items") or []
+        label = _counts(model)
+        if items or "items" in model.model_fields_set:
+            return label, _indexed(items), "item"
+        return None
+    if isinstance(model, LosantListModel):
+        return "", _indexed(model.__dict__.get("root") or []), "item"
+    if isinstance(model, LosantMapModel):
+        root: Mapping[str, Any] = model.__dict__.get("root") or {}
+        return "", [(f"{key!r}:", value) for key, value in root.items()], "entry"
+    return None
+
+
+def _indexed(items: Sequence[Any]) -> list[tuple[str, Any]]:
+    return [(f"[{index}]", item) for index, item in enumerate(items)]
+
+
+def html_table(model: BaseModel) -> str:
+    """An HTML table: one row per item for collections, field/value rows otherwise."""
+    name = html.escape(type(model).__name__)
+    entries = _entries(model)
+    if entries is None:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(field)}</th>"
+            f"<td style='text-align:left'>{html.escape(_cell(value))}</td></tr>"
+            for field, value in shown_fields(model)
+        )
+        return f"<table><caption>{name}</caption><tbody>{rows}</tbody></table>"
+    label, items, _ = entries
+    columns: list[str] = []
+    for _, item in items:
+        for field in _cells(item):
+            if field not in columns:
+                columns.append(field)
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in ["", *columns])
+    body = []
+    for key, item in items:
+        cells = _cells(item)
+        row = [f"<th>{html.escape(key.rstrip(':'))}</th>"]
+        row += [
+            f"<td style='text-align:left'>"
+            f"{html.escape(_cell(cells[column])) if column in cells else ''}</td>"
+            for column in columns
+        ]
+        body.append("<tr>" + "".join(row) + "</tr>")
+    caption = html.escape(f"{type(model).__name__}({label}): {len(items)} rows")
+    return (
+        f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value if len(value) <= CELL.text else value[: CELL.text] + "..."
+    return inline(value, CELL)
+
+
+def _cells(item: Any) -> dict[str, Any]:
+    if isinstance(item, BaseModel) and not getattr(type(item), "__pydantic_root_model__", False):
+        return dict(shown_fields(item))
+    if isinstance(item, Mapping):
+        return {str(key): value for key, value in masked(item.items())}
+    return {"value": item}
+
+
+def is_container(model: BaseModel) -> bool:
+    """Whether ``model`` is shown as a list of entries (a page, a list or a mapping)."""
+    return _entries(model) is not None
