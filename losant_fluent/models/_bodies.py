@@ -22,7 +22,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 from .._values import epoch_ms, iso_utc, json_ready
 from ._lenient import _field_type, _is_model_class, _is_root_model, _keys_of, _members
 
-__all__ = ["api_path", "check_keys", "explain", "prepare"]
+__all__ = ["api_path", "check_keys", "explain", "prepare", "unknown_keys"]
 
 Path = tuple[int | str, ...]
 Problems = list[tuple[str, str]]
@@ -160,8 +160,7 @@ def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
     if isinstance(value, (list, tuple)):
         item_type = _item_type(tp)
         items = [
-            _prepare(item_type, item, (*path, index), problems)
-            for index, item in enumerate(value)
+            _prepare(item_type, item, (*path, index), problems) for index, item in enumerate(value)
         ]
         if isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True)):
             return value
@@ -402,12 +401,7 @@ def check_keys(value: Any, data: Any, path: Path, problems: Problems) -> None:
                 hint = f"use the API name {fields[key].alias!r}"
                 problems.append((api_path((*path, key)), hint))
             elif getattr(cls, "__losant_closed__", False) and not _pattern_key(cls, key):
-                allowed = ", ".join(sorted(by_alias))
-                if len(allowed) > 300:
-                    allowed = allowed[:297] + "..."
-                problems.append(
-                    (api_path((*path, key)), f"unknown key; this object takes: {allowed}")
-                )
+                problems.append((api_path((*path, key)), _unknown(_keys_of(cls), fields)))
     elif isinstance(value, list) and isinstance(data, list):
         for index, (item, raw) in enumerate(zip(value, data, strict=False)):
             check_keys(item, raw, (*path, index), problems)
@@ -415,6 +409,46 @@ def check_keys(value: Any, data: Any, path: Path, problems: Problems) -> None:
         for key, item in data.items():
             if key in value:
                 check_keys(value[key], item, (*path, key), problems)
+
+
+def unknown_keys(cls: type[BaseModel], data: Any, problems: Problems) -> None:
+    """Refuse unknown and non-API keys by the schema's types alone (for a body that did
+    not validate, so has no model to walk)."""
+    _unknown_keys(_top_type(cls), data, (), problems)
+
+
+def _unknown_keys(tp: Any, data: Any, path: Path, problems: Problems) -> None:
+    if isinstance(data, list):
+        item_type = _item_type(tp)
+        if item_type is not None:
+            for index, item in enumerate(data):
+                _unknown_keys(item_type, item, (*path, index), problems)
+        return
+    if not isinstance(data, dict):
+        return
+    container = _object_type(tp, data)
+    if container is None:
+        return
+    for key, item in data.items():
+        member = _member_type(container, key)
+        if member is not None:
+            _unknown_keys(member, item, (*path, key), problems)
+        elif _is_model_class(container):
+            fields = container.model_fields
+            where = api_path((*path, key))
+            if key in fields and fields[key].alias:
+                problems.append((where, f"use the API name {fields[key].alias!r}"))
+            elif getattr(container, "__losant_closed__", False):
+                if not _pattern_key(container, key):
+                    problems.append((where, _unknown(_keys_of(container), fields)))
+
+
+def _unknown(keys: Mapping[str, str], fields: Mapping[str, Any]) -> str:
+    names = (key for key, name in keys.items() if key == (fields[name].alias or name))
+    allowed = ", ".join(sorted(names))
+    if len(allowed) > 300:
+        allowed = allowed[:297] + "..."
+    return f"unknown key; this object takes: {allowed}"
 
 
 def _pattern_key(cls: type[BaseModel], key: str) -> bool:

@@ -113,7 +113,11 @@ def validate_body(schema_name: str, body: Any) -> Any:
     try:
         model = cls.model_validate(data)
     except ValidationError as error:
-        raise _body_error(_bodies.explain(cls, data, error)) from None
+        problems = _bodies.explain(cls, data, error)
+        extra: list[tuple[str, str]] = []
+        _bodies.unknown_keys(cls, data, extra)
+        problems += [problem for problem in extra if problem not in problems]
+        raise _body_error(problems) from None
     _bodies.check_keys(model, data, (), problems)
     if problems:
         raise _body_error(problems)
