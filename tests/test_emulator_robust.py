@@ -42,7 +42,6 @@ RAW_BODIES: list[str | bytes] = [
     "[NaN, Infinity]",
     "{",
     '{"name": }',
-    "{'name': 'single quotes'}",
     b"\xff\xfe\x00garbage",
     "[]",
     "[1, 2, 3]",
@@ -51,7 +50,6 @@ RAW_BODIES: list[str | bytes] = [
     "null",
     "true",
     "",
-    "   ",
     "[" * 5000 + "]" * 5000,
     '{"a":' * 300 + "1" + "}" * 300,
     '{"name": 1e400}',
@@ -279,19 +277,34 @@ def _create_resources(prober: Prober, ids: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
+def shared() -> Iterator[Emulator]:
     with Emulator(state_limit=1_000_000) as emu:
         yield emu
+
+
+@pytest.fixture
+def emulator(shared: Emulator) -> Emulator:
+    shared.reset()
+    return shared
 
 
 _ORDER = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
 # The subsets sent to endpoints served by the generic handlers (the full sets go to the
 # endpoints with dedicated handlers, where the parsing and the bugs live).
-GENERIC_RAW_BODIES = [RAW_BODIES[i] for i in (1, 4, 7, 9, 10, 16, 19, 24)]
-GENERIC_WRONG_VALUES = [WRONG_VALUES[i] for i in (0, 4, 6, 8, 9)]
-GENERIC_QUERY_VALUES = [QUERY_VALUES[i] for i in (0, 1, 4, 11)]
-GENERIC_BAD_IDS = BAD_IDS[:2]
+GENERIC_RAW_BODIES: list[str | bytes] = [
+    '{"name": NaN}',
+    "{",
+    "[1, 2, 3]",
+    "[" * 5000 + "]" * 5000,
+    '{"name": ' + "9" * 400 + "}",
+]
+GENERIC_WRONG_VALUES = [WRONG_VALUES[i] for i in (0, 8, 9)]
+GENERIC_QUERY_VALUES = [QUERY_VALUES[i] for i in (1,)]
+DEDICATED_QUERY_VALUES = [QUERY_VALUES[i] for i in (0, 1, 3, 4, 7, 9, 10, 11, 12)]
+GENERIC_BAD_IDS = BAD_IDS[:1]
+# What replaces each value of a valid body, one at a time.
+LEAF_VALUES = [WRONG_VALUES[i] for i in (0, 2, 4, 6, 7, 8, 9, 11, 12)]
 
 
 def _valid_bodies(ids: dict[str, str], emu: Emulator) -> dict[str, Any]:
@@ -413,14 +426,14 @@ def test_hostile_input_never_answers_5xx(emulator: Emulator) -> None:
         if base is not None:
             prober.send(ep.method, path, json_body=base)
             for leaf in _leaves(base):
-                for value in WRONG_VALUES:
+                for value in LEAF_VALUES:
                     prober.send(ep.method, path, json_body=_replaced(base, leaf, value))
         query_names = [p.name for p in ep.params if p.location == "query"]
         for name in query_names:
-            for value in QUERY_VALUES if dedicated else GENERIC_QUERY_VALUES:
+            for value in DEDICATED_QUERY_VALUES if dedicated else GENERIC_QUERY_VALUES:
                 prober.send(ep.method, path, params={name: value})
         if ep.method == "GET" and (dedicated or ep.pagination):
-            for extra in EXTRA_QUERIES:
+            for extra in EXTRA_QUERIES if dedicated else EXTRA_QUERIES[:5]:
                 prober.send("GET", path, params=extra)
         params = path_params(ep.path)
         if params:
@@ -432,6 +445,7 @@ def test_hostile_input_never_answers_5xx(emulator: Emulator) -> None:
     assert not prober.failures, "\n".join(prober.failures[:40])
     assert not emulator.app.internal_errors, emulator.app.internal_errors[:20]
     assert len(covered) >= 300
+    assert prober.sent < 7000
 
 
 def _dedicated() -> frozenset[str]:
@@ -491,7 +505,6 @@ def test_out_of_range_times_are_refused(emulator: Emulator, moment: Any) -> None
 
 
 def test_edge_of_javascript_date_range_round_trips(emulator: Emulator) -> None:
-    emulator.reset()
     prober = Prober(emulator)
     app = f"/applications/{emulator.application_id}"
     state = f"{app}/devices/{emulator.device_id}/state"
