@@ -143,7 +143,7 @@ def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, BaseModel):
-        value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
+        value = value.model_dump(mode="python", by_alias=True, exclude_unset=True, warnings=False)
         return _prepare(tp, value, path, problems) if value is not None else None
     if isinstance(value, Mapping):
         container = _object_type(tp, value)
@@ -362,8 +362,9 @@ def _message(cls: type[BaseModel], data: Any, entry: _Entry) -> str:
     if kind == "losant_merged":
         return str(error["msg"])
     if any(step[0] == _KEY_ERROR for step in entry.steps):
-        key_rule = _expected(error).removeprefix("a string ")
-        return f"this key is not allowed: keys must be {key_rule}"
+        pattern = ctx.get("pattern")
+        rule = f"match {pattern}" if pattern else "be " + _expected(error)
+        return f"this key is not allowed: keys must {rule}"
     got = _got(error.get("input"))
     if kind == "missing":
         allowed = _literals(_type_at(cls, data, entry.path()))
