@@ -18,7 +18,12 @@ The schemas are read from ``../shared/reference/losant-api/schemas`` beside the 
    class of each module based on ``LosantModel``/``LosantRootModel``, ``extra='forbid'``
    replaced by a ``__losant_closed__`` marker (responses must stay lenient), fields
    named like keywords or ``BaseModel``/``LosantModel`` attributes renamed with a
-   trailing underscore and aliased.
+   trailing underscore and aliased. The schema's own class gets the container base its
+   shape calls for (``LosantCollection[Item]`` for an object with an ``items`` array,
+   ``LosantListModel[Item]`` for an array, ``LosantMapModel[Value]`` for an object keyed
+   by ids or names, ``LosantVariantModel[A | B]`` for one of several objects), and every
+   class a docstring listing its fields (Python name, API name, type words, required,
+   allowed values) written from the annotations, never from Losant's prose.
 
 The output is deterministic: same schemas, same bytes.
 """
