@@ -1,11 +1,15 @@
 """Logins, OAuth 2.0 and token renewal for :class:`~losant_fluent.API` (see docs/auth.md).
 
 A login (``API.login_user`` / ``API.login_device``) posts credentials to ``/auth/user`` or
-``/auth/device``, uses the token that comes back, and leaves a *renewal* on the ``API``:
-when Losant later refuses that token with 401, ``API._transmit`` asks the renewal for a new
-token (by logging in again) once, under the API's lock, and retries the request once.
-:class:`OAuth2` does the same for OAuth 2.0 tokens (authorization code with PKCE), renewing
-with the refresh token, through requests-oauthlib.
+``/auth/device``, uses the token that comes back, and leaves a *renewal* beside the token
+(``_pipeline.Credentials``): when Losant later refuses that token with 401, the pipeline
+asks the renewal for a new token (by logging in again) once, under the credentials' lock,
+and re-sends the request once. :class:`OAuth2` does the same for OAuth 2.0 tokens
+(authorization code with PKCE), renewing with the refresh token, through requests-oauthlib;
+its token requests go through the same pipeline (retries, timeouts, no redirects).
+
+This module depends on the pipeline and the node tree, never on ``API``: the pipeline
+asks a renewal to ``renew(pipeline)``.
 
 Secrets (passwords, device secrets, two-factor codes, client secrets, refresh tokens) are
 kept only here and never put in a ``repr``, a log record or an exception message;
@@ -20,7 +24,6 @@ import hashlib
 import ipaddress
 import json
 import logging
-import os
 import secrets as _random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from . import _exceptions as errors
-from ._client import API, _Renewal
+from ._pipeline import Pipeline
+from ._resources import Root
 
 if TYPE_CHECKING:
     from .models import AuthedDevice, AuthedUser
@@ -114,22 +118,7 @@ def _scrubbed(exc: errors.LosantError, secrets: Sequence[str]) -> errors.LosantE
 # -- user and device logins --------------------------------------------------------------------
 
 
-def _bare(api: API) -> API:
-    """A token-less view of ``api`` (same session and settings) for login requests.
-
-    It has no token and no renewal, so a refused login raises instead of renewing again.
-    """
-    return API(
-        api.url,
-        token="",  # "" (not None): do not fall back to $LOSANT_API_TOKEN
-        session=api.session,
-        timeout=api._timeout,
-        validate=api._validate,
-        accept_version=api._accept_version,
-    )
-
-
-class _LoginRenewal(_Renewal):
+class _LoginRenewal:
     """The stored credentials of a login, used to log in again when the token expires."""
 
     __slots__ = ("_kind", "_body", "_two_factor")
@@ -148,7 +137,9 @@ class _LoginRenewal(_Renewal):
         state = "forgotten" if self._body is None else "kept"
         return f"<{type(self).__name__} {self._kind} credentials {state}>"
 
-    def login(self, api: API, two_factor_code: str | None = None) -> AuthedUser | AuthedDevice:
+    def login(
+        self, pipeline: Pipeline, two_factor_code: str | None = None
+    ) -> AuthedUser | AuthedDevice:
         """Post the credentials (without any token) and return Losant's answer."""
         if self._body is None:
             raise RuntimeError("these login credentials were forgotten (the API was closed)")
@@ -158,7 +149,8 @@ class _LoginRenewal(_Renewal):
         if two_factor_code is not None:
             body["twoFactorCode"] = two_factor_code
         secrets = [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
-        auth = _bare(api).auth()
+        # No token and no renewal: a refused login raises instead of renewing again.
+        auth = Root(pipeline.anonymous(), "").auth()
         failure: errors.LosantError | None = None
         try:
             if self._kind == "user":
@@ -168,12 +160,12 @@ class _LoginRenewal(_Renewal):
             failure = _scrubbed(exc, secrets)
         raise failure  # outside the except block: no link to the unscrubbed original
 
-    def renew(self, api: API) -> bool:
+    def renew(self, pipeline: Pipeline) -> bool:
         """Log in again and install the new token; ``False`` once the credentials are gone."""
         if self._body is None:
             return False
-        result = self.login(api)
-        api._use_token(result.token, self, result)
+        result = self.login(pipeline)
+        pipeline.credentials.install(result.token, self, result)
         return True
 
     def forget(self) -> None:
@@ -183,7 +175,7 @@ class _LoginRenewal(_Renewal):
 
 
 def login_user(
-    api: API,
+    pipeline: Pipeline,
     email: str,
     password: str,
     *,
@@ -191,7 +183,7 @@ def login_user(
     requested_scopes: Sequence[str] | None = None,
     token_ttl: int | None = None,
 ) -> None:
-    """Log ``api`` in as a user (``POST /auth/user``); see :meth:`API.login_user`."""
+    """Log in as a user (``POST /auth/user``); see :meth:`API.login_user`."""
     body: dict[str, Any] = {"email": email, "password": password}
     if requested_scopes is not None:
         body["requestedScopes"] = list(requested_scopes)
@@ -199,16 +191,16 @@ def login_user(
         body["tokenTTL"] = token_ttl
     if isinstance(two_factor_code, str):
         # A one-time code cannot log in again later: no renewal for this login.
-        result = _LoginRenewal("user", body).login(api, two_factor_code)
-        api._use_token(result.token, None, result)
+        result = _LoginRenewal("user", body).login(pipeline, two_factor_code)
+        pipeline.credentials.install(result.token, None, result)
         return
     renewal = _LoginRenewal("user", body, two_factor_code)
-    result = renewal.login(api)
-    api._use_token(result.token, renewal, result)
+    result = renewal.login(pipeline)
+    pipeline.credentials.install(result.token, renewal, result)
 
 
 def login_device(
-    api: API,
+    pipeline: Pipeline,
     device_id: str,
     key: str,
     secret: str,
@@ -216,21 +208,19 @@ def login_device(
     token_ttl: int | None = None,
     requested_scopes: Sequence[str] | None = None,
 ) -> None:
-    """Log ``api`` in as a device (``POST /auth/device``); see :meth:`API.login_device`."""
+    """Log in as a device (``POST /auth/device``); see :meth:`API.login_device`."""
     body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
     if token_ttl is not None:
         body["tokenTTL"] = token_ttl
     if requested_scopes is not None:
         body["requestedScopes"] = list(requested_scopes)
     renewal = _LoginRenewal("device", body)
-    result = renewal.login(api)
-    api._use_token(result.token, renewal, result)
+    result = renewal.login(pipeline)
+    pipeline.credentials.install(result.token, renewal, result)
 
 
 # -- OAuth 2.0 ---------------------------------------------------------------------------------
 
-_INSECURE = "OAUTHLIB_INSECURE_TRANSPORT"
-_ENV_LOCK = threading.RLock()
 _quiet = threading.local()
 
 
@@ -263,38 +253,91 @@ def _is_loopback(url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def _oauthlib_call(*urls: str) -> Iterator[None]:
-    """Run one requests-oauthlib call: values kept out of its logs, http only for loopback.
+def _allow_loopback_http() -> None:
+    """Let oauthlib accept ``http://`` loopback URLs inside our own calls, in this thread only.
 
-    oauthlib refuses plain ``http://`` unless ``OAUTHLIB_INSECURE_TRANSPORT`` is set. When
-    every ``http://`` URL of this call is a loopback address, the variable is set for the
-    duration of the call only (under a lock) and removed afterwards; otherwise it is left as
-    it is, and oauthlib refuses.
+    oauthlib refuses plain ``http://`` unless the process-wide ``OAUTHLIB_INSECURE_TRANSPORT``
+    is set, which would also let another thread's OAuth call send its secret in clear. Its
+    ``is_secure_transport`` is wrapped instead: the wrapper also answers yes for a loopback
+    ``http://`` URL while one of our calls runs in the current thread; everything else gets
+    oauthlib's own answer.
     """
+    import importlib
+
+    for name in (
+        "oauthlib.oauth2.rfc6749.parameters",
+        "oauthlib.oauth2.rfc6749.clients.base",
+        "requests_oauthlib.oauth2_session",
+    ):
+        module = importlib.import_module(name)
+        original = getattr(module, "is_secure_transport", None)
+        if original is None or getattr(original, "_losant_wrapped", False):
+            continue
+
+        def is_secure_transport(uri: str, _original: Callable[[str], bool] = original) -> bool:
+            if _original(uri):
+                return True
+            return bool(getattr(_quiet, "depth", 0)) and uri.lower().startswith(
+                "http://"
+            ) and _is_loopback(uri)
+
+        is_secure_transport._losant_wrapped = True  # type: ignore[attr-defined]
+        module.is_secure_transport = is_secure_transport  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _oauthlib_call() -> Iterator[None]:
+    """Run one requests-oauthlib call: values kept out of its logs, loopback http allowed."""
     logger = logging.getLogger("requests_oauthlib.oauth2_session")
     if _LOG_FILTER not in logger.filters:
         logger.addFilter(_LOG_FILTER)
-    plain = [u for u in urls if not u.lower().startswith("https://")]
+    _allow_loopback_http()
     _quiet.depth = getattr(_quiet, "depth", 0) + 1
     try:
-        if plain and all(_is_loopback(u) for u in plain):
-            with _ENV_LOCK:
-                preset = _INSECURE in os.environ
-                if not preset:
-                    os.environ[_INSECURE] = "1"
-                try:
-                    yield
-                finally:
-                    if not preset:
-                        os.environ.pop(_INSECURE, None)
-        else:
-            yield
+        yield
     finally:
         _quiet.depth -= 1
 
 
-class OAuth2(_Renewal):
+def _pipeline_session(pipeline: Pipeline, client_id: str, redirect_uri: str,
+                      scopes: list[str] | None) -> Any:
+    """A requests-oauthlib session whose HTTP requests go through ``pipeline``.
+
+    requests-oauthlib builds the token requests (form fields, client authentication); the
+    pipeline sends them like every other request (retries when safe, timeouts, redirects
+    refused, the same transport), without the Losant token, and hands back the answer as it
+    is so oauthlib can read OAuth errors from it.
+    """
+    import requests
+    from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped,unused-ignore]
+
+    from ._wire import WireCall
+
+    class PipelineOAuth2Session(OAuth2Session):  # type: ignore[misc]
+        def request(self, method: str, url: str, data: Any = None, headers: Any = None,
+                    withhold_token: bool = False, client_id: Any = None,
+                    client_secret: Any = None, **kwargs: Any) -> requests.Response:
+            prepared = requests.Request(
+                method, url, data=data, headers=headers, params=kwargs.get("params"),
+                auth=kwargs.get("auth"),
+            ).prepare()
+            content_type = prepared.headers.pop("Content-Type", None)
+            prepared.headers.pop("Content-Length", None)
+            body = prepared.body
+            call = WireCall(
+                method=method.upper(),
+                path=urlsplit(url).path,
+                headers=tuple(prepared.headers.items()),
+                body=body.encode("utf-8") if isinstance(body, str) else body,
+                content_type=content_type,
+                url=prepared.url,
+            )
+            return pipeline.send(call, authorize=False, check_status=False)
+
+    return PipelineOAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+
+
+class OAuth2:
     """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
 
     Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
@@ -306,7 +349,7 @@ class OAuth2(_Renewal):
 
     def __init__(
         self,
-        api: API,
+        pipeline: Pipeline,
         client_id: str,
         authorization_url: str,
         token_url: str,
@@ -317,10 +360,8 @@ class OAuth2(_Renewal):
         token: Mapping[str, Any] | None = None,
         on_token: TokenCallback | None = None,
     ) -> None:
-        from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped,unused-ignore]
-
         scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
-        self._api = api
+        self._pipeline = pipeline
         self.client_id = client_id
         self._authorize_endpoint = authorization_url
         self.token_url = token_url
@@ -330,7 +371,7 @@ class OAuth2(_Renewal):
         self._status: int | None = None
         self._token: dict[str, Any] | None = None
         self._verifier: str | None = None  # PKCE: made by authorization_url, used once
-        self._oauth: Any = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+        self._oauth: Any = _pipeline_session(pipeline, client_id, redirect_uri, scopes)
         for hook in ("access_token_response", "refresh_token_response"):
             self._oauth.register_compliance_hook(hook, self._note_status)
         if token is not None:
@@ -395,7 +436,7 @@ class OAuth2(_Renewal):
 
     def refresh(self) -> dict[str, Any]:
         """Get a new access token with the refresh token now; install it and return it."""
-        with self._api._lock:
+        with self._pipeline.credentials.lock:
             refresh_token = (self._token or {}).get("refresh_token")
             if not refresh_token:
                 raise OAuth2Error("invalid_request", "no refresh token to refresh with")
@@ -411,8 +452,8 @@ class OAuth2(_Renewal):
             )
             return self._adopt(dict(token))
 
-    def renew(self, api: API) -> bool:
-        """Refresh after a 401 (called by the ``API``); ``False`` without a refresh token."""
+    def renew(self, pipeline: Pipeline) -> bool:
+        """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
         if not (self._token or {}).get("refresh_token"):
             return False
         self.refresh()
@@ -428,12 +469,8 @@ class OAuth2(_Renewal):
     # -- internals -----------------------------------------------------------------------------
 
     def _request_options(self) -> dict[str, Any]:
-        session = self._api.session
-        return {
-            "timeout": self._api._timeout,
-            "verify": session.verify,
-            "proxies": session.proxies or None,
-        }
+        # Timeouts, certificates and proxies are the pipeline's; these are only passed on.
+        return {"timeout": self._pipeline.options.timeout}
 
     def _note_status(self, response: Any) -> Any:
         self._status = int(response.status_code)
@@ -446,14 +483,17 @@ class OAuth2(_Renewal):
             raise OAuth2Error("invalid_token", "the token has no access_token")
         self._oauth.token = token
         self._token = token
-        self._api._use_token(str(access), self, None)
+        self._pipeline.credentials.install(str(access), self, None)
         if notify and self._on_token is not None:
             self._on_token(dict(token))
         return dict(token)
 
     def _call(self, step: Callable[[], Any], *urls: str) -> Any:
-        """Run one requests-oauthlib step; its failures become ``LosantError`` subclasses."""
-        import requests
+        """Run one requests-oauthlib step; its failures become ``LosantError`` subclasses.
+
+        Transport failures come from the pipeline already as ``LosantError`` (their messages
+        name the method and path only) and pass through.
+        """
         from oauthlib.oauth2 import (  # type: ignore[import-untyped,unused-ignore]
             OAuth2Error as OAuthLibError,
         )
@@ -461,7 +501,7 @@ class OAuth2(_Renewal):
         self._status = None
         secrets = [s for s in (self._client_secret, self._verifier) if s]
         failure: errors.LosantError
-        with _oauthlib_call(*urls):
+        with _oauthlib_call():
             try:
                 return step()
             except OAuthLibError as exc:
@@ -469,10 +509,6 @@ class OAuth2(_Renewal):
                 failure = OAuth2Error(str(exc.error), description, self._status)
             except Warning as exc:  # oauthlib: the server granted other scopes than asked
                 failure = OAuth2Error("scope_changed", str(exc), self._status)
-            except requests.Timeout:
-                failure = errors.LosantTimeoutError(f"POST {self.token_url}: no answer in time")
-            except requests.ConnectionError:
-                failure = errors.LosantConnectionError(f"POST {self.token_url}: could not connect")
-            except requests.RequestException as exc:
-                failure = errors.TransportError(f"POST {self.token_url}: {type(exc).__name__}")
+            except ValueError as exc:  # an answer that is not a token (HTML, broken JSON)
+                failure = OAuth2Error("invalid_response", type(exc).__name__, self._status)
         raise failure  # outside the except blocks: no link to the original (it may hold tokens)

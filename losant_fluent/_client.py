@@ -1,139 +1,160 @@
-"""``API``: the root of every call chain, and the one place that talks HTTP.
+"""``API``: the root of every call chain, and the client's configuration.
 
-An ``API`` owns one ``requests.Session`` (keep-alive, connection pooling), the base URL,
-the token and the defaults (timeout, body validation). Nodes hand it checked, encoded calls
-(``_wire.WireCall``); it adds the headers Losant's clients send, sends, maps failures to
-``LosantError`` subclasses, and decodes success bodies into models.
+An ``API`` is the root node of the tree (``api.applications(x)...``) plus what its requests
+share: the base URL, the transport (one pooled ``requests.Session`` by default), the token
+with its renewal, and the options (timeout, retries, body checks). All of that lives in a
+:class:`~losant_fluent._pipeline.Pipeline`, which every node of the tree carries and every
+request goes through; ``with_options`` makes another ``API`` over the same pipeline parts.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import requests
-
-from . import _exceptions as errors
+from ._pipeline import ACCEPT_VERSION, Credentials, Options, Pipeline, check_url
 from ._resources import Root
+from ._transport import RequestsTransport, Transport
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    import requests
     from typing_extensions import Self
 
     from ._auth import OAuth2
-    from ._catalog import Endpoint, Param
-    from ._wire import WireCall
     from .models import AuthedDevice, AuthedUser
+
+__all__ = ["API", "DEFAULT_TIMEOUT", "DEFAULT_URL"]
 
 DEFAULT_URL = "https://api.losant.com"
 DEFAULT_TIMEOUT = 60.0
-ACCEPT_VERSION = "^1.31.0"
-
-
-class _Renewal:
-    """How to get a fresh token after a 401 (set by logins and OAuth 2.0; see ``_auth``)."""
-
-    __slots__ = ()
-
-    def renew(self, api: API) -> bool:  # pragma: no cover - interface
-        """Install a new token on ``api``; ``False`` when there is no way to get one."""
-        raise NotImplementedError
-
-    def forget(self) -> None:  # pragma: no cover - interface
-        """Drop the stored secrets (passwords, refresh tokens); called by ``API.close``."""
+_UNSET: Any = object()
 
 
 class API(Root):
     """The Losant API, as a tree of call chains: ``api.applications(app_id).devices().get()``.
 
     ``url`` defaults to ``$LOSANT_API_URL`` or ``https://api.losant.com``; ``token`` to
-    ``$LOSANT_API_TOKEN``. Pass ``session=`` to use your own ``requests.Session`` (proxies,
-    certificates, adapters); ``timeout=`` sets the default per-request timeout in seconds;
-    ``validate=False`` sends request bodies without checking them against their schema.
+    ``$LOSANT_API_TOKEN``. Options:
+
+    * ``timeout``: seconds for a whole answer, body included (``None``: wait forever);
+    * ``max_retries``: how often a failed request is retried when that is safe (a request
+      that never reached the server or got 429; GET, PUT and DELETE also on 408/5xx and
+      dropped connections), waiting 0.5 s doubling to 8 s, or the server's ``Retry-After``
+      up to ``max_retry_wait`` seconds (a longer ask raises at once);
+    * ``validate=False`` sends request bodies without checking them against their schema;
+    * ``headers``: extra headers for every request;
+    * ``verify``: ``False`` or a CA bundle path, for self-signed certificates;
+    * ``session``: your own ``requests.Session`` (proxies, adapters); ``pool_size``:
+      connections kept per host when the API makes its own session (enough for that many
+      threads); ``transport``: another transport entirely (see ``_transport.WSGITransport``).
+
     One ``API`` may be shared between threads. ``with API(...) as api:`` closes it on exit.
     """
 
-    __slots__ = (
-        "_url",
-        "_token",
-        "_session",
-        "_owns_session",
-        "_timeout",
-        "_validate",
-        "_accept_version",
-        "_lock",
-        "_renewal",
-        "_login_result",
-    )
-    _url: str
-    _token: str | None
-    _session: requests.Session
-    _owns_session: bool
-    _timeout: float | tuple[float, float] | None
-    _validate: bool
-    _accept_version: str
-    _lock: threading.RLock
-    _renewal: _Renewal | None
-    _login_result: AuthedUser | AuthedDevice | None
+    __slots__ = ()
 
     def __init__(
         self,
         url: str | None = None,
         token: str | None = None,
         *,
-        session: requests.Session | None = None,
-        timeout: float | tuple[float, float] | None = DEFAULT_TIMEOUT,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        max_retry_wait: float = 60.0,
         validate: bool = True,
+        headers: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        session: requests.Session | None = None,
+        pool_size: int = 64,
+        transport: Transport | None = None,
         accept_version: str = ACCEPT_VERSION,
     ) -> None:
-        super().__init__(self, "")
-        url = url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL
+        base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
         if token is None:
             token = os.environ.get("LOSANT_API_TOKEN") or None
-        state = {
-            "_url": url.rstrip("/"),
-            "_token": token,
-            "_session": session if session is not None else requests.Session(),
-            "_owns_session": session is None,
-            "_timeout": timeout,
-            "_validate": validate,
-            "_accept_version": accept_version,
-            "_lock": threading.RLock(),
-            "_renewal": None,
-            "_login_result": None,
+        options = Options(
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            validate=validate,
+            headers=tuple((headers or {}).items()),
+            accept_version=accept_version,
+        )
+        if transport is None:
+            transport = RequestsTransport(session, pool_size=pool_size, verify=verify)
+        elif session is not None or verify is not None:
+            raise TypeError("give either transport= or session=/verify=, not both")
+        super().__init__(Pipeline(base, transport, Credentials(token or None), options), "")
+
+    @classmethod
+    def _over(cls, pipeline: Pipeline) -> API:
+        """An ``API`` over an existing pipeline (``with_options``, logins)."""
+        api = cls.__new__(cls)
+        Root.__init__(api, pipeline, "")
+        return api
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = _UNSET,
+        max_retries: int = _UNSET,
+        max_retry_wait: float = _UNSET,
+        validate: bool = _UNSET,
+        headers: Mapping[str, str] | None = _UNSET,
+    ) -> API:
+        """A derived ``API`` with some options changed; nodes built from it use them.
+
+        It shares the session (connection pool), the token and its renewal with this one:
+        a login or token change on either is seen by both.
+        """
+        given = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "max_retry_wait": max_retry_wait,
+            "validate": validate,
+            "headers": headers,
         }
-        for name, value in state.items():
-            object.__setattr__(self, name, value)
+        changes = {name: value for name, value in given.items() if value is not _UNSET}
+        return API._over(self._pipeline.with_options(**changes))
 
     # -- configuration ---------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """The base URL requests go to."""
-        return self._url
+        return self._pipeline.url
+
+    @property
+    def options(self) -> Options:
+        """This API's request options (timeout, retries, validation, extra headers)."""
+        return self._pipeline.options
 
     @property
     def session(self) -> requests.Session:
-        """The ``requests.Session`` every request of this ``API`` goes through."""
-        return self._session
+        """The ``requests.Session`` requests go through (the default transport's)."""
+        transport = self._pipeline.transport
+        if not isinstance(transport, RequestsTransport):
+            raise AttributeError(f"this API sends through {type(transport).__name__}")
+        return transport.session
 
     @property
     def has_token(self) -> bool:
         """Whether a token is set (the token itself is never shown)."""
-        return bool(self._token)
+        return bool(self._pipeline.credentials.token)
 
     def set_token(self, token: str | None) -> API:
         """Use ``token`` for every following request (``None`` to send none); returns the API."""
-        with self._lock:
-            object.__setattr__(self, "_token", token)
-            object.__setattr__(self, "_renewal", None)
+        credentials = self._pipeline.credentials
+        with credentials.lock:  # the last login's result stays readable
+            credentials.install(token or None, None, credentials.login_result)
         return self
 
     def __repr__(self) -> str:
-        return f"<API {self._url} token={'set' if self._token else 'none'}>"
+        token = "set" if self._pipeline.credentials.token else "none"
+        return f"<API {self._pipeline.url} token={token}>"
 
     # -- logins (the logic lives in _auth.py; see docs/auth.md) ----------------------------
 
@@ -143,7 +164,8 @@ class API(Root):
 
         ``AuthedUser`` has ``user_id``; ``AuthedDevice`` has ``application_id``, ``device_id``.
         """
-        return self._login_result
+        result: AuthedUser | AuthedDevice | None = self._pipeline.credentials.login_result
+        return result
 
     def login_user(
         self,
@@ -163,7 +185,7 @@ class API(Root):
         from ._auth import login_user
 
         login_user(
-            self,
+            self._pipeline,
             email,
             password,
             two_factor_code=two_factor_code,
@@ -189,7 +211,12 @@ class API(Root):
         from ._auth import login_device
 
         login_device(
-            self, device_id, key, secret, token_ttl=token_ttl, requested_scopes=requested_scopes
+            self._pipeline,
+            device_id,
+            key,
+            secret,
+            token_ttl=token_ttl,
+            requested_scopes=requested_scopes,
         )
         return self
 
@@ -212,7 +239,7 @@ class API(Root):
         from ._auth import OAuth2
 
         return OAuth2(
-            self,
+            self._pipeline,
             client_id,
             authorization_url,
             token_url,
@@ -223,24 +250,10 @@ class API(Root):
             on_token=on_token,
         )
 
-    def _use_token(self, token: str, renewal: _Renewal | None, result: Any = None) -> None:
-        """Install a token from a login or OAuth 2.0, with how to renew it (or ``None``)."""
-        with self._lock:
-            object.__setattr__(self, "_token", token)
-            object.__setattr__(self, "_renewal", renewal)
-            object.__setattr__(self, "_login_result", result)
-
     def close(self) -> None:
         """Forget the token and any login secrets; close the session (if this API made it)."""
-        with self._lock:
-            renewal = self._renewal
-            object.__setattr__(self, "_token", None)
-            object.__setattr__(self, "_renewal", None)
-            object.__setattr__(self, "_login_result", None)
-            if renewal is not None:
-                renewal.forget()
-        if self._owns_session:
-            self._session.close()
+        self._pipeline.credentials.forget()
+        self._pipeline.transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -252,82 +265,3 @@ class API(Root):
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    # -- the transport (used by nodes) -----------------------------------------------------
-
-    def _prepare_body(self, param: Param | None, body: Any, validate: bool | None) -> Any:
-        """Check ``body`` against the endpoint's request schema and make it JSON-ready."""
-        if body is None:
-            return None
-        check = self._validate if validate is None else validate
-        if check and param is not None and param.schema:
-            from .models._registry import validate_body
-
-            return validate_body(param.schema, body)
-        if hasattr(body, "model_dump"):
-            return body.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        return body
-
-    def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
-        headers = dict(extra)
-        headers["Accept"] = "application/json"
-        headers["Accept-Version"] = self._accept_version
-        token = self._token
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        return headers
-
-    def _send_once(self, call: WireCall, stream: bool) -> requests.Response:
-        kwargs: dict[str, Any] = {
-            "params": call.query,
-            "headers": self._headers(call.headers),
-            "timeout": call.timeout if call.timeout is not None else self._timeout,
-            "stream": stream,
-        }
-        if call.files:
-            kwargs["files"] = call.files
-        elif call.has_json_body:
-            kwargs["json"] = call.json_body
-        try:
-            return self._session.request(call.method, self._url + call.path, **kwargs)
-        except requests.Timeout as exc:
-            raise errors.LosantTimeoutError(
-                f"{call.method} {call.path}: no answer within the timeout"
-            ) from exc
-        except requests.ConnectionError as exc:
-            raise errors.LosantConnectionError(
-                f"{call.method} {call.path}: could not connect to {self._url}"
-            ) from exc
-        except requests.RequestException as exc:
-            raise errors.TransportError(
-                f"{call.method} {call.path}: request failed ({type(exc).__name__})"
-            ) from exc
-
-    def _transmit(self, call: WireCall, stream: bool = False) -> requests.Response:
-        """Send ``call``; renew an expired login token once on 401; raise on HTTP errors."""
-        token_used = self._token
-        response = self._send_once(call, stream)
-        if response.status_code == 401 and self._renewal is not None and token_used:
-            response.close()
-            with self._lock:
-                # Another thread may have renewed already; renew only if the token is unchanged.
-                renewal = self._renewal
-                renewed = self._token != token_used or (renewal is not None and renewal.renew(self))
-            if renewed:
-                response = self._send_once(call, stream)
-        if response.status_code >= 400:
-            raise errors.error_for_response(response, call.method, call.path)
-        return response
-
-    def _decode(self, endpoint: Endpoint | None, response: requests.Response) -> Any:
-        """Turn a success response into the endpoint's model (generic when untyped)."""
-        from .models._registry import parse_response
-
-        data: Any = None
-        if response.content:
-            try:
-                data = response.json()
-            except ValueError:
-                data = response.text
-        schema = endpoint.success_schema(response.status_code) if endpoint else None
-        return parse_response(schema, data, response)

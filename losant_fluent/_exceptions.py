@@ -1,22 +1,30 @@
-"""Every error losant-fluent raises, in one hierarchy under :class:`LosantError`.
+"""Every error losant-fluent raises on purpose, in one hierarchy under :class:`LosantError`.
 
 ``LosantError``
-    ``TransportError`` (nothing usable came back)
-        ``LosantConnectionError``, ``LosantTimeoutError``
+    ``TransportError`` (no usable HTTP answer came back)
+        ``LosantConnectionError`` (refused, reset, dropped; ``may_have_been_received``)
+        ``LosantTimeoutError`` (no whole answer within ``timeout``)
+        ``InvalidResponseError`` (a 2xx answer that is not what the endpoint returns:
+        a body that is not JSON, a page walk that would end early or loop)
     ``BodyValidationError`` (a request body was refused before sending; also a ``ValueError``)
     ``APIError`` (the server answered with an HTTP error status)
+        ``RedirectError`` 3xx (never followed: the ``Location`` is named)
         ``BadRequestError`` 400, ``UnauthorizedError`` 401, ``ForbiddenError`` 403,
         ``NotFoundError`` 404, ``ConflictError`` 409, ``PayloadTooLargeError`` 413,
         ``UnprocessableEntityError`` 422, ``RateLimitError`` 429, ``ServerError`` 5xx
 
-Messages name the method, the path and Losant's error type and message; they never hold
-a token, a password or any request header.
+Bad arguments raise ``TypeError``/``ValueError`` before anything is sent. Messages name the
+method, the path and Losant's error type and message; they never hold a token, a password
+or any request header. Every class pickles with its attributes (the HTTP response goes
+along when its body was read; an interrupted page walk does not).
 """
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import requests
@@ -27,61 +35,127 @@ __all__ = [
     "BodyValidationError",
     "ConflictError",
     "ForbiddenError",
+    "InvalidResponseError",
     "LosantConnectionError",
     "LosantError",
     "LosantTimeoutError",
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitError",
+    "RedirectError",
     "ServerError",
     "TransportError",
     "UnauthorizedError",
     "UnprocessableEntityError",
     "error_for_response",
+    "parse_retry_after",
 ]
 
 
+class _Interrupted(Protocol):
+    """What a page walk gives the error that interrupted it (see ``_pagination.PageWalk``)."""
+
+    failed_page_number: int | None
+    failed_position: dict[str, Any] | None
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def __next__(self) -> Any: ...
+
+
+def _restore(cls: type[LosantError], message: str, state: dict[str, Any]) -> LosantError:
+    """Rebuild a pickled error without calling its ``__init__`` (signatures differ)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
 class LosantError(Exception):
-    """Base class of every error raised by losant-fluent."""
+    """Base class of every error losant-fluent raises on purpose."""
 
     _response: requests.Response | None = None
-    #: Set when the error interrupted a walk over pages (see ``docs/pagination.md``): the
-    #: index of the page that failed and the page parameter that was sent for it.
-    page_number: int | None = None
-    page_params: dict[str, Any] | None = None
-    _resume_walk: Iterator[Any] | None = None
+    _walk: _Interrupted | None = None
+    #: How many times the request was sent before this error (0: never sent).
+    attempts: int = 0
 
     def http_response(self) -> requests.Response | None:
         """The ``requests.Response`` behind this error, when a response came back."""
         return self._response
+
+    # -- interrupted page walks (the walk keeps its own state; see docs/pagination.md) ------
+
+    @property
+    def page_number(self) -> int | None:
+        """Index in its walk of the page that failed (``None`` outside a page walk)."""
+        return self._walk.failed_page_number if self._walk is not None else None
+
+    @property
+    def page_params(self) -> dict[str, Any] | None:
+        """The position asked for the failed page (``{"page": 3}``), outside a walk ``None``."""
+        return self._walk.failed_position if self._walk is not None else None
 
     def resume(self) -> Iterator[Any]:
         """Continue an interrupted page walk: retries the failed page, loses and repeats nothing.
 
         Raises ``RuntimeError`` when this error did not come from a page walk.
         """
-        if self._resume_walk is None:
+        if self._walk is None:
             raise RuntimeError("this error did not interrupt a page walk")
-        return self._resume_walk
+        return self._walk
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_walk", "_response")}
+        response = self._response
+        if response is not None and getattr(response, "_content_consumed", False):
+            import copy
+
+            kept = copy.copy(response)
+            kept.request = None  # type: ignore[assignment]  # may hold an open upload
+            kept.raw = None
+            state["_response"] = kept
+        return (_restore, (type(self), str(self), state))
 
 
 class TransportError(LosantError):
-    """The request could not be completed: no HTTP response to read."""
+    """No usable HTTP answer came back.
+
+    ``may_have_been_received`` is ``False`` when the request certainly never reached the
+    server (connection refused, name not found, connect timeout), ``True`` when it was
+    sent and the answer did not come whole: a POST may then have been processed.
+    """
+
+    def __init__(self, message: str, *, may_have_been_received: bool = False) -> None:
+        super().__init__(message)
+        self.may_have_been_received = may_have_been_received
 
 
 class LosantConnectionError(TransportError, ConnectionError):
-    """The server could not be reached (refused, reset, DNS failure...)."""
+    """The connection failed: refused, reset, or dropped before the whole answer came."""
 
 
 class LosantTimeoutError(TransportError, TimeoutError):
-    """The server did not answer within the configured timeout."""
+    """No whole answer (headers and body) within the timeout."""
+
+
+class InvalidResponseError(TransportError):
+    """A success status with a body that is not what the endpoint returns.
+
+    A 2xx body that does not decode as JSON, or a page walk that would otherwise end early
+    in silence or loop (a short or empty page while ``totalCount`` says more, a page equal
+    to the one before it, a cursor that does not move). ``http_response()`` gives the answer.
+    """
+
+    def __init__(self, message: str, response: requests.Response | None = None) -> None:
+        super().__init__(message, may_have_been_received=True)
+        self._response = response
 
 
 class BodyValidationError(LosantError, ValueError):
     """A request body does not match the endpoint's schema; nothing was sent.
 
-    ``errors`` lists ``(location, message)`` pairs, the location being the dotted path of
-    the offending field (``"attributes.0.dataType"``).
+    ``errors`` lists ``(location, message)`` pairs, the location being the API path of
+    the offending field (``"attributes[0].dataType"``).
     """
 
     def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
@@ -95,7 +169,9 @@ class APIError(LosantError):
     Attributes: ``status`` (HTTP status code), ``type`` (Losant's error type, such as
     ``"NotFound"`` or ``"Validation"``; ``None`` when the body was not Losant JSON),
     ``message`` (Losant's message, or a short excerpt of a non-JSON body), ``body`` (the
-    decoded JSON body, or ``None``), ``method`` and ``path`` of the failed request.
+    decoded JSON body, or ``None``), ``method`` and ``path`` of the failed request,
+    ``attempts`` (how many times it was sent) and ``retry_after`` (seconds the server asked
+    to wait, from ``Retry-After`` in seconds or as an HTTP date; ``None`` when absent).
     """
 
     def __init__(
@@ -108,6 +184,7 @@ class APIError(LosantError):
         path: str = "",
         body: Any = None,
         response: requests.Response | None = None,
+        attempts: int = 1,
     ) -> None:
         self.status = status
         self.type = type
@@ -115,14 +192,32 @@ class APIError(LosantError):
         self.method = method
         self.path = path
         self.body = body
+        self.attempts = attempts
         self._response = response
+        header = response.headers.get("Retry-After") if response is not None else None
+        self.retry_after: float | None = parse_retry_after(header)
         where = f" ({method} {path})" if method else ""
         kind = f" {type}" if type else ""
-        super().__init__(f"{status}{kind}: {message}{where}")
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        super().__init__(f"{status}{kind}: {message}{where}{tries}")
 
     def __repr__(self) -> str:
         name = type(self).__name__
         return f"{name}(status={self.status}, type={self.type!r}, message={self.message!r})"
+
+
+class RedirectError(APIError):
+    """3xx: the API answered with a redirect, which the client never follows.
+
+    Following it could turn a POST into a GET (losing the write) or send credentials to
+    another host. ``location`` is where it pointed; use that URL as ``API(url=...)`` if it
+    is right (the message says so when it points from ``http://`` to ``https://``).
+    """
+
+    @property
+    def location(self) -> str | None:
+        response = self._response
+        return response.headers.get("Location") if response is not None else None
 
 
 class BadRequestError(APIError):
@@ -154,20 +249,11 @@ class UnprocessableEntityError(APIError):
 
 
 class RateLimitError(APIError):
-    """429: too many requests; ``retry_after`` holds the server's hint in seconds, if any."""
-
-    @property
-    def retry_after(self) -> float | None:
-        response = self._response
-        value = response.headers.get("Retry-After") if response is not None else None
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
+    """429: too many requests; ``retry_after`` holds the wait the server asked for, if any."""
 
 
 class ServerError(APIError):
-    """5xx: the server failed; the request may be retried later."""
+    """5xx: the server failed."""
 
 
 _BY_STATUS: dict[int, type[APIError]] = {
@@ -184,14 +270,42 @@ _BY_STATUS: dict[int, type[APIError]] = {
 _EXCERPT = 200
 
 
-def error_for_response(response: requests.Response, method: str, path: str) -> APIError:
-    """Build the ``APIError`` subclass matching an HTTP error response.
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def excerpt(text: str) -> str:
+    """A short one-line excerpt of a body, for messages."""
+    flat = " ".join(text.split())
+    return flat[:_EXCERPT] + ("..." if len(flat) > _EXCERPT else "")
+
+
+def error_for_response(
+    response: requests.Response, method: str, path: str, attempts: int = 1
+) -> APIError:
+    """Build the ``APIError`` subclass matching an HTTP error (or redirect) response.
 
     Losant sends ``{"type": ..., "message": ...}``; anything else (an HTML page from a
     proxy, an empty body) still maps to the class of its status, with a short excerpt
     of the body as the message.
     """
     status = response.status_code
+    if 300 <= status < 400:
+        return _redirect(response, method, path, attempts)
     cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
     body: Any = None
     error_type: str | None = None
@@ -203,9 +317,33 @@ def error_for_response(response: requests.Response, method: str, path: str) -> A
         error_type = str(body["type"]) if body.get("type") is not None else None
         message = str(body.get("message", ""))
     else:
-        text = " ".join(response.text.split())
-        message = text[:_EXCERPT] + ("..." if len(text) > _EXCERPT else "")
-        message = message or (response.reason or "no body")
+        message = excerpt(response.text) or (response.reason or "no body")
     return cls(
-        status, error_type, message, method=method, path=path, body=body, response=response
+        status,
+        error_type,
+        message,
+        method=method,
+        path=path,
+        body=body,
+        response=response,
+        attempts=attempts,
+    )
+
+
+def _redirect(response: requests.Response, method: str, path: str, attempts: int) -> APIError:
+    location = response.headers.get("Location")
+    if location is None:
+        message = "redirect without a Location; redirects are not followed"
+    else:
+        message = f"redirected to {location}; redirects are not followed"
+        if response.url.startswith("http://") and location.startswith("https://"):
+            message += " (the API wants https: use the https:// URL as API(url=...))"
+    return RedirectError(
+        response.status_code,
+        None,
+        message,
+        method=method,
+        path=path,
+        response=response,
+        attempts=attempts,
     )

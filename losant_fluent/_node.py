@@ -1,9 +1,9 @@
-"""The fluent node: an immutable path on an ``API``, extended one segment at a time.
+"""The fluent node: an immutable path on a pipeline, extended one segment at a time.
 
 Generated subclasses (``_resources.py``) add one method per child segment and one verb
-method per endpoint; each verb calls :meth:`Node._send`, which checks and encodes the call
-(``_wire``), hands it to the ``API`` transport (``_client``) and turns the answer into a
-model (``models``), a page walker (``_pagination``) or an event stream (``_streams``).
+method per endpoint; each verb calls :meth:`Node._send`, which builds the call (checked
+and encoded by ``_wire``) and hands it to the pipeline (``_pipeline.Pipeline.request``),
+which sends it and returns the result. Nodes only build calls.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from . import _catalog, _wire
 
 if TYPE_CHECKING:
-    from ._client import API
+    from ._pipeline import Pipeline
 
 BodyInput = Mapping[str, Any] | Sequence[Any]
 FileInput = Any  # bytes, a path, an open binary file, or (filename, data[, content_type])
@@ -36,13 +36,13 @@ MISSING: Final = _Missing.MISSING
 class Node:
     """A position in the API's URL tree. Building nodes never sends anything."""
 
-    __slots__ = ("_api", "_path")
+    __slots__ = ("_pipeline", "_path")
     _template = "/"
-    _api: API
+    _pipeline: Pipeline
     _path: str
 
-    def __init__(self, api: API, path: str = "") -> None:
-        object.__setattr__(self, "_api", api)
+    def __init__(self, pipeline: Pipeline, path: str = "") -> None:
+        object.__setattr__(self, "_pipeline", pipeline)
         object.__setattr__(self, "_path", path)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -58,12 +58,12 @@ class Node:
         return (
             type(other) is type(self)
             and isinstance(other, Node)
-            and other._api is self._api
+            and other._pipeline is self._pipeline
             and other._path == self._path
         )
 
     def __hash__(self) -> int:
-        return hash((type(self), id(self._api), self._path))
+        return hash((type(self), id(self._pipeline), self._path))
 
     def __dir__(self) -> list[str]:
         """Children, verbs and ``at``: what a REPL user can call next."""
@@ -76,15 +76,15 @@ class Node:
         return self._path or "/"
 
     def _child(self, segment: str, cls: type[_N]) -> _N:
-        return cls(self._api, f"{self._path}/{segment}")
+        return cls(self._pipeline, f"{self._path}/{segment}")
 
     def _child_or_item(
         self, segment: str, cls: type[_N], ident: object, item_cls: type[_M]
     ) -> _N | _M:
         path = f"{self._path}/{segment}"
         if ident is MISSING:
-            return cls(self._api, path)
-        return item_cls(self._api, f"{path}/{_wire.encode_segment(ident, f'{segment} id')}")
+            return cls(self._pipeline, path)
+        return item_cls(self._pipeline, f"{path}/{_wire.encode_segment(ident, f'{segment} id')}")
 
     def at(self, *segments: str) -> RawNode:
         """Reach a path the catalog does not know yet, below this node.
@@ -96,32 +96,24 @@ class Node:
         path = self._path
         for segment in segments:
             path += "/" + _wire.encode_segment(segment, "path segment")
-        return RawNode(self._api, path)
+        return RawNode(self._pipeline, path)
 
     def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
-        """Check, encode, send and decode one call of a catalog endpoint."""
+        """Build one call of a catalog endpoint and have the pipeline send it."""
         endpoint = _catalog.endpoint(endpoint_id)
         options = dict(params)
         timeout = options.pop("timeout", None)
         validate = options.pop("validate", None)
-        _wire.check_keywords(endpoint, options)
-        body_param = endpoint.body_param
-        if body_param is not None and body_param.required and body is None:
-            raise TypeError(f"{endpoint.id} ({endpoint.method} {endpoint.path}) needs a body")
-        payload = self._api._prepare_body(body_param, body, validate)
-        call = _wire.encode(endpoint, self._path, payload, options, body is not None)
-        call.timeout = timeout
-        if endpoint.sse:
-            from ._streams import EventStream
-
-            return EventStream(self._api._transmit(call, stream=True))
-        response = self._api._transmit(call)
-        result = self._api._decode(endpoint, response)
-        if endpoint.pagination:
-            from ._pagination import attach_pager
-
-            attach_pager(result, self, endpoint, body, params)
-        return result
+        pipeline = self._pipeline
+        call = _wire.encode(
+            endpoint,
+            self._path,
+            body,
+            options,
+            validate=pipeline.options.validate if validate is None else bool(validate),
+            timeout=timeout,
+        )
+        return pipeline.request(call)
 
 
 class RawNode(Node):
@@ -138,19 +130,8 @@ class RawNode(Node):
         timeout: float | None,
         query: Mapping[str, Any],
     ) -> Any:
-        call = _wire.WireCall(method=method, path=self._path, timeout=timeout)
-        call.query.update(_wire.DEFAULT_FLAGS)
-        for name, value in query.items():
-            if isinstance(value, Mapping) and name == "query":
-                call.query[name] = _wire._json_text(value)
-            else:
-                _wire.flatten(name, value, call.query)
-        call.headers.update(headers or {})
-        if body is not None:
-            call.json_body = self._api._prepare_body(None, body, False)
-            call.has_json_body = True
-        call.files = list(files.items()) if isinstance(files, Mapping) else files
-        return self._api._decode(None, self._api._transmit(call))
+        call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
+        return self._pipeline.request(call)
 
     def get(
         self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,

@@ -2,7 +2,7 @@
 
 A verb whose endpoint the catalog marks as paginated returns the first page as usual (a
 model such as ``Devices``), with a :class:`Pager` attached by :func:`attach_pager`. The
-pager remembers the call (node, endpoint, body, keywords) and the endpoint's style:
+pager remembers the encoded call and the pipeline that sent it, and the endpoint's style:
 
 ``page``
     ``page`` (0-based) and ``perPage``; the walk ends at ``totalCount`` or on a short page.
@@ -13,10 +13,13 @@ pager remembers the call (node, endpoint, body, keywords) and the endpoint's sty
     ``startingAfterId`` and ``limit`` (instance sandboxes); the next cursor is the ``id`` of
     the last item; the walk ends when ``hasMore`` is false.
 
-Later pages are requested through ``Node._send`` with the caller's keywords and body, only
-the page, offset or cursor changed, so authentication, encoding, errors and models are the
-same as for the first page. :class:`PagedResultMixin` (a base of every ``LosantModel``)
-makes the result iterable over all items; :class:`PageWalk` is the iterator doing the work.
+A later page is the first page's encoded call (``_wire.WireCall``) with only the page,
+offset or cursor replaced, sent through the same pipeline: nothing is checked or encoded
+again, and retries, renewal, errors and models are the same as for the first page.
+:class:`PagedResultMixin` (a base of every ``LosantModel``) makes the result iterable over
+all items; :class:`PageWalk` is the iterator doing the work, and it never ends early in
+silence: an empty or short page while ``totalCount`` says more items exist, a page equal
+to the one before it, or a cursor that does not move raise ``InvalidResponseError``.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ._exceptions import LosantError
+from ._exceptions import InvalidResponseError, LosantError
+from ._values import query_text
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from ._catalog import Endpoint
-    from ._node import Node
+    from ._pipeline import Pipeline
+    from ._wire import WireCall
 
 __all__ = ["PageWalk", "PagedResultMixin", "Pager", "attach_pager"]
 
@@ -83,25 +87,32 @@ def page_items(page: Any) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
+def _raw_items(page: Any) -> Any:
+    """The items of a page as the API sent them (for comparing pages cheaply)."""
+    raw = page.raw_json() if hasattr(page, "raw_json") else None
+    return raw.get("items") if isinstance(raw, dict) else None
+
+
 class Pager:
-    """How to get the pages after one page: the call that produced it and its style."""
+    """How to get the pages after one page: the encoded call that produced it, and its style."""
 
-    __slots__ = ("node", "endpoint", "body", "params", "style")
+    __slots__ = ("pipeline", "call", "style")
 
-    def __init__(
-        self, node: Node, endpoint: Endpoint, body: Any, params: Mapping[str, Any]
-    ) -> None:
-        self.node = node
-        self.endpoint = endpoint
-        self.body = body
-        self.params = dict(params)
-        self.style: str = endpoint.pagination or ""
+    def __init__(self, pipeline: Pipeline, call: WireCall) -> None:
+        self.pipeline = pipeline
+        self.call = call
+        endpoint = call.endpoint
+        self.style: str = (endpoint.pagination if endpoint is not None else None) or ""
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.call.endpoint.id if self.call.endpoint is not None else self.call.path
 
     def __repr__(self) -> str:
-        return f"<Pager {self.endpoint.id} style={self.style} {self.start()}>"
+        return f"<Pager {self.endpoint_id} style={self.style} {self.start()}>"
 
     # A pager is never changed after it is made: copies of a result share it. It refers to
-    # the API (session, lock), so a pickled result loses it and iterates its own items only.
+    # the pipeline (session, lock), so a pickled result loses it and iterates its own items.
     def __copy__(self) -> Pager:
         return self
 
@@ -114,57 +125,76 @@ class Pager:
     def _size(self) -> int:
         """The page size asked for: the caller's, else the catalog's default."""
         name, fallback = _SIZE[self.style]
-        param = self.endpoint.keyword_params.get(name)
+        endpoint = self.call.endpoint
+        param = endpoint.keyword_params.get(name) if endpoint is not None else None
         default = param.default if param is not None else None
-        return _as_int(self.params.get(name), _as_int(default, fallback))
+        return _as_int(self.call.query_value(name), _as_int(default, fallback))
 
     def start(self) -> dict[str, Any]:
         """Where the page this pager came with starts, as the moving parameter."""
         if self.style == "page":
-            return {"page": _as_int(self.params.get("page"), 0)}
+            return {"page": _as_int(self.call.query_value("page"), 0)}
         if self.style == "offset":
-            return {"offset": _as_int(self.params.get("offset"), 0)}
-        cursor = self.params.get("startingAfterId")
+            return {"offset": _as_int(self.call.query_value("offset"), 0)}
+        cursor = self.call.query_value("startingAfterId")
         return {"startingAfterId": cursor} if cursor is not None else {}
 
+    def _invalid(self, page: Any, why: str) -> InvalidResponseError:
+        response = page.http_response() if hasattr(page, "http_response") else None
+        return InvalidResponseError(
+            f"{self.call.method} {self.call.path}: {why}; stopping here would silently "
+            "lose items", response)
+
     def after(self, page: Any, position: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Where the page after ``page`` (requested at ``position``) starts; None at the end."""
-        count = len(page_items(page))
-        if count == 0:
-            return None
+        """Where the page after ``page`` (requested at ``position``) starts; None at the end.
+
+        Raises ``InvalidResponseError`` when the page contradicts the walk so far.
+        """
+        items = page_items(page)
+        count = len(items)
         if self.style == "cursor":
             has_more = read(page, "hasMore")
+            if count == 0:
+                if has_more is True:
+                    raise self._invalid(page, "an empty page says hasMore=true")
+                return None
             if has_more is False or (has_more is None and count < self._size()):
                 return None
-            last = page_items(page)[-1]
+            last = items[-1]
             cursor = read(last, "id") or read(last, "instanceSandboxId")
             if cursor is None:
                 raise LosantError(
-                    f"{self.endpoint.id}: cannot ask for the next page, "
-                    "the last item has no id"
+                    f"{self.endpoint_id}: cannot ask for the next page, the last item has no id"
                 )
+            if cursor == position.get("startingAfterId"):
+                raise self._invalid(page, f"the cursor did not move (still {cursor!r})")
             return {"startingAfterId": cursor}
         total = read(page, "totalCount")
+        total = total if isinstance(total, int) and not isinstance(total, bool) else None
         name = "perPage" if self.style == "page" else "limit"
         size = _as_int(read(page, name), self._size())
         if self.style == "page":
             number = _as_int(position.get("page"), 0)
-            reached = number * size + count
+            before = number * size
             following: dict[str, Any] = {"page": number + 1}
         else:
-            offset = _as_int(position.get("offset"), 0)
-            reached = offset + count
-            following = {"offset": reached}
-        if count < size or (isinstance(total, int) and reached >= total):
+            before = _as_int(position.get("offset"), 0)
+            following = {"offset": before + count}
+        reached = before + count
+        if total is not None and reached < total and (count == 0 or count < size):
+            raise self._invalid(
+                page, f"a page with {count} of {size} items ends at item {reached}, but "
+                f"totalCount says {total}")
+        if count == 0 or count < size or (total is not None and reached >= total):
             return None
         return following
 
     def fetch(self, position: Mapping[str, Any]) -> Any:
-        """Request the page at ``position``: the caller's call with only the position changed."""
-        params = dict(self.params)
-        params.pop(_MOVING[self.style], None)
-        params.update(position)
-        return self.node._send(self.endpoint.id, self.body, params)
+        """Request the page at ``position``: the first call with only the position changed."""
+        call = self.call
+        for name, value in position.items():
+            call = call.with_query(name, query_text(value, name))
+        return self.pipeline.request(call)
 
 
 def _no_pager() -> None:
@@ -172,13 +202,11 @@ def _no_pager() -> None:
     return None
 
 
-def attach_pager(
-    result: Any, node: Node, endpoint: Endpoint, body: Any, params: Mapping[str, Any]
-) -> None:
+def attach_pager(result: Any, pager: Pager) -> None:
     """Make ``result`` (a page of a paginated endpoint) able to walk the pages after it."""
     private = getattr(result, "__pydantic_private__", None)
-    if endpoint.pagination in STYLES and isinstance(private, dict):
-        private[_KEY] = Pager(node, endpoint, body, params)
+    if pager.style in STYLES and isinstance(private, dict):
+        private[_KEY] = pager
 
 
 class _ReadAhead:
@@ -215,11 +243,12 @@ class PageWalk(Iterator[Any]):
     held besides the first (two with ``read_ahead``: the next page is fetched in a background
     thread while the current one is consumed). Breaking out of a loop fetches nothing more.
 
-    When a page fails, the transport's ``LosantError`` is raised as it is, with attributes:
-    ``page_number`` (index of the failed page in this walk; the first page, the result
-    itself, is 0), ``page_params`` (the moving parameter sent, e.g. ``{"page": 3}``) and
-    ``resume()`` (returns this walk). Nothing advanced: iterating again retries the page and
-    goes on with the first item not yet yielded.
+    When a page fails (after the pipeline's retries), its ``LosantError`` is raised as it
+    is, pointing back at this walk: ``err.resume()`` returns the walk, ``err.page_number``
+    and ``err.page_params`` read the walk's ``failed_page_number`` (index of the failed page
+    in this walk; the first page, the result itself, is 0) and ``failed_position`` (the
+    moving parameter sent, e.g. ``{"page": 3}``). Nothing advanced: iterating again retries
+    the page and goes on with the first item not yet yielded.
     """
 
     def __init__(
@@ -244,6 +273,9 @@ class PageWalk(Iterator[Any]):
         self._items = page_items(first)
         self._index = 0
         self._yielded = 0
+        self._previous_raw = _raw_items(first)
+        self.failed_page_number: int | None = None
+        self.failed_position: dict[str, Any] | None = None
         self._next = pager.after(first, pager.start()) if pager is not None else None
 
     def __repr__(self) -> str:
@@ -305,12 +337,18 @@ class PageWalk(Iterator[Any]):
                 page = ahead.take()
             else:
                 page = self._pager.fetch(position)
+            raw = _raw_items(page)
+            if raw and raw == self._previous_raw:
+                raise self._pager._invalid(
+                    page, f"the page at {dict(position)} repeats the page before it")
             following = self._pager.after(page, position)
         except LosantError as err:
-            err.page_number = self._page_number + 1
-            err.page_params = dict(position)
-            err._resume_walk = self
+            self.failed_page_number = self._page_number + 1
+            self.failed_position = dict(position)
+            err._walk = self
             raise
+        self.failed_page_number = self.failed_position = None
+        self._previous_raw = raw
         self._page = page
         self._page_number += 1
         self._items = page_items(page)
@@ -349,6 +387,15 @@ class PagedResultMixin:
         pager = private.get(_KEY) if isinstance(private, dict) else None
         return pager if isinstance(pager, Pager) else None
 
+    def _collection_pager(self, what: str) -> Pager | None:
+        """The pager, after checking this result is a collection at all."""
+        pager = self._walk_pager()
+        if pager is None and "items" not in getattr(type(self), "model_fields", {}):
+            raise TypeError(
+                f"{type(self).__name__} is not a collection: it has no items to {what}"
+            )
+        return pager
+
     def __iter__(self) -> Iterator[Any]:
         if self._walk_pager() is None and "items" not in getattr(type(self), "model_fields", {}):
             return BaseModel.__iter__(self)  # type: ignore[arg-type]
@@ -361,11 +408,13 @@ class PagedResultMixin:
         ``read_ahead=True`` fetches the next page in a background thread while the current
         one is consumed (at most one page ahead).
         """
-        return PageWalk(self, self._walk_pager(), max_items=max_items, read_ahead=read_ahead)
+        pager = self._collection_pager("iterate")
+        return PageWalk(self, pager, max_items=max_items, read_ahead=read_ahead)
 
     def pages(self, *, read_ahead: bool = False) -> PageWalk:
         """Iterate over the page models: this result first, then each following page.
 
         A page's own items are ``page.items``; iterating a page itself walks on to the end.
         """
-        return PageWalk(self, self._walk_pager(), pages=True, read_ahead=read_ahead)
+        return PageWalk(self, self._collection_pager("page through"), pages=True,
+                        read_ahead=read_ahead)

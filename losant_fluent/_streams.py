@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     import requests
     from typing_extensions import Self
 
+    from ._pipeline import Pipeline
+    from ._wire import WireCall
+
 
 @dataclass(frozen=True)
 class ServerSentEvent:
@@ -28,7 +31,9 @@ class ServerSentEvent:
 class EventStream:
     """Iterate over the events of a streaming endpoint as they arrive; close when done."""
 
-    def __init__(self, response: requests.Response) -> None:
+    def __init__(self, pipeline: Pipeline, call: WireCall, response: requests.Response) -> None:
+        self._pipeline = pipeline
+        self._call = call
         self._response = response
 
     def http_response(self) -> requests.Response:

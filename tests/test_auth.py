@@ -282,17 +282,17 @@ def test_with_block_forgets_credentials_and_closes_the_session(auth: AuthServer)
     closed: list[bool] = []
     with API(url=auth.url) as api:
         api.login_user(EMAIL, PASSWORD)
-        renewal = api._renewal
+        renewal = api._pipeline.credentials.renewal
         assert renewal is not None
         original_close = api.session.close
         api.session.close = lambda: (closed.append(True), original_close())  # type: ignore[method-assign]
     assert closed == [True]
     assert not api.has_token
     assert api.login_result is None
-    assert api._renewal is None
+    assert api._pipeline.credentials.renewal is None
     assert renewal._body is None  # type: ignore[attr-defined]  # the password is gone
     assert PASSWORD not in repr(renewal)
-    assert renewal.renew(api) is False
+    assert renewal.renew(api._pipeline) is False
 
 
 def test_close_keeps_a_session_it_did_not_make(auth: AuthServer) -> None:
@@ -310,11 +310,11 @@ def test_close_keeps_a_session_it_did_not_make(auth: AuthServer) -> None:
 def test_reprs_hide_secrets(auth: AuthServer) -> None:
     api = API(url=auth.url).login_user(EMAIL, PASSWORD)
     token = api.login_result.token  # type: ignore[union-attr]
-    text = repr(api) + str(api) + repr(api._renewal)
+    text = repr(api) + str(api) + repr(api._pipeline.credentials.renewal)
     for secret in (PASSWORD, token):
         assert secret not in text
     device = API(url=auth.url).login_device(DEVICE_ID, KEY, SECRET)
-    text = repr(device) + repr(device._renewal)
+    text = repr(device) + repr(device._pipeline.credentials.renewal)
     assert SECRET not in text
     assert device.login_result.token not in text  # type: ignore[union-attr]
 

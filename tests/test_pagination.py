@@ -18,6 +18,7 @@ from wire_server import RecordingServer
 import losant_fluent as lf
 from losant_fluent import API
 from losant_fluent._pagination import PageWalk
+from losant_fluent._pipeline import Pipeline
 
 TOTAL = 5000
 QUERY = {"$or": [{"label": {"$ne": "x"}}, {"n": 5}]}
@@ -220,16 +221,16 @@ def test_a_later_page_walks_on_from_itself(api: API) -> None:
 
 def _capture_transport_errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
     raised: list[BaseException] = []
-    original = API._transmit
+    original = Pipeline.send
 
-    def transmit(self: API, call: Any, stream: bool = False) -> Any:
+    def send(self: Pipeline, call: Any, **options: Any) -> Any:
         try:
-            return original(self, call, stream)
+            return original(self, call, **options)
         except BaseException as exc:
             raised.append(exc)
             raise
 
-    monkeypatch.setattr(API, "_transmit", transmit)
+    monkeypatch.setattr(Pipeline, "send", send)
     return raised
 
 
@@ -243,13 +244,14 @@ def test_a_failed_page_raises_and_resumes_without_loss_or_repetition(
 ) -> None:
     raised = _capture_transport_errors(monkeypatch)
     responder.fail_once = {3}  # the third request: page 2
+    api = api.with_options(max_retries=0)  # a failure that outlasts the retries
     result = api.applications(APP).devices().get(perPage=1000, filter="device-*")
     seen: list[str] = []
     with pytest.raises(lf.ServerError) as info:
         for device in result.iter_items(read_ahead=read_ahead):
             seen.append(device.name)
     error: Any = info.value
-    assert raised == [error]  # the transport's own exception object, annotated
+    assert raised == [error]  # the pipeline's own exception object, pointing at the walk
     assert error.status == 500 and error.http_response().status_code == 500
     assert (error.page_number, error.page_params) == (2, {"page": 2})
     assert seen == _expected_names(0, 2000)
@@ -264,6 +266,7 @@ def test_a_failed_page_resumes_with_the_same_iterator(
     api: API, responder: PagingResponder
 ) -> None:
     responder.fail_once = {4}
+    api = api.with_options(max_retries=0)
     rows = api.applications(APP).data_tables(TABLE).rows().query()
     walk = rows.post(QUERY, limit=700, validate=False).iter_items(max_items=3000)
     seen: list[int] = []
@@ -276,6 +279,7 @@ def test_a_failed_page_resumes_with_the_same_iterator(
 
 def test_a_failed_page_resumes_a_page_walk(api: API, responder: PagingResponder) -> None:
     responder.fail_once = {2}
+    api = api.with_options(max_retries=0)
     result = api.instances(INSTANCE).sandboxes().get(limit=1000)
     walk = result.pages()
     assert next(walk) is result
@@ -374,3 +378,14 @@ def test_a_cursor_page_without_ids_cannot_go_on() -> None:
         with pytest.raises(lf.LosantError, match="no id"):
             list(result)
         assert len(server.requests) == 1
+
+
+def test_a_transient_page_failure_is_retried_within_the_walk(
+    api: API, server: RecordingServer, responder: PagingResponder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("losant_fluent._pipeline.INITIAL_RETRY_DELAY", 0.01)
+    responder.fail_once = {3}  # page 2 answers 500 once, then succeeds on the retry
+    names = [d.name for d in api.applications(APP).devices().get(perPage=1000)]
+    assert names == _expected_names()
+    assert [q.get("page") for q in _queries(server)] == [None, "1", "2", "2", "3", "4"]

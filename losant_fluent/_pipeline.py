@@ -1,0 +1,368 @@
+"""The one request pipeline: every request the client makes goes through :meth:`Pipeline.send`.
+
+Verbs, pages of a walk, streams, uploads, logins and OAuth token calls all take the same
+steps, in this order:
+
+1. **build** the request from an encoded :class:`~losant_fluent._wire.WireCall`: the URL,
+   the headers Losant's clients send (``Accept``, ``Accept-Version``, ``Authorization``);
+2. **send** it through the transport seam (``_transport.py``);
+3. **renew** an expired login or OAuth token once on 401, and **retry** what is safe to
+   retry (:func:`should_retry`), waiting with backoff or the server's ``Retry-After``;
+4. **raise** the ``LosantError`` of an error status (``_exceptions.error_for_response``);
+5. **decode** the body into the endpoint's model (:meth:`Pipeline.decode`), attaching a
+   pager to collection results.
+
+A re-sent request carries the same bytes: the body is encoded once, before the first
+attempt (uploads are re-read from the start; see ``_wire.MultipartBody``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from ._exceptions import (
+    InvalidResponseError,
+    LosantTimeoutError,
+    TransportError,
+    error_for_response,
+    parse_retry_after,
+)
+from ._transport import HTTPRequest, Transport
+
+if TYPE_CHECKING:
+    import requests
+
+    from ._wire import WireCall
+
+__all__ = ["Credentials", "Options", "Pipeline", "Renewal", "check_url", "should_retry"]
+
+log = logging.getLogger("losant_fluent")
+
+ACCEPT_VERSION = "^1.31.0"
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# Methods whose repetition does no harm: retried also when the answer may have been lost.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Statuses retried for idempotent methods (429 is retried for every method: not processed).
+RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-``API`` request options (``API.with_options`` makes a copy with some changed)."""
+
+    timeout: float | None = 60.0
+    max_retries: int = 2
+    max_retry_wait: float = 60.0
+    validate: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+    accept_version: str = ACCEPT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds or None, not "
+                             f"{self.timeout!r}")
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or (
+            self.max_retries < 0
+        ):
+            raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
+        if not self.max_retry_wait >= 0:
+            raise ValueError(f"max_retry_wait must be >= 0 seconds, not {self.max_retry_wait!r}")
+
+
+class Renewal(Protocol):
+    """How to get a fresh token after a 401 (made by logins and OAuth 2.0; see ``_auth``)."""
+
+    def renew(self, pipeline: Pipeline) -> bool:
+        """Install a new token on ``pipeline.credentials``; ``False`` when there is none."""
+        ...
+
+    def forget(self) -> None:
+        """Drop the stored secrets (passwords, refresh tokens)."""
+        ...
+
+
+class Credentials:
+    """The token an ``API`` sends and how to renew it; shared with its ``with_options`` copies."""
+
+    __slots__ = ("token", "renewal", "login_result", "lock", "warned")
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+        self.renewal: Renewal | None = None
+        self.login_result: Any = None
+        self.lock = threading.RLock()
+        self.warned = False
+
+    def __repr__(self) -> str:
+        return f"<Credentials token={'set' if self.token else 'none'}>"
+
+    def install(self, token: str | None, renewal: Renewal | None, result: Any = None) -> None:
+        """Use ``token`` from now on, renewed by ``renewal`` (``None``: no renewal)."""
+        with self.lock:
+            self.token, self.renewal, self.login_result = token, renewal, result
+
+    def forget(self) -> None:
+        """Drop the token and any login secrets."""
+        with self.lock:
+            renewal = self.renewal
+            self.token, self.renewal, self.login_result = None, None, None
+        if renewal is not None:
+            renewal.forget()
+
+    def renew_after_401(self, token_used: str, pipeline: Pipeline) -> bool:
+        """Renew once for a request refused with ``token_used``; ``True`` if it may be re-sent.
+
+        Several threads may see the same 401: the first renews under the lock, the others
+        find the token changed and just re-send.
+        """
+        with self.lock:
+            if self.token != token_used:
+                return self.token is not None
+            renewal = self.renewal
+            return renewal is not None and renewal.renew(pipeline)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> str:
+    """The API base URL without a trailing slash; ``ValueError`` when it cannot work."""
+    if not isinstance(url, str):
+        raise TypeError(f"url must be a string, not {type(url).__name__}")
+    parts = urlsplit(url.strip())
+    if "@" in parts.netloc:
+        raise ValueError(
+            "url must not contain credentials (user:password@); pass token= or log in"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"url must start with http:// or https:// and name a host, like "
+            f"https://api.losant.com (got {url!r}; try 'https://{url.strip().lstrip('/')}')"
+        )
+    if parts.query or parts.fragment:
+        raise ValueError(f"url must not have a query or fragment (got {url!r})")
+    return url.strip().rstrip("/")
+
+
+def should_retry(method: str, *, status: int | None = None,
+                 failure: TransportError | None = None) -> bool:
+    """Whether an attempt may be repeated: never a write that may have been processed.
+
+    * any method: the request never reached the server, or the answer was 429;
+    * GET, PUT, DELETE (idempotent) also: 408, 500, 502, 503, 504, or a connection that
+      broke before the answer.
+    A timeout that may have been received is not retried: ``timeout`` is the caller's
+    deadline. A 2xx body that is not JSON is not retried either.
+    """
+    if failure is not None:
+        if not failure.may_have_been_received:
+            return True
+        if isinstance(failure, (LosantTimeoutError, InvalidResponseError)):
+            return False
+        return method in IDEMPOTENT
+    if status == 429:
+        return True
+    return status in RETRY_STATUSES and method in IDEMPOTENT
+
+
+def backoff(retry: int) -> float:
+    """Seconds before retry number ``retry`` (1-based): 0.5 s doubling to 8 s, with jitter."""
+    delay = min(INITIAL_RETRY_DELAY * 2.0 ** (retry - 1), MAX_RETRY_DELAY)
+    return delay * (1.0 - 0.25 * random.random())
+
+
+class Pipeline:
+    """Sends encoded calls for one ``API``: its URL, transport, credentials and options."""
+
+    __slots__ = ("url", "transport", "credentials", "options", "_plain_remote")
+
+    def __init__(
+        self, url: str, transport: Transport, credentials: Credentials, options: Options
+    ) -> None:
+        self.url = url
+        self.transport = transport
+        self.credentials = credentials
+        self.options = options
+        parts = urlsplit(url)
+        self._plain_remote = parts.scheme == "http" and not _loopback(parts.hostname or "")
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.url} {self.credentials!r}>"
+
+    def with_options(self, **changes: Any) -> Pipeline:
+        """A pipeline sharing transport and credentials, with some options changed."""
+        if "headers" in changes:
+            headers: Mapping[str, str] | None = changes["headers"]
+            changes["headers"] = tuple((headers or {}).items())
+        return Pipeline(self.url, self.transport, self.credentials,
+                        replace(self.options, **changes))
+
+    def anonymous(self) -> Pipeline:
+        """A pipeline sharing the transport that sends no token and renews nothing."""
+        return Pipeline(self.url, self.transport, Credentials(None), self.options)
+
+    # -- the one method ------------------------------------------------------------------------
+
+    def request(self, call: WireCall) -> Any:
+        """Send a catalog or raw call and return its result: a model, or an event stream."""
+        if call.endpoint is not None and call.endpoint.sse:
+            from ._streams import EventStream
+
+            return EventStream(self, call, self.send(call, stream=True))
+        return self.decode(call, self.send(call))
+
+    def send(
+        self,
+        call: WireCall,
+        *,
+        stream: bool = False,
+        authorize: bool = True,
+        check_status: bool = True,
+    ) -> requests.Response:
+        """Send ``call`` with renewal and retries; return the (2xx) response.
+
+        ``authorize=False`` sends no Losant token (requests to other hosts);
+        ``check_status=False`` returns error answers instead of raising.
+        """
+        options = self.options
+        timeout = call.timeout if call.timeout is not None else options.timeout
+        url = call.url or (self.url + call.target())
+        attempts = 0
+        renewed = False
+        while True:
+            attempts += 1
+            token = self.credentials.token if authorize else None
+            request = HTTPRequest(call.method, url, self._headers(call, token), call.body)
+            started = time.monotonic()
+            try:
+                response = self.transport.send(request, timeout=timeout, stream=stream)
+            except TransportError as failure:
+                if attempts <= options.max_retries and should_retry(call.method,
+                                                                    failure=failure):
+                    self._wait(call, attempts, backoff(attempts), type(failure).__name__)
+                    continue
+                raise _with_attempts(failure, attempts) from None
+            status = response.status_code
+            log.debug("%s %s -> %d in %.0f ms (attempt %d)", call.method, call.path, status,
+                      (time.monotonic() - started) * 1000, attempts)
+            if status == 401 and token and not renewed and self.credentials.renewal is not None:
+                response.close()
+                renewed = True
+                if self.credentials.renew_after_401(token, self):
+                    attempts -= 1  # a renewal is not a retry
+                    continue
+            if status < 300 or not check_status:
+                return response
+            if attempts <= options.max_retries and should_retry(call.method, status=status):
+                wait = self._retry_wait(response, attempts)
+                if wait is not None:
+                    response.close()
+                    self._wait(call, attempts, wait, str(status))
+                    continue
+            raise error_for_response(response, call.method, call.path, attempts)
+
+    def _retry_wait(self, response: requests.Response, attempts: int) -> float | None:
+        """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
+        after = parse_retry_after(response.headers.get("Retry-After"))
+        if after is None:
+            return backoff(attempts)
+        return after if after <= self.options.max_retry_wait else None
+
+    def _wait(self, call: WireCall, attempts: int, seconds: float, why: str) -> None:
+        log.info("retrying %s %s in %.2f s after %s (attempt %d of %d)", call.method,
+                 call.path, seconds, why, attempts, self.options.max_retries + 1)
+        time.sleep(seconds)
+
+    def _headers(self, call: WireCall, token: str | None) -> tuple[tuple[str, str], ...]:
+        """Headers in the order Losant's Python client sends them."""
+        headers = [*call.headers, *self.options.headers]
+        if call.url is None:
+            headers.append(("Accept", "application/json"))
+            headers.append(("Accept-Version", self.options.accept_version))
+        if token:
+            if self._plain_remote and not self.credentials.warned:
+                self.credentials.warned = True
+                warnings.warn(
+                    f"sending a Losant token over plain http to {self.url}; "
+                    "anyone on the network can read it: use https://",
+                    stacklevel=4,
+                )
+            headers.append(("Authorization", f"Bearer {token}"))
+        if call.content_type is not None:
+            headers.append(("Content-Type", call.content_type))
+        return tuple(headers)
+
+    # -- decoding ------------------------------------------------------------------------------
+
+    def decode(self, call: WireCall, response: requests.Response) -> Any:
+        """Turn a success response into the endpoint's model (generic when untyped)."""
+        from .models._registry import parse_response
+
+        data = self._json(call, response)
+        endpoint = call.endpoint
+        schema = endpoint.success_schema(response.status_code) if endpoint else None
+        result = parse_response(schema, data, response)
+        if endpoint is not None and endpoint.pagination:
+            from ._pagination import Pager, attach_pager
+
+            attach_pager(result, Pager(self, call))
+        return result
+
+    @staticmethod
+    def _json(call: WireCall, response: requests.Response) -> Any:
+        """The decoded body; ``InvalidResponseError`` when an endpoint's JSON is not JSON.
+
+        The message never quotes the body: a broken login answer could hold a token.
+        """
+        content = response.content
+        if not content.strip():
+            status = response.status_code
+            if call.endpoint is not None and status != 204 and call.endpoint.success_schema(
+                status
+            ):
+                raise InvalidResponseError(
+                    f"{call.method} {call.path}: the API answered {status} with an empty "
+                    "body where JSON was expected", response)
+            return None
+        try:
+            return json.loads(content)
+        except ValueError as exc:
+            if call.endpoint is None:
+                return response.text
+            kind = response.headers.get("Content-Type", "no content type")
+            raise InvalidResponseError(
+                f"{call.method} {call.path}: the API answered {response.status_code} with a "
+                f"body that is not JSON ({kind}, {len(content)} bytes; {_json_error(exc)})",
+                response,
+            ) from None
+
+
+def _json_error(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at byte {exc.pos}"
+    return type(exc).__name__
+
+
+def _with_attempts(error: TransportError, attempts: int) -> TransportError:
+    error.attempts = attempts
+    if attempts > 1 and error.args:
+        error.args = (f"{error.args[0]} (after {attempts} attempts)", *error.args[1:])
+    return error
+

@@ -1,0 +1,316 @@
+"""The transport seam: how one HTTP request is sent and its answer read, nothing more.
+
+A transport takes a fully encoded :class:`HTTPRequest` and returns a ``requests.Response``
+with its body read (or, with ``stream=True``, ready to be read). It raises only
+``LosantConnectionError`` (saying whether the request may have reached the server) and
+``LosantTimeoutError``; retries, renewal, status mapping and decoding are the pipeline's
+(``_pipeline.py``), so every transport gets them the same way.
+
+* :class:`RequestsTransport` (the default): a pooled ``requests.Session``; redirects are
+  never followed; ``timeout`` is a deadline for the whole answer, body included.
+* :class:`WSGITransport`: calls a WSGI app in process (the emulator's, for fast tests).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
+
+__all__ = ["HTTPRequest", "RequestsTransport", "Transport", "WSGITransport"]
+
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class HTTPRequest:
+    """One request as it goes on the wire: the body is bytes, or a re-iterable with ``len``."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | Iterable[bytes] | None = None
+
+    def body_bytes(self) -> bytes:
+        """The whole body (iterating a re-iterable body once more)."""
+        if self.body is None:
+            return b""
+        if isinstance(self.body, bytes):
+            return self.body
+        return b"".join(self.body)
+
+
+class Transport(Protocol):
+    """What the pipeline needs from a transport."""
+
+    def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        """Send ``request``; return the answer (body read unless ``stream``)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+def _describe(request: HTTPRequest) -> str:
+    return f"{request.method} {urlsplit(request.url).path}"
+
+
+def _host(request: HTTPRequest) -> str:
+    parts = urlsplit(request.url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
+class RequestsTransport:
+    """The default transport: one pooled ``requests.Session``.
+
+    ``pool_size`` is how many connections per host are kept for reuse: enough for that many
+    threads sharing one ``API`` without urllib3 discarding connections. A ``session`` passed
+    in is used as it is (its adapters, proxies and certificates); ``verify`` sets
+    ``session.verify`` (``False``, or a CA bundle path).
+    """
+
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        pool_size: int = 64,
+        verify: bool | str | None = None,
+    ) -> None:
+        self.owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        if verify is not None:
+            session.verify = verify
+        self.session = session
+
+    def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        session = self.session
+        deadline = None if timeout is None else time.monotonic() + timeout
+        prepared = session.prepare_request(
+            requests.Request(
+                request.method, request.url, headers=dict(request.headers), data=request.body
+            )
+        )
+        # requests' ``json=`` (what Losant's Python client uses) writes Content-Type after
+        # Content-Length; keep that order so both clients' requests are byte-identical.
+        content_type = prepared.headers.pop("Content-Type", None)
+        if content_type is not None:
+            prepared.headers["Content-Type"] = content_type
+        settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        try:
+            response = session.send(
+                prepared, allow_redirects=False, timeout=timeout, **settings
+            )
+        except requests.RequestException as exc:
+            raise _failure(request, exc, timeout) from None
+        if not stream:
+            _read_body(request, response, deadline, timeout)
+        return response
+
+    def close(self) -> None:
+        if self.owns_session:
+            self.session.close()
+
+
+def _failure(request: HTTPRequest, exc: Exception, timeout: float | None) -> TransportError:
+    """A requests exception as the ``LosantError`` the pipeline decides on."""
+    what = _describe(request)
+    if isinstance(exc, requests.ConnectTimeout):
+        return LosantTimeoutError(f"{what}: could not connect to {_host(request)} within "
+                                  f"{timeout} s")
+    if isinstance(exc, requests.ReadTimeout):
+        return LosantTimeoutError(
+            f"{what}: no answer within {timeout} s; the request may have been received",
+            may_have_been_received=True,
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransportError(f"{what}: TLS failed with {_host(request)} ({_reason(exc)})")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return LosantConnectionError(f"{what}: the proxy refused or failed ({_reason(exc)})")
+    if isinstance(exc, requests.ConnectionError):
+        if _never_sent(exc):
+            return LosantConnectionError(
+                f"{what}: could not connect to {_host(request)} ({_reason(exc)})"
+            )
+        return LosantConnectionError(
+            f"{what}: the connection to {_host(request)} broke before the answer "
+            f"({_reason(exc)}); the request may have been received",
+            may_have_been_received=True,
+        )
+    return TransportError(f"{what}: the request could not be sent ({type(exc).__name__})")
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """Whether a connection error happened before the request could reach the server."""
+    import urllib3.exceptions as u3
+
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, (u3.NewConnectionError, u3.NameResolutionError,
+                                ConnectionRefusedError)):
+            return True
+        if isinstance(current, u3.MaxRetryError):
+            stack.append(current.reason)
+        stack.extend([current.__cause__, current.__context__])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's class name: short, and never a URL with a query in it."""
+    inner: BaseException = exc
+    for _ in range(8):
+        nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
+        if not isinstance(nxt, BaseException):
+            args = [a for a in getattr(inner, "args", ()) if isinstance(a, BaseException)]
+            if not args:
+                break
+            nxt = args[-1]
+        inner = nxt
+    return type(inner).__name__
+
+
+def _read_body(
+    request: HTTPRequest,
+    response: requests.Response,
+    deadline: float | None,
+    timeout: float | None,
+) -> None:
+    """Read the whole body before ``deadline``, one socket read at a time."""
+    raw = response.raw
+    chunks: list[bytes] = []
+    try:
+        while True:
+            if deadline is not None and time.monotonic() > deadline:
+                response.close()
+                raise LosantTimeoutError(
+                    f"{_describe(request)}: the answer did not arrive in full within "
+                    f"{timeout} s; the request may have been received",
+                    may_have_been_received=True,
+                )
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except LosantTimeoutError:
+        raise
+    except Exception as exc:
+        import urllib3.exceptions as u3
+
+        response.close()
+        if isinstance(exc, (u3.ReadTimeoutError, TimeoutError)):
+            raise LosantTimeoutError(
+                f"{_describe(request)}: the answer stalled for over {timeout} s; "
+                "the request may have been received",
+                may_have_been_received=True,
+            ) from None
+        raise LosantConnectionError(
+            f"{_describe(request)}: the connection broke while the answer was read "
+            f"({type(exc).__name__}); the request may have been received",
+            may_have_been_received=True,
+        ) from None
+    response._content = b"".join(chunks)
+    response._content_consumed = True  # type: ignore[attr-defined]
+    response.close()  # body read: gives the connection back to the pool
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class WSGITransport:
+    """Calls a WSGI application in this process instead of going over the network.
+
+    ``API(url="http://emulator", transport=WSGITransport(Emulator().app))`` runs the
+    client against the emulator without sockets: the same pipeline, much faster tests.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+
+    def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        parts = urlsplit(request.url)
+        body = request.body_bytes()
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": _unquote_path(parts.path),
+            "RAW_URI": parts.path + (f"?{parts.query}" if parts.query else ""),
+            "QUERY_STRING": parts.query,
+            "SERVER_NAME": parts.hostname or "localhost",
+            "SERVER_PORT": str(parts.port or (443 if parts.scheme == "https" else 80)),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": parts.scheme,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        for name, value in request.headers:
+            key = name.upper().replace("-", "_")
+            if key == "CONTENT_TYPE":
+                environ["CONTENT_TYPE"] = value
+            elif key != "CONTENT_LENGTH":
+                environ[f"HTTP_{key}"] = value
+        started: dict[str, Any] = {}
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None
+                           ) -> Callable[[bytes], None]:
+            started["status"], started["headers"] = status, headers
+            return lambda data: None
+
+        result = self.app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+        response = requests.Response()
+        code, _, reason = str(started["status"]).partition(" ")
+        response.status_code = int(code)
+        response.reason = reason
+        response.headers = CaseInsensitiveDict(started["headers"])
+        response.url = request.url
+        response._content = content
+        response._content_consumed = True  # type: ignore[attr-defined]
+        response.raw = io.BytesIO(content)
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        return response
+
+    def close(self) -> None:
+        return None
+
+
+def _unquote_path(path: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(path, encoding="latin-1")
