@@ -89,8 +89,9 @@ def page_items(page: Any) -> list[Any]:
 
 def _raw_items(page: Any) -> Any:
     """The items of a page as the API sent them (for comparing pages cheaply)."""
-    raw = page.raw_json() if hasattr(page, "raw_json") else None
-    return raw.get("items") if isinstance(raw, dict) else None
+    raw = page if isinstance(page, Mapping) else (
+        page.raw_json() if hasattr(page, "raw_json") else None)
+    return raw.get("items") if isinstance(raw, Mapping) else None
 
 
 class Pager:
@@ -140,7 +141,7 @@ class Pager:
         return {"startingAfterId": cursor} if cursor is not None else {}
 
     def _invalid(self, page: Any, why: str) -> InvalidResponseError:
-        response = page.http_response() if hasattr(page, "http_response") else None
+        response = getattr(page, "http_response", lambda: None)()
         return InvalidResponseError(
             f"{self.call.method} {self.call.path}: {why}; stopping here would silently "
             "lose items", response)
@@ -189,11 +190,20 @@ class Pager:
             return None
         return following
 
-    def fetch(self, position: Mapping[str, Any]) -> Any:
-        """Request the page at ``position``: the first call with only the position changed."""
+    def _moved(self, position: Mapping[str, Any]) -> WireCall:
         call = self.call
         for name, value in position.items():
             call = call.with_query(name, query_text(value, name))
+        return call
+
+    def fetch(self, position: Mapping[str, Any], raw: bool = False) -> Any:
+        """Request the page at ``position``: the first call with only the position changed.
+
+        ``raw=True`` gives the decoded JSON (a dict) instead of a model.
+        """
+        call = self._moved(position)
+        if raw:
+            return self.pipeline.decode_json(call, self.pipeline.send(call))
         return self.pipeline.request(call)
 
 
@@ -212,8 +222,9 @@ def attach_pager(result: Any, pager: Pager) -> None:
 class _ReadAhead:
     """One page being fetched in a background thread."""
 
-    def __init__(self, pager: Pager, position: dict[str, Any]) -> None:
+    def __init__(self, pager: Pager, position: dict[str, Any], raw: bool) -> None:
         self.position = position
+        self._raw = raw
         self._pager = pager
         self._page: Any = None
         self._error: Exception | None = None
@@ -224,7 +235,7 @@ class _ReadAhead:
 
     def _run(self) -> None:
         try:
-            self._page = self._pager.fetch(self.position)
+            self._page = self._pager.fetch(self.position, self._raw)
         except Exception as exc:  # handed to the consumer in take()
             self._error = exc
 
@@ -259,9 +270,26 @@ class PageWalk(Iterator[Any]):
         pages: bool = False,
         max_items: int | None = None,
         read_ahead: bool = False,
+        raw: bool = False,
+        progress: bool = False,
     ) -> None:
         if max_items is not None and max_items < 0:
             raise ValueError("max_items cannot be negative")
+        if raw and not isinstance(first, Mapping):
+            first = first.raw_json() if hasattr(first, "raw_json") else None
+            if not isinstance(first, Mapping):
+                raise TypeError("raw=True needs a result read from the API")
+        self._raw = raw
+        self._bar: Any = None
+        if progress:
+            from ._data import progress_bar
+
+            total = read(first, "totalCount")
+            self._bar = progress_bar(
+                total=None if pages else (total if isinstance(total, int) else None),
+                unit="pages" if pages else "items",
+                desc=pager.endpoint_id if pager is not None else None,
+            )
         self._pager = pager
         self._pages = pages
         self._max_items = max_items
@@ -298,6 +326,7 @@ class PageWalk(Iterator[Any]):
     def __next__(self) -> Any:
         if not self._started:
             self._started = True
+            self._count_page()
             self._read_on()
             if self._pages:
                 self._yielded += 1
@@ -307,6 +336,7 @@ class PageWalk(Iterator[Any]):
         while True:
             if self._max_items is not None and self._yielded >= self._max_items:
                 self.close()
+                self._finish()
                 raise StopIteration
             if self._index < len(self._items):
                 item = self._items[self._index]
@@ -314,11 +344,13 @@ class PageWalk(Iterator[Any]):
                 self._yielded += 1
                 return item
             if self._next is None:
+                self._finish()
                 raise StopIteration
             self._advance()
 
     def _next_page(self) -> Any:
         if self._next is None:
+            self._finish()
             raise StopIteration
         self._advance()
         self._yielded += 1
@@ -336,7 +368,7 @@ class PageWalk(Iterator[Any]):
             if ahead is not None and ahead.position == position:
                 page = ahead.take()
             else:
-                page = self._pager.fetch(position)
+                page = self._pager.fetch(position, self._raw)
             raw = _raw_items(page)
             if raw and raw == self._previous_raw:
                 raise self._pager._invalid(
@@ -353,6 +385,7 @@ class PageWalk(Iterator[Any]):
         self._page_number += 1
         self._items = page_items(page)
         self._next = following
+        self._count_page()
         self._read_on()
 
     def _read_on(self) -> None:
@@ -363,12 +396,22 @@ class PageWalk(Iterator[Any]):
             left_here = len(self._items) - self._index
             if self._yielded + left_here >= self._max_items:
                 return
-        self._ahead = _ReadAhead(self._pager, self._next)
+        self._ahead = _ReadAhead(self._pager, self._next, self._raw)
 
     def close(self) -> None:
         """Stop the walk: a page being read ahead is dropped when it arrives."""
         self._ahead = None
         self._next = None
+
+    def _count_page(self) -> None:
+        """Move the progress bar on by the page that just became current."""
+        if self._bar is not None:
+            self._bar.update(1 if self._pages else len(self._items))
+
+    def _finish(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class PagedResultMixin:
@@ -401,20 +444,44 @@ class PagedResultMixin:
             return BaseModel.__iter__(self)  # type: ignore[arg-type]
         return self.iter_items()
 
-    def iter_items(self, *, max_items: int | None = None, read_ahead: bool = False) -> PageWalk:
+    def iter_items(
+        self,
+        *,
+        max_items: int | None = None,
+        read_ahead: bool = False,
+        raw: bool = False,
+        progress: bool = False,
+    ) -> PageWalk:
         """Iterate over the items of this page and the pages after it, fetched lazily.
 
         ``max_items`` stops after that many items (no page beyond them is fetched);
         ``read_ahead=True`` fetches the next page in a background thread while the current
-        one is consumed (at most one page ahead).
+        one is consumed (at most one page ahead); ``raw=True`` yields the items as plain
+        dicts, as the API sent them (no models: fastest); ``progress=True`` shows a progress
+        bar on stderr (needs the ``data`` extra).
         """
         pager = self._collection_pager("iterate")
-        return PageWalk(self, pager, max_items=max_items, read_ahead=read_ahead)
+        return PageWalk(self, pager, max_items=max_items, read_ahead=read_ahead, raw=raw,
+                        progress=progress)
 
-    def pages(self, *, read_ahead: bool = False) -> PageWalk:
+    def pages(
+        self, *, read_ahead: bool = False, raw: bool = False, progress: bool = False
+    ) -> PageWalk:
         """Iterate over the page models: this result first, then each following page.
 
         A page's own items are ``page.items``; iterating a page itself walks on to the end.
+        ``raw=True`` yields each page as the decoded JSON dict instead.
         """
         return PageWalk(self, self._collection_pager("page through"), pages=True,
-                        read_ahead=read_ahead)
+                        read_ahead=read_ahead, raw=raw, progress=progress)
+
+    def to_pandas(self, *, progress: bool = False) -> Any:
+        """This result as a ``pandas.DataFrame`` (needs the ``data`` extra).
+
+        A collection walks every page (one row per item, nested fields as dotted columns);
+        time-series, last-value, state-history and data-table results get their own tidy
+        shapes. See ``docs/data.md``.
+        """
+        from ._data import to_pandas
+
+        return to_pandas(self, progress=progress)

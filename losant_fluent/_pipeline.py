@@ -315,7 +315,7 @@ class Pipeline:
         """Turn a success response into the endpoint's model (generic when untyped)."""
         from .models._registry import parse_response
 
-        data = self._json(call, response)
+        data = self.decode_json(call, response)
         endpoint = call.endpoint
         schema = endpoint.success_schema(response.status_code) if endpoint else None
         result = parse_response(schema, data, response)
@@ -326,7 +326,7 @@ class Pipeline:
         return result
 
     @staticmethod
-    def _json(call: WireCall, response: requests.Response) -> Any:
+    def decode_json(call: WireCall, response: requests.Response) -> Any:
         """The decoded body; ``InvalidResponseError`` when an endpoint's JSON is not JSON.
 
         The message never quotes the body: a broken login answer could hold a token.

@@ -36,7 +36,7 @@ def write_all(reference: Path, package: Path) -> None:
     gen_resources.check_names(catalog)
     (package / "_catalog.json").write_text(gen_catalog.render_catalog(catalog))
     (package / "_resources.py").write_text(
-        gen_resources.render_resources(catalog, catalog["resources"])
+        gen_resources.render_resources(catalog, catalog["resources"], reference)
     )
     (package / "_params.py").write_text(gen_resources.render_params(catalog))
     import gen_models  # needs datamodel-code-generator (the `generate` extra)

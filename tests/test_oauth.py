@@ -262,3 +262,57 @@ def test_oauth_clients_and_tokens_are_managed_through_the_chain() -> None:
         api.me().oauth_tokens("575ed70c7ae143cd83dc4aa9").delete()
         assert server.last.method == "DELETE"
         assert server.last.path == "/me/oauth-tokens/575ed70c7ae143cd83dc4aa9"
+
+
+def test_loopback_http_is_allowed_per_thread_without_touching_the_environment(
+    auth: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_keys: list[str] = []
+
+    class Environ(dict[str, str]):
+        def __setitem__(self, key: str, value: str) -> None:
+            set_keys.append(key)
+            super().__setitem__(key, value)
+
+    monkeypatch.setattr(os, "environ", Environ(os.environ))
+    api = API(url=auth.url)
+    oauth = start(api, auth)
+    oauth.fetch_token(authorize(oauth))
+    assert api.me().get().email == "email@example.com"
+    assert _INSECURE not in set_keys
+
+    import threading
+
+    from oauthlib.oauth2.rfc6749 import parameters
+
+    from losant_fluent._auth import _oauthlib_call
+
+    seen: dict[str, bool] = {}
+    inside = threading.Event()
+    done = threading.Event()
+
+    def ours() -> None:
+        with _oauthlib_call():
+            seen["ours loopback"] = parameters.is_secure_transport("http://127.0.0.1/token")
+            seen["ours remote"] = parameters.is_secure_transport("http://auth.example/token")
+            inside.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=ours)
+    thread.start()
+    inside.wait(10)
+    # Another thread, while our call is under way: oauthlib's own rule, unchanged.
+    seen["other loopback"] = parameters.is_secure_transport("http://127.0.0.1/token")
+    done.set()
+    thread.join(10)
+    assert seen == {"ours loopback": True, "ours remote": False, "other loopback": False}
+
+
+def test_token_requests_go_through_the_pipeline(auth: AuthServer) -> None:
+    api = API(url=auth.url, headers={"X-Trace": "t"})
+    oauth = start(api, auth)
+    oauth.fetch_token(authorize(oauth))
+    (exchange,) = auth.to("POST", "/token")
+    assert exchange.header("X-Trace") == "t"  # the pipeline's options apply
+    assert exchange.header("Authorization") is None  # never the Losant token
+    assert exchange.header("Content-Type") == "application/x-www-form-urlencoded"

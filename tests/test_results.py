@@ -72,7 +72,7 @@ def test_invalid_body_names_the_field_and_sends_nothing(
            "attributes": [{"name": "t", "dataType": "complex-number"}]}
     with pytest.raises(BodyValidationError) as info:
         api.applications("a").devices().post(bad)
-    assert "attributes.0.dataType" in str(info.value)
+    assert "attributes[0].dataType" in str(info.value)
     with pytest.raises(BodyValidationError, match="name"):
         api.applications("a").devices().post({"deviceClass": "standalone"})
     assert server.requests == []
