@@ -292,7 +292,9 @@ class Pipeline:
 
     def _headers(self, call: WireCall, token: str | None) -> tuple[tuple[str, str], ...]:
         """Headers in the order Losant's Python client sends them."""
-        headers = [*call.headers, *self.options.headers]
+        # Requests to other hosts (OAuth token endpoints, storage hosts) carry only their
+        # own headers: none of this API's extra headers, which may hold credentials.
+        headers = [*call.headers, *(self.options.headers if call.url is None else ())]
         if call.url is None:
             headers.append(("Accept", "application/json"))
             headers.append(("Accept-Version", self.options.accept_version))
