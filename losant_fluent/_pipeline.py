@@ -44,7 +44,15 @@ if TYPE_CHECKING:
 
     from ._wire import WireCall
 
-__all__ = ["Credentials", "Options", "Pipeline", "Renewal", "check_url", "should_retry"]
+__all__ = [
+    "Credentials",
+    "Options",
+    "Pipeline",
+    "Renewal",
+    "check_url",
+    "pipeline_of",
+    "should_retry",
+]
 
 log = logging.getLogger("losant_fluent")
 
@@ -206,6 +214,11 @@ class Pipeline:
     def __repr__(self) -> str:
         return f"<Pipeline {self.url} {self.credentials!r}>"
 
+    # A result keeps the pipeline it came through (see ``pipeline_of``); it holds a session
+    # and credentials, so a pickled result loses it.
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return _no_pipeline, ()
+
     def with_options(self, **changes: Any) -> Pipeline:
         """A pipeline sharing transport and credentials, with some options changed."""
         if "headers" in changes:
@@ -321,6 +334,9 @@ class Pipeline:
         endpoint = call.endpoint
         schema = endpoint.success_schema(response.status_code) if endpoint else None
         result = parse_response(schema, data, response)
+        private = getattr(result, "__pydantic_private__", None)
+        if isinstance(private, dict):
+            private[_PIPELINE_KEY] = self
         if endpoint is not None and endpoint.pagination:
             from ._pagination import Pager, attach_pager
 
@@ -354,6 +370,21 @@ class Pipeline:
                 f"body that is not JSON ({kind}, {len(content)} bytes; {_json_error(exc)})",
                 response,
             ) from None
+
+
+_PIPELINE_KEY = "_losant_pipeline"
+
+
+def _no_pipeline() -> None:
+    """What a pickled pipeline becomes: nothing (see ``Pipeline.__reduce__``)."""
+    return None
+
+
+def pipeline_of(result: Any) -> Pipeline | None:
+    """The pipeline a result was read through (for follow-up requests such as uploads)."""
+    private = getattr(result, "__pydantic_private__", None)
+    found = private.get(_PIPELINE_KEY) if isinstance(private, dict) else None
+    return found if isinstance(found, Pipeline) else None
 
 
 def _json_error(exc: ValueError) -> str:
