@@ -196,6 +196,100 @@ def backoff(retry: int) -> float:
     return delay * (1.0 - 0.25 * random.random())
 
 
+DONE = "done"
+RENEW = "renew"
+RETRY = "retry"
+
+
+class Exchange:
+    """The attempts of one call: what to send next and what each outcome means.
+
+    It does no I/O: :meth:`Pipeline.send` (and an asynchronous pipeline) sends what
+    :meth:`next_request` gives, then asks :meth:`after_failure` (seconds to wait, or the
+    error raised) or :meth:`after_response` (``(DONE, None)``, ``(RETRY, seconds)``, or
+    ``(RENEW, token_used)`` for a 401 that a renewal may cure; errors are raised).
+    """
+
+    __slots__ = ("pipeline", "call", "authorize", "check_status", "timeout", "url",
+                 "attempts", "_renewed", "_token", "_started")
+
+    def __init__(self, pipeline: Pipeline, call: WireCall, *, authorize: bool = True,
+                 check_status: bool = True) -> None:
+        self.pipeline = pipeline
+        self.call = call
+        self.authorize = authorize
+        self.check_status = check_status
+        options = pipeline.options
+        self.timeout = call.timeout if call.timeout is not None else options.timeout
+        self.url = call.url or (pipeline.url + call.target())
+        self.attempts = 0
+        self._renewed = False
+        self._token: str | None = None
+        self._started = 0.0
+
+    def next_request(self) -> HTTPRequest:
+        """The request of the next attempt, with the token current now."""
+        self.attempts += 1
+        self._token = self.pipeline.credentials.token if self.authorize else None
+        self._started = time.monotonic()
+        call = self.call
+        return HTTPRequest(call.method, self.url, self.pipeline._headers(call, self._token),
+                           call.body)
+
+    def after_failure(self, failure: TransportError) -> float:
+        """Seconds to wait before the next attempt; raises when it must not be retried."""
+        if self.attempts <= self.pipeline.options.max_retries and should_retry(
+            self.call.method, failure=failure
+        ):
+            return self._retry_in(backoff(self.attempts), type(failure).__name__)
+        raise _with_attempts(failure, self.attempts) from None
+
+    def after_response(self, response: Any) -> tuple[str, Any]:
+        """What to do with an answer (see the class docstring)."""
+        call = self.call
+        status = response.status_code
+        log.debug("%s %s -> %d in %.0f ms (attempt %d)", call.method, call.path, status,
+                  (time.monotonic() - self._started) * 1000, self.attempts)
+        token = self._token
+        if status == 401 and token and not self._renewed and (
+            self.pipeline.credentials.renewal is not None
+        ):
+            response.close()
+            self._renewed = True
+            return RENEW, token
+        if status < 300 or not self.check_status:
+            return DONE, None
+        if self.attempts <= self.pipeline.options.max_retries and should_retry(
+            call.method, status=status
+        ):
+            wait = self._retry_wait(response)
+            if wait is not None:
+                response.close()
+                return RETRY, self._retry_in(wait, str(status))
+        raise self.error(response)
+
+    def renewed(self) -> None:
+        """The token was renewed after a 401: the next attempt is a re-send, not a retry."""
+        self.attempts -= 1
+
+    def error(self, response: Any) -> Exception:
+        """The error of an answer that ends the call."""
+        return error_for_response(response, self.call.method, self.call.path, self.attempts)
+
+    def _retry_wait(self, response: Any) -> float | None:
+        """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
+        after = parse_retry_after(response.headers.get("Retry-After"))
+        if after is None:
+            return backoff(self.attempts)
+        return after if after <= self.pipeline.options.max_retry_wait else None
+
+    def _retry_in(self, seconds: float, why: str) -> float:
+        call = self.call
+        log.info("retrying %s %s in %.2f s after %s (attempt %d of %d)", call.method,
+                 call.path, seconds, why, self.attempts, self.pipeline.options.max_retries + 1)
+        return seconds
+
+
 class Pipeline:
     """Sends encoded calls for one ``API``: its URL, transport, credentials and options."""
 
@@ -252,56 +346,26 @@ class Pipeline:
         """Send ``call`` with renewal and retries; return the (2xx) response.
 
         ``authorize=False`` sends no Losant token (requests to other hosts);
-        ``check_status=False`` returns error answers instead of raising.
+        ``check_status=False`` returns error answers instead of raising. The decisions are
+        :class:`Exchange`'s, so an asynchronous pipeline drives the very same steps.
         """
-        options = self.options
-        timeout = call.timeout if call.timeout is not None else options.timeout
-        url = call.url or (self.url + call.target())
-        attempts = 0
-        renewed = False
+        exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         while True:
-            attempts += 1
-            token = self.credentials.token if authorize else None
-            request = HTTPRequest(call.method, url, self._headers(call, token), call.body)
-            started = time.monotonic()
+            request = exchange.next_request()
             try:
-                response = self.transport.send(request, timeout=timeout, stream=stream)
+                response = self.transport.send(request, timeout=exchange.timeout, stream=stream)
             except TransportError as failure:
-                if attempts <= options.max_retries and should_retry(call.method,
-                                                                    failure=failure):
-                    self._wait(call, attempts, backoff(attempts), type(failure).__name__)
-                    continue
-                raise _with_attempts(failure, attempts) from None
-            status = response.status_code
-            log.debug("%s %s -> %d in %.0f ms (attempt %d)", call.method, call.path, status,
-                      (time.monotonic() - started) * 1000, attempts)
-            if status == 401 and token and not renewed and self.credentials.renewal is not None:
-                response.close()
-                renewed = True
-                if self.credentials.renew_after_401(token, self):
-                    attempts -= 1  # a renewal is not a retry
-                    continue
-            if status < 300 or not check_status:
+                time.sleep(exchange.after_failure(failure))
+                continue
+            step, value = exchange.after_response(response)
+            if step is DONE:
                 return response
-            if attempts <= options.max_retries and should_retry(call.method, status=status):
-                wait = self._retry_wait(response, attempts)
-                if wait is not None:
-                    response.close()
-                    self._wait(call, attempts, wait, str(status))
+            if step is RENEW:
+                if self.credentials.renew_after_401(value, self):
+                    exchange.renewed()
                     continue
-            raise error_for_response(response, call.method, call.path, attempts)
-
-    def _retry_wait(self, response: requests.Response, attempts: int) -> float | None:
-        """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
-        after = parse_retry_after(response.headers.get("Retry-After"))
-        if after is None:
-            return backoff(attempts)
-        return after if after <= self.options.max_retry_wait else None
-
-    def _wait(self, call: WireCall, attempts: int, seconds: float, why: str) -> None:
-        log.info("retrying %s %s in %.2f s after %s (attempt %d of %d)", call.method,
-                 call.path, seconds, why, attempts, self.options.max_retries + 1)
-        time.sleep(seconds)
+                raise exchange.error(response)
+            time.sleep(value)
 
     def _headers(self, call: WireCall, token: str | None) -> tuple[tuple[str, str], ...]:
         """Headers in the order Losant's Python client sends them."""
