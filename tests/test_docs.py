@@ -1,0 +1,169 @@
+"""The documentation runs: every Python block of README.md and docs/, every lesson script,
+the endpoint reference is fresh and the site builds with ``mkdocs build --strict``.
+
+How a page's Python blocks run (the convention docs/index.md describes for readers):
+
+* the blocks of one page run in order, in one namespace, against a fresh emulator;
+* ``LOSANT_API_URL`` and ``LOSANT_API_TOKEN`` point at the emulator (a user token), so
+  ``API()`` reaches it, and the namespace already holds ``api`` (logged in as the
+  emulator's user), ``app_id``, ``device_id``, ``email``, ``password``, ``access_key``,
+  ``access_secret``, ``token``, ``instance_id``, ``org_id`` and ``emulator``;
+* a function a block defines whose name starts with ``test_`` and takes ``emulator`` is
+  called with the emulator, as pytest would;
+* a block right after ``<!-- not-run: reason -->`` is skipped (and counted); a block made
+  only of ``--8<--`` includes shows a lesson script, which runs as a script instead.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+LESSONS = ROOT / "examples" / "lessons"
+
+FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)(?P<rest>.*)$")
+NOT_RUN = re.compile(r"^\s*<!--\s*not-run:\s*(?P<reason>.+?)\s*-->\s*$")
+SNIPPET = re.compile(r"^\s*-{1,}8<-{1,}\s")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced code block of a Markdown page."""
+
+    page: str
+    line: int  # 1-based line of the opening fence
+    lang: str
+    code: str
+    not_run: str | None  # the reason, when the block is marked not-run
+
+    @property
+    def is_snippet(self) -> bool:
+        lines = [line for line in self.code.splitlines() if line.strip()]
+        return bool(lines) and all(SNIPPET.match(line) for line in lines)
+
+    @property
+    def included(self) -> list[str]:
+        return re.findall(r"--8<--\s+\"([^\"]+)\"", self.code)
+
+
+def blocks(path: Path) -> list[Block]:
+    """Every fenced block of a Markdown file, with the not-run mark before it if any."""
+    rel = path.relative_to(ROOT).as_posix()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out: list[Block] = []
+    i = 0
+    while i < len(lines):
+        match = FENCE.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, ticks = match["indent"], match["ticks"]
+        start = i
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not (
+            lines[i].strip().startswith(ticks) and lines[i].strip().strip(ticks[0]) == ""
+        ):
+            line = lines[i]
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
+            i += 1
+        i += 1
+        before = start - 1
+        while before >= 0 and not lines[before].strip():
+            before -= 1
+        mark = NOT_RUN.match(lines[before]) if before >= 0 else None
+        out.append(
+            Block(rel, start + 1, match["lang"].lower(), "\n".join(body) + "\n",
+                  mark["reason"] if mark else None)
+        )
+    return out
+
+
+def pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def python_blocks(path: Path) -> list[Block]:
+    return [b for b in blocks(path) if b.lang in ("python", "py", "python3", "pycon")]
+
+
+PAGES_WITH_CODE = [p for p in pages() if python_blocks(p)]
+
+
+@pytest.fixture
+def docs_namespace(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    from losant_fluent import API
+
+    token = emulator.user_token()
+    for name in list(os.environ):
+        if name.startswith("LOSANT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LOSANT_API_URL", emulator.url)
+    monkeypatch.setenv("LOSANT_API_TOKEN", token)
+    with API(url=emulator.url).login_user(emulator.user_email, emulator.user_password) as api:
+        yield {
+            "__name__": "__docs__",
+            "api": api,
+            "app_id": emulator.application_id,
+            "device_id": emulator.device_id,
+            "email": emulator.user_email,
+            "password": emulator.user_password,
+            "access_key": emulator.access_key,
+            "access_secret": emulator.access_secret,
+            "token": token,
+            "instance_id": emulator.instance_id,
+            "org_id": emulator.org_id,
+            "emulator": emulator,
+        }
+
+
+RAN: dict[str, tuple[int, int, int]] = {}  # page -> (run, not-run, lesson includes)
+
+
+@pytest.mark.parametrize(
+    "page", PAGES_WITH_CODE, ids=[p.relative_to(ROOT).as_posix() for p in PAGES_WITH_CODE]
+)
+def test_page_examples_run(page: Path, docs_namespace: dict[str, Any]) -> None:
+    run = skipped = included = 0
+    for block in python_blocks(page):
+        if block.not_run is not None:
+            skipped += 1
+            continue
+        if block.is_snippet:
+            for name in block.included:
+                assert (ROOT / name).is_file(), f"{block.page}:{block.line} includes {name}"
+            included += 1
+            continue
+        before = {k for k, v in docs_namespace.items() if callable(v)}
+        try:
+            exec(compile(block.code, f"{block.page}:{block.line}", "exec"), docs_namespace)
+            for name, value in list(docs_namespace.items()):
+                if name.startswith("test_") and name not in before and callable(value):
+                    params = inspect.signature(value).parameters
+                    value(**{p: docs_namespace[p] for p in params})
+        except Exception as exc:
+            raise AssertionError(
+                f"the Python block at {block.page}:{block.line} failed: "
+                f"{type(exc).__name__}: {exc}\n--- block ---\n{block.code}"
+            ) from exc
+        run += 1
+    RAN[page.relative_to(ROOT).as_posix()] = (run, skipped, included)
+
+
+def test_not_run_blocks_are_rare() -> None:
+    marked = [b for p in pages() for b in python_blocks(p) if b.not_run is not None]
+    total = sum(len(python_blocks(p)) for p in pages())
+    assert len(marked) <= max(3, total // 10), [f"{b.page}:{b.line}" for b in marked]
+    for block in marked:
+        assert len(block.not_run or "") > 10, f"{block.page}:{block.line}: give a reason"
