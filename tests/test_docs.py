@@ -16,11 +16,10 @@ How a page's Python blocks run (the convention docs/index.md describes for reade
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +83,13 @@ def blocks(path: Path) -> list[Block]:
             before -= 1
         mark = NOT_RUN.match(lines[before]) if before >= 0 else None
         out.append(
-            Block(rel, start + 1, match["lang"].lower(), "\n".join(body) + "\n",
-                  mark["reason"] if mark else None)
+            Block(
+                rel,
+                start + 1,
+                match["lang"].lower(),
+                "\n".join(body) + "\n",
+                mark["reason"] if mark else None,
+            )
         )
     return out
 
@@ -167,3 +171,51 @@ def test_not_run_blocks_are_rare() -> None:
     assert len(marked) <= max(3, total // 10), [f"{b.page}:{b.line}" for b in marked]
     for block in marked:
         assert len(block.not_run or "") > 10, f"{block.page}:{block.line}: give a reason"
+
+
+# -- the generated endpoint reference --------------------------------------------------------
+
+
+def _gen_docs() -> Any:
+    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_endpoint_reference_is_up_to_date() -> None:
+    stale = _gen_docs().stale_pages()
+    assert not stale, f"stale pages (run: python scripts/gen_docs.py): {stale}"
+
+
+def test_endpoint_reference_lists_every_endpoint_with_a_chain_that_reaches_it() -> None:
+    from losant_fluent import API
+    from losant_fluent._catalog import endpoints
+
+    gen = _gen_docs()
+    text = "".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted((DOCS / "reference" / "endpoints").glob("*.md"))
+    )
+    api = API(url="http://127.0.0.1:9", token="t")
+    found = 0
+    for endpoint in endpoints().values():
+        raw = endpoint.raw
+        assert f"### {endpoint.method} `{endpoint.path}` {{ #{gen.anchor(endpoint.id)} }}" in text
+        chain = gen.chain(raw)
+        assert f"\n{chain}\n" in text
+        # The chain, with each id argument given its own name, reaches the path template.
+        match = re.fullmatch(r"(api\..*)\.(get|post|patch|put|delete)\(.*\)", chain)
+        assert match is not None and match[2] == endpoint.method.lower(), chain
+        names = re.findall(r"\(([a-z_]+)\)", match[1])
+        node = eval(match[1], {"api": api, **{n: f"ID-{n}" for n in names}})
+        expected = endpoint.path
+        for name in names:
+            camel = next(p.name for p in endpoint.params if gen.snake(p.name) == name)
+            expected = expected.replace("{" + camel + "}", f"ID-{name}")
+        assert node.path == expected, (chain, node.path)
+        assert f"`{endpoint.id}`; node class `{type(node).__name__}`" in text
+        assert callable(getattr(node, endpoint.method.lower()))
+        found += 1
+    assert found == 380
