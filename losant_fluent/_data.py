@@ -1,32 +1,385 @@
 """Tables and progress bars for data scripts (the optional ``data`` extra: pandas, tqdm).
 
-Placeholder: the real conversions are being written (see docs/data.md when it exists).
+Nothing here is imported by ``import losant_fluent``: pandas and tqdm are imported when a
+table or a progress bar is first asked for, and a clear ``ImportError`` naming the extra
+says what to install when they are missing. See ``docs/data.md``.
+
+:func:`to_pandas` gives each kind of result its table:
+
+* a collection (``Devices``, ``Events``...; every page walked) or a list result
+  (``DeviceCommands``...): one row per item, columns named as the API names the fields,
+  nested objects flattened to dotted columns (``connectionInfo.connected``), lists kept as
+  lists. Rows are built from the JSON as the API sent it (``iter_items(raw=True)``), and
+  the columns the item model types as date-times become ``datetime64[ms, UTC]``;
+* data table rows (``DataTableRows``): ``id``, the table's columns, ``createdAt``,
+  ``updatedAt``;
+* ``TimeSeriesData``: long form, ``time, device_id, device_name, attribute, value``;
+* ``LastValueData``: ``device_id, device_name, attribute, time, value``;
+* ``DeviceStates``: ``time`` and one column per attribute.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+import re
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, get_args, get_origin
 
-__all__ = ["progress_bar", "to_pandas"]
+__all__ = ["EXTRA_HINT", "progress_bar", "to_pandas"]
+
+EXTRA_HINT = "pip install 'losant-fluent[data]'"
+
+# Losant writes times with millisecond precision; ``ms`` also holds every date JavaScript can.
+TIME_UNIT = "ms"
+# Ids per devices request when looking up the names of last-value results: the most the
+# ``$in`` operator of an advanced device query takes.
+_NAMES_PER_REQUEST = 100
+_APP_PATH = re.compile(r"/applications/([A-Fa-f\d]{24})/")
 
 
-def _need(module: str) -> Any:
-    import importlib
-
+def _need(module: str, what: str) -> Any:
+    """Import ``module`` (pandas, tqdm...), or say which extra to install."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise ImportError(
-            f"this needs {module}: install the data extra, pip install 'losant-fluent[data]'"
+            f"{what} needs {module}, which is not installed: install the data extra, "
+            f"{EXTRA_HINT}",
+            name=module,
         ) from None
 
 
-def progress_bar(total: int | None, unit: str, desc: str | None) -> Any:
-    """A progress bar on stderr with ``update(n)`` and ``close()``."""
-    tqdm = _need("tqdm")
-    return tqdm.tqdm(total=total, unit=f" {unit}", desc=desc)
+# ------------------------------------------------------------------------ progress
+
+
+def progress_bar(total: int | None, unit: str, desc: str | None = None) -> Any:
+    """A tqdm progress bar on stderr, with ``update(n)`` and ``close()``.
+
+    ``total`` None shows a count without a bar. The unit ``"B"`` (or ``"bytes"``) counts
+    bytes, shown scaled (``1.50MB``); any other unit is shown as given (``items``, ``pages``).
+    The bar stays on screen when closed, showing how many were done.
+    """
+    tqdm = _need("tqdm", "a progress bar (progress=True)")
+    if unit in ("B", "bytes"):
+        shown: dict[str, Any] = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
+    else:
+        shown = {"unit": f" {unit}"}
+    return tqdm.tqdm(
+        total=total, desc=desc, file=sys.stderr, leave=True, dynamic_ncols=True, **shown
+    )
+
+
+# ------------------------------------------------------------------------ tables
 
 
 def to_pandas(result: Any, *, progress: bool = False) -> Any:
-    """``result`` as a DataFrame."""
-    raise NotImplementedError
+    """``result`` as a ``pandas.DataFrame`` (see the module docstring for the shapes).
+
+    ``progress=True`` shows a progress bar on stderr while the pages of a collection are
+    fetched. Raises ``TypeError`` for a result with no tabular form, ``ImportError`` when
+    pandas is not installed.
+    """
+    convert = _converter(result)
+    pd = _need("pandas", "to_pandas()")
+    return convert(pd, result, progress)
+
+
+def _converter(result: Any) -> Any:
+    from .models import DataTableRows, DeviceStates, LastValueData, TimeSeriesData
+    from .models._base import LosantListModel, LosantModel
+
+    if isinstance(result, TimeSeriesData):
+        return _time_series
+    if isinstance(result, LastValueData):
+        return _last_values
+    if isinstance(result, DeviceStates):
+        return _states
+    if isinstance(result, DataTableRows):
+        return _table_rows
+    if isinstance(result, LosantModel) and (
+        "items" in type(result).model_fields or result._walk_pager() is not None
+    ):
+        return _collection
+    if isinstance(result, LosantListModel):
+        return _list
+    raise TypeError(
+        f"{type(result).__name__} has no tabular form: to_pandas() takes a collection "
+        "(Devices, DataTableRows...), a list result (DeviceCommands...), TimeSeriesData, "
+        "LastValueData or DeviceStates"
+    )
+
+
+def _json(result: Any) -> Any:
+    """The JSON the API sent for ``result``, or (built by hand) the JSON it stands for."""
+    raw = result.raw_json()
+    if raw is None:
+        raw = result.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return raw
+
+
+def _flat(item: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One row: nested objects become dotted keys, everything else is kept as it is."""
+    if out is None:
+        out = {}
+        if not isinstance(item, Mapping):
+            out["value"] = item
+            return out
+    for key, value in item.items():
+        name = prefix + str(key)
+        if isinstance(value, Mapping):
+            _flat(value, name + ".", out)
+        else:
+            out[name] = value
+    return out
+
+
+def _collection(pd: Any, result: Any, progress: bool) -> Any:
+    return _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
+
+
+def _list(pd: Any, result: Any, progress: bool) -> Any:
+    items = _json(result)
+    rows = [_flat(item) for item in items] if isinstance(items, list) else []
+    return _frame(pd, rows, _item_model(type(result), "root"))
+
+
+def _table_rows(pd: Any, result: Any, progress: bool) -> Any:
+    frame = _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
+    for name in ("id", "createdAt", "updatedAt"):
+        if name not in frame.columns:
+            empty = pd.Series([None] * len(frame), dtype=object)
+            frame[name] = _times(pd, empty) if name != "id" else empty
+    columns = [c for c in frame.columns if c not in ("id", "createdAt", "updatedAt")]
+    return frame[["id", *columns, "createdAt", "updatedAt"]]
+
+
+def _item_rows(result: Any, progress: bool) -> list[dict[str, Any]]:
+    """Every item of every page, flattened."""
+    if isinstance(result.raw_json(), Mapping):
+        return [_flat(item) for item in result.iter_items(raw=True, progress=progress)]
+    # Built by hand (or read back from a pickle): its own items, as the JSON they stand for.
+    return [
+        _flat(item.model_dump(mode="json", by_alias=True, exclude_unset=True)
+              if hasattr(item, "model_dump") else item)
+        for item in result.iter_items(progress=progress)
+    ]
+
+
+def _frame(pd: Any, rows: list[dict[str, Any]], model: Any) -> Any:
+    """A frame of flattened rows, date-time columns (by the item model) as UTC datetimes."""
+    frame = pd.DataFrame(rows)
+    if model is None:
+        return frame
+    for column in frame.columns:
+        if _is_datetime(_type_at(model, str(column).split("."))):
+            frame[column] = _times(pd, frame[column])
+    return frame
+
+
+# -------------------------------------------------------------------- model types
+
+
+def _item_model(cls: type[Any], field: str) -> Any:
+    """The model class of the items of a collection (``items``) or list (``root``) model."""
+    from .models._lenient import _is_model_class, _members
+
+    info = getattr(cls, "model_fields", {}).get(field)
+    if info is None:
+        return None
+    for member in _members(info.annotation):
+        if get_origin(member) is list and get_args(member):
+            for item in _members(get_args(member)[0]):
+                if _is_model_class(item):
+                    return item
+    return None
+
+
+def _type_at(model: Any, parts: list[str]) -> Any:
+    """The type the item model gives the member at ``parts`` (None if it does not say)."""
+    from .models._lenient import _field_type, _is_model_class, _keys_of, _members
+
+    tp: Any = model
+    for part in parts:
+        found = None
+        for member in _members(tp):
+            if _is_model_class(member):
+                name = _keys_of(member).get(part)
+                if name is not None:
+                    found = _field_type(member, name)
+                    break
+            elif get_origin(member) is dict and len(get_args(member)) == 2:
+                found = get_args(member)[1]
+                break
+        if found is None:
+            return None
+        tp = found
+    return tp
+
+
+def _is_datetime(tp: Any) -> bool:
+    """Whether ``tp`` is a date-time (``LosantDateTime``), optional or not."""
+    from .models._lenient import _members
+
+    if tp is None:
+        return False
+    members = [m for m in _members(tp) if m is not type(None)]
+    return bool(members) and all(m is datetime for m in members)
+
+
+# --------------------------------------------------------------------------- times
+
+
+def _times(pd: Any, values: Any) -> Any:
+    """Losant times (ISO 8601 text, epoch milliseconds, ``{"$date": text}``) as a
+    ``datetime64[ms, UTC]`` Series; a column that cannot be read as times is kept as is."""
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    try:
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            converted = pd.to_datetime(series, unit="ms", utc=True)
+        elif all(isinstance(v, str) or _missing(v) for v in series):
+            converted = pd.to_datetime(series, utc=True, format="ISO8601")
+        else:
+            converted = pd.to_datetime(
+                pd.Series([_one_time(pd, v) for v in series], index=series.index, dtype=object),
+                utc=True,
+            )
+        return converted.dt.as_unit(TIME_UNIT)
+    except (ValueError, TypeError, OverflowError):
+        return series
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _one_time(pd: Any, value: Any) -> Any:
+    if isinstance(value, Mapping):
+        value = value.get("$date")
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        raise TypeError("not a time")
+    if isinstance(value, (int, float)):
+        return pd.Timestamp(value, unit="ms", tz="UTC")
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _text(pd: Any, values: list[Any]) -> Any:
+    """A column of text, in the pandas version's own text dtype (also when empty)."""
+    return pd.Series(values) if values else pd.Series(["x"]).iloc[:0].reset_index(drop=True)
+
+
+def _values(pd: Any, values: list[Any]) -> Any:
+    """Attribute values: numeric when they are all numbers, else objects."""
+    return pd.Series(values) if values else pd.Series([], dtype=object)
+
+
+# ----------------------------------------------------------------- shaped results
+
+
+def _time_series(pd: Any, result: Any, progress: bool) -> Any:
+    raw = _json(result)
+    devices = raw.get("devices") if isinstance(raw, Mapping) else None
+    times: list[Any] = []
+    ids: list[str] = []
+    names: list[Any] = []
+    attributes: list[str] = []
+    values: list[Any] = []
+    for device_id, device in (devices or {}).items():
+        device = device if isinstance(device, Mapping) else {}
+        name = device.get("name")
+        for point in device.get("points") or []:
+            if not isinstance(point, Mapping):
+                continue
+            when = point.get("time")
+            for attribute, value in (point.get("data") or {}).items():
+                times.append(when)
+                ids.append(device_id)
+                names.append(name)
+                attributes.append(attribute)
+                values.append(value)
+    return pd.DataFrame({
+        "time": _times(pd, times),
+        "device_id": _text(pd, ids),
+        "device_name": _text(pd, names),
+        "attribute": _text(pd, attributes),
+        "value": _values(pd, values),
+    })
+
+
+def _last_values(pd: Any, result: Any, progress: bool) -> Any:
+    raw = _json(result)
+    states = raw if isinstance(raw, Mapping) else {}
+    names = _device_names(result, list(states))
+    ids: list[str] = []
+    attributes: list[str] = []
+    times: list[Any] = []
+    values: list[Any] = []
+    for device_id, state in states.items():
+        state = state if isinstance(state, Mapping) else {}
+        for attribute, value in (state.get("data") or {}).items():
+            ids.append(device_id)
+            attributes.append(attribute)
+            times.append(state.get("time"))
+            values.append(value)
+    return pd.DataFrame({
+        "device_id": _text(pd, ids),
+        "device_name": _text(pd, [names.get(i) for i in ids]),
+        "attribute": _text(pd, attributes),
+        "time": _times(pd, times),
+        "value": _values(pd, values),
+    })
+
+
+def _device_names(result: Any, ids: list[str]) -> dict[str, Any]:
+    """The names of the devices ``ids`` (a last-value answer carries none).
+
+    Asked of the application the query went to, through the same pipeline (so with the
+    same credentials), one request per 100 devices. Nothing is asked for a result built by
+    hand; credentials that may not list devices leave the names out.
+    """
+    from ._exceptions import ForbiddenError
+    from ._pipeline import pipeline_of
+    from ._resources import Root
+
+    pipeline = pipeline_of(result)
+    response = result.http_response()
+    match = _APP_PATH.search(getattr(response, "url", None) or "")
+    if pipeline is None or match is None or not ids:
+        return {}
+    devices = Root(pipeline).applications(match.group(1)).devices()
+    names: dict[str, Any] = {}
+    try:
+        for start in range(0, len(ids), _NAMES_PER_REQUEST):
+            chunk = ids[start : start + _NAMES_PER_REQUEST]
+            page = devices.get(query={"id": {"$in": chunk}}, perPage=_NAMES_PER_REQUEST)
+            for item in page.iter_items(raw=True):
+                if isinstance(item, Mapping):
+                    names[str(item.get("id"))] = item.get("name")
+    except ForbiddenError:
+        pass
+    return names
+
+
+def _states(pd: Any, result: Any, progress: bool) -> Any:
+    raw = _json(result)
+    rows: list[dict[str, Any]] = []
+    times: list[Any] = []
+    attributes: dict[str, None] = {}
+    for state in raw if isinstance(raw, list) else []:
+        state = state if isinstance(state, Mapping) else {}
+        data = state.get("data")
+        data = data if isinstance(data, Mapping) else {}
+        times.append(state.get("time"))
+        # An attribute named ``time`` gets the column ``data.time``, beside the state's time.
+        row = {("data.time" if key == "time" else str(key)): value for key, value in data.items()}
+        rows.append(row)
+        attributes.update(dict.fromkeys(row))
+    frame = pd.DataFrame(rows, columns=list(attributes), index=range(len(rows)))
+    frame.insert(0, "time", _times(pd, times))
+    return frame

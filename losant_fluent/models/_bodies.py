@@ -377,9 +377,29 @@ def _message(cls: type[BaseModel], data: Any, entry: _Entry) -> str:
         return f"must be one of {', '.join(values)} (got {got})"
     if kind == "string_pattern_mismatch":
         return f"must match {ctx.get('pattern')} (got {got})"
+    if kind in ("too_long", "too_short"):
+        return _length(kind, ctx) or str(error.get("msg", kind))
     if kind in _EXPECTED:
         return f"must be {_EXPECTED[kind]} (got {got})"
     return str(error.get("msg", kind))
+
+
+# What a too-long list tells the caller to do (docs/data.md shows the pattern).
+_CHUNK_HINT = "split the list into chunks (see docs/data.md)"
+
+
+def _length(kind: str, ctx: Mapping[str, Any]) -> str | None:
+    """``at most 1000 items (got 2500); split the list ...`` for a list (or object) of the
+    wrong size; None when pydantic did not say the sizes."""
+    actual = ctx.get("actual_length")
+    limit = ctx.get("max_length" if kind == "too_long" else "min_length")
+    if not isinstance(limit, int) or not isinstance(actual, int):
+        return None
+    what = "keys" if ctx.get("field_type") == "Dictionary" else "items"
+    if kind == "too_short":
+        return f"at least {limit} {what} (got {actual})"
+    text = f"at most {limit} {what} (got {actual})"
+    return f"{text}; {_CHUNK_HINT}" if what == "items" else text
 
 
 # ------------------------------------------------------------------- check_keys
