@@ -44,11 +44,8 @@ def _need(module: str, what: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise ImportError(
-            f"{what} needs {module}, which is not installed: install the data extra, "
-            f"{EXTRA_HINT}",
-            name=module,
-        ) from None
+        message = f"{what} needs {module}, which is not installed: install the data extra"
+        raise ImportError(f"{message}, {EXTRA_HINT}", name=module) from None
 
 
 # ------------------------------------------------------------------------ progress
@@ -161,8 +158,11 @@ def _item_rows(result: Any, progress: bool) -> list[dict[str, Any]]:
         return [_flat(item) for item in result.iter_items(raw=True, progress=progress)]
     # Built by hand (or read back from a pickle): its own items, as the JSON they stand for.
     return [
-        _flat(item.model_dump(mode="json", by_alias=True, exclude_unset=True)
-              if hasattr(item, "model_dump") else item)
+        _flat(
+            item.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            if hasattr(item, "model_dump")
+            else item
+        )
         for item in result.iter_items(progress=progress)
     ]
 
@@ -303,13 +303,15 @@ def _time_series(pd: Any, result: Any, progress: bool) -> Any:
                 names.append(name)
                 attributes.append(attribute)
                 values.append(value)
-    return pd.DataFrame({
-        "time": _times(pd, times),
-        "device_id": _text(pd, ids),
-        "device_name": _text(pd, names),
-        "attribute": _text(pd, attributes),
-        "value": _values(pd, values),
-    })
+    return pd.DataFrame(
+        {
+            "time": _times(pd, times),
+            "device_id": _text(pd, ids),
+            "device_name": _text(pd, names),
+            "attribute": _text(pd, attributes),
+            "value": _values(pd, values),
+        }
+    )
 
 
 def _last_values(pd: Any, result: Any, progress: bool) -> Any:
@@ -327,13 +329,15 @@ def _last_values(pd: Any, result: Any, progress: bool) -> Any:
             attributes.append(attribute)
             times.append(state.get("time"))
             values.append(value)
-    return pd.DataFrame({
-        "device_id": _text(pd, ids),
-        "device_name": _text(pd, [names.get(i) for i in ids]),
-        "attribute": _text(pd, attributes),
-        "time": _times(pd, times),
-        "value": _values(pd, values),
-    })
+    return pd.DataFrame(
+        {
+            "device_id": _text(pd, ids),
+            "device_name": _text(pd, [names.get(i) for i in ids]),
+            "attribute": _text(pd, attributes),
+            "time": _times(pd, times),
+            "value": _values(pd, values),
+        }
+    )
 
 
 def _device_names(result: Any, ids: list[str]) -> dict[str, Any]:
