@@ -10,8 +10,9 @@ measurement runs in a fresh Python process, so peaks are comparable:
 
 * memory: losant-fluent walking 20,000 and ``--items`` devices; peak of Python allocations
   (``tracemalloc``) and peak RSS (``ru_maxrss``). Neither should grow with the number of items.
-* speed: items/s walking ``--items`` devices with losant-fluent (with and without read-ahead),
-  a hand-written loop over raw JSON with ``requests.Session``, and ``losant-rest`` 2.3.0
+* speed: items/s walking ``--items`` devices with losant-fluent (typed models, with and
+  without read-ahead, and plain dicts with ``iter_items(raw=True)``), a hand-written loop
+  over raw JSON with ``requests.Session``, and ``losant-rest`` 2.3.0
   (``pip install losant-rest==2.3.0``); best of ``--rounds``.
 * read-ahead: the same walk of 20,000 devices with ``--latency-ms`` of server delay per page,
   once with a consumer that does nothing and once with one that waits ``--consumer-ms`` per
@@ -37,7 +38,7 @@ from _loopback import start_server  # noqa: E402
 TOKEN = "bench-token"
 ROOT = Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds; every run is bounded
-MODES = ("raw", "losant-rest", "fluent", "fluent-read-ahead")
+MODES = ("raw", "losant-rest", "fluent", "fluent-read-ahead", "fluent-dicts")
 
 
 def _device(number: int) -> dict[str, Any]:
@@ -79,19 +80,19 @@ def _start_server(latency: float) -> tuple[multiprocessing.Process, str]:
 
 def _timed_decode() -> list[float]:
     """Count the time losant-fluent spends turning responses into models."""
-    from losant_fluent import API
+    from losant_fluent._pipeline import Pipeline
 
     spent = [0.0]
-    decode = API._decode
+    decode = Pipeline.decode
 
-    def timed(self: API, endpoint: Any, response: Any) -> Any:
+    def timed(self: Pipeline, call: Any, response: Any) -> Any:
         started = time.perf_counter()
         try:
-            return decode(self, endpoint, response)
+            return decode(self, call, response)
         finally:
             spent[0] += time.perf_counter() - started
 
-    API._decode = timed  # type: ignore[method-assign]
+    Pipeline.decode = timed  # type: ignore[method-assign]
     return spent
 
 
@@ -106,7 +107,9 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
 
         with API(url=url, token=TOKEN) as api:
             result = api.applications(app).devices().get(perPage=per_page)
-            for _ in result.iter_items(read_ahead=mode == "fluent-read-ahead"):
+            walk = result.iter_items(read_ahead=mode == "fluent-read-ahead",
+                                     raw=mode == "fluent-dicts")
+            for _ in walk:
                 count += 1
                 if consumer and count % per_page == 0:
                     time.sleep(consumer)
@@ -243,17 +246,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--consumer-ms", type=float, default=50.0)
+    parser.add_argument("--parts", default="memory,speed,read-ahead",
+                        help="which measurements to run, comma-separated")
     options = parser.parse_args()
+    parts = set(options.parts.split(","))
     n, per_page = options.items, options.per_page
     small = min(20_000, n)
 
     server, url = _start_server(0.0)
     slow_server, slow_url = _start_server(options.latency_ms / 1000)
     try:
-        _memory(url, (small, n), per_page)
-        _speed(url, n, per_page, options.rounds)
-        _read_ahead(slow_url, small, per_page, options.rounds, options.latency_ms,
-                    options.consumer_ms)
+        if "memory" in parts:
+            _memory(url, (small, n), per_page)
+        if "speed" in parts:
+            _speed(url, n, per_page, options.rounds)
+        if "read-ahead" in parts:
+            _read_ahead(slow_url, small, per_page, options.rounds, options.latency_ms,
+                        options.consumer_ms)
     finally:
         for process in (server, slow_server):
             process.terminate()

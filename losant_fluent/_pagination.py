@@ -87,11 +87,15 @@ def page_items(page: Any) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
-def _raw_items(page: Any) -> Any:
-    """The items of a page as the API sent them (for comparing pages cheaply)."""
-    raw = page if isinstance(page, Mapping) else (
-        page.raw_json() if hasattr(page, "raw_json") else None)
-    return raw.get("items") if isinstance(raw, Mapping) else None
+def _fingerprint(page: Any) -> tuple[Any, ...] | None:
+    """What tells two pages apart cheaply: their size and first and last item ids."""
+    items = page_items(page)
+    if not items:
+        return None
+    first, last = read(items[0], "id"), read(items[-1], "id")
+    if first is None and last is None:
+        return None
+    return (len(items), first, last)
 
 
 class Pager:
@@ -301,7 +305,7 @@ class PageWalk(Iterator[Any]):
         self._items = page_items(first)
         self._index = 0
         self._yielded = 0
-        self._previous_raw = _raw_items(first)
+        self._previous = _fingerprint(first)
         self.failed_page_number: int | None = None
         self.failed_position: dict[str, Any] | None = None
         self._next = pager.after(first, pager.start()) if pager is not None else None
@@ -369,8 +373,8 @@ class PageWalk(Iterator[Any]):
                 page = ahead.take()
             else:
                 page = self._pager.fetch(position, self._raw)
-            raw = _raw_items(page)
-            if raw and raw == self._previous_raw:
+            fingerprint = _fingerprint(page)
+            if fingerprint is not None and fingerprint == self._previous:
                 raise self._pager._invalid(
                     page, f"the page at {dict(position)} repeats the page before it")
             following = self._pager.after(page, position)
@@ -380,7 +384,7 @@ class PageWalk(Iterator[Any]):
             err._walk = self
             raise
         self.failed_page_number = self.failed_position = None
-        self._previous_raw = raw
+        self._previous = fingerprint
         self._page = page
         self._page_number += 1
         self._items = page_items(page)

@@ -21,7 +21,9 @@ asked: parsing pays nothing for it.
 
 from __future__ import annotations
 
+import enum
 import inspect
+import json
 import re
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
@@ -31,6 +33,7 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
+    Final,
     Generic,
     SupportsIndex,
     TypeVar,
@@ -48,6 +51,14 @@ from . import _display
 
 if TYPE_CHECKING:
     import requests
+
+class _Raw(enum.Enum):
+    """Stands for "the JSON of the response body", decoded only when ``raw_json()`` asks."""
+
+    FROM_RESPONSE = "from-response"
+
+
+RAW_FROM_RESPONSE: Final = _Raw.FROM_RESPONSE
 
 __all__ = [
     "GenericModel",
@@ -213,7 +224,14 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
     def raw_json(self) -> Any:
         """The decoded JSON this model was read from (None if built by hand)."""
         private = self.__pydantic_private__
-        return private.get("_losant_raw") if private else None
+        if not private:
+            return None
+        raw = private.get("_losant_raw")
+        if raw is RAW_FROM_RESPONSE:  # validated from the bytes: decode them on first ask
+            response = private.get("_losant_response")
+            raw = json.loads(response.content) if response is not None else None
+            private["_losant_raw"] = raw
+        return raw
 
 
 _UNIONS: tuple[Any, ...] = (Union, types.UnionType)

@@ -7,21 +7,31 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
+import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from .._exceptions import BodyValidationError
 from . import _bodies
-from ._base import GenericModel, GenericRootModel, LosantModel
+from ._base import RAW_FROM_RESPONSE, GenericModel, GenericRootModel, LosantModel
 from ._generated import SCHEMAS
 from ._lenient import lenient_build
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["attach_response", "model_for", "parse_response", "validate_body"]
+__all__ = [
+    "attach_response",
+    "model_for",
+    "parse_response",
+    "parse_response_json",
+    "validate_body",
+]
 
 
 def model_for(schema_name: str) -> type[LosantModel]:
@@ -73,6 +83,50 @@ def parse_response(
         model = _lenient(cls, data)
     attach_response(model, response, data)
     return model
+
+
+def parse_response_json(
+    schema_name: str, content: bytes, response: requests.Response | None
+) -> LosantModel:
+    """Read a JSON response body (bytes) straight into its model; raises only for non-JSON.
+
+    Validating from the bytes skips building the plain JSON first (about a third of the
+    work for a page of devices); the plain JSON is decoded again only if the fast path
+    fails (then leniently, as :func:`parse_response` does) or when ``raw_json()`` asks.
+    Raises ``ValueError`` when ``content`` is not JSON at all.
+    """
+    try:
+        cls = model_for(schema_name)
+    except (KeyError, ImportError):
+        return parse_response(schema_name, json.loads(content), response)
+    try:
+        with _collection_paused():
+            model: LosantModel = cls.model_validate_json(content)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            json.loads(content)  # raises the JSON syntax error with its position
+        return parse_response(schema_name, json.loads(content), response)
+    attach_response(model, response, RAW_FROM_RESPONSE)
+    return model
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while one response is turned into models.
+
+    A page of 1,000 devices makes some 20,000 objects, none of them garbage yet; the
+    collector would run dozens of times over them (and over everything else alive),
+    doubling the time to build the page. It is switched back on right after, unless it was
+    off already (or another thread switched it off meanwhile: then that thread turns it on).
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _lenient(cls: type[LosantModel], data: Any) -> LosantModel:
