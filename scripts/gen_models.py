@@ -786,6 +786,24 @@ def render(tree: ast.Module, stem: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+# Schemas whose own model gets a further base with methods (``losant_fluent/models/_files.py``).
+EXTRA_BASES = {"file": "FileResultMixin", "fileUploadPostResponse": "FileUploadMixin"}
+
+
+def add_extra_base(tree: ast.Module, stem: str) -> None:
+    """Give the schema's own class its ``EXTRA_BASES`` mixin (after its model base)."""
+    mixin = EXTRA_BASES.get(stem)
+    if mixin is None:
+        return
+    for stmt in tree.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == pascal(stem):
+            stmt.bases.append(ast.Name(mixin, ast.Load()))
+    tree.body.append(ast.ImportFrom("_files", [ast.alias(mixin)], 2))
+    imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+    tree.body = _dedupe_imports(imports) + rest
+
+
 def postprocess(raw_dir: Path, stems: list[str]) -> dict[str, str]:
     """Rewrite every generated module; return ``{module name: source}``."""
     trees = {
@@ -803,6 +821,7 @@ def postprocess(raw_dir: Path, stems: list[str]) -> dict[str, str]:
                 stmt.name = renames[stmt.name]
                 rewrite_class(stmt, stem, main=stmt.name == pascal(stem))
         rewrite_imports(tree, modules)
+        add_extra_base(tree, stem)
         ast.fix_missing_locations(tree)
         sources[snake(stem)] = render(tree, stem)
     return sources

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._files import FileResultMixin
 
 
 class FileFileDimensions(LosantModel):
@@ -18,7 +19,7 @@ class FileFileDimensions(LosantModel):
     width: LosantNumber | None = None
 
 
-class File(LosantModel):
+class File(LosantModel, FileResultMixin):
     """The ``file`` schema.
 
     Fields (Python name / API name: type):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._files import FileUploadMixin
 
 
 class FileUploadPostResponseFileDimensions(LosantModel):
@@ -40,7 +41,7 @@ class FileUploadPostResponseUpload(LosantModel):
     url: str | None = None
 
 
-class FileUploadPostResponse(LosantModel):
+class FileUploadPostResponse(LosantModel, FileUploadMixin):
     """The ``fileUploadPostResponse`` schema.
 
     Fields (Python name / API name: type):

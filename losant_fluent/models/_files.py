@@ -1,0 +1,54 @@
+"""Methods of file results: ``download`` (``File``) and ``upload_file`` (signed uploads).
+
+The generator (``scripts/gen_models.py``, table ``EXTRA_BASES``) adds these mixins to the
+models of the ``file`` and ``fileUploadPostResponse`` schemas. The work is done in
+``losant_fluent._files``; the result finds the pipeline it was read through.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["FileResultMixin", "FileUploadMixin"]
+
+
+class FileResultMixin:
+    """``download(dest)`` for a file result."""
+
+    __slots__ = ()
+
+    def download(self, dest: str | os.PathLike[str] | BinaryIO, progress: bool = False, *,
+                 api: Any = None, timeout: float | None = None) -> int:
+        """Stream this file's ``url`` to ``dest`` (a path, a directory or a binary file).
+
+        No Losant token is sent to the file host. ``progress=True`` shows a progress bar
+        (the ``data`` extra). Returns the number of bytes written. ``api=`` is needed only
+        for a file that was not read through an API itself (an item of ``files().get()``).
+        """
+        from .._files import download
+
+        return download(self, dest, progress=progress, api=api, timeout=timeout)
+
+
+class FileUploadMixin(FileResultMixin):
+    """``upload_file(data)`` for the result of creating a file (a signed upload target)."""
+
+    __slots__ = ()
+
+    def upload_file(self, data: Any, *, filename: str | None = None,
+                    content_type: str | None = None, api: Any = None,
+                    timeout: float | None = None) -> requests.Response:
+        """Upload ``data`` (bytes, a path or a binary file object) to ``upload.url``.
+
+        A multipart POST with every ``upload.fields`` entry first and the content last (a
+        part named ``file``), without the Losant token or any other API header. Returns the
+        storage host's 2xx answer; raises a ``LosantError`` (``http_response()``) otherwise.
+        """
+        from .._files import upload_file
+
+        return upload_file(self, data, filename=filename, content_type=content_type,
+                           api=api, timeout=timeout)
