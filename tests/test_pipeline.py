@@ -578,3 +578,29 @@ def test_the_emulator_runs_in_process_through_the_wsgi_transport() -> None:
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     yield
+
+
+def test_verify_is_applied_to_the_session_the_api_makes(tmp_path: Path) -> None:
+    assert API("https://127.0.0.1:9", verify=False).session.verify is False
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert API("https://127.0.0.1:9", verify=str(bundle)).session.verify == str(bundle)
+    with pytest.raises(TypeError, match="transport"):
+        API("https://127.0.0.1:9", verify=False, transport=object())  # type: ignore[arg-type]
+
+
+def test_pages_and_items_of_a_single_model_are_a_type_error() -> None:
+    with serve(reply(200, device_doc())) as srv, API(srv.url, TOKEN) as api:
+        device = api.applications(APP).devices(DEV).get()
+    with pytest.raises(TypeError, match="Device is not a collection"):
+        device.iter_items()
+    with pytest.raises(TypeError, match="Device is not a collection"):
+        device.pages()
+
+
+def test_a_body_given_to_a_verb_without_one_says_to_use_keywords() -> None:
+    from losant_fluent import _catalog, _wire
+
+    endpoint = _catalog.endpoint("devices.get")
+    with pytest.raises(TypeError, match=r"takes no body; give its parameters as keywords"):
+        _wire.encode(endpoint, "/applications/a/devices", {"perPage": 5}, {}, validate=True)
