@@ -9,6 +9,8 @@ Every chain node appends a path segment; only a terminal verb (``get``, ``post``
 every failure is a :class:`LosantError`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._auth import OAuth2, OAuth2Error
 from ._client import API
 from ._exceptions import (
@@ -32,11 +34,15 @@ from ._exceptions import (
 )
 from ._node import Node, RawNode
 
+if TYPE_CHECKING:
+    from ._async_client import AsyncAPI
+
 __version__ = "0.1.0"
 
 __all__ = [
     "API",
     "APIError",
+    "AsyncAPI",
     "BadRequestError",
     "BodyValidationError",
     "ConflictError",
@@ -59,3 +65,12 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``AsyncAPI`` is imported on first use: ``import losant_fluent`` never imports httpx."""
+    if name == "AsyncAPI":
+        from ._async_client import AsyncAPI
+
+        return AsyncAPI
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

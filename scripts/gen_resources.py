@@ -568,30 +568,34 @@ def _body_doc(schema_name: str, facts: BodyFacts) -> list[str]:
 # Code generation
 
 
-def _child_method(parent: PathNode, segment: str, nodes: dict[tuple[str, ...], PathNode]) -> str:
+def _child_method(
+    parent: PathNode, segment: str, nodes: dict[tuple[str, ...], PathNode], prefix: str = ""
+) -> str:
     child = parent.children[segment]
     name = method_name(segment)
     items = [s for s in child.children if s.startswith("{")]
     target = child.template
+    child_class = prefix + child.class_name
     if items:
         item = child.children[items[0]]
+        item_class = prefix + item.class_name
         arg = snake(items[0].strip("{}"))
         return (
             f"    @overload\n"
-            f"    def {name}(self) -> {child.class_name}: ...\n"
+            f"    def {name}(self) -> {child_class}: ...\n"
             f"    @overload\n"
-            f"    def {name}(self, {arg}: str, /) -> {item.class_name}: ...\n"
+            f"    def {name}(self, {arg}: str, /) -> {item_class}: ...\n"
             f"    def {name}(self, {arg}: str | _Missing = MISSING) -> "
-            f"{child.class_name} | {item.class_name}:\n"
+            f"{child_class} | {item_class}:\n"
             f'        """Go to ``{target}``, or to ``{item.template}`` when given '
             f'``{arg}``."""\n'
-            f"        return self._child_or_item({segment!r}, {child.class_name}, {arg}, "
-            f"{item.class_name})\n"
+            f"        return self._child_or_item({segment!r}, {child_class}, {arg}, "
+            f"{item_class})\n"
         )
     return (
-        f"    def {name}(self) -> {child.class_name}:\n"
+        f"    def {name}(self) -> {child_class}:\n"
         f'        """Go to ``{target}``."""\n'
-        f"        return self._child({segment!r}, {child.class_name})\n"
+        f"        return self._child({segment!r}, {child_class})\n"
     )
 
 
@@ -599,6 +603,7 @@ def _verb_method(
     endpoint: dict[str, Any],
     global_params: list[dict[str, Any]],
     facts: BodyFacts | None = None,
+    asynchronous: bool = False,
 ) -> str:
     verb = endpoint["method"].lower()
     params_type = pascal(endpoint["id"].replace(".", "_")) + "Params"
@@ -619,10 +624,49 @@ def _verb_method(
     else:
         signature = "self, /"
         body_arg = "None"
+    if asynchronous:
+        return _async_verb_method(endpoint, verb, signature, params_type, returns, doc, body_arg)
     return (
         f"    def {verb}({signature}, **params: Unpack[P.{params_type}]) -> {returns}:\n"
         f'        """{doc.lstrip()}\n        """\n'
         f"        result: {returns} = self._send({endpoint['id']!r}, {body_arg}, params)\n"
+        f"        return result\n"
+    )
+
+
+def _async_verb_method(
+    endpoint: dict[str, Any],
+    verb: str,
+    signature: str,
+    params_type: str,
+    returns: str,
+    doc: str,
+    body_arg: str,
+) -> str:
+    """The awaited verb of an async node: same signature and docstring as the sync one.
+
+    A paginated verb returns an ``AsyncPaged`` (awaitable for the first page, ``async for``
+    over every item); a stream verb an ``AsyncEventStream``; every other verb is a
+    coroutine returning the same model as the sync verb.
+    """
+    head = f"({signature}, **params: Unpack[P.{params_type}])"
+    endpoint_id = repr(endpoint["id"])
+    if endpoint.get("sse"):
+        return (
+            f"    def {verb}{head} -> AsyncEventStream:\n"
+            f'        """{doc.lstrip()}\n        """\n'
+            f"        return self._stream({endpoint_id}, {body_arg}, params)\n"
+        )
+    if endpoint.get("pagination"):
+        return (
+            f"    def {verb}{head} -> AsyncPaged[{returns}]:\n"
+            f'        """{doc.lstrip()}\n        """\n'
+            f"        return self._paged({endpoint_id}, {body_arg}, params)\n"
+        )
+    return (
+        f"    async def {verb}{head} -> {returns}:\n"
+        f'        """{doc.lstrip()}\n        """\n'
+        f"        result: {returns} = await self._send({endpoint_id}, {body_arg}, params)\n"
         f"        return result\n"
     )
 
@@ -632,6 +676,24 @@ def render_resources(
 ) -> str:
     """``_resources.py``; body fields and examples come from ``reference`` (the directory
     of API facts, by default the project's ``reference/``)."""
+    return _render(catalog, resource_paths, reference, asynchronous=False)
+
+
+def render_async_resources(
+    catalog: dict[str, Any], resource_paths: dict[str, str], reference: Path | None = None
+) -> str:
+    """``_async_resources.py``: the same tree for ``AsyncAPI``, with awaited verbs."""
+    return _render(catalog, resource_paths, reference, asynchronous=True)
+
+
+def _render(
+    catalog: dict[str, Any],
+    resource_paths: dict[str, str],
+    reference: Path | None,
+    *,
+    asynchronous: bool,
+) -> str:
+    prefix = "Async" if asynchronous else ""
     facts = BodyFacts(reference if reference is not None else DEFAULT_REFERENCE)
     endpoints = catalog["endpoints"]
     nodes = build_tree(endpoints)
@@ -642,28 +704,48 @@ def render_resources(
         for p in endpoint["params"]:
             if p["in"] == "body" and p.get("schema"):
                 model_names.add(pascal(p["schema"]))
-    out = [
-        HEADER,
-        '"""The fluent node classes: one per URL template of the Losant API."""\n\n',
-        "from __future__ import annotations\n\n",
-        "from typing import TYPE_CHECKING, overload\n\n",
-        "from ._node import MISSING, Node, _Missing\n\n",
-        "if TYPE_CHECKING:\n",
-        "    from typing_extensions import Unpack\n\n",
-        "    from . import _params as P\n",
-        "    from ._node import BodyInput\n",
-        "    from ._streams import EventStream\n",
-        "    from .models import (\n",
-    ]
+    if asynchronous:
+        out = [
+            HEADER,
+            '"""The asynchronous fluent node classes (``AsyncAPI``): one per URL template."""\n\n',
+            "from __future__ import annotations\n\n",
+            "from typing import TYPE_CHECKING, overload\n\n",
+            "from ._async_node import AsyncNode\n",
+            "from ._node import MISSING, _Missing\n\n",
+            "if TYPE_CHECKING:\n",
+            "    from typing_extensions import Unpack\n\n",
+            "    from . import _params as P\n",
+            "    from ._async_pagination import AsyncPaged\n",
+            "    from ._async_streams import AsyncEventStream\n",
+            "    from ._node import BodyInput\n",
+            "    from .models import (\n",
+        ]
+    else:
+        out = [
+            HEADER,
+            '"""The fluent node classes: one per URL template of the Losant API."""\n\n',
+            "from __future__ import annotations\n\n",
+            "from typing import TYPE_CHECKING, overload\n\n",
+            "from ._node import MISSING, Node, _Missing\n\n",
+            "if TYPE_CHECKING:\n",
+            "    from typing_extensions import Unpack\n\n",
+            "    from . import _params as P\n",
+            "    from ._node import BodyInput\n",
+            "    from ._streams import EventStream\n",
+            "    from .models import (\n",
+        ]
     names = sorted(model_names | {"GenericModel"}, key=lambda n: (n.lower(), n))
     out += [f"        {name},\n" for name in names]
     out.append("    )\n")
     out.append("\n__all__ = [\n")
-    out += [f'    "{name}",\n' for name in sorted(n.class_name for n in nodes.values())]
+    out += [
+        f'    "{name}",\n' for name in sorted(prefix + n.class_name for n in nodes.values())
+    ]
     out.append("]\n")
+    base = "AsyncNode" if asynchronous else "Node"
     for key in sorted(nodes, key=lambda k: (len(k), k)):
         node = nodes[key]
-        out.append(f"\n\nclass {node.class_name}(Node):\n")
+        out.append(f"\n\nclass {prefix}{node.class_name}({base}):\n")
         verbs = sorted(e["method"].lower() for e in node.endpoints)
         kids = sorted(method_name(s) for s in node.children if not s.startswith("{"))
         summary = f"The ``{node.template}`` node" + (
@@ -675,9 +757,11 @@ def render_resources(
         for segment in sorted(node.children):
             if segment.startswith("{"):
                 continue
-            out.append("\n" + _child_method(node, segment, nodes))
+            out.append("\n" + _child_method(node, segment, nodes, prefix))
         for endpoint in sorted(node.endpoints, key=lambda e: VERBS.index(e["method"].lower())):
-            out.append("\n" + _verb_method(endpoint, catalog["global_params"], facts))
+            out.append(
+                "\n" + _verb_method(endpoint, catalog["global_params"], facts, asynchronous)
+            )
     return "".join(out)
 
 

@@ -7,7 +7,8 @@
 Inputs come from ``reference/`` (override with ``--reference DIR``), the project's copy of
 the API facts that ``scripts/refresh_reference.py`` refreshes from upstream.
 Outputs: ``losant_fluent/_catalog.json`` (the endpoint catalog), ``losant_fluent/_resources.py``
-(fluent node classes), ``losant_fluent/_params.py`` (keyword parameter types) and
+(fluent node classes), ``losant_fluent/_async_resources.py`` (the same for ``AsyncAPI``),
+``losant_fluent/_params.py`` (keyword parameter types) and
 ``losant_fluent/models/_generated/`` (pydantic models, see ``gen_models.py``).
 """
 
@@ -37,6 +38,9 @@ def write_all(reference: Path, package: Path) -> None:
     (package / "_catalog.json").write_text(gen_catalog.render_catalog(catalog))
     (package / "_resources.py").write_text(
         gen_resources.render_resources(catalog, catalog["resources"], reference)
+    )
+    (package / "_async_resources.py").write_text(
+        gen_resources.render_async_resources(catalog, catalog["resources"], reference)
     )
     (package / "_params.py").write_text(gen_resources.render_params(catalog))
     import gen_models  # needs datamodel-code-generator (the `generate` extra)

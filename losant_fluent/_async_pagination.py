@@ -1,0 +1,300 @@
+"""Paginated results for ``AsyncAPI``: await the first page, or ``async for`` every item.
+
+A paginated verb of an async node returns an :class:`AsyncPaged`, which sends nothing
+until it is awaited (the first page, a model such as ``Devices``) or iterated
+(``async for device in app.devices().get(perPage=1000)``). :class:`AsyncPageWalk` is the
+async twin of ``_pagination.PageWalk``: the same :class:`~losant_fluent._pagination.Pager`
+decides where each next page starts and raises the same ``InvalidResponseError`` when a
+page contradicts the walk; a later page is the first call with only the position moved,
+awaited through the same pipeline. With ``read_ahead=True`` the next page is fetched in a
+task while the current one is consumed. A failed page raises its ``LosantError`` pointing
+back at the walk: ``err.resume()`` gives the walk, iterating it again retries that page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._exceptions import LosantError
+from ._pagination import STYLES, Pager, page_items, read
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ._async_pipeline import AsyncPipeline
+    from ._wire import WireCall
+
+__all__ = ["AsyncPageWalk", "AsyncPaged", "walk"]
+
+T = TypeVar("T")
+
+
+class AsyncPaged(Generic[T]):
+    """A paginated call not sent yet: ``await`` it for the first page, ``async for`` items.
+
+    ``iter_items(max_items=, read_ahead=, raw=)`` and ``pages(read_ahead=, raw=)`` give
+    walks with options; ``await paged.to_list()`` collects every item;
+    ``await paged.to_pandas()`` (needs the ``data`` extra) gathers every page first.
+    """
+
+    __slots__ = ("_pipeline", "_call")
+
+    def __init__(self, pipeline: AsyncPipeline, call: WireCall) -> None:
+        self._pipeline = pipeline
+        self._call = call
+
+    def __repr__(self) -> str:
+        return f"<AsyncPaged {self._call.method} {self._call.target()}>"
+
+    async def first(self) -> T:
+        """Send the call: the first page, as the sync verb returns it."""
+        result: T = await self._pipeline.arequest(self._call)
+        return result
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.first().__await__()
+
+    def __aiter__(self) -> AsyncPageWalk:
+        return self.iter_items()
+
+    def iter_items(
+        self, *, max_items: int | None = None, read_ahead: bool = False, raw: bool = False
+    ) -> AsyncPageWalk:
+        """Walk the items of every page (``max_items``: stop after that many)."""
+        return AsyncPageWalk(self._pipeline, self._call, max_items=max_items,
+                             read_ahead=read_ahead, raw=raw)
+
+    def pages(self, *, read_ahead: bool = False, raw: bool = False) -> AsyncPageWalk:
+        """Walk the pages: each a model like the first (``raw=True``: the decoded dict)."""
+        return AsyncPageWalk(self._pipeline, self._call, pages=True, read_ahead=read_ahead,
+                             raw=raw)
+
+    async def to_list(self, *, max_items: int | None = None, raw: bool = False) -> list[Any]:
+        """Every item of every page, in a list."""
+        return [item async for item in self.iter_items(max_items=max_items, raw=raw,
+                                                       read_ahead=True)]
+
+    async def to_pandas(self) -> Any:
+        """All items as a ``pandas.DataFrame``, via the sync client's converter."""
+        from ._data import to_pandas
+
+        first: Any = None
+        items: list[Any] = []
+        async for page in self.pages(read_ahead=True):
+            if first is None:
+                first = page
+            items.extend(page_items(page))
+        if first is None:  # pragma: no cover - a walk always has a first page
+            raise LosantError("no page came back")
+        # One page holding every item, without a pager: the converter walks nothing more.
+        whole = first.model_copy(update={"items": items})
+        private = getattr(whole, "__pydantic_private__", None)
+        if isinstance(private, dict):
+            private.pop("_losant_pager", None)
+        return to_pandas(whole)
+
+
+def walk(
+    page: Any, *, pages: bool = False, max_items: int | None = None, read_ahead: bool = False
+) -> AsyncPageWalk:
+    """An ``async for`` walk starting from an awaited first page (``page = await ...get()``)."""
+    private = getattr(page, "__pydantic_private__", None)
+    pager = private.get("_losant_pager") if isinstance(private, dict) else None
+    if not isinstance(pager, Pager):
+        raise TypeError(f"{type(page).__name__} is not a page of a paginated AsyncAPI call")
+    from ._async_pipeline import AsyncPipeline
+
+    if not isinstance(pager.pipeline, AsyncPipeline):
+        raise TypeError("this page came from a sync API: iterate it with a plain `for`")
+    return AsyncPageWalk(pager.pipeline, pager.call, first=page, pages=pages,
+                         max_items=max_items, read_ahead=read_ahead)
+
+
+class AsyncPageWalk(AsyncIterator[Any]):
+    """An async iterator over the items (or pages) of a paginated call, fetched lazily.
+
+    The same rules as ``PageWalk``: the next page is requested when the current one is used
+    up (or, with ``read_ahead``, while it is consumed); ``max_items`` fetches nothing
+    beyond; a failed page raises with ``err.page_number``/``err.page_params`` set and
+    ``err.resume()`` returning this walk, which retries the page when iterated again.
+    """
+
+    def __init__(
+        self,
+        pipeline: AsyncPipeline,
+        call: WireCall,
+        *,
+        first: Any = None,
+        pages: bool = False,
+        max_items: int | None = None,
+        read_ahead: bool = False,
+        raw: bool = False,
+    ) -> None:
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items cannot be negative")
+        self._pipeline = pipeline
+        self._pager = Pager(pipeline, call)
+        if self._pager.style not in STYLES:
+            raise TypeError(f"{call.method} {call.path} is not paginated")
+        self._pages = pages
+        self._max_items = max_items
+        self._read_ahead = read_ahead
+        self._raw = raw
+        self._ahead: tuple[dict[str, Any], asyncio.Task[Any]] | None = None
+        self._page: Any = None
+        self._page_number = 0
+        self._items: list[Any] = []
+        self._index = 0
+        self._yielded = 0
+        self._previous_raw: Any = None
+        self._next: dict[str, Any] | None = None
+        self._started = False
+        self._first = first
+        self.failed_page_number: int | None = None
+        self.failed_position: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        what = "pages" if self._pages else "items"
+        return f"<AsyncPageWalk of {what}: page {self._page_number}, {self._yielded} yielded>"
+
+    def __aiter__(self) -> Self:
+        return self
+
+    # An error's resume() is typed for sync walks; a plain ``for`` here names the fix.
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Any:
+        raise TypeError("an AsyncAPI walk is iterated with `async for`")
+
+    @property
+    def page_number(self) -> int:
+        """Index in this walk of the current page (0: the first page)."""
+        return self._page_number
+
+    @property
+    def yielded(self) -> int:
+        """How many items (or pages) this walk has yielded so far."""
+        return self._yielded
+
+    async def _fetch(self, position: Mapping[str, Any] | None) -> Any:
+        pager = self._pager
+        call = pager.call if position is None else pager._moved(position)
+        if self._raw:
+            pipeline = self._pipeline
+            return pipeline.decode_json(call, await pipeline.asend(call))
+        return await self._pipeline.arequest(call)
+
+    async def _start(self) -> None:
+        first = self._first
+        self._first = None
+        if first is None:
+            try:
+                first = await self._fetch(None)
+            except LosantError as err:
+                self.failed_page_number, self.failed_position = 0, self._pager.start()
+                err._walk = self
+                raise
+        elif self._raw and not isinstance(first, Mapping):
+            first = first.raw_json()
+        self.failed_page_number = self.failed_position = None
+        self._started = True
+        self._page = first
+        self._items = page_items(first)
+        self._previous_raw = _fingerprint(first)
+        self._next = self._pager.after(first, self._pager.start())
+        self._read_on()
+
+    async def __anext__(self) -> Any:
+        if not self._started:
+            await self._start()
+            if self._pages:
+                self._yielded += 1
+                return self._page
+        if self._pages:
+            if self._next is None:
+                raise StopAsyncIteration
+            await self._advance()
+            self._yielded += 1
+            return self._page
+        while True:
+            if self._max_items is not None and self._yielded >= self._max_items:
+                await self.aclose()
+                raise StopAsyncIteration
+            if self._index < len(self._items):
+                item = self._items[self._index]
+                self._index += 1
+                self._yielded += 1
+                return item
+            if self._next is None:
+                raise StopAsyncIteration
+            await self._advance()
+
+    async def _advance(self) -> None:
+        """Make the next page current; on failure raise with nothing advanced."""
+        assert self._next is not None
+        position = self._next
+        self._page = None
+        self._items = []
+        self._index = 0
+        ahead, self._ahead = self._ahead, None
+        try:
+            if ahead is not None and ahead[0] == position:
+                page = await ahead[1]
+            else:
+                if ahead is not None:
+                    _drop(ahead[1])
+                page = await self._fetch(position)
+            raw = _fingerprint(page)
+            if raw is not None and raw == self._previous_raw:
+                raise self._pager._invalid(
+                    page, f"the page at {dict(position)} repeats the page before it")
+            following = self._pager.after(page, position)
+        except LosantError as err:
+            self.failed_page_number = self._page_number + 1
+            self.failed_position = dict(position)
+            err._walk = self
+            raise
+        self.failed_page_number = self.failed_position = None
+        self._previous_raw = raw
+        self._page = page
+        self._page_number += 1
+        self._items = page_items(page)
+        self._next = following
+        self._read_on()
+
+    def _read_on(self) -> None:
+        """With read-ahead, start fetching the next page unless it will not be needed."""
+        if not self._read_ahead or self._next is None:
+            return
+        if not self._pages and self._max_items is not None:
+            if self._yielded + len(self._items) - self._index >= self._max_items:
+                return
+        position = self._next
+        self._ahead = (position, asyncio.ensure_future(self._fetch(position)))
+
+    async def aclose(self) -> None:
+        """Stop the walk: a page being read ahead is cancelled."""
+        ahead, self._ahead = self._ahead, None
+        self._next = None
+        if ahead is not None:
+            _drop(ahead[1])
+
+
+def _fingerprint(page: Any) -> tuple[Any, ...] | None:
+    """What tells two pages apart cheaply (as ``PageWalk`` does): size, first and last id."""
+    items = page_items(page)
+    if not items:
+        return None
+    first, last = read(items[0], "id"), read(items[-1], "id")
+    if first is None and last is None:
+        return None
+    return (len(items), first, last)
+
+
+def _drop(task: asyncio.Task[Any]) -> None:
+    """Cancel a read-ahead task nobody will await, without 'never retrieved' warnings."""
+    task.cancel()
+    task.add_done_callback(lambda t: None if t.cancelled() else t.exception())

@@ -1,0 +1,424 @@
+"""The asynchronous pipeline: the sync pipeline's steps, awaited, over httpx.
+
+:class:`AsyncPipeline` is a :class:`~losant_fluent._pipeline.Pipeline` (same URL, options,
+credentials, header building and decoding) whose sending loop is awaited: it drives the very
+same :class:`~losant_fluent._pipeline.Exchange` as ``Pipeline.send`` does, so retries,
+Retry-After, renewal once on 401 and error mapping are decided by the same code; only the
+waiting (``asyncio.sleep``) and the I/O (an :class:`AsyncTransport`) differ.
+
+:class:`HTTPXTransport` sends a :class:`~losant_fluent._transport.HTTPRequest` with an
+``httpx.AsyncClient`` and hands back a ``requests.Response`` (body read), like
+``WSGITransport`` builds one: error and result objects' ``http_response()`` is the same type
+in both clients. The request goes on the wire as ``RequestsTransport`` sends it: the same
+headers in the same order (requests' defaults first, then the pipeline's, Content-Length,
+Content-Type), the same target and body bytes. httpx is imported only by this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import ssl
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import httpx
+import requests
+import requests.utils
+from requests.structures import CaseInsensitiveDict
+
+from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
+from ._pipeline import DONE, RENEW, Credentials, Exchange, Options, Pipeline
+from ._transport import HTTPRequest, Transport, _describe, _host
+
+if TYPE_CHECKING:
+    from ._wire import WireCall
+
+__all__ = ["AsyncPipeline", "AsyncTransport", "HTTPXTransport", "ThreadedTransport"]
+
+_T = TypeVar("_T")
+# What requests' Session sends unless told otherwise, in its order (see ``_wire_headers``).
+_DEFAULT_HEADERS: tuple[tuple[str, str], ...] = tuple(
+    (str(k), str(v)) for k, v in requests.utils.default_headers().items()
+)
+_DEFAULT_INDEX = {name.lower(): i for i, (name, _) in enumerate(_DEFAULT_HEADERS)}
+
+
+class AsyncTransport(Protocol):
+    """What the async pipeline needs from a transport (``HTTPXTransport`` by default)."""
+
+    async def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        """Send ``request``; return the answer, body read (unless ``stream`` and 2xx)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[_T], seconds: float | None) -> _T:
+        if seconds is None:
+            return await awaitable
+        async with asyncio.timeout(seconds):
+            return await awaitable
+else:  # pragma: no cover - Python 3.10
+
+    async def _within(awaitable: Awaitable[_T], seconds: float | None) -> _T:
+        return await asyncio.wait_for(awaitable, seconds)
+
+
+def _seconds(timeout: Any) -> float | None:
+    """A call's timeout as one deadline (a ``(connect, read)`` pair counts as their sum)."""
+    if isinstance(timeout, tuple):
+        parts = [float(t) for t in timeout if t is not None]
+        return sum(parts) if len(parts) == len(timeout) else None
+    return None if timeout is None else float(timeout)
+
+
+def _wire_headers(request: HTTPRequest) -> list[tuple[str, str]]:
+    """The request's headers as ``RequestsTransport`` sends them, in the same order.
+
+    requests starts from its session defaults (User-Agent, Accept-Encoding, Accept,
+    Connection), replaces those the request sets in place, appends the others, then adds
+    Content-Length; ``RequestsTransport`` moves Content-Type last.
+    """
+    headers = list(_DEFAULT_HEADERS)
+    content_type: tuple[str, str] | None = None
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower == "content-type":
+            content_type = (name, value)
+            continue
+        at = _DEFAULT_INDEX.get(lower)
+        if at is not None:
+            headers[at] = (name, value)
+        else:
+            headers.append((name, value))
+    body = request.body
+    size = len(body) if body is not None else 0  # type: ignore[arg-type]
+    if size:
+        headers.append(("Content-Length", str(size)))
+    elif request.method not in ("GET", "HEAD"):
+        headers.append(("Content-Length", "0"))
+    if content_type is not None:
+        headers.append(content_type)
+    return headers
+
+
+async def _chunks(body: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """A re-iterable body (``MultipartBody``) as the async stream httpx sends."""
+    for chunk in body:
+        yield chunk
+
+
+def _is_tls(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _failure(request: HTTPRequest, exc: httpx.HTTPError, timeout: float | None
+             ) -> TransportError:
+    """An httpx exception as the ``LosantError`` the pipeline decides on.
+
+    The same classes and ``may_have_been_received`` as ``RequestsTransport``'s mapping.
+    """
+    what = _describe(request)
+    reason = type(exc.__cause__ or exc.__context__ or exc).__name__
+    if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return LosantTimeoutError(f"{what}: could not connect to {_host(request)} within "
+                                  f"{timeout} s")
+    if isinstance(exc, httpx.TimeoutException):
+        return LosantTimeoutError(
+            f"{what}: no answer within {timeout} s; the request may have been received",
+            may_have_been_received=True,
+        )
+    if isinstance(exc, httpx.ProxyError):
+        return LosantConnectionError(f"{what}: the proxy refused or failed ({reason})")
+    if isinstance(exc, httpx.ConnectError):
+        if _is_tls(exc):
+            return TransportError(f"{what}: TLS failed with {_host(request)} ({reason})")
+        return LosantConnectionError(
+            f"{what}: could not connect to {_host(request)} ({reason})"
+        )
+    if isinstance(exc, httpx.TransportError):
+        return LosantConnectionError(
+            f"{what}: the connection to {_host(request)} broke before the answer "
+            f"({type(exc).__name__}); the request may have been received",
+            may_have_been_received=True,
+        )
+    return TransportError(f"{what}: the request could not be sent ({type(exc).__name__})")
+
+
+class _StreamRaw:
+    """``requests.Response.raw`` of a streamed answer: the open ``httpx.Response``."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+
+    def close(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self.response.aclose())
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def _as_requests(request: HTTPRequest, answer: httpx.Response, content: bytes | None
+                 ) -> requests.Response:
+    """The answer as a ``requests.Response`` (what ``http_response()`` gives everywhere)."""
+    response = requests.Response()
+    response.status_code = answer.status_code
+    response.reason = answer.reason_phrase
+    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+    for raw_name, raw_value in answer.headers.raw:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    response.headers = headers
+    response.url = request.url
+    response.encoding = requests.utils.get_encoding_from_headers(headers)
+    if content is None:
+        response.raw = _StreamRaw(answer)
+    else:
+        response._content = content
+        response._content_consumed = True  # type: ignore[attr-defined]
+        response.raw = io.BytesIO(content)
+    return response
+
+
+class HTTPXTransport:
+    """The default async transport: one pooled ``httpx.AsyncClient``.
+
+    ``max_connections`` bounds the connection pool and, with it, how many requests run at
+    once (the others wait for a free connection before their ``timeout`` starts). Redirects
+    are never followed; ``timeout`` is a deadline for the whole answer, body included. A
+    ``client`` passed in is used as it is (proxies, certificates, event hooks) and left open.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        *,
+        max_connections: int = 64,
+        verify: bool | str | None = None,
+    ) -> None:
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or (
+            max_connections < 1
+        ):
+            raise ValueError(f"max_connections must be an int >= 1, not {max_connections!r}")
+        self.owns_client = client is None
+        if client is None:
+            client = httpx.AsyncClient(
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                verify=True if verify is None else verify,
+                follow_redirects=False,
+                timeout=None,
+            )
+        elif verify is not None:
+            raise TypeError("give either client= or verify=, not both")
+        self.client = client
+        self.max_connections = max_connections
+        self._slots: asyncio.Semaphore | None = None
+
+    def __repr__(self) -> str:
+        return f"<HTTPXTransport max_connections={self.max_connections}>"
+
+    async def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        slots = self._slots
+        if slots is None:
+            slots = self._slots = asyncio.Semaphore(self.max_connections)
+        seconds = _seconds(timeout)
+        async with slots:
+            try:
+                return await _within(self._attempt(request, seconds, stream), seconds)
+            except LosantTimeoutError:
+                raise
+            except asyncio.TimeoutError:
+                raise LosantTimeoutError(
+                    f"{_describe(request)}: the answer did not arrive in full within "
+                    f"{seconds} s; the request may have been received",
+                    may_have_been_received=True,
+                ) from None
+
+    async def _attempt(
+        self, request: HTTPRequest, seconds: float | None, stream: bool
+    ) -> requests.Response:
+        body = request.body
+        content: bytes | AsyncIterator[bytes] | None
+        content = body if body is None or isinstance(body, bytes) else _chunks(body)
+        extensions = {"timeout": httpx.Timeout(seconds).as_dict()}
+        outgoing = httpx.Request(request.method, request.url, headers=_wire_headers(request),
+                                 content=content, extensions=extensions)
+        try:
+            answer = await self.client.send(outgoing, stream=True)
+        except httpx.HTTPError as exc:
+            raise _failure(request, exc, seconds) from None
+        if stream and answer.status_code < 300:
+            return _as_requests(request, answer, None)
+        try:
+            data = await answer.aread()
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException):
+                raise LosantTimeoutError(
+                    f"{_describe(request)}: the answer stalled for over {seconds} s; "
+                    "the request may have been received",
+                    may_have_been_received=True,
+                ) from None
+            raise LosantConnectionError(
+                f"{_describe(request)}: the connection broke while the answer was read "
+                f"({type(exc).__name__}); the request may have been received",
+                may_have_been_received=True,
+            ) from None
+        finally:
+            await answer.aclose()
+        return _as_requests(request, answer, data)
+
+    async def aclose(self) -> None:
+        if self.owns_client:
+            await self.client.aclose()
+
+
+class ThreadedTransport:
+    """A sync transport (``WSGITransport``, ``RequestsTransport``) run in worker threads.
+
+    ``AsyncAPI(url="http://emulator", transport=ThreadedTransport(WSGITransport(app)))``
+    runs the async client against an in-process WSGI app. Streams are not supported.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    async def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        return await asyncio.to_thread(self.transport.send, request, timeout=timeout,
+                                       stream=False)
+
+    async def aclose(self) -> None:
+        self.transport.close()
+
+
+class _AsyncOnly:
+    """The sync transport slot of an async pipeline: refuses, naming the async way."""
+
+    def send(
+        self, request: HTTPRequest, *, timeout: float | None, stream: bool
+    ) -> requests.Response:
+        raise TypeError(
+            f"{_describe(request)}: this result came from an AsyncAPI, which cannot send "
+            "synchronously; walk pages with `async for` (or `await walk(page)`) instead"
+        )
+
+    def close(self) -> None:
+        return None
+
+
+_ASYNC_ONLY = _AsyncOnly()
+
+
+class _Shared:
+    """What an ``AsyncAPI`` and its ``with_options`` copies share besides credentials."""
+
+    __slots__ = ("renew_lock",)
+
+    def __init__(self) -> None:
+        self.renew_lock = asyncio.Lock()
+
+
+class AsyncPipeline(Pipeline):
+    """A :class:`Pipeline` whose requests are awaited (``asend``/``arequest``).
+
+    Its sync ``send``/``request`` refuse with ``TypeError``: a result read through it and
+    then iterated with a plain ``for`` says to use ``async for`` instead of blocking.
+    """
+
+    __slots__ = ("atransport", "_shared")
+
+    def __init__(
+        self,
+        url: str,
+        atransport: AsyncTransport,
+        credentials: Credentials,
+        options: Options,
+        shared: _Shared | None = None,
+    ) -> None:
+        super().__init__(url, _ASYNC_ONLY, credentials, options)
+        self.atransport = atransport
+        self._shared = shared if shared is not None else _Shared()
+
+    def __repr__(self) -> str:
+        return f"<AsyncPipeline {self.url} {self.credentials!r}>"
+
+    def with_options(self, **changes: Any) -> AsyncPipeline:
+        options = super().with_options(**changes).options
+        return AsyncPipeline(self.url, self.atransport, self.credentials, options, self._shared)
+
+    def anonymous(self) -> AsyncPipeline:
+        return AsyncPipeline(self.url, self.atransport, Credentials(None), self.options,
+                             self._shared)
+
+    async def arequest(self, call: WireCall) -> Any:
+        """Send a call and decode its result (the awaited ``Pipeline.request``)."""
+        return self.decode(call, await self.asend(call))
+
+    async def asend(
+        self,
+        call: WireCall,
+        *,
+        stream: bool = False,
+        authorize: bool = True,
+        check_status: bool = True,
+    ) -> requests.Response:
+        """``Pipeline.send``, awaited: the same :class:`Exchange` decides every step."""
+        exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
+        transport = self.atransport
+        while True:
+            request = exchange.next_request()
+            try:
+                response = await transport.send(request, timeout=exchange.timeout,
+                                                stream=stream)
+            except TransportError as failure:
+                await asyncio.sleep(exchange.after_failure(failure))
+                continue
+            step, value = exchange.after_response(response)
+            if step is DONE:
+                return response
+            if step is RENEW:
+                if await self._renew_after_401(value):
+                    exchange.renewed()
+                    continue
+                raise exchange.error(response)
+            await asyncio.sleep(value)
+
+    async def _renew_after_401(self, token_used: str) -> bool:
+        """``Credentials.renew_after_401`` for coroutines: one renewal for many 401s."""
+        credentials = self.credentials
+        async with self._shared.renew_lock:
+            if credentials.token != token_used:
+                return credentials.token is not None
+            renew: Callable[[AsyncPipeline], Awaitable[bool]] | None = getattr(
+                credentials.renewal, "arenew", None
+            )
+            return renew is not None and await renew(self)
