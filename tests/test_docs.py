@@ -20,6 +20,8 @@ import importlib.util
 import inspect
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +221,65 @@ def test_endpoint_reference_lists_every_endpoint_with_a_chain_that_reaches_it() 
         assert callable(getattr(node, endpoint.method.lower()))
         found += 1
     assert found == 380
+
+
+# -- the tutorial's lesson scripts -----------------------------------------------------------
+
+# What each lesson must print (besides exiting 0) when it runs against the emulator.
+LESSON_OUTPUT = {
+    "01_first_call.py": ["Logged in as emulator@example.com", "GET /me answered 200"],
+    "02_devices.py": [
+        "Created 'Lesson pump'",
+        "Description now: 'Moves water'",
+        "1 device(s) left",
+    ],
+    "03_state.py": ["Sent 4 states", "Read back 4 states:", "temperature=22.0"],
+    "04_last_value.py": ["Newest temperature of", "{'temperature': 19.5}"],
+    "05_time_series.py": ["mean temperature per 5 minutes"],
+    "06_data_tables.py": ["fewer than 20: ['gauge', 'valve']", "valve now counts 25", "deleted"],
+    "07_pagination.py": ["251 devices", "page 2: 51 devices", "first 30 devices with a single"],
+    "08_errors.py": [
+        "TypeError:",
+        "BodyValidationError:",
+        "NotFoundError: status=404",
+        "BadRequestError:",
+        "ForbiddenError: 403",
+        "is a LosantError",
+    ],
+    "09_export.py": ["Wrote 6 readings to", "Export job queued: True"],
+}
+
+
+def test_every_lesson_is_checked_and_shown_on_its_page() -> None:
+    scripts = sorted(p.name for p in LESSONS.glob("[0-9]*.py"))
+    assert scripts == sorted(LESSON_OUTPUT)
+    shown = "".join(p.read_text(encoding="utf-8") for p in (DOCS / "tutorial").glob("*.md"))
+    for name in scripts:
+        assert f'--8<-- "examples/lessons/{name}"' in shown, f"no tutorial page shows {name}"
+
+
+def test_lessons_run_against_the_emulator(tmp_path: Path) -> None:
+    pytest.importorskip("werkzeug")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOSANT_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    running = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                str(LESSONS / name),
+                *([str(tmp_path / "out.csv")] if name.startswith("09") else []),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in sorted(LESSON_OUTPUT)
+    }
+    for name, process in running.items():
+        out, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, f"{name} failed:\n{out}"
+        assert "Using the Losant emulator at http://127.0.0.1:" in out, out
+        for expected in LESSON_OUTPUT[name]:
+            assert expected in out, f"{name} did not print {expected!r}:\n{out}"
