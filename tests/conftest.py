@@ -25,3 +25,10 @@ def server() -> Iterator[RecordingServer]:
 def api(server: RecordingServer) -> Iterator[API]:
     with API(url=server.url, token="tok-SECRET-123") as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries keep their shape (doubling, capped, with jitter) but wait milliseconds."""
+    monkeypatch.setattr("losant_fluent._pipeline.INITIAL_RETRY_DELAY", 0.002)
+    monkeypatch.setattr("losant_fluent._pipeline.MAX_RETRY_DELAY", 0.016)

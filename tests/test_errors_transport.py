@@ -66,10 +66,11 @@ def test_rate_limit_retry_after() -> None:
     def reply(_: Recorded) -> tuple[int, dict[str, str], bytes]:
         return json_reply(429, {"type": "TooManyRequests", "message": "slow"}, {"Retry-After": "7"})
 
-    with RecordingServer(reply) as server, API(url=server.url) as api:
+    with RecordingServer(reply) as server, API(url=server.url, max_retry_wait=5) as api:
         with pytest.raises(lf.RateLimitError) as info:
-            api.me().get()
+            api.me().get()  # 7 s is more than this API waits: raised at once
     assert info.value.retry_after == 7.0
+    assert len(server.requests) == 1
 
 
 def _free_port() -> int:
