@@ -125,11 +125,16 @@ def _flat(item: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dic
             return out
     for key, value in item.items():
         name = prefix + str(key)
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not _is_date_object(value):
             _flat(value, name + ".", out)
         else:
             out[name] = value
     return out
+
+
+def _is_date_object(value: Mapping[Any, Any]) -> bool:
+    """``{"$date": text}``: a time, kept whole (see ``_times``), not a nested object."""
+    return len(value) == 1 and "$date" in value
 
 
 def _collection(pd: Any, result: Any, progress: bool) -> Any:
@@ -219,13 +224,17 @@ def _type_at(model: Any, parts: list[str]) -> Any:
 
 
 def _is_datetime(tp: Any) -> bool:
-    """Whether ``tp`` is a date-time (``LosantDateTime``), optional or not."""
-    from .models._lenient import _members
+    """Whether ``tp`` is a time: a date-time (``LosantDateTime``), or Losant's time union
+    ``string or number or {"$date": string}`` (the ``time`` of states and commands)."""
+    from .models._lenient import _is_model_class, _keys_of, _members
 
     if tp is None:
         return False
     members = [m for m in _members(tp) if m is not type(None)]
-    return bool(members) and all(m is datetime for m in members)
+    if members and all(m is datetime for m in members):
+        return True
+    dates = [m for m in members if _is_model_class(m) and set(_keys_of(m)) >= {"$date"}]
+    return bool(dates) and all(m in dates or m in (str, float, int) for m in members)
 
 
 # --------------------------------------------------------------------------- times
