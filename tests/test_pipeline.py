@@ -604,3 +604,16 @@ def test_a_body_given_to_a_verb_without_one_says_to_use_keywords() -> None:
     endpoint = _catalog.endpoint("devices.get")
     with pytest.raises(TypeError, match=r"takes no body; give its parameters as keywords"):
         _wire.encode(endpoint, "/applications/a/devices", {"perPage": 5}, {}, validate=True)
+
+
+def test_backoff_doubles_from_half_a_second_to_eight_with_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from losant_fluent import _pipeline
+
+    monkeypatch.setattr(_pipeline, "INITIAL_RETRY_DELAY", 0.5)
+    monkeypatch.setattr(_pipeline, "MAX_RETRY_DELAY", 8.0)
+    for retry, full in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 8.0), (9, 8.0)]:
+        waits = [_pipeline.backoff(retry) for _ in range(200)]
+        assert all(0.75 * full <= w <= full for w in waits), retry
+        assert len(set(waits)) > 1  # jitter: retrying clients do not move in step
