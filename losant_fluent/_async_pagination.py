@@ -77,23 +77,26 @@ class AsyncPaged(Generic[T]):
                                                        read_ahead=True)]
 
     async def to_pandas(self) -> Any:
-        """All items as a ``pandas.DataFrame``, via the sync client's converter."""
-        from ._data import to_pandas
+        """All items as a ``pandas.DataFrame``, via the sync client's converter.
 
-        first: Any = None
+        Every page is gathered first (read ahead), then converted as one page holding all
+        the items, as the API sent them.
+        """
+        from ._data import to_pandas
+        from .models._registry import parse_response
+
+        first: dict[str, Any] | None = None
         items: list[Any] = []
-        async for page in self.pages(read_ahead=True):
+        async for page in self.pages(read_ahead=True, raw=True):
             if first is None:
-                first = page
+                first = dict(page)
             items.extend(page_items(page))
-        if first is None:  # pragma: no cover - a walk always has a first page
-            raise LosantError("no page came back")
-        # One page holding every item, without a pager: the converter walks nothing more.
-        whole = first.model_copy(update={"items": items})
-        private = getattr(whole, "__pydantic_private__", None)
-        if isinstance(private, dict):
-            private.pop("_losant_pager", None)
-        return to_pandas(whole)
+        assert first is not None  # a walk always has a first page
+        first["items"] = items
+        first["count"] = len(items)
+        endpoint = self._call.endpoint
+        schema = endpoint.success_schema(200) if endpoint is not None else None
+        return to_pandas(parse_response(schema, first, None))
 
 
 def walk(

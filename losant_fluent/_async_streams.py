@@ -84,8 +84,7 @@ class AsyncEventStream:
 
     async def aclose(self) -> None:
         """Stop listening and release the connection."""
-        response, self._response = self._response, None
-        close = getattr(getattr(response, "raw", None), "aclose", None)
+        close = getattr(getattr(self._response, "raw", None), "aclose", None)
         if close is not None:
             await close()
 
