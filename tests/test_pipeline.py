@@ -123,7 +123,7 @@ def test_connection_refused_is_retried_then_raised_as_never_received() -> None:
 
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
-        url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     with API(url, TOKEN, max_retries=2) as api:
         with pytest.raises(lf.LosantConnectionError) as info:
             api.applications(APP).devices(DEV).state().post({"data": {"t": 1}})
