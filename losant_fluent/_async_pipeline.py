@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncPipeline", "AsyncTransport", "HTTPXTransport", "ThreadedTransport"]
 
 _T = TypeVar("_T")
+# The most connections one httpx pool holds (see ``HTTPXTransport``).
+_SHARD = 4
 # What requests' Session sends unless told otherwise, in its order (see ``_wire_headers``).
 _DEFAULT_HEADERS: tuple[tuple[str, str], ...] = tuple(
     (str(k), str(v)) for k, v in requests.utils.default_headers().items()
@@ -204,6 +206,17 @@ def _as_requests(request: HTTPRequest, answer: httpx.Response, content: bytes | 
     return response
 
 
+def _ssl_context(verify: bool | str | None) -> ssl.SSLContext:
+    """One TLS context for every pool: ``verify`` as requests takes it (a CA bundle path)."""
+    if isinstance(verify, str):
+        import os
+
+        if os.path.isdir(verify):
+            return ssl.create_default_context(capath=verify)
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context(verify=True if verify is None else verify)
+
+
 class HTTPXTransport:
     """The default async transport: one pooled ``httpx.AsyncClient``.
 
@@ -226,19 +239,35 @@ class HTTPXTransport:
             raise ValueError(f"max_connections must be an int >= 1, not {max_connections!r}")
         self.owns_client = client is None
         if client is None:
-            client = httpx.AsyncClient(
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
-                verify=True if verify is None else verify,
-                follow_redirects=False,
-                timeout=None,
-            )
-        elif verify is not None:
-            raise TypeError("give either client= or verify=, not both")
-        self.client = client
+            # httpcore's pool does work quadratic in its size on every request; pools of at
+            # most _SHARD connections keep a 64-connection client as cheap per call as 16.
+            sizes = [_SHARD] * (max_connections // _SHARD)
+            if max_connections % _SHARD:
+                sizes.append(max_connections % _SHARD)
+            context = _ssl_context(verify)
+            clients = [
+                httpx.AsyncClient(
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                    verify=context,
+                    follow_redirects=False,
+                    timeout=None,
+                )
+                for size in sizes
+            ]
+        else:
+            if verify is not None:
+                raise TypeError("give either client= or verify=, not both")
+            clients, sizes = [client], [max_connections]
+        self.clients = clients
+        self._sizes = sizes
+        self._busy = [0] * len(clients)
         self.max_connections = max_connections
         self._slots: asyncio.Semaphore | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The (first) ``httpx.AsyncClient`` requests go through."""
+        return self.clients[0]
 
     def __repr__(self) -> str:
         return f"<HTTPXTransport max_connections={self.max_connections}>"
@@ -251,8 +280,14 @@ class HTTPXTransport:
             slots = self._slots = asyncio.Semaphore(self.max_connections)
         seconds = _seconds(timeout)
         async with slots:
+            busy = self._busy
+            shard = 0
+            if len(busy) > 1:  # the least busy pool (one has room: slots <= their sizes)
+                shard = min(range(len(busy)), key=lambda i: busy[i] - self._sizes[i])
+            busy[shard] += 1
             try:
-                return await _within(self._attempt(request, seconds, stream), seconds)
+                return await _within(
+                    self._attempt(self.clients[shard], request, seconds, stream), seconds)
             except LosantTimeoutError:
                 raise
             except asyncio.TimeoutError:
@@ -261,9 +296,12 @@ class HTTPXTransport:
                     f"{seconds} s; the request may have been received",
                     may_have_been_received=True,
                 ) from None
+            finally:
+                busy[shard] -= 1
 
     async def _attempt(
-        self, request: HTTPRequest, seconds: float | None, stream: bool
+        self, client: httpx.AsyncClient, request: HTTPRequest, seconds: float | None,
+        stream: bool,
     ) -> requests.Response:
         body = request.body
         content: bytes | AsyncIterator[bytes] | None
@@ -272,7 +310,7 @@ class HTTPXTransport:
         outgoing = httpx.Request(request.method, request.url, headers=_wire_headers(request),
                                  content=content, extensions=extensions)
         try:
-            answer = await self.client.send(outgoing, stream=True)
+            answer = await client.send(outgoing, stream=True)
         except httpx.HTTPError as exc:
             raise _failure(request, exc, seconds) from None
         if stream and answer.status_code < 300:
@@ -297,7 +335,8 @@ class HTTPXTransport:
 
     async def aclose(self) -> None:
         if self.owns_client:
-            await self.client.aclose()
+            for client in self.clients:
+                await client.aclose()
 
 
 class ThreadedTransport:
