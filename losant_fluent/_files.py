@@ -79,8 +79,9 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     """Send ``data`` (bytes, a path, or a binary file object) to ``result``'s upload target.
 
     A ``multipart/form-data`` POST to ``upload.url``: every ``upload.fields`` entry first,
-    in the API's order, then the content in a part named ``file`` (file name from the path
-    or ``filename``; content type guessed from the name unless given). No Losant token or
+    in the API's order, then the content in a part named ``file`` (file name from the path,
+    ``filename`` or the file's ``name``; content type ``content_type``, the file's declared
+    ``contentType``, or guessed from the name). No Losant token or
     other API header is sent. Returns the storage host's 2xx answer; raises the
     ``LosantError`` of any other (``http_response()`` gives it).
     """
@@ -88,6 +89,13 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     pipeline = _pipeline(result, api)
     parts = [_part(name, "string", value) for name, value in fields]
     content: Any = data
+    declared = getattr(result, "content_type", None)
+    content_type = content_type or (declared if isinstance(declared, str) else None)
+    if filename is None and not isinstance(data, (str, os.PathLike)) and not isinstance(
+        getattr(data, "name", None), str
+    ):
+        name = getattr(result, "name", None)
+        filename = name if isinstance(name, str) and name else None
     if filename is not None or content_type is not None:
         if isinstance(data, (bytes, bytearray, memoryview)):
             name = filename or "file"

@@ -786,18 +786,20 @@ def render(tree: ast.Module, stem: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-# Schemas whose own model gets a further base with methods (``losant_fluent/models/_files.py``).
+# Schemas whose own model is based on a ``LosantModel`` subclass with methods
+# (``losant_fluent/models/_files.py``) instead of ``LosantModel`` itself.
 EXTRA_BASES = {"file": "FileResultMixin", "fileUploadPostResponse": "FileUploadMixin"}
 
 
 def add_extra_base(tree: ast.Module, stem: str) -> None:
-    """Give the schema's own class its ``EXTRA_BASES`` mixin (after its model base)."""
+    """Base the schema's own class on its ``EXTRA_BASES`` class (a ``LosantModel``)."""
     mixin = EXTRA_BASES.get(stem)
     if mixin is None:
         return
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == pascal(stem):
-            stmt.bases.append(ast.Name(mixin, ast.Load()))
+            assert [_base_name(b) for b in stmt.bases] == ["LosantModel"], stmt.name
+            stmt.bases = [ast.Name(mixin, ast.Load())]
     tree.body.append(ast.ImportFrom("_files", [ast.alias(mixin)], 2))
     imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
     rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]

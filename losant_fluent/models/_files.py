@@ -1,8 +1,8 @@
 """Methods of file results: ``download`` (``File``) and ``upload_file`` (signed uploads).
 
-The generator (``scripts/gen_models.py``, table ``EXTRA_BASES``) adds these mixins to the
-models of the ``file`` and ``fileUploadPostResponse`` schemas. The work is done in
-``losant_fluent._files``; the result finds the pipeline it was read through.
+The generator (``scripts/gen_models.py``, table ``EXTRA_BASES``) bases the models of the
+``file`` and ``fileUploadPostResponse`` schemas on these ``LosantModel`` subclasses. The
+work is done in ``losant_fluent._files``; the result finds the pipeline it was read through.
 """
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from ._base import LosantModel
+
 if TYPE_CHECKING:
     import requests
 
 __all__ = ["FileResultMixin", "FileUploadMixin"]
 
 
-class FileResultMixin:
+class FileResultMixin(LosantModel):
     """``download(dest)`` for a file result."""
-
-    __slots__ = ()
 
     def download(self, dest: str | os.PathLike[str] | BinaryIO, progress: bool = False, *,
                  api: Any = None, timeout: float | None = None) -> int:
@@ -36,8 +36,6 @@ class FileResultMixin:
 
 class FileUploadMixin(FileResultMixin):
     """``upload_file(data)`` for the result of creating a file (a signed upload target)."""
-
-    __slots__ = ()
 
     def upload_file(self, data: Any, *, filename: str | None = None,
                     content_type: str | None = None, api: Any = None,

@@ -15,8 +15,10 @@ from . import (  # noqa: F401  (register handlers)
     _accounts,
     _devices,
     _events,
+    _files,
     _recipes,
     _state,
+    _streams,
     _tables,
 )
 from ._auth import authorize
@@ -115,7 +117,7 @@ class EmulatorApp:
                 except Fault:
                     fields[key] = value
             for key, upload in request.files.items():
-                fields[key] = upload.filename or key
+                fields[key] = _files.uploaded(key, upload)  # a str: the file name
             return fields
         raw = request.get_data(cache=True)
         if not raw.strip():
@@ -124,6 +126,9 @@ class EmulatorApp:
 
     def dispatch(self, request: Request) -> Response:
         """Answer one request (raises :class:`Fault` for error answers)."""
+        _files.BASE_URL.set(request.host_url.rstrip("/"))
+        if request.path.startswith(_files.STORAGE_PREFIX + "/"):
+            return _files.serve_storage(self.store, request)  # the storage host: no token
         endpoint_id, args = self._match(request)
         ep = endpoint(endpoint_id)
         route = route_info(endpoint_id)
@@ -141,6 +146,8 @@ class EmulatorApp:
             body=body,
             principal=principal,
         )
+        if ep.sse:  # streams run outside the lock, as long as the client listens
+            return _streams.stream_response(ctx, request)
         handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:

@@ -8,7 +8,7 @@
 * Any other action answers its first documented success status with a minimal valid
   body: ``{"success": true}``, a queued-job receipt, the owning item, an empty list or an
   empty object, as its response schema calls for.
-* Server-Sent-Event streams answer 501 ``NotImplemented``.
+* Server-Sent-Event streams are served by ``_streams.py``, before any handler.
 """
 
 from __future__ import annotations

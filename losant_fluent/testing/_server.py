@@ -9,8 +9,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ._app import EmulatorApp
 from ._auth import issue
+from ._files import ReceivedFile, received_files
 from ._seed import Seed, add_devices, populate
 from ._store import Settings, Store
+from ._streams import close_streams
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -125,9 +127,18 @@ class Emulator:
         """Whether the HTTP server is up."""
         return self._server is not None
 
+    @property
+    def received_files(self) -> list[ReceivedFile]:
+        """Every file part the API received (uploads, imports) since the last reset."""
+        return received_files(self.store)
+
     # -- state ------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget everything and re-seed (same ids and credentials as before)."""
+        """Forget everything and re-seed (same ids and credentials as before).
+
+        Open event streams end.
+        """
+        close_streams(self.store)
         with self.store.lock:
             self.store.clear()
             populate(self.store, self.seed)
@@ -183,6 +194,7 @@ class Emulator:
         """Stop serving and free the port."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        close_streams(self.store)  # streams end, so their connections do too
         if server is not None:
             server.shutdown()
             server.server_close()

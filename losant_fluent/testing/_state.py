@@ -23,6 +23,7 @@ from ._ids import MAX_TIME_MS, iso, new_id, now_ms, parse_time
 from ._pagination import by_page
 from ._queries import json_param, sort_docs
 from ._store import Doc, Store
+from ._streams import publish_command, publish_state
 
 AGGREGATIONS = ("FIRST", "LAST", "COUNT", "MAX", "MIN", "MEDIAN", "MEAN", "SUM", "STD_DEV", "NONE")
 MAX_BUCKETS = 10000
@@ -95,6 +96,8 @@ def send_state(ctx: Ctx) -> Reply:
         history = ctx.store.states.setdefault(device["id"], [])
         history.extend(entries)
         history.sort(key=lambda entry: entry[0])
+        for moment, data in entries:
+            publish_state(ctx.store, ctx.app_id, device["id"], moment, data)
     return 200, {"success": True}
 
 
@@ -258,6 +261,7 @@ def send_command(ctx: Ctx) -> Reply:
     with ctx.store.lock:
         device = find_device(ctx)
         ctx.store.commands.setdefault(device["id"], []).append(entry)
+        publish_command(ctx.store, ctx.app_id, device["id"], *entry)
     return 200, {"success": True}
 
 
@@ -269,6 +273,7 @@ def send_commands(ctx: Ctx) -> Reply:
     with ctx.store.lock:
         for device in select_devices(ctx.store, ctx.app_id, body):
             ctx.store.commands.setdefault(device["id"], []).append(entry)
+            publish_command(ctx.store, ctx.app_id, device["id"], *entry)
     return 200, {"success": True}
 
 

@@ -19,7 +19,7 @@ class FileFileDimensions(LosantModel):
     width: LosantNumber | None = None
 
 
-class File(LosantModel, FileResultMixin):
+class File(FileResultMixin):
     """The ``file`` schema.
 
     Fields (Python name / API name: type):

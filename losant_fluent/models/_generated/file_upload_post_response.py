@@ -41,7 +41,7 @@ class FileUploadPostResponseUpload(LosantModel):
     url: str | None = None
 
 
-class FileUploadPostResponse(LosantModel, FileUploadMixin):
+class FileUploadPostResponse(FileUploadMixin):
     """The ``fileUploadPostResponse`` schema.
 
     Fields (Python name / API name: type):
