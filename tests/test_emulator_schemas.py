@@ -214,6 +214,13 @@ class Sweep:
     def run(self, ep: Endpoint) -> None:
         url = self.emu.url + self.path_for(ep)
         body = self.body_for(ep)
+        if ep.sse:  # a live stream: check how it starts, then hang up
+            params = {"topic": "#"} if "topic" in ep.keyword_params else {}
+            with self.session.get(url, params=params, stream=True, timeout=10) as streamed:
+                kind = streamed.headers.get("Content-Type", "")
+                payload = streamed.json() if streamed.status_code >= 300 else kind
+                self.results[ep.id] = (streamed.status_code, payload)
+            return
         response = self.session.request(
             ep.method,
             url,
@@ -261,8 +268,7 @@ def test_response_matches_schema(
     ep = endpoints()[endpoint_id]
     status, payload = sweep.results[endpoint_id]
     if ep.sse:
-        assert status == 501, (status, payload)
-        validate("error", payload, definitions)
+        assert status == 200 and payload.startswith("text/event-stream"), (status, payload)
         return
     assert status < 500, (status, payload)
     if status >= 400:
