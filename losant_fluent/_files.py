@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from ._exceptions import LosantConnectionError, LosantTimeoutError
 from ._pipeline import Pipeline, pipeline_of
-from ._wire import MultipartBody, WireCall, _part
+from ._wire import MultipartBody, WireCall
 
 if TYPE_CHECKING:
     import requests
@@ -87,7 +87,6 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     """
     url, fields = upload_fields(result)
     pipeline = _pipeline(result, api)
-    parts = [_part(name, "string", value) for name, value in fields]
     content: Any = data
     declared = getattr(result, "content_type", None)
     content_type = content_type or (declared if isinstance(declared, str) else None)
@@ -104,8 +103,7 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
         else:
             name = filename or os.path.basename(str(getattr(data, "name", "file")))
         content = (name, data, content_type) if content_type else (name, data)
-    parts.append(_part("file", "file", content))
-    body = MultipartBody(parts)
+    body = MultipartBody.from_fields(list(fields), [("file", content)])
     call = WireCall(method="POST", path=urlsplit(url).path or "/", url=url, body=body,
                     content_type=body.content_type, timeout=timeout)
     response = pipeline.send(call, authorize=False)

@@ -402,3 +402,12 @@ class MultipartBody:
 
     def __repr__(self) -> str:
         return f"<MultipartBody {len(self._parts)} part(s), {len(self)} bytes>"
+
+    @classmethod
+    def from_fields(cls, fields: list[tuple[str, Any]], files: list[tuple[str, Any]]
+                    ) -> MultipartBody:
+        """Plain text ``fields`` first, in order, then ``files`` (paths, bytes or binary
+        file objects), as a storage host's signed POST form wants them."""
+        parts = [_part(name, "string", value) for name, value in fields]
+        parts += [_part(name, "file", value) for name, value in files]
+        return cls(parts)
