@@ -45,8 +45,8 @@ def _pipeline(result: Any, api: Any) -> Pipeline:
     found = pipeline_of(result)
     if found is None:
         raise ValueError(
-            f"this {type(result).__name__} was not read through an API (an item of a list, "
-            "or a copy): pass api=your_api"
+            f"this {type(result).__name__} was not read through an API (built by hand, or "
+            "unpickled): pass api=your_api"
         )
     return found
 

@@ -404,9 +404,13 @@ class Pipeline:
                 raise _not_json(call, response, exc) from None
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
-        private = getattr(result, "__pydantic_private__", None)
-        if isinstance(private, dict):
-            private[_PIPELINE_KEY] = self
+        _attach_pipeline(result, self)
+        items = getattr(result, "items", None)
+        if isinstance(items, list) and items and getattr(
+            type(items[0]), "__losant_needs_pipeline__", False
+        ):  # items that can act on their own (files: download) need it too
+            for item in items:
+                _attach_pipeline(item, self)
         if endpoint is not None and endpoint.pagination:
             from ._pagination import Pager, attach_pager
 
@@ -443,6 +447,15 @@ _PIPELINE_KEY = "_losant_pipeline"
 def _no_pipeline() -> None:
     """What a pickled pipeline becomes: nothing (see ``Pipeline.__reduce__``)."""
     return None
+
+
+def _attach_pipeline(result: Any, pipeline: Pipeline) -> None:
+    private = getattr(result, "__pydantic_private__", None)
+    if private is None and hasattr(result, "__pydantic_private__"):
+        private = {}
+        object.__setattr__(result, "__pydantic_private__", private)
+    if isinstance(private, dict):
+        private[_PIPELINE_KEY] = pipeline
 
 
 def pipeline_of(result: Any) -> Pipeline | None:

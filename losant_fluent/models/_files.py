@@ -8,7 +8,7 @@ work is done in ``losant_fluent._files``; the result finds the pipeline it was r
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from ._base import LosantModel
 
@@ -21,13 +21,16 @@ __all__ = ["FileResultMixin", "FileUploadMixin"]
 class FileResultMixin(LosantModel):
     """``download(dest)`` for a file result."""
 
+    # Items of a listing get the pipeline their page came through (see Pipeline.decode).
+    __losant_needs_pipeline__: ClassVar[bool] = True
+
     def download(self, dest: str | os.PathLike[str] | BinaryIO, progress: bool = False, *,
                  api: Any = None, timeout: float | None = None) -> int:
         """Stream this file's ``url`` to ``dest`` (a path, a directory or a binary file).
 
         No Losant token is sent to the file host. ``progress=True`` shows a progress bar
         (the ``data`` extra). Returns the number of bytes written. ``api=`` is needed only
-        for a file that was not read through an API itself (an item of ``files().get()``).
+        for a file that was not read through an API (built by hand, or unpickled).
         """
         from .._files import download
 
