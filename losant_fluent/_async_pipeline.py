@@ -342,8 +342,9 @@ class HTTPXTransport:
 class ThreadedTransport:
     """A sync transport (``WSGITransport``, ``RequestsTransport``) run in worker threads.
 
-    ``AsyncAPI(url="http://emulator", transport=ThreadedTransport(WSGITransport(app)))``
-    runs the async client against an in-process WSGI app. Streams are not supported.
+    ``AsyncAPI(url="http://localhost", transport=ThreadedTransport(WSGITransport(app)))``
+    runs the async client against an in-process WSGI app. A stream's answer is read whole
+    before its events are given.
     """
 
     def __init__(self, transport: Transport) -> None:
@@ -367,7 +368,8 @@ class _AsyncOnly:
     ) -> requests.Response:
         raise TypeError(
             f"{_describe(request)}: this result came from an AsyncAPI, which cannot send "
-            "synchronously; walk pages with `async for` (or `await walk(page)`) instead"
+            "synchronously; use the async way instead (`async for` over the verb's result, "
+            "or losant_fluent._async_pagination.walk(page) for a page already awaited)"
         )
 
     def close(self) -> None:
