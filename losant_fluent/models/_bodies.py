@@ -225,6 +225,9 @@ _EXPECTED = {
     "datetime_from_date_parsing": "a date-time",
 }
 
+_PHRASE_ORDER = ["a number", "an integer", "a string", "a boolean", "a date-time", "an object",
+                 "a list", "null"]
+
 
 class _Entry:
     """One pydantic error with its location split into data keys and union tags."""
@@ -311,6 +314,9 @@ def _merged(groups: list[list[_Entry]], index: int) -> _Entry:
             phrase = _expected(error)
             if phrase not in phrases:
                 phrases.append(phrase)
+    # One fixed order, whatever order the union's members failed in.
+    phrases.sort(key=lambda p: (_PHRASE_ORDER.index(p) if p in _PHRASE_ORDER else
+                                len(_PHRASE_ORDER), p))
     if literals:
         phrases.insert(0, "one of " + ", ".join(literals))
     text = "must be " + _or(phrases) + f" (got {_got(first.error.get('input'))})"
