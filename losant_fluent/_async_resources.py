@@ -9,7 +9,7 @@ from ._async_node import AsyncNode
 from ._node import MISSING, _Missing
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Never, Unpack
 
     from . import _params as P
     from ._async_pagination import AsyncPaged
@@ -634,7 +634,7 @@ class AsyncApplicationTemplatesNode(AsyncNode):
         """Go to ``/applicationTemplates/keywords``."""
         return self._child('keywords', AsyncApplicationTemplatesKeywordsNode)
 
-    def get(self, /, **params: Unpack[P.ApplicationTemplatesGetParams]) -> AsyncPaged[ApplicationTemplates]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetParams]) -> AsyncPaged[ApplicationTemplates]:
         """Send GET /applicationTemplates (the ``applicationTemplates.get`` endpoint).
 
         Keyword parameters:
@@ -652,7 +652,7 @@ class AsyncApplicationTemplatesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.get (or a broader all.* scope).
         """
-        return self._paged('applicationTemplates.get', None, params)
+        return self._paged('applicationTemplates.get', body[0] if body else None, params)
 
 
 class AsyncApplicationsNode(AsyncNode):
@@ -669,7 +669,7 @@ class AsyncApplicationsNode(AsyncNode):
         """Go to ``/applications/periodSummaries``."""
         return self._child('periodSummaries', AsyncApplicationsPeriodSummariesNode)
 
-    def get(self, /, **params: Unpack[P.ApplicationsGetParams]) -> AsyncPaged[Applications]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationsGetParams]) -> AsyncPaged[Applications]:
         """Send GET /applications (the ``applications.get`` endpoint).
 
         Keyword parameters:
@@ -688,7 +688,7 @@ class AsyncApplicationsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applications.*, applications.get (or a broader all.* scope).
         """
-        return self._paged('applications.get', None, params)
+        return self._paged('applications.get', body[0] if body else None, params)
 
     async def post(self, body: ApplicationPost | BodyInput, /, **params: Unpack[P.ApplicationsPostParams]) -> Application:
         """Send POST /applications (the ``applications.post`` endpoint).
@@ -765,7 +765,7 @@ class AsyncDashboardsNode(AsyncNode):
     __slots__ = ()
     _template = '/dashboards'
 
-    def get(self, /, **params: Unpack[P.DashboardsGetParams]) -> AsyncPaged[Dashboards]:
+    def get(self, *body: Never, **params: Unpack[P.DashboardsGetParams]) -> AsyncPaged[Dashboards]:
         """Send GET /dashboards (the ``dashboards.get`` endpoint).
 
         Keyword parameters:
@@ -783,7 +783,7 @@ class AsyncDashboardsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: dashboards.*, dashboards.get (or a broader all.* scope).
         """
-        return self._paged('dashboards.get', None, params)
+        return self._paged('dashboards.get', body[0] if body else None, params)
 
     async def post(self, body: DashboardPost | BodyInput, /, **params: Unpack[P.DashboardsPostParams]) -> Dashboard:
         """Send POST /dashboards (the ``dashboards.post`` endpoint).
@@ -838,7 +838,7 @@ class AsyncInstancesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances'
 
-    def get(self, /, **params: Unpack[P.InstancesGetParams]) -> AsyncPaged[Instances]:
+    def get(self, *body: Never, **params: Unpack[P.InstancesGetParams]) -> AsyncPaged[Instances]:
         """Send GET /instances (the ``instances.get`` endpoint).
 
         Keyword parameters:
@@ -854,7 +854,7 @@ class AsyncInstancesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instances.*, instances.get (or a broader all.* scope).
         """
-        return self._paged('instances.get', None, params)
+        return self._paged('instances.get', body[0] if body else None, params)
 
 
 class AsyncOrgInvitesNode(AsyncNode):
@@ -863,7 +863,7 @@ class AsyncOrgInvitesNode(AsyncNode):
     __slots__ = ()
     _template = '/invites'
 
-    async def get(self, /, **params: Unpack[P.OrgInvitesGetParams]) -> OrgInviteInfo:
+    async def get(self, *body: Never, **params: Unpack[P.OrgInvitesGetParams]) -> OrgInviteInfo:
         """Send GET /invites (the ``orgInvites.get`` endpoint).
 
         Keyword parameters:
@@ -874,7 +874,7 @@ class AsyncOrgInvitesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
         Needs no token.
         """
-        result: OrgInviteInfo = await self._send('orgInvites.get', None, params)
+        result: OrgInviteInfo = await self._send('orgInvites.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: OrgInviteAction | BodyInput, /, **params: Unpack[P.OrgInvitesPostParams]) -> OrgInviteResult:
@@ -990,7 +990,7 @@ class AsyncMeNode(AsyncNode):
         """Go to ``/me/verify-email``."""
         return self._child('verify-email', AsyncMeVerifyEmailNode)
 
-    async def get(self, /, **params: Unpack[P.MeGetParams]) -> Me:
+    async def get(self, *body: Never, **params: Unpack[P.MeGetParams]) -> Me:
         """Send GET /me (the ``me.get`` endpoint).
 
         Keyword parameters:
@@ -1001,7 +1001,7 @@ class AsyncMeNode(AsyncNode):
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Token scopes that allow it: me.*, me.get (or a broader all.* scope).
         """
-        result: Me = await self._send('me.get', None, params)
+        result: Me = await self._send('me.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: MePatch | BodyInput, /, **params: Unpack[P.MePatchParams]) -> Me:
@@ -1043,7 +1043,7 @@ class AsyncOrgsNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs'
 
-    def get(self, /, **params: Unpack[P.OrgsGetParams]) -> AsyncPaged[Orgs]:
+    def get(self, *body: Never, **params: Unpack[P.OrgsGetParams]) -> AsyncPaged[Orgs]:
         """Send GET /orgs (the ``orgs.get`` endpoint).
 
         Keyword parameters:
@@ -1061,7 +1061,7 @@ class AsyncOrgsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: orgs.*, orgs.get (or a broader all.* scope).
         """
-        return self._paged('orgs.get', None, params)
+        return self._paged('orgs.get', body[0] if body else None, params)
 
     async def post(self, body: OrgPost | BodyInput, /, **params: Unpack[P.OrgsPostParams]) -> Org:
         """Send POST /orgs (the ``orgs.post`` endpoint).
@@ -1095,7 +1095,7 @@ class AsyncApplicationTemplatesCategoriesNode(AsyncNode):
     __slots__ = ()
     _template = '/applicationTemplates/categories'
 
-    async def get(self, /, **params: Unpack[P.ApplicationTemplatesGetCategoriesParams]) -> ApplicationTemplateCategories:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetCategoriesParams]) -> ApplicationTemplateCategories:
         """Send GET /applicationTemplates/categories (the ``applicationTemplates.getCategories`` endpoint).
 
         Keyword parameters:
@@ -1105,7 +1105,7 @@ class AsyncApplicationTemplatesCategoriesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.getCategories (or a broader all.* scope).
         """
-        result: ApplicationTemplateCategories = await self._send('applicationTemplates.getCategories', None, params)
+        result: ApplicationTemplateCategories = await self._send('applicationTemplates.getCategories', body[0] if body else None, params)
         return result
 
 
@@ -1115,7 +1115,7 @@ class AsyncApplicationTemplatesKeywordsNode(AsyncNode):
     __slots__ = ()
     _template = '/applicationTemplates/keywords'
 
-    async def get(self, /, **params: Unpack[P.ApplicationTemplatesGetUniqueKeywordsParams]) -> TemplateKeywords:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetUniqueKeywordsParams]) -> TemplateKeywords:
         """Send GET /applicationTemplates/keywords (the ``applicationTemplates.getUniqueKeywords`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1123,7 +1123,7 @@ class AsyncApplicationTemplatesKeywordsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.getUniqueKeywords (or a broader all.* scope).
         """
-        result: TemplateKeywords = await self._send('applicationTemplates.getUniqueKeywords', None, params)
+        result: TemplateKeywords = await self._send('applicationTemplates.getUniqueKeywords', body[0] if body else None, params)
         return result
 
 
@@ -1133,7 +1133,7 @@ class AsyncApplicationTemplateNode(AsyncNode):
     __slots__ = ()
     _template = '/applicationTemplates/{templateId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationTemplateGetParams]) -> ApplicationTemplate:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationTemplateGetParams]) -> ApplicationTemplate:
         """Send GET /applicationTemplates/{templateId} (the ``applicationTemplate.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1141,7 +1141,7 @@ class AsyncApplicationTemplateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationTemplate.*, applicationTemplate.get (or a broader all.* scope).
         """
-        result: ApplicationTemplate = await self._send('applicationTemplate.get', None, params)
+        result: ApplicationTemplate = await self._send('applicationTemplate.get', body[0] if body else None, params)
         return result
 
 
@@ -1151,7 +1151,7 @@ class AsyncApplicationsImportNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/import'
 
-    async def post(self, /, **params: Unpack[P.ApplicationsImportParams]) -> ApplicationCreationByTemplateResult | JobEnqueuedResult:
+    async def post(self, *body: Never, **params: Unpack[P.ApplicationsImportParams]) -> ApplicationCreationByTemplateResult | JobEnqueuedResult:
         """Send POST /applications/import (the ``applications.import`` endpoint).
 
         Keyword parameters:
@@ -1168,7 +1168,7 @@ class AsyncApplicationsImportNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 422 -> UnprocessableEntityError.
         Token scopes that allow it: applications.*, applications.import (or a broader all.* scope).
         """
-        result: ApplicationCreationByTemplateResult | JobEnqueuedResult = await self._send('applications.import', None, params)
+        result: ApplicationCreationByTemplateResult | JobEnqueuedResult = await self._send('applications.import', body[0] if body else None, params)
         return result
 
 
@@ -1178,7 +1178,7 @@ class AsyncApplicationsPeriodSummariesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/periodSummaries'
 
-    def get(self, /, **params: Unpack[P.ApplicationsPeriodSummariesParams]) -> AsyncPaged[PeriodSummaries]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationsPeriodSummariesParams]) -> AsyncPaged[PeriodSummaries]:
         """Send GET /applications/periodSummaries (the ``applications.periodSummaries`` endpoint).
 
         Keyword parameters:
@@ -1201,7 +1201,7 @@ class AsyncApplicationsPeriodSummariesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applications.*, applications.periodSummaries (or a broader all.* scope).
         """
-        return self._paged('applications.periodSummaries', None, params)
+        return self._paged('applications.periodSummaries', body[0] if body else None, params)
 
 
 class AsyncApplicationNode(AsyncNode):
@@ -1446,7 +1446,7 @@ class AsyncApplicationNode(AsyncNode):
         """Go to ``/applications/{applicationId}/webhooks``, or to ``/applications/{applicationId}/webhooks/{webhookId}`` when given ``webhook_id``."""
         return self._child_or_item('webhooks', AsyncWebhooksNode, webhook_id, AsyncWebhookNode)
 
-    async def get(self, /, **params: Unpack[P.ApplicationGetParams]) -> Application:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationGetParams]) -> Application:
         """Send GET /applications/{applicationId} (the ``application.get`` endpoint).
 
         Keyword parameters:
@@ -1457,7 +1457,7 @@ class AsyncApplicationNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.get (or a broader all.* scope).
         """
-        result: Application = await self._send('application.get', None, params)
+        result: Application = await self._send('application.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApplicationPatch | BodyInput, /, **params: Unpack[P.ApplicationPatchParams]) -> Application:
@@ -1494,7 +1494,7 @@ class AsyncApplicationNode(AsyncNode):
         result: Application = await self._send('application.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId} (the ``application.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1502,7 +1502,7 @@ class AsyncApplicationNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('application.delete', None, params)
+        result: Success = await self._send('application.delete', body[0] if body else None, params)
         return result
 
 
@@ -1539,7 +1539,7 @@ class AsyncAuthSsoDomainNode(AsyncNode):
     __slots__ = ()
     _template = '/auth/ssoDomain'
 
-    async def get(self, /, **params: Unpack[P.AuthSsoDomainParams]) -> SsoRequest | GenericModel:
+    async def get(self, *body: Never, **params: Unpack[P.AuthSsoDomainParams]) -> SsoRequest | GenericModel:
         """Send GET /auth/ssoDomain (the ``auth.ssoDomain`` endpoint).
 
         Keyword parameters:
@@ -1549,7 +1549,7 @@ class AsyncAuthSsoDomainNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Needs no token.
         """
-        result: SsoRequest | GenericModel = await self._send('auth.ssoDomain', None, params)
+        result: SsoRequest | GenericModel = await self._send('auth.ssoDomain', body[0] if body else None, params)
         return result
 
 
@@ -1598,7 +1598,7 @@ class AsyncDashboardNode(AsyncNode):
         """Go to ``/dashboards/{dashboardId}/validateContext``."""
         return self._child('validateContext', AsyncDashboardValidateContextNode)
 
-    async def get(self, /, **params: Unpack[P.DashboardGetParams]) -> Dashboard:
+    async def get(self, *body: Never, **params: Unpack[P.DashboardGetParams]) -> Dashboard:
         """Send GET /dashboards/{dashboardId} (the ``dashboard.get`` endpoint).
 
         Keyword parameters:
@@ -1608,7 +1608,7 @@ class AsyncDashboardNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Needs no token.
         """
-        result: Dashboard = await self._send('dashboard.get', None, params)
+        result: Dashboard = await self._send('dashboard.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: DashboardSendReport | BodyInput, /, **params: Unpack[P.DashboardSendReportParams]) -> JobEnqueuedResult:
@@ -1664,7 +1664,7 @@ class AsyncDashboardNode(AsyncNode):
         result: Dashboard = await self._send('dashboard.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DashboardDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DashboardDeleteParams]) -> Success:
         """Send DELETE /dashboards/{dashboardId} (the ``dashboard.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1672,7 +1672,7 @@ class AsyncDashboardNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dashboard.*, dashboard.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('dashboard.delete', None, params)
+        result: Success = await self._send('dashboard.delete', body[0] if body else None, params)
         return result
 
 
@@ -1769,7 +1769,7 @@ class AsyncInstanceNode(AsyncNode):
         """Go to ``/instances/{instanceId}/tokens``, or to ``/instances/{instanceId}/tokens/{apiTokenId}`` when given ``api_token_id``."""
         return self._child_or_item('tokens', AsyncInstanceApiTokensNode, api_token_id, AsyncInstanceApiTokenNode)
 
-    async def get(self, /, **params: Unpack[P.InstanceGetParams]) -> Instance:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceGetParams]) -> Instance:
         """Send GET /instances/{instanceId} (the ``instance.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1777,7 +1777,7 @@ class AsyncInstanceNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.get (or a broader all.* scope).
         """
-        result: Instance = await self._send('instance.get', None, params)
+        result: Instance = await self._send('instance.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: InstancePatch | BodyInput, /, **params: Unpack[P.InstancePatchParams]) -> Instance:
@@ -1897,7 +1897,7 @@ class AsyncMeDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/me/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.MeDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.MeDeviceCountsParams]) -> DeviceCounts:
         """Send GET /me/deviceCounts (the ``me.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -1908,7 +1908,7 @@ class AsyncMeDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('me.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('me.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -1946,7 +1946,7 @@ class AsyncMeDisconnectGithubNode(AsyncNode):
     __slots__ = ()
     _template = '/me/disconnectGithub'
 
-    async def patch(self, /, **params: Unpack[P.MeDisconnectGithubParams]) -> Me:
+    async def patch(self, *body: Never, **params: Unpack[P.MeDisconnectGithubParams]) -> Me:
         """Send PATCH /me/disconnectGithub (the ``me.disconnectGithub`` endpoint).
 
         Keyword parameters:
@@ -1958,7 +1958,7 @@ class AsyncMeDisconnectGithubNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.disconnectGithub (or a broader all.* scope).
         """
-        result: Me = await self._send('me.disconnectGithub', None, params)
+        result: Me = await self._send('me.disconnectGithub', body[0] if body else None, params)
         return result
 
 
@@ -1997,7 +1997,7 @@ class AsyncMeGenerateTwoFactorAuthNode(AsyncNode):
     __slots__ = ()
     _template = '/me/generateTwoFactorAuth'
 
-    async def patch(self, /, **params: Unpack[P.MeGenerateTwoFactorAuthParams]) -> MultiFactorAuthInfo:
+    async def patch(self, *body: Never, **params: Unpack[P.MeGenerateTwoFactorAuthParams]) -> MultiFactorAuthInfo:
         """Send PATCH /me/generateTwoFactorAuth (the ``me.generateTwoFactorAuth`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2005,7 +2005,7 @@ class AsyncMeGenerateTwoFactorAuthNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.generateTwoFactorAuth (or a broader all.* scope).
         """
-        result: MultiFactorAuthInfo = await self._send('me.generateTwoFactorAuth', None, params)
+        result: MultiFactorAuthInfo = await self._send('me.generateTwoFactorAuth', body[0] if body else None, params)
         return result
 
 
@@ -2015,7 +2015,7 @@ class AsyncMeInvitesNode(AsyncNode):
     __slots__ = ()
     _template = '/me/invites'
 
-    async def get(self, /, **params: Unpack[P.MeInvitesParams]) -> OrgInvitesUser:
+    async def get(self, *body: Never, **params: Unpack[P.MeInvitesParams]) -> OrgInvitesUser:
         """Send GET /me/invites (the ``me.invites`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2023,7 +2023,7 @@ class AsyncMeInvitesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.invites (or a broader all.* scope).
         """
-        result: OrgInvitesUser = await self._send('me.invites', None, params)
+        result: OrgInvitesUser = await self._send('me.invites', body[0] if body else None, params)
         return result
 
 
@@ -2033,7 +2033,7 @@ class AsyncMeNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/me/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.MeNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.MeNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /me/notebookMinuteCounts (the ``me.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -2044,7 +2044,7 @@ class AsyncMeNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('me.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('me.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -2054,7 +2054,7 @@ class AsyncUserOauthClientsNode(AsyncNode):
     __slots__ = ()
     _template = '/me/oauth-clients'
 
-    def get(self, /, **params: Unpack[P.UserOauthClientsGetParams]) -> AsyncPaged[GenericModel]:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthClientsGetParams]) -> AsyncPaged[GenericModel]:
         """Send GET /me/oauth-clients (the ``userOauthClients.get`` endpoint).
 
         Keyword parameters:
@@ -2070,7 +2070,7 @@ class AsyncUserOauthClientsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userOauthClients.*, userOauthClients.get (or a broader all.* scope).
         """
-        return self._paged('userOauthClients.get', None, params)
+        return self._paged('userOauthClients.get', body[0] if body else None, params)
 
     async def post(self, body: BodyInput, /, **params: Unpack[P.UserOauthClientsPostParams]) -> GenericModel:
         """Send POST /me/oauth-clients (the ``userOauthClients.post`` endpoint).
@@ -2091,7 +2091,7 @@ class AsyncUserOauthTokensNode(AsyncNode):
     __slots__ = ()
     _template = '/me/oauth-tokens'
 
-    def get(self, /, **params: Unpack[P.UserOauthTokensGetParams]) -> AsyncPaged[UserOauthTokens]:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthTokensGetParams]) -> AsyncPaged[UserOauthTokens]:
         """Send GET /me/oauth-tokens (the ``userOauthTokens.get`` endpoint).
 
         Keyword parameters:
@@ -2107,7 +2107,7 @@ class AsyncUserOauthTokensNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userOauthTokens.*, userOauthTokens.get (or a broader all.* scope).
         """
-        return self._paged('userOauthTokens.get', None, params)
+        return self._paged('userOauthTokens.get', body[0] if body else None, params)
 
     async def post(self, body: UserOauthTokenPost | BodyInput, /, **params: Unpack[P.UserOauthTokensPostParams]) -> UserOauthToken:
         """Send POST /me/oauth-tokens (the ``userOauthTokens.post`` endpoint).
@@ -2147,7 +2147,7 @@ class AsyncMePayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/me/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.MePayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.MePayloadCountsParams]) -> PayloadStats:
         """Send GET /me/payloadCounts (the ``me.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -2159,7 +2159,7 @@ class AsyncMePayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('me.payloadCounts', None, params)
+        result: PayloadStats = await self._send('me.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -2169,7 +2169,7 @@ class AsyncMePayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/me/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.MePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.MePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /me/payloadCountsBreakdown (the ``me.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -2183,7 +2183,7 @@ class AsyncMePayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('me.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('me.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -2193,7 +2193,7 @@ class AsyncMeRecentItemsNode(AsyncNode):
     __slots__ = ()
     _template = '/me/recentItems'
 
-    async def get(self, /, **params: Unpack[P.MeFetchRecentItemsParams]) -> RecentItemList:
+    async def get(self, *body: Never, **params: Unpack[P.MeFetchRecentItemsParams]) -> RecentItemList:
         """Send GET /me/recentItems (the ``me.fetchRecentItems`` endpoint).
 
         Keyword parameters:
@@ -2204,7 +2204,7 @@ class AsyncMeRecentItemsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.fetchRecentItems (or a broader all.* scope).
         """
-        result: RecentItemList = await self._send('me.fetchRecentItems', None, params)
+        result: RecentItemList = await self._send('me.fetchRecentItems', body[0] if body else None, params)
         return result
 
     async def post(self, body: RecentItem | BodyInput, /, **params: Unpack[P.MeAddRecentItemParams]) -> RecentItemList:
@@ -2232,7 +2232,7 @@ class AsyncMeRefreshTokenNode(AsyncNode):
     __slots__ = ()
     _template = '/me/refreshToken'
 
-    async def get(self, /, **params: Unpack[P.MeRefreshTokenParams]) -> AuthedUser:
+    async def get(self, *body: Never, **params: Unpack[P.MeRefreshTokenParams]) -> AuthedUser:
         """Send GET /me/refreshToken (the ``me.refreshToken`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2240,7 +2240,7 @@ class AsyncMeRefreshTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
         Token scopes that allow it: me.*, me.refreshToken (or a broader all.* scope).
         """
-        result: AuthedUser = await self._send('me.refreshToken', None, params)
+        result: AuthedUser = await self._send('me.refreshToken', body[0] if body else None, params)
         return result
 
 
@@ -2250,7 +2250,7 @@ class AsyncUserApiTokensNode(AsyncNode):
     __slots__ = ()
     _template = '/me/tokens'
 
-    def get(self, /, **params: Unpack[P.UserApiTokensGetParams]) -> AsyncPaged[ApiToken]:
+    def get(self, *body: Never, **params: Unpack[P.UserApiTokensGetParams]) -> AsyncPaged[ApiToken]:
         """Send GET /me/tokens (the ``userApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -2266,7 +2266,7 @@ class AsyncUserApiTokensNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userApiTokens.*, userApiTokens.get (or a broader all.* scope).
         """
-        return self._paged('userApiTokens.get', None, params)
+        return self._paged('userApiTokens.get', body[0] if body else None, params)
 
     async def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.UserApiTokensPostParams]) -> ApiToken:
         """Send POST /me/tokens (the ``userApiTokens.post`` endpoint).
@@ -2328,7 +2328,7 @@ class AsyncMeVerifyEmailNode(AsyncNode):
     __slots__ = ()
     _template = '/me/verify-email'
 
-    async def post(self, /, **params: Unpack[P.MeVerifyEmailParams]) -> Success:
+    async def post(self, *body: Never, **params: Unpack[P.MeVerifyEmailParams]) -> Success:
         """Send POST /me/verify-email (the ``me.verifyEmail`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2336,7 +2336,7 @@ class AsyncMeVerifyEmailNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.verifyEmail (or a broader all.* scope).
         """
-        result: Success = await self._send('me.verifyEmail', None, params)
+        result: Success = await self._send('me.verifyEmail', body[0] if body else None, params)
         return result
 
 
@@ -2382,7 +2382,7 @@ class AsyncOrgNode(AsyncNode):
         """Go to ``/orgs/{orgId}/transferResources``."""
         return self._child('transferResources', AsyncOrgTransferResourcesNode)
 
-    async def get(self, /, **params: Unpack[P.OrgGetParams]) -> Org:
+    async def get(self, *body: Never, **params: Unpack[P.OrgGetParams]) -> Org:
         """Send GET /orgs/{orgId} (the ``org.get`` endpoint).
 
         Keyword parameters:
@@ -2393,7 +2393,7 @@ class AsyncOrgNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.get (or a broader all.* scope).
         """
-        result: Org = await self._send('org.get', None, params)
+        result: Org = await self._send('org.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: OrgPatch | BodyInput, /, **params: Unpack[P.OrgPatchParams]) -> Org:
@@ -2421,7 +2421,7 @@ class AsyncOrgNode(AsyncNode):
         result: Org = await self._send('org.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.OrgDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.OrgDeleteParams]) -> Success:
         """Send DELETE /orgs/{orgId} (the ``org.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2429,7 +2429,7 @@ class AsyncOrgNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('org.delete', None, params)
+        result: Success = await self._send('org.delete', body[0] if body else None, params)
         return result
 
 
@@ -2464,7 +2464,7 @@ class AsyncApplicationArchiveDataNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/archiveData'
 
-    async def get(self, /, **params: Unpack[P.ApplicationArchiveDataParams]) -> JobEnqueuedResult:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationArchiveDataParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/archiveData (the ``application.archiveData`` endpoint).
 
         Keyword parameters:
@@ -2474,7 +2474,7 @@ class AsyncApplicationArchiveDataNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.archiveData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = await self._send('application.archiveData', None, params)
+        result: JobEnqueuedResult = await self._send('application.archiveData', body[0] if body else None, params)
         return result
 
 
@@ -2484,7 +2484,7 @@ class AsyncApplicationBackfillArchiveDataNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/backfillArchiveData'
 
-    async def get(self, /, **params: Unpack[P.ApplicationBackfillArchiveDataParams]) -> JobEnqueuedResult:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationBackfillArchiveDataParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/backfillArchiveData (the ``application.backfillArchiveData`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2492,7 +2492,7 @@ class AsyncApplicationBackfillArchiveDataNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.backfillArchiveData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = await self._send('application.backfillArchiveData', None, params)
+        result: JobEnqueuedResult = await self._send('application.backfillArchiveData', body[0] if body else None, params)
         return result
 
 
@@ -2502,7 +2502,7 @@ class AsyncApplicationCertificateAuthoritiesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificate-authorities'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificateAuthoritiesGetParams]) -> AsyncPaged[ApplicationCertificateAuthorities]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthoritiesGetParams]) -> AsyncPaged[ApplicationCertificateAuthorities]:
         """Send GET /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.get`` endpoint).
 
         Keyword parameters:
@@ -2518,7 +2518,7 @@ class AsyncApplicationCertificateAuthoritiesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthorities.*, applicationCertificateAuthorities.get (or a broader all.* scope).
         """
-        return self._paged('applicationCertificateAuthorities.get', None, params)
+        return self._paged('applicationCertificateAuthorities.get', body[0] if body else None, params)
 
     async def post(self, body: ApplicationCertificateAuthorityPost | BodyInput, /, **params: Unpack[P.ApplicationCertificateAuthoritiesPostParams]) -> ApplicationCertificateAuthority:
         """Send POST /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.post`` endpoint).
@@ -2546,7 +2546,7 @@ class AsyncApplicationCertificatesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificates'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificatesGetParams]) -> AsyncPaged[ApplicationCertificates]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificatesGetParams]) -> AsyncPaged[ApplicationCertificates]:
         """Send GET /applications/{applicationId}/certificates (the ``applicationCertificates.get`` endpoint).
 
         Keyword parameters:
@@ -2562,7 +2562,7 @@ class AsyncApplicationCertificatesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificates.*, applicationCertificates.get (or a broader all.* scope).
         """
-        return self._paged('applicationCertificates.get', None, params)
+        return self._paged('applicationCertificates.get', body[0] if body else None, params)
 
     async def post(self, body: ApplicationCertificatePost | BodyInput, /, **params: Unpack[P.ApplicationCertificatesPostParams]) -> ApplicationCertificate:
         """Send POST /applications/{applicationId}/certificates (the ``applicationCertificates.post`` endpoint).
@@ -2628,7 +2628,7 @@ class AsyncCredentialsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/credentials'
 
-    def get(self, /, **params: Unpack[P.CredentialsGetParams]) -> AsyncPaged[Credentials]:
+    def get(self, *body: Never, **params: Unpack[P.CredentialsGetParams]) -> AsyncPaged[Credentials]:
         """Send GET /applications/{applicationId}/credentials (the ``credentials.get`` endpoint).
 
         Keyword parameters:
@@ -2644,7 +2644,7 @@ class AsyncCredentialsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credentials.*, credentials.get (or a broader all.* scope).
         """
-        return self._paged('credentials.get', None, params)
+        return self._paged('credentials.get', body[0] if body else None, params)
 
     async def post(self, body: CredentialPost | BodyInput, /, **params: Unpack[P.CredentialsPostParams]) -> Credential:
         """Send POST /applications/{applicationId}/credentials (the ``credentials.post`` endpoint).
@@ -2709,7 +2709,7 @@ class AsyncApplicationDashboardsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/dashboards'
 
-    def get(self, /, **params: Unpack[P.ApplicationDashboardsGetParams]) -> AsyncPaged[Dashboards]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationDashboardsGetParams]) -> AsyncPaged[Dashboards]:
         """Send GET /applications/{applicationId}/dashboards (the ``applicationDashboards.get`` endpoint).
 
         Keyword parameters:
@@ -2725,7 +2725,7 @@ class AsyncApplicationDashboardsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboards.*, applicationDashboards.get (or a broader all.* scope).
         """
-        return self._paged('applicationDashboards.get', None, params)
+        return self._paged('applicationDashboards.get', body[0] if body else None, params)
 
     async def post(self, body: ApplicationDashboardPost | BodyInput, /, **params: Unpack[P.ApplicationDashboardsPostParams]) -> Dashboard:
         """Send POST /applications/{applicationId}/dashboards (the ``applicationDashboards.post`` endpoint).
@@ -2790,7 +2790,7 @@ class AsyncDataTablesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables'
 
-    def get(self, /, **params: Unpack[P.DataTablesGetParams]) -> AsyncPaged[DataTables]:
+    def get(self, *body: Never, **params: Unpack[P.DataTablesGetParams]) -> AsyncPaged[DataTables]:
         """Send GET /applications/{applicationId}/data-tables (the ``dataTables.get`` endpoint).
 
         Keyword parameters:
@@ -2806,7 +2806,7 @@ class AsyncDataTablesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTables.*, dataTables.get (or a broader all.* scope).
         """
-        return self._paged('dataTables.get', None, params)
+        return self._paged('dataTables.get', body[0] if body else None, params)
 
     async def post(self, body: DataTablePost | BodyInput, /, **params: Unpack[P.DataTablesPostParams]) -> DataTable:
         """Send POST /applications/{applicationId}/data-tables (the ``dataTables.post`` endpoint).
@@ -2837,7 +2837,7 @@ class AsyncDeviceRecipesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/device-recipes'
 
-    def get(self, /, **params: Unpack[P.DeviceRecipesGetParams]) -> AsyncPaged[DeviceRecipes]:
+    def get(self, *body: Never, **params: Unpack[P.DeviceRecipesGetParams]) -> AsyncPaged[DeviceRecipes]:
         """Send GET /applications/{applicationId}/device-recipes (the ``deviceRecipes.get`` endpoint).
 
         Keyword parameters:
@@ -2855,7 +2855,7 @@ class AsyncDeviceRecipesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipes.*, deviceRecipes.get (or a broader all.* scope).
         """
-        return self._paged('deviceRecipes.get', None, params)
+        return self._paged('deviceRecipes.get', body[0] if body else None, params)
 
     async def post(self, body: DeviceRecipePost | BodyInput, /, **params: Unpack[P.DeviceRecipesPostParams]) -> DeviceRecipe:
         """Send POST /applications/{applicationId}/device-recipes (the ``deviceRecipes.post`` endpoint).
@@ -2901,7 +2901,7 @@ class AsyncApplicationDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.ApplicationDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationDeviceCountsParams]) -> DeviceCounts:
         """Send GET /applications/{applicationId}/deviceCounts (the ``application.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -2912,7 +2912,7 @@ class AsyncApplicationDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('application.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('application.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -2966,7 +2966,7 @@ class AsyncDevicesNode(AsyncNode):
         """Go to ``/applications/{applicationId}/devices/tagValues``."""
         return self._child('tagValues', AsyncDevicesTagValuesNode)
 
-    def get(self, /, **params: Unpack[P.DevicesGetParams]) -> AsyncPaged[Devices]:
+    def get(self, *body: Never, **params: Unpack[P.DevicesGetParams]) -> AsyncPaged[Devices]:
         """Send GET /applications/{applicationId}/devices (the ``devices.get`` endpoint).
 
         Keyword parameters:
@@ -2990,7 +2990,7 @@ class AsyncDevicesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.get (or a broader all.* scope).
         """
-        return self._paged('devices.get', None, params)
+        return self._paged('devices.get', body[0] if body else None, params)
 
     async def post(self, body: DevicePost | BodyInput, /, **params: Unpack[P.DevicesPostParams]) -> Device:
         """Send POST /applications/{applicationId}/devices (the ``devices.post`` endpoint).
@@ -3125,7 +3125,7 @@ class AsyncEventsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/events/mostRecentBySeverity``."""
         return self._child('mostRecentBySeverity', AsyncEventsMostRecentBySeverityNode)
 
-    def get(self, /, **params: Unpack[P.EventsGetParams]) -> AsyncPaged[Events]:
+    def get(self, *body: Never, **params: Unpack[P.EventsGetParams]) -> AsyncPaged[Events]:
         """Send GET /applications/{applicationId}/events (the ``events.get`` endpoint).
 
         Keyword parameters:
@@ -3143,7 +3143,7 @@ class AsyncEventsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: events.*, events.get (or a broader all.* scope).
         """
-        return self._paged('events.get', None, params)
+        return self._paged('events.get', body[0] if body else None, params)
 
     async def post(self, body: EventPost | BodyInput, /, **params: Unpack[P.EventsPostParams]) -> Event:
         """Send POST /applications/{applicationId}/events (the ``events.post`` endpoint).
@@ -3265,7 +3265,7 @@ class AsyncExperienceNode(AsyncNode):
         """Go to ``/applications/{applicationId}/experience/views``, or to ``/applications/{applicationId}/experience/views/{experienceViewId}`` when given ``experience_view_id``."""
         return self._child_or_item('views', AsyncExperienceViewsNode, experience_view_id, AsyncExperienceViewNode)
 
-    async def delete(self, /, **params: Unpack[P.ExperienceDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience (the ``experience.delete`` endpoint).
 
         Keyword parameters:
@@ -3282,7 +3282,7 @@ class AsyncExperienceNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experience.*, experience.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experience.delete', None, params)
+        result: Success = await self._send('experience.delete', body[0] if body else None, params)
         return result
 
 
@@ -3334,7 +3334,7 @@ class AsyncFilesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/files'
 
-    def get(self, /, **params: Unpack[P.FilesGetParams]) -> AsyncPaged[Files]:
+    def get(self, *body: Never, **params: Unpack[P.FilesGetParams]) -> AsyncPaged[Files]:
         """Send GET /applications/{applicationId}/files (the ``files.get`` endpoint).
 
         Keyword parameters:
@@ -3353,7 +3353,7 @@ class AsyncFilesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: files.*, files.get (or a broader all.* scope).
         """
-        return self._paged('files.get', None, params)
+        return self._paged('files.get', body[0] if body else None, params)
 
     async def post(self, body: FilePost | BodyInput, /, **params: Unpack[P.FilesPostParams]) -> FileUploadPostResponse:
         """Send POST /applications/{applicationId}/files (the ``files.post`` endpoint).
@@ -3397,7 +3397,7 @@ class AsyncFlowsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/flows/version``."""
         return self._child('version', AsyncFlowsVersionNode)
 
-    def get(self, /, **params: Unpack[P.FlowsGetParams]) -> AsyncPaged[Flows]:
+    def get(self, *body: Never, **params: Unpack[P.FlowsGetParams]) -> AsyncPaged[Flows]:
         """Send GET /applications/{applicationId}/flows (the ``flows.get`` endpoint).
 
         Keyword parameters:
@@ -3418,7 +3418,7 @@ class AsyncFlowsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.get (or a broader all.* scope).
         """
-        return self._paged('flows.get', None, params)
+        return self._paged('flows.get', body[0] if body else None, params)
 
     async def post(self, body: FlowPost | BodyInput, /, **params: Unpack[P.FlowsPostParams]) -> Flow:
         """Send POST /applications/{applicationId}/flows (the ``flows.post`` endpoint).
@@ -3469,7 +3469,7 @@ class AsyncApplicationFullDataTablesArchiveNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/fullDataTablesArchive'
 
-    async def get(self, /, **params: Unpack[P.ApplicationFullDataTablesArchiveParams]) -> JobEnqueuedResult:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationFullDataTablesArchiveParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/fullDataTablesArchive (the ``application.fullDataTablesArchive`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3477,7 +3477,7 @@ class AsyncApplicationFullDataTablesArchiveNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.fullDataTablesArchive (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = await self._send('application.fullDataTablesArchive', None, params)
+        result: JobEnqueuedResult = await self._send('application.fullDataTablesArchive', body[0] if body else None, params)
         return result
 
 
@@ -3487,7 +3487,7 @@ class AsyncApplicationFullEventsArchiveNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/fullEventsArchive'
 
-    async def get(self, /, **params: Unpack[P.ApplicationFullEventsArchiveParams]) -> JobEnqueuedResult:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationFullEventsArchiveParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/fullEventsArchive (the ``application.fullEventsArchive`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3495,7 +3495,7 @@ class AsyncApplicationFullEventsArchiveNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.fullEventsArchive (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = await self._send('application.fullEventsArchive', None, params)
+        result: JobEnqueuedResult = await self._send('application.fullEventsArchive', body[0] if body else None, params)
         return result
 
 
@@ -3528,7 +3528,7 @@ class AsyncApplicationImportNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/import'
 
-    async def post(self, /, **params: Unpack[P.ApplicationImportParams]) -> Application | JobEnqueuedResult:
+    async def post(self, *body: Never, **params: Unpack[P.ApplicationImportParams]) -> Application | JobEnqueuedResult:
         """Send POST /applications/{applicationId}/import (the ``application.import`` endpoint).
 
         Keyword parameters:
@@ -3540,7 +3540,7 @@ class AsyncApplicationImportNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.import (or a broader all.* scope).
         """
-        result: Application | JobEnqueuedResult = await self._send('application.import', None, params)
+        result: Application | JobEnqueuedResult = await self._send('application.import', body[0] if body else None, params)
         return result
 
 
@@ -3550,7 +3550,7 @@ class AsyncApplicationImportLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/importLogs'
 
-    async def get(self, /, **params: Unpack[P.ApplicationImportLogsParams]) -> ApplicationImportExecutions:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationImportLogsParams]) -> ApplicationImportExecutions:
         """Send GET /applications/{applicationId}/importLogs (the ``application.importLogs`` endpoint).
 
         Keyword parameters:
@@ -3561,7 +3561,7 @@ class AsyncApplicationImportLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.importLogs (or a broader all.* scope).
         """
-        result: ApplicationImportExecutions = await self._send('application.importLogs', None, params)
+        result: ApplicationImportExecutions = await self._send('application.importLogs', body[0] if body else None, params)
         return result
 
 
@@ -3571,7 +3571,7 @@ class AsyncIntegrationsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/integrations'
 
-    def get(self, /, **params: Unpack[P.IntegrationsGetParams]) -> AsyncPaged[Integrations]:
+    def get(self, *body: Never, **params: Unpack[P.IntegrationsGetParams]) -> AsyncPaged[Integrations]:
         """Send GET /applications/{applicationId}/integrations (the ``integrations.get`` endpoint).
 
         Keyword parameters:
@@ -3587,7 +3587,7 @@ class AsyncIntegrationsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integrations.*, integrations.get (or a broader all.* scope).
         """
-        return self._paged('integrations.get', None, params)
+        return self._paged('integrations.get', body[0] if body else None, params)
 
     async def post(self, body: IntegrationPost | BodyInput, /, **params: Unpack[P.IntegrationsPostParams]) -> Integration:
         """Send POST /applications/{applicationId}/integrations (the ``integrations.post`` endpoint).
@@ -3652,7 +3652,7 @@ class AsyncApplicationJobLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/jobLogs'
 
-    def get(self, /, **params: Unpack[P.ApplicationJobLogsGetParams]) -> AsyncPaged[ApplicationJobLogs]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationJobLogsGetParams]) -> AsyncPaged[ApplicationJobLogs]:
         """Send GET /applications/{applicationId}/jobLogs (the ``applicationJobLogs.get`` endpoint).
 
         Keyword parameters:
@@ -3667,7 +3667,7 @@ class AsyncApplicationJobLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationJobLogs.*, applicationJobLogs.get (or a broader all.* scope).
         """
-        return self._paged('applicationJobLogs.get', None, params)
+        return self._paged('applicationJobLogs.get', body[0] if body else None, params)
 
 
 class AsyncApplicationKeysNode(AsyncNode):
@@ -3676,7 +3676,7 @@ class AsyncApplicationKeysNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/keys'
 
-    def get(self, /, **params: Unpack[P.ApplicationKeysGetParams]) -> AsyncPaged[ApplicationKeys]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationKeysGetParams]) -> AsyncPaged[ApplicationKeys]:
         """Send GET /applications/{applicationId}/keys (the ``applicationKeys.get`` endpoint).
 
         Keyword parameters:
@@ -3693,7 +3693,7 @@ class AsyncApplicationKeysNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKeys.*, applicationKeys.get (or a broader all.* scope).
         """
-        return self._paged('applicationKeys.get', None, params)
+        return self._paged('applicationKeys.get', body[0] if body else None, params)
 
     async def post(self, body: ApplicationKeyPost | BodyInput, /, **params: Unpack[P.ApplicationKeysPostParams]) -> ApplicationKeyPostResponse:
         """Send POST /applications/{applicationId}/keys (the ``applicationKeys.post`` endpoint).
@@ -3752,7 +3752,7 @@ class AsyncApplicationMqttSubscriptionStreamNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/mqttSubscriptionStream'
 
-    def get(self, /, **params: Unpack[P.ApplicationMqttSubscriptionStreamParams]) -> AsyncEventStream:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationMqttSubscriptionStreamParams]) -> AsyncEventStream:
         """Send GET /applications/{applicationId}/mqttSubscriptionStream (the ``application.mqttSubscriptionStream`` endpoint).
 
         Keyword parameters:
@@ -3764,7 +3764,7 @@ class AsyncApplicationMqttSubscriptionStreamNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.mqttSubscriptionStream (or a broader all.* scope).
         """
-        return self._stream('application.mqttSubscriptionStream', None, params)
+        return self._stream('application.mqttSubscriptionStream', body[0] if body else None, params)
 
 
 class AsyncApplicationNotebookMinuteCountsNode(AsyncNode):
@@ -3773,7 +3773,7 @@ class AsyncApplicationNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.ApplicationNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /applications/{applicationId}/notebookMinuteCounts (the ``application.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -3784,7 +3784,7 @@ class AsyncApplicationNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('application.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('application.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -3794,7 +3794,7 @@ class AsyncNotebooksNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks'
 
-    def get(self, /, **params: Unpack[P.NotebooksGetParams]) -> AsyncPaged[Notebooks]:
+    def get(self, *body: Never, **params: Unpack[P.NotebooksGetParams]) -> AsyncPaged[Notebooks]:
         """Send GET /applications/{applicationId}/notebooks (the ``notebooks.get`` endpoint).
 
         Keyword parameters:
@@ -3810,7 +3810,7 @@ class AsyncNotebooksNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebooks.*, notebooks.get (or a broader all.* scope).
         """
-        return self._paged('notebooks.get', None, params)
+        return self._paged('notebooks.get', body[0] if body else None, params)
 
     async def post(self, body: NotebookPost | BodyInput, /, **params: Unpack[P.NotebooksPostParams]) -> Notebook:
         """Send POST /applications/{applicationId}/notebooks (the ``notebooks.post`` endpoint).
@@ -3839,7 +3839,7 @@ class AsyncApplicationPayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.ApplicationPayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationPayloadCountsParams]) -> PayloadStats:
         """Send GET /applications/{applicationId}/payloadCounts (the ``application.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -3851,7 +3851,7 @@ class AsyncApplicationPayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('application.payloadCounts', None, params)
+        result: PayloadStats = await self._send('application.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -3861,7 +3861,7 @@ class AsyncApplicationPayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.ApplicationPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /applications/{applicationId}/payloadCountsBreakdown (the ``application.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -3875,7 +3875,7 @@ class AsyncApplicationPayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('application.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('application.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -3885,7 +3885,7 @@ class AsyncPrivateFilesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles'
 
-    def get(self, /, **params: Unpack[P.PrivateFilesGetParams]) -> AsyncPaged[Files]:
+    def get(self, *body: Never, **params: Unpack[P.PrivateFilesGetParams]) -> AsyncPaged[Files]:
         """Send GET /applications/{applicationId}/privateFiles (the ``privateFiles.get`` endpoint).
 
         Keyword parameters:
@@ -3905,7 +3905,7 @@ class AsyncPrivateFilesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFiles.*, privateFiles.get (or a broader all.* scope).
         """
-        return self._paged('privateFiles.get', None, params)
+        return self._paged('privateFiles.get', body[0] if body else None, params)
 
     async def post(self, body: FilePost | BodyInput, /, **params: Unpack[P.PrivateFilesPostParams]) -> FileUploadPostResponse:
         """Send POST /applications/{applicationId}/privateFiles (the ``privateFiles.post`` endpoint).
@@ -3937,7 +3937,7 @@ class AsyncApplicationReadmeNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/readme'
 
-    async def get(self, /, **params: Unpack[P.ApplicationReadmeParams]) -> ApplicationReadme:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationReadmeParams]) -> ApplicationReadme:
         """Send GET /applications/{applicationId}/readme (the ``application.readme`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3945,7 +3945,7 @@ class AsyncApplicationReadmeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.get (or a broader all.* scope).
         """
-        result: ApplicationReadme = await self._send('application.readme', None, params)
+        result: ApplicationReadme = await self._send('application.readme', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApplicationReadmePatch | BodyInput, /, **params: Unpack[P.ApplicationReadmePatchParams]) -> ApplicationReadme:
@@ -3971,7 +3971,7 @@ class AsyncResourceJobsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs'
 
-    def get(self, /, **params: Unpack[P.ResourceJobsGetParams]) -> AsyncPaged[ResourceJobs]:
+    def get(self, *body: Never, **params: Unpack[P.ResourceJobsGetParams]) -> AsyncPaged[ResourceJobs]:
         """Send GET /applications/{applicationId}/resource-jobs (the ``resourceJobs.get`` endpoint).
 
         Keyword parameters:
@@ -3987,7 +3987,7 @@ class AsyncResourceJobsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJobs.*, resourceJobs.get (or a broader all.* scope).
         """
-        return self._paged('resourceJobs.get', None, params)
+        return self._paged('resourceJobs.get', body[0] if body else None, params)
 
     async def post(self, body: ResourceJobPost | BodyInput, /, **params: Unpack[P.ResourceJobsPostParams]) -> ResourceJob:
         """Send POST /applications/{applicationId}/resource-jobs (the ``resourceJobs.post`` endpoint).
@@ -4024,7 +4024,7 @@ class AsyncApplicationSearchNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/search'
 
-    async def get(self, /, **params: Unpack[P.ApplicationSearchParams]) -> ApplicationSearchResult:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationSearchParams]) -> ApplicationSearchResult:
         """Send GET /applications/{applicationId}/search (the ``application.search`` endpoint).
 
         Keyword parameters:
@@ -4034,7 +4034,7 @@ class AsyncApplicationSearchNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.search (or a broader all.* scope).
         """
-        result: ApplicationSearchResult = await self._send('application.search', None, params)
+        result: ApplicationSearchResult = await self._send('application.search', body[0] if body else None, params)
         return result
 
 
@@ -4044,7 +4044,7 @@ class AsyncApplicationApiTokensNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/tokens'
 
-    def get(self, /, **params: Unpack[P.ApplicationApiTokensGetParams]) -> AsyncPaged[ApiTokens]:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationApiTokensGetParams]) -> AsyncPaged[ApiTokens]:
         """Send GET /applications/{applicationId}/tokens (the ``applicationApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -4060,7 +4060,7 @@ class AsyncApplicationApiTokensNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationApiTokens.*, applicationApiTokens.get (or a broader all.* scope).
         """
-        return self._paged('applicationApiTokens.get', None, params)
+        return self._paged('applicationApiTokens.get', body[0] if body else None, params)
 
     async def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.ApplicationApiTokensPostParams]) -> ApiToken:
         """Send POST /applications/{applicationId}/tokens (the ``applicationApiTokens.post`` endpoint).
@@ -4095,7 +4095,7 @@ class AsyncWebhooksNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/webhooks'
 
-    def get(self, /, **params: Unpack[P.WebhooksGetParams]) -> AsyncPaged[Webhooks]:
+    def get(self, *body: Never, **params: Unpack[P.WebhooksGetParams]) -> AsyncPaged[Webhooks]:
         """Send GET /applications/{applicationId}/webhooks (the ``webhooks.get`` endpoint).
 
         Keyword parameters:
@@ -4111,7 +4111,7 @@ class AsyncWebhooksNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhooks.*, webhooks.get (or a broader all.* scope).
         """
-        return self._paged('webhooks.get', None, params)
+        return self._paged('webhooks.get', body[0] if body else None, params)
 
     async def post(self, body: WebhookPost | BodyInput, /, **params: Unpack[P.WebhooksPostParams]) -> Webhook:
         """Send POST /applications/{applicationId}/webhooks (the ``webhooks.post`` endpoint).
@@ -4226,7 +4226,7 @@ class AsyncInstanceAuditLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/instance/{instanceId}/audit-logs'
 
-    def get(self, /, **params: Unpack[P.InstanceAuditLogsGetParams]) -> AsyncPaged[InstanceAuditLogs]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceAuditLogsGetParams]) -> AsyncPaged[InstanceAuditLogs]:
         """Send GET /instance/{instanceId}/audit-logs (the ``instanceAuditLogs.get`` endpoint).
 
         Keyword parameters:
@@ -4243,7 +4243,7 @@ class AsyncInstanceAuditLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceAuditLogs.*, instanceAuditLogs.get (or a broader all.* scope).
         """
-        return self._paged('instanceAuditLogs.get', None, params)
+        return self._paged('instanceAuditLogs.get', body[0] if body else None, params)
 
 
 class AsyncInstanceDeviceCountsNode(AsyncNode):
@@ -4252,7 +4252,7 @@ class AsyncInstanceDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/deviceCounts (the ``instance.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -4263,7 +4263,7 @@ class AsyncInstanceDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('instance.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('instance.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -4302,7 +4302,7 @@ class AsyncInstanceHistoricalSummariesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/historicalSummaries'
 
-    def get(self, /, **params: Unpack[P.InstanceHistoricalSummariesParams]) -> AsyncPaged[HistoricalSummaries]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceHistoricalSummariesParams]) -> AsyncPaged[HistoricalSummaries]:
         """Send GET /instances/{instanceId}/historicalSummaries (the ``instance.historicalSummaries`` endpoint).
 
         Keyword parameters:
@@ -4319,7 +4319,7 @@ class AsyncInstanceHistoricalSummariesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instance.*, instance.historicalSummaries (or a broader all.* scope).
         """
-        return self._paged('instance.historicalSummaries', None, params)
+        return self._paged('instance.historicalSummaries', body[0] if body else None, params)
 
 
 class AsyncInstanceMembersNode(AsyncNode):
@@ -4328,7 +4328,7 @@ class AsyncInstanceMembersNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/members'
 
-    async def get(self, /, **params: Unpack[P.InstanceMembersGetParams]) -> InstanceMembers:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceMembersGetParams]) -> InstanceMembers:
         """Send GET /instances/{instanceId}/members (the ``instanceMembers.get`` endpoint).
 
         Keyword parameters:
@@ -4341,7 +4341,7 @@ class AsyncInstanceMembersNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMembers.*, instanceMembers.get (or a broader all.* scope).
         """
-        result: InstanceMembers = await self._send('instanceMembers.get', None, params)
+        result: InstanceMembers = await self._send('instanceMembers.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: InstanceMemberPost | BodyInput, /, **params: Unpack[P.InstanceMembersPostParams]) -> InstanceMember:
@@ -4367,7 +4367,7 @@ class AsyncInstanceCustomNodesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes'
 
-    def get(self, /, **params: Unpack[P.InstanceCustomNodesGetParams]) -> AsyncPaged[InstanceCustomNodes]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodesGetParams]) -> AsyncPaged[InstanceCustomNodes]:
         """Send GET /instances/{instanceId}/nodes (the ``instanceCustomNodes.get`` endpoint).
 
         Keyword parameters:
@@ -4383,7 +4383,7 @@ class AsyncInstanceCustomNodesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceCustomNodes.*, instanceCustomNodes.get (or a broader all.* scope).
         """
-        return self._paged('instanceCustomNodes.get', None, params)
+        return self._paged('instanceCustomNodes.get', body[0] if body else None, params)
 
     async def post(self, body: InstanceCustomNodePost | BodyInput, /, **params: Unpack[P.InstanceCustomNodesPostParams]) -> InstanceCustomNode:
         """Send POST /instances/{instanceId}/nodes (the ``instanceCustomNodes.post`` endpoint).
@@ -4427,7 +4427,7 @@ class AsyncInstanceNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/notebookMinuteCounts (the ``instance.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -4438,7 +4438,7 @@ class AsyncInstanceNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('instance.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('instance.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -4448,7 +4448,7 @@ class AsyncInstanceNotificationRulesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/notification-rules'
 
-    def get(self, /, **params: Unpack[P.InstanceNotificationRulesGetParams]) -> AsyncPaged[NotificationRules]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRulesGetParams]) -> AsyncPaged[NotificationRules]:
         """Send GET /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.get`` endpoint).
 
         Keyword parameters:
@@ -4464,7 +4464,7 @@ class AsyncInstanceNotificationRulesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceNotificationRules.*, instanceNotificationRules.get (or a broader all.* scope).
         """
-        return self._paged('instanceNotificationRules.get', None, params)
+        return self._paged('instanceNotificationRules.get', body[0] if body else None, params)
 
     async def post(self, body: NotificationRulePost | BodyInput, /, **params: Unpack[P.InstanceNotificationRulesPostParams]) -> NotificationRule:
         """Send POST /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.post`` endpoint).
@@ -4500,7 +4500,7 @@ class AsyncInstanceOrgsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgsGetParams]) -> AsyncPaged[InstanceOrgs]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgsGetParams]) -> AsyncPaged[InstanceOrgs]:
         """Send GET /instances/{instanceId}/orgs (the ``instanceOrgs.get`` endpoint).
 
         Keyword parameters:
@@ -4518,7 +4518,7 @@ class AsyncInstanceOrgsNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceOrgs.*, instanceOrgs.get (or a broader all.* scope).
         """
-        return self._paged('instanceOrgs.get', None, params)
+        return self._paged('instanceOrgs.get', body[0] if body else None, params)
 
     async def post(self, body: InstanceOrgPost | BodyInput | None = None, /, **params: Unpack[P.InstanceOrgsPostParams]) -> Org:
         """Send POST /instances/{instanceId}/orgs (the ``instanceOrgs.post`` endpoint).
@@ -4585,7 +4585,7 @@ class AsyncInstancePayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.InstancePayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.InstancePayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/payloadCounts (the ``instance.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -4597,7 +4597,7 @@ class AsyncInstancePayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('instance.payloadCounts', None, params)
+        result: PayloadStats = await self._send('instance.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -4607,7 +4607,7 @@ class AsyncInstancePayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.InstancePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.InstancePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/payloadCountsBreakdown (the ``instance.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -4621,7 +4621,7 @@ class AsyncInstancePayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('instance.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('instance.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -4631,7 +4631,7 @@ class AsyncInstanceSandboxesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxesGetParams]) -> AsyncPaged[InstanceSandboxes]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxesGetParams]) -> AsyncPaged[InstanceSandboxes]:
         """Send GET /instances/{instanceId}/sandboxes (the ``instanceSandboxes.get`` endpoint).
 
         Keyword parameters:
@@ -4651,7 +4651,7 @@ class AsyncInstanceSandboxesNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceSandboxes.*, instanceSandboxes.get (or a broader all.* scope).
         """
-        return self._paged('instanceSandboxes.get', None, params)
+        return self._paged('instanceSandboxes.get', body[0] if body else None, params)
 
 
 class AsyncInstanceApiTokensNode(AsyncNode):
@@ -4660,7 +4660,7 @@ class AsyncInstanceApiTokensNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/tokens'
 
-    def get(self, /, **params: Unpack[P.InstanceApiTokensGetParams]) -> AsyncPaged[ApiToken]:
+    def get(self, *body: Never, **params: Unpack[P.InstanceApiTokensGetParams]) -> AsyncPaged[ApiToken]:
         """Send GET /instances/{instanceId}/tokens (the ``instanceApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -4676,7 +4676,7 @@ class AsyncInstanceApiTokensNode(AsyncNode):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceApiTokens.*, instanceApiTokens.get (or a broader all.* scope).
         """
-        return self._paged('instanceApiTokens.get', None, params)
+        return self._paged('instanceApiTokens.get', body[0] if body else None, params)
 
     async def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.InstanceApiTokensPostParams]) -> ApiToken:
         """Send POST /instances/{instanceId}/tokens (the ``instanceApiTokens.post`` endpoint).
@@ -4711,7 +4711,7 @@ class AsyncMeInvitesPathNode(AsyncNode):
     __slots__ = ()
     _template = '/me/invites/{inviteId}'
 
-    async def get(self, /, **params: Unpack[P.MeInviteParams]) -> OrgInviteUser:
+    async def get(self, *body: Never, **params: Unpack[P.MeInviteParams]) -> OrgInviteUser:
         """Send GET /me/invites/{inviteId} (the ``me.invite`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4719,7 +4719,7 @@ class AsyncMeInvitesPathNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: me.*, me.invite (or a broader all.* scope).
         """
-        result: OrgInviteUser = await self._send('me.invite', None, params)
+        result: OrgInviteUser = await self._send('me.invite', body[0] if body else None, params)
         return result
 
     async def post(self, body: OrgInviteActionUser | BodyInput, /, **params: Unpack[P.MeRespondToInviteParams]) -> OrgInviteResultUser:
@@ -4745,7 +4745,7 @@ class AsyncUserOauthClientNode(AsyncNode):
     __slots__ = ()
     _template = '/me/oauth-clients/{clientId}'
 
-    async def get(self, /, **params: Unpack[P.UserOauthClientGetParams]) -> GenericModel:
+    async def get(self, *body: Never, **params: Unpack[P.UserOauthClientGetParams]) -> GenericModel:
         """Send GET /me/oauth-clients/{clientId} (the ``userOauthClient.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4753,7 +4753,7 @@ class AsyncUserOauthClientNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthClient.*, userOauthClient.get (or a broader all.* scope).
         """
-        result: GenericModel = await self._send('userOauthClient.get', None, params)
+        result: GenericModel = await self._send('userOauthClient.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: BodyInput, /, **params: Unpack[P.UserOauthClientPatchParams]) -> GenericModel:
@@ -4768,7 +4768,7 @@ class AsyncUserOauthClientNode(AsyncNode):
         result: GenericModel = await self._send('userOauthClient.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.UserOauthClientDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.UserOauthClientDeleteParams]) -> Success:
         """Send DELETE /me/oauth-clients/{clientId} (the ``userOauthClient.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4776,7 +4776,7 @@ class AsyncUserOauthClientNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthClient.*, userOauthClient.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('userOauthClient.delete', None, params)
+        result: Success = await self._send('userOauthClient.delete', body[0] if body else None, params)
         return result
 
 
@@ -4786,7 +4786,7 @@ class AsyncUserOauthTokenNode(AsyncNode):
     __slots__ = ()
     _template = '/me/oauth-tokens/{oauthTokenId}'
 
-    async def get(self, /, **params: Unpack[P.UserOauthTokenGetParams]) -> UserOauthToken:
+    async def get(self, *body: Never, **params: Unpack[P.UserOauthTokenGetParams]) -> UserOauthToken:
         """Send GET /me/oauth-tokens/{oauthTokenId} (the ``userOauthToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4794,7 +4794,7 @@ class AsyncUserOauthTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthToken.*, userOauthToken.get (or a broader all.* scope).
         """
-        result: UserOauthToken = await self._send('userOauthToken.get', None, params)
+        result: UserOauthToken = await self._send('userOauthToken.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: UserOauthTokenPatch | BodyInput, /, **params: Unpack[P.UserOauthTokenPatchParams]) -> UserOauthToken:
@@ -4821,7 +4821,7 @@ class AsyncUserOauthTokenNode(AsyncNode):
         result: UserOauthToken = await self._send('userOauthToken.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.UserOauthTokenDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.UserOauthTokenDeleteParams]) -> Success:
         """Send DELETE /me/oauth-tokens/{oauthTokenId} (the ``userOauthToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4829,7 +4829,7 @@ class AsyncUserOauthTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthToken.*, userOauthToken.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('userOauthToken.delete', None, params)
+        result: Success = await self._send('userOauthToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -4839,7 +4839,7 @@ class AsyncUserApiTokenNode(AsyncNode):
     __slots__ = ()
     _template = '/me/tokens/{apiTokenId}'
 
-    async def get(self, /, **params: Unpack[P.UserApiTokenGetParams]) -> ApiToken:
+    async def get(self, *body: Never, **params: Unpack[P.UserApiTokenGetParams]) -> ApiToken:
         """Send GET /me/tokens/{apiTokenId} (the ``userApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4847,7 +4847,7 @@ class AsyncUserApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userApiToken.*, userApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = await self._send('userApiToken.get', None, params)
+        result: ApiToken = await self._send('userApiToken.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.UserApiTokenPatchParams]) -> ApiToken:
@@ -4874,7 +4874,7 @@ class AsyncUserApiTokenNode(AsyncNode):
         result: ApiToken = await self._send('userApiToken.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.UserApiTokenDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.UserApiTokenDeleteParams]) -> Success:
         """Send DELETE /me/tokens/{apiTokenId} (the ``userApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4882,7 +4882,7 @@ class AsyncUserApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userApiToken.*, userApiToken.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('userApiToken.delete', None, params)
+        result: Success = await self._send('userApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -4892,7 +4892,7 @@ class AsyncAuditLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/audit-logs'
 
-    def get(self, /, **params: Unpack[P.AuditLogsGetParams]) -> AsyncPaged[AuditLogs]:
+    def get(self, *body: Never, **params: Unpack[P.AuditLogsGetParams]) -> AsyncPaged[AuditLogs]:
         """Send GET /orgs/{orgId}/audit-logs (the ``auditLogs.get`` endpoint).
 
         Keyword parameters:
@@ -4909,7 +4909,7 @@ class AsyncAuditLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: auditLogs.*, auditLogs.get (or a broader all.* scope).
         """
-        return self._paged('auditLogs.get', None, params)
+        return self._paged('auditLogs.get', body[0] if body else None, params)
 
 
 class AsyncOrgDeviceCountsNode(AsyncNode):
@@ -4918,7 +4918,7 @@ class AsyncOrgDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.OrgDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.OrgDeviceCountsParams]) -> DeviceCounts:
         """Send GET /orgs/{orgId}/deviceCounts (the ``org.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -4929,7 +4929,7 @@ class AsyncOrgDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('org.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('org.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -4939,7 +4939,7 @@ class AsyncOrgInvitesPathNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/invites'
 
-    async def get(self, /, **params: Unpack[P.OrgPendingInvitesParams]) -> OrgInvites:
+    async def get(self, *body: Never, **params: Unpack[P.OrgPendingInvitesParams]) -> OrgInvites:
         """Send GET /orgs/{orgId}/invites (the ``org.pendingInvites`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4947,7 +4947,7 @@ class AsyncOrgInvitesPathNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.pendingInvites (or a broader all.* scope).
         """
-        result: OrgInvites = await self._send('org.pendingInvites', None, params)
+        result: OrgInvites = await self._send('org.pendingInvites', body[0] if body else None, params)
         return result
 
     async def post(self, body: OrgInvitePost | BodyInput, /, **params: Unpack[P.OrgInviteMemberParams]) -> OrgInvites:
@@ -4974,7 +4974,7 @@ class AsyncOrgInvitesPathNode(AsyncNode):
         result: OrgInvites = await self._send('org.inviteMember', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.OrgRevokeInviteParams]) -> OrgInvites:
+    async def delete(self, *body: Never, **params: Unpack[P.OrgRevokeInviteParams]) -> OrgInvites:
         """Send DELETE /orgs/{orgId}/invites (the ``org.revokeInvite`` endpoint).
 
         Keyword parameters:
@@ -4984,7 +4984,7 @@ class AsyncOrgInvitesPathNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.revokeInvite (or a broader all.* scope).
         """
-        result: OrgInvites = await self._send('org.revokeInvite', None, params)
+        result: OrgInvites = await self._send('org.revokeInvite', body[0] if body else None, params)
         return result
 
 
@@ -5020,7 +5020,7 @@ class AsyncOrgMemberNode(AsyncNode):
         result: Org = await self._send('org.modifyMember', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.OrgRemoveMemberParams]) -> Org:
+    async def delete(self, *body: Never, **params: Unpack[P.OrgRemoveMemberParams]) -> Org:
         """Send DELETE /orgs/{orgId}/member (the ``org.removeMember`` endpoint).
 
         Keyword parameters:
@@ -5032,7 +5032,7 @@ class AsyncOrgMemberNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.removeMember (or a broader all.* scope).
         """
-        result: Org = await self._send('org.removeMember', None, params)
+        result: Org = await self._send('org.removeMember', body[0] if body else None, params)
         return result
 
 
@@ -5042,7 +5042,7 @@ class AsyncOrgNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.OrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.OrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /orgs/{orgId}/notebookMinuteCounts (the ``org.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -5053,7 +5053,7 @@ class AsyncOrgNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('org.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('org.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -5063,7 +5063,7 @@ class AsyncOrgPayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.OrgPayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.OrgPayloadCountsParams]) -> PayloadStats:
         """Send GET /orgs/{orgId}/payloadCounts (the ``org.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -5075,7 +5075,7 @@ class AsyncOrgPayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('org.payloadCounts', None, params)
+        result: PayloadStats = await self._send('org.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -5085,7 +5085,7 @@ class AsyncOrgPayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.OrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.OrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /orgs/{orgId}/payloadCountsBreakdown (the ``org.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -5099,7 +5099,7 @@ class AsyncOrgPayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('org.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('org.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -5136,7 +5136,7 @@ class AsyncApplicationCertificateAuthorityNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationCertificateAuthorityGetParams]) -> ApplicationCertificateAuthority:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthorityGetParams]) -> ApplicationCertificateAuthority:
         """Send GET /applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId} (the ``applicationCertificateAuthority.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5144,7 +5144,7 @@ class AsyncApplicationCertificateAuthorityNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthority.*, applicationCertificateAuthority.get (or a broader all.* scope).
         """
-        result: ApplicationCertificateAuthority = await self._send('applicationCertificateAuthority.get', None, params)
+        result: ApplicationCertificateAuthority = await self._send('applicationCertificateAuthority.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApplicationCertificateAuthorityPatch | BodyInput, /, **params: Unpack[P.ApplicationCertificateAuthorityPatchParams]) -> ApplicationCertificateAuthority:
@@ -5166,7 +5166,7 @@ class AsyncApplicationCertificateAuthorityNode(AsyncNode):
         result: ApplicationCertificateAuthority = await self._send('applicationCertificateAuthority.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationCertificateAuthorityDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthorityDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId} (the ``applicationCertificateAuthority.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5174,7 +5174,7 @@ class AsyncApplicationCertificateAuthorityNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthority.*, applicationCertificateAuthority.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('applicationCertificateAuthority.delete', None, params)
+        result: Success = await self._send('applicationCertificateAuthority.delete', body[0] if body else None, params)
         return result
 
 
@@ -5184,7 +5184,7 @@ class AsyncApplicationCertificateNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificates/{applicationCertificateId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationCertificateGetParams]) -> ApplicationCertificate:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateGetParams]) -> ApplicationCertificate:
         """Send GET /applications/{applicationId}/certificates/{applicationCertificateId} (the ``applicationCertificate.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5192,7 +5192,7 @@ class AsyncApplicationCertificateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificate.*, applicationCertificate.get (or a broader all.* scope).
         """
-        result: ApplicationCertificate = await self._send('applicationCertificate.get', None, params)
+        result: ApplicationCertificate = await self._send('applicationCertificate.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApplicationCertificatePatch | BodyInput, /, **params: Unpack[P.ApplicationCertificatePatchParams]) -> ApplicationCertificate:
@@ -5216,7 +5216,7 @@ class AsyncApplicationCertificateNode(AsyncNode):
         result: ApplicationCertificate = await self._send('applicationCertificate.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationCertificateDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationCertificateDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/certificates/{applicationCertificateId} (the ``applicationCertificate.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5224,7 +5224,7 @@ class AsyncApplicationCertificateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificate.*, applicationCertificate.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('applicationCertificate.delete', None, params)
+        result: Success = await self._send('applicationCertificate.delete', body[0] if body else None, params)
         return result
 
 
@@ -5238,7 +5238,7 @@ class AsyncCredentialNode(AsyncNode):
         """Go to ``/applications/{applicationId}/credentials/{credentialId}/linkedResources``."""
         return self._child('linkedResources', AsyncCredentialLinkedResourcesNode)
 
-    async def get(self, /, **params: Unpack[P.CredentialGetParams]) -> Credential:
+    async def get(self, *body: Never, **params: Unpack[P.CredentialGetParams]) -> Credential:
         """Send GET /applications/{applicationId}/credentials/{credentialId} (the ``credential.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5246,7 +5246,7 @@ class AsyncCredentialNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.get (or a broader all.* scope).
         """
-        result: Credential = await self._send('credential.get', None, params)
+        result: Credential = await self._send('credential.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: CredentialPatch | BodyInput, /, **params: Unpack[P.CredentialPatchParams]) -> Credential:
@@ -5305,7 +5305,7 @@ class AsyncCredentialNode(AsyncNode):
         result: Credential = await self._send('credential.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.CredentialDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.CredentialDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/credentials/{credentialId} (the ``credential.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5313,7 +5313,7 @@ class AsyncCredentialNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('credential.delete', None, params)
+        result: Success = await self._send('credential.delete', body[0] if body else None, params)
         return result
 
 
@@ -5323,7 +5323,7 @@ class AsyncApplicationDashboardNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/dashboards/{dashboardId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationDashboardGetParams]) -> Dashboard:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationDashboardGetParams]) -> Dashboard:
         """Send GET /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5331,7 +5331,7 @@ class AsyncApplicationDashboardNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboard.*, applicationDashboard.get (or a broader all.* scope).
         """
-        result: Dashboard = await self._send('applicationDashboard.get', None, params)
+        result: Dashboard = await self._send('applicationDashboard.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: DashboardSendReport | BodyInput, /, **params: Unpack[P.ApplicationDashboardSendReportParams]) -> JobEnqueuedResult:
@@ -5387,7 +5387,7 @@ class AsyncApplicationDashboardNode(AsyncNode):
         result: Dashboard = await self._send('applicationDashboard.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationDashboardDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationDashboardDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5395,7 +5395,7 @@ class AsyncApplicationDashboardNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboard.*, applicationDashboard.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('applicationDashboard.delete', None, params)
+        result: Success = await self._send('applicationDashboard.delete', body[0] if body else None, params)
         return result
 
 
@@ -5575,7 +5575,7 @@ class AsyncDataTableNode(AsyncNode):
         """Go to ``/applications/{applicationId}/data-tables/{dataTableId}/rows``, or to ``/applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId}`` when given ``row_id``."""
         return self._child_or_item('rows', AsyncDataTableRowsNode, row_id, AsyncDataTableRowNode)
 
-    async def get(self, /, **params: Unpack[P.DataTableGetParams]) -> DataTable:
+    async def get(self, *body: Never, **params: Unpack[P.DataTableGetParams]) -> DataTable:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5583,7 +5583,7 @@ class AsyncDataTableNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.get (or a broader all.* scope).
         """
-        result: DataTable = await self._send('dataTable.get', None, params)
+        result: DataTable = await self._send('dataTable.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: DataTablePatch | BodyInput, /, **params: Unpack[P.DataTablePatchParams]) -> DataTable:
@@ -5603,7 +5603,7 @@ class AsyncDataTableNode(AsyncNode):
         result: DataTable = await self._send('dataTable.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DataTableDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DataTableDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5611,7 +5611,7 @@ class AsyncDataTableNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('dataTable.delete', None, params)
+        result: Success = await self._send('dataTable.delete', body[0] if body else None, params)
         return result
 
 
@@ -5625,7 +5625,7 @@ class AsyncDeviceRecipeNode(AsyncNode):
         """Go to ``/applications/{applicationId}/device-recipes/{deviceRecipeId}/bulkCreate``."""
         return self._child('bulkCreate', AsyncDeviceRecipeBulkCreateNode)
 
-    async def get(self, /, **params: Unpack[P.DeviceRecipeGetParams]) -> DeviceRecipe:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceRecipeGetParams]) -> DeviceRecipe:
         """Send GET /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.get`` endpoint).
 
         Keyword parameters:
@@ -5636,7 +5636,7 @@ class AsyncDeviceRecipeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipe.*, deviceRecipe.get (or a broader all.* scope).
         """
-        result: DeviceRecipe = await self._send('deviceRecipe.get', None, params)
+        result: DeviceRecipe = await self._send('deviceRecipe.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: DeviceRecipePatch | BodyInput, /, **params: Unpack[P.DeviceRecipePatchParams]) -> DeviceRecipe:
@@ -5676,7 +5676,7 @@ class AsyncDeviceRecipeNode(AsyncNode):
         result: DeviceRecipe = await self._send('deviceRecipe.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DeviceRecipeDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DeviceRecipeDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5684,7 +5684,7 @@ class AsyncDeviceRecipeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipe.*, deviceRecipe.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('deviceRecipe.delete', None, params)
+        result: Success = await self._send('deviceRecipe.delete', body[0] if body else None, params)
         return result
 
 
@@ -5694,7 +5694,7 @@ class AsyncDevicesAttributeNamesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/attributeNames'
 
-    async def get(self, /, **params: Unpack[P.DevicesAttributeNamesParams]) -> AttributeNamesResponse:
+    async def get(self, *body: Never, **params: Unpack[P.DevicesAttributeNamesParams]) -> AttributeNamesResponse:
         """Send GET /applications/{applicationId}/devices/attributeNames (the ``devices.attributeNames`` endpoint).
 
         Keyword parameters:
@@ -5706,7 +5706,7 @@ class AsyncDevicesAttributeNamesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.attributeNames (or a broader all.* scope).
         """
-        result: AttributeNamesResponse = await self._send('devices.attributeNames', None, params)
+        result: AttributeNamesResponse = await self._send('devices.attributeNames', body[0] if body else None, params)
         return result
 
 
@@ -5765,7 +5765,7 @@ class AsyncDevicesCompositeStateNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/compositeState'
 
-    def get(self, /, **params: Unpack[P.DevicesGetCompositeStateParams]) -> AsyncPaged[CompositeDevicesState]:
+    def get(self, *body: Never, **params: Unpack[P.DevicesGetCompositeStateParams]) -> AsyncPaged[CompositeDevicesState]:
         """Send GET /applications/{applicationId}/devices/compositeState (the ``devices.getCompositeState`` endpoint).
 
         Keyword parameters:
@@ -5783,7 +5783,7 @@ class AsyncDevicesCompositeStateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.getCompositeState (or a broader all.* scope).
         """
-        return self._paged('devices.getCompositeState', None, params)
+        return self._paged('devices.getCompositeState', body[0] if body else None, params)
 
 
 class AsyncDevicesDeleteNode(AsyncNode):
@@ -5837,7 +5837,7 @@ class AsyncDevicesDeviceNamesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/deviceNames'
 
-    async def get(self, /, **params: Unpack[P.DevicesDeviceNamesParams]) -> DeviceNamesResponse:
+    async def get(self, *body: Never, **params: Unpack[P.DevicesDeviceNamesParams]) -> DeviceNamesResponse:
         """Send GET /applications/{applicationId}/devices/deviceNames (the ``devices.deviceNames`` endpoint).
 
         Keyword parameters:
@@ -5848,7 +5848,7 @@ class AsyncDevicesDeviceNamesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.deviceNames (or a broader all.* scope).
         """
-        result: DeviceNamesResponse = await self._send('devices.deviceNames', None, params)
+        result: DeviceNamesResponse = await self._send('devices.deviceNames', body[0] if body else None, params)
         return result
 
 
@@ -6046,7 +6046,7 @@ class AsyncDevicesTagKeysNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/tagKeys'
 
-    async def get(self, /, **params: Unpack[P.DevicesTagKeysParams]) -> TagKeysResponse:
+    async def get(self, *body: Never, **params: Unpack[P.DevicesTagKeysParams]) -> TagKeysResponse:
         """Send GET /applications/{applicationId}/devices/tagKeys (the ``devices.tagKeys`` endpoint).
 
         Keyword parameters:
@@ -6057,7 +6057,7 @@ class AsyncDevicesTagKeysNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.tagKeys (or a broader all.* scope).
         """
-        result: TagKeysResponse = await self._send('devices.tagKeys', None, params)
+        result: TagKeysResponse = await self._send('devices.tagKeys', body[0] if body else None, params)
         return result
 
 
@@ -6067,7 +6067,7 @@ class AsyncDevicesTagValuesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/tagValues'
 
-    async def get(self, /, **params: Unpack[P.DevicesTagValuesParams]) -> TagValuesResponse:
+    async def get(self, *body: Never, **params: Unpack[P.DevicesTagValuesParams]) -> TagValuesResponse:
         """Send GET /applications/{applicationId}/devices/tagValues (the ``devices.tagValues`` endpoint).
 
         Keyword parameters:
@@ -6079,7 +6079,7 @@ class AsyncDevicesTagValuesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.tagValues (or a broader all.* scope).
         """
-        result: TagValuesResponse = await self._send('devices.tagValues', None, params)
+        result: TagValuesResponse = await self._send('devices.tagValues', body[0] if body else None, params)
         return result
 
 
@@ -6141,7 +6141,7 @@ class AsyncDeviceNode(AsyncNode):
         """Go to ``/applications/{applicationId}/devices/{deviceId}/stateStream``."""
         return self._child('stateStream', AsyncDeviceStateStreamNode)
 
-    async def get(self, /, **params: Unpack[P.DeviceGetParams]) -> Device:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceGetParams]) -> Device:
         """Send GET /applications/{applicationId}/devices/{deviceId} (the ``device.get`` endpoint).
 
         Keyword parameters:
@@ -6153,7 +6153,7 @@ class AsyncDeviceNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.get (or a broader all.* scope).
         """
-        result: Device = await self._send('device.get', None, params)
+        result: Device = await self._send('device.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: DevicePatch | BodyInput, /, **params: Unpack[P.DevicePatchParams]) -> Device:
@@ -6191,7 +6191,7 @@ class AsyncDeviceNode(AsyncNode):
         result: Device = await self._send('device.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DeviceDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DeviceDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/devices/{deviceId} (the ``device.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6199,7 +6199,7 @@ class AsyncDeviceNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('device.delete', None, params)
+        result: Success = await self._send('device.delete', body[0] if body else None, params)
         return result
 
 
@@ -6221,7 +6221,7 @@ class AsyncEdgeDeploymentsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/edge/deployments/replace``."""
         return self._child('replace', AsyncEdgeDeploymentsReplaceNode)
 
-    def get(self, /, **params: Unpack[P.EdgeDeploymentsGetParams]) -> AsyncPaged[EdgeDeployments]:
+    def get(self, *body: Never, **params: Unpack[P.EdgeDeploymentsGetParams]) -> AsyncPaged[EdgeDeployments]:
         """Send GET /applications/{applicationId}/edge/deployments (the ``edgeDeployments.get`` endpoint).
 
         Keyword parameters:
@@ -6239,7 +6239,7 @@ class AsyncEdgeDeploymentsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: edgeDeployments.*, edgeDeployments.get (or a broader all.* scope).
         """
-        return self._paged('edgeDeployments.get', None, params)
+        return self._paged('edgeDeployments.get', body[0] if body else None, params)
 
 
 class AsyncEmbeddedDeploymentsNode(AsyncNode):
@@ -6264,7 +6264,7 @@ class AsyncEmbeddedDeploymentsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/embedded/deployments/replace``."""
         return self._child('replace', AsyncEmbeddedDeploymentsReplaceNode)
 
-    def get(self, /, **params: Unpack[P.EmbeddedDeploymentsGetParams]) -> AsyncPaged[EmbeddedDeployments]:
+    def get(self, *body: Never, **params: Unpack[P.EmbeddedDeploymentsGetParams]) -> AsyncPaged[EmbeddedDeployments]:
         """Send GET /applications/{applicationId}/embedded/deployments (the ``embeddedDeployments.get`` endpoint).
 
         Keyword parameters:
@@ -6281,7 +6281,7 @@ class AsyncEmbeddedDeploymentsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: embeddedDeployments.*, embeddedDeployments.get (or a broader all.* scope).
         """
-        return self._paged('embeddedDeployments.get', None, params)
+        return self._paged('embeddedDeployments.get', body[0] if body else None, params)
 
 
 class AsyncEventsDeleteNode(AsyncNode):
@@ -6398,7 +6398,7 @@ class AsyncEventsMostRecentBySeverityNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/events/mostRecentBySeverity'
 
-    async def get(self, /, **params: Unpack[P.EventsMostRecentBySeverityParams]) -> EventPlusNewCount:
+    async def get(self, *body: Never, **params: Unpack[P.EventsMostRecentBySeverityParams]) -> EventPlusNewCount:
         """Send GET /applications/{applicationId}/events/mostRecentBySeverity (the ``events.mostRecentBySeverity`` endpoint).
 
         Keyword parameters:
@@ -6409,7 +6409,7 @@ class AsyncEventsMostRecentBySeverityNode(AsyncNode):
         Errors: 404 -> NotFoundError.
         Token scopes that allow it: events.*, events.mostRecentBySeverity (or a broader all.* scope).
         """
-        result: EventPlusNewCount = await self._send('events.mostRecentBySeverity', None, params)
+        result: EventPlusNewCount = await self._send('events.mostRecentBySeverity', body[0] if body else None, params)
         return result
 
 
@@ -6419,7 +6419,7 @@ class AsyncEventNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/events/{eventId}'
 
-    async def get(self, /, **params: Unpack[P.EventGetParams]) -> Event:
+    async def get(self, *body: Never, **params: Unpack[P.EventGetParams]) -> Event:
         """Send GET /applications/{applicationId}/events/{eventId} (the ``event.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6427,7 +6427,7 @@ class AsyncEventNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: event.*, event.get (or a broader all.* scope).
         """
-        result: Event = await self._send('event.get', None, params)
+        result: Event = await self._send('event.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: EventPatch | BodyInput, /, **params: Unpack[P.EventPatchParams]) -> Event:
@@ -6452,7 +6452,7 @@ class AsyncEventNode(AsyncNode):
         result: Event = await self._send('event.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.EventDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.EventDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/events/{eventId} (the ``event.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6460,7 +6460,7 @@ class AsyncEventNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: event.*, event.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('event.delete', None, params)
+        result: Success = await self._send('event.delete', body[0] if body else None, params)
         return result
 
 
@@ -6496,7 +6496,7 @@ class AsyncExperienceDomainsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/domains'
 
-    async def get(self, /, **params: Unpack[P.ExperienceDomainsGetParams]) -> ExperienceDomains:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceDomainsGetParams]) -> ExperienceDomains:
         """Send GET /applications/{applicationId}/experience/domains (the ``experienceDomains.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6504,7 +6504,7 @@ class AsyncExperienceDomainsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomains.*, experienceDomains.get (or a broader all.* scope).
         """
-        result: ExperienceDomains = await self._send('experienceDomains.get', None, params)
+        result: ExperienceDomains = await self._send('experienceDomains.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: ExperienceDomainPost | BodyInput, /, **params: Unpack[P.ExperienceDomainsPostParams]) -> ExperienceDomain:
@@ -6538,7 +6538,7 @@ class AsyncExperienceEndpointsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/experience/endpoints/stats``."""
         return self._child('stats', AsyncExperienceEndpointsStatsNode)
 
-    async def get(self, /, **params: Unpack[P.ExperienceEndpointsGetParams]) -> ExperienceEndpoints:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointsGetParams]) -> ExperienceEndpoints:
         """Send GET /applications/{applicationId}/experience/endpoints (the ``experienceEndpoints.get`` endpoint).
 
         Keyword parameters:
@@ -6554,7 +6554,7 @@ class AsyncExperienceEndpointsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoints.*, experienceEndpoints.get (or a broader all.* scope).
         """
-        result: ExperienceEndpoints = await self._send('experienceEndpoints.get', None, params)
+        result: ExperienceEndpoints = await self._send('experienceEndpoints.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: ExperienceEndpointPost | BodyInput, /, **params: Unpack[P.ExperienceEndpointsPostParams]) -> ExperienceEndpoint:
@@ -6589,7 +6589,7 @@ class AsyncExperienceGroupsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/groups'
 
-    def get(self, /, **params: Unpack[P.ExperienceGroupsGetParams]) -> AsyncPaged[ExperienceGroups]:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceGroupsGetParams]) -> AsyncPaged[ExperienceGroups]:
         """Send GET /applications/{applicationId}/experience/groups (the ``experienceGroups.get`` endpoint).
 
         Keyword parameters:
@@ -6606,7 +6606,7 @@ class AsyncExperienceGroupsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroups.*, experienceGroups.get (or a broader all.* scope).
         """
-        return self._paged('experienceGroups.get', None, params)
+        return self._paged('experienceGroups.get', body[0] if body else None, params)
 
     async def post(self, body: ExperienceGroupPost | BodyInput, /, **params: Unpack[P.ExperienceGroupsPostParams]) -> ExperienceGroup:
         """Send POST /applications/{applicationId}/experience/groups (the ``experienceGroups.post`` endpoint).
@@ -6641,7 +6641,7 @@ class AsyncExperienceSlugsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/slugs'
 
-    async def get(self, /, **params: Unpack[P.ExperienceSlugsGetParams]) -> ExperienceSlugs:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceSlugsGetParams]) -> ExperienceSlugs:
         """Send GET /applications/{applicationId}/experience/slugs (the ``experienceSlugs.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6649,7 +6649,7 @@ class AsyncExperienceSlugsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlugs.*, experienceSlugs.get (or a broader all.* scope).
         """
-        result: ExperienceSlugs = await self._send('experienceSlugs.get', None, params)
+        result: ExperienceSlugs = await self._send('experienceSlugs.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: ExperienceSlugPost | BodyInput, /, **params: Unpack[P.ExperienceSlugsPostParams]) -> ExperienceSlug:
@@ -6676,7 +6676,7 @@ class AsyncExperienceUsersNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/users'
 
-    def get(self, /, **params: Unpack[P.ExperienceUsersGetParams]) -> AsyncPaged[ExperienceUsers]:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceUsersGetParams]) -> AsyncPaged[ExperienceUsers]:
         """Send GET /applications/{applicationId}/experience/users (the ``experienceUsers.get`` endpoint).
 
         Keyword parameters:
@@ -6695,7 +6695,7 @@ class AsyncExperienceUsersNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUsers.*, experienceUsers.get (or a broader all.* scope).
         """
-        return self._paged('experienceUsers.get', None, params)
+        return self._paged('experienceUsers.get', body[0] if body else None, params)
 
     async def post(self, body: ExperienceUserPost | BodyInput, /, **params: Unpack[P.ExperienceUsersPostParams]) -> ExperienceUser:
         """Send POST /applications/{applicationId}/experience/users (the ``experienceUsers.post`` endpoint).
@@ -6726,7 +6726,7 @@ class AsyncExperienceVersionsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/versions'
 
-    def get(self, /, **params: Unpack[P.ExperienceVersionsGetParams]) -> AsyncPaged[ExperienceVersions]:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceVersionsGetParams]) -> AsyncPaged[ExperienceVersions]:
         """Send GET /applications/{applicationId}/experience/versions (the ``experienceVersions.get`` endpoint).
 
         Keyword parameters:
@@ -6742,7 +6742,7 @@ class AsyncExperienceVersionsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersions.*, experienceVersions.get (or a broader all.* scope).
         """
-        return self._paged('experienceVersions.get', None, params)
+        return self._paged('experienceVersions.get', body[0] if body else None, params)
 
     async def post(self, body: ExperienceVersionPost | BodyInput, /, **params: Unpack[P.ExperienceVersionsPostParams]) -> ExperienceVersion:
         """Send POST /applications/{applicationId}/experience/versions (the ``experienceVersions.post`` endpoint).
@@ -6779,7 +6779,7 @@ class AsyncExperienceViewsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/views'
 
-    def get(self, /, **params: Unpack[P.ExperienceViewsGetParams]) -> AsyncPaged[ExperienceViews]:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceViewsGetParams]) -> AsyncPaged[ExperienceViews]:
         """Send GET /applications/{applicationId}/experience/views (the ``experienceViews.get`` endpoint).
 
         Keyword parameters:
@@ -6797,7 +6797,7 @@ class AsyncExperienceViewsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceViews.*, experienceViews.get (or a broader all.* scope).
         """
-        return self._paged('experienceViews.get', None, params)
+        return self._paged('experienceViews.get', body[0] if body else None, params)
 
     async def post(self, body: ExperienceViewPost | BodyInput, /, **params: Unpack[P.ExperienceViewsPostParams]) -> ExperienceView:
         """Send POST /applications/{applicationId}/experience/views (the ``experienceViews.post`` endpoint).
@@ -6837,7 +6837,7 @@ class AsyncFileNode(AsyncNode):
         """Go to ``/applications/{applicationId}/file/{fileId}/upload``."""
         return self._child('upload', AsyncFileUploadNode)
 
-    async def get(self, /, **params: Unpack[P.FileGetParams]) -> File:
+    async def get(self, *body: Never, **params: Unpack[P.FileGetParams]) -> File:
         """Send GET /applications/{applicationId}/file/{fileId} (the ``file.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6845,7 +6845,7 @@ class AsyncFileNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.get (or a broader all.* scope).
         """
-        result: File = await self._send('file.get', None, params)
+        result: File = await self._send('file.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: FilePatch | BodyInput, /, **params: Unpack[P.FilePatchParams]) -> FileUploadPostResponse:
@@ -6868,7 +6868,7 @@ class AsyncFileNode(AsyncNode):
         result: FileUploadPostResponse = await self._send('file.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.FileDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.FileDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/file/{fileId} (the ``file.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6876,7 +6876,7 @@ class AsyncFileNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('file.delete', None, params)
+        result: Success = await self._send('file.delete', body[0] if body else None, params)
         return result
 
 
@@ -6938,7 +6938,7 @@ class AsyncFlowsPaletteNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/palette'
 
-    async def get(self, /, **params: Unpack[P.FlowsPaletteParams]) -> PaletteResponse:
+    async def get(self, *body: Never, **params: Unpack[P.FlowsPaletteParams]) -> PaletteResponse:
         """Send GET /applications/{applicationId}/flows/palette (the ``flows.palette`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6946,7 +6946,7 @@ class AsyncFlowsPaletteNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.palette (or a broader all.* scope).
         """
-        result: PaletteResponse = await self._send('flows.palette', None, params)
+        result: PaletteResponse = await self._send('flows.palette', body[0] if body else None, params)
         return result
 
 
@@ -6956,7 +6956,7 @@ class AsyncFlowsVersionNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/version'
 
-    def get(self, /, **params: Unpack[P.FlowsGetByVersionParams]) -> AsyncPaged[FlowVersions]:
+    def get(self, *body: Never, **params: Unpack[P.FlowsGetByVersionParams]) -> AsyncPaged[FlowVersions]:
         """Send GET /applications/{applicationId}/flows/version (the ``flows.getByVersion`` endpoint).
 
         Keyword parameters:
@@ -6977,7 +6977,7 @@ class AsyncFlowsVersionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.getByVersion (or a broader all.* scope).
         """
-        return self._paged('flows.getByVersion', None, params)
+        return self._paged('flows.getByVersion', body[0] if body else None, params)
 
 
 class AsyncFlowNode(AsyncNode):
@@ -7018,7 +7018,7 @@ class AsyncFlowNode(AsyncNode):
         """Go to ``/applications/{applicationId}/flows/{flowId}/virtualButton``."""
         return self._child('virtualButton', AsyncFlowVirtualButtonNode)
 
-    async def get(self, /, **params: Unpack[P.FlowGetParams]) -> Flow:
+    async def get(self, *body: Never, **params: Unpack[P.FlowGetParams]) -> Flow:
         """Send GET /applications/{applicationId}/flows/{flowId} (the ``flow.get`` endpoint).
 
         Keyword parameters:
@@ -7028,7 +7028,7 @@ class AsyncFlowNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.get (or a broader all.* scope).
         """
-        result: Flow = await self._send('flow.get', None, params)
+        result: Flow = await self._send('flow.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: FlowPatch | BodyInput, /, **params: Unpack[P.FlowPatchParams]) -> Flow:
@@ -7072,7 +7072,7 @@ class AsyncFlowNode(AsyncNode):
         result: Flow = await self._send('flow.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.FlowDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.FlowDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/flows/{flowId} (the ``flow.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7080,7 +7080,7 @@ class AsyncFlowNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('flow.delete', None, params)
+        result: Success = await self._send('flow.delete', body[0] if body else None, params)
         return result
 
 
@@ -7090,7 +7090,7 @@ class AsyncIntegrationNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/integrations/{integrationId}'
 
-    async def get(self, /, **params: Unpack[P.IntegrationGetParams]) -> Integration:
+    async def get(self, *body: Never, **params: Unpack[P.IntegrationGetParams]) -> Integration:
         """Send GET /applications/{applicationId}/integrations/{integrationId} (the ``integration.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7098,7 +7098,7 @@ class AsyncIntegrationNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integration.*, integration.get (or a broader all.* scope).
         """
-        result: Integration = await self._send('integration.get', None, params)
+        result: Integration = await self._send('integration.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: IntegrationPatch | BodyInput, /, **params: Unpack[P.IntegrationPatchParams]) -> Integration:
@@ -7157,7 +7157,7 @@ class AsyncIntegrationNode(AsyncNode):
         result: Integration = await self._send('integration.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.IntegrationDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.IntegrationDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/integrations/{integrationId} (the ``integration.delete`` endpoint).
 
         Keyword parameters:
@@ -7167,7 +7167,7 @@ class AsyncIntegrationNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integration.*, integration.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('integration.delete', None, params)
+        result: Success = await self._send('integration.delete', body[0] if body else None, params)
         return result
 
 
@@ -7177,7 +7177,7 @@ class AsyncApplicationJobLogNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/jobLogs/{jobId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationJobLogGetParams]) -> ApplicationJobLog:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationJobLogGetParams]) -> ApplicationJobLog:
         """Send GET /applications/{applicationId}/jobLogs/{jobId} (the ``applicationJobLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7185,7 +7185,7 @@ class AsyncApplicationJobLogNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationJobLog.*, applicationJobLog.get (or a broader all.* scope).
         """
-        result: ApplicationJobLog = await self._send('applicationJobLog.get', None, params)
+        result: ApplicationJobLog = await self._send('applicationJobLog.get', body[0] if body else None, params)
         return result
 
 
@@ -7195,7 +7195,7 @@ class AsyncApplicationKeyNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/keys/{applicationKeyId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationKeyGetParams]) -> ApplicationKey:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationKeyGetParams]) -> ApplicationKey:
         """Send GET /applications/{applicationId}/keys/{applicationKeyId} (the ``applicationKey.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7203,7 +7203,7 @@ class AsyncApplicationKeyNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKey.*, applicationKey.get (or a broader all.* scope).
         """
-        result: ApplicationKey = await self._send('applicationKey.get', None, params)
+        result: ApplicationKey = await self._send('applicationKey.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApplicationKeyPatch | BodyInput, /, **params: Unpack[P.ApplicationKeyPatchParams]) -> ApplicationKey:
@@ -7229,7 +7229,7 @@ class AsyncApplicationKeyNode(AsyncNode):
         result: ApplicationKey = await self._send('applicationKey.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationKeyDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationKeyDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/keys/{applicationKeyId} (the ``applicationKey.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7237,7 +7237,7 @@ class AsyncApplicationKeyNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKey.*, applicationKey.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('applicationKey.delete', None, params)
+        result: Success = await self._send('applicationKey.delete', body[0] if body else None, params)
         return result
 
 
@@ -7271,7 +7271,7 @@ class AsyncNotebookNode(AsyncNode):
         """Go to ``/applications/{applicationId}/notebooks/{notebookId}/upload``."""
         return self._child('upload', AsyncNotebookUploadNode)
 
-    async def get(self, /, **params: Unpack[P.NotebookGetParams]) -> Notebook:
+    async def get(self, *body: Never, **params: Unpack[P.NotebookGetParams]) -> Notebook:
         """Send GET /applications/{applicationId}/notebooks/{notebookId} (the ``notebook.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7279,7 +7279,7 @@ class AsyncNotebookNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.get (or a broader all.* scope).
         """
-        result: Notebook = await self._send('notebook.get', None, params)
+        result: Notebook = await self._send('notebook.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: NotebookPatch | BodyInput, /, **params: Unpack[P.NotebookPatchParams]) -> Notebook:
@@ -7302,7 +7302,7 @@ class AsyncNotebookNode(AsyncNode):
         result: Notebook = await self._send('notebook.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.NotebookDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.NotebookDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/notebooks/{notebookId} (the ``notebook.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7310,7 +7310,7 @@ class AsyncNotebookNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('notebook.delete', None, params)
+        result: Success = await self._send('notebook.delete', body[0] if body else None, params)
         return result
 
 
@@ -7328,7 +7328,7 @@ class AsyncPrivateFileNode(AsyncNode):
         """Go to ``/applications/{applicationId}/privateFiles/{privateFileId}/upload``."""
         return self._child('upload', AsyncPrivateFileUploadNode)
 
-    async def get(self, /, **params: Unpack[P.PrivateFileGetParams]) -> File:
+    async def get(self, *body: Never, **params: Unpack[P.PrivateFileGetParams]) -> File:
         """Send GET /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.get`` endpoint).
 
         Keyword parameters:
@@ -7338,7 +7338,7 @@ class AsyncPrivateFileNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.get (or a broader all.* scope).
         """
-        result: File = await self._send('privateFile.get', None, params)
+        result: File = await self._send('privateFile.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: FilePatch | BodyInput, /, **params: Unpack[P.PrivateFilePatchParams]) -> FileUploadPostResponse:
@@ -7361,7 +7361,7 @@ class AsyncPrivateFileNode(AsyncNode):
         result: FileUploadPostResponse = await self._send('privateFile.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.PrivateFileDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.PrivateFileDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7369,7 +7369,7 @@ class AsyncPrivateFileNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('privateFile.delete', None, params)
+        result: Success = await self._send('privateFile.delete', body[0] if body else None, params)
         return result
 
 
@@ -7391,7 +7391,7 @@ class AsyncResourceJobNode(AsyncNode):
         """Go to ``/applications/{applicationId}/resource-jobs/{resourceJobId}/logs``."""
         return self._child('logs', AsyncResourceJobLogsNode)
 
-    async def get(self, /, **params: Unpack[P.ResourceJobGetParams]) -> ResourceJob:
+    async def get(self, *body: Never, **params: Unpack[P.ResourceJobGetParams]) -> ResourceJob:
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7399,7 +7399,7 @@ class AsyncResourceJobNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.get (or a broader all.* scope).
         """
-        result: ResourceJob = await self._send('resourceJob.get', None, params)
+        result: ResourceJob = await self._send('resourceJob.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ResourceJobPatch | BodyInput, /, **params: Unpack[P.ResourceJobPatchParams]) -> ResourceJob:
@@ -7429,7 +7429,7 @@ class AsyncResourceJobNode(AsyncNode):
         result: ResourceJob = await self._send('resourceJob.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ResourceJobDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ResourceJobDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.delete`` endpoint).
 
         Keyword parameters:
@@ -7439,7 +7439,7 @@ class AsyncResourceJobNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('resourceJob.delete', None, params)
+        result: Success = await self._send('resourceJob.delete', body[0] if body else None, params)
         return result
 
 
@@ -7449,7 +7449,7 @@ class AsyncApplicationApiTokenNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/tokens/{apiTokenId}'
 
-    async def get(self, /, **params: Unpack[P.ApplicationApiTokenGetParams]) -> ApiToken:
+    async def get(self, *body: Never, **params: Unpack[P.ApplicationApiTokenGetParams]) -> ApiToken:
         """Send GET /applications/{applicationId}/tokens/{apiTokenId} (the ``applicationApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7457,7 +7457,7 @@ class AsyncApplicationApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationApiToken.*, applicationApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = await self._send('applicationApiToken.get', None, params)
+        result: ApiToken = await self._send('applicationApiToken.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.ApplicationApiTokenPatchParams]) -> ApiToken:
@@ -7484,7 +7484,7 @@ class AsyncApplicationApiTokenNode(AsyncNode):
         result: ApiToken = await self._send('applicationApiToken.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ApplicationApiTokenDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ApplicationApiTokenDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/tokens/{apiTokenId} (the ``applicationApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7492,7 +7492,7 @@ class AsyncApplicationApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationApiToken.*, applicationApiToken.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('applicationApiToken.delete', None, params)
+        result: Success = await self._send('applicationApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -7502,7 +7502,7 @@ class AsyncWebhookNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/webhooks/{webhookId}'
 
-    async def get(self, /, **params: Unpack[P.WebhookGetParams]) -> Webhook:
+    async def get(self, *body: Never, **params: Unpack[P.WebhookGetParams]) -> Webhook:
         """Send GET /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7510,7 +7510,7 @@ class AsyncWebhookNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhook.*, webhook.get (or a broader all.* scope).
         """
-        result: Webhook = await self._send('webhook.get', None, params)
+        result: Webhook = await self._send('webhook.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: WebhookPatch | BodyInput, /, **params: Unpack[P.WebhookPatchParams]) -> Webhook:
@@ -7540,7 +7540,7 @@ class AsyncWebhookNode(AsyncNode):
         result: Webhook = await self._send('webhook.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.WebhookDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.WebhookDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.delete`` endpoint).
 
         Keyword parameters:
@@ -7550,7 +7550,7 @@ class AsyncWebhookNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhook.*, webhook.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('webhook.delete', None, params)
+        result: Success = await self._send('webhook.delete', body[0] if body else None, params)
         return result
 
 
@@ -7560,7 +7560,7 @@ class AsyncInstanceAuditLogNode(AsyncNode):
     __slots__ = ()
     _template = '/instance/{instanceId}/audit-logs/{instanceAuditLogId}'
 
-    async def get(self, /, **params: Unpack[P.InstanceAuditLogGetParams]) -> InstanceAuditLog:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceAuditLogGetParams]) -> InstanceAuditLog:
         """Send GET /instance/{instanceId}/audit-logs/{instanceAuditLogId} (the ``instanceAuditLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7568,7 +7568,7 @@ class AsyncInstanceAuditLogNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceAuditLog.*, instanceAuditLog.get (or a broader all.* scope).
         """
-        result: InstanceAuditLog = await self._send('instanceAuditLog.get', None, params)
+        result: InstanceAuditLog = await self._send('instanceAuditLog.get', body[0] if body else None, params)
         return result
 
 
@@ -7578,7 +7578,7 @@ class AsyncInstanceMemberNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/members/{userId}'
 
-    async def get(self, /, **params: Unpack[P.InstanceMemberGetParams]) -> InstanceMember:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceMemberGetParams]) -> InstanceMember:
         """Send GET /instances/{instanceId}/members/{userId} (the ``instanceMember.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7586,7 +7586,7 @@ class AsyncInstanceMemberNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMember.*, instanceMember.get (or a broader all.* scope).
         """
-        result: InstanceMember = await self._send('instanceMember.get', None, params)
+        result: InstanceMember = await self._send('instanceMember.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: InstanceMemberPatch | BodyInput, /, **params: Unpack[P.InstanceMemberPatchParams]) -> InstanceMemberPatch:
@@ -7605,7 +7605,7 @@ class AsyncInstanceMemberNode(AsyncNode):
         result: InstanceMemberPatch = await self._send('instanceMember.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceMemberDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceMemberDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/members/{userId} (the ``instanceMember.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7613,7 +7613,7 @@ class AsyncInstanceMemberNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMember.*, instanceMember.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceMember.delete', None, params)
+        result: Success = await self._send('instanceMember.delete', body[0] if body else None, params)
         return result
 
 
@@ -7631,7 +7631,7 @@ class AsyncInstanceCustomNodeNode(AsyncNode):
         """Go to ``/instances/{instanceId}/nodes/{instanceCustomNodeId}/stats``."""
         return self._child('stats', AsyncInstanceCustomNodeStatsNode)
 
-    async def get(self, /, **params: Unpack[P.InstanceCustomNodeGetParams]) -> InstanceCustomNode:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeGetParams]) -> InstanceCustomNode:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId} (the ``instanceCustomNode.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7639,7 +7639,7 @@ class AsyncInstanceCustomNodeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.get (or a broader all.* scope).
         """
-        result: InstanceCustomNode = await self._send('instanceCustomNode.get', None, params)
+        result: InstanceCustomNode = await self._send('instanceCustomNode.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: InstanceCustomNodePatch | BodyInput, /, **params: Unpack[P.InstanceCustomNodePatchParams]) -> InstanceCustomNode:
@@ -7677,7 +7677,7 @@ class AsyncInstanceCustomNodeNode(AsyncNode):
         result: InstanceCustomNode = await self._send('instanceCustomNode.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceCustomNodeDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceCustomNodeDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/nodes/{instanceCustomNodeId} (the ``instanceCustomNode.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7685,7 +7685,7 @@ class AsyncInstanceCustomNodeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceCustomNode.delete', None, params)
+        result: Success = await self._send('instanceCustomNode.delete', body[0] if body else None, params)
         return result
 
 
@@ -7703,7 +7703,7 @@ class AsyncInstanceNotificationRuleNode(AsyncNode):
         """Go to ``/instances/{instanceId}/notification-rules/{notificationRuleId}/logs``."""
         return self._child('logs', AsyncInstanceNotificationRuleLogsNode)
 
-    async def get(self, /, **params: Unpack[P.InstanceNotificationRuleGetParams]) -> NotificationRule:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleGetParams]) -> NotificationRule:
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId} (the ``instanceNotificationRule.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7711,7 +7711,7 @@ class AsyncInstanceNotificationRuleNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.get (or a broader all.* scope).
         """
-        result: NotificationRule = await self._send('instanceNotificationRule.get', None, params)
+        result: NotificationRule = await self._send('instanceNotificationRule.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: NotificationRulePatch | BodyInput, /, **params: Unpack[P.InstanceNotificationRulePatchParams]) -> NotificationRule:
@@ -7740,7 +7740,7 @@ class AsyncInstanceNotificationRuleNode(AsyncNode):
         result: NotificationRule = await self._send('instanceNotificationRule.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceNotificationRuleDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/notification-rules/{notificationRuleId} (the ``instanceNotificationRule.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7748,7 +7748,7 @@ class AsyncInstanceNotificationRuleNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceNotificationRule.delete', None, params)
+        result: Success = await self._send('instanceNotificationRule.delete', body[0] if body else None, params)
         return result
 
 
@@ -7790,7 +7790,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         """Go to ``/instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown``."""
         return self._child('payloadCountsBreakdown', AsyncInstanceOrgPayloadCountsBreakdownNode)
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgGetParams]) -> InstanceOrg:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgGetParams]) -> InstanceOrg:
         """Send GET /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.get`` endpoint).
 
         Keyword parameters:
@@ -7800,7 +7800,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.get (or a broader all.* scope).
         """
-        result: InstanceOrg = await self._send('instanceOrg.get', None, params)
+        result: InstanceOrg = await self._send('instanceOrg.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: InstanceOrgPatch | BodyInput, /, **params: Unpack[P.InstanceOrgPatchParams]) -> InstanceOrg:
@@ -7861,7 +7861,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         result: InstanceOrg = await self._send('instanceOrg.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceOrgDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceOrgDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7869,7 +7869,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceOrg.delete', None, params)
+        result: Success = await self._send('instanceOrg.delete', body[0] if body else None, params)
         return result
 
 
@@ -7899,7 +7899,7 @@ class AsyncInstanceSandboxNode(AsyncNode):
         """Go to ``/instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete``."""
         return self._child('undelete', AsyncInstanceSandboxUndeleteNode)
 
-    async def get(self, /, **params: Unpack[P.InstanceSandboxGetParams]) -> InstanceSandbox:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceSandboxGetParams]) -> InstanceSandbox:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.get`` endpoint).
 
         Keyword parameters:
@@ -7910,10 +7910,10 @@ class AsyncInstanceSandboxNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.get (or a broader all.* scope).
         """
-        result: InstanceSandbox = await self._send('instanceSandbox.get', None, params)
+        result: InstanceSandbox = await self._send('instanceSandbox.get', body[0] if body else None, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceSandboxDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceSandboxDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7921,7 +7921,7 @@ class AsyncInstanceSandboxNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceSandbox.delete', None, params)
+        result: Success = await self._send('instanceSandbox.delete', body[0] if body else None, params)
         return result
 
 
@@ -7931,7 +7931,7 @@ class AsyncInstanceApiTokenNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/tokens/{apiTokenId}'
 
-    async def get(self, /, **params: Unpack[P.InstanceApiTokenGetParams]) -> ApiToken:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceApiTokenGetParams]) -> ApiToken:
         """Send GET /instances/{instanceId}/tokens/{apiTokenId} (the ``instanceApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7939,7 +7939,7 @@ class AsyncInstanceApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceApiToken.*, instanceApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = await self._send('instanceApiToken.get', None, params)
+        result: ApiToken = await self._send('instanceApiToken.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.InstanceApiTokenPatchParams]) -> ApiToken:
@@ -7966,7 +7966,7 @@ class AsyncInstanceApiTokenNode(AsyncNode):
         result: ApiToken = await self._send('instanceApiToken.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceApiTokenDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceApiTokenDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/tokens/{apiTokenId} (the ``instanceApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7974,7 +7974,7 @@ class AsyncInstanceApiTokenNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceApiToken.*, instanceApiToken.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceApiToken.delete', None, params)
+        result: Success = await self._send('instanceApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -7984,7 +7984,7 @@ class AsyncAuditLogNode(AsyncNode):
     __slots__ = ()
     _template = '/orgs/{orgId}/audit-logs/{auditLogId}'
 
-    async def get(self, /, **params: Unpack[P.AuditLogGetParams]) -> AuditLog:
+    async def get(self, *body: Never, **params: Unpack[P.AuditLogGetParams]) -> AuditLog:
         """Send GET /orgs/{orgId}/audit-logs/{auditLogId} (the ``auditLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7992,7 +7992,7 @@ class AsyncAuditLogNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: auditLog.*, auditLog.get (or a broader all.* scope).
         """
-        result: AuditLog = await self._send('auditLog.get', None, params)
+        result: AuditLog = await self._send('auditLog.get', body[0] if body else None, params)
         return result
 
 
@@ -8002,7 +8002,7 @@ class AsyncCredentialLinkedResourcesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/credentials/{credentialId}/linkedResources'
 
-    async def get(self, /, **params: Unpack[P.CredentialLinkedResourcesParams]) -> CredentialLinkedResources:
+    async def get(self, *body: Never, **params: Unpack[P.CredentialLinkedResourcesParams]) -> CredentialLinkedResources:
         """Send GET /applications/{applicationId}/credentials/{credentialId}/linkedResources (the ``credential.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -8012,7 +8012,7 @@ class AsyncCredentialLinkedResourcesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.linkedResources (or a broader all.* scope).
         """
-        result: CredentialLinkedResources = await self._send('credential.linkedResources', None, params)
+        result: CredentialLinkedResources = await self._send('credential.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -8041,7 +8041,7 @@ class AsyncDataTableColumnNode(AsyncNode):
         result: DataTable = await self._send('dataTable.addColumn', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DataTableRemoveColumnParams]) -> DataTable:
+    async def delete(self, *body: Never, **params: Unpack[P.DataTableRemoveColumnParams]) -> DataTable:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/column (the ``dataTable.removeColumn`` endpoint).
 
         Keyword parameters:
@@ -8051,7 +8051,7 @@ class AsyncDataTableColumnNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.removeColumn (or a broader all.* scope).
         """
-        result: DataTable = await self._send('dataTable.removeColumn', None, params)
+        result: DataTable = await self._send('dataTable.removeColumn', body[0] if body else None, params)
         return result
 
 
@@ -8077,7 +8077,7 @@ class AsyncDataTableRowsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/data-tables/{dataTableId}/rows/truncate``."""
         return self._child('truncate', AsyncDataTableRowsTruncateNode)
 
-    def get(self, /, **params: Unpack[P.DataTableRowsGetParams]) -> AsyncPaged[DataTableRows]:
+    def get(self, *body: Never, **params: Unpack[P.DataTableRowsGetParams]) -> AsyncPaged[DataTableRows]:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.get`` endpoint).
 
         Keyword parameters:
@@ -8092,7 +8092,7 @@ class AsyncDataTableRowsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRows.*, dataTableRows.get (or a broader all.* scope).
         """
-        return self._paged('dataTableRows.get', None, params)
+        return self._paged('dataTableRows.get', body[0] if body else None, params)
 
     async def post(self, body: DataTableRowInsert | BodyInput, /, **params: Unpack[P.DataTableRowsPostParams]) -> DataTableRowInsertResult:
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.post`` endpoint).
@@ -8150,7 +8150,7 @@ class AsyncDeviceAttributesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/attributes'
 
-    async def get(self, /, **params: Unpack[P.DeviceAttributesGetParams]) -> DeviceAttributes:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceAttributesGetParams]) -> DeviceAttributes:
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes (the ``deviceAttributes.get`` endpoint).
 
         Keyword parameters:
@@ -8163,7 +8163,7 @@ class AsyncDeviceAttributesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttributes.*, deviceAttributes.get (or a broader all.* scope).
         """
-        result: DeviceAttributes = await self._send('deviceAttributes.get', None, params)
+        result: DeviceAttributes = await self._send('deviceAttributes.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: DeviceAttributePost | BodyInput, /, **params: Unpack[P.DeviceAttributesPostParams]) -> DeviceAttribute:
@@ -8197,7 +8197,7 @@ class AsyncDeviceCommandNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/command'
 
-    async def get(self, /, **params: Unpack[P.DeviceGetCommandParams]) -> DeviceCommands:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceGetCommandParams]) -> DeviceCommands:
         """Send GET /applications/{applicationId}/devices/{deviceId}/command (the ``device.getCommand`` endpoint).
 
         Keyword parameters:
@@ -8212,7 +8212,7 @@ class AsyncDeviceCommandNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getCommand (or a broader all.* scope).
         """
-        result: DeviceCommands = await self._send('device.getCommand', None, params)
+        result: DeviceCommands = await self._send('device.getCommand', body[0] if body else None, params)
         return result
 
     async def post(self, body: DeviceCommand | BodyInput, /, **params: Unpack[P.DeviceSendCommandParams]) -> Success:
@@ -8240,7 +8240,7 @@ class AsyncDeviceCommandStreamNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/commandStream'
 
-    def get(self, /, **params: Unpack[P.DeviceCommandStreamParams]) -> AsyncEventStream:
+    def get(self, *body: Never, **params: Unpack[P.DeviceCommandStreamParams]) -> AsyncEventStream:
         """Send GET /applications/{applicationId}/devices/{deviceId}/commandStream (the ``device.commandStream`` endpoint).
 
         Keyword parameters:
@@ -8251,7 +8251,7 @@ class AsyncDeviceCommandStreamNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.commandStream (or a broader all.* scope).
         """
-        return self._stream('device.commandStream', None, params)
+        return self._stream('device.commandStream', body[0] if body else None, params)
 
 
 class AsyncDeviceCompositeStateNode(AsyncNode):
@@ -8260,7 +8260,7 @@ class AsyncDeviceCompositeStateNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/compositeState'
 
-    async def get(self, /, **params: Unpack[P.DeviceGetCompositeStateParams]) -> CompositeDeviceState:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceGetCompositeStateParams]) -> CompositeDeviceState:
         """Send GET /applications/{applicationId}/devices/{deviceId}/compositeState (the ``device.getCompositeState`` endpoint).
 
         Keyword parameters:
@@ -8272,7 +8272,7 @@ class AsyncDeviceCompositeStateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getCompositeState (or a broader all.* scope).
         """
-        result: CompositeDeviceState = await self._send('device.getCompositeState', None, params)
+        result: CompositeDeviceState = await self._send('device.getCompositeState', body[0] if body else None, params)
         return result
 
 
@@ -8282,7 +8282,7 @@ class AsyncDeviceDataNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/data'
 
-    async def delete(self, /, **params: Unpack[P.DeviceRemoveDataParams]) -> JobEnqueuedResult:
+    async def delete(self, *body: Never, **params: Unpack[P.DeviceRemoveDataParams]) -> JobEnqueuedResult:
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/data (the ``device.removeData`` endpoint).
 
         Keyword parameters:
@@ -8293,7 +8293,7 @@ class AsyncDeviceDataNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.removeData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = await self._send('device.removeData', None, params)
+        result: JobEnqueuedResult = await self._send('device.removeData', body[0] if body else None, params)
         return result
 
 
@@ -8340,7 +8340,7 @@ class AsyncDeviceLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/logs'
 
-    async def get(self, /, **params: Unpack[P.DeviceGetLogEntriesParams]) -> DeviceLog:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceGetLogEntriesParams]) -> DeviceLog:
         """Send GET /applications/{applicationId}/devices/{deviceId}/logs (the ``device.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -8355,7 +8355,7 @@ class AsyncDeviceLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getLogEntries (or a broader all.* scope).
         """
-        result: DeviceLog = await self._send('device.getLogEntries', None, params)
+        result: DeviceLog = await self._send('device.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -8365,7 +8365,7 @@ class AsyncDevicePayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.DevicePayloadCountsParams]) -> DevicePayloadCounts:
+    async def get(self, *body: Never, **params: Unpack[P.DevicePayloadCountsParams]) -> DevicePayloadCounts:
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCounts (the ``device.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -8376,7 +8376,7 @@ class AsyncDevicePayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.payloadCounts (or a broader all.* scope).
         """
-        result: DevicePayloadCounts = await self._send('device.payloadCounts', None, params)
+        result: DevicePayloadCounts = await self._send('device.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -8386,7 +8386,7 @@ class AsyncDevicePayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.DevicePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.DevicePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown (the ``device.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -8398,7 +8398,7 @@ class AsyncDevicePayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('device.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('device.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -8435,7 +8435,7 @@ class AsyncDeviceStateNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/state'
 
-    async def get(self, /, **params: Unpack[P.DeviceGetStateParams]) -> DeviceStates:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceGetStateParams]) -> DeviceStates:
         """Send GET /applications/{applicationId}/devices/{deviceId}/state (the ``device.getState`` endpoint).
 
         Keyword parameters:
@@ -8450,7 +8450,7 @@ class AsyncDeviceStateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getState (or a broader all.* scope).
         """
-        result: DeviceStates = await self._send('device.getState', None, params)
+        result: DeviceStates = await self._send('device.getState', body[0] if body else None, params)
         return result
 
     async def post(self, body: DeviceStateOrStates | BodyInput, /, **params: Unpack[P.DeviceSendStateParams]) -> Success:
@@ -8481,7 +8481,7 @@ class AsyncDeviceStateStreamNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/stateStream'
 
-    def get(self, /, **params: Unpack[P.DeviceStateStreamParams]) -> AsyncEventStream:
+    def get(self, *body: Never, **params: Unpack[P.DeviceStateStreamParams]) -> AsyncEventStream:
         """Send GET /applications/{applicationId}/devices/{deviceId}/stateStream (the ``device.stateStream`` endpoint).
 
         Keyword parameters:
@@ -8492,7 +8492,7 @@ class AsyncDeviceStateStreamNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.stateStream (or a broader all.* scope).
         """
-        return self._stream('device.stateStream', None, params)
+        return self._stream('device.stateStream', body[0] if body else None, params)
 
 
 class AsyncEdgeDeploymentsReleaseNode(AsyncNode):
@@ -8578,7 +8578,7 @@ class AsyncEdgeDeploymentNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/edge/deployments/{edgeDeploymentId}'
 
-    async def get(self, /, **params: Unpack[P.EdgeDeploymentGetParams]) -> EdgeDeployment:
+    async def get(self, *body: Never, **params: Unpack[P.EdgeDeploymentGetParams]) -> EdgeDeployment:
         """Send GET /applications/{applicationId}/edge/deployments/{edgeDeploymentId} (the ``edgeDeployment.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8586,7 +8586,7 @@ class AsyncEdgeDeploymentNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: edgeDeployment.*, edgeDeployment.get (or a broader all.* scope).
         """
-        result: EdgeDeployment = await self._send('edgeDeployment.get', None, params)
+        result: EdgeDeployment = await self._send('edgeDeployment.get', body[0] if body else None, params)
         return result
 
 
@@ -8706,7 +8706,7 @@ class AsyncEmbeddedDeploymentNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/embedded/deployments/{embeddedDeploymentId}'
 
-    async def get(self, /, **params: Unpack[P.EmbeddedDeploymentGetParams]) -> EmbeddedDeployment:
+    async def get(self, *body: Never, **params: Unpack[P.EmbeddedDeploymentGetParams]) -> EmbeddedDeployment:
         """Send GET /applications/{applicationId}/embedded/deployments/{embeddedDeploymentId} (the ``embeddedDeployment.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8714,7 +8714,7 @@ class AsyncEmbeddedDeploymentNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: embeddedDeployment.*, embeddedDeployment.get (or a broader all.* scope).
         """
-        result: EmbeddedDeployment = await self._send('embeddedDeployment.get', None, params)
+        result: EmbeddedDeployment = await self._send('embeddedDeployment.get', body[0] if body else None, params)
         return result
 
 
@@ -8724,7 +8724,7 @@ class AsyncExperienceDomainNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/domains/{experienceDomainId}'
 
-    async def get(self, /, **params: Unpack[P.ExperienceDomainGetParams]) -> ExperienceDomain:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceDomainGetParams]) -> ExperienceDomain:
         """Send GET /applications/{applicationId}/experience/domains/{experienceDomainId} (the ``experienceDomain.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8732,7 +8732,7 @@ class AsyncExperienceDomainNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomain.*, experienceDomain.get (or a broader all.* scope).
         """
-        result: ExperienceDomain = await self._send('experienceDomain.get', None, params)
+        result: ExperienceDomain = await self._send('experienceDomain.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceDomainPatch | BodyInput, /, **params: Unpack[P.ExperienceDomainPatchParams]) -> ExperienceDomain:
@@ -8755,7 +8755,7 @@ class AsyncExperienceDomainNode(AsyncNode):
         result: ExperienceDomain = await self._send('experienceDomain.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceDomainDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceDomainDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/domains/{experienceDomainId} (the ``experienceDomain.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8763,7 +8763,7 @@ class AsyncExperienceDomainNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomain.*, experienceDomain.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceDomain.delete', None, params)
+        result: Success = await self._send('experienceDomain.delete', body[0] if body else None, params)
         return result
 
 
@@ -8773,7 +8773,7 @@ class AsyncExperienceEndpointsStatsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/endpoints/stats'
 
-    async def get(self, /, **params: Unpack[P.ExperienceEndpointsStatsParams]) -> ExperienceEndpointStats:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointsStatsParams]) -> ExperienceEndpointStats:
         """Send GET /applications/{applicationId}/experience/endpoints/stats (the ``experienceEndpoints.stats`` endpoint).
 
         Keyword parameters:
@@ -8790,7 +8790,7 @@ class AsyncExperienceEndpointsStatsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoints.*, experienceEndpoints.stats (or a broader all.* scope).
         """
-        result: ExperienceEndpointStats = await self._send('experienceEndpoints.stats', None, params)
+        result: ExperienceEndpointStats = await self._send('experienceEndpoints.stats', body[0] if body else None, params)
         return result
 
 
@@ -8804,7 +8804,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         """Go to ``/applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources``."""
         return self._child('linkedResources', AsyncExperienceEndpointLinkedResourcesNode)
 
-    async def get(self, /, **params: Unpack[P.ExperienceEndpointGetParams]) -> ExperienceEndpoint:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointGetParams]) -> ExperienceEndpoint:
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.get`` endpoint).
 
         Keyword parameters:
@@ -8814,7 +8814,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.get (or a broader all.* scope).
         """
-        result: ExperienceEndpoint = await self._send('experienceEndpoint.get', None, params)
+        result: ExperienceEndpoint = await self._send('experienceEndpoint.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceEndpointPatch | BodyInput, /, **params: Unpack[P.ExperienceEndpointPatchParams]) -> ExperienceEndpoint:
@@ -8842,7 +8842,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         result: ExperienceEndpoint = await self._send('experienceEndpoint.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceEndpointDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceEndpointDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.delete`` endpoint).
 
         Keyword parameters:
@@ -8852,7 +8852,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceEndpoint.delete', None, params)
+        result: Success = await self._send('experienceEndpoint.delete', body[0] if body else None, params)
         return result
 
 
@@ -8862,7 +8862,7 @@ class AsyncExperienceGroupNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/groups/{experienceGroupId}'
 
-    async def get(self, /, **params: Unpack[P.ExperienceGroupGetParams]) -> ExperienceGroup:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceGroupGetParams]) -> ExperienceGroup:
         """Send GET /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.get`` endpoint).
 
         Keyword parameters:
@@ -8873,7 +8873,7 @@ class AsyncExperienceGroupNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroup.*, experienceGroup.get (or a broader all.* scope).
         """
-        result: ExperienceGroup = await self._send('experienceGroup.get', None, params)
+        result: ExperienceGroup = await self._send('experienceGroup.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceGroupPatch | BodyInput, /, **params: Unpack[P.ExperienceGroupPatchParams]) -> ExperienceGroup:
@@ -8902,7 +8902,7 @@ class AsyncExperienceGroupNode(AsyncNode):
         result: ExperienceGroup = await self._send('experienceGroup.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceGroupDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceGroupDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8910,7 +8910,7 @@ class AsyncExperienceGroupNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroup.*, experienceGroup.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceGroup.delete', None, params)
+        result: Success = await self._send('experienceGroup.delete', body[0] if body else None, params)
         return result
 
 
@@ -8920,7 +8920,7 @@ class AsyncExperienceSlugNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/slugs/{experienceSlugId}'
 
-    async def get(self, /, **params: Unpack[P.ExperienceSlugGetParams]) -> ExperienceSlug:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceSlugGetParams]) -> ExperienceSlug:
         """Send GET /applications/{applicationId}/experience/slugs/{experienceSlugId} (the ``experienceSlug.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8928,7 +8928,7 @@ class AsyncExperienceSlugNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlug.*, experienceSlug.get (or a broader all.* scope).
         """
-        result: ExperienceSlug = await self._send('experienceSlug.get', None, params)
+        result: ExperienceSlug = await self._send('experienceSlug.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceSlugPatch | BodyInput, /, **params: Unpack[P.ExperienceSlugPatchParams]) -> ExperienceSlug:
@@ -8948,7 +8948,7 @@ class AsyncExperienceSlugNode(AsyncNode):
         result: ExperienceSlug = await self._send('experienceSlug.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceSlugDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceSlugDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/slugs/{experienceSlugId} (the ``experienceSlug.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8956,7 +8956,7 @@ class AsyncExperienceSlugNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlug.*, experienceSlug.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceSlug.delete', None, params)
+        result: Success = await self._send('experienceSlug.delete', body[0] if body else None, params)
         return result
 
 
@@ -8966,7 +8966,7 @@ class AsyncExperienceUserNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/users/{experienceUserId}'
 
-    async def get(self, /, **params: Unpack[P.ExperienceUserGetParams]) -> ExperienceUser:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceUserGetParams]) -> ExperienceUser:
         """Send GET /applications/{applicationId}/experience/users/{experienceUserId} (the ``experienceUser.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8974,7 +8974,7 @@ class AsyncExperienceUserNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUser.*, experienceUser.get (or a broader all.* scope).
         """
-        result: ExperienceUser = await self._send('experienceUser.get', None, params)
+        result: ExperienceUser = await self._send('experienceUser.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceUserPatch | BodyInput, /, **params: Unpack[P.ExperienceUserPatchParams]) -> ExperienceUser:
@@ -8999,7 +8999,7 @@ class AsyncExperienceUserNode(AsyncNode):
         result: ExperienceUser = await self._send('experienceUser.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceUserDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceUserDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/users/{experienceUserId} (the ``experienceUser.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9007,7 +9007,7 @@ class AsyncExperienceUserNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUser.*, experienceUser.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceUser.delete', None, params)
+        result: Success = await self._send('experienceUser.delete', body[0] if body else None, params)
         return result
 
 
@@ -9017,7 +9017,7 @@ class AsyncExperienceVersionNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/versions/{experienceVersionIdOrName}'
 
-    async def get(self, /, **params: Unpack[P.ExperienceVersionGetParams]) -> ExperienceVersion:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceVersionGetParams]) -> ExperienceVersion:
         """Send GET /applications/{applicationId}/experience/versions/{experienceVersionIdOrName} (the ``experienceVersion.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9025,7 +9025,7 @@ class AsyncExperienceVersionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersion.*, experienceVersion.get (or a broader all.* scope).
         """
-        result: ExperienceVersion = await self._send('experienceVersion.get', None, params)
+        result: ExperienceVersion = await self._send('experienceVersion.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceVersionPatch | BodyInput, /, **params: Unpack[P.ExperienceVersionPatchParams]) -> ExperienceVersion:
@@ -9054,7 +9054,7 @@ class AsyncExperienceVersionNode(AsyncNode):
         result: ExperienceVersion = await self._send('experienceVersion.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceVersionDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceVersionDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/versions/{experienceVersionIdOrName} (the ``experienceVersion.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9062,7 +9062,7 @@ class AsyncExperienceVersionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersion.*, experienceVersion.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceVersion.delete', None, params)
+        result: Success = await self._send('experienceVersion.delete', body[0] if body else None, params)
         return result
 
 
@@ -9076,7 +9076,7 @@ class AsyncExperienceViewNode(AsyncNode):
         """Go to ``/applications/{applicationId}/experience/views/{experienceViewId}/linkedResources``."""
         return self._child('linkedResources', AsyncExperienceViewLinkedResourcesNode)
 
-    async def get(self, /, **params: Unpack[P.ExperienceViewGetParams]) -> ExperienceView:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceViewGetParams]) -> ExperienceView:
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.get`` endpoint).
 
         Keyword parameters:
@@ -9086,7 +9086,7 @@ class AsyncExperienceViewNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.get (or a broader all.* scope).
         """
-        result: ExperienceView = await self._send('experienceView.get', None, params)
+        result: ExperienceView = await self._send('experienceView.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: ExperienceViewPatch | BodyInput, /, **params: Unpack[P.ExperienceViewPatchParams]) -> ExperienceView:
@@ -9111,7 +9111,7 @@ class AsyncExperienceViewNode(AsyncNode):
         result: ExperienceView = await self._send('experienceView.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.ExperienceViewDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.ExperienceViewDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9119,7 +9119,7 @@ class AsyncExperienceViewNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('experienceView.delete', None, params)
+        result: Success = await self._send('experienceView.delete', body[0] if body else None, params)
         return result
 
 
@@ -9129,7 +9129,7 @@ class AsyncFileMoveNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/file/{fileId}/move'
 
-    async def post(self, /, **params: Unpack[P.FileMoveParams]) -> File:
+    async def post(self, *body: Never, **params: Unpack[P.FileMoveParams]) -> File:
         """Send POST /applications/{applicationId}/file/{fileId}/move (the ``file.move`` endpoint).
 
         Keyword parameters:
@@ -9140,7 +9140,7 @@ class AsyncFileMoveNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.move (or a broader all.* scope).
         """
-        result: File = await self._send('file.move', None, params)
+        result: File = await self._send('file.move', body[0] if body else None, params)
         return result
 
 
@@ -9150,7 +9150,7 @@ class AsyncFileUploadNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/file/{fileId}/upload'
 
-    async def post(self, /, **params: Unpack[P.FileUploadParams]) -> File:
+    async def post(self, *body: Never, **params: Unpack[P.FileUploadParams]) -> File:
         """Send POST /applications/{applicationId}/file/{fileId}/upload (the ``file.upload`` endpoint).
 
         Keyword parameters:
@@ -9160,7 +9160,7 @@ class AsyncFileUploadNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.upload (or a broader all.* scope).
         """
-        result: File = await self._send('file.upload', None, params)
+        result: File = await self._send('file.upload', body[0] if body else None, params)
         return result
 
 
@@ -9170,7 +9170,7 @@ class AsyncFlowErrorsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/errors'
 
-    async def get(self, /, **params: Unpack[P.FlowErrorsParams]) -> FlowErrors:
+    async def get(self, *body: Never, **params: Unpack[P.FlowErrorsParams]) -> FlowErrors:
         """Send GET /applications/{applicationId}/flows/{flowId}/errors (the ``flow.errors`` endpoint).
 
         Keyword parameters:
@@ -9185,7 +9185,7 @@ class AsyncFlowErrorsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.errors (or a broader all.* scope).
         """
-        result: FlowErrors = await self._send('flow.errors', None, params)
+        result: FlowErrors = await self._send('flow.errors', body[0] if body else None, params)
         return result
 
 
@@ -9195,7 +9195,7 @@ class AsyncFlowLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/logs'
 
-    async def get(self, /, **params: Unpack[P.FlowGetLogEntriesParams]) -> FlowLog:
+    async def get(self, *body: Never, **params: Unpack[P.FlowGetLogEntriesParams]) -> FlowLog:
         """Send GET /applications/{applicationId}/flows/{flowId}/logs (the ``flow.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -9206,7 +9206,7 @@ class AsyncFlowLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.log (or a broader all.* scope).
         """
-        result: FlowLog = await self._send('flow.getLogEntries', None, params)
+        result: FlowLog = await self._send('flow.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -9216,7 +9216,7 @@ class AsyncFlowStatsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/stats'
 
-    async def get(self, /, **params: Unpack[P.FlowStatsParams]) -> FlowStats:
+    async def get(self, *body: Never, **params: Unpack[P.FlowStatsParams]) -> FlowStats:
         """Send GET /applications/{applicationId}/flows/{flowId}/stats (the ``flow.stats`` endpoint).
 
         Keyword parameters:
@@ -9230,7 +9230,7 @@ class AsyncFlowStatsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.stats (or a broader all.* scope).
         """
-        result: FlowStats = await self._send('flow.stats', None, params)
+        result: FlowStats = await self._send('flow.stats', body[0] if body else None, params)
         return result
 
 
@@ -9240,7 +9240,7 @@ class AsyncFlowStorageNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/storage'
 
-    async def get(self, /, **params: Unpack[P.FlowGetStorageEntriesParams]) -> FlowStorageEntries:
+    async def get(self, *body: Never, **params: Unpack[P.FlowGetStorageEntriesParams]) -> FlowStorageEntries:
         """Send GET /applications/{applicationId}/flows/{flowId}/storage (the ``flow.getStorageEntries`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9248,7 +9248,7 @@ class AsyncFlowStorageNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.getStorageEntries (or a broader all.* scope).
         """
-        result: FlowStorageEntries = await self._send('flow.getStorageEntries', None, params)
+        result: FlowStorageEntries = await self._send('flow.getStorageEntries', body[0] if body else None, params)
         return result
 
     async def patch(self, body: FlowStorageEntry | BodyInput, /, **params: Unpack[P.FlowSetStorageEntryParams]) -> Success:
@@ -9268,7 +9268,7 @@ class AsyncFlowStorageNode(AsyncNode):
         result: Success = await self._send('flow.setStorageEntry', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.FlowClearStorageEntriesParams]) -> FlowStorageEntries:
+    async def delete(self, *body: Never, **params: Unpack[P.FlowClearStorageEntriesParams]) -> FlowStorageEntries:
         """Send DELETE /applications/{applicationId}/flows/{flowId}/storage (the ``flow.clearStorageEntries`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9276,7 +9276,7 @@ class AsyncFlowStorageNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.clearStorageEntries (or a broader all.* scope).
         """
-        result: FlowStorageEntries = await self._send('flow.clearStorageEntries', None, params)
+        result: FlowStorageEntries = await self._send('flow.clearStorageEntries', body[0] if body else None, params)
         return result
 
 
@@ -9286,7 +9286,7 @@ class AsyncFlowStorageMetadataNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/storage-metadata'
 
-    async def get(self, /, **params: Unpack[P.FlowGetStorageEntriesMetadataParams]) -> FlowStorageMetadata:
+    async def get(self, *body: Never, **params: Unpack[P.FlowGetStorageEntriesMetadataParams]) -> FlowStorageMetadata:
         """Send GET /applications/{applicationId}/flows/{flowId}/storage-metadata (the ``flow.getStorageEntriesMetadata`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9294,7 +9294,7 @@ class AsyncFlowStorageMetadataNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.getStorageEntriesMetadata (or a broader all.* scope).
         """
-        result: FlowStorageMetadata = await self._send('flow.getStorageEntriesMetadata', None, params)
+        result: FlowStorageMetadata = await self._send('flow.getStorageEntriesMetadata', body[0] if body else None, params)
         return result
 
 
@@ -9308,7 +9308,7 @@ class AsyncFlowVersionsNode(AsyncNode):
         """Go to ``/applications/{applicationId}/flows/{flowId}/versions/delete``."""
         return self._child('delete', AsyncFlowVersionsDeleteNode)
 
-    def get(self, /, **params: Unpack[P.FlowVersionsGetParams]) -> AsyncPaged[FlowVersions]:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionsGetParams]) -> AsyncPaged[FlowVersions]:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.get`` endpoint).
 
         Keyword parameters:
@@ -9326,7 +9326,7 @@ class AsyncFlowVersionsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersions.*, flowVersions.get (or a broader all.* scope).
         """
-        return self._paged('flowVersions.get', None, params)
+        return self._paged('flowVersions.get', body[0] if body else None, params)
 
     async def post(self, body: FlowVersionPost | BodyInput, /, **params: Unpack[P.FlowVersionsPostParams]) -> FlowVersion:
         """Send POST /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.post`` endpoint).
@@ -9400,7 +9400,7 @@ class AsyncNotebookCancelExecutionNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/cancelExecution'
 
-    async def post(self, /, **params: Unpack[P.NotebookCancelExecutionParams]) -> Success:
+    async def post(self, *body: Never, **params: Unpack[P.NotebookCancelExecutionParams]) -> Success:
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/cancelExecution (the ``notebook.cancelExecution`` endpoint).
 
         Keyword parameters:
@@ -9410,7 +9410,7 @@ class AsyncNotebookCancelExecutionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.execute (or a broader all.* scope).
         """
-        result: Success = await self._send('notebook.cancelExecution', None, params)
+        result: Success = await self._send('notebook.cancelExecution', body[0] if body else None, params)
         return result
 
 
@@ -9446,7 +9446,7 @@ class AsyncNotebookLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/logs'
 
-    async def get(self, /, **params: Unpack[P.NotebookLogsParams]) -> NotebookExecutionLogs:
+    async def get(self, *body: Never, **params: Unpack[P.NotebookLogsParams]) -> NotebookExecutionLogs:
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/logs (the ``notebook.logs`` endpoint).
 
         Keyword parameters:
@@ -9457,7 +9457,7 @@ class AsyncNotebookLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.logs (or a broader all.* scope).
         """
-        result: NotebookExecutionLogs = await self._send('notebook.logs', None, params)
+        result: NotebookExecutionLogs = await self._send('notebook.logs', body[0] if body else None, params)
         return result
 
 
@@ -9467,7 +9467,7 @@ class AsyncNotebookNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.NotebookNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.NotebookNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts (the ``notebook.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9478,7 +9478,7 @@ class AsyncNotebookNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('notebook.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('notebook.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -9514,7 +9514,7 @@ class AsyncNotebookUploadNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/upload'
 
-    async def post(self, /, **params: Unpack[P.NotebookUploadParams]) -> Notebook:
+    async def post(self, *body: Never, **params: Unpack[P.NotebookUploadParams]) -> Notebook:
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/upload (the ``notebook.upload`` endpoint).
 
         Keyword parameters:
@@ -9524,7 +9524,7 @@ class AsyncNotebookUploadNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.upload (or a broader all.* scope).
         """
-        result: Notebook = await self._send('notebook.upload', None, params)
+        result: Notebook = await self._send('notebook.upload', body[0] if body else None, params)
         return result
 
 
@@ -9534,7 +9534,7 @@ class AsyncPrivateFileMoveNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles/{privateFileId}/move'
 
-    async def post(self, /, **params: Unpack[P.PrivateFileMoveParams]) -> File:
+    async def post(self, *body: Never, **params: Unpack[P.PrivateFileMoveParams]) -> File:
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/move (the ``privateFile.move`` endpoint).
 
         Keyword parameters:
@@ -9546,7 +9546,7 @@ class AsyncPrivateFileMoveNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.move (or a broader all.* scope).
         """
-        result: File = await self._send('privateFile.move', None, params)
+        result: File = await self._send('privateFile.move', body[0] if body else None, params)
         return result
 
 
@@ -9556,7 +9556,7 @@ class AsyncPrivateFileUploadNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles/{privateFileId}/upload'
 
-    async def post(self, /, **params: Unpack[P.PrivateFileUploadParams]) -> File:
+    async def post(self, *body: Never, **params: Unpack[P.PrivateFileUploadParams]) -> File:
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/upload (the ``privateFile.upload`` endpoint).
 
         Keyword parameters:
@@ -9567,7 +9567,7 @@ class AsyncPrivateFileUploadNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.upload (or a broader all.* scope).
         """
-        result: File = await self._send('privateFile.upload', None, params)
+        result: File = await self._send('privateFile.upload', body[0] if body else None, params)
         return result
 
 
@@ -9577,7 +9577,7 @@ class AsyncResourceJobCancelExecutionNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution'
 
-    async def post(self, /, **params: Unpack[P.ResourceJobCancelExecutionParams]) -> Success:
+    async def post(self, *body: Never, **params: Unpack[P.ResourceJobCancelExecutionParams]) -> Success:
         """Send POST /applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution (the ``resourceJob.cancelExecution`` endpoint).
 
         Keyword parameters:
@@ -9587,7 +9587,7 @@ class AsyncResourceJobCancelExecutionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.cancelExecution (or a broader all.* scope).
         """
-        result: Success = await self._send('resourceJob.cancelExecution', None, params)
+        result: Success = await self._send('resourceJob.cancelExecution', body[0] if body else None, params)
         return result
 
 
@@ -9622,7 +9622,7 @@ class AsyncResourceJobLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs/{resourceJobId}/logs'
 
-    async def get(self, /, **params: Unpack[P.ResourceJobLogsParams]) -> ResourceJobExecutionLogs:
+    async def get(self, *body: Never, **params: Unpack[P.ResourceJobLogsParams]) -> ResourceJobExecutionLogs:
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId}/logs (the ``resourceJob.logs`` endpoint).
 
         Keyword parameters:
@@ -9633,7 +9633,7 @@ class AsyncResourceJobLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.logs (or a broader all.* scope).
         """
-        result: ResourceJobExecutionLogs = await self._send('resourceJob.logs', None, params)
+        result: ResourceJobExecutionLogs = await self._send('resourceJob.logs', body[0] if body else None, params)
         return result
 
 
@@ -9643,7 +9643,7 @@ class AsyncInstanceCustomNodeErrorsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes/{instanceCustomNodeId}/errors'
 
-    async def get(self, /, **params: Unpack[P.InstanceCustomNodeErrorsParams]) -> FlowErrors:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeErrorsParams]) -> FlowErrors:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/errors (the ``instanceCustomNode.errors`` endpoint).
 
         Keyword parameters:
@@ -9656,7 +9656,7 @@ class AsyncInstanceCustomNodeErrorsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.errors (or a broader all.* scope).
         """
-        result: FlowErrors = await self._send('instanceCustomNode.errors', None, params)
+        result: FlowErrors = await self._send('instanceCustomNode.errors', body[0] if body else None, params)
         return result
 
 
@@ -9666,7 +9666,7 @@ class AsyncInstanceCustomNodeStatsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes/{instanceCustomNodeId}/stats'
 
-    async def get(self, /, **params: Unpack[P.InstanceCustomNodeStatsParams]) -> FlowStats:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeStatsParams]) -> FlowStats:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/stats (the ``instanceCustomNode.stats`` endpoint).
 
         Keyword parameters:
@@ -9678,7 +9678,7 @@ class AsyncInstanceCustomNodeStatsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.stats (or a broader all.* scope).
         """
-        result: FlowStats = await self._send('instanceCustomNode.stats', None, params)
+        result: FlowStats = await self._send('instanceCustomNode.stats', body[0] if body else None, params)
         return result
 
 
@@ -9711,7 +9711,7 @@ class AsyncInstanceNotificationRuleLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/notification-rules/{notificationRuleId}/logs'
 
-    async def get(self, /, **params: Unpack[P.InstanceNotificationRuleLogsParams]) -> NotificationRuleDeliveryLogs:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleLogsParams]) -> NotificationRuleDeliveryLogs:
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId}/logs (the ``instanceNotificationRule.logs`` endpoint).
 
         Keyword parameters:
@@ -9722,7 +9722,7 @@ class AsyncInstanceNotificationRuleLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.logs (or a broader all.* scope).
         """
-        result: NotificationRuleDeliveryLogs = await self._send('instanceNotificationRule.logs', None, params)
+        result: NotificationRuleDeliveryLogs = await self._send('instanceNotificationRule.logs', body[0] if body else None, params)
         return result
 
 
@@ -9732,7 +9732,7 @@ class AsyncInstanceOrgDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/orgs/{orgId}/deviceCounts (the ``instanceOrg.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -9743,7 +9743,7 @@ class AsyncInstanceOrgDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('instanceOrg.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('instanceOrg.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -9753,7 +9753,7 @@ class AsyncInstanceOrgInvitesNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/invites'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgInvitesGetParams]) -> OrgInviteCollection:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgInvitesGetParams]) -> OrgInviteCollection:
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites (the ``instanceOrgInvites.get`` endpoint).
 
         Keyword parameters:
@@ -9766,7 +9766,7 @@ class AsyncInstanceOrgInvitesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvites.*, instanceOrgInvites.get (or a broader all.* scope).
         """
-        result: OrgInviteCollection = await self._send('instanceOrgInvites.get', None, params)
+        result: OrgInviteCollection = await self._send('instanceOrgInvites.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: OrgInvitePost | BodyInput, /, **params: Unpack[P.InstanceOrgInvitesPostParams]) -> OrgInviteCollection:
@@ -9800,7 +9800,7 @@ class AsyncInstanceOrgMembersNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/members'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgMembersGetParams]) -> InstanceOrgMembers:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgMembersGetParams]) -> InstanceOrgMembers:
         """Send GET /instances/{instanceId}/orgs/{orgId}/members (the ``instanceOrgMembers.get`` endpoint).
 
         Keyword parameters:
@@ -9813,7 +9813,7 @@ class AsyncInstanceOrgMembersNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMembers.*, instanceOrgMembers.get (or a broader all.* scope).
         """
-        result: InstanceOrgMembers = await self._send('instanceOrgMembers.get', None, params)
+        result: InstanceOrgMembers = await self._send('instanceOrgMembers.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: InstanceOrgMemberPost | BodyInput, /, **params: Unpack[P.InstanceOrgMembersPostParams]) -> InstanceOrgMember:
@@ -9848,7 +9848,7 @@ class AsyncInstanceOrgNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts (the ``instanceOrg.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9859,7 +9859,7 @@ class AsyncInstanceOrgNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('instanceOrg.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('instanceOrg.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -9869,7 +9869,7 @@ class AsyncInstanceOrgPayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgPayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgPayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCounts (the ``instanceOrg.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -9881,7 +9881,7 @@ class AsyncInstanceOrgPayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('instanceOrg.payloadCounts', None, params)
+        result: PayloadStats = await self._send('instanceOrg.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -9891,7 +9891,7 @@ class AsyncInstanceOrgPayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown (the ``instanceOrg.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -9905,7 +9905,7 @@ class AsyncInstanceOrgPayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('instanceOrg.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('instanceOrg.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -9915,7 +9915,7 @@ class AsyncInstanceSandboxDeviceCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceSandboxDeviceCountsParams]) -> DeviceCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceSandboxDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts (the ``instanceSandbox.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -9926,7 +9926,7 @@ class AsyncInstanceSandboxDeviceCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = await self._send('instanceSandbox.deviceCounts', None, params)
+        result: DeviceCounts = await self._send('instanceSandbox.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -9936,7 +9936,7 @@ class AsyncInstanceSandboxNotebookMinuteCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceSandboxNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceSandboxNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts (the ``instanceSandbox.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9947,7 +9947,7 @@ class AsyncInstanceSandboxNotebookMinuteCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = await self._send('instanceSandbox.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = await self._send('instanceSandbox.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -9957,7 +9957,7 @@ class AsyncInstanceSandboxPayloadCountsNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts'
 
-    async def get(self, /, **params: Unpack[P.InstanceSandboxPayloadCountsParams]) -> PayloadStats:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceSandboxPayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts (the ``instanceSandbox.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -9969,7 +9969,7 @@ class AsyncInstanceSandboxPayloadCountsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = await self._send('instanceSandbox.payloadCounts', None, params)
+        result: PayloadStats = await self._send('instanceSandbox.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -9979,7 +9979,7 @@ class AsyncInstanceSandboxPayloadCountsBreakdownNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown'
 
-    async def get(self, /, **params: Unpack[P.InstanceSandboxPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceSandboxPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown (the ``instanceSandbox.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -9993,7 +9993,7 @@ class AsyncInstanceSandboxPayloadCountsBreakdownNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = await self._send('instanceSandbox.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = await self._send('instanceSandbox.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -10003,7 +10003,7 @@ class AsyncInstanceSandboxUndeleteNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete'
 
-    async def patch(self, /, **params: Unpack[P.InstanceSandboxUndeleteParams]) -> InstanceSandbox:
+    async def patch(self, *body: Never, **params: Unpack[P.InstanceSandboxUndeleteParams]) -> InstanceSandbox:
         """Send PATCH /instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete (the ``instanceSandbox.undelete`` endpoint).
 
         Keyword parameters:
@@ -10014,7 +10014,7 @@ class AsyncInstanceSandboxUndeleteNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.undelete (or a broader all.* scope).
         """
-        result: InstanceSandbox = await self._send('instanceSandbox.undelete', None, params)
+        result: InstanceSandbox = await self._send('instanceSandbox.undelete', body[0] if body else None, params)
         return result
 
 
@@ -10133,7 +10133,7 @@ class AsyncDataTableRowsTruncateNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables/{dataTableId}/rows/truncate'
 
-    async def post(self, /, **params: Unpack[P.DataTableRowsTruncateParams]) -> Success:
+    async def post(self, *body: Never, **params: Unpack[P.DataTableRowsTruncateParams]) -> Success:
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows/truncate (the ``dataTableRows.truncate`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10141,7 +10141,7 @@ class AsyncDataTableRowsTruncateNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRows.*, dataTableRows.truncate (or a broader all.* scope).
         """
-        result: Success = await self._send('dataTableRows.truncate', None, params)
+        result: Success = await self._send('dataTableRows.truncate', body[0] if body else None, params)
         return result
 
 
@@ -10151,7 +10151,7 @@ class AsyncDataTableRowNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId}'
 
-    async def get(self, /, **params: Unpack[P.DataTableRowGetParams]) -> DataTableRow:
+    async def get(self, *body: Never, **params: Unpack[P.DataTableRowGetParams]) -> DataTableRow:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId} (the ``dataTableRow.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10159,7 +10159,7 @@ class AsyncDataTableRowNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRow.*, dataTableRow.get (or a broader all.* scope).
         """
-        result: DataTableRow = await self._send('dataTableRow.get', None, params)
+        result: DataTableRow = await self._send('dataTableRow.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: DataTableRowInsertUpdate | BodyInput, /, **params: Unpack[P.DataTableRowPatchParams]) -> DataTableRow:
@@ -10178,7 +10178,7 @@ class AsyncDataTableRowNode(AsyncNode):
         result: DataTableRow = await self._send('dataTableRow.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DataTableRowDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DataTableRowDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId} (the ``dataTableRow.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10186,7 +10186,7 @@ class AsyncDataTableRowNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRow.*, dataTableRow.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('dataTableRow.delete', None, params)
+        result: Success = await self._send('dataTableRow.delete', body[0] if body else None, params)
         return result
 
 
@@ -10196,7 +10196,7 @@ class AsyncDeviceAttributeNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/attributes/{name}'
 
-    async def get(self, /, **params: Unpack[P.DeviceAttributeGetParams]) -> DeviceAttribute:
+    async def get(self, *body: Never, **params: Unpack[P.DeviceAttributeGetParams]) -> DeviceAttribute:
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes/{name} (the ``deviceAttribute.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10204,7 +10204,7 @@ class AsyncDeviceAttributeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttribute.*, deviceAttribute.get (or a broader all.* scope).
         """
-        result: DeviceAttribute = await self._send('deviceAttribute.get', None, params)
+        result: DeviceAttribute = await self._send('deviceAttribute.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: DeviceAttributePatch | BodyInput, /, **params: Unpack[P.DeviceAttributePatchParams]) -> DeviceAttribute:
@@ -10230,7 +10230,7 @@ class AsyncDeviceAttributeNode(AsyncNode):
         result: DeviceAttribute = await self._send('deviceAttribute.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.DeviceAttributeDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.DeviceAttributeDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/attributes/{name} (the ``deviceAttribute.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10238,7 +10238,7 @@ class AsyncDeviceAttributeNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttribute.*, deviceAttribute.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('deviceAttribute.delete', None, params)
+        result: Success = await self._send('deviceAttribute.delete', body[0] if body else None, params)
         return result
 
 
@@ -10248,7 +10248,7 @@ class AsyncExperienceEndpointLinkedResourcesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources'
 
-    async def get(self, /, **params: Unpack[P.ExperienceEndpointLinkedResourcesParams]) -> ExperienceLinkedResources:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointLinkedResourcesParams]) -> ExperienceLinkedResources:
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources (the ``experienceEndpoint.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -10259,7 +10259,7 @@ class AsyncExperienceEndpointLinkedResourcesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.linkedResources (or a broader all.* scope).
         """
-        result: ExperienceLinkedResources = await self._send('experienceEndpoint.linkedResources', None, params)
+        result: ExperienceLinkedResources = await self._send('experienceEndpoint.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -10269,7 +10269,7 @@ class AsyncExperienceViewLinkedResourcesNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/views/{experienceViewId}/linkedResources'
 
-    async def get(self, /, **params: Unpack[P.ExperienceViewLinkedResourcesParams]) -> ExperienceLinkedResources:
+    async def get(self, *body: Never, **params: Unpack[P.ExperienceViewLinkedResourcesParams]) -> ExperienceLinkedResources:
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId}/linkedResources (the ``experienceView.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -10280,7 +10280,7 @@ class AsyncExperienceViewLinkedResourcesNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.linkedResources (or a broader all.* scope).
         """
-        result: ExperienceLinkedResources = await self._send('experienceView.linkedResources', None, params)
+        result: ExperienceLinkedResources = await self._send('experienceView.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -10340,7 +10340,7 @@ class AsyncFlowVersionNode(AsyncNode):
         """Go to ``/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats``."""
         return self._child('stats', AsyncFlowVersionStatsNode)
 
-    async def get(self, /, **params: Unpack[P.FlowVersionGetParams]) -> FlowVersion:
+    async def get(self, *body: Never, **params: Unpack[P.FlowVersionGetParams]) -> FlowVersion:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.get`` endpoint).
 
         Keyword parameters:
@@ -10350,7 +10350,7 @@ class AsyncFlowVersionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.get (or a broader all.* scope).
         """
-        result: FlowVersion = await self._send('flowVersion.get', None, params)
+        result: FlowVersion = await self._send('flowVersion.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: FlowVersionPatch | BodyInput, /, **params: Unpack[P.FlowVersionPatchParams]) -> FlowVersion:
@@ -10372,7 +10372,7 @@ class AsyncFlowVersionNode(AsyncNode):
         result: FlowVersion = await self._send('flowVersion.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.FlowVersionDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.FlowVersionDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10380,7 +10380,7 @@ class AsyncFlowVersionNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('flowVersion.delete', None, params)
+        result: Success = await self._send('flowVersion.delete', body[0] if body else None, params)
         return result
 
 
@@ -10390,7 +10390,7 @@ class AsyncInstanceOrgInviteNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/invites/{inviteId}'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgInviteGetParams]) -> OrgInvite:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgInviteGetParams]) -> OrgInvite:
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites/{inviteId} (the ``instanceOrgInvite.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10398,7 +10398,7 @@ class AsyncInstanceOrgInviteNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvite.*, instanceOrgInvite.get (or a broader all.* scope).
         """
-        result: OrgInvite = await self._send('instanceOrgInvite.get', None, params)
+        result: OrgInvite = await self._send('instanceOrgInvite.get', body[0] if body else None, params)
         return result
 
     async def post(self, body: OrgRoleInfo | BodyInput, /, **params: Unpack[P.InstanceOrgInviteResendInviteParams]) -> OrgInvite:
@@ -10423,7 +10423,7 @@ class AsyncInstanceOrgInviteNode(AsyncNode):
         result: OrgInvite = await self._send('instanceOrgInvite.resendInvite', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceOrgInviteDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceOrgInviteDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId}/invites/{inviteId} (the ``instanceOrgInvite.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10431,7 +10431,7 @@ class AsyncInstanceOrgInviteNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvite.*, instanceOrgInvite.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceOrgInvite.delete', None, params)
+        result: Success = await self._send('instanceOrgInvite.delete', body[0] if body else None, params)
         return result
 
 
@@ -10441,7 +10441,7 @@ class AsyncInstanceOrgMemberNode(AsyncNode):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/members/{userId}'
 
-    async def get(self, /, **params: Unpack[P.InstanceOrgMemberGetParams]) -> InstanceOrgMember:
+    async def get(self, *body: Never, **params: Unpack[P.InstanceOrgMemberGetParams]) -> InstanceOrgMember:
         """Send GET /instances/{instanceId}/orgs/{orgId}/members/{userId} (the ``instanceOrgMember.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10449,7 +10449,7 @@ class AsyncInstanceOrgMemberNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMember.*, instanceOrgMember.get (or a broader all.* scope).
         """
-        result: InstanceOrgMember = await self._send('instanceOrgMember.get', None, params)
+        result: InstanceOrgMember = await self._send('instanceOrgMember.get', body[0] if body else None, params)
         return result
 
     async def patch(self, body: InstanceOrgMemberPatch | BodyInput, /, **params: Unpack[P.InstanceOrgMemberPatchParams]) -> InstanceOrgMember:
@@ -10474,7 +10474,7 @@ class AsyncInstanceOrgMemberNode(AsyncNode):
         result: InstanceOrgMember = await self._send('instanceOrgMember.patch', body, params)
         return result
 
-    async def delete(self, /, **params: Unpack[P.InstanceOrgMemberDeleteParams]) -> Success:
+    async def delete(self, *body: Never, **params: Unpack[P.InstanceOrgMemberDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId}/members/{userId} (the ``instanceOrgMember.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10482,7 +10482,7 @@ class AsyncInstanceOrgMemberNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMember.*, instanceOrgMember.delete (or a broader all.* scope).
         """
-        result: Success = await self._send('instanceOrgMember.delete', None, params)
+        result: Success = await self._send('instanceOrgMember.delete', body[0] if body else None, params)
         return result
 
 
@@ -10492,7 +10492,7 @@ class AsyncFlowVersionErrorsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors'
 
-    async def get(self, /, **params: Unpack[P.FlowVersionErrorsParams]) -> FlowErrors:
+    async def get(self, *body: Never, **params: Unpack[P.FlowVersionErrorsParams]) -> FlowErrors:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors (the ``flowVersion.errors`` endpoint).
 
         Keyword parameters:
@@ -10506,7 +10506,7 @@ class AsyncFlowVersionErrorsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.errors (or a broader all.* scope).
         """
-        result: FlowErrors = await self._send('flowVersion.errors', None, params)
+        result: FlowErrors = await self._send('flowVersion.errors', body[0] if body else None, params)
         return result
 
 
@@ -10516,7 +10516,7 @@ class AsyncFlowVersionLogsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs'
 
-    async def get(self, /, **params: Unpack[P.FlowVersionGetLogEntriesParams]) -> FlowLog:
+    async def get(self, *body: Never, **params: Unpack[P.FlowVersionGetLogEntriesParams]) -> FlowLog:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs (the ``flowVersion.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -10527,7 +10527,7 @@ class AsyncFlowVersionLogsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.log (or a broader all.* scope).
         """
-        result: FlowLog = await self._send('flowVersion.getLogEntries', None, params)
+        result: FlowLog = await self._send('flowVersion.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -10537,7 +10537,7 @@ class AsyncFlowVersionStatsNode(AsyncNode):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats'
 
-    async def get(self, /, **params: Unpack[P.FlowVersionStatsParams]) -> FlowStats:
+    async def get(self, *body: Never, **params: Unpack[P.FlowVersionStatsParams]) -> FlowStats:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats (the ``flowVersion.stats`` endpoint).
 
         Keyword parameters:
@@ -10550,5 +10550,5 @@ class AsyncFlowVersionStatsNode(AsyncNode):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.stats (or a broader all.* scope).
         """
-        result: FlowStats = await self._send('flowVersion.stats', None, params)
+        result: FlowStats = await self._send('flowVersion.stats', body[0] if body else None, params)
         return result

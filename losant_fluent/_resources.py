@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, overload
 from ._node import MISSING, Node, _Missing
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Never, Unpack
 
     from . import _params as P
     from ._node import BodyInput
@@ -632,7 +632,7 @@ class ApplicationTemplatesNode(Node):
         """Go to ``/applicationTemplates/keywords``."""
         return self._child('keywords', ApplicationTemplatesKeywordsNode)
 
-    def get(self, /, **params: Unpack[P.ApplicationTemplatesGetParams]) -> ApplicationTemplates:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetParams]) -> ApplicationTemplates:
         """Send GET /applicationTemplates (the ``applicationTemplates.get`` endpoint).
 
         Keyword parameters:
@@ -650,7 +650,7 @@ class ApplicationTemplatesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.get (or a broader all.* scope).
         """
-        result: ApplicationTemplates = self._send('applicationTemplates.get', None, params)
+        result: ApplicationTemplates = self._send('applicationTemplates.get', body[0] if body else None, params)
         return result
 
 
@@ -668,7 +668,7 @@ class ApplicationsNode(Node):
         """Go to ``/applications/periodSummaries``."""
         return self._child('periodSummaries', ApplicationsPeriodSummariesNode)
 
-    def get(self, /, **params: Unpack[P.ApplicationsGetParams]) -> Applications:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationsGetParams]) -> Applications:
         """Send GET /applications (the ``applications.get`` endpoint).
 
         Keyword parameters:
@@ -687,7 +687,7 @@ class ApplicationsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applications.*, applications.get (or a broader all.* scope).
         """
-        result: Applications = self._send('applications.get', None, params)
+        result: Applications = self._send('applications.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApplicationPost | BodyInput, /, **params: Unpack[P.ApplicationsPostParams]) -> Application:
@@ -765,7 +765,7 @@ class DashboardsNode(Node):
     __slots__ = ()
     _template = '/dashboards'
 
-    def get(self, /, **params: Unpack[P.DashboardsGetParams]) -> Dashboards:
+    def get(self, *body: Never, **params: Unpack[P.DashboardsGetParams]) -> Dashboards:
         """Send GET /dashboards (the ``dashboards.get`` endpoint).
 
         Keyword parameters:
@@ -783,7 +783,7 @@ class DashboardsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: dashboards.*, dashboards.get (or a broader all.* scope).
         """
-        result: Dashboards = self._send('dashboards.get', None, params)
+        result: Dashboards = self._send('dashboards.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DashboardPost | BodyInput, /, **params: Unpack[P.DashboardsPostParams]) -> Dashboard:
@@ -839,7 +839,7 @@ class InstancesNode(Node):
     __slots__ = ()
     _template = '/instances'
 
-    def get(self, /, **params: Unpack[P.InstancesGetParams]) -> Instances:
+    def get(self, *body: Never, **params: Unpack[P.InstancesGetParams]) -> Instances:
         """Send GET /instances (the ``instances.get`` endpoint).
 
         Keyword parameters:
@@ -855,7 +855,7 @@ class InstancesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instances.*, instances.get (or a broader all.* scope).
         """
-        result: Instances = self._send('instances.get', None, params)
+        result: Instances = self._send('instances.get', body[0] if body else None, params)
         return result
 
 
@@ -865,7 +865,7 @@ class OrgInvitesNode(Node):
     __slots__ = ()
     _template = '/invites'
 
-    def get(self, /, **params: Unpack[P.OrgInvitesGetParams]) -> OrgInviteInfo:
+    def get(self, *body: Never, **params: Unpack[P.OrgInvitesGetParams]) -> OrgInviteInfo:
         """Send GET /invites (the ``orgInvites.get`` endpoint).
 
         Keyword parameters:
@@ -876,7 +876,7 @@ class OrgInvitesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
         Needs no token.
         """
-        result: OrgInviteInfo = self._send('orgInvites.get', None, params)
+        result: OrgInviteInfo = self._send('orgInvites.get', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgInviteAction | BodyInput, /, **params: Unpack[P.OrgInvitesPostParams]) -> OrgInviteResult:
@@ -992,7 +992,7 @@ class MeNode(Node):
         """Go to ``/me/verify-email``."""
         return self._child('verify-email', MeVerifyEmailNode)
 
-    def get(self, /, **params: Unpack[P.MeGetParams]) -> Me:
+    def get(self, *body: Never, **params: Unpack[P.MeGetParams]) -> Me:
         """Send GET /me (the ``me.get`` endpoint).
 
         Keyword parameters:
@@ -1003,7 +1003,7 @@ class MeNode(Node):
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Token scopes that allow it: me.*, me.get (or a broader all.* scope).
         """
-        result: Me = self._send('me.get', None, params)
+        result: Me = self._send('me.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: MePatch | BodyInput, /, **params: Unpack[P.MePatchParams]) -> Me:
@@ -1045,7 +1045,7 @@ class OrgsNode(Node):
     __slots__ = ()
     _template = '/orgs'
 
-    def get(self, /, **params: Unpack[P.OrgsGetParams]) -> Orgs:
+    def get(self, *body: Never, **params: Unpack[P.OrgsGetParams]) -> Orgs:
         """Send GET /orgs (the ``orgs.get`` endpoint).
 
         Keyword parameters:
@@ -1063,7 +1063,7 @@ class OrgsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: orgs.*, orgs.get (or a broader all.* scope).
         """
-        result: Orgs = self._send('orgs.get', None, params)
+        result: Orgs = self._send('orgs.get', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgPost | BodyInput, /, **params: Unpack[P.OrgsPostParams]) -> Org:
@@ -1098,7 +1098,7 @@ class ApplicationTemplatesCategoriesNode(Node):
     __slots__ = ()
     _template = '/applicationTemplates/categories'
 
-    def get(self, /, **params: Unpack[P.ApplicationTemplatesGetCategoriesParams]) -> ApplicationTemplateCategories:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetCategoriesParams]) -> ApplicationTemplateCategories:
         """Send GET /applicationTemplates/categories (the ``applicationTemplates.getCategories`` endpoint).
 
         Keyword parameters:
@@ -1108,7 +1108,7 @@ class ApplicationTemplatesCategoriesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.getCategories (or a broader all.* scope).
         """
-        result: ApplicationTemplateCategories = self._send('applicationTemplates.getCategories', None, params)
+        result: ApplicationTemplateCategories = self._send('applicationTemplates.getCategories', body[0] if body else None, params)
         return result
 
 
@@ -1118,7 +1118,7 @@ class ApplicationTemplatesKeywordsNode(Node):
     __slots__ = ()
     _template = '/applicationTemplates/keywords'
 
-    def get(self, /, **params: Unpack[P.ApplicationTemplatesGetUniqueKeywordsParams]) -> TemplateKeywords:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationTemplatesGetUniqueKeywordsParams]) -> TemplateKeywords:
         """Send GET /applicationTemplates/keywords (the ``applicationTemplates.getUniqueKeywords`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1126,7 +1126,7 @@ class ApplicationTemplatesKeywordsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationTemplates.*, applicationTemplates.getUniqueKeywords (or a broader all.* scope).
         """
-        result: TemplateKeywords = self._send('applicationTemplates.getUniqueKeywords', None, params)
+        result: TemplateKeywords = self._send('applicationTemplates.getUniqueKeywords', body[0] if body else None, params)
         return result
 
 
@@ -1136,7 +1136,7 @@ class ApplicationTemplateNode(Node):
     __slots__ = ()
     _template = '/applicationTemplates/{templateId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationTemplateGetParams]) -> ApplicationTemplate:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationTemplateGetParams]) -> ApplicationTemplate:
         """Send GET /applicationTemplates/{templateId} (the ``applicationTemplate.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1144,7 +1144,7 @@ class ApplicationTemplateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationTemplate.*, applicationTemplate.get (or a broader all.* scope).
         """
-        result: ApplicationTemplate = self._send('applicationTemplate.get', None, params)
+        result: ApplicationTemplate = self._send('applicationTemplate.get', body[0] if body else None, params)
         return result
 
 
@@ -1154,7 +1154,7 @@ class ApplicationsImportNode(Node):
     __slots__ = ()
     _template = '/applications/import'
 
-    def post(self, /, **params: Unpack[P.ApplicationsImportParams]) -> ApplicationCreationByTemplateResult | JobEnqueuedResult:
+    def post(self, *body: Never, **params: Unpack[P.ApplicationsImportParams]) -> ApplicationCreationByTemplateResult | JobEnqueuedResult:
         """Send POST /applications/import (the ``applications.import`` endpoint).
 
         Keyword parameters:
@@ -1171,7 +1171,7 @@ class ApplicationsImportNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 422 -> UnprocessableEntityError.
         Token scopes that allow it: applications.*, applications.import (or a broader all.* scope).
         """
-        result: ApplicationCreationByTemplateResult | JobEnqueuedResult = self._send('applications.import', None, params)
+        result: ApplicationCreationByTemplateResult | JobEnqueuedResult = self._send('applications.import', body[0] if body else None, params)
         return result
 
 
@@ -1181,7 +1181,7 @@ class ApplicationsPeriodSummariesNode(Node):
     __slots__ = ()
     _template = '/applications/periodSummaries'
 
-    def get(self, /, **params: Unpack[P.ApplicationsPeriodSummariesParams]) -> PeriodSummaries:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationsPeriodSummariesParams]) -> PeriodSummaries:
         """Send GET /applications/periodSummaries (the ``applications.periodSummaries`` endpoint).
 
         Keyword parameters:
@@ -1204,7 +1204,7 @@ class ApplicationsPeriodSummariesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applications.*, applications.periodSummaries (or a broader all.* scope).
         """
-        result: PeriodSummaries = self._send('applications.periodSummaries', None, params)
+        result: PeriodSummaries = self._send('applications.periodSummaries', body[0] if body else None, params)
         return result
 
 
@@ -1450,7 +1450,7 @@ class ApplicationNode(Node):
         """Go to ``/applications/{applicationId}/webhooks``, or to ``/applications/{applicationId}/webhooks/{webhookId}`` when given ``webhook_id``."""
         return self._child_or_item('webhooks', WebhooksNode, webhook_id, WebhookNode)
 
-    def get(self, /, **params: Unpack[P.ApplicationGetParams]) -> Application:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationGetParams]) -> Application:
         """Send GET /applications/{applicationId} (the ``application.get`` endpoint).
 
         Keyword parameters:
@@ -1461,7 +1461,7 @@ class ApplicationNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.get (or a broader all.* scope).
         """
-        result: Application = self._send('application.get', None, params)
+        result: Application = self._send('application.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApplicationPatch | BodyInput, /, **params: Unpack[P.ApplicationPatchParams]) -> Application:
@@ -1498,7 +1498,7 @@ class ApplicationNode(Node):
         result: Application = self._send('application.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId} (the ``application.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1506,7 +1506,7 @@ class ApplicationNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.delete (or a broader all.* scope).
         """
-        result: Success = self._send('application.delete', None, params)
+        result: Success = self._send('application.delete', body[0] if body else None, params)
         return result
 
 
@@ -1543,7 +1543,7 @@ class AuthSsoDomainNode(Node):
     __slots__ = ()
     _template = '/auth/ssoDomain'
 
-    def get(self, /, **params: Unpack[P.AuthSsoDomainParams]) -> SsoRequest | GenericModel:
+    def get(self, *body: Never, **params: Unpack[P.AuthSsoDomainParams]) -> SsoRequest | GenericModel:
         """Send GET /auth/ssoDomain (the ``auth.ssoDomain`` endpoint).
 
         Keyword parameters:
@@ -1553,7 +1553,7 @@ class AuthSsoDomainNode(Node):
         Errors: 400 -> BadRequestError.
         Needs no token.
         """
-        result: SsoRequest | GenericModel = self._send('auth.ssoDomain', None, params)
+        result: SsoRequest | GenericModel = self._send('auth.ssoDomain', body[0] if body else None, params)
         return result
 
 
@@ -1602,7 +1602,7 @@ class DashboardNode(Node):
         """Go to ``/dashboards/{dashboardId}/validateContext``."""
         return self._child('validateContext', DashboardValidateContextNode)
 
-    def get(self, /, **params: Unpack[P.DashboardGetParams]) -> Dashboard:
+    def get(self, *body: Never, **params: Unpack[P.DashboardGetParams]) -> Dashboard:
         """Send GET /dashboards/{dashboardId} (the ``dashboard.get`` endpoint).
 
         Keyword parameters:
@@ -1612,7 +1612,7 @@ class DashboardNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Needs no token.
         """
-        result: Dashboard = self._send('dashboard.get', None, params)
+        result: Dashboard = self._send('dashboard.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DashboardSendReport | BodyInput, /, **params: Unpack[P.DashboardSendReportParams]) -> JobEnqueuedResult:
@@ -1668,7 +1668,7 @@ class DashboardNode(Node):
         result: Dashboard = self._send('dashboard.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DashboardDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DashboardDeleteParams]) -> Success:
         """Send DELETE /dashboards/{dashboardId} (the ``dashboard.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1676,7 +1676,7 @@ class DashboardNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dashboard.*, dashboard.delete (or a broader all.* scope).
         """
-        result: Success = self._send('dashboard.delete', None, params)
+        result: Success = self._send('dashboard.delete', body[0] if body else None, params)
         return result
 
 
@@ -1773,7 +1773,7 @@ class InstanceNode(Node):
         """Go to ``/instances/{instanceId}/tokens``, or to ``/instances/{instanceId}/tokens/{apiTokenId}`` when given ``api_token_id``."""
         return self._child_or_item('tokens', InstanceApiTokensNode, api_token_id, InstanceApiTokenNode)
 
-    def get(self, /, **params: Unpack[P.InstanceGetParams]) -> Instance:
+    def get(self, *body: Never, **params: Unpack[P.InstanceGetParams]) -> Instance:
         """Send GET /instances/{instanceId} (the ``instance.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -1781,7 +1781,7 @@ class InstanceNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.get (or a broader all.* scope).
         """
-        result: Instance = self._send('instance.get', None, params)
+        result: Instance = self._send('instance.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: InstancePatch | BodyInput, /, **params: Unpack[P.InstancePatchParams]) -> Instance:
@@ -1901,7 +1901,7 @@ class MeDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/me/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.MeDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.MeDeviceCountsParams]) -> DeviceCounts:
         """Send GET /me/deviceCounts (the ``me.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -1912,7 +1912,7 @@ class MeDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('me.deviceCounts', None, params)
+        result: DeviceCounts = self._send('me.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -1950,7 +1950,7 @@ class MeDisconnectGithubNode(Node):
     __slots__ = ()
     _template = '/me/disconnectGithub'
 
-    def patch(self, /, **params: Unpack[P.MeDisconnectGithubParams]) -> Me:
+    def patch(self, *body: Never, **params: Unpack[P.MeDisconnectGithubParams]) -> Me:
         """Send PATCH /me/disconnectGithub (the ``me.disconnectGithub`` endpoint).
 
         Keyword parameters:
@@ -1962,7 +1962,7 @@ class MeDisconnectGithubNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.disconnectGithub (or a broader all.* scope).
         """
-        result: Me = self._send('me.disconnectGithub', None, params)
+        result: Me = self._send('me.disconnectGithub', body[0] if body else None, params)
         return result
 
 
@@ -2001,7 +2001,7 @@ class MeGenerateTwoFactorAuthNode(Node):
     __slots__ = ()
     _template = '/me/generateTwoFactorAuth'
 
-    def patch(self, /, **params: Unpack[P.MeGenerateTwoFactorAuthParams]) -> MultiFactorAuthInfo:
+    def patch(self, *body: Never, **params: Unpack[P.MeGenerateTwoFactorAuthParams]) -> MultiFactorAuthInfo:
         """Send PATCH /me/generateTwoFactorAuth (the ``me.generateTwoFactorAuth`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2009,7 +2009,7 @@ class MeGenerateTwoFactorAuthNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.generateTwoFactorAuth (or a broader all.* scope).
         """
-        result: MultiFactorAuthInfo = self._send('me.generateTwoFactorAuth', None, params)
+        result: MultiFactorAuthInfo = self._send('me.generateTwoFactorAuth', body[0] if body else None, params)
         return result
 
 
@@ -2019,7 +2019,7 @@ class MeInvitesNode(Node):
     __slots__ = ()
     _template = '/me/invites'
 
-    def get(self, /, **params: Unpack[P.MeInvitesParams]) -> OrgInvitesUser:
+    def get(self, *body: Never, **params: Unpack[P.MeInvitesParams]) -> OrgInvitesUser:
         """Send GET /me/invites (the ``me.invites`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2027,7 +2027,7 @@ class MeInvitesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.invites (or a broader all.* scope).
         """
-        result: OrgInvitesUser = self._send('me.invites', None, params)
+        result: OrgInvitesUser = self._send('me.invites', body[0] if body else None, params)
         return result
 
 
@@ -2037,7 +2037,7 @@ class MeNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/me/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.MeNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.MeNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /me/notebookMinuteCounts (the ``me.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -2048,7 +2048,7 @@ class MeNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('me.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('me.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -2058,7 +2058,7 @@ class UserOauthClientsNode(Node):
     __slots__ = ()
     _template = '/me/oauth-clients'
 
-    def get(self, /, **params: Unpack[P.UserOauthClientsGetParams]) -> GenericModel:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthClientsGetParams]) -> GenericModel:
         """Send GET /me/oauth-clients (the ``userOauthClients.get`` endpoint).
 
         Keyword parameters:
@@ -2074,7 +2074,7 @@ class UserOauthClientsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userOauthClients.*, userOauthClients.get (or a broader all.* scope).
         """
-        result: GenericModel = self._send('userOauthClients.get', None, params)
+        result: GenericModel = self._send('userOauthClients.get', body[0] if body else None, params)
         return result
 
     def post(self, body: BodyInput, /, **params: Unpack[P.UserOauthClientsPostParams]) -> GenericModel:
@@ -2096,7 +2096,7 @@ class UserOauthTokensNode(Node):
     __slots__ = ()
     _template = '/me/oauth-tokens'
 
-    def get(self, /, **params: Unpack[P.UserOauthTokensGetParams]) -> UserOauthTokens:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthTokensGetParams]) -> UserOauthTokens:
         """Send GET /me/oauth-tokens (the ``userOauthTokens.get`` endpoint).
 
         Keyword parameters:
@@ -2112,7 +2112,7 @@ class UserOauthTokensNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userOauthTokens.*, userOauthTokens.get (or a broader all.* scope).
         """
-        result: UserOauthTokens = self._send('userOauthTokens.get', None, params)
+        result: UserOauthTokens = self._send('userOauthTokens.get', body[0] if body else None, params)
         return result
 
     def post(self, body: UserOauthTokenPost | BodyInput, /, **params: Unpack[P.UserOauthTokensPostParams]) -> UserOauthToken:
@@ -2153,7 +2153,7 @@ class MePayloadCountsNode(Node):
     __slots__ = ()
     _template = '/me/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.MePayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.MePayloadCountsParams]) -> PayloadStats:
         """Send GET /me/payloadCounts (the ``me.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -2165,7 +2165,7 @@ class MePayloadCountsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('me.payloadCounts', None, params)
+        result: PayloadStats = self._send('me.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -2175,7 +2175,7 @@ class MePayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/me/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.MePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.MePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /me/payloadCountsBreakdown (the ``me.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -2189,7 +2189,7 @@ class MePayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('me.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('me.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -2199,7 +2199,7 @@ class MeRecentItemsNode(Node):
     __slots__ = ()
     _template = '/me/recentItems'
 
-    def get(self, /, **params: Unpack[P.MeFetchRecentItemsParams]) -> RecentItemList:
+    def get(self, *body: Never, **params: Unpack[P.MeFetchRecentItemsParams]) -> RecentItemList:
         """Send GET /me/recentItems (the ``me.fetchRecentItems`` endpoint).
 
         Keyword parameters:
@@ -2210,7 +2210,7 @@ class MeRecentItemsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.fetchRecentItems (or a broader all.* scope).
         """
-        result: RecentItemList = self._send('me.fetchRecentItems', None, params)
+        result: RecentItemList = self._send('me.fetchRecentItems', body[0] if body else None, params)
         return result
 
     def post(self, body: RecentItem | BodyInput, /, **params: Unpack[P.MeAddRecentItemParams]) -> RecentItemList:
@@ -2238,7 +2238,7 @@ class MeRefreshTokenNode(Node):
     __slots__ = ()
     _template = '/me/refreshToken'
 
-    def get(self, /, **params: Unpack[P.MeRefreshTokenParams]) -> AuthedUser:
+    def get(self, *body: Never, **params: Unpack[P.MeRefreshTokenParams]) -> AuthedUser:
         """Send GET /me/refreshToken (the ``me.refreshToken`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2246,7 +2246,7 @@ class MeRefreshTokenNode(Node):
         Errors: 400 -> BadRequestError, 401 -> UnauthorizedError.
         Token scopes that allow it: me.*, me.refreshToken (or a broader all.* scope).
         """
-        result: AuthedUser = self._send('me.refreshToken', None, params)
+        result: AuthedUser = self._send('me.refreshToken', body[0] if body else None, params)
         return result
 
 
@@ -2256,7 +2256,7 @@ class UserApiTokensNode(Node):
     __slots__ = ()
     _template = '/me/tokens'
 
-    def get(self, /, **params: Unpack[P.UserApiTokensGetParams]) -> ApiToken:
+    def get(self, *body: Never, **params: Unpack[P.UserApiTokensGetParams]) -> ApiToken:
         """Send GET /me/tokens (the ``userApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -2272,7 +2272,7 @@ class UserApiTokensNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: userApiTokens.*, userApiTokens.get (or a broader all.* scope).
         """
-        result: ApiToken = self._send('userApiTokens.get', None, params)
+        result: ApiToken = self._send('userApiTokens.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.UserApiTokensPostParams]) -> ApiToken:
@@ -2335,7 +2335,7 @@ class MeVerifyEmailNode(Node):
     __slots__ = ()
     _template = '/me/verify-email'
 
-    def post(self, /, **params: Unpack[P.MeVerifyEmailParams]) -> Success:
+    def post(self, *body: Never, **params: Unpack[P.MeVerifyEmailParams]) -> Success:
         """Send POST /me/verify-email (the ``me.verifyEmail`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2343,7 +2343,7 @@ class MeVerifyEmailNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: me.*, me.verifyEmail (or a broader all.* scope).
         """
-        result: Success = self._send('me.verifyEmail', None, params)
+        result: Success = self._send('me.verifyEmail', body[0] if body else None, params)
         return result
 
 
@@ -2389,7 +2389,7 @@ class OrgNode(Node):
         """Go to ``/orgs/{orgId}/transferResources``."""
         return self._child('transferResources', OrgTransferResourcesNode)
 
-    def get(self, /, **params: Unpack[P.OrgGetParams]) -> Org:
+    def get(self, *body: Never, **params: Unpack[P.OrgGetParams]) -> Org:
         """Send GET /orgs/{orgId} (the ``org.get`` endpoint).
 
         Keyword parameters:
@@ -2400,7 +2400,7 @@ class OrgNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.get (or a broader all.* scope).
         """
-        result: Org = self._send('org.get', None, params)
+        result: Org = self._send('org.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: OrgPatch | BodyInput, /, **params: Unpack[P.OrgPatchParams]) -> Org:
@@ -2428,7 +2428,7 @@ class OrgNode(Node):
         result: Org = self._send('org.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.OrgDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.OrgDeleteParams]) -> Success:
         """Send DELETE /orgs/{orgId} (the ``org.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2436,7 +2436,7 @@ class OrgNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.delete (or a broader all.* scope).
         """
-        result: Success = self._send('org.delete', None, params)
+        result: Success = self._send('org.delete', body[0] if body else None, params)
         return result
 
 
@@ -2471,7 +2471,7 @@ class ApplicationArchiveDataNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/archiveData'
 
-    def get(self, /, **params: Unpack[P.ApplicationArchiveDataParams]) -> JobEnqueuedResult:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationArchiveDataParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/archiveData (the ``application.archiveData`` endpoint).
 
         Keyword parameters:
@@ -2481,7 +2481,7 @@ class ApplicationArchiveDataNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.archiveData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = self._send('application.archiveData', None, params)
+        result: JobEnqueuedResult = self._send('application.archiveData', body[0] if body else None, params)
         return result
 
 
@@ -2491,7 +2491,7 @@ class ApplicationBackfillArchiveDataNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/backfillArchiveData'
 
-    def get(self, /, **params: Unpack[P.ApplicationBackfillArchiveDataParams]) -> JobEnqueuedResult:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationBackfillArchiveDataParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/backfillArchiveData (the ``application.backfillArchiveData`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -2499,7 +2499,7 @@ class ApplicationBackfillArchiveDataNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.backfillArchiveData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = self._send('application.backfillArchiveData', None, params)
+        result: JobEnqueuedResult = self._send('application.backfillArchiveData', body[0] if body else None, params)
         return result
 
 
@@ -2509,7 +2509,7 @@ class ApplicationCertificateAuthoritiesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificate-authorities'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificateAuthoritiesGetParams]) -> ApplicationCertificateAuthorities:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthoritiesGetParams]) -> ApplicationCertificateAuthorities:
         """Send GET /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.get`` endpoint).
 
         Keyword parameters:
@@ -2525,7 +2525,7 @@ class ApplicationCertificateAuthoritiesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthorities.*, applicationCertificateAuthorities.get (or a broader all.* scope).
         """
-        result: ApplicationCertificateAuthorities = self._send('applicationCertificateAuthorities.get', None, params)
+        result: ApplicationCertificateAuthorities = self._send('applicationCertificateAuthorities.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApplicationCertificateAuthorityPost | BodyInput, /, **params: Unpack[P.ApplicationCertificateAuthoritiesPostParams]) -> ApplicationCertificateAuthority:
@@ -2554,7 +2554,7 @@ class ApplicationCertificatesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificates'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificatesGetParams]) -> ApplicationCertificates:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificatesGetParams]) -> ApplicationCertificates:
         """Send GET /applications/{applicationId}/certificates (the ``applicationCertificates.get`` endpoint).
 
         Keyword parameters:
@@ -2570,7 +2570,7 @@ class ApplicationCertificatesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificates.*, applicationCertificates.get (or a broader all.* scope).
         """
-        result: ApplicationCertificates = self._send('applicationCertificates.get', None, params)
+        result: ApplicationCertificates = self._send('applicationCertificates.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApplicationCertificatePost | BodyInput, /, **params: Unpack[P.ApplicationCertificatesPostParams]) -> ApplicationCertificate:
@@ -2637,7 +2637,7 @@ class CredentialsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/credentials'
 
-    def get(self, /, **params: Unpack[P.CredentialsGetParams]) -> Credentials:
+    def get(self, *body: Never, **params: Unpack[P.CredentialsGetParams]) -> Credentials:
         """Send GET /applications/{applicationId}/credentials (the ``credentials.get`` endpoint).
 
         Keyword parameters:
@@ -2653,7 +2653,7 @@ class CredentialsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credentials.*, credentials.get (or a broader all.* scope).
         """
-        result: Credentials = self._send('credentials.get', None, params)
+        result: Credentials = self._send('credentials.get', body[0] if body else None, params)
         return result
 
     def post(self, body: CredentialPost | BodyInput, /, **params: Unpack[P.CredentialsPostParams]) -> Credential:
@@ -2719,7 +2719,7 @@ class ApplicationDashboardsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/dashboards'
 
-    def get(self, /, **params: Unpack[P.ApplicationDashboardsGetParams]) -> Dashboards:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationDashboardsGetParams]) -> Dashboards:
         """Send GET /applications/{applicationId}/dashboards (the ``applicationDashboards.get`` endpoint).
 
         Keyword parameters:
@@ -2735,7 +2735,7 @@ class ApplicationDashboardsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboards.*, applicationDashboards.get (or a broader all.* scope).
         """
-        result: Dashboards = self._send('applicationDashboards.get', None, params)
+        result: Dashboards = self._send('applicationDashboards.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApplicationDashboardPost | BodyInput, /, **params: Unpack[P.ApplicationDashboardsPostParams]) -> Dashboard:
@@ -2801,7 +2801,7 @@ class DataTablesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables'
 
-    def get(self, /, **params: Unpack[P.DataTablesGetParams]) -> DataTables:
+    def get(self, *body: Never, **params: Unpack[P.DataTablesGetParams]) -> DataTables:
         """Send GET /applications/{applicationId}/data-tables (the ``dataTables.get`` endpoint).
 
         Keyword parameters:
@@ -2817,7 +2817,7 @@ class DataTablesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTables.*, dataTables.get (or a broader all.* scope).
         """
-        result: DataTables = self._send('dataTables.get', None, params)
+        result: DataTables = self._send('dataTables.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DataTablePost | BodyInput, /, **params: Unpack[P.DataTablesPostParams]) -> DataTable:
@@ -2849,7 +2849,7 @@ class DeviceRecipesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/device-recipes'
 
-    def get(self, /, **params: Unpack[P.DeviceRecipesGetParams]) -> DeviceRecipes:
+    def get(self, *body: Never, **params: Unpack[P.DeviceRecipesGetParams]) -> DeviceRecipes:
         """Send GET /applications/{applicationId}/device-recipes (the ``deviceRecipes.get`` endpoint).
 
         Keyword parameters:
@@ -2867,7 +2867,7 @@ class DeviceRecipesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipes.*, deviceRecipes.get (or a broader all.* scope).
         """
-        result: DeviceRecipes = self._send('deviceRecipes.get', None, params)
+        result: DeviceRecipes = self._send('deviceRecipes.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DeviceRecipePost | BodyInput, /, **params: Unpack[P.DeviceRecipesPostParams]) -> DeviceRecipe:
@@ -2914,7 +2914,7 @@ class ApplicationDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.ApplicationDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationDeviceCountsParams]) -> DeviceCounts:
         """Send GET /applications/{applicationId}/deviceCounts (the ``application.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -2925,7 +2925,7 @@ class ApplicationDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('application.deviceCounts', None, params)
+        result: DeviceCounts = self._send('application.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -2979,7 +2979,7 @@ class DevicesNode(Node):
         """Go to ``/applications/{applicationId}/devices/tagValues``."""
         return self._child('tagValues', DevicesTagValuesNode)
 
-    def get(self, /, **params: Unpack[P.DevicesGetParams]) -> Devices:
+    def get(self, *body: Never, **params: Unpack[P.DevicesGetParams]) -> Devices:
         """Send GET /applications/{applicationId}/devices (the ``devices.get`` endpoint).
 
         Keyword parameters:
@@ -3003,7 +3003,7 @@ class DevicesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.get (or a broader all.* scope).
         """
-        result: Devices = self._send('devices.get', None, params)
+        result: Devices = self._send('devices.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DevicePost | BodyInput, /, **params: Unpack[P.DevicesPostParams]) -> Device:
@@ -3139,7 +3139,7 @@ class EventsNode(Node):
         """Go to ``/applications/{applicationId}/events/mostRecentBySeverity``."""
         return self._child('mostRecentBySeverity', EventsMostRecentBySeverityNode)
 
-    def get(self, /, **params: Unpack[P.EventsGetParams]) -> Events:
+    def get(self, *body: Never, **params: Unpack[P.EventsGetParams]) -> Events:
         """Send GET /applications/{applicationId}/events (the ``events.get`` endpoint).
 
         Keyword parameters:
@@ -3157,7 +3157,7 @@ class EventsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: events.*, events.get (or a broader all.* scope).
         """
-        result: Events = self._send('events.get', None, params)
+        result: Events = self._send('events.get', body[0] if body else None, params)
         return result
 
     def post(self, body: EventPost | BodyInput, /, **params: Unpack[P.EventsPostParams]) -> Event:
@@ -3280,7 +3280,7 @@ class ExperienceNode(Node):
         """Go to ``/applications/{applicationId}/experience/views``, or to ``/applications/{applicationId}/experience/views/{experienceViewId}`` when given ``experience_view_id``."""
         return self._child_or_item('views', ExperienceViewsNode, experience_view_id, ExperienceViewNode)
 
-    def delete(self, /, **params: Unpack[P.ExperienceDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience (the ``experience.delete`` endpoint).
 
         Keyword parameters:
@@ -3297,7 +3297,7 @@ class ExperienceNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experience.*, experience.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experience.delete', None, params)
+        result: Success = self._send('experience.delete', body[0] if body else None, params)
         return result
 
 
@@ -3349,7 +3349,7 @@ class FilesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/files'
 
-    def get(self, /, **params: Unpack[P.FilesGetParams]) -> Files:
+    def get(self, *body: Never, **params: Unpack[P.FilesGetParams]) -> Files:
         """Send GET /applications/{applicationId}/files (the ``files.get`` endpoint).
 
         Keyword parameters:
@@ -3368,7 +3368,7 @@ class FilesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: files.*, files.get (or a broader all.* scope).
         """
-        result: Files = self._send('files.get', None, params)
+        result: Files = self._send('files.get', body[0] if body else None, params)
         return result
 
     def post(self, body: FilePost | BodyInput, /, **params: Unpack[P.FilesPostParams]) -> FileUploadPostResponse:
@@ -3413,7 +3413,7 @@ class FlowsNode(Node):
         """Go to ``/applications/{applicationId}/flows/version``."""
         return self._child('version', FlowsVersionNode)
 
-    def get(self, /, **params: Unpack[P.FlowsGetParams]) -> Flows:
+    def get(self, *body: Never, **params: Unpack[P.FlowsGetParams]) -> Flows:
         """Send GET /applications/{applicationId}/flows (the ``flows.get`` endpoint).
 
         Keyword parameters:
@@ -3434,7 +3434,7 @@ class FlowsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.get (or a broader all.* scope).
         """
-        result: Flows = self._send('flows.get', None, params)
+        result: Flows = self._send('flows.get', body[0] if body else None, params)
         return result
 
     def post(self, body: FlowPost | BodyInput, /, **params: Unpack[P.FlowsPostParams]) -> Flow:
@@ -3486,7 +3486,7 @@ class ApplicationFullDataTablesArchiveNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/fullDataTablesArchive'
 
-    def get(self, /, **params: Unpack[P.ApplicationFullDataTablesArchiveParams]) -> JobEnqueuedResult:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationFullDataTablesArchiveParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/fullDataTablesArchive (the ``application.fullDataTablesArchive`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3494,7 +3494,7 @@ class ApplicationFullDataTablesArchiveNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.fullDataTablesArchive (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = self._send('application.fullDataTablesArchive', None, params)
+        result: JobEnqueuedResult = self._send('application.fullDataTablesArchive', body[0] if body else None, params)
         return result
 
 
@@ -3504,7 +3504,7 @@ class ApplicationFullEventsArchiveNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/fullEventsArchive'
 
-    def get(self, /, **params: Unpack[P.ApplicationFullEventsArchiveParams]) -> JobEnqueuedResult:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationFullEventsArchiveParams]) -> JobEnqueuedResult:
         """Send GET /applications/{applicationId}/fullEventsArchive (the ``application.fullEventsArchive`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3512,7 +3512,7 @@ class ApplicationFullEventsArchiveNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.fullEventsArchive (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = self._send('application.fullEventsArchive', None, params)
+        result: JobEnqueuedResult = self._send('application.fullEventsArchive', body[0] if body else None, params)
         return result
 
 
@@ -3545,7 +3545,7 @@ class ApplicationImportNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/import'
 
-    def post(self, /, **params: Unpack[P.ApplicationImportParams]) -> Application | JobEnqueuedResult:
+    def post(self, *body: Never, **params: Unpack[P.ApplicationImportParams]) -> Application | JobEnqueuedResult:
         """Send POST /applications/{applicationId}/import (the ``application.import`` endpoint).
 
         Keyword parameters:
@@ -3557,7 +3557,7 @@ class ApplicationImportNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.import (or a broader all.* scope).
         """
-        result: Application | JobEnqueuedResult = self._send('application.import', None, params)
+        result: Application | JobEnqueuedResult = self._send('application.import', body[0] if body else None, params)
         return result
 
 
@@ -3567,7 +3567,7 @@ class ApplicationImportLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/importLogs'
 
-    def get(self, /, **params: Unpack[P.ApplicationImportLogsParams]) -> ApplicationImportExecutions:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationImportLogsParams]) -> ApplicationImportExecutions:
         """Send GET /applications/{applicationId}/importLogs (the ``application.importLogs`` endpoint).
 
         Keyword parameters:
@@ -3578,7 +3578,7 @@ class ApplicationImportLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.importLogs (or a broader all.* scope).
         """
-        result: ApplicationImportExecutions = self._send('application.importLogs', None, params)
+        result: ApplicationImportExecutions = self._send('application.importLogs', body[0] if body else None, params)
         return result
 
 
@@ -3588,7 +3588,7 @@ class IntegrationsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/integrations'
 
-    def get(self, /, **params: Unpack[P.IntegrationsGetParams]) -> Integrations:
+    def get(self, *body: Never, **params: Unpack[P.IntegrationsGetParams]) -> Integrations:
         """Send GET /applications/{applicationId}/integrations (the ``integrations.get`` endpoint).
 
         Keyword parameters:
@@ -3604,7 +3604,7 @@ class IntegrationsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integrations.*, integrations.get (or a broader all.* scope).
         """
-        result: Integrations = self._send('integrations.get', None, params)
+        result: Integrations = self._send('integrations.get', body[0] if body else None, params)
         return result
 
     def post(self, body: IntegrationPost | BodyInput, /, **params: Unpack[P.IntegrationsPostParams]) -> Integration:
@@ -3670,7 +3670,7 @@ class ApplicationJobLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/jobLogs'
 
-    def get(self, /, **params: Unpack[P.ApplicationJobLogsGetParams]) -> ApplicationJobLogs:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationJobLogsGetParams]) -> ApplicationJobLogs:
         """Send GET /applications/{applicationId}/jobLogs (the ``applicationJobLogs.get`` endpoint).
 
         Keyword parameters:
@@ -3685,7 +3685,7 @@ class ApplicationJobLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationJobLogs.*, applicationJobLogs.get (or a broader all.* scope).
         """
-        result: ApplicationJobLogs = self._send('applicationJobLogs.get', None, params)
+        result: ApplicationJobLogs = self._send('applicationJobLogs.get', body[0] if body else None, params)
         return result
 
 
@@ -3695,7 +3695,7 @@ class ApplicationKeysNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/keys'
 
-    def get(self, /, **params: Unpack[P.ApplicationKeysGetParams]) -> ApplicationKeys:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationKeysGetParams]) -> ApplicationKeys:
         """Send GET /applications/{applicationId}/keys (the ``applicationKeys.get`` endpoint).
 
         Keyword parameters:
@@ -3712,7 +3712,7 @@ class ApplicationKeysNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKeys.*, applicationKeys.get (or a broader all.* scope).
         """
-        result: ApplicationKeys = self._send('applicationKeys.get', None, params)
+        result: ApplicationKeys = self._send('applicationKeys.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApplicationKeyPost | BodyInput, /, **params: Unpack[P.ApplicationKeysPostParams]) -> ApplicationKeyPostResponse:
@@ -3772,7 +3772,7 @@ class ApplicationMqttSubscriptionStreamNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/mqttSubscriptionStream'
 
-    def get(self, /, **params: Unpack[P.ApplicationMqttSubscriptionStreamParams]) -> EventStream:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationMqttSubscriptionStreamParams]) -> EventStream:
         """Send GET /applications/{applicationId}/mqttSubscriptionStream (the ``application.mqttSubscriptionStream`` endpoint).
 
         Keyword parameters:
@@ -3784,7 +3784,7 @@ class ApplicationMqttSubscriptionStreamNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.mqttSubscriptionStream (or a broader all.* scope).
         """
-        result: EventStream = self._send('application.mqttSubscriptionStream', None, params)
+        result: EventStream = self._send('application.mqttSubscriptionStream', body[0] if body else None, params)
         return result
 
 
@@ -3794,7 +3794,7 @@ class ApplicationNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.ApplicationNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /applications/{applicationId}/notebookMinuteCounts (the ``application.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -3805,7 +3805,7 @@ class ApplicationNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('application.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('application.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -3815,7 +3815,7 @@ class NotebooksNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks'
 
-    def get(self, /, **params: Unpack[P.NotebooksGetParams]) -> Notebooks:
+    def get(self, *body: Never, **params: Unpack[P.NotebooksGetParams]) -> Notebooks:
         """Send GET /applications/{applicationId}/notebooks (the ``notebooks.get`` endpoint).
 
         Keyword parameters:
@@ -3831,7 +3831,7 @@ class NotebooksNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebooks.*, notebooks.get (or a broader all.* scope).
         """
-        result: Notebooks = self._send('notebooks.get', None, params)
+        result: Notebooks = self._send('notebooks.get', body[0] if body else None, params)
         return result
 
     def post(self, body: NotebookPost | BodyInput, /, **params: Unpack[P.NotebooksPostParams]) -> Notebook:
@@ -3861,7 +3861,7 @@ class ApplicationPayloadCountsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.ApplicationPayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationPayloadCountsParams]) -> PayloadStats:
         """Send GET /applications/{applicationId}/payloadCounts (the ``application.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -3873,7 +3873,7 @@ class ApplicationPayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('application.payloadCounts', None, params)
+        result: PayloadStats = self._send('application.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -3883,7 +3883,7 @@ class ApplicationPayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.ApplicationPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /applications/{applicationId}/payloadCountsBreakdown (the ``application.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -3897,7 +3897,7 @@ class ApplicationPayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('application.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('application.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -3907,7 +3907,7 @@ class PrivateFilesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles'
 
-    def get(self, /, **params: Unpack[P.PrivateFilesGetParams]) -> Files:
+    def get(self, *body: Never, **params: Unpack[P.PrivateFilesGetParams]) -> Files:
         """Send GET /applications/{applicationId}/privateFiles (the ``privateFiles.get`` endpoint).
 
         Keyword parameters:
@@ -3927,7 +3927,7 @@ class PrivateFilesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFiles.*, privateFiles.get (or a broader all.* scope).
         """
-        result: Files = self._send('privateFiles.get', None, params)
+        result: Files = self._send('privateFiles.get', body[0] if body else None, params)
         return result
 
     def post(self, body: FilePost | BodyInput, /, **params: Unpack[P.PrivateFilesPostParams]) -> FileUploadPostResponse:
@@ -3960,7 +3960,7 @@ class ApplicationReadmeNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/readme'
 
-    def get(self, /, **params: Unpack[P.ApplicationReadmeParams]) -> ApplicationReadme:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationReadmeParams]) -> ApplicationReadme:
         """Send GET /applications/{applicationId}/readme (the ``application.readme`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -3968,7 +3968,7 @@ class ApplicationReadmeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.get (or a broader all.* scope).
         """
-        result: ApplicationReadme = self._send('application.readme', None, params)
+        result: ApplicationReadme = self._send('application.readme', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApplicationReadmePatch | BodyInput, /, **params: Unpack[P.ApplicationReadmePatchParams]) -> ApplicationReadme:
@@ -3994,7 +3994,7 @@ class ResourceJobsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs'
 
-    def get(self, /, **params: Unpack[P.ResourceJobsGetParams]) -> ResourceJobs:
+    def get(self, *body: Never, **params: Unpack[P.ResourceJobsGetParams]) -> ResourceJobs:
         """Send GET /applications/{applicationId}/resource-jobs (the ``resourceJobs.get`` endpoint).
 
         Keyword parameters:
@@ -4010,7 +4010,7 @@ class ResourceJobsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJobs.*, resourceJobs.get (or a broader all.* scope).
         """
-        result: ResourceJobs = self._send('resourceJobs.get', None, params)
+        result: ResourceJobs = self._send('resourceJobs.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ResourceJobPost | BodyInput, /, **params: Unpack[P.ResourceJobsPostParams]) -> ResourceJob:
@@ -4048,7 +4048,7 @@ class ApplicationSearchNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/search'
 
-    def get(self, /, **params: Unpack[P.ApplicationSearchParams]) -> ApplicationSearchResult:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationSearchParams]) -> ApplicationSearchResult:
         """Send GET /applications/{applicationId}/search (the ``application.search`` endpoint).
 
         Keyword parameters:
@@ -4058,7 +4058,7 @@ class ApplicationSearchNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: application.*, application.search (or a broader all.* scope).
         """
-        result: ApplicationSearchResult = self._send('application.search', None, params)
+        result: ApplicationSearchResult = self._send('application.search', body[0] if body else None, params)
         return result
 
 
@@ -4068,7 +4068,7 @@ class ApplicationApiTokensNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/tokens'
 
-    def get(self, /, **params: Unpack[P.ApplicationApiTokensGetParams]) -> ApiTokens:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationApiTokensGetParams]) -> ApiTokens:
         """Send GET /applications/{applicationId}/tokens (the ``applicationApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -4084,7 +4084,7 @@ class ApplicationApiTokensNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: applicationApiTokens.*, applicationApiTokens.get (or a broader all.* scope).
         """
-        result: ApiTokens = self._send('applicationApiTokens.get', None, params)
+        result: ApiTokens = self._send('applicationApiTokens.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.ApplicationApiTokensPostParams]) -> ApiToken:
@@ -4120,7 +4120,7 @@ class WebhooksNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/webhooks'
 
-    def get(self, /, **params: Unpack[P.WebhooksGetParams]) -> Webhooks:
+    def get(self, *body: Never, **params: Unpack[P.WebhooksGetParams]) -> Webhooks:
         """Send GET /applications/{applicationId}/webhooks (the ``webhooks.get`` endpoint).
 
         Keyword parameters:
@@ -4136,7 +4136,7 @@ class WebhooksNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhooks.*, webhooks.get (or a broader all.* scope).
         """
-        result: Webhooks = self._send('webhooks.get', None, params)
+        result: Webhooks = self._send('webhooks.get', body[0] if body else None, params)
         return result
 
     def post(self, body: WebhookPost | BodyInput, /, **params: Unpack[P.WebhooksPostParams]) -> Webhook:
@@ -4252,7 +4252,7 @@ class InstanceAuditLogsNode(Node):
     __slots__ = ()
     _template = '/instance/{instanceId}/audit-logs'
 
-    def get(self, /, **params: Unpack[P.InstanceAuditLogsGetParams]) -> InstanceAuditLogs:
+    def get(self, *body: Never, **params: Unpack[P.InstanceAuditLogsGetParams]) -> InstanceAuditLogs:
         """Send GET /instance/{instanceId}/audit-logs (the ``instanceAuditLogs.get`` endpoint).
 
         Keyword parameters:
@@ -4269,7 +4269,7 @@ class InstanceAuditLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceAuditLogs.*, instanceAuditLogs.get (or a broader all.* scope).
         """
-        result: InstanceAuditLogs = self._send('instanceAuditLogs.get', None, params)
+        result: InstanceAuditLogs = self._send('instanceAuditLogs.get', body[0] if body else None, params)
         return result
 
 
@@ -4279,7 +4279,7 @@ class InstanceDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/deviceCounts (the ``instance.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -4290,7 +4290,7 @@ class InstanceDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('instance.deviceCounts', None, params)
+        result: DeviceCounts = self._send('instance.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -4329,7 +4329,7 @@ class InstanceHistoricalSummariesNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/historicalSummaries'
 
-    def get(self, /, **params: Unpack[P.InstanceHistoricalSummariesParams]) -> HistoricalSummaries:
+    def get(self, *body: Never, **params: Unpack[P.InstanceHistoricalSummariesParams]) -> HistoricalSummaries:
         """Send GET /instances/{instanceId}/historicalSummaries (the ``instance.historicalSummaries`` endpoint).
 
         Keyword parameters:
@@ -4346,7 +4346,7 @@ class InstanceHistoricalSummariesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instance.*, instance.historicalSummaries (or a broader all.* scope).
         """
-        result: HistoricalSummaries = self._send('instance.historicalSummaries', None, params)
+        result: HistoricalSummaries = self._send('instance.historicalSummaries', body[0] if body else None, params)
         return result
 
 
@@ -4356,7 +4356,7 @@ class InstanceMembersNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/members'
 
-    def get(self, /, **params: Unpack[P.InstanceMembersGetParams]) -> InstanceMembers:
+    def get(self, *body: Never, **params: Unpack[P.InstanceMembersGetParams]) -> InstanceMembers:
         """Send GET /instances/{instanceId}/members (the ``instanceMembers.get`` endpoint).
 
         Keyword parameters:
@@ -4369,7 +4369,7 @@ class InstanceMembersNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMembers.*, instanceMembers.get (or a broader all.* scope).
         """
-        result: InstanceMembers = self._send('instanceMembers.get', None, params)
+        result: InstanceMembers = self._send('instanceMembers.get', body[0] if body else None, params)
         return result
 
     def post(self, body: InstanceMemberPost | BodyInput, /, **params: Unpack[P.InstanceMembersPostParams]) -> InstanceMember:
@@ -4395,7 +4395,7 @@ class InstanceCustomNodesNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes'
 
-    def get(self, /, **params: Unpack[P.InstanceCustomNodesGetParams]) -> InstanceCustomNodes:
+    def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodesGetParams]) -> InstanceCustomNodes:
         """Send GET /instances/{instanceId}/nodes (the ``instanceCustomNodes.get`` endpoint).
 
         Keyword parameters:
@@ -4411,7 +4411,7 @@ class InstanceCustomNodesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceCustomNodes.*, instanceCustomNodes.get (or a broader all.* scope).
         """
-        result: InstanceCustomNodes = self._send('instanceCustomNodes.get', None, params)
+        result: InstanceCustomNodes = self._send('instanceCustomNodes.get', body[0] if body else None, params)
         return result
 
     def post(self, body: InstanceCustomNodePost | BodyInput, /, **params: Unpack[P.InstanceCustomNodesPostParams]) -> InstanceCustomNode:
@@ -4456,7 +4456,7 @@ class InstanceNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/notebookMinuteCounts (the ``instance.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -4467,7 +4467,7 @@ class InstanceNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('instance.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('instance.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -4477,7 +4477,7 @@ class InstanceNotificationRulesNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/notification-rules'
 
-    def get(self, /, **params: Unpack[P.InstanceNotificationRulesGetParams]) -> NotificationRules:
+    def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRulesGetParams]) -> NotificationRules:
         """Send GET /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.get`` endpoint).
 
         Keyword parameters:
@@ -4493,7 +4493,7 @@ class InstanceNotificationRulesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceNotificationRules.*, instanceNotificationRules.get (or a broader all.* scope).
         """
-        result: NotificationRules = self._send('instanceNotificationRules.get', None, params)
+        result: NotificationRules = self._send('instanceNotificationRules.get', body[0] if body else None, params)
         return result
 
     def post(self, body: NotificationRulePost | BodyInput, /, **params: Unpack[P.InstanceNotificationRulesPostParams]) -> NotificationRule:
@@ -4530,7 +4530,7 @@ class InstanceOrgsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgsGetParams]) -> InstanceOrgs:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgsGetParams]) -> InstanceOrgs:
         """Send GET /instances/{instanceId}/orgs (the ``instanceOrgs.get`` endpoint).
 
         Keyword parameters:
@@ -4548,7 +4548,7 @@ class InstanceOrgsNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceOrgs.*, instanceOrgs.get (or a broader all.* scope).
         """
-        result: InstanceOrgs = self._send('instanceOrgs.get', None, params)
+        result: InstanceOrgs = self._send('instanceOrgs.get', body[0] if body else None, params)
         return result
 
     def post(self, body: InstanceOrgPost | BodyInput | None = None, /, **params: Unpack[P.InstanceOrgsPostParams]) -> Org:
@@ -4616,7 +4616,7 @@ class InstancePayloadCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.InstancePayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.InstancePayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/payloadCounts (the ``instance.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -4628,7 +4628,7 @@ class InstancePayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('instance.payloadCounts', None, params)
+        result: PayloadStats = self._send('instance.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -4638,7 +4638,7 @@ class InstancePayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.InstancePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.InstancePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/payloadCountsBreakdown (the ``instance.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -4652,7 +4652,7 @@ class InstancePayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instance.*, instance.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('instance.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('instance.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -4662,7 +4662,7 @@ class InstanceSandboxesNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxesGetParams]) -> InstanceSandboxes:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxesGetParams]) -> InstanceSandboxes:
         """Send GET /instances/{instanceId}/sandboxes (the ``instanceSandboxes.get`` endpoint).
 
         Keyword parameters:
@@ -4682,7 +4682,7 @@ class InstanceSandboxesNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceSandboxes.*, instanceSandboxes.get (or a broader all.* scope).
         """
-        result: InstanceSandboxes = self._send('instanceSandboxes.get', None, params)
+        result: InstanceSandboxes = self._send('instanceSandboxes.get', body[0] if body else None, params)
         return result
 
 
@@ -4692,7 +4692,7 @@ class InstanceApiTokensNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/tokens'
 
-    def get(self, /, **params: Unpack[P.InstanceApiTokensGetParams]) -> ApiToken:
+    def get(self, *body: Never, **params: Unpack[P.InstanceApiTokensGetParams]) -> ApiToken:
         """Send GET /instances/{instanceId}/tokens (the ``instanceApiTokens.get`` endpoint).
 
         Keyword parameters:
@@ -4708,7 +4708,7 @@ class InstanceApiTokensNode(Node):
         Errors: 400 -> BadRequestError.
         Token scopes that allow it: instanceApiTokens.*, instanceApiTokens.get (or a broader all.* scope).
         """
-        result: ApiToken = self._send('instanceApiTokens.get', None, params)
+        result: ApiToken = self._send('instanceApiTokens.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ApiTokenPost | BodyInput, /, **params: Unpack[P.InstanceApiTokensPostParams]) -> ApiToken:
@@ -4744,7 +4744,7 @@ class MeInvitesPathNode(Node):
     __slots__ = ()
     _template = '/me/invites/{inviteId}'
 
-    def get(self, /, **params: Unpack[P.MeInviteParams]) -> OrgInviteUser:
+    def get(self, *body: Never, **params: Unpack[P.MeInviteParams]) -> OrgInviteUser:
         """Send GET /me/invites/{inviteId} (the ``me.invite`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4752,7 +4752,7 @@ class MeInvitesPathNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: me.*, me.invite (or a broader all.* scope).
         """
-        result: OrgInviteUser = self._send('me.invite', None, params)
+        result: OrgInviteUser = self._send('me.invite', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgInviteActionUser | BodyInput, /, **params: Unpack[P.MeRespondToInviteParams]) -> OrgInviteResultUser:
@@ -4778,7 +4778,7 @@ class UserOauthClientNode(Node):
     __slots__ = ()
     _template = '/me/oauth-clients/{clientId}'
 
-    def get(self, /, **params: Unpack[P.UserOauthClientGetParams]) -> GenericModel:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthClientGetParams]) -> GenericModel:
         """Send GET /me/oauth-clients/{clientId} (the ``userOauthClient.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4786,7 +4786,7 @@ class UserOauthClientNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthClient.*, userOauthClient.get (or a broader all.* scope).
         """
-        result: GenericModel = self._send('userOauthClient.get', None, params)
+        result: GenericModel = self._send('userOauthClient.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: BodyInput, /, **params: Unpack[P.UserOauthClientPatchParams]) -> GenericModel:
@@ -4801,7 +4801,7 @@ class UserOauthClientNode(Node):
         result: GenericModel = self._send('userOauthClient.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.UserOauthClientDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.UserOauthClientDeleteParams]) -> Success:
         """Send DELETE /me/oauth-clients/{clientId} (the ``userOauthClient.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4809,7 +4809,7 @@ class UserOauthClientNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthClient.*, userOauthClient.delete (or a broader all.* scope).
         """
-        result: Success = self._send('userOauthClient.delete', None, params)
+        result: Success = self._send('userOauthClient.delete', body[0] if body else None, params)
         return result
 
 
@@ -4819,7 +4819,7 @@ class UserOauthTokenNode(Node):
     __slots__ = ()
     _template = '/me/oauth-tokens/{oauthTokenId}'
 
-    def get(self, /, **params: Unpack[P.UserOauthTokenGetParams]) -> UserOauthToken:
+    def get(self, *body: Never, **params: Unpack[P.UserOauthTokenGetParams]) -> UserOauthToken:
         """Send GET /me/oauth-tokens/{oauthTokenId} (the ``userOauthToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4827,7 +4827,7 @@ class UserOauthTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthToken.*, userOauthToken.get (or a broader all.* scope).
         """
-        result: UserOauthToken = self._send('userOauthToken.get', None, params)
+        result: UserOauthToken = self._send('userOauthToken.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: UserOauthTokenPatch | BodyInput, /, **params: Unpack[P.UserOauthTokenPatchParams]) -> UserOauthToken:
@@ -4854,7 +4854,7 @@ class UserOauthTokenNode(Node):
         result: UserOauthToken = self._send('userOauthToken.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.UserOauthTokenDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.UserOauthTokenDeleteParams]) -> Success:
         """Send DELETE /me/oauth-tokens/{oauthTokenId} (the ``userOauthToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4862,7 +4862,7 @@ class UserOauthTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userOauthToken.*, userOauthToken.delete (or a broader all.* scope).
         """
-        result: Success = self._send('userOauthToken.delete', None, params)
+        result: Success = self._send('userOauthToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -4872,7 +4872,7 @@ class UserApiTokenNode(Node):
     __slots__ = ()
     _template = '/me/tokens/{apiTokenId}'
 
-    def get(self, /, **params: Unpack[P.UserApiTokenGetParams]) -> ApiToken:
+    def get(self, *body: Never, **params: Unpack[P.UserApiTokenGetParams]) -> ApiToken:
         """Send GET /me/tokens/{apiTokenId} (the ``userApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4880,7 +4880,7 @@ class UserApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userApiToken.*, userApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = self._send('userApiToken.get', None, params)
+        result: ApiToken = self._send('userApiToken.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.UserApiTokenPatchParams]) -> ApiToken:
@@ -4907,7 +4907,7 @@ class UserApiTokenNode(Node):
         result: ApiToken = self._send('userApiToken.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.UserApiTokenDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.UserApiTokenDeleteParams]) -> Success:
         """Send DELETE /me/tokens/{apiTokenId} (the ``userApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4915,7 +4915,7 @@ class UserApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: userApiToken.*, userApiToken.delete (or a broader all.* scope).
         """
-        result: Success = self._send('userApiToken.delete', None, params)
+        result: Success = self._send('userApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -4925,7 +4925,7 @@ class AuditLogsNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/audit-logs'
 
-    def get(self, /, **params: Unpack[P.AuditLogsGetParams]) -> AuditLogs:
+    def get(self, *body: Never, **params: Unpack[P.AuditLogsGetParams]) -> AuditLogs:
         """Send GET /orgs/{orgId}/audit-logs (the ``auditLogs.get`` endpoint).
 
         Keyword parameters:
@@ -4942,7 +4942,7 @@ class AuditLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: auditLogs.*, auditLogs.get (or a broader all.* scope).
         """
-        result: AuditLogs = self._send('auditLogs.get', None, params)
+        result: AuditLogs = self._send('auditLogs.get', body[0] if body else None, params)
         return result
 
 
@@ -4952,7 +4952,7 @@ class OrgDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.OrgDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.OrgDeviceCountsParams]) -> DeviceCounts:
         """Send GET /orgs/{orgId}/deviceCounts (the ``org.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -4963,7 +4963,7 @@ class OrgDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('org.deviceCounts', None, params)
+        result: DeviceCounts = self._send('org.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -4973,7 +4973,7 @@ class OrgInvitesPathNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/invites'
 
-    def get(self, /, **params: Unpack[P.OrgPendingInvitesParams]) -> OrgInvites:
+    def get(self, *body: Never, **params: Unpack[P.OrgPendingInvitesParams]) -> OrgInvites:
         """Send GET /orgs/{orgId}/invites (the ``org.pendingInvites`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -4981,7 +4981,7 @@ class OrgInvitesPathNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.pendingInvites (or a broader all.* scope).
         """
-        result: OrgInvites = self._send('org.pendingInvites', None, params)
+        result: OrgInvites = self._send('org.pendingInvites', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgInvitePost | BodyInput, /, **params: Unpack[P.OrgInviteMemberParams]) -> OrgInvites:
@@ -5008,7 +5008,7 @@ class OrgInvitesPathNode(Node):
         result: OrgInvites = self._send('org.inviteMember', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.OrgRevokeInviteParams]) -> OrgInvites:
+    def delete(self, *body: Never, **params: Unpack[P.OrgRevokeInviteParams]) -> OrgInvites:
         """Send DELETE /orgs/{orgId}/invites (the ``org.revokeInvite`` endpoint).
 
         Keyword parameters:
@@ -5018,7 +5018,7 @@ class OrgInvitesPathNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.revokeInvite (or a broader all.* scope).
         """
-        result: OrgInvites = self._send('org.revokeInvite', None, params)
+        result: OrgInvites = self._send('org.revokeInvite', body[0] if body else None, params)
         return result
 
 
@@ -5054,7 +5054,7 @@ class OrgMemberNode(Node):
         result: Org = self._send('org.modifyMember', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.OrgRemoveMemberParams]) -> Org:
+    def delete(self, *body: Never, **params: Unpack[P.OrgRemoveMemberParams]) -> Org:
         """Send DELETE /orgs/{orgId}/member (the ``org.removeMember`` endpoint).
 
         Keyword parameters:
@@ -5066,7 +5066,7 @@ class OrgMemberNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.removeMember (or a broader all.* scope).
         """
-        result: Org = self._send('org.removeMember', None, params)
+        result: Org = self._send('org.removeMember', body[0] if body else None, params)
         return result
 
 
@@ -5076,7 +5076,7 @@ class OrgNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.OrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.OrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /orgs/{orgId}/notebookMinuteCounts (the ``org.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -5087,7 +5087,7 @@ class OrgNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('org.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('org.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -5097,7 +5097,7 @@ class OrgPayloadCountsNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.OrgPayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.OrgPayloadCountsParams]) -> PayloadStats:
         """Send GET /orgs/{orgId}/payloadCounts (the ``org.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -5109,7 +5109,7 @@ class OrgPayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('org.payloadCounts', None, params)
+        result: PayloadStats = self._send('org.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -5119,7 +5119,7 @@ class OrgPayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.OrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.OrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /orgs/{orgId}/payloadCountsBreakdown (the ``org.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -5133,7 +5133,7 @@ class OrgPayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: org.*, org.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('org.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('org.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -5170,7 +5170,7 @@ class ApplicationCertificateAuthorityNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificateAuthorityGetParams]) -> ApplicationCertificateAuthority:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthorityGetParams]) -> ApplicationCertificateAuthority:
         """Send GET /applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId} (the ``applicationCertificateAuthority.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5178,7 +5178,7 @@ class ApplicationCertificateAuthorityNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthority.*, applicationCertificateAuthority.get (or a broader all.* scope).
         """
-        result: ApplicationCertificateAuthority = self._send('applicationCertificateAuthority.get', None, params)
+        result: ApplicationCertificateAuthority = self._send('applicationCertificateAuthority.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApplicationCertificateAuthorityPatch | BodyInput, /, **params: Unpack[P.ApplicationCertificateAuthorityPatchParams]) -> ApplicationCertificateAuthority:
@@ -5200,7 +5200,7 @@ class ApplicationCertificateAuthorityNode(Node):
         result: ApplicationCertificateAuthority = self._send('applicationCertificateAuthority.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationCertificateAuthorityDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationCertificateAuthorityDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/certificate-authorities/{applicationCertificateAuthorityId} (the ``applicationCertificateAuthority.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5208,7 +5208,7 @@ class ApplicationCertificateAuthorityNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificateAuthority.*, applicationCertificateAuthority.delete (or a broader all.* scope).
         """
-        result: Success = self._send('applicationCertificateAuthority.delete', None, params)
+        result: Success = self._send('applicationCertificateAuthority.delete', body[0] if body else None, params)
         return result
 
 
@@ -5218,7 +5218,7 @@ class ApplicationCertificateNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/certificates/{applicationCertificateId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationCertificateGetParams]) -> ApplicationCertificate:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationCertificateGetParams]) -> ApplicationCertificate:
         """Send GET /applications/{applicationId}/certificates/{applicationCertificateId} (the ``applicationCertificate.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5226,7 +5226,7 @@ class ApplicationCertificateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificate.*, applicationCertificate.get (or a broader all.* scope).
         """
-        result: ApplicationCertificate = self._send('applicationCertificate.get', None, params)
+        result: ApplicationCertificate = self._send('applicationCertificate.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApplicationCertificatePatch | BodyInput, /, **params: Unpack[P.ApplicationCertificatePatchParams]) -> ApplicationCertificate:
@@ -5250,7 +5250,7 @@ class ApplicationCertificateNode(Node):
         result: ApplicationCertificate = self._send('applicationCertificate.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationCertificateDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationCertificateDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/certificates/{applicationCertificateId} (the ``applicationCertificate.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5258,7 +5258,7 @@ class ApplicationCertificateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationCertificate.*, applicationCertificate.delete (or a broader all.* scope).
         """
-        result: Success = self._send('applicationCertificate.delete', None, params)
+        result: Success = self._send('applicationCertificate.delete', body[0] if body else None, params)
         return result
 
 
@@ -5272,7 +5272,7 @@ class CredentialNode(Node):
         """Go to ``/applications/{applicationId}/credentials/{credentialId}/linkedResources``."""
         return self._child('linkedResources', CredentialLinkedResourcesNode)
 
-    def get(self, /, **params: Unpack[P.CredentialGetParams]) -> Credential:
+    def get(self, *body: Never, **params: Unpack[P.CredentialGetParams]) -> Credential:
         """Send GET /applications/{applicationId}/credentials/{credentialId} (the ``credential.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5280,7 +5280,7 @@ class CredentialNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.get (or a broader all.* scope).
         """
-        result: Credential = self._send('credential.get', None, params)
+        result: Credential = self._send('credential.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: CredentialPatch | BodyInput, /, **params: Unpack[P.CredentialPatchParams]) -> Credential:
@@ -5339,7 +5339,7 @@ class CredentialNode(Node):
         result: Credential = self._send('credential.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.CredentialDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.CredentialDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/credentials/{credentialId} (the ``credential.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5347,7 +5347,7 @@ class CredentialNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.delete (or a broader all.* scope).
         """
-        result: Success = self._send('credential.delete', None, params)
+        result: Success = self._send('credential.delete', body[0] if body else None, params)
         return result
 
 
@@ -5357,7 +5357,7 @@ class ApplicationDashboardNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/dashboards/{dashboardId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationDashboardGetParams]) -> Dashboard:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationDashboardGetParams]) -> Dashboard:
         """Send GET /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5365,7 +5365,7 @@ class ApplicationDashboardNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboard.*, applicationDashboard.get (or a broader all.* scope).
         """
-        result: Dashboard = self._send('applicationDashboard.get', None, params)
+        result: Dashboard = self._send('applicationDashboard.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DashboardSendReport | BodyInput, /, **params: Unpack[P.ApplicationDashboardSendReportParams]) -> JobEnqueuedResult:
@@ -5421,7 +5421,7 @@ class ApplicationDashboardNode(Node):
         result: Dashboard = self._send('applicationDashboard.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationDashboardDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationDashboardDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/dashboards/{dashboardId} (the ``applicationDashboard.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5429,7 +5429,7 @@ class ApplicationDashboardNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationDashboard.*, applicationDashboard.delete (or a broader all.* scope).
         """
-        result: Success = self._send('applicationDashboard.delete', None, params)
+        result: Success = self._send('applicationDashboard.delete', body[0] if body else None, params)
         return result
 
 
@@ -5609,7 +5609,7 @@ class DataTableNode(Node):
         """Go to ``/applications/{applicationId}/data-tables/{dataTableId}/rows``, or to ``/applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId}`` when given ``row_id``."""
         return self._child_or_item('rows', DataTableRowsNode, row_id, DataTableRowNode)
 
-    def get(self, /, **params: Unpack[P.DataTableGetParams]) -> DataTable:
+    def get(self, *body: Never, **params: Unpack[P.DataTableGetParams]) -> DataTable:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5617,7 +5617,7 @@ class DataTableNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.get (or a broader all.* scope).
         """
-        result: DataTable = self._send('dataTable.get', None, params)
+        result: DataTable = self._send('dataTable.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: DataTablePatch | BodyInput, /, **params: Unpack[P.DataTablePatchParams]) -> DataTable:
@@ -5637,7 +5637,7 @@ class DataTableNode(Node):
         result: DataTable = self._send('dataTable.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DataTableDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DataTableDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId} (the ``dataTable.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5645,7 +5645,7 @@ class DataTableNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.delete (or a broader all.* scope).
         """
-        result: Success = self._send('dataTable.delete', None, params)
+        result: Success = self._send('dataTable.delete', body[0] if body else None, params)
         return result
 
 
@@ -5659,7 +5659,7 @@ class DeviceRecipeNode(Node):
         """Go to ``/applications/{applicationId}/device-recipes/{deviceRecipeId}/bulkCreate``."""
         return self._child('bulkCreate', DeviceRecipeBulkCreateNode)
 
-    def get(self, /, **params: Unpack[P.DeviceRecipeGetParams]) -> DeviceRecipe:
+    def get(self, *body: Never, **params: Unpack[P.DeviceRecipeGetParams]) -> DeviceRecipe:
         """Send GET /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.get`` endpoint).
 
         Keyword parameters:
@@ -5670,7 +5670,7 @@ class DeviceRecipeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipe.*, deviceRecipe.get (or a broader all.* scope).
         """
-        result: DeviceRecipe = self._send('deviceRecipe.get', None, params)
+        result: DeviceRecipe = self._send('deviceRecipe.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: DeviceRecipePatch | BodyInput, /, **params: Unpack[P.DeviceRecipePatchParams]) -> DeviceRecipe:
@@ -5710,7 +5710,7 @@ class DeviceRecipeNode(Node):
         result: DeviceRecipe = self._send('deviceRecipe.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DeviceRecipeDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DeviceRecipeDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -5718,7 +5718,7 @@ class DeviceRecipeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceRecipe.*, deviceRecipe.delete (or a broader all.* scope).
         """
-        result: Success = self._send('deviceRecipe.delete', None, params)
+        result: Success = self._send('deviceRecipe.delete', body[0] if body else None, params)
         return result
 
 
@@ -5728,7 +5728,7 @@ class DevicesAttributeNamesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/attributeNames'
 
-    def get(self, /, **params: Unpack[P.DevicesAttributeNamesParams]) -> AttributeNamesResponse:
+    def get(self, *body: Never, **params: Unpack[P.DevicesAttributeNamesParams]) -> AttributeNamesResponse:
         """Send GET /applications/{applicationId}/devices/attributeNames (the ``devices.attributeNames`` endpoint).
 
         Keyword parameters:
@@ -5740,7 +5740,7 @@ class DevicesAttributeNamesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.attributeNames (or a broader all.* scope).
         """
-        result: AttributeNamesResponse = self._send('devices.attributeNames', None, params)
+        result: AttributeNamesResponse = self._send('devices.attributeNames', body[0] if body else None, params)
         return result
 
 
@@ -5799,7 +5799,7 @@ class DevicesCompositeStateNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/compositeState'
 
-    def get(self, /, **params: Unpack[P.DevicesGetCompositeStateParams]) -> CompositeDevicesState:
+    def get(self, *body: Never, **params: Unpack[P.DevicesGetCompositeStateParams]) -> CompositeDevicesState:
         """Send GET /applications/{applicationId}/devices/compositeState (the ``devices.getCompositeState`` endpoint).
 
         Keyword parameters:
@@ -5817,7 +5817,7 @@ class DevicesCompositeStateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.getCompositeState (or a broader all.* scope).
         """
-        result: CompositeDevicesState = self._send('devices.getCompositeState', None, params)
+        result: CompositeDevicesState = self._send('devices.getCompositeState', body[0] if body else None, params)
         return result
 
 
@@ -5872,7 +5872,7 @@ class DevicesDeviceNamesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/deviceNames'
 
-    def get(self, /, **params: Unpack[P.DevicesDeviceNamesParams]) -> DeviceNamesResponse:
+    def get(self, *body: Never, **params: Unpack[P.DevicesDeviceNamesParams]) -> DeviceNamesResponse:
         """Send GET /applications/{applicationId}/devices/deviceNames (the ``devices.deviceNames`` endpoint).
 
         Keyword parameters:
@@ -5883,7 +5883,7 @@ class DevicesDeviceNamesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.deviceNames (or a broader all.* scope).
         """
-        result: DeviceNamesResponse = self._send('devices.deviceNames', None, params)
+        result: DeviceNamesResponse = self._send('devices.deviceNames', body[0] if body else None, params)
         return result
 
 
@@ -6081,7 +6081,7 @@ class DevicesTagKeysNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/tagKeys'
 
-    def get(self, /, **params: Unpack[P.DevicesTagKeysParams]) -> TagKeysResponse:
+    def get(self, *body: Never, **params: Unpack[P.DevicesTagKeysParams]) -> TagKeysResponse:
         """Send GET /applications/{applicationId}/devices/tagKeys (the ``devices.tagKeys`` endpoint).
 
         Keyword parameters:
@@ -6092,7 +6092,7 @@ class DevicesTagKeysNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.tagKeys (or a broader all.* scope).
         """
-        result: TagKeysResponse = self._send('devices.tagKeys', None, params)
+        result: TagKeysResponse = self._send('devices.tagKeys', body[0] if body else None, params)
         return result
 
 
@@ -6102,7 +6102,7 @@ class DevicesTagValuesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/tagValues'
 
-    def get(self, /, **params: Unpack[P.DevicesTagValuesParams]) -> TagValuesResponse:
+    def get(self, *body: Never, **params: Unpack[P.DevicesTagValuesParams]) -> TagValuesResponse:
         """Send GET /applications/{applicationId}/devices/tagValues (the ``devices.tagValues`` endpoint).
 
         Keyword parameters:
@@ -6114,7 +6114,7 @@ class DevicesTagValuesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: devices.*, devices.tagValues (or a broader all.* scope).
         """
-        result: TagValuesResponse = self._send('devices.tagValues', None, params)
+        result: TagValuesResponse = self._send('devices.tagValues', body[0] if body else None, params)
         return result
 
 
@@ -6176,7 +6176,7 @@ class DeviceNode(Node):
         """Go to ``/applications/{applicationId}/devices/{deviceId}/stateStream``."""
         return self._child('stateStream', DeviceStateStreamNode)
 
-    def get(self, /, **params: Unpack[P.DeviceGetParams]) -> Device:
+    def get(self, *body: Never, **params: Unpack[P.DeviceGetParams]) -> Device:
         """Send GET /applications/{applicationId}/devices/{deviceId} (the ``device.get`` endpoint).
 
         Keyword parameters:
@@ -6188,7 +6188,7 @@ class DeviceNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.get (or a broader all.* scope).
         """
-        result: Device = self._send('device.get', None, params)
+        result: Device = self._send('device.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: DevicePatch | BodyInput, /, **params: Unpack[P.DevicePatchParams]) -> Device:
@@ -6226,7 +6226,7 @@ class DeviceNode(Node):
         result: Device = self._send('device.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DeviceDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DeviceDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/devices/{deviceId} (the ``device.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6234,7 +6234,7 @@ class DeviceNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.delete (or a broader all.* scope).
         """
-        result: Success = self._send('device.delete', None, params)
+        result: Success = self._send('device.delete', body[0] if body else None, params)
         return result
 
 
@@ -6256,7 +6256,7 @@ class EdgeDeploymentsNode(Node):
         """Go to ``/applications/{applicationId}/edge/deployments/replace``."""
         return self._child('replace', EdgeDeploymentsReplaceNode)
 
-    def get(self, /, **params: Unpack[P.EdgeDeploymentsGetParams]) -> EdgeDeployments:
+    def get(self, *body: Never, **params: Unpack[P.EdgeDeploymentsGetParams]) -> EdgeDeployments:
         """Send GET /applications/{applicationId}/edge/deployments (the ``edgeDeployments.get`` endpoint).
 
         Keyword parameters:
@@ -6274,7 +6274,7 @@ class EdgeDeploymentsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: edgeDeployments.*, edgeDeployments.get (or a broader all.* scope).
         """
-        result: EdgeDeployments = self._send('edgeDeployments.get', None, params)
+        result: EdgeDeployments = self._send('edgeDeployments.get', body[0] if body else None, params)
         return result
 
 
@@ -6300,7 +6300,7 @@ class EmbeddedDeploymentsNode(Node):
         """Go to ``/applications/{applicationId}/embedded/deployments/replace``."""
         return self._child('replace', EmbeddedDeploymentsReplaceNode)
 
-    def get(self, /, **params: Unpack[P.EmbeddedDeploymentsGetParams]) -> EmbeddedDeployments:
+    def get(self, *body: Never, **params: Unpack[P.EmbeddedDeploymentsGetParams]) -> EmbeddedDeployments:
         """Send GET /applications/{applicationId}/embedded/deployments (the ``embeddedDeployments.get`` endpoint).
 
         Keyword parameters:
@@ -6317,7 +6317,7 @@ class EmbeddedDeploymentsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: embeddedDeployments.*, embeddedDeployments.get (or a broader all.* scope).
         """
-        result: EmbeddedDeployments = self._send('embeddedDeployments.get', None, params)
+        result: EmbeddedDeployments = self._send('embeddedDeployments.get', body[0] if body else None, params)
         return result
 
 
@@ -6435,7 +6435,7 @@ class EventsMostRecentBySeverityNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/events/mostRecentBySeverity'
 
-    def get(self, /, **params: Unpack[P.EventsMostRecentBySeverityParams]) -> EventPlusNewCount:
+    def get(self, *body: Never, **params: Unpack[P.EventsMostRecentBySeverityParams]) -> EventPlusNewCount:
         """Send GET /applications/{applicationId}/events/mostRecentBySeverity (the ``events.mostRecentBySeverity`` endpoint).
 
         Keyword parameters:
@@ -6446,7 +6446,7 @@ class EventsMostRecentBySeverityNode(Node):
         Errors: 404 -> NotFoundError.
         Token scopes that allow it: events.*, events.mostRecentBySeverity (or a broader all.* scope).
         """
-        result: EventPlusNewCount = self._send('events.mostRecentBySeverity', None, params)
+        result: EventPlusNewCount = self._send('events.mostRecentBySeverity', body[0] if body else None, params)
         return result
 
 
@@ -6456,7 +6456,7 @@ class EventNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/events/{eventId}'
 
-    def get(self, /, **params: Unpack[P.EventGetParams]) -> Event:
+    def get(self, *body: Never, **params: Unpack[P.EventGetParams]) -> Event:
         """Send GET /applications/{applicationId}/events/{eventId} (the ``event.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6464,7 +6464,7 @@ class EventNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: event.*, event.get (or a broader all.* scope).
         """
-        result: Event = self._send('event.get', None, params)
+        result: Event = self._send('event.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: EventPatch | BodyInput, /, **params: Unpack[P.EventPatchParams]) -> Event:
@@ -6489,7 +6489,7 @@ class EventNode(Node):
         result: Event = self._send('event.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.EventDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.EventDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/events/{eventId} (the ``event.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6497,7 +6497,7 @@ class EventNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: event.*, event.delete (or a broader all.* scope).
         """
-        result: Success = self._send('event.delete', None, params)
+        result: Success = self._send('event.delete', body[0] if body else None, params)
         return result
 
 
@@ -6533,7 +6533,7 @@ class ExperienceDomainsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/domains'
 
-    def get(self, /, **params: Unpack[P.ExperienceDomainsGetParams]) -> ExperienceDomains:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceDomainsGetParams]) -> ExperienceDomains:
         """Send GET /applications/{applicationId}/experience/domains (the ``experienceDomains.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6541,7 +6541,7 @@ class ExperienceDomainsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomains.*, experienceDomains.get (or a broader all.* scope).
         """
-        result: ExperienceDomains = self._send('experienceDomains.get', None, params)
+        result: ExperienceDomains = self._send('experienceDomains.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceDomainPost | BodyInput, /, **params: Unpack[P.ExperienceDomainsPostParams]) -> ExperienceDomain:
@@ -6575,7 +6575,7 @@ class ExperienceEndpointsNode(Node):
         """Go to ``/applications/{applicationId}/experience/endpoints/stats``."""
         return self._child('stats', ExperienceEndpointsStatsNode)
 
-    def get(self, /, **params: Unpack[P.ExperienceEndpointsGetParams]) -> ExperienceEndpoints:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointsGetParams]) -> ExperienceEndpoints:
         """Send GET /applications/{applicationId}/experience/endpoints (the ``experienceEndpoints.get`` endpoint).
 
         Keyword parameters:
@@ -6591,7 +6591,7 @@ class ExperienceEndpointsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoints.*, experienceEndpoints.get (or a broader all.* scope).
         """
-        result: ExperienceEndpoints = self._send('experienceEndpoints.get', None, params)
+        result: ExperienceEndpoints = self._send('experienceEndpoints.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceEndpointPost | BodyInput, /, **params: Unpack[P.ExperienceEndpointsPostParams]) -> ExperienceEndpoint:
@@ -6626,7 +6626,7 @@ class ExperienceGroupsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/groups'
 
-    def get(self, /, **params: Unpack[P.ExperienceGroupsGetParams]) -> ExperienceGroups:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceGroupsGetParams]) -> ExperienceGroups:
         """Send GET /applications/{applicationId}/experience/groups (the ``experienceGroups.get`` endpoint).
 
         Keyword parameters:
@@ -6643,7 +6643,7 @@ class ExperienceGroupsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroups.*, experienceGroups.get (or a broader all.* scope).
         """
-        result: ExperienceGroups = self._send('experienceGroups.get', None, params)
+        result: ExperienceGroups = self._send('experienceGroups.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceGroupPost | BodyInput, /, **params: Unpack[P.ExperienceGroupsPostParams]) -> ExperienceGroup:
@@ -6679,7 +6679,7 @@ class ExperienceSlugsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/slugs'
 
-    def get(self, /, **params: Unpack[P.ExperienceSlugsGetParams]) -> ExperienceSlugs:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceSlugsGetParams]) -> ExperienceSlugs:
         """Send GET /applications/{applicationId}/experience/slugs (the ``experienceSlugs.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6687,7 +6687,7 @@ class ExperienceSlugsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlugs.*, experienceSlugs.get (or a broader all.* scope).
         """
-        result: ExperienceSlugs = self._send('experienceSlugs.get', None, params)
+        result: ExperienceSlugs = self._send('experienceSlugs.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceSlugPost | BodyInput, /, **params: Unpack[P.ExperienceSlugsPostParams]) -> ExperienceSlug:
@@ -6714,7 +6714,7 @@ class ExperienceUsersNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/users'
 
-    def get(self, /, **params: Unpack[P.ExperienceUsersGetParams]) -> ExperienceUsers:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceUsersGetParams]) -> ExperienceUsers:
         """Send GET /applications/{applicationId}/experience/users (the ``experienceUsers.get`` endpoint).
 
         Keyword parameters:
@@ -6733,7 +6733,7 @@ class ExperienceUsersNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUsers.*, experienceUsers.get (or a broader all.* scope).
         """
-        result: ExperienceUsers = self._send('experienceUsers.get', None, params)
+        result: ExperienceUsers = self._send('experienceUsers.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceUserPost | BodyInput, /, **params: Unpack[P.ExperienceUsersPostParams]) -> ExperienceUser:
@@ -6765,7 +6765,7 @@ class ExperienceVersionsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/versions'
 
-    def get(self, /, **params: Unpack[P.ExperienceVersionsGetParams]) -> ExperienceVersions:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceVersionsGetParams]) -> ExperienceVersions:
         """Send GET /applications/{applicationId}/experience/versions (the ``experienceVersions.get`` endpoint).
 
         Keyword parameters:
@@ -6781,7 +6781,7 @@ class ExperienceVersionsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersions.*, experienceVersions.get (or a broader all.* scope).
         """
-        result: ExperienceVersions = self._send('experienceVersions.get', None, params)
+        result: ExperienceVersions = self._send('experienceVersions.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceVersionPost | BodyInput, /, **params: Unpack[P.ExperienceVersionsPostParams]) -> ExperienceVersion:
@@ -6819,7 +6819,7 @@ class ExperienceViewsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/views'
 
-    def get(self, /, **params: Unpack[P.ExperienceViewsGetParams]) -> ExperienceViews:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceViewsGetParams]) -> ExperienceViews:
         """Send GET /applications/{applicationId}/experience/views (the ``experienceViews.get`` endpoint).
 
         Keyword parameters:
@@ -6837,7 +6837,7 @@ class ExperienceViewsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceViews.*, experienceViews.get (or a broader all.* scope).
         """
-        result: ExperienceViews = self._send('experienceViews.get', None, params)
+        result: ExperienceViews = self._send('experienceViews.get', body[0] if body else None, params)
         return result
 
     def post(self, body: ExperienceViewPost | BodyInput, /, **params: Unpack[P.ExperienceViewsPostParams]) -> ExperienceView:
@@ -6878,7 +6878,7 @@ class FileNode(Node):
         """Go to ``/applications/{applicationId}/file/{fileId}/upload``."""
         return self._child('upload', FileUploadNode)
 
-    def get(self, /, **params: Unpack[P.FileGetParams]) -> File:
+    def get(self, *body: Never, **params: Unpack[P.FileGetParams]) -> File:
         """Send GET /applications/{applicationId}/file/{fileId} (the ``file.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6886,7 +6886,7 @@ class FileNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.get (or a broader all.* scope).
         """
-        result: File = self._send('file.get', None, params)
+        result: File = self._send('file.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: FilePatch | BodyInput, /, **params: Unpack[P.FilePatchParams]) -> FileUploadPostResponse:
@@ -6909,7 +6909,7 @@ class FileNode(Node):
         result: FileUploadPostResponse = self._send('file.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.FileDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.FileDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/file/{fileId} (the ``file.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6917,7 +6917,7 @@ class FileNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.delete (or a broader all.* scope).
         """
-        result: Success = self._send('file.delete', None, params)
+        result: Success = self._send('file.delete', body[0] if body else None, params)
         return result
 
 
@@ -6979,7 +6979,7 @@ class FlowsPaletteNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/palette'
 
-    def get(self, /, **params: Unpack[P.FlowsPaletteParams]) -> PaletteResponse:
+    def get(self, *body: Never, **params: Unpack[P.FlowsPaletteParams]) -> PaletteResponse:
         """Send GET /applications/{applicationId}/flows/palette (the ``flows.palette`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -6987,7 +6987,7 @@ class FlowsPaletteNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.palette (or a broader all.* scope).
         """
-        result: PaletteResponse = self._send('flows.palette', None, params)
+        result: PaletteResponse = self._send('flows.palette', body[0] if body else None, params)
         return result
 
 
@@ -6997,7 +6997,7 @@ class FlowsVersionNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/version'
 
-    def get(self, /, **params: Unpack[P.FlowsGetByVersionParams]) -> FlowVersions:
+    def get(self, *body: Never, **params: Unpack[P.FlowsGetByVersionParams]) -> FlowVersions:
         """Send GET /applications/{applicationId}/flows/version (the ``flows.getByVersion`` endpoint).
 
         Keyword parameters:
@@ -7018,7 +7018,7 @@ class FlowsVersionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flows.*, flows.getByVersion (or a broader all.* scope).
         """
-        result: FlowVersions = self._send('flows.getByVersion', None, params)
+        result: FlowVersions = self._send('flows.getByVersion', body[0] if body else None, params)
         return result
 
 
@@ -7060,7 +7060,7 @@ class FlowNode(Node):
         """Go to ``/applications/{applicationId}/flows/{flowId}/virtualButton``."""
         return self._child('virtualButton', FlowVirtualButtonNode)
 
-    def get(self, /, **params: Unpack[P.FlowGetParams]) -> Flow:
+    def get(self, *body: Never, **params: Unpack[P.FlowGetParams]) -> Flow:
         """Send GET /applications/{applicationId}/flows/{flowId} (the ``flow.get`` endpoint).
 
         Keyword parameters:
@@ -7070,7 +7070,7 @@ class FlowNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.get (or a broader all.* scope).
         """
-        result: Flow = self._send('flow.get', None, params)
+        result: Flow = self._send('flow.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: FlowPatch | BodyInput, /, **params: Unpack[P.FlowPatchParams]) -> Flow:
@@ -7114,7 +7114,7 @@ class FlowNode(Node):
         result: Flow = self._send('flow.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.FlowDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.FlowDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/flows/{flowId} (the ``flow.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7122,7 +7122,7 @@ class FlowNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.delete (or a broader all.* scope).
         """
-        result: Success = self._send('flow.delete', None, params)
+        result: Success = self._send('flow.delete', body[0] if body else None, params)
         return result
 
 
@@ -7132,7 +7132,7 @@ class IntegrationNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/integrations/{integrationId}'
 
-    def get(self, /, **params: Unpack[P.IntegrationGetParams]) -> Integration:
+    def get(self, *body: Never, **params: Unpack[P.IntegrationGetParams]) -> Integration:
         """Send GET /applications/{applicationId}/integrations/{integrationId} (the ``integration.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7140,7 +7140,7 @@ class IntegrationNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integration.*, integration.get (or a broader all.* scope).
         """
-        result: Integration = self._send('integration.get', None, params)
+        result: Integration = self._send('integration.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: IntegrationPatch | BodyInput, /, **params: Unpack[P.IntegrationPatchParams]) -> Integration:
@@ -7199,7 +7199,7 @@ class IntegrationNode(Node):
         result: Integration = self._send('integration.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.IntegrationDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.IntegrationDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/integrations/{integrationId} (the ``integration.delete`` endpoint).
 
         Keyword parameters:
@@ -7209,7 +7209,7 @@ class IntegrationNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: integration.*, integration.delete (or a broader all.* scope).
         """
-        result: Success = self._send('integration.delete', None, params)
+        result: Success = self._send('integration.delete', body[0] if body else None, params)
         return result
 
 
@@ -7219,7 +7219,7 @@ class ApplicationJobLogNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/jobLogs/{jobId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationJobLogGetParams]) -> ApplicationJobLog:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationJobLogGetParams]) -> ApplicationJobLog:
         """Send GET /applications/{applicationId}/jobLogs/{jobId} (the ``applicationJobLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7227,7 +7227,7 @@ class ApplicationJobLogNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationJobLog.*, applicationJobLog.get (or a broader all.* scope).
         """
-        result: ApplicationJobLog = self._send('applicationJobLog.get', None, params)
+        result: ApplicationJobLog = self._send('applicationJobLog.get', body[0] if body else None, params)
         return result
 
 
@@ -7237,7 +7237,7 @@ class ApplicationKeyNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/keys/{applicationKeyId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationKeyGetParams]) -> ApplicationKey:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationKeyGetParams]) -> ApplicationKey:
         """Send GET /applications/{applicationId}/keys/{applicationKeyId} (the ``applicationKey.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7245,7 +7245,7 @@ class ApplicationKeyNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKey.*, applicationKey.get (or a broader all.* scope).
         """
-        result: ApplicationKey = self._send('applicationKey.get', None, params)
+        result: ApplicationKey = self._send('applicationKey.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApplicationKeyPatch | BodyInput, /, **params: Unpack[P.ApplicationKeyPatchParams]) -> ApplicationKey:
@@ -7271,7 +7271,7 @@ class ApplicationKeyNode(Node):
         result: ApplicationKey = self._send('applicationKey.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationKeyDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationKeyDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/keys/{applicationKeyId} (the ``applicationKey.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7279,7 +7279,7 @@ class ApplicationKeyNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationKey.*, applicationKey.delete (or a broader all.* scope).
         """
-        result: Success = self._send('applicationKey.delete', None, params)
+        result: Success = self._send('applicationKey.delete', body[0] if body else None, params)
         return result
 
 
@@ -7313,7 +7313,7 @@ class NotebookNode(Node):
         """Go to ``/applications/{applicationId}/notebooks/{notebookId}/upload``."""
         return self._child('upload', NotebookUploadNode)
 
-    def get(self, /, **params: Unpack[P.NotebookGetParams]) -> Notebook:
+    def get(self, *body: Never, **params: Unpack[P.NotebookGetParams]) -> Notebook:
         """Send GET /applications/{applicationId}/notebooks/{notebookId} (the ``notebook.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7321,7 +7321,7 @@ class NotebookNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.get (or a broader all.* scope).
         """
-        result: Notebook = self._send('notebook.get', None, params)
+        result: Notebook = self._send('notebook.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: NotebookPatch | BodyInput, /, **params: Unpack[P.NotebookPatchParams]) -> Notebook:
@@ -7344,7 +7344,7 @@ class NotebookNode(Node):
         result: Notebook = self._send('notebook.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.NotebookDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.NotebookDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/notebooks/{notebookId} (the ``notebook.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7352,7 +7352,7 @@ class NotebookNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.delete (or a broader all.* scope).
         """
-        result: Success = self._send('notebook.delete', None, params)
+        result: Success = self._send('notebook.delete', body[0] if body else None, params)
         return result
 
 
@@ -7370,7 +7370,7 @@ class PrivateFileNode(Node):
         """Go to ``/applications/{applicationId}/privateFiles/{privateFileId}/upload``."""
         return self._child('upload', PrivateFileUploadNode)
 
-    def get(self, /, **params: Unpack[P.PrivateFileGetParams]) -> File:
+    def get(self, *body: Never, **params: Unpack[P.PrivateFileGetParams]) -> File:
         """Send GET /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.get`` endpoint).
 
         Keyword parameters:
@@ -7380,7 +7380,7 @@ class PrivateFileNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.get (or a broader all.* scope).
         """
-        result: File = self._send('privateFile.get', None, params)
+        result: File = self._send('privateFile.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: FilePatch | BodyInput, /, **params: Unpack[P.PrivateFilePatchParams]) -> FileUploadPostResponse:
@@ -7403,7 +7403,7 @@ class PrivateFileNode(Node):
         result: FileUploadPostResponse = self._send('privateFile.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.PrivateFileDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.PrivateFileDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7411,7 +7411,7 @@ class PrivateFileNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.delete (or a broader all.* scope).
         """
-        result: Success = self._send('privateFile.delete', None, params)
+        result: Success = self._send('privateFile.delete', body[0] if body else None, params)
         return result
 
 
@@ -7433,7 +7433,7 @@ class ResourceJobNode(Node):
         """Go to ``/applications/{applicationId}/resource-jobs/{resourceJobId}/logs``."""
         return self._child('logs', ResourceJobLogsNode)
 
-    def get(self, /, **params: Unpack[P.ResourceJobGetParams]) -> ResourceJob:
+    def get(self, *body: Never, **params: Unpack[P.ResourceJobGetParams]) -> ResourceJob:
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7441,7 +7441,7 @@ class ResourceJobNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.get (or a broader all.* scope).
         """
-        result: ResourceJob = self._send('resourceJob.get', None, params)
+        result: ResourceJob = self._send('resourceJob.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ResourceJobPatch | BodyInput, /, **params: Unpack[P.ResourceJobPatchParams]) -> ResourceJob:
@@ -7471,7 +7471,7 @@ class ResourceJobNode(Node):
         result: ResourceJob = self._send('resourceJob.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ResourceJobDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ResourceJobDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.delete`` endpoint).
 
         Keyword parameters:
@@ -7481,7 +7481,7 @@ class ResourceJobNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.delete (or a broader all.* scope).
         """
-        result: Success = self._send('resourceJob.delete', None, params)
+        result: Success = self._send('resourceJob.delete', body[0] if body else None, params)
         return result
 
 
@@ -7491,7 +7491,7 @@ class ApplicationApiTokenNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/tokens/{apiTokenId}'
 
-    def get(self, /, **params: Unpack[P.ApplicationApiTokenGetParams]) -> ApiToken:
+    def get(self, *body: Never, **params: Unpack[P.ApplicationApiTokenGetParams]) -> ApiToken:
         """Send GET /applications/{applicationId}/tokens/{apiTokenId} (the ``applicationApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7499,7 +7499,7 @@ class ApplicationApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationApiToken.*, applicationApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = self._send('applicationApiToken.get', None, params)
+        result: ApiToken = self._send('applicationApiToken.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.ApplicationApiTokenPatchParams]) -> ApiToken:
@@ -7526,7 +7526,7 @@ class ApplicationApiTokenNode(Node):
         result: ApiToken = self._send('applicationApiToken.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ApplicationApiTokenDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ApplicationApiTokenDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/tokens/{apiTokenId} (the ``applicationApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7534,7 +7534,7 @@ class ApplicationApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: applicationApiToken.*, applicationApiToken.delete (or a broader all.* scope).
         """
-        result: Success = self._send('applicationApiToken.delete', None, params)
+        result: Success = self._send('applicationApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -7544,7 +7544,7 @@ class WebhookNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/webhooks/{webhookId}'
 
-    def get(self, /, **params: Unpack[P.WebhookGetParams]) -> Webhook:
+    def get(self, *body: Never, **params: Unpack[P.WebhookGetParams]) -> Webhook:
         """Send GET /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7552,7 +7552,7 @@ class WebhookNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhook.*, webhook.get (or a broader all.* scope).
         """
-        result: Webhook = self._send('webhook.get', None, params)
+        result: Webhook = self._send('webhook.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: WebhookPatch | BodyInput, /, **params: Unpack[P.WebhookPatchParams]) -> Webhook:
@@ -7582,7 +7582,7 @@ class WebhookNode(Node):
         result: Webhook = self._send('webhook.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.WebhookDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.WebhookDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.delete`` endpoint).
 
         Keyword parameters:
@@ -7592,7 +7592,7 @@ class WebhookNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: webhook.*, webhook.delete (or a broader all.* scope).
         """
-        result: Success = self._send('webhook.delete', None, params)
+        result: Success = self._send('webhook.delete', body[0] if body else None, params)
         return result
 
 
@@ -7602,7 +7602,7 @@ class InstanceAuditLogNode(Node):
     __slots__ = ()
     _template = '/instance/{instanceId}/audit-logs/{instanceAuditLogId}'
 
-    def get(self, /, **params: Unpack[P.InstanceAuditLogGetParams]) -> InstanceAuditLog:
+    def get(self, *body: Never, **params: Unpack[P.InstanceAuditLogGetParams]) -> InstanceAuditLog:
         """Send GET /instance/{instanceId}/audit-logs/{instanceAuditLogId} (the ``instanceAuditLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7610,7 +7610,7 @@ class InstanceAuditLogNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceAuditLog.*, instanceAuditLog.get (or a broader all.* scope).
         """
-        result: InstanceAuditLog = self._send('instanceAuditLog.get', None, params)
+        result: InstanceAuditLog = self._send('instanceAuditLog.get', body[0] if body else None, params)
         return result
 
 
@@ -7620,7 +7620,7 @@ class InstanceMemberNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/members/{userId}'
 
-    def get(self, /, **params: Unpack[P.InstanceMemberGetParams]) -> InstanceMember:
+    def get(self, *body: Never, **params: Unpack[P.InstanceMemberGetParams]) -> InstanceMember:
         """Send GET /instances/{instanceId}/members/{userId} (the ``instanceMember.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7628,7 +7628,7 @@ class InstanceMemberNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMember.*, instanceMember.get (or a broader all.* scope).
         """
-        result: InstanceMember = self._send('instanceMember.get', None, params)
+        result: InstanceMember = self._send('instanceMember.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: InstanceMemberPatch | BodyInput, /, **params: Unpack[P.InstanceMemberPatchParams]) -> InstanceMemberPatch:
@@ -7647,7 +7647,7 @@ class InstanceMemberNode(Node):
         result: InstanceMemberPatch = self._send('instanceMember.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceMemberDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceMemberDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/members/{userId} (the ``instanceMember.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7655,7 +7655,7 @@ class InstanceMemberNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceMember.*, instanceMember.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceMember.delete', None, params)
+        result: Success = self._send('instanceMember.delete', body[0] if body else None, params)
         return result
 
 
@@ -7673,7 +7673,7 @@ class InstanceCustomNodeNode(Node):
         """Go to ``/instances/{instanceId}/nodes/{instanceCustomNodeId}/stats``."""
         return self._child('stats', InstanceCustomNodeStatsNode)
 
-    def get(self, /, **params: Unpack[P.InstanceCustomNodeGetParams]) -> InstanceCustomNode:
+    def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeGetParams]) -> InstanceCustomNode:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId} (the ``instanceCustomNode.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7681,7 +7681,7 @@ class InstanceCustomNodeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.get (or a broader all.* scope).
         """
-        result: InstanceCustomNode = self._send('instanceCustomNode.get', None, params)
+        result: InstanceCustomNode = self._send('instanceCustomNode.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: InstanceCustomNodePatch | BodyInput, /, **params: Unpack[P.InstanceCustomNodePatchParams]) -> InstanceCustomNode:
@@ -7719,7 +7719,7 @@ class InstanceCustomNodeNode(Node):
         result: InstanceCustomNode = self._send('instanceCustomNode.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceCustomNodeDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceCustomNodeDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/nodes/{instanceCustomNodeId} (the ``instanceCustomNode.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7727,7 +7727,7 @@ class InstanceCustomNodeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceCustomNode.delete', None, params)
+        result: Success = self._send('instanceCustomNode.delete', body[0] if body else None, params)
         return result
 
 
@@ -7745,7 +7745,7 @@ class InstanceNotificationRuleNode(Node):
         """Go to ``/instances/{instanceId}/notification-rules/{notificationRuleId}/logs``."""
         return self._child('logs', InstanceNotificationRuleLogsNode)
 
-    def get(self, /, **params: Unpack[P.InstanceNotificationRuleGetParams]) -> NotificationRule:
+    def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleGetParams]) -> NotificationRule:
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId} (the ``instanceNotificationRule.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7753,7 +7753,7 @@ class InstanceNotificationRuleNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.get (or a broader all.* scope).
         """
-        result: NotificationRule = self._send('instanceNotificationRule.get', None, params)
+        result: NotificationRule = self._send('instanceNotificationRule.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: NotificationRulePatch | BodyInput, /, **params: Unpack[P.InstanceNotificationRulePatchParams]) -> NotificationRule:
@@ -7782,7 +7782,7 @@ class InstanceNotificationRuleNode(Node):
         result: NotificationRule = self._send('instanceNotificationRule.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceNotificationRuleDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/notification-rules/{notificationRuleId} (the ``instanceNotificationRule.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7790,7 +7790,7 @@ class InstanceNotificationRuleNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceNotificationRule.delete', None, params)
+        result: Success = self._send('instanceNotificationRule.delete', body[0] if body else None, params)
         return result
 
 
@@ -7832,7 +7832,7 @@ class InstanceOrgNode(Node):
         """Go to ``/instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown``."""
         return self._child('payloadCountsBreakdown', InstanceOrgPayloadCountsBreakdownNode)
 
-    def get(self, /, **params: Unpack[P.InstanceOrgGetParams]) -> InstanceOrg:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgGetParams]) -> InstanceOrg:
         """Send GET /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.get`` endpoint).
 
         Keyword parameters:
@@ -7842,7 +7842,7 @@ class InstanceOrgNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.get (or a broader all.* scope).
         """
-        result: InstanceOrg = self._send('instanceOrg.get', None, params)
+        result: InstanceOrg = self._send('instanceOrg.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: InstanceOrgPatch | BodyInput, /, **params: Unpack[P.InstanceOrgPatchParams]) -> InstanceOrg:
@@ -7903,7 +7903,7 @@ class InstanceOrgNode(Node):
         result: InstanceOrg = self._send('instanceOrg.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceOrgDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceOrgDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7911,7 +7911,7 @@ class InstanceOrgNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceOrg.delete', None, params)
+        result: Success = self._send('instanceOrg.delete', body[0] if body else None, params)
         return result
 
 
@@ -7941,7 +7941,7 @@ class InstanceSandboxNode(Node):
         """Go to ``/instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete``."""
         return self._child('undelete', InstanceSandboxUndeleteNode)
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxGetParams]) -> InstanceSandbox:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxGetParams]) -> InstanceSandbox:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.get`` endpoint).
 
         Keyword parameters:
@@ -7952,10 +7952,10 @@ class InstanceSandboxNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.get (or a broader all.* scope).
         """
-        result: InstanceSandbox = self._send('instanceSandbox.get', None, params)
+        result: InstanceSandbox = self._send('instanceSandbox.get', body[0] if body else None, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceSandboxDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceSandboxDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7963,7 +7963,7 @@ class InstanceSandboxNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceSandbox.delete', None, params)
+        result: Success = self._send('instanceSandbox.delete', body[0] if body else None, params)
         return result
 
 
@@ -7973,7 +7973,7 @@ class InstanceApiTokenNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/tokens/{apiTokenId}'
 
-    def get(self, /, **params: Unpack[P.InstanceApiTokenGetParams]) -> ApiToken:
+    def get(self, *body: Never, **params: Unpack[P.InstanceApiTokenGetParams]) -> ApiToken:
         """Send GET /instances/{instanceId}/tokens/{apiTokenId} (the ``instanceApiToken.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -7981,7 +7981,7 @@ class InstanceApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceApiToken.*, instanceApiToken.get (or a broader all.* scope).
         """
-        result: ApiToken = self._send('instanceApiToken.get', None, params)
+        result: ApiToken = self._send('instanceApiToken.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ApiTokenPatch | BodyInput, /, **params: Unpack[P.InstanceApiTokenPatchParams]) -> ApiToken:
@@ -8008,7 +8008,7 @@ class InstanceApiTokenNode(Node):
         result: ApiToken = self._send('instanceApiToken.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceApiTokenDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceApiTokenDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/tokens/{apiTokenId} (the ``instanceApiToken.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8016,7 +8016,7 @@ class InstanceApiTokenNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceApiToken.*, instanceApiToken.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceApiToken.delete', None, params)
+        result: Success = self._send('instanceApiToken.delete', body[0] if body else None, params)
         return result
 
 
@@ -8026,7 +8026,7 @@ class AuditLogNode(Node):
     __slots__ = ()
     _template = '/orgs/{orgId}/audit-logs/{auditLogId}'
 
-    def get(self, /, **params: Unpack[P.AuditLogGetParams]) -> AuditLog:
+    def get(self, *body: Never, **params: Unpack[P.AuditLogGetParams]) -> AuditLog:
         """Send GET /orgs/{orgId}/audit-logs/{auditLogId} (the ``auditLog.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8034,7 +8034,7 @@ class AuditLogNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: auditLog.*, auditLog.get (or a broader all.* scope).
         """
-        result: AuditLog = self._send('auditLog.get', None, params)
+        result: AuditLog = self._send('auditLog.get', body[0] if body else None, params)
         return result
 
 
@@ -8044,7 +8044,7 @@ class CredentialLinkedResourcesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/credentials/{credentialId}/linkedResources'
 
-    def get(self, /, **params: Unpack[P.CredentialLinkedResourcesParams]) -> CredentialLinkedResources:
+    def get(self, *body: Never, **params: Unpack[P.CredentialLinkedResourcesParams]) -> CredentialLinkedResources:
         """Send GET /applications/{applicationId}/credentials/{credentialId}/linkedResources (the ``credential.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -8054,7 +8054,7 @@ class CredentialLinkedResourcesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: credential.*, credential.linkedResources (or a broader all.* scope).
         """
-        result: CredentialLinkedResources = self._send('credential.linkedResources', None, params)
+        result: CredentialLinkedResources = self._send('credential.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -8083,7 +8083,7 @@ class DataTableColumnNode(Node):
         result: DataTable = self._send('dataTable.addColumn', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DataTableRemoveColumnParams]) -> DataTable:
+    def delete(self, *body: Never, **params: Unpack[P.DataTableRemoveColumnParams]) -> DataTable:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/column (the ``dataTable.removeColumn`` endpoint).
 
         Keyword parameters:
@@ -8093,7 +8093,7 @@ class DataTableColumnNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTable.*, dataTable.removeColumn (or a broader all.* scope).
         """
-        result: DataTable = self._send('dataTable.removeColumn', None, params)
+        result: DataTable = self._send('dataTable.removeColumn', body[0] if body else None, params)
         return result
 
 
@@ -8119,7 +8119,7 @@ class DataTableRowsNode(Node):
         """Go to ``/applications/{applicationId}/data-tables/{dataTableId}/rows/truncate``."""
         return self._child('truncate', DataTableRowsTruncateNode)
 
-    def get(self, /, **params: Unpack[P.DataTableRowsGetParams]) -> DataTableRows:
+    def get(self, *body: Never, **params: Unpack[P.DataTableRowsGetParams]) -> DataTableRows:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.get`` endpoint).
 
         Keyword parameters:
@@ -8134,7 +8134,7 @@ class DataTableRowsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRows.*, dataTableRows.get (or a broader all.* scope).
         """
-        result: DataTableRows = self._send('dataTableRows.get', None, params)
+        result: DataTableRows = self._send('dataTableRows.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DataTableRowInsert | BodyInput, /, **params: Unpack[P.DataTableRowsPostParams]) -> DataTableRowInsertResult:
@@ -8193,7 +8193,7 @@ class DeviceAttributesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/attributes'
 
-    def get(self, /, **params: Unpack[P.DeviceAttributesGetParams]) -> DeviceAttributes:
+    def get(self, *body: Never, **params: Unpack[P.DeviceAttributesGetParams]) -> DeviceAttributes:
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes (the ``deviceAttributes.get`` endpoint).
 
         Keyword parameters:
@@ -8206,7 +8206,7 @@ class DeviceAttributesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttributes.*, deviceAttributes.get (or a broader all.* scope).
         """
-        result: DeviceAttributes = self._send('deviceAttributes.get', None, params)
+        result: DeviceAttributes = self._send('deviceAttributes.get', body[0] if body else None, params)
         return result
 
     def post(self, body: DeviceAttributePost | BodyInput, /, **params: Unpack[P.DeviceAttributesPostParams]) -> DeviceAttribute:
@@ -8240,7 +8240,7 @@ class DeviceCommandNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/command'
 
-    def get(self, /, **params: Unpack[P.DeviceGetCommandParams]) -> DeviceCommands:
+    def get(self, *body: Never, **params: Unpack[P.DeviceGetCommandParams]) -> DeviceCommands:
         """Send GET /applications/{applicationId}/devices/{deviceId}/command (the ``device.getCommand`` endpoint).
 
         Keyword parameters:
@@ -8255,7 +8255,7 @@ class DeviceCommandNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getCommand (or a broader all.* scope).
         """
-        result: DeviceCommands = self._send('device.getCommand', None, params)
+        result: DeviceCommands = self._send('device.getCommand', body[0] if body else None, params)
         return result
 
     def post(self, body: DeviceCommand | BodyInput, /, **params: Unpack[P.DeviceSendCommandParams]) -> Success:
@@ -8283,7 +8283,7 @@ class DeviceCommandStreamNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/commandStream'
 
-    def get(self, /, **params: Unpack[P.DeviceCommandStreamParams]) -> EventStream:
+    def get(self, *body: Never, **params: Unpack[P.DeviceCommandStreamParams]) -> EventStream:
         """Send GET /applications/{applicationId}/devices/{deviceId}/commandStream (the ``device.commandStream`` endpoint).
 
         Keyword parameters:
@@ -8294,7 +8294,7 @@ class DeviceCommandStreamNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.commandStream (or a broader all.* scope).
         """
-        result: EventStream = self._send('device.commandStream', None, params)
+        result: EventStream = self._send('device.commandStream', body[0] if body else None, params)
         return result
 
 
@@ -8304,7 +8304,7 @@ class DeviceCompositeStateNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/compositeState'
 
-    def get(self, /, **params: Unpack[P.DeviceGetCompositeStateParams]) -> CompositeDeviceState:
+    def get(self, *body: Never, **params: Unpack[P.DeviceGetCompositeStateParams]) -> CompositeDeviceState:
         """Send GET /applications/{applicationId}/devices/{deviceId}/compositeState (the ``device.getCompositeState`` endpoint).
 
         Keyword parameters:
@@ -8316,7 +8316,7 @@ class DeviceCompositeStateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getCompositeState (or a broader all.* scope).
         """
-        result: CompositeDeviceState = self._send('device.getCompositeState', None, params)
+        result: CompositeDeviceState = self._send('device.getCompositeState', body[0] if body else None, params)
         return result
 
 
@@ -8326,7 +8326,7 @@ class DeviceDataNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/data'
 
-    def delete(self, /, **params: Unpack[P.DeviceRemoveDataParams]) -> JobEnqueuedResult:
+    def delete(self, *body: Never, **params: Unpack[P.DeviceRemoveDataParams]) -> JobEnqueuedResult:
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/data (the ``device.removeData`` endpoint).
 
         Keyword parameters:
@@ -8337,7 +8337,7 @@ class DeviceDataNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.removeData (or a broader all.* scope).
         """
-        result: JobEnqueuedResult = self._send('device.removeData', None, params)
+        result: JobEnqueuedResult = self._send('device.removeData', body[0] if body else None, params)
         return result
 
 
@@ -8384,7 +8384,7 @@ class DeviceLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/logs'
 
-    def get(self, /, **params: Unpack[P.DeviceGetLogEntriesParams]) -> DeviceLog:
+    def get(self, *body: Never, **params: Unpack[P.DeviceGetLogEntriesParams]) -> DeviceLog:
         """Send GET /applications/{applicationId}/devices/{deviceId}/logs (the ``device.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -8399,7 +8399,7 @@ class DeviceLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getLogEntries (or a broader all.* scope).
         """
-        result: DeviceLog = self._send('device.getLogEntries', None, params)
+        result: DeviceLog = self._send('device.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -8409,7 +8409,7 @@ class DevicePayloadCountsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.DevicePayloadCountsParams]) -> DevicePayloadCounts:
+    def get(self, *body: Never, **params: Unpack[P.DevicePayloadCountsParams]) -> DevicePayloadCounts:
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCounts (the ``device.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -8420,7 +8420,7 @@ class DevicePayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.payloadCounts (or a broader all.* scope).
         """
-        result: DevicePayloadCounts = self._send('device.payloadCounts', None, params)
+        result: DevicePayloadCounts = self._send('device.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -8430,7 +8430,7 @@ class DevicePayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.DevicePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.DevicePayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown (the ``device.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -8442,7 +8442,7 @@ class DevicePayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('device.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('device.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -8479,7 +8479,7 @@ class DeviceStateNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/state'
 
-    def get(self, /, **params: Unpack[P.DeviceGetStateParams]) -> DeviceStates:
+    def get(self, *body: Never, **params: Unpack[P.DeviceGetStateParams]) -> DeviceStates:
         """Send GET /applications/{applicationId}/devices/{deviceId}/state (the ``device.getState`` endpoint).
 
         Keyword parameters:
@@ -8494,7 +8494,7 @@ class DeviceStateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.getState (or a broader all.* scope).
         """
-        result: DeviceStates = self._send('device.getState', None, params)
+        result: DeviceStates = self._send('device.getState', body[0] if body else None, params)
         return result
 
     def post(self, body: DeviceStateOrStates | BodyInput, /, **params: Unpack[P.DeviceSendStateParams]) -> Success:
@@ -8525,7 +8525,7 @@ class DeviceStateStreamNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/stateStream'
 
-    def get(self, /, **params: Unpack[P.DeviceStateStreamParams]) -> EventStream:
+    def get(self, *body: Never, **params: Unpack[P.DeviceStateStreamParams]) -> EventStream:
         """Send GET /applications/{applicationId}/devices/{deviceId}/stateStream (the ``device.stateStream`` endpoint).
 
         Keyword parameters:
@@ -8536,7 +8536,7 @@ class DeviceStateStreamNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: device.*, device.stateStream (or a broader all.* scope).
         """
-        result: EventStream = self._send('device.stateStream', None, params)
+        result: EventStream = self._send('device.stateStream', body[0] if body else None, params)
         return result
 
 
@@ -8623,7 +8623,7 @@ class EdgeDeploymentNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/edge/deployments/{edgeDeploymentId}'
 
-    def get(self, /, **params: Unpack[P.EdgeDeploymentGetParams]) -> EdgeDeployment:
+    def get(self, *body: Never, **params: Unpack[P.EdgeDeploymentGetParams]) -> EdgeDeployment:
         """Send GET /applications/{applicationId}/edge/deployments/{edgeDeploymentId} (the ``edgeDeployment.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8631,7 +8631,7 @@ class EdgeDeploymentNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: edgeDeployment.*, edgeDeployment.get (or a broader all.* scope).
         """
-        result: EdgeDeployment = self._send('edgeDeployment.get', None, params)
+        result: EdgeDeployment = self._send('edgeDeployment.get', body[0] if body else None, params)
         return result
 
 
@@ -8751,7 +8751,7 @@ class EmbeddedDeploymentNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/embedded/deployments/{embeddedDeploymentId}'
 
-    def get(self, /, **params: Unpack[P.EmbeddedDeploymentGetParams]) -> EmbeddedDeployment:
+    def get(self, *body: Never, **params: Unpack[P.EmbeddedDeploymentGetParams]) -> EmbeddedDeployment:
         """Send GET /applications/{applicationId}/embedded/deployments/{embeddedDeploymentId} (the ``embeddedDeployment.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8759,7 +8759,7 @@ class EmbeddedDeploymentNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: embeddedDeployment.*, embeddedDeployment.get (or a broader all.* scope).
         """
-        result: EmbeddedDeployment = self._send('embeddedDeployment.get', None, params)
+        result: EmbeddedDeployment = self._send('embeddedDeployment.get', body[0] if body else None, params)
         return result
 
 
@@ -8769,7 +8769,7 @@ class ExperienceDomainNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/domains/{experienceDomainId}'
 
-    def get(self, /, **params: Unpack[P.ExperienceDomainGetParams]) -> ExperienceDomain:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceDomainGetParams]) -> ExperienceDomain:
         """Send GET /applications/{applicationId}/experience/domains/{experienceDomainId} (the ``experienceDomain.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8777,7 +8777,7 @@ class ExperienceDomainNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomain.*, experienceDomain.get (or a broader all.* scope).
         """
-        result: ExperienceDomain = self._send('experienceDomain.get', None, params)
+        result: ExperienceDomain = self._send('experienceDomain.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceDomainPatch | BodyInput, /, **params: Unpack[P.ExperienceDomainPatchParams]) -> ExperienceDomain:
@@ -8800,7 +8800,7 @@ class ExperienceDomainNode(Node):
         result: ExperienceDomain = self._send('experienceDomain.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceDomainDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceDomainDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/domains/{experienceDomainId} (the ``experienceDomain.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8808,7 +8808,7 @@ class ExperienceDomainNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceDomain.*, experienceDomain.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceDomain.delete', None, params)
+        result: Success = self._send('experienceDomain.delete', body[0] if body else None, params)
         return result
 
 
@@ -8818,7 +8818,7 @@ class ExperienceEndpointsStatsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/endpoints/stats'
 
-    def get(self, /, **params: Unpack[P.ExperienceEndpointsStatsParams]) -> ExperienceEndpointStats:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointsStatsParams]) -> ExperienceEndpointStats:
         """Send GET /applications/{applicationId}/experience/endpoints/stats (the ``experienceEndpoints.stats`` endpoint).
 
         Keyword parameters:
@@ -8835,7 +8835,7 @@ class ExperienceEndpointsStatsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoints.*, experienceEndpoints.stats (or a broader all.* scope).
         """
-        result: ExperienceEndpointStats = self._send('experienceEndpoints.stats', None, params)
+        result: ExperienceEndpointStats = self._send('experienceEndpoints.stats', body[0] if body else None, params)
         return result
 
 
@@ -8849,7 +8849,7 @@ class ExperienceEndpointNode(Node):
         """Go to ``/applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources``."""
         return self._child('linkedResources', ExperienceEndpointLinkedResourcesNode)
 
-    def get(self, /, **params: Unpack[P.ExperienceEndpointGetParams]) -> ExperienceEndpoint:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointGetParams]) -> ExperienceEndpoint:
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.get`` endpoint).
 
         Keyword parameters:
@@ -8859,7 +8859,7 @@ class ExperienceEndpointNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.get (or a broader all.* scope).
         """
-        result: ExperienceEndpoint = self._send('experienceEndpoint.get', None, params)
+        result: ExperienceEndpoint = self._send('experienceEndpoint.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceEndpointPatch | BodyInput, /, **params: Unpack[P.ExperienceEndpointPatchParams]) -> ExperienceEndpoint:
@@ -8887,7 +8887,7 @@ class ExperienceEndpointNode(Node):
         result: ExperienceEndpoint = self._send('experienceEndpoint.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceEndpointDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceEndpointDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.delete`` endpoint).
 
         Keyword parameters:
@@ -8897,7 +8897,7 @@ class ExperienceEndpointNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceEndpoint.delete', None, params)
+        result: Success = self._send('experienceEndpoint.delete', body[0] if body else None, params)
         return result
 
 
@@ -8907,7 +8907,7 @@ class ExperienceGroupNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/groups/{experienceGroupId}'
 
-    def get(self, /, **params: Unpack[P.ExperienceGroupGetParams]) -> ExperienceGroup:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceGroupGetParams]) -> ExperienceGroup:
         """Send GET /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.get`` endpoint).
 
         Keyword parameters:
@@ -8918,7 +8918,7 @@ class ExperienceGroupNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroup.*, experienceGroup.get (or a broader all.* scope).
         """
-        result: ExperienceGroup = self._send('experienceGroup.get', None, params)
+        result: ExperienceGroup = self._send('experienceGroup.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceGroupPatch | BodyInput, /, **params: Unpack[P.ExperienceGroupPatchParams]) -> ExperienceGroup:
@@ -8947,7 +8947,7 @@ class ExperienceGroupNode(Node):
         result: ExperienceGroup = self._send('experienceGroup.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceGroupDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceGroupDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8955,7 +8955,7 @@ class ExperienceGroupNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceGroup.*, experienceGroup.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceGroup.delete', None, params)
+        result: Success = self._send('experienceGroup.delete', body[0] if body else None, params)
         return result
 
 
@@ -8965,7 +8965,7 @@ class ExperienceSlugNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/slugs/{experienceSlugId}'
 
-    def get(self, /, **params: Unpack[P.ExperienceSlugGetParams]) -> ExperienceSlug:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceSlugGetParams]) -> ExperienceSlug:
         """Send GET /applications/{applicationId}/experience/slugs/{experienceSlugId} (the ``experienceSlug.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -8973,7 +8973,7 @@ class ExperienceSlugNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlug.*, experienceSlug.get (or a broader all.* scope).
         """
-        result: ExperienceSlug = self._send('experienceSlug.get', None, params)
+        result: ExperienceSlug = self._send('experienceSlug.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceSlugPatch | BodyInput, /, **params: Unpack[P.ExperienceSlugPatchParams]) -> ExperienceSlug:
@@ -8993,7 +8993,7 @@ class ExperienceSlugNode(Node):
         result: ExperienceSlug = self._send('experienceSlug.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceSlugDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceSlugDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/slugs/{experienceSlugId} (the ``experienceSlug.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9001,7 +9001,7 @@ class ExperienceSlugNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceSlug.*, experienceSlug.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceSlug.delete', None, params)
+        result: Success = self._send('experienceSlug.delete', body[0] if body else None, params)
         return result
 
 
@@ -9011,7 +9011,7 @@ class ExperienceUserNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/users/{experienceUserId}'
 
-    def get(self, /, **params: Unpack[P.ExperienceUserGetParams]) -> ExperienceUser:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceUserGetParams]) -> ExperienceUser:
         """Send GET /applications/{applicationId}/experience/users/{experienceUserId} (the ``experienceUser.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9019,7 +9019,7 @@ class ExperienceUserNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUser.*, experienceUser.get (or a broader all.* scope).
         """
-        result: ExperienceUser = self._send('experienceUser.get', None, params)
+        result: ExperienceUser = self._send('experienceUser.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceUserPatch | BodyInput, /, **params: Unpack[P.ExperienceUserPatchParams]) -> ExperienceUser:
@@ -9044,7 +9044,7 @@ class ExperienceUserNode(Node):
         result: ExperienceUser = self._send('experienceUser.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceUserDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceUserDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/users/{experienceUserId} (the ``experienceUser.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9052,7 +9052,7 @@ class ExperienceUserNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceUser.*, experienceUser.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceUser.delete', None, params)
+        result: Success = self._send('experienceUser.delete', body[0] if body else None, params)
         return result
 
 
@@ -9062,7 +9062,7 @@ class ExperienceVersionNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/versions/{experienceVersionIdOrName}'
 
-    def get(self, /, **params: Unpack[P.ExperienceVersionGetParams]) -> ExperienceVersion:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceVersionGetParams]) -> ExperienceVersion:
         """Send GET /applications/{applicationId}/experience/versions/{experienceVersionIdOrName} (the ``experienceVersion.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9070,7 +9070,7 @@ class ExperienceVersionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersion.*, experienceVersion.get (or a broader all.* scope).
         """
-        result: ExperienceVersion = self._send('experienceVersion.get', None, params)
+        result: ExperienceVersion = self._send('experienceVersion.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceVersionPatch | BodyInput, /, **params: Unpack[P.ExperienceVersionPatchParams]) -> ExperienceVersion:
@@ -9099,7 +9099,7 @@ class ExperienceVersionNode(Node):
         result: ExperienceVersion = self._send('experienceVersion.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceVersionDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceVersionDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/versions/{experienceVersionIdOrName} (the ``experienceVersion.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9107,7 +9107,7 @@ class ExperienceVersionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceVersion.*, experienceVersion.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceVersion.delete', None, params)
+        result: Success = self._send('experienceVersion.delete', body[0] if body else None, params)
         return result
 
 
@@ -9121,7 +9121,7 @@ class ExperienceViewNode(Node):
         """Go to ``/applications/{applicationId}/experience/views/{experienceViewId}/linkedResources``."""
         return self._child('linkedResources', ExperienceViewLinkedResourcesNode)
 
-    def get(self, /, **params: Unpack[P.ExperienceViewGetParams]) -> ExperienceView:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceViewGetParams]) -> ExperienceView:
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.get`` endpoint).
 
         Keyword parameters:
@@ -9131,7 +9131,7 @@ class ExperienceViewNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.get (or a broader all.* scope).
         """
-        result: ExperienceView = self._send('experienceView.get', None, params)
+        result: ExperienceView = self._send('experienceView.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: ExperienceViewPatch | BodyInput, /, **params: Unpack[P.ExperienceViewPatchParams]) -> ExperienceView:
@@ -9156,7 +9156,7 @@ class ExperienceViewNode(Node):
         result: ExperienceView = self._send('experienceView.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.ExperienceViewDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.ExperienceViewDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9164,7 +9164,7 @@ class ExperienceViewNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.delete (or a broader all.* scope).
         """
-        result: Success = self._send('experienceView.delete', None, params)
+        result: Success = self._send('experienceView.delete', body[0] if body else None, params)
         return result
 
 
@@ -9174,7 +9174,7 @@ class FileMoveNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/file/{fileId}/move'
 
-    def post(self, /, **params: Unpack[P.FileMoveParams]) -> File:
+    def post(self, *body: Never, **params: Unpack[P.FileMoveParams]) -> File:
         """Send POST /applications/{applicationId}/file/{fileId}/move (the ``file.move`` endpoint).
 
         Keyword parameters:
@@ -9185,7 +9185,7 @@ class FileMoveNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.move (or a broader all.* scope).
         """
-        result: File = self._send('file.move', None, params)
+        result: File = self._send('file.move', body[0] if body else None, params)
         return result
 
 
@@ -9195,7 +9195,7 @@ class FileUploadNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/file/{fileId}/upload'
 
-    def post(self, /, **params: Unpack[P.FileUploadParams]) -> File:
+    def post(self, *body: Never, **params: Unpack[P.FileUploadParams]) -> File:
         """Send POST /applications/{applicationId}/file/{fileId}/upload (the ``file.upload`` endpoint).
 
         Keyword parameters:
@@ -9205,7 +9205,7 @@ class FileUploadNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: file.*, file.upload (or a broader all.* scope).
         """
-        result: File = self._send('file.upload', None, params)
+        result: File = self._send('file.upload', body[0] if body else None, params)
         return result
 
 
@@ -9215,7 +9215,7 @@ class FlowErrorsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/errors'
 
-    def get(self, /, **params: Unpack[P.FlowErrorsParams]) -> FlowErrors:
+    def get(self, *body: Never, **params: Unpack[P.FlowErrorsParams]) -> FlowErrors:
         """Send GET /applications/{applicationId}/flows/{flowId}/errors (the ``flow.errors`` endpoint).
 
         Keyword parameters:
@@ -9230,7 +9230,7 @@ class FlowErrorsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.errors (or a broader all.* scope).
         """
-        result: FlowErrors = self._send('flow.errors', None, params)
+        result: FlowErrors = self._send('flow.errors', body[0] if body else None, params)
         return result
 
 
@@ -9240,7 +9240,7 @@ class FlowLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/logs'
 
-    def get(self, /, **params: Unpack[P.FlowGetLogEntriesParams]) -> FlowLog:
+    def get(self, *body: Never, **params: Unpack[P.FlowGetLogEntriesParams]) -> FlowLog:
         """Send GET /applications/{applicationId}/flows/{flowId}/logs (the ``flow.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -9251,7 +9251,7 @@ class FlowLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.log (or a broader all.* scope).
         """
-        result: FlowLog = self._send('flow.getLogEntries', None, params)
+        result: FlowLog = self._send('flow.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -9261,7 +9261,7 @@ class FlowStatsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/stats'
 
-    def get(self, /, **params: Unpack[P.FlowStatsParams]) -> FlowStats:
+    def get(self, *body: Never, **params: Unpack[P.FlowStatsParams]) -> FlowStats:
         """Send GET /applications/{applicationId}/flows/{flowId}/stats (the ``flow.stats`` endpoint).
 
         Keyword parameters:
@@ -9275,7 +9275,7 @@ class FlowStatsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.stats (or a broader all.* scope).
         """
-        result: FlowStats = self._send('flow.stats', None, params)
+        result: FlowStats = self._send('flow.stats', body[0] if body else None, params)
         return result
 
 
@@ -9285,7 +9285,7 @@ class FlowStorageNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/storage'
 
-    def get(self, /, **params: Unpack[P.FlowGetStorageEntriesParams]) -> FlowStorageEntries:
+    def get(self, *body: Never, **params: Unpack[P.FlowGetStorageEntriesParams]) -> FlowStorageEntries:
         """Send GET /applications/{applicationId}/flows/{flowId}/storage (the ``flow.getStorageEntries`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9293,7 +9293,7 @@ class FlowStorageNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.getStorageEntries (or a broader all.* scope).
         """
-        result: FlowStorageEntries = self._send('flow.getStorageEntries', None, params)
+        result: FlowStorageEntries = self._send('flow.getStorageEntries', body[0] if body else None, params)
         return result
 
     def patch(self, body: FlowStorageEntry | BodyInput, /, **params: Unpack[P.FlowSetStorageEntryParams]) -> Success:
@@ -9313,7 +9313,7 @@ class FlowStorageNode(Node):
         result: Success = self._send('flow.setStorageEntry', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.FlowClearStorageEntriesParams]) -> FlowStorageEntries:
+    def delete(self, *body: Never, **params: Unpack[P.FlowClearStorageEntriesParams]) -> FlowStorageEntries:
         """Send DELETE /applications/{applicationId}/flows/{flowId}/storage (the ``flow.clearStorageEntries`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9321,7 +9321,7 @@ class FlowStorageNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.clearStorageEntries (or a broader all.* scope).
         """
-        result: FlowStorageEntries = self._send('flow.clearStorageEntries', None, params)
+        result: FlowStorageEntries = self._send('flow.clearStorageEntries', body[0] if body else None, params)
         return result
 
 
@@ -9331,7 +9331,7 @@ class FlowStorageMetadataNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/storage-metadata'
 
-    def get(self, /, **params: Unpack[P.FlowGetStorageEntriesMetadataParams]) -> FlowStorageMetadata:
+    def get(self, *body: Never, **params: Unpack[P.FlowGetStorageEntriesMetadataParams]) -> FlowStorageMetadata:
         """Send GET /applications/{applicationId}/flows/{flowId}/storage-metadata (the ``flow.getStorageEntriesMetadata`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -9339,7 +9339,7 @@ class FlowStorageMetadataNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flow.*, flow.getStorageEntriesMetadata (or a broader all.* scope).
         """
-        result: FlowStorageMetadata = self._send('flow.getStorageEntriesMetadata', None, params)
+        result: FlowStorageMetadata = self._send('flow.getStorageEntriesMetadata', body[0] if body else None, params)
         return result
 
 
@@ -9353,7 +9353,7 @@ class FlowVersionsNode(Node):
         """Go to ``/applications/{applicationId}/flows/{flowId}/versions/delete``."""
         return self._child('delete', FlowVersionsDeleteNode)
 
-    def get(self, /, **params: Unpack[P.FlowVersionsGetParams]) -> FlowVersions:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionsGetParams]) -> FlowVersions:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.get`` endpoint).
 
         Keyword parameters:
@@ -9371,7 +9371,7 @@ class FlowVersionsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersions.*, flowVersions.get (or a broader all.* scope).
         """
-        result: FlowVersions = self._send('flowVersions.get', None, params)
+        result: FlowVersions = self._send('flowVersions.get', body[0] if body else None, params)
         return result
 
     def post(self, body: FlowVersionPost | BodyInput, /, **params: Unpack[P.FlowVersionsPostParams]) -> FlowVersion:
@@ -9446,7 +9446,7 @@ class NotebookCancelExecutionNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/cancelExecution'
 
-    def post(self, /, **params: Unpack[P.NotebookCancelExecutionParams]) -> Success:
+    def post(self, *body: Never, **params: Unpack[P.NotebookCancelExecutionParams]) -> Success:
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/cancelExecution (the ``notebook.cancelExecution`` endpoint).
 
         Keyword parameters:
@@ -9456,7 +9456,7 @@ class NotebookCancelExecutionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.execute (or a broader all.* scope).
         """
-        result: Success = self._send('notebook.cancelExecution', None, params)
+        result: Success = self._send('notebook.cancelExecution', body[0] if body else None, params)
         return result
 
 
@@ -9492,7 +9492,7 @@ class NotebookLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/logs'
 
-    def get(self, /, **params: Unpack[P.NotebookLogsParams]) -> NotebookExecutionLogs:
+    def get(self, *body: Never, **params: Unpack[P.NotebookLogsParams]) -> NotebookExecutionLogs:
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/logs (the ``notebook.logs`` endpoint).
 
         Keyword parameters:
@@ -9503,7 +9503,7 @@ class NotebookLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.logs (or a broader all.* scope).
         """
-        result: NotebookExecutionLogs = self._send('notebook.logs', None, params)
+        result: NotebookExecutionLogs = self._send('notebook.logs', body[0] if body else None, params)
         return result
 
 
@@ -9513,7 +9513,7 @@ class NotebookNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.NotebookNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.NotebookNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts (the ``notebook.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9524,7 +9524,7 @@ class NotebookNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('notebook.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('notebook.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -9560,7 +9560,7 @@ class NotebookUploadNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/notebooks/{notebookId}/upload'
 
-    def post(self, /, **params: Unpack[P.NotebookUploadParams]) -> Notebook:
+    def post(self, *body: Never, **params: Unpack[P.NotebookUploadParams]) -> Notebook:
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/upload (the ``notebook.upload`` endpoint).
 
         Keyword parameters:
@@ -9570,7 +9570,7 @@ class NotebookUploadNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: notebook.*, notebook.upload (or a broader all.* scope).
         """
-        result: Notebook = self._send('notebook.upload', None, params)
+        result: Notebook = self._send('notebook.upload', body[0] if body else None, params)
         return result
 
 
@@ -9580,7 +9580,7 @@ class PrivateFileMoveNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles/{privateFileId}/move'
 
-    def post(self, /, **params: Unpack[P.PrivateFileMoveParams]) -> File:
+    def post(self, *body: Never, **params: Unpack[P.PrivateFileMoveParams]) -> File:
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/move (the ``privateFile.move`` endpoint).
 
         Keyword parameters:
@@ -9592,7 +9592,7 @@ class PrivateFileMoveNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.move (or a broader all.* scope).
         """
-        result: File = self._send('privateFile.move', None, params)
+        result: File = self._send('privateFile.move', body[0] if body else None, params)
         return result
 
 
@@ -9602,7 +9602,7 @@ class PrivateFileUploadNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/privateFiles/{privateFileId}/upload'
 
-    def post(self, /, **params: Unpack[P.PrivateFileUploadParams]) -> File:
+    def post(self, *body: Never, **params: Unpack[P.PrivateFileUploadParams]) -> File:
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/upload (the ``privateFile.upload`` endpoint).
 
         Keyword parameters:
@@ -9613,7 +9613,7 @@ class PrivateFileUploadNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: privateFile.*, privateFile.upload (or a broader all.* scope).
         """
-        result: File = self._send('privateFile.upload', None, params)
+        result: File = self._send('privateFile.upload', body[0] if body else None, params)
         return result
 
 
@@ -9623,7 +9623,7 @@ class ResourceJobCancelExecutionNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution'
 
-    def post(self, /, **params: Unpack[P.ResourceJobCancelExecutionParams]) -> Success:
+    def post(self, *body: Never, **params: Unpack[P.ResourceJobCancelExecutionParams]) -> Success:
         """Send POST /applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution (the ``resourceJob.cancelExecution`` endpoint).
 
         Keyword parameters:
@@ -9633,7 +9633,7 @@ class ResourceJobCancelExecutionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.cancelExecution (or a broader all.* scope).
         """
-        result: Success = self._send('resourceJob.cancelExecution', None, params)
+        result: Success = self._send('resourceJob.cancelExecution', body[0] if body else None, params)
         return result
 
 
@@ -9668,7 +9668,7 @@ class ResourceJobLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/resource-jobs/{resourceJobId}/logs'
 
-    def get(self, /, **params: Unpack[P.ResourceJobLogsParams]) -> ResourceJobExecutionLogs:
+    def get(self, *body: Never, **params: Unpack[P.ResourceJobLogsParams]) -> ResourceJobExecutionLogs:
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId}/logs (the ``resourceJob.logs`` endpoint).
 
         Keyword parameters:
@@ -9679,7 +9679,7 @@ class ResourceJobLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: resourceJob.*, resourceJob.logs (or a broader all.* scope).
         """
-        result: ResourceJobExecutionLogs = self._send('resourceJob.logs', None, params)
+        result: ResourceJobExecutionLogs = self._send('resourceJob.logs', body[0] if body else None, params)
         return result
 
 
@@ -9689,7 +9689,7 @@ class InstanceCustomNodeErrorsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes/{instanceCustomNodeId}/errors'
 
-    def get(self, /, **params: Unpack[P.InstanceCustomNodeErrorsParams]) -> FlowErrors:
+    def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeErrorsParams]) -> FlowErrors:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/errors (the ``instanceCustomNode.errors`` endpoint).
 
         Keyword parameters:
@@ -9702,7 +9702,7 @@ class InstanceCustomNodeErrorsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.errors (or a broader all.* scope).
         """
-        result: FlowErrors = self._send('instanceCustomNode.errors', None, params)
+        result: FlowErrors = self._send('instanceCustomNode.errors', body[0] if body else None, params)
         return result
 
 
@@ -9712,7 +9712,7 @@ class InstanceCustomNodeStatsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/nodes/{instanceCustomNodeId}/stats'
 
-    def get(self, /, **params: Unpack[P.InstanceCustomNodeStatsParams]) -> FlowStats:
+    def get(self, *body: Never, **params: Unpack[P.InstanceCustomNodeStatsParams]) -> FlowStats:
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/stats (the ``instanceCustomNode.stats`` endpoint).
 
         Keyword parameters:
@@ -9724,7 +9724,7 @@ class InstanceCustomNodeStatsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceCustomNode.*, instanceCustomNode.stats (or a broader all.* scope).
         """
-        result: FlowStats = self._send('instanceCustomNode.stats', None, params)
+        result: FlowStats = self._send('instanceCustomNode.stats', body[0] if body else None, params)
         return result
 
 
@@ -9757,7 +9757,7 @@ class InstanceNotificationRuleLogsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/notification-rules/{notificationRuleId}/logs'
 
-    def get(self, /, **params: Unpack[P.InstanceNotificationRuleLogsParams]) -> NotificationRuleDeliveryLogs:
+    def get(self, *body: Never, **params: Unpack[P.InstanceNotificationRuleLogsParams]) -> NotificationRuleDeliveryLogs:
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId}/logs (the ``instanceNotificationRule.logs`` endpoint).
 
         Keyword parameters:
@@ -9768,7 +9768,7 @@ class InstanceNotificationRuleLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceNotificationRule.*, instanceNotificationRule.logs (or a broader all.* scope).
         """
-        result: NotificationRuleDeliveryLogs = self._send('instanceNotificationRule.logs', None, params)
+        result: NotificationRuleDeliveryLogs = self._send('instanceNotificationRule.logs', body[0] if body else None, params)
         return result
 
 
@@ -9778,7 +9778,7 @@ class InstanceOrgDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/orgs/{orgId}/deviceCounts (the ``instanceOrg.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -9789,7 +9789,7 @@ class InstanceOrgDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('instanceOrg.deviceCounts', None, params)
+        result: DeviceCounts = self._send('instanceOrg.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -9799,7 +9799,7 @@ class InstanceOrgInvitesNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/invites'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgInvitesGetParams]) -> OrgInviteCollection:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgInvitesGetParams]) -> OrgInviteCollection:
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites (the ``instanceOrgInvites.get`` endpoint).
 
         Keyword parameters:
@@ -9812,7 +9812,7 @@ class InstanceOrgInvitesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvites.*, instanceOrgInvites.get (or a broader all.* scope).
         """
-        result: OrgInviteCollection = self._send('instanceOrgInvites.get', None, params)
+        result: OrgInviteCollection = self._send('instanceOrgInvites.get', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgInvitePost | BodyInput, /, **params: Unpack[P.InstanceOrgInvitesPostParams]) -> OrgInviteCollection:
@@ -9846,7 +9846,7 @@ class InstanceOrgMembersNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/members'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgMembersGetParams]) -> InstanceOrgMembers:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgMembersGetParams]) -> InstanceOrgMembers:
         """Send GET /instances/{instanceId}/orgs/{orgId}/members (the ``instanceOrgMembers.get`` endpoint).
 
         Keyword parameters:
@@ -9859,7 +9859,7 @@ class InstanceOrgMembersNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMembers.*, instanceOrgMembers.get (or a broader all.* scope).
         """
-        result: InstanceOrgMembers = self._send('instanceOrgMembers.get', None, params)
+        result: InstanceOrgMembers = self._send('instanceOrgMembers.get', body[0] if body else None, params)
         return result
 
     def post(self, body: InstanceOrgMemberPost | BodyInput, /, **params: Unpack[P.InstanceOrgMembersPostParams]) -> InstanceOrgMember:
@@ -9894,7 +9894,7 @@ class InstanceOrgNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts (the ``instanceOrg.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9905,7 +9905,7 @@ class InstanceOrgNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('instanceOrg.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('instanceOrg.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -9915,7 +9915,7 @@ class InstanceOrgPayloadCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgPayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgPayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCounts (the ``instanceOrg.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -9927,7 +9927,7 @@ class InstanceOrgPayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('instanceOrg.payloadCounts', None, params)
+        result: PayloadStats = self._send('instanceOrg.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -9937,7 +9937,7 @@ class InstanceOrgPayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown (the ``instanceOrg.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -9951,7 +9951,7 @@ class InstanceOrgPayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrg.*, instanceOrg.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('instanceOrg.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('instanceOrg.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -9961,7 +9961,7 @@ class InstanceSandboxDeviceCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxDeviceCountsParams]) -> DeviceCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxDeviceCountsParams]) -> DeviceCounts:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts (the ``instanceSandbox.deviceCounts`` endpoint).
 
         Keyword parameters:
@@ -9972,7 +9972,7 @@ class InstanceSandboxDeviceCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.deviceCounts (or a broader all.* scope).
         """
-        result: DeviceCounts = self._send('instanceSandbox.deviceCounts', None, params)
+        result: DeviceCounts = self._send('instanceSandbox.deviceCounts', body[0] if body else None, params)
         return result
 
 
@@ -9982,7 +9982,7 @@ class InstanceSandboxNotebookMinuteCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxNotebookMinuteCountsParams]) -> NotebookMinuteCounts:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts (the ``instanceSandbox.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
@@ -9993,7 +9993,7 @@ class InstanceSandboxNotebookMinuteCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.notebookMinuteCounts (or a broader all.* scope).
         """
-        result: NotebookMinuteCounts = self._send('instanceSandbox.notebookMinuteCounts', None, params)
+        result: NotebookMinuteCounts = self._send('instanceSandbox.notebookMinuteCounts', body[0] if body else None, params)
         return result
 
 
@@ -10003,7 +10003,7 @@ class InstanceSandboxPayloadCountsNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxPayloadCountsParams]) -> PayloadStats:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxPayloadCountsParams]) -> PayloadStats:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts (the ``instanceSandbox.payloadCounts`` endpoint).
 
         Keyword parameters:
@@ -10015,7 +10015,7 @@ class InstanceSandboxPayloadCountsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.payloadCounts (or a broader all.* scope).
         """
-        result: PayloadStats = self._send('instanceSandbox.payloadCounts', None, params)
+        result: PayloadStats = self._send('instanceSandbox.payloadCounts', body[0] if body else None, params)
         return result
 
 
@@ -10025,7 +10025,7 @@ class InstanceSandboxPayloadCountsBreakdownNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown'
 
-    def get(self, /, **params: Unpack[P.InstanceSandboxPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
+    def get(self, *body: Never, **params: Unpack[P.InstanceSandboxPayloadCountsBreakdownParams]) -> PayloadCountsBreakdown:
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown (the ``instanceSandbox.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
@@ -10039,7 +10039,7 @@ class InstanceSandboxPayloadCountsBreakdownNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.payloadCountsBreakdown (or a broader all.* scope).
         """
-        result: PayloadCountsBreakdown = self._send('instanceSandbox.payloadCountsBreakdown', None, params)
+        result: PayloadCountsBreakdown = self._send('instanceSandbox.payloadCountsBreakdown', body[0] if body else None, params)
         return result
 
 
@@ -10049,7 +10049,7 @@ class InstanceSandboxUndeleteNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete'
 
-    def patch(self, /, **params: Unpack[P.InstanceSandboxUndeleteParams]) -> InstanceSandbox:
+    def patch(self, *body: Never, **params: Unpack[P.InstanceSandboxUndeleteParams]) -> InstanceSandbox:
         """Send PATCH /instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete (the ``instanceSandbox.undelete`` endpoint).
 
         Keyword parameters:
@@ -10060,7 +10060,7 @@ class InstanceSandboxUndeleteNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceSandbox.*, instanceSandbox.undelete (or a broader all.* scope).
         """
-        result: InstanceSandbox = self._send('instanceSandbox.undelete', None, params)
+        result: InstanceSandbox = self._send('instanceSandbox.undelete', body[0] if body else None, params)
         return result
 
 
@@ -10180,7 +10180,7 @@ class DataTableRowsTruncateNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables/{dataTableId}/rows/truncate'
 
-    def post(self, /, **params: Unpack[P.DataTableRowsTruncateParams]) -> Success:
+    def post(self, *body: Never, **params: Unpack[P.DataTableRowsTruncateParams]) -> Success:
         """Send POST /applications/{applicationId}/data-tables/{dataTableId}/rows/truncate (the ``dataTableRows.truncate`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10188,7 +10188,7 @@ class DataTableRowsTruncateNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRows.*, dataTableRows.truncate (or a broader all.* scope).
         """
-        result: Success = self._send('dataTableRows.truncate', None, params)
+        result: Success = self._send('dataTableRows.truncate', body[0] if body else None, params)
         return result
 
 
@@ -10198,7 +10198,7 @@ class DataTableRowNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId}'
 
-    def get(self, /, **params: Unpack[P.DataTableRowGetParams]) -> DataTableRow:
+    def get(self, *body: Never, **params: Unpack[P.DataTableRowGetParams]) -> DataTableRow:
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId} (the ``dataTableRow.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10206,7 +10206,7 @@ class DataTableRowNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRow.*, dataTableRow.get (or a broader all.* scope).
         """
-        result: DataTableRow = self._send('dataTableRow.get', None, params)
+        result: DataTableRow = self._send('dataTableRow.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: DataTableRowInsertUpdate | BodyInput, /, **params: Unpack[P.DataTableRowPatchParams]) -> DataTableRow:
@@ -10225,7 +10225,7 @@ class DataTableRowNode(Node):
         result: DataTableRow = self._send('dataTableRow.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DataTableRowDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DataTableRowDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/rows/{rowId} (the ``dataTableRow.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10233,7 +10233,7 @@ class DataTableRowNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: dataTableRow.*, dataTableRow.delete (or a broader all.* scope).
         """
-        result: Success = self._send('dataTableRow.delete', None, params)
+        result: Success = self._send('dataTableRow.delete', body[0] if body else None, params)
         return result
 
 
@@ -10243,7 +10243,7 @@ class DeviceAttributeNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/devices/{deviceId}/attributes/{name}'
 
-    def get(self, /, **params: Unpack[P.DeviceAttributeGetParams]) -> DeviceAttribute:
+    def get(self, *body: Never, **params: Unpack[P.DeviceAttributeGetParams]) -> DeviceAttribute:
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes/{name} (the ``deviceAttribute.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10251,7 +10251,7 @@ class DeviceAttributeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttribute.*, deviceAttribute.get (or a broader all.* scope).
         """
-        result: DeviceAttribute = self._send('deviceAttribute.get', None, params)
+        result: DeviceAttribute = self._send('deviceAttribute.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: DeviceAttributePatch | BodyInput, /, **params: Unpack[P.DeviceAttributePatchParams]) -> DeviceAttribute:
@@ -10277,7 +10277,7 @@ class DeviceAttributeNode(Node):
         result: DeviceAttribute = self._send('deviceAttribute.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.DeviceAttributeDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.DeviceAttributeDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/attributes/{name} (the ``deviceAttribute.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10285,7 +10285,7 @@ class DeviceAttributeNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: deviceAttribute.*, deviceAttribute.delete (or a broader all.* scope).
         """
-        result: Success = self._send('deviceAttribute.delete', None, params)
+        result: Success = self._send('deviceAttribute.delete', body[0] if body else None, params)
         return result
 
 
@@ -10295,7 +10295,7 @@ class ExperienceEndpointLinkedResourcesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources'
 
-    def get(self, /, **params: Unpack[P.ExperienceEndpointLinkedResourcesParams]) -> ExperienceLinkedResources:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceEndpointLinkedResourcesParams]) -> ExperienceLinkedResources:
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources (the ``experienceEndpoint.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -10306,7 +10306,7 @@ class ExperienceEndpointLinkedResourcesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceEndpoint.*, experienceEndpoint.linkedResources (or a broader all.* scope).
         """
-        result: ExperienceLinkedResources = self._send('experienceEndpoint.linkedResources', None, params)
+        result: ExperienceLinkedResources = self._send('experienceEndpoint.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -10316,7 +10316,7 @@ class ExperienceViewLinkedResourcesNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/experience/views/{experienceViewId}/linkedResources'
 
-    def get(self, /, **params: Unpack[P.ExperienceViewLinkedResourcesParams]) -> ExperienceLinkedResources:
+    def get(self, *body: Never, **params: Unpack[P.ExperienceViewLinkedResourcesParams]) -> ExperienceLinkedResources:
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId}/linkedResources (the ``experienceView.linkedResources`` endpoint).
 
         Keyword parameters:
@@ -10327,7 +10327,7 @@ class ExperienceViewLinkedResourcesNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: experienceView.*, experienceView.linkedResources (or a broader all.* scope).
         """
-        result: ExperienceLinkedResources = self._send('experienceView.linkedResources', None, params)
+        result: ExperienceLinkedResources = self._send('experienceView.linkedResources', body[0] if body else None, params)
         return result
 
 
@@ -10387,7 +10387,7 @@ class FlowVersionNode(Node):
         """Go to ``/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats``."""
         return self._child('stats', FlowVersionStatsNode)
 
-    def get(self, /, **params: Unpack[P.FlowVersionGetParams]) -> FlowVersion:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionGetParams]) -> FlowVersion:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.get`` endpoint).
 
         Keyword parameters:
@@ -10397,7 +10397,7 @@ class FlowVersionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.get (or a broader all.* scope).
         """
-        result: FlowVersion = self._send('flowVersion.get', None, params)
+        result: FlowVersion = self._send('flowVersion.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: FlowVersionPatch | BodyInput, /, **params: Unpack[P.FlowVersionPatchParams]) -> FlowVersion:
@@ -10419,7 +10419,7 @@ class FlowVersionNode(Node):
         result: FlowVersion = self._send('flowVersion.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.FlowVersionDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.FlowVersionDeleteParams]) -> Success:
         """Send DELETE /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10427,7 +10427,7 @@ class FlowVersionNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.delete (or a broader all.* scope).
         """
-        result: Success = self._send('flowVersion.delete', None, params)
+        result: Success = self._send('flowVersion.delete', body[0] if body else None, params)
         return result
 
 
@@ -10437,7 +10437,7 @@ class InstanceOrgInviteNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/invites/{inviteId}'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgInviteGetParams]) -> OrgInvite:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgInviteGetParams]) -> OrgInvite:
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites/{inviteId} (the ``instanceOrgInvite.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10445,7 +10445,7 @@ class InstanceOrgInviteNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvite.*, instanceOrgInvite.get (or a broader all.* scope).
         """
-        result: OrgInvite = self._send('instanceOrgInvite.get', None, params)
+        result: OrgInvite = self._send('instanceOrgInvite.get', body[0] if body else None, params)
         return result
 
     def post(self, body: OrgRoleInfo | BodyInput, /, **params: Unpack[P.InstanceOrgInviteResendInviteParams]) -> OrgInvite:
@@ -10470,7 +10470,7 @@ class InstanceOrgInviteNode(Node):
         result: OrgInvite = self._send('instanceOrgInvite.resendInvite', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceOrgInviteDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceOrgInviteDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId}/invites/{inviteId} (the ``instanceOrgInvite.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10478,7 +10478,7 @@ class InstanceOrgInviteNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgInvite.*, instanceOrgInvite.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceOrgInvite.delete', None, params)
+        result: Success = self._send('instanceOrgInvite.delete', body[0] if body else None, params)
         return result
 
 
@@ -10488,7 +10488,7 @@ class InstanceOrgMemberNode(Node):
     __slots__ = ()
     _template = '/instances/{instanceId}/orgs/{orgId}/members/{userId}'
 
-    def get(self, /, **params: Unpack[P.InstanceOrgMemberGetParams]) -> InstanceOrgMember:
+    def get(self, *body: Never, **params: Unpack[P.InstanceOrgMemberGetParams]) -> InstanceOrgMember:
         """Send GET /instances/{instanceId}/orgs/{orgId}/members/{userId} (the ``instanceOrgMember.get`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10496,7 +10496,7 @@ class InstanceOrgMemberNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMember.*, instanceOrgMember.get (or a broader all.* scope).
         """
-        result: InstanceOrgMember = self._send('instanceOrgMember.get', None, params)
+        result: InstanceOrgMember = self._send('instanceOrgMember.get', body[0] if body else None, params)
         return result
 
     def patch(self, body: InstanceOrgMemberPatch | BodyInput, /, **params: Unpack[P.InstanceOrgMemberPatchParams]) -> InstanceOrgMember:
@@ -10521,7 +10521,7 @@ class InstanceOrgMemberNode(Node):
         result: InstanceOrgMember = self._send('instanceOrgMember.patch', body, params)
         return result
 
-    def delete(self, /, **params: Unpack[P.InstanceOrgMemberDeleteParams]) -> Success:
+    def delete(self, *body: Never, **params: Unpack[P.InstanceOrgMemberDeleteParams]) -> Success:
         """Send DELETE /instances/{instanceId}/orgs/{orgId}/members/{userId} (the ``instanceOrgMember.delete`` endpoint).
 
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
@@ -10529,7 +10529,7 @@ class InstanceOrgMemberNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: instanceOrgMember.*, instanceOrgMember.delete (or a broader all.* scope).
         """
-        result: Success = self._send('instanceOrgMember.delete', None, params)
+        result: Success = self._send('instanceOrgMember.delete', body[0] if body else None, params)
         return result
 
 
@@ -10539,7 +10539,7 @@ class FlowVersionErrorsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors'
 
-    def get(self, /, **params: Unpack[P.FlowVersionErrorsParams]) -> FlowErrors:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionErrorsParams]) -> FlowErrors:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors (the ``flowVersion.errors`` endpoint).
 
         Keyword parameters:
@@ -10553,7 +10553,7 @@ class FlowVersionErrorsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.errors (or a broader all.* scope).
         """
-        result: FlowErrors = self._send('flowVersion.errors', None, params)
+        result: FlowErrors = self._send('flowVersion.errors', body[0] if body else None, params)
         return result
 
 
@@ -10563,7 +10563,7 @@ class FlowVersionLogsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs'
 
-    def get(self, /, **params: Unpack[P.FlowVersionGetLogEntriesParams]) -> FlowLog:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionGetLogEntriesParams]) -> FlowLog:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs (the ``flowVersion.getLogEntries`` endpoint).
 
         Keyword parameters:
@@ -10574,7 +10574,7 @@ class FlowVersionLogsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.log (or a broader all.* scope).
         """
-        result: FlowLog = self._send('flowVersion.getLogEntries', None, params)
+        result: FlowLog = self._send('flowVersion.getLogEntries', body[0] if body else None, params)
         return result
 
 
@@ -10584,7 +10584,7 @@ class FlowVersionStatsNode(Node):
     __slots__ = ()
     _template = '/applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats'
 
-    def get(self, /, **params: Unpack[P.FlowVersionStatsParams]) -> FlowStats:
+    def get(self, *body: Never, **params: Unpack[P.FlowVersionStatsParams]) -> FlowStats:
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats (the ``flowVersion.stats`` endpoint).
 
         Keyword parameters:
@@ -10597,5 +10597,5 @@ class FlowVersionStatsNode(Node):
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
         Token scopes that allow it: flowVersion.*, flowVersion.stats (or a broader all.* scope).
         """
-        result: FlowStats = self._send('flowVersion.stats', None, params)
+        result: FlowStats = self._send('flowVersion.stats', body[0] if body else None, params)
         return result

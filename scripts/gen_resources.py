@@ -622,8 +622,10 @@ def _verb_method(
             signature = f"self, body: {body_type} | None = None, /"
         body_arg = "body"
     else:
-        signature = "self, /"
-        body_arg = "None"
+        # ``*body: Never``: mypy refuses any positional argument, and a dict given at run
+        # time gets an error that says to pass it as keywords (see ``_wire.encode``).
+        signature = "self, *body: Never"
+        body_arg = "body[0] if body else None"
     if asynchronous:
         return _async_verb_method(endpoint, verb, signature, params_type, returns, doc, body_arg)
     return (
@@ -713,7 +715,7 @@ def _render(
             "from ._async_node import AsyncNode\n",
             "from ._node import MISSING, _Missing\n\n",
             "if TYPE_CHECKING:\n",
-            "    from typing_extensions import Unpack\n\n",
+            "    from typing_extensions import Never, Unpack\n\n",
             "    from . import _params as P\n",
             "    from ._async_pagination import AsyncPaged\n",
             "    from ._async_streams import AsyncEventStream\n",
@@ -728,7 +730,7 @@ def _render(
             "from typing import TYPE_CHECKING, overload\n\n",
             "from ._node import MISSING, Node, _Missing\n\n",
             "if TYPE_CHECKING:\n",
-            "    from typing_extensions import Unpack\n\n",
+            "    from typing_extensions import Never, Unpack\n\n",
             "    from . import _params as P\n",
             "    from ._node import BodyInput\n",
             "    from ._streams import EventStream\n",

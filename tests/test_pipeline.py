@@ -617,3 +617,10 @@ def test_backoff_doubles_from_half_a_second_to_eight_with_jitter(
         waits = [_pipeline.backoff(retry) for _ in range(200)]
         assert all(0.75 * full <= w <= full for w in waits), retry
         assert len(set(waits)) > 1  # jitter: retrying clients do not move in step
+
+
+def test_a_dict_given_to_get_says_to_pass_it_as_keywords() -> None:
+    with serve(reply()) as srv, API(srv.url, TOKEN) as api:
+        with pytest.raises(TypeError, match=r"takes no body; give its parameters as keywords"):
+            api.applications(APP).devices().get({"perPage": 5})  # type: ignore[arg-type]
+    assert srv.received == []
