@@ -241,14 +241,7 @@ class _AsyncLoginRenewal(_LoginRenewal):
         self, pipeline: AsyncPipeline, two_factor_code: str | None = None
     ) -> AuthedUser | AuthedDevice:
         """Post the credentials (without any token) and return Losant's answer."""
-        if self._body is None:
-            raise RuntimeError("these login credentials were forgotten (the API was closed)")
-        body = dict(self._body)
-        if two_factor_code is None and self._two_factor is not None:
-            two_factor_code = self._two_factor()
-        if two_factor_code is not None:
-            body["twoFactorCode"] = two_factor_code
-        secrets = [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
+        body, secrets = self.request_body(two_factor_code)
         auth = AsyncRoot(pipeline.anonymous(), "").auth()
         failure: errors.LosantError | None = None
         try:

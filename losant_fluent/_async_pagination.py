@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._exceptions import LosantError
-from ._pagination import STYLES, Pager, page_items, read
+from ._pagination import STYLES, Pager, _fingerprint, page_items
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -250,11 +250,7 @@ class AsyncPageWalk(AsyncIterator[Any]):
                 if ahead is not None:
                     _drop(ahead[1])
                 page = await self._fetch(position)
-            raw = _fingerprint(page)
-            if raw is not None and raw == self._previous_raw:
-                raise self._pager._invalid(
-                    page, f"the page at {dict(position)} repeats the page before it")
-            following = self._pager.after(page, position)
+            following, raw = self._pager.follow(page, position, self._previous_raw)
         except LosantError as err:
             self.failed_page_number = self._page_number + 1
             self.failed_position = dict(position)
@@ -284,17 +280,6 @@ class AsyncPageWalk(AsyncIterator[Any]):
         self._next = None
         if ahead is not None:
             _drop(ahead[1])
-
-
-def _fingerprint(page: Any) -> tuple[Any, ...] | None:
-    """What tells two pages apart cheaply (as ``PageWalk`` does): size, first and last id."""
-    items = page_items(page)
-    if not items:
-        return None
-    first, last = read(items[0], "id"), read(items[-1], "id")
-    if first is None and last is None:
-        return None
-    return (len(items), first, last)
 
 
 def _drop(task: asyncio.Task[Any]) -> None:

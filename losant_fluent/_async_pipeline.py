@@ -30,7 +30,14 @@ from requests.structures import CaseInsensitiveDict
 
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._pipeline import DONE, RENEW, Credentials, Exchange, Options, Pipeline
-from ._transport import HTTPRequest, Transport, _describe, _host
+from ._transport import (
+    HTTPRequest,
+    Transport,
+    _describe,
+    _host,
+    broken_while_reading,
+    stalled,
+)
 
 if TYPE_CHECKING:
     from ._wire import WireCall
@@ -319,16 +326,8 @@ class HTTPXTransport:
             data = await answer.aread()
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.TimeoutException):
-                raise LosantTimeoutError(
-                    f"{_describe(request)}: the answer stalled for over {seconds} s; "
-                    "the request may have been received",
-                    may_have_been_received=True,
-                ) from None
-            raise LosantConnectionError(
-                f"{_describe(request)}: the connection broke while the answer was read "
-                f"({type(exc).__name__}); the request may have been received",
-                may_have_been_received=True,
-            ) from None
+                raise stalled(request, seconds) from None
+            raise broken_while_reading(request, exc) from None
         finally:
             await answer.aclose()
         return _as_requests(request, answer, data)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import ipaddress
 import json
 import logging
 import secrets as _random
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from . import _exceptions as errors
-from ._pipeline import Pipeline
+from ._pipeline import Pipeline, _loopback
 from ._resources import Root
 
 if TYPE_CHECKING:
@@ -137,10 +136,8 @@ class _LoginRenewal:
         state = "forgotten" if self._body is None else "kept"
         return f"<{type(self).__name__} {self._kind} credentials {state}>"
 
-    def login(
-        self, pipeline: Pipeline, two_factor_code: str | None = None
-    ) -> AuthedUser | AuthedDevice:
-        """Post the credentials (without any token) and return Losant's answer."""
+    def request_body(self, two_factor_code: str | None = None) -> tuple[dict[str, Any], list[str]]:
+        """The body of a login request, and the secrets in it (to keep out of errors)."""
         if self._body is None:
             raise RuntimeError("these login credentials were forgotten (the API was closed)")
         body = dict(self._body)
@@ -148,7 +145,13 @@ class _LoginRenewal:
             two_factor_code = self._two_factor()
         if two_factor_code is not None:
             body["twoFactorCode"] = two_factor_code
-        secrets = [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
+        return body, [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
+
+    def login(
+        self, pipeline: Pipeline, two_factor_code: str | None = None
+    ) -> AuthedUser | AuthedDevice:
+        """Post the credentials (without any token) and return Losant's answer."""
+        body, secrets = self.request_body(two_factor_code)
         # No token and no renewal: a refused login raises instead of renewing again.
         auth = Root(pipeline.anonymous(), "").auth()
         failure: errors.LosantError | None = None
@@ -244,13 +247,7 @@ _LOG_FILTER = _RedactOAuthLogs()
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return _loopback(urlsplit(url).hostname or "")
 
 
 def _allow_loopback_http() -> None:

@@ -194,6 +194,20 @@ class Pager:
             return None
         return following
 
+    def follow(
+        self, page: Any, position: Mapping[str, Any], previous: tuple[Any, ...] | None
+    ) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None]:
+        """Check a newly fetched page and say where the one after it starts.
+
+        ``previous`` is the fingerprint of the page before; the page's own is returned with
+        the next position. Raises ``InvalidResponseError`` for a page that repeats the one
+        before it (or contradicts the walk: see :meth:`after`).
+        """
+        fingerprint = _fingerprint(page)
+        if fingerprint is not None and fingerprint == previous:
+            raise self._invalid(page, f"the page at {dict(position)} repeats the page before it")
+        return self.after(page, position), fingerprint
+
     def _moved(self, position: Mapping[str, Any]) -> WireCall:
         call = self.call
         for name, value in position.items():
@@ -373,11 +387,7 @@ class PageWalk(Iterator[Any]):
                 page = ahead.take()
             else:
                 page = self._pager.fetch(position, self._raw)
-            fingerprint = _fingerprint(page)
-            if fingerprint is not None and fingerprint == self._previous:
-                raise self._pager._invalid(
-                    page, f"the page at {dict(position)} repeats the page before it")
-            following = self._pager.after(page, position)
+            following, fingerprint = self._pager.follow(page, position, self._previous)
         except LosantError as err:
             self.failed_page_number = self._page_number + 1
             self.failed_position = dict(position)

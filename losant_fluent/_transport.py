@@ -193,6 +193,24 @@ def _reason(exc: BaseException) -> str:
     return type(inner).__name__
 
 
+def stalled(request: HTTPRequest, timeout: float | None) -> LosantTimeoutError:
+    """The error of an answer whose body stopped coming for longer than ``timeout``."""
+    return LosantTimeoutError(
+        f"{_describe(request)}: the answer stalled for over {timeout} s; "
+        "the request may have been received",
+        may_have_been_received=True,
+    )
+
+
+def broken_while_reading(request: HTTPRequest, exc: BaseException) -> LosantConnectionError:
+    """The error of a connection that broke while the answer's body was read."""
+    return LosantConnectionError(
+        f"{_describe(request)}: the connection broke while the answer was read "
+        f"({type(exc).__name__}); the request may have been received",
+        may_have_been_received=True,
+    )
+
+
 def _read_body(
     request: HTTPRequest,
     response: requests.Response,
@@ -222,16 +240,8 @@ def _read_body(
 
         response.close()
         if isinstance(exc, (u3.ReadTimeoutError, TimeoutError)):
-            raise LosantTimeoutError(
-                f"{_describe(request)}: the answer stalled for over {timeout} s; "
-                "the request may have been received",
-                may_have_been_received=True,
-            ) from None
-        raise LosantConnectionError(
-            f"{_describe(request)}: the connection broke while the answer was read "
-            f"({type(exc).__name__}); the request may have been received",
-            may_have_been_received=True,
-        ) from None
+            raise stalled(request, timeout) from None
+        raise broken_while_reading(request, exc) from None
     response._content = b"".join(chunks)
     response._content_consumed = True  # type: ignore[attr-defined]
     response.close()  # body read: gives the connection back to the pool
