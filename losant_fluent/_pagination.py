@@ -303,8 +303,12 @@ class PageWalk(Iterator[Any]):
             from ._data import progress_bar
 
             total = read(first, "totalCount")
+            total = total if isinstance(total, int) and not isinstance(total, bool) else None
+            if pages and total is not None:  # pages from the page size the first page used
+                size = _as_int(read(first, "perPage") or read(first, "limit"), 0)
+                total = -(-total // size) if size > 0 else None
             self._bar = progress_bar(
-                total=None if pages else (total if isinstance(total, int) else None),
+                total=total,
                 unit="pages" if pages else "items",
                 desc=pager.endpoint_id if pager is not None else None,
             )
