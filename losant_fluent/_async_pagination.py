@@ -83,7 +83,7 @@ class AsyncPaged(Generic[T]):
         the items, as the API sent them.
         """
         from ._data import to_pandas
-        from .models._registry import parse_response
+        from .models._registry import attach_response, model_for
 
         first: dict[str, Any] | None = None
         items: list[Any] = []
@@ -96,7 +96,13 @@ class AsyncPaged(Generic[T]):
         first["count"] = len(items)
         endpoint = self._call.endpoint
         schema = endpoint.success_schema(200) if endpoint is not None else None
-        return to_pandas(parse_response(schema, first, None))
+        if schema is None:
+            raise TypeError(f"{self._call.path} has no tabular form")
+        # The converter reads the JSON as sent and only the model's field types: no need
+        # to build a model per item first.
+        result = model_for(schema).model_construct()
+        attach_response(result, None, first)
+        return to_pandas(result)
 
 
 def walk(
