@@ -190,6 +190,23 @@ class EventParser:
         return ServerSentEvent(event or "message", "\n".join(data), self.last_event_id or None)
 
 
+def gave_up(call: WireCall, failures: int, error: Exception | None) -> Exception:
+    """The error that ends a stream that could not be resumed."""
+    if error is not None:
+        return error
+    return LosantConnectionError(
+        f"GET {call.path}: the event stream could not be resumed ({failures} "
+        "connections in a row brought nothing back)", may_have_been_received=True)
+
+
+def resume_headers(call: WireCall, last_event_id: str) -> tuple[tuple[str, str], ...]:
+    """The call's headers for a reconnection: ``Last-Event-ID`` set to the last id seen."""
+    headers = tuple(h for h in call.headers if h[0].lower() != "last-event-id")
+    if last_event_id:
+        headers += (("Last-Event-ID", last_event_id),)
+    return headers
+
+
 class EventStream:
     """Iterate over the events of a streaming endpoint as they arrive; close when done.
 
@@ -272,9 +289,7 @@ class EventStream:
         if self._closed.wait(self.retry):
             return None
         call = self._call
-        headers = tuple(h for h in call.headers if h[0].lower() != "last-event-id")
-        if self._parser.last_event_id:
-            headers += (("Last-Event-ID", self._parser.last_event_id),)
+        headers = resume_headers(call, self._parser.last_event_id)
         self.reconnects += 1
         response = self._pipeline.send(replace(call, headers=headers), stream=True)
         with self._lock:
@@ -307,12 +322,7 @@ class EventStream:
             yield chunk
 
     def _gave_up(self, failures: int, error: Exception | None) -> Exception:
-        """The error that ends a stream that could not be resumed."""
-        if error is not None:
-            return error
-        return LosantConnectionError(
-            f"GET {self._call.path}: the event stream could not be resumed ({failures} "
-            "connections in a row brought nothing back)", may_have_been_received=True)
+        return gave_up(self._call, failures, error)
 
     def _drop(self, response: requests.Response) -> None:
         with self._lock:

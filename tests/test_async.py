@@ -511,12 +511,16 @@ def test_streams_yield_events_as_they_arrive() -> None:
         async def go() -> list[Any]:
             async with AsyncAPI(server.url, TOKEN) as api:
                 stream = api.applications(APP).devices(DEV).state_stream().get()
-                events = [event async for event in stream]
-                await stream.aclose()
+                events = []
+                async for event in stream:  # the body ends: the stream would reconnect
+                    events.append(event)
+                    if len(events) == 2:
+                        await stream.aclose()
                 return events
         events = run(go)
+    # The id stays the last one seen until another comes (the SSE rules).
     assert [(e.event, e.data, e.id) for e in events] == [
-        ("state", '{"t": 1}', "7"), ("message", "two\nlines", None)]
+        ("state", '{"t": 1}', "7"), ("message", "two\nlines", "7")]
     assert events[0].json() == {"t": 1}
 
 
@@ -533,3 +537,32 @@ def test_to_list_and_to_pandas_gather_every_page() -> None:
         items, frame = run(go)
     assert len(items) == 250 and len(frame) == 250
     assert list(frame["name"])[:2] == ["device-0", "device-1"]
+
+
+def test_an_async_stream_resumes_with_last_event_id_after_a_drop() -> None:
+    from sse_server import SSEServer, Stream
+
+    def event(n: int, data: str) -> bytes:
+        return f"id: {n}\ndata: {data}\n\n".encode()
+
+    def script(request: object, index: int) -> Stream:
+        if index == 0:  # two events, then the connection breaks mid-event
+            return Stream(steps=[b"retry: 200\n\n", event(1, "a"), event(2, "b"),
+                                 b"id: 3\ndata: cut"])
+        return Stream(steps=[event(3, "c")], hold=True)
+
+    async def go() -> tuple[list[tuple[str | None, str]], int]:
+        async with AsyncAPI(server.url, TOKEN) as api:
+            stream = api.applications(APP).devices("d").command_stream().get()
+            seen: list[tuple[str | None, str]] = []
+            async for item in stream:
+                seen.append((item.id, item.data))
+                if len(seen) == 3:
+                    await stream.aclose()
+            return seen, stream.reconnects
+
+    with SSEServer(script) as server:
+        seen, reconnects = run(go)
+        headers = [r.headers.get("last-event-id") for r in server.received]
+    assert seen == [("1", "a"), ("2", "b"), ("3", "c")]
+    assert headers == [None, "2"] and reconnects == 1
