@@ -35,7 +35,7 @@ from ._exceptions import (
 from ._node import Node, RawNode
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncAPI
+    from ._async_client import AsyncAPI, AsyncOAuth2
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,7 @@ __all__ = [
     "API",
     "APIError",
     "AsyncAPI",
+    "AsyncOAuth2",
     "BadRequestError",
     "BodyValidationError",
     "ConflictError",
@@ -69,8 +70,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """``AsyncAPI`` is imported on first use: ``import losant_fluent`` never imports httpx."""
-    if name == "AsyncAPI":
-        from ._async_client import AsyncAPI
+    if name in ("AsyncAPI", "AsyncOAuth2"):
+        from . import _async_client
 
-        return AsyncAPI
+        return getattr(_async_client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ over httpx (the ``async`` extra: ``pip install 'losant-fluent[async]'``). See do
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,13 +26,13 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self
 
+    from ._auth import OAuth2
     from ._pipeline import Pipeline
     from .models import AuthedDevice, AuthedUser
 
-__all__ = ["AsyncAPI"]
+__all__ = ["AsyncAPI", "AsyncOAuth2"]
 
 _UNSET: Any = object()
-_SECRET_FIELDS = ("password", "twoFactorCode", "key", "secret")
 
 
 class AsyncAPI(AsyncRoot):
@@ -207,6 +208,38 @@ class AsyncAPI(AsyncRoot):
         self._pipeline.credentials.install(result.token, renewal, result)
         return self
 
+    def oauth2(
+        self,
+        client_id: str,
+        authorization_url: str,
+        token_url: str,
+        redirect_uri: str,
+        scope: str | Sequence[str] | None = None,
+        *,
+        client_secret: str | None = None,
+        token: Mapping[str, Any] | None = None,
+        on_token: Callable[[dict[str, Any]], object] | None = None,
+        verify: bool | str | None = None,
+    ) -> AsyncOAuth2:
+        """Start OAuth 2.0 (authorization code with PKCE) for this API; see ``AsyncOAuth2``.
+
+        The same flow as ``API.oauth2``: ``authorization_url()``, then
+        ``await fetch_token(redirected_url)``; an expired access token is refreshed once on
+        401. ``verify`` is for the token endpoint's certificate.
+        """
+        from ._auth import OAuth2
+        from ._pipeline import Pipeline
+        from ._transport import RequestsTransport
+
+        pipeline = self._pipeline
+        # The token requests go through a synchronous pipeline (requests-oauthlib builds them)
+        # that shares this API's credentials, run in a worker thread.
+        token_pipeline = Pipeline(pipeline.url, RequestsTransport(verify=verify),
+                                  pipeline.credentials, pipeline.options)
+        flow = OAuth2(token_pipeline, client_id, authorization_url, token_url, redirect_uri,
+                      scope, client_secret=client_secret, token=token, on_token=on_token)
+        return AsyncOAuth2(flow, pipeline.credentials)
+
     async def aclose(self) -> None:
         """Forget the token and any login secrets; close the connection pool (if ours)."""
         self._pipeline.credentials.forget()
@@ -263,3 +296,63 @@ class _AsyncLoginRenewal(_LoginRenewal):
         result = await self.alogin(pipeline)
         pipeline.credentials.install(result.token, self, result)
         return True
+
+
+class AsyncOAuth2:
+    """OAuth 2.0 for one ``AsyncAPI``: the sync :class:`~losant_fluent.OAuth2` flow, awaited.
+
+    Token requests (exchange and refresh) run in a worker thread through a pipeline that
+    shares the ``AsyncAPI``'s credentials; the access token is then used by every async
+    request, and refreshed once when refused (401), as with the sync client.
+    """
+
+    def __init__(self, flow: OAuth2, credentials: Credentials) -> None:
+        self._flow = flow
+        self._credentials = credentials
+        if flow.token is not None:
+            self._adopt()
+
+    def __repr__(self) -> str:
+        return repr(self._flow).replace("<OAuth2", "<AsyncOAuth2", 1)
+
+    @property
+    def token(self) -> dict[str, Any] | None:
+        """A copy of the current token (``access_token``, ``refresh_token``...)."""
+        return self._flow.token
+
+    def authorization_url(self, **extra: str) -> tuple[str, str]:
+        """The URL to send the user to, and its ``state`` (nothing is sent)."""
+        return self._flow.authorization_url(**extra)
+
+    async def fetch_token(self, authorization_response: str) -> dict[str, Any]:
+        """Trade the redirect URL for a token and start using it (see ``OAuth2``)."""
+        token = await asyncio.to_thread(self._flow.fetch_token, authorization_response)
+        self._adopt()
+        return token
+
+    async def refresh(self) -> dict[str, Any]:
+        """Get a new access token with the refresh token now; install it and return it."""
+        token = await asyncio.to_thread(self._flow.refresh)
+        self._adopt()
+        return token
+
+    def renew(self, pipeline: Pipeline) -> bool:
+        """A sync renewal is impossible here; the async pipeline calls :meth:`arenew`."""
+        return False
+
+    async def arenew(self, pipeline: AsyncPipeline) -> bool:
+        """Refresh after a 401 (called by the async pipeline); ``False`` without a refresh
+        token."""
+        if not (self._flow.token or {}).get("refresh_token"):
+            return False
+        await self.refresh()
+        return True
+
+    def forget(self) -> None:
+        """Drop the tokens and the PKCE verifier."""
+        self._flow.forget()
+
+    def _adopt(self) -> None:
+        """Make this object the renewal of the token the flow just installed."""
+        with self._credentials.lock:
+            self._credentials.install(self._credentials.token, self, None)

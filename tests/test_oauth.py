@@ -316,3 +316,31 @@ def test_token_requests_go_through_the_pipeline(auth: AuthServer) -> None:
     assert exchange.header("X-Trace") is None  # extra headers stay with the Losant API
     assert exchange.header("Authorization") is None  # never the Losant token
     assert exchange.header("Content-Type") == "application/x-www-form-urlencoded"
+
+
+def test_async_oauth_fetches_uses_and_refreshes_the_token(auth: AuthServer) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+
+    saved: list[dict[str, Any]] = []
+
+    async def go() -> tuple[str, str]:
+        async with AsyncAPI(url=auth.url) as api:
+            oauth = api.oauth2(CLIENT, f"{auth.url}/authorize", f"{auth.url}/token", REDIRECT,
+                               SCOPE, on_token=saved.append)
+            url, _ = oauth.authorization_url()
+            location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+            await oauth.fetch_token(location)
+            first = (await api.me().get()).email
+            auth.expire_all()
+            second = (await api.me().get()).email  # 401, refreshed once, re-sent
+            return first, second
+
+    assert asyncio.run(go()) == ("email@example.com", "email@example.com")
+    grants = [form(r)["grant_type"] for r in auth.to("POST", "/token")]
+    assert grants == ["authorization_code", "refresh_token"]
+    assert len(saved) == 2 and saved[0]["access_token"] != saved[1]["access_token"]
+    gets = [r.header("Authorization") for r in auth.to("GET", "/me")]
+    assert gets == [f"Bearer {saved[0]['access_token']}"] * 2 + [
+        f"Bearer {saved[1]['access_token']}"]
