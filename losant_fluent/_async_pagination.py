@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
 from ._pagination import STYLES, Pager, _fingerprint, page_items
@@ -25,10 +25,13 @@ if TYPE_CHECKING:
 
     from ._async_pipeline import AsyncPipeline
     from ._wire import WireCall
+    from .models._base import LosantCollection
 
 __all__ = ["AsyncPageWalk", "AsyncPaged", "walk"]
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)  # a page type: only ever produced, never taken
+ItemT = TypeVar("ItemT")
+W = TypeVar("W")
 
 
 class AsyncPaged(Generic[T]):
@@ -56,17 +59,23 @@ class AsyncPaged(Generic[T]):
     def __await__(self) -> Generator[Any, None, T]:
         return self.first().__await__()
 
-    def __aiter__(self) -> AsyncPageWalk:
+    # ``async for device in app.devices().get()`` types ``device`` as ``Device``: the item
+    # type is read off the page type (``Devices`` is a ``LosantCollection[Device]``).
+    @overload
+    def __aiter__(self: AsyncPaged[LosantCollection[ItemT]]) -> AsyncPageWalk[ItemT]: ...
+    @overload
+    def __aiter__(self) -> AsyncPageWalk[Any]: ...
+    def __aiter__(self) -> AsyncPageWalk[Any]:
         return self.iter_items()
 
     def iter_items(
         self, *, max_items: int | None = None, read_ahead: bool = False, raw: bool = False
-    ) -> AsyncPageWalk:
+    ) -> AsyncPageWalk[Any]:
         """Walk the items of every page (``max_items``: stop after that many)."""
         return AsyncPageWalk(self._pipeline, self._call, max_items=max_items,
                              read_ahead=read_ahead, raw=raw)
 
-    def pages(self, *, read_ahead: bool = False, raw: bool = False) -> AsyncPageWalk:
+    def pages(self, *, read_ahead: bool = False, raw: bool = False) -> AsyncPageWalk[Any]:
         """Walk the pages: each a model like the first (``raw=True``: the decoded dict)."""
         return AsyncPageWalk(self._pipeline, self._call, pages=True, read_ahead=read_ahead,
                              raw=raw)
@@ -107,7 +116,7 @@ class AsyncPaged(Generic[T]):
 
 def walk(
     page: Any, *, pages: bool = False, max_items: int | None = None, read_ahead: bool = False
-) -> AsyncPageWalk:
+) -> AsyncPageWalk[Any]:
     """An ``async for`` walk starting from an awaited first page (``page = await ...get()``)."""
     private = getattr(page, "__pydantic_private__", None)
     pager = private.get("_losant_pager") if isinstance(private, dict) else None
@@ -121,7 +130,7 @@ def walk(
                          max_items=max_items, read_ahead=read_ahead)
 
 
-class AsyncPageWalk(AsyncIterator[Any]):
+class AsyncPageWalk(AsyncIterator[W]):
     """An async iterator over the items (or pages) of a paginated call, fetched lazily.
 
     The same rules as ``PageWalk``: the next page is requested when the current one is used
@@ -216,24 +225,26 @@ class AsyncPageWalk(AsyncIterator[Any]):
         self._next = self._pager.after(first, self._pager.start())
         self._read_on()
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> W:
         if not self._started:
             await self._start()
             if self._pages:
                 self._yielded += 1
-                return self._page
+                page: W = self._page
+                return page
         if self._pages:
             if self._next is None:
                 raise StopAsyncIteration
             await self._advance()
             self._yielded += 1
-            return self._page
+            following: W = self._page
+            return following
         while True:
             if self._max_items is not None and self._yielded >= self._max_items:
                 await self.aclose()
                 raise StopAsyncIteration
             if self._index < len(self._items):
-                item = self._items[self._index]
+                item: W = self._items[self._index]
                 self._index += 1
                 self._yielded += 1
                 return item

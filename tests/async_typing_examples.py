@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from typing_extensions import assert_type
 
 from losant_fluent import AsyncAPI
@@ -23,9 +25,9 @@ async def chains_are_typed(api: AsyncAPI) -> None:
     )
     assert_type(await api.applications("a").devices("d").state().post({"data": {}}), Success)
     assert_type(api.applications("a").devices("d").state_stream().get(), AsyncEventStream)
-    assert_type(api.applications("a").devices().get().pages(), AsyncPageWalk)
+    assert_type(api.applications("a").devices().get().pages(), AsyncPageWalk[Any])
     assert_type(api.with_options(timeout=1), AsyncAPI)
     assert_type(await api.login_user("e", "p"), AsyncAPI)
     async for device in api.applications("a").devices().get(perPage=1000):
-        print(device)
+        assert_type(device, Device)
     await api.applications("a").devices().get(perPage=10, sortDirection="asc", validate=False)

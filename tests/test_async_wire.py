@@ -39,9 +39,10 @@ async def _call_async(api: AsyncAPI, endpoint: Any) -> Any:
     verb = getattr(_chain(api, endpoint.path), endpoint.method.lower())
     result = verb(*_args(endpoint), validate=False, **_kwargs(endpoint))
     if isinstance(result, AsyncEventStream):
-        async with result as stream:
-            events = [event async for event in stream]
-        assert [e.event for e in events] == ["hello"]
+        async with result as stream:  # a stream reconnects when its body ends: take one
+            async for event in stream:
+                assert event.event == "hello"
+                break
         return stream
     if isinstance(result, AsyncPaged):
         return await result
