@@ -73,18 +73,10 @@ def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
     return url, [(str(key), str(value)) for key, value in fields.items() if value is not None]
 
 
-def upload_file(result: Any, data: FileData, *, api: Any = None,
-                filename: str | None = None, content_type: str | None = None,
-                timeout: float | None = None) -> requests.Response:
-    """Send ``data`` (bytes, a path, or a binary file object) to ``result``'s upload target.
+def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,
+                 content_type: str | None, timeout: float | None) -> tuple[Pipeline, WireCall]:
+    """The pipeline and the storage-host request of an upload (see :func:`upload_file`)."""
 
-    A ``multipart/form-data`` POST to ``upload.url``: every ``upload.fields`` entry first,
-    in the API's order, then the content in a part named ``file`` (file name from the path,
-    ``filename`` or the file's ``name``; content type ``content_type``, the file's declared
-    ``contentType``, or guessed from the name). No Losant token or
-    other API header is sent. Returns the storage host's 2xx answer; raises the
-    ``LosantError`` of any other (``http_response()`` gives it).
-    """
     url, fields = upload_fields(result)
     pipeline = _pipeline(result, api)
     content: Any = data
@@ -106,7 +98,36 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     body = MultipartBody.from_fields(list(fields), [("file", content)])
     call = WireCall(method="POST", path=urlsplit(url).path or "/", url=url, body=body,
                     content_type=body.content_type, timeout=timeout)
+    return pipeline, call
+
+
+def upload_file(result: Any, data: FileData, *, api: Any = None,
+                filename: str | None = None, content_type: str | None = None,
+                timeout: float | None = None) -> requests.Response:
+    """Send ``data`` (bytes, a path, or a binary file object) to ``result``'s upload target.
+
+    A ``multipart/form-data`` POST to ``upload.url``: every ``upload.fields`` entry first,
+    in the API's order, then the content in a part named ``file`` (file name from the path,
+    ``filename`` or the file's ``name``; content type ``content_type``, the file's declared
+    ``contentType``, or guessed from the name). No Losant token or
+    other API header is sent. Returns the storage host's 2xx answer; raises the
+    ``LosantError`` of any other (``http_response()`` gives it).
+    """
+    pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
     response = pipeline.send(call, authorize=False)
+    response.close()
+    return response
+
+
+async def aupload_file(result: Any, data: FileData, *, api: Any = None,
+                       filename: str | None = None, content_type: str | None = None,
+                       timeout: float | None = None) -> requests.Response:
+    """:func:`upload_file` for a result read through an ``AsyncAPI``, awaited."""
+    pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
+    asend = getattr(pipeline, "asend", None)
+    if asend is None:
+        raise TypeError("this file came through a synchronous API: use upload_file()")
+    response: requests.Response = await asend(call, authorize=False)
     response.close()
     return response
 

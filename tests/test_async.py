@@ -566,3 +566,20 @@ def test_an_async_stream_resumes_with_last_event_id_after_a_drop() -> None:
         headers = [r.headers.get("last-event-id") for r in server.received]
     assert seen == [("1", "a"), ("2", "b"), ("3", "c")]
     assert headers == [None, "2"] and reconnects == 1
+
+
+def test_a_file_created_through_async_uploads_with_aupload_file() -> None:
+    from losant_fluent.testing import Emulator
+
+    with Emulator() as emu:
+        async def go() -> tuple[Any, Any]:
+            async with AsyncAPI(emu.url, emu.user_token()) as api:
+                files = api.applications(emu.application_id).files()
+                created = await files.post({"name": "a.txt", "type": "file",
+                                            "parentDirectory": "/"})
+                answer = await created.aupload_file(b"hello async")
+                stored = await api.applications(emu.application_id).file(created.id).get()
+                return answer, stored
+        answer, stored = run(go)
+    assert 200 <= answer.status_code < 300  # the emulator's storage refuses any Authorization
+    assert stored.status == "completed" and stored.file_size == len(b"hello async")

@@ -53,3 +53,12 @@ class FileUploadMixin(FileResultMixin):
 
         return upload_file(self, data, filename=filename, content_type=content_type,
                            api=api, timeout=timeout)
+
+    async def aupload_file(self, data: Any, *, filename: str | None = None,
+                           content_type: str | None = None, api: Any = None,
+                           timeout: float | None = None) -> requests.Response:
+        """``upload_file`` for a file created through an ``AsyncAPI``, awaited."""
+        from .._files import aupload_file
+
+        return await aupload_file(self, data, filename=filename, content_type=content_type,
+                                  api=api, timeout=timeout)
