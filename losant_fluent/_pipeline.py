@@ -405,7 +405,7 @@ class Pipeline:
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
         _attach_pipeline(result, self)
-        items = getattr(result, "items", None)
+        items = getattr(result, "items", None) if "items" in type(result).model_fields else None
         if isinstance(items, list) and items and getattr(
             type(items[0]), "__losant_needs_pipeline__", False
         ):  # items that can act on their own (files: download) need it too

@@ -39,10 +39,17 @@ def model_for(schema_name: str) -> type[LosantModel]:
 
     Raises ``KeyError`` for a name that is not a published schema.
     """
-    module_name, class_name = SCHEMAS[schema_name]
-    module = importlib.import_module(f"{__package__}._generated.{module_name}")
-    cls: type[LosantModel] = getattr(module, class_name)
+    cls = _CLASSES.get(schema_name)
+    if cls is None:
+        module_name, class_name = SCHEMAS[schema_name]
+        module = importlib.import_module(f"{__package__}._generated.{module_name}")
+        cls = _CLASSES[schema_name] = getattr(module, class_name)
     return cls
+
+
+_CLASSES: dict[str, type[LosantModel]] = {}  # model classes already imported, by schema
+# Below this size a response makes too few objects for the collector to matter.
+_PAUSE_ABOVE = 32768
 
 
 def attach_response(model: LosantModel, response: requests.Response | None, raw: Any) -> None:
@@ -100,8 +107,11 @@ def parse_response_json(
     except (KeyError, ImportError):
         return parse_response(schema_name, json.loads(content), response)
     try:
-        with _collection_paused():
-            model: LosantModel = cls.model_validate_json(content)
+        if len(content) > _PAUSE_ABOVE:
+            with _collection_paused():
+                model: LosantModel = cls.model_validate_json(content)
+        else:
+            model = cls.model_validate_json(content)
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             json.loads(content)  # raises the JSON syntax error with its position
