@@ -9,7 +9,6 @@ over httpx (the ``async`` extra: ``pip install 'losant-fluent[async]'``). See do
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,8 +16,8 @@ from . import _exceptions as errors
 from ._async_pipeline import AsyncPipeline, AsyncTransport, HTTPXTransport
 from ._async_resources import AsyncRoot
 from ._auth import _LoginRenewal, _scrubbed
-from ._client import DEFAULT_TIMEOUT, DEFAULT_URL
-from ._pipeline import ACCEPT_VERSION, Credentials, Options, check_url
+from ._client import DEFAULT_TIMEOUT, settings
+from ._pipeline import ACCEPT_VERSION, Credentials, Options
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -71,22 +70,14 @@ class AsyncAPI(AsyncRoot):
         transport: AsyncTransport | None = None,
         accept_version: str = ACCEPT_VERSION,
     ) -> None:
-        base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
-        if token is None:
-            token = os.environ.get("LOSANT_API_TOKEN") or None
-        options = Options(
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            validate=validate,
-            headers=tuple((headers or {}).items()),
-            accept_version=accept_version,
+        base, credentials, options = settings(
+            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version
         )
         if transport is None:
             transport = HTTPXTransport(client, max_connections=max_connections, verify=verify)
         elif client is not None or verify is not None:
             raise TypeError("give either transport= or client=/verify=, not both")
-        pipeline = AsyncPipeline(base, transport, Credentials(token or None), options)
+        pipeline = AsyncPipeline(base, transport, credentials, options)
         super().__init__(pipeline, "")
 
     @classmethod

@@ -26,11 +26,40 @@ if TYPE_CHECKING:
     from ._auth import OAuth2
     from .models import AuthedDevice, AuthedUser
 
-__all__ = ["API", "DEFAULT_TIMEOUT", "DEFAULT_URL"]
+__all__ = ["API", "DEFAULT_TIMEOUT", "DEFAULT_URL", "settings"]
 
 DEFAULT_URL = "https://api.losant.com"
 DEFAULT_TIMEOUT = 60.0
 _UNSET: Any = object()
+
+
+def settings(
+    url: str | None,
+    token: str | None,
+    timeout: float | None,
+    max_retries: int,
+    max_retry_wait: float,
+    validate: bool,
+    headers: Mapping[str, str] | None,
+    accept_version: str,
+) -> tuple[str, Credentials, Options]:
+    """The checked base URL, credentials and options of a new ``API`` (or ``AsyncAPI``).
+
+    ``url`` falls back to ``$LOSANT_API_URL``, then ``https://api.losant.com``; ``token`` to
+    ``$LOSANT_API_TOKEN``.
+    """
+    base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
+    if token is None:
+        token = os.environ.get("LOSANT_API_TOKEN") or None
+    options = Options(
+        timeout=timeout,
+        max_retries=max_retries,
+        max_retry_wait=max_retry_wait,
+        validate=validate,
+        headers=tuple((headers or {}).items()),
+        accept_version=accept_version,
+    )
+    return base, Credentials(token or None), options
 
 
 class API(Root):
@@ -72,22 +101,14 @@ class API(Root):
         transport: Transport | None = None,
         accept_version: str = ACCEPT_VERSION,
     ) -> None:
-        base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
-        if token is None:
-            token = os.environ.get("LOSANT_API_TOKEN") or None
-        options = Options(
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_wait=max_retry_wait,
-            validate=validate,
-            headers=tuple((headers or {}).items()),
-            accept_version=accept_version,
+        base, credentials, options = settings(
+            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version
         )
         if transport is None:
             transport = RequestsTransport(session, pool_size=pool_size, verify=verify)
         elif session is not None or verify is not None:
             raise TypeError("give either transport= or session=/verify=, not both")
-        super().__init__(Pipeline(base, transport, Credentials(token or None), options), "")
+        super().__init__(Pipeline(base, transport, credentials, options), "")
 
     @classmethod
     def _over(cls, pipeline: Pipeline) -> API:
