@@ -322,7 +322,14 @@ class PageWalk(Iterator[Any]):
         self._started = False
         self._items = page_items(first)
         self._index = 0
+        # Item walks count what they yielded as the items of the pages before this one plus
+        # the index in this one; page walks count pages in ``_yielded``.
+        self._before = 0
         self._yielded = 0
+        # Items of this page that ``__next__`` may hand out with no other check (0 when a
+        # limit or page walk needs the checks): the loop of a data script over 100,000
+        # items stays a few attribute reads per item.
+        self._fast_end = 0
         self._previous = _fingerprint(first)
         self.failed_page_number: int | None = None
         self.failed_position: dict[str, Any] | None = None
@@ -330,7 +337,7 @@ class PageWalk(Iterator[Any]):
 
     def __repr__(self) -> str:
         what = "pages" if self._pages else "items"
-        return f"<PageWalk of {what}: page {self._page_number}, {self._yielded} yielded>"
+        return f"<PageWalk of {what}: page {self._page_number}, {self.yielded} yielded>"
 
     def __iter__(self) -> Self:
         return self
@@ -343,32 +350,43 @@ class PageWalk(Iterator[Any]):
     @property
     def yielded(self) -> int:
         """How many items (or pages) this walk has yielded so far."""
-        return self._yielded
+        return self._yielded if self._pages else self._before + self._index
 
     def __next__(self) -> Any:
+        index = self._index
+        if index < self._fast_end:
+            self._index = index + 1
+            return self._items[index]
+        return self._next_checked()
+
+    def _next_checked(self) -> Any:
         if not self._started:
             self._started = True
             self._count_page()
             self._read_on()
+            self._set_fast_end()
             if self._pages:
                 self._yielded += 1
                 return self._page
         if self._pages:
             return self._next_page()
         while True:
-            if self._max_items is not None and self._yielded >= self._max_items:
+            if self._max_items is not None and self.yielded >= self._max_items:
                 self.close()
                 self._finish()
                 raise StopIteration
             if self._index < len(self._items):
                 item = self._items[self._index]
                 self._index += 1
-                self._yielded += 1
                 return item
             if self._next is None:
                 self._finish()
                 raise StopIteration
             self._advance()
+
+    def _set_fast_end(self) -> None:
+        unchecked = not self._pages and self._max_items is None
+        self._fast_end = len(self._items) if unchecked else 0
 
     def _next_page(self) -> Any:
         if self._next is None:
@@ -383,8 +401,9 @@ class PageWalk(Iterator[Any]):
         assert self._pager is not None and self._next is not None
         position = self._next
         self._page = None  # hold one page at a time
+        self._before += self._index
         self._items = []
-        self._index = 0
+        self._index = self._fast_end = 0
         ahead, self._ahead = self._ahead, None
         try:
             if ahead is not None and ahead.position == position:
@@ -405,6 +424,7 @@ class PageWalk(Iterator[Any]):
         self._next = following
         self._count_page()
         self._read_on()
+        self._set_fast_end()
 
     def _read_on(self) -> None:
         """With read-ahead, start fetching the next page unless it will not be needed."""
@@ -412,7 +432,7 @@ class PageWalk(Iterator[Any]):
             return
         if not self._pages and self._max_items is not None:
             left_here = len(self._items) - self._index
-            if self._yielded + left_here >= self._max_items:
+            if self.yielded + left_here >= self._max_items:
                 return
         self._ahead = _ReadAhead(self._pager, self._next, self._raw)
 
@@ -459,6 +479,8 @@ class PagedResultMixin:
 
     def __iter__(self) -> Iterator[Any]:
         if self._walk_pager() is None and "items" not in getattr(type(self), "model_fields", {}):
+            for name in getattr(type(self), "__losant_lazy__", ()):  # built, not plain JSON
+                getattr(self, name, None)
             return BaseModel.__iter__(self)  # type: ignore[arg-type]
         return self.iter_items()
 

@@ -747,6 +747,8 @@ def rewrite_imports(tree: ast.Module, modules: dict[str, tuple[str, dict[str, st
         body.insert(position, ast.ImportFrom("pydantic", [ast.alias("Field")], 0))
     if needed:
         body.append(ast.ImportFrom("_base", [ast.alias(n) for n in needed], 2))
+    if "LAZY" in used:
+        body.append(ast.ImportFrom("_lazy", [ast.alias("LAZY")], 2))
     imports = [s for s in body if isinstance(s, (ast.Import, ast.ImportFrom))]
     rest = [s for s in body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     tree.body = _dedupe_imports(imports) + rest
@@ -817,16 +819,104 @@ def postprocess(raw_dir: Path, stems: list[str]) -> dict[str, str]:
     for stem, tree in trees.items():
         renames, inline = plans[stem]
         tree.body = [s for s in tree.body if not (isinstance(s, ast.ClassDef) and s.name in inline)]
-        tree = _Substitute(inline, renames, modules).visit(tree)
+        tree = trees[stem] = _Substitute(inline, renames, modules).visit(tree)
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef):
                 stmt.name = renames[stmt.name]
+    in_unions = union_members(trees)
+    for stem, tree in trees.items():
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef):
                 rewrite_class(stmt, stem, main=stmt.name == pascal(stem))
+                if (snake(stem), stmt.name) not in in_unions:
+                    mark_lazy(stmt, _class_names(tree))
         rewrite_imports(tree, modules)
         add_extra_base(tree, stem)
         ast.fix_missing_locations(tree)
         sources[snake(stem)] = render(tree, stem)
     return sources
+
+
+# ------------------------------------------------------------------------ lazy fields
+
+
+def _class_names(tree: ast.Module) -> set[str]:
+    return {stmt.name for stmt in tree.body if isinstance(stmt, ast.ClassDef)}
+
+
+def _model_refs(node: ast.expr, local: set[str], module: str) -> list[tuple[str, str]]:
+    """The model classes an expression names, as ``(module, class)``."""
+    if isinstance(node, ast.Name) and node.id in local:
+        return [(module, node.id)]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return [(node.value.id, node.attr)]
+    return []
+
+
+def union_members(trees: dict[str, ast.Module]) -> set[tuple[str, str]]:
+    """Model classes that are one shape of a union somewhere (``A | B``, ``A | list[B]``).
+
+    pydantic tells the shapes of a union apart by validating each, nested fields
+    included, so these classes keep every field eager (see ``losant_fluent/models/_lazy.py``).
+    """
+    found: set[tuple[str, str]] = set()
+    for stem, tree in trees.items():
+        local = _class_names(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr)):
+                continue
+            members = _union_members(node)
+            shapes = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+            if len(shapes) > 1:
+                for member in shapes:
+                    found.update(_model_refs(member, local, snake(stem)))
+    return found
+
+
+def _holds_models(annotation: ast.expr, local: set[str]) -> bool:
+    return any(
+        (isinstance(sub, ast.Name) and sub.id in local)
+        or (isinstance(sub, ast.Attribute) and isinstance(sub.value, ast.Name))
+        for sub in ast.walk(annotation)
+    )
+
+
+def mark_lazy(cls: ast.ClassDef, local: set[str]) -> None:
+    """Mark ``LAZY`` the fields of ``cls`` that hold models (built on first read).
+
+    Not the ``items`` of a collection (a walk yields them) nor a root model's ``root``.
+    """
+    collection = any(_base_name(base) == "LosantCollection" for base in cls.bases)
+    for stmt in cls.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        name = stmt.target.id
+        if name == "root" or (name == "items" and collection):
+            continue
+        if _holds_models(stmt.annotation, local):
+            stmt.annotation = _with_lazy(stmt.annotation)
+
+
+def _with_lazy(annotation: ast.expr) -> ast.expr:
+    """``X`` -> ``Annotated[X, LAZY]``; ``Annotated[X, ...]`` -> ``Annotated[X, ..., LAZY]``.
+
+    Last, so that pydantic applies the constraints before it (natively, on the built value)
+    rather than around it (a Python check of every value read).
+    """
+    lazy = ast.Name("LAZY", ast.Load())
+    if (
+        isinstance(annotation, ast.Subscript)
+        and isinstance(annotation.value, ast.Name)
+        and annotation.value.id == "Annotated"
+        and isinstance(annotation.slice, ast.Tuple)
+    ):
+        annotation.slice.elts.append(lazy)
+        return annotation
+    return ast.Subscript(
+        value=ast.Name("Annotated", ast.Load()),
+        slice=ast.Tuple([annotation, lazy], ast.Load()),
+        ctx=ast.Load(),
+    )
 
 
 # ----------------------------------------------------------------------- package files

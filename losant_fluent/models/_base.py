@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
 from pydantic._internal._model_construction import ModelMetaclass
 
 from .._pagination import PagedResultMixin
-from . import _display
+from . import _display, _lazy
 
 if TYPE_CHECKING:
     import requests
@@ -173,6 +173,20 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
     # Regular expressions (JSON Schema patternProperties) of the further keys a closed
     # model accepts besides its fields; their values are kept as plain JSON.
     __losant_key_patterns__: ClassVar[tuple[str, ...]] = ()
+
+    # Fields built on first read (see ``_lazy.py``), set when the class is made.
+    __losant_lazy__: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.__losant_lazy__ = _lazy.install(cls)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BaseModel):  # compare built models, never their plain JSON
+            _lazy.materialize(self)
+            _lazy.materialize(other)
+        return super().__eq__(other)
 
     # The response, raw JSON and pager of a result live in ``__pydantic_private__``, set by
     # ``_registry.attach_response`` and ``_pagination.attach_pager``. They are deliberately

@@ -70,7 +70,7 @@ def shown_fields(model: BaseModel) -> list[tuple[str, Any]]:
     present = [name for name in fields if name in model.model_fields_set]
     first = [name for name in _FIRST if name in present]
     order = first + [name for name in present if name not in first]
-    pairs: list[tuple[str | None, Any]] = [(name, model.__dict__.get(name)) for name in order]
+    pairs: list[tuple[str | None, Any]] = [(name, getattr(model, name, None)) for name in order]
     extra = model.__pydantic_extra__
     if extra:
         pairs += list(extra.items())

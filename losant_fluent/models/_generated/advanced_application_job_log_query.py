@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedApplicationJobLogQueryId(LosantModel):
@@ -265,17 +266,17 @@ class AdvancedApplicationJobLogQuery(LosantModel):
 
     ``AdvancedApplicationJobLogQuery.describe()`` gives this and the nested models' fields.
     """
-    field_and: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$or', max_length=100)] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryId | None = None
-    name: str | LosantNumber | bool | AdvancedApplicationJobLogQueryName | None = None
-    resource_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryResourceId | None, Field(alias='resourceId')] = None
-    resource_type: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryResourceType | None, Field(alias='resourceType')] = None
-    run_completed_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunCompletedAt | None, Field(alias='runCompletedAt')] = None
-    run_queued_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunQueuedAt | None, Field(alias='runQueuedAt')] = None
-    run_started_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunStartedAt | None, Field(alias='runStartedAt')] = None
-    status: str | LosantNumber | bool | AdvancedApplicationJobLogQueryStatus | None = None
+    field_and: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedApplicationJobLogQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryId | None, LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryName | None, LAZY] = None
+    resource_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationJobLogQueryResourceId | None, Field(alias='resourceId'), LAZY] = None
+    resource_type: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryResourceType | None, Field(alias='resourceType'), LAZY] = None
+    run_completed_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunCompletedAt | None, Field(alias='runCompletedAt'), LAZY] = None
+    run_queued_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunQueuedAt | None, Field(alias='runQueuedAt'), LAZY] = None
+    run_started_at: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryRunStartedAt | None, Field(alias='runStartedAt'), LAZY] = None
+    status: Annotated[str | LosantNumber | bool | AdvancedApplicationJobLogQueryStatus | None, LAZY] = None
 
 
 AdvancedApplicationJobLogQuery.model_rebuild()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedApplicationKeyQueryAddressFilterType(LosantModel):
@@ -667,23 +668,23 @@ class AdvancedApplicationKeyQuery(LosantModel):
 
     ``AdvancedApplicationKeyQuery.describe()`` gives this and the nested models' fields.
     """
-    field_and: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$or', max_length=100)] = None
-    address_filter_type: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryAddressFilterType | None, Field(alias='addressFilterType')] = None
-    addresses: str | LosantNumber | bool | AdvancedApplicationKeyQueryAddresses | None = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryCreationDate | None, Field(alias='creationDate')] = None
-    description: str | LosantNumber | bool | AdvancedApplicationKeyQueryDescription | None = None
-    device_ids: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryDeviceIds | None, Field(alias='deviceIds')] = None
-    device_tags: Annotated[AdvancedApplicationKeyQueryDeviceTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantB | AdvancedApplicationKeyQueryDeviceTagsVariantC | None] | AdvancedApplicationKeyQueryDeviceTagsVariantD | AdvancedApplicationKeyQueryDeviceTagsVariantE | None, Field(alias='deviceTags')] = None
-    filter_type: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryFilterType | None, Field(alias='filterType')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryId | None = None
-    key: str | LosantNumber | bool | AdvancedApplicationKeyQueryKey | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | AdvancedApplicationKeyQueryName | None = None
-    pub_topics: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryPubTopics | None, Field(alias='pubTopics')] = None
-    status: str | LosantNumber | bool | AdvancedApplicationKeyQueryStatus | None = None
-    sub_topics: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQuerySubTopics | None, Field(alias='subTopics')] = None
+    field_and: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedApplicationKeyQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    address_filter_type: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryAddressFilterType | None, Field(alias='addressFilterType'), LAZY] = None
+    addresses: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryAddresses | None, LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    description: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryDescription | None, LAZY] = None
+    device_ids: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryDeviceIds | None, Field(alias='deviceIds'), LAZY] = None
+    device_tags: Annotated[AdvancedApplicationKeyQueryDeviceTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedApplicationKeyQueryDeviceTagsVariantB | AdvancedApplicationKeyQueryDeviceTagsVariantC | None] | AdvancedApplicationKeyQueryDeviceTagsVariantD | AdvancedApplicationKeyQueryDeviceTagsVariantE | None, Field(alias='deviceTags'), LAZY] = None
+    filter_type: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryFilterType | None, Field(alias='filterType'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedApplicationKeyQueryId | None, LAZY] = None
+    key: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryKey | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryName | None, LAZY] = None
+    pub_topics: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryPubTopics | None, Field(alias='pubTopics'), LAZY] = None
+    status: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQueryStatus | None, LAZY] = None
+    sub_topics: Annotated[str | LosantNumber | bool | AdvancedApplicationKeyQuerySubTopics | None, Field(alias='subTopics'), LAZY] = None
 
 
 AdvancedApplicationKeyQuery.model_rebuild()

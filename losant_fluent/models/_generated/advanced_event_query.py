@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedEventQueryCreationDate(LosantModel):
@@ -602,21 +603,21 @@ class AdvancedEventQuery(LosantModel):
     ``AdvancedEventQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedEventQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedEventQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedEventQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedEventQueryCreationDate | None, Field(alias='creationDate')] = None
-    device_id: Annotated[str | LosantNumber | bool | AdvancedEventQueryDeviceId | None, Field(alias='deviceId')] = None
-    event_tags: Annotated[AdvancedEventQueryEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantB | AdvancedEventQueryEventTagsVariantC | None] | AdvancedEventQueryEventTagsVariantD | AdvancedEventQueryEventTagsVariantE | None, Field(alias='eventTags')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    id: str | LosantNumber | bool | AdvancedEventQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedEventQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    level: str | LosantNumber | bool | AdvancedEventQueryLevel | None = None
-    source_id: Annotated[str | LosantNumber | bool | AdvancedEventQuerySourceId | None, Field(alias='sourceId')] = None
-    source_type: Annotated[str | LosantNumber | bool | AdvancedEventQuerySourceType | None, Field(alias='sourceType')] = None
-    state: str | LosantNumber | bool | AdvancedEventQueryState | None = None
-    subject: str | LosantNumber | bool | AdvancedEventQuerySubject | None = None
+    field_and: Annotated[list[AdvancedEventQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedEventQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedEventQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedEventQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    device_id: Annotated[str | LosantNumber | bool | AdvancedEventQueryDeviceId | None, Field(alias='deviceId'), LAZY] = None
+    event_tags: Annotated[AdvancedEventQueryEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedEventQueryEventTagsVariantB | AdvancedEventQueryEventTagsVariantC | None] | AdvancedEventQueryEventTagsVariantD | AdvancedEventQueryEventTagsVariantE | None, Field(alias='eventTags'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedEventQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    id: Annotated[str | LosantNumber | bool | AdvancedEventQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedEventQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    level: Annotated[str | LosantNumber | bool | AdvancedEventQueryLevel | None, LAZY] = None
+    source_id: Annotated[str | LosantNumber | bool | AdvancedEventQuerySourceId | None, Field(alias='sourceId'), LAZY] = None
+    source_type: Annotated[str | LosantNumber | bool | AdvancedEventQuerySourceType | None, Field(alias='sourceType'), LAZY] = None
+    state: Annotated[str | LosantNumber | bool | AdvancedEventQueryState | None, LAZY] = None
+    subject: Annotated[str | LosantNumber | bool | AdvancedEventQuerySubject | None, LAZY] = None
 
 
 AdvancedEventQuery.model_rebuild()

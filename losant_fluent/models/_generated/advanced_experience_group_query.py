@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedExperienceGroupQueryAncestorId(LosantModel):
@@ -479,18 +480,18 @@ class AdvancedExperienceGroupQuery(LosantModel):
     ``AdvancedExperienceGroupQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryAncestorId | None, Field(alias='ancestorId')] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryCreationDate | None, Field(alias='creationDate')] = None
-    experience_endpoint_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceEndpointId | None, Field(alias='experienceEndpointId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    group_tags: Annotated[AdvancedExperienceGroupQueryGroupTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantB | AdvancedExperienceGroupQueryGroupTagsVariantC | None] | AdvancedExperienceGroupQueryGroupTagsVariantD | AdvancedExperienceGroupQueryGroupTagsVariantE | None, Field(alias='groupTags')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | AdvancedExperienceGroupQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryParentId | None, Field(alias='parentId')] = None
+    field_and: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedExperienceGroupQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    experience_endpoint_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceEndpointId | None, Field(alias='experienceEndpointId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    group_tags: Annotated[AdvancedExperienceGroupQueryGroupTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantB | AdvancedExperienceGroupQueryGroupTagsVariantC | None] | AdvancedExperienceGroupQueryGroupTagsVariantD | AdvancedExperienceGroupQueryGroupTagsVariantE | None, Field(alias='groupTags'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedExperienceGroupQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceGroupQueryParentId | None, Field(alias='parentId'), LAZY] = None
 
 
 AdvancedExperienceGroupQuery.model_rebuild()

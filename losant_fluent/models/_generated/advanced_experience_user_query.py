@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedExperienceUserQueryCreationDate(LosantModel):
@@ -536,19 +537,19 @@ class AdvancedExperienceUserQuery(LosantModel):
     ``AdvancedExperienceUserQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryCreationDate | None, Field(alias='creationDate')] = None
-    email: str | LosantNumber | bool | AdvancedExperienceUserQueryEmail | None = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    first_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryFirstName | None, Field(alias='firstName')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryId | None = None
-    last_login: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastLogin | None, Field(alias='lastLogin')] = None
-    last_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastName | None, Field(alias='lastName')] = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    password_last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryPasswordLastUpdated | None, Field(alias='passwordLastUpdated')] = None
-    user_tags: Annotated[AdvancedExperienceUserQueryUserTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantB | AdvancedExperienceUserQueryUserTagsVariantC | None] | AdvancedExperienceUserQueryUserTagsVariantD | AdvancedExperienceUserQueryUserTagsVariantE | None, Field(alias='userTags')] = None
+    field_and: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedExperienceUserQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    email: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryEmail | None, LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    first_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryFirstName | None, Field(alias='firstName'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedExperienceUserQueryId | None, LAZY] = None
+    last_login: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastLogin | None, Field(alias='lastLogin'), LAZY] = None
+    last_name: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastName | None, Field(alias='lastName'), LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    password_last_updated: Annotated[str | LosantNumber | bool | AdvancedExperienceUserQueryPasswordLastUpdated | None, Field(alias='passwordLastUpdated'), LAZY] = None
+    user_tags: Annotated[AdvancedExperienceUserQueryUserTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantB | AdvancedExperienceUserQueryUserTagsVariantC | None] | AdvancedExperienceUserQueryUserTagsVariantD | AdvancedExperienceUserQueryUserTagsVariantE | None, Field(alias='userTags'), LAZY] = None
 
 
 AdvancedExperienceUserQuery.model_rebuild()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedFlowByVersionQueryCreationDate(LosantModel):
@@ -233,16 +234,16 @@ class AdvancedFlowByVersionQuery(LosantModel):
     ``AdvancedFlowByVersionQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryCreationDate | None, Field(alias='creationDate')] = None
-    enabled: str | LosantNumber | bool | AdvancedFlowByVersionQueryEnabled | None = None
-    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryFlowClass | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryFlowId | None, Field(alias='flowId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | AdvancedFlowByVersionQueryName | None = None
+    field_and: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedFlowByVersionQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    enabled: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryEnabled | None, LAZY] = None
+    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryFlowClass | None, Field(alias='flowClass'), LAZY] = None
+    flow_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryFlowId | None, Field(alias='flowId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowByVersionQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedFlowByVersionQueryName | None, LAZY] = None
 
 
 AdvancedFlowByVersionQuery.model_rebuild()

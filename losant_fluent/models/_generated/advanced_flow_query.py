@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedFlowQueryCreationDate(LosantModel):
@@ -386,19 +387,19 @@ class AdvancedFlowQuery(LosantModel):
     ``AdvancedFlowQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowQueryCreationDate | None, Field(alias='creationDate')] = None
-    custom_node_supports: Annotated[str | LosantNumber | bool | AdvancedFlowQueryCustomNodeSupports | None, Field(alias='customNodeSupports')] = None
-    default_version: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryDefaultVersion | None, Field(alias='defaultVersion')] = None
-    enabled: str | LosantNumber | bool | AdvancedFlowQueryEnabled | None = None
-    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowQueryFlowClass | None, Field(alias='flowClass')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | AdvancedFlowQueryName | None = None
-    nodes: AdvancedFlowQueryNodes | AdvancedFlowQueryNodesVariantA | AdvancedFlowQueryNodesVariantB | None = None
-    triggers: AdvancedFlowQueryTriggers | AdvancedFlowQueryTriggersVariantA | AdvancedFlowQueryTriggersVariantB | None = None
+    field_and: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedFlowQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    custom_node_supports: Annotated[str | LosantNumber | bool | AdvancedFlowQueryCustomNodeSupports | None, Field(alias='customNodeSupports'), LAZY] = None
+    default_version: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryDefaultVersion | None, Field(alias='defaultVersion'), LAZY] = None
+    enabled: Annotated[str | LosantNumber | bool | AdvancedFlowQueryEnabled | None, LAZY] = None
+    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowQueryFlowClass | None, Field(alias='flowClass'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedFlowQueryName | None, LAZY] = None
+    nodes: Annotated[AdvancedFlowQueryNodes | AdvancedFlowQueryNodesVariantA | AdvancedFlowQueryNodesVariantB | None, LAZY] = None
+    triggers: Annotated[AdvancedFlowQueryTriggers | AdvancedFlowQueryTriggersVariantA | AdvancedFlowQueryTriggersVariantB | None, LAZY] = None
 
 
 AdvancedFlowQuery.model_rebuild()

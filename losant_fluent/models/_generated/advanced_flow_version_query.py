@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedFlowVersionQueryCreationDate(LosantModel):
@@ -394,19 +395,19 @@ class AdvancedFlowVersionQuery(LosantModel):
     ``AdvancedFlowVersionQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryCreationDate | None, Field(alias='creationDate')] = None
-    custom_node_supports: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryCustomNodeSupports | None, Field(alias='customNodeSupports')] = None
-    enabled: str | LosantNumber | bool | AdvancedFlowVersionQueryEnabled | None = None
-    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryFlowClass | None, Field(alias='flowClass')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowVersionQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | AdvancedFlowVersionQueryName | None = None
-    nodes: AdvancedFlowVersionQueryNodes | AdvancedFlowVersionQueryNodesVariantD | AdvancedFlowVersionQueryNodesVariantE | None = None
-    triggers: AdvancedFlowVersionQueryTriggers | AdvancedFlowVersionQueryTriggersVariantD | AdvancedFlowVersionQueryTriggersVariantE | None = None
-    version: str | LosantNumber | bool | AdvancedFlowVersionQueryVersion | None = None
+    field_and: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedFlowVersionQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    custom_node_supports: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryCustomNodeSupports | None, Field(alias='customNodeSupports'), LAZY] = None
+    enabled: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryEnabled | None, LAZY] = None
+    flow_class: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryFlowClass | None, Field(alias='flowClass'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedFlowVersionQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryName | None, LAZY] = None
+    nodes: Annotated[AdvancedFlowVersionQueryNodes | AdvancedFlowVersionQueryNodesVariantD | AdvancedFlowVersionQueryNodesVariantE | None, LAZY] = None
+    triggers: Annotated[AdvancedFlowVersionQueryTriggers | AdvancedFlowVersionQueryTriggersVariantD | AdvancedFlowVersionQueryTriggersVariantE | None, LAZY] = None
+    version: Annotated[str | LosantNumber | bool | AdvancedFlowVersionQueryVersion | None, LAZY] = None
 
 
 AdvancedFlowVersionQuery.model_rebuild()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class AdvancedInstanceOrgQueryAuditLogEnabled(LosantModel):
@@ -569,20 +570,20 @@ class AdvancedInstanceOrgQuery(LosantModel):
     ``AdvancedInstanceOrgQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    field_and: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$or', max_length=100)] = None
-    audit_log_enabled: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryAuditLogEnabled | None, Field(alias='auditLogEnabled')] = None
-    creation_date: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryCreationDate | None, Field(alias='creationDate')] = None
-    disabled_at: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryDisabledAt | None, Field(alias='disabledAt')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryId | None = None
-    is_read_only: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryIsReadOnly | None, Field(alias='isReadOnly')] = None
-    last_updated: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    member_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryMemberId | None, Field(alias='memberId')] = None
-    mfa_mode: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryMfaMode | None, Field(alias='mfaMode')] = None
-    name: str | LosantNumber | bool | AdvancedInstanceOrgQueryName | None = None
-    referral_id: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryReferralId | None, Field(alias='referralId')] = None
-    tags: AdvancedInstanceOrgQueryTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantH | AdvancedInstanceOrgQueryTagsVariantI | None] | AdvancedInstanceOrgQueryTagsVariantJ | AdvancedInstanceOrgQueryTagsVariantK | None = None
+    field_and: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedInstanceOrgQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    audit_log_enabled: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryAuditLogEnabled | None, Field(alias='auditLogEnabled'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    disabled_at: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryDisabledAt | None, Field(alias='disabledAt'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryId | None, LAZY] = None
+    is_read_only: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryIsReadOnly | None, Field(alias='isReadOnly'), LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    member_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | AdvancedInstanceOrgQueryMemberId | None, Field(alias='memberId'), LAZY] = None
+    mfa_mode: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryMfaMode | None, Field(alias='mfaMode'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryName | None, LAZY] = None
+    referral_id: Annotated[str | LosantNumber | bool | AdvancedInstanceOrgQueryReferralId | None, Field(alias='referralId'), LAZY] = None
+    tags: Annotated[AdvancedInstanceOrgQueryTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedInstanceOrgQueryTagsVariantH | AdvancedInstanceOrgQueryTagsVariantI | None] | AdvancedInstanceOrgQueryTagsVariantJ | AdvancedInstanceOrgQueryTagsVariantK | None, LAZY] = None
 
 
 AdvancedInstanceOrgQuery.model_rebuild()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class AdvancedQuery(LosantModel):
@@ -19,9 +20,9 @@ class AdvancedQuery(LosantModel):
     """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[0-9a-zA-Z_-]{1,255}$',)
-    field_and: Annotated[list[AdvancedQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[AdvancedQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[AdvancedQuery] | None, Field(alias='$or', max_length=100)] = None
+    field_and: Annotated[list[AdvancedQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[AdvancedQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[AdvancedQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
 
 
 AdvancedQuery.model_rebuild()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ApiTokenOrgRoleApplicationRole(LosantModel):
@@ -41,8 +42,8 @@ class ApiTokenOrgRole(LosantModel):
         role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[ApiTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[ApiTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[ApiTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[ApiTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
 
@@ -82,7 +83,7 @@ class ApiToken(LosantModel):
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_roles: Annotated[list[ApiTokenOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
+    org_roles: Annotated[list[ApiTokenOrgRole] | None, Field(alias='orgRoles', max_length=25), LAZY] = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['application', 'user'] | None, Field(alias='ownerType')] = None
     scope: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ApplicationArchiveConfigApplicationExportOptionsRepo(LosantModel):
@@ -39,7 +40,7 @@ class ApplicationArchiveConfigApplicationExportOptions(LosantModel):
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
     include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
     include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: ApplicationArchiveConfigApplicationExportOptionsRepo | None = None
+    repo: Annotated[ApplicationArchiveConfigApplicationExportOptionsRepo | None, LAZY] = None
 
 
 class ApplicationArchiveConfigAzure(LosantModel):
@@ -120,22 +121,22 @@ class ApplicationArchiveConfig(LosantModel):
         s3: ApplicationArchiveConfigS
     """
     __losant_closed__ = True
-    application_export_options: Annotated[ApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
-    azure: ApplicationArchiveConfigAzure | None = None
+    application_export_options: Annotated[ApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions'), LAZY] = None
+    azure: Annotated[ApplicationArchiveConfigAzure | None, LAZY] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
     data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
     delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: ApplicationArchiveConfigGcs | None = None
+    gcs: Annotated[ApplicationArchiveConfigGcs | None, LAZY] = None
     include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
     include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
     include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
     mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: ApplicationArchiveConfigS | None = None
+    s3: Annotated[ApplicationArchiveConfigS | None, LAZY] = None
 
 
 class ApplicationFtueTrackingItem(LosantModel):
@@ -290,11 +291,11 @@ class ApplicationSummary(LosantModel):
     integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[ApplicationSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[ApplicationSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    notebook_stats: Annotated[ApplicationSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
+    payload_count: Annotated[ApplicationSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[ApplicationSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[ApplicationSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -326,15 +327,15 @@ class Application(LosantModel):
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     applied_template_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='appliedTemplateIds', max_length=1000)] = None
-    archive_config: Annotated[ApplicationArchiveConfig | None, Field(alias='archiveConfig')] = None
+    archive_config: Annotated[ApplicationArchiveConfig | None, Field(alias='archiveConfig'), LAZY] = None
     blob_url_ttl: Annotated[LosantNumber | None, Field(alias='blobUrlTTL', ge=3600.0, le=604800.0)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=1024)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
-    ftue_tracking: Annotated[list[ApplicationFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals: Annotated[list[ApplicationGlobal] | None, Field(max_length=100)] = None
+    ftue_tracking: Annotated[list[ApplicationFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100), LAZY] = None
+    globals: Annotated[list[ApplicationGlobal] | None, Field(max_length=100), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -342,4 +343,4 @@ class Application(LosantModel):
     organization_name: Annotated[str | None, Field(alias='organizationName', max_length=255, min_length=1)] = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['user', 'organization'] | None, Field(alias='ownerType')] = None
-    summary: ApplicationSummary | None = None
+    summary: Annotated[ApplicationSummary | None, LAZY] = None

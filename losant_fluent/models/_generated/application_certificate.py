@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationCertificateCertificateInfo(LosantModel):
@@ -62,11 +63,11 @@ class ApplicationCertificate(LosantModel):
     application_certificate_id: Annotated[str | None, Field(alias='applicationCertificateId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=50)] = None
-    certificate_info: Annotated[ApplicationCertificateCertificateInfo | None, Field(alias='certificateInfo')] = None
+    certificate_info: Annotated[ApplicationCertificateCertificateInfo | None, Field(alias='certificateInfo'), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationCertificateDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationCertificateDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationCertificateAuthorityCaInfoItem(LosantModel):
@@ -46,7 +47,7 @@ class ApplicationCertificateAuthority(LosantModel):
     application_certificate_authority_id: Annotated[str | None, Field(alias='applicationCertificateAuthorityId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     ca_bundle: Annotated[str | None, Field(alias='caBundle', max_length=32767, min_length=50)] = None
-    ca_info: Annotated[list[ApplicationCertificateAuthorityCaInfoItem] | None, Field(alias='caInfo')] = None
+    ca_info: Annotated[list[ApplicationCertificateAuthorityCaInfoItem] | None, Field(alias='caInfo'), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None

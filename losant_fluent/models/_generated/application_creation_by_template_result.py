@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo(LosantModel):
@@ -39,7 +40,7 @@ class ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExpo
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
     include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
     include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo | None = None
+    repo: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo | None, LAZY] = None
 
 
 class ApplicationCreationByTemplateResultApplicationArchiveConfigAzure(LosantModel):
@@ -120,22 +121,22 @@ class ApplicationCreationByTemplateResultApplicationArchiveConfig(LosantModel):
         s3: ApplicationCreationByTemplateResultApplicationArchiveConfigS
     """
     __losant_closed__ = True
-    application_export_options: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
-    azure: ApplicationCreationByTemplateResultApplicationArchiveConfigAzure | None = None
+    application_export_options: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions'), LAZY] = None
+    azure: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigAzure | None, LAZY] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
     data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
     delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: ApplicationCreationByTemplateResultApplicationArchiveConfigGcs | None = None
+    gcs: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigGcs | None, LAZY] = None
     include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
     include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
     include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
     mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: ApplicationCreationByTemplateResultApplicationArchiveConfigS | None = None
+    s3: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigS | None, LAZY] = None
 
 
 class ApplicationCreationByTemplateResultApplicationFtueTrackingItem(LosantModel):
@@ -290,11 +291,11 @@ class ApplicationCreationByTemplateResultApplicationSummary(LosantModel):
     integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[ApplicationCreationByTemplateResultApplicationSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    notebook_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
+    payload_count: Annotated[ApplicationCreationByTemplateResultApplicationSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -324,15 +325,15 @@ class ApplicationCreationByTemplateResultApplication(LosantModel):
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     applied_template_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='appliedTemplateIds', max_length=1000)] = None
-    archive_config: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfig | None, Field(alias='archiveConfig')] = None
+    archive_config: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfig | None, Field(alias='archiveConfig'), LAZY] = None
     blob_url_ttl: Annotated[LosantNumber | None, Field(alias='blobUrlTTL', ge=3600.0, le=604800.0)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=1024)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
-    ftue_tracking: Annotated[list[ApplicationCreationByTemplateResultApplicationFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals: Annotated[list[ApplicationCreationByTemplateResultApplicationGlobal] | None, Field(max_length=100)] = None
+    ftue_tracking: Annotated[list[ApplicationCreationByTemplateResultApplicationFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100), LAZY] = None
+    globals: Annotated[list[ApplicationCreationByTemplateResultApplicationGlobal] | None, Field(max_length=100), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
@@ -340,7 +341,7 @@ class ApplicationCreationByTemplateResultApplication(LosantModel):
     organization_name: Annotated[str | None, Field(alias='organizationName', max_length=255, min_length=1)] = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['user', 'organization'] | None, Field(alias='ownerType')] = None
-    summary: ApplicationCreationByTemplateResultApplicationSummary | None = None
+    summary: Annotated[ApplicationCreationByTemplateResultApplicationSummary | None, LAZY] = None
 
 
 class ApplicationCreationByTemplateResultValidationError(LosantModel):
@@ -368,5 +369,5 @@ class ApplicationCreationByTemplateResult(LosantModel):
     ``ApplicationCreationByTemplateResult.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    application: ApplicationCreationByTemplateResultApplication | None = None
-    validation_errors: Annotated[list[ApplicationCreationByTemplateResultValidationError] | None, Field(alias='validationErrors')] = None
+    application: Annotated[ApplicationCreationByTemplateResultApplication | None, LAZY] = None
+    validation_errors: Annotated[list[ApplicationCreationByTemplateResultValidationError] | None, Field(alias='validationErrors'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationExportPostRepo(LosantModel):
@@ -47,4 +48,4 @@ class ApplicationExportPost(LosantModel):
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
     include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
     include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: ApplicationExportPostRepo | None = None
+    repo: Annotated[ApplicationExportPostRepo | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantListModel, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationImportExecutionsModelItemDryRunResults(LosantModel):
@@ -89,9 +90,9 @@ class ApplicationImportExecutionsModelItem(LosantModel):
     conflict_behavior: Annotated[Literal['create', 'error', 'retain', 'replace'] | None, Field(alias='conflictBehavior')] = 'create'
     credential_name: Annotated[str | None, Field(alias='credentialName')] = None
     dry_run: Annotated[bool | None, Field(alias='dryRun')] = None
-    dry_run_results: Annotated[ApplicationImportExecutionsModelItemDryRunResults | None, Field(alias='dryRunResults')] = None
+    dry_run_results: Annotated[ApplicationImportExecutionsModelItemDryRunResults | None, Field(alias='dryRunResults'), LAZY] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    error: ApplicationImportExecutionsModelItemError | None = None
+    error: Annotated[ApplicationImportExecutionsModelItemError | None, LAZY] = None
     from_application_id: Annotated[str | None, Field(alias='fromApplicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     import_execution_id: Annotated[str | None, Field(alias='importExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -100,14 +101,14 @@ class ApplicationImportExecutionsModelItem(LosantModel):
     imported_file_url: Annotated[str | None, Field(alias='importedFileUrl', max_length=1024)] = None
     include: list[Literal['ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob']] | None = None
     job_id: Annotated[str | None, Field(alias='jobId', max_length=21)] = None
-    repo: ApplicationImportExecutionsModelItemRepo | None = None
+    repo: Annotated[ApplicationImportExecutionsModelItemRepo | None, LAZY] = None
     run_completed_at: Annotated[LosantDateTime | None, Field(alias='runCompletedAt')] = None
     run_queued_at: Annotated[LosantDateTime | None, Field(alias='runQueuedAt')] = None
     run_started_at: Annotated[LosantDateTime | None, Field(alias='runStartedAt')] = None
     source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='sourceType')] = None
     status: Literal['queued', 'inProgress', 'completed', 'errored', 'failed'] | None = None
-    validation_errors: Annotated[list[ApplicationImportExecutionsModelItemValidationError] | None, Field(alias='validationErrors')] = None
+    validation_errors: Annotated[list[ApplicationImportExecutionsModelItemValidationError] | None, Field(alias='validationErrors'), LAZY] = None
 
 
 class ApplicationImportExecutions(LosantListModel[ApplicationImportExecutionsModelItem]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ApplicationJobLogError(LosantModel):
@@ -58,7 +59,7 @@ class ApplicationJobLog(LosantModel):
     ``ApplicationJobLog.describe()`` gives this and the nested models' fields.
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    error: ApplicationJobLogError | None = None
+    error: Annotated[ApplicationJobLogError | None, LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     input: Any | None = None
     job_execution_id: Annotated[str | None, Field(alias='jobExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -67,7 +68,7 @@ class ApplicationJobLog(LosantModel):
     output: Any | None = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['application', 'user', 'organization'] | None, Field(alias='ownerType')] = None
-    progress: ApplicationJobLogProgress | None = None
+    progress: Annotated[ApplicationJobLogProgress | None, LAZY] = None
     requested_by_id: Annotated[str | None, Field(alias='requestedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     requested_by_type: Annotated[Literal['user', 'apiToken', 'flow', 'device', 'system'] | None, Field(alias='requestedByType')] = None
     resource_id: Annotated[str | None, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')] = None

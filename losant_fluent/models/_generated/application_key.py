@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationKeyDeviceTag(LosantModel):
@@ -55,7 +56,7 @@ class ApplicationKey(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationKeyDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationKeyDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     key: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationKeyPostDeviceTag(LosantModel):
@@ -40,7 +41,7 @@ class ApplicationKeyPost(LosantModel):
     addresses: Annotated[list[Annotated[str, Field(max_length=48)]] | None, Field(max_length=100)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationKeyPostDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationKeyPostDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     filter_type: Annotated[Literal['all', 'whitelist', 'blacklist'] | Literal['none'] | None, Field(alias='filterType')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     pub_topics: Annotated[list[Annotated[str, Field(max_length=1024, min_length=1)]] | None, Field(alias='pubTopics')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ApplicationPatchArchiveConfigApplicationExportOptionsRepo(LosantModel):
@@ -39,7 +40,7 @@ class ApplicationPatchArchiveConfigApplicationExportOptions(LosantModel):
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
     include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
     include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: ApplicationPatchArchiveConfigApplicationExportOptionsRepo | None = None
+    repo: Annotated[ApplicationPatchArchiveConfigApplicationExportOptionsRepo | None, LAZY] = None
 
 
 class ApplicationPatchArchiveConfigAzure(LosantModel):
@@ -120,22 +121,22 @@ class ApplicationPatchArchiveConfig(LosantModel):
         s3: ApplicationPatchArchiveConfigS
     """
     __losant_closed__ = True
-    application_export_options: Annotated[ApplicationPatchArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions')] = None
-    azure: ApplicationPatchArchiveConfigAzure | None = None
+    application_export_options: Annotated[ApplicationPatchArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions'), LAZY] = None
+    azure: Annotated[ApplicationPatchArchiveConfigAzure | None, LAZY] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
     data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
     delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationPatchArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ApplicationPatchArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: ApplicationPatchArchiveConfigGcs | None = None
+    gcs: Annotated[ApplicationPatchArchiveConfigGcs | None, LAZY] = None
     include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
     include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
     include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
     include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
     mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: ApplicationPatchArchiveConfigS | None = None
+    s3: Annotated[ApplicationPatchArchiveConfigS | None, LAZY] = None
 
 
 class ApplicationPatchFtueTrackingItem(LosantModel):
@@ -185,12 +186,12 @@ class ApplicationPatch(LosantModel):
     ``ApplicationPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    archive_config: Annotated[ApplicationPatchArchiveConfig | None, Field(alias='archiveConfig')] = None
+    archive_config: Annotated[ApplicationPatchArchiveConfig | None, Field(alias='archiveConfig'), LAZY] = None
     blob_url_ttl: Annotated[LosantNumber | None, Field(alias='blobUrlTTL', ge=3600.0, le=604800.0)] = None
     description: Annotated[str | None, Field(max_length=1024)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     endpoint_slug: Annotated[str | None, Field(alias='endpointSlug', max_length=63, min_length=3, pattern='^[0-9a-z-]*$')] = None
     exp_user_token_cutoff: Annotated[LosantDateTime | None, Field(alias='expUserTokenCutoff')] = None
-    ftue_tracking: Annotated[list[ApplicationPatchFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100)] = None
-    globals: Annotated[list[ApplicationPatchGlobal] | None, Field(max_length=100)] = None
+    ftue_tracking: Annotated[list[ApplicationPatchFtueTrackingItem] | None, Field(alias='ftueTracking', max_length=100), LAZY] = None
+    globals: Annotated[list[ApplicationPatchGlobal] | None, Field(max_length=100), LAZY] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None

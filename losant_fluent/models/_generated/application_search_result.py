@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantListModel, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationSearchResultModelItemMetadata(LosantModel):
@@ -37,7 +38,7 @@ class ApplicationSearchResultModelItem(LosantModel):
     device_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='deviceClass')] = None
     flow_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='flowClass')] = None
     id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]
-    metadata: ApplicationSearchResultModelItemMetadata | None = None
+    metadata: Annotated[ApplicationSearchResultModelItemMetadata | None, LAZY] = None
     name: str
     version: str | None = None
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ApplicationTemplateSummary(LosantModel):
@@ -84,6 +85,6 @@ class ApplicationTemplate(LosantModel):
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     public: bool | None = None
     readme: Annotated[str | None, Field(max_length=131072)] = None
-    summary: ApplicationTemplateSummary | None = None
+    summary: Annotated[ApplicationTemplateSummary | None, LAZY] = None
     template_id: Annotated[str | None, Field(alias='templateId', pattern='^[A-Fa-f\\d]{24}$')] = None
     template_url: Annotated[str | None, Field(alias='templateUrl', max_length=1024)] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class AuditLogFilterActorItem(LosantModel):
@@ -74,8 +75,8 @@ class AuditLogFilter(LosantModel):
     ``AuditLogFilter.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    actor: list[AuditLogFilterActorItem] | None = None
-    primary_target: Annotated[list[AuditLogFilterPrimaryTargetItem] | None, Field(alias='primaryTarget')] = None
-    request: list[AuditLogFilterRequestItem] | None = None
+    actor: Annotated[list[AuditLogFilterActorItem] | None, LAZY] = None
+    primary_target: Annotated[list[AuditLogFilterPrimaryTargetItem] | None, Field(alias='primaryTarget'), LAZY] = None
+    request: Annotated[list[AuditLogFilterRequestItem] | None, LAZY] = None
     response_code: Annotated[list[Annotated[int, Field(ge=100, le=599)]] | None, Field(alias='responseCode')] = None
-    secondary_target: Annotated[list[AuditLogFilterSecondaryTargetItem] | None, Field(alias='secondaryTarget')] = None
+    secondary_target: Annotated[list[AuditLogFilterSecondaryTargetItem] | None, Field(alias='secondaryTarget'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantMapModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class CompositeDeviceStateModelTime(LosantModel):
@@ -24,7 +25,7 @@ class CompositeDeviceStateModel(LosantModel):
         time: string or number or CompositeDeviceStateModelTime
         value: number or string or boolean
     """
-    time: str | LosantNumber | CompositeDeviceStateModelTime | None = None
+    time: Annotated[str | LosantNumber | CompositeDeviceStateModelTime | None, LAZY] = None
     value: LosantNumber | str | bool | None = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantCollection, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class CompositeDevicesStateItemCompositeStateTime(LosantModel):
@@ -24,7 +25,7 @@ class CompositeDevicesStateItemCompositeState(LosantModel):
         time: string or number or CompositeDevicesStateItemCompositeStateTime
         value: number or string or boolean
     """
-    time: str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None = None
+    time: Annotated[str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None, LAZY] = None
     value: LosantNumber | str | bool | None = None
 
 
@@ -36,7 +37,7 @@ class CompositeDevicesStateItem(LosantModel):
         id: string, matching ^[A-Fa-f\\d]{24}$
         name: string, 1 to 255 characters
     """
-    composite_state: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDevicesStateItemCompositeState] | None, Field(alias='compositeState')] = None
+    composite_state: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], CompositeDevicesStateItemCompositeState] | None, Field(alias='compositeState'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 

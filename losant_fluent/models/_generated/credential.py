@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class CredentialAwsConfig(LosantModel):
@@ -57,7 +58,7 @@ class CredentialCertificateKeyPairConfig(LosantModel):
     """
     __losant_closed__ = True
     certificate: Annotated[str | None, Field(max_length=8192)] = None
-    info: CredentialCertificateKeyPairConfigInfo | None = None
+    info: Annotated[CredentialCertificateKeyPairConfigInfo | None, LAZY] = None
 
 
 class CredentialDatadogConfig(LosantModel):
@@ -221,20 +222,20 @@ class Credential(LosantModel):
     """
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    aws_config: Annotated[CredentialAwsConfig | None, Field(alias='awsConfig')] = None
-    azure_config: Annotated[CredentialAzureConfig | None, Field(alias='azureConfig')] = None
-    certificate_key_pair_config: Annotated[CredentialCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig')] = None
+    aws_config: Annotated[CredentialAwsConfig | None, Field(alias='awsConfig'), LAZY] = None
+    azure_config: Annotated[CredentialAzureConfig | None, Field(alias='azureConfig'), LAZY] = None
+    certificate_key_pair_config: Annotated[CredentialCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig'), LAZY] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    datadog_config: Annotated[CredentialDatadogConfig | None, Field(alias='datadogConfig')] = None
+    datadog_config: Annotated[CredentialDatadogConfig | None, Field(alias='datadogConfig'), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     enabled: bool | None = None
-    gcp_config: Annotated[CredentialGcpConfig | None, Field(alias='gcpConfig')] = None
-    git_config: Annotated[CredentialGitConfig | None, Field(alias='gitConfig')] = None
-    http_config: Annotated[CredentialHttpConfig | None, Field(alias='httpConfig')] = None
+    gcp_config: Annotated[CredentialGcpConfig | None, Field(alias='gcpConfig'), LAZY] = None
+    git_config: Annotated[CredentialGitConfig | None, Field(alias='gitConfig'), LAZY] = None
+    http_config: Annotated[CredentialHttpConfig | None, Field(alias='httpConfig'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    jwt_config: Annotated[CredentialJwtConfig | None, Field(alias='jwtConfig')] = None
+    jwt_config: Annotated[CredentialJwtConfig | None, Field(alias='jwtConfig'), LAZY] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
@@ -243,8 +244,8 @@ class Credential(LosantModel):
     mongodb_config: Annotated[dict[str, Any] | None, Field(alias='mongodbConfig', max_length=0)] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     sendgrid_config: Annotated[dict[str, Any] | None, Field(alias='sendgridConfig', max_length=0)] = None
-    snowflake_config: Annotated[CredentialSnowflakeConfig | None, Field(alias='snowflakeConfig')] = None
-    sql_config: Annotated[CredentialSqlConfig | None, Field(alias='sqlConfig')] = None
-    twilio_config: Annotated[CredentialTwilioConfig | None, Field(alias='twilioConfig')] = None
+    snowflake_config: Annotated[CredentialSnowflakeConfig | None, Field(alias='snowflakeConfig'), LAZY] = None
+    sql_config: Annotated[CredentialSqlConfig | None, Field(alias='sqlConfig'), LAZY] = None
+    twilio_config: Annotated[CredentialTwilioConfig | None, Field(alias='twilioConfig'), LAZY] = None
     type: Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair']
-    whatsapp_config: Annotated[CredentialWhatsappConfig | None, Field(alias='whatsappConfig')] = None
+    whatsapp_config: Annotated[CredentialWhatsappConfig | None, Field(alias='whatsappConfig'), LAZY] = None

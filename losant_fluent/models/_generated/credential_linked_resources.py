@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields(LosantModel):
@@ -167,7 +168,7 @@ class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -222,7 +223,7 @@ class CredentialLinkedResourcesFlowVersionsItemsStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -377,7 +378,7 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig(LosantMod
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1521,7 +1522,7 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapCo
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig(LosantModel):
@@ -1532,7 +1533,7 @@ class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig(LosantMod
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1810,7 +1811,7 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantAStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -1965,7 +1966,7 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig(L
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3109,7 +3110,7 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSn
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
@@ -3120,7 +3121,7 @@ class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig(L
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -3360,7 +3361,7 @@ class CredentialLinkedResourcesFlowVersions(LosantModel):
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[CredentialLinkedResourcesFlowVersionsItems | CredentialLinkedResourcesFlowVersionsItemsVariantA] | None = None
+    items: Annotated[list[CredentialLinkedResourcesFlowVersionsItems | CredentialLinkedResourcesFlowVersionsItemsVariantA] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -3528,7 +3529,7 @@ class CredentialLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[CredentialLinkedResourcesFlowsItemCustomNodeConfigFields | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[CredentialLinkedResourcesFlowsItemCustomNodeConfigFields | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -3583,7 +3584,7 @@ class CredentialLinkedResourcesFlowsItemStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -3738,7 +3739,7 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[CredentialLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -4882,7 +4883,7 @@ class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class CredentialLinkedResourcesFlowsItemTriggersVariantSConfig(LosantModel):
@@ -4893,7 +4894,7 @@ class CredentialLinkedResourcesFlowsItemTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -5112,7 +5113,7 @@ class CredentialLinkedResourcesFlowsItem(LosantModel):
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[CredentialLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[CredentialLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
     default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -5122,7 +5123,7 @@ class CredentialLinkedResourcesFlowsItem(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[CredentialLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[CredentialLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -5130,10 +5131,10 @@ class CredentialLinkedResourcesFlowsItem(LosantModel):
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[CredentialLinkedResourcesFlowsItemNode] | None = None
+    nodes: Annotated[list[CredentialLinkedResourcesFlowsItemNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: CredentialLinkedResourcesFlowsItemStats | None = None
-    triggers: list[CredentialLinkedResourcesFlowsItemTriggers | CredentialLinkedResourcesFlowsItemTriggersVariantA | CredentialLinkedResourcesFlowsItemTriggersVariantB | CredentialLinkedResourcesFlowsItemTriggersVariantC | CredentialLinkedResourcesFlowsItemTriggersVariantD | CredentialLinkedResourcesFlowsItemTriggersVariantE | CredentialLinkedResourcesFlowsItemTriggersVariantF | CredentialLinkedResourcesFlowsItemTriggersVariantG | CredentialLinkedResourcesFlowsItemTriggersVariantH | CredentialLinkedResourcesFlowsItemTriggersVariantI | CredentialLinkedResourcesFlowsItemTriggersVariantJ | CredentialLinkedResourcesFlowsItemTriggersVariantK | CredentialLinkedResourcesFlowsItemTriggersVariantL | CredentialLinkedResourcesFlowsItemTriggersVariantM | CredentialLinkedResourcesFlowsItemTriggersVariantN | CredentialLinkedResourcesFlowsItemTriggersVariantO | CredentialLinkedResourcesFlowsItemTriggersVariantP | CredentialLinkedResourcesFlowsItemTriggersVariantQ | CredentialLinkedResourcesFlowsItemTriggersVariantR | CredentialLinkedResourcesFlowsItemTriggersVariantS | CredentialLinkedResourcesFlowsItemTriggersVariantT | CredentialLinkedResourcesFlowsItemTriggersVariantU] | None = None
+    stats: Annotated[CredentialLinkedResourcesFlowsItemStats | None, LAZY] = None
+    triggers: Annotated[list[CredentialLinkedResourcesFlowsItemTriggers | CredentialLinkedResourcesFlowsItemTriggersVariantA | CredentialLinkedResourcesFlowsItemTriggersVariantB | CredentialLinkedResourcesFlowsItemTriggersVariantC | CredentialLinkedResourcesFlowsItemTriggersVariantD | CredentialLinkedResourcesFlowsItemTriggersVariantE | CredentialLinkedResourcesFlowsItemTriggersVariantF | CredentialLinkedResourcesFlowsItemTriggersVariantG | CredentialLinkedResourcesFlowsItemTriggersVariantH | CredentialLinkedResourcesFlowsItemTriggersVariantI | CredentialLinkedResourcesFlowsItemTriggersVariantJ | CredentialLinkedResourcesFlowsItemTriggersVariantK | CredentialLinkedResourcesFlowsItemTriggersVariantL | CredentialLinkedResourcesFlowsItemTriggersVariantM | CredentialLinkedResourcesFlowsItemTriggersVariantN | CredentialLinkedResourcesFlowsItemTriggersVariantO | CredentialLinkedResourcesFlowsItemTriggersVariantP | CredentialLinkedResourcesFlowsItemTriggersVariantQ | CredentialLinkedResourcesFlowsItemTriggersVariantR | CredentialLinkedResourcesFlowsItemTriggersVariantS | CredentialLinkedResourcesFlowsItemTriggersVariantT | CredentialLinkedResourcesFlowsItemTriggersVariantU] | None, LAZY] = None
 
 
 class CredentialLinkedResourcesFlows(LosantModel):
@@ -5157,7 +5158,7 @@ class CredentialLinkedResourcesFlows(LosantModel):
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    items: list[CredentialLinkedResourcesFlowsItem] | None = None
+    items: Annotated[list[CredentialLinkedResourcesFlowsItem] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -5302,7 +5303,7 @@ class CredentialLinkedResourcesIntegrationsItemWebsocketConfig(LosantModel):
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader] | None, Field(max_length=50)] = None
+    headers: Annotated[list[CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
     password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
     url: Annotated[str, Field(max_length=1024, min_length=1)]
@@ -5332,22 +5333,22 @@ class CredentialLinkedResourcesIntegrationsItem(LosantModel):
         websocket_config / websocketConfig: CredentialLinkedResourcesIntegrationsItemWebsocketConfig
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    azure_event_hub_config: Annotated[CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig | CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig')] = None
+    azure_event_hub_config: Annotated[CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig | CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig'), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     enabled: bool | None = None
-    google_pub_sub_config: Annotated[CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
+    google_pub_sub_config: Annotated[CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig | None, Field(alias='googlePubSubConfig'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_id: Annotated[str | None, Field(alias='integrationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_type: Annotated[Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None, Field(alias='integrationType')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    mqtt_config: Annotated[CredentialLinkedResourcesIntegrationsItemMqttConfig | None, Field(alias='mqttConfig')] = None
+    mqtt_config: Annotated[CredentialLinkedResourcesIntegrationsItemMqttConfig | None, Field(alias='mqttConfig'), LAZY] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    particle_config: Annotated[CredentialLinkedResourcesIntegrationsItemParticleConfig | None, Field(alias='particleConfig')] = None
-    sqs_config: Annotated[CredentialLinkedResourcesIntegrationsItemSqsConfig | None, Field(alias='sqsConfig')] = None
+    particle_config: Annotated[CredentialLinkedResourcesIntegrationsItemParticleConfig | None, Field(alias='particleConfig'), LAZY] = None
+    sqs_config: Annotated[CredentialLinkedResourcesIntegrationsItemSqsConfig | None, Field(alias='sqsConfig'), LAZY] = None
     status: Any | None = None
     topics: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    websocket_config: Annotated[CredentialLinkedResourcesIntegrationsItemWebsocketConfig | None, Field(alias='websocketConfig')] = None
+    websocket_config: Annotated[CredentialLinkedResourcesIntegrationsItemWebsocketConfig | None, Field(alias='websocketConfig'), LAZY] = None
 
 
 class CredentialLinkedResourcesIntegrations(LosantModel):
@@ -5369,7 +5370,7 @@ class CredentialLinkedResourcesIntegrations(LosantModel):
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[CredentialLinkedResourcesIntegrationsItem] | None = None
+    items: Annotated[list[CredentialLinkedResourcesIntegrationsItem] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -5388,6 +5389,6 @@ class CredentialLinkedResources(LosantModel):
     ``CredentialLinkedResources.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    flow_versions: Annotated[CredentialLinkedResourcesFlowVersions | None, Field(alias='flowVersions')] = None
-    flows: CredentialLinkedResourcesFlows | None = None
-    integrations: CredentialLinkedResourcesIntegrations | None = None
+    flow_versions: Annotated[CredentialLinkedResourcesFlowVersions | None, Field(alias='flowVersions'), LAZY] = None
+    flows: Annotated[CredentialLinkedResourcesFlows | None, LAZY] = None
+    integrations: Annotated[CredentialLinkedResourcesIntegrations | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class CredentialPatchAwsConfig(LosantModel):
@@ -252,22 +253,22 @@ class CredentialPatch(LosantModel):
     ``CredentialPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    aws_config: Annotated[CredentialPatchAwsConfig | None, Field(alias='awsConfig')] = None
-    azure_config: Annotated[CredentialPatchAzureConfig | None, Field(alias='azureConfig')] = None
-    certificate_key_pair_config: Annotated[CredentialPatchCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig')] = None
-    datadog_config: Annotated[CredentialPatchDatadogConfig | None, Field(alias='datadogConfig')] = None
+    aws_config: Annotated[CredentialPatchAwsConfig | None, Field(alias='awsConfig'), LAZY] = None
+    azure_config: Annotated[CredentialPatchAzureConfig | None, Field(alias='azureConfig'), LAZY] = None
+    certificate_key_pair_config: Annotated[CredentialPatchCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig'), LAZY] = None
+    datadog_config: Annotated[CredentialPatchDatadogConfig | None, Field(alias='datadogConfig'), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     enabled: bool | None = None
-    gcp_config: Annotated[CredentialPatchGcpConfig | None, Field(alias='gcpConfig')] = None
-    git_config: Annotated[CredentialPatchGitConfig | None, Field(alias='gitConfig')] = None
-    http_config: Annotated[CredentialPatchHttpConfig | None, Field(alias='httpConfig')] = None
-    jwt_config: Annotated[CredentialPatchJwtConfig | None, Field(alias='jwtConfig')] = None
-    loggly_config: Annotated[CredentialPatchLogglyConfig | None, Field(alias='logglyConfig')] = None
-    mailgun_config: Annotated[CredentialPatchMailgunConfig | None, Field(alias='mailgunConfig')] = None
-    mongodb_config: Annotated[CredentialPatchMongodbConfig | None, Field(alias='mongodbConfig')] = None
+    gcp_config: Annotated[CredentialPatchGcpConfig | None, Field(alias='gcpConfig'), LAZY] = None
+    git_config: Annotated[CredentialPatchGitConfig | None, Field(alias='gitConfig'), LAZY] = None
+    http_config: Annotated[CredentialPatchHttpConfig | None, Field(alias='httpConfig'), LAZY] = None
+    jwt_config: Annotated[CredentialPatchJwtConfig | None, Field(alias='jwtConfig'), LAZY] = None
+    loggly_config: Annotated[CredentialPatchLogglyConfig | None, Field(alias='logglyConfig'), LAZY] = None
+    mailgun_config: Annotated[CredentialPatchMailgunConfig | None, Field(alias='mailgunConfig'), LAZY] = None
+    mongodb_config: Annotated[CredentialPatchMongodbConfig | None, Field(alias='mongodbConfig'), LAZY] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    sendgrid_config: Annotated[CredentialPatchSendgridConfig | None, Field(alias='sendgridConfig')] = None
-    snowflake_config: Annotated[CredentialPatchSnowflakeConfig | None, Field(alias='snowflakeConfig')] = None
-    sql_config: Annotated[CredentialPatchSqlConfig | None, Field(alias='sqlConfig')] = None
-    twilio_config: Annotated[CredentialPatchTwilioConfig | None, Field(alias='twilioConfig')] = None
-    whatsapp_config: Annotated[CredentialPatchWhatsappConfig | None, Field(alias='whatsappConfig')] = None
+    sendgrid_config: Annotated[CredentialPatchSendgridConfig | None, Field(alias='sendgridConfig'), LAZY] = None
+    snowflake_config: Annotated[CredentialPatchSnowflakeConfig | None, Field(alias='snowflakeConfig'), LAZY] = None
+    sql_config: Annotated[CredentialPatchSqlConfig | None, Field(alias='sqlConfig'), LAZY] = None
+    twilio_config: Annotated[CredentialPatchTwilioConfig | None, Field(alias='twilioConfig'), LAZY] = None
+    whatsapp_config: Annotated[CredentialPatchWhatsappConfig | None, Field(alias='whatsappConfig'), LAZY] = None

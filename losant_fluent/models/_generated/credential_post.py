@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class CredentialPostAwsConfig(LosantModel):
@@ -291,23 +292,23 @@ class CredentialPost(LosantModel):
     ``CredentialPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    aws_config: Annotated[CredentialPostAwsConfig | None, Field(alias='awsConfig')] = None
-    azure_config: Annotated[CredentialPostAzureConfig | None, Field(alias='azureConfig')] = None
-    certificate_key_pair_config: Annotated[CredentialPostCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig')] = None
-    datadog_config: Annotated[CredentialPostDatadogConfig | None, Field(alias='datadogConfig')] = None
+    aws_config: Annotated[CredentialPostAwsConfig | None, Field(alias='awsConfig'), LAZY] = None
+    azure_config: Annotated[CredentialPostAzureConfig | None, Field(alias='azureConfig'), LAZY] = None
+    certificate_key_pair_config: Annotated[CredentialPostCertificateKeyPairConfig | None, Field(alias='certificateKeyPairConfig'), LAZY] = None
+    datadog_config: Annotated[CredentialPostDatadogConfig | None, Field(alias='datadogConfig'), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     enabled: bool | None = None
-    gcp_config: Annotated[CredentialPostGcpConfig | None, Field(alias='gcpConfig')] = None
-    git_config: Annotated[CredentialPostGitConfig | CredentialPostGitConfigVariantC | None, Field(alias='gitConfig')] = None
-    http_config: Annotated[CredentialPostHttpConfig | None, Field(alias='httpConfig')] = None
-    jwt_config: Annotated[CredentialPostJwtConfig | None, Field(alias='jwtConfig')] = None
-    loggly_config: Annotated[CredentialPostLogglyConfig | None, Field(alias='logglyConfig')] = None
-    mailgun_config: Annotated[CredentialPostMailgunConfig | None, Field(alias='mailgunConfig')] = None
-    mongodb_config: Annotated[CredentialPostMongodbConfig | None, Field(alias='mongodbConfig')] = None
+    gcp_config: Annotated[CredentialPostGcpConfig | None, Field(alias='gcpConfig'), LAZY] = None
+    git_config: Annotated[CredentialPostGitConfig | CredentialPostGitConfigVariantC | None, Field(alias='gitConfig'), LAZY] = None
+    http_config: Annotated[CredentialPostHttpConfig | None, Field(alias='httpConfig'), LAZY] = None
+    jwt_config: Annotated[CredentialPostJwtConfig | None, Field(alias='jwtConfig'), LAZY] = None
+    loggly_config: Annotated[CredentialPostLogglyConfig | None, Field(alias='logglyConfig'), LAZY] = None
+    mailgun_config: Annotated[CredentialPostMailgunConfig | None, Field(alias='mailgunConfig'), LAZY] = None
+    mongodb_config: Annotated[CredentialPostMongodbConfig | None, Field(alias='mongodbConfig'), LAZY] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    sendgrid_config: Annotated[CredentialPostSendgridConfig | None, Field(alias='sendgridConfig')] = None
-    snowflake_config: Annotated[CredentialPostSnowflakeConfig | CredentialPostSnowflakeConfigVariantC | None, Field(alias='snowflakeConfig')] = None
-    sql_config: Annotated[CredentialPostSqlConfig | None, Field(alias='sqlConfig')] = None
-    twilio_config: Annotated[CredentialPostTwilioConfig | None, Field(alias='twilioConfig')] = None
+    sendgrid_config: Annotated[CredentialPostSendgridConfig | None, Field(alias='sendgridConfig'), LAZY] = None
+    snowflake_config: Annotated[CredentialPostSnowflakeConfig | CredentialPostSnowflakeConfigVariantC | None, Field(alias='snowflakeConfig'), LAZY] = None
+    sql_config: Annotated[CredentialPostSqlConfig | None, Field(alias='sqlConfig'), LAZY] = None
+    twilio_config: Annotated[CredentialPostTwilioConfig | None, Field(alias='twilioConfig'), LAZY] = None
     type: Literal['aws', 'azure', 'gcp', 'http', 'sendgrid', 'twilio', 'loggly', 'jwt', 'whatsapp', 'sql', 'mongodb', 'mailgun', 'snowflake', 'git', 'datadog', 'certificateKeyPair']
-    whatsapp_config: Annotated[CredentialPostWhatsappConfig | None, Field(alias='whatsappConfig')] = None
+    whatsapp_config: Annotated[CredentialPostWhatsappConfig | None, Field(alias='whatsappConfig'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
+from .._lazy import LAZY
 
 
 class DashboardBlocksVariantXConfig(LosantModel):
@@ -111,12 +112,12 @@ class DashboardBlocksVariantYConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantYConfigSegmentAggregation | DashboardBlocksVariantYConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantYConfigSegmentAggregation | DashboardBlocksVariantYConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantYConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantYConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -140,7 +141,7 @@ class DashboardBlocksVariantYConfig(LosantModel):
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantYConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardBlocksVariantYConfigSegment] | None, Field(max_length=255), LAZY] = None
     x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
     x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
     x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
@@ -421,8 +422,8 @@ class DashboardBlocksVariantZConfig(LosantModel):
         vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
     """
     __losant_closed__ = True
-    configuration: DashboardBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
-    segments: Annotated[list[DashboardBlocksVariantZConfigSegments | DashboardBlocksVariantZConfigSegmentsVariantA | DashboardBlocksVariantZConfigSegmentsVariantB | DashboardBlocksVariantZConfigSegmentsVariantC | DashboardBlocksVariantZConfigSegmentsVariantD] | None, Field(max_length=100)] = None
+    configuration: Annotated[DashboardBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
+    segments: Annotated[list[DashboardBlocksVariantZConfigSegments | DashboardBlocksVariantZConfigSegmentsVariantA | DashboardBlocksVariantZConfigSegmentsVariantB | DashboardBlocksVariantZConfigSegmentsVariantC | DashboardBlocksVariantZConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
     tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
     vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
 
@@ -532,12 +533,12 @@ class DashboardBlocksVariantABConfig(LosantModel):
         query_mode / queryMode: one of '$or', '$and', 'advanced'
     """
     __losant_closed__ = True
-    columns: Annotated[list[DashboardBlocksVariantABConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardBlocksVariantABConfigColumn] | None, Field(max_length=100), LAZY] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
     default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
     default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection')] = None
+    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
 
@@ -625,9 +626,9 @@ class DashboardBlocksVariantACConfig(LosantModel):
         segments: list of DashboardBlocksVariantACConfigSegment, 1 to 100 items (required)
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantACConfigCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardBlocksVariantACConfigDefaultCondition, Field(alias='defaultCondition')]
-    segments: Annotated[list[DashboardBlocksVariantACConfigSegment], Field(max_length=100, min_length=1)]
+    conditions: Annotated[list[DashboardBlocksVariantACConfigCondition] | None, Field(max_length=100), LAZY] = None
+    default_condition: Annotated[DashboardBlocksVariantACConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
+    segments: Annotated[list[DashboardBlocksVariantACConfigSegment], Field(max_length=100, min_length=1), LAZY]
 
 
 class DashboardBlocksVariantAC(LosantModel):
@@ -723,12 +724,12 @@ class DashboardBlocksVariantADConfig(LosantModel):
     """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[DashboardBlocksVariantADConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardBlocksVariantADConfigColumn] | None, Field(max_length=100), LAZY] = None
     device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[str, Field(max_length=255)] | DashboardBlocksConfigFilter | None = None
+    filter: Annotated[Annotated[str, Field(max_length=255)] | DashboardBlocksConfigFilter | None, LAZY] = None
     match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
@@ -790,7 +791,7 @@ class DashboardBlocksVariantAEConfig(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAEConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAEConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
     max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -871,9 +872,9 @@ class DashboardBlocksVariantAFConfig(LosantModel):
     """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[DashboardBlocksVariantAFConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardBlocksVariantAFConfigColumn] | None, Field(max_length=100), LAZY] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAFConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAFConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
@@ -942,7 +943,7 @@ class DashboardBlocksVariantAGConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[DashboardBlocksVariantAGConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardBlocksVariantAGConfigColumn] | None, Field(max_length=100), LAZY] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -1064,12 +1065,12 @@ class DashboardBlocksVariantAHConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAHConfigSegmentAggregation | DashboardBlocksVariantAHConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAHConfigSegmentAggregation | DashboardBlocksVariantAHConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAHConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAHConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -1094,7 +1095,7 @@ class DashboardBlocksVariantAHConfig(LosantModel):
         segment: DashboardBlocksVariantAHConfigSegment
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantAHConfigCondition] | None, Field(max_length=100)] = None
+    conditions: Annotated[list[DashboardBlocksVariantAHConfigCondition] | None, Field(max_length=100), LAZY] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
@@ -1103,7 +1104,7 @@ class DashboardBlocksVariantAHConfig(LosantModel):
     precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: DashboardBlocksVariantAHConfigSegment | None = None
+    segment: Annotated[DashboardBlocksVariantAHConfigSegment | None, LAZY] = None
 
 
 class DashboardBlocksVariantAH(LosantModel):
@@ -1231,13 +1232,13 @@ class DashboardBlocksVariantAIConfigSegment(LosantModel):
         y_axis_min / yAxisMin: number or string, at most 128 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAIConfigSegmentAggregation | DashboardBlocksVariantAIConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAIConfigSegmentAggregation | DashboardBlocksVariantAIConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     cumulative: bool | None = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAIConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAIConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
@@ -1292,7 +1293,7 @@ class DashboardBlocksVariantAIConfig(LosantModel):
         y_axes / yAxes: list of DashboardBlocksConfigYAx, at most 10 items
     """
     __losant_closed__ = True
-    decorators: Annotated[list[DashboardBlocksConfigDecorator] | None, Field(max_length=10)] = None
+    decorators: Annotated[list[DashboardBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
     display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
@@ -1300,8 +1301,8 @@ class DashboardBlocksVariantAIConfig(LosantModel):
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
     recharts: bool | None = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[DashboardBlocksVariantAIConfigSegment] | None, Field(max_length=100)] = None
-    y_axes: Annotated[list[DashboardBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10)] = None
+    segments: Annotated[list[DashboardBlocksVariantAIConfigSegment] | None, Field(max_length=100), LAZY] = None
+    y_axes: Annotated[list[DashboardBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
 
 
 class DashboardBlocksVariantAI(LosantModel):
@@ -1382,9 +1383,9 @@ class DashboardBlocksVariantAJConfig(LosantModel):
     default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAJConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAJConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAJConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey')] = None
+    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAJConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
     map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
@@ -1761,10 +1762,10 @@ class DashboardBlocksVariantAMConfigSegments(LosantModel):
         query_type / queryType: one of 'gauge'
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAMConfigSegmentsAggregation | DashboardBlocksVariantAMConfigSegmentsAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAMConfigSegmentsAggregation | DashboardBlocksVariantAMConfigSegmentsAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAMConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAMConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -1787,8 +1788,8 @@ class DashboardBlocksVariantAMConfig(LosantModel):
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
     disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[DashboardBlocksVariantAMConfigOverlays | DashboardBlocksVariantAMConfigOverlaysVariantA | DashboardBlocksVariantAMConfigOverlaysVariantB] | None, Field(max_length=100)] = None
-    segments: Annotated[list[DashboardBlocksVariantAMConfigSegments] | None, Field(max_length=300)] = None
+    overlays: Annotated[list[DashboardBlocksVariantAMConfigOverlays | DashboardBlocksVariantAMConfigOverlaysVariantA | DashboardBlocksVariantAMConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
+    segments: Annotated[list[DashboardBlocksVariantAMConfigSegments] | None, Field(max_length=300), LAZY] = None
 
 
 class DashboardBlocksVariantAM(LosantModel):
@@ -1925,12 +1926,12 @@ class DashboardBlocksVariantANConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantANConfigSegmentAggregation | DashboardBlocksVariantANConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantANConfigSegmentAggregation | DashboardBlocksVariantANConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantANConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantANConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -1950,11 +1951,11 @@ class DashboardBlocksVariantANConfig(LosantModel):
         segments: list of DashboardBlocksVariantANConfigSegment, at most 255 items
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantANConfigCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardBlocksVariantANConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
+    conditions: Annotated[list[DashboardBlocksVariantANConfigCondition] | None, Field(max_length=100), LAZY] = None
+    default_condition: Annotated[DashboardBlocksVariantANConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantANConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardBlocksVariantANConfigSegment] | None, Field(max_length=255), LAZY] = None
 
 
 class DashboardBlocksVariantAN(LosantModel):
@@ -2044,10 +2045,10 @@ class DashboardBlocksVariantAOConfigControlsDefaultQuery(LosantModel):
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2156,10 +2157,10 @@ class DashboardBlocksVariantAOConfigControlsVariantADefaultQuery(LosantModel):
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2264,10 +2265,10 @@ class DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery(LosantModel):
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2368,10 +2369,10 @@ class DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery(LosantModel):
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2535,7 +2536,7 @@ class DashboardBlocksVariantAOConfig(LosantModel):
         default_mode / defaultMode: one of 'unlocked', 'locked'
     """
     __losant_closed__ = True
-    controls: Annotated[list[DashboardBlocksVariantAOConfigControls | DashboardBlocksVariantAOConfigControlsVariantA | DashboardBlocksVariantAOConfigControlsVariantB | DashboardBlocksVariantAOConfigControlsVariantC | DashboardBlocksVariantAOConfigControlsVariantD | DashboardBlocksVariantAOConfigControlsVariantE] | None, Field(max_length=100)] = None
+    controls: Annotated[list[DashboardBlocksVariantAOConfigControls | DashboardBlocksVariantAOConfigControlsVariantA | DashboardBlocksVariantAOConfigControlsVariantB | DashboardBlocksVariantAOConfigControlsVariantC | DashboardBlocksVariantAOConfigControlsVariantD | DashboardBlocksVariantAOConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
@@ -2630,13 +2631,13 @@ class DashboardBlocksVariantAPConfig(LosantModel):
     default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAPConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantAPConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
     icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
     include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
     include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAPConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey')] = None
+    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAPConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
     map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
     pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
@@ -2782,12 +2783,12 @@ class DashboardBlocksVariantARConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantARConfigSegmentAggregation | DashboardBlocksVariantARConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantARConfigSegmentAggregation | DashboardBlocksVariantARConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantARConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantARConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -2810,7 +2811,7 @@ class DashboardBlocksVariantARConfig(LosantModel):
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantARConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardBlocksVariantARConfigSegment] | None, Field(max_length=255), LAZY] = None
     value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
 
 
@@ -2896,7 +2897,7 @@ class DashboardBlocksVariantASConfig(LosantModel):
     default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantASConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardBlocksVariantASConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
@@ -3085,7 +3086,7 @@ class DashboardContextConfigurationVariantGValidationConfig(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DashboardContextConfigurationVariantGValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardContextConfigurationVariantGValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
     query: Annotated[str | None, Field(max_length=8192)] = None
 
@@ -3141,7 +3142,7 @@ class DashboardContextConfigurationVariantHValidationConfig(LosantModel):
         device_tags / deviceTags: list of DashboardContextConfigurationVariantHValidationConfigDeviceTag, at most 100 items
     """
     __losant_closed__ = True
-    device_tags: Annotated[list[DashboardContextConfigurationVariantHValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardContextConfigurationVariantHValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
 
 
 class DashboardContextConfigurationVariantH(LosantModel):
@@ -3374,8 +3375,8 @@ class Dashboard(LosantModel):
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     application_name: Annotated[str | None, Field(alias='applicationName', max_length=255, min_length=1)] = None
-    blocks: list[DashboardBlocks | DashboardBlocksVariantY | DashboardBlocksVariantZ | DashboardBlocksVariantAA | DashboardBlocksVariantAB | DashboardBlocksVariantAC | DashboardBlocksVariantAD | DashboardBlocksVariantAE | DashboardBlocksVariantAF | DashboardBlocksVariantAG | DashboardBlocksVariantAH | DashboardBlocksVariantAI | DashboardBlocksVariantAJ | DashboardBlocksVariantAK | DashboardBlocksVariantAL | DashboardBlocksVariantAM | DashboardBlocksVariantAN | DashboardBlocksVariantAO | DashboardBlocksVariantAP | DashboardBlocksVariantAQ | DashboardBlocksVariantAR | DashboardBlocksVariantAS | DashboardBlocksVariantAT | DashboardBlocksVariantAU] | None = None
-    context_configuration: Annotated[list[DashboardContextConfiguration | DashboardContextConfigurationVariantG | DashboardContextConfigurationVariantH | DashboardContextConfigurationVariantI | DashboardContextConfigurationVariantJ | DashboardContextConfigurationVariantK] | None, Field(alias='contextConfiguration', max_length=100)] = None
+    blocks: Annotated[list[DashboardBlocks | DashboardBlocksVariantY | DashboardBlocksVariantZ | DashboardBlocksVariantAA | DashboardBlocksVariantAB | DashboardBlocksVariantAC | DashboardBlocksVariantAD | DashboardBlocksVariantAE | DashboardBlocksVariantAF | DashboardBlocksVariantAG | DashboardBlocksVariantAH | DashboardBlocksVariantAI | DashboardBlocksVariantAJ | DashboardBlocksVariantAK | DashboardBlocksVariantAL | DashboardBlocksVariantAM | DashboardBlocksVariantAN | DashboardBlocksVariantAO | DashboardBlocksVariantAP | DashboardBlocksVariantAQ | DashboardBlocksVariantAR | DashboardBlocksVariantAS | DashboardBlocksVariantAT | DashboardBlocksVariantAU] | None, LAZY] = None
+    context_configuration: Annotated[list[DashboardContextConfiguration | DashboardContextConfigurationVariantG | DashboardContextConfigurationVariantH | DashboardContextConfigurationVariantI | DashboardContextConfigurationVariantJ | DashboardContextConfigurationVariantK] | None, Field(alias='contextConfiguration', max_length=100), LAZY] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
@@ -3395,5 +3396,5 @@ class Dashboard(LosantModel):
     owner_type: Annotated[Literal['user', 'organization'] | None, Field(alias='ownerType')] = None
     public: bool | None = None
     refresh_rate: Annotated[LosantNumber | None, Field(alias='refreshRate', ge=5.0, le=600.0)] = None
-    report_configs: Annotated[list[DashboardReportConfigs | DashboardReportConfigsVariantC] | None, Field(alias='reportConfigs', max_length=10)] = None
+    report_configs: Annotated[list[DashboardReportConfigs | DashboardReportConfigsVariantC] | None, Field(alias='reportConfigs', max_length=10), LAZY] = None
     resolution: Annotated[int | None, Field(ge=1)] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DashboardBlockSuggestCodePostBlockConfigConfigConfiguration(LosantModel):
@@ -253,8 +254,8 @@ class DashboardBlockSuggestCodePostBlockConfigConfig(LosantModel):
         vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
     """
     __losant_closed__ = True
-    configuration: DashboardBlockSuggestCodePostBlockConfigConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
-    segments: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegments | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD] | None, Field(max_length=100)] = None
+    configuration: Annotated[DashboardBlockSuggestCodePostBlockConfigConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
+    segments: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegments | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
     tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
     vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
 
@@ -277,7 +278,7 @@ class DashboardBlockSuggestCodePostBlockConfig(LosantModel):
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
-    config: DashboardBlockSuggestCodePostBlockConfigConfig | None = None
+    config: Annotated[DashboardBlockSuggestCodePostBlockConfigConfig | None, LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     height: LosantNumber
     id: Annotated[str | None, Field(max_length=48)] = None
@@ -297,5 +298,5 @@ class DashboardBlockSuggestCodePost(LosantModel):
     ``DashboardBlockSuggestCodePost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    block_config: Annotated[DashboardBlockSuggestCodePostBlockConfig, Field(alias='blockConfig')]
+    block_config: Annotated[DashboardBlockSuggestCodePostBlockConfig, Field(alias='blockConfig'), LAZY]
     text: Annotated[str, Field(max_length=8192, min_length=1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DashboardBlockSuggestCodeResponseResponse(LosantModel):
@@ -32,5 +33,5 @@ class DashboardBlockSuggestCodeResponse(LosantModel):
     """
     __losant_closed__ = True
     finish_reason: Annotated[Literal['FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL'], Field(alias='finishReason')]
-    response: DashboardBlockSuggestCodeResponseResponse
+    response: Annotated[DashboardBlockSuggestCodeResponseResponse, LAZY]
     response_id: Annotated[str, Field(alias='responseId', max_length=1024, min_length=1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._lazy import LAZY
 
 
 class DashboardPatchBlocksVariantAVConfig(LosantModel):
@@ -111,12 +112,12 @@ class DashboardPatchBlocksVariantAWConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAWConfigSegmentAggregation | DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAWConfigSegmentAggregation | DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantAWConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantAWConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -140,7 +141,7 @@ class DashboardPatchBlocksVariantAWConfig(LosantModel):
     __losant_closed__ = True
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantAWConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantAWConfigSegment] | None, Field(max_length=255), LAZY] = None
     x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
     x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
     x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
@@ -421,8 +422,8 @@ class DashboardPatchBlocksVariantAXConfig(LosantModel):
         vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
     """
     __losant_closed__ = True
-    configuration: DashboardPatchBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None = None
-    segments: Annotated[list[DashboardPatchBlocksVariantAXConfigSegments | DashboardPatchBlocksVariantAXConfigSegmentsVariantA | DashboardPatchBlocksVariantAXConfigSegmentsVariantB | DashboardPatchBlocksVariantAXConfigSegmentsVariantC | DashboardPatchBlocksVariantAXConfigSegmentsVariantD] | None, Field(max_length=100)] = None
+    configuration: Annotated[DashboardPatchBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantAXConfigSegments | DashboardPatchBlocksVariantAXConfigSegmentsVariantA | DashboardPatchBlocksVariantAXConfigSegmentsVariantB | DashboardPatchBlocksVariantAXConfigSegmentsVariantC | DashboardPatchBlocksVariantAXConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
     tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
     vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
 
@@ -532,12 +533,12 @@ class DashboardPatchBlocksVariantAZConfig(LosantModel):
         query_mode / queryMode: one of '$or', '$and', 'advanced'
     """
     __losant_closed__ = True
-    columns: Annotated[list[DashboardPatchBlocksVariantAZConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardPatchBlocksVariantAZConfigColumn] | None, Field(max_length=100), LAZY] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
     default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
     default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardPatchBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection')] = None
+    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardPatchBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
 
@@ -625,9 +626,9 @@ class DashboardPatchBlocksVariantBAConfig(LosantModel):
         segments: list of DashboardPatchBlocksVariantBAConfigSegment, 1 to 100 items (required)
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBAConfigCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBAConfigDefaultCondition, Field(alias='defaultCondition')]
-    segments: Annotated[list[DashboardPatchBlocksVariantBAConfigSegment], Field(max_length=100, min_length=1)]
+    conditions: Annotated[list[DashboardPatchBlocksVariantBAConfigCondition] | None, Field(max_length=100), LAZY] = None
+    default_condition: Annotated[DashboardPatchBlocksVariantBAConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
+    segments: Annotated[list[DashboardPatchBlocksVariantBAConfigSegment], Field(max_length=100, min_length=1), LAZY]
 
 
 class DashboardPatchBlocksVariantBA(LosantModel):
@@ -723,12 +724,12 @@ class DashboardPatchBlocksVariantBBConfig(LosantModel):
     """
     __losant_closed__ = True
     additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBBConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardPatchBlocksVariantBBConfigColumn] | None, Field(max_length=100), LAZY] = None
     device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
     device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
     device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
     exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[str, Field(max_length=255)] | DashboardPatchBlocksConfigFilter | None = None
+    filter: Annotated[Annotated[str, Field(max_length=255)] | DashboardPatchBlocksConfigFilter | None, LAZY] = None
     match: Literal['unfiltered', 'all', 'any'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
@@ -790,7 +791,7 @@ class DashboardPatchBlocksVariantBCConfig(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBCConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBCConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
     max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -871,9 +872,9 @@ class DashboardPatchBlocksVariantBDConfig(LosantModel):
     """
     __losant_closed__ = True
     attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBDConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardPatchBlocksVariantBDConfigColumn] | None, Field(max_length=100), LAZY] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBDConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBDConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     query: Annotated[str | None, Field(max_length=32767)] = None
     sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
@@ -942,7 +943,7 @@ class DashboardPatchBlocksVariantBEConfig(LosantModel):
     __losant_closed__ = True
     allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
     column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBEConfigColumn] | None, Field(max_length=100)] = None
+    columns: Annotated[list[DashboardPatchBlocksVariantBEConfigColumn] | None, Field(max_length=100), LAZY] = None
     event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
     filter: Annotated[str | None, Field(max_length=255)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -1064,12 +1065,12 @@ class DashboardPatchBlocksVariantBFConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBFConfigSegmentAggregation | DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBFConfigSegmentAggregation | DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBFConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBFConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -1094,7 +1095,7 @@ class DashboardPatchBlocksVariantBFConfig(LosantModel):
         segment: DashboardPatchBlocksVariantBFConfigSegment
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBFConfigCondition] | None, Field(max_length=100)] = None
+    conditions: Annotated[list[DashboardPatchBlocksVariantBFConfigCondition] | None, Field(max_length=100), LAZY] = None
     display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
@@ -1103,7 +1104,7 @@ class DashboardPatchBlocksVariantBFConfig(LosantModel):
     precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
     precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: DashboardPatchBlocksVariantBFConfigSegment | None = None
+    segment: Annotated[DashboardPatchBlocksVariantBFConfigSegment | None, LAZY] = None
 
 
 class DashboardPatchBlocksVariantBF(LosantModel):
@@ -1231,13 +1232,13 @@ class DashboardPatchBlocksVariantBGConfigSegment(LosantModel):
         y_axis_min / yAxisMin: number or string, at most 128 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBGConfigSegmentAggregation | DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBGConfigSegmentAggregation | DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     cumulative: bool | None = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBGConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBGConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
@@ -1292,7 +1293,7 @@ class DashboardPatchBlocksVariantBGConfig(LosantModel):
         y_axes / yAxes: list of DashboardPatchBlocksConfigYAx, at most 10 items
     """
     __losant_closed__ = True
-    decorators: Annotated[list[DashboardPatchBlocksConfigDecorator] | None, Field(max_length=10)] = None
+    decorators: Annotated[list[DashboardPatchBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
     disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
     display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
@@ -1300,8 +1301,8 @@ class DashboardPatchBlocksVariantBGConfig(LosantModel):
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
     recharts: bool | None = None
     resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBGConfigSegment] | None, Field(max_length=100)] = None
-    y_axes: Annotated[list[DashboardPatchBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10)] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantBGConfigSegment] | None, Field(max_length=100), LAZY] = None
+    y_axes: Annotated[list[DashboardPatchBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
 
 
 class DashboardPatchBlocksVariantBG(LosantModel):
@@ -1382,9 +1383,9 @@ class DashboardPatchBlocksVariantBHConfig(LosantModel):
     default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBHConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBHConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey')] = None
+    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
     map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
@@ -1761,10 +1762,10 @@ class DashboardPatchBlocksVariantBKConfigSegments(LosantModel):
         query_type / queryType: one of 'gauge'
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBKConfigSegmentsAggregation | DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBKConfigSegmentsAggregation | DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     id: Annotated[str | None, Field(max_length=48)] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
@@ -1787,8 +1788,8 @@ class DashboardPatchBlocksVariantBKConfig(LosantModel):
     default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
     disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
     image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlays | DashboardPatchBlocksVariantBKConfigOverlaysVariantA | DashboardPatchBlocksVariantBKConfigOverlaysVariantB] | None, Field(max_length=100)] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBKConfigSegments] | None, Field(max_length=300)] = None
+    overlays: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlays | DashboardPatchBlocksVariantBKConfigOverlaysVariantA | DashboardPatchBlocksVariantBKConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantBKConfigSegments] | None, Field(max_length=300), LAZY] = None
 
 
 class DashboardPatchBlocksVariantBK(LosantModel):
@@ -1925,12 +1926,12 @@ class DashboardPatchBlocksVariantBLConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBLConfigSegmentAggregation | DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBLConfigSegmentAggregation | DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBLConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBLConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -1950,11 +1951,11 @@ class DashboardPatchBlocksVariantBLConfig(LosantModel):
         segments: list of DashboardPatchBlocksVariantBLConfigSegment, at most 255 items
     """
     __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBLConfigCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBLConfigDefaultCondition | None, Field(alias='defaultCondition')] = None
+    conditions: Annotated[list[DashboardPatchBlocksVariantBLConfigCondition] | None, Field(max_length=100), LAZY] = None
+    default_condition: Annotated[DashboardPatchBlocksVariantBLConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBLConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantBLConfigSegment] | None, Field(max_length=255), LAZY] = None
 
 
 class DashboardPatchBlocksVariantBL(LosantModel):
@@ -2044,10 +2045,10 @@ class DashboardPatchBlocksVariantBMConfigControlsDefaultQuery(LosantModel):
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2156,10 +2157,10 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery(LosantMode
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2264,10 +2265,10 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery(LosantMode
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2368,10 +2369,10 @@ class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery(LosantMode
         query: string, at most 32767 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     query: Annotated[str | None, Field(max_length=32767)] = None
 
 
@@ -2535,7 +2536,7 @@ class DashboardPatchBlocksVariantBMConfig(LosantModel):
         default_mode / defaultMode: one of 'unlocked', 'locked'
     """
     __losant_closed__ = True
-    controls: Annotated[list[DashboardPatchBlocksVariantBMConfigControls | DashboardPatchBlocksVariantBMConfigControlsVariantA | DashboardPatchBlocksVariantBMConfigControlsVariantB | DashboardPatchBlocksVariantBMConfigControlsVariantC | DashboardPatchBlocksVariantBMConfigControlsVariantD | DashboardPatchBlocksVariantBMConfigControlsVariantE] | None, Field(max_length=100)] = None
+    controls: Annotated[list[DashboardPatchBlocksVariantBMConfigControls | DashboardPatchBlocksVariantBMConfigControlsVariantA | DashboardPatchBlocksVariantBMConfigControlsVariantB | DashboardPatchBlocksVariantBMConfigControlsVariantC | DashboardPatchBlocksVariantBMConfigControlsVariantD | DashboardPatchBlocksVariantBMConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
     default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
 
 
@@ -2630,13 +2631,13 @@ class DashboardPatchBlocksVariantBNConfig(LosantModel):
     default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBNConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBNConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
     icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
     include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
     include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey')] = None
+    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
     map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
     pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
     popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
@@ -2782,12 +2783,12 @@ class DashboardPatchBlocksVariantBPConfigSegment(LosantModel):
         y_axis_label / yAxisLabel: string, at most 255 characters
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBPConfigSegmentAggregation | DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBPConfigSegmentAggregation | DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA | None, LAZY] = None
     attribute: Annotated[str | None, Field(max_length=255)] = None
     color: Annotated[str | None, Field(max_length=64)] = None
     detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBPConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBPConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     expression: Annotated[str | None, Field(max_length=255)] = None
     graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
     label: Annotated[str | None, Field(max_length=255)] = None
@@ -2810,7 +2811,7 @@ class DashboardPatchBlocksVariantBPConfig(LosantModel):
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
     real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBPConfigSegment] | None, Field(max_length=255)] = None
+    segments: Annotated[list[DashboardPatchBlocksVariantBPConfigSegment] | None, Field(max_length=255), LAZY] = None
     value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
 
 
@@ -2896,7 +2897,7 @@ class DashboardPatchBlocksVariantBQConfig(LosantModel):
     default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
     default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
     device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBQConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchBlocksVariantBQConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
     duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
     end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
@@ -3085,7 +3086,7 @@ class DashboardPatchContextConfigurationVariantMValidationConfig(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
     query: Annotated[str | None, Field(max_length=8192)] = None
 
@@ -3141,7 +3142,7 @@ class DashboardPatchContextConfigurationVariantNValidationConfig(LosantModel):
         device_tags / deviceTags: list of DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag, at most 100 items
     """
     __losant_closed__ = True
-    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
 
 
 class DashboardPatchContextConfigurationVariantN(LosantModel):
@@ -3368,14 +3369,14 @@ class DashboardPatch(LosantModel):
     ``DashboardPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    blocks: list[DashboardPatchBlocks | DashboardPatchBlocksVariantAW | DashboardPatchBlocksVariantAX | DashboardPatchBlocksVariantAY | DashboardPatchBlocksVariantAZ | DashboardPatchBlocksVariantBA | DashboardPatchBlocksVariantBB | DashboardPatchBlocksVariantBC | DashboardPatchBlocksVariantBD | DashboardPatchBlocksVariantBE | DashboardPatchBlocksVariantBF | DashboardPatchBlocksVariantBG | DashboardPatchBlocksVariantBH | DashboardPatchBlocksVariantBI | DashboardPatchBlocksVariantBJ | DashboardPatchBlocksVariantBK | DashboardPatchBlocksVariantBL | DashboardPatchBlocksVariantBM | DashboardPatchBlocksVariantBN | DashboardPatchBlocksVariantBO | DashboardPatchBlocksVariantBP | DashboardPatchBlocksVariantBQ | DashboardPatchBlocksVariantBR | DashboardPatchBlocksVariantBS] | None = None
-    context_configuration: Annotated[list[DashboardPatchContextConfiguration | DashboardPatchContextConfigurationVariantM | DashboardPatchContextConfigurationVariantN | DashboardPatchContextConfigurationVariantO | DashboardPatchContextConfigurationVariantP | DashboardPatchContextConfigurationVariantQ] | None, Field(alias='contextConfiguration', max_length=100)] = None
+    blocks: Annotated[list[DashboardPatchBlocks | DashboardPatchBlocksVariantAW | DashboardPatchBlocksVariantAX | DashboardPatchBlocksVariantAY | DashboardPatchBlocksVariantAZ | DashboardPatchBlocksVariantBA | DashboardPatchBlocksVariantBB | DashboardPatchBlocksVariantBC | DashboardPatchBlocksVariantBD | DashboardPatchBlocksVariantBE | DashboardPatchBlocksVariantBF | DashboardPatchBlocksVariantBG | DashboardPatchBlocksVariantBH | DashboardPatchBlocksVariantBI | DashboardPatchBlocksVariantBJ | DashboardPatchBlocksVariantBK | DashboardPatchBlocksVariantBL | DashboardPatchBlocksVariantBM | DashboardPatchBlocksVariantBN | DashboardPatchBlocksVariantBO | DashboardPatchBlocksVariantBP | DashboardPatchBlocksVariantBQ | DashboardPatchBlocksVariantBR | DashboardPatchBlocksVariantBS] | None, LAZY] = None
+    context_configuration: Annotated[list[DashboardPatchContextConfiguration | DashboardPatchContextConfigurationVariantM | DashboardPatchContextConfigurationVariantN | DashboardPatchContextConfigurationVariantO | DashboardPatchContextConfigurationVariantP | DashboardPatchContextConfigurationVariantQ] | None, Field(alias='contextConfiguration', max_length=100), LAZY] = None
     default_theme: Annotated[Literal['dark', 'light'] | None, Field(alias='defaultTheme')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     duration: Annotated[int | None, Field(ge=1)] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    password: DashboardPatchPassword | None = None
+    password: Annotated[DashboardPatchPassword | None, LAZY] = None
     public: bool | None = None
     refresh_rate: Annotated[LosantNumber | None, Field(alias='refreshRate', ge=5.0, le=600.0)] = None
-    report_configs: Annotated[list[DashboardPatchReportConfigs | DashboardPatchReportConfigsVariantE] | None, Field(alias='reportConfigs', max_length=10)] = None
+    report_configs: Annotated[list[DashboardPatchReportConfigs | DashboardPatchReportConfigsVariantE] | None, Field(alias='reportConfigs', max_length=10), LAZY] = None
     resolution: Annotated[int | None, Field(ge=1)] = None

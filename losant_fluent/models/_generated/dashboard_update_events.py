@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DashboardUpdateEventsUpdates(LosantModel):
@@ -40,4 +41,4 @@ class DashboardUpdateEvents(LosantModel):
     """
     __losant_closed__ = True
     event_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='eventIds')] = None
-    updates: DashboardUpdateEventsUpdates | None = None
+    updates: Annotated[DashboardUpdateEventsUpdates | None, LAZY] = None

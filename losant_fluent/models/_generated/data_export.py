@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DataExportDeviceQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DataExportDeviceQuery(LosantModel):
         tags: DataExportDeviceQueryTags or object of string, at most 255 characters or DataExportDeviceQueryTagsVariantB or DataExportDeviceQueryTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DataExportDeviceQueryTagsVariantD or DataExportDeviceQueryTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DataExportDeviceQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DataExportDeviceQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DataExportDeviceQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DataExportDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DataExportDeviceQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryParentId | None, Field(alias='parentId')] = None
-    tags: DataExportDeviceQueryTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantB | DataExportDeviceQueryTagsVariantC] | DataExportDeviceQueryTagsVariantD | DataExportDeviceQueryTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DataExportDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DataExportDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DataExportDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DataExportDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DataExportDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DataExportDeviceQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DataExportDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DataExportDeviceQueryTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DataExportDeviceQueryTagsVariantB | DataExportDeviceQueryTagsVariantC] | DataExportDeviceQueryTagsVariantD | DataExportDeviceQueryTagsVariantE | None, LAZY] = None
 
 
 class DataExportDeviceTag(LosantModel):
@@ -769,9 +770,9 @@ class DataExport(LosantModel):
     attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=256)] = None
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_query: Annotated[DataExportDeviceQuery | None, Field(alias='deviceQuery')] = None
-    device_tags: Annotated[list[DataExportDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_query: Annotated[DataExportDeviceQuery | None, Field(alias='deviceQuery'), LAZY] = None
+    device_tags: Annotated[list[DataExportDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     end: LosantNumber | None = None
-    options: DataExportOptions | None = None
+    options: Annotated[DataExportOptions | None, LAZY] = None
     start: LosantNumber | None = None

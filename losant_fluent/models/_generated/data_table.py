@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DataTableColumn(LosantModel):
@@ -39,7 +40,7 @@ class DataTable(LosantModel):
     ``DataTable.describe()`` gives this and the nested models' fields.
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    columns: Annotated[list[DataTableColumn] | None, Field(max_length=50)] = None
+    columns: Annotated[list[DataTableColumn] | None, Field(max_length=50), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None

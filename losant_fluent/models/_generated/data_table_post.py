@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DataTablePostColumn(LosantModel):
@@ -34,6 +35,6 @@ class DataTablePost(LosantModel):
     ``DataTablePost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    columns: Annotated[list[DataTablePostColumn] | None, Field(max_length=50)] = None
+    columns: Annotated[list[DataTablePostColumn] | None, Field(max_length=50), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]

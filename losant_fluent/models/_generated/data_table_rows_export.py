@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Literal
 from . import advanced_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DataTableRowsExportQuery(LosantModel):
@@ -18,9 +19,9 @@ class DataTableRowsExportQuery(LosantModel):
     """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[0-9a-zA-Z_-]{1,255}$',)
-    field_and: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$or', max_length=100)] = None
+    field_and: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_query.AdvancedQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
 
 
 class DataTableRowsExportQueryOptions(LosantModel):
@@ -52,5 +53,5 @@ class DataTableRowsExport(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    query: DataTableRowsExportQuery | None = None
-    query_options: Annotated[DataTableRowsExportQueryOptions | None, Field(alias='queryOptions')] = None
+    query: Annotated[DataTableRowsExportQuery | None, LAZY] = None
+    query_options: Annotated[DataTableRowsExportQueryOptions | None, Field(alias='queryOptions'), LAZY] = None

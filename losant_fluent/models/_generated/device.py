@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class DeviceAttributeSystemChildAttributeDeviceTag(LosantModel):
@@ -30,7 +31,7 @@ class DeviceAttributeSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DeviceAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -46,7 +47,7 @@ class DeviceAttributeSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DeviceAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DeviceAttribute(LosantModel):
@@ -66,7 +67,7 @@ class DeviceAttribute(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DeviceAttributeSystem | None = None
+    system: Annotated[DeviceAttributeSystem | None, LAZY] = None
 
 
 class DeviceConnectionInfo(LosantModel):
@@ -119,8 +120,8 @@ class Device(LosantModel):
     """
     ancestor_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='ancestorIds', max_length=1000)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attributes: Annotated[list[DeviceAttribute] | None, Field(max_length=256)] = None
-    connection_info: Annotated[DeviceConnectionInfo | None, Field(alias='connectionInfo')] = None
+    attributes: Annotated[list[DeviceAttribute] | None, Field(max_length=256), LAZY] = None
+    connection_info: Annotated[DeviceConnectionInfo | None, Field(alias='connectionInfo'), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     deleted_at: Annotated[LosantDateTime | None, Field(alias='deletedAt')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
@@ -134,4 +135,4 @@ class Device(LosantModel):
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
     system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DeviceTag] | None, Field(max_length=100)] = None
+    tags: Annotated[list[DeviceTag] | None, Field(max_length=100), LAZY] = None

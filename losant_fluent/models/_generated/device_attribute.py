@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DeviceAttributeSystemChildAttributeDeviceTag(LosantModel):
@@ -30,7 +31,7 @@ class DeviceAttributeSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DeviceAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -46,7 +47,7 @@ class DeviceAttributeSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DeviceAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DeviceAttribute(LosantModel):
@@ -71,4 +72,4 @@ class DeviceAttribute(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    system: DeviceAttributeSystem | None = None
+    system: Annotated[DeviceAttributeSystem | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DeviceAttributePatchSystemChildAttributeDeviceTag(LosantModel):
@@ -30,7 +31,7 @@ class DeviceAttributePatchSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceAttributePatchSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DeviceAttributePatchSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -46,7 +47,7 @@ class DeviceAttributePatchSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceAttributePatchSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DeviceAttributePatchSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DeviceAttributePatch(LosantModel):
@@ -66,4 +67,4 @@ class DeviceAttributePatch(LosantModel):
     content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    system: DeviceAttributePatchSystem | None = None
+    system: Annotated[DeviceAttributePatchSystem | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DeviceCommandTime(LosantModel):
@@ -30,4 +31,4 @@ class DeviceCommand(LosantModel):
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: str | LosantNumber | DeviceCommandTime | None = None
+    time: Annotated[str | LosantNumber | DeviceCommandTime | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any
 from .._base import LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DeviceCommandsModelItemTime(LosantModel):
@@ -28,7 +29,7 @@ class DeviceCommandsModelItem(LosantModel):
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: str | LosantNumber | DeviceCommandsModelItemTime | None = None
+    time: Annotated[str | LosantNumber | DeviceCommandsModelItemTime | None, LAZY] = None
 
 
 class DeviceCommands(LosantListModel[DeviceCommandsModelItem]):

@@ -2,7 +2,9 @@
 """Models of the ``deviceCounts`` schema."""
 
 from __future__ import annotations
+from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class DeviceCountsCount(LosantModel):
@@ -30,6 +32,6 @@ class DeviceCounts(LosantModel):
 
     ``DeviceCounts.describe()`` gives this and the nested models' fields.
     """
-    counts: list[DeviceCountsCount] | None = None
+    counts: Annotated[list[DeviceCountsCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

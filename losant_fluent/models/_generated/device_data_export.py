@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DeviceDataExportOptions(LosantModel):
@@ -38,5 +39,5 @@ class DeviceDataExport(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     end: LosantNumber | None = None
-    options: DeviceDataExportOptions | None = None
+    options: Annotated[DeviceDataExportOptions | None, LAZY] = None
     start: LosantNumber | None = None

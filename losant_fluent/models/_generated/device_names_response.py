@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DeviceNamesResponseDeviceSummaryItem(LosantModel):
@@ -28,4 +29,4 @@ class DeviceNamesResponse(LosantModel):
 
     ``DeviceNamesResponse.describe()`` gives this and the nested models' fields.
     """
-    device_summary: Annotated[list[DeviceNamesResponseDeviceSummaryItem] | None, Field(alias='deviceSummary', max_length=1000)] = None
+    device_summary: Annotated[list[DeviceNamesResponseDeviceSummaryItem] | None, Field(alias='deviceSummary', max_length=1000), LAZY] = None

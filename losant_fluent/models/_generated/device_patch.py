@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DevicePatchAttributeSystemChildAttributeDeviceTag(LosantModel):
@@ -30,7 +31,7 @@ class DevicePatchAttributeSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicePatchAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DevicePatchAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -46,7 +47,7 @@ class DevicePatchAttributeSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicePatchAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DevicePatchAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DevicePatchAttribute(LosantModel):
@@ -66,7 +67,7 @@ class DevicePatchAttribute(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DevicePatchAttributeSystem | None = None
+    system: Annotated[DevicePatchAttributeSystem | None, LAZY] = None
 
 
 class DevicePatchTag(LosantModel):
@@ -98,7 +99,7 @@ class DevicePatch(LosantModel):
     ``DevicePatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    attributes: Annotated[list[DevicePatchAttribute] | None, Field(max_length=256)] = None
+    attributes: Annotated[list[DevicePatchAttribute] | None, Field(max_length=256), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
     gateway_id: Annotated[str | None, Field(alias='gatewayId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -106,4 +107,4 @@ class DevicePatch(LosantModel):
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
     system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DevicePatchTag] | None, Field(max_length=100)] = None
+    tags: Annotated[list[DevicePatchTag] | None, Field(max_length=100), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class DeviceRecipePostAttributeSystemChildAttributeDeviceTag(LosantModel):
@@ -30,7 +31,7 @@ class DeviceRecipePostAttributeSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceRecipePostAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DeviceRecipePostAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -46,7 +47,7 @@ class DeviceRecipePostAttributeSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceRecipePostAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DeviceRecipePostAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DeviceRecipePostAttribute(LosantModel):
@@ -66,7 +67,7 @@ class DeviceRecipePostAttribute(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DeviceRecipePostAttributeSystem | None = None
+    system: Annotated[DeviceRecipePostAttributeSystem | None, LAZY] = None
 
 
 class DeviceRecipePostTag(LosantModel):
@@ -100,7 +101,7 @@ class DeviceRecipePost(LosantModel):
     ``DeviceRecipePost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    attributes: Annotated[list[DeviceRecipePostAttribute] | None, Field(max_length=256)] = None
+    attributes: Annotated[list[DeviceRecipePostAttribute] | None, Field(max_length=256), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
     device_description: Annotated[str | None, Field(alias='deviceDescription', max_length=32767)] = None
@@ -110,4 +111,4 @@ class DeviceRecipePost(LosantModel):
     name: Annotated[str, Field(max_length=255, min_length=1)]
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
     system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DeviceRecipePostTag] | None, Field(max_length=100)] = None
+    tags: Annotated[list[DeviceRecipePostTag] | None, Field(max_length=100), LAZY] = None

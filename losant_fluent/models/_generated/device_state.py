@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DeviceStateTime(LosantModel):
@@ -32,4 +33,4 @@ class DeviceState(LosantModel):
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     meta: Any | None = None
-    time: str | LosantNumber | DeviceStateTime | None = None
+    time: Annotated[str | LosantNumber | DeviceStateTime | None, LAZY] = None

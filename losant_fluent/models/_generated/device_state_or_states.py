@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from .._base import LosantModel, LosantNumber, LosantRootModel
+from .._lazy import LAZY
 
 
 class DeviceStateOrStatesModelTime(LosantModel):
@@ -56,7 +57,7 @@ class DeviceStateOrStatesModelItem(LosantModel):
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     meta: Any | None = None
-    time: str | LosantNumber | DeviceStateOrStatesModelItemTime | None = None
+    time: Annotated[str | LosantNumber | DeviceStateOrStatesModelItemTime | None, LAZY] = None
 
 
 class DeviceStateOrStates(LosantRootModel[DeviceStateOrStatesModel | list[DeviceStateOrStatesModelItem]]):

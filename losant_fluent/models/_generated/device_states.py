@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from .._base import LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DeviceStatesModelItemTime(LosantModel):
@@ -30,7 +31,7 @@ class DeviceStatesModelItem(LosantModel):
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     meta: Any | None = None
-    time: str | LosantNumber | DeviceStatesModelItemTime | None = None
+    time: Annotated[str | LosantNumber | DeviceStatesModelItemTime | None, LAZY] = None
 
 
 class DeviceStates(LosantListModel[DeviceStatesModelItem]):

@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Any, Literal
 from . import device
 from .._base import LosantCollection, LosantModel
+from .._lazy import LAZY
 
 
 class DevicesTagFilterItem(LosantModel):
@@ -55,5 +56,5 @@ class Devices(LosantCollection[device.Device]):
     query: dict[str, Any] | None = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
-    tag_filter: Annotated[list[DevicesTagFilterItem] | None, Field(alias='tagFilter', max_length=100)] = None
+    tag_filter: Annotated[list[DevicesTagFilterItem] | None, Field(alias='tagFilter', max_length=100), LAZY] = None
     total_count: Annotated[int | None, Field(alias='totalCount')] = None

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesDeleteOrRestorePostQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DevicesDeleteOrRestorePostQuery(LosantModel):
         tags: DevicesDeleteOrRestorePostQueryVariantATags or object of string, at most 255 characters or DevicesDeleteOrRestorePostQueryVariantATagsVariantB or DevicesDeleteOrRestorePostQueryVariantATagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDeleteOrRestorePostQueryVariantATagsVariantD or DevicesDeleteOrRestorePostQueryVariantATagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesDeleteOrRestorePostQueryVariantATags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantB | DevicesDeleteOrRestorePostQueryVariantATagsVariantC | None] | DevicesDeleteOrRestorePostQueryVariantATagsVariantD | DevicesDeleteOrRestorePostQueryVariantATagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesDeleteOrRestorePostQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeleteOrRestorePostQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesDeleteOrRestorePostQueryVariantATags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeleteOrRestorePostQueryVariantATagsVariantB | DevicesDeleteOrRestorePostQueryVariantATagsVariantC | None] | DevicesDeleteOrRestorePostQueryVariantATagsVariantD | DevicesDeleteOrRestorePostQueryVariantATagsVariantE | None, LAZY] = None
 
 
 class DevicesDeleteOrRestorePost(LosantModel):
@@ -737,4 +738,4 @@ class DevicesDeleteOrRestorePost(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     force_job: Annotated[bool | None, Field(alias='forceJob')] = False
-    query: DevicesDeleteOrRestorePostQuery
+    query: Annotated[DevicesDeleteOrRestorePostQuery, LAZY]

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesDeletePostQueryAncestorId(LosantModel):
@@ -668,24 +669,24 @@ class DevicesDeletePostQuery(LosantModel):
         tags: DevicesDeletePostQueryVariantBTags or object of string, at most 255 characters or DevicesDeletePostQueryVariantBTagsVariantB or DevicesDeletePostQueryVariantBTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDeletePostQueryVariantBTagsVariantD or DevicesDeletePostQueryVariantBTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryCreationDate | None, Field(alias='creationDate')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesDeletePostQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesDeletePostQueryVariantBTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantB | DevicesDeletePostQueryVariantBTagsVariantC] | DevicesDeletePostQueryVariantBTagsVariantD | DevicesDeletePostQueryVariantBTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesDeletePostQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDeletePostQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesDeletePostQueryVariantBTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDeletePostQueryVariantBTagsVariantB | DevicesDeletePostQueryVariantBTagsVariantC] | DevicesDeletePostQueryVariantBTagsVariantD | DevicesDeletePostQueryVariantBTagsVariantE | None, LAZY] = None
 
 
 class DevicesDeletePost(LosantModel):
@@ -701,4 +702,4 @@ class DevicesDeletePost(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    query: DevicesDeletePostQuery
+    query: Annotated[DevicesDeletePostQuery, LAZY]

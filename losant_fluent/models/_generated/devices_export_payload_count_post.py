@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesExportPayloadCountPostQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DevicesExportPayloadCountPostQuery(LosantModel):
         tags: DevicesExportPayloadCountPostQueryVariantCTags or object of string, at most 255 characters or DevicesExportPayloadCountPostQueryVariantCTagsVariantB or DevicesExportPayloadCountPostQueryVariantCTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesExportPayloadCountPostQueryVariantCTagsVariantD or DevicesExportPayloadCountPostQueryVariantCTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesExportPayloadCountPostQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesExportPayloadCountPostQueryVariantCTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantB | DevicesExportPayloadCountPostQueryVariantCTagsVariantC | None] | DevicesExportPayloadCountPostQueryVariantCTagsVariantD | DevicesExportPayloadCountPostQueryVariantCTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesExportPayloadCountPostQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPayloadCountPostQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesExportPayloadCountPostQueryVariantCTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPayloadCountPostQueryVariantCTagsVariantB | DevicesExportPayloadCountPostQueryVariantCTagsVariantC | None] | DevicesExportPayloadCountPostQueryVariantCTagsVariantD | DevicesExportPayloadCountPostQueryVariantCTagsVariantE | None, LAZY] = None
 
 
 class DevicesExportPayloadCountPost(LosantModel):
@@ -738,5 +739,5 @@ class DevicesExportPayloadCountPost(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     end: LosantNumber | None = None
-    query: DevicesExportPayloadCountPostQuery | None = None
+    query: Annotated[DevicesExportPayloadCountPostQuery | None, LAZY] = None
     start: LosantNumber | None = None

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesExportPostQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DevicesExportPostQuery(LosantModel):
         tags: DevicesExportPostQueryVariantDTags or object of string, at most 255 characters or DevicesExportPostQueryVariantDTagsVariantB or DevicesExportPostQueryVariantDTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesExportPostQueryVariantDTagsVariantD or DevicesExportPostQueryVariantDTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesExportPostQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesExportPostQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesExportPostQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesExportPostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesExportPostQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesExportPostQueryVariantDTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantB | DevicesExportPostQueryVariantDTagsVariantC | None] | DevicesExportPostQueryVariantDTagsVariantD | DevicesExportPostQueryVariantDTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesExportPostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesExportPostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesExportPostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesExportPostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesExportPostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesExportPostQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesExportPostQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesExportPostQueryVariantDTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesExportPostQueryVariantDTagsVariantB | DevicesExportPostQueryVariantDTagsVariantC | None] | DevicesExportPostQueryVariantDTagsVariantD | DevicesExportPostQueryVariantDTagsVariantE | None, LAZY] = None
 
 
 class DevicesExportPost(LosantModel):
@@ -737,4 +738,4 @@ class DevicesExportPost(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     format: Literal['csv', 'json'] | None = 'csv'
-    query: DevicesExportPostQuery | None = None
+    query: Annotated[DevicesExportPostQuery | None, LAZY] = None

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesPatchQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DevicesPatchQuery(LosantModel):
         tags: DevicesPatchQueryVariantETags or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantB or DevicesPatchQueryVariantETagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesPatchQueryVariantETagsVariantD or DevicesPatchQueryVariantETagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesPatchQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesPatchQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesPatchQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesPatchQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesPatchQueryVariantETags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantB | DevicesPatchQueryVariantETagsVariantC | None] | DevicesPatchQueryVariantETagsVariantD | DevicesPatchQueryVariantETagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesPatchQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesPatchQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesPatchQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesPatchQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesPatchQueryVariantETags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantB | DevicesPatchQueryVariantETagsVariantC | None] | DevicesPatchQueryVariantETagsVariantD | DevicesPatchQueryVariantETagsVariantE | None, LAZY] = None
 
 
 class DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag(LosantModel):
@@ -745,7 +746,7 @@ class DevicesPatchUpdateFieldsAttributeSystemChildAttribute(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -761,7 +762,7 @@ class DevicesPatchUpdateFieldsAttributeSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DevicesPatchUpdateFieldsAttribute(LosantModel):
@@ -781,7 +782,7 @@ class DevicesPatchUpdateFieldsAttribute(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DevicesPatchUpdateFieldsAttributeSystem | None = None
+    system: Annotated[DevicesPatchUpdateFieldsAttributeSystem | None, LAZY] = None
 
 
 class DevicesPatchUpdateFieldsTag(LosantModel):
@@ -811,7 +812,7 @@ class DevicesPatchUpdateFields(LosantModel):
         tags: list of DevicesPatchUpdateFieldsTag, at most 100 items
     """
     __losant_closed__ = True
-    attributes: Annotated[list[DevicesPatchUpdateFieldsAttribute] | None, Field(max_length=256)] = None
+    attributes: Annotated[list[DevicesPatchUpdateFieldsAttribute] | None, Field(max_length=256), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_class: Annotated[Literal['standalone', 'gateway', 'peripheral', 'floating', 'edgeCompute', 'system', 'embedded'] | None, Field(alias='deviceClass')] = None
     gateway_id: Annotated[str | None, Field(alias='gatewayId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -819,7 +820,7 @@ class DevicesPatchUpdateFields(LosantModel):
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='parentId')] = None
     system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    tags: Annotated[list[DevicesPatchUpdateFieldsTag] | None, Field(max_length=100)] = None
+    tags: Annotated[list[DevicesPatchUpdateFieldsTag] | None, Field(max_length=100), LAZY] = None
 
 
 class DevicesPatchUpdateOperations(LosantModel):
@@ -1101,7 +1102,7 @@ class DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute(LosantModel)
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -1117,7 +1118,7 @@ class DevicesPatchUpdateOperationsVariantPValueSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DevicesPatchUpdateOperationsVariantPValue(LosantModel):
@@ -1137,7 +1138,7 @@ class DevicesPatchUpdateOperationsVariantPValue(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DevicesPatchUpdateOperationsVariantPValueSystem | None = None
+    system: Annotated[DevicesPatchUpdateOperationsVariantPValueSystem | None, LAZY] = None
 
 
 class DevicesPatchUpdateOperationsVariantP(LosantModel):
@@ -1177,7 +1178,7 @@ class DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute(LosantModel)
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     mode: Literal['all', 'whitelist', 'blacklist']
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
 
@@ -1193,7 +1194,7 @@ class DevicesPatchUpdateOperationsVariantQValueSystem(LosantModel):
     __losant_closed__ = True
     aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
     aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256)] = None
+    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
 
 
 class DevicesPatchUpdateOperationsVariantQValue(LosantModel):
@@ -1213,7 +1214,7 @@ class DevicesPatchUpdateOperationsVariantQValue(LosantModel):
     data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: DevicesPatchUpdateOperationsVariantQValueSystem | None = None
+    system: Annotated[DevicesPatchUpdateOperationsVariantQValueSystem | None, LAZY] = None
 
 
 class DevicesPatchUpdateOperationsVariantQ(LosantModel):
@@ -1247,6 +1248,6 @@ class DevicesPatch(LosantModel):
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    query: DevicesPatchQuery | None = None
-    update_fields: Annotated[DevicesPatchUpdateFields | None, Field(alias='updateFields')] = None
-    update_operations: Annotated[list[DevicesPatchUpdateOperations | DevicesPatchUpdateOperationsVariantA | DevicesPatchUpdateOperationsVariantB | DevicesPatchUpdateOperationsVariantC | DevicesPatchUpdateOperationsVariantD | DevicesPatchUpdateOperationsVariantE | DevicesPatchUpdateOperationsVariantF | DevicesPatchUpdateOperationsVariantG | DevicesPatchUpdateOperationsVariantH | DevicesPatchUpdateOperationsVariantI | DevicesPatchUpdateOperationsVariantJ | DevicesPatchUpdateOperationsVariantK | DevicesPatchUpdateOperationsVariantL | DevicesPatchUpdateOperationsVariantM | DevicesPatchUpdateOperationsVariantN | DevicesPatchUpdateOperationsVariantO | DevicesPatchUpdateOperationsVariantP | DevicesPatchUpdateOperationsVariantQ] | None, Field(alias='updateOperations', max_length=25)] = None
+    query: Annotated[DevicesPatchQuery | None, LAZY] = None
+    update_fields: Annotated[DevicesPatchUpdateFields | None, Field(alias='updateFields'), LAZY] = None
+    update_operations: Annotated[list[DevicesPatchUpdateOperations | DevicesPatchUpdateOperationsVariantA | DevicesPatchUpdateOperationsVariantB | DevicesPatchUpdateOperationsVariantC | DevicesPatchUpdateOperationsVariantD | DevicesPatchUpdateOperationsVariantE | DevicesPatchUpdateOperationsVariantF | DevicesPatchUpdateOperationsVariantG | DevicesPatchUpdateOperationsVariantH | DevicesPatchUpdateOperationsVariantI | DevicesPatchUpdateOperationsVariantJ | DevicesPatchUpdateOperationsVariantK | DevicesPatchUpdateOperationsVariantL | DevicesPatchUpdateOperationsVariantM | DevicesPatchUpdateOperationsVariantN | DevicesPatchUpdateOperationsVariantO | DevicesPatchUpdateOperationsVariantP | DevicesPatchUpdateOperationsVariantQ] | None, Field(alias='updateOperations', max_length=25), LAZY] = None

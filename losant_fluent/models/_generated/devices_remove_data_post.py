@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class DevicesRemoveDataPostQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class DevicesRemoveDataPostQuery(LosantModel):
         tags: DevicesRemoveDataPostQueryVariantFTags or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesRemoveDataPostQueryVariantFTagsVariantD or DevicesRemoveDataPostQueryVariantFTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | DevicesRemoveDataPostQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryParentId | None, Field(alias='parentId')] = None
-    tags: DevicesRemoveDataPostQueryVariantFTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantC | None] | DevicesRemoveDataPostQueryVariantFTagsVariantD | DevicesRemoveDataPostQueryVariantFTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[DevicesRemoveDataPostQueryVariantFTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantC | None] | DevicesRemoveDataPostQueryVariantFTagsVariantD | DevicesRemoveDataPostQueryVariantFTagsVariantE | None, LAZY] = None
 
 
 class DevicesRemoveDataPost(LosantModel):
@@ -744,5 +745,5 @@ class DevicesRemoveDataPost(LosantModel):
     end: LosantNumber | None = None
     keep_command_history: Annotated[bool | None, Field(alias='keepCommandHistory')] = None
     keep_connection_history: Annotated[bool | None, Field(alias='keepConnectionHistory')] = None
-    query: DevicesRemoveDataPostQuery
+    query: Annotated[DevicesRemoveDataPostQuery, LAZY]
     start: LosantNumber | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class EdgeDeploymentDeviceConnectionInfo(LosantModel):
@@ -78,7 +79,7 @@ class EdgeDeployment(LosantModel):
     current_version: Annotated[str | None, Field(alias='currentVersion', max_length=255, min_length=1)] = None
     desired_etag: Annotated[str | None, Field(alias='desiredEtag', max_length=255, min_length=1)] = None
     desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
-    device_connection_info: Annotated[EdgeDeploymentDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo')] = None
+    device_connection_info: Annotated[EdgeDeploymentDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo'), LAZY] = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
     edge_deployment_id: Annotated[str | None, Field(alias='edgeDeploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -88,4 +89,4 @@ class EdgeDeployment(LosantModel):
     flow_name: Annotated[str | None, Field(alias='flowName', max_length=255, min_length=1)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    logs: list[EdgeDeploymentLog] | None = None
+    logs: Annotated[list[EdgeDeploymentLog] | None, LAZY] = None

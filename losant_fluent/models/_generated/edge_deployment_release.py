@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class EdgeDeploymentReleaseDeviceTag(LosantModel):
@@ -32,6 +33,6 @@ class EdgeDeploymentRelease(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[EdgeDeploymentReleaseDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[EdgeDeploymentReleaseDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     flow_id: Annotated[str, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')]
     version: Annotated[str | None, Field(max_length=255, min_length=1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class EmbeddedDeploymentDeviceConnectionInfo(LosantModel):
@@ -82,12 +83,12 @@ class EmbeddedDeployment(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     current_bundle_version: Annotated[str | None, Field(alias='currentBundleVersion', max_length=255, min_length=1)] = None
     desired_bundle_version: Annotated[str | None, Field(alias='desiredBundleVersion', max_length=255, min_length=1)] = None
-    device_connection_info: Annotated[EmbeddedDeploymentDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo')] = None
+    device_connection_info: Annotated[EmbeddedDeploymentDeviceConnectionInfo | None, Field(alias='deviceConnectionInfo'), LAZY] = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
     embedded_deployment_id: Annotated[str | None, Field(alias='embeddedDeploymentId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flows: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], EmbeddedDeploymentFlows] | None = None
+    flows: Annotated[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], EmbeddedDeploymentFlows] | None, LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    logs: list[EmbeddedDeploymentLog] | None = None
+    logs: Annotated[list[EmbeddedDeploymentLog] | None, LAZY] = None
     unknown_bundle: Annotated[bool | None, Field(alias='unknownBundle')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class EventUpdateDeviceIdChange(LosantModel):
@@ -86,15 +87,15 @@ class EventUpdate(LosantModel):
     comment: Annotated[str | None, Field(max_length=32767)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     data: Any | None = None
-    device_id_change: Annotated[EventUpdateDeviceIdChange | None, Field(alias='deviceIdChange')] = None
-    level_change: Annotated[EventUpdateLevelChange | None, Field(alias='levelChange')] = None
+    device_id_change: Annotated[EventUpdateDeviceIdChange | None, Field(alias='deviceIdChange'), LAZY] = None
+    level_change: Annotated[EventUpdateLevelChange | None, Field(alias='levelChange'), LAZY] = None
     source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     source_name: Annotated[str | None, Field(alias='sourceName', max_length=255, min_length=1)] = None
     source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
     state: Literal['new', 'acknowledged', 'resolved'] | None = None
-    state_change: Annotated[EventUpdateStateChange | None, Field(alias='stateChange')] = None
-    subject_change: Annotated[EventUpdateSubjectChange | None, Field(alias='subjectChange')] = None
-    tags_change: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], EventUpdateTagsChange] | None, Field(alias='tagsChange')] = None
+    state_change: Annotated[EventUpdateStateChange | None, Field(alias='stateChange'), LAZY] = None
+    subject_change: Annotated[EventUpdateSubjectChange | None, Field(alias='subjectChange'), LAZY] = None
+    tags_change: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], EventUpdateTagsChange] | None, Field(alias='tagsChange'), LAZY] = None
 
 
 class Event(LosantModel):
@@ -139,4 +140,4 @@ class Event(LosantModel):
     source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
     state: Literal['new', 'acknowledged', 'resolved'] | None = None
     subject: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    updates: Annotated[list[EventUpdate] | None, Field(max_length=100)] = None
+    updates: Annotated[list[EventUpdate] | None, Field(max_length=100), LAZY] = None

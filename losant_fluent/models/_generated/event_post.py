@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class EventPostCreationDate(LosantModel):
@@ -34,7 +35,7 @@ class EventPost(LosantModel):
     ``EventPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    creation_date: Annotated[str | LosantNumber | EventPostCreationDate | None, Field(alias='creationDate')] = None
+    creation_date: Annotated[str | LosantNumber | EventPostCreationDate | None, Field(alias='creationDate'), LAZY] = None
     data: Any | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     disable_tag_change_tracking: Annotated[bool | None, Field(alias='disableTagChangeTracking')] = False

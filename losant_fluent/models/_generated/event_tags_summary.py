@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class EventTagsSummaryEventTag(LosantModel):
@@ -27,4 +28,4 @@ class EventTagsSummary(LosantModel):
 
     ``EventTagsSummary.describe()`` gives this and the nested models' fields.
     """
-    event_tags: Annotated[list[EventTagsSummaryEventTag] | None, Field(alias='eventTags')] = None
+    event_tags: Annotated[list[EventTagsSummaryEventTag] | None, Field(alias='eventTags'), LAZY] = None

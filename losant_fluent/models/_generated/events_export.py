@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from . import advanced_event_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class EventsExportQueryCreationDate(LosantModel):
@@ -601,21 +602,21 @@ class EventsExportQuery(LosantModel):
         subject: string or number or boolean or EventsExportQuerySubject
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | EventsExportQueryCreationDate | None, Field(alias='creationDate')] = None
-    device_id: Annotated[str | LosantNumber | bool | EventsExportQueryDeviceId | None, Field(alias='deviceId')] = None
-    event_tags: Annotated[EventsExportQueryVariantGEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantB | EventsExportQueryVariantGEventTagsVariantC | None] | EventsExportQueryVariantGEventTagsVariantD | EventsExportQueryVariantGEventTagsVariantE | None, Field(alias='eventTags')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    id: str | LosantNumber | bool | EventsExportQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | EventsExportQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    level: str | LosantNumber | bool | EventsExportQueryLevel | None = None
-    source_id: Annotated[str | LosantNumber | bool | EventsExportQuerySourceId | None, Field(alias='sourceId')] = None
-    source_type: Annotated[str | LosantNumber | bool | EventsExportQuerySourceType | None, Field(alias='sourceType')] = None
-    state: str | LosantNumber | bool | EventsExportQueryState | None = None
-    subject: str | LosantNumber | bool | EventsExportQuerySubject | None = None
+    field_and: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_event_query.AdvancedEventQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | EventsExportQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    device_id: Annotated[str | LosantNumber | bool | EventsExportQueryDeviceId | None, Field(alias='deviceId'), LAZY] = None
+    event_tags: Annotated[EventsExportQueryVariantGEventTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | EventsExportQueryVariantGEventTagsVariantB | EventsExportQueryVariantGEventTagsVariantC | None] | EventsExportQueryVariantGEventTagsVariantD | EventsExportQueryVariantGEventTagsVariantE | None, Field(alias='eventTags'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | EventsExportQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    id: Annotated[str | LosantNumber | bool | EventsExportQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | EventsExportQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    level: Annotated[str | LosantNumber | bool | EventsExportQueryLevel | None, LAZY] = None
+    source_id: Annotated[str | LosantNumber | bool | EventsExportQuerySourceId | None, Field(alias='sourceId'), LAZY] = None
+    source_type: Annotated[str | LosantNumber | bool | EventsExportQuerySourceType | None, Field(alias='sourceType'), LAZY] = None
+    state: Annotated[str | LosantNumber | bool | EventsExportQueryState | None, LAZY] = None
+    subject: Annotated[str | LosantNumber | bool | EventsExportQuerySubject | None, LAZY] = None
 
 
 class EventsExport(LosantModel):
@@ -635,4 +636,4 @@ class EventsExport(LosantModel):
     email: Annotated[str | None, Field(max_length=1024)] = None
     exclude_updates: Annotated[bool | None, Field(alias='excludeUpdates')] = False
     format: Literal['csv', 'json'] | None = 'csv'
-    query: EventsExportQuery | None = None
+    query: Annotated[EventsExportQuery | None, LAZY] = None

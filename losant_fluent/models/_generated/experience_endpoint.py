@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceEndpointExperienceGroup(LosantModel):
@@ -82,12 +83,12 @@ class ExperienceEndpoint(LosantModel):
     enabled: bool | None = None
     endpoint_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='endpointTags')] = None
     experience_endpoint_id: Annotated[str | None, Field(alias='experienceEndpointId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    experience_groups: Annotated[list[ExperienceEndpointExperienceGroup] | None, Field(alias='experienceGroups')] = None
+    experience_groups: Annotated[list[ExperienceEndpointExperienceGroup] | None, Field(alias='experienceGroups'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     method: Literal['delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    static_reply: Annotated[ExperienceEndpointStaticReply | None, Field(alias='staticReply')] = None
-    unauthorized_reply: Annotated[ExperienceEndpointUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    static_reply: Annotated[ExperienceEndpointStaticReply | None, Field(alias='staticReply'), LAZY] = None
+    unauthorized_reply: Annotated[ExperienceEndpointUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceEndpointPatchStaticReply(LosantModel):
@@ -61,5 +62,5 @@ class ExperienceEndpointPatch(LosantModel):
     experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
     method: Literal['delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    static_reply: Annotated[ExperienceEndpointPatchStaticReply | None, Field(alias='staticReply')] = None
-    unauthorized_reply: Annotated[ExperienceEndpointPatchUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    static_reply: Annotated[ExperienceEndpointPatchStaticReply | None, Field(alias='staticReply'), LAZY] = None
+    unauthorized_reply: Annotated[ExperienceEndpointPatchUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None

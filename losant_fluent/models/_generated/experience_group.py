@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ExperienceGroupDeviceTag(LosantModel):
@@ -49,7 +50,7 @@ class ExperienceGroup(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_query_json: Annotated[str | None, Field(alias='deviceQueryJson', max_length=8192)] = None
-    device_tags: Annotated[list[ExperienceGroupDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ExperienceGroupDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     direct_device_count: Annotated[LosantNumber | None, Field(alias='directDeviceCount')] = None
     experience_endpoint_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceEndpointIds', max_length=1000)] = None
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceGroupPostDeviceTag(LosantModel):
@@ -39,7 +40,7 @@ class ExperienceGroupPost(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
     device_query_json: Annotated[str | None, Field(alias='deviceQueryJson', max_length=8192)] = None
-    device_tags: Annotated[list[ExperienceGroupPostDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_tags: Annotated[list[ExperienceGroupPostDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     experience_endpoint_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceEndpointIds', max_length=1000)] = None
     experience_user_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceUserIds', max_length=1000)] = None
     group_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='groupTags')] = None

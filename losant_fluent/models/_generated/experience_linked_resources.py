@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup(LosantModel):
@@ -80,15 +81,15 @@ class ExperienceLinkedResourcesExperienceEndpointsItem(LosantModel):
     enabled: bool | None = None
     endpoint_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='endpointTags')] = None
     experience_endpoint_id: Annotated[str | None, Field(alias='experienceEndpointId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    experience_groups: Annotated[list[ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup] | None, Field(alias='experienceGroups')] = None
+    experience_groups: Annotated[list[ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup] | None, Field(alias='experienceGroups'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     method: Literal['delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
     route: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    static_reply: Annotated[ExperienceLinkedResourcesExperienceEndpointsItemStaticReply | None, Field(alias='staticReply')] = None
-    unauthorized_reply: Annotated[ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    static_reply: Annotated[ExperienceLinkedResourcesExperienceEndpointsItemStaticReply | None, Field(alias='staticReply'), LAZY] = None
+    unauthorized_reply: Annotated[ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None
 
 
 class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
@@ -111,7 +112,7 @@ class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
     experience_group_id: Annotated[str | None, Field(alias='experienceGroupId', pattern='^[A-Fa-f\\d]{24}$')] = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceLinkedResourcesExperienceEndpointsItem] | None = None
+    items: Annotated[list[ExperienceLinkedResourcesExperienceEndpointsItem] | None, LAZY] = None
     not_found_request_count: Annotated[LosantNumber | None, Field(alias='notFoundRequestCount')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
     sort_field: Annotated[str | None, Field(alias='sortField')] = None
@@ -157,7 +158,7 @@ class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     experience_view_id: Annotated[str | None, Field(alias='experienceViewId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    headers: ExperienceLinkedResourcesExperienceViewsItemHeaders | None = None
+    headers: Annotated[ExperienceLinkedResourcesExperienceViewsItemHeaders | None, LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -189,7 +190,7 @@ class ExperienceLinkedResourcesExperienceViews(LosantModel):
     count: int | None = None
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    items: list[ExperienceLinkedResourcesExperienceViewsItem] | None = None
+    items: Annotated[list[ExperienceLinkedResourcesExperienceViewsItem] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -358,7 +359,7 @@ class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -413,7 +414,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -568,7 +569,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig(L
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1712,7 +1713,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSn
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig(LosantModel):
@@ -1723,7 +1724,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig(L
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -2001,7 +2002,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats(LosantMode
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -2156,7 +2157,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3300,7 +3301,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig(LosantModel):
@@ -3311,7 +3312,7 @@ class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -3551,7 +3552,7 @@ class ExperienceLinkedResourcesFlowVersions(LosantModel):
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: list[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA] | None = None
+    items: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -3719,7 +3720,7 @@ class ExperienceLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -3774,7 +3775,7 @@ class ExperienceLinkedResourcesFlowsItemStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -3929,7 +3930,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig(LosantMod
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -5073,7 +5074,7 @@ class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig(LosantModel):
@@ -5084,7 +5085,7 @@ class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig(LosantMod
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -5303,7 +5304,7 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[ExperienceLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[ExperienceLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
     default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -5313,7 +5314,7 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[ExperienceLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[ExperienceLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -5321,10 +5322,10 @@ class ExperienceLinkedResourcesFlowsItem(LosantModel):
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[ExperienceLinkedResourcesFlowsItemNode] | None = None
+    nodes: Annotated[list[ExperienceLinkedResourcesFlowsItemNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: ExperienceLinkedResourcesFlowsItemStats | None = None
-    triggers: list[ExperienceLinkedResourcesFlowsVariantBItemTriggers | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU] | None = None
+    stats: Annotated[ExperienceLinkedResourcesFlowsItemStats | None, LAZY] = None
+    triggers: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemTriggers | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU] | None, LAZY] = None
 
 
 class ExperienceLinkedResourcesFlows(LosantModel):
@@ -5348,7 +5349,7 @@ class ExperienceLinkedResourcesFlows(LosantModel):
     filter: str | None = None
     filter_field: Annotated[str | None, Field(alias='filterField')] = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    items: list[ExperienceLinkedResourcesFlowsItem] | None = None
+    items: Annotated[list[ExperienceLinkedResourcesFlowsItem] | None, LAZY] = None
     page: int | None = None
     per_page: Annotated[int | None, Field(alias='perPage')] = None
     sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
@@ -5368,7 +5369,7 @@ class ExperienceLinkedResources(LosantModel):
     ``ExperienceLinkedResources.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    experience_endpoints: Annotated[ExperienceLinkedResourcesExperienceEndpoints | None, Field(alias='experienceEndpoints')] = None
-    experience_views: Annotated[ExperienceLinkedResourcesExperienceViews | None, Field(alias='experienceViews')] = None
-    flow_versions: Annotated[ExperienceLinkedResourcesFlowVersions | None, Field(alias='flowVersions')] = None
-    flows: ExperienceLinkedResourcesFlows | None = None
+    experience_endpoints: Annotated[ExperienceLinkedResourcesExperienceEndpoints | None, Field(alias='experienceEndpoints'), LAZY] = None
+    experience_views: Annotated[ExperienceLinkedResourcesExperienceViews | None, Field(alias='experienceViews'), LAZY] = None
+    flow_versions: Annotated[ExperienceLinkedResourcesFlowVersions | None, Field(alias='flowVersions'), LAZY] = None
+    flows: Annotated[ExperienceLinkedResourcesFlows | None, LAZY] = None

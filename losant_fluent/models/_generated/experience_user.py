@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceUserExperienceGroup(LosantModel):
@@ -45,7 +46,7 @@ class ExperienceUser(LosantModel):
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    experience_groups: Annotated[list[ExperienceUserExperienceGroup] | None, Field(alias='experienceGroups')] = None
+    experience_groups: Annotated[list[ExperienceUserExperienceGroup] | None, Field(alias='experienceGroups'), LAZY] = None
     experience_user_id: Annotated[str | None, Field(alias='experienceUserId', pattern='^[A-Fa-f\\d]{24}$')] = None
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None

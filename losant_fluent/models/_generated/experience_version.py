@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceVersionAttachedDomain(LosantModel):
@@ -99,20 +100,20 @@ class ExperienceVersion(LosantModel):
     """
     allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    attached_domains: Annotated[list[ExperienceVersionAttachedDomain] | None, Field(alias='attachedDomains')] = None
-    attached_slugs: Annotated[list[ExperienceVersionAttachedSlug] | None, Field(alias='attachedSlugs')] = None
+    attached_domains: Annotated[list[ExperienceVersionAttachedDomain] | None, Field(alias='attachedDomains'), LAZY] = None
+    attached_slugs: Annotated[list[ExperienceVersionAttachedSlug] | None, Field(alias='attachedSlugs'), LAZY] = None
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
     experience_version_id: Annotated[str | None, Field(alias='experienceVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[ExperienceVersionGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[ExperienceVersionGlobal] | None, Field(max_length=100), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    not_found_reply: Annotated[ExperienceVersionNotFoundReply | None, Field(alias='notFoundReply')] = None
+    not_found_reply: Annotated[ExperienceVersionNotFoundReply | None, Field(alias='notFoundReply'), LAZY] = None
     response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
-    unauthorized_reply: Annotated[ExperienceVersionUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    unauthorized_reply: Annotated[ExperienceVersionUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None
     version: Annotated[str | None, Field(max_length=255, min_length=1)] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceVersionPatchGlobal(LosantModel):
@@ -68,8 +69,8 @@ class ExperienceVersionPatch(LosantModel):
     allowed_cors_origins: Annotated[list[Annotated[str, Field(max_length=270, min_length=8)]] | None, Field(alias='allowedCorsOrigins', max_length=100)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    globals: Annotated[list[ExperienceVersionPatchGlobal] | None, Field(max_length=100)] = None
-    not_found_reply: Annotated[ExperienceVersionPatchNotFoundReply | None, Field(alias='notFoundReply')] = None
+    globals: Annotated[list[ExperienceVersionPatchGlobal] | None, Field(max_length=100), LAZY] = None
+    not_found_reply: Annotated[ExperienceVersionPatchNotFoundReply | None, Field(alias='notFoundReply'), LAZY] = None
     response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
     source_version_id_or_name: Annotated[str | None, Field(alias='sourceVersionIdOrName', max_length=255, min_length=1)] = None
-    unauthorized_reply: Annotated[ExperienceVersionPatchUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    unauthorized_reply: Annotated[ExperienceVersionPatchUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceVersionPostGlobal(LosantModel):
@@ -71,9 +72,9 @@ class ExperienceVersionPost(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     domain_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='domainIds', max_length=1000)] = None
     endpoint_default_cors: Annotated[bool | None, Field(alias='endpointDefaultCors')] = None
-    globals: Annotated[list[ExperienceVersionPostGlobal] | None, Field(max_length=100)] = None
-    not_found_reply: Annotated[ExperienceVersionPostNotFoundReply | None, Field(alias='notFoundReply')] = None
+    globals: Annotated[list[ExperienceVersionPostGlobal] | None, Field(max_length=100), LAZY] = None
+    not_found_reply: Annotated[ExperienceVersionPostNotFoundReply | None, Field(alias='notFoundReply'), LAZY] = None
     response_headers: Annotated[dict[Annotated[str, StringConstraints(pattern='^.{1,255}$')], str] | None, Field(alias='responseHeaders')] = None
     slug_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='slugIds', max_length=1000)] = None
-    unauthorized_reply: Annotated[ExperienceVersionPostUnauthorizedReply | None, Field(alias='unauthorizedReply')] = None
+    unauthorized_reply: Annotated[ExperienceVersionPostUnauthorizedReply | None, Field(alias='unauthorizedReply'), LAZY] = None
     version: Annotated[str, Field(max_length=255, min_length=1)]

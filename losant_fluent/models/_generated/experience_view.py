@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceViewHeaders(LosantModel):
@@ -48,7 +49,7 @@ class ExperienceView(LosantModel):
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     experience_view_id: Annotated[str | None, Field(alias='experienceViewId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    headers: ExperienceViewHeaders | None = None
+    headers: Annotated[ExperienceViewHeaders | None, LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceViewPatchHeaders(LosantModel):
@@ -33,7 +34,7 @@ class ExperienceViewPatch(LosantModel):
     __losant_closed__ = True
     body: Annotated[str | None, Field(max_length=131072)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    headers: ExperienceViewPatchHeaders | None = None
+    headers: Annotated[ExperienceViewPatchHeaders | None, LAZY] = None
     layout_id: Annotated[str | None, Field(alias='layoutId', pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     view_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='viewTags')] = None

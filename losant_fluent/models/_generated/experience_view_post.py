@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ExperienceViewPostHeaders(LosantModel):
@@ -34,7 +35,7 @@ class ExperienceViewPost(LosantModel):
     __losant_closed__ = True
     body: Annotated[str | None, Field(max_length=131072)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    headers: ExperienceViewPostHeaders | None = None
+    headers: Annotated[ExperienceViewPostHeaders | None, LAZY] = None
     layout_id: Annotated[str | None, Field(alias='layoutId', pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     view_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='viewTags')] = None

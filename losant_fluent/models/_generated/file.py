@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._files import FileResultMixin
+from .._lazy import LAZY
 
 
 class FileFileDimensions(LosantModel):
@@ -47,7 +48,7 @@ class File(FileResultMixin):
     author_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='authorType')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    file_dimensions: Annotated[FileFileDimensions | None, Field(alias='fileDimensions')] = None
+    file_dimensions: Annotated[FileFileDimensions | None, Field(alias='fileDimensions'), LAZY] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FilePatchFileDimensions(LosantModel):
@@ -29,5 +30,5 @@ class FilePatch(LosantModel):
     ``FilePatch.describe()`` gives this and the nested models' fields.
     """
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
-    file_dimensions: Annotated[FilePatchFileDimensions | None, Field(alias='fileDimensions')] = None
+    file_dimensions: Annotated[FilePatchFileDimensions | None, Field(alias='fileDimensions'), LAZY] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FilePostFileDimensions(LosantModel):
@@ -34,7 +35,7 @@ class FilePost(LosantModel):
     """
     __losant_closed__ = True
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
-    file_dimensions: Annotated[FilePostFileDimensions | None, Field(alias='fileDimensions')] = None
+    file_dimensions: Annotated[FilePostFileDimensions | None, Field(alias='fileDimensions'), LAZY] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
     name: Annotated[str, Field(max_length=1024, min_length=1)]
     parent_directory: Annotated[str | None, Field(alias='parentDirectory', max_length=1024)] = None

@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._files import FileUploadMixin
+from .._lazy import LAZY
 
 
 class FileUploadPostResponseFileDimensions(LosantModel):
@@ -37,7 +38,7 @@ class FileUploadPostResponseUpload(LosantModel):
         fields: FileUploadPostResponseUploadFields
         url: string
     """
-    fields: FileUploadPostResponseUploadFields | None = None
+    fields: Annotated[FileUploadPostResponseUploadFields | None, LAZY] = None
     url: str | None = None
 
 
@@ -70,7 +71,7 @@ class FileUploadPostResponse(FileUploadMixin):
     author_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='authorType')] = None
     content_type: Annotated[str | None, Field(alias='contentType', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    file_dimensions: Annotated[FileUploadPostResponseFileDimensions | None, Field(alias='fileDimensions')] = None
+    file_dimensions: Annotated[FileUploadPostResponseFileDimensions | None, Field(alias='fileDimensions'), LAZY] = None
     file_size: Annotated[LosantNumber | None, Field(alias='fileSize')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -81,4 +82,4 @@ class FileUploadPostResponse(FileUploadMixin):
     status: Literal['pending', 'moving', 'deleting', 'completed'] | None = None
     type: Literal['file', 'directory'] | None = None
     url: str | None = None
-    upload: FileUploadPostResponseUpload | None = None
+    upload: Annotated[FileUploadPostResponseUpload | None, LAZY] = None

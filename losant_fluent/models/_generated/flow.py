@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowCustomNodeConfigFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowCustomNodeConfigFields | FlowCustomNodeConfigFieldsVariantA | FlowCustomNodeConfigFieldsVariantB | FlowCustomNodeConfigFieldsVariantC | FlowCustomNodeConfigFieldsVariantD | FlowCustomNodeConfigFieldsVariantE | FlowCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowCustomNodeConfigFields | FlowCustomNodeConfigFieldsVariantA | FlowCustomNodeConfigFieldsVariantB | FlowCustomNodeConfigFieldsVariantC | FlowCustomNodeConfigFieldsVariantD | FlowCustomNodeConfigFieldsVariantE | FlowCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -222,7 +223,7 @@ class FlowStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -377,7 +378,7 @@ class FlowTriggersVariantHConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1521,7 +1522,7 @@ class FlowTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowTriggersVariantYConfig(LosantModel):
@@ -1532,7 +1533,7 @@ class FlowTriggersVariantYConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1753,7 +1754,7 @@ class Flow(LosantModel):
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[FlowCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
     default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -1763,7 +1764,7 @@ class Flow(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -1771,7 +1772,7 @@ class Flow(LosantModel):
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[FlowNode] | None = None
+    nodes: Annotated[list[FlowNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: FlowStats | None = None
-    triggers: list[FlowTriggers | FlowTriggersVariantG | FlowTriggersVariantH | FlowTriggersVariantI | FlowTriggersVariantJ | FlowTriggersVariantK | FlowTriggersVariantL | FlowTriggersVariantM | FlowTriggersVariantN | FlowTriggersVariantO | FlowTriggersVariantP | FlowTriggersVariantQ | FlowTriggersVariantR | FlowTriggersVariantS | FlowTriggersVariantT | FlowTriggersVariantU | FlowTriggersVariantV | FlowTriggersVariantW | FlowTriggersVariantX | FlowTriggersVariantY | FlowTriggersVariantZ | FlowTriggersVariantAA] | None = None
+    stats: Annotated[FlowStats | None, LAZY] = None
+    triggers: Annotated[list[FlowTriggers | FlowTriggersVariantG | FlowTriggersVariantH | FlowTriggersVariantI | FlowTriggersVariantJ | FlowTriggersVariantK | FlowTriggersVariantL | FlowTriggersVariantM | FlowTriggersVariantN | FlowTriggersVariantO | FlowTriggersVariantP | FlowTriggersVariantQ | FlowTriggersVariantR | FlowTriggersVariantS | FlowTriggersVariantT | FlowTriggersVariantU | FlowTriggersVariantV | FlowTriggersVariantW | FlowTriggersVariantX | FlowTriggersVariantY | FlowTriggersVariantZ | FlowTriggersVariantAA] | None, LAZY] = None

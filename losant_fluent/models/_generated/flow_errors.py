@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowErrorsErrorError(LosantModel):
@@ -33,7 +34,7 @@ class FlowErrorsError(LosantModel):
     """
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     device_name: Annotated[str | None, Field(alias='deviceName', max_length=255, min_length=1)] = None
-    error: FlowErrorsErrorError | None = None
+    error: Annotated[FlowErrorsErrorError | None, LAZY] = None
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     node_id: Annotated[str | None, Field(alias='nodeId')] = None
@@ -58,7 +59,7 @@ class FlowErrors(LosantModel):
     """
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     end: LosantDateTime | None = None
-    errors: list[FlowErrorsError] | None = None
+    errors: Annotated[list[FlowErrorsError] | None, LAZY] = None
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     limit: LosantNumber | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowPatchCustomNodeConfigVariantAFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowPatchCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowPatchCustomNodeConfigVariantAFields | FlowPatchCustomNodeConfigVariantAFieldsVariantA | FlowPatchCustomNodeConfigVariantAFieldsVariantB | FlowPatchCustomNodeConfigVariantAFieldsVariantC | FlowPatchCustomNodeConfigVariantAFieldsVariantD | FlowPatchCustomNodeConfigVariantAFieldsVariantE | FlowPatchCustomNodeConfigVariantAFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowPatchCustomNodeConfigVariantAFields | FlowPatchCustomNodeConfigVariantAFieldsVariantA | FlowPatchCustomNodeConfigVariantAFieldsVariantB | FlowPatchCustomNodeConfigVariantAFieldsVariantC | FlowPatchCustomNodeConfigVariantAFieldsVariantD | FlowPatchCustomNodeConfigVariantAFieldsVariantE | FlowPatchCustomNodeConfigVariantAFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -353,7 +354,7 @@ class FlowPatchTriggersVariantADConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowPatchTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowPatchTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1497,7 +1498,7 @@ class FlowPatchTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowPatchTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowPatchTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowPatchTriggersVariantAUConfig(LosantModel):
@@ -1508,7 +1509,7 @@ class FlowPatchTriggersVariantAUConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowPatchTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowPatchTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1712,15 +1713,15 @@ class FlowPatch(LosantModel):
     """
     __losant_closed__ = True
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
-    custom_node_config: Annotated[FlowPatchCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowPatchCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     default_version_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='defaultVersionId')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
-    globals: Annotated[list[FlowPatchGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowPatchGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[FlowPatchNode] | None = None
+    nodes: Annotated[list[FlowPatchNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    triggers: list[FlowPatchTriggers | FlowPatchTriggersVariantAC | FlowPatchTriggersVariantAD | FlowPatchTriggersVariantAE | FlowPatchTriggersVariantAF | FlowPatchTriggersVariantAG | FlowPatchTriggersVariantAH | FlowPatchTriggersVariantAI | FlowPatchTriggersVariantAJ | FlowPatchTriggersVariantAK | FlowPatchTriggersVariantAL | FlowPatchTriggersVariantAM | FlowPatchTriggersVariantAN | FlowPatchTriggersVariantAO | FlowPatchTriggersVariantAP | FlowPatchTriggersVariantAQ | FlowPatchTriggersVariantAR | FlowPatchTriggersVariantAS | FlowPatchTriggersVariantAT | FlowPatchTriggersVariantAU | FlowPatchTriggersVariantAV | FlowPatchTriggersVariantAW] | None = None
+    triggers: Annotated[list[FlowPatchTriggers | FlowPatchTriggersVariantAC | FlowPatchTriggersVariantAD | FlowPatchTriggersVariantAE | FlowPatchTriggersVariantAF | FlowPatchTriggersVariantAG | FlowPatchTriggersVariantAH | FlowPatchTriggersVariantAI | FlowPatchTriggersVariantAJ | FlowPatchTriggersVariantAK | FlowPatchTriggersVariantAL | FlowPatchTriggersVariantAM | FlowPatchTriggersVariantAN | FlowPatchTriggersVariantAO | FlowPatchTriggersVariantAP | FlowPatchTriggersVariantAQ | FlowPatchTriggersVariantAR | FlowPatchTriggersVariantAS | FlowPatchTriggersVariantAT | FlowPatchTriggersVariantAU | FlowPatchTriggersVariantAV | FlowPatchTriggersVariantAW] | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowPostCustomNodeConfigVariantBFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowPostCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowPostCustomNodeConfigVariantBFields | FlowPostCustomNodeConfigVariantBFieldsVariantA | FlowPostCustomNodeConfigVariantBFieldsVariantB | FlowPostCustomNodeConfigVariantBFieldsVariantC | FlowPostCustomNodeConfigVariantBFieldsVariantD | FlowPostCustomNodeConfigVariantBFieldsVariantE | FlowPostCustomNodeConfigVariantBFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowPostCustomNodeConfigVariantBFields | FlowPostCustomNodeConfigVariantBFieldsVariantA | FlowPostCustomNodeConfigVariantBFieldsVariantB | FlowPostCustomNodeConfigVariantBFieldsVariantC | FlowPostCustomNodeConfigVariantBFieldsVariantD | FlowPostCustomNodeConfigVariantBFieldsVariantE | FlowPostCustomNodeConfigVariantBFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -353,7 +354,7 @@ class FlowPostTriggersVariantAZConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowPostTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowPostTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1497,7 +1498,7 @@ class FlowPostTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowPostTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowPostTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowPostTriggersVariantBQConfig(LosantModel):
@@ -1508,7 +1509,7 @@ class FlowPostTriggersVariantBQConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1713,16 +1714,16 @@ class FlowPost(LosantModel):
     """
     __losant_closed__ = True
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
-    custom_node_config: Annotated[FlowPostCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowPostCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    globals: Annotated[list[FlowPostGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowPostGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    nodes: list[FlowPostNode] | None = None
+    nodes: Annotated[list[FlowPostNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    triggers: list[FlowPostTriggers | FlowPostTriggersVariantAY | FlowPostTriggersVariantAZ | FlowPostTriggersVariantBA | FlowPostTriggersVariantBB | FlowPostTriggersVariantBC | FlowPostTriggersVariantBD | FlowPostTriggersVariantBE | FlowPostTriggersVariantBF | FlowPostTriggersVariantBG | FlowPostTriggersVariantBH | FlowPostTriggersVariantBI | FlowPostTriggersVariantBJ | FlowPostTriggersVariantBK | FlowPostTriggersVariantBL | FlowPostTriggersVariantBM | FlowPostTriggersVariantBN | FlowPostTriggersVariantBO | FlowPostTriggersVariantBP | FlowPostTriggersVariantBQ | FlowPostTriggersVariantBR | FlowPostTriggersVariantBS] | None = None
+    triggers: Annotated[list[FlowPostTriggers | FlowPostTriggersVariantAY | FlowPostTriggersVariantAZ | FlowPostTriggersVariantBA | FlowPostTriggersVariantBB | FlowPostTriggersVariantBC | FlowPostTriggersVariantBD | FlowPostTriggersVariantBE | FlowPostTriggersVariantBF | FlowPostTriggersVariantBG | FlowPostTriggersVariantBH | FlowPostTriggersVariantBI | FlowPostTriggersVariantBJ | FlowPostTriggersVariantBK | FlowPostTriggersVariantBL | FlowPostTriggersVariantBM | FlowPostTriggersVariantBN | FlowPostTriggersVariantBO | FlowPostTriggersVariantBP | FlowPostTriggersVariantBQ | FlowPostTriggersVariantBR | FlowPostTriggersVariantBS] | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowStatsMetric(LosantModel):
@@ -42,6 +43,6 @@ class FlowStats(LosantModel):
     end: LosantDateTime | None = None
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    metrics: list[FlowStatsMetric] | None = None
+    metrics: Annotated[list[FlowStatsMetric] | None, LAZY] = None
     resolution: LosantNumber | None = None
     start: LosantDateTime | None = None

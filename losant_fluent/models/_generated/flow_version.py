@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber, LosantVariantModel
+from .._lazy import LAZY
 
 
 class FlowVersionModelVariantMCustomNodeConfigFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowVersionModelCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowVersionModelVariantMCustomNodeConfigFields | FlowVersionModelVariantMCustomNodeConfigFieldsVariantA | FlowVersionModelVariantMCustomNodeConfigFieldsVariantB | FlowVersionModelVariantMCustomNodeConfigFieldsVariantC | FlowVersionModelVariantMCustomNodeConfigFieldsVariantD | FlowVersionModelVariantMCustomNodeConfigFieldsVariantE | FlowVersionModelVariantMCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowVersionModelVariantMCustomNodeConfigFields | FlowVersionModelVariantMCustomNodeConfigFieldsVariantA | FlowVersionModelVariantMCustomNodeConfigFieldsVariantB | FlowVersionModelVariantMCustomNodeConfigFieldsVariantC | FlowVersionModelVariantMCustomNodeConfigFieldsVariantD | FlowVersionModelVariantMCustomNodeConfigFieldsVariantE | FlowVersionModelVariantMCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -222,7 +223,7 @@ class FlowVersionModelVariantMStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantMStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantMStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -377,7 +378,7 @@ class FlowVersionModelVariantMTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionModelVariantMTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowVersionModelVariantMTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1521,7 +1522,7 @@ class FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowVersionModelVariantMTriggersVariantSConfig(LosantModel):
@@ -1532,7 +1533,7 @@ class FlowVersionModelVariantMTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowVersionModelVariantMTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1810,7 +1811,7 @@ class FlowVersionModelVariantNStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantNStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionModelVariantNStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -1965,7 +1966,7 @@ class FlowVersionModelVariantNTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionModelVariantNTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowVersionModelVariantNTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3109,7 +3110,7 @@ class FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowVersionModelVariantNTriggersVariantSConfig(LosantModel):
@@ -3120,7 +3121,7 @@ class FlowVersionModelVariantNTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowVersionModelVariantNTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowVersionPostCustomNodeConfigVariantCFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowVersionPostCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowVersionPostCustomNodeConfigVariantCFields | FlowVersionPostCustomNodeConfigVariantCFieldsVariantA | FlowVersionPostCustomNodeConfigVariantCFieldsVariantB | FlowVersionPostCustomNodeConfigVariantCFieldsVariantC | FlowVersionPostCustomNodeConfigVariantCFieldsVariantD | FlowVersionPostCustomNodeConfigVariantCFieldsVariantE | FlowVersionPostCustomNodeConfigVariantCFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowVersionPostCustomNodeConfigVariantCFields | FlowVersionPostCustomNodeConfigVariantCFieldsVariantA | FlowVersionPostCustomNodeConfigVariantCFieldsVariantB | FlowVersionPostCustomNodeConfigVariantCFieldsVariantC | FlowVersionPostCustomNodeConfigVariantCFieldsVariantD | FlowVersionPostCustomNodeConfigVariantCFieldsVariantE | FlowVersionPostCustomNodeConfigVariantCFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -353,7 +354,7 @@ class FlowVersionPostTriggersVariantBVConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionPostTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowVersionPostTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1497,7 +1498,7 @@ class FlowVersionPostTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowVersionPostTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowVersionPostTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowVersionPostTriggersVariantCMConfig(LosantModel):
@@ -1508,7 +1509,7 @@ class FlowVersionPostTriggersVariantCMConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowVersionPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1706,11 +1707,11 @@ class FlowVersionPost(LosantModel):
     ``FlowVersionPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    custom_node_config: Annotated[FlowVersionPostCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowVersionPostCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     enabled: bool | None = None
-    globals: Annotated[list[FlowVersionPostGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowVersionPostGlobal] | None, Field(max_length=100), LAZY] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[FlowVersionPostNode] | None = None
+    nodes: Annotated[list[FlowVersionPostNode] | None, LAZY] = None
     notes: Annotated[str | None, Field(max_length=32767)] = None
-    triggers: list[FlowVersionPostTriggers | FlowVersionPostTriggersVariantBU | FlowVersionPostTriggersVariantBV | FlowVersionPostTriggersVariantBW | FlowVersionPostTriggersVariantBX | FlowVersionPostTriggersVariantBY | FlowVersionPostTriggersVariantBZ | FlowVersionPostTriggersVariantCA | FlowVersionPostTriggersVariantCB | FlowVersionPostTriggersVariantCC | FlowVersionPostTriggersVariantCD | FlowVersionPostTriggersVariantCE | FlowVersionPostTriggersVariantCF | FlowVersionPostTriggersVariantCG | FlowVersionPostTriggersVariantCH | FlowVersionPostTriggersVariantCI | FlowVersionPostTriggersVariantCJ | FlowVersionPostTriggersVariantCK | FlowVersionPostTriggersVariantCL | FlowVersionPostTriggersVariantCM | FlowVersionPostTriggersVariantCN | FlowVersionPostTriggersVariantCO] | None = None
+    triggers: Annotated[list[FlowVersionPostTriggers | FlowVersionPostTriggersVariantBU | FlowVersionPostTriggersVariantBV | FlowVersionPostTriggersVariantBW | FlowVersionPostTriggersVariantBX | FlowVersionPostTriggersVariantBY | FlowVersionPostTriggersVariantBZ | FlowVersionPostTriggersVariantCA | FlowVersionPostTriggersVariantCB | FlowVersionPostTriggersVariantCC | FlowVersionPostTriggersVariantCD | FlowVersionPostTriggersVariantCE | FlowVersionPostTriggersVariantCF | FlowVersionPostTriggersVariantCG | FlowVersionPostTriggersVariantCH | FlowVersionPostTriggersVariantCI | FlowVersionPostTriggersVariantCJ | FlowVersionPostTriggersVariantCK | FlowVersionPostTriggersVariantCL | FlowVersionPostTriggersVariantCM | FlowVersionPostTriggersVariantCN | FlowVersionPostTriggersVariantCO] | None, LAZY] = None
     version: Annotated[str, Field(max_length=255, min_length=1)]

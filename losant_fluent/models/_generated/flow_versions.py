@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantCollection, LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowVersionsItemsCustomNodeConfigFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowVersionsItemsCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowVersionsItemsCustomNodeConfigFields | FlowVersionsItemsCustomNodeConfigFieldsVariantA | FlowVersionsItemsCustomNodeConfigFieldsVariantB | FlowVersionsItemsCustomNodeConfigFieldsVariantC | FlowVersionsItemsCustomNodeConfigFieldsVariantD | FlowVersionsItemsCustomNodeConfigFieldsVariantE | FlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowVersionsItemsCustomNodeConfigFields | FlowVersionsItemsCustomNodeConfigFieldsVariantA | FlowVersionsItemsCustomNodeConfigFieldsVariantB | FlowVersionsItemsCustomNodeConfigFieldsVariantC | FlowVersionsItemsCustomNodeConfigFieldsVariantD | FlowVersionsItemsCustomNodeConfigFieldsVariantE | FlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -222,7 +223,7 @@ class FlowVersionsItemsStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -377,7 +378,7 @@ class FlowVersionsItemsTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1521,7 +1522,7 @@ class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowVersionsItemsTriggersVariantSConfig(LosantModel):
@@ -1532,7 +1533,7 @@ class FlowVersionsItemsTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1810,7 +1811,7 @@ class FlowVersionsItemsVariantAStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -1965,7 +1966,7 @@ class FlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3109,7 +3110,7 @@ class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel)
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
@@ -3120,7 +3121,7 @@ class FlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_flow_version_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowVersionsDeletePostQueryCreationDate(LosantModel):
@@ -393,19 +394,19 @@ class FlowVersionsDeletePostQuery(LosantModel):
         version: string or number or boolean or FlowVersionsDeletePostQueryVersion
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$or', max_length=100)] = None
-    creation_date: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryCreationDate | None, Field(alias='creationDate')] = None
-    custom_node_supports: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryCustomNodeSupports | None, Field(alias='customNodeSupports')] = None
-    enabled: str | LosantNumber | bool | FlowVersionsDeletePostQueryEnabled | None = None
-    flow_class: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryFlowClass | None, Field(alias='flowClass')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | FlowVersionsDeletePostQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | FlowVersionsDeletePostQueryName | None = None
-    nodes: FlowVersionsDeletePostQueryVariantHNodes | FlowVersionsDeletePostQueryVariantHNodesVariantA | FlowVersionsDeletePostQueryVariantHNodesVariantB | None = None
-    triggers: FlowVersionsDeletePostQueryVariantHTriggers | FlowVersionsDeletePostQueryVariantHTriggersVariantA | FlowVersionsDeletePostQueryVariantHTriggersVariantB | None = None
-    version: str | LosantNumber | bool | FlowVersionsDeletePostQueryVersion | None = None
+    field_and: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_flow_version_query.AdvancedFlowVersionQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    custom_node_supports: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryCustomNodeSupports | None, Field(alias='customNodeSupports'), LAZY] = None
+    enabled: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryEnabled | None, LAZY] = None
+    flow_class: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryFlowClass | None, Field(alias='flowClass'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | FlowVersionsDeletePostQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryName | None, LAZY] = None
+    nodes: Annotated[FlowVersionsDeletePostQueryVariantHNodes | FlowVersionsDeletePostQueryVariantHNodesVariantA | FlowVersionsDeletePostQueryVariantHNodesVariantB | None, LAZY] = None
+    triggers: Annotated[FlowVersionsDeletePostQueryVariantHTriggers | FlowVersionsDeletePostQueryVariantHTriggersVariantA | FlowVersionsDeletePostQueryVariantHTriggersVariantB | None, LAZY] = None
+    version: Annotated[str | LosantNumber | bool | FlowVersionsDeletePostQueryVersion | None, LAZY] = None
 
 
 class FlowVersionsDeletePost(LosantModel):
@@ -421,4 +422,4 @@ class FlowVersionsDeletePost(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    query: FlowVersionsDeletePostQuery
+    query: Annotated[FlowVersionsDeletePostQuery, LAZY]

@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Any, Dict, Literal
 from typing_extensions import TypeAliasType
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowsImportPostFlowVersionCustomNodeConfigFields(LosantModel):
@@ -168,7 +169,7 @@ class FlowsImportPostFlowVersionCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFields | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFields | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -354,7 +355,7 @@ class FlowsImportPostFlowVersionTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportPostFlowVersionTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowsImportPostFlowVersionTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1498,7 +1499,7 @@ class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowsImportPostFlowVersionTriggersVariantSConfig(LosantModel):
@@ -1509,7 +1510,7 @@ class FlowsImportPostFlowVersionTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1712,15 +1713,15 @@ class FlowsImportPostFlowVersion(LosantModel):
     """
     __annotations__ = {'__pydantic_extra__': Dict[str, ModelFlowVersionModelFlowVersionAdditionalProperty]}
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    custom_node_config: Annotated[FlowsImportPostFlowVersionCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowsImportPostFlowVersionCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     enabled: bool | None = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowsImportPostFlowVersionGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowsImportPostFlowVersionGlobal] | None, Field(max_length=100), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[FlowsImportPostFlowVersionNode] | None = None
+    nodes: Annotated[list[FlowsImportPostFlowVersionNode] | None, LAZY] = None
     notes: Annotated[str | None, Field(max_length=32767)] = None
-    triggers: list[FlowsImportPostFlowVersionTriggers | FlowsImportPostFlowVersionTriggersVariantA | FlowsImportPostFlowVersionTriggersVariantB | FlowsImportPostFlowVersionTriggersVariantC | FlowsImportPostFlowVersionTriggersVariantD | FlowsImportPostFlowVersionTriggersVariantE | FlowsImportPostFlowVersionTriggersVariantF | FlowsImportPostFlowVersionTriggersVariantG | FlowsImportPostFlowVersionTriggersVariantH | FlowsImportPostFlowVersionTriggersVariantI | FlowsImportPostFlowVersionTriggersVariantJ | FlowsImportPostFlowVersionTriggersVariantK | FlowsImportPostFlowVersionTriggersVariantL | FlowsImportPostFlowVersionTriggersVariantM | FlowsImportPostFlowVersionTriggersVariantN | FlowsImportPostFlowVersionTriggersVariantO | FlowsImportPostFlowVersionTriggersVariantP | FlowsImportPostFlowVersionTriggersVariantQ | FlowsImportPostFlowVersionTriggersVariantR | FlowsImportPostFlowVersionTriggersVariantS | FlowsImportPostFlowVersionTriggersVariantT | FlowsImportPostFlowVersionTriggersVariantU] | None = None
+    triggers: Annotated[list[FlowsImportPostFlowVersionTriggers | FlowsImportPostFlowVersionTriggersVariantA | FlowsImportPostFlowVersionTriggersVariantB | FlowsImportPostFlowVersionTriggersVariantC | FlowsImportPostFlowVersionTriggersVariantD | FlowsImportPostFlowVersionTriggersVariantE | FlowsImportPostFlowVersionTriggersVariantF | FlowsImportPostFlowVersionTriggersVariantG | FlowsImportPostFlowVersionTriggersVariantH | FlowsImportPostFlowVersionTriggersVariantI | FlowsImportPostFlowVersionTriggersVariantJ | FlowsImportPostFlowVersionTriggersVariantK | FlowsImportPostFlowVersionTriggersVariantL | FlowsImportPostFlowVersionTriggersVariantM | FlowsImportPostFlowVersionTriggersVariantN | FlowsImportPostFlowVersionTriggersVariantO | FlowsImportPostFlowVersionTriggersVariantP | FlowsImportPostFlowVersionTriggersVariantQ | FlowsImportPostFlowVersionTriggersVariantR | FlowsImportPostFlowVersionTriggersVariantS | FlowsImportPostFlowVersionTriggersVariantT | FlowsImportPostFlowVersionTriggersVariantU] | None, LAZY] = None
     version: Annotated[str, Field(max_length=255, min_length=1)]
 
 
@@ -1884,7 +1885,7 @@ class FlowsImportPostFlowCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowsImportPostFlowCustomNodeConfigFields | FlowsImportPostFlowCustomNodeConfigFieldsVariantA | FlowsImportPostFlowCustomNodeConfigFieldsVariantB | FlowsImportPostFlowCustomNodeConfigFieldsVariantC | FlowsImportPostFlowCustomNodeConfigFieldsVariantD | FlowsImportPostFlowCustomNodeConfigFieldsVariantE | FlowsImportPostFlowCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowsImportPostFlowCustomNodeConfigFields | FlowsImportPostFlowCustomNodeConfigFieldsVariantA | FlowsImportPostFlowCustomNodeConfigFieldsVariantB | FlowsImportPostFlowCustomNodeConfigFieldsVariantC | FlowsImportPostFlowCustomNodeConfigFieldsVariantD | FlowsImportPostFlowCustomNodeConfigFieldsVariantE | FlowsImportPostFlowCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -2070,7 +2071,7 @@ class FlowsImportPostFlowTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportPostFlowTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowsImportPostFlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3214,7 +3215,7 @@ class FlowsImportPostFlowTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowsImportPostFlowTriggersVariantSConfig(LosantModel):
@@ -3225,7 +3226,7 @@ class FlowsImportPostFlowTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -3435,21 +3436,21 @@ class FlowsImportPostFlow(LosantModel):
     __annotations__ = {'__pydantic_extra__': Dict[str, ModelFlowModelFlowAdditionalProperty]}
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
-    custom_node_config: Annotated[FlowsImportPostFlowCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowsImportPostFlowCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     default_version_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='defaultVersionId')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    globals: Annotated[list[FlowsImportPostFlowGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowsImportPostFlowGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    nodes: list[FlowsImportPostFlowNode] | None = None
+    nodes: Annotated[list[FlowsImportPostFlowNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    triggers: list[FlowsImportPostFlowTriggers | FlowsImportPostFlowTriggersVariantA | FlowsImportPostFlowTriggersVariantB | FlowsImportPostFlowTriggersVariantC | FlowsImportPostFlowTriggersVariantD | FlowsImportPostFlowTriggersVariantE | FlowsImportPostFlowTriggersVariantF | FlowsImportPostFlowTriggersVariantG | FlowsImportPostFlowTriggersVariantH | FlowsImportPostFlowTriggersVariantI | FlowsImportPostFlowTriggersVariantJ | FlowsImportPostFlowTriggersVariantK | FlowsImportPostFlowTriggersVariantL | FlowsImportPostFlowTriggersVariantM | FlowsImportPostFlowTriggersVariantN | FlowsImportPostFlowTriggersVariantO | FlowsImportPostFlowTriggersVariantP | FlowsImportPostFlowTriggersVariantQ | FlowsImportPostFlowTriggersVariantR | FlowsImportPostFlowTriggersVariantS | FlowsImportPostFlowTriggersVariantT | FlowsImportPostFlowTriggersVariantU] | None = None
+    triggers: Annotated[list[FlowsImportPostFlowTriggers | FlowsImportPostFlowTriggersVariantA | FlowsImportPostFlowTriggersVariantB | FlowsImportPostFlowTriggersVariantC | FlowsImportPostFlowTriggersVariantD | FlowsImportPostFlowTriggersVariantE | FlowsImportPostFlowTriggersVariantF | FlowsImportPostFlowTriggersVariantG | FlowsImportPostFlowTriggersVariantH | FlowsImportPostFlowTriggersVariantI | FlowsImportPostFlowTriggersVariantJ | FlowsImportPostFlowTriggersVariantK | FlowsImportPostFlowTriggersVariantL | FlowsImportPostFlowTriggersVariantM | FlowsImportPostFlowTriggersVariantN | FlowsImportPostFlowTriggersVariantO | FlowsImportPostFlowTriggersVariantP | FlowsImportPostFlowTriggersVariantQ | FlowsImportPostFlowTriggersVariantR | FlowsImportPostFlowTriggersVariantS | FlowsImportPostFlowTriggersVariantT | FlowsImportPostFlowTriggersVariantU] | None, LAZY] = None
 
 
 class FlowsImportPost(LosantModel):
@@ -3462,5 +3463,5 @@ class FlowsImportPost(LosantModel):
     ``FlowsImportPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    flow_versions: Annotated[list[FlowsImportPostFlowVersion] | None, Field(alias='flowVersions', max_length=1000)] = None
-    flows: Annotated[list[FlowsImportPostFlow] | None, Field(max_length=1000)] = None
+    flow_versions: Annotated[list[FlowsImportPostFlowVersion] | None, Field(alias='flowVersions', max_length=1000), LAZY] = None
+    flows: Annotated[list[FlowsImportPostFlow] | None, Field(max_length=1000), LAZY] = None

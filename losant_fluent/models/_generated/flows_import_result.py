@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields(LosantModel):
@@ -167,7 +168,7 @@ class FlowsImportResultFlowVersionsCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -222,7 +223,7 @@ class FlowsImportResultFlowVersionsVariantBStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantBStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantBStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -377,7 +378,7 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -1521,7 +1522,7 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig(
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig(LosantModel):
@@ -1532,7 +1533,7 @@ class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -1810,7 +1811,7 @@ class FlowsImportResultFlowVersionsVariantCStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantCStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantCStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -1965,7 +1966,7 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -3109,7 +3110,7 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig(
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig(LosantModel):
@@ -3120,7 +3121,7 @@ class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -3499,7 +3500,7 @@ class FlowsImportResultFlowCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[FlowsImportResultFlowVariantACustomNodeConfigFields | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[FlowsImportResultFlowVariantACustomNodeConfigFields | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -3554,7 +3555,7 @@ class FlowsImportResultFlowStats(LosantModel):
         error_count / errorCount: number
         run_count / runCount: number
     """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowStatsByVersion] | None, Field(alias='byVersion')] = None
+    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
     error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
     run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
 
@@ -3709,7 +3710,7 @@ class FlowsImportResultFlowVariantATriggersVariantBConfig(LosantModel):
     local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
     router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
     router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowTriggersConfigSubscription] | None, Field(max_length=100)] = None
+    subscriptions: Annotated[list[FlowsImportResultFlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
     target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
     target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
 
@@ -4853,7 +4854,7 @@ class FlowsImportResultFlowTriggersConfigSnmpTrapConfig(LosantModel):
     """
     __losant_closed__ = True
     community: Annotated[str | None, Field(max_length=1024)] = None
-    user: FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser | None = None
+    user: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
 
 
 class FlowsImportResultFlowVariantATriggersVariantSConfig(LosantModel):
@@ -4864,7 +4865,7 @@ class FlowsImportResultFlowVariantATriggersVariantSConfig(LosantModel):
         udp_port / udpPort: string, at most 5 characters (required)
     """
     __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig')]
+    snmp_trap_config: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
     udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
 
 
@@ -5083,7 +5084,7 @@ class FlowsImportResultFlow(LosantModel):
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[FlowsImportResultFlowCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[FlowsImportResultFlowCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
     default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -5093,7 +5094,7 @@ class FlowsImportResultFlow(LosantModel):
     enabled: bool | None = None
     flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
     flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowsImportResultFlowGlobal] | None, Field(max_length=100)] = None
+    globals: Annotated[list[FlowsImportResultFlowGlobal] | None, Field(max_length=100), LAZY] = None
     icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -5101,10 +5102,10 @@ class FlowsImportResultFlow(LosantModel):
     last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[FlowsImportResultFlowNode] | None = None
+    nodes: Annotated[list[FlowsImportResultFlowNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: FlowsImportResultFlowStats | None = None
-    triggers: list[FlowsImportResultFlowVariantATriggers | FlowsImportResultFlowVariantATriggersVariantA | FlowsImportResultFlowVariantATriggersVariantB | FlowsImportResultFlowVariantATriggersVariantC | FlowsImportResultFlowVariantATriggersVariantD | FlowsImportResultFlowVariantATriggersVariantE | FlowsImportResultFlowVariantATriggersVariantF | FlowsImportResultFlowVariantATriggersVariantG | FlowsImportResultFlowVariantATriggersVariantH | FlowsImportResultFlowVariantATriggersVariantI | FlowsImportResultFlowVariantATriggersVariantJ | FlowsImportResultFlowVariantATriggersVariantK | FlowsImportResultFlowVariantATriggersVariantL | FlowsImportResultFlowVariantATriggersVariantM | FlowsImportResultFlowVariantATriggersVariantN | FlowsImportResultFlowVariantATriggersVariantO | FlowsImportResultFlowVariantATriggersVariantP | FlowsImportResultFlowVariantATriggersVariantQ | FlowsImportResultFlowVariantATriggersVariantR | FlowsImportResultFlowVariantATriggersVariantS | FlowsImportResultFlowVariantATriggersVariantT | FlowsImportResultFlowVariantATriggersVariantU] | None = None
+    stats: Annotated[FlowsImportResultFlowStats | None, LAZY] = None
+    triggers: Annotated[list[FlowsImportResultFlowVariantATriggers | FlowsImportResultFlowVariantATriggersVariantA | FlowsImportResultFlowVariantATriggersVariantB | FlowsImportResultFlowVariantATriggersVariantC | FlowsImportResultFlowVariantATriggersVariantD | FlowsImportResultFlowVariantATriggersVariantE | FlowsImportResultFlowVariantATriggersVariantF | FlowsImportResultFlowVariantATriggersVariantG | FlowsImportResultFlowVariantATriggersVariantH | FlowsImportResultFlowVariantATriggersVariantI | FlowsImportResultFlowVariantATriggersVariantJ | FlowsImportResultFlowVariantATriggersVariantK | FlowsImportResultFlowVariantATriggersVariantL | FlowsImportResultFlowVariantATriggersVariantM | FlowsImportResultFlowVariantATriggersVariantN | FlowsImportResultFlowVariantATriggersVariantO | FlowsImportResultFlowVariantATriggersVariantP | FlowsImportResultFlowVariantATriggersVariantQ | FlowsImportResultFlowVariantATriggersVariantR | FlowsImportResultFlowVariantATriggersVariantS | FlowsImportResultFlowVariantATriggersVariantT | FlowsImportResultFlowVariantATriggersVariantU] | None, LAZY] = None
 
 
 class FlowsImportResult(LosantModel):
@@ -5118,7 +5119,7 @@ class FlowsImportResult(LosantModel):
 
     ``FlowsImportResult.describe()`` gives this and the nested models' fields.
     """
-    flow_versions: Annotated[list[FlowsImportResultFlowVersions | FlowsImportResultFlowVersionsVariantC] | None, Field(alias='flowVersions', max_length=1000)] = None
-    flows: Annotated[list[FlowsImportResultFlow] | None, Field(max_length=1000)] = None
+    flow_versions: Annotated[list[FlowsImportResultFlowVersions | FlowsImportResultFlowVersionsVariantC] | None, Field(alias='flowVersions', max_length=1000), LAZY] = None
+    flows: Annotated[list[FlowsImportResultFlow] | None, Field(max_length=1000), LAZY] = None
     imported_flow_id_map: Annotated[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], str] | None, Field(alias='importedFlowIdMap')] = None
     imported_version_id_map: Annotated[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], str] | None, Field(alias='importedVersionIdMap')] = None

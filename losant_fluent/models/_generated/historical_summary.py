@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class HistoricalSummaryLimits(LosantModel):
@@ -261,7 +262,7 @@ class HistoricalSummary(LosantModel):
     file_count: Annotated[LosantNumber | None, Field(alias='fileCount')] = None
     file_total_size_mb: Annotated[LosantNumber | None, Field(alias='fileTotalSizeMb')] = None
     integration_count: Annotated[LosantNumber | None, Field(alias='integrationCount')] = None
-    limits: HistoricalSummaryLimits | None = None
+    limits: Annotated[HistoricalSummaryLimits | None, LAZY] = None
     notebook_count: Annotated[LosantNumber | None, Field(alias='notebookCount')] = None
     notebook_minutes_count: Annotated[LosantNumber | None, Field(alias='notebookMinutesCount')] = None
     notebook_run_count: Annotated[LosantNumber | None, Field(alias='notebookRunCount')] = None
@@ -270,10 +271,10 @@ class HistoricalSummary(LosantModel):
     owner_type: Annotated[Literal['organization', 'user'] | None, Field(alias='ownerType')] = None
     payload_billable_count: Annotated[LosantNumber | None, Field(alias='payloadBillableCount')] = None
     payload_billable_size_mb: Annotated[LosantNumber | None, Field(alias='payloadBillableSizeMb')] = None
-    payload_count_details: Annotated[HistoricalSummaryPayloadCountDetails | None, Field(alias='payloadCountDetails')] = None
+    payload_count_details: Annotated[HistoricalSummaryPayloadCountDetails | None, Field(alias='payloadCountDetails'), LAZY] = None
     payload_nonbillable_count: Annotated[LosantNumber | None, Field(alias='payloadNonbillableCount')] = None
     payload_nonbillable_size_mb: Annotated[LosantNumber | None, Field(alias='payloadNonbillableSizeMb')] = None
-    payload_size_details: Annotated[HistoricalSummaryPayloadSizeDetails | None, Field(alias='payloadSizeDetails')] = None
+    payload_size_details: Annotated[HistoricalSummaryPayloadSizeDetails | None, Field(alias='payloadSizeDetails'), LAZY] = None
     private_file_count: Annotated[LosantNumber | None, Field(alias='privateFileCount')] = None
     private_file_total_size_mb: Annotated[LosantNumber | None, Field(alias='privateFileTotalSizeMb')] = None
     resource_id: Annotated[str | None, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ImportIntoApplicationOptionsRepo(LosantModel):
@@ -43,4 +44,4 @@ class ImportIntoApplicationOptions(LosantModel):
     from_application_id: Annotated[str | None, Field(alias='fromApplicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     import_url: Annotated[str | None, Field(alias='importUrl', max_length=1024)] = None
     include: list[Literal['ApplicationCertificateAuthority', 'Dashboard', 'DataTableRow', 'DataTable', 'DeviceRecipe', 'Device', 'ExperienceDevelopConfig', 'ExperienceEndpoint', 'ExperienceFlowVersion', 'ExperienceGroup', 'ExperienceUser', 'ExperienceVersion', 'ExperienceView', 'File', 'FlowVersion', 'Flow', 'Global', 'Integration', 'Notebook', 'PrivateFile', 'Webhook', 'ResourceJob']] | None = None
-    repo: ImportIntoApplicationOptionsRepo | None = None
+    repo: Annotated[ImportIntoApplicationOptionsRepo | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class InstanceLimits(LosantModel):
@@ -227,9 +228,9 @@ class Instance(LosantModel):
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: InstanceLimits | None = None
-    members: list[InstanceMember] | None = None
+    limits: Annotated[InstanceLimits | None, LAZY] = None
+    members: Annotated[list[InstanceMember] | None, LAZY] = None
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_default_limit_config: Annotated[InstanceOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig')] = None
-    report_configs: Annotated[list[InstanceReportConfig] | None, Field(alias='reportConfigs', max_length=10)] = None
+    org_default_limit_config: Annotated[InstanceOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig'), LAZY] = None
+    report_configs: Annotated[list[InstanceReportConfig] | None, Field(alias='reportConfigs', max_length=10), LAZY] = None

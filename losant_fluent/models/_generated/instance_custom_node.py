@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class InstanceCustomNodeCustomNodeConfigVariantDFields(LosantModel):
@@ -167,7 +168,7 @@ class InstanceCustomNodeCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[InstanceCustomNodeCustomNodeConfigVariantDFields | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[InstanceCustomNodeCustomNodeConfigVariantDFields | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -238,7 +239,7 @@ class InstanceCustomNodeTrigger(LosantModel):
     __losant_closed__ = True
     config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
     key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: InstanceCustomNodeTriggerMeta | None = None
+    meta: Annotated[InstanceCustomNodeTriggerMeta | None, LAZY] = None
     output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
     type: Literal['customNodeStart']
 
@@ -263,7 +264,7 @@ class InstanceCustomNodeUsage(LosantModel):
     """
     __losant_closed__ = True
     __losant_key_patterns__ = ('^[A-Fa-f\\d]{24}$',)
-    sandbox: InstanceCustomNodeUsageSandbox | None = None
+    sandbox: Annotated[InstanceCustomNodeUsageSandbox | None, LAZY] = None
 
 
 class InstanceCustomNode(LosantModel):
@@ -302,7 +303,7 @@ class InstanceCustomNode(LosantModel):
     created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
     created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[InstanceCustomNodeCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[InstanceCustomNodeCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
@@ -315,11 +316,11 @@ class InstanceCustomNode(LosantModel):
     last_updated_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='lastUpdatedByType')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[InstanceCustomNodeNode] | None = None
+    nodes: Annotated[list[InstanceCustomNodeNode] | None, LAZY] = None
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
     source_application_id: Annotated[str | None, Field(alias='sourceApplicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     source_flow_id: Annotated[str | None, Field(alias='sourceFlowId', pattern='^[A-Fa-f\\d]{24}$')] = None
     source_flow_version: Annotated[str | None, Field(alias='sourceFlowVersion', max_length=255, min_length=1)] = None
-    stats: InstanceCustomNodeStats | None = None
-    triggers: Annotated[list[InstanceCustomNodeTrigger] | None, Field(max_length=1)] = None
-    usage: InstanceCustomNodeUsage | None = None
+    stats: Annotated[InstanceCustomNodeStats | None, LAZY] = None
+    triggers: Annotated[list[InstanceCustomNodeTrigger] | None, Field(max_length=1), LAZY] = None
+    usage: Annotated[InstanceCustomNodeUsage | None, LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Dict, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class InstanceCustomNodePostCustomNodeConfigVariantFFields(LosantModel):
@@ -167,7 +168,7 @@ class InstanceCustomNodePostCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[InstanceCustomNodePostCustomNodeConfigVariantFFields | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[InstanceCustomNodePostCustomNodeConfigVariantFFields | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantA | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantB | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantC | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantD | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantE | InstanceCustomNodePostCustomNodeConfigVariantFFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -319,13 +320,13 @@ class InstanceCustomNodePost(LosantModel):
     """
     __annotations__ = {'__pydantic_extra__': Dict[str, Annotated[list[Any], Field(max_length=0)] | Annotated[str, Field(max_length=1024)] | bool]}
     category: Literal['data', 'experience', 'logic', 'output', 'debug', ''] | None = None
-    custom_node_config: Annotated[InstanceCustomNodePostCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    custom_node_config: Annotated[InstanceCustomNodePostCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     icon_data: Annotated[Annotated[str, Field(max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] | None, Field(alias='iconData')] = None
     minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    nodes: list[InstanceCustomNodePostNode]
+    nodes: Annotated[list[InstanceCustomNodePostNode], LAZY]
     short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    triggers: list[InstanceCustomNodePostTriggers | InstanceCustomNodePostTriggersVariantCS]
+    triggers: Annotated[list[InstanceCustomNodePostTriggers | InstanceCustomNodePostTriggersVariantCS], LAZY]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class InstanceOrgBanner(LosantModel):
@@ -222,12 +223,12 @@ class InstanceOrgSummary(LosantModel):
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     member_count: Annotated[int | None, Field(alias='memberCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[InstanceOrgSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[InstanceOrgSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    notebook_stats: Annotated[InstanceOrgSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
+    payload_count: Annotated[InstanceOrgSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     pending_invite_count: Annotated[int | None, Field(alias='pendingInviteCount')] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[InstanceOrgSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[InstanceOrgSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -277,7 +278,7 @@ class InstanceOrg(LosantModel):
     """
     __losant_closed__ = True
     audit_log_enabled: Annotated[bool | None, Field(alias='auditLogEnabled')] = None
-    banner: InstanceOrgBanner | None = None
+    banner: Annotated[InstanceOrgBanner | None, LAZY] = None
     billing_email: Annotated[str | None, Field(alias='billingEmail', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     current_period_end: Annotated[LosantDateTime | None, Field(alias='currentPeriodEnd')] = None
@@ -290,7 +291,7 @@ class InstanceOrg(LosantModel):
     instance_id: Annotated[str | None, Field(alias='instanceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     is_read_only: Annotated[bool | None, Field(alias='isReadOnly')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: InstanceOrgLimits | None = None
+    limits: Annotated[InstanceOrgLimits | None, LAZY] = None
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -298,6 +299,6 @@ class InstanceOrg(LosantModel):
     referral_id: Annotated[str | None, Field(alias='referralId', max_length=1024)] = None
     subscription_id: Annotated[str | None, Field(alias='subscriptionId', max_length=1024)] = None
     subscription_status: Annotated[Literal['trialing', 'active', 'past_due', 'canceled', 'unpaid'] | None, Field(alias='subscriptionStatus')] = None
-    summary: InstanceOrgSummary | None = None
-    tags: Annotated[list[InstanceOrgTag] | None, Field(max_length=100)] = None
+    summary: Annotated[InstanceOrgSummary | None, LAZY] = None
+    tags: Annotated[list[InstanceOrgTag] | None, Field(max_length=100), LAZY] = None
     whitelisted_email_domains: Annotated[list[Annotated[str, Field(max_length=45, min_length=3)]] | None, Field(alias='whitelistedEmailDomains')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class InstanceOrgMemberPatchApplicationRole(LosantModel):
@@ -42,6 +43,6 @@ class InstanceOrgMemberPatch(LosantModel):
     ``InstanceOrgMemberPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[InstanceOrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[InstanceOrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[InstanceOrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[InstanceOrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class InstanceOrgPatchBanner(LosantModel):
@@ -128,14 +129,14 @@ class InstanceOrgPatch(LosantModel):
     """
     __losant_closed__ = True
     audit_log_enabled: Annotated[bool | None, Field(alias='auditLogEnabled')] = None
-    banner: InstanceOrgPatchBanner | None = None
+    banner: Annotated[InstanceOrgPatchBanner | None, LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     disabled_at: Annotated[LosantDateTime | bool | None, Field(alias='disabledAt')] = None
     icon_color: Annotated[str | None, Field(alias='iconColor', max_length=64)] = None
     is_read_only: Annotated[bool | None, Field(alias='isReadOnly')] = None
-    limits: InstanceOrgPatchLimits | None = None
+    limits: Annotated[InstanceOrgPatchLimits | None, LAZY] = None
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     referral_id: Annotated[str | None, Field(alias='referralId', max_length=1024)] = None
-    tags: Annotated[list[InstanceOrgPatchTag] | None, Field(max_length=100)] = None
+    tags: Annotated[list[InstanceOrgPatchTag] | None, Field(max_length=100), LAZY] = None
     whitelisted_email_domains: Annotated[list[Annotated[str, Field(max_length=45, min_length=3)]] | None, Field(alias='whitelistedEmailDomains')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class InstancePatchOrgDefaultLimitConfig(LosantModel):
@@ -121,5 +122,5 @@ class InstancePatch(LosantModel):
     """
     __losant_closed__ = True
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
-    org_default_limit_config: Annotated[InstancePatchOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig')] = None
-    report_configs: Annotated[list[InstancePatchReportConfig] | None, Field(alias='reportConfigs', max_length=10)] = None
+    org_default_limit_config: Annotated[InstancePatchOrgDefaultLimitConfig | None, Field(alias='orgDefaultLimitConfig'), LAZY] = None
+    report_configs: Annotated[list[InstancePatchReportConfig] | None, Field(alias='reportConfigs', max_length=10), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class InstanceSandboxLimits(LosantModel):
@@ -221,12 +222,12 @@ class InstanceSandboxSummary(LosantModel):
     integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[InstanceSandboxSummaryNotebookStats | None, Field(alias='notebookStats')] = None
+    notebook_stats: Annotated[InstanceSandboxSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
     org_count: Annotated[int | None, Field(alias='orgCount')] = None
-    payload_count: Annotated[InstanceSandboxSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    payload_count: Annotated[InstanceSandboxSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[InstanceSandboxSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[InstanceSandboxSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -288,15 +289,15 @@ class InstanceSandbox(LosantModel):
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
     last_successful_login: Annotated[LosantDateTime | None, Field(alias='lastSuccessfulLogin')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: InstanceSandboxLimits | None = None
+    limits: Annotated[InstanceSandboxLimits | None, LAZY] = None
     location: Annotated[str | None, Field(max_length=1024)] = None
     needs_to_verify_email: Annotated[bool | None, Field(alias='needsToVerifyEmail')] = None
-    orgs: list[InstanceSandboxOrg] | None = None
+    orgs: Annotated[list[InstanceSandboxOrg] | None, LAZY] = None
     password_last_updated: Annotated[LosantDateTime | None, Field(alias='passwordLastUpdated')] = None
     permanent_deletion: Annotated[LosantDateTime | None, Field(alias='permanentDeletion')] = None
     phone_number: Annotated[str | None, Field(alias='phoneNumber', max_length=1024)] = None
     sso_linked: Annotated[bool | None, Field(alias='ssoLinked')] = None
-    summary: InstanceSandboxSummary | None = None
+    summary: Annotated[InstanceSandboxSummary | None, LAZY] = None
     title: Annotated[str | None, Field(max_length=1024)] = None
     token_cutoff: Annotated[LosantDateTime | None, Field(alias='tokenCutoff')] = None
     two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class IntegrationAzureEventHubConfig(LosantModel):
@@ -144,7 +145,7 @@ class IntegrationWebsocketConfig(LosantModel):
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[IntegrationWebsocketConfigHeader] | None, Field(max_length=50)] = None
+    headers: Annotated[list[IntegrationWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
     password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
     url: Annotated[str, Field(max_length=1024, min_length=1)]
@@ -176,19 +177,19 @@ class Integration(LosantModel):
     ``Integration.describe()`` gives this and the nested models' fields.
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    azure_event_hub_config: Annotated[IntegrationAzureEventHubConfig | IntegrationAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig')] = None
+    azure_event_hub_config: Annotated[IntegrationAzureEventHubConfig | IntegrationAzureEventHubConfigVariantA | None, Field(alias='azureEventHubConfig'), LAZY] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     enabled: bool | None = None
-    google_pub_sub_config: Annotated[IntegrationGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
+    google_pub_sub_config: Annotated[IntegrationGooglePubSubConfig | None, Field(alias='googlePubSubConfig'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_id: Annotated[str | None, Field(alias='integrationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     integration_type: Annotated[Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None, Field(alias='integrationType')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    mqtt_config: Annotated[IntegrationMqttConfig | None, Field(alias='mqttConfig')] = None
+    mqtt_config: Annotated[IntegrationMqttConfig | None, Field(alias='mqttConfig'), LAZY] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    particle_config: Annotated[IntegrationParticleConfig | None, Field(alias='particleConfig')] = None
-    sqs_config: Annotated[IntegrationSqsConfig | None, Field(alias='sqsConfig')] = None
+    particle_config: Annotated[IntegrationParticleConfig | None, Field(alias='particleConfig'), LAZY] = None
+    sqs_config: Annotated[IntegrationSqsConfig | None, Field(alias='sqsConfig'), LAZY] = None
     status: Any | None = None
     topics: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    websocket_config: Annotated[IntegrationWebsocketConfig | None, Field(alias='websocketConfig')] = None
+    websocket_config: Annotated[IntegrationWebsocketConfig | None, Field(alias='websocketConfig'), LAZY] = None

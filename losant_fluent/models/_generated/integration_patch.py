@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class IntegrationPatchAzureEventHubConfig(LosantModel):
@@ -144,7 +145,7 @@ class IntegrationPatchWebsocketConfig(LosantModel):
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[IntegrationPatchWebsocketConfigHeader] | None, Field(max_length=50)] = None
+    headers: Annotated[list[IntegrationPatchWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
     password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
     url: Annotated[str, Field(max_length=1024, min_length=1)]
@@ -169,13 +170,13 @@ class IntegrationPatch(LosantModel):
     ``IntegrationPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    azure_event_hub_config: Annotated[IntegrationPatchAzureEventHubConfig | IntegrationPatchAzureEventHubConfigVariantC | None, Field(alias='azureEventHubConfig')] = None
+    azure_event_hub_config: Annotated[IntegrationPatchAzureEventHubConfig | IntegrationPatchAzureEventHubConfigVariantC | None, Field(alias='azureEventHubConfig'), LAZY] = None
     credential_name: Annotated[Annotated[str, Field(max_length=255, min_length=1)] | None, Field(alias='credentialName')] = None
     enabled: bool | None = None
-    google_pub_sub_config: Annotated[IntegrationPatchGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
-    mqtt_config: Annotated[IntegrationPatchMqttConfig | None, Field(alias='mqttConfig')] = None
+    google_pub_sub_config: Annotated[IntegrationPatchGooglePubSubConfig | None, Field(alias='googlePubSubConfig'), LAZY] = None
+    mqtt_config: Annotated[IntegrationPatchMqttConfig | None, Field(alias='mqttConfig'), LAZY] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    particle_config: Annotated[IntegrationPatchParticleConfig | None, Field(alias='particleConfig')] = None
-    sqs_config: Annotated[IntegrationPatchSqsConfig | None, Field(alias='sqsConfig')] = None
+    particle_config: Annotated[IntegrationPatchParticleConfig | None, Field(alias='particleConfig'), LAZY] = None
+    sqs_config: Annotated[IntegrationPatchSqsConfig | None, Field(alias='sqsConfig'), LAZY] = None
     topics: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    websocket_config: Annotated[IntegrationPatchWebsocketConfig | None, Field(alias='websocketConfig')] = None
+    websocket_config: Annotated[IntegrationPatchWebsocketConfig | None, Field(alias='websocketConfig'), LAZY] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class IntegrationPostAzureEventHubConfig(LosantModel):
@@ -144,7 +145,7 @@ class IntegrationPostWebsocketConfig(LosantModel):
     ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
     certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
     disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[IntegrationPostWebsocketConfigHeader] | None, Field(max_length=50)] = None
+    headers: Annotated[list[IntegrationPostWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
     password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
     url: Annotated[str, Field(max_length=1024, min_length=1)]
@@ -170,14 +171,14 @@ class IntegrationPost(LosantModel):
     ``IntegrationPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    azure_event_hub_config: Annotated[IntegrationPostAzureEventHubConfig | IntegrationPostAzureEventHubConfigVariantE | None, Field(alias='azureEventHubConfig')] = None
+    azure_event_hub_config: Annotated[IntegrationPostAzureEventHubConfig | IntegrationPostAzureEventHubConfigVariantE | None, Field(alias='azureEventHubConfig'), LAZY] = None
     credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
     enabled: bool | None = None
-    google_pub_sub_config: Annotated[IntegrationPostGooglePubSubConfig | None, Field(alias='googlePubSubConfig')] = None
+    google_pub_sub_config: Annotated[IntegrationPostGooglePubSubConfig | None, Field(alias='googlePubSubConfig'), LAZY] = None
     integration_type: Annotated[Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'], Field(alias='integrationType')]
-    mqtt_config: Annotated[IntegrationPostMqttConfig | None, Field(alias='mqttConfig')] = None
+    mqtt_config: Annotated[IntegrationPostMqttConfig | None, Field(alias='mqttConfig'), LAZY] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    particle_config: Annotated[IntegrationPostParticleConfig | None, Field(alias='particleConfig')] = None
-    sqs_config: Annotated[IntegrationPostSqsConfig | None, Field(alias='sqsConfig')] = None
+    particle_config: Annotated[IntegrationPostParticleConfig | None, Field(alias='particleConfig'), LAZY] = None
+    sqs_config: Annotated[IntegrationPostSqsConfig | None, Field(alias='sqsConfig'), LAZY] = None
     topics: list[Annotated[str, Field(max_length=1024, min_length=1)]] | None = None
-    websocket_config: Annotated[IntegrationPostWebsocketConfig | None, Field(alias='websocketConfig')] = None
+    websocket_config: Annotated[IntegrationPostWebsocketConfig | None, Field(alias='websocketConfig'), LAZY] = None

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class LastValueQueryDeviceQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class LastValueQueryDeviceQuery(LosantModel):
         tags: LastValueQueryDeviceQueryVariantBTags or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantB or LastValueQueryDeviceQueryVariantBTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or LastValueQueryDeviceQueryVariantBTagsVariantD or LastValueQueryDeviceQueryVariantBTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | LastValueQueryDeviceQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryParentId | None, Field(alias='parentId')] = None
-    tags: LastValueQueryDeviceQueryVariantBTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantB | LastValueQueryDeviceQueryVariantBTagsVariantC | None] | LastValueQueryDeviceQueryVariantBTagsVariantD | LastValueQueryDeviceQueryVariantBTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[LastValueQueryDeviceQueryVariantBTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantB | LastValueQueryDeviceQueryVariantBTagsVariantC | None] | LastValueQueryDeviceQueryVariantBTagsVariantD | LastValueQueryDeviceQueryVariantBTagsVariantE | None, LAZY] = None
 
 
 class LastValueQueryDeviceTag(LosantModel):
@@ -749,6 +750,6 @@ class LastValueQuery(LosantModel):
     __losant_closed__ = True
     attribute: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_query: Annotated[LastValueQueryDeviceQuery | None, Field(alias='deviceQuery')] = None
-    device_tags: Annotated[list[LastValueQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_query: Annotated[LastValueQueryDeviceQuery | None, Field(alias='deviceQuery'), LAZY] = None
+    device_tags: Annotated[list[LastValueQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     end: LosantNumber | None = None

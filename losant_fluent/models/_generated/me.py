@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class MeLimits(LosantModel):
@@ -101,7 +102,7 @@ class MeRecentApplications(LosantModel):
         parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
     """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
-    items: list[MeRecentApplicationsItem] | None = None
+    items: Annotated[list[MeRecentApplicationsItem] | None, LAZY] = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
@@ -125,7 +126,7 @@ class MeRecentDashboards(LosantModel):
         parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
     """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
-    items: list[MeRecentDashboardsItem] | None = None
+    items: Annotated[list[MeRecentDashboardsItem] | None, LAZY] = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
@@ -149,7 +150,7 @@ class MeRecentOrganizations(LosantModel):
         parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
     """
     item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
-    items: list[MeRecentOrganizationsItem] | None = None
+    items: Annotated[list[MeRecentOrganizationsItem] | None, LAZY] = None
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
@@ -280,12 +281,12 @@ class MeSummary(LosantModel):
     integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[MeSummaryNotebookStats | None, Field(alias='notebookStats')] = None
+    notebook_stats: Annotated[MeSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
     org_count: Annotated[int | None, Field(alias='orgCount')] = None
-    payload_count: Annotated[MeSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    payload_count: Annotated[MeSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[MeSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[MeSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -338,17 +339,17 @@ class Me(LosantModel):
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: MeLimits | None = None
+    limits: Annotated[MeLimits | None, LAZY] = None
     location: Annotated[str | None, Field(max_length=1024)] = None
     needs_to_verify_email: Annotated[bool | None, Field(alias='needsToVerifyEmail')] = None
     password_last_updated: Annotated[LosantDateTime | None, Field(alias='passwordLastUpdated')] = None
     phone_number: Annotated[str | None, Field(alias='phoneNumber', max_length=1024)] = None
-    recent_applications: Annotated[MeRecentApplications | None, Field(alias='recentApplications')] = None
-    recent_dashboards: Annotated[MeRecentDashboards | None, Field(alias='recentDashboards')] = None
-    recent_organizations: Annotated[MeRecentOrganizations | None, Field(alias='recentOrganizations')] = None
+    recent_applications: Annotated[MeRecentApplications | None, Field(alias='recentApplications'), LAZY] = None
+    recent_dashboards: Annotated[MeRecentDashboards | None, Field(alias='recentDashboards'), LAZY] = None
+    recent_organizations: Annotated[MeRecentOrganizations | None, Field(alias='recentOrganizations'), LAZY] = None
     requested_email: Annotated[str | None, Field(alias='requestedEmail', max_length=1024)] = None
     sso_linked: Annotated[bool | None, Field(alias='ssoLinked')] = None
-    summary: MeSummary | None = None
+    summary: Annotated[MeSummary | None, LAZY] = None
     title: Annotated[str | None, Field(max_length=1024)] = None
     token_cutoff: Annotated[LosantDateTime | None, Field(alias='tokenCutoff')] = None
     two_factor_auth_enabled: Annotated[bool | None, Field(alias='twoFactorAuthEnabled')] = None

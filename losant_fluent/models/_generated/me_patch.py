@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class MePatchCurrentCredentials(LosantModel):
@@ -40,7 +41,7 @@ class MePatch(LosantModel):
     __losant_closed__ = True
     model_config = ConfigDict(regex_engine='python-re')
     company_name: Annotated[str | None, Field(alias='companyName', max_length=1024)] = None
-    current_credentials: Annotated[MePatchCurrentCredentials | None, Field(alias='currentCredentials')] = None
+    current_credentials: Annotated[MePatchCurrentCredentials | None, Field(alias='currentCredentials'), LAZY] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class MultiDeviceCommandDeviceQueryAncestorId(LosantModel):
@@ -701,25 +702,25 @@ class MultiDeviceCommandDeviceQuery(LosantModel):
         tags: MultiDeviceCommandDeviceQueryVariantCTags or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or MultiDeviceCommandDeviceQueryVariantCTagsVariantD or MultiDeviceCommandDeviceQueryVariantCTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | MultiDeviceCommandDeviceQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryParentId | None, Field(alias='parentId')] = None
-    tags: MultiDeviceCommandDeviceQueryVariantCTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantC | None] | MultiDeviceCommandDeviceQueryVariantCTagsVariantD | MultiDeviceCommandDeviceQueryVariantCTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[MultiDeviceCommandDeviceQueryVariantCTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantC | None] | MultiDeviceCommandDeviceQueryVariantCTagsVariantD | MultiDeviceCommandDeviceQueryVariantCTagsVariantE | None, LAZY] = None
 
 
 class MultiDeviceCommandDeviceTag(LosantModel):
@@ -759,8 +760,8 @@ class MultiDeviceCommand(LosantModel):
     """
     __losant_closed__ = True
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_query: Annotated[MultiDeviceCommandDeviceQuery | None, Field(alias='deviceQuery')] = None
-    device_tags: Annotated[list[MultiDeviceCommandDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_query: Annotated[MultiDeviceCommandDeviceQuery | None, Field(alias='deviceQuery'), LAZY] = None
+    device_tags: Annotated[list[MultiDeviceCommandDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: str | LosantNumber | MultiDeviceCommandTime | None = None
+    time: Annotated[str | LosantNumber | MultiDeviceCommandTime | None, LAZY] = None

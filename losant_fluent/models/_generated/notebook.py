@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotebookStats(LosantModel):
@@ -53,4 +54,4 @@ class Notebook(LosantModel):
     name: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
     notebook_id: Annotated[str | None, Field(alias='notebookId', pattern='^[A-Fa-f\\d]{24}$')] = None
     outputs: list[Annotated[dict[str, Any], Field(max_length=100)]] | None = None
-    stats: NotebookStats | None = None
+    stats: Annotated[NotebookStats | None, LAZY] = None

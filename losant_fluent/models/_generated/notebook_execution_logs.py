@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotebookExecutionLogsModelItemExecutionError(LosantModel):
@@ -67,17 +68,17 @@ class NotebookExecutionLogsModelItem(LosantModel):
         template_context / templateContext: string, at most 32767 characters
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    execution_errors: Annotated[list[NotebookExecutionLogsModelItemExecutionError] | None, Field(alias='executionErrors')] = None
+    execution_errors: Annotated[list[NotebookExecutionLogsModelItemExecutionError] | None, Field(alias='executionErrors'), LAZY] = None
     execution_relative_to: Annotated[LosantDateTime | None, Field(alias='executionRelativeTo')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     image_version: Annotated[Literal['v1', 'v2', 'v3', 'v4'] | None, Field(alias='imageVersion')] = None
-    input_info: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], NotebookExecutionLogsModelItemInputInfo] | None, Field(alias='inputInfo')] = None
+    input_info: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], NotebookExecutionLogsModelItemInputInfo] | None, Field(alias='inputInfo'), LAZY] = None
     inputs_completed_at: Annotated[LosantDateTime | None, Field(alias='inputsCompletedAt')] = None
     max_allowed_run_minutes: Annotated[LosantNumber | None, Field(alias='maxAllowedRunMinutes')] = None
     notebook_completed_at: Annotated[LosantDateTime | None, Field(alias='notebookCompletedAt')] = None
     notebook_execution_id: Annotated[str | None, Field(alias='notebookExecutionId', pattern='^[A-Fa-f\\d]{24}$')] = None
     notebook_id: Annotated[str | None, Field(alias='notebookId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    output_info: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], NotebookExecutionLogsModelItemOutputInfo] | None, Field(alias='outputInfo')] = None
+    output_info: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], NotebookExecutionLogsModelItemOutputInfo] | None, Field(alias='outputInfo'), LAZY] = None
     outputs_completed_at: Annotated[LosantDateTime | None, Field(alias='outputsCompletedAt')] = None
     run_queued_at: Annotated[LosantDateTime | None, Field(alias='runQueuedAt')] = None
     run_started_at: Annotated[LosantDateTime | None, Field(alias='runStartedAt')] = None

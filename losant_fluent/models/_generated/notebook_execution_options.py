@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotebookExecutionOptionsRelativeTo(LosantModel):
@@ -31,5 +32,5 @@ class NotebookExecutionOptions(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    relative_to: Annotated[str | LosantNumber | NotebookExecutionOptionsRelativeTo | None, Field(alias='relativeTo')] = None
+    relative_to: Annotated[str | LosantNumber | NotebookExecutionOptionsRelativeTo | None, Field(alias='relativeTo'), LAZY] = None
     template_context: Annotated[str | None, Field(alias='templateContext', max_length=32767)] = None

@@ -2,7 +2,9 @@
 """Models of the ``notebookMinuteCounts`` schema."""
 
 from __future__ import annotations
+from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class NotebookMinuteCountsCount(LosantModel):
@@ -34,6 +36,6 @@ class NotebookMinuteCounts(LosantModel):
 
     ``NotebookMinuteCounts.describe()`` gives this and the nested models' fields.
     """
-    counts: list[NotebookMinuteCountsCount] | None = None
+    counts: Annotated[list[NotebookMinuteCountsCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

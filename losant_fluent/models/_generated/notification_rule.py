@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotificationRuleEmailConfig(LosantModel):
@@ -71,7 +72,7 @@ class NotificationRule(LosantModel):
     created_by_type: Annotated[Literal['apiToken', 'user'] | None, Field(alias='createdByType')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    email_config: Annotated[NotificationRuleEmailConfig | None, Field(alias='emailConfig')] = None
+    email_config: Annotated[NotificationRuleEmailConfig | None, Field(alias='emailConfig'), LAZY] = None
     enabled: bool | None = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
@@ -81,6 +82,6 @@ class NotificationRule(LosantModel):
     notification_rule_id: Annotated[str | None, Field(alias='notificationRuleId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_id: Annotated[str | None, Field(alias='ownerId', pattern='^[A-Fa-f\\d]{24}$')] = None
     owner_type: Annotated[Literal['instance'] | None, Field(alias='ownerType')] = None
-    rule_config: Annotated[NotificationRuleRuleConfig | None, Field(alias='ruleConfig')] = None
+    rule_config: Annotated[NotificationRuleRuleConfig | None, Field(alias='ruleConfig'), LAZY] = None
     target_query_json: Annotated[str | None, Field(alias='targetQueryJson', max_length=8192)] = None
     target_type: Annotated[Literal['organization'] | None, Field(alias='targetType')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotificationRuleDeliveryLogsModelItemEmail(LosantModel):
@@ -59,8 +60,8 @@ class NotificationRuleDeliveryLogsModelItem(LosantModel):
         target_type / targetType: one of 'organization'
     """
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    email: NotificationRuleDeliveryLogsModelItemEmail | None = None
-    evaluation: NotificationRuleDeliveryLogsModelItemEvaluation | None = None
+    email: Annotated[NotificationRuleDeliveryLogsModelItemEmail | None, LAZY] = None
+    evaluation: Annotated[NotificationRuleDeliveryLogsModelItemEvaluation | None, LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     notification_rule_delivery_id: Annotated[str | None, Field(alias='notificationRuleDeliveryId', pattern='^[A-Fa-f\\d]{24}$')] = None
     notification_rule_id: Annotated[str | None, Field(alias='notificationRuleId', pattern='^[A-Fa-f\\d]{24}$')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotificationRulePatchEmailConfig(LosantModel):
@@ -58,8 +59,8 @@ class NotificationRulePatch(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[Annotated[str, Field(max_length=1024)] | Literal[''] | None, Field(alias='callbackUrl')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    email_config: Annotated[NotificationRulePatchEmailConfig | None, Field(alias='emailConfig')] = None
+    email_config: Annotated[NotificationRulePatchEmailConfig | None, Field(alias='emailConfig'), LAZY] = None
     enabled: bool | None = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    rule_config: Annotated[NotificationRulePatchRuleConfig | None, Field(alias='ruleConfig')] = None
+    rule_config: Annotated[NotificationRulePatchRuleConfig | None, Field(alias='ruleConfig'), LAZY] = None
     target_query_json: Annotated[str | None, Field(alias='targetQueryJson', max_length=8192)] = None

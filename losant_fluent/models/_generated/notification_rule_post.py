@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class NotificationRulePostEmailConfig(LosantModel):
@@ -59,9 +60,9 @@ class NotificationRulePost(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[Annotated[str, Field(max_length=1024)] | Literal[''] | None, Field(alias='callbackUrl')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
-    email_config: Annotated[NotificationRulePostEmailConfig | None, Field(alias='emailConfig')] = None
+    email_config: Annotated[NotificationRulePostEmailConfig | None, Field(alias='emailConfig'), LAZY] = None
     enabled: bool | None = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    rule_config: Annotated[NotificationRulePostRuleConfig, Field(alias='ruleConfig')]
+    rule_config: Annotated[NotificationRulePostRuleConfig, Field(alias='ruleConfig'), LAZY]
     target_query_json: Annotated[str, Field(alias='targetQueryJson', max_length=8192)]
     target_type: Annotated[Literal['organization'], Field(alias='targetType')]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class OrgBanner(LosantModel):
@@ -134,9 +135,9 @@ class OrgMember(LosantModel):
         two_factor_auth_enabled / twoFactorAuthEnabled: boolean
         user_id / userId: string, matching ^[A-Fa-f\\d]{24}$
     """
-    application_roles: Annotated[list[OrgMemberApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
+    application_roles: Annotated[list[OrgMemberApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
     avatar_url: Annotated[str | None, Field(alias='avatarUrl', max_length=1024)] = None
-    dashboard_roles: Annotated[list[OrgMemberDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    dashboard_roles: Annotated[list[OrgMemberDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     first_name: Annotated[str | None, Field(alias='firstName', max_length=1024, min_length=1)] = None
     last_name: Annotated[str | None, Field(alias='lastName', max_length=1024)] = None
@@ -273,12 +274,12 @@ class OrgSummary(LosantModel):
     key_count: Annotated[int | None, Field(alias='keyCount')] = None
     member_count: Annotated[int | None, Field(alias='memberCount')] = None
     notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[OrgSummaryNotebookStats | None, Field(alias='notebookStats')] = None
-    payload_count: Annotated[OrgSummaryPayloadCount | None, Field(alias='payloadCount')] = None
+    notebook_stats: Annotated[OrgSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
+    payload_count: Annotated[OrgSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
     pending_invite_count: Annotated[int | None, Field(alias='pendingInviteCount')] = None
     private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
     resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[OrgSummaryStorageStats | None, Field(alias='storageStats')] = None
+    storage_stats: Annotated[OrgSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
     webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
 
 
@@ -310,7 +311,7 @@ class Org(LosantModel):
 
     ``Org.describe()`` gives this and the nested models' fields.
     """
-    banner: OrgBanner | None = None
+    banner: Annotated[OrgBanner | None, LAZY] = None
     billing_email: Annotated[str | None, Field(alias='billingEmail', max_length=1024)] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
     current_period_end: Annotated[LosantDateTime | None, Field(alias='currentPeriodEnd')] = None
@@ -322,12 +323,12 @@ class Org(LosantModel):
     is_enterprise: Annotated[bool | None, Field(alias='isEnterprise')] = None
     is_read_only: Annotated[bool | None, Field(alias='isReadOnly')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    limits: OrgLimits | None = None
-    members: list[OrgMember] | None = None
+    limits: Annotated[OrgLimits | None, LAZY] = None
+    members: Annotated[list[OrgMember] | None, LAZY] = None
     mfa_mode: Annotated[Literal['notRequired', 'adminRequired', 'required'] | None, Field(alias='mfaMode')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
     org_id: Annotated[str | None, Field(alias='orgId', pattern='^[A-Fa-f\\d]{24}$')] = None
     plan_id: Annotated[str | None, Field(alias='planId', max_length=1024)] = None
     subscription_status: Annotated[Literal['trialing', 'active', 'past_due', 'canceled', 'unpaid'] | None, Field(alias='subscriptionStatus')] = None
-    summary: OrgSummary | None = None
+    summary: Annotated[OrgSummary | None, LAZY] = None
     whitelisted_email_domains: Annotated[list[Annotated[str, Field(max_length=45, min_length=3)]] | None, Field(alias='whitelistedEmailDomains')] = None

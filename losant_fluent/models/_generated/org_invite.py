@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class OrgInviteApplicationRole(LosantModel):
@@ -47,8 +48,8 @@ class OrgInvite(LosantModel):
 
     ``OrgInvite.describe()`` gives this and the nested models' fields.
     """
-    application_roles: Annotated[list[OrgInviteApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[OrgInviteDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[OrgInviteApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[OrgInviteDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
     has_expired: Annotated[bool | None, Field(alias='hasExpired')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class OrgInvitePostApplicationRole(LosantModel):
@@ -44,8 +45,8 @@ class OrgInvitePost(LosantModel):
     ``OrgInvitePost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[OrgInvitePostApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[OrgInvitePostDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[OrgInvitePostApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[OrgInvitePostDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
     email: Annotated[str, Field(max_length=1024)]
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']

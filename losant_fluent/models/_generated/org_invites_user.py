@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class OrgInvitesUserModelItemInvitedBy(LosantModel):
@@ -34,7 +35,7 @@ class OrgInvitesUserModelItem(LosantModel):
     expired: bool | None = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     invite_date: Annotated[LosantDateTime | None, Field(alias='inviteDate')] = None
-    invited_by: Annotated[OrgInvitesUserModelItemInvitedBy | None, Field(alias='invitedBy')] = None
+    invited_by: Annotated[OrgInvitesUserModelItemInvitedBy | None, Field(alias='invitedBy'), LAZY] = None
     org_name: Annotated[str | None, Field(alias='orgName', max_length=255, min_length=1)] = None
     requires_mfa: Annotated[bool | None, Field(alias='requiresMFA')] = None
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class OrgMemberPatchApplicationRole(LosantModel):
@@ -43,7 +44,7 @@ class OrgMemberPatch(LosantModel):
     ``OrgMemberPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[OrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[OrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[OrgMemberPatchApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[OrgMemberPatchDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None = None
     user_id: Annotated[str, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class PaletteResponseCustomNodeCompatibleFlowClasses(LosantModel):
@@ -184,7 +185,7 @@ class PaletteResponseCustomNodeCustomNodeConfig(LosantModel):
         result_mode / resultMode: one of 'optional', 'required', 'none' (required)
     """
     __losant_closed__ = True
-    fields: Annotated[list[PaletteResponseCustomNodeCustomNodeConfigFields | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF], Field(max_length=100)]
+    fields: Annotated[list[PaletteResponseCustomNodeCustomNodeConfigFields | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
     output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
     result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
     result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
@@ -207,8 +208,8 @@ class PaletteResponseCustomNode(LosantModel):
         version: string, 1 to 255 characters
     """
     category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
-    compatible_flow_classes: Annotated[PaletteResponseCustomNodeCompatibleFlowClasses | None, Field(alias='compatibleFlowClasses')] = None
-    custom_node_config: Annotated[PaletteResponseCustomNodeCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
+    compatible_flow_classes: Annotated[PaletteResponseCustomNodeCompatibleFlowClasses | None, Field(alias='compatibleFlowClasses'), LAZY] = None
+    custom_node_config: Annotated[PaletteResponseCustomNodeCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
     flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
@@ -229,4 +230,4 @@ class PaletteResponse(LosantModel):
     ``PaletteResponse.describe()`` gives this and the nested models' fields.
     """
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    custom_nodes: Annotated[list[PaletteResponseCustomNode] | None, Field(alias='customNodes')] = None
+    custom_nodes: Annotated[list[PaletteResponseCustomNode] | None, Field(alias='customNodes'), LAZY] = None

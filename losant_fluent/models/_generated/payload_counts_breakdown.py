@@ -2,7 +2,9 @@
 """Models of the ``payloadCountsBreakdown`` schema."""
 
 from __future__ import annotations
+from typing import Annotated
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class PayloadCountsBreakdownCount(LosantModel):
@@ -26,6 +28,6 @@ class PayloadCountsBreakdown(LosantModel):
 
     ``PayloadCountsBreakdown.describe()`` gives this and the nested models' fields.
     """
-    counts: list[PayloadCountsBreakdownCount] | None = None
+    counts: Annotated[list[PayloadCountsBreakdownCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None

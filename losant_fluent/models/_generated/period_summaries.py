@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantCollection, LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
@@ -30,7 +31,7 @@ class PeriodSummariesItemSummaryDeviceCounts(LosantModel):
         end: date-time (a datetime)
         start: date-time (a datetime)
     """
-    counts: list[PeriodSummariesItemSummaryDeviceCountsCount] | None = None
+    counts: Annotated[list[PeriodSummariesItemSummaryDeviceCountsCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
@@ -62,7 +63,7 @@ class PeriodSummariesItemSummaryNotebookMinuteCounts(LosantModel):
         end: date-time (a datetime)
         start: date-time (a datetime)
     """
-    counts: list[PeriodSummariesItemSummaryNotebookMinuteCountsCount] | None = None
+    counts: Annotated[list[PeriodSummariesItemSummaryNotebookMinuteCountsCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
@@ -86,7 +87,7 @@ class PeriodSummariesItemSummaryPayloadCounts(LosantModel):
         end: date-time (a datetime)
         start: date-time (a datetime)
     """
-    counts: list[PeriodSummariesItemSummaryPayloadCountsCount] | None = None
+    counts: Annotated[list[PeriodSummariesItemSummaryPayloadCountsCount] | None, LAZY] = None
     end: LosantDateTime | None = None
     start: LosantDateTime | None = None
 
@@ -99,9 +100,9 @@ class PeriodSummariesItemSummary(LosantModel):
         notebook_minute_counts / notebookMinuteCounts: PeriodSummariesItemSummaryNotebookMinuteCounts
         payload_counts / payloadCounts: PeriodSummariesItemSummaryPayloadCounts
     """
-    device_counts: Annotated[PeriodSummariesItemSummaryDeviceCounts | None, Field(alias='deviceCounts')] = None
-    notebook_minute_counts: Annotated[PeriodSummariesItemSummaryNotebookMinuteCounts | None, Field(alias='notebookMinuteCounts')] = None
-    payload_counts: Annotated[PeriodSummariesItemSummaryPayloadCounts | None, Field(alias='payloadCounts')] = None
+    device_counts: Annotated[PeriodSummariesItemSummaryDeviceCounts | None, Field(alias='deviceCounts'), LAZY] = None
+    notebook_minute_counts: Annotated[PeriodSummariesItemSummaryNotebookMinuteCounts | None, Field(alias='notebookMinuteCounts'), LAZY] = None
+    payload_counts: Annotated[PeriodSummariesItemSummaryPayloadCounts | None, Field(alias='payloadCounts'), LAZY] = None
 
 
 class PeriodSummariesItem(LosantModel):
@@ -117,7 +118,7 @@ class PeriodSummariesItem(LosantModel):
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    summary: PeriodSummariesItemSummary | None = None
+    summary: Annotated[PeriodSummariesItemSummary | None, LAZY] = None
 
 
 class PeriodSummaries(LosantCollection[PeriodSummariesItem]):

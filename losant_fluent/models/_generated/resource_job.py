@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel, LosantRootModel
+from .._lazy import LAZY
 
 
 class ResourceJobDataTableId(LosantRootModel[str]):
@@ -45,7 +46,7 @@ class ResourceJob(LosantModel):
     __losant_closed__ = True
     application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
     creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobDataTableId | None, Field(alias='dataTableId')] = None
+    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobDataTableId | None, Field(alias='dataTableId'), LAZY] = None
     default_context: Annotated[str | None, Field(alias='defaultContext', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None

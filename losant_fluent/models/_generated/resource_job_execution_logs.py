@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ResourceJobExecutionLogsModelItemExecutionSummary(LosantModel):
@@ -54,7 +55,7 @@ class ResourceJobExecutionLogsModelItem(LosantModel):
     cancel_source_id: Annotated[str | None, Field(alias='cancelSourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     cancel_source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'notebook'] | None, Field(alias='cancelSourceType')] = None
     execution_report_url: Annotated[str | None, Field(alias='executionReportUrl')] = None
-    execution_summary: Annotated[ResourceJobExecutionLogsModelItemExecutionSummary | None, Field(alias='executionSummary')] = None
+    execution_summary: Annotated[ResourceJobExecutionLogsModelItemExecutionSummary | None, Field(alias='executionSummary'), LAZY] = None
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     iteration_delay: Annotated[int | None, Field(alias='iterationDelay')] = None
     iteration_timeout: Annotated[int | None, Field(alias='iterationTimeout')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated
 from .._base import LosantModel, LosantRootModel
+from .._lazy import LAZY
 
 
 class ResourceJobExecutionOptionsDataTableId(LosantRootModel[str]):
@@ -27,6 +28,6 @@ class ResourceJobExecutionOptions(LosantModel):
     ``ResourceJobExecutionOptions.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobExecutionOptionsDataTableId | None, Field(alias='dataTableId')] = None
+    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobExecutionOptionsDataTableId | None, Field(alias='dataTableId'), LAZY] = None
     query_json: Annotated[str | None, Field(alias='queryJson', max_length=8192)] = None
     template_context: Annotated[str | None, Field(alias='templateContext', max_length=32767)] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantRootModel
+from .._lazy import LAZY
 
 
 class ResourceJobPatchDataTableId(LosantRootModel[str]):
@@ -36,7 +37,7 @@ class ResourceJobPatch(LosantModel):
     ``ResourceJobPatch.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobPatchDataTableId | None, Field(alias='dataTableId')] = None
+    data_table_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | ResourceJobPatchDataTableId | None, Field(alias='dataTableId'), LAZY] = None
     default_context: Annotated[str | None, Field(alias='defaultContext', max_length=32767)] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     iteration_delay: Annotated[int | None, Field(alias='iterationDelay')] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class SuggestFunctionResponseResponse(LosantModel):
@@ -31,6 +32,6 @@ class SuggestFunctionResponse(LosantModel):
     """
     __losant_closed__ = True
     finish_reason: Annotated[Literal['FINISH_REASON_UNSPECIFIED', 'STOP', 'MAX_TOKENS', 'SAFETY', 'RECITATION', 'OTHER', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'MALFORMED_FUNCTION_CALL'], Field(alias='finishReason')]
-    response: SuggestFunctionResponseResponse | None = None
+    response: Annotated[SuggestFunctionResponseResponse | None, LAZY] = None
     response_id: Annotated[str, Field(alias='responseId', max_length=1024, min_length=1)]
     text: Annotated[str | None, Field(max_length=32767, min_length=1)] = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantDateTime, LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class TimeSeriesDataAggregation(LosantModel):
@@ -63,7 +64,7 @@ class TimeSeriesDataDevices(LosantModel):
     """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    points: list[TimeSeriesDataDevicesPoint]
+    points: Annotated[list[TimeSeriesDataDevicesPoint], LAZY]
     tags: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], list[Annotated[str, Field(max_length=255, min_length=1)]]]
 
 
@@ -82,8 +83,8 @@ class TimeSeriesData(LosantModel):
     ``TimeSeriesData.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesDataAggregation | TimeSeriesDataAggregationVariantA
-    devices: dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], TimeSeriesDataDevices]
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesDataAggregation | TimeSeriesDataAggregationVariantA, LAZY]
+    devices: Annotated[dict[Annotated[str, StringConstraints(pattern='^[A-Fa-f\\d]{24}$')], TimeSeriesDataDevices], LAZY]
     end: LosantDateTime
     limit: LosantNumber | None
     order: Literal['asc', 'desc']

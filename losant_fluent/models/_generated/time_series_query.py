@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class TimeSeriesQueryAggregation(LosantModel):
@@ -735,25 +736,25 @@ class TimeSeriesQueryDeviceQuery(LosantModel):
         tags: TimeSeriesQueryDeviceQueryVariantDTags or object of string, at most 255 characters or TimeSeriesQueryDeviceQueryVariantDTagsVariantB or TimeSeriesQueryDeviceQueryVariantDTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or TimeSeriesQueryDeviceQueryVariantDTagsVariantD or TimeSeriesQueryDeviceQueryVariantDTagsVariantE
     """
     __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100)] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100)] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100)] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryAncestorId | None, Field(alias='ancestorId')] = None
-    attribute_name: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryAttributeName | None, Field(alias='attributeName')] = None
-    connected_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryConnectedAt | None, Field(alias='connectedAt')] = None
-    connection_status: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryConnectionStatus | None, Field(alias='connectionStatus')] = None
-    creation_date: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryCreationDate | None, Field(alias='creationDate')] = None
-    deleted_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDeletedAt | None, Field(alias='deletedAt')] = None
-    device_class: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDeviceClass | None, Field(alias='deviceClass')] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt')] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId')] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId')] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryGatewayId | None, Field(alias='gatewayId')] = None
-    id: Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryId | None = None
-    last_updated: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated')] = None
-    name: str | LosantNumber | bool | TimeSeriesQueryDeviceQueryName | None = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryParentId | None, Field(alias='parentId')] = None
-    tags: TimeSeriesQueryDeviceQueryVariantDTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantB | TimeSeriesQueryDeviceQueryVariantDTagsVariantC | None] | TimeSeriesQueryDeviceQueryVariantDTagsVariantD | TimeSeriesQueryDeviceQueryVariantDTagsVariantE | None = None
+    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
+    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
+    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
+    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
+    attribute_name: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
+    connected_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
+    connection_status: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
+    creation_date: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    deleted_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
+    device_class: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
+    disconnected_at: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
+    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
+    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
+    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
+    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryId | None, LAZY] = None
+    last_updated: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
+    name: Annotated[str | LosantNumber | bool | TimeSeriesQueryDeviceQueryName | None, LAZY] = None
+    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | TimeSeriesQueryDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
+    tags: Annotated[TimeSeriesQueryDeviceQueryVariantDTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | TimeSeriesQueryDeviceQueryVariantDTagsVariantB | TimeSeriesQueryDeviceQueryVariantDTagsVariantC | None] | TimeSeriesQueryDeviceQueryVariantDTagsVariantD | TimeSeriesQueryDeviceQueryVariantDTagsVariantE | None, LAZY] = None
 
 
 class TimeSeriesQueryDeviceTag(LosantModel):
@@ -787,11 +788,11 @@ class TimeSeriesQuery(LosantModel):
     ``TimeSeriesQuery.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesQueryAggregation | TimeSeriesQueryAggregationVariantC | None = None
+    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | TimeSeriesQueryAggregation | TimeSeriesQueryAggregationVariantC | None, LAZY] = None
     attributes: list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None = None
     device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_query: Annotated[TimeSeriesQueryDeviceQuery | None, Field(alias='deviceQuery')] = None
-    device_tags: Annotated[list[TimeSeriesQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
+    device_query: Annotated[TimeSeriesQueryDeviceQuery | None, Field(alias='deviceQuery'), LAZY] = None
+    device_tags: Annotated[list[TimeSeriesQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     duration: LosantNumber | None = None
     end: LosantNumber | None = None
     limit: LosantNumber | None = None

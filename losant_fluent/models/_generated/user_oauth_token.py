@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class UserOauthTokenOauth(LosantModel):
@@ -62,8 +63,8 @@ class UserOauthTokenOrgRole(LosantModel):
         role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[UserOauthTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[UserOauthTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[UserOauthTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
 
@@ -94,8 +95,8 @@ class UserOauthToken(LosantModel):
     id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
     last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    oauth: UserOauthTokenOauth | None = None
+    oauth: Annotated[UserOauthTokenOauth | None, LAZY] = None
     oauth_token_id: Annotated[str | None, Field(alias='oauthTokenId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    org_roles: Annotated[list[UserOauthTokenOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
+    org_roles: Annotated[list[UserOauthTokenOrgRole] | None, Field(alias='orgRoles', max_length=25), LAZY] = None
     scope: list[Literal['all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read']] | None = None
     status: Literal['active', 'inactive'] | None = None

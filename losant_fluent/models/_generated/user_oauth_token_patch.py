@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class UserOauthTokenPatchOrgRoleApplicationRole(LosantModel):
@@ -41,8 +42,8 @@ class UserOauthTokenPatchOrgRole(LosantModel):
         role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokenPatchOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[UserOauthTokenPatchOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[UserOauthTokenPatchOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[UserOauthTokenPatchOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
 
@@ -63,5 +64,5 @@ class UserOauthTokenPatch(LosantModel):
     default_role: Annotated[Literal['admin', 'edit', 'collaborate', 'view', 'none'] | None, Field(alias='defaultRole')] = None
     description: Annotated[str | None, Field(max_length=32767)] = None
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    org_roles: Annotated[list[UserOauthTokenPatchOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
+    org_roles: Annotated[list[UserOauthTokenPatchOrgRole] | None, Field(alias='orgRoles', max_length=25), LAZY] = None
     status: Literal['active', 'inactive'] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
+from .._lazy import LAZY
 
 
 class UserOauthTokenPostOauth(LosantModel):
@@ -59,8 +60,8 @@ class UserOauthTokenPostOrgRole(LosantModel):
         role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
     """
     __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokenPostOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[UserOauthTokenPostOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
+    application_roles: Annotated[list[UserOauthTokenPostOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
+    dashboard_roles: Annotated[list[UserOauthTokenPostOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
     org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
     role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
 
@@ -84,6 +85,6 @@ class UserOauthTokenPost(LosantModel):
     description: Annotated[str | None, Field(max_length=32767)] = None
     expiration_date: Annotated[LosantDateTime | None, Field(alias='expirationDate')] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
-    oauth: UserOauthTokenPostOauth
-    org_roles: Annotated[list[UserOauthTokenPostOrgRole] | None, Field(alias='orgRoles', max_length=25)] = None
+    oauth: Annotated[UserOauthTokenPostOauth, LAZY]
+    org_roles: Annotated[list[UserOauthTokenPostOrgRole] | None, Field(alias='orgRoles', max_length=25), LAZY] = None
     scope: list[Literal['all.Application.read', 'all.Application.bounded', 'only.Organization.read', 'only.Organization.bounded', 'all.Organization.read', 'all.Organization.bounded', 'only.User.read']] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ValidateContextErrorCtxVariantA(LosantModel):
@@ -78,8 +79,8 @@ class ValidateContextError(LosantModel):
 
     ``ValidateContextError.describe()`` gives this and the nested models' fields.
     """
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ValidateContextErrorCtxVariantA | ValidateContextErrorCtxVariantB] | None = None
-    dashboard: ValidateContextErrorDashboard | None = None
+    ctx: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ValidateContextErrorCtxVariantA | ValidateContextErrorCtxVariantB] | None, LAZY] = None
+    dashboard: Annotated[ValidateContextErrorDashboard | None, LAZY] = None
     invalid_ctx_name: Annotated[str | None, Field(alias='invalidCtxName', pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
     message: str | None = None
     type: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber
+from .._lazy import LAZY
 
 
 class ValidateContextSuccessCtxVariantD(LosantModel):
@@ -76,6 +77,6 @@ class ValidateContextSuccess(LosantModel):
 
     ``ValidateContextSuccess.describe()`` gives this and the nested models' fields.
     """
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ValidateContextSuccessCtxVariantD | ValidateContextSuccessCtxVariantE] | None = None
-    dashboard: ValidateContextSuccessDashboard | None = None
+    ctx: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ValidateContextSuccessCtxVariantD | ValidateContextSuccessCtxVariantE] | None, LAZY] = None
+    dashboard: Annotated[ValidateContextSuccessDashboard | None, LAZY] = None
     success: Literal[True] | None = None

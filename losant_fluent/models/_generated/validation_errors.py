@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel
+from .._lazy import LAZY
 
 
 class ValidationErrorsValidationError(LosantModel):
@@ -34,4 +35,4 @@ class ValidationErrors(LosantModel):
     """
     message: str | None = None
     type: str | None = None
-    validation_errors: Annotated[list[ValidationErrorsValidationError] | None, Field(alias='validationErrors')] = None
+    validation_errors: Annotated[list[ValidationErrorsValidationError] | None, Field(alias='validationErrors'), LAZY] = None
