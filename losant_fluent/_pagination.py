@@ -265,6 +265,18 @@ class _ReadAhead:
         return self._page
 
 
+def _build_as_read(last: Any, items: list[Any]) -> None:
+    """Build, for a whole new page, the nested fields the loop read on the page before.
+
+    A response's nested objects are built on first read (``models/_lazy.py``): one item at
+    a time that costs a call per field and item; for a whole page it is one call per field.
+    """
+    fields_read = getattr(last, "_losant_fields_read", None)
+    names = fields_read() if fields_read is not None else ()
+    if names:
+        type(last)._losant_build_fields(items, names)
+
+
 class PageWalk(Iterator[Any]):
     """An iterator over the items (or the pages) of a paged result, fetched lazily.
 
@@ -400,6 +412,7 @@ class PageWalk(Iterator[Any]):
         """Make the next page current; on failure raise with nothing advanced."""
         assert self._pager is not None and self._next is not None
         position = self._next
+        last = self._items[self._index - 1] if self._index and not self._raw else None
         self._page = None  # hold one page at a time
         self._before += self._index
         self._items = []
@@ -422,6 +435,8 @@ class PageWalk(Iterator[Any]):
         self._page_number += 1
         self._items = page_items(page)
         self._next = following
+        if last is not None:
+            _build_as_read(last, self._items)
         self._count_page()
         self._read_on()
         self._set_fast_end()

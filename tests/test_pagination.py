@@ -255,8 +255,10 @@ def test_a_failed_page_raises_and_resumes_without_loss_or_repetition(
     assert error.status == 500 and error.http_response().status_code == 500
     assert (error.page_number, error.page_params) == (2, {"page": 2})
     assert seen == _expected_names(0, 2000)
-    seen.extend(d.name for d in error.resume())
-    assert seen == _expected_names()
+    walk = error.resume()
+    assert walk.yielded == 2000 and "2000 yielded" in repr(walk)
+    seen.extend(d.name for d in walk)
+    assert seen == _expected_names() and walk.yielded == TOTAL
     pages_asked = [q.get("page") for q in _queries(server)]
     assert pages_asked == [None, "1", "2", "2", "3", "4"]
     assert all(q["filter"] == "device-*" for q in _queries(server))

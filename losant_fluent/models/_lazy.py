@@ -22,6 +22,7 @@ are one shape of a union, since pydantic tells union shapes apart by their neste
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 
@@ -29,10 +30,10 @@ from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, Type
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["LAZY", "LazyField", "install", "materialize"]
+__all__ = ["LAZY", "LazyField", "build_fields", "built_fields", "install", "materialize"]
 
-# The key, in a model's ``__pydantic_private__``, of the names of its lazy fields already built.
-_BUILT: Final = "_losant_built"
+# The prefix of the keys, in a model's ``__pydantic_private__``, of its lazy fields built.
+_BUILT: Final = "_losant_built_"
 
 
 class _LazyInJSON:
@@ -69,7 +70,7 @@ def _serializer(source: Any) -> Callable[[Any, Any], Any]:
     builder = _Builder(source)
 
     def serialize(value: Any, write: core_schema.SerializerFunctionWrapHandler) -> Any:
-        if isinstance(value, (dict, list)):
+        if value is not None and not isinstance(value, BaseModel):  # JSON, or built lists
             value = builder(value)
         return write(value)
 
@@ -79,31 +80,50 @@ def _serializer(source: Any) -> Callable[[Any, Any], Any]:
 class _Builder:
     """Builds the models of one field's type from its JSON; never raises."""
 
-    __slots__ = ("_adapter", "source")
+    __slots__ = ("_validate", "_validate_many", "source")
 
     def __init__(self, source: Any) -> None:
         self.source = source
-        self._adapter: TypeAdapter[Any] | None = None  # made on first use: imports stay cheap
+        self._validate: Callable[[Any], Any] | None = None  # made on first use
+        self._validate_many: Callable[[Any], Any] | None = None
+
+    def many(self, values: list[Any]) -> list[Any]:
+        """The models of many values of the field at once (one call into pydantic-core)."""
+        validate = self._validate_many
+        if validate is None:
+            adapter: TypeAdapter[Any] = TypeAdapter(_LIST[self.source])
+            validate = self._validate_many = adapter.validator.validate_python
+        try:
+            built: list[Any] = validate(values)
+        except Exception:  # one odd value: each on its own, leniently where needed
+            built = [self(value) for value in values]
+        return built
 
     def __call__(self, value: Any) -> Any:
-        from ._lenient import _lenient_value  # the lenient build imports models, lazily
-
-        adapter = self._adapter
-        if adapter is None:
-            adapter = self._adapter = TypeAdapter(self.source)
+        validate = self._validate
+        if validate is None:  # pydantic-core's own validator: no per-call Python layer
+            validate = self._validate = TypeAdapter(self.source).validator.validate_python
         try:
-            return adapter.validate_python(value)
+            return validate(value)
         except Exception:  # a response's value that does not match its schema: lenient
+            from ._lenient import _lenient_value
+
             return _lenient_value(self.source, value)
 
 
 class LazyField:
-    """The attribute of a lazy field: builds the field's models on first read."""
+    """The attribute of a lazy field: builds the field's models on first read.
 
-    __slots__ = ("_build", "name")
+    That a field is built is noted in the model's ``__pydantic_private__`` (one key per
+    field: a copy of the model gets its own dict of them, so it never believes a field it
+    shares unbuilt JSON for is built).
+    """
+
+    __slots__ = ("_build", "_built", "name")
 
     def __init__(self, name: str, source: Any) -> None:
         self.name = name
+        self._built = _BUILT + name
         self._build = _Builder(source)
 
     def __repr__(self) -> str:
@@ -112,32 +132,31 @@ class LazyField:
     def __get__(self, model: BaseModel | None, owner: type | None = None) -> Any:
         if model is None:  # on the class: what pydantic would say
             raise AttributeError(self.name)
+        private = model.__pydantic_private__
+        if private is not None and self._built in private:
+            return model.__dict__[self.name]
         values = model.__dict__
         try:
             value = values[self.name]
         except KeyError:
             raise AttributeError(self.name) from None
-        private = model.__pydantic_private__
-        if private is not None and self.name in private.get(_BUILT, ()):
-            return value
-        if isinstance(value, (dict, list)):
+        if value is not None and not isinstance(value, BaseModel):
             value = values[self.name] = self._build(value)
-        _mark_built(model, self.name)
+        self._mark(model)
         return value
 
     def __set__(self, model: BaseModel, value: Any) -> None:
         # pydantic's own ``__setattr__`` validates (when asked) and writes ``__dict__``
         # directly; this only runs for ``object.__setattr__``-style writes.
         model.__dict__[self.name] = value
-        _mark_built(model, self.name)
+        self._mark(model)
 
-
-def _mark_built(model: BaseModel, name: str) -> None:
-    private = model.__pydantic_private__
-    if private is None:
-        object.__setattr__(model, "__pydantic_private__", {_BUILT: frozenset((name,))})
-    else:  # a new frozenset, never shared with a copy of this model
-        private[_BUILT] = private.get(_BUILT, frozenset()) | {name}
+    def _mark(self, model: BaseModel) -> None:
+        private = model.__pydantic_private__
+        if private is None:
+            object.__setattr__(model, "__pydantic_private__", {self._built: True})
+        else:
+            private[self._built] = True
 
 
 def install(cls: type[BaseModel]) -> tuple[str, ...]:
@@ -157,7 +176,58 @@ def _field_type(annotation: Any, info: Any) -> Any:
     return _ANNOTATED[args] if others else annotation
 
 
-_ANNOTATED: Any = Annotated  # subscripted with a runtime tuple above
+_ANNOTATED: Any = Annotated  # subscripted with runtime types
+_LIST: Any = list
+
+
+def built_fields(model: Any) -> tuple[str, ...]:
+    """The lazy fields of ``model`` that were read (built) so far."""
+    private = getattr(model, "__pydantic_private__", None)
+    if not private:
+        return ()
+    return tuple(
+        name for name in getattr(type(model), "__losant_lazy__", ()) if _BUILT + name in private
+    )
+
+
+def build_fields(models: list[Any], names: tuple[str, ...]) -> None:
+    """Build the lazy fields ``names`` of every model in ``models`` (fresh ones) in one go.
+
+    A walk calls this with the fields its loop read on the page before: building a field
+    for a whole page takes one call into pydantic-core, with Python's cyclic collector
+    paused, instead of one per item with the collector running over every new object.
+    Models that are not all of one class, or lack a field, are left to build on read.
+    """
+    if not names or not models:
+        return
+    cls = type(models[0])
+    fields = [cls.__dict__.get(name) for name in names]  # ``install`` put them on the class
+    if any(type(model) is not cls for model in models) or not all(
+        isinstance(field, LazyField) for field in fields
+    ):
+        return
+    lazy = [field for field in fields if isinstance(field, LazyField)]
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        try:
+            columns = [
+                field._build.many([m.__dict__[field.name] for m in models]) for field in lazy
+            ]
+        except KeyError:  # a model without the field in its __dict__: build on read
+            return
+        marks = {field._built: True for field in lazy}
+        for model, *values in zip(models, *columns, strict=True):
+            model.__dict__.update(zip(names, values, strict=True))
+            private = model.__pydantic_private__
+            if private is None:
+                object.__setattr__(model, "__pydantic_private__", dict(marks))
+            else:
+                private.update(marks)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def materialize(model: BaseModel) -> None:
