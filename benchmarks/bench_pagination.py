@@ -1,6 +1,6 @@
 """Walking a big collection: memory held, items per second, and what read-ahead buys.
 
-    python benchmarks/bench_pagination.py [--items 100000] [--per-page 1000] [--rounds 3]
+    python benchmarks/bench_pagination.py [--items 100000] [--per-page 1000] [--rounds 5]
                                           [--latency-ms 20] [--consumer-ms 50]
 
 A loopback HTTP server (its own process, 127.0.0.1 only) serves ``GET
@@ -248,7 +248,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--per-page", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--consumer-ms", type=float, default=50.0)
     parser.add_argument("--parts", default="memory,speed,read-ahead",

@@ -214,15 +214,29 @@ class Pager:
             call = call.with_query(name, query_text(value, name))
         return call
 
-    def fetch(self, position: Mapping[str, Any], raw: bool = False) -> Any:
+    def fetch(self, position: Mapping[str, Any], raw: bool = False, eager: bool = False) -> Any:
         """Request the page at ``position``: the first call with only the position changed.
 
-        ``raw=True`` gives the decoded JSON (a dict) instead of a model.
+        ``raw=True`` gives the decoded JSON (a dict) instead of a model; ``eager=True``
+        builds the items' nested objects at once rather than on first read (see
+        :data:`NOT_EAGER`).
         """
         call = self._moved(position)
         if raw:
             return self.pipeline.decode_json(call, self.pipeline.send(call))
+        if eager:
+            return self.pipeline.decode(call, self.pipeline.send(call), eager=True)
         return self.pipeline.request(call)
+
+
+# Put in a page's ``__pydantic_private__`` when ``eager=True`` could not build its nested
+# objects at once (the answer has values only lax validation takes): a walk then stops asking.
+NOT_EAGER = "_losant_not_eager"
+
+
+def _refused_eager(page: Any) -> bool:
+    private = getattr(page, "__pydantic_private__", None)
+    return isinstance(private, dict) and bool(private.pop(NOT_EAGER, False))
 
 
 def _no_pager() -> None:
@@ -240,9 +254,10 @@ def attach_pager(result: Any, pager: Pager) -> None:
 class _ReadAhead:
     """One page being fetched in a background thread."""
 
-    def __init__(self, pager: Pager, position: dict[str, Any], raw: bool) -> None:
+    def __init__(self, pager: Pager, position: dict[str, Any], raw: bool, eager: bool) -> None:
         self.position = position
         self._raw = raw
+        self._eager = eager
         self._pager = pager
         self._page: Any = None
         self._error: Exception | None = None
@@ -253,7 +268,7 @@ class _ReadAhead:
 
     def _run(self) -> None:
         try:
-            self._page = self._pager.fetch(self.position, self._raw)
+            self._page = self._pager.fetch(self.position, self._raw, self._eager)
         except Exception as exc:  # handed to the consumer in take()
             self._error = exc
 
@@ -265,16 +280,10 @@ class _ReadAhead:
         return self._page
 
 
-def _build_as_read(last: Any, items: list[Any]) -> None:
-    """Build, for a whole new page, the nested fields the loop read on the page before.
-
-    A response's nested objects are built on first read (``models/_lazy.py``): one item at
-    a time that costs a call per field and item; for a whole page it is one call per field.
-    """
-    fields_read = getattr(last, "_losant_fields_read", None)
-    names = fields_read() if fields_read is not None else ()
-    if names:
-        type(last)._losant_build_fields(items, names)
+def _nested_read(item: Any) -> bool:
+    """Whether the loop read a nested field (built on first read) of ``item``."""
+    nested_read = getattr(item, "_losant_nested_read", None)
+    return bool(nested_read()) if nested_read is not None else False
 
 
 class PageWalk(Iterator[Any]):
@@ -342,6 +351,8 @@ class PageWalk(Iterator[Any]):
         # limit or page walk needs the checks): the loop of a data script over 100,000
         # items stays a few attribute reads per item.
         self._fast_end = 0
+        self._eager = False  # build the next page's nested objects with it (see _advance)
+        self._eager_refused = False
         self._previous = _fingerprint(first)
         self.failed_page_number: int | None = None
         self.failed_position: dict[str, Any] | None = None
@@ -412,7 +423,10 @@ class PageWalk(Iterator[Any]):
         """Make the next page current; on failure raise with nothing advanced."""
         assert self._pager is not None and self._next is not None
         position = self._next
-        last = self._items[self._index - 1] if self._index and not self._raw else None
+        if self._index and not self._raw and not self._eager_refused:
+            # Nested objects are built on first read; once the loop reads them, building
+            # them with the page costs far less than building each item's on read.
+            self._eager = _nested_read(self._items[self._index - 1])
         self._page = None  # hold one page at a time
         self._before += self._index
         self._items = []
@@ -422,7 +436,7 @@ class PageWalk(Iterator[Any]):
             if ahead is not None and ahead.position == position:
                 page = ahead.take()
             else:
-                page = self._pager.fetch(position, self._raw)
+                page = self._pager.fetch(position, self._raw, self._eager)
             following, fingerprint = self._pager.follow(page, position, self._previous)
         except LosantError as err:
             self.failed_page_number = self._page_number + 1
@@ -435,8 +449,9 @@ class PageWalk(Iterator[Any]):
         self._page_number += 1
         self._items = page_items(page)
         self._next = following
-        if last is not None:
-            _build_as_read(last, self._items)
+        if _refused_eager(page):
+            self._eager = False
+            self._eager_refused = True
         self._count_page()
         self._read_on()
         self._set_fast_end()
@@ -449,7 +464,7 @@ class PageWalk(Iterator[Any]):
             left_here = len(self._items) - self._index
             if self.yielded + left_here >= self._max_items:
                 return
-        self._ahead = _ReadAhead(self._pager, self._next, self._raw)
+        self._ahead = _ReadAhead(self._pager, self._next, self._raw, self._eager)
 
     def close(self) -> None:
         """Stop the walk: a page being read ahead is dropped when it arrives."""

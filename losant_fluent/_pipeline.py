@@ -390,8 +390,12 @@ class Pipeline:
 
     # -- decoding ------------------------------------------------------------------------------
 
-    def decode(self, call: WireCall, response: requests.Response) -> Any:
-        """Turn a success response into the endpoint's model (generic when untyped)."""
+    def decode(self, call: WireCall, response: requests.Response, eager: bool = False) -> Any:
+        """Turn a success response into the endpoint's model (generic when untyped).
+
+        Nested objects are built on first read, or at once with ``eager=True`` (a walk whose
+        loop reads them asks for that).
+        """
         from .models._registry import parse_response, parse_response_json
 
         endpoint = call.endpoint
@@ -399,7 +403,7 @@ class Pipeline:
         content = response.content
         if schema is not None and content.strip():
             try:  # straight from the bytes: the fast path for big pages
-                result = parse_response_json(schema, content, response)
+                result = parse_response_json(schema, content, response, eager)
             except ValueError as exc:
                 raise _not_json(call, response, exc) from None
         else:

@@ -215,10 +215,10 @@ def test_a_walk_from_the_emulator_reads_like_its_json(emulator: Any) -> None:
         assert _dump(device) == json.dumps(sent, sort_keys=True)
 
 
-def test_a_walk_builds_the_fields_its_loop_reads_a_page_at_a_time(
+def test_a_walk_builds_nested_objects_with_the_page_once_its_loop_reads_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """After a page whose items had ``tags`` read, the next page comes with tags built."""
+    """After a page whose items had ``tags`` read, the next pages come with all built."""
     import paging_server
     from paging_server import APP, PagingResponder
     from wire_server import RecordingServer
@@ -242,6 +242,40 @@ def test_a_walk_builds_the_fields_its_loop_reads_a_page_at_a_time(
                                isinstance(item.__dict__["connection_info"], dict)))
             values.append(item.tags[0].value)
         assert values == [str(n) for n in range(250)]
-        # Page 0 builds on read; pages 1 and 2 arrive with tags built, the unread field not.
-        assert states == [(False, True), (True, True), (True, True)]
+        # Page 0 builds on read; pages 1 and 2 arrive built, the unread field too.
+        assert states == [(False, True), (True, False), (True, False)]
         assert len(server.requests) == 3
+
+
+def test_a_walk_stops_building_with_the_page_when_strict_reading_refuses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``keepDuplicates: 1`` is a bool only to lax validation: pages stay lazy, all items come."""
+    import paging_server
+    from paging_server import APP, PagingResponder
+    from wire_server import RecordingServer
+
+    plain = paging_server.device
+
+    def device(number: int) -> dict[str, Any]:
+        return {**plain(number), "tags": [{"key": "n", "value": str(number)}],
+                "keepDuplicates": 1}
+
+    monkeypatch.setattr(paging_server, "device", device)
+    asked: list[bool] = []
+    real = Devices.model_validate_json.__func__  # type: ignore[attr-defined]
+
+    def validate_json(cls: Any, content: Any, *, strict: bool | None = None) -> Any:
+        asked.append(bool(strict))
+        return real(cls, content, strict=strict)
+
+    monkeypatch.setattr(Devices, "model_validate_json", classmethod(validate_json))
+    with RecordingServer(PagingResponder(total=400)) as server, API(
+        url=server.url, token="tok-lazy"
+    ) as api:
+        walk = api.applications(APP).devices().get(perPage=100).iter_items()
+        seen = [(item.keep_duplicates, item.tags[0].value) for item in walk]
+    assert seen == [(True, str(n)) for n in range(400)]
+    # page 0 lazily; page 1 strictly (refused), then lazily; pages 2 and 3 lazily only
+    assert asked == [False, True, False, False, False]
+    assert len(server.requests) == 4

@@ -182,14 +182,9 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
         super().__pydantic_init_subclass__(**kwargs)
         cls.__losant_lazy__ = _lazy.install(cls)
 
-    def _losant_fields_read(self) -> tuple[str, ...]:
-        """The fields built on first read (see ``_lazy.py``) that were read on this model."""
-        return _lazy.built_fields(self)
-
-    @staticmethod
-    def _losant_build_fields(models: list[Any], names: tuple[str, ...]) -> None:
-        """Build the fields ``names`` of many models at once (a page walk's next page)."""
-        _lazy.build_fields(models, names)
+    def _losant_nested_read(self) -> bool:
+        """Whether a field built on first read (see ``_lazy.py``) was read on this model."""
+        return _lazy.was_read(self)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, BaseModel):  # compare built models, never their plain JSON

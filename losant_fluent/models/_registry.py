@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .._exceptions import BodyValidationError
+from .._pagination import NOT_EAGER
 from . import _bodies
 from ._base import RAW_FROM_RESPONSE, GenericModel, GenericRootModel, LosantModel
 from ._generated import SCHEMAS
@@ -93,13 +94,16 @@ def parse_response(
 
 
 def parse_response_json(
-    schema_name: str, content: bytes, response: requests.Response | None
+    schema_name: str, content: bytes, response: requests.Response | None, eager: bool = False
 ) -> LosantModel:
     """Read a JSON response body (bytes) straight into its model; raises only for non-JSON.
 
     Validating from the bytes skips building the plain JSON first (about a third of the
     work for a page of devices); the plain JSON is decoded again only if the fast path
     fails (then leniently, as :func:`parse_response` does) or when ``raw_json()`` asks.
+    Nested objects are built on first read (``_lazy.py``); ``eager=True`` builds them now,
+    by validating strictly, and falls back to the lazy read when the strict one fails
+    (then the result's ``__pydantic_private__`` says ``_losant_not_eager``).
     Raises ``ValueError`` when ``content`` is not JSON at all.
     """
     try:
@@ -109,15 +113,29 @@ def parse_response_json(
     try:
         if len(content) > _PAUSE_ABOVE:
             with _collection_paused():
-                model: LosantModel = cls.model_validate_json(content)
+                model, built = _validate_json(cls, content, eager)
         else:
-            model = cls.model_validate_json(content)
+            model, built = _validate_json(cls, content, eager)
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             json.loads(content)  # raises the JSON syntax error with its position
         return parse_response(schema_name, json.loads(content), response)
     attach_response(model, response, RAW_FROM_RESPONSE)
+    if eager and not built:
+        model.__pydantic_private__[NOT_EAGER] = True  # type: ignore[index]
     return model
+
+
+def _validate_json(
+    cls: type[LosantModel], content: bytes, eager: bool
+) -> tuple[LosantModel, bool]:
+    """``cls`` from JSON bytes, and whether its nested objects are built already."""
+    if eager:
+        try:
+            return cls.model_validate_json(content, strict=True), True
+        except ValidationError:  # a value strict validation refuses (an int for a bool...)
+            pass
+    return cls.model_validate_json(content), False
 
 
 @contextlib.contextmanager
