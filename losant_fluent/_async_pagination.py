@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
-from ._pagination import STYLES, Pager, _fingerprint, page_items
+from ._pagination import STYLES, Pager, _fingerprint, _nested_read, _refused_eager, page_items
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -161,6 +161,8 @@ class AsyncPageWalk(AsyncIterator[W]):
         self._read_ahead = read_ahead
         self._raw = raw
         self._ahead: tuple[dict[str, Any], asyncio.Task[Any]] | None = None
+        self._eager = False  # read the next page's nested objects with it (as PageWalk does)
+        self._eager_refused = False
         self._page: Any = None
         self._page_number = 0
         self._items: list[Any] = []
@@ -203,6 +205,8 @@ class AsyncPageWalk(AsyncIterator[W]):
         if self._raw:
             pipeline = self._pipeline
             return pipeline.decode_json(call, await pipeline.asend(call))
+        if self._eager and position is not None:
+            return self._pipeline.decode(call, await self._pipeline.asend(call), eager=True)
         return await self._pipeline.arequest(call)
 
     async def _start(self) -> None:
@@ -256,6 +260,8 @@ class AsyncPageWalk(AsyncIterator[W]):
         """Make the next page current; on failure raise with nothing advanced."""
         assert self._next is not None
         position = self._next
+        if self._index and not self._raw and not self._eager_refused:
+            self._eager = _nested_read(self._items[self._index - 1])
         self._page = None
         self._items = []
         self._index = 0
@@ -279,6 +285,8 @@ class AsyncPageWalk(AsyncIterator[W]):
         self._page_number += 1
         self._items = page_items(page)
         self._next = following
+        if _refused_eager(page):
+            self._eager, self._eager_refused = False, True
         self._read_on()
 
     def _read_on(self) -> None:

@@ -279,3 +279,42 @@ def test_a_walk_stops_building_with_the_page_when_strict_reading_refuses_it(
     # page 0 lazily; page 1 strictly (refused), then lazily; pages 2 and 3 lazily only
     assert asked == [False, True, False, False, False]
     assert len(server.requests) == 4
+
+
+def test_an_async_walk_builds_nested_objects_with_the_page_once_its_loop_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import paging_server
+    from paging_server import APP, PagingResponder
+    from wire_server import RecordingServer
+
+    from losant_fluent import AsyncAPI
+
+    pytest.importorskip("httpx")
+    plain = paging_server.device
+
+    def device(number: int) -> dict[str, Any]:
+        return {**plain(number), "tags": [{"key": "n", "value": str(number)}],
+                "connectionInfo": {"connected": number % 2}}
+
+    monkeypatch.setattr(paging_server, "device", device)
+
+    async def run(url: str) -> tuple[list[str], list[tuple[bool, bool]]]:
+        values: list[str] = []
+        states: list[tuple[bool, bool]] = []
+        async with AsyncAPI(url=url, token="tok-lazy") as api:
+            number = 0
+            async for item in api.applications(APP).devices().get(perPage=100).iter_items():
+                if number % 100 == 0:
+                    states.append((isinstance(item.__dict__["tags"][0], DeviceTag),
+                                   isinstance(item.__dict__["connection_info"], dict)))
+                values.append(item.tags[0].value)
+                number += 1
+        return values, states
+
+    with RecordingServer(PagingResponder(total=250)) as server:
+        values, states = asyncio.run(run(server.url))
+    assert values == [str(n) for n in range(250)]
+    assert states == [(False, True), (True, False), (True, False)]

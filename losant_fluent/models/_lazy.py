@@ -32,7 +32,8 @@ from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, Type
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["LAZY", "LazyField", "install", "materialize", "was_read"]
+__all__ = ["LAZY", "LazyField", "install", "is_built", "materialize", "was_read"]
+
 
 class _LazyInJSON:
     """The mark of a lazily built field (``Annotated[X | None, LAZY, ...]``)."""
@@ -72,7 +73,7 @@ def _serializer(source: Any) -> Callable[[Any, Any], Any]:
     builder = _Builder(source)
 
     def serialize(value: Any, write: core_schema.SerializerFunctionWrapHandler) -> Any:
-        if value is not None and not isinstance(value, BaseModel):  # JSON, or built lists
+        if value is not None and not is_built(value):
             value = builder(value)
         return write(value)
 
