@@ -23,7 +23,10 @@ The schemas are read from ``../shared/reference/losant-api/schemas`` beside the 
    ``LosantListModel[Item]`` for an array, ``LosantMapModel[Value]`` for an object keyed
    by ids or names, ``LosantVariantModel[A | B]`` for one of several objects), and every
    class a docstring listing its fields (Python name, API name, type words, required,
-   allowed values) written from the annotations, never from Losant's prose.
+   allowed values) written from the annotations, never from Losant's prose. Fields that
+   hold models are marked ``LAZY`` (built on first read, see
+   ``losant_fluent/models/_lazy.py``), except a collection's ``items``, root fields and
+   the fields of classes that are one shape of a union.
 
 The output is deterministic: same schemas, same bytes.
 """

@@ -215,21 +215,32 @@ def test_a_walk_from_the_emulator_reads_like_its_json(emulator: Any) -> None:
         assert _dump(device) == json.dumps(sent, sort_keys=True)
 
 
-def test_a_walk_builds_nested_objects_with_the_page_once_its_loop_reads_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """After a page whose items had ``tags`` read, the next pages come with all built."""
+def _serve_devices_with(monkeypatch: pytest.MonkeyPatch, **extra: Any) -> None:
+    """Make the paging server's devices carry a tag (``n``: their number) and ``extra``."""
     import paging_server
-    from paging_server import APP, PagingResponder
-    from wire_server import RecordingServer
 
     plain = paging_server.device
 
     def device(number: int) -> dict[str, Any]:
-        return {**plain(number), "tags": [{"key": "n", "value": str(number)}],
-                "connectionInfo": {"connected": number % 2}}
+        return {**plain(number), "tags": [{"key": "n", "value": str(number)}], **extra}
 
     monkeypatch.setattr(paging_server, "device", device)
+
+
+def _first_items_state(item: Any) -> tuple[bool, bool]:
+    """(tags built, connection_info still JSON) of an item, before the loop reads it."""
+    return (isinstance(item.__dict__["tags"][0], DeviceTag),
+            isinstance(item.__dict__["connection_info"], dict))
+
+
+def test_a_walk_builds_nested_objects_with_the_page_once_its_loop_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a page whose items had ``tags`` read, the next pages come with all built."""
+    from paging_server import APP, PagingResponder
+    from wire_server import RecordingServer
+
+    _serve_devices_with(monkeypatch, connectionInfo={"connected": 1})
     with RecordingServer(PagingResponder(total=250)) as server, API(
         url=server.url, token="tok-lazy"
     ) as api:
@@ -238,8 +249,7 @@ def test_a_walk_builds_nested_objects_with_the_page_once_its_loop_reads_them(
         states: list[tuple[bool, bool]] = []
         for number, item in enumerate(walk):
             if number % 100 == 0:  # the first item of each page, before the loop reads it
-                states.append((isinstance(item.__dict__["tags"][0], DeviceTag),
-                               isinstance(item.__dict__["connection_info"], dict)))
+                states.append(_first_items_state(item))
             values.append(item.tags[0].value)
         assert values == [str(n) for n in range(250)]
         # Page 0 builds on read; pages 1 and 2 arrive built, the unread field too.
@@ -251,17 +261,10 @@ def test_a_walk_stops_building_with_the_page_when_strict_reading_refuses_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``keepDuplicates: 1`` is a bool only to lax validation: pages stay lazy, all items come."""
-    import paging_server
     from paging_server import APP, PagingResponder
     from wire_server import RecordingServer
 
-    plain = paging_server.device
-
-    def device(number: int) -> dict[str, Any]:
-        return {**plain(number), "tags": [{"key": "n", "value": str(number)}],
-                "keepDuplicates": 1}
-
-    monkeypatch.setattr(paging_server, "device", device)
+    _serve_devices_with(monkeypatch, keepDuplicates=1)
     asked: list[bool] = []
     real = Devices.model_validate_json.__func__  # type: ignore[attr-defined]
 
@@ -286,20 +289,13 @@ def test_an_async_walk_builds_nested_objects_with_the_page_once_its_loop_reads_t
 ) -> None:
     import asyncio
 
-    import paging_server
     from paging_server import APP, PagingResponder
     from wire_server import RecordingServer
 
     from losant_fluent import AsyncAPI
 
     pytest.importorskip("httpx")
-    plain = paging_server.device
-
-    def device(number: int) -> dict[str, Any]:
-        return {**plain(number), "tags": [{"key": "n", "value": str(number)}],
-                "connectionInfo": {"connected": number % 2}}
-
-    monkeypatch.setattr(paging_server, "device", device)
+    _serve_devices_with(monkeypatch, connectionInfo={"connected": 1})
 
     async def run(url: str) -> tuple[list[str], list[tuple[bool, bool]]]:
         values: list[str] = []
@@ -308,8 +304,7 @@ def test_an_async_walk_builds_nested_objects_with_the_page_once_its_loop_reads_t
             number = 0
             async for item in api.applications(APP).devices().get(perPage=100).iter_items():
                 if number % 100 == 0:
-                    states.append((isinstance(item.__dict__["tags"][0], DeviceTag),
-                                   isinstance(item.__dict__["connection_info"], dict)))
+                    states.append(_first_items_state(item))
                 values.append(item.tags[0].value)
                 number += 1
         return values, states
