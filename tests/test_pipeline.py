@@ -14,7 +14,7 @@ import pickle
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -244,8 +244,11 @@ def test_a_2xx_body_that_is_not_json_raises(body: bytes) -> None:
     assert "captive" not in str(info.value)  # the body itself is never quoted
 
 
-def _paged(total: int, per_page: int, broken: Any = None) -> FaultServer:
-    """Devices in pages; ``broken(page)`` may return an Action to answer instead."""
+def _paged(
+    total: int, per_page: int, broken: Any = None, doc: Callable[[int], Any] | None = None
+) -> FaultServer:
+    """Devices (``doc(n)``) in pages; ``broken(page)`` may return an Action to answer instead."""
+    doc = doc or device_doc
 
     def script(request: Received, _: int) -> Action:
         page = int(request.query.get("page", 0))
@@ -254,7 +257,7 @@ def _paged(total: int, per_page: int, broken: Any = None) -> FaultServer:
             if action is not None:
                 return action
         start = page * per_page
-        items = [device_doc(n) for n in range(start, min(start + per_page, total))]
+        items = [doc(n) for n in range(start, min(start + per_page, total))]
         return reply(200, {"items": items, "count": len(items), "totalCount": total,
                            "page": page, "perPage": per_page})
 
@@ -280,6 +283,33 @@ def test_a_truncated_page_in_a_long_walk_raises_and_resumes() -> None:
         state["broken"] = False
         seen.extend(d.name for d in info.value.resume())
     assert seen == [f"device-{n}" for n in range(10_000)]
+
+
+@pytest.mark.parametrize("cut", [b'{"items": [{"id": "000', b'{"items": [{"tags": [{"ke'])
+def test_a_truncated_page_of_a_walk_reading_nested_fields_raises_and_resumes(
+    cut: bytes,
+) -> None:
+    """A loop that reads nested fields gets later pages read eagerly: the same guarantees."""
+    state = {"broken": True}
+
+    def broken(page: int) -> Action | None:
+        if page == 5 and state["broken"]:
+            return raw(200, cut, "application/json")
+        return None
+
+    def doc(n: int) -> dict[str, Any]:
+        return {**device_doc(n), "connectionInfo": {"connected": 1}}
+
+    with _paged(1_000, 100, broken, doc) as srv, API(srv.url, TOKEN) as api:
+        walk = api.applications(APP).devices().get(perPage=100).iter_items()
+        seen = []
+        with pytest.raises(lf.InvalidResponseError) as info:
+            for device in walk:
+                seen.append((device.name, device.connection_info is not None))
+        assert len(seen) == 500 and info.value.page_number == 5
+        state["broken"] = False
+        seen.extend((d.name, d.connection_info is not None) for d in info.value.resume())
+    assert seen == [(f"device-{n}", True) for n in range(1_000)]
 
 
 @pytest.mark.parametrize("fault", ["empty", "short", "repeat"])
