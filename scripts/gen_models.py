@@ -791,21 +791,25 @@ def render(tree: ast.Module, stem: str) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-# Schemas whose own model is based on a ``LosantModel`` subclass with methods
-# (``losant_fluent/models/_files.py``) instead of ``LosantModel`` itself.
-EXTRA_BASES = {"file": "FileResultMixin", "fileUploadPostResponse": "FileUploadMixin"}
+# Schemas whose own model is based on a ``LosantModel`` subclass with methods instead of
+# ``LosantModel`` itself: (module of ``losant_fluent/models``, class).
+EXTRA_BASES = {
+    "file": ("_files", "FileResultMixin"),
+    "fileUploadPostResponse": ("_files", "FileUploadMixin"),
+    "dataTableRow": ("_base", "LosantRecordModel"),  # row["column"]
+}
 
 
 def add_extra_base(tree: ast.Module, stem: str) -> None:
     """Base the schema's own class on its ``EXTRA_BASES`` class (a ``LosantModel``)."""
-    mixin = EXTRA_BASES.get(stem)
-    if mixin is None:
+    if stem not in EXTRA_BASES:
         return
+    module, mixin = EXTRA_BASES[stem]
     for stmt in tree.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == pascal(stem):
             assert [_base_name(b) for b in stmt.bases] == ["LosantModel"], stmt.name
             stmt.bases = [ast.Name(mixin, ast.Load())]
-    tree.body.append(ast.ImportFrom("_files", [ast.alias(mixin)], 2))
+    tree.body.append(ast.ImportFrom(module, [ast.alias(mixin)], 2))
     imports = [s for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
     rest = [s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     tree.body = _dedupe_imports(imports) + rest

@@ -603,3 +603,24 @@ def test_the_export_example_writes_a_csv_and_a_png(tmp_path: Path) -> None:
     data = chart.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
     assert "wrote" in result.stdout and "(5 devices, 60 points)" in result.stdout
+
+
+def test_table_rows_read_their_columns_by_name(app: Any) -> None:
+    from datetime import datetime
+
+    table = app.data_tables().post({
+        "name": "cells",
+        "columns": [{"name": "part", "dataType": "string", "constraint": "optional"},
+                    {"name": "n", "dataType": "number", "constraint": "optional"}],
+    })
+    rows = app.data_tables(table.id).rows()
+    rows.post([{"part": "gear", "n": 3}, {"part": "cog", "n": 4}])
+    row = rows.get()[0]
+    assert (row["part"], row["n"], row.part) == ("gear", 3, "gear")
+    assert "part" in row and "missing" not in row and row.get("missing", "-") == "-"
+    assert row["id"] == row.id and isinstance(row["createdAt"], datetime)
+    assert set(row.keys()) == {"id", "part", "n", "createdAt", "updatedAt"}
+    with pytest.raises(KeyError):
+        row["missing"]
+    found = rows.query().post({"part": "cog"})
+    assert [r["n"] for r in found] == [4]

@@ -30,8 +30,8 @@ with account() as acct:
 
     # rows/query takes an advanced query: $eq, $ne, $gt, $gte, $lt, $lte, $in, $startsWith, ...
     low = rows.query().post({"count": {"$lt": 20}}, sortColumn="part")
-    # Your columns are extra fields of the row model: row.part (or row.model_extra["part"]).
-    print(f"Parts with fewer than 20: {[row.part for row in low]}")
+    # A row reads its columns by name, row["part"], or as attributes: row.part.
+    print(f"Parts with fewer than 20: {[row['part'] for row in low]}")
 
     # A row has an id; table_node.rows(row_id) is the path .../rows/{rowId}.
     valve = next(row for row in low if row.part == "valve")

@@ -69,6 +69,7 @@ __all__ = [
     "LosantMapModel",
     "LosantModel",
     "LosantNumber",
+    "LosantRecordModel",
     "LosantRootModel",
     "LosantVariantModel",
 ]
@@ -400,14 +401,7 @@ class LosantVariantModel(LosantRootModel[RootT], Generic[RootT]):
     def _members(self) -> dict[str, Any]:
         root = self.__dict__.get("root")
         if isinstance(root, BaseModel):
-            fields = type(root).model_fields
-            members = {
-                (fields[name].alias or name): value
-                for name, value in root.__dict__.items()
-                if name in root.model_fields_set
-            }
-            members.update(root.__pydantic_extra__ or {})
-            return members
+            return json_members(root)
         return dict(root) if isinstance(root, dict) else {}
 
     def __getitem__(self, key: str) -> Any:
@@ -420,6 +414,43 @@ class LosantVariantModel(LosantRootModel[RootT], Generic[RootT]):
     def get(self, key: str, default: Any = None) -> Any:
         """A JSON member of the object by API name, or ``default``."""
         return self._members().get(key, default)
+
+
+def json_members(model: BaseModel) -> dict[str, Any]:
+    """The members a model's JSON carried, by API name: fields set, then unknown keys."""
+    fields = type(model).model_fields
+    members = {
+        (fields[name].alias or name): getattr(model, name)
+        for name in model.__dict__
+        if name in model.model_fields_set
+    }
+    members.update(model.__pydantic_extra__ or {})
+    return members
+
+
+class LosantRecordModel(LosantModel):
+    """An object whose members are also read by API name: ``row["temperature"]``.
+
+    The base of ``DataTableRow``: a row's columns are the table's own, so they are unknown
+    keys of the model (``row.temperature`` works too, as for any unknown key);
+    ``row["createdAt"]``, ``"temperature" in row`` and ``row.get("label", "")`` read every
+    member the same way, by the name the table and the API use.
+    """
+
+    def __getitem__(self, key: str) -> Any:
+        """A member by API name (a column of a row); ``KeyError`` when it has none."""
+        return json_members(self)[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in json_members(self)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A member by API name, or ``default``."""
+        return json_members(self).get(key, default)
+
+    def keys(self) -> list[str]:
+        """The API names of the members this object carries."""
+        return list(json_members(self))
 
 
 class GenericModel(LosantModel):

@@ -4,10 +4,10 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
-from .._base import LosantDateTime, LosantModel
+from .._base import LosantDateTime, LosantModel, LosantRecordModel
 
 
-class DataTableRow(LosantModel):
+class DataTableRow(LosantRecordModel):
     """The ``dataTableRow`` schema.
 
     Fields (Python name / API name: type):
