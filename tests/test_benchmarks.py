@@ -1,0 +1,41 @@
+"""The benchmark scripts still run and print every figure they promise (at tiny sizes).
+
+Nothing here times anything: speed is compared in ``benchmarks/`` runs, never asserted in
+tests. This only keeps the scripts from rotting as the client changes.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(script: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_bench_pagination_prints_every_walk() -> None:
+    pytest.importorskip("losant_rest")
+    out = _run("bench_pagination.py", "--items", "2500", "--per-page", "1000", "--rounds", "1",
+               "--parts", "speed,memory")
+    for mode in ("raw", "losant-rest", "fluent", "fluent-nested", "fluent-read-ahead",
+                 "fluent-dicts"):
+        assert re.search(rf"^  {re.escape(mode)}\s+[\d,]+\s+[\d.]+\s+[\d.]+x$", out, re.M), out
+    assert out.count(" MiB") == 8  # two sizes, two modes, two figures each
+
+
+def test_bench_calls_prints_every_client() -> None:
+    pytest.importorskip("losant_rest")
+    out = _run("bench_calls.py", "--calls", "20", "--rounds", "1")
+    assert "requests.Session" in out and "losant-fluent (node kept)" in out, out
