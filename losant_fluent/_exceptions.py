@@ -95,10 +95,12 @@ class LosantError(Exception):
         """The position asked for the failed page (``{"page": 3}``), outside a walk ``None``."""
         return self._walk.failed_position if self._walk is not None else None
 
-    def resume(self) -> Iterator[Any]:
+    def resume(self) -> Any:
         """Continue an interrupted page walk: retries the failed page, loses and repeats nothing.
 
-        Raises ``RuntimeError`` when this error did not come from a page walk.
+        Gives the walk itself: iterate it with ``for`` (``API``) or ``async for``
+        (``AsyncAPI``); typed ``Any`` so that both type-check. Raises ``RuntimeError`` when
+        this error did not come from a page walk.
         """
         if self._walk is None:
             raise RuntimeError("this error did not interrupt a page walk")

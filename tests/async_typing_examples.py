@@ -6,7 +6,7 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from losant_fluent import AsyncAPI
+from losant_fluent import AsyncAPI, LosantError
 from losant_fluent._async_pagination import AsyncPaged, AsyncPageWalk
 from losant_fluent._async_resources import AsyncDeviceNode, AsyncDevicesNode
 from losant_fluent._async_streams import AsyncEventStream
@@ -31,3 +31,8 @@ async def chains_are_typed(api: AsyncAPI) -> None:
     async for device in api.applications("a").devices().get(perPage=1000):
         assert_type(device, Device)
     await api.applications("a").devices().get(perPage=10, sortDirection="asc", validate=False)
+    try:
+        pass
+    except LosantError as err:  # an interrupted walk goes on with ``async for``
+        async for _ in err.resume():
+            pass
