@@ -34,6 +34,7 @@ from ._exceptions import InvalidResponseError, LosantError
 from ._values import query_text
 
 if TYPE_CHECKING:
+    import requests
     from typing_extensions import Self
 
     from ._pipeline import Pipeline
@@ -221,12 +222,20 @@ class Pager:
         builds the items' nested objects at once rather than on first read (see
         :data:`NOT_EAGER`).
         """
+        return self.decode(*self.send(position), raw=raw, eager=eager)
+
+    def send(self, position: Mapping[str, Any]) -> tuple[WireCall, requests.Response]:
+        """The I/O half of :meth:`fetch`: the call sent and its (2xx, fully read) response."""
         call = self._moved(position)
+        return call, self.pipeline.send(call)
+
+    def decode(
+        self, call: WireCall, response: requests.Response, raw: bool = False, eager: bool = False
+    ) -> Any:
+        """The CPU half of :meth:`fetch`: the page read from a response of :meth:`send`."""
         if raw:
-            return self.pipeline.decode_json(call, self.pipeline.send(call))
-        if eager:
-            return self.pipeline.decode(call, self.pipeline.send(call), eager=True)
-        return self.pipeline.request(call)
+            return self.pipeline.decode_json(call, response)
+        return self.pipeline.decode(call, response, eager=eager)
 
 
 # Put in a page's ``__pydantic_private__`` when ``eager=True`` could not build its nested
@@ -252,14 +261,17 @@ def attach_pager(result: Any, pager: Pager) -> None:
 
 
 class _ReadAhead:
-    """One page being fetched in a background thread."""
+    """One page being requested in a background thread.
 
-    def __init__(self, pager: Pager, position: dict[str, Any], raw: bool, eager: bool) -> None:
+    Only the I/O happens there (socket reads release the GIL); the page is read into models
+    by the consumer, in :meth:`take`: decoding in the background would only contend with
+    the consumer's own Python work for the GIL.
+    """
+
+    def __init__(self, pager: Pager, position: dict[str, Any]) -> None:
         self.position = position
-        self._raw = raw
-        self._eager = eager
         self._pager = pager
-        self._page: Any = None
+        self._sent: tuple[WireCall, requests.Response] | None = None
         self._error: Exception | None = None
         self._thread = threading.Thread(
             target=self._run, name="losant-fluent-read-ahead", daemon=True
@@ -268,16 +280,17 @@ class _ReadAhead:
 
     def _run(self) -> None:
         try:
-            self._page = self._pager.fetch(self.position, self._raw, self._eager)
+            self._sent = self._pager.send(self.position)
         except Exception as exc:  # handed to the consumer in take()
             self._error = exc
 
-    def take(self) -> Any:
-        """Wait for the page; raise what the fetch raised, if it failed."""
+    def take(self, raw: bool, eager: bool) -> Any:
+        """Wait for the answer and read the page; raise what the request raised, if it failed."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._page
+        assert self._sent is not None
+        return self._pager.decode(*self._sent, raw=raw, eager=eager)
 
 
 def _nested_read(item: Any) -> bool:
@@ -434,7 +447,7 @@ class PageWalk(Iterator[Any]):
         ahead, self._ahead = self._ahead, None
         try:
             if ahead is not None and ahead.position == position:
-                page = ahead.take()
+                page = ahead.take(self._raw, self._eager)
             else:
                 page = self._pager.fetch(position, self._raw, self._eager)
             following, fingerprint = self._pager.follow(page, position, self._previous)
@@ -464,7 +477,7 @@ class PageWalk(Iterator[Any]):
             left_here = len(self._items) - self._index
             if self.yielded + left_here >= self._max_items:
                 return
-        self._ahead = _ReadAhead(self._pager, self._next, self._raw, self._eager)
+        self._ahead = _ReadAhead(self._pager, self._next)
 
     def close(self) -> None:
         """Stop the walk: a page being read ahead is dropped when it arrives."""

@@ -128,7 +128,9 @@ def _class_dir(cls: type) -> list[str]:
     for klass in cls.__mro__:
         if klass.__module__.startswith(("pydantic", "typing")) or klass is object:
             continue
-        for name in vars(klass):
+        for name, value in vars(klass).items():
+            if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
+                continue
             if name in _CLASS_DIR_DUNDERS or (not name.startswith("_") and name != "model_config"):
                 names.add(name)
     return sorted(names)
