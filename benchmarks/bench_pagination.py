@@ -86,10 +86,10 @@ def _timed_decode() -> list[float]:
     spent = [0.0]
     decode = Pipeline.decode
 
-    def timed(self: Pipeline, call: Any, response: Any) -> Any:
+    def timed(self: Pipeline, call: Any, response: Any, eager: bool = False) -> Any:
         started = time.perf_counter()
         try:
-            return decode(self, call, response)
+            return decode(self, call, response, eager)
         finally:
             spent[0] += time.perf_counter() - started
 
