@@ -36,7 +36,9 @@ from ._transport import (
     _describe,
     _host,
     broken_while_reading,
+    ssl_cause,
     stalled,
+    tls_failure,
 )
 
 if TYPE_CHECKING:
@@ -125,17 +127,6 @@ async def _chunks(body: Iterable[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _is_tls(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
 def _failure(request: HTTPRequest, exc: httpx.HTTPError, timeout: float | None
              ) -> TransportError:
     """An httpx exception as the ``LosantError`` the pipeline decides on.
@@ -155,8 +146,8 @@ def _failure(request: HTTPRequest, exc: httpx.HTTPError, timeout: float | None
     if isinstance(exc, httpx.ProxyError):
         return LosantConnectionError(f"{what}: the proxy refused or failed ({reason})")
     if isinstance(exc, httpx.ConnectError):
-        if _is_tls(exc):
-            return TransportError(f"{what}: TLS failed with {_host(request)} ({reason})")
+        if ssl_cause(exc) is not None:
+            return tls_failure(request, exc)
         return LosantConnectionError(
             f"{what}: could not connect to {_host(request)} ({reason})"
         )
@@ -214,10 +205,17 @@ def _as_requests(request: HTTPRequest, answer: httpx.Response, content: bytes | 
 
 
 def _ssl_context(verify: bool | str | None) -> ssl.SSLContext:
-    """One TLS context for every pool: ``verify`` as requests takes it (a CA bundle path)."""
-    if isinstance(verify, str):
-        import os
+    """One TLS context for every pool: ``verify`` as requests takes it (a CA bundle path).
 
+    As requests does, a default ``verify`` trusts the bundle named by ``REQUESTS_CA_BUNDLE``
+    (or ``CURL_CA_BUNDLE``) when set, so ``AsyncAPI`` trusts what ``API`` trusts (a company
+    proxy's certificate authority, say); httpx itself reads neither.
+    """
+    import os
+
+    if verify is None or verify is True:
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+    if isinstance(verify, str):
         if os.path.isdir(verify):
             return ssl.create_default_context(capath=verify)
         return ssl.create_default_context(cafile=verify)

@@ -14,9 +14,10 @@ with its body read (or, with ``stream=True``, ready to be read). It raises only
 from __future__ import annotations
 
 import io
+import ssl
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -142,7 +143,7 @@ def _failure(request: HTTPRequest, exc: Exception, timeout: float | None) -> Tra
             may_have_been_received=True,
         )
     if isinstance(exc, requests.exceptions.SSLError):
-        return TransportError(f"{what}: TLS failed with {_host(request)} ({_reason(exc)})")
+        return tls_failure(request, exc)
     if isinstance(exc, requests.exceptions.ProxyError):
         return LosantConnectionError(f"{what}: the proxy refused or failed ({_reason(exc)})")
     if isinstance(exc, requests.ConnectionError):
@@ -191,6 +192,39 @@ def _reason(exc: BaseException) -> str:
             nxt = args[-1]
         inner = nxt
     return type(inner).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it wraps (causes, contexts, ``reason``, exception args)."""
+    seen: set[int] = set()
+    waiting = [exc]
+    while waiting and len(seen) < 32:
+        current = waiting.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__,
+                 *getattr(current, "args", ())]
+        waiting += [item for item in inner if isinstance(item, BaseException)]
+
+
+def ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl.SSLError`` behind a failure (requests and httpx both wrap it), if any."""
+    return next((c for c in _causes(exc) if isinstance(c, ssl.SSLError)), None)
+
+
+def tls_failure(request: HTTPRequest, exc: BaseException) -> TransportError:
+    """The error of a failed TLS handshake; for an untrusted certificate, what to do."""
+    what, host = _describe(request), _host(request)
+    cause = ssl_cause(exc)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        why = cause.verify_message or "certificate verify failed"
+        return TransportError(
+            f"{what}: TLS failed with {host}: its certificate is not trusted ({why}); give "
+            "verify= the CA bundle that signed it, or set REQUESTS_CA_BUNDLE"
+        )
+    return TransportError(f"{what}: TLS failed with {host} ({_reason(exc)})")
 
 
 def stalled(request: HTTPRequest, timeout: float | None) -> LosantTimeoutError:
