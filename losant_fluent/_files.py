@@ -4,7 +4,8 @@ Creating a file (``app.files().post({...})``) answers a ``FileUploadPostResponse
 ``upload`` is a signed target on a storage host: a URL and form fields. :func:`upload_file`
 sends the content there as the storage host expects it (a ``multipart/form-data`` POST, every
 signed field first, the content last in a part named ``file``). :func:`download` streams a
-file's ``url`` to a path or a binary file. Both go through the pipeline (pooled session,
+file's ``url`` to a path or a binary file (:func:`adownload` and :func:`aupload_file`: the
+same through an ``AsyncAPI``, awaited). Both go through the pipeline (pooled session,
 retries where safe, errors as ``LosantError`` with ``http_response()``) with
 ``authorize=False``: a request to another host carries neither the ``Authorization``
 header nor the ``API``'s extra headers.
@@ -17,7 +18,7 @@ model methods ``file.upload_file(data)`` and ``file.download(dest)`` need nothin
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ from ._wire import MultipartBody, WireCall
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["FileData", "download", "upload_fields", "upload_file"]
+__all__ = ["FileData", "adownload", "download", "upload_fields", "upload_file"]
 
 # bytes, a path (str or os.PathLike), or a binary file object.
 FileData = Any
@@ -140,63 +141,111 @@ def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: 
     whole or not at all: it is written beside it first, then renamed) or a binary file
     object. ``progress=True`` shows a progress bar (needs the ``data`` extra, tqdm).
     """
+    pipeline, call = _download_call(result, api, timeout)
+    response = pipeline.send(call, stream=True, authorize=False)
+    try:
+        with _Target(result, dest, response, progress) as target:
+            for chunk in _chunks(response, call.path):
+                target.write(chunk)
+            return target.written
+    finally:
+        response.close()
+
+
+async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
+                    progress: bool = False, api: Any = None,
+                    timeout: float | None = None) -> int:
+    """:func:`download` for a file read through an ``AsyncAPI``, awaited.
+
+    The body arrives without blocking the event loop; each chunk is written to ``dest`` as
+    it comes (a plain file write).
+    """
+    pipeline, call = _download_call(result, api, timeout)
+    asend = getattr(pipeline, "asend", None)
+    if asend is None:
+        raise TypeError("this file came through a synchronous API: use download()")
+    response: requests.Response = await asend(call, stream=True, authorize=False)
+    try:
+        with _Target(result, dest, response, progress) as target:
+            async for chunk in _achunks(response, call.path):
+                target.write(chunk)
+            return target.written
+    finally:
+        close = getattr(response.raw, "aclose", None)
+        if close is not None:
+            await close()
+        else:
+            response.close()
+
+
+def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[Pipeline, WireCall]:
     url = getattr(result, "url", None)
     if not isinstance(url, str) or not url:
         raise ValueError(f"this {type(result).__name__} has no url to download (is it a "
                          "completed file?)")
     pipeline = _pipeline(result, api)
-    call = WireCall(method="GET", path=urlsplit(url).path or "/", url=url, timeout=timeout)
-    response = pipeline.send(call, stream=True, authorize=False)
-    try:
+    return pipeline, WireCall(method="GET", path=urlsplit(url).path or "/", url=url,
+                              timeout=timeout)
+
+
+class _Target:
+    """Where a download goes, as a context: a path (whole or not at all) or a file object.
+
+    A path is written to ``<path>.part`` first and renamed when the body is complete; on
+    any failure the partial file is removed. An existing directory gets the file's name.
+    """
+
+    def __init__(self, result: Any, dest: str | os.PathLike[str] | BinaryIO,
+                 response: requests.Response, progress: bool) -> None:
         length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
         name = getattr(result, "name", None)
-        bar = _bar(total, name) if progress else None
+        self._bar = _bar(int(length) if length and length.isdigit() else None,
+                         name) if progress else None
+        self._path: str | None = None
+        self._handle: BinaryIO | None = None
+        if isinstance(dest, (str, os.PathLike)):
+            path = os.fspath(dest)
+            if os.path.isdir(path):
+                if not isinstance(name, str) or not name or os.path.basename(name) != name:
+                    raise ValueError(f"{path} is a directory and the file has no usable name")
+                path = os.path.join(path, name)
+            self._path = path
+        else:
+            self._handle = dest
+        self.written = 0
+
+    def __enter__(self) -> _Target:
+        if self._path is not None:
+            self._handle = open(f"{self._path}.part", "wb")  # noqa: SIM115 - closed in __exit__
+        return self
+
+    def write(self, chunk: bytes) -> None:
+        assert self._handle is not None
+        self._handle.write(chunk)
+        self.written += len(chunk)
+        if self._bar is not None:
+            self._bar.update(len(chunk))
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        if self._path is None or self._handle is None:
+            return
+        partial = f"{self._path}.part"
+        self._handle.close()
+        if kind is None:
+            os.replace(partial, self._path)
+            return
         try:
-            if isinstance(dest, (str, os.PathLike)):
-                return _to_path(os.fspath(dest), name, _chunks(response, call.path), bar)
-            written = 0
-            for chunk in _chunks(response, call.path):
-                dest.write(chunk)
-                written += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-            return written
-        finally:
-            if bar is not None:
-                bar.close()
-    finally:
-        response.close()
+            os.remove(partial)
+        except OSError:
+            pass
 
 
 def _bar(total: int | None, name: Any) -> Any:
     from ._data import progress_bar
 
     return progress_bar(total, "B", name if isinstance(name, str) else None)
-
-
-def _to_path(path: str, name: Any, chunks: Iterator[bytes], bar: Any) -> int:
-    if os.path.isdir(path):
-        if not isinstance(name, str) or not name or os.path.basename(name) != name:
-            raise ValueError(f"{path} is a directory and the file has no usable name")
-        path = os.path.join(path, name)
-    partial = f"{path}.part"
-    written = 0
-    try:
-        with open(partial, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-                written += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        os.replace(partial, path)
-    except BaseException:
-        try:
-            os.remove(partial)
-        except OSError:
-            pass
-        raise
-    return written
 
 
 def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
@@ -213,3 +262,20 @@ def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
         raise LosantTimeoutError(f"GET {path}: the download stalled ({type(exc).__name__})",
                                  may_have_been_received=True) from None
 
+
+
+async def _achunks(response: requests.Response, path: str) -> AsyncIterator[bytes]:
+    """:func:`_chunks` of an ``AsyncAPI`` answer (an open ``httpx.Response`` behind it)."""
+    answer = getattr(response.raw, "response", None)
+    if answer is None:  # a transport that read the whole body (ThreadedTransport)
+        yield response.content
+        return
+    try:
+        async for chunk in answer.aiter_bytes(_CHUNK):
+            yield chunk
+    except Exception as exc:  # httpx's read errors, worded as the sync download's
+        if "Timeout" in type(exc).__name__:
+            raise LosantTimeoutError(f"GET {path}: the download stalled ({type(exc).__name__})",
+                                     may_have_been_received=True) from None
+        raise LosantConnectionError(f"GET {path}: the download broke ({type(exc).__name__})",
+                                    may_have_been_received=True) from None

@@ -583,3 +583,44 @@ def test_a_file_created_through_async_uploads_with_aupload_file() -> None:
         answer, stored = run(go)
     assert 200 <= answer.status_code < 300  # the emulator's storage refuses any Authorization
     assert stored.status == "completed" and stored.file_size == len(b"hello async")
+
+
+def test_a_file_downloads_with_adownload_whole_or_not_at_all(tmp_path: Any) -> None:
+    import io
+
+    from losant_fluent.models import File as FileModel
+
+    content = bytes(range(256)) * 2000
+
+    with Emulator() as emu:
+        async def go() -> tuple[int, bytes, Any]:
+            async with AsyncAPI(emu.url, emu.user_token()) as api:
+                app = api.applications(emu.application_id)
+                created = await app.files().post({"name": "blob.bin", "type": "file",
+                                                  "parentDirectory": "/"})
+                await created.aupload_file(content)
+                stored = await app.file(created.id).get()
+                written = await stored.adownload(tmp_path)
+                buffer = io.BytesIO()
+                await stored.adownload(buffer, progress=True)
+                return written, buffer.getvalue(), stored
+        written, buffered, stored = run(go)
+    assert written == len(content) and (tmp_path / "blob.bin").read_bytes() == content
+    assert buffered == content and not list(tmp_path.glob("*.part"))
+
+    def cut(request: Received, index: int) -> Action:  # half the body, then the end
+        return Action(200, content, {"Content-Type": "application/octet-stream"},
+                      kind="truncate")
+
+    with FaultServer(cut) as host:
+        broken = FileModel.model_validate({"name": "cut.bin", "url": f"{host.url}/f/cut.bin"})
+
+        async def fail() -> None:
+            async with AsyncAPI("http://127.0.0.1:9", "tok-SECRET", max_retries=0) as api:
+                await broken.adownload(tmp_path, api=api)
+        with pytest.raises(lf.LosantConnectionError, match="GET /f/cut.bin: the download broke"):
+            run(fail)
+        assert all("authorization" not in r.headers for r in host.received)
+    assert not (tmp_path / "cut.bin").exists() and not list(tmp_path.glob("*.part"))
+    with pytest.raises(TypeError, match="use download"):
+        run(lambda: stored.adownload(tmp_path, api=API("http://127.0.0.1:9")))

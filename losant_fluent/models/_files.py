@@ -36,6 +36,13 @@ class FileResultMixin(LosantModel):
 
         return download(self, dest, progress=progress, api=api, timeout=timeout)
 
+    async def adownload(self, dest: str | os.PathLike[str] | BinaryIO, progress: bool = False,
+                        *, api: Any = None, timeout: float | None = None) -> int:
+        """``download`` for a file read through an ``AsyncAPI``, awaited."""
+        from .._files import adownload
+
+        return await adownload(self, dest, progress=progress, api=api, timeout=timeout)
+
 
 class FileUploadMixin(FileResultMixin):
     """``upload_file(data)`` for the result of creating a file (a signed upload target)."""
