@@ -278,8 +278,10 @@ def test_device_names_tags_and_bulk(emu: Emulator, user: Client) -> None:
         "group",
         "seeded",
     ]
-    values = user.ok("GET", app_path(emu, "/devices/tagValues"), tagKey="group")
+    values = user.ok("GET", app_path(emu, "/devices/tagValues"), key="group")
     assert values["tagValues"] == ["even", "odd"]
+    wrong = user.call("GET", app_path(emu, "/devices/tagValues"), tagKey="group")
+    assert wrong.status_code == 400 and "key is required" in wrong.text
     removed = user.ok(
         "POST",
         app_path(emu, "/devices/delete"),

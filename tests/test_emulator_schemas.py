@@ -114,7 +114,7 @@ def _bodies(emu: Emulator) -> dict[str, Any]:
 
 
 _QUERIES = {
-    "devices.tagValues": {"tagKey": "floor"},
+    "devices.tagValues": {"key": "floor"},
     "dataTable.removeColumn": {"columnName": "note"},
     "devices.get": {"filterField": "name", "filter": "*", "sortField": "name"},
 }

@@ -421,10 +421,10 @@ def tag_keys(ctx: Ctx) -> Reply:
 def tag_values(ctx: Ctx) -> Reply:
     """Values the tag ``key`` takes among the devices matching ``query`` (``startsWith``).
 
-    ``tagKey`` is still read when ``key`` is absent, for callers written against
-    earlier versions of the emulator; the API's parameter is ``key``.
+    The API's parameter is ``key``; like the API, the emulator refuses a call without it
+    (``tagKey``, which earlier emulator versions also read, is not a parameter).
     """
-    key = ctx.query.get("key") or ctx.query.get("tagKey")
+    key = ctx.query.get("key")
     if not key:
         raise validation("key is required")
     values = {
