@@ -282,10 +282,12 @@ def test_device_names_tags_and_bulk(emu: Emulator, user: Client) -> None:
     assert values["tagValues"] == ["even", "odd"]
     wrong = user.call("GET", app_path(emu, "/devices/tagValues"), tagKey="group")
     assert wrong.status_code == 400 and "key is required" in wrong.text
+    unselected = user.call("POST", app_path(emu, "/devices/delete"), {})
+    assert unselected.status_code == 400 and "query is required" in unselected.text
     removed = user.ok(
         "POST",
         app_path(emu, "/devices/delete"),
-        {"deviceTags": [{"key": "group", "value": "odd"}]},
+        {"query": {"tags": {"$tagKey": "group", "$tagValue": "odd"}}},
     )
     assert removed == {"removed": 2, "failed": 0}
     assert user.ok("GET", app_path(emu, "/devices"))["totalCount"] == 3

@@ -348,8 +348,9 @@ def patch_devices(ctx: Ctx) -> Reply:
 
 @handles("devices.delete")
 def delete_devices(ctx: Ctx) -> Reply:
-    """Bulk delete of the selected devices."""
+    """Bulk delete of the devices ``query`` selects (required, as by the API: ``{}`` is all)."""
     body = ctx.body_dict()
+    require(body, "query")
     with ctx.store.lock:
         chosen = select_devices(ctx.store, ctx.app_id, body)
         for doc in chosen:
@@ -359,7 +360,8 @@ def delete_devices(ctx: Ctx) -> Reply:
 
 @handles("devices.restore")
 def restore_devices(ctx: Ctx) -> Reply:
-    """Deleted devices are gone for good here: nothing to restore."""
+    """Deleted devices are gone for good here: nothing to restore (``query`` still required)."""
+    require(ctx.body_dict(), "query")
     return 200, {"restored": 0, "failed": 0}
 
 

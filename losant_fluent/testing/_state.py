@@ -300,7 +300,8 @@ def remove_data(ctx: Ctx) -> Reply:
     with ctx.store.lock:
         if "deviceId" in ctx.args:
             chosen = [find_device(ctx)]
-        else:
+        else:  # the bulk form needs ``query``, as the API's does (``{}`` selects all)
+            require(ctx.body_dict(), "query")
             chosen = select_devices(ctx.store, ctx.app_id, ctx.body_dict())
         for device in chosen:
             ctx.store.states.pop(device["id"], None)
