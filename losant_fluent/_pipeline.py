@@ -38,6 +38,7 @@ from ._exceptions import (
     parse_retry_after,
 )
 from ._transport import HTTPRequest, Transport
+from ._values import loads
 
 if TYPE_CHECKING:
     import requests
@@ -438,7 +439,7 @@ class Pipeline:
                     "body where JSON was expected", response)
             return None
         try:
-            return json.loads(content)
+            return loads(content)
         except ValueError as exc:
             if call.endpoint is None:
                 return response.text

@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import pickle
+import re
 import threading
 import time
 import warnings
@@ -242,6 +243,21 @@ def test_a_2xx_body_that_is_not_json_raises(body: bytes) -> None:
     response = info.value.http_response()
     assert response is not None and response.status_code == 200
     assert "captive" not in str(info.value)  # the body itself is never quoted
+    if body:  # json.loads's own account of where the text stops being JSON
+        assert re.search(r"\([^,]+, \d+ bytes; .+ at byte \d+\)", str(info.value)), info.value
+
+
+def test_raw_bodies_read_as_json_loads_reads_them() -> None:
+    """``iter_items(raw=True)``/``raw_json()`` parse with pydantic-core, falling back to
+    ``json.loads`` for what it refuses (a lone surrogate escape): same values either way."""
+    from losant_fluent._values import loads
+
+    texts = [b'{"a": 123456789012345678901234567890, "b": NaN, "c": -0.0, "d": [1, 2.0]}',
+             b'{"name": "\\ud800 lone", "n": 1e400}', b'"\\u00e9"', b"[]"]
+    for text in texts:
+        assert repr(loads(text)) == repr(json.loads(text))
+    with pytest.raises(json.JSONDecodeError):
+        loads(b'{"cut": ')
 
 
 def _paged(

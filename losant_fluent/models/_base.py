@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import inspect
-import json
 import re
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
@@ -47,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
 from pydantic._internal._model_construction import ModelMetaclass
 
 from .._pagination import PagedResultMixin
+from .._values import loads
 from . import _display, _lazy
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
         raw = private.get("_losant_raw")
         if raw is RAW_FROM_RESPONSE:  # validated from the bytes: decode them on first ask
             response = private.get("_losant_response")
-            raw = json.loads(response.content) if response is not None else None
+            raw = loads(response.content) if response is not None else None
             private["_losant_raw"] = raw
         return raw
 
