@@ -6,7 +6,10 @@ Run from the repository root: ``python benchmarks/bench_models.py``. Prints:
   ``import losant_fluent`` and ``from losant_fluent.models import Device``;
 * the per-call cost of reading a ``devices`` page of 1,000 items built from the
   ``device`` example: ``json.loads`` alone, ``parse_response`` alone, and both; also how
-  long the lenient fallback takes when one item in the page does not match its schema.
+  long the lenient fallback takes when one item in the page does not match its schema;
+* the path responses take: ``parse_response_json`` from the bytes, nested objects left for
+  first read (what every response gets) and built at once (``eager=True``, what a walk
+  whose loop reads them gets), and ``_values.loads`` (the parser of raw bodies).
 """
 
 from __future__ import annotations
@@ -104,6 +107,23 @@ def main() -> None:
         (
             "parse_response, 1 odd item (fallback)",
             per_call(lambda: parse_response("devices", odd, None), repeat=5),
+        )
+    )
+    from losant_fluent._values import loads
+    from losant_fluent.models._registry import parse_response_json
+
+    content = body.encode()
+    rows.append(("loads (pydantic-core, 1,000 devices)", per_call(lambda: loads(content))))
+    rows.append(
+        (
+            "parse_response_json, nested on read",
+            per_call(lambda: parse_response_json("devices", content, None)),
+        )
+    )
+    rows.append(
+        (
+            "parse_response_json, eager",
+            per_call(lambda: parse_response_json("devices", content, None, eager=True)),
         )
     )
 

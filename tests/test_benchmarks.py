@@ -39,3 +39,10 @@ def test_bench_calls_prints_every_client() -> None:
     pytest.importorskip("losant_rest")
     out = _run("bench_calls.py", "--calls", "20", "--rounds", "1")
     assert "requests.Session" in out and "losant-fluent (node kept)" in out, out
+
+
+def test_bench_models_prints_every_measure() -> None:
+    out = _run("bench_models.py")
+    for name in ("json.loads (1,000 devices)", "parse_response_json, nested on read",
+                 "parse_response_json, eager", "loads (pydantic-core, 1,000 devices)"):
+        assert re.search(rf"^{re.escape(name)}\s+[\d.]+$", out, re.M), out
