@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import ssl
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -182,6 +183,20 @@ class _StreamRaw:
 _BACKGROUND: set[asyncio.Task[Any]] = set()
 
 
+async def aiter_body(
+    response: requests.Response, chunk_size: int | None = None
+) -> AsyncIterator[bytes]:
+    """The body of an answer sent with ``stream=True`` through an async transport, as it
+    arrives. httpx's read errors come as they are (each caller words its own); a transport
+    that read the whole body already (``ThreadedTransport``) gives it in one piece."""
+    raw = response.raw
+    if not isinstance(raw, _StreamRaw):
+        yield response.content
+        return
+    async for chunk in raw.response.aiter_bytes(chunk_size):
+        yield chunk
+
+
 def _as_requests(request: HTTPRequest, answer: httpx.Response, content: bytes | None
                  ) -> requests.Response:
     """The answer as a ``requests.Response`` (what ``http_response()`` gives everywhere)."""
@@ -211,8 +226,6 @@ def _ssl_context(verify: bool | str | None) -> ssl.SSLContext:
     (or ``CURL_CA_BUNDLE``) when set, so ``AsyncAPI`` trusts what ``API`` trusts (a company
     proxy's certificate authority, say); httpx itself reads neither.
     """
-    import os
-
     if verify is None or verify is True:
         verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
     if isinstance(verify, str):

@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator, Generator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ._async_pipeline import aiter_body
 from ._exceptions import RateLimitError, ServerError, TransportError
 from ._streams import (
-    DEFAULT_RETRY,
     EventParser,
+    ResumeState,
     ServerSentEvent,
     _read_failure,
     gave_up,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncEventStream"]
 
 
-class AsyncEventStream:
+class AsyncEventStream(ResumeState):
     """The events of a streaming endpoint as they arrive; ``aclose()`` when done.
 
     ``async with node.state_stream().get() as stream: async for event in stream: ...``.
@@ -58,17 +59,6 @@ class AsyncEventStream:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._opened else "not opened"
         return f"<AsyncEventStream {self._call.path} {state}>"
-
-    @property
-    def last_event_id(self) -> str | None:
-        """The id sent as ``Last-Event-ID`` on the next reconnection (``None``: none yet)."""
-        return self._parser.last_event_id or None
-
-    @property
-    def retry(self) -> float:
-        """Seconds waited before reconnecting (the server's ``retry:``, else 1)."""
-        retry = self._parser.retry
-        return DEFAULT_RETRY if retry is None else retry
 
     async def open(self) -> Self:
         """Send the request (once); the stream is then ready to iterate."""
@@ -133,12 +123,8 @@ class AsyncEventStream:
 
     async def _chunks(self, response: requests.Response) -> AsyncIterator[bytes]:
         """The body as it arrives; ``TransportError`` when the connection breaks."""
-        answer = getattr(response.raw, "response", None)
-        if answer is None:  # a transport that read the whole body (ThreadedTransport)
-            yield response.content
-            return
         try:
-            async for chunk in answer.aiter_bytes():
+            async for chunk in aiter_body(response):
                 yield chunk
         except Exception as exc:  # httpx's read errors, as the sync stream words them
             if self._closed:

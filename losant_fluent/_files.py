@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from ._exceptions import LosantConnectionError, LosantTimeoutError
+from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._pipeline import Pipeline, pipeline_of
 from ._wire import MultipartBody, WireCall
 
@@ -256,26 +256,26 @@ def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
         yield from response.iter_content(_CHUNK)
     except (_requests.exceptions.ConnectionError, _requests.exceptions.ChunkedEncodingError,
             _requests.exceptions.ContentDecodingError) as exc:
-        raise LosantConnectionError(f"GET {path}: the download broke ({type(exc).__name__})",
-                                    may_have_been_received=True) from None
+        raise _broke(path, exc, stalled=False) from None
     except (_requests.exceptions.Timeout, TimeoutError) as exc:
-        raise LosantTimeoutError(f"GET {path}: the download stalled ({type(exc).__name__})",
-                                 may_have_been_received=True) from None
-
+        raise _broke(path, exc, stalled=True) from None
 
 
 async def _achunks(response: requests.Response, path: str) -> AsyncIterator[bytes]:
-    """:func:`_chunks` of an ``AsyncAPI`` answer (an open ``httpx.Response`` behind it)."""
-    answer = getattr(response.raw, "response", None)
-    if answer is None:  # a transport that read the whole body (ThreadedTransport)
-        yield response.content
-        return
+    """:func:`_chunks` of an answer read through an ``AsyncAPI``."""
+    from ._async_pipeline import aiter_body  # httpx: only with the async extra
+
     try:
-        async for chunk in answer.aiter_bytes(_CHUNK):
+        async for chunk in aiter_body(response, _CHUNK):
             yield chunk
-    except Exception as exc:  # httpx's read errors, worded as the sync download's
-        if "Timeout" in type(exc).__name__:
-            raise LosantTimeoutError(f"GET {path}: the download stalled ({type(exc).__name__})",
-                                     may_have_been_received=True) from None
-        raise LosantConnectionError(f"GET {path}: the download broke ({type(exc).__name__})",
-                                    may_have_been_received=True) from None
+    except Exception as exc:  # httpx's read errors (ReadTimeout, ReadError, ...)
+        raise _broke(path, exc, stalled="Timeout" in type(exc).__name__) from None
+
+
+def _broke(path: str, exc: BaseException, *, stalled: bool) -> TransportError:
+    """The error of a download whose body stopped coming (``stalled``) or broke off."""
+    if stalled:
+        return LosantTimeoutError(f"GET {path}: the download stalled ({type(exc).__name__})",
+                                  may_have_been_received=True)
+    return LosantConnectionError(f"GET {path}: the download broke ({type(exc).__name__})",
+                                 may_have_been_received=True)

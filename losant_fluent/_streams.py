@@ -207,7 +207,24 @@ def resume_headers(call: WireCall, last_event_id: str) -> tuple[tuple[str, str],
     return headers
 
 
-class EventStream:
+class ResumeState:
+    """What a stream resumes from after a drop, read from its parser (sync and async alike)."""
+
+    _parser: EventParser
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The id sent as ``Last-Event-ID`` on the next reconnection (``None``: none yet)."""
+        return self._parser.last_event_id or None
+
+    @property
+    def retry(self) -> float:
+        """Seconds waited before reconnecting (the server's ``retry:``, else 1)."""
+        retry = self._parser.retry
+        return DEFAULT_RETRY if retry is None else retry
+
+
+class EventStream(ResumeState):
     """Iterate over the events of a streaming endpoint as they arrive; close when done.
 
     ``with api...state_stream().get() as stream: for event in stream: ...``. Reconnects
@@ -229,17 +246,6 @@ class EventStream:
     def __repr__(self) -> str:
         state = "closed" if self._closed.is_set() else "open"
         return f"<EventStream {self._call.path} {state}>"
-
-    @property
-    def last_event_id(self) -> str | None:
-        """The id sent as ``Last-Event-ID`` on the next reconnection (``None``: none yet)."""
-        return self._parser.last_event_id or None
-
-    @property
-    def retry(self) -> float:
-        """Seconds waited before reconnecting (the server's ``retry:``, else 1)."""
-        retry = self._parser.retry
-        return DEFAULT_RETRY if retry is None else retry
 
     @property
     def closed(self) -> bool:

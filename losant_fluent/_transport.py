@@ -180,33 +180,26 @@ def _never_sent(exc: BaseException) -> bool:
     return False
 
 
-def _reason(exc: BaseException) -> str:
-    """The innermost cause's class name: short, and never a URL with a query in it."""
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what it wraps, innermost last: its ``reason`` (urllib3), ``__cause__``
+    or ``__context__``, else its last exception argument (requests wraps that way)."""
     inner: BaseException = exc
+    yield inner
     for _ in range(8):
         nxt = getattr(inner, "reason", None) or inner.__cause__ or inner.__context__
         if not isinstance(nxt, BaseException):
             args = [a for a in getattr(inner, "args", ()) if isinstance(a, BaseException)]
             if not args:
-                break
+                return
             nxt = args[-1]
         inner = nxt
+        yield inner
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause's class name: short, and never a URL with a query in it."""
+    *_, inner = _causes(exc)
     return type(inner).__name__
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and the exceptions it wraps (causes, contexts, ``reason``, exception args)."""
-    seen: set[int] = set()
-    waiting = [exc]
-    while waiting and len(seen) < 32:
-        current = waiting.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        inner = [getattr(current, "reason", None), current.__cause__, current.__context__,
-                 *getattr(current, "args", ())]
-        waiting += [item for item in inner if isinstance(item, BaseException)]
 
 
 def ssl_cause(exc: BaseException) -> ssl.SSLError | None:
