@@ -48,6 +48,7 @@ from pydantic._internal._model_construction import ModelMetaclass
 from .._pagination import PagedResultMixin
 from .._values import loads
 from . import _display, _lazy
+from ._lenient import _keys_of
 
 if TYPE_CHECKING:
     import requests
@@ -441,14 +442,27 @@ class LosantRecordModel(LosantModel):
 
     def __getitem__(self, key: str) -> Any:
         """A member by API name (a column of a row); ``KeyError`` when it has none."""
-        return json_members(self)[key]
+        extra = self.__pydantic_extra__
+        if extra and key in extra:  # the table's own columns: one lookup, nothing built
+            return extra[key]
+        name = _keys_of(type(self)).get(key)
+        if name is None or name not in self.model_fields_set:
+            raise KeyError(key)
+        return getattr(self, name)
 
     def __contains__(self, key: object) -> bool:
-        return key in json_members(self)
+        try:
+            self[key]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
 
     def get(self, key: str, default: Any = None) -> Any:
         """A member by API name, or ``default``."""
-        return json_members(self).get(key, default)
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
     def keys(self) -> list[str]:
         """The API names of the members this object carries."""
