@@ -6,7 +6,11 @@ Everything here runs only when a model is shown, never while parsing. The rules:
 * datetimes are written as Losant writes them (``2024-05-01T12:00:00.000Z``);
 * credentials (tokens, passwords, secrets, private keys) are shown as ``'***'``;
 * long strings, lists and mappings are cut, and a whole text never exceeds its budget, so
-  a page of 1,000 devices prints in a screenful.
+  a page of 1,000 devices prints in a screenful;
+* a small value (a scalar, or a list or mapping of scalars) is written out even past the
+  nesting limit, so time-series points show their time and data, not ``[...7 items]``;
+* an HTML table shows at most ``HTML_ROWS`` rows and ``HTML_COLUMNS`` columns (pandas'
+  defaults) and says how many it left out, so a notebook never receives a whole page.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ REPR = Limits(text=60, items=5, depth=3, total=2000)
 STR = Limits(text=200, items=20, depth=4, total=8000)
 LINE = Limits(text=40, items=3, depth=2, total=160)  # one item of a collection
 CELL = Limits(text=60, items=3, depth=1, total=120)  # one HTML table cell
+FIELD = Limits(text=60, items=5, depth=3, total=600)  # one field of a single model's table
+# Rows and columns of an HTML table (pandas' display.max_rows and max_columns).
+HTML_ROWS = 60
+HTML_COLUMNS = 20
 
 
 def masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
@@ -96,9 +104,34 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit]!r}...(+{len(text) - limit} chars)"
 
 
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, datetime))
+
+
+def _is_flat(value: Any) -> bool:
+    """Whether ``value`` is small enough to write out past the nesting limit: a scalar, a
+    list or mapping of scalars, or a model whose carried fields are all of those."""
+    if _is_scalar(value):
+        return True
+    if isinstance(value, Mapping):
+        return all(_is_scalar(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_is_scalar(item) for item in value)
+    if isinstance(value, BaseModel) and not getattr(
+        type(value), "__pydantic_root_model__", False
+    ):
+        return all(
+            _is_scalar(item) or (isinstance(item, (Mapping, list, tuple)) and _is_flat(item))
+            for _, item in shown_fields(value)
+        )
+    return False
+
+
 def _value(value: Any, limits: Limits, depth: int, budget: _Budget) -> str:
     if budget.left <= 0:
         return "..."
+    if depth >= limits.depth and not _is_scalar(value) and _is_flat(value):
+        depth = limits.depth - 1  # small: written out one level past the limit
     if isinstance(value, BaseModel):
         return _model(value, limits, depth, budget)
     if isinstance(value, datetime):
@@ -124,18 +157,24 @@ def _value(value: Any, limits: Limits, depth: int, budget: _Budget) -> str:
         if not value:
             return "[]"
         if depth >= limits.depth:
+            if _is_flat(value[0]):  # points and the like: the first ones, then the count
+                return _items(value, limits, depth - 1, budget)
             return budget.spend(f"[...{len(value)} items]")
-        parts = []
-        for index, item in enumerate(value):
-            if index >= limits.items or budget.left <= 0:
-                parts.append(f"... {len(value) - index} more")
-                break
-            parts.append(_value(item, limits, depth + 1, budget))
-        return "[" + ", ".join(parts) + "]"
+        return _items(value, limits, depth, budget)
     text = repr(value)
     if len(text) > limits.text * 2:
         text = text[: limits.text * 2] + "..."
     return budget.spend(text)
+
+
+def _items(value: Sequence[Any], limits: Limits, depth: int, budget: _Budget) -> str:
+    parts = []
+    for index, item in enumerate(value):
+        if index >= limits.items or budget.left <= 0:
+            parts.append(f"... {len(value) - index} more")
+            break
+        parts.append(_value(item, limits, depth + 1, budget))
+    return "[" + ", ".join(parts) + "]"
 
 
 def _model(model: BaseModel, limits: Limits, depth: int, budget: _Budget) -> str:
@@ -233,33 +272,47 @@ def _indexed(items: Sequence[Any]) -> list[tuple[str, Any]]:
 
 
 def html_table(model: BaseModel) -> str:
-    """An HTML table: one row per item for collections, field/value rows otherwise."""
+    """An HTML table: one row per item for collections, field/value rows otherwise.
+
+    At most ``HTML_ROWS`` rows and ``HTML_COLUMNS`` columns are written; a last row says
+    how many items (and a last header how many columns) were left out.
+    """
     name = html.escape(type(model).__name__)
     entries = _entries(model)
     if entries is None:
         rows = "".join(
             f"<tr><th style='text-align:left'>{html.escape(field)}</th>"
-            f"<td style='text-align:left'>{html.escape(_cell(value))}</td></tr>"
+            f"<td style='text-align:left'>{html.escape(_cell(value, FIELD))}</td></tr>"
             for field, value in shown_fields(model)
         )
         return f"<table><caption>{name}</caption><tbody>{rows}</tbody></table>"
     label, items, _ = entries
+    shown = items[:HTML_ROWS]
+    cells_of = [_cells(item) for _, item in shown]
     columns: list[str] = []
-    for _, item in items:
-        for field in _cells(item):
-            if field not in columns:
-                columns.append(field)
+    for cells in cells_of:
+        columns += [field for field in cells if field not in columns]
+    hidden_columns = len(columns) - HTML_COLUMNS
+    columns = columns[:HTML_COLUMNS]
     head = "".join(f"<th>{html.escape(column)}</th>" for column in ["", *columns])
+    if hidden_columns > 0:
+        head += f"<th>... {hidden_columns} more columns</th>"
     body = []
-    for key, item in items:
-        cells = _cells(item)
+    for (key, _), cells in zip(shown, cells_of):
         row = [f"<th>{html.escape(key.rstrip(':'))}</th>"]
         row += [
             f"<td style='text-align:left'>"
-            f"{html.escape(_cell(cells[column])) if column in cells else ''}</td>"
+            f"{html.escape(_cell(cells[column], CELL)) if column in cells else ''}</td>"
             for column in columns
         ]
         body.append("<tr>" + "".join(row) + "</tr>")
+    rest = len(items) - len(shown)
+    if rest > 0:
+        span = len(columns) + 1 + (hidden_columns > 0)
+        body.append(
+            f"<tr><td colspan='{span}' style='text-align:left'>... {rest} more rows "
+            f"(first {len(shown)} of {len(items)} shown)</td></tr>"
+        )
     caption = html.escape(f"{type(model).__name__}({label}): {len(items)} rows")
     return (
         f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
@@ -267,10 +320,10 @@ def html_table(model: BaseModel) -> str:
     )
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, limits: Limits) -> str:
     if isinstance(value, str):
-        return value if len(value) <= CELL.text else value[: CELL.text] + "..."
-    return inline(value, CELL)
+        return value if len(value) <= limits.text else value[: limits.text] + "..."
+    return inline(value, limits)
 
 
 def _cells(item: Any) -> dict[str, Any]:
