@@ -298,7 +298,7 @@ def html_table(model: BaseModel) -> str:
     if hidden_columns > 0:
         head += f"<th>... {hidden_columns} more columns</th>"
     body = []
-    for (key, _), cells in zip(shown, cells_of):
+    for (key, _), cells in zip(shown, cells_of, strict=True):
         row = [f"<th>{html.escape(key.rstrip(':'))}</th>"]
         row += [
             f"<td style='text-align:left'>"
