@@ -71,7 +71,15 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``AsyncAPI`` is imported on first use: ``import losant_fluent`` never imports httpx."""
     if name in ("AsyncAPI", "AsyncOAuth2"):
-        from . import _async_client
-
+        try:
+            from . import _async_client
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("httpx", "sniffio"):
+                raise
+            raise ModuleNotFoundError(
+                f"{name} needs {exc.name}, which is not installed: "
+                "pip install 'losant-fluent[async]'",
+                name=exc.name,
+            ) from None
         return getattr(_async_client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

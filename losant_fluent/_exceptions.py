@@ -201,7 +201,8 @@ class APIError(LosantError):
         where = f" ({method} {path})" if method else ""
         kind = f" {type}" if type else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        super().__init__(f"{status}{kind}: {message}{where}{tries}")
+        flat = " ".join(str(message).split())  # one line, whatever the server sent
+        super().__init__(f"{status}{kind}: {flat}{where}{tries}")
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -296,14 +297,27 @@ def excerpt(text: str) -> str:
     return flat[:_EXCERPT] + ("..." if len(flat) > _EXCERPT else "")
 
 
+# What a 401 to a client without a token says to do.
+NO_TOKEN_HINT = (
+    "this API has no token: log in with api.login_user(email, password), or give "
+    "API(token=...) or $LOSANT_API_TOKEN"
+)
+
+
 def error_for_response(
-    response: requests.Response, method: str, path: str, attempts: int = 1
+    response: requests.Response,
+    method: str,
+    path: str,
+    attempts: int = 1,
+    *,
+    token_sent: bool = True,
 ) -> APIError:
     """Build the ``APIError`` subclass matching an HTTP error (or redirect) response.
 
     Losant sends ``{"type": ..., "message": ...}``; anything else (an HTML page from a
     proxy, an empty body) still maps to the class of its status, with a short excerpt
-    of the body as the message.
+    of the body as the message. A 401 to a request sent without a token (``token_sent``
+    false) says how to get one.
     """
     status = response.status_code
     if 300 <= status < 400:
@@ -320,7 +334,7 @@ def error_for_response(
         message = str(body.get("message", ""))
     else:
         message = excerpt(response.text) or (response.reason or "no body")
-    return cls(
+    error = cls(
         status,
         error_type,
         message,
@@ -330,6 +344,9 @@ def error_for_response(
         response=response,
         attempts=attempts,
     )
+    if status == 401 and not token_sent:
+        error.args = (f"{error.args[0]}; {NO_TOKEN_HINT}",)
+    return error
 
 
 def _redirect(response: requests.Response, method: str, path: str, attempts: int) -> APIError:

@@ -107,7 +107,7 @@ class Credentials:
     __slots__ = ("token", "renewal", "login_result", "lock", "warned")
 
     def __init__(self, token: str | None = None) -> None:
-        self.token = token
+        self.token = check_token(token)
         self.renewal: Renewal | None = None
         self.login_result: Any = None
         self.lock = threading.RLock()
@@ -118,6 +118,7 @@ class Credentials:
 
     def install(self, token: str | None, renewal: Renewal | None, result: Any = None) -> None:
         """Use ``token`` from now on, renewed by ``renewal`` (``None``: no renewal)."""
+        token = check_token(token)
         with self.lock:
             self.token, self.renewal, self.login_result = token, renewal, result
 
@@ -161,13 +162,30 @@ def check_url(url: str) -> str:
             "url must not contain credentials (user:password@); pass token= or log in"
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        bare = url.strip().lstrip("/")
+        # A local emulator serves plain http; everything else wants https.
+        local = _loopback(urlsplit("//" + bare).hostname or "")
         raise ValueError(
             f"url must start with http:// or https:// and name a host, like "
-            f"https://api.losant.com (got {url!r}; try 'https://{url.strip().lstrip('/')}')"
+            f"https://api.losant.com (got {url!r}; try '{'http' if local else 'https'}://{bare}')"
         )
     if parts.query or parts.fragment:
         raise ValueError(f"url must not have a query or fragment (got {url!r})")
     return url.strip().rstrip("/")
+
+
+def check_token(token: str | None) -> str | None:
+    """The token to send (``None`` for none); refuses what the API would answer 401 to."""
+    if token is None or token == "":
+        return None
+    if not isinstance(token, str):
+        raise TypeError(f"token must be a string, not {type(token).__name__}")
+    if token[:7].lower() == "bearer ":
+        raise ValueError(
+            "token must be the token alone, without the 'Bearer ' prefix "
+            "(the client adds the Authorization header itself)"
+        )
+    return token
 
 
 def should_retry(method: str, *, status: int | None = None,
@@ -275,7 +293,10 @@ class Exchange:
 
     def error(self, response: Any) -> Exception:
         """The error of an answer that ends the call."""
-        return error_for_response(response, self.call.method, self.call.path, self.attempts)
+        return error_for_response(
+            response, self.call.method, self.call.path, self.attempts,
+            token_sent=bool(self.pipeline.credentials.token) or self.call.url is not None,
+        )
 
     def _retry_wait(self, response: Any) -> float | None:
         """Seconds to wait before retrying, or ``None`` when the server asks for too long."""

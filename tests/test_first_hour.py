@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
+
+from losant_fluent import API, UnauthorizedError
 from losant_fluent.models import Devices, TimeSeriesData
 from losant_fluent.models._registry import parse_response
+from losant_fluent.testing import Emulator
 
 
 def time_series(points: int) -> TimeSeriesData:
@@ -61,3 +67,101 @@ def test_a_long_page_stays_bounded_with_points() -> None:
     assert isinstance(page, Devices)
     html = page._repr_html_()
     assert "... 1 more rows (first 60 of 61 shown)" in html
+
+
+# -- 2. tokens: the banner prints one; no token and a 'Bearer ' prefix say what to do ---------
+
+
+def test_a_401_without_a_token_says_how_to_get_one(emulator: Emulator) -> None:
+    api = API(url=emulator.url)
+    with pytest.raises(UnauthorizedError) as caught:
+        api.me().get()
+    text = str(caught.value)
+    assert "\n" not in text
+    assert text.startswith("401 Unauthorized: Authorization header with a bearer token")
+    assert "(GET /me); this API has no token: log in with api.login_user(email, password)" in text
+    assert "API(token=...) or $LOSANT_API_TOKEN" in text
+    assert caught.value.message == "Authorization header with a bearer token is required"
+
+
+def test_a_401_with_a_token_gives_no_login_hint(emulator: Emulator) -> None:
+    with pytest.raises(UnauthorizedError) as caught:
+        API(url=emulator.url, token="not-a-token").me().get()
+    assert "has no token" not in str(caught.value)
+
+
+@pytest.mark.parametrize("prefix", ["Bearer ", "bearer "])
+def test_a_bearer_prefix_is_refused_before_sending(prefix: str, server: Any) -> None:
+    secret = "eyJhbGciOiJIUzI1NiJ9.SECRET"
+    with pytest.raises(ValueError, match="without the 'Bearer ' prefix") as caught:
+        API(url=server.url, token=prefix + secret)
+    assert secret not in str(caught.value)
+    api = API(url=server.url)
+    with pytest.raises(ValueError, match="token must be the token alone"):
+        api.set_token(prefix + secret)
+    assert not api.has_token
+    with pytest.raises(TypeError, match="token must be a string, not int"):
+        API(url=server.url, token=5)  # type: ignore[arg-type]
+    assert server.requests == []
+
+
+def test_the_emulator_banner_prints_a_token_that_works() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "losant_fluent.testing", "--port", "0"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner: dict[str, str] = {}
+        for line in process.stdout:
+            if line.startswith("  LOSANT_"):
+                name, _, value = line.strip().partition("=")
+                banner[name] = value
+            if line.startswith("Press Ctrl-C"):
+                break
+        api = API(url=banner["LOSANT_API_URL"], token=banner["LOSANT_API_TOKEN"])
+        assert api.me().get().email == banner["LOSANT_EMAIL"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# -- 9. a URL without a scheme ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "suggested"),
+    [
+        ("127.0.0.1:18080", "http://127.0.0.1:18080"),
+        ("localhost:8080", "http://localhost:8080"),
+        ("api.losant.com", "https://api.losant.com"),
+    ],
+)
+def test_a_url_without_a_scheme_suggests_the_right_one(url: str, suggested: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        API(url=url)
+    assert f"try '{suggested}'" in str(caught.value)
+
+
+# -- 3. a missing extra names the extra ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("blocked", "statement", "expected"),
+    [
+        ("httpx", "from losant_fluent import AsyncAPI",
+         "AsyncAPI needs httpx, which is not installed: pip install 'losant-fluent[async]'"),
+        ("werkzeug", "from losant_fluent.testing import Emulator",
+         "the emulator needs werkzeug, which is not installed: "
+         "pip install 'losant-fluent[testing]'"),
+    ],
+)
+def test_a_missing_extra_names_the_extra(blocked: str, statement: str, expected: str) -> None:
+    script = (
+        f"import sys; sys.modules[{blocked!r}] = None\n"  # as if it were not installed
+        f"try:\n    {statement}\n"
+        "except ModuleNotFoundError as exc:\n    print(type(exc).__name__, exc.name, exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == f"ModuleNotFoundError {blocked} {expected}"

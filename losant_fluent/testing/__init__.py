@@ -22,8 +22,10 @@ path templates. What it does:
   ids and timestamps) and supports list/get/patch/delete; other actions answer a minimal
   body valid for their documented success schema (``{"success": true}``, a queued-job
   receipt, the owning item, ``[]`` or ``{}``).
-* Not served: Server-Sent-Event streams answer 501 ``NotImplemented``; GitHub and SAML
-  logins answer 401.
+* Streams: device state, commands and MQTT messages are served as Server-Sent Events,
+  resumed with ``Last-Event-ID`` (over HTTP only: in process they answer 501); files are
+  stored behind a signed storage host.
+* Not served: GitHub and SAML logins answer 401.
 * Errors use Losant's shape ``{"type": ..., "message": ...}``; unknown routes are 404.
 * Scopes: see :mod:`losant_fluent.testing._auth` (user tokens may call everything,
   device tokens only their own device's state/command/read actions).
@@ -45,7 +47,15 @@ __all__ = ["Emulator"]
 
 def __getattr__(name: str) -> Any:
     if name == "Emulator":
-        from ._server import Emulator
-
+        try:
+            from ._server import Emulator
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.partition(".")[0] != "werkzeug":
+                raise
+            raise ModuleNotFoundError(
+                "the emulator needs werkzeug, which is not installed: "
+                "pip install 'losant-fluent[testing]'",
+                name="werkzeug",
+            ) from None
         return Emulator
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,12 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     emu.start()
     print(f"Losant emulator listening on {emu.url}")
     print(f"  LOSANT_API_URL={emu.url}")
+    print(f"  LOSANT_API_TOKEN={emu.user_token()}")
     print(f"  LOSANT_EMAIL={emu.user_email}")
     print(f"  LOSANT_PASSWORD={emu.user_password}")
     print(f"  LOSANT_APPLICATION_ID={emu.application_id}")
     print(f"  LOSANT_DEVICE_ID={emu.device_id}")
     print(f"  LOSANT_ACCESS_KEY={emu.access_key}")
     print(f"  LOSANT_ACCESS_SECRET={emu.access_secret}")
+    print("With these exported, API() uses the token: API().me().get()")
     print("Press Ctrl-C to stop.", flush=True)
     try:
         import threading
