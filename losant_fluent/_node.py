@@ -70,6 +70,14 @@ class Node:
         names = {n for cls in type(self).__mro__ for n in vars(cls) if not n.startswith("_")}
         return sorted(names)
 
+    if not TYPE_CHECKING:  # for type checkers an unknown attribute stays an error
+
+        def __getattr__(self, name: str) -> Any:
+            """Only reached for a name the node lacks: say that nothing was sent, and why."""
+            if name.startswith("_"):
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            raise AttributeError(_missing_attribute(self, name), name=name, obj=self)
+
     @property
     def path(self) -> str:
         """The URL path of this node, ids percent-encoded (``/applications/abc/devices``)."""
@@ -114,6 +122,29 @@ class Node:
             timeout=timeout,
         )
         return pipeline.request(call)
+
+
+def _missing_attribute(node: Node, name: str) -> str:
+    """The message of ``node.name`` for a name no node method has (a field, a typo)."""
+    import difflib
+
+    cls = type(node).__name__
+    names = dir(node)
+    verbs = [verb for verb in _VERBS if verb in names]
+    close = difflib.get_close_matches(name, [n for n in names if n not in _VERBS], n=1)
+    text = f"{cls} has no attribute {name!r}: it is the path {node.path}; nothing was sent."
+    if close:
+        text += f" Did you mean .{close[0]}()?"
+    if verbs:
+        asynchronous = cls.startswith("Async")
+        call = f"(await node.{verbs[0]}())" if asynchronous else f".{verbs[0]}()"
+        text += (
+            f" To send the request and read {name!r} from the answer, call a verb first: "
+            f"{call}.{name} (verbs here: {', '.join(verbs)})."
+        )
+    else:
+        text += " This path has no verbs of its own: dir() lists where it leads."
+    return text
 
 
 class RawNode(Node):

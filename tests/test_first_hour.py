@@ -165,3 +165,31 @@ def test_a_missing_extra_names_the_extra(blocked: str, statement: str, expected:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == f"ModuleNotFoundError {blocked} {expected}"
+
+
+# -- 4. forgetting the verb -----------------------------------------------------------------------
+
+
+def test_a_field_read_on_a_node_says_nothing_was_sent_and_which_verb(server: Any) -> None:
+    api = API(url=server.url, token="tok")
+    device = api.applications("a" * 24).devices("b" * 24)
+    with pytest.raises(AttributeError) as caught:
+        device.name  # noqa: B018
+    text = str(caught.value)
+    assert text == (
+        f"DeviceNode has no attribute 'name': it is the path {device.path}; nothing was sent. "
+        "To send the request and read 'name' from the answer, call a verb first: "
+        ".get().name (verbs here: get, patch, delete)."
+    )
+    assert caught.value.name == "name" and caught.value.obj is device
+    with pytest.raises(AttributeError, match=r"Did you mean \.devices\(\)\?"):
+        api.applications("a" * 24).device  # noqa: B018
+    assert not hasattr(device, "name") and not hasattr(device, "_private")
+    assert server.requests == []
+
+
+def test_an_async_node_says_to_await_the_verb() -> None:
+    from losant_fluent import AsyncAPI
+
+    with pytest.raises(AttributeError, match=r"call a verb first: \(await node\.get\(\)\)\.email"):
+        AsyncAPI(url="http://127.0.0.1:9").me().email  # noqa: B018
