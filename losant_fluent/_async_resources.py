@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, overload
 
+from . import _signatures
 from ._async_node import AsyncNode
 from ._node import MISSING, _Missing
 
@@ -638,14 +639,14 @@ class AsyncApplicationTemplatesNode(AsyncNode):
         """Send GET /applicationTemplates (the ``applicationTemplates.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'authorName')
-            filter (in query, string, optional)
-            keywords (in query, array, optional)
-            categoryId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'authorName'], in query, optional)
+            filter (str | int | float, in query, optional)
+            keywords (Sequence[Any], in query, optional)
+            categoryId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationTemplates (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -673,15 +674,15 @@ class AsyncApplicationsNode(AsyncNode):
         """Send GET /applications (the ``applications.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Applications (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -729,8 +730,8 @@ class AsyncApplicationsNode(AsyncNode):
         Example body: {"description": "Description of my new application", "name": "My New Application"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -769,14 +770,14 @@ class AsyncDashboardsNode(AsyncNode):
         """Send GET /dashboards (the ``dashboards.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'applicationId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            applicationId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'applicationId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            applicationId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboards (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -842,12 +843,12 @@ class AsyncInstancesNode(AsyncNode):
         """Send GET /instances (the ``instances.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Instances (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -867,8 +868,8 @@ class AsyncOrgInvitesNode(AsyncNode):
         """Send GET /invites (the ``orgInvites.get`` endpoint).
 
         Keyword parameters:
-            token (in query, string, required)
-            email (in query, string, required)
+            token (str | int | float, in query, required)
+            email (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteInfo (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
@@ -994,9 +995,9 @@ class AsyncMeNode(AsyncNode):
         """Send GET /me (the ``me.get`` endpoint).
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Token scopes that allow it: me.*, me.get (or a broader all.* scope).
@@ -1025,9 +1026,9 @@ class AsyncMeNode(AsyncNode):
         Example body: {"companyName": "Example, Inc.", "email": "email@example.com", "firstName": "Example", "lastName": "Name", "password": "My new password!!1", "url": "https://example.com"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1047,14 +1048,14 @@ class AsyncOrgsNode(AsyncNode):
         """Send GET /orgs (the ``orgs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Orgs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -1078,8 +1079,8 @@ class AsyncOrgsNode(AsyncNode):
         Example body: {"description": "Description of my new organization", "name": "My New Organization"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1099,7 +1100,7 @@ class AsyncApplicationTemplatesCategoriesNode(AsyncNode):
         """Send GET /applicationTemplates/categories (the ``applicationTemplates.getCategories`` endpoint).
 
         Keyword parameters:
-            baseId (in query, string, optional)
+            baseId (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationTemplateCategories (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1155,14 +1156,14 @@ class AsyncApplicationsImportNode(AsyncNode):
         """Send POST /applications/import (the ``applications.import`` endpoint).
 
         Keyword parameters:
-            importBundle (in multipart, file, optional)
-            ownerId (in multipart, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            ownerType (in multipart, string, optional, default 'user', one of 'user', 'organization')
-            includeDevices (in multipart, string, optional)
-            includeDataTableRows (in multipart, string, optional)
-            includeFiles (in multipart, string, optional)
-            email (in multipart, string, optional)
-            options (in multipart, object (importNewApplicationOptions), sent as JSON text, optional)
+            importBundle (FileInput, in multipart, optional)
+            ownerId (str | int | float, in multipart, optional, pattern ^[A-Fa-f\\d]{24}$)
+            ownerType (Literal['user', 'organization'], in multipart, optional, default 'user')
+            includeDevices (str | int | float, in multipart, optional)
+            includeDataTableRows (str | int | float, in multipart, optional)
+            includeFiles (str | int | float, in multipart, optional)
+            email (str | int | float, in multipart, optional)
+            options (Mapping[str, Any], in multipart, JSON (importNewApplicationOptions), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApplicationCreationByTemplateResult, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 422 -> UnprocessableEntityError.
@@ -1182,19 +1183,19 @@ class AsyncApplicationsPeriodSummariesNode(AsyncNode):
         """Send GET /applications/periodSummaries (the ``applications.periodSummaries`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            exclude (in query, string, optional)
-            include (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            exclude (str | int | float, in query, optional)
+            include (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PeriodSummaries (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -1450,8 +1451,8 @@ class AsyncApplicationNode(AsyncNode):
         """Send GET /applications/{applicationId} (the ``application.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1484,8 +1485,8 @@ class AsyncApplicationNode(AsyncNode):
         Example body: {"description": "Description of my updated application", "name": "My Updated Application"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1543,7 +1544,7 @@ class AsyncAuthSsoDomainNode(AsyncNode):
         """Send GET /auth/ssoDomain (the ``auth.ssoDomain`` endpoint).
 
         Keyword parameters:
-            email (in query, string, required)
+            email (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> SsoRequest, 204 -> GenericModel (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1602,7 +1603,7 @@ class AsyncDashboardNode(AsyncNode):
         """Send GET /dashboards/{dashboardId} (the ``dashboard.get`` endpoint).
 
         Keyword parameters:
-            password (in query, string, optional)
+            password (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1901,8 +1902,8 @@ class AsyncMeDeviceCountsNode(AsyncNode):
         """Send GET /me/deviceCounts (the ``me.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1928,9 +1929,9 @@ class AsyncMeDisableTwoFactorAuthNode(AsyncNode):
         Example body: {"password": "this would be your password", "twoFactorCode": "123123"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1950,9 +1951,9 @@ class AsyncMeDisconnectGithubNode(AsyncNode):
         """Send PATCH /me/disconnectGithub (the ``me.disconnectGithub`` endpoint).
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1979,9 +1980,9 @@ class AsyncMeEnableTwoFactorAuthNode(AsyncNode):
         Example body: {"password": "this would be your password", "twoFactorAuthKey": "HBBGWJJVOVLXS4ZGNRTDOUKTMESFUR3BMRWVQND2HJYT44TOMVJA", "twoFactorCode": "012345"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2037,8 +2038,8 @@ class AsyncMeNotebookMinuteCountsNode(AsyncNode):
         """Send GET /me/notebookMinuteCounts (the ``me.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2058,12 +2059,12 @@ class AsyncUserOauthClientsNode(AsyncNode):
         """Send GET /me/oauth-clients (the ``userOauthClients.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'client_name', one of 'client_name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'client_name')
-            filter (in query, string, optional)
+            sortField (Literal['client_name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'client_name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['client_name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2095,12 +2096,12 @@ class AsyncUserOauthTokensNode(AsyncNode):
         """Send GET /me/oauth-tokens (the ``userOauthTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> UserOauthTokens (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2151,9 +2152,9 @@ class AsyncMePayloadCountsNode(AsyncNode):
         """Send GET /me/payloadCounts (the ``me.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2173,11 +2174,11 @@ class AsyncMePayloadCountsBreakdownNode(AsyncNode):
         """Send GET /me/payloadCountsBreakdown (the ``me.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2197,8 +2198,8 @@ class AsyncMeRecentItemsNode(AsyncNode):
         """Send GET /me/recentItems (the ``me.fetchRecentItems`` endpoint).
 
         Keyword parameters:
-            parentId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            itemType (in query, any, required, one of 'application', 'device', 'flow', 'dashboard', 'organization')
+            parentId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            itemType (Literal['application', 'device', 'flow', 'dashboard', 'organization'], in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> RecentItemList (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2254,12 +2255,12 @@ class AsyncUserApiTokensNode(AsyncNode):
         """Send GET /me/tokens (the ``userApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2386,8 +2387,8 @@ class AsyncOrgNode(AsyncNode):
         """Send GET /orgs/{orgId} (the ``org.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2411,8 +2412,8 @@ class AsyncOrgNode(AsyncNode):
         Example body: {"description": "Description of my updated organization", "name": "My Updated Organization"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2468,7 +2469,7 @@ class AsyncApplicationArchiveDataNode(AsyncNode):
         """Send GET /applications/{applicationId}/archiveData (the ``application.archiveData`` endpoint).
 
         Keyword parameters:
-            date (in query, string, required)
+            date (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2506,12 +2507,12 @@ class AsyncApplicationCertificateAuthoritiesNode(AsyncNode):
         """Send GET /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificateAuthorities (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2550,12 +2551,12 @@ class AsyncApplicationCertificatesNode(AsyncNode):
         """Send GET /applications/{applicationId}/certificates (the ``applicationCertificates.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'certificateInfo.commonName', one of 'certificateInfo.commonName', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'certificateInfo.commonName', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['certificateInfo.commonName', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'certificateInfo.commonName')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['certificateInfo.commonName', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificates (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2632,12 +2633,12 @@ class AsyncCredentialsNode(AsyncNode):
         """Send GET /applications/{applicationId}/credentials (the ``credentials.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'name', 'type', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'type')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'type', 'creationDate', 'lastUpdated'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'type'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Credentials (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2713,12 +2714,12 @@ class AsyncApplicationDashboardsNode(AsyncNode):
         """Send GET /applications/{applicationId}/dashboards (the ``applicationDashboards.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboards (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2794,12 +2795,12 @@ class AsyncDataTablesNode(AsyncNode):
         """Send GET /applications/{applicationId}/data-tables (the ``dataTables.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTables (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2841,14 +2842,14 @@ class AsyncDeviceRecipesNode(AsyncNode):
         """Send GET /applications/{applicationId}/device-recipes (the ``deviceRecipes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipes (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2884,8 +2885,8 @@ class AsyncDeviceRecipesNode(AsyncNode):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My New Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2905,8 +2906,8 @@ class AsyncApplicationDeviceCountsNode(AsyncNode):
         """Send GET /applications/{applicationId}/deviceCounts (the ``application.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2970,20 +2971,20 @@ class AsyncDevicesNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices (the ``devices.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus', 'deletedAt')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            deviceClass (in query, JSON (deviceClassFilter), optional)
-            tagFilter (in query, JSON (deviceTagFilter), optional)
-            excludeConnectionInfo (in query, string, optional)
-            parentId (in query, string, optional)
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
-            queryDeleted (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus', 'deletedAt'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            deviceClass (Any, in query, JSON (deviceClassFilter), optional)
+            tagFilter (Any, in query, JSON (deviceTagFilter), optional)
+            excludeConnectionInfo (str | int | float, in query, optional)
+            parentId (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
+            queryDeleted (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Devices (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3017,8 +3018,8 @@ class AsyncDevicesNode(AsyncNode):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device", "deviceClass": "standalone", "name": "My New Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3129,14 +3130,14 @@ class AsyncEventsNode(AsyncNode):
         """Send GET /applications/{applicationId}/events (the ``events.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'subject', 'id', 'creationDate', 'lastUpdated', 'level', 'state', 'deviceId')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'subject')
-            filter (in query, string, optional)
-            state (in query, string, optional, one of 'new', 'acknowledged', 'resolved')
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
+            sortField (Literal['subject', 'id', 'creationDate', 'lastUpdated', 'level', 'state', 'deviceId'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['subject'], in query, optional)
+            filter (str | int | float, in query, optional)
+            state (Literal['new', 'acknowledged', 'resolved'], in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Events (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3184,12 +3185,12 @@ class AsyncEventsNode(AsyncNode):
         Example body: {"comment": "Looking into this issue", "state": "acknowledged"}
 
         Keyword parameters:
-            filterField (in query, string, optional, one of 'subject')
-            filter (in query, string, optional)
-            state (in query, string, optional, one of 'new', 'acknowledged', 'resolved')
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            filterField (Literal['subject'], in query, optional)
+            filter (str | int | float, in query, optional)
+            state (Literal['new', 'acknowledged', 'resolved'], in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3269,14 +3270,14 @@ class AsyncExperienceNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/experience (the ``experience.delete`` endpoint).
 
         Keyword parameters:
-            keepUsers (in query, string, optional)
-            keepGroups (in query, string, optional)
-            keepSlugs (in query, string, optional)
-            keepDomains (in query, string, optional)
-            removeVersions (in query, string, optional)
-            keepViews (in query, string, optional)
-            keepEndpoints (in query, string, optional)
-            removeWorkflows (in query, string, optional)
+            keepUsers (str | int | float, in query, optional)
+            keepGroups (str | int | float, in query, optional)
+            keepSlugs (str | int | float, in query, optional)
+            keepDomains (str | int | float, in query, optional)
+            removeVersions (str | int | float, in query, optional)
+            keepViews (str | int | float, in query, optional)
+            keepEndpoints (str | int | float, in query, optional)
+            removeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3338,15 +3339,15 @@ class AsyncFilesNode(AsyncNode):
         """Send GET /applications/{applicationId}/files (the ``files.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'lastUpdated', 'type', 'name', 'creationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            type (in query, string, optional)
-            status (in query, string, optional, one of 'completed', 'pending')
-            directory (in query, string, optional)
+            sortField (Literal['lastUpdated', 'type', 'name', 'creationDate'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            type (str | int | float, in query, optional)
+            status (Literal['completed', 'pending'], in query, optional)
+            directory (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Files (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3401,17 +3402,17 @@ class AsyncFlowsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows (the ``flows.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            flowClass (in query, string, optional, default 'cloud', one of 'edge', 'embedded', 'cloud', 'customNode', 'experience')
-            triggerFilter (in query, JSON (flowTriggerFilter), optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowQuery), sent as JSON text, optional)
-            allVersions (in query, string, optional, default False)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            flowClass (Literal['edge', 'embedded', 'cloud', 'customNode', 'experience'], in query, optional, default 'cloud')
+            triggerFilter (Any, in query, JSON (flowTriggerFilter), optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowQuery), sent as JSON text, optional)
+            allVersions (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flows (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3453,7 +3454,7 @@ class AsyncFlowsNode(AsyncNode):
         Example body: {"description": "Description of my new workflow", "name": "My New Workflow"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3532,9 +3533,9 @@ class AsyncApplicationImportNode(AsyncNode):
         """Send POST /applications/{applicationId}/import (the ``application.import`` endpoint).
 
         Keyword parameters:
-            importBundle (in multipart, file, optional)
-            email (in multipart, string, optional)
-            options (in multipart, object (importIntoApplicationOptions), sent as JSON text, optional)
+            importBundle (FileInput, in multipart, optional)
+            email (str | int | float, in multipart, optional)
+            options (Mapping[str, Any], in multipart, JSON (importIntoApplicationOptions), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3554,8 +3555,8 @@ class AsyncApplicationImportLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/importLogs (the ``application.importLogs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationImportExecutions (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3575,12 +3576,12 @@ class AsyncIntegrationsNode(AsyncNode):
         """Send GET /applications/{applicationId}/integrations (the ``integrations.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'integrationType', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'integrationType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'integrationType', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'integrationType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Integrations (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3656,11 +3657,11 @@ class AsyncApplicationJobLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/jobLogs (the ``applicationJobLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'runQueuedAt', one of 'name', 'status', 'resourceType', 'runQueuedAt', 'runStartedAt', 'runCompletedAt')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            query (in query, object (advancedApplicationJobLogQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'status', 'resourceType', 'runQueuedAt', 'runStartedAt', 'runCompletedAt'], in query, optional, default 'runQueuedAt')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            query (Mapping[str, Any], in query, JSON (advancedApplicationJobLogQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationJobLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3680,13 +3681,13 @@ class AsyncApplicationKeysNode(AsyncNode):
         """Send GET /applications/{applicationId}/keys (the ``applicationKeys.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'key', 'status', 'id', 'creationDate', 'lastUpdated', 'name')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'key', 'status', 'name')
-            filter (in query, string, optional)
-            query (in query, object (advancedApplicationKeyQuery), sent as JSON text, optional)
+            sortField (Literal['key', 'status', 'id', 'creationDate', 'lastUpdated', 'name'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['key', 'status', 'name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedApplicationKeyQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationKeys (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3756,8 +3757,8 @@ class AsyncApplicationMqttSubscriptionStreamNode(AsyncNode):
         """Send GET /applications/{applicationId}/mqttSubscriptionStream (the ``application.mqttSubscriptionStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
-            topic (in query, string, required)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
+            topic (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -3777,8 +3778,8 @@ class AsyncApplicationNotebookMinuteCountsNode(AsyncNode):
         """Send GET /applications/{applicationId}/notebookMinuteCounts (the ``application.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3798,12 +3799,12 @@ class AsyncNotebooksNode(AsyncNode):
         """Send GET /applications/{applicationId}/notebooks (the ``notebooks.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Notebooks (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3843,9 +3844,9 @@ class AsyncApplicationPayloadCountsNode(AsyncNode):
         """Send GET /applications/{applicationId}/payloadCounts (the ``application.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3865,11 +3866,11 @@ class AsyncApplicationPayloadCountsBreakdownNode(AsyncNode):
         """Send GET /applications/{applicationId}/payloadCountsBreakdown (the ``application.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3889,16 +3890,16 @@ class AsyncPrivateFilesNode(AsyncNode):
         """Send GET /applications/{applicationId}/privateFiles (the ``privateFiles.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'lastUpdated', 'type', 'name', 'creationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            type (in query, string, optional)
-            status (in query, string, optional, one of 'completed', 'pending')
-            directory (in query, string, optional)
-            urlTTL (in query, string, optional, default 900)
+            sortField (Literal['lastUpdated', 'type', 'name', 'creationDate'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            type (str | int | float, in query, optional)
+            status (Literal['completed', 'pending'], in query, optional)
+            directory (str | int | float, in query, optional)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Files (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3975,12 +3976,12 @@ class AsyncResourceJobsNode(AsyncNode):
         """Send GET /applications/{applicationId}/resource-jobs (the ``resourceJobs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested', 'resourceType')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'resourceType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested', 'resourceType'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'resourceType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ResourceJobs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4028,7 +4029,7 @@ class AsyncApplicationSearchNode(AsyncNode):
         """Send GET /applications/{applicationId}/search (the ``application.search`` endpoint).
 
         Keyword parameters:
-            filter (in query, string, required)
+            filter (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationSearchResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4048,12 +4049,12 @@ class AsyncApplicationApiTokensNode(AsyncNode):
         """Send GET /applications/{applicationId}/tokens (the ``applicationApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiTokens (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4099,12 +4100,12 @@ class AsyncWebhooksNode(AsyncNode):
         """Send GET /applications/{applicationId}/webhooks (the ``webhooks.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Webhooks (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4207,10 +4208,10 @@ class AsyncDashboardValidateContextNode(AsyncNode):
         Example body: {"myContextVariable": "myValue", "myOtherVariable": "575ecf887ae143cd83dc4aa2"}
 
         Keyword parameters:
-            password (in query, string, optional)
-            duration (in query, string, optional)
-            resolution (in query, string, optional)
-            end (in query, string, optional)
+            password (str | int | float, in query, optional)
+            duration (str | int | float, in query, optional)
+            resolution (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ValidateContextSuccess (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4230,13 +4231,13 @@ class AsyncInstanceAuditLogsNode(AsyncNode):
         """Send GET /instance/{instanceId}/audit-logs (the ``instanceAuditLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'creationDate', 'responseStatus', 'actorName')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            start (in query, string, optional)
-            end (in query, string, optional)
-            auditLogFilter (in query, JSON (instanceAuditLogFilter), optional)
+            sortField (Literal['creationDate', 'responseStatus', 'actorName'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            auditLogFilter (Any, in query, JSON (instanceAuditLogFilter), optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceAuditLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4256,8 +4257,8 @@ class AsyncInstanceDeviceCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/deviceCounts (the ``instance.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4306,13 +4307,13 @@ class AsyncInstanceHistoricalSummariesNode(AsyncNode):
         """Send GET /instances/{instanceId}/historicalSummaries (the ``instance.historicalSummaries`` endpoint).
 
         Keyword parameters:
-            month (in query, string, optional, default 'now')
-            sortField (in query, string, optional, default 'currentPeriodStart', one of 'resourceId', 'currentPeriodStart')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'resourceType', 'resourceId', 'ownerId', 'ownerType')
-            filter (in query, string, optional)
+            month (str | int | float, in query, optional, default 'now')
+            sortField (Literal['resourceId', 'currentPeriodStart'], in query, optional, default 'currentPeriodStart')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['resourceType', 'resourceId', 'ownerId', 'ownerType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> HistoricalSummaries (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4332,10 +4333,10 @@ class AsyncInstanceMembersNode(AsyncNode):
         """Send GET /instances/{instanceId}/members (the ``instanceMembers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'email', 'role')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceMembers (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4371,12 +4372,12 @@ class AsyncInstanceCustomNodesNode(AsyncNode):
         """Send GET /instances/{instanceId}/nodes (the ``instanceCustomNodes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceCustomNodes (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4431,8 +4432,8 @@ class AsyncInstanceNotebookMinuteCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/notebookMinuteCounts (the ``instance.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4452,12 +4453,12 @@ class AsyncInstanceNotificationRulesNode(AsyncNode):
         """Send GET /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotificationRules (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4504,14 +4505,14 @@ class AsyncInstanceOrgsNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs (the ``instanceOrgs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            summaryInclude (in query, string, optional)
-            query (in query, object (advancedInstanceOrgQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedInstanceOrgQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4569,7 +4570,7 @@ class AsyncInstanceOrgsNode(AsyncNode):
         Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -4589,9 +4590,9 @@ class AsyncInstancePayloadCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/payloadCounts (the ``instance.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4611,11 +4612,11 @@ class AsyncInstancePayloadCountsBreakdownNode(AsyncNode):
         """Send GET /instances/{instanceId}/payloadCountsBreakdown (the ``instance.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4635,16 +4636,16 @@ class AsyncInstanceSandboxesNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes (the ``instanceSandboxes.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
-            sortField (in query, string, optional, default 'email', one of 'firstName', 'lastName', 'email', 'id', 'creationDate', 'lastSuccessfulLogin', 'lastFailedLogin', 'failedLoginCount', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            startingAfterId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            endingBeforeId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            limit (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'firstName', 'lastName', 'email')
-            filter (in query, string, optional)
-            includeDeleted (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
+            sortField (Literal['firstName', 'lastName', 'email', 'id', 'creationDate', 'lastSuccessfulLogin', 'lastFailedLogin', 'failedLoginCount', 'lastUpdated'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            startingAfterId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            endingBeforeId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            limit (str | int | float, in query, optional, default 100)
+            filterField (Literal['firstName', 'lastName', 'email'], in query, optional)
+            filter (str | int | float, in query, optional)
+            includeDeleted (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandboxes (``.http_response()`` gives the response).
         Paginated (cursor): iterating the result walks every page.
@@ -4664,12 +4665,12 @@ class AsyncInstanceApiTokensNode(AsyncNode):
         """Send GET /instances/{instanceId}/tokens (the ``instanceApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4896,13 +4897,13 @@ class AsyncAuditLogsNode(AsyncNode):
         """Send GET /orgs/{orgId}/audit-logs (the ``auditLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'creationDate', 'responseStatus', 'actorName')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            start (in query, string, optional)
-            end (in query, string, optional)
-            auditLogFilter (in query, JSON (auditLogFilter), optional)
+            sortField (Literal['creationDate', 'responseStatus', 'actorName'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            auditLogFilter (Any, in query, JSON (auditLogFilter), optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuditLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4922,8 +4923,8 @@ class AsyncOrgDeviceCountsNode(AsyncNode):
         """Send GET /orgs/{orgId}/deviceCounts (the ``org.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4978,7 +4979,7 @@ class AsyncOrgInvitesPathNode(AsyncNode):
         """Send DELETE /orgs/{orgId}/invites (the ``org.revokeInvite`` endpoint).
 
         Keyword parameters:
-            inviteId (in query, string, required, pattern ^[A-Fa-f\\d]{24}$)
+            inviteId (str | int | float, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInvites (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5010,8 +5011,8 @@ class AsyncOrgMemberNode(AsyncNode):
         Example body: {"role": "view", "userId": "575ef90f7ae143cd83dc4aad"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5024,9 +5025,9 @@ class AsyncOrgMemberNode(AsyncNode):
         """Send DELETE /orgs/{orgId}/member (the ``org.removeMember`` endpoint).
 
         Keyword parameters:
-            userId (in query, string, required, pattern ^[A-Fa-f\\d]{24}$)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            userId (str | int | float, in query, required, pattern ^[A-Fa-f\\d]{24}$)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5046,8 +5047,8 @@ class AsyncOrgNotebookMinuteCountsNode(AsyncNode):
         """Send GET /orgs/{orgId}/notebookMinuteCounts (the ``org.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5067,9 +5068,9 @@ class AsyncOrgPayloadCountsNode(AsyncNode):
         """Send GET /orgs/{orgId}/payloadCounts (the ``org.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5089,11 +5090,11 @@ class AsyncOrgPayloadCountsBreakdownNode(AsyncNode):
         """Send GET /orgs/{orgId}/payloadCountsBreakdown (the ``org.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5629,8 +5630,8 @@ class AsyncDeviceRecipeNode(AsyncNode):
         """Send GET /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.get`` endpoint).
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5666,8 +5667,8 @@ class AsyncDeviceRecipeNode(AsyncNode):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My Updated Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5698,9 +5699,9 @@ class AsyncDevicesAttributeNamesNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/attributeNames (the ``devices.attributeNames`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            dataType (in query, JSON (deviceAttributeDataTypeFilter), optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            dataType (Any, in query, JSON (deviceAttributeDataTypeFilter), optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AttributeNamesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5769,14 +5770,14 @@ class AsyncDevicesCompositeStateNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/compositeState (the ``devices.getCompositeState`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            attributes (in query, string, optional)
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            attributes (str | int | float, in query, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CompositeDevicesState (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -5841,8 +5842,8 @@ class AsyncDevicesDeviceNamesNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/deviceNames (the ``devices.deviceNames`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceNamesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5889,8 +5890,8 @@ class AsyncDevicesExportNode(AsyncNode):
         Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
 
         Keyword parameters:
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6050,8 +6051,8 @@ class AsyncDevicesTagKeysNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/tagKeys (the ``devices.tagKeys`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> TagKeysResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6071,9 +6072,9 @@ class AsyncDevicesTagValuesNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/tagValues (the ``devices.tagValues`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            key (in query, string, required)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            key (str | int | float, in query, required)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> TagValuesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6145,9 +6146,9 @@ class AsyncDeviceNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId} (the ``device.get`` endpoint).
 
         Keyword parameters:
-            excludeConnectionInfo (in query, string, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            excludeConnectionInfo (str | int | float, in query, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6181,8 +6182,8 @@ class AsyncDeviceNode(AsyncNode):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device", "deviceClass": "standalone", "name": "My Updated Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6225,14 +6226,14 @@ class AsyncEdgeDeploymentsNode(AsyncNode):
         """Send GET /applications/{applicationId}/edge/deployments (the ``edgeDeployments.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'id', 'deviceId', 'flowId', 'desiredVersion', 'currentVersion', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            version (in query, string, optional)
-            filterEmpty (in query, any, optional)
-            flowId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['id', 'deviceId', 'flowId', 'desiredVersion', 'currentVersion', 'creationDate', 'lastUpdated'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            version (str | int | float, in query, optional)
+            filterEmpty (Any, in query, optional)
+            flowId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EdgeDeployments (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6268,13 +6269,13 @@ class AsyncEmbeddedDeploymentsNode(AsyncNode):
         """Send GET /applications/{applicationId}/embedded/deployments (the ``embeddedDeployments.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 1000)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            version (in query, string, optional)
-            flowId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['id', 'creationDate', 'lastUpdated'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 1000)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            version (str | int | float, in query, optional)
+            flowId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EmbeddedDeployments (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6339,8 +6340,8 @@ class AsyncEventsDeleteNode(AsyncNode):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EventsDeleted, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6402,8 +6403,8 @@ class AsyncEventsMostRecentBySeverityNode(AsyncNode):
         """Send GET /applications/{applicationId}/events/mostRecentBySeverity (the ``events.mostRecentBySeverity`` endpoint).
 
         Keyword parameters:
-            filter (in query, string, optional)
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EventPlusNewCount (``.http_response()`` gives the response).
         Errors: 404 -> NotFoundError.
@@ -6542,13 +6543,13 @@ class AsyncExperienceEndpointsNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/endpoints (the ``experienceEndpoints.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'order', one of 'order', 'method', 'route', 'id', 'creationDate', 'requestCount', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'method', 'route')
-            filter (in query, string, optional)
-            experienceGroupId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            requestCountDuration (in query, string, optional)
-            version (in query, string, optional, default 'develop')
+            sortField (Literal['order', 'method', 'route', 'id', 'creationDate', 'requestCount', 'lastUpdated'], in query, optional, default 'order')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['method', 'route'], in query, optional)
+            filter (str | int | float, in query, optional)
+            experienceGroupId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            requestCountDuration (str | int | float, in query, optional)
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpoints (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6593,13 +6594,13 @@ class AsyncExperienceGroupsNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/groups (the ``experienceGroups.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            query (in query, object (advancedExperienceGroupQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedExperienceGroupQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceGroups (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6680,15 +6681,15 @@ class AsyncExperienceUsersNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/users (the ``experienceUsers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'firstName', 'lastName', 'email', 'id', 'creationDate', 'lastLogin', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'firstName', 'lastName', 'email')
-            filter (in query, string, optional)
-            experienceGroupId (in query, string, optional)
-            includeAncestorGroups (in query, string, optional)
-            query (in query, object (advancedExperienceUserQuery), sent as JSON text, optional)
+            sortField (Literal['firstName', 'lastName', 'email', 'id', 'creationDate', 'lastLogin', 'lastUpdated'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['firstName', 'lastName', 'email'], in query, optional)
+            filter (str | int | float, in query, optional)
+            experienceGroupId (str | int | float, in query, optional)
+            includeAncestorGroups (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedExperienceUserQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceUsers (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6730,12 +6731,12 @@ class AsyncExperienceVersionsNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/versions (the ``experienceVersions.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'version', one of 'version', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'version')
-            filter (in query, string, optional)
+            sortField (Literal['version', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'version')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['version'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6783,14 +6784,14 @@ class AsyncExperienceViewsNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/views (the ``experienceViews.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'id', 'creationDate', 'name', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            viewType (in query, string, optional, one of 'page', 'layout', 'component')
-            version (in query, string, optional, default 'develop')
+            sortField (Literal['id', 'creationDate', 'name', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            viewType (Literal['page', 'layout', 'component'], in query, optional)
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceViews (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6960,17 +6961,17 @@ class AsyncFlowsVersionNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/version (the ``flows.getByVersion`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            flowClass (in query, string, optional, default 'cloud', one of 'edge', 'embedded', 'cloud', 'customNode', 'experience')
-            version (in query, string, required)
-            triggerFilter (in query, JSON (flowTriggerFilter), optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowByVersionQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            flowClass (Literal['edge', 'embedded', 'cloud', 'customNode', 'experience'], in query, optional, default 'cloud')
+            version (str | int | float, in query, required)
+            triggerFilter (Any, in query, JSON (flowTriggerFilter), optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowByVersionQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -7022,7 +7023,7 @@ class AsyncFlowNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId} (the ``flow.get`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7063,7 +7064,7 @@ class AsyncFlowNode(AsyncNode):
         Example body: {"description": "Description of my updated workflow", "enabled": false, "name": "My Updated Workflow"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7161,7 +7162,7 @@ class AsyncIntegrationNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/integrations/{integrationId} (the ``integration.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7332,7 +7333,7 @@ class AsyncPrivateFileNode(AsyncNode):
         """Send GET /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.get`` endpoint).
 
         Keyword parameters:
-            urlTTL (in query, string, optional, default 900)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7433,7 +7434,7 @@ class AsyncResourceJobNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7544,7 +7545,7 @@ class AsyncWebhookNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7794,7 +7795,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.get`` endpoint).
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrg (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7852,7 +7853,7 @@ class AsyncInstanceOrgNode(AsyncNode):
         Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrg (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7903,8 +7904,8 @@ class AsyncInstanceSandboxNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandbox (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8006,7 +8007,7 @@ class AsyncCredentialLinkedResourcesNode(AsyncNode):
         """Send GET /applications/{applicationId}/credentials/{credentialId}/linkedResources (the ``credential.linkedResources`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CredentialLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8045,7 +8046,7 @@ class AsyncDataTableColumnNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/column (the ``dataTable.removeColumn`` endpoint).
 
         Keyword parameters:
-            columnName (in query, string, required, pattern ^[0-9a-zA-Z_-]{1,255}$)
+            columnName (str | int | float, in query, required, pattern ^[0-9a-zA-Z_-]{1,255}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTable (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8081,11 +8082,11 @@ class AsyncDataTableRowsNode(AsyncNode):
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.get`` endpoint).
 
         Keyword parameters:
-            sortColumn (in query, string, optional)
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            limit (in query, string, optional, default 1000)
-            offset (in query, string, optional, default 0)
-            includeFields (in query, string, optional)
+            sortColumn (str | int | float, in query, optional)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            limit (str | int | float, in query, optional, default 1000)
+            offset (str | int | float, in query, optional, default 0)
+            includeFields (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRows (``.http_response()`` gives the response).
         Paginated (limit/offset): iterating the result walks every page.
@@ -8154,10 +8155,10 @@ class AsyncDeviceAttributesNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes (the ``deviceAttributes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'dataType')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'name', 'dataType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'dataType'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['name', 'dataType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceAttributes (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8201,12 +8202,12 @@ class AsyncDeviceCommandNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/command (the ``device.getCommand`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCommands (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8244,7 +8245,7 @@ class AsyncDeviceCommandStreamNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/commandStream (the ``device.commandStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -8264,9 +8265,9 @@ class AsyncDeviceCompositeStateNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/compositeState (the ``device.getCompositeState`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            attributes (in query, string, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            attributes (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CompositeDeviceState (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8286,8 +8287,8 @@ class AsyncDeviceDataNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/data (the ``device.removeData`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8320,11 +8321,11 @@ class AsyncDeviceExportNode(AsyncNode):
         Example body: {"attributes": ["voltage"], "email": "export@example.com", "end": 0, "options": {"includeDate": false, "includeID": true}}
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
-            includeBlobData (in query, string, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
+            includeBlobData (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8344,12 +8345,12 @@ class AsyncDeviceLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/logs (the ``device.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8369,8 +8370,8 @@ class AsyncDevicePayloadCountsNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCounts (the ``device.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DevicePayloadCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8390,9 +8391,9 @@ class AsyncDevicePayloadCountsBreakdownNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown (the ``device.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8439,12 +8440,12 @@ class AsyncDeviceStateNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/state (the ``device.getState`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceStates (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8485,7 +8486,7 @@ class AsyncDeviceStateStreamNode(AsyncNode):
         """Send GET /applications/{applicationId}/devices/{deviceId}/stateStream (the ``device.stateStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -8777,14 +8778,14 @@ class AsyncExperienceEndpointsStatsNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/endpoints/stats (the ``experienceEndpoints.stats`` endpoint).
 
         Keyword parameters:
-            statGrouping (in query, string, optional, default 'statusCode', one of 'statusCode', 'endpointId', 'version', 'domain')
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            versionFilter (in query, string, optional)
-            domainFilter (in query, string, optional)
-            statusCodeFilter (in query, string, optional)
-            endpointIdFilter (in query, string, optional)
+            statGrouping (Literal['statusCode', 'endpointId', 'version', 'domain'], in query, optional, default 'statusCode')
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            versionFilter (str | int | float, in query, optional)
+            domainFilter (str | int | float, in query, optional)
+            statusCodeFilter (str | int | float, in query, optional)
+            endpointIdFilter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpointStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8808,7 +8809,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.get`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpoint (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8846,7 +8847,7 @@ class AsyncExperienceEndpointNode(AsyncNode):
         """Send DELETE /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8866,8 +8867,8 @@ class AsyncExperienceGroupNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.get`` endpoint).
 
         Keyword parameters:
-            includeDirectDeviceCount (in query, string, optional, default 'false')
-            includeTotalDeviceCount (in query, string, optional, default 'false')
+            includeDirectDeviceCount (str | int | float, in query, optional, default 'false')
+            includeTotalDeviceCount (str | int | float, in query, optional, default 'false')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceGroup (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9080,7 +9081,7 @@ class AsyncExperienceViewNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.get`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceView (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9133,8 +9134,8 @@ class AsyncFileMoveNode(AsyncNode):
         """Send POST /applications/{applicationId}/file/{fileId}/move (the ``file.move`` endpoint).
 
         Keyword parameters:
-            name (in query, any, optional)
-            parentDirectory (in query, any, optional)
+            name (Any, in query, optional)
+            parentDirectory (Any, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9154,7 +9155,7 @@ class AsyncFileUploadNode(AsyncNode):
         """Send POST /applications/{applicationId}/file/{fileId}/upload (the ``file.upload`` endpoint).
 
         Keyword parameters:
-            file (in multipart, file, required)
+            file (FileInput, in multipart, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9174,12 +9175,12 @@ class AsyncFlowErrorsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/errors (the ``flow.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            flowVersion (in query, string, optional)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            flowVersion (str | int | float, in query, optional)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9199,8 +9200,8 @@ class AsyncFlowLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/logs (the ``flow.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9220,11 +9221,11 @@ class AsyncFlowStatsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/stats (the ``flow.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            flowVersion (in query, string, optional)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            flowVersion (str | int | float, in query, optional)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9312,14 +9313,14 @@ class AsyncFlowVersionsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'version', one of 'version', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'version')
-            filter (in query, string, optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowVersionQuery), sent as JSON text, optional)
+            sortField (Literal['version', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'version')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['version'], in query, optional)
+            filter (str | int | float, in query, optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowVersionQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -9355,8 +9356,8 @@ class AsyncFlowVersionsNode(AsyncNode):
         Example body: {"enabled": false, "notes": "Notes about my new workflow version", "version": "v1.2.3"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
-            allowReplacement (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            allowReplacement (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9404,7 +9405,7 @@ class AsyncNotebookCancelExecutionNode(AsyncNode):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/cancelExecution (the ``notebook.cancelExecution`` endpoint).
 
         Keyword parameters:
-            executionId (in query, any, required, pattern ^[A-Fa-f\\d]{24}$)
+            executionId (Any, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9450,8 +9451,8 @@ class AsyncNotebookLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/logs (the ``notebook.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookExecutionLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9471,8 +9472,8 @@ class AsyncNotebookNotebookMinuteCountsNode(AsyncNode):
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts (the ``notebook.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9518,7 +9519,7 @@ class AsyncNotebookUploadNode(AsyncNode):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/upload (the ``notebook.upload`` endpoint).
 
         Keyword parameters:
-            jupyterFile (in multipart, file, required)
+            jupyterFile (FileInput, in multipart, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Notebook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9538,9 +9539,9 @@ class AsyncPrivateFileMoveNode(AsyncNode):
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/move (the ``privateFile.move`` endpoint).
 
         Keyword parameters:
-            name (in query, any, optional)
-            parentDirectory (in query, any, optional)
-            urlTTL (in query, string, optional, default 900)
+            name (Any, in query, optional)
+            parentDirectory (Any, in query, optional)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9560,8 +9561,8 @@ class AsyncPrivateFileUploadNode(AsyncNode):
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/upload (the ``privateFile.upload`` endpoint).
 
         Keyword parameters:
-            privateFile (in multipart, file, required)
-            urlTTL (in query, string, optional, default 900)
+            privateFile (FileInput, in multipart, required)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9581,7 +9582,7 @@ class AsyncResourceJobCancelExecutionNode(AsyncNode):
         """Send POST /applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution (the ``resourceJob.cancelExecution`` endpoint).
 
         Keyword parameters:
-            executionId (in query, any, required, pattern ^[A-Fa-f\\d]{24}$)
+            executionId (Any, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9626,8 +9627,8 @@ class AsyncResourceJobLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId}/logs (the ``resourceJob.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ResourceJobExecutionLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9647,10 +9648,10 @@ class AsyncInstanceCustomNodeErrorsNode(AsyncNode):
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/errors (the ``instanceCustomNode.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9670,9 +9671,9 @@ class AsyncInstanceCustomNodeStatsNode(AsyncNode):
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/stats (the ``instanceCustomNode.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9715,8 +9716,8 @@ class AsyncInstanceNotificationRuleLogsNode(AsyncNode):
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId}/logs (the ``instanceNotificationRule.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotificationRuleDeliveryLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9736,8 +9737,8 @@ class AsyncInstanceOrgDeviceCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/deviceCounts (the ``instanceOrg.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9757,10 +9758,10 @@ class AsyncInstanceOrgInvitesNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites (the ``instanceOrgInvites.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'inviteDate', one of 'email', 'role', 'inviteDate')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role', 'inviteDate'], in query, optional, default 'inviteDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteCollection (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9804,10 +9805,10 @@ class AsyncInstanceOrgMembersNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/members (the ``instanceOrgMembers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'email', 'role')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgMembers (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9852,8 +9853,8 @@ class AsyncInstanceOrgNotebookMinuteCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts (the ``instanceOrg.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9873,9 +9874,9 @@ class AsyncInstanceOrgPayloadCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCounts (the ``instanceOrg.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9895,11 +9896,11 @@ class AsyncInstanceOrgPayloadCountsBreakdownNode(AsyncNode):
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown (the ``instanceOrg.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9919,8 +9920,8 @@ class AsyncInstanceSandboxDeviceCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts (the ``instanceSandbox.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9940,8 +9941,8 @@ class AsyncInstanceSandboxNotebookMinuteCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts (the ``instanceSandbox.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9961,9 +9962,9 @@ class AsyncInstanceSandboxPayloadCountsNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts (the ``instanceSandbox.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9983,11 +9984,11 @@ class AsyncInstanceSandboxPayloadCountsBreakdownNode(AsyncNode):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown (the ``instanceSandbox.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10007,8 +10008,8 @@ class AsyncInstanceSandboxUndeleteNode(AsyncNode):
         """Send PATCH /instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete (the ``instanceSandbox.undelete`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandbox (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10044,7 +10045,7 @@ class AsyncDataTableRowsDeleteNode(AsyncNode):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            limit (in query, string, optional, default '1000')
+            limit (str | int | float, in query, optional, default '1000')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRowsDelete (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10113,11 +10114,11 @@ class AsyncDataTableRowsQueryNode(AsyncNode):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            sortColumn (in query, string, optional)
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            limit (in query, string, optional, default 1000)
-            offset (in query, string, optional, default 0)
-            includeFields (in query, string, optional)
+            sortColumn (str | int | float, in query, optional)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            limit (str | int | float, in query, optional, default 1000)
+            offset (str | int | float, in query, optional, default 0)
+            includeFields (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRows (``.http_response()`` gives the response).
         Paginated (limit/offset): iterating the result walks every page.
@@ -10252,8 +10253,8 @@ class AsyncExperienceEndpointLinkedResourcesNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources (the ``experienceEndpoint.linkedResources`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
-            includeCustomNodes (in query, string, optional, default False)
+            version (str | int | float, in query, optional, default 'develop')
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10273,8 +10274,8 @@ class AsyncExperienceViewLinkedResourcesNode(AsyncNode):
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId}/linkedResources (the ``experienceView.linkedResources`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
-            includeCustomNodes (in query, string, optional, default False)
+            version (str | int | float, in query, optional, default 'develop')
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10344,7 +10345,7 @@ class AsyncFlowVersionNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.get`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10363,7 +10364,7 @@ class AsyncFlowVersionNode(AsyncNode):
         Example body: {"enabled": false, "notes": "Updated workflow version notes"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10496,11 +10497,11 @@ class AsyncFlowVersionErrorsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors (the ``flowVersion.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10520,8 +10521,8 @@ class AsyncFlowVersionLogsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs (the ``flowVersion.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10541,10 +10542,10 @@ class AsyncFlowVersionStatsNode(AsyncNode):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats (the ``flowVersion.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10552,3 +10553,6 @@ class AsyncFlowVersionStatsNode(AsyncNode):
         """
         result: FlowStats = await self._send('flowVersion.stats', body[0] if body else None, params)
         return result
+
+
+_signatures.install(globals())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, overload
 
+from . import _signatures
 from ._node import MISSING, Node, _Missing
 
 if TYPE_CHECKING:
@@ -636,14 +637,14 @@ class ApplicationTemplatesNode(Node):
         """Send GET /applicationTemplates (the ``applicationTemplates.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'authorName')
-            filter (in query, string, optional)
-            keywords (in query, array, optional)
-            categoryId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'authorName'], in query, optional)
+            filter (str | int | float, in query, optional)
+            keywords (Sequence[Any], in query, optional)
+            categoryId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationTemplates (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -672,15 +673,15 @@ class ApplicationsNode(Node):
         """Send GET /applications (the ``applications.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Applications (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -729,8 +730,8 @@ class ApplicationsNode(Node):
         Example body: {"description": "Description of my new application", "name": "My New Application"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -769,14 +770,14 @@ class DashboardsNode(Node):
         """Send GET /dashboards (the ``dashboards.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'applicationId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            applicationId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'applicationId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            applicationId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboards (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -843,12 +844,12 @@ class InstancesNode(Node):
         """Send GET /instances (the ``instances.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Instances (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -869,8 +870,8 @@ class OrgInvitesNode(Node):
         """Send GET /invites (the ``orgInvites.get`` endpoint).
 
         Keyword parameters:
-            token (in query, string, required)
-            email (in query, string, required)
+            token (str | int | float, in query, required)
+            email (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteInfo (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 410 -> APIError.
@@ -996,9 +997,9 @@ class MeNode(Node):
         """Send GET /me (the ``me.get`` endpoint).
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Token scopes that allow it: me.*, me.get (or a broader all.* scope).
@@ -1027,9 +1028,9 @@ class MeNode(Node):
         Example body: {"companyName": "Example, Inc.", "email": "email@example.com", "firstName": "Example", "lastName": "Name", "password": "My new password!!1", "url": "https://example.com"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1049,14 +1050,14 @@ class OrgsNode(Node):
         """Send GET /orgs (the ``orgs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Orgs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -1081,8 +1082,8 @@ class OrgsNode(Node):
         Example body: {"description": "Description of my new organization", "name": "My New Organization"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1102,7 +1103,7 @@ class ApplicationTemplatesCategoriesNode(Node):
         """Send GET /applicationTemplates/categories (the ``applicationTemplates.getCategories`` endpoint).
 
         Keyword parameters:
-            baseId (in query, string, optional)
+            baseId (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationTemplateCategories (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1158,14 +1159,14 @@ class ApplicationsImportNode(Node):
         """Send POST /applications/import (the ``applications.import`` endpoint).
 
         Keyword parameters:
-            importBundle (in multipart, file, optional)
-            ownerId (in multipart, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            ownerType (in multipart, string, optional, default 'user', one of 'user', 'organization')
-            includeDevices (in multipart, string, optional)
-            includeDataTableRows (in multipart, string, optional)
-            includeFiles (in multipart, string, optional)
-            email (in multipart, string, optional)
-            options (in multipart, object (importNewApplicationOptions), sent as JSON text, optional)
+            importBundle (FileInput, in multipart, optional)
+            ownerId (str | int | float, in multipart, optional, pattern ^[A-Fa-f\\d]{24}$)
+            ownerType (Literal['user', 'organization'], in multipart, optional, default 'user')
+            includeDevices (str | int | float, in multipart, optional)
+            includeDataTableRows (str | int | float, in multipart, optional)
+            includeFiles (str | int | float, in multipart, optional)
+            email (str | int | float, in multipart, optional)
+            options (Mapping[str, Any], in multipart, JSON (importNewApplicationOptions), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> ApplicationCreationByTemplateResult, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError, 422 -> UnprocessableEntityError.
@@ -1185,19 +1186,19 @@ class ApplicationsPeriodSummariesNode(Node):
         """Send GET /applications/periodSummaries (the ``applications.periodSummaries`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'ownerId', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            orgId (in query, string, optional, pattern ^([A-Fa-f\\d]{24}|)$)
-            exclude (in query, string, optional)
-            include (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
+            sortField (Literal['name', 'id', 'creationDate', 'ownerId', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            orgId (str | int | float, in query, optional, pattern ^([A-Fa-f\\d]{24}|)$)
+            exclude (str | int | float, in query, optional)
+            include (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PeriodSummaries (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -1454,8 +1455,8 @@ class ApplicationNode(Node):
         """Send GET /applications/{applicationId} (the ``application.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1488,8 +1489,8 @@ class ApplicationNode(Node):
         Example body: {"description": "Description of my updated application", "name": "My Updated Application"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1547,7 +1548,7 @@ class AuthSsoDomainNode(Node):
         """Send GET /auth/ssoDomain (the ``auth.ssoDomain`` endpoint).
 
         Keyword parameters:
-            email (in query, string, required)
+            email (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> SsoRequest, 204 -> GenericModel (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1606,7 +1607,7 @@ class DashboardNode(Node):
         """Send GET /dashboards/{dashboardId} (the ``dashboard.get`` endpoint).
 
         Keyword parameters:
-            password (in query, string, optional)
+            password (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboard (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -1905,8 +1906,8 @@ class MeDeviceCountsNode(Node):
         """Send GET /me/deviceCounts (the ``me.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1932,9 +1933,9 @@ class MeDisableTwoFactorAuthNode(Node):
         Example body: {"password": "this would be your password", "twoFactorCode": "123123"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1954,9 +1955,9 @@ class MeDisconnectGithubNode(Node):
         """Send PATCH /me/disconnectGithub (the ``me.disconnectGithub`` endpoint).
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -1983,9 +1984,9 @@ class MeEnableTwoFactorAuthNode(Node):
         Example body: {"password": "this would be your password", "twoFactorAuthKey": "HBBGWJJVOVLXS4ZGNRTDOUKTMESFUR3BMRWVQND2HJYT44TOMVJA", "twoFactorCode": "012345"}
 
         Keyword parameters:
-            includeRecent (in query, string, optional)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            includeRecent (str | int | float, in query, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Me (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2041,8 +2042,8 @@ class MeNotebookMinuteCountsNode(Node):
         """Send GET /me/notebookMinuteCounts (the ``me.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2062,12 +2063,12 @@ class UserOauthClientsNode(Node):
         """Send GET /me/oauth-clients (the ``userOauthClients.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'client_name', one of 'client_name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'client_name')
-            filter (in query, string, optional)
+            sortField (Literal['client_name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'client_name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['client_name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2100,12 +2101,12 @@ class UserOauthTokensNode(Node):
         """Send GET /me/oauth-tokens (the ``userOauthTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> UserOauthTokens (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2157,9 +2158,9 @@ class MePayloadCountsNode(Node):
         """Send GET /me/payloadCounts (the ``me.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2179,11 +2180,11 @@ class MePayloadCountsBreakdownNode(Node):
         """Send GET /me/payloadCountsBreakdown (the ``me.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2203,8 +2204,8 @@ class MeRecentItemsNode(Node):
         """Send GET /me/recentItems (the ``me.fetchRecentItems`` endpoint).
 
         Keyword parameters:
-            parentId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            itemType (in query, any, required, one of 'application', 'device', 'flow', 'dashboard', 'organization')
+            parentId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            itemType (Literal['application', 'device', 'flow', 'dashboard', 'organization'], in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> RecentItemList (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -2260,12 +2261,12 @@ class UserApiTokensNode(Node):
         """Send GET /me/tokens (the ``userApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2393,8 +2394,8 @@ class OrgNode(Node):
         """Send GET /orgs/{orgId} (the ``org.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2418,8 +2419,8 @@ class OrgNode(Node):
         Example body: {"description": "Description of my updated organization", "name": "My Updated Organization"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2475,7 +2476,7 @@ class ApplicationArchiveDataNode(Node):
         """Send GET /applications/{applicationId}/archiveData (the ``application.archiveData`` endpoint).
 
         Keyword parameters:
-            date (in query, string, required)
+            date (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2513,12 +2514,12 @@ class ApplicationCertificateAuthoritiesNode(Node):
         """Send GET /applications/{applicationId}/certificate-authorities (the ``applicationCertificateAuthorities.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificateAuthorities (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2558,12 +2559,12 @@ class ApplicationCertificatesNode(Node):
         """Send GET /applications/{applicationId}/certificates (the ``applicationCertificates.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'certificateInfo.commonName', one of 'certificateInfo.commonName', 'status', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'certificateInfo.commonName', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['certificateInfo.commonName', 'status', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'certificateInfo.commonName')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['certificateInfo.commonName', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationCertificates (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2641,12 +2642,12 @@ class CredentialsNode(Node):
         """Send GET /applications/{applicationId}/credentials (the ``credentials.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'name', 'type', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'type')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'type', 'creationDate', 'lastUpdated'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'type'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Credentials (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2723,12 +2724,12 @@ class ApplicationDashboardsNode(Node):
         """Send GET /applications/{applicationId}/dashboards (the ``applicationDashboards.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Dashboards (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2805,12 +2806,12 @@ class DataTablesNode(Node):
         """Send GET /applications/{applicationId}/data-tables (the ``dataTables.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTables (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2853,14 +2854,14 @@ class DeviceRecipesNode(Node):
         """Send GET /applications/{applicationId}/device-recipes (the ``deviceRecipes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipes (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -2897,8 +2898,8 @@ class DeviceRecipesNode(Node):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My New Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2918,8 +2919,8 @@ class ApplicationDeviceCountsNode(Node):
         """Send GET /applications/{applicationId}/deviceCounts (the ``application.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -2983,20 +2984,20 @@ class DevicesNode(Node):
         """Send GET /applications/{applicationId}/devices (the ``devices.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus', 'deletedAt')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            deviceClass (in query, JSON (deviceClassFilter), optional)
-            tagFilter (in query, JSON (deviceTagFilter), optional)
-            excludeConnectionInfo (in query, string, optional)
-            parentId (in query, string, optional)
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
-            queryDeleted (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus', 'deletedAt'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            deviceClass (Any, in query, JSON (deviceClassFilter), optional)
+            tagFilter (Any, in query, JSON (deviceTagFilter), optional)
+            excludeConnectionInfo (str | int | float, in query, optional)
+            parentId (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
+            queryDeleted (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Devices (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3031,8 +3032,8 @@ class DevicesNode(Node):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my new device", "deviceClass": "standalone", "name": "My New Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3143,14 +3144,14 @@ class EventsNode(Node):
         """Send GET /applications/{applicationId}/events (the ``events.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'subject', 'id', 'creationDate', 'lastUpdated', 'level', 'state', 'deviceId')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'subject')
-            filter (in query, string, optional)
-            state (in query, string, optional, one of 'new', 'acknowledged', 'resolved')
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
+            sortField (Literal['subject', 'id', 'creationDate', 'lastUpdated', 'level', 'state', 'deviceId'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['subject'], in query, optional)
+            filter (str | int | float, in query, optional)
+            state (Literal['new', 'acknowledged', 'resolved'], in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Events (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3199,12 +3200,12 @@ class EventsNode(Node):
         Example body: {"comment": "Looking into this issue", "state": "acknowledged"}
 
         Keyword parameters:
-            filterField (in query, string, optional, one of 'subject')
-            filter (in query, string, optional)
-            state (in query, string, optional, one of 'new', 'acknowledged', 'resolved')
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            filterField (Literal['subject'], in query, optional)
+            filter (str | int | float, in query, optional)
+            state (Literal['new', 'acknowledged', 'resolved'], in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3284,14 +3285,14 @@ class ExperienceNode(Node):
         """Send DELETE /applications/{applicationId}/experience (the ``experience.delete`` endpoint).
 
         Keyword parameters:
-            keepUsers (in query, string, optional)
-            keepGroups (in query, string, optional)
-            keepSlugs (in query, string, optional)
-            keepDomains (in query, string, optional)
-            removeVersions (in query, string, optional)
-            keepViews (in query, string, optional)
-            keepEndpoints (in query, string, optional)
-            removeWorkflows (in query, string, optional)
+            keepUsers (str | int | float, in query, optional)
+            keepGroups (str | int | float, in query, optional)
+            keepSlugs (str | int | float, in query, optional)
+            keepDomains (str | int | float, in query, optional)
+            removeVersions (str | int | float, in query, optional)
+            keepViews (str | int | float, in query, optional)
+            keepEndpoints (str | int | float, in query, optional)
+            removeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3353,15 +3354,15 @@ class FilesNode(Node):
         """Send GET /applications/{applicationId}/files (the ``files.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'lastUpdated', 'type', 'name', 'creationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            type (in query, string, optional)
-            status (in query, string, optional, one of 'completed', 'pending')
-            directory (in query, string, optional)
+            sortField (Literal['lastUpdated', 'type', 'name', 'creationDate'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            type (str | int | float, in query, optional)
+            status (Literal['completed', 'pending'], in query, optional)
+            directory (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Files (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3417,17 +3418,17 @@ class FlowsNode(Node):
         """Send GET /applications/{applicationId}/flows (the ``flows.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            flowClass (in query, string, optional, default 'cloud', one of 'edge', 'embedded', 'cloud', 'customNode', 'experience')
-            triggerFilter (in query, JSON (flowTriggerFilter), optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowQuery), sent as JSON text, optional)
-            allVersions (in query, string, optional, default False)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            flowClass (Literal['edge', 'embedded', 'cloud', 'customNode', 'experience'], in query, optional, default 'cloud')
+            triggerFilter (Any, in query, JSON (flowTriggerFilter), optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowQuery), sent as JSON text, optional)
+            allVersions (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flows (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3470,7 +3471,7 @@ class FlowsNode(Node):
         Example body: {"description": "Description of my new workflow", "name": "My New Workflow"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3549,9 +3550,9 @@ class ApplicationImportNode(Node):
         """Send POST /applications/{applicationId}/import (the ``application.import`` endpoint).
 
         Keyword parameters:
-            importBundle (in multipart, file, optional)
-            email (in multipart, string, optional)
-            options (in multipart, object (importIntoApplicationOptions), sent as JSON text, optional)
+            importBundle (FileInput, in multipart, optional)
+            email (str | int | float, in multipart, optional)
+            options (Mapping[str, Any], in multipart, JSON (importIntoApplicationOptions), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Application, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3571,8 +3572,8 @@ class ApplicationImportLogsNode(Node):
         """Send GET /applications/{applicationId}/importLogs (the ``application.importLogs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationImportExecutions (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3592,12 +3593,12 @@ class IntegrationsNode(Node):
         """Send GET /applications/{applicationId}/integrations (the ``integrations.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'integrationType', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'integrationType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'integrationType', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'integrationType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Integrations (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3674,11 +3675,11 @@ class ApplicationJobLogsNode(Node):
         """Send GET /applications/{applicationId}/jobLogs (the ``applicationJobLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'runQueuedAt', one of 'name', 'status', 'resourceType', 'runQueuedAt', 'runStartedAt', 'runCompletedAt')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            query (in query, object (advancedApplicationJobLogQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'status', 'resourceType', 'runQueuedAt', 'runStartedAt', 'runCompletedAt'], in query, optional, default 'runQueuedAt')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            query (Mapping[str, Any], in query, JSON (advancedApplicationJobLogQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationJobLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3699,13 +3700,13 @@ class ApplicationKeysNode(Node):
         """Send GET /applications/{applicationId}/keys (the ``applicationKeys.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'key', 'status', 'id', 'creationDate', 'lastUpdated', 'name')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'key', 'status', 'name')
-            filter (in query, string, optional)
-            query (in query, object (advancedApplicationKeyQuery), sent as JSON text, optional)
+            sortField (Literal['key', 'status', 'id', 'creationDate', 'lastUpdated', 'name'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['key', 'status', 'name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedApplicationKeyQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationKeys (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3776,8 +3777,8 @@ class ApplicationMqttSubscriptionStreamNode(Node):
         """Send GET /applications/{applicationId}/mqttSubscriptionStream (the ``application.mqttSubscriptionStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
-            topic (in query, string, required)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
+            topic (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -3798,8 +3799,8 @@ class ApplicationNotebookMinuteCountsNode(Node):
         """Send GET /applications/{applicationId}/notebookMinuteCounts (the ``application.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3819,12 +3820,12 @@ class NotebooksNode(Node):
         """Send GET /applications/{applicationId}/notebooks (the ``notebooks.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Notebooks (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3865,9 +3866,9 @@ class ApplicationPayloadCountsNode(Node):
         """Send GET /applications/{applicationId}/payloadCounts (the ``application.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3887,11 +3888,11 @@ class ApplicationPayloadCountsBreakdownNode(Node):
         """Send GET /applications/{applicationId}/payloadCountsBreakdown (the ``application.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -3911,16 +3912,16 @@ class PrivateFilesNode(Node):
         """Send GET /applications/{applicationId}/privateFiles (the ``privateFiles.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'lastUpdated', 'type', 'name', 'creationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            type (in query, string, optional)
-            status (in query, string, optional, one of 'completed', 'pending')
-            directory (in query, string, optional)
-            urlTTL (in query, string, optional, default 900)
+            sortField (Literal['lastUpdated', 'type', 'name', 'creationDate'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            type (str | int | float, in query, optional)
+            status (Literal['completed', 'pending'], in query, optional)
+            directory (str | int | float, in query, optional)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Files (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -3998,12 +3999,12 @@ class ResourceJobsNode(Node):
         """Send GET /applications/{applicationId}/resource-jobs (the ``resourceJobs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested', 'resourceType')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'resourceType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'lastExecutionRequested', 'resourceType'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'resourceType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ResourceJobs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4052,7 +4053,7 @@ class ApplicationSearchNode(Node):
         """Send GET /applications/{applicationId}/search (the ``application.search`` endpoint).
 
         Keyword parameters:
-            filter (in query, string, required)
+            filter (str | int | float, in query, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApplicationSearchResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4072,12 +4073,12 @@ class ApplicationApiTokensNode(Node):
         """Send GET /applications/{applicationId}/tokens (the ``applicationApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiTokens (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4124,12 +4125,12 @@ class WebhooksNode(Node):
         """Send GET /applications/{applicationId}/webhooks (the ``webhooks.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Webhooks (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4233,10 +4234,10 @@ class DashboardValidateContextNode(Node):
         Example body: {"myContextVariable": "myValue", "myOtherVariable": "575ecf887ae143cd83dc4aa2"}
 
         Keyword parameters:
-            password (in query, string, optional)
-            duration (in query, string, optional)
-            resolution (in query, string, optional)
-            end (in query, string, optional)
+            password (str | int | float, in query, optional)
+            duration (str | int | float, in query, optional)
+            resolution (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ValidateContextSuccess (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4256,13 +4257,13 @@ class InstanceAuditLogsNode(Node):
         """Send GET /instance/{instanceId}/audit-logs (the ``instanceAuditLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'creationDate', 'responseStatus', 'actorName')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            start (in query, string, optional)
-            end (in query, string, optional)
-            auditLogFilter (in query, JSON (instanceAuditLogFilter), optional)
+            sortField (Literal['creationDate', 'responseStatus', 'actorName'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            auditLogFilter (Any, in query, JSON (instanceAuditLogFilter), optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceAuditLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4283,8 +4284,8 @@ class InstanceDeviceCountsNode(Node):
         """Send GET /instances/{instanceId}/deviceCounts (the ``instance.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4333,13 +4334,13 @@ class InstanceHistoricalSummariesNode(Node):
         """Send GET /instances/{instanceId}/historicalSummaries (the ``instance.historicalSummaries`` endpoint).
 
         Keyword parameters:
-            month (in query, string, optional, default 'now')
-            sortField (in query, string, optional, default 'currentPeriodStart', one of 'resourceId', 'currentPeriodStart')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'resourceType', 'resourceId', 'ownerId', 'ownerType')
-            filter (in query, string, optional)
+            month (str | int | float, in query, optional, default 'now')
+            sortField (Literal['resourceId', 'currentPeriodStart'], in query, optional, default 'currentPeriodStart')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['resourceType', 'resourceId', 'ownerId', 'ownerType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> HistoricalSummaries (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4360,10 +4361,10 @@ class InstanceMembersNode(Node):
         """Send GET /instances/{instanceId}/members (the ``instanceMembers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'email', 'role')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceMembers (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4399,12 +4400,12 @@ class InstanceCustomNodesNode(Node):
         """Send GET /instances/{instanceId}/nodes (the ``instanceCustomNodes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceCustomNodes (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4460,8 +4461,8 @@ class InstanceNotebookMinuteCountsNode(Node):
         """Send GET /instances/{instanceId}/notebookMinuteCounts (the ``instance.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4481,12 +4482,12 @@ class InstanceNotificationRulesNode(Node):
         """Send GET /instances/{instanceId}/notification-rules (the ``instanceNotificationRules.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotificationRules (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4534,14 +4535,14 @@ class InstanceOrgsNode(Node):
         """Send GET /instances/{instanceId}/orgs (the ``instanceOrgs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            summaryInclude (in query, string, optional)
-            query (in query, object (advancedInstanceOrgQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedInstanceOrgQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4600,7 +4601,7 @@ class InstanceOrgsNode(Node):
         Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError.
@@ -4620,9 +4621,9 @@ class InstancePayloadCountsNode(Node):
         """Send GET /instances/{instanceId}/payloadCounts (the ``instance.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4642,11 +4643,11 @@ class InstancePayloadCountsBreakdownNode(Node):
         """Send GET /instances/{instanceId}/payloadCountsBreakdown (the ``instance.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -4666,16 +4667,16 @@ class InstanceSandboxesNode(Node):
         """Send GET /instances/{instanceId}/sandboxes (the ``instanceSandboxes.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
-            sortField (in query, string, optional, default 'email', one of 'firstName', 'lastName', 'email', 'id', 'creationDate', 'lastSuccessfulLogin', 'lastFailedLogin', 'failedLoginCount', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            startingAfterId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            endingBeforeId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            limit (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'firstName', 'lastName', 'email')
-            filter (in query, string, optional)
-            includeDeleted (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
+            sortField (Literal['firstName', 'lastName', 'email', 'id', 'creationDate', 'lastSuccessfulLogin', 'lastFailedLogin', 'failedLoginCount', 'lastUpdated'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            startingAfterId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            endingBeforeId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            limit (str | int | float, in query, optional, default 100)
+            filterField (Literal['firstName', 'lastName', 'email'], in query, optional)
+            filter (str | int | float, in query, optional)
+            includeDeleted (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandboxes (``.http_response()`` gives the response).
         Paginated (cursor): iterating the result walks every page.
@@ -4696,12 +4697,12 @@ class InstanceApiTokensNode(Node):
         """Send GET /instances/{instanceId}/tokens (the ``instanceApiTokens.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name', 'status')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'status', 'id', 'creationDate', 'lastUpdated', 'expirationDate'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name', 'status'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ApiToken (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4929,13 +4930,13 @@ class AuditLogsNode(Node):
         """Send GET /orgs/{orgId}/audit-logs (the ``auditLogs.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'creationDate', one of 'creationDate', 'responseStatus', 'actorName')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            start (in query, string, optional)
-            end (in query, string, optional)
-            auditLogFilter (in query, JSON (auditLogFilter), optional)
+            sortField (Literal['creationDate', 'responseStatus', 'actorName'], in query, optional, default 'creationDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            auditLogFilter (Any, in query, JSON (auditLogFilter), optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AuditLogs (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -4956,8 +4957,8 @@ class OrgDeviceCountsNode(Node):
         """Send GET /orgs/{orgId}/deviceCounts (the ``org.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5012,7 +5013,7 @@ class OrgInvitesPathNode(Node):
         """Send DELETE /orgs/{orgId}/invites (the ``org.revokeInvite`` endpoint).
 
         Keyword parameters:
-            inviteId (in query, string, required, pattern ^[A-Fa-f\\d]{24}$)
+            inviteId (str | int | float, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInvites (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5044,8 +5045,8 @@ class OrgMemberNode(Node):
         Example body: {"role": "view", "userId": "575ef90f7ae143cd83dc4aad"}
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5058,9 +5059,9 @@ class OrgMemberNode(Node):
         """Send DELETE /orgs/{orgId}/member (the ``org.removeMember`` endpoint).
 
         Keyword parameters:
-            userId (in query, string, required, pattern ^[A-Fa-f\\d]{24}$)
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            userId (str | int | float, in query, required, pattern ^[A-Fa-f\\d]{24}$)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Org (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5080,8 +5081,8 @@ class OrgNotebookMinuteCountsNode(Node):
         """Send GET /orgs/{orgId}/notebookMinuteCounts (the ``org.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5101,9 +5102,9 @@ class OrgPayloadCountsNode(Node):
         """Send GET /orgs/{orgId}/payloadCounts (the ``org.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5123,11 +5124,11 @@ class OrgPayloadCountsBreakdownNode(Node):
         """Send GET /orgs/{orgId}/payloadCountsBreakdown (the ``org.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5663,8 +5664,8 @@ class DeviceRecipeNode(Node):
         """Send GET /applications/{applicationId}/device-recipes/{deviceRecipeId} (the ``deviceRecipe.get`` endpoint).
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5700,8 +5701,8 @@ class DeviceRecipeNode(Node):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device recipe", "deviceClass": "standalone", "deviceDescription": "Future device description", "deviceName": "Future device name", "name": "My Updated Device Recipe", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceRecipe (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5732,9 +5733,9 @@ class DevicesAttributeNamesNode(Node):
         """Send GET /applications/{applicationId}/devices/attributeNames (the ``devices.attributeNames`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            dataType (in query, JSON (deviceAttributeDataTypeFilter), optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            dataType (Any, in query, JSON (deviceAttributeDataTypeFilter), optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> AttributeNamesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5803,14 +5804,14 @@ class DevicesCompositeStateNode(Node):
         """Send GET /applications/{applicationId}/devices/compositeState (the ``devices.getCompositeState`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            attributes (in query, string, optional)
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            attributes (str | int | float, in query, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated', 'connectionStatus'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CompositeDevicesState (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -5876,8 +5877,8 @@ class DevicesDeviceNamesNode(Node):
         """Send GET /applications/{applicationId}/devices/deviceNames (the ``devices.deviceNames`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceNamesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -5924,8 +5925,8 @@ class DevicesExportNode(Node):
         Example body: {"email": "email@example.com", "query": {"name": {"$ne": "My Device"}}}
 
         Keyword parameters:
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6085,8 +6086,8 @@ class DevicesTagKeysNode(Node):
         """Send GET /applications/{applicationId}/devices/tagKeys (the ``devices.tagKeys`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> TagKeysResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6106,9 +6107,9 @@ class DevicesTagValuesNode(Node):
         """Send GET /applications/{applicationId}/devices/tagValues (the ``devices.tagValues`` endpoint).
 
         Keyword parameters:
-            query (in query, object (advancedDeviceQuery), sent as JSON text, optional)
-            key (in query, string, required)
-            startsWith (in query, string, optional)
+            query (Mapping[str, Any], in query, JSON (advancedDeviceQuery), sent as JSON text, optional)
+            key (str | int | float, in query, required)
+            startsWith (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> TagValuesResponse (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6180,9 +6181,9 @@ class DeviceNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId} (the ``device.get`` endpoint).
 
         Keyword parameters:
-            excludeConnectionInfo (in query, string, optional)
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            excludeConnectionInfo (str | int | float, in query, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6216,8 +6217,8 @@ class DeviceNode(Node):
         Example body: {"attributes": [{"dataType": "number", "name": "voltage"}], "description": "Description of my updated device", "deviceClass": "standalone", "name": "My Updated Device", "tags": [{"key": "TagKey", "value": "TagValue"}]}
 
         Keyword parameters:
-            tagsAsObject (in query, string, optional)
-            attributesAsObject (in query, string, optional)
+            tagsAsObject (str | int | float, in query, optional)
+            attributesAsObject (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Device (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6260,14 +6261,14 @@ class EdgeDeploymentsNode(Node):
         """Send GET /applications/{applicationId}/edge/deployments (the ``edgeDeployments.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'id', 'deviceId', 'flowId', 'desiredVersion', 'currentVersion', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            version (in query, string, optional)
-            filterEmpty (in query, any, optional)
-            flowId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['id', 'deviceId', 'flowId', 'desiredVersion', 'currentVersion', 'creationDate', 'lastUpdated'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            version (str | int | float, in query, optional)
+            filterEmpty (Any, in query, optional)
+            flowId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EdgeDeployments (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6304,13 +6305,13 @@ class EmbeddedDeploymentsNode(Node):
         """Send GET /applications/{applicationId}/embedded/deployments (the ``embeddedDeployments.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'lastUpdated', one of 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 1000)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            version (in query, string, optional)
-            flowId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            sortField (Literal['id', 'creationDate', 'lastUpdated'], in query, optional, default 'lastUpdated')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 1000)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            version (str | int | float, in query, optional)
+            flowId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EmbeddedDeployments (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6376,8 +6377,8 @@ class EventsDeleteNode(Node):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EventsDeleted, 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6439,8 +6440,8 @@ class EventsMostRecentBySeverityNode(Node):
         """Send GET /applications/{applicationId}/events/mostRecentBySeverity (the ``events.mostRecentBySeverity`` endpoint).
 
         Keyword parameters:
-            filter (in query, string, optional)
-            query (in query, object (advancedEventQuery), sent as JSON text, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedEventQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> EventPlusNewCount (``.http_response()`` gives the response).
         Errors: 404 -> NotFoundError.
@@ -6579,13 +6580,13 @@ class ExperienceEndpointsNode(Node):
         """Send GET /applications/{applicationId}/experience/endpoints (the ``experienceEndpoints.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'order', one of 'order', 'method', 'route', 'id', 'creationDate', 'requestCount', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'method', 'route')
-            filter (in query, string, optional)
-            experienceGroupId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
-            requestCountDuration (in query, string, optional)
-            version (in query, string, optional, default 'develop')
+            sortField (Literal['order', 'method', 'route', 'id', 'creationDate', 'requestCount', 'lastUpdated'], in query, optional, default 'order')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['method', 'route'], in query, optional)
+            filter (str | int | float, in query, optional)
+            experienceGroupId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
+            requestCountDuration (str | int | float, in query, optional)
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpoints (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -6630,13 +6631,13 @@ class ExperienceGroupsNode(Node):
         """Send GET /applications/{applicationId}/experience/groups (the ``experienceGroups.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            query (in query, object (advancedExperienceGroupQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedExperienceGroupQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceGroups (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6718,15 +6719,15 @@ class ExperienceUsersNode(Node):
         """Send GET /applications/{applicationId}/experience/users (the ``experienceUsers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'firstName', 'lastName', 'email', 'id', 'creationDate', 'lastLogin', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'firstName', 'lastName', 'email')
-            filter (in query, string, optional)
-            experienceGroupId (in query, string, optional)
-            includeAncestorGroups (in query, string, optional)
-            query (in query, object (advancedExperienceUserQuery), sent as JSON text, optional)
+            sortField (Literal['firstName', 'lastName', 'email', 'id', 'creationDate', 'lastLogin', 'lastUpdated'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['firstName', 'lastName', 'email'], in query, optional)
+            filter (str | int | float, in query, optional)
+            experienceGroupId (str | int | float, in query, optional)
+            includeAncestorGroups (str | int | float, in query, optional)
+            query (Mapping[str, Any], in query, JSON (advancedExperienceUserQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceUsers (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6769,12 +6770,12 @@ class ExperienceVersionsNode(Node):
         """Send GET /applications/{applicationId}/experience/versions (the ``experienceVersions.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'version', one of 'version', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'version')
-            filter (in query, string, optional)
+            sortField (Literal['version', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'version')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['version'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -6823,14 +6824,14 @@ class ExperienceViewsNode(Node):
         """Send GET /applications/{applicationId}/experience/views (the ``experienceViews.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'id', 'creationDate', 'name', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            viewType (in query, string, optional, one of 'page', 'layout', 'component')
-            version (in query, string, optional, default 'develop')
+            sortField (Literal['id', 'creationDate', 'name', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            viewType (Literal['page', 'layout', 'component'], in query, optional)
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceViews (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -7001,17 +7002,17 @@ class FlowsVersionNode(Node):
         """Send GET /applications/{applicationId}/flows/version (the ``flows.getByVersion`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'name')
-            filter (in query, string, optional)
-            flowClass (in query, string, optional, default 'cloud', one of 'edge', 'embedded', 'cloud', 'customNode', 'experience')
-            version (in query, string, required)
-            triggerFilter (in query, JSON (flowTriggerFilter), optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowByVersionQuery), sent as JSON text, optional)
+            sortField (Literal['name', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['name'], in query, optional)
+            filter (str | int | float, in query, optional)
+            flowClass (Literal['edge', 'embedded', 'cloud', 'customNode', 'experience'], in query, optional, default 'cloud')
+            version (str | int | float, in query, required)
+            triggerFilter (Any, in query, JSON (flowTriggerFilter), optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowByVersionQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -7064,7 +7065,7 @@ class FlowNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId} (the ``flow.get`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7105,7 +7106,7 @@ class FlowNode(Node):
         Example body: {"description": "Description of my updated workflow", "enabled": false, "name": "My Updated Workflow"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Flow (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7203,7 +7204,7 @@ class IntegrationNode(Node):
         """Send DELETE /applications/{applicationId}/integrations/{integrationId} (the ``integration.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7374,7 +7375,7 @@ class PrivateFileNode(Node):
         """Send GET /applications/{applicationId}/privateFiles/{privateFileId} (the ``privateFile.get`` endpoint).
 
         Keyword parameters:
-            urlTTL (in query, string, optional, default 900)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7475,7 +7476,7 @@ class ResourceJobNode(Node):
         """Send DELETE /applications/{applicationId}/resource-jobs/{resourceJobId} (the ``resourceJob.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7586,7 +7587,7 @@ class WebhookNode(Node):
         """Send DELETE /applications/{applicationId}/webhooks/{webhookId} (the ``webhook.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7836,7 +7837,7 @@ class InstanceOrgNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId} (the ``instanceOrg.get`` endpoint).
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrg (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7894,7 +7895,7 @@ class InstanceOrgNode(Node):
         Example body: {"auditLogEnabled": true, "limits": {"member": 500}, "name": "My Org"}
 
         Keyword parameters:
-            summaryInclude (in query, string, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrg (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -7945,8 +7946,8 @@ class InstanceSandboxNode(Node):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId} (the ``instanceSandbox.get`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandbox (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8048,7 +8049,7 @@ class CredentialLinkedResourcesNode(Node):
         """Send GET /applications/{applicationId}/credentials/{credentialId}/linkedResources (the ``credential.linkedResources`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CredentialLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8087,7 +8088,7 @@ class DataTableColumnNode(Node):
         """Send DELETE /applications/{applicationId}/data-tables/{dataTableId}/column (the ``dataTable.removeColumn`` endpoint).
 
         Keyword parameters:
-            columnName (in query, string, required, pattern ^[0-9a-zA-Z_-]{1,255}$)
+            columnName (str | int | float, in query, required, pattern ^[0-9a-zA-Z_-]{1,255}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTable (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8123,11 +8124,11 @@ class DataTableRowsNode(Node):
         """Send GET /applications/{applicationId}/data-tables/{dataTableId}/rows (the ``dataTableRows.get`` endpoint).
 
         Keyword parameters:
-            sortColumn (in query, string, optional)
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            limit (in query, string, optional, default 1000)
-            offset (in query, string, optional, default 0)
-            includeFields (in query, string, optional)
+            sortColumn (str | int | float, in query, optional)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            limit (str | int | float, in query, optional, default 1000)
+            offset (str | int | float, in query, optional, default 0)
+            includeFields (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRows (``.http_response()`` gives the response).
         Paginated (limit/offset): iterating the result walks every page.
@@ -8197,10 +8198,10 @@ class DeviceAttributesNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/attributes (the ``deviceAttributes.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'name', one of 'name', 'dataType')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'name', 'dataType')
-            filter (in query, string, optional)
+            sortField (Literal['name', 'dataType'], in query, optional, default 'name')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['name', 'dataType'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceAttributes (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8244,12 +8245,12 @@ class DeviceCommandNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/command (the ``device.getCommand`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCommands (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8287,7 +8288,7 @@ class DeviceCommandStreamNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/commandStream (the ``device.commandStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -8308,9 +8309,9 @@ class DeviceCompositeStateNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/compositeState (the ``device.getCompositeState`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            attributes (in query, string, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            attributes (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> CompositeDeviceState (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8330,8 +8331,8 @@ class DeviceDataNode(Node):
         """Send DELETE /applications/{applicationId}/devices/{deviceId}/data (the ``device.removeData`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8364,11 +8365,11 @@ class DeviceExportNode(Node):
         Example body: {"attributes": ["voltage"], "email": "export@example.com", "end": 0, "options": {"includeDate": false, "includeID": true}}
 
         Keyword parameters:
-            start (in query, string, optional, default 1)
-            end (in query, string, optional, default 0)
-            email (in query, string, optional)
-            callbackUrl (in query, string, optional)
-            includeBlobData (in query, string, optional)
+            start (str | int | float, in query, optional, default 1)
+            end (str | int | float, in query, optional, default 0)
+            email (str | int | float, in query, optional)
+            callbackUrl (str | int | float, in query, optional)
+            includeBlobData (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 202 -> JobEnqueuedResult (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8388,12 +8389,12 @@ class DeviceLogsNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/logs (the ``device.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8413,8 +8414,8 @@ class DevicePayloadCountsNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCounts (the ``device.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DevicePayloadCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8434,9 +8435,9 @@ class DevicePayloadCountsBreakdownNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/payloadCountsBreakdown (the ``device.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional, default -2592000000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
+            start (str | int | float, in query, optional, default -2592000000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8483,12 +8484,12 @@ class DeviceStateNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/state (the ``device.getState`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional, deprecated)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            duration (in query, string, optional)
-            start (in query, string, optional)
-            end (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional, deprecated)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            duration (str | int | float, in query, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceStates (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8529,7 +8530,7 @@ class DeviceStateStreamNode(Node):
         """Send GET /applications/{applicationId}/devices/{deviceId}/stateStream (the ``device.stateStream`` endpoint).
 
         Keyword parameters:
-            keepAliveInterval (in query, string, optional, default 2)
+            keepAliveInterval (str | int | float, in query, optional, default 2)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> GenericModel (``.http_response()`` gives the response).
         Streams Server-Sent Events: the result iterates over events as they come.
@@ -8822,14 +8823,14 @@ class ExperienceEndpointsStatsNode(Node):
         """Send GET /applications/{applicationId}/experience/endpoints/stats (the ``experienceEndpoints.stats`` endpoint).
 
         Keyword parameters:
-            statGrouping (in query, string, optional, default 'statusCode', one of 'statusCode', 'endpointId', 'version', 'domain')
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            versionFilter (in query, string, optional)
-            domainFilter (in query, string, optional)
-            statusCodeFilter (in query, string, optional)
-            endpointIdFilter (in query, string, optional)
+            statGrouping (Literal['statusCode', 'endpointId', 'version', 'domain'], in query, optional, default 'statusCode')
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            versionFilter (str | int | float, in query, optional)
+            domainFilter (str | int | float, in query, optional)
+            statusCodeFilter (str | int | float, in query, optional)
+            endpointIdFilter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpointStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8853,7 +8854,7 @@ class ExperienceEndpointNode(Node):
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.get`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceEndpoint (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8891,7 +8892,7 @@ class ExperienceEndpointNode(Node):
         """Send DELETE /applications/{applicationId}/experience/endpoints/{experienceEndpointId} (the ``experienceEndpoint.delete`` endpoint).
 
         Keyword parameters:
-            includeWorkflows (in query, string, optional)
+            includeWorkflows (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -8911,8 +8912,8 @@ class ExperienceGroupNode(Node):
         """Send GET /applications/{applicationId}/experience/groups/{experienceGroupId} (the ``experienceGroup.get`` endpoint).
 
         Keyword parameters:
-            includeDirectDeviceCount (in query, string, optional, default 'false')
-            includeTotalDeviceCount (in query, string, optional, default 'false')
+            includeDirectDeviceCount (str | int | float, in query, optional, default 'false')
+            includeTotalDeviceCount (str | int | float, in query, optional, default 'false')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceGroup (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9125,7 +9126,7 @@ class ExperienceViewNode(Node):
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId} (the ``experienceView.get`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
+            version (str | int | float, in query, optional, default 'develop')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceView (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9178,8 +9179,8 @@ class FileMoveNode(Node):
         """Send POST /applications/{applicationId}/file/{fileId}/move (the ``file.move`` endpoint).
 
         Keyword parameters:
-            name (in query, any, optional)
-            parentDirectory (in query, any, optional)
+            name (Any, in query, optional)
+            parentDirectory (Any, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9199,7 +9200,7 @@ class FileUploadNode(Node):
         """Send POST /applications/{applicationId}/file/{fileId}/upload (the ``file.upload`` endpoint).
 
         Keyword parameters:
-            file (in multipart, file, required)
+            file (FileInput, in multipart, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9219,12 +9220,12 @@ class FlowErrorsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/errors (the ``flow.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            flowVersion (in query, string, optional)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            flowVersion (str | int | float, in query, optional)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9244,8 +9245,8 @@ class FlowLogsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/logs (the ``flow.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9265,11 +9266,11 @@ class FlowStatsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/stats (the ``flow.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            flowVersion (in query, string, optional)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            flowVersion (str | int | float, in query, optional)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9357,14 +9358,14 @@ class FlowVersionsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions (the ``flowVersions.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'version', one of 'version', 'id', 'creationDate', 'lastUpdated')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            page (in query, string, optional, default 0)
-            perPage (in query, string, optional, default 100)
-            filterField (in query, string, optional, one of 'version')
-            filter (in query, string, optional)
-            includeCustomNodes (in query, string, optional, default False)
-            query (in query, object (advancedFlowVersionQuery), sent as JSON text, optional)
+            sortField (Literal['version', 'id', 'creationDate', 'lastUpdated'], in query, optional, default 'version')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            page (str | int | float, in query, optional, default 0)
+            perPage (str | int | float, in query, optional, default 100)
+            filterField (Literal['version'], in query, optional)
+            filter (str | int | float, in query, optional)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            query (Mapping[str, Any], in query, JSON (advancedFlowVersionQuery), sent as JSON text, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersions (``.http_response()`` gives the response).
         Paginated (page/perPage): iterating the result walks every page.
@@ -9401,8 +9402,8 @@ class FlowVersionsNode(Node):
         Example body: {"enabled": false, "notes": "Notes about my new workflow version", "version": "v1.2.3"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
-            allowReplacement (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
+            allowReplacement (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9450,7 +9451,7 @@ class NotebookCancelExecutionNode(Node):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/cancelExecution (the ``notebook.cancelExecution`` endpoint).
 
         Keyword parameters:
-            executionId (in query, any, required, pattern ^[A-Fa-f\\d]{24}$)
+            executionId (Any, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9496,8 +9497,8 @@ class NotebookLogsNode(Node):
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/logs (the ``notebook.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookExecutionLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9517,8 +9518,8 @@ class NotebookNotebookMinuteCountsNode(Node):
         """Send GET /applications/{applicationId}/notebooks/{notebookId}/notebookMinuteCounts (the ``notebook.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9564,7 +9565,7 @@ class NotebookUploadNode(Node):
         """Send POST /applications/{applicationId}/notebooks/{notebookId}/upload (the ``notebook.upload`` endpoint).
 
         Keyword parameters:
-            jupyterFile (in multipart, file, required)
+            jupyterFile (FileInput, in multipart, required)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Notebook (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9584,9 +9585,9 @@ class PrivateFileMoveNode(Node):
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/move (the ``privateFile.move`` endpoint).
 
         Keyword parameters:
-            name (in query, any, optional)
-            parentDirectory (in query, any, optional)
-            urlTTL (in query, string, optional, default 900)
+            name (Any, in query, optional)
+            parentDirectory (Any, in query, optional)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 201 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9606,8 +9607,8 @@ class PrivateFileUploadNode(Node):
         """Send POST /applications/{applicationId}/privateFiles/{privateFileId}/upload (the ``privateFile.upload`` endpoint).
 
         Keyword parameters:
-            privateFile (in multipart, file, required)
-            urlTTL (in query, string, optional, default 900)
+            privateFile (FileInput, in multipart, required)
+            urlTTL (str | int | float, in query, optional, default 900)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> File (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9627,7 +9628,7 @@ class ResourceJobCancelExecutionNode(Node):
         """Send POST /applications/{applicationId}/resource-jobs/{resourceJobId}/cancelExecution (the ``resourceJob.cancelExecution`` endpoint).
 
         Keyword parameters:
-            executionId (in query, any, required, pattern ^[A-Fa-f\\d]{24}$)
+            executionId (Any, in query, required, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> Success (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9672,8 +9673,8 @@ class ResourceJobLogsNode(Node):
         """Send GET /applications/{applicationId}/resource-jobs/{resourceJobId}/logs (the ``resourceJob.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ResourceJobExecutionLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9693,10 +9694,10 @@ class InstanceCustomNodeErrorsNode(Node):
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/errors (the ``instanceCustomNode.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9716,9 +9717,9 @@ class InstanceCustomNodeStatsNode(Node):
         """Send GET /instances/{instanceId}/nodes/{instanceCustomNodeId}/stats (the ``instanceCustomNode.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9761,8 +9762,8 @@ class InstanceNotificationRuleLogsNode(Node):
         """Send GET /instances/{instanceId}/notification-rules/{notificationRuleId}/logs (the ``instanceNotificationRule.logs`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotificationRuleDeliveryLogs (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9782,8 +9783,8 @@ class InstanceOrgDeviceCountsNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/deviceCounts (the ``instanceOrg.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional, default 0)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional, default 0)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9803,10 +9804,10 @@ class InstanceOrgInvitesNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/invites (the ``instanceOrgInvites.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'inviteDate', one of 'email', 'role', 'inviteDate')
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role', 'inviteDate'], in query, optional, default 'inviteDate')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> OrgInviteCollection (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9850,10 +9851,10 @@ class InstanceOrgMembersNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/members (the ``instanceOrgMembers.get`` endpoint).
 
         Keyword parameters:
-            sortField (in query, string, optional, default 'email', one of 'email', 'role')
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            filterField (in query, string, optional, one of 'email', 'role')
-            filter (in query, string, optional)
+            sortField (Literal['email', 'role'], in query, optional, default 'email')
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            filterField (Literal['email', 'role'], in query, optional)
+            filter (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceOrgMembers (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9898,8 +9899,8 @@ class InstanceOrgNotebookMinuteCountsNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/notebookMinuteCounts (the ``instanceOrg.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9919,9 +9920,9 @@ class InstanceOrgPayloadCountsNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCounts (the ``instanceOrg.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9941,11 +9942,11 @@ class InstanceOrgPayloadCountsBreakdownNode(Node):
         """Send GET /instances/{instanceId}/orgs/{orgId}/payloadCountsBreakdown (the ``instanceOrg.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9965,8 +9966,8 @@ class InstanceSandboxDeviceCountsNode(Node):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/deviceCounts (the ``instanceSandbox.deviceCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DeviceCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -9986,8 +9987,8 @@ class InstanceSandboxNotebookMinuteCountsNode(Node):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/notebookMinuteCounts (the ``instanceSandbox.notebookMinuteCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> NotebookMinuteCounts (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10007,9 +10008,9 @@ class InstanceSandboxPayloadCountsNode(Node):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCounts (the ``instanceSandbox.payloadCounts`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            asBytes (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            asBytes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10029,11 +10030,11 @@ class InstanceSandboxPayloadCountsBreakdownNode(Node):
         """Send GET /instances/{instanceId}/sandboxes/{instanceSandboxId}/payloadCountsBreakdown (the ``instanceSandbox.payloadCountsBreakdown`` endpoint).
 
         Keyword parameters:
-            start (in query, string, optional)
-            end (in query, string, optional)
-            resolution (in query, string, optional, default 86400000, one of '86400000', '3600000')
-            asBytes (in query, string, optional, default False)
-            includeNonBillable (in query, string, optional, default False)
+            start (str | int | float, in query, optional)
+            end (str | int | float, in query, optional)
+            resolution (Literal['86400000', '3600000'], in query, optional, default 86400000)
+            asBytes (str | int | float, in query, optional, default False)
+            includeNonBillable (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> PayloadCountsBreakdown (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10053,8 +10054,8 @@ class InstanceSandboxUndeleteNode(Node):
         """Send PATCH /instances/{instanceId}/sandboxes/{instanceSandboxId}/undelete (the ``instanceSandbox.undelete`` endpoint).
 
         Keyword parameters:
-            summaryExclude (in query, string, optional)
-            summaryInclude (in query, string, optional)
+            summaryExclude (str | int | float, in query, optional)
+            summaryInclude (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> InstanceSandbox (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10090,7 +10091,7 @@ class DataTableRowsDeleteNode(Node):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            limit (in query, string, optional, default '1000')
+            limit (str | int | float, in query, optional, default '1000')
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRowsDelete (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10159,11 +10160,11 @@ class DataTableRowsQueryNode(Node):
         Example body: {"$or": [{"level": {"$ne": "myValue"}}, {"level": 5}]}
 
         Keyword parameters:
-            sortColumn (in query, string, optional)
-            sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')
-            limit (in query, string, optional, default 1000)
-            offset (in query, string, optional, default 0)
-            includeFields (in query, string, optional)
+            sortColumn (str | int | float, in query, optional)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')
+            limit (str | int | float, in query, optional, default 1000)
+            offset (str | int | float, in query, optional, default 0)
+            includeFields (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> DataTableRows (``.http_response()`` gives the response).
         Paginated (limit/offset): iterating the result walks every page.
@@ -10299,8 +10300,8 @@ class ExperienceEndpointLinkedResourcesNode(Node):
         """Send GET /applications/{applicationId}/experience/endpoints/{experienceEndpointId}/linkedResources (the ``experienceEndpoint.linkedResources`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
-            includeCustomNodes (in query, string, optional, default False)
+            version (str | int | float, in query, optional, default 'develop')
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10320,8 +10321,8 @@ class ExperienceViewLinkedResourcesNode(Node):
         """Send GET /applications/{applicationId}/experience/views/{experienceViewId}/linkedResources (the ``experienceView.linkedResources`` endpoint).
 
         Keyword parameters:
-            version (in query, string, optional, default 'develop')
-            includeCustomNodes (in query, string, optional, default False)
+            version (str | int | float, in query, optional, default 'develop')
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> ExperienceLinkedResources (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10391,7 +10392,7 @@ class FlowVersionNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId} (the ``flowVersion.get`` endpoint).
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10410,7 +10411,7 @@ class FlowVersionNode(Node):
         Example body: {"enabled": false, "notes": "Updated workflow version notes"}
 
         Keyword parameters:
-            includeCustomNodes (in query, string, optional, default False)
+            includeCustomNodes (str | int | float, in query, optional, default False)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowVersion (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10543,11 +10544,11 @@ class FlowVersionErrorsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/errors (the ``flowVersion.errors`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            limit (in query, string, optional, default 25)
-            sortDirection (in query, string, optional, default 'desc', one of 'asc', 'desc')
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            limit (str | int | float, in query, optional, default 25)
+            sortDirection (Literal['asc', 'desc'], in query, optional, default 'desc')
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowErrors (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10567,8 +10568,8 @@ class FlowVersionLogsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/logs (the ``flowVersion.getLogEntries`` endpoint).
 
         Keyword parameters:
-            limit (in query, string, optional, default 1)
-            since (in query, string, optional)
+            limit (str | int | float, in query, optional, default 1)
+            since (str | int | float, in query, optional)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowLog (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10588,10 +10589,10 @@ class FlowVersionStatsNode(Node):
         """Send GET /applications/{applicationId}/flows/{flowId}/versions/{flowVersionId}/stats (the ``flowVersion.stats`` endpoint).
 
         Keyword parameters:
-            duration (in query, string, optional, default 86400000)
-            end (in query, string, optional, default 0)
-            resolution (in query, string, optional, default 3600000)
-            deviceId (in query, string, optional, pattern ^[A-Fa-f\\d]{24}$)
+            duration (str | int | float, in query, optional, default 86400000)
+            end (str | int | float, in query, optional, default 0)
+            resolution (str | int | float, in query, optional, default 3600000)
+            deviceId (str | int | float, in query, optional, pattern ^[A-Fa-f\\d]{24}$)
         Always accepted: _actions, _links, _embedded, losantdomain; timeout (seconds, this call only); validate (False skips the body check).
         Returns: 200 -> FlowStats (``.http_response()`` gives the response).
         Errors: 400 -> BadRequestError, 404 -> NotFoundError.
@@ -10599,3 +10600,6 @@ class FlowVersionStatsNode(Node):
         """
         result: FlowStats = self._send('flowVersion.stats', body[0] if body else None, params)
         return result
+
+
+_signatures.install(globals())

@@ -135,14 +135,15 @@ def py_type(param: dict[str, Any]) -> str:
 
 
 def _fact_line(param: dict[str, Any]) -> str:
-    kind = param.get("type") or (f"JSON ({param['schema']})" if param.get("schema") else "any")
-    if param.get("type") == "object" and param.get("schema"):
-        kind = f"object ({param['schema']}), sent as JSON text"
-    bits = [f"in {param['in']}", kind, "required" if param.get("required") else "optional"]
+    # The Python type first (what may be passed: the API declares numbers in the query
+    # string as strings), then where it goes and how.
+    bits = [py_type(param), f"in {param['in']}"]
+    if param.get("schema"):
+        sent = ", sent as JSON text" if param.get("type") == "object" else ""
+        bits.append(f"JSON ({param['schema']}){sent}")
+    bits.append("required" if param.get("required") else "optional")
     if "default" in param:
         bits.append(f"default {param['default']!r}")
-    if "enum" in param:
-        bits.append("one of " + ", ".join(repr(v) for v in param["enum"]))
     if "pattern" in param:
         bits.append(f"pattern {param['pattern']}")
     if param.get("deprecated"):
@@ -712,6 +713,7 @@ def _render(
             '"""The asynchronous fluent node classes (``AsyncAPI``): one per URL template."""\n\n',
             "from __future__ import annotations\n\n",
             "from typing import TYPE_CHECKING, overload\n\n",
+            "from . import _signatures\n",
             "from ._async_node import AsyncNode\n",
             "from ._node import MISSING, _Missing\n\n",
             "if TYPE_CHECKING:\n",
@@ -728,6 +730,7 @@ def _render(
             '"""The fluent node classes: one per URL template of the Losant API."""\n\n',
             "from __future__ import annotations\n\n",
             "from typing import TYPE_CHECKING, overload\n\n",
+            "from . import _signatures\n",
             "from ._node import MISSING, Node, _Missing\n\n",
             "if TYPE_CHECKING:\n",
             "    from typing_extensions import Never, Unpack\n\n",
@@ -764,6 +767,8 @@ def _render(
             out.append(
                 "\n" + _verb_method(endpoint, catalog["global_params"], facts, asynchronous)
             )
+    # Each verb's keywords, named and typed, for inspect.signature (completion, help()).
+    out.append("\n\n_signatures.install(globals())\n")
     return "".join(out)
 
 

@@ -96,7 +96,8 @@ def test_verbs_exist_exactly_where_the_api_has_them(api: API) -> None:
 def test_help_describes_the_endpoint(api: API) -> None:
     doc = api.applications("a").devices().get.__doc__ or ""
     assert "GET /applications/{applicationId}/devices" in doc
-    assert "sortDirection (in query, string, optional, default 'asc', one of 'asc', 'desc')" in doc
+    assert "sortDirection (Literal['asc', 'desc'], in query, optional, default 'asc')" in doc
+    assert "perPage (str | int | float, in query, optional, default 100)" in doc
     assert "default 'name'" in doc
     assert "devices.get" in doc and "Devices" in doc
     post_doc = api.applications("a").devices().post.__doc__ or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -193,3 +194,50 @@ def test_an_async_node_says_to_await_the_verb() -> None:
 
     with pytest.raises(AttributeError, match=r"call a verb first: \(await node\.get\(\)\)\.email"):
         AsyncAPI(url="http://127.0.0.1:9").me().email  # noqa: B018
+
+
+# -- 7. verbs have real signatures: completion of keywords, true types in help() -----------------
+
+
+def test_a_verb_signature_names_and_types_every_keyword(server: Any) -> None:
+    import pydoc
+
+    devices = API(url=server.url, token="tok").applications("a" * 24).devices()
+    get = inspect.signature(devices.get)
+    names = list(get.parameters)
+    assert names[:4] == ["sortField", "sortDirection", "page", "perPage"]
+    assert names[-6:] == ["timeout", "validate", "_actions", "_links", "_embedded", "losantdomain"]
+    per_page = get.parameters["perPage"]
+    assert per_page.kind is inspect.Parameter.KEYWORD_ONLY
+    assert per_page.annotation == "str | int | float" and repr(per_page.default) == "..."
+    assert get.parameters["sortDirection"].annotation == "Literal['asc', 'desc']"
+    assert get.return_annotation == "Devices"
+    post = inspect.signature(devices.post)
+    body = post.parameters["body"]
+    assert body.kind is inspect.Parameter.POSITIONAL_ONLY
+    assert body.annotation == "DevicePost | BodyInput"
+    # A required keyword has no default.
+    tag_values = inspect.signature(devices.tag_values().get)
+    assert tag_values.parameters["key"].default is inspect.Parameter.empty
+    text = pydoc.render_doc(devices.get, renderer=pydoc.plaintext)
+    assert "perPage: 'str | int | float' = ..." in text
+    assert "perPage (str | int | float, in query, optional, default 100)" in text
+    assert server.requests == []
+
+
+def test_async_verbs_keep_their_signature_and_stay_coroutines() -> None:
+    from losant_fluent import AsyncAPI
+
+    me = AsyncAPI(url="http://127.0.0.1:9").me()
+    assert inspect.iscoroutinefunction(me.get)
+    assert "includeRecent" in inspect.signature(me.get).parameters
+    assert "timeout" in inspect.signature(me.patch).parameters
+
+
+def test_ipython_completes_keyword_names_of_a_verb(server: Any) -> None:
+    # IPython's keyword completion (``python_func_kw_matches``) lists the names of
+    # inspect.signature's keyword parameters: the same call, without IPython installed.
+    devices = API(url=server.url, token="tok").applications("a" * 24).devices()
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [n for n, p in inspect.signature(devices.get).parameters.items() if p.kind in kinds]
+    assert [n for n in names if n.startswith("per")] == ["perPage"]
