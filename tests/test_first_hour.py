@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from losant_fluent import API, UnauthorizedError
-from losant_fluent.models import Devices, TimeSeriesData
+from losant_fluent.models import Device, Devices, TimeSeriesData
 from losant_fluent.models._registry import parse_response
 from losant_fluent.testing import Emulator
 
@@ -241,3 +241,18 @@ def test_ipython_completes_keyword_names_of_a_verb(server: Any) -> None:
     kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     names = [n for n, p in inspect.signature(devices.get).parameters.items() if p.kind in kinds]
     assert [n for n in names if n.startswith("per")] == ["perPage"]
+
+
+def test_completion_on_a_result_offers_what_works_on_it() -> None:
+    device = Device.model_validate({"id": "a" * 24, "name": "n", "customKey": 1})
+    names = [name for name in dir(device) if not name.startswith("_")]
+    for gone in ("dict", "json", "parse_obj", "schema", "copy", "construct", "iter_items",
+                 "pages", "to_pandas", "model_config", "model_post_init"):
+        assert gone not in names
+    for kept in ("name", "id", "tags", "customKey", "describe", "raw_json", "model_dump"):
+        assert kept in names
+    assert len(names) == 30  # was 52
+    assert callable(device.dict) and device.model_dump()["name"] == "n"  # still there
+    page = Devices.model_validate({"items": []})
+    assert {"iter_items", "pages", "to_pandas", "items"} <= set(dir(page))
+    assert "to_pandas" in dir(time_series(1))

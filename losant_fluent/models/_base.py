@@ -119,7 +119,7 @@ LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, when_used="json")]
 # not pydantic's: ``help(DevicePost)`` is then the field table and a page of methods rather
 # than 500 lines of pydantic documentation. Every pydantic method (model_dump,
 # model_validate, ...) still works as usual; it is only not listed by ``dir(DevicePost)``
-# (instances list everything).
+# (instances list their fields and what works on them: ``_display.instance_dir``).
 # Special methods listed when a class defines them (the container behaviour of results).
 _CLASS_DIR_DUNDERS = ("__contains__", "__getitem__", "__iter__", "__len__")
 
@@ -201,6 +201,10 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
     # not declared as pydantic private attributes: declaring any makes pydantic run a
     # Python ``model_post_init`` for every instance, which more than doubles parsing time.
     # For the same reason everything below runs only when asked, never while parsing.
+
+    def __dir__(self) -> list[str]:
+        """What completion offers: fields, unknown keys and the methods that work here."""
+        return _display.instance_dir(self)
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
         """The fields the model carries, then its unknown keys; credentials masked."""

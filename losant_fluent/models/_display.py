@@ -24,7 +24,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["Limits", "html_table", "inline", "is_container", "lines", "masked"]
+__all__ = [
+    "Limits", "html_table", "inline", "instance_dir", "is_container", "lines", "masked",
+]
 
 # Field names whose values are credentials: shown as '***'.
 _SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
@@ -337,3 +339,37 @@ def _cells(item: Any) -> dict[str, Any]:
 def is_container(model: BaseModel) -> bool:
     """Whether ``model`` is shown as a list of entries (a page, a list or a mapping)."""
     return _entries(model) is not None
+
+
+# Pydantic's own names worth completing on a result; the rest of its names (the deprecated
+# ``dict``, ``json``, ``parse_obj``, ``schema``... and its internals) are left out of
+# ``dir()``. Every one of them still works.
+_PYDANTIC_SHOWN = (
+    "model_copy", "model_dump", "model_dump_json", "model_extra", "model_fields_set",
+    "model_json_schema", "model_validate", "model_validate_json",
+)
+# Methods that only collections (and tabular results) answer; hidden where they would raise.
+_WALKS = ("iter_items", "pages")
+
+
+def instance_dir(model: BaseModel) -> list[str]:
+    """``dir()`` of a result, what completion offers: its fields and unknown keys, the
+    library's methods that work on it, a few of pydantic's; private names as usual."""
+    from .._data import _converter
+    from ._base import _class_dir
+
+    cls = type(model)
+    names = {name for name in object.__dir__(model) if name.startswith("_")}
+    names.update(_class_dir(cls))
+    names.update(cls.model_fields)
+    names.update(model.__pydantic_extra__ or ())
+    names.update(_PYDANTIC_SHOWN)
+    names.discard("model_config")
+    walk = getattr(model, "_walk_pager", None)
+    if "items" not in cls.model_fields and (walk is None or walk() is None):
+        names.difference_update(_WALKS)
+    try:
+        _converter(model)
+    except TypeError:
+        names.discard("to_pandas")
+    return sorted(names)
