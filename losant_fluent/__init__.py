@@ -34,6 +34,17 @@ from ._exceptions import (
 )
 from ._node import Node, RawNode
 
+# Tracebacks name errors by their public home (``losant_fluent.NotFoundError``), where
+# pickle finds them too.
+for _error in (
+    APIError, BadRequestError, BodyValidationError, ConflictError, ForbiddenError,
+    InvalidResponseError, LosantConnectionError, LosantError, LosantTimeoutError,
+    NotFoundError, PayloadTooLargeError, RateLimitError, RedirectError, ServerError,
+    TransportError, UnauthorizedError, UnprocessableEntityError,
+):
+    _error.__module__ = __name__
+del _error
+
 if TYPE_CHECKING:
     from ._async_client import AsyncAPI, AsyncOAuth2
 
@@ -66,6 +77,13 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
 ]
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext losant_fluent``: tracebacks of ``LosantError`` without library frames."""
+    from ._exceptions import hide_library_frames
+
+    hide_library_frames(shell)
 
 
 def __getattr__(name: str) -> Any:

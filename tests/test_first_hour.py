@@ -256,3 +256,63 @@ def test_completion_on_a_result_offers_what_works_on_it() -> None:
     page = Devices.model_validate({"items": []})
     assert {"iter_items", "pages", "to_pandas", "items"} <= set(dir(page))
     assert "to_pandas" in dir(time_series(1))
+
+
+# -- 8. IPython tracebacks of a LosantError end at the caller's line ---------------------------
+
+
+class FakeShell:
+    """The two members of IPython's InteractiveShell the handler uses, recorded."""
+
+    def __init__(self, custom: tuple[type, ...] = ()) -> None:
+        self.custom_exceptions = custom
+        self.handler: Any = None
+        self.shown: list[tuple[Any, ...]] = []
+
+    def set_custom_exc(self, exceptions: tuple[type, ...], handler: Any) -> None:
+        self.custom_exceptions, self.handler = exceptions, handler
+
+    def showtraceback(self, exc_tuple: tuple[Any, ...], tb_offset: int | None = None) -> None:
+        self.shown.append((*exc_tuple, tb_offset))
+
+
+def test_ipython_shows_a_losant_error_without_library_frames(emulator: Emulator) -> None:
+    import traceback
+
+    import losant_fluent
+    from losant_fluent import LosantError
+
+    shell = FakeShell()
+    losant_fluent.load_ipython_extension(shell)
+    assert shell.custom_exceptions == (LosantError,)
+    with pytest.raises(UnauthorizedError) as caught:
+        API(url=emulator.url).me().get()
+    error = caught.value
+    full = traceback.format_exception(type(error), error, error.__traceback__)
+    assert sum("losant_fluent" in line and "File" in line for line in full) >= 4
+    shell.handler(shell, type(error), error, error.__traceback__, tb_offset=1)
+    [(etype, value, tb, offset)] = shell.shown
+    assert etype is UnauthorizedError and value is error and offset == 1
+    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(tb)]
+    assert frames and all("losant_fluent" not in name for name in frames)
+    assert frames[-1] == __file__  # the caller's own line comes last
+    shown = "".join(traceback.format_exception(etype, value, tb))
+    assert shown.splitlines()[-1].startswith("losant_fluent.UnauthorizedError: 401 ")
+    assert "(GET /me)" in shown.splitlines()[-1]
+
+
+def test_a_session_with_its_own_handler_keeps_it() -> None:
+    from losant_fluent._exceptions import hide_library_frames
+
+    shell = FakeShell(custom=(KeyError,))
+    assert hide_library_frames(shell) is False and shell.custom_exceptions == (KeyError,)
+    assert hide_library_frames(None) is False  # no IPython running here
+
+
+def test_an_error_message_is_one_line() -> None:
+    from losant_fluent import BadRequestError
+
+    error = BadRequestError(400, "Validation", "first line\n  second line", method="POST",
+                            path="/x")
+    assert str(error) == "400 Validation: first line second line (POST /x)"
+    assert error.message == "first line\n  second line"
