@@ -9,6 +9,7 @@ Every chain node appends a path segment; only a terminal verb (``get``, ``post``
 every failure is a :class:`LosantError`.
 """
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from ._auth import OAuth2, OAuth2Error
@@ -44,6 +45,12 @@ for _error in (
 ):
     _error.__module__ = __name__
 del _error
+
+# In an IPython session: short tracebacks, and completion that evaluates nodes.
+if "IPython" in sys.modules:
+    from ._ipython import install as _install_ipython
+
+    _install_ipython()
 
 if TYPE_CHECKING:
     from ._async_client import AsyncAPI, AsyncOAuth2
@@ -81,9 +88,9 @@ __all__ = [
 
 def load_ipython_extension(shell: Any) -> None:
     """``%load_ext losant_fluent``: tracebacks of ``LosantError`` without library frames."""
-    from ._exceptions import hide_library_frames
+    from ._ipython import install
 
-    hide_library_frames(shell)
+    install(shell)
 
 
 def __getattr__(name: str) -> Any:

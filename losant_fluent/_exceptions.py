@@ -22,9 +22,7 @@ along when its body was read; an interrupted page walk does not).
 from __future__ import annotations
 
 import email.utils
-import sys
 import time
-import types
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,9 +48,7 @@ __all__ = [
     "UnauthorizedError",
     "UnprocessableEntityError",
     "error_for_response",
-    "hide_library_frames",
     "parse_retry_after",
-    "user_traceback",
 ]
 
 
@@ -371,59 +367,3 @@ def _redirect(response: requests.Response, method: str, path: str, attempts: int
         attempts=attempts,
     )
 
-
-# -- IPython and Jupyter: tracebacks that end at the caller's line -------------------------------
-
-_PACKAGE = __name__.partition(".")[0]
-
-
-def _is_library(frame: types.FrameType) -> bool:
-    name = str(frame.f_globals.get("__name__", ""))
-    return name == _PACKAGE or name.startswith(_PACKAGE + ".")
-
-
-def user_traceback(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """``tb`` without the frames of this library: the caller's lines, then the message.
-
-    What ``__tracebackhide__`` does for a frame in IPython, for every library frame at once
-    (IPython never hides the frame that raised, which is always ours).
-    """
-    kept: list[types.TracebackType] = []
-    while tb is not None:
-        if not _is_library(tb.tb_frame):
-            kept.append(tb)
-        tb = tb.tb_next
-    result: types.TracebackType | None = None
-    for entry in reversed(kept):
-        result = types.TracebackType(result, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
-    return result
-
-
-def _show_without_library_frames(
-    shell: Any, etype: type[BaseException], value: BaseException, tb: Any,
-    tb_offset: int | None = None,
-) -> None:
-    shell.showtraceback((etype, value, user_traceback(tb)), tb_offset=tb_offset)
-
-
-def hide_library_frames(shell: Any = None) -> bool:
-    """Have IPython (or Jupyter) show a ``LosantError`` without this library's frames.
-
-    Done when ``losant_fluent`` is imported in an IPython session (and by
-    ``%load_ext losant_fluent``); a session that already has its own handler for custom
-    exceptions keeps it. Returns whether the handler is installed.
-    """
-    if shell is None:
-        ipython = sys.modules.get("IPython")
-        get = getattr(ipython, "get_ipython", None)
-        shell = get() if get is not None else None
-    if shell is None or not hasattr(shell, "set_custom_exc"):
-        return False
-    custom = tuple(getattr(shell, "custom_exceptions", ()) or ())
-    if custom and custom != (LosantError,):
-        return False
-    shell.set_custom_exc((LosantError,), _show_without_library_frames)
-    return True
-
-
-hide_library_frames()

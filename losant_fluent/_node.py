@@ -73,10 +73,14 @@ class Node:
     if not TYPE_CHECKING:  # for type checkers an unknown attribute stays an error
 
         def __getattr__(self, name: str) -> Any:
-            """Only reached for a name the node lacks: say that nothing was sent, and why."""
+            """Only reached for a name the node lacks: say that nothing was sent, and why.
+
+            Taken off in IPython, whose completer does not evaluate objects with a
+            ``__getattr__`` (see ``_ipython.py``, which writes the same message there).
+            """
             if name.startswith("_"):
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            raise AttributeError(_missing_attribute(self, name), name=name, obj=self)
+            raise AttributeError(missing_attribute(self, name), name=name, obj=self)
 
     @property
     def path(self) -> str:
@@ -124,7 +128,7 @@ class Node:
         return pipeline.request(call)
 
 
-def _missing_attribute(node: Node, name: str) -> str:
+def missing_attribute(node: Node, name: str) -> str:
     """The message of ``node.name`` for a name no node method has (a field, a typo)."""
     import difflib
 

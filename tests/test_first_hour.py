@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -276,15 +277,18 @@ class FakeShell:
         self.shown.append((*exc_tuple, tb_offset))
 
 
-def test_ipython_shows_a_losant_error_without_library_frames(emulator: Emulator) -> None:
+def test_ipython_shows_a_losant_error_without_library_frames(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import traceback
 
     import losant_fluent
-    from losant_fluent import LosantError
+    from losant_fluent import LosantError, Node
 
+    monkeypatch.setattr(Node, "__getattr__", vars(Node)["__getattr__"])  # put back after
     shell = FakeShell()
     losant_fluent.load_ipython_extension(shell)
-    assert shell.custom_exceptions == (LosantError,)
+    assert shell.custom_exceptions == (LosantError, AttributeError)
     with pytest.raises(UnauthorizedError) as caught:
         API(url=emulator.url).me().get()
     error = caught.value
@@ -301,12 +305,36 @@ def test_ipython_shows_a_losant_error_without_library_frames(emulator: Emulator)
     assert "(GET /me)" in shown.splitlines()[-1]
 
 
+def test_in_ipython_nodes_complete_and_a_field_read_still_explains(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import losant_fluent
+    from losant_fluent import Node
+
+    monkeypatch.setattr(Node, "__getattr__", vars(Node)["__getattr__"])  # put back after
+    shell = FakeShell()
+    losant_fluent.load_ipython_extension(shell)
+    # IPython's completer evaluates only objects without __getattr__ (guarded_eval).
+    assert "__getattr__" not in vars(Node)
+    device = API(url="http://127.0.0.1:9", token="t").applications("a" * 24).devices("b" * 24)
+    with pytest.raises(AttributeError) as caught:
+        device.name  # noqa: B018
+    assert str(caught.value) == "'DeviceNode' object has no attribute 'name'"
+    shell.handler(shell, AttributeError, caught.value, caught.value.__traceback__)
+    [(etype, value, _, _)] = shell.shown
+    assert etype is AttributeError and "nothing was sent" in str(value)
+    assert "call a verb first: .get().name" in str(value)
+    other = AttributeError("unrelated")
+    shell.handler(shell, AttributeError, other, None)
+    assert shell.shown[-1][1] is other  # everything else is shown as usual
+
+
 def test_a_session_with_its_own_handler_keeps_it() -> None:
-    from losant_fluent._exceptions import hide_library_frames
+    from losant_fluent._ipython import install
 
     shell = FakeShell(custom=(KeyError,))
-    assert hide_library_frames(shell) is False and shell.custom_exceptions == (KeyError,)
-    assert hide_library_frames(None) is False  # no IPython running here
+    assert install(shell) is False and shell.custom_exceptions == (KeyError,)
+    assert install(None) is False  # no IPython running here
 
 
 def test_an_error_message_is_one_line() -> None:
@@ -316,3 +344,58 @@ def test_an_error_message_is_one_line() -> None:
                             path="/x")
     assert str(error) == "400 Validation: first line second line (POST /x)"
     assert error.message == "first line\n  second line"
+
+
+# -- python -m losant_fluent: a session with api ready ------------------------------------------
+
+
+def launch(*args: str, stdin: str, env: dict[str, str] | None = None) -> str:
+    """Run the launcher with ``stdin`` typed into its session; its whole output."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LOSANT_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "losant_fluent", "--plain", *args],
+        input=stdin, capture_output=True, text=True, timeout=120, env={**base, **(env or {})},
+        check=True,
+    )
+    return done.stdout + "\n" + done.stderr
+
+
+def test_the_launcher_binds_api_app_and_device_on_a_fresh_emulator() -> None:
+    out = launch(stdin=(
+        "print('devices:', len(app.devices().get()))\n"
+        "print('me:', api.me().get().email == emulator.user_email)\n"
+        "print('device:', device.get().name)\n"
+        "api.applications('0' * 24).get()\n"
+    ))
+    assert "(seeded; it stops when you leave)" in out
+    assert any(line.startswith("losant-fluent ") and "a local emulator at http://127.0.0.1:"
+               in line for line in out.splitlines())
+    assert "  api       <API http://127.0.0.1:" in out and "token=set>, logged in as" in out
+    assert "Try:" in out and "help(app.devices().get)" in out
+    assert "devices: 25" in out and "me: True" in out and "device: Emulated Thermostat" in out
+    # An error ends at the caller's line: no library frames.
+    assert 'File "<console>", line 1, in <module>' in out
+    assert "losant_fluent.NotFoundError: 404 NotFound: Application was not found (GET " in out
+    assert "_pipeline.py" not in out and "_node.py" not in out
+
+
+def test_the_launcher_uses_the_account_of_the_environment(emulator: Emulator) -> None:
+    env = {
+        "LOSANT_API_URL": emulator.url,
+        "LOSANT_API_TOKEN": emulator.user_token(),
+        "LOSANT_APPLICATION_ID": emulator.application_id,
+        "LOSANT_DEVICE_ID": emulator.device_id,
+    }
+    out = launch(env=env, stdin="print('app:', app.get().id)\nprint(emulator)\n")
+    assert "the account of the environment (token from LOSANT_API_TOKEN)" in out
+    assert f"app: {emulator.application_id}" in out
+    assert "NameError: name 'emulator' is not defined" in out  # no emulator was started
+    forced = launch("--emulator", env=env, stdin="print(emulator.url != " + repr(emulator.url)
+                    + ")\n")
+    assert "a local emulator at" in forced and "True" in forced
+
+
+def test_the_launcher_explains_itself() -> None:
+    out = launch("--help", stdin="")
+    assert "usage: python -m losant_fluent [-h] [--emulator] [--plain]" in out
+    assert "LOSANT_API_TOKEN" in out and "IPython" in out
