@@ -1,9 +1,10 @@
 """Export every device of an application with its last values to CSV, and chart one
 attribute over the last hour as a PNG.
 
-Needs the ``data`` extra (pandas, tqdm, matplotlib): ``pip install -e '.[data]'``.
+Needs the ``examples`` extra (pandas, tqdm, matplotlib and the emulator):
+``pip install -e '.[examples]'``.
 
-With no configuration it starts the bundled emulator (also needs the ``testing`` extra),
+With no configuration it starts the bundled emulator,
 seeds 255 devices and sends an hour of temperature readings for five of them:
 
     python examples/export_devices.py out/

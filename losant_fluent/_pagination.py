@@ -456,6 +456,9 @@ class PageWalk(Iterator[Any]):
             self.failed_position = dict(position)
             err._walk = self
             raise
+        except KeyboardInterrupt:  # Ctrl-C: end the bar's line before the traceback
+            self._finish()
+            raise
         self.failed_page_number = self.failed_position = None
         self._previous = fingerprint
         self._page = page

@@ -399,3 +399,69 @@ def test_the_launcher_explains_itself() -> None:
     out = launch("--help", stdin="")
     assert "usage: python -m losant_fluent [-h] [--emulator] [--plain]" in out
     assert "LOSANT_API_TOKEN" in out and "IPython" in out
+
+
+# -- 9. the rest: Ctrl-C and the progress bar, lesson 9's file, extras -------------------------
+
+
+def test_ctrl_c_during_a_walk_ends_the_progress_bar_line(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tqdm")
+    from losant_fluent._pagination import Pager
+
+    emulator.seed_devices(3)
+    api = API(url=emulator.url, token=emulator.user_token())
+    walk = api.applications(emulator.application_id).devices().get(perPage=2).iter_items(
+        progress=True
+    )
+    next(walk)
+    next(walk)
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pager, "fetch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        next(walk)
+    err = capsys.readouterr().err
+    assert "2/4" in err and err.endswith("\n")  # the traceback starts on a line of its own
+
+
+def test_lesson_9_writes_a_file_of_its_own(tmp_path: Any) -> None:
+    pytest.importorskip("werkzeug")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOSANT_")}
+    env["TMPDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(root / "examples" / "lessons" / "09_export.py")],
+        capture_output=True, text=True, timeout=120, env=env, check=True,
+    )
+    written = [p for p in tmp_path.iterdir() if p.name.startswith("readings-")]
+    assert len(written) == 1 and written[0].suffix == ".csv"
+    assert f"to {written[0]}" in done.stdout
+    assert not (tmp_path / "readings.csv").exists()
+
+
+def test_extras_hold_what_their_users_need() -> None:
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    assert not any(dep.startswith("matplotlib") for dep in extras["data"])
+    assert any(dep.startswith("matplotlib") for dep in extras["examples"])
+    assert "losant-fluent[data,testing]" in extras["examples"]
+    # Imported at run time by the package itself, so declared.
+    assert any(dep.startswith("typing-extensions") for dep in project["dependencies"])
+    used = {
+        line.split()[1].split(".")[0]
+        for path in (root / "losant_fluent").rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.startswith(("import ", "from ")) and not line.startswith("from .")
+    }
+    assert "typing_extensions" in used

@@ -5,6 +5,7 @@ Losant for its own export of the same data.
 """
 
 import csv
+import os
 import sys
 import tempfile
 import time
@@ -15,7 +16,12 @@ from _account import account
 from losant_fluent import API
 
 HOUR_MS = 3_600_000
-out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir()) / "readings.csv"
+if len(sys.argv) > 1:
+    out = Path(sys.argv[1])
+else:  # a new file of our own: never another run's (or another user's) file
+    handle, name = tempfile.mkstemp(prefix="readings-", suffix=".csv")
+    os.close(handle)
+    out = Path(name)
 
 with account() as acct:
     api = API(url=acct.url).login_user(acct.email, acct.password)
