@@ -284,8 +284,17 @@ def _text(pd: Any, values: list[Any]) -> Any:
 
 
 def _values(pd: Any, values: list[Any]) -> Any:
-    """Attribute values: numeric when they are all numbers, else objects."""
-    return pd.Series(values) if values else pd.Series([], dtype=object)
+    """Attribute values: ``float64`` when they are all numbers (as the models hold them:
+    JSON's ``20`` is the reading ``20.0``), else objects. No values at all are ``float64``
+    too, so that ``pd.concat`` of chunks, some empty, keeps a numeric column numeric.
+    Among other values numbers are floats as well."""
+    numbers = [
+        float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        for v in values
+    ]
+    if all(type(v) is float for v in numbers):
+        return pd.Series(numbers, dtype="float64")
+    return pd.Series(numbers, dtype=object)
 
 
 # ----------------------------------------------------------------- shaped results

@@ -247,8 +247,9 @@ def test_time_series_is_long_form(emulator: Emulator, app: Any) -> None:
         )
         .to_pandas()
     )
-    # Whole means come back as JSON integers (as Losant writes them): int64.
-    assert str(only_numbers["value"].dtype) == "int64"
+    # Whole means come back as JSON integers (as Losant writes them); the models hold
+    # them as floats (20.0), and so does the table: float64.
+    assert str(only_numbers["value"].dtype) == "float64"
     assert only_numbers["value"].tolist() == [20, 21, 22]
 
 

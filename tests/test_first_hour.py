@@ -465,3 +465,24 @@ def test_extras_hold_what_their_users_need() -> None:
         if line.startswith(("import ", "from ")) and not line.startswith("from .")
     }
     assert "typing_extensions" in used
+
+
+# -- 5. types that agree: last-value tables, state times -------------------------------------
+
+
+def test_last_value_values_are_floats_as_in_the_model_and_survive_concat(
+    emulator: Emulator,
+) -> None:
+    pd = pytest.importorskip("pandas")
+    api = API(url=emulator.url, token=emulator.user_token())
+    app = api.applications(emulator.application_id)
+    app.devices(emulator.device_id).state().post({"data": {"temperature": 20.0}})
+    last = app.data().last_value_query().post({"deviceIds": [emulator.device_id]})
+    assert last[emulator.device_id].data["temperature"] == 20.0  # the model: a float
+    frame = last.to_pandas()
+    assert str(frame["value"].dtype) == "float64"  # was int64 (JSON wrote 20)
+    # docs/data.md: one query per chunk of ids, then pd.concat; a chunk may find nothing.
+    empty = app.data().last_value_query().post({"deviceIds": ["f" * 24]}).to_pandas()
+    both = pd.concat([frame, empty], ignore_index=True)
+    assert str(both["value"].dtype) == "float64"  # was object
+    assert both["value"].tolist() == [20.0]
