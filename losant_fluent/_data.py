@@ -225,7 +225,8 @@ def _type_at(model: Any, parts: list[str]) -> Any:
 
 def _is_datetime(tp: Any) -> bool:
     """Whether ``tp`` is a time: a date-time (``LosantDateTime``), or Losant's time union
-    ``string or number or {"$date": string}`` (the ``time`` of states and commands)."""
+    ``[date-time or] string or number or {"$date": string}`` (the ``time`` of states and
+    commands)."""
     from .models._lenient import _is_model_class, _keys_of, _members
 
     if tp is None:
@@ -234,7 +235,7 @@ def _is_datetime(tp: Any) -> bool:
     if members and all(m is datetime for m in members):
         return True
     dates = [m for m in members if _is_model_class(m) and set(_keys_of(m)) >= {"$date"}]
-    return bool(dates) and all(m in dates or m in (str, float, int) for m in members)
+    return bool(dates) and all(m in dates or m in (str, float, int, datetime) for m in members)
 
 
 # --------------------------------------------------------------------------- times

@@ -98,6 +98,16 @@ def snake(stem: str) -> str:
 # ---------------------------------------------------------------------------- step 1
 
 
+def _is_state_time(node: dict[str, object]) -> bool:
+    """Whether ``node`` is a state's ``time``: a string, a number or ``{"$date": ...}``."""
+    shapes = node.get("oneOf")
+    if not isinstance(shapes, list) or len(shapes) != 3:
+        return False
+    kinds = [shape.get("type") for shape in shapes if isinstance(shape, dict)]
+    dated = [s for s in shapes if isinstance(s, dict) and "$date" in (s.get("properties") or {})]
+    return kinds[:2] == ["string", "number"] and len(dated) == 1
+
+
 def clean_schema(node: object, in_map: bool = False) -> object:
     """Return a copy of a schema node without prose, with fixed-up references."""
     if isinstance(node, list):
@@ -106,6 +116,11 @@ def clean_schema(node: object, in_map: bool = False) -> object:
         return node
     if in_map:
         return {key: clean_schema(value) for key, value in node.items()}
+    if _is_state_time(node):
+        # A date string becomes a datetime, as every other time does: a first shape that
+        # the generator writes ``date`` and ``_SPECIAL_TYPES`` turns into ``LosantTime``;
+        # other strings, numbers and {"$date"} stay as they are.
+        node = {**node, "oneOf": [{"type": "string", "format": "date"}, *node["oneOf"]]}
     props = node.get("properties")
     if isinstance(props, dict) and not all(isinstance(v, (dict, bool)) for v in props.values()):
         # A whole schema was pasted where the property map belongs: use its properties.
@@ -241,7 +256,7 @@ def _names_in(node: ast.AST) -> set[str]:
 
 
 # Types written our way in JSON (see losant_fluent.models._base).
-_SPECIAL_TYPES = {"datetime": "LosantDateTime", "float": "LosantNumber"}
+_SPECIAL_TYPES = {"datetime": "LosantDateTime", "float": "LosantNumber", "date": "LosantTime"}
 
 
 class _Substitute(ast.NodeTransformer):
@@ -454,7 +469,8 @@ def rewrite_class(cls: ast.ClassDef, stem: str = "", main: bool = False) -> None
 
 
 _NOT_MODELS = frozenset(
-    {"Any", "Literal", "Annotated", "LosantNumber", "LosantDateTime", "None", "AwareDatetime"}
+    {"Any", "Literal", "Annotated", "LosantNumber", "LosantDateTime", "LosantTime", "None",
+     "AwareDatetime"}
 )
 
 
@@ -563,6 +579,7 @@ _TYPE_WORDS = {
     "bool": "boolean",
     "LosantNumber": "number",
     "LosantDateTime": "date-time (a datetime)",
+    "LosantTime": "date-time (a datetime)",
     "Any": "any JSON value",
     "None": "null",
     "dict": "object",
@@ -752,6 +769,8 @@ def rewrite_imports(tree: ast.Module, modules: dict[str, tuple[str, dict[str, st
         body.append(ast.ImportFrom("_base", [ast.alias(n) for n in needed], 2))
     if "LAZY" in used:
         body.append(ast.ImportFrom("_lazy", [ast.alias("LAZY")], 2))
+    if "LosantTime" in used:
+        body.append(ast.ImportFrom("_time", [ast.alias("LosantTime")], 2))
     imports = [s for s in body if isinstance(s, (ast.Import, ast.ImportFrom))]
     rest = [s for s in body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     tree.body = _dedupe_imports(imports) + rest

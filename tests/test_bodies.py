@@ -87,8 +87,10 @@ def test_datetime_state_reaches_the_emulator_and_comes_back(emulator: Emulator) 
         device = api.applications(emulator.application_id).devices(emulator.device_id)
         device.state().post({"time": WHEN, "data": {"temperature": 21.5}})
         read = device.state().get(limit=1)
-        assert read[0].time == "2024-05-01T12:00:00.123Z"
+        # A datetime, as every other time (was the string "2024-05-01T12:00:00.123Z").
+        assert read[0].time == datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
         assert read[0].data == {"temperature": 21.5}
+        device.state().post({"time": read[0].time, "data": {"temperature": 21.5}})
         # A time read from the API goes straight back.
         last = (
             api.applications(emulator.application_id)

@@ -486,3 +486,21 @@ def test_last_value_values_are_floats_as_in_the_model_and_survive_concat(
     both = pd.concat([frame, empty], ignore_index=True)
     assert str(both["value"].dtype) == "float64"  # was object
     assert both["value"].tolist() == [20.0]
+
+
+def test_times_of_states_commands_and_events_are_datetimes_like_every_other() -> None:
+    from losant_fluent.models import DeviceStates
+
+    when = "2024-05-01T12:00:00.123Z"
+    states = DeviceStates.model_validate_json(
+        f'[{{"time": "{when}", "data": {{"t": 1}}}}, {{"time": 1714564800123, "data": {{}}}},'
+        ' {"time": {"$date": "2024-05-01T12:00:00.123Z"}, "data": {}}]'
+    )
+    first = states[0].time
+    assert isinstance(first, datetime)
+    assert first == datetime(2024, 5, 1, 12, 0, 0, 123000, tzinfo=timezone.utc)
+    assert states[1].time == 1714564800123  # a number stays a number, as sent
+    assert states.model_dump(mode="json")[0]["time"] == when  # written back as it came
+    assert states.model_dump(mode="json")[1]["time"] == 1714564800123
+    built = DeviceStates.model_validate([{"time": when, "data": {}}])  # Python data too
+    assert isinstance(built[0].time, datetime)

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated
 from .._base import LosantMapModel, LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class CompositeDeviceStateModelTime(LosantModel):
@@ -22,10 +23,10 @@ class CompositeDeviceStateModel(LosantModel):
     """Part of the ``compositeDeviceState`` schema.
 
     Fields (Python name / API name: type):
-        time: string or number or CompositeDeviceStateModelTime
+        time: date-time (a datetime) or string or number or CompositeDeviceStateModelTime
         value: number or string or boolean
     """
-    time: Annotated[str | LosantNumber | CompositeDeviceStateModelTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | CompositeDeviceStateModelTime | None, LAZY] = None
     value: LosantNumber | str | bool | None = None
 
 

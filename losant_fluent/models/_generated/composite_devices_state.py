@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantCollection, LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class CompositeDevicesStateItemCompositeStateTime(LosantModel):
@@ -22,10 +23,10 @@ class CompositeDevicesStateItemCompositeState(LosantModel):
     """Part of the ``compositeDevicesState`` schema.
 
     Fields (Python name / API name: type):
-        time: string or number or CompositeDevicesStateItemCompositeStateTime
+        time: date-time (a datetime) or string or number or CompositeDevicesStateItemCompositeStateTime
         value: number or string or boolean
     """
-    time: Annotated[str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None, LAZY] = None
     value: LosantNumber | str | bool | None = None
 
 

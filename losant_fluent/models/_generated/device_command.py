@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Any
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class DeviceCommandTime(LosantModel):
@@ -24,11 +25,11 @@ class DeviceCommand(LosantModel):
     Fields (Python name / API name: type):
         name: string, 1 to 255 characters (required)
         payload: any JSON value
-        time: string or number or DeviceCommandTime
+        time: date-time (a datetime) or string or number or DeviceCommandTime
 
     ``DeviceCommand.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: Annotated[str | LosantNumber | DeviceCommandTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | DeviceCommandTime | None, LAZY] = None

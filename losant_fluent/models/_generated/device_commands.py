@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Any
 from .._base import LosantListModel, LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class DeviceCommandsModelItemTime(LosantModel):
@@ -24,12 +25,12 @@ class DeviceCommandsModelItem(LosantModel):
     Fields (Python name / API name: type):
         name: string, 1 to 255 characters (required)
         payload: any JSON value
-        time: string or number or DeviceCommandsModelItemTime
+        time: date-time (a datetime) or string or number or DeviceCommandsModelItemTime
     """
     __losant_closed__ = True
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: Annotated[str | LosantNumber | DeviceCommandsModelItemTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | DeviceCommandsModelItemTime | None, LAZY] = None
 
 
 class DeviceCommands(LosantListModel[DeviceCommandsModelItem]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel, LosantNumber, LosantVariantModel
+from .._time import LosantTime
 
 
 class DeviceConnectionStatusModelVariantJConnectedAt(LosantModel):
@@ -21,12 +22,12 @@ class DeviceConnectionStatusModel(LosantModel):
     """Part of the ``deviceConnectionStatus`` schema.
 
     Fields (Python name / API name: type):
-        connected_at / connectedAt: string or number or DeviceConnectionStatusModelVariantJConnectedAt
+        connected_at / connectedAt: date-time (a datetime) or string or number or DeviceConnectionStatusModelVariantJConnectedAt
         ip_address / ipAddress: string, 2 to 39 characters
         status: one of 'connected' (required)
     """
     __losant_closed__ = True
-    connected_at: Annotated[str | LosantNumber | DeviceConnectionStatusModelVariantJConnectedAt | None, Field(alias='connectedAt')] = None
+    connected_at: Annotated[LosantTime | str | LosantNumber | DeviceConnectionStatusModelVariantJConnectedAt | None, Field(alias='connectedAt')] = None
     ip_address: Annotated[str | None, Field(alias='ipAddress', max_length=39, min_length=2)] = None
     status: Literal['connected']
 
@@ -55,18 +56,18 @@ class DeviceConnectionStatusModelVariantK(LosantModel):
     """Part of the ``deviceConnectionStatus`` schema.
 
     Fields (Python name / API name: type):
-        connected_at / connectedAt: string or number or DeviceConnectionStatusModelVariantKConnectedAt
+        connected_at / connectedAt: date-time (a datetime) or string or number or DeviceConnectionStatusModelVariantKConnectedAt
         disconnect_reason / disconnectReason: string, at most 1024 characters
-        disconnected_at / disconnectedAt: string or number or DeviceConnectionStatusModelDisconnectedAt
+        disconnected_at / disconnectedAt: date-time (a datetime) or string or number or DeviceConnectionStatusModelDisconnectedAt
         ip_address / ipAddress: string, 2 to 39 characters
         messages_from_client / messagesFromClient: integer, >= 0, <= 2147483647
         messages_to_client / messagesToClient: integer, >= 0, <= 2147483647
         status: one of 'disconnected' (required)
     """
     __losant_closed__ = True
-    connected_at: Annotated[str | LosantNumber | DeviceConnectionStatusModelVariantKConnectedAt | None, Field(alias='connectedAt')] = None
+    connected_at: Annotated[LosantTime | str | LosantNumber | DeviceConnectionStatusModelVariantKConnectedAt | None, Field(alias='connectedAt')] = None
     disconnect_reason: Annotated[str | None, Field(alias='disconnectReason', max_length=1024)] = None
-    disconnected_at: Annotated[str | LosantNumber | DeviceConnectionStatusModelDisconnectedAt | None, Field(alias='disconnectedAt')] = None
+    disconnected_at: Annotated[LosantTime | str | LosantNumber | DeviceConnectionStatusModelDisconnectedAt | None, Field(alias='disconnectedAt')] = None
     ip_address: Annotated[str | None, Field(alias='ipAddress', max_length=39, min_length=2)] = None
     messages_from_client: Annotated[int | None, Field(alias='messagesFromClient', ge=0, le=2147483647)] = None
     messages_to_client: Annotated[int | None, Field(alias='messagesToClient', ge=0, le=2147483647)] = None

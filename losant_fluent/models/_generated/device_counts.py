@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class DeviceCountsCount(LosantModel):
@@ -12,12 +13,12 @@ class DeviceCountsCount(LosantModel):
 
     Fields (Python name / API name: type):
         created: integer
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         deleted: integer
         total: integer
     """
     created: int | None = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     deleted: int | None = None
     total: int | None = None
 

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class DeviceStateTime(LosantModel):
@@ -25,7 +26,7 @@ class DeviceState(LosantModel):
         data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
         flow_version / flowVersion: string, 1 to 255 characters
         meta: any JSON value
-        time: string or number or DeviceStateTime
+        time: date-time (a datetime) or string or number or DeviceStateTime
 
     ``DeviceState.describe()`` gives this and the nested models' fields.
     """
@@ -33,4 +34,4 @@ class DeviceState(LosantModel):
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     meta: Any | None = None
-    time: Annotated[str | LosantNumber | DeviceStateTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | DeviceStateTime | None, LAZY] = None

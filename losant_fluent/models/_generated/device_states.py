@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any
 from .._base import LosantListModel, LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class DeviceStatesModelItemTime(LosantModel):
@@ -25,13 +26,13 @@ class DeviceStatesModelItem(LosantModel):
         data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
         flow_version / flowVersion: string, 1 to 255 characters
         meta: any JSON value
-        time: string or number or DeviceStatesModelItemTime
+        time: date-time (a datetime) or string or number or DeviceStatesModelItemTime
     """
     __losant_closed__ = True
     data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
     flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
     meta: Any | None = None
-    time: Annotated[str | LosantNumber | DeviceStatesModelItemTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | DeviceStatesModelItemTime | None, LAZY] = None
 
 
 class DeviceStates(LosantListModel[DeviceStatesModelItem]):

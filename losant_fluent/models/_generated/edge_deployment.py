@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class EdgeDeploymentDeviceConnectionInfo(LosantModel):
@@ -26,7 +27,7 @@ class EdgeDeploymentLog(LosantModel):
         attempted_etag / attemptedEtag: string, 1 to 255 characters
         attempted_value / attemptedValue: string, 1 to 255 characters
         change_type / changeType: one of 'current', 'desired'
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         error: string
         new_etag / newEtag: string, 1 to 255 characters
         new_value / newValue: string, 1 to 255 characters
@@ -38,7 +39,7 @@ class EdgeDeploymentLog(LosantModel):
     attempted_etag: Annotated[str | None, Field(alias='attemptedEtag', max_length=255, min_length=1)] = None
     attempted_value: Annotated[str | None, Field(alias='attemptedValue', max_length=255, min_length=1)] = None
     change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     error: str | None = None
     new_etag: Annotated[str | None, Field(alias='newEtag', max_length=255, min_length=1)] = None
     new_value: Annotated[str | None, Field(alias='newValue', max_length=255, min_length=1)] = None

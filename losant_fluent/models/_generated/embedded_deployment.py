@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class EmbeddedDeploymentDeviceConnectionInfo(LosantModel):
@@ -38,7 +39,7 @@ class EmbeddedDeploymentLog(LosantModel):
     Fields (Python name / API name: type):
         attempted_bundle / attemptedBundle: string, 1 to 255 characters
         change_type / changeType: one of 'current', 'desired'
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         desired_version / desiredVersion: string, 1 to 255 characters
         error: string
         new_bundle / newBundle: string, 1 to 255 characters
@@ -49,7 +50,7 @@ class EmbeddedDeploymentLog(LosantModel):
     """
     attempted_bundle: Annotated[str | None, Field(alias='attemptedBundle', max_length=255, min_length=1)] = None
     change_type: Annotated[Literal['current', 'desired'] | None, Field(alias='changeType')] = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     desired_version: Annotated[str | None, Field(alias='desiredVersion', max_length=255, min_length=1)] = None
     error: str | None = None
     new_bundle: Annotated[str | None, Field(alias='newBundle', max_length=255, min_length=1)] = None

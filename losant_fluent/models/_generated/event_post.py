@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class EventPostCreationDate(LosantModel):
@@ -22,7 +23,7 @@ class EventPost(LosantModel):
     """The ``eventPost`` schema.
 
     Fields (Python name / API name: type):
-        creation_date / creationDate: string or number or EventPostCreationDate
+        creation_date / creationDate: date-time (a datetime) or string or number or EventPostCreationDate
         data: any JSON value
         device_id / deviceId: string, matching ^[A-Fa-f\\d]{24}$
         disable_tag_change_tracking / disableTagChangeTracking: boolean
@@ -35,7 +36,7 @@ class EventPost(LosantModel):
     ``EventPost.describe()`` gives this and the nested models' fields.
     """
     __losant_closed__ = True
-    creation_date: Annotated[str | LosantNumber | EventPostCreationDate | None, Field(alias='creationDate'), LAZY] = None
+    creation_date: Annotated[LosantTime | str | LosantNumber | EventPostCreationDate | None, Field(alias='creationDate'), LAZY] = None
     data: Any | None = None
     device_id: Annotated[str | None, Field(alias='deviceId', pattern='^[A-Fa-f\\d]{24}$')] = None
     disable_tag_change_tracking: Annotated[bool | None, Field(alias='disableTagChangeTracking')] = False

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from . import advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class MultiDeviceCommandDeviceQueryAncestorId(LosantModel):
@@ -754,7 +755,7 @@ class MultiDeviceCommand(LosantModel):
         device_tags / deviceTags: list of MultiDeviceCommandDeviceTag, at most 100 items
         name: string, 1 to 255 characters (required)
         payload: any JSON value
-        time: string or number or MultiDeviceCommandTime
+        time: date-time (a datetime) or string or number or MultiDeviceCommandTime
 
     ``MultiDeviceCommand.describe()`` gives this and the nested models' fields.
     """
@@ -764,4 +765,4 @@ class MultiDeviceCommand(LosantModel):
     device_tags: Annotated[list[MultiDeviceCommandDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
     name: Annotated[str, Field(max_length=255, min_length=1)]
     payload: Any | None = None
-    time: Annotated[str | LosantNumber | MultiDeviceCommandTime | None, LAZY] = None
+    time: Annotated[LosantTime | str | LosantNumber | MultiDeviceCommandTime | None, LAZY] = None

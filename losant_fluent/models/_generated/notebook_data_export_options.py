@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class NotebookDataExportOptionsRelativeTo(LosantModel):
@@ -24,7 +25,7 @@ class NotebookDataExportOptions(LosantModel):
     Fields (Python name / API name: type):
         callback_url / callbackUrl: string, at most 1024 characters
         email: string, at most 1024 characters
-        relative_to / relativeTo: string or number or NotebookDataExportOptionsRelativeTo
+        relative_to / relativeTo: date-time (a datetime) or string or number or NotebookDataExportOptionsRelativeTo
         template_context / templateContext: string, at most 32767 characters
 
     ``NotebookDataExportOptions.describe()`` gives this and the nested models' fields.
@@ -32,5 +33,5 @@ class NotebookDataExportOptions(LosantModel):
     __losant_closed__ = True
     callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
     email: Annotated[str | None, Field(max_length=1024)] = None
-    relative_to: Annotated[str | LosantNumber | NotebookDataExportOptionsRelativeTo | None, Field(alias='relativeTo'), LAZY] = None
+    relative_to: Annotated[LosantTime | str | LosantNumber | NotebookDataExportOptionsRelativeTo | None, Field(alias='relativeTo'), LAZY] = None
     template_context: Annotated[str | None, Field(alias='templateContext', max_length=32767)] = None

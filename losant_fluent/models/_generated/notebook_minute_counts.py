@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class NotebookMinuteCountsCount(LosantModel):
@@ -13,14 +14,14 @@ class NotebookMinuteCountsCount(LosantModel):
     Fields (Python name / API name: type):
         canceled: integer
         completed: integer
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         errored: integer
         minutes: integer
         timeout: integer
     """
     canceled: int | None = None
     completed: int | None = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     errored: int | None = None
     minutes: int | None = None
     timeout: int | None = None

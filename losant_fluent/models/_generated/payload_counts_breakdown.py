@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class PayloadCountsBreakdownCount(LosantModel):
     """Part of the ``payloadCountsBreakdown`` schema.
 
     Fields (Python name / API name: type):
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         value: integer
     """
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     value: int | None = None
 
 

@@ -6,6 +6,7 @@ from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantCollection, LosantDateTime, LosantModel
 from .._lazy import LAZY
+from .._time import LosantTime
 
 
 class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
@@ -13,12 +14,12 @@ class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
 
     Fields (Python name / API name: type):
         created: integer
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         deleted: integer
         total: integer
     """
     created: int | None = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     deleted: int | None = None
     total: int | None = None
 
@@ -42,14 +43,14 @@ class PeriodSummariesItemSummaryNotebookMinuteCountsCount(LosantModel):
     Fields (Python name / API name: type):
         canceled: integer
         completed: integer
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         errored: integer
         minutes: integer
         timeout: integer
     """
     canceled: int | None = None
     completed: int | None = None
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     errored: int | None = None
     minutes: int | None = None
     timeout: int | None = None
@@ -72,10 +73,10 @@ class PeriodSummariesItemSummaryPayloadCountsCount(LosantModel):
     """Part of the ``periodSummaries`` schema.
 
     Fields (Python name / API name: type):
-        date: date-time (a datetime)
+        LosantTime: date-time (a datetime)
         value: integer
     """
-    date: LosantDateTime | None = None
+    LosantTime: LosantDateTime | None = None
     value: int | None = None
 
 
