@@ -171,3 +171,44 @@ def test_bad_throttle_options_say_what_is_wrong(option: object, error: type[Exce
     with pytest.raises(error) as raised:
         throttles_from_option(option)  # type: ignore[arg-type]
     assert text in str(raised.value)
+
+
+# Splitting queries over more devices than one call takes (losant_fluent._splitting).
+
+def _ids(n: int) -> list[str]:
+    return [f"{i:024x}" for i in range(n)]
+
+
+def test_a_time_series_query_over_2500_devices_becomes_three_under_the_cap() -> None:
+    from losant_fluent._splitting import device_chunks
+    body = {"deviceIds": _ids(2500), "attributes": ["t"], "start": -3600000, "end": 0}
+    parts = device_chunks("data.timeSeriesQuery", body)
+    assert parts is not None
+    assert [len(p["deviceIds"]) for p in parts] == [1000, 1000, 500]
+    assert [i for p in parts for i in p["deviceIds"]] == body["deviceIds"]
+    assert all({k: v for k, v in p.items() if k != "deviceIds"} ==
+               {"attributes": ["t"], "start": -3600000, "end": 0} for p in parts)
+    assert body["deviceIds"] == _ids(2500)          # the caller's body is left as it was
+
+
+def test_small_queries_and_calls_that_must_not_split_are_left_alone() -> None:
+    from losant_fluent._splitting import device_chunks
+    assert device_chunks("data.timeSeriesQuery", {"deviceIds": _ids(1000)}) is None
+    assert device_chunks("experienceGroups.post", {"deviceIds": _ids(2500)}) is None
+    assert device_chunks("devices.patch", {"deviceIds": _ids(2500)}) is None
+    assert device_chunks("data.lastValueQuery", {"deviceQuery": {}}) is None
+
+
+def test_merged_answers_equal_the_one_big_answer() -> None:
+    from losant_fluent._splitting import merge_device_answers
+    a = {"start": "s", "end": "e", "resolution": 60000,
+         "devices": {"d1": {"name": "one", "points": []}}}
+    b = {"start": "s", "end": "e", "resolution": 60000,
+         "devices": {"d2": {"name": "two", "points": [{"time": "t", "data": {"x": 1}}]}}}
+    assert merge_device_answers("data.timeSeriesQuery", [a, b]) == {
+        "start": "s", "end": "e", "resolution": 60000,
+        "devices": {"d1": a["devices"]["d1"], "d2": b["devices"]["d2"]}}
+    assert merge_device_answers("data.lastValueQuery", [{"d1": 1}, {"d2": 2}]) == {
+        "d1": 1, "d2": 2}
+    with pytest.raises(ValueError, match="no answers"):
+        merge_device_answers("data.lastValueQuery", [])
