@@ -1,0 +1,214 @@
+"""Losant's limits as data (`losant_fluent.limits`) and the limiter that keeps under them."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+import pytest
+
+from losant_fluent import _catalog, limits
+from losant_fluent._limiter import Limiter, throttles_from_option
+from losant_fluent.limits import Throttle
+
+STATE = "/applications/{applicationId}/devices/{deviceId}/state"
+EVENTS = "/applications/{applicationId}/events"
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _starts(limiter: Limiter, clock: FakeClock, count: int, path: str,
+            endpoint: str = "device.sendState", template: str = STATE) -> list[float]:
+    starts = []
+    for _ in range(count):
+        reservation = limiter.reserve(endpoint, template, path)
+        assert reservation is not None
+        starts.append(clock.now + reservation.delay)
+    return starts
+
+
+def _most_in_any_window(starts: list[float], window: float) -> int:
+    ordered = sorted(starts)
+    return max(sum(1 for t in ordered if s <= t < s + window) for s in ordered)
+
+
+def test_every_limit_names_real_endpoints_and_a_path_parameter_of_each() -> None:
+    catalog = _catalog.endpoints()
+    rows: list[tuple[frozenset[str], str]] = [(t.endpoints, t.per) for t in limits.THROTTLES]
+    rows += [(o.endpoints, o.per) for o in limits.ONE_AT_A_TIME]
+    for endpoint_ids, per in rows:
+        for endpoint_id in endpoint_ids:
+            assert endpoint_id in catalog, endpoint_id
+            assert "{" + per + "}" in catalog[endpoint_id].path, (endpoint_id, per)
+
+
+def test_every_number_says_where_it_comes_from() -> None:
+    assert all(t.source.startswith("https://") for t in limits.THROTTLES)
+    assert all(o.source for o in limits.ONE_AT_A_TIME)
+    for name in ("TIME_SERIES_ANSWER_BYTES", "DATA_TABLE_ROWS_ANSWER_BYTES",
+                 "UPLOAD_BODY_BYTES", "DEVICE_IDS_PER_CALL", "STATES_PER_CALL"):
+        assert isinstance(getattr(limits, name), int)
+        assert limits.SOURCES[name]
+
+
+def test_the_device_id_cap_is_the_schemas_max_items() -> None:
+    query = _catalog.endpoint("data.timeSeriesQuery")
+    assert query.body_param is not None
+    import json
+    from pathlib import Path
+    schema = json.loads((Path(__file__).resolve().parents[1] / "reference" / "schemas"
+                         / f"{query.body_param.schema}.json").read_text())
+    assert schema["properties"]["deviceIds"]["maxItems"] == limits.DEVICE_IDS_PER_CALL
+
+
+def test_path_value_reads_the_parameter_from_the_concrete_path() -> None:
+    assert limits.path_value(STATE, "/applications/a1/devices/d7/state", "deviceId") == "d7"
+    assert limits.path_value(STATE, "/applications/a1/devices/d7/state?x=1",
+                             "applicationId") == "a1"
+    assert limits.path_value(STATE, "/applications/a1/devices", "deviceId") is None
+
+
+def test_thirty_state_posts_go_at_once_and_the_next_waits_a_window() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, margin=0.25)
+    starts = _starts(limiter, clock, 31, "/applications/a/devices/d/state")
+    assert starts[:30] == [clock.now] * 30
+    assert starts[30] == pytest.approx(clock.now + 15.25)
+
+
+def test_a_hundred_posts_never_put_more_than_thirty_in_any_window() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, margin=0.0)
+    starts = []
+    for i in range(100):
+        clock.now += 0.01 * (i % 3)          # the caller's own pace, faster than allowed
+        starts += _starts(limiter, clock, 1, "/applications/a/devices/d/state")
+    assert _most_in_any_window(starts, 15.0) == 30
+    # and no slower than the limit implies: 100 calls need three full windows.
+    assert max(starts) - min(starts) == pytest.approx(45.0, abs=0.1)
+
+
+def test_each_device_and_each_application_has_its_own_budget() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock=clock)
+    for device in ("d1", "d2", "d3"):
+        delays = _starts(limiter, clock, 30, f"/applications/a/devices/{device}/state")
+        assert delays == [clock.now] * 30
+    events = _starts(limiter, clock, 16, "/applications/a/events", "events.post", EVENTS)
+    assert events[:15] == [clock.now] * 15 and events[15] > clock.now + 15
+    other = _starts(limiter, clock, 1, "/applications/b/events", "events.post", EVENTS)
+    assert other == [clock.now]
+
+
+def test_unthrottled_endpoints_get_no_reservation() -> None:
+    limiter = Limiter()
+    assert limiter.reserve("devices.get", "/applications/{applicationId}/devices",
+                           "/applications/a/devices") is None
+
+
+def test_threads_never_share_a_slot() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, margin=0.0)
+    starts: dict[int, list[float]] = defaultdict(list)
+
+    def worker(n: int) -> None:
+        for _ in range(25):
+            reservation = limiter.reserve("device.sendState", STATE,
+                                          "/applications/a/devices/d/state")
+            assert reservation is not None
+            starts[n].append(clock.now + reservation.delay)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [t for ts in starts.values() for t in ts]
+    assert len(every) == 400
+    assert _most_in_any_window(every, 15.0) == 30
+
+
+def test_a_refusal_spends_the_budget_for_a_whole_window() -> None:
+    clock = FakeClock()
+    limiter = Limiter(clock=clock, margin=0.5)
+    path = "/applications/a/devices/d/state"
+    assert limiter.refused("device.sendState", STATE, path) == pytest.approx(15.5)
+    reservation = limiter.reserve("device.sendState", STATE, path)
+    assert reservation is not None and reservation.delay == pytest.approx(15.5)
+    assert "device state limit (30 per 15 s per deviceId d)" in reservation.describe()
+    assert limiter.refused("devices.get", "/applications/{applicationId}/devices",
+                           "/applications/a/devices") is None
+
+
+def test_throttle_option_turns_off_replaces_and_drops() -> None:
+    assert throttles_from_option(None) == limits.THROTTLES
+    assert throttles_from_option(False) == ()
+    changed = {t.name: t for t in throttles_from_option({"device state": {"calls": 5}})}
+    assert changed["device state"].calls == 5 and changed["device state"].window == 15.0
+    assert "event creation" not in {t.name for t in throttles_from_option({"event creation": None})}
+    mine = Throttle("mine", frozenset({"devices.get"}), 1, 1.0, "applicationId", "test")
+    assert throttles_from_option([mine]) == (mine,)
+
+
+@pytest.mark.parametrize(("option", "error", "text"), [
+    ({"device sate": None}, ValueError, "no published limit is named 'device sate'"),
+    ({"device state": 5}, TypeError, "throttle['device state']"),
+    ({"device state": {"calls": 0}}, ValueError, "calls must be >= 1"),
+    ({"device state": {"window": float("inf")}}, ValueError, "finite number of seconds"),
+    ("off", TypeError, "give True, False"),
+    ([1], TypeError, "is not a Throttle"),
+])
+def test_bad_throttle_options_say_what_is_wrong(option: object, error: type[Exception],
+                                                text: str) -> None:
+    with pytest.raises(error) as raised:
+        throttles_from_option(option)  # type: ignore[arg-type]
+    assert text in str(raised.value)
+
+
+# Splitting queries over more devices than one call takes (losant_fluent._splitting).
+
+def _ids(n: int) -> list[str]:
+    return [f"{i:024x}" for i in range(n)]
+
+
+def test_a_time_series_query_over_2500_devices_becomes_three_under_the_cap() -> None:
+    from losant_fluent._splitting import device_chunks
+    body = {"deviceIds": _ids(2500), "attributes": ["t"], "start": -3600000, "end": 0}
+    parts = device_chunks("data.timeSeriesQuery", body)
+    assert parts is not None
+    assert [len(p["deviceIds"]) for p in parts] == [1000, 1000, 500]
+    assert [i for p in parts for i in p["deviceIds"]] == body["deviceIds"]
+    assert all({k: v for k, v in p.items() if k != "deviceIds"} ==
+               {"attributes": ["t"], "start": -3600000, "end": 0} for p in parts)
+    assert body["deviceIds"] == _ids(2500)          # the caller's body is left as it was
+
+
+def test_small_queries_and_calls_that_must_not_split_are_left_alone() -> None:
+    from losant_fluent._splitting import device_chunks
+    assert device_chunks("data.timeSeriesQuery", {"deviceIds": _ids(1000)}) is None
+    assert device_chunks("experienceGroups.post", {"deviceIds": _ids(2500)}) is None
+    assert device_chunks("devices.patch", {"deviceIds": _ids(2500)}) is None
+    assert device_chunks("data.lastValueQuery", {"deviceQuery": {}}) is None
+
+
+def test_merged_answers_equal_the_one_big_answer() -> None:
+    from losant_fluent._splitting import merge_device_answers
+    a = {"start": "s", "end": "e", "resolution": 60000,
+         "devices": {"d1": {"name": "one", "points": []}}}
+    b = {"start": "s", "end": "e", "resolution": 60000,
+         "devices": {"d2": {"name": "two", "points": [{"time": "t", "data": {"x": 1}}]}}}
+    assert merge_device_answers("data.timeSeriesQuery", [a, b]) == {
+        "start": "s", "end": "e", "resolution": 60000,
+        "devices": {"d1": a["devices"]["d1"], "d2": b["devices"]["d2"]}}
+    assert merge_device_answers("data.lastValueQuery", [{"d1": 1}, {"d2": 2}]) == {
+        "d1": 1, "d2": 2}
+    with pytest.raises(ValueError, match="no answers"):
+        merge_device_answers("data.lastValueQuery", [])
