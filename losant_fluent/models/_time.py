@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationUnexpectedValue
 
 from ._display import iso
@@ -20,14 +20,17 @@ from ._display import iso
 __all__ = ["LosantTime"]
 
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# pydantic's own (lax) reading of a date-time string, as for every other ``date-time``
+# field: ``datetime.fromisoformat`` before Python 3.11 refuses a trailing ``Z``.
+_AS_DATETIME: TypeAdapter[datetime] = TypeAdapter(datetime)
 
 
 def _read(value: Any) -> Any:
     """A date string as a ``datetime``; anything else unchanged (for the other shapes)."""
     if isinstance(value, str) and _DATE_TIME.match(value):
         try:
-            return datetime.fromisoformat(value)
-        except ValueError:
+            return _AS_DATETIME.validate_python(value)
+        except ValidationError:
             return value
     return value
 
