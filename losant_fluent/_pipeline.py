@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ from ._values import loads
 if TYPE_CHECKING:
     import requests
 
+    from ._limiter import Limiter
     from ._wire import WireCall
 
 __all__ = [
@@ -76,6 +77,9 @@ class Options:
     validate: bool = True
     headers: tuple[tuple[str, str], ...] = ()
     accept_version: str = ACCEPT_VERSION
+    # Room under Losant's throttles (``API(throttle=...)``); one object, so ``with_options``
+    # copies and threads share its count.
+    limiter: Limiter | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.timeout is not None and not self.timeout > 0:
@@ -246,6 +250,15 @@ class Exchange:
         self._token: str | None = None
         self._started = 0.0
 
+    def room(self) -> float:
+        """Seconds to wait before the next attempt for room under Losant's throttles."""
+        limiter = self.pipeline.options.limiter
+        if limiter is None:
+            return 0.0
+        from ._limiter import wait_before
+
+        return wait_before(limiter, self.call)
+
     def next_request(self) -> HTTPRequest:
         """The request of the next attempt, with the token current now."""
         self.attempts += 1
@@ -301,6 +314,12 @@ class Exchange:
     def _retry_wait(self, response: Any) -> float | None:
         """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
         after = parse_retry_after(response.headers.get("Retry-After"))
+        limiter = self.pipeline.options.limiter
+        if after is None and response.status_code == 429 and limiter is not None:
+            # Losant sends no Retry-After: the published limit's window says how long.
+            from ._limiter import wait_after_429
+
+            after = wait_after_429(limiter, self.call)
         if after is None:
             return backoff(self.attempts)
         return after if after <= self.pipeline.options.max_retry_wait else None
@@ -373,6 +392,9 @@ class Pipeline:
         """
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         while True:
+            wait = exchange.room()
+            if wait > 0:
+                time.sleep(wait)
             request = exchange.next_request()
             try:
                 response = self.transport.send(request, timeout=exchange.timeout, stream=stream)
