@@ -453,6 +453,8 @@ class Pipeline:
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
         _attach_pipeline(result, self)
+        if getattr(type(result), "__losant_needs_path__", False):  # a job: its application
+            _keep_path(result, call.path)
         items = getattr(result, "items", None) if "items" in type(result).model_fields else None
         if isinstance(items, list) and items and getattr(
             type(items[0]), "__losant_needs_pipeline__", False
@@ -490,6 +492,7 @@ class Pipeline:
 
 
 _PIPELINE_KEY = "_losant_pipeline"
+_PATH_KEY = "_losant_path"
 
 
 def _no_pipeline() -> None:
@@ -511,6 +514,19 @@ def pipeline_of(result: Any) -> Pipeline | None:
     private = getattr(result, "__pydantic_private__", None)
     found = private.get(_PIPELINE_KEY) if isinstance(private, dict) else None
     return found if isinstance(found, Pipeline) else None
+
+
+def _keep_path(result: Any, path: str) -> None:
+    private = getattr(result, "__pydantic_private__", None)
+    if isinstance(private, dict):  # _attach_pipeline made it
+        private[_PATH_KEY] = path
+
+
+def path_of(result: Any) -> str | None:
+    """The path of the call a result answered (kept for results that name a job)."""
+    private = getattr(result, "__pydantic_private__", None)
+    found = private.get(_PATH_KEY) if isinstance(private, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _not_json(call: WireCall, response: requests.Response, exc: ValueError
