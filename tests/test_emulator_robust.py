@@ -278,7 +278,7 @@ def _create_resources(prober: Prober, ids: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[Emulator]:
-    with Emulator(state_limit=1_000_000) as emu:
+    with Emulator(throttle=False) as emu:
         yield emu
 
 
@@ -445,7 +445,7 @@ def test_hostile_input_never_answers_5xx(emulator: Emulator) -> None:
     assert not prober.failures, "\n".join(prober.failures[:40])
     assert not emulator.app.internal_errors, emulator.app.internal_errors[:20]
     assert len(covered) >= 300
-    assert prober.sent < 7000
+    assert prober.sent < 7600  # a budget: dedicated handlers (jobs included) get more probes
 
 
 def _dedicated() -> frozenset[str]:
