@@ -338,6 +338,9 @@ def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def _cell(value: Any) -> Any:
+    """A CSV cell written as Losant (Node) writes it: ``21``, not ``21.0``."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
