@@ -215,6 +215,15 @@ def test_bad_options_are_refused_by_name(options: dict[str, Any], error: type[Ex
         Emulator(**options)
 
 
+def test_the_command_line_refuses_a_bad_time_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    from losant_fluent.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--time-scale", "0", "--no-throttle"])
+    assert exited.value.code == 2
+    assert "time_scale" in capsys.readouterr().err
+
+
 def test_the_table_is_the_clients(emu: Emulator) -> None:
     # The emulator enforces losant_fluent.limits, the same numbers the client reads.
     described = Emulator(throttle=True).limits
