@@ -22,6 +22,7 @@ from . import (  # noqa: F401  (register handlers)
     _tables,
 )
 from ._auth import authorize
+from ._checks import check_request
 from ._context import HANDLERS, Ctx, Handler
 from ._errors import Fault
 from ._generic import (
@@ -134,6 +135,7 @@ class EmulatorApp:
         route = route_info(endpoint_id)
         principal = authorize(self.store, ep, args, request.headers.get("Authorization"))
         body = self._body(request)
+        check_request(ep, request.args, body, request.mimetype.startswith("multipart/"))
         with self.store.lock:
             check_parents(self.store, args, ep.path, own=route.kind == "action")
         ctx = Ctx(
