@@ -23,6 +23,7 @@ from . import (  # noqa: F401  (register handlers)
 )
 from ._auth import authorize
 from ._checks import check_request
+from ._complete import complete, complete_page
 from ._context import HANDLERS, Ctx, Handler
 from ._errors import Fault
 from ._generic import (
@@ -150,8 +151,16 @@ class EmulatorApp:
         )
         if ep.sse:  # streams run outside the lock, as long as the client listens
             return _streams.stream_response(ctx, request)
-        handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
+        handler = HANDLERS.get(endpoint_id)
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:
-            status, payload = handler(ctx)
+            if handler is None:
+                status, payload = _GENERIC[route.kind](ctx)
+                payload = complete(ctx, status, payload)
+            else:
+                status, payload = handler(ctx)
+                if payload == {}:  # a dedicated handler's minimal answer
+                    payload = complete(ctx, status, payload)
+                else:
+                    payload = complete_page(ctx, status, payload)
             return json_response(status, payload)
