@@ -128,7 +128,9 @@ def test_user_login_shape_and_bad_password(emu: Emulator) -> None:
     assert good.status_code == 200
     assert good.json()["userId"] == emu.user_id and good.json()["token"]
     bad = requests.post(
-        emu.url + "/auth/user", json={"email": emu.user_email, "password": "nope"}, timeout=10
+        emu.url + "/auth/user",
+        json={"email": emu.user_email, "password": "not-the-password"},
+        timeout=10,
     )
     assert bad.status_code == 401 and bad.json()["type"] == "Unauthorized"
     missing = requests.post(emu.url + "/auth/user", json={"email": emu.user_email}, timeout=10)

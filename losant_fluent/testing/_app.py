@@ -24,6 +24,8 @@ from . import (  # noqa: F401  (register handlers)
     _tables,
 )
 from ._auth import authorize
+from ._checks import check_request
+from ._complete import complete, complete_page
 from ._context import HANDLERS, Ctx, Handler
 from ._errors import Fault
 from ._generic import (
@@ -138,6 +140,7 @@ class EmulatorApp:
         route = route_info(endpoint_id)
         principal = authorize(self.store, ep, args, request.headers.get("Authorization"))
         body = self._body(request)
+        check_request(ep, request.args, body, request.mimetype.startswith("multipart/"))
         with self.store.lock:
             check_parents(self.store, args, ep.path, own=route.kind == "action")
         ctx = Ctx(
@@ -152,9 +155,10 @@ class EmulatorApp:
         )
         if ep.sse:  # streams run outside the lock, as long as the client listens
             return _streams.stream_response(ctx, request)
-        handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
+        handler = HANDLERS.get(endpoint_id)
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:
+<<<<<<< HEAD
             _limits.before(ctx)  # throttles: 429 as Losant answers it
             _jobs.before(ctx)  # jobs Losant runs one at a time
             status, payload = handler(ctx)
@@ -162,3 +166,15 @@ class EmulatorApp:
             response = json_response(status, payload)
             _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
             return response
+=======
+            if handler is None:
+                status, payload = _GENERIC[route.kind](ctx)
+                payload = complete(ctx, status, payload)
+            else:
+                status, payload = handler(ctx)
+                if payload == {}:  # a dedicated handler's minimal answer
+                    payload = complete(ctx, status, payload)
+                else:
+                    payload = complete_page(ctx, status, payload)
+            return json_response(status, payload)
+>>>>>>> wt/emu
