@@ -104,7 +104,7 @@ class Part:
 
     __slots__ = ("body", "params", "chunk", "window", "halvings")
 
-    def __init__(self, body: Any, params: dict[str, Any], chunk: int = 0,
+    def __init__(self, body: Any, params: dict[str, Any], chunk: tuple[int, ...] = (0,),
                  window: tuple[int, int] | None = None, halvings: int = 0) -> None:
         self.body, self.params, self.chunk = body, params, chunk
         self.window, self.halvings = window, halvings
@@ -148,18 +148,33 @@ class DevicePlan(Plan):
 
 
 class TimeSeriesPlan(Plan):
-    """Time-series queries: device chunks, and a window halved when its answer is too large.
+    """Time-series queries: device chunks, and parts halved while their answer is too large.
 
-    Halves meet at a multiple of the resolution (Losant's buckets start there), so no
-    bucket is cut in two; raw points (aggregation ``NONE``) meet at a millisecond, the
-    first half ending one millisecond before the second starts: windows are inclusive at
-    both ends, so no point is asked for twice or left out.
+    A part naming more than one device is halved by devices (each half's answer is about
+    half as big, whatever makes it big); a part of one device (or chosen by
+    ``deviceQuery``) is halved in time. Time halves meet at a multiple of the resolution
+    (Losant's buckets start there), so no bucket is cut in two; raw points (aggregation
+    ``NONE``) meet at a millisecond, the first half ending one millisecond before the
+    second starts: windows are inclusive at both ends, so no point is asked for twice or
+    left out.
     """
 
     def refused(self, part: Part, error: BaseException) -> bool:
-        if not too_large(error) or part.halvings >= MAX_HALVINGS:
+        if not too_large(error):
             return False
         body = dict(part.body)
+        ids = body.get("deviceIds")
+        if isinstance(ids, list) and len(ids) > 1 and part.window is None:
+            middle_id = len(ids) // 2
+            self._todo[:0] = [Part({**body, "deviceIds": ids[:middle_id]}, part.params,
+                                   (*part.chunk, 0)),
+                              Part({**body, "deviceIds": ids[middle_id:]}, part.params,
+                                   (*part.chunk, 1))]
+            log.info("time-series query: the answer for %d devices is over Losant's size "
+                     "cap; asking for half of them at a time", len(ids))
+            return True
+        if part.halvings >= MAX_HALVINGS:
+            return False
         start, end = part.window or _absolute_window(body)
         step = 1 if _aggregation(body) == "NONE" else _resolution(body)
         middle = (start + (end - start) // 2) // step * step
@@ -178,7 +193,7 @@ class TimeSeriesPlan(Plan):
         return True
 
     def merged(self) -> Any:
-        chunks: dict[int, list[tuple[Part, Any]]] = {}
+        chunks: dict[tuple[int, ...], list[tuple[Part, Any]]] = {}
         for part, answer in self._answers:
             chunks.setdefault(part.chunk, []).append((part, answer))
         per_chunk = [merge_time_answers(_ordered(pieces), _limit(pieces))
@@ -292,10 +307,11 @@ def plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Plan | None:
     given = dict(params)
     if endpoint_id == "data.timeSeriesQuery" and as_dict is not None:
         bodies = chunks if chunks is not None else [as_dict]
-        return TimeSeriesPlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(bodies)])
+        return TimeSeriesPlan(endpoint_id,
+                              [Part(b, given, (i,)) for i, b in enumerate(bodies)])
     if chunks is None:
         return None
-    return DevicePlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(chunks)])
+    return DevicePlan(endpoint_id, [Part(b, given, (i,)) for i, b in enumerate(chunks)])
 
 
 def _as_dict(body: Any) -> dict[str, Any] | None:
