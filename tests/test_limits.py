@@ -370,3 +370,20 @@ def test_async_state_posts_await_room_under_the_limit() -> None:
     assert counting.refused == 0
     assert len(counting.arrivals[f"/applications/{APP}/devices/{DEV}/state"]) == 100
     assert elapsed >= 4 * 0.2
+
+
+def test_the_limits_benchmark_prints_every_figure() -> None:
+    """benchmarks/bench_limits.py still runs (tiny sizes; nothing is timed here)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_limits.py"
+    done = subprocess.run([sys.executable, str(script), "--calls", "20", "--rounds", "1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("GET device, throttle=False", "GET device, throttle on",
+                 "Limiter.reserve (device state)"):
+        assert re.search(rf"^{re.escape(name)}\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M), \
+            done.stdout
