@@ -122,6 +122,12 @@ class Plan:
         self.endpoint_id = endpoint_id
         self._todo = list(parts)
         self._answers: list[tuple[Part, Any]] = []
+        # A plan of one part is the call as asked, kept in case its answer is too large.
+        self._as_asked = parts[0] if len(parts) == 1 else None
+
+    def whole(self, part: Part) -> bool:
+        """Whether ``part`` is the call as asked: its answer is the result, decoded as usual."""
+        return part is self._as_asked
 
     def next(self) -> Part | None:
         """The next part to send, or ``None`` when every part was answered."""
@@ -160,9 +166,9 @@ class TimeSeriesPlan(Plan):
     """
 
     def refused(self, part: Part, error: BaseException) -> bool:
-        if not too_large(error):
+        body = _as_dict(part.body)
+        if not too_large(error) or body is None:
             return False
-        body = dict(part.body)
         ids = body.get("deviceIds")
         if isinstance(ids, list) and len(ids) > 1 and part.window is None:
             middle_id = len(ids) // 2
@@ -306,7 +312,7 @@ def plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Plan | None:
     chunks = device_chunks(endpoint_id, as_dict) if as_dict is not None else None
     given = dict(params)
     if endpoint_id == "data.timeSeriesQuery" and as_dict is not None:
-        bodies = chunks if chunks is not None else [as_dict]
+        bodies = chunks if chunks is not None else [body]   # as given, unless in chunks
         return TimeSeriesPlan(endpoint_id,
                               [Part(b, given, (i,)) for i, b in enumerate(bodies)])
     if chunks is None:
@@ -344,6 +350,7 @@ class StatePlan(Plan):
         self._end: Any = params.get("end")
         self._done = False
         super().__init__("device.getState", [self._step()])
+        self._as_asked = None          # each step asks for part of the whole
 
     def _step(self) -> Part:
         # the states already held at the step's end come again: ask for them on top
@@ -442,6 +449,8 @@ def run(pipeline: Pipeline, split: Plan, encode: Callable[[Any, dict[str, Any]],
             if split.refused(part, error):
                 continue
             raise
+        if split.whole(part):
+            return pipeline.decode(call, response)
         split.got(part, pipeline.decode_json(call, response))
         last = call, response
     assert last is not None
@@ -462,6 +471,8 @@ async def arun(pipeline: Any, split: Plan, encode: Callable[[Any, dict[str, Any]
             if split.refused(part, error):
                 continue
             raise
+        if split.whole(part):
+            return pipeline.decode(call, response)
         split.got(part, pipeline.decode_json(call, response))
         last = call, response
     assert last is not None
