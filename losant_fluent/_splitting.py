@@ -1,11 +1,18 @@
 """Splitting a query Losant would refuse as too big into ones it takes, and merging the answers.
 
-Pure data in, data out: the request bodies of the parts, and the merged decoded JSON of
-their answers. Which calls may be split is a decision about meaning, so it is a short
-list here: a query whose answer holds one entry per device (time series, last values) gives
-the same answer asked in chunks of devices, merged by device id. Calls that create one
-thing for a list of devices (a group, a key, a release) or that write (bulk patches and
-commands, where a later chunk failing would leave the earlier ones done) are not split.
+Which calls may be split is a decision about meaning, so it is a short list here: a query
+whose answer holds one entry per device (time series, last values) gives the same answer
+asked in chunks of devices, merged by device id; a time-series window gives the same
+points asked in consecutive windows; a state history gives the same states asked 100 at a
+time. Calls that create one thing for a list of devices (a group, a key, a release) are
+left to the usual checks; exports and bulk changes over the cap are refused with the reason
+(``NOT_SPLIT``): their parts would be separate jobs, or a later part failing would leave
+the earlier ones done.
+
+A :class:`Plan` is the flow of one split call and does no I/O: it gives the parts to send,
+takes their decoded answers (or a refusal it may cure by asking in smaller parts) and
+merges them. :func:`run` drives it for ``API``, :func:`arun` for ``AsyncAPI``; the merged
+answer is decoded as the endpoint's model, so it is the type one call would have given.
 """
 
 from __future__ import annotations
