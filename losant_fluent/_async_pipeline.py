@@ -446,8 +446,7 @@ class AsyncPipeline(Pipeline):
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         transport = self.atransport
         while True:
-            wait = exchange.room()
-            if wait > 0:
+            while (wait := exchange.room()) > 0:
                 await asyncio.sleep(wait)
             request = exchange.next_request()
             try:
