@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
+from ._deadline import check_seconds
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._pipeline import Pipeline, pipeline_of
 from ._wire import MultipartBody, WireCall
@@ -78,6 +79,7 @@ def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,
                  content_type: str | None, timeout: float | None) -> tuple[Pipeline, WireCall]:
     """The pipeline and the storage-host request of an upload (see :func:`upload_file`)."""
 
+    check_seconds("timeout", timeout)
     url, fields = upload_fields(result)
     pipeline = _pipeline(result, api)
     content: Any = data
@@ -183,6 +185,7 @@ def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[Pipeli
     if not isinstance(url, str) or not url:
         raise ValueError(f"this {type(result).__name__} has no url to download (is it a "
                          "completed file?)")
+    check_seconds("timeout", timeout)
     pipeline = _pipeline(result, api)
     return pipeline, WireCall(method="GET", path=urlsplit(url).path or "/", url=url,
                               timeout=timeout)

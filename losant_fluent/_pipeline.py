@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from ._deadline import check_seconds
 from ._exceptions import (
     InvalidResponseError,
     LosantTimeoutError,
@@ -78,15 +79,12 @@ class Options:
     accept_version: str = ACCEPT_VERSION
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, not "
-                             f"{self.timeout!r}")
+        check_seconds("timeout", self.timeout)  # finite and > 0: inf overflows sockets
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or (
             self.max_retries < 0
         ):
             raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
-        if not self.max_retry_wait >= 0:
-            raise ValueError(f"max_retry_wait must be >= 0 seconds, not {self.max_retry_wait!r}")
+        check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
 
 
 class Renewal(Protocol):

@@ -1,0 +1,145 @@
+"""Issue 20: the client against servers that misbehave on purpose, all on 127.0.0.1.
+
+Deadlines (slow headers, trickled bodies), walks that cycle, secrets echoed back, SSE
+events that are huge or carry odd ids, odd answers (204, deep nesting), downloads onto
+special files, strict scalars in bodies, and one exception family whatever goes wrong.
+Each test counts requests, pages or elapsed time against generous bounds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from fault_server import Action, FaultServer, reply
+
+import losant_fluent as lf
+from losant_fluent import API
+
+APP = "5f0c7e6b1a2b3c4d5e6f7a8b"
+DEVICE = "5f0c7e6b1a2b3c4d5e6f7a8c"
+
+
+class SlowHeadServer:
+    """Answers every request by sending its status line and headers one byte per ``pace`` s."""
+
+    def __init__(self, pace: float, body: bytes = b"{}") -> None:
+        self.pace = pace
+        self.body = body
+        self.requests = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.requests += 1
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        f"X-Padding: {'x' * 40}\r\nContent-Length: {len(self.body)}\r\n\r\n")
+                for byte in head.encode():
+                    if self._stop.is_set():
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.pace)
+                conn.sendall(self.body)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+
+@pytest.fixture
+def slow_head() -> Iterator[SlowHeadServer]:
+    server = SlowHeadServer(pace=0.1)
+    yield server
+    server.close()
+
+
+# -- timeout is one deadline ---------------------------------------------------------------------
+
+def test_slow_headers_stop_at_the_deadline(slow_head: SlowHeadServer) -> None:
+    api = API(url=slow_head.url, token="t", timeout=1.0, max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(lf.LosantTimeoutError, match="within 1.0 s") as caught:
+        api.applications(APP).get()
+    elapsed = time.monotonic() - started
+    # The headers alone take over 9 s to trickle in; each byte comes well within 1 s.
+    assert 0.9 < elapsed < 4.0
+    assert caught.value.may_have_been_received
+    assert slow_head.requests == 1  # a GET timeout is the caller's deadline: not retried
+
+
+def test_slow_headers_async_stop_at_the_deadline(slow_head: SlowHeadServer) -> None:
+    async def main() -> float:
+        async with lf.AsyncAPI(url=slow_head.url, token="t", timeout=1.0, max_retries=0) as api:
+            started = time.monotonic()
+            with pytest.raises(lf.LosantTimeoutError):
+                await api.applications(APP).get()
+            return time.monotonic() - started
+
+    assert 0.9 < asyncio.run(main()) < 4.0
+
+
+def test_trickled_body_stops_at_the_deadline() -> None:
+    body = b'{"id": "' + b"a" * 60 + b'"}'
+    with FaultServer(lambda r, i: Action(200, body, {"Content-Type": "application/json"},
+                                         kind="trickle", delay=0.05)) as server:
+        api = API(url=server.url, token="t", timeout=1.0, max_retries=0)
+        started = time.monotonic()
+        with pytest.raises(lf.LosantTimeoutError):
+            api.applications(APP).get()
+        assert time.monotonic() - started < 3.0
+
+
+def test_a_fast_answer_after_a_slow_one_is_untouched(slow_head: SlowHeadServer) -> None:
+    """The watchdog shuts only the late call's socket; the pool goes on working."""
+    with FaultServer(lambda r, i: reply(200, {"id": APP, "name": "x"})) as fast:
+        api = API(url=fast.url, token="t", timeout=1.0)
+        for _ in range(20):
+            assert api.applications(APP).get().name == "x"
+        assert fast.connections == 1  # one kept-alive connection, never shut
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), 0, -1.0, float("-inf")])
+def test_timeouts_that_cannot_work_are_refused_at_construction(bad: float) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        API(url="http://127.0.0.1:9", timeout=bad)
+    with pytest.raises(ValueError, match="timeout"):
+        lf.AsyncAPI(url="http://127.0.0.1:9", timeout=bad)
+    with pytest.raises(ValueError, match="timeout"):
+        API(url="http://127.0.0.1:9").with_options(timeout=bad)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan"), -1.0])
+def test_max_retry_wait_must_be_finite(bad: float) -> None:
+    with pytest.raises(ValueError, match="max_retry_wait"):
+        API(url="http://127.0.0.1:9", max_retry_wait=bad)
+
+
+def test_a_timeout_that_is_not_a_number_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="timeout"):
+        API(url="http://127.0.0.1:9", timeout="5")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="timeout"):
+        API(url="http://127.0.0.1:9", timeout=True)
