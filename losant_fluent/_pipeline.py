@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from . import _fork
 from ._deadline import check_seconds
 from ._exceptions import (
     InvalidResponseError,
@@ -102,7 +103,7 @@ class Renewal(Protocol):
 class Credentials:
     """The token an ``API`` sends and how to renew it; shared with its ``with_options`` copies."""
 
-    __slots__ = ("token", "renewal", "login_result", "lock", "warned")
+    __slots__ = ("token", "renewal", "login_result", "lock", "warned", "__weakref__")
 
     def __init__(self, token: str | None = None) -> None:
         self.token = check_token(token)
@@ -110,6 +111,11 @@ class Credentials:
         self.login_result: Any = None
         self.lock = threading.RLock()
         self.warned = False
+        _fork.register(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (another thread of the parent may hold this one)."""
+        self.lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<Credentials token={'set' if self.token else 'none'}>"

@@ -143,3 +143,32 @@ def test_a_timeout_that_is_not_a_number_is_a_type_error() -> None:
         API(url="http://127.0.0.1:9", timeout="5")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="timeout"):
         API(url="http://127.0.0.1:9", timeout=True)
+
+
+# -- one AsyncAPI, several event loops ----------------------------------------------------------
+
+def test_one_async_api_from_several_event_loops() -> None:
+    with FaultServer(lambda r, i: reply(200, {"id": APP, "name": f"n{i}"})) as server:
+        api = lf.AsyncAPI(url=server.url, token="t", timeout=5)
+
+        async def call() -> str:
+            return (await api.applications(APP).get()).name
+
+        names = [asyncio.run(call()) for _ in range(3)]  # each run closes its loop
+        asyncio.run(api.aclose())
+    assert names == ["n0", "n1", "n2"]
+    assert len(server.received) == 3
+
+
+def test_a_given_httpx_client_on_a_new_loop_says_what_to_do() -> None:
+    import httpx
+
+    with FaultServer(lambda r, i: reply(200, {"id": APP, "name": "x"})) as server:
+        api = lf.AsyncAPI(url=server.url, token="t", client=httpx.AsyncClient())
+
+        async def call() -> str:
+            return (await api.applications(APP).get()).name
+
+        assert asyncio.run(call()) == "x"
+        with pytest.raises(lf.LosantError, match="inside the event loop"):
+            asyncio.run(call())
