@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from fault_server import Action, FaultServer, reply
+from fault_server import Action, FaultServer, Received, reply
 
 import losant_fluent as lf
 from losant_fluent import API
@@ -172,3 +172,90 @@ def test_a_given_httpx_client_on_a_new_loop_says_what_to_do() -> None:
         assert asyncio.run(call()) == "x"
         with pytest.raises(lf.LosantError, match="inside the event loop"):
             asyncio.run(call())
+
+
+# -- walks never loop --------------------------------------------------------------------------
+
+INSTANCE = "9" * 24
+
+
+def _sandboxes(*numbers: int) -> list[dict[str, str]]:
+    return [{"id": f"{n:024x}", "instanceSandboxId": f"{n:024x}"} for n in numbers]
+
+
+def _cycling_cursor(request: Received, index: int) -> Action:
+    """A → B → A → B ...: the page after B's last id is A again, hasMore always true."""
+    after = request.query.get("startingAfterId")
+    items = _sandboxes(3, 4) if after == f"{2:024x}" else _sandboxes(1, 2)
+    return reply(200, {"items": items, "count": 2, "hasMore": True})
+
+
+def _alternating_pages(request: Received, index: int) -> Action:
+    """Page-style without totalCount: full pages alternating A, B, A, B..."""
+    page = int(request.query.get("page", "0"))
+    base = 1 if page % 2 == 0 else 3
+    devices = [{"id": f"{n:024x}", "deviceId": f"{n:024x}", "name": "d"}
+               for n in (base, base + 1)]
+    return reply(200, {"items": devices, "count": 2, "perPage": 2, "page": page})
+
+
+def _alternating_rows(request: Received, index: int) -> Action:
+    """Offset-style rows without ids and without totalCount: A, B, A, B..."""
+    offset = int(request.query.get("offset", "0"))
+    value = (offset // 2) % 2
+    return reply(200, {"items": [{"n": value}, {"n": value + 10}], "count": 2, "limit": 2,
+                       "offset": offset})
+
+
+def test_a_cursor_that_comes_back_ends_the_walk() -> None:
+    with FaultServer(_cycling_cursor) as server:
+        api = API(url=server.url, token="t")
+        first = api.instances(INSTANCE).sandboxes().get(limit=2)
+        with pytest.raises(lf.InvalidResponseError, match="loop|repeats") as caught:
+            list(first)
+        assert caught.value.page_number is not None and caught.value.page_number <= 2
+        assert len(server.received) <= 3  # A, B, then A again at most
+
+
+def test_alternating_pages_without_total_count_end_the_walk() -> None:
+    with FaultServer(_alternating_pages) as server:
+        api = API(url=server.url, token="t")
+        first = api.applications(APP).devices().get(perPage=2)
+        with pytest.raises(lf.InvalidResponseError, match="repeats an earlier page") as caught:
+            for _ in first.pages():
+                pass
+        assert caught.value.page_number == 2
+        assert len(server.received) == 3
+
+
+@pytest.mark.parametrize("raw_items", [True, False])
+def test_alternating_pages_of_items_without_ids_end_the_walk(raw_items: bool) -> None:
+    table = "7" * 24
+    with FaultServer(_alternating_rows) as server:
+        api = API(url=server.url, token="t")
+        first = api.applications(APP).data_tables(table).rows().get(limit=2)
+        with pytest.raises(lf.InvalidResponseError, match="repeats"):
+            list(first.iter_items(raw=raw_items))
+        assert len(server.received) == 3
+
+
+def test_async_walks_never_loop() -> None:
+    with FaultServer(_cycling_cursor) as server:
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url, token="t") as api:
+                with pytest.raises(lf.InvalidResponseError):
+                    async for _ in api.instances(INSTANCE).sandboxes().get(limit=2):
+                        pass
+
+        asyncio.run(main())
+        assert len(server.received) <= 3
+
+
+def test_the_guard_remembers_a_bounded_digest_per_page() -> None:
+    from losant_fluent._seen import MAX_REMEMBERED, Seen
+
+    seen = Seen()
+    for number in range(MAX_REMEMBERED + 10):
+        seen.add_page(number)
+    assert seen.page_seen(5) and not seen.page_seen(MAX_REMEMBERED + 5)
+    assert len(seen._pages) == MAX_REMEMBERED
