@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
+from . import _secrets
 from ._deadline import check_seconds
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._pipeline import Pipeline, pipeline_of
@@ -72,7 +73,17 @@ def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
     if not isinstance(fields, Mapping):
         given = getattr(upload, "fields", None)
         fields = given.model_dump(by_alias=True, exclude_none=True) if given is not None else {}
-    return url, [(str(key), str(value)) for key, value in fields.items() if value is not None]
+    pairs = [(str(key), str(value)) for key, value in fields.items() if value is not None]
+    # Signatures, policies and credentials: an echoing storage host never shows them.
+    _secrets.register(*(value for key, value in pairs if _signed(key)))
+    return url, pairs
+
+
+def _signed(field: str) -> bool:
+    """Whether a signed upload's form field is a credential (not ``key`` or content type)."""
+    name = field.lower()
+    return any(word in name for word in ("signature", "policy", "credential", "token",
+                                         "secret", "security"))
 
 
 def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,

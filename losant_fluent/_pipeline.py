@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from . import _fork
+from . import _fork, _secrets
 from ._deadline import check_seconds
 from ._exceptions import (
     InvalidResponseError,
@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("losant_fluent")
+log.addFilter(_secrets.LogFilter())  # no secret in a log line, whoever wrote its text
 
 ACCEPT_VERSION = "^1.31.0"
 INITIAL_RETRY_DELAY = 0.5
@@ -86,6 +87,8 @@ class Options:
         ):
             raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
         check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
+        for name, value in self.headers:
+            check_header(name, value)
 
 
 class Renewal(Protocol):
@@ -189,7 +192,28 @@ def check_token(token: str | None) -> str | None:
             "token must be the token alone, without the 'Bearer ' prefix "
             "(the client adds the Authorization header itself)"
         )
+    if any(c.isspace() or c == "\0" for c in token):
+        raise ValueError("token has whitespace or a line break in it (pasted from a file?); "
+                         "give token.strip() (the value is not shown)")
+    _secrets.register(token)
     return token
+
+
+# Header names whose values are credentials: kept out of errors and logs (see ``_secrets``).
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse an extra header that cannot be sent, naming it and never its value."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(f"headers must map str to str (header {name!r})")
+    if not name or any(c in name for c in ":\r\n\0 \t"):
+        raise ValueError(f"headers: {name!r} is not a valid header name")
+    if value != value.strip() or any(c in value for c in "\r\n\0"):
+        raise ValueError(f"headers: the value of {name!r} has whitespace around it or a line "
+                         "break in it (the value is not shown)")
+    if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
+        _secrets.register(value)
 
 
 def should_retry(method: str, *, status: int | None = None,

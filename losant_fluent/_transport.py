@@ -112,11 +112,18 @@ class RequestsTransport:
     ) -> requests.Response:
         session = self.session
         deadline = None if timeout is None else time.monotonic() + timeout
-        prepared = session.prepare_request(
-            requests.Request(
-                request.method, request.url, headers=dict(request.headers), data=request.body
+        try:
+            prepared = session.prepare_request(
+                requests.Request(
+                    request.method, request.url, headers=dict(request.headers),
+                    data=request.body,
+                )
             )
-        )
+        except requests.exceptions.InvalidHeader:  # its message would show the value
+            names = [n for n, v in request.headers if v != v.strip() or "\n" in v or "\r" in v]
+            raise ValueError(f"{_describe(request)}: the header {', '.join(names) or '?'} has "
+                             "whitespace around it or a line break in it; nothing was sent "
+                             "(the value is not shown)") from None
         # requests' ``json=`` (what Losant's Python client uses) writes Content-Type after
         # Content-Length; keep that order so both clients' requests are byte-identical.
         content_type = prepared.headers.pop("Content-Type", None)

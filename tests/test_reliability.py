@@ -9,10 +9,12 @@ Each test counts requests, pages or elapsed time against generous bounds.
 from __future__ import annotations
 
 import asyncio
+import logging
+import pickle
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fault_server import Action, FaultServer, Received, reply
@@ -259,3 +261,113 @@ def test_the_guard_remembers_a_bounded_digest_per_page() -> None:
         seen.add_page(number)
     assert seen.page_seen(5) and not seen.page_seen(MAX_REMEMBERED + 5)
     assert len(seen._pages) == MAX_REMEMBERED
+
+
+# -- secrets scrubbed everywhere ---------------------------------------------------------------
+
+TOKEN = "tok-3f9a7c1e5b2d4860aa11"
+API_KEY = "key-77c3e1d2b4a59f60"
+PASSWORD = "hunter2-correct-horse"
+REFRESH = "refresh-0a9b8c7d6e5f4321"
+CLIENT_SECRET = "client-secret-5566778899"
+
+
+def _echo_request(status: int) -> Callable[[Received, int], Action]:
+    """A server (or proxy) that echoes the whole request back in its error text."""
+
+    def script(request: Received, index: int) -> Action:
+        echoed = f"{request.method} {request.target} {request.headers} {request.body!r}"
+        return reply(status, {"type": "Echo", "message": echoed,
+                              "request": {"headers": request.headers,
+                                          "body": request.body.decode("latin-1")}},
+                     headers={"X-Echo": request.headers.get("authorization", "")})
+    return script
+
+
+def _texts_of(error: BaseException) -> list[str]:
+    """Every text a user may print, log or ship somewhere from an error."""
+    texts = [str(error), repr(error), str(pickle.dumps(error)),
+             str(pickle.loads(pickle.dumps(error))), repr(error.args)]
+    for name in ("message", "body", "description"):
+        texts.append(repr(getattr(error, name, None)))
+    response = error.http_response() if isinstance(error, lf.LosantError) else None
+    if response is not None:
+        texts += [response.text, repr(dict(response.headers))]
+    return texts
+
+
+def _assert_clean(texts: list[str], *secrets: str) -> None:
+    from urllib.parse import quote
+
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text and quote(secret, safe="") not in text, text
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 500])
+def test_echoed_token_and_api_key_are_scrubbed(status: int,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="losant_fluent")
+    with FaultServer(_echo_request(status)) as server:
+        api = API(url=server.url, token=TOKEN, headers={"X-Api-Key": API_KEY}, max_retries=1)
+        with pytest.raises(lf.APIError) as caught:
+            api.applications(APP).patch({"name": "x"})
+        assert server.received[0].headers["x-api-key"] == API_KEY  # it was sent
+        assert server.received[0].headers["authorization"] == f"Bearer {TOKEN}"
+    texts = _texts_of(caught.value)
+    assert any("***" in text for text in texts)  # the echo is there, masked
+    _assert_clean(texts + [caplog.text], TOKEN, API_KEY)
+    logging.getLogger("losant_fluent").debug("echo %s", TOKEN)  # even our own log lines
+    _assert_clean([caplog.text], TOKEN)
+
+
+def test_echoed_device_secret_and_password_are_scrubbed() -> None:
+    with FaultServer(_echo_request(401)) as server:
+        api = API(url=server.url)
+        with pytest.raises(lf.APIError) as caught:
+            api.login_device(DEVICE, API_KEY, PASSWORD)
+        with pytest.raises(lf.APIError) as caught_user:
+            api.login_user("me@example.com", PASSWORD + "-user")
+    _assert_clean(_texts_of(caught.value), API_KEY, PASSWORD)
+    _assert_clean(_texts_of(caught_user.value), PASSWORD + "-user")
+
+
+def test_echoed_refresh_token_and_client_secret_are_scrubbed() -> None:
+    def script(request: Received, index: int) -> Action:
+        if request.path == "/token":  # the refresh: echo its form body (refresh token, secret)
+            return reply(400, {"error": "invalid_grant",
+                               "error_description": request.body.decode() + " " +
+                               request.headers.get("authorization", "")})
+        return reply(401, {"type": "Unauthorized", "message": "expired"})
+
+    with FaultServer(script) as server:
+        api = API(url=server.url)
+        api.oauth2("client-1", f"{server.url}/authorize", f"{server.url}/token",
+                   "http://127.0.0.1/cb", client_secret=CLIENT_SECRET,
+                   token={"access_token": TOKEN + "-oauth", "refresh_token": REFRESH})
+        with pytest.raises(lf.LosantError) as caught:
+            api.applications(APP).get()
+        assert any(REFRESH in r.body.decode() for r in server.received)  # it was sent
+    _assert_clean(_texts_of(caught.value), REFRESH, CLIENT_SECRET, TOKEN + "-oauth")
+
+
+@pytest.mark.parametrize("bad", [TOKEN + "\n", " " + TOKEN, TOKEN + "\r\nX-Evil: 1",
+                                 "tok en"])
+def test_a_token_with_whitespace_is_refused_without_showing_it(bad: str) -> None:
+    with pytest.raises(ValueError, match="token") as caught:
+        API(url="http://127.0.0.1:9", token=bad)
+    assert TOKEN not in str(caught.value)
+    with pytest.raises(ValueError, match="token") as caught:
+        API(url="http://127.0.0.1:9").set_token(bad)
+    assert TOKEN not in str(caught.value)
+
+
+def test_secret_headers_and_device_keys_with_whitespace_are_refused() -> None:
+    with pytest.raises(ValueError, match="X-Api-Key") as caught:
+        API(url="http://127.0.0.1:9", headers={"X-Api-Key": API_KEY + "\n"})
+    assert API_KEY not in str(caught.value)
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        with pytest.raises(ValueError, match="secret") as caught:
+            API(url=server.url).login_device(DEVICE, API_KEY, PASSWORD + "\n")
+        assert PASSWORD not in str(caught.value)
+        assert server.received == []  # refused before sending
