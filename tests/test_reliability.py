@@ -371,3 +371,81 @@ def test_secret_headers_and_device_keys_with_whitespace_are_refused() -> None:
             API(url=server.url).login_device(DEVICE, API_KEY, PASSWORD + "\n")
         assert PASSWORD not in str(caught.value)
         assert server.received == []  # refused before sending
+
+
+# -- streams in linear time, capped, with ids that round-trip or are dropped ---------------------
+
+def test_an_8_mb_event_parses_in_linear_time() -> None:
+    from losant_fluent._sse import EventParser
+
+    payload = b"data: " + b"x" * (8 * 1024 * 1024) + b"\n\n"
+    parser = EventParser()
+    events = []
+    started = time.monotonic()
+    for at in range(0, len(payload), 65536):
+        events += parser.feed(payload[at:at + 65536])
+    elapsed = time.monotonic() - started
+    assert len(events) == 1 and len(events[0].data) == 8 * 1024 * 1024
+    assert elapsed < 4.0  # the old parser: about 16 s (benchmarks/bench_streams.py)
+
+
+def test_an_event_over_the_cap_ends_the_stream_naming_it() -> None:
+    from sse_server import SSEServer, Stream
+
+    big = b"data: " + b"y" * 5000 + b"\n\n"
+
+    def script(request: Received, index: int) -> Stream:
+        return Stream(steps=[b"data: small\n\n", big[:3000], big[3000:]], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t") as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        assert stream.max_event_size == 16 * 1024 * 1024
+        stream.max_event_size = 4096
+        seen = []
+        with pytest.raises(lf.LosantError, match=r"max_event_size \(4096 bytes\)"):
+            for event in stream:
+                seen.append(event.data)
+        stream.close()
+        assert seen == ["small"] and len(server.received) == 1  # no reconnection loop
+    with pytest.raises(ValueError, match="max_event_size"):
+        stream.max_event_size = 0
+
+
+def test_unusable_event_ids_are_dropped_and_the_last_good_one_is_sent_back() -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        if index == 0:
+            return Stream(steps=["retry: 10\n\nid: good-1\ndata: a\n\n"
+                                 "id: caf\u00e9\u2713\ndata: b\n\n"
+                                 "id:   spaced  \ndata: c\n\n".encode()])
+        return Stream(steps=[b"data: d\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t") as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        seen = []
+        with pytest.warns(RuntimeWarning, match="Last-Event-ID"):
+            for event in stream:
+                seen.append((event.id, event.data))
+                if len(seen) == 4:
+                    stream.close()
+        resumed = [r.headers.get("last-event-id") for r in server.received]
+    assert seen == [("good-1", "a"), ("good-1", "b"), ("good-1", "c"), ("good-1", "d")]
+    assert resumed == [None, "good-1"]
+
+
+def test_a_latin1_id_round_trips_on_reconnect() -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        if index == 0:
+            return Stream(steps=["retry: 10\n\nid: caf\u00e9-7\ndata: a\n\n".encode()])
+        return Stream(steps=[b"data: b\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t") as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        for event in stream:
+            if event.data == "b":
+                stream.close()
+        resumed = [r.headers.get("last-event-id") for r in server.received]
+    assert resumed == [None, "caf\u00e9-7"]  # the server reads the header as Latin-1
