@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import pickle
 import socket
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fault_server import Action, FaultServer, Received, reply
@@ -449,3 +452,60 @@ def test_a_latin1_id_round_trips_on_reconnect() -> None:
                 stream.close()
         resumed = [r.headers.get("last-event-id") for r in server.received]
     assert resumed == [None, "caf\u00e9-7"]  # the server reads the header as Latin-1
+
+
+# -- downloads write only files ------------------------------------------------------------------
+
+def _file_host(content: bytes, **action: Any) -> FaultServer:
+    return FaultServer(lambda r, i: Action(200, content,
+                                           {"Content-Type": "application/octet-stream"},
+                                           **action))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_download_refuses_a_fifo_and_a_device(tmp_path: Any) -> None:
+    from losant_fluent.models import File as FileModel
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with _file_host(b"payload") as host:
+        api = API(url="http://127.0.0.1:9")
+        item = FileModel.model_validate({"name": "f.bin", "url": f"{host.url}/f.bin"})
+        for dest in (fifo, "/dev/null"):
+            with pytest.raises(FileExistsError, match="dest .* not a regular file"):
+                item.download(dest, api=api)
+        assert host.received == []  # refused before anything was sent
+        assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        with open("/dev/null", "wb") as sink:  # the documented way: a file object
+            assert item.download(sink, api=api) == len(b"payload")
+        assert not list(tmp_path.glob("*.part"))
+
+
+def test_an_explicit_download_timeout_bounds_the_whole_transfer(tmp_path: Any) -> None:
+    from losant_fluent.models import File as FileModel
+
+    with _file_host(b"z" * 100, kind="trickle", delay=0.05) as host:  # 5 s in all
+        api = API(url="http://127.0.0.1:9")
+        item = FileModel.model_validate({"name": "f.bin", "url": f"{host.url}/f.bin"})
+        started = time.monotonic()
+        with pytest.raises(lf.LosantTimeoutError, match="did not finish within 1.0 s"):
+            item.download(tmp_path, api=api, timeout=1.0)
+        assert time.monotonic() - started < 3.5
+        assert not (tmp_path / "f.bin").exists() and not list(tmp_path.glob("*.part"))
+        assert len(host.received) == 1
+
+
+def test_an_explicit_download_timeout_bounds_the_async_transfer(tmp_path: Any) -> None:
+    from losant_fluent.models import File as FileModel
+
+    with _file_host(b"z" * 100, kind="trickle", delay=0.05) as host:
+        async def main() -> None:
+            async with lf.AsyncAPI(url="http://127.0.0.1:9") as api:
+                item = FileModel.model_validate({"name": "f.bin", "url": f"{host.url}/f.bin"})
+                with pytest.raises(lf.LosantTimeoutError):
+                    await item.adownload(tmp_path, api=api, timeout=1.0)
+
+        started = time.monotonic()
+        asyncio.run(main())
+        assert time.monotonic() - started < 3.5
