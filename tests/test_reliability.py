@@ -509,3 +509,26 @@ def test_an_explicit_download_timeout_bounds_the_async_transfer(tmp_path: Any) -
         started = time.monotonic()
         asyncio.run(main())
         assert time.monotonic() - started < 3.5
+
+
+# -- strict scalars in bodies --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "where", "wanted"), [
+    ({"archiveConfig": {"delayDays": True}}, "archiveConfig.delayDays", "an integer, not true"),
+    ({"archiveConfig": {"delayDays": "5"}}, "archiveConfig.delayDays", "an integer, not '5'"),
+    ({"blobUrlTTL": False}, "blobUrlTTL", "a number, not false"),
+    ({"blobUrlTTL": "3600"}, "blobUrlTTL", "a number, not '3600'"),
+])
+def test_bools_and_numeric_strings_are_refused_where_numbers_are_wanted(
+    body: dict[str, Any], where: str, wanted: str
+) -> None:
+    with FaultServer(lambda r, i: reply(200, {"id": APP, "name": "x"})) as server:
+        api = API(url=server.url, token="t")
+        with pytest.raises(lf.BodyValidationError) as caught:
+            api.applications(APP).patch(body)
+        assert (where, f"must be {wanted}") in caught.value.errors
+        assert server.received == []  # nothing was sent
+        # real numbers still pass, and validate=False still sends anything
+        api.applications(APP).patch({"archiveConfig": {"delayDays": 5}, "blobUrlTTL": 3600})
+        api.with_options(validate=False).applications(APP).patch(body)
+        assert len(server.received) == 2
