@@ -20,6 +20,7 @@ from .._exceptions import BodyValidationError
 from .._pagination import NOT_EAGER
 from . import _bodies
 from ._base import RAW_FROM_RESPONSE, GenericModel, GenericRootModel, LosantModel
+from ._compat import private_state
 from ._generated import SCHEMAS
 from ._lenient import lenient_build
 
@@ -55,13 +56,7 @@ _PAUSE_ABOVE = 32768
 
 def attach_response(model: LosantModel, response: requests.Response | None, raw: Any) -> None:
     """Remember the HTTP response and the decoded JSON a model was read from."""
-    private = model.__pydantic_private__
-    if private is None:
-        object.__setattr__(
-            model, "__pydantic_private__", {"_losant_response": response, "_losant_raw": raw}
-        )
-    else:
-        private.update(_losant_response=response, _losant_raw=raw)
+    private_state(model).update(_losant_response=response, _losant_raw=raw)
 
 
 def parse_response(
@@ -122,7 +117,7 @@ def parse_response_json(
         return parse_response(schema_name, json.loads(content), response)
     attach_response(model, response, RAW_FROM_RESPONSE)
     if eager and not built:
-        model.__pydantic_private__[NOT_EAGER] = True  # type: ignore[index]
+        private_state(model)[NOT_EAGER] = True
     return model
 
 
