@@ -242,3 +242,43 @@ def test_threads_reading_a_fresh_field_at_once_share_one_object_and_lose_no_writ
             assert sorted(device.tags[1:]) == list(range(THREADS))  # no write lost
     finally:
         sys.setswitchinterval(interval)
+
+
+# -- one decode: to_pandas of a time series ---------------------------------------------------
+
+
+def test_a_time_series_frame_is_built_from_the_single_decode_of_its_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pd = pytest.importorskip("pandas")
+    import requests
+
+    import losant_fluent.models._base as base
+    from losant_fluent._data import to_pandas
+    from losant_fluent.models._registry import parse_response_json
+
+    document = {**examples()["timeSeriesData"], "devices": {
+        f"{n:024x}": {"name": f"d{n}", "tags": {}, "points": [
+            {"time": f"2026-01-01T00:00:{s:02d}.000Z", "data": {"t": s + n, "h": "x"}}
+            for s in range(30)]}
+        for n in range(5)}}
+    content = json.dumps(document).encode()
+
+    def answer() -> Any:
+        response = requests.Response()
+        response._content = content
+        response.status_code = 200
+        return parse_response_json("timeSeriesData", content, response)
+
+    expected = to_pandas(answer())  # reference frame
+    decodes: list[bytes] = []
+    real = base.loads
+    monkeypatch.setattr(base, "loads", lambda body: decodes.append(body) or real(body))
+    frame = to_pandas(answer())
+    assert decodes == []  # the body was decoded once, by the validation of the response
+    pd.testing.assert_frame_equal(frame, expected)
+    assert len(frame) == 5 * 30 * 2 and set(frame["attribute"]) == {"t", "h"}
+    read = answer()
+    assert len(read.devices) == 5  # read first: the models are built, the body decoded again
+    pd.testing.assert_frame_equal(to_pandas(read), expected)
+    assert decodes == [content]

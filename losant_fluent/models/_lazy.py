@@ -39,7 +39,7 @@ from pydantic_core import core_schema
 
 from . import _compat
 
-__all__ = ["LAZY", "LazyField", "Pending", "install", "materialize", "was_read"]
+__all__ = ["LAZY", "LazyField", "Pending", "install", "materialize", "pending_json", "was_read"]
 
 # Held while one field's models are built: concurrent first reads of a field build it
 # once. One lock for all fields: a build is pure Python work, so threads could not build
@@ -234,6 +234,18 @@ def was_read(model: Any) -> bool:
         if value and type(value) is not Pending:  # a model, or a non-empty list of them
             return True
     return False
+
+
+def pending_json(model: BaseModel, name: str) -> Any:
+    """The JSON a lazy field of ``model`` was sent, if it is still unread; else None.
+
+    Lets a reader that wants the JSON anyway (``to_pandas`` of a time series) use it as
+    the response's single decode left it, instead of decoding the body a second time.
+    """
+    value = _compat.field_values(model).get(name)
+    if type(value) is Pending and value.value is _UNBUILT:
+        return value.raw
+    return None
 
 
 def materialize(model: BaseModel) -> None:
