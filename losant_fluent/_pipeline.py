@@ -30,6 +30,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from . import _fork, _secrets
+from ._deadline import check_seconds
 from ._exceptions import (
     InvalidResponseError,
     LosantTimeoutError,
@@ -57,6 +59,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("losant_fluent")
+log.addFilter(_secrets.LogFilter())  # no secret in a log line, whoever wrote its text
 
 ACCEPT_VERSION = "^1.31.0"
 INITIAL_RETRY_DELAY = 0.5
@@ -82,15 +85,14 @@ class Options:
     limiter: Limiter | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, not "
-                             f"{self.timeout!r}")
+        check_seconds("timeout", self.timeout)  # finite and > 0: inf overflows sockets
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or (
             self.max_retries < 0
         ):
             raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
-        if not self.max_retry_wait >= 0:
-            raise ValueError(f"max_retry_wait must be >= 0 seconds, not {self.max_retry_wait!r}")
+        check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
+        for name, value in self.headers:
+            check_header(name, value)
 
 
 class Renewal(Protocol):
@@ -108,7 +110,7 @@ class Renewal(Protocol):
 class Credentials:
     """The token an ``API`` sends and how to renew it; shared with its ``with_options`` copies."""
 
-    __slots__ = ("token", "renewal", "login_result", "lock", "warned")
+    __slots__ = ("token", "renewal", "login_result", "lock", "warned", "__weakref__")
 
     def __init__(self, token: str | None = None) -> None:
         self.token = check_token(token)
@@ -116,6 +118,11 @@ class Credentials:
         self.login_result: Any = None
         self.lock = threading.RLock()
         self.warned = False
+        _fork.register(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (another thread of the parent may hold this one)."""
+        self.lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<Credentials token={'set' if self.token else 'none'}>"
@@ -189,7 +196,28 @@ def check_token(token: str | None) -> str | None:
             "token must be the token alone, without the 'Bearer ' prefix "
             "(the client adds the Authorization header itself)"
         )
+    if any(c.isspace() or c == "\0" for c in token):
+        raise ValueError("token has whitespace or a line break in it (pasted from a file?); "
+                         "give token.strip() (the value is not shown)")
+    _secrets.register(token)
     return token
+
+
+# Header names whose values are credentials: kept out of errors and logs (see ``_secrets``).
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse an extra header that cannot be sent, naming it and never its value."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(f"headers must map str to str (header {name!r})")
+    if not name or any(c in name for c in ":\r\n\0 \t"):
+        raise ValueError(f"headers: {name!r} is not a valid header name")
+    if value != value.strip() or any(c in value for c in "\r\n\0"):
+        raise ValueError(f"headers: the value of {name!r} has whitespace around it or a line "
+                         "break in it (the value is not shown)")
+    if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
+        _secrets.register(value)
 
 
 def should_retry(method: str, *, status: int | None = None,
