@@ -4,7 +4,9 @@ The limiter only decides; it never sleeps. A driver asks ``reserve`` for a slot 
 sending and waits the answer's ``delay`` (``time.sleep`` for ``API``, ``asyncio.sleep`` for
 ``AsyncAPI``), so one limiter serves threads and event loops alike. Slots are handed out
 under a lock, each reservation taking the next free one, so concurrent callers never share
-a slot and never need to hold the lock while they wait.
+a slot and never need to hold the lock while they wait. Before sending, the driver asks
+``recheck`` (and waits again while it says so) and, once the call is answered, says
+``answered``: a call goes only a window after the call a budget back was answered.
 
 The count is a sliding window (at most ``calls`` slots in any ``window`` seconds), which is
 stricter than a fixed window the server might count in; ``margin`` seconds are added to each
