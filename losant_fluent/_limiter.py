@@ -23,7 +23,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from .limits import THROTTLES, Throttle, path_value, throttle_for
+from .limits import (
+    ONE_AT_A_TIME,
+    THROTTLES,
+    OneAtATime,
+    Throttle,
+    one_at_a_time_for,
+    path_value,
+    throttle_for,
+)
 
 if TYPE_CHECKING:
     from ._wire import WireCall
@@ -94,6 +102,45 @@ class Limiter:
         self._lock = threading.Lock()
         # Per (throttle name, path value): the last `calls` slots handed out.
         self._slots: dict[tuple[str, str], deque[_Slot]] = {}
+        # Jobs Losant runs one at a time: per (rule, path value), the job this client
+        # started last, as (application id, job id), until it is seen finished.
+        self.one_at_a_time: tuple[OneAtATime, ...] = ONE_AT_A_TIME
+        #: Every endpoint a one-at-a-time rule covers (a quick test on the send path).
+        self.turn_endpoints = frozenset(e for rule in ONE_AT_A_TIME for e in rule.endpoints)
+        self._jobs: dict[tuple[int, str], tuple[str, str]] = {}
+
+    def _turn_key(self, endpoint_id: str, template: str, path: str,
+                  ) -> tuple[int, str] | None:
+        rule = one_at_a_time_for(endpoint_id, self.one_at_a_time)
+        if rule is None:
+            return None
+        value = path_value(template, path, rule.per)
+        return None if value is None else (self.one_at_a_time.index(rule), value)
+
+    def job_before(self, endpoint_id: str, template: str, path: str,
+                   ) -> tuple[str, str] | None:
+        """The job this client started that a call of ``endpoint_id`` must wait for
+        (Losant runs those jobs one at a time), as ``(application id, job id)``."""
+        key = self._turn_key(endpoint_id, template, path)
+        if key is None:
+            return None
+        with self._lock:
+            return self._jobs.get(key)
+
+    def job_started(self, endpoint_id: str, template: str, path: str,
+                    application_id: str, job_id: str) -> None:
+        """A call of ``endpoint_id`` started job ``job_id``: later ones wait for it."""
+        key = self._turn_key(endpoint_id, template, path)
+        if key is not None:
+            with self._lock:
+                self._jobs[key] = (application_id, job_id)
+
+    def job_over(self, job_id: str) -> None:
+        """Job ``job_id`` finished (or is gone): it holds nothing back any more."""
+        with self._lock:
+            for key, (_, known) in list(self._jobs.items()):
+                if known == job_id:
+                    del self._jobs[key]
 
     def _applies(self, endpoint_id: str, template: str, path: str,
                  ) -> tuple[Throttle, str] | None:

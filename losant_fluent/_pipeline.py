@@ -423,6 +423,13 @@ class Pipeline:
             from ._streams import EventStream
 
             return EventStream(self, call, self.send(call, stream=True))
+        limiter = self.options.limiter
+        if limiter is not None and call.endpoint is not None and (
+            call.endpoint.id in limiter.turn_endpoints
+        ):  # a job Losant runs one at a time: after the one this client started before
+            from ._jobs import take_turn
+
+            return take_turn(self, call)
         return self.decode(call, self.send(call))
 
     def send(
