@@ -110,7 +110,16 @@ def _bodies(emu: Emulator) -> dict[str, Any]:
         "events.post": {"level": "info", "subject": "hello", "deviceId": emu.device_id},
         "userOauthClients.post": {"name": "client"},
         "userOauthClient.patch": {"name": "client 2"},
+        "deviceRecipe.bulkCreate": {
+            "csv": "name,description\nfirst,made from a row\n",
+            "nameColumn": "name",
+            "descriptionColumn": "description",
+        },
     }
+
+
+# Actions that create something other actions read (deployments): run with the creates.
+_MAKERS = frozenset({"edgeDeployments.release", "embeddedDeployments.release"})
 
 
 _QUERIES = {
@@ -163,7 +172,7 @@ _EARLY_DELETES = frozenset(
 
 def _phase(ep: Endpoint) -> int:
     kind = route_info(ep.id).kind
-    if kind == "create":
+    if kind == "create" or ep.id in _MAKERS:
         return 0
     if ep.id == "application.delete":
         return 5
@@ -222,7 +231,21 @@ class Sweep:
         param = ep.body_param
         if param is None:
             return None
-        return copy.deepcopy(self.examples.get(param.schema or "", {}))
+        body = copy.deepcopy(self.examples.get(param.schema or "", {}))
+        return self.real_ids(body) if "Deployments." in ep.id else body
+
+    def real_ids(self, body: Any) -> Any:
+        """The example's flow and device ids replaced by ones that exist (deployments)."""
+        if not isinstance(body, dict):
+            return body
+        flow = self.created.get("/applications/{applicationId}/flows")
+        if flow and isinstance(body.get("flowId"), str):
+            body["flowId"] = flow
+        if isinstance(body.get("deviceIds"), list):
+            body["deviceIds"] = [self.emu.device_id]
+        if isinstance(body.get("deviceId"), str):
+            body["deviceId"] = self.emu.device_id
+        return body
 
     def run(self, ep: Endpoint) -> None:
         url = self.emu.url + self.path_for(ep)

@@ -131,9 +131,13 @@ def _read_only_examples(store: Store, seed: Seed) -> None:
     store.insert(
         "/applicationTemplates",
         (),
-        {"name": "Blank template", "public": True},
+        {"name": "Blank template", "public": True, "keywords": ["blank", "featured"]},
         id_field="templateId",
     )
+    workflows = new_id()
+    store.extras["template_categories"] = {
+        workflows: {"id": workflows, "name": "Workflows", "resourceTypes": ["CustomNode"]},
+    }
     store.insert(
         "/orgs/{orgId}/audit-logs",
         (seed.org_id,),
