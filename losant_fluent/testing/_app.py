@@ -161,8 +161,5 @@ class EmulatorApp:
                 payload = complete(ctx, status, payload)
             else:
                 status, payload = handler(ctx)
-                if payload == {}:  # a dedicated handler's minimal answer
-                    payload = complete(ctx, status, payload)
-                else:
-                    payload = complete_page(ctx, status, payload)
+                payload = complete_page(ctx, status, payload)
             return json_response(status, payload)

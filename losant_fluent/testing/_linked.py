@@ -74,6 +74,31 @@ def readme(ctx: Ctx) -> Reply:
         return 200, copy.deepcopy(doc)
 
 
+# -- application globals -------------------------------------------------------------------
+
+
+@handles("application.globals")
+def application_globals(ctx: Ctx) -> Reply:
+    """Set application globals by ``key`` (an entry whose ``json`` is null removes one);
+    answers the application."""
+    body = ctx.body
+    if not isinstance(body, list):
+        raise validation("globals must be an array")
+    with ctx.store.lock:
+        app = ctx.store.find(APPLICATIONS, (), ctx.app_id)
+        if app is None:
+            raise not_found("Application")
+        current = {g["key"]: g for g in app.get("globals", []) if isinstance(g, dict)}
+        for entry in body:
+            if entry.get("json") is None:
+                current.pop(entry["key"], None)
+            else:
+                current[entry["key"]] = {**current.get(entry["key"], {}), **copy.deepcopy(entry)}
+        app["globals"] = list(current.values())
+        app["lastUpdated"] = now_iso()
+        return 200, copy.deepcopy(app)
+
+
 # -- search ---------------------------------------------------------------------------------
 
 # Collection (below the application) -> the ``_type`` search results give its documents.
