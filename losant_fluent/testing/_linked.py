@@ -12,12 +12,11 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ._context import Ctx, Reply, handles, require
 from ._errors import not_found, validation
-from ._ids import new_id, now_iso, parse_time
+from ._ids import iso, new_id, now_iso, now_ms, parse_time
 from ._pagination import paginate
 from ._queries import glob_match
 from ._store import APPLICATIONS, DEVICES, Doc
@@ -243,7 +242,7 @@ def _set_version(ctx: Ctx, deployment: Doc, flow: Doc, version: str | None) -> N
             deployment["flows"].pop(flow["id"], None)
         else:
             entry["desiredVersion"] = version
-        deployment["desiredBundleVersion"] = str(int(datetime.now(timezone.utc).timestamp()))
+        deployment["desiredBundleVersion"] = str(now_ms() // 1000)
         log["flowId"] = flow["id"]
         log["desiredVersion"] = version
     else:
@@ -294,23 +293,20 @@ def _desired(doc: Doc, flow_id: str) -> Any:
 # -- counts and statistics windows ----------------------------------------------------------
 
 
-def _day(stamp: datetime) -> datetime:
-    return stamp.replace(hour=0, minute=0, second=0, microsecond=0)
+DAY_MS = 86_400_000
+# Times stay within JavaScript's Date range (what parse_time accepts) after arithmetic.
+_MAX_MS = 8_640_000_000_000_000
 
 
-def _iso(stamp: datetime) -> str:
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
-def _when(ctx: Ctx, name: str, default: datetime) -> datetime:
+def _when(ctx: Ctx, name: str, default: int) -> int:
+    """A time query parameter in epoch ms (``0`` or absent: the default)."""
     raw = ctx.query.get(name)
     if raw in (None, "", "0"):
         return default
     try:
-        ms = parse_time(raw)
+        return parse_time(raw)
     except ValueError:
         raise validation(f"{name} must be a time") from None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
 def _scoped_apps(ctx: Ctx) -> list[str]:
@@ -338,32 +334,33 @@ def _scoped_apps(ctx: Ctx) -> list[str]:
 def device_counts(ctx: Ctx) -> Reply:
     """Devices created per day between ``start`` and ``end`` (the last 30 days), with the
     running total; deleted devices are not remembered by day, so ``deleted`` is 0."""
-    now = datetime.now(timezone.utc)
-    end = _when(ctx, "end", now)
-    start = _when(ctx, "start", end - timedelta(days=30))
+    end = _when(ctx, "end", now_ms())
+    start = _when(ctx, "start", max(end - 30 * DAY_MS, -_MAX_MS))
     if start > end:
         raise validation("start must be before end")
+    if end - start > 400 * DAY_MS:
+        raise validation("start and end may be at most 400 days apart")
     with ctx.store.lock:
-        created: list[datetime] = []
-        for app_id in _scoped_apps(ctx):
-            for doc in ctx.store.collection(DEVICES, (app_id,)).values():
-                stamp = doc.get("creationDate")
-                if isinstance(stamp, str):
-                    created.append(datetime.fromtimestamp(parse_time(stamp) / 1000, timezone.utc))
+        created = [
+            parse_time(doc["creationDate"])
+            for app_id in _scoped_apps(ctx)
+            for doc in ctx.store.collection(DEVICES, (app_id,)).values()
+            if isinstance(doc.get("creationDate"), str)
+        ]
     counts: list[Doc] = []
-    day = _day(start)
-    while day <= end and len(counts) < 400:
-        following = day + timedelta(days=1)
+    day = start - start % DAY_MS
+    while day <= end:
+        following = day + DAY_MS
         counts.append(
             {
-                "date": _iso(day),
+                "date": iso(day),
                 "created": sum(1 for c in created if day <= c < following),
                 "deleted": 0,
                 "total": sum(1 for c in created if c < following),
             }
         )
         day = following
-    return 200, {"start": _iso(start), "end": _iso(end), "counts": counts}
+    return 200, {"start": iso(start), "end": iso(end), "counts": counts}
 
 
 @handles(
@@ -377,11 +374,12 @@ def device_counts(ctx: Ctx) -> Reply:
 def flow_window(ctx: Ctx) -> Reply:
     """Statistics and errors over the asked window: the emulator runs no flows, so the
     window is empty, but its bounds, resolution, limit and order are the ones asked for."""
-    now = datetime.now(timezone.utc)
-    end = _when(ctx, "end", now)
-    duration = ctx.int_arg("duration", int(ctx.default_of("duration", 86_400_000)), minimum=1)
-    start = end - timedelta(milliseconds=duration)
-    out: Doc = {"start": _iso(start), "end": _iso(end)}
+    end = _when(ctx, "end", now_ms())
+    duration = ctx.int_arg("duration", int(ctx.default_of("duration", DAY_MS)), minimum=1)
+    start = end - duration
+    if start < -_MAX_MS:
+        raise validation("duration reaches before the earliest time")
+    out: Doc = {"start": iso(start), "end": iso(end)}
     if ctx.endpoint.id.endswith(".stats"):
         resolution = ctx.int_arg("resolution", int(ctx.default_of("resolution", 3_600_000)), 1)
         out.update(resolution=resolution, metrics=[])
