@@ -496,3 +496,10 @@ def test_other_logins_and_email_change(emulator: Emulator, user_api: Any) -> Non
     with API(url=emulator.url) as fresh:
         fresh.login_user("renamed@example.com", emulator.user_password)
         assert _json(fresh.me().get())["email"] == "renamed@example.com"
+
+
+def test_shipped_reference_matches_reference_folder() -> None:
+    """testing/_reference.json is what scripts/gen_emulator_reference.py makes of reference/."""
+    import gen_emulator_reference
+
+    assert gen_emulator_reference.main(["--check"]) == 0
