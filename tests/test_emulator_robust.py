@@ -292,7 +292,7 @@ def _create_resources(prober: Prober, ids: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[Emulator]:
-    with Emulator(state_limit=1_000_000) as emu:
+    with Emulator(throttle=False) as emu:
         yield emu
 
 
@@ -459,7 +459,7 @@ def test_hostile_input_never_answers_5xx(emulator: Emulator) -> None:
     assert not prober.failures, "\n".join(prober.failures[:40])
     assert not emulator.app.internal_errors, emulator.app.internal_errors[:20]
     assert len(covered) >= 350
-    assert prober.sent < 10_000
+    assert prober.sent < 10_000  # a budget: dedicated handlers (jobs included) get more probes
 
 
 def _dedicated() -> frozenset[str]:

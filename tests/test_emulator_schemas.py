@@ -310,7 +310,7 @@ class Sweep:
 
 @pytest.fixture(scope="module")
 def sweep() -> Sweep:
-    with Emulator() as emu:
+    with Emulator(time_scale=1e-6) as emu:  # jobs finish at once: each export runs
         emu.seed_devices(3)
         runner = Sweep(emu, emu.user_token())
         ordered = sorted(

@@ -17,6 +17,8 @@ from . import (  # noqa: F401  (register handlers)
     _events,
     _files,
     _invites,
+    _jobs,
+    _limits,
     _linked,
     _recipes,
     _state,
@@ -131,6 +133,8 @@ class EmulatorApp:
     def dispatch(self, request: Request) -> Response:
         """Answer one request (raises :class:`Fault` for error answers)."""
         _files.BASE_URL.set(request.host_url.rstrip("/"))
+        if request.path.startswith(_jobs.OUTPUT_PREFIX + "/"):
+            return _jobs.serve_output(self.store, request)  # export outputs: no token
         if request.path.startswith(_files.STORAGE_PREFIX + "/"):
             return _files.serve_storage(self.store, request)  # the storage host: no token
         endpoint_id, args = self._match(request)
@@ -156,10 +160,15 @@ class EmulatorApp:
         handler = HANDLERS.get(endpoint_id)
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:
+            _limits.before(ctx)  # throttles: 429 as Losant answers it
+            _jobs.before(ctx)  # jobs Losant runs one at a time
             if handler is None:
                 status, payload = _GENERIC[route.kind](ctx)
                 payload = complete(ctx, status, payload)
             else:
                 status, payload = handler(ctx)
                 payload = complete_page(ctx, status, payload)
-            return json_response(status, payload)
+            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+            response = json_response(status, payload)
+            _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
+            return response

@@ -150,12 +150,23 @@ def _read_only_examples(store: Store, seed: Seed) -> None:
         {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
         id_field="instanceAuditLogId",
     )
-    store.insert(
+    stamp = now_iso()
+    job = store.insert(
         "/applications/{applicationId}/jobLogs",
         (seed.application_id,),
-        {"name": "Seeded export", "status": "completed"},
+        {
+            "name": "ApplicationExport",
+            "status": "completed",
+            "ownerId": seed.application_id,
+            "ownerType": "application",
+            "progress": {"completed": 1, "total": 1},
+            "runQueuedAt": stamp,
+            "runStartedAt": stamp,
+            "runCompletedAt": stamp,
+        },
         stamps=False,
     )
+    job["jobId"] = job["id"]
     store.insert(
         "/me/invites",
         (),
