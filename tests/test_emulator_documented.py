@@ -504,3 +504,27 @@ def test_shipped_reference_matches_reference_folder() -> None:
     import gen_emulator_reference
 
     assert gen_emulator_reference.main(["--check"]) == 0
+
+
+def test_linked_resources_are_found(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    credential = _json(app.credentials().post(
+        {"name": "mail", "type": "sendgrid", "sendgridConfig": {"apiKey": "SG.secret"}}
+    ))
+    flow = _json(app.flows().post({
+        "name": "uses the credential",
+        "triggers": [],
+        "nodes": [{"id": "n1", "type": "EmailNode", "config": {"credentialId": credential["id"]}}],
+    }))
+    app.flows().post({"name": "does not", "triggers": [], "nodes": []})
+    linked = _json(app.credentials(credential["id"]).linked_resources().get())
+    assert [f["id"] for f in linked["flows"]["items"]] == [flow["id"]]
+    assert linked["flows"]["totalCount"] == 1 and linked["integrations"]["items"] == []
+    view = _json(app.experience().views().post(
+        {"name": "layoutMain", "viewType": "layout", "body": "<html>{{ page }}</html>"}
+    ))
+    page = _json(app.experience().views().post(
+        {"name": "home", "viewType": "page", "layoutId": view["id"], "body": "hi"}
+    ))
+    used_by = _json(app.experience().views(view["id"]).linked_resources().get())
+    assert [v["id"] for v in used_by["experienceViews"]["items"]] == [page["id"]]

@@ -16,6 +16,7 @@ from . import (  # noqa: F401  (register handlers)
     _devices,
     _events,
     _files,
+    _flowstate,
     _invites,
     _jobs,
     _limits,

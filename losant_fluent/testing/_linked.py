@@ -1,10 +1,10 @@
-"""Answers computed from what other resources hold: an application's readme, search,
-flow storage, edge and embedded deployments, device counts, flow statistics windows,
-flows by version and flow imports, dashboard context checks, experience bootstrap and
-the template catalogue's categories and keywords.
+"""Answers computed from what other resources hold: an application's readme, globals and
+search, device counts, linked resources, dashboard context checks, experience bootstrap
+and the template catalogue's categories and keywords.
 
-Each write here is visible to the reads that document it (a storage ``PATCH`` to the
-storage ``GET``, a release to the deployment reads, a readme ``PATCH`` to its ``GET``).
+Each write here is visible to the reads that document it (a readme ``PATCH`` to its
+``GET``, a device to search and counts, a flow naming a credential to its linked
+resources).
 """
 
 from __future__ import annotations
@@ -12,35 +12,18 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from typing import Any
 
+from ._complete import resolved_example
 from ._context import Ctx, Reply, handles, require
 from ._errors import not_found, validation
-from ._ids import iso, new_id, now_iso, now_ms, parse_time
-from ._pagination import paginate
+from ._flowstate import DAY_MS, FLOW_VERSIONS, FLOWS, MAX_MS, caller, extras, when
+from ._ids import iso, now_iso, now_ms, parse_time
 from ._queries import glob_match
 from ._store import APPLICATIONS, DEVICES, Doc
 
-FLOWS = "/applications/{applicationId}/flows"
-FLOW_VERSIONS = "/applications/{applicationId}/flows/{flowId}/versions"
-EDGE = "/applications/{applicationId}/edge/deployments"
-EMBEDDED = "/applications/{applicationId}/embedded/deployments"
 DASHBOARDS = "/dashboards"
 TEMPLATES = "/applicationTemplates"
 EXPERIENCE_USERS = "/applications/{applicationId}/experience/users"
-
-
-def _extras(ctx: Ctx, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = ctx.store.extras.setdefault(name, {})
-    return found
-
-
-def _caller(ctx: Ctx) -> tuple[str, str]:
-    principal = ctx.principal
-    if principal is None:
-        return "user", ""
-    kind = "user" if principal.kind == "user" else "apiToken"
-    return kind, principal.subject_id
 
 
 # -- readme ---------------------------------------------------------------------------------
@@ -50,12 +33,12 @@ def _caller(ctx: Ctx) -> tuple[str, str]:
 def readme(ctx: Ctx) -> Reply:
     """The application's readme; ``PATCH`` sets its ``content``."""
     with ctx.store.lock:
-        docs = _extras(ctx, "readme")
+        docs = extras(ctx, "readme")
         doc = docs.get(ctx.app_id)
         if ctx.endpoint.method == "PATCH":
             body = ctx.body_dict()
             require(body, "content")
-            kind, who = _caller(ctx)
+            kind, who = caller(ctx)
             stamp = now_iso()
             doc = {
                 "applicationId": ctx.app_id,
@@ -157,156 +140,7 @@ def search(ctx: Ctx) -> Reply:
     return 200, found[:100]
 
 
-# -- flow storage ---------------------------------------------------------------------------
-
-
-def _storage(ctx: Ctx) -> dict[str, Any]:
-    found: dict[str, Any] = _extras(ctx, "flow_storage").setdefault(ctx.args["flowId"], {})
-    return found
-
-
-@handles(
-    "flow.getStorageEntries",
-    "flow.setStorageEntry",
-    "flow.clearStorageEntries",
-    "flow.getStorageEntriesMetadata",
-)
-def flow_storage(ctx: Ctx) -> Reply:
-    """A flow's storage: entries set by ``PATCH``, read by ``GET``, cleared by ``DELETE``."""
-    with ctx.store.lock:
-        entries = _storage(ctx)
-        action = ctx.endpoint.id
-        if action == "flow.setStorageEntry":
-            body = ctx.body_dict()
-            require(body, "key")
-            if "value" in body and body["value"] is not None:
-                entries[str(body["key"])] = copy.deepcopy(body["value"])
-            else:
-                entries.pop(str(body["key"]), None)
-            return 200, {"success": True}
-        if action == "flow.clearStorageEntries":
-            entries.clear()
-            return 200, {}
-        if action == "flow.getStorageEntriesMetadata":
-            used = len(json.dumps(entries, separators=(",", ":")).encode()) if entries else 0
-            return 200, {"keysCount": len(entries), "memoryUsed": used}
-        return 200, copy.deepcopy(entries)
-
-
-# -- deployments ----------------------------------------------------------------------------
-
-
-def _flow(ctx: Ctx, flow_id: Any) -> Doc:
-    if not isinstance(flow_id, str):
-        raise validation("deployment.flowId is required")
-    doc = ctx.store.find(FLOWS, (ctx.app_id,), flow_id)
-    if doc is None:
-        raise not_found("Flow")
-    return doc
-
-
-def _device(ctx: Ctx, device_id: Any) -> Doc:
-    doc = ctx.store.find(DEVICES, (ctx.app_id,), str(device_id))
-    if doc is None:
-        raise not_found("Device")
-    return doc
-
-
-def _deployments(ctx: Ctx) -> tuple[str, dict[str, Doc], str]:
-    edge = ctx.endpoint.id.startswith("edge")
-    template = EDGE if edge else EMBEDDED
-    id_field = "edgeDeploymentId" if edge else "embeddedDeploymentId"
-    return template, ctx.store.collection(template, (ctx.app_id,)), id_field
-
-
-def _deployment_for(ctx: Ctx, device: Doc) -> Doc:
-    template, docs, id_field = _deployments(ctx)
-    for doc in docs.values():
-        if doc.get("deviceId") == device["id"]:
-            return doc
-    extra = {"deviceId": device["id"], "deviceName": device.get("name", ""), "logs": []}
-    if template == EMBEDDED:
-        extra["flows"] = {}
-    return ctx.store.insert(template, (ctx.app_id,), extra, id_field=id_field)
-
-
-def _set_version(ctx: Ctx, deployment: Doc, flow: Doc, version: str | None) -> None:
-    _kind, who = _caller(ctx)
-    stamp = now_iso()
-    log: Doc = {"changeType": "desired", "date": stamp, "sourceId": who, "sourceType": "user"}
-    if "flows" in deployment:  # embedded: one entry per flow
-        entry = deployment["flows"].setdefault(
-            flow["id"], {"currentVersion": None, "flowName": flow.get("name", "")}
-        )
-        if version is None:
-            deployment["flows"].pop(flow["id"], None)
-        else:
-            entry["desiredVersion"] = version
-        deployment["desiredBundleVersion"] = str(now_ms() // 1000)
-        log["flowId"] = flow["id"]
-        log["desiredVersion"] = version
-    else:
-        log.update(previousValue=deployment.get("desiredVersion"), newValue=version)
-        deployment.update(flowId=flow["id"], desiredVersion=version)
-        deployment.setdefault("currentVersion", None)
-    deployment["logs"] = [log, *deployment.get("logs", [])][:25]
-    deployment["lastUpdated"] = stamp
-
-
-@handles(
-    "edgeDeployments.release",
-    "edgeDeployments.replace",
-    "edgeDeployments.remove",
-    "embeddedDeployments.release",
-    "embeddedDeployments.replace",
-    "embeddedDeployments.remove",
-)
-def deploy(ctx: Ctx) -> Reply:
-    """Record the desired flow version per device: ``release`` to the listed devices,
-    ``replace`` where the old version is desired, ``remove`` from a device (or all)."""
-    body = ctx.body_dict()
-    action = ctx.endpoint.id.rsplit(".", 1)[1]
-    with ctx.store.lock:
-        flow = _flow(ctx, body.get("flowId"))
-        _template, docs, _id_field = _deployments(ctx)
-        if action == "release":
-            require(body, "deviceIds", "version")
-            devices = [_device(ctx, i) for i in body["deviceIds"]]
-            for device in devices:
-                _set_version(ctx, _deployment_for(ctx, device), flow, str(body["version"]))
-        else:
-            for doc in list(docs.values()):
-                if action == "remove":
-                    if body.get("deviceId") in (None, doc.get("deviceId")):
-                        _set_version(ctx, doc, flow, None)
-                elif _desired(doc, flow["id"]) == body.get("oldVersion"):
-                    _set_version(ctx, doc, flow, str(body.get("newVersion")))
-    return 201, {"success": True}
-
-
-def _desired(doc: Doc, flow_id: str) -> Any:
-    if "flows" in doc:
-        return doc["flows"].get(flow_id, {}).get("desiredVersion")
-    return doc.get("desiredVersion") if doc.get("flowId") == flow_id else None
-
-
-# -- counts and statistics windows ----------------------------------------------------------
-
-
-DAY_MS = 86_400_000
-# Times stay within JavaScript's Date range (what parse_time accepts) after arithmetic.
-_MAX_MS = 8_640_000_000_000_000
-
-
-def _when(ctx: Ctx, name: str, default: int) -> int:
-    """A time query parameter in epoch ms (``0`` or absent: the default)."""
-    raw = ctx.query.get(name)
-    if raw in (None, "", "0"):
-        return default
-    try:
-        return parse_time(raw)
-    except ValueError:
-        raise validation(f"{name} must be a time") from None
+# -- device counts ----------------------------------------------------------------------
 
 
 def _scoped_apps(ctx: Ctx) -> list[str]:
@@ -319,7 +153,7 @@ def _scoped_apps(ctx: Ctx) -> list[str]:
         return [i for i, a in apps.items() if a.get("orgId") == org]
     if "instanceId" in ctx.args:
         return list(apps)
-    _kind, who = _caller(ctx)
+    _kind, who = caller(ctx)
     return [i for i, a in apps.items() if a.get("ownerId") == who or not a.get("orgId")]
 
 
@@ -334,8 +168,8 @@ def _scoped_apps(ctx: Ctx) -> list[str]:
 def device_counts(ctx: Ctx) -> Reply:
     """Devices created per day between ``start`` and ``end`` (the last 30 days), with the
     running total; deleted devices are not remembered by day, so ``deleted`` is 0."""
-    end = _when(ctx, "end", now_ms())
-    start = _when(ctx, "start", max(end - 30 * DAY_MS, -_MAX_MS))
+    end = when(ctx, "end", now_ms())
+    start = when(ctx, "start", max(end - 30 * DAY_MS, -MAX_MS))
     if start > end:
         raise validation("start must be before end")
     if end - start > 400 * DAY_MS:
@@ -363,91 +197,71 @@ def device_counts(ctx: Ctx) -> Reply:
     return 200, {"start": iso(start), "end": iso(end), "counts": counts}
 
 
-@handles(
-    "flow.stats",
-    "flowVersion.stats",
-    "instanceCustomNode.stats",
-    "flow.errors",
-    "flowVersion.errors",
-    "instanceCustomNode.errors",
-)
-def flow_window(ctx: Ctx) -> Reply:
-    """Statistics and errors over the asked window: the emulator runs no flows, so the
-    window is empty, but its bounds, resolution, limit and order are the ones asked for."""
-    end = _when(ctx, "end", now_ms())
-    duration = ctx.int_arg("duration", int(ctx.default_of("duration", DAY_MS)), minimum=1)
-    start = end - duration
-    if start < -_MAX_MS:
-        raise validation("duration reaches before the earliest time")
-    out: Doc = {"start": iso(start), "end": iso(end)}
-    if ctx.endpoint.id.endswith(".stats"):
-        resolution = ctx.int_arg("resolution", int(ctx.default_of("resolution", 3_600_000)), 1)
-        out.update(resolution=resolution, metrics=[])
-    else:
-        direction = ctx.query.get("sortDirection") or str(ctx.default_of("sortDirection", "desc"))
-        if direction not in ("asc", "desc"):
-            raise validation("sortDirection must be asc or desc")
-        out.update(limit=ctx.int_arg("limit", 25, minimum=1), sortDirection=direction, errors=[])
-    return 200, out
+
+# -- linked resources -----------------------------------------------------------------------
+
+_APP = "/applications/{applicationId}"
+_LINKABLE = {
+    "flows": (FLOWS, "name"),
+    "integrations": (_APP + "/integrations", "name"),
+    "experienceEndpoints": (_APP + "/experience/endpoints", "route"),
+    "experienceViews": (_APP + "/experience/views", "name"),
+}
+_LINKED_TARGETS = {
+    "credential.linkedResources": ("credentials", "credentialId"),
+    "experienceEndpoint.linkedResources": ("experience/endpoints", "experienceEndpointId"),
+    "experienceView.linkedResources": ("experience/views", "experienceViewId"),
+}
 
 
-# -- flows ----------------------------------------------------------------------------------
+def _mentions(doc: Doc, needles: list[str]) -> bool:
+    text = json.dumps(doc, separators=(",", ":"))
+    return any(needle in text for needle in needles)
 
 
-@handles("flows.getByVersion")
-def flows_by_version(ctx: Ctx) -> Reply:
-    """The version named ``version`` of each flow of the application that has one."""
-    wanted = ctx.query.get("version", "")
-    flow_class = ctx.query.get("flowClass") or str(ctx.default_of("flowClass", "cloud"))
+@handles(*_LINKED_TARGETS)
+def linked_resources(ctx: Ctx) -> Reply:
+    """The application's flows, flow versions, integrations, endpoints and views that
+    mention the resource: its id anywhere, or (views) its name, as templates do."""
+    collection, param = _LINKED_TARGETS[ctx.endpoint.id]
+    name = ctx.endpoint.responses.get("200")
     with ctx.store.lock:
-        found = [
-            copy.deepcopy(version)
-            for flow in ctx.store.collection(FLOWS, (ctx.app_id,)).values()
-            if flow.get("flowClass", "cloud") == flow_class
-            for version in ctx.store.collection(FLOW_VERSIONS, (ctx.app_id, flow["id"])).values()
-            if version.get("version") == wanted
-        ]
-    out = paginate(ctx, found)
-    out.update(applicationId=ctx.app_id)
+        target = ctx.store.find(f"{_APP}/{collection}", (ctx.app_id,), ctx.args[param])
+        if target is None:
+            raise not_found(collection.rsplit("/", 1)[-1].rstrip("s").capitalize())
+        needles = [target["id"]]
+        if param == "experienceViewId" and len(str(target.get("name", ""))) >= 3:
+            needles.append(str(target["name"]))
+        out: Doc = {}
+        for key in resolved_example(name) or {}:
+            if key == "flowVersions":
+                found = [
+                    copy.deepcopy(doc)
+                    for flow_id in ctx.store.collection(FLOWS, (ctx.app_id,))
+                    for doc in ctx.store.collection(FLOW_VERSIONS, (ctx.app_id, flow_id)).values()
+                    if _mentions(doc, needles)
+                ]
+                sort_field = "version"
+            elif key in _LINKABLE:
+                template, sort_field = _LINKABLE[key]
+                found = [
+                    copy.deepcopy(doc)
+                    for doc in ctx.store.collection(template, (ctx.app_id,)).values()
+                    if doc["id"] != target["id"] and _mentions(doc, needles)
+                ]
+            else:
+                continue
+            out[key] = {
+                "items": found,
+                "count": len(found),
+                "totalCount": len(found),
+                "page": 0,
+                "perPage": max(len(found), 1),
+                "sortField": sort_field,
+                "sortDirection": "asc",
+                "applicationId": ctx.app_id,
+            }
     return 200, out
-
-
-@handles("flows.import")
-def import_flows(ctx: Ctx) -> Reply:
-    """Create the posted flows (new ids) and their versions; answer the id maps."""
-    body = ctx.body_dict()
-    flows, versions = body.get("flows") or [], body.get("flowVersions") or []
-    flow_ids: dict[str, str] = {}
-    version_ids: dict[str, str] = {}
-    made_flows: list[Doc] = []
-    made_versions: list[Doc] = []
-    with ctx.store.lock:
-        for posted in flows:
-            old = posted.get("id") or posted.get("flowId") or new_id()
-            fields = {k: v for k, v in posted.items() if k not in ("id", "flowId")}
-            fields = {"flowClass": "cloud", "enabled": True, "globals": [], **fields}
-            doc = ctx.store.insert(FLOWS, (ctx.app_id,), fields, id_field="flowId")
-            flow_ids[str(old)] = doc["id"]
-            made_flows.append(copy.deepcopy(doc))
-        for posted in versions:
-            flow_id = flow_ids.get(str(posted.get("flowId")), posted.get("flowId"))
-            known = isinstance(flow_id, str) and ctx.store.find(FLOWS, (ctx.app_id,), flow_id)
-            if not known:
-                raise validation("flowVersions[].flowId must name an imported or existing flow")
-            old = posted.get("id") or posted.get("flowVersionId") or new_id()
-            fields = {k: v for k, v in posted.items() if k not in ("id", "flowVersionId")}
-            fields["flowId"] = flow_id
-            doc = ctx.store.insert(
-                FLOW_VERSIONS, (ctx.app_id, flow_id), fields, id_field="flowVersionId"
-            )
-            version_ids[str(old)] = doc["id"]
-            made_versions.append(copy.deepcopy(doc))
-    return 201, {
-        "flows": made_flows,
-        "flowVersions": made_versions,
-        "importedFlowIdMap": flow_ids,
-        "importedVersionIdMap": version_ids,
-    }
 
 
 # -- dashboards, experiences, templates -----------------------------------------------------
@@ -502,7 +316,7 @@ def template_categories(ctx: Ctx) -> Reply:
     with ctx.store.lock:
         found = [
             copy.deepcopy(doc)
-            for doc in _extras(ctx, "template_categories").values()
+            for doc in extras(ctx, "template_categories").values()
             if doc.get("parentId") == base
         ]
     out: Doc = {"items": found, "count": len(found), "totalCount": len(found)}
