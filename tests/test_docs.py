@@ -243,7 +243,8 @@ LESSON_OUTPUT = {
         "ForbiddenError: 403",
         "is a LosantError",
     ],
-    "09_export.py": ["Wrote 6 readings to", "Export job queued: True"],
+    "09_export.py": ["Wrote 6 readings to", "Export job queued: True",
+                     "Export job completed: 6/6 states", "6 rows"],
 }
 
 
