@@ -315,3 +315,18 @@ def test_bad_export_bodies_are_refused_before_a_job(emu: Emulator) -> None:
         assert answer.status_code == 400, (path, body, answer.text)
         assert answer.json()["type"] == "Validation"
     assert raw.get("/jobLogs").json()["count"] == before
+
+
+def test_bad_row_export_options_are_refused(emu: Emulator) -> None:
+    raw = Raw(emu)
+    table = raw.post("/data-tables", {"name": "t", "columns": [
+        {"name": "value", "dataType": "number", "constraint": "optional"}]}).json()
+    path = f"/data-tables/{table['id']}/rows/export"
+    for options in ({"limit": "ten"}, {"offset": -1}, {"sortDirection": "up"},
+                    {"sortColumn": 5}, {"limit": True}):
+        answer = raw.post(path, {"queryOptions": options})
+        assert answer.status_code == 400, (options, answer.text)
+        assert answer.json()["type"] == "Validation"
+    assert not emu.app.internal_errors
+    log = raw.finished(raw.job(path, {"queryOptions": {"limit": 2, "offset": 1}}))
+    assert log["progress"]["total"] == 0  # an empty table: nothing to skip or take

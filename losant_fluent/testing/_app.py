@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (register handlers)
     _accounts,
     _devices,
     _events,
+    _exports,
     _files,
     _jobs,
     _limits,
