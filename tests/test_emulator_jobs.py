@@ -330,3 +330,26 @@ def test_bad_row_export_options_are_refused(emu: Emulator) -> None:
     assert not emu.app.internal_errors
     log = raw.finished(raw.job(path, {"queryOptions": {"limit": 2, "offset": 1}}))
     assert log["progress"]["total"] == 0  # an empty table: nothing to skip or take
+
+
+def test_bulk_calls_asking_for_a_job_answer_202(emu: Emulator) -> None:
+    raw = Raw(emu)
+    emu.seed_devices(2)
+    patched = raw.session.patch(f"{raw.app}/devices", json={
+        "query": {}, "updateFields": {"description": "patched"}, "email": "ops@example.com"},
+        timeout=10)
+    assert patched.status_code == 202
+    log = raw.finished(patched.json()["jobId"])
+    assert log["name"] == "DevicesPatch" and log["progress"] == {"completed": 3, "total": 3}
+    assert log["input"]["emails"] == ["ops@example.com"]
+    # The work is done all the same.
+    devices = raw.get("/devices").json()["items"]
+    assert {d.get("description") for d in devices} == {"patched"}
+    deleted = raw.post("/devices/delete", {"query": {"name": {"$startsWith": "Device"}},
+                                           "forceJob": True})
+    assert deleted.status_code == 202
+    assert raw.finished(deleted.json()["jobId"])["output"] == {"removed": 2, "failed": 0}
+    # Without email, callbackUrl or forceJob, the answer comes at once.
+    direct = raw.session.patch(f"{raw.app}/devices", json={
+        "query": {}, "updateFields": {"description": "again"}}, timeout=10)
+    assert direct.status_code == 200 and direct.json()["updated"] == 1

@@ -170,7 +170,7 @@ class EmulatorApp:
                     payload = complete(ctx, status, payload)
                 else:
                     payload = complete_page(ctx, status, payload)
-            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+            status, payload = _jobs.enqueued(ctx, status, payload)  # jobs get job logs
             response = json_response(status, payload)
             _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
             return response

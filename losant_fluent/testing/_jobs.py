@@ -53,6 +53,10 @@ _ALIASES = "jobs.aliases"  # store.extras: 21-character job id -> log id
 _SECRET = "jobs.secret"
 _FAIL = "jobs.fail_next"
 _ALPHABET = string.ascii_letters + string.digits
+# Counts of a bulk answer that the job log's ``output`` documents, and those that are work.
+_OUTPUT_COUNTS = frozenset({"failed", "removed", "restored", "written"})
+_DONE_COUNTS = frozenset({"updated", "removed", "restored", "written", "deleted", "failed",
+                          "skipped"})
 
 File = tuple[str, str, bytes]  # name, content type, content
 
@@ -263,14 +267,35 @@ def before(ctx: Ctx) -> None:
                            f"{job.queue_id}); only one runs at a time")
 
 
-def enqueued(ctx: Ctx, status: int, payload: Any) -> Any:
-    """Give a 202 job answer made elsewhere (bulk operations, archives...) a job and log."""
-    if status != 202 or not isinstance(payload, dict) or "jobId" not in payload:
-        return payload
-    if payload["jobId"] in ctx.store.extras.get(_ALIASES, {}):
-        return payload  # queued here already
-    _status, answer = start_job(ctx, [], 1)
-    return {**payload, "jobId": answer["jobId"]}
+def _asks_for_job(ctx: Ctx) -> bool:
+    """Whether a bulk call asks to run as a job: ``email``, ``callbackUrl`` or ``forceJob``."""
+    body: dict[str, Any] = ctx.body if isinstance(ctx.body, dict) else {}
+    options = body.get("options")
+    for source in (body, options if isinstance(options, dict) else {}):
+        if source.get("email") or source.get("callbackUrl") or source.get("forceJob") is True:
+            return True
+    return bool(ctx.query.get("email") or ctx.query.get("callbackUrl"))
+
+
+def enqueued(ctx: Ctx, status: int, payload: Any) -> tuple[int, Any]:
+    """Give every job answer a job and its log.
+
+    A 202 made elsewhere (archives, reports, recipes...) gets one; a bulk call that Losant
+    documents as answering 202 answers so when it asks for a job (``email``,
+    ``callbackUrl`` or ``forceJob``), its work done and its counts in the log's output.
+    """
+    if status == 202 and isinstance(payload, dict) and "jobId" in payload:
+        if payload["jobId"] in ctx.store.extras.get(_ALIASES, {}):
+            return status, payload  # queued here already
+        _status, answer = start_job(ctx, [], 1)
+        return status, {**payload, "jobId": answer["jobId"]}
+    answers_202 = ctx.endpoint.responses.get("202") == "jobEnqueuedResult"
+    if not (200 <= status < 300 and answers_202 and _asks_for_job(ctx)):
+        return status, payload
+    counts = payload if isinstance(payload, dict) else {}
+    output = {k: v for k, v in counts.items() if k in _OUTPUT_COUNTS and isinstance(v, int)}
+    total = sum(v for k, v in counts.items() if k in _DONE_COUNTS and isinstance(v, int))
+    return start_job(ctx, [], total or 1, output)
 
 
 # -- the job logs --------------------------------------------------------------------------
