@@ -187,6 +187,23 @@ def test_throttles_replace_or_drop_numbers() -> None:
         assert "event creation" not in emu.limits["throttles"]
 
 
+def test_throttles_take_what_the_client_takes() -> None:
+    # The forms of API(throttle=...): partial dicts, Throttle objects, a whole table.
+    with Emulator(throttles={"device state": {"calls": 2}}) as emu:
+        raw = Raw(emu)
+        assert [raw.state(emu.device_id, n).status_code for n in range(3)] == [200, 200, 429]
+        assert emu.limits["throttles"]["device state"] == (2, 15.0)
+    state = next(t for t in limits.THROTTLES if t.name == "device state")
+    custom = limits.Throttle("device state", state.endpoints, 1, 60.0, "deviceId", "test")
+    with Emulator(throttles=[custom]) as emu:
+        raw = Raw(emu)
+        assert [raw.state(emu.device_id, n).status_code for n in range(2)] == [200, 429]
+        codes = {raw.post("/events", {"subject": f"e{n}", "level": "info"}).status_code
+                 for n in range(20)}
+        assert codes == {201}  # the table holds only the state throttle
+        assert list(emu.limits["throttles"]) == ["device state"]
+
+
 def test_state_limit_still_sets_the_state_throttle() -> None:
     with Emulator(state_limit=3) as emu:
         raw = Raw(emu)
@@ -199,7 +216,10 @@ def test_state_limit_still_sets_the_state_throttle() -> None:
         ({"throttles": {"no such limit": (1, 1.0)}}, ValueError, "throttles"),
         ({"throttles": {"device state": (0, 1.0)}}, ValueError, "throttles"),
         ({"throttles": {"device state": 30}}, TypeError, "throttles"),
+        ({"throttles": {"device state": {"cals": 3}}}, TypeError, "throttles"),
+        ({"throttles": {"device state": {"window": -1}}}, ValueError, "throttles"),
         ({"throttles": ["device state"]}, TypeError, "throttles"),
+        ({"throttles": "device state"}, TypeError, "throttles"),
         ({"time_scale": 0}, ValueError, "time_scale"),
         ({"time_scale": float("inf")}, ValueError, "time_scale"),
         ({"time_scale": "fast"}, TypeError, "time_scale"),
