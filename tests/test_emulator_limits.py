@@ -121,6 +121,24 @@ def test_100_concurrent_state_posts_through_the_async_client(emu: Emulator) -> N
     assert (outcomes.count("sent"), outcomes.count("refused")) == (30, 70)
 
 
+def test_the_clients_limiter_keeps_100_posts_under_the_emulators_limit() -> None:
+    # Both halves of issue 21: the emulator enforces 30 per 0.75 s, the client's limiter
+    # knows the same window; with max_retries=0 a single 429 would raise.
+    with Emulator(time_scale=0.05) as emu:
+        window = emu.limits["throttles"]["device state"][1]
+        api = API(url=emu.url, token=emu.user_token(), max_retries=0,
+                  throttle={"device state": {"window": window}})
+        state = api.applications(emu.application_id).devices(emu.device_id).state()
+        started = time.monotonic()
+        for n in range(100):
+            state.post({"data": {"temperature": n}})
+        elapsed = time.monotonic() - started
+        # 100 posts at 30 per window: the last 10 wait out three windows, no fewer.
+        assert elapsed >= 3 * window
+        stored = Raw(emu).get(f"/devices/{emu.device_id}/state", params={"limit": 100}).json()
+        assert len(stored) == 100
+
+
 def test_no_429_with_throttle_off() -> None:
     with Emulator(throttle=False) as emu:
         api = _client(emu)
