@@ -254,9 +254,11 @@ def describe(settings: LimitSettings) -> dict[str, Any]:
     return {
         "enabled": settings.enabled,
         "time_scale": settings.time_scale,
-        "throttles": {t.name: (t.calls, settings.window(t)) for t in settings.throttles},
+        # Rounded: 15 * 0.1 is 1.5000000000000002 in floating point, 1.5 to a reader.
+        "throttles": {t.name: (t.calls, round(settings.window(t), 9))
+                      for t in settings.throttles},
         "time_series_answer_bytes": settings.time_series_answer_bytes,
         "data_table_rows_answer_bytes": settings.data_table_rows_answer_bytes,
         "device_ids_per_call": settings.device_ids_per_call,
-        "job_seconds": settings.job_duration,
+        "job_seconds": round(settings.job_duration, 9),
     }
