@@ -282,7 +282,8 @@ def test_a_second_export_waits_for_the_first(emu: Emulator) -> None:
     second = raw.post("/data/export", {})
     assert second.status_code == 429 and second.json()["type"] == "TooManyRequests"
     assert first.json()["jobId"] in second.json()["message"]
-    # The same rule covers the application's other exports...
+    # Each kind runs one at a time on its own ("one concurrent call each").
+    assert raw.post("/devices/export", {}).status_code == 202
     assert raw.post("/devices/export", {}).status_code == 429
     emu.finish_jobs()
     assert raw.post("/data/export", {}).status_code == 202

@@ -15,7 +15,7 @@
   job log too, without output files.
 * Jobs Losant runs one at a time (``losant_fluent.limits.ONE_AT_A_TIME``: one data export
   per application, one device export per device...) answer 429 ``TooManyRequests`` while
-  the previous one runs, unless the emulator's throttles are off.
+  the previous one of the same endpoint runs, unless the emulator's throttles are off.
 """
 
 from __future__ import annotations
@@ -258,9 +258,11 @@ def before(ctx: Ctx) -> None:
     if ctx.endpoint.id == "application.clone" and isinstance(ctx.body, dict) and ctx.body.get(
             "dryRun"):
         return
+    # Losant's table reads "one concurrent call each, per the scope named": each endpoint
+    # of a rule runs one at a time on its own (a data export may run beside a devices one).
     value, now = ctx.args[rule.per], time.time()
     for job in _jobs(ctx.store).values():
-        if (job.endpoint_id in rule.endpoints and job.args.get(rule.per) == value
+        if (job.endpoint_id == ctx.endpoint.id and job.args.get(rule.per) == value
                 and not job.finished(now)):
             raise too_many(f"Over rate limit, request throttled: a {_log_name(job.endpoint_id)} "
                            f"job is already running for this {rule.per[:-2]} (job "
