@@ -186,13 +186,15 @@ def test_events_are_limited_per_application(emu: Emulator) -> None:
 
 
 def test_a_window_frees_room_again() -> None:
-    # 30 states per 15 s scaled to 0.3 s: after a refusal, room comes back.
-    with Emulator(time_scale=0.02) as emu:
+    # 2 states per 60 s scaled to 3 s: three posts always land in one window, and once it
+    # has passed there is room again.
+    with Emulator(time_scale=0.05, throttles={"device state": {"calls": 2, "window": 60}},
+                  ) as emu:
         raw = Raw(emu)
-        codes = [raw.state(emu.device_id, n).status_code for n in range(40)]
-        assert 429 in codes and codes.count(200) >= 30
+        codes = [raw.state(emu.device_id, n).status_code for n in range(3)]
+        assert codes == [200, 200, 429]
         assert _until(lambda: raw.state(emu.device_id, 1).status_code == 200)
-        assert emu.limits["throttles"]["device state"] == (30, pytest.approx(0.3))
+        assert emu.limits["throttles"]["device state"] == (2, 3.0)
 
 
 def test_throttles_replace_or_drop_numbers() -> None:
