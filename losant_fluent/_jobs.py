@@ -42,6 +42,9 @@ GROWTH = 1.5
 #: Seconds a job may be missing from the job log after it was queued (the log entry is
 #: written by the worker that picks the job up).
 NOT_LOGGED_GRACE = 30.0
+#: Seconds a job Losant runs one at a time waits for the one this client started before;
+#: then it is sent anyway, and Losant's answer (429 or not) goes through the retry rules.
+TURN_WAIT = 600.0
 
 
 def _job(result: Any) -> tuple[str, str]:
@@ -325,13 +328,16 @@ def take_turn(pipeline: Pipeline, call: WireCall) -> Any:
     result, whose job the next such call waits for in turn."""
     before = _behind(pipeline, call)
     if before is not None:
-        flow = JobWait(before)
+        flow = JobWait(before, TURN_WAIT)
         while True:
             try:
                 sleep = flow.after(pipeline.request(flow.call()))
             except NotFoundError as error:
                 sleep = _missing_or_none(flow, error)
             except JobFailedError:
+                sleep = None
+            except JobTimeoutError:
+                _gave_up(call, before)
                 sleep = None
             if sleep is None:
                 break
@@ -346,13 +352,16 @@ async def atake_turn(pipeline: Any, call: WireCall) -> Any:
     """:func:`take_turn` through an ``AsyncAPI``'s pipeline, awaited."""
     before = _behind(pipeline, call)
     if before is not None:
-        flow = JobWait(before)
+        flow = JobWait(before, TURN_WAIT)
         while True:
             try:
                 sleep = flow.after(await pipeline.arequest(flow.call()))
             except NotFoundError as error:
                 sleep = _missing_or_none(flow, error)
             except JobFailedError:
+                sleep = None
+            except JobTimeoutError:
+                _gave_up(call, before)
                 sleep = None
             if sleep is None:
                 break
@@ -361,6 +370,12 @@ async def atake_turn(pipeline: Any, call: WireCall) -> Any:
     result = pipeline.decode(call, await pipeline.asend(call))
     _started(pipeline, call, result)
     return result
+
+
+def _gave_up(call: WireCall, before: tuple[str, str]) -> None:
+    """The job before has run for ``TURN_WAIT``: send anyway, Losant decides (429 or not)."""
+    log.warning("%s %s: job %s still runs after %g s; sending anyway", call.method, call.path,
+                before[1], TURN_WAIT)
 
 
 def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:
