@@ -164,6 +164,8 @@ def test_throttle_option_turns_off_replaces_and_drops() -> None:
     ({"device state": {"calls": 0}}, ValueError, "calls must be >= 1"),
     ({"device state": {"window": float("inf")}}, ValueError, "finite number of seconds"),
     ("off", TypeError, "give True, False"),
+    (0, TypeError, "throttle: give True, False, a dict by limit name, or Throttle objects "
+                   "(got int)"),
     ([1], TypeError, "is not a Throttle"),
 ])
 def test_bad_throttle_options_say_what_is_wrong(option: object, error: type[Exception],
