@@ -112,6 +112,10 @@ def test_a_failed_job_raises_with_its_job_log() -> None:
     assert isinstance(error, LosantError) and isinstance(error, JobError)
     assert error.job_log.status == "errored"
     assert str(error) == f"job {JOB} errored: disk full"
+    import pickle
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is JobFailedError and str(again) == str(error)
+    assert again.job_log.status == "errored" and again.job_log.error.message == "disk full"
 
 
 def test_a_job_that_does_not_finish_in_time_raises_a_timeout_with_its_job_log() -> None:
