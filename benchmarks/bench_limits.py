@@ -1,74 +1,76 @@
-"""Losant's limits against the emulator: how many calls a loop loses without the client's
-limiter, how long the limiter makes it take compared with the time the limit implies, and
-how long an export takes to be waited for compared with the job's own run time.
+"""What keeping under Losant's limits costs the client: CPU per call with the limiter on
+beside ``throttle=False``.
 
-    python benchmarks/bench_limits.py [--posts 100] [--time-scale 0.05] [--states 1000]
+    python benchmarks/bench_limits.py [--calls 2000] [--rounds 5]
 
-Each figure is printed with its baseline: ``ratio`` is measured / implied (1.00x: exactly
-the limit's pace; above: the limiter's margin and the requests' own time).
+A loopback HTTP server runs in a separate process (its CPU is not counted) and answers a
+device document. Figures, median over interleaved rounds of client-process CPU time:
+
+* GET one device (no limit applies: the limiter only looks the endpoint up), throttle on
+  vs off: the cost every call pays;
+* one ``Limiter.reserve`` for a throttled endpoint (device state), under a limit high
+  enough never to wait: the cost a throttled call adds, beside a whole GET.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import statistics
+import sys
 import time
+from pathlib import Path
 
-from losant_fluent import API, RateLimitError
-from losant_fluent.testing import Emulator
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def unthrottled(posts: int) -> None:
-    with Emulator() as emu:  # Losant's own numbers: 30 per 15 s per device
-        api = API(url=emu.url, token=emu.user_token(), max_retries=0, throttle=False)
-        state = api.applications(emu.application_id).devices(emu.device_id).state()
-        refused = 0
-        for n in range(posts):
-            try:
-                state.post({"data": {"temperature": n}})
-            except RateLimitError:
-                refused += 1
-        print(f"no client limiter, max_retries=0: {posts - refused} sent, {refused} "
-              f"answered 429 (limit: {emu.limits['throttles']['device state'][0]})")
-
-
-def limited(posts: int, time_scale: float) -> None:
-    with Emulator(time_scale=time_scale) as emu:
-        calls, window = emu.limits["throttles"]["device state"]
-        api = API(url=emu.url, token=emu.user_token(), max_retries=0,
-                  throttle={"device state": {"window": window}})
-        state = api.applications(emu.application_id).devices(emu.device_id).state()
-        started = time.monotonic()
-        for n in range(posts):
-            state.post({"data": {"temperature": n}})
-        elapsed = time.monotonic() - started
-        implied = (math.ceil(posts / calls) - 1) * window
-        print(f"client limiter, {calls} per {window:g} s: {posts} posts, no 429, "
-              f"{elapsed:.2f} s vs {implied:.2f} s implied, ratio {elapsed / implied:.2f}x")
-
-
-def export(states: int) -> None:
-    with Emulator() as emu:
-        app = API(url=emu.url, token=emu.user_token()).applications(emu.application_id)
-        app.devices(emu.device_id).state().post(
-            [{"data": {"temperature": n}} for n in range(states)])
-        run = emu.limits["job_seconds"]
-        started = time.monotonic()
-        log = app.data().export().post({}).wait(timeout=120)
-        elapsed = time.monotonic() - started
-        print(f"data export of {states} states: {log.status} after {elapsed:.2f} s vs "
-              f"{run:.2f} s job run, ratio {elapsed / run:.2f}x")
+from _loopback import start_server  # noqa: E402
+from bench_calls import APP, BODY, DEVICE, TOKEN  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=100)
-    parser.add_argument("--time-scale", type=float, default=0.05)
-    parser.add_argument("--states", type=int, default=1000)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    unthrottled(args.posts)
-    limited(args.posts, args.time_scale)
-    export(args.states)
+
+    from losant_fluent import API
+    from losant_fluent._limiter import Limiter
+    from losant_fluent.limits import THROTTLES, Throttle
+
+    server, url = start_server(lambda _target: BODY)
+    try:
+        on = API(url=url, token=TOKEN).applications(APP).devices(DEVICE)
+        off = API(url=url, token=TOKEN, throttle=False).applications(APP).devices(DEVICE)
+        calls = {"GET device, throttle=False": off.get, "GET device, throttle on": on.get}
+        for call in calls.values():  # warm up: imports, connections, model classes
+            for _ in range(50):
+                call()
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        samples["Limiter.reserve (device state)"] = []
+        state = next(t for t in THROTTLES if t.name == "device state")
+        roomy = Limiter([Throttle(state.name, state.endpoints, 10**9, state.window,
+                                  state.per, state.source)])
+        template = "/applications/{applicationId}/devices/{deviceId}/state"
+        path = f"/applications/{APP}/devices/{DEVICE}/state"
+        for _ in range(args.rounds):
+            for name, call in calls.items():
+                start = time.process_time()
+                for _ in range(args.calls):
+                    call()
+                samples[name].append((time.process_time() - start) / args.calls)
+            start = time.process_time()
+            for _ in range(args.calls):
+                roomy.reserve("device.sendState", template, path)
+            samples["Limiter.reserve (device state)"].append(
+                (time.process_time() - start) / args.calls)
+    finally:
+        server.terminate()
+    baseline = statistics.median(samples["GET device, throttle=False"])
+    print(f"client CPU per call, {args.calls} calls x {args.rounds} rounds")
+    print(f"{'what':34} {'CPU us/call':>12} {'vs off':>8}")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:34} {median * 1e6:12.1f} {median / baseline:7.2f}x")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from .. import limits
 from ._app import EmulatorApp
 from ._auth import issue
 from ._files import ReceivedFile, received_files
+from ._invites import invite_token
 from ._jobs import fail_next, finish_all
 from ._limits import ThrottlesOption, describe, limit_settings
 from ._seed import Seed, add_devices, populate
@@ -203,6 +204,10 @@ class Emulator:
     def seed_devices(self, count: int, prefix: str = "Device") -> list[str]:
         """Add ``count`` devices to the seeded application; returns their ids."""
         return add_devices(self.store, self.application_id, count, prefix)
+
+    def invite_token(self, email: str) -> str | None:
+        """The token the invite email to ``email`` would carry (the emulator sends none)."""
+        return invite_token(self.store, email)
 
     def user_token(self) -> str:
         """A user token for the seeded user, without going through ``/auth/user``."""
