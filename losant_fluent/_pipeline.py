@@ -454,7 +454,7 @@ class Pipeline:
         if schema is not None and content.strip():
             try:  # straight from the bytes: the fast path for big pages
                 result = parse_response_json(schema, content, response, eager)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # not JSON, or nested thousands deep
                 raise _not_json(call, response, exc) from None
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
@@ -480,9 +480,8 @@ class Pipeline:
         content = response.content
         if not content.strip():
             status = response.status_code
-            if call.endpoint is not None and status != 204 and call.endpoint.success_schema(
-                status
-            ):
+            # A 204 counts too, unless the endpoint documents it without a body.
+            if call.endpoint is not None and call.endpoint.success_schema(status):
                 raise InvalidResponseError(
                     f"{call.method} {call.path}: the API answered {status} with an empty "
                     "body where JSON was expected", response)
@@ -519,7 +518,7 @@ def pipeline_of(result: Any) -> Pipeline | None:
     return found if isinstance(found, Pipeline) else None
 
 
-def _not_json(call: WireCall, response: requests.Response, exc: ValueError
+def _not_json(call: WireCall, response: requests.Response, exc: Exception
               ) -> InvalidResponseError:
     """The error for a success answer whose body is not JSON (never quoting the body)."""
     kind = response.headers.get("Content-Type", "no content type")
@@ -531,7 +530,7 @@ def _not_json(call: WireCall, response: requests.Response, exc: ValueError
     )
 
 
-def _json_error(exc: ValueError) -> str:
+def _json_error(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at byte {exc.pos}"
     return type(exc).__name__

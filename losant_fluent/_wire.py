@@ -180,11 +180,15 @@ def _json_text(value: Any, where: str) -> str:
 def _body(endpoint: Endpoint | None, body: Any, validate: bool) -> bytes:
     """The JSON bytes of a body: checked against its schema first when asked to."""
     param = endpoint.body_param if endpoint is not None else None
-    if validate and param is not None and param.schema:
-        from .models._registry import validate_body
+    try:
+        if validate and param is not None and param.schema:
+            from .models._registry import validate_body
 
-        body = validate_body(param.schema, body)
-    return dumps(json_ready(body, "body"))
+            body = validate_body(param.schema, body)
+        return dumps(json_ready(body, "body"))
+    except RecursionError:  # a body nested thousands deep (or one containing itself)
+        raise ValueError("body: nested too deeply (or it contains itself); nothing was "
+                         "sent") from None
 
 
 def encode(
