@@ -490,6 +490,9 @@ class AsyncPipeline(Pipeline):
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         transport = self.atransport
         while True:
+            wait = exchange.room()
+            if wait > 0:
+                await asyncio.sleep(wait)
             request = exchange.next_request()
             try:
                 response = await transport.send(request, timeout=exchange.timeout,

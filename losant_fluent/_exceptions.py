@@ -38,6 +38,9 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "InvalidResponseError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
     "LosantConnectionError",
     "LosantError",
     "LosantTimeoutError",
@@ -142,6 +145,26 @@ class TransportError(LosantError):
     def __init__(self, message: str, *, may_have_been_received: bool = False) -> None:
         super().__init__(message)
         self.may_have_been_received = may_have_been_received
+
+
+class JobError(LosantError):
+    """A job Losant ran in the background did not finish well; ``job_log`` says how far it got.
+
+    ``job_log`` is the last job log read (an ``ApplicationJobLog``: ``status``,
+    ``progress``, ``error``), or ``None`` when none could be read yet.
+    """
+
+    def __init__(self, message: str, job_log: Any = None) -> None:
+        super().__init__(message)
+        self.job_log = job_log
+
+
+class JobFailedError(JobError):
+    """The job ended with status ``errored`` or ``failed``."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """The job had not finished when the ``timeout`` given to ``wait`` passed."""
 
 
 class LosantConnectionError(TransportError, ConnectionError):

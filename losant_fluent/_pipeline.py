@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -45,6 +45,7 @@ from ._values import loads
 if TYPE_CHECKING:
     import requests
 
+    from ._limiter import Limiter
     from ._wire import WireCall
 
 __all__ = [
@@ -79,6 +80,9 @@ class Options:
     validate: bool = True
     headers: tuple[tuple[str, str], ...] = ()
     accept_version: str = ACCEPT_VERSION
+    # Room under Losant's throttles (``API(throttle=...)``); one object, so ``with_options``
+    # copies and threads share its count.
+    limiter: Limiter | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_seconds("timeout", self.timeout)  # finite and > 0: inf overflows sockets
@@ -274,6 +278,15 @@ class Exchange:
         self._token: str | None = None
         self._started = 0.0
 
+    def room(self) -> float:
+        """Seconds to wait before the next attempt for room under Losant's throttles."""
+        limiter = self.pipeline.options.limiter
+        if limiter is None:
+            return 0.0
+        from ._limiter import wait_before
+
+        return wait_before(limiter, self.call)
+
     def next_request(self) -> HTTPRequest:
         """The request of the next attempt, with the token current now."""
         self.attempts += 1
@@ -329,6 +342,12 @@ class Exchange:
     def _retry_wait(self, response: Any) -> float | None:
         """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
         after = parse_retry_after(response.headers.get("Retry-After"))
+        limiter = self.pipeline.options.limiter
+        if after is None and response.status_code == 429 and limiter is not None:
+            # Losant sends no Retry-After: the published limit's window says how long.
+            from ._limiter import wait_after_429
+
+            after = wait_after_429(limiter, self.call)
         if after is None:
             return backoff(self.attempts)
         return after if after <= self.pipeline.options.max_retry_wait else None
@@ -401,6 +420,9 @@ class Pipeline:
         """
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         while True:
+            wait = exchange.room()
+            if wait > 0:
+                time.sleep(wait)
             request = exchange.next_request()
             try:
                 response = self.transport.send(request, timeout=exchange.timeout, stream=stream)
@@ -459,6 +481,8 @@ class Pipeline:
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
         _attach_pipeline(result, self)
+        if getattr(type(result), "__losant_needs_path__", False):  # a job: its application
+            _keep_path(result, call.path)
         items = getattr(result, "items", None) if "items" in type(result).model_fields else None
         if isinstance(items, list) and items and getattr(
             type(items[0]), "__losant_needs_pipeline__", False
@@ -495,6 +519,7 @@ class Pipeline:
 
 
 _PIPELINE_KEY = "_losant_pipeline"
+_PATH_KEY = "_losant_path"
 
 
 def _no_pipeline() -> None:
@@ -516,6 +541,19 @@ def pipeline_of(result: Any) -> Pipeline | None:
     private = getattr(result, "__pydantic_private__", None)
     found = private.get(_PIPELINE_KEY) if isinstance(private, dict) else None
     return found if isinstance(found, Pipeline) else None
+
+
+def _keep_path(result: Any, path: str) -> None:
+    private = getattr(result, "__pydantic_private__", None)
+    if isinstance(private, dict):  # _attach_pipeline made it
+        private[_PATH_KEY] = path
+
+
+def path_of(result: Any) -> str | None:
+    """The path of the call a result answered (kept for results that name a job)."""
+    private = getattr(result, "__pydantic_private__", None)
+    found = private.get(_PATH_KEY) if isinstance(private, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _not_json(call: WireCall, response: requests.Response, exc: Exception
