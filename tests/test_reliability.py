@@ -723,3 +723,63 @@ def test_bad_arguments_raise_type_or_value_errors_before_sending(name: str) -> N
         with pytest.raises((TypeError, ValueError)):
             BAD_ARGUMENTS[name](api)
         assert len(server.received) == before
+
+
+def test_echoed_signed_upload_fields_are_scrubbed() -> None:
+    from losant_fluent.models import FileUploadPostResponse
+
+    policy, signature = "POLICY-eyJleHBpcmF0aW9uIjo", "SIG-0f1e2d3c4b5a69788796"
+
+    def storage(request: Received, index: int) -> Action:  # S3-like: echoes the form
+        return raw(403, b"<Error><Request>" + request.body + b"</Request></Error>",
+                   "application/xml")
+
+    with FaultServer(storage) as host:
+        made = FileUploadPostResponse.model_validate({"name": "a.bin", "upload": {
+            "url": f"{host.url}/bucket", "fields": {
+                "key": "files/a.bin", "Policy": policy, "X-Amz-Signature": signature}}})
+        with pytest.raises(lf.ForbiddenError) as caught:
+            made.upload_file(b"data", api=API(url="http://127.0.0.1:9"))
+        assert policy.encode() in host.received[0].body  # it was sent
+    texts = _texts_of(caught.value)
+    assert any("files/a.bin" in text for text in texts)  # the rest of the echo is kept
+    _assert_clean(texts, policy, signature)
+
+
+def test_an_own_session_gets_the_deadline_too(slow_head: SlowHeadServer) -> None:
+    import requests
+
+    api = API(url=slow_head.url, token="t", timeout=1.0, max_retries=0,
+              session=requests.Session())
+    started = time.monotonic()
+    with pytest.raises(lf.LosantTimeoutError):
+        api.applications(APP).get()
+    assert time.monotonic() - started < 4.0
+
+
+_BROKEN_STREAMS: dict[str, list[bytes | float]] = {
+    "invalid utf-8": [b"data: \xff\xfe\xfd\n\n"],
+    "nul and control bytes": [b"id: a\x00b\ndata: \x00\x01\n\n"],
+    "huge retry": [b"retry: 99999999999999999999999\ndata: x\n\n"],
+    "only carriage returns": [b"data: a\r\rdata: b\r\r"],
+    "bom split": [b"\xef", b"\xbb", b"\xbfdata: a\n\n"],
+    "odd fields": [b"\xff\xff: x\n:\n\n\n\n\ndata\n\n"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BROKEN_STREAMS))
+def test_odd_streams_end_only_with_losant_errors(name: str) -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        return Stream(steps=[*_BROKEN_STREAMS[name], b"data: end\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t", max_retries=0) as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        seen = []
+        for event in stream:  # anything but a LosantError fails the test
+            seen.append(event.data)
+            if event.data == "end":
+                stream.close()
+        assert seen[-1:] == ["end"] and len(server.received) == 1
+        assert stream.retry <= 3600  # a server's retry: is capped at an hour
