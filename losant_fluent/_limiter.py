@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from . import _fork
 from .limits import THROTTLES, Throttle, path_value, throttle_for
 
 if TYPE_CHECKING:
@@ -59,6 +60,11 @@ class Limiter:
         self._lock = threading.Lock()
         # Per (throttle name, path value): the times of the last `calls` slots handed out.
         self._slots: dict[tuple[str, str], deque[float]] = {}
+        _fork.register(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (a parent's thread may have held this one)."""
+        self._lock = threading.Lock()
 
     def _applies(self, endpoint_id: str, template: str, path: str,
                  ) -> tuple[Throttle, str] | None:
