@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
+from ._deadline import check_seconds
 from ._values import dumps, json_ready, query_text
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ class WireCall:
     timeout: float | None = None
     validate: bool | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None:  # a verb's timeout=: finite and > 0, as API's
+            check_seconds("timeout", self.timeout)
 
     def target(self) -> str:
         """Path and query string, as they go in the request line."""

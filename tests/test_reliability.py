@@ -701,6 +701,8 @@ BAD_ARGUMENTS: dict[str, Callable[[API], Any]] = {
     "newline header": lambda api: api.with_options(headers={"X-A": "a\r\nb"}),
     "bad header name": lambda api: api.with_options(headers={"X A": "b"}),
     "inf timeout": lambda api: api.with_options(timeout=float("inf")),
+    "inf verb timeout": lambda api: api.applications(APP).get(timeout=float("inf")),
+    "text verb timeout": lambda api: api.applications(APP).get(timeout="5"),
     "negative retries": lambda api: api.with_options(max_retries=-1),
     "token with newline": lambda api: api.set_token("abc\n"),
     "token not text": lambda api: api.set_token(5),  # type: ignore[arg-type]
