@@ -379,7 +379,7 @@ class _AsyncOnly:
         raise TypeError(
             f"{_describe(request)}: this result came from an AsyncAPI, which cannot send "
             "synchronously; use the async way instead (`async for` over the verb's result, "
-            "or losant_fluent._async_pagination.walk(page) for a page already awaited)"
+            "or losant_fluent.walk(page) for a page already awaited)"
         )
 
     def close(self) -> None:

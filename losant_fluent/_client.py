@@ -78,7 +78,7 @@ class API(Root):
     * ``verify``: ``False`` or a CA bundle path, for self-signed certificates;
     * ``session``: your own ``requests.Session`` (proxies, adapters); ``pool_size``:
       connections kept per host when the API makes its own session (enough for that many
-      threads); ``transport``: another transport entirely (see ``_transport.WSGITransport``).
+      threads); ``transport``: another transport entirely (see ``losant_fluent.transports``).
 
     One ``API`` may be shared between threads. ``with API(...) as api:`` closes it on exit.
     """

@@ -174,11 +174,13 @@ def _item_rows(result: Any, progress: bool) -> list[dict[str, Any]]:
 
 def _frame(pd: Any, rows: list[dict[str, Any]], model: Any) -> Any:
     """A frame of flattened rows, date-time columns (by the item model) as UTC datetimes."""
+    from .models._types import type_at
+
     frame = pd.DataFrame(rows)
     if model is None:
         return frame
     for column in frame.columns:
-        if _is_datetime(_type_at(model, str(column).split("."))):
+        if _is_datetime(type_at(model, str(column).split("."))):
             frame[column] = _times(pd, frame[column])
     return frame
 
@@ -188,54 +190,32 @@ def _frame(pd: Any, rows: list[dict[str, Any]], model: Any) -> Any:
 
 def _item_model(cls: type[Any], field: str) -> Any:
     """The model class of the items of a collection (``items``) or list (``root``) model."""
-    from .models._lenient import _is_model_class, _members
+    from .models._types import is_model_class, members
 
     info = getattr(cls, "model_fields", {}).get(field)
     if info is None:
         return None
-    for member in _members(info.annotation):
+    for member in members(info.annotation):
         if get_origin(member) is list and get_args(member):
-            for item in _members(get_args(member)[0]):
-                if _is_model_class(item):
+            for item in members(get_args(member)[0]):
+                if is_model_class(item):
                     return item
     return None
-
-
-def _type_at(model: Any, parts: list[str]) -> Any:
-    """The type the item model gives the member at ``parts`` (None if it does not say)."""
-    from .models._lenient import _field_type, _is_model_class, _keys_of, _members
-
-    tp: Any = model
-    for part in parts:
-        found = None
-        for member in _members(tp):
-            if _is_model_class(member):
-                name = _keys_of(member).get(part)
-                if name is not None:
-                    found = _field_type(member, name)
-                    break
-            elif get_origin(member) is dict and len(get_args(member)) == 2:
-                found = get_args(member)[1]
-                break
-        if found is None:
-            return None
-        tp = found
-    return tp
 
 
 def _is_datetime(tp: Any) -> bool:
     """Whether ``tp`` is a time: a date-time (``LosantDateTime``), or Losant's time union
     ``[date-time or] string or number or {"$date": string}`` (the ``time`` of states and
     commands)."""
-    from .models._lenient import _is_model_class, _keys_of, _members
+    from .models._types import is_model_class, keys_of, members
 
     if tp is None:
         return False
-    members = [m for m in _members(tp) if m is not type(None)]
-    if members and all(m is datetime for m in members):
+    found = [m for m in members(tp) if m is not type(None)]
+    if found and all(m is datetime for m in found):
         return True
-    dates = [m for m in members if _is_model_class(m) and set(_keys_of(m)) >= {"$date"}]
-    return bool(dates) and all(m in dates or m in (str, float, int, datetime) for m in members)
+    dates = [m for m in found if is_model_class(m) and set(keys_of(m)) >= {"$date"}]
+    return bool(dates) and all(m in dates or m in (str, float, int, datetime) for m in found)
 
 
 # --------------------------------------------------------------------------- times

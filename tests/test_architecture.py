@@ -100,3 +100,58 @@ def test_each_layer_calls_only_the_one_below() -> None:
     assert "losant_fluent._client" not in graph["losant_fluent._auth"]
     # The error hierarchy depends on nothing of ours.
     assert graph["losant_fluent._exceptions"] == set()
+
+
+# -- the public surface ----------------------------------------------------------------------
+
+ROOT = PACKAGE.parent
+_PRIVATE = __import__("re").compile(r"losant_fluent\._[a-z]|from \._[a-z]")
+
+
+def test_docs_examples_and_readme_name_only_public_modules() -> None:
+    # architecture.md is the maintainers' map of the private modules; every other page,
+    # example and the README is for users and names public modules only.
+    pages = [p for p in (ROOT / "docs").rglob("*.md") if p.name != "architecture.md"]
+    files = [*pages, *(ROOT / "examples").rglob("*.py"), ROOT / "README.md"]
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _PRIVATE.search(line)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_messages_name_only_public_modules() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "_generated" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+        }
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and id(node) not in docstrings and _PRIVATE.search(node.value)
+                    and not node.value.startswith("losant_fluent._")):  # module names
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:80]}")
+    assert not found, "\n".join(found)
+
+
+def test_the_types_users_meet_are_public() -> None:
+    import losant_fluent
+    import losant_fluent.transports as transports
+
+    for name in ("EventStream", "ServerSentEvent", "PageWalk", "AsyncPaged", "AsyncPageWalk",
+                 "AsyncEventStream", "walk", "AsyncAPI"):
+        assert name in losant_fluent.__all__
+        assert getattr(losant_fluent, name) is not None
+    for name in transports.__all__:
+        assert getattr(transports, name).__name__ == name
+    # A public name is found where the docs say: ``losant_fluent.transports.WSGITransport``.
+    from losant_fluent._transport import WSGITransport
+
+    assert transports.WSGITransport is WSGITransport

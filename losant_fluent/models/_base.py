@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import enum
 import inspect
-import re
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import (
     TYPE_CHECKING,
     Annotated,
@@ -46,9 +45,9 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
 from pydantic._internal._model_construction import ModelMetaclass
 
 from .._pagination import PagedResultMixin
-from .._values import loads
+from .._values import js_iso, loads
 from . import _display, _lazy
-from ._lenient import _keys_of
+from ._types import keys_of
 
 if TYPE_CHECKING:
     import requests
@@ -80,25 +79,12 @@ ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
 DefaultT = TypeVar("DefaultT")
 
-# Kept for callers of the old names; the rules live in ``_display``.
-_SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
-_MASK = _display.MASK
-
-
-def _masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
-    return _display.masked(args)
-
-
 def _js_iso(value: Any) -> Any:
     """Write a datetime the way Losant (JavaScript's toISOString) does: UTC, milliseconds.
 
     Anything else (a value kept as-is by lenient parsing) is written unchanged.
     """
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return js_iso(value) if isinstance(value, datetime) else value
 
 
 def _js_number(value: Any) -> Any:
@@ -449,7 +435,7 @@ class LosantRecordModel(LosantModel):
         extra = self.__pydantic_extra__
         if extra and key in extra:  # the table's own columns: one lookup, nothing built
             return extra[key]
-        name = _keys_of(type(self)).get(key)
+        name = keys_of(type(self)).get(key)
         if name is None or name not in self.model_fields_set:
             raise KeyError(key)
         return getattr(self, name)

@@ -19,10 +19,12 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+
+from .._values import js_iso
 
 __all__ = [
     "Limits", "html_table", "inline", "instance_dir", "is_container", "lines", "masked",
@@ -70,8 +72,7 @@ def iso(value: datetime) -> str:
     """A datetime as JavaScript's toISOString writes it (naive ones as they are)."""
     if value.tzinfo is None:
         return value.isoformat()
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return js_iso(value)
 
 
 def shown_fields(model: BaseModel) -> list[tuple[str, Any]]:
