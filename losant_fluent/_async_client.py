@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _exceptions as errors
-from ._async_pipeline import AsyncPipeline, AsyncTransport, HTTPXTransport
+from ._async_pipeline import AsyncPipeline
 from ._async_resources import AsyncRoot
+from ._async_transport import AsyncTransport, HTTPXTransport
 from ._auth import _LoginRenewal, _scrubbed
 from ._client import DEFAULT_TIMEOUT, settings
 from ._pipeline import ACCEPT_VERSION, Credentials, Options

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import _catalog, _wire
 from ._node import Node
+from ._results import adeliver
 
 if TYPE_CHECKING:
     from ._async_pagination import AsyncPaged
@@ -51,22 +52,24 @@ class AsyncNode(Node):
             timeout=timeout,
         )
 
+    # The three entry points of generated verbs differ only in their types: what a call
+    # gives back is decided from the catalog once, for both clients (``_results``).
     async def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
         """Build one call and await its result."""
-        return await self._async_pipeline.arequest(self._call(endpoint_id, body, params))
+        return await adeliver(self._async_pipeline, self._call(endpoint_id, body, params))
 
     def _paged(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> AsyncPaged[Any]:
         """A paginated call, not sent yet: await it for the first page, or ``async for``."""
-        from ._async_pagination import AsyncPaged
-
-        return AsyncPaged(self._async_pipeline, self._call(endpoint_id, body, params))
+        paged: AsyncPaged[Any] = adeliver(self._async_pipeline,
+                                          self._call(endpoint_id, body, params))
+        return paged
 
     def _stream(self, endpoint_id: str, body: Any, params: Mapping[str, Any]
                 ) -> AsyncEventStream:
         """A streaming call, opened when awaited or iterated."""
-        from ._async_streams import AsyncEventStream
-
-        return AsyncEventStream(self._async_pipeline, self._call(endpoint_id, body, params))
+        stream: AsyncEventStream = adeliver(self._async_pipeline,
+                                            self._call(endpoint_id, body, params))
+        return stream
 
     def at(self, *segments: str) -> AsyncRawNode:  # type: ignore[override]
         """Reach a path the catalog does not know yet, below this node (see ``Node.at``).
@@ -94,7 +97,7 @@ class AsyncRawNode(AsyncNode):
         query: Mapping[str, Any],
     ) -> Any:
         call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
-        return await self._async_pipeline.arequest(call)
+        return await adeliver(self._async_pipeline, call)
 
     async def get(
         self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
 from ._pagination import STYLES, Pager, _fingerprint, _nested_read, _refused_eager, page_items
+from ._results import decode
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -53,7 +54,7 @@ class AsyncPaged(Generic[T]):
 
     async def first(self) -> T:
         """Send the call: the first page, as the sync verb returns it."""
-        result: T = await self._pipeline.arequest(self._call)
+        result: T = decode(self._pipeline, self._call, await self._pipeline.asend(self._call))
         return result
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -205,9 +206,8 @@ class AsyncPageWalk(AsyncIterator[W]):
         if self._raw:
             pipeline = self._pipeline
             return pipeline.decode_json(call, await pipeline.asend(call))
-        if self._eager and position is not None:
-            return self._pipeline.decode(call, await self._pipeline.asend(call), eager=True)
-        return await self._pipeline.arequest(call)
+        return decode(self._pipeline, call, await self._pipeline.asend(call),
+                      eager=self._eager and position is not None)
 
     async def _start(self) -> None:
         first = self._first

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Generator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ._async_pipeline import aiter_body
+from ._async_transport import aiter_body
 from ._exceptions import RateLimitError, ServerError, TransportError
 from ._streams import (
     EventParser,

@@ -263,7 +263,7 @@ def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
 
 async def _achunks(response: requests.Response, path: str) -> AsyncIterator[bytes]:
     """:func:`_chunks` of an answer read through an ``AsyncAPI``."""
-    from ._async_pipeline import aiter_body  # httpx: only with the async extra
+    from ._async_transport import aiter_body  # httpx: only with the async extra
 
     try:
         async for chunk in aiter_body(response, _CHUNK):

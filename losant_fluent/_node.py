@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from . import _catalog, _wire
+from ._results import deliver
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -125,7 +126,7 @@ class Node:
             validate=pipeline.options.validate if validate is None else bool(validate),
             timeout=timeout,
         )
-        return pipeline.request(call)
+        return deliver(pipeline, call)
 
 
 def missing_attribute(node: Node, name: str) -> str:
@@ -166,7 +167,7 @@ class RawNode(Node):
         query: Mapping[str, Any],
     ) -> Any:
         call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
-        return self._pipeline.request(call)
+        return deliver(self._pipeline, call)
 
     def get(
         self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,

@@ -235,7 +235,9 @@ class Pager:
         """The CPU half of :meth:`fetch`: the page read from a response of :meth:`send`."""
         if raw:
             return self.pipeline.decode_json(call, response)
-        return self.pipeline.decode(call, response, eager=eager)
+        from ._results import decode
+
+        return decode(self.pipeline, call, response, eager=eager)
 
 
 # Put in a page's ``__pydantic_private__`` when ``eager=True`` could not build its nested

@@ -350,11 +350,7 @@ class Pipeline:
     # -- the one method ------------------------------------------------------------------------
 
     def request(self, call: WireCall) -> Any:
-        """Send a catalog or raw call and return its result: a model, or an event stream."""
-        if call.endpoint is not None and call.endpoint.sse:
-            from ._streams import EventStream
-
-            return EventStream(self, call, self.send(call, stream=True))
+        """Send a call that answers with one model and return that model."""
         return self.decode(call, self.send(call))
 
     def send(
@@ -415,8 +411,9 @@ class Pipeline:
     def decode(self, call: WireCall, response: requests.Response, eager: bool = False) -> Any:
         """Turn a success response into the endpoint's model (generic when untyped).
 
-        Nested objects are built on first read, or at once with ``eager=True`` (a walk whose
-        loop reads them asks for that).
+        A page gets its pager above this layer (``_results.decode``). Nested objects are
+        built on first read, or at once with ``eager=True`` (a walk whose loop reads them
+        asks for that).
         """
         from .models._registry import parse_response, parse_response_json
 
@@ -437,10 +434,6 @@ class Pipeline:
         ):  # items that can act on their own (files: download) need it too
             for item in items:
                 _attach_pipeline(item, self)
-        if endpoint is not None and endpoint.pagination:
-            from ._pagination import Pager, attach_pager
-
-            attach_pager(result, Pager(self, call))
         return result
 
     @staticmethod

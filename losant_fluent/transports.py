@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._transport import HTTPRequest, RequestsTransport, Transport, WSGITransport
 
 if TYPE_CHECKING:
-    from ._async_pipeline import AsyncTransport, HTTPXTransport, ThreadedTransport
+    from ._async_transport import AsyncTransport, HTTPXTransport, ThreadedTransport
 
 __all__ = [
     "AsyncTransport",
@@ -34,6 +34,6 @@ def __getattr__(name: str) -> Any:
     if name in _ASYNC:
         from ._optional import need
 
-        module = need("async", "losant_fluent._async_pipeline", ("httpx", "sniffio"), name)
+        module = need("async", "losant_fluent._async_transport", ("httpx", "sniffio"), name)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
