@@ -18,8 +18,15 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
-from ._pagination import STYLES, Pager, _fingerprint, _nested_read, _refused_eager, page_items
-from ._results import decode
+from ._pagination import (
+    STYLES,
+    Pager,
+    _fingerprint,
+    _nested_read,
+    _refused_eager,
+    decode_page,
+    page_items,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -54,7 +61,7 @@ class AsyncPaged(Generic[T]):
 
     async def first(self) -> T:
         """Send the call: the first page, as the sync verb returns it."""
-        result: T = decode(self._pipeline, self._call, await self._pipeline.asend(self._call))
+        result: T = decode_page(self._pipeline, self._call, await self._pipeline.asend(self._call))
         return result
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -206,7 +213,7 @@ class AsyncPageWalk(AsyncIterator[W]):
         if self._raw:
             pipeline = self._pipeline
             return pipeline.decode_json(call, await pipeline.asend(call))
-        return decode(self._pipeline, call, await self._pipeline.asend(call),
+        return decode_page(self._pipeline, call, await self._pipeline.asend(call),
                       eager=self._eager and position is not None)
 
     async def _start(self) -> None:

@@ -243,7 +243,7 @@ class _Target:
 
 
 def _bar(total: int | None, name: Any) -> Any:
-    from ._data import progress_bar
+    from ._progress import progress_bar
 
     return progress_bar(total, "B", name if isinstance(name, str) else None)
 

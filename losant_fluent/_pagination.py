@@ -28,10 +28,9 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from ._exceptions import InvalidResponseError, LosantError
 from ._values import query_text
+from .models._types import read
 
 if TYPE_CHECKING:
     import requests
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
     from ._pipeline import Pipeline
     from ._wire import WireCall
 
-__all__ = ["PageWalk", "PagedResultMixin", "Pager", "attach_pager"]
+__all__ = ["PageWalk", "Pager", "attach_pager", "decode_page", "pager_of"]
 
 STYLES = ("page", "offset", "cursor")
 # The parameter each style moves from page to page.
@@ -60,26 +59,6 @@ def _as_int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-_ATTRS: dict[type[Any], dict[str, str]] = {}
-
-
-def read(obj: Any, name: str) -> Any:
-    """The JSON member ``name`` of a decoded value: a mapping, or a model (field or extra)."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    cls = type(obj)
-    attrs = _ATTRS.get(cls)
-    if attrs is None:
-        fields = getattr(cls, "model_fields", None) or {}
-        attrs = {(info.alias or attr): attr for attr, info in fields.items()}
-        attrs.update({attr: attr for attr in fields if attr not in attrs})
-        _ATTRS[cls] = attrs
-    if name in attrs:
-        return getattr(obj, attrs[name], None)
-    extra = getattr(obj, "model_extra", None)
-    return extra.get(name) if isinstance(extra, dict) else None
 
 
 def page_items(page: Any) -> list[Any]:
@@ -235,9 +214,7 @@ class Pager:
         """The CPU half of :meth:`fetch`: the page read from a response of :meth:`send`."""
         if raw:
             return self.pipeline.decode_json(call, response)
-        from ._results import decode
-
-        return decode(self.pipeline, call, response, eager=eager)
+        return decode_page(self.pipeline, call, response, eager)
 
 
 # Put in a page's ``__pydantic_private__`` when ``eager=True`` could not build its nested
@@ -253,6 +230,14 @@ def _refused_eager(page: Any) -> bool:
 def _no_pager() -> None:
     """What a pickled pager becomes: nothing (see ``Pager.__reduce__``)."""
     return None
+
+
+def decode_page(pipeline: Pipeline, call: WireCall, response: requests.Response,
+                eager: bool = False) -> Any:
+    """A page read from its answer, with the pager that walks the pages after it."""
+    result = pipeline.decode(call, response, eager=eager)
+    attach_pager(result, Pager(pipeline, call))
+    return result
 
 
 def attach_pager(result: Any, pager: Pager) -> None:
@@ -336,7 +321,7 @@ class PageWalk(Iterator[Any]):
         self._raw = raw
         self._bar: Any = None
         if progress:
-            from ._data import progress_bar
+            from ._progress import progress_bar
 
             total = read(first, "totalCount")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
@@ -500,76 +485,8 @@ class PageWalk(Iterator[Any]):
             self._bar = None
 
 
-class PagedResultMixin:
-    """Item iteration for collection models (a base of ``LosantModel``; no fields).
-
-    A result of a paginated endpoint iterates over the items of all its pages, fetched as
-    needed. A model with an ``items`` field but no pager (built by hand, or a collection
-    the API never pages) iterates over its own items. Every other model keeps pydantic's
-    iteration over ``(field, value)`` pairs, so ``dict(model)`` works for them.
-    """
-
-    __slots__ = ()
-
-    def _walk_pager(self) -> Pager | None:
-        private = getattr(self, "__pydantic_private__", None)
-        pager = private.get(_KEY) if isinstance(private, dict) else None
-        return pager if isinstance(pager, Pager) else None
-
-    def _collection_pager(self, what: str) -> Pager | None:
-        """The pager, after checking this result is a collection at all."""
-        pager = self._walk_pager()
-        if pager is None and "items" not in getattr(type(self), "model_fields", {}):
-            raise TypeError(
-                f"{type(self).__name__} is not a collection: it has no items to {what}"
-            )
-        return pager
-
-    def __iter__(self) -> Iterator[Any]:
-        if self._walk_pager() is None and "items" not in getattr(type(self), "model_fields", {}):
-            for name in getattr(type(self), "__losant_lazy__", ()):  # built, not plain JSON
-                getattr(self, name, None)
-            return BaseModel.__iter__(self)  # type: ignore[arg-type]
-        return self.iter_items()
-
-    def iter_items(
-        self,
-        *,
-        max_items: int | None = None,
-        read_ahead: bool = False,
-        raw: bool = False,
-        progress: bool = False,
-    ) -> PageWalk:
-        """Iterate over the items of this page and the pages after it, fetched lazily.
-
-        ``max_items`` stops after that many items (no page beyond them is fetched);
-        ``read_ahead=True`` fetches the next page in a background thread while the current
-        one is consumed (at most one page ahead); ``raw=True`` yields the items as plain
-        dicts, as the API sent them (no models: fastest); ``progress=True`` shows a progress
-        bar on stderr (needs the ``data`` extra).
-        """
-        pager = self._collection_pager("iterate")
-        return PageWalk(self, pager, max_items=max_items, read_ahead=read_ahead, raw=raw,
-                        progress=progress)
-
-    def pages(
-        self, *, read_ahead: bool = False, raw: bool = False, progress: bool = False
-    ) -> PageWalk:
-        """Iterate over the page models: this result first, then each following page.
-
-        A page's own items are ``page.items``; iterating a page itself walks on to the end.
-        ``raw=True`` yields each page as the decoded JSON dict instead.
-        """
-        return PageWalk(self, self._collection_pager("page through"), pages=True,
-                        read_ahead=read_ahead, raw=raw, progress=progress)
-
-    def to_pandas(self, *, progress: bool = False) -> Any:
-        """This result as a ``pandas.DataFrame`` (needs the ``data`` extra).
-
-        A collection walks every page (one row per item, nested fields as dotted columns);
-        time-series, last-value, state-history and data-table results get their own tidy
-        shapes. See ``docs/data.md``.
-        """
-        from ._data import to_pandas
-
-        return to_pandas(self, progress=progress)
+def pager_of(result: Any) -> Pager | None:
+    """The pager a page was given (None: built by hand, unpickled, or not a page)."""
+    private = getattr(result, "__pydantic_private__", None)
+    pager = private.get(_KEY) if isinstance(private, dict) else None
+    return pager if isinstance(pager, Pager) else None

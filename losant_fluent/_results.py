@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._pagination import decode_page
+
 if TYPE_CHECKING:
     import requests
 
@@ -36,12 +38,9 @@ def kind(call: WireCall) -> Kind:
 def decode(pipeline: Pipeline, call: WireCall, response: requests.Response,
            eager: bool = False) -> Any:
     """The result of an answer: the endpoint's model, a page with its pager attached."""
-    result = pipeline.decode(call, response, eager=eager)
     if kind(call) == "paged":
-        from ._pagination import Pager, attach_pager
-
-        attach_pager(result, Pager(pipeline, call))
-    return result
+        return decode_page(pipeline, call, response, eager)
+    return pipeline.decode(call, response, eager=eager)
 
 
 def deliver(pipeline: Pipeline, call: WireCall) -> Any:

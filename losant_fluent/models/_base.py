@@ -44,9 +44,9 @@ from typing import (
 from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
 from pydantic._internal._model_construction import ModelMetaclass
 
-from .._pagination import PagedResultMixin
 from .._values import js_iso, loads
 from . import _display, _lazy
+from ._paged import PagedResultMixin
 from ._types import keys_of
 
 if TYPE_CHECKING:
@@ -101,28 +101,6 @@ LosantNumber = Annotated[float, PlainSerializer(_js_number, when_used="json")]
 LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, when_used="json")]
 
 
-# ``dir()`` of a model class lists the class's own public names and those of our bases,
-# not pydantic's: ``help(DevicePost)`` is then the field table and a page of methods rather
-# than 500 lines of pydantic documentation. Every pydantic method (model_dump,
-# model_validate, ...) still works as usual; it is only not listed by ``dir(DevicePost)``
-# (instances list their fields and what works on them: ``_display.instance_dir``).
-# Special methods listed when a class defines them (the container behaviour of results).
-_CLASS_DIR_DUNDERS = ("__contains__", "__getitem__", "__iter__", "__len__")
-
-
-def _class_dir(cls: type) -> list[str]:
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass.__module__.startswith(("pydantic", "typing")) or klass is object:
-            continue
-        for name, value in vars(klass).items():
-            if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
-                continue
-            if name in _CLASS_DIR_DUNDERS or (not name.startswith("_") and name != "model_config"):
-                names.add(name)
-    return sorted(names)
-
-
 if TYPE_CHECKING:  # pydantic's RootModel has its own metaclass for type checkers only
     _LosantModelMeta = ModelMetaclass
 else:
@@ -131,7 +109,7 @@ else:
         """Pydantic's metaclass with a short ``dir()`` of model classes (see above)."""
 
         def __dir__(cls) -> list[str]:
-            return _class_dir(cls)
+            return _display.class_dir(cls)
 
 
 class _Text(str):
@@ -159,6 +137,9 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
 
     # Set to True on models whose schema forbids unknown keys (additionalProperties:
     # false); enforced only when validating request bodies, never on responses.
+    # What a result is shown and tabled as (``collection``, ``list``, ``map``), read by
+    # ``_display`` and ``_types.tabular_kind``, which import no model class.
+    __losant_shape__: ClassVar[str] = "model"
     __losant_closed__: ClassVar[bool] = False
     # Regular expressions (JSON Schema patternProperties) of the further keys a closed
     # model accepts besides its fields; their values are kept as plain JSON.
@@ -285,6 +266,8 @@ class LosantCollection(LosantModel, Generic[ItemT]):
     next ones as needed (see ``iter_items`` and ``pages``).
     """
 
+    __losant_shape__: ClassVar[str] = "collection"
+
     def _page_items(self) -> list[ItemT]:
         items: list[ItemT] | None = self.__dict__.get("items")
         return items if isinstance(items, list) else []
@@ -313,6 +296,8 @@ class LosantListModel(LosantRootModel[list[ItemT]], Generic[ItemT]):
     list itself is ``.root``.
     """
 
+    __losant_shape__: ClassVar[str] = "list"
+
     def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
         """The items."""
         return iter(self.root)
@@ -340,6 +325,8 @@ class LosantMapModel(LosantRootModel[dict[str, ValueT]], Generic[ValueT]):
     A read-only mapping: ``m[key]``, ``key in m``, ``len(m)``, ``keys()``, ``items()``,
     ``values()``, ``get()``; iterating gives the keys, as for a dict. The dict is ``.root``.
     """
+
+    __losant_shape__: ClassVar[str] = "map"
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         """The keys."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # pydantic is imported with the first model, not with this module
+    from pydantic import BaseModel
 
 __all__ = [
     "expanded",
@@ -19,6 +20,8 @@ __all__ = [
     "keys_of",
     "member_type",
     "members",
+    "read",
+    "tabular_kind",
     "object_type",
     "strip",
     "top_type",
@@ -33,6 +36,8 @@ def is_model_class(tp: Any) -> bool:
     """Whether ``tp`` is a model class (``list[X]`` passes ``isinstance(.., type)`` on 3.10)."""
     if not isinstance(tp, type) or isinstance(tp, types.GenericAlias):
         return False
+    from pydantic import BaseModel
+
     return issubclass(tp, BaseModel)
 
 
@@ -145,3 +150,47 @@ def type_at(tp: Any, path: tuple[int | str, ...] | list[str], data: Any = None) 
         if tp is None:
             return None
     return tp
+
+
+_ATTRS: dict[type[Any], dict[str, str]] = {}
+
+
+def read(obj: Any, name: str) -> Any:
+    """The JSON member ``name`` of a decoded value: a mapping, or a model (field or extra)."""
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    cls = type(obj)
+    attrs = _ATTRS.get(cls)
+    if attrs is None:
+        fields = getattr(cls, "model_fields", None) or {}
+        attrs = {(info.alias or attr): attr for attr, info in fields.items()}
+        attrs.update({attr: attr for attr in fields if attr not in attrs})
+        _ATTRS[cls] = attrs
+    if name in attrs:
+        return getattr(obj, attrs[name], None)
+    extra = getattr(obj, "model_extra", None)
+    return extra.get(name) if isinstance(extra, dict) else None
+
+
+# Results with a tabular shape of their own, by the class they are (or derive from).
+_TABULAR = (("TimeSeriesData", "time_series"), ("LastValueData", "last_values"),
+            ("DeviceStates", "states"), ("DataTableRows", "table_rows"))
+
+
+def tabular_kind(result: Any) -> str | None:
+    """Which table ``to_pandas`` makes of ``result``: ``time_series``, ``last_values``,
+    ``states``, ``table_rows``, ``collection`` (items, on this page and after), ``list``,
+    or None (no tabular form). Read off the class, so this module imports no model."""
+    cls = type(result)
+    names = {klass.__name__ for klass in cls.__mro__
+             if klass.__module__.startswith("losant_fluent.models")}
+    for name, kind in _TABULAR:
+        if name in names:
+            return kind
+    shape = getattr(cls, "__losant_shape__", None)
+    if shape is None:
+        return None
+    walk = getattr(result, "_walk_pager", None)
+    if "items" in cls.model_fields or (walk is not None and walk() is not None):
+        return "collection"
+    return "list" if shape == "list" else None
