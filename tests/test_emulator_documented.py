@@ -124,7 +124,7 @@ def _ordered() -> list[Endpoint]:
 
 @pytest.fixture(scope="module")
 def walk() -> ClientWalk:
-    with Emulator() as emu:
+    with Emulator(time_scale=1e-6) as emu:  # jobs finish at once: each export runs
         emu.seed_devices(3)
         runner = ClientWalk(emu, emu.user_token())
         for ep in _ordered():
@@ -223,7 +223,7 @@ def test_documented_status_schema_and_no_standins(
 @pytest.fixture(scope="module")
 def probed() -> Any:
     """A fresh emulator where every collection holds one created item (the walk's creates)."""
-    with Emulator() as emu:
+    with Emulator(time_scale=1e-6) as emu:  # jobs finish at once: each export runs
         emu.seed_devices(3)
         runner = ClientWalk(emu, emu.user_token())
         for ep in _ordered():

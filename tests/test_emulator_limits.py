@@ -93,6 +93,34 @@ def test_100_state_posts_through_the_client_get_429_beyond_the_limit(emu: Emulat
     assert len(stored) == 30
 
 
+def test_100_concurrent_state_posts_through_the_async_client(emu: Emulator) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+
+    options: dict[str, Any] = {"url": emu.url, "max_retries": 0}
+    if "throttle" in inspect.signature(AsyncAPI).parameters:
+        options["throttle"] = False
+
+    async def go() -> list[str]:
+        async with AsyncAPI(**options) as api:
+            api.set_token(emu.user_token())
+            state = api.applications(emu.application_id).devices(emu.device_id).state()
+
+            async def post(n: int) -> str:
+                try:
+                    await state.post({"data": {"temperature": n}})
+                    return "sent"
+                except RateLimitError as err:
+                    assert err.retry_after is None
+                    return "refused"
+
+            return await asyncio.gather(*(post(n) for n in range(100)))
+
+    outcomes = asyncio.run(go())
+    assert (outcomes.count("sent"), outcomes.count("refused")) == (30, 70)
+
+
 def test_no_429_with_throttle_off() -> None:
     with Emulator(throttle=False) as emu:
         api = _client(emu)
@@ -185,6 +213,15 @@ def test_bad_options_are_refused_by_name(options: dict[str, Any], error: type[Ex
                                          named: str) -> None:
     with pytest.raises(error, match=named):
         Emulator(**options)
+
+
+def test_the_command_line_refuses_a_bad_time_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    from losant_fluent.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--time-scale", "0", "--no-throttle"])
+    assert exited.value.code == 2
+    assert "time_scale" in capsys.readouterr().err
 
 
 def test_the_table_is_the_clients(emu: Emulator) -> None:

@@ -158,15 +158,8 @@ class EmulatorApp:
         handler = HANDLERS.get(endpoint_id)
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:
-<<<<<<< HEAD
             _limits.before(ctx)  # throttles: 429 as Losant answers it
             _jobs.before(ctx)  # jobs Losant runs one at a time
-            status, payload = handler(ctx)
-            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
-            response = json_response(status, payload)
-            _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
-            return response
-=======
             if handler is None:
                 status, payload = _GENERIC[route.kind](ctx)
                 payload = complete(ctx, status, payload)
@@ -176,5 +169,7 @@ class EmulatorApp:
                     payload = complete(ctx, status, payload)
                 else:
                     payload = complete_page(ctx, status, payload)
-            return json_response(status, payload)
->>>>>>> wt/emu
+            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+            response = json_response(status, payload)
+            _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
+            return response
