@@ -1,8 +1,8 @@
 """The asynchronous pipeline: the sync pipeline's steps, awaited.
 
 :class:`AsyncPipeline` is a :class:`~losant_fluent._pipeline.Pipeline` (same URL, options,
-credentials, header building and decoding) whose sending loop is awaited: it drives the very
-same :class:`~losant_fluent._pipeline.Exchange` as ``Pipeline.send`` does, so retries,
+credentials, header building and decoding) whose sending loop is awaited: it runs the very
+same flow (``_pipeline.send_flow``) as ``Pipeline.send`` does, so retries,
 Retry-After, renewal once on 401 and error mapping are decided by the same code; only the
 waiting (``asyncio.sleep``) and the I/O (an ``AsyncTransport``, ``_async_transport.py``)
 differ.
@@ -15,9 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ._async_transport import AsyncTransport
-from ._exceptions import TransportError
-from ._pipeline import DONE, RENEW, Credentials, Exchange, Options, Pipeline
-from ._transport import HTTPRequest, _describe
+from ._flows import Effect, Renew, Sleep, Transmit, arun
+from ._pipeline import Credentials, Options, PipelineBase, send_flow
 
 if TYPE_CHECKING:
     import requests
@@ -25,25 +24,6 @@ if TYPE_CHECKING:
     from ._wire import WireCall
 
 __all__ = ["AsyncPipeline"]
-
-
-class _AsyncOnly:
-    """The sync transport slot of an async pipeline: refuses, naming the async way."""
-
-    def send(
-        self, request: HTTPRequest, *, timeout: float | None, stream: bool
-    ) -> requests.Response:
-        raise TypeError(
-            f"{_describe(request)}: this result came from an AsyncAPI, which cannot send "
-            "synchronously; use the async way instead (`async for` over the verb's result, "
-            "or losant_fluent.walk(page) for a page already awaited)"
-        )
-
-    def close(self) -> None:
-        return None
-
-
-_ASYNC_ONLY = _AsyncOnly()
 
 
 class _Shared:
@@ -55,12 +35,10 @@ class _Shared:
         self.renew_lock = asyncio.Lock()
 
 
-class AsyncPipeline(Pipeline):
-    """A :class:`Pipeline` whose requests are awaited (``asend``/``arequest``).
-
-    Its sync ``send``/``request`` refuse with ``TypeError``: a result read through it and
-    then iterated with a plain ``for`` says to use ``async for`` instead of blocking.
-    """
+class AsyncPipeline(PipelineBase):
+    """Sends encoded calls for one ``AsyncAPI``: the same URL, credentials, options, headers
+    and decoding as :class:`~losant_fluent._pipeline.Pipeline` (``PipelineBase``), and the
+    same flows, run by the async driver over an :class:`AsyncTransport`."""
 
     __slots__ = ("atransport", "_shared")
 
@@ -72,7 +50,7 @@ class AsyncPipeline(Pipeline):
         options: Options,
         shared: _Shared | None = None,
     ) -> None:
-        super().__init__(url, _ASYNC_ONLY, credentials, options)
+        super().__init__(url, credentials, options)
         self.atransport = atransport
         self._shared = shared if shared is not None else _Shared()
 
@@ -80,8 +58,8 @@ class AsyncPipeline(Pipeline):
         return f"<AsyncPipeline {self.url} {self.credentials!r}>"
 
     def with_options(self, **changes: Any) -> AsyncPipeline:
-        options = super().with_options(**changes).options
-        return AsyncPipeline(self.url, self.atransport, self.credentials, options, self._shared)
+        return AsyncPipeline(self.url, self.atransport, self.credentials,
+                             self._changed(changes), self._shared)
 
     def anonymous(self) -> AsyncPipeline:
         return AsyncPipeline(self.url, self.atransport, Credentials(None), self.options,
@@ -99,26 +77,22 @@ class AsyncPipeline(Pipeline):
         authorize: bool = True,
         check_status: bool = True,
     ) -> requests.Response:
-        """``Pipeline.send``, awaited: the same :class:`Exchange` decides every step."""
-        exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
-        transport = self.atransport
-        while True:
-            request = exchange.next_request()
-            try:
-                response = await transport.send(request, timeout=exchange.timeout,
-                                                stream=stream)
-            except TransportError as failure:
-                await asyncio.sleep(exchange.after_failure(failure))
-                continue
-            step, value = exchange.after_response(response)
-            if step is DONE:
-                return response
-            if step is RENEW:
-                if await self._renew_after_401(value):
-                    exchange.renewed()
-                    continue
-                raise exchange.error(response)
-            await asyncio.sleep(value)
+        """``Pipeline.send``, awaited: the same :func:`~losant_fluent._pipeline.send_flow`."""
+        flow = send_flow(self, call, stream=stream, authorize=authorize,
+                         check_status=check_status)
+        response: requests.Response = await arun(flow, self.aperform)
+        return response
+
+    async def aperform(self, effect: Effect) -> Any:
+        """Carry out one effect of a flow, awaited (see ``_flows.arun``)."""
+        if type(effect) is Transmit:
+            return await self.atransport.send(effect.request, timeout=effect.timeout,
+                                              stream=effect.stream)
+        if type(effect) is Sleep:
+            await asyncio.sleep(effect.seconds)
+            return None
+        assert type(effect) is Renew
+        return await self._renew_after_401(effect.token_used)
 
     async def _renew_after_401(self, token_used: str) -> bool:
         """``Credentials.renew_after_401`` for coroutines: one renewal for many 401s."""

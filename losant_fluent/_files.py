@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
-from ._pipeline import Pipeline, pipeline_of
+from ._pipeline import Pipeline, PipelineBase, pipeline_of
 from ._wire import MultipartBody, WireCall
 
 if TYPE_CHECKING:
@@ -36,11 +36,11 @@ FileData = Any
 _CHUNK = 65536
 
 
-def _pipeline(result: Any, api: Any) -> Pipeline:
+def _pipeline(result: Any, api: Any) -> PipelineBase:
     """The pipeline to send through: ``api``'s if given, else the one the result came by."""
     if api is not None:
-        found = api if isinstance(api, Pipeline) else getattr(api, "_pipeline", None)
-        if not isinstance(found, Pipeline):
+        found = api if isinstance(api, PipelineBase) else getattr(api, "_pipeline", None)
+        if not isinstance(found, PipelineBase):
             raise TypeError(f"api must be an API, not {type(api).__name__}")
         return found
     found = pipeline_of(result)
@@ -50,6 +50,13 @@ def _pipeline(result: Any, api: Any) -> Pipeline:
             "unpickled): pass api=your_api"
         )
     return found
+
+
+def _sync(pipeline: PipelineBase, what: str) -> Pipeline:
+    """The sync pipeline to send through, or ``TypeError`` naming the awaited method."""
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"this file came through an AsyncAPI: use await ....a{what}()")
+    return pipeline
 
 
 def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
@@ -75,7 +82,7 @@ def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,
-                 content_type: str | None, timeout: float | None) -> tuple[Pipeline, WireCall]:
+                 content_type: str | None, timeout: float | None) -> tuple[PipelineBase, WireCall]:
     """The pipeline and the storage-host request of an upload (see :func:`upload_file`)."""
 
     url, fields = upload_fields(result)
@@ -115,7 +122,7 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     ``LosantError`` of any other (``http_response()`` gives it).
     """
     pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
-    response = pipeline.send(call, authorize=False)
+    response = _sync(pipeline, "upload_file").send(call, authorize=False)
     response.close()
     return response
 
@@ -142,7 +149,7 @@ def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: 
     object. ``progress=True`` shows a progress bar (needs the ``data`` extra, tqdm).
     """
     pipeline, call = _download_call(result, api, timeout)
-    response = pipeline.send(call, stream=True, authorize=False)
+    response = _sync(pipeline, "download").send(call, stream=True, authorize=False)
     try:
         with _Target(result, dest, response, progress) as target:
             for chunk in _chunks(response, call.path):
@@ -178,7 +185,7 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
             response.close()
 
 
-def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[Pipeline, WireCall]:
+def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[PipelineBase, WireCall]:
     url = getattr(result, "url", None)
     if not isinstance(url, str) or not url:
         raise ValueError(f"this {type(result).__name__} has no url to download (is it a "

@@ -16,7 +16,7 @@ from . import _catalog, _wire
 from ._results import deliver
 
 if TYPE_CHECKING:
-    from ._pipeline import Pipeline
+    from ._pipeline import Pipeline, PipelineBase
 
 BodyInput = Mapping[str, Any] | Sequence[Any]
 FileInput = Any  # bytes, a path, an open binary file, or (filename, data[, content_type])
@@ -42,7 +42,9 @@ class Node:
     _pipeline: Pipeline
     _path: str
 
-    def __init__(self, pipeline: Pipeline, path: str = "") -> None:
+    # Typed for the sync tree, which is most of the code; ``AsyncNode`` reads its
+    # ``AsyncPipeline`` through ``_async_pipeline``.
+    def __init__(self, pipeline: PipelineBase, path: str = "") -> None:
         object.__setattr__(self, "_pipeline", pipeline)
         object.__setattr__(self, "_path", path)
 

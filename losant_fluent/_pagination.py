@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import requests
     from typing_extensions import Self
 
-    from ._pipeline import Pipeline
+    from ._pipeline import PipelineBase
     from ._wire import WireCall
 
 __all__ = ["PageWalk", "Pager", "attach_pager", "decode_page", "pager_of"]
@@ -83,7 +83,7 @@ class Pager:
 
     __slots__ = ("pipeline", "call", "style")
 
-    def __init__(self, pipeline: Pipeline, call: WireCall) -> None:
+    def __init__(self, pipeline: PipelineBase, call: WireCall) -> None:
         self.pipeline = pipeline
         self.call = call
         endpoint = call.endpoint
@@ -206,7 +206,15 @@ class Pager:
     def send(self, position: Mapping[str, Any]) -> tuple[WireCall, requests.Response]:
         """The I/O half of :meth:`fetch`: the call sent and its (2xx, fully read) response."""
         call = self._moved(position)
-        return call, self.pipeline.send(call)
+        send = getattr(self.pipeline, "send", None)
+        if send is None:  # an AsyncAPI's page: its walk is awaited
+            raise TypeError(
+                f"{call.method} {call.path}: this page came from an AsyncAPI, whose next "
+                "pages are awaited: use `async for` over the verb's result, or "
+                "losant_fluent.walk(page) for a page already awaited"
+            )
+        response: requests.Response = send(call)
+        return call, response
 
     def decode(
         self, call: WireCall, response: requests.Response, raw: bool = False, eager: bool = False
@@ -232,7 +240,7 @@ def _no_pager() -> None:
     return None
 
 
-def decode_page(pipeline: Pipeline, call: WireCall, response: requests.Response,
+def decode_page(pipeline: PipelineBase, call: WireCall, response: requests.Response,
                 eager: bool = False) -> Any:
     """A page read from its answer, with the pager that walks the pages after it."""
     result = pipeline.decode(call, response, eager=eager)

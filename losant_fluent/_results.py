@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import requests
 
     from ._async_pipeline import AsyncPipeline
-    from ._pipeline import Pipeline
+    from ._pipeline import Pipeline, PipelineBase
     from ._wire import WireCall
 
 __all__ = ["adeliver", "decode", "deliver", "kind"]
@@ -35,7 +35,7 @@ def kind(call: WireCall) -> Kind:
     return "paged" if endpoint.pagination else "model"
 
 
-def decode(pipeline: Pipeline, call: WireCall, response: requests.Response,
+def decode(pipeline: PipelineBase, call: WireCall, response: requests.Response,
            eager: bool = False) -> Any:
     """The result of an answer: the endpoint's model, a page with its pager attached."""
     if kind(call) == "paged":
