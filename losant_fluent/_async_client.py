@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from . import _exceptions as errors
 from ._async_pipeline import AsyncPipeline
 from ._async_resources import AsyncRoot
 from ._async_transport import AsyncTransport, HTTPXTransport
-from ._auth import _LoginRenewal, _scrubbed
+from ._auth import device_login, user_login
 from ._client import DEFAULT_TIMEOUT, settings
 from ._pipeline import ACCEPT_VERSION, Credentials, Options
 
@@ -165,19 +164,10 @@ class AsyncAPI(AsyncRoot):
         When the token expires (401) the API logs in again once and re-sends, as ``API``
         does. A ``two_factor_code`` string is good for this login only (no renewal).
         """
-        body: dict[str, Any] = {"email": email, "password": password}
-        if requested_scopes is not None:
-            body["requestedScopes"] = list(requested_scopes)
-        if token_ttl is not None:
-            body["tokenTTL"] = token_ttl
-        if isinstance(two_factor_code, str):
-            result = await _AsyncLoginRenewal("user", body).alogin(
-                self._async_pipeline, two_factor_code)
-            self._pipeline.credentials.install(result.token, None, result)
-            return self
-        renewal = _AsyncLoginRenewal("user", body, two_factor_code)
-        result = await renewal.alogin(self._async_pipeline)
-        self._pipeline.credentials.install(result.token, renewal, result)
+        renewal, once = user_login(email, password, two_factor_code=two_factor_code,
+                                   requested_scopes=requested_scopes, token_ttl=token_ttl)
+        result = await renewal.alogin(self._async_pipeline, once)
+        self._pipeline.credentials.install(result.token, None if once else renewal, result)
         return self
 
     async def login_device(
@@ -190,12 +180,8 @@ class AsyncAPI(AsyncRoot):
         requested_scopes: Sequence[str] | None = None,
     ) -> AsyncAPI:
         """Log in as a device (``POST /auth/device``) with an access key and secret."""
-        body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
-        if token_ttl is not None:
-            body["tokenTTL"] = token_ttl
-        if requested_scopes is not None:
-            body["requestedScopes"] = list(requested_scopes)
-        renewal = _AsyncLoginRenewal("device", body)
+        renewal = device_login(device_id, key, secret, token_ttl=token_ttl,
+                               requested_scopes=requested_scopes)
         result = await renewal.alogin(self._async_pipeline)
         self._pipeline.credentials.install(result.token, renewal, result)
         return self
@@ -247,47 +233,6 @@ class AsyncAPI(AsyncRoot):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-class _AsyncLoginRenewal(_LoginRenewal):
-    """A login's stored credentials, logging in again through the async pipeline."""
-
-    __slots__ = ()
-
-    def __init__(
-        self,
-        kind: Literal["user", "device"],
-        body: dict[str, Any],
-        two_factor: Callable[[], str] | None = None,
-    ) -> None:
-        super().__init__(kind, body, two_factor)
-
-    async def alogin(
-        self, pipeline: AsyncPipeline, two_factor_code: str | None = None
-    ) -> AuthedUser | AuthedDevice:
-        """Post the credentials (without any token) and return Losant's answer."""
-        body, secrets = self.request_body(two_factor_code)
-        auth = AsyncRoot(pipeline.anonymous(), "").auth()
-        failure: errors.LosantError | None = None
-        try:
-            if self._kind == "user":
-                return await auth.user().post(body)
-            return await auth.device().post(body)
-        except errors.LosantError as exc:
-            failure = _scrubbed(exc, secrets)
-        raise failure
-
-    def renew(self, pipeline: Pipeline) -> bool:
-        """A sync renewal is impossible here; the async pipeline calls :meth:`arenew`."""
-        return False
-
-    async def arenew(self, pipeline: AsyncPipeline) -> bool:
-        """Log in again and install the new token; ``False`` once the credentials are gone."""
-        if self._body is None:
-            return False
-        result = await self.alogin(pipeline)
-        pipeline.credentials.install(result.token, self, result)
-        return True
 
 
 class AsyncOAuth2:
