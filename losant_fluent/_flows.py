@@ -6,13 +6,16 @@ is thrown into the flow), :class:`Sleep` some seconds, :class:`Renew` a refused 
 bool comes back). When it returns, its value is the result of the whole sequence.
 
 Two drivers run any flow: :func:`run` with a sync ``perform`` (``API``) and :func:`arun`
-with an async one (``AsyncAPI``). Each is a few lines; everything else, retries, renewal
-after 401, logins, is written once in the flows (``_pipeline.send_flow``...).
+with an async one (``AsyncAPI``); :func:`iterate` and :func:`aiterate` run a flow that
+also emits values (:class:`Emit`: the events of a stream) as a generator. Each is a few
+lines; everything else (retries, renewal after 401, logins, page walks, stream reconnects) is
+written once in the flows and state machines (``_pipeline.send_flow``,
+``_auth.LoginRenewal.flow``, ``_pagination.WalkState``, ``_streams.stream_flow``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,7 +24,10 @@ from ._exceptions import TransportError
 if TYPE_CHECKING:
     from ._transport import HTTPRequest
 
-__all__ = ["Effect", "Flow", "Renew", "Sleep", "Transmit", "arun", "run"]
+__all__ = [
+    "Effect", "Emit", "Flow", "Renew", "Sleep", "Transmit", "aiterate", "arun", "iterate",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -54,8 +60,18 @@ class Renew:
     token_used: str
 
 
+@dataclass(frozen=True)
+class Emit:
+    """Hand ``value`` to whoever iterates the flow (``iterate``/``aiterate``)."""
+
+    __slots__ = ("value",)
+    value: Any
+
+
 Effect = Transmit | Sleep | Renew
-Flow = Generator[Effect, Any, T]
+# A flow yields the effects above, and flows of longer life (streams) effects of their own
+# module as well; a driver's ``perform`` knows them all.
+Flow = Generator[Any, Any, T]
 
 
 def run(flow: Flow[T], perform: Callable[[Effect], Any]) -> T:
@@ -84,6 +100,45 @@ async def arun(flow: Flow[T], perform: Callable[[Effect], Awaitable[Any]]) -> T:
         except StopIteration as done:
             result: T = done.value
             return result
+        try:
+            outcome, failure = await perform(effect), None
+        except TransportError as exc:
+            outcome, failure = None, exc
+
+
+def iterate(flow: Flow[None], perform: Callable[[Any], Any]) -> Iterator[Any]:
+    """Run ``flow``, yielding what it emits and performing every other effect."""
+    outcome: Any = None
+    failure: TransportError | None = None
+    while True:
+        try:
+            effect = flow.send(outcome) if failure is None else flow.throw(failure)
+        except StopIteration:
+            return
+        if type(effect) is Emit:
+            outcome, failure = None, None
+            yield effect.value
+            continue
+        try:
+            outcome, failure = perform(effect), None
+        except TransportError as exc:
+            outcome, failure = None, exc
+
+
+async def aiterate(flow: Flow[None], perform: Callable[[Any], Awaitable[Any]]
+                   ) -> AsyncIterator[Any]:
+    """:func:`iterate`, with every effect awaited."""
+    outcome: Any = None
+    failure: TransportError | None = None
+    while True:
+        try:
+            effect = flow.send(outcome) if failure is None else flow.throw(failure)
+        except StopIteration:
+            return
+        if type(effect) is Emit:
+            outcome, failure = None, None
+            yield effect.value
+            continue
         try:
             outcome, failure = await perform(effect), None
         except TransportError as exc:
