@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _catalog, _wire
+from . import _splitting, _wire
 from ._node import Node
 from ._results import adeliver
 
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from ._async_pagination import AsyncPaged
     from ._async_pipeline import AsyncPipeline
     from ._async_streams import AsyncEventStream
-    from ._wire import WireCall
 
 __all__ = ["AsyncNode", "AsyncRawNode"]
 
@@ -37,25 +36,15 @@ class AsyncNode(Node):
     def _async_pipeline(self) -> AsyncPipeline:
         return cast("AsyncPipeline", self._pipeline)
 
-    def _call(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> WireCall:
-        """The encoded call of a catalog endpoint (the same encoding as the sync node's)."""
-        endpoint = _catalog.endpoint(endpoint_id)
-        options = dict(params)
-        timeout = options.pop("timeout", None)
-        validate = options.pop("validate", None)
-        return _wire.encode(
-            endpoint,
-            self._path,
-            body,
-            options,
-            validate=self._pipeline.options.validate if validate is None else bool(validate),
-            timeout=timeout,
-        )
-
     # The three entry points of generated verbs differ only in their types: what a call
     # gives back is decided from the catalog once, for both clients (``_results``).
     async def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
-        """Build one call and await its result."""
+        """Build one call and await its result (several, merged, when too big: _splitting)."""
+        split = _splitting.plan(endpoint_id, body, params)
+        if split is not None:
+            return await _splitting.arun(
+                self._async_pipeline, split,
+                lambda part, keywords: self._call(endpoint_id, part, keywords))
         return await adeliver(self._async_pipeline, self._call(endpoint_id, body, params))
 
     def _paged(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> AsyncPaged[Any]:

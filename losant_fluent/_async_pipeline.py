@@ -29,10 +29,19 @@ __all__ = ["AsyncPipeline"]
 class _Shared:
     """What an ``AsyncAPI`` and its ``with_options`` copies share besides credentials."""
 
-    __slots__ = ("renew_lock",)
+    __slots__ = ("_lock", "_loop")
 
     def __init__(self) -> None:
-        self.renew_lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def renew_lock(self) -> asyncio.Lock:
+        """The renewal lock of the running event loop (a lock belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
 
 
 class AsyncPipeline(PipelineBase):

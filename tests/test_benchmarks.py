@@ -46,3 +46,9 @@ def test_bench_models_prints_every_measure() -> None:
     for name in ("json.loads (1,000 devices)", "parse_response_json, nested on read",
                  "parse_response_json, eager", "loads (pydantic-core, 1,000 devices)"):
         assert re.search(rf"^{re.escape(name)}\s+[\d.]+$", out, re.M), out
+
+
+def test_bench_streams_prints_every_size() -> None:
+    out = _run("bench_streams.py", "--sizes", "0.01,0.02", "--rounds", "1", "--old")
+    assert len(re.findall(r"^\s+0\.0[12] MiB\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+\s+[\d.]+\s+"
+                          r"\d+x$", out, re.M)) == 2, out

@@ -580,7 +580,8 @@ def _env() -> dict[str, str]:
 def test_works_with_the_client(emu: Emulator) -> None:
     from losant_fluent import API, RateLimitError
 
-    with API(url=emu.url, max_retries=0) as api:
+    # throttle=False: the emulator's own throttle is what this test is about
+    with API(url=emu.url, max_retries=0, throttle=False) as api:
         api.set_token(
             api.auth().user().post({"email": emu.user_email, "password": emu.user_password}).token
         )

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from .._values import js_iso
 from . import _lazy
+from ._compat import field_values
 from ._types import read, tabular_kind
 
 __all__ = [
@@ -122,9 +123,7 @@ def _is_flat(value: Any) -> bool:
         return all(_is_scalar(item) for item in value.values())
     if isinstance(value, (list, tuple)):
         return all(_is_scalar(item) for item in value)
-    if isinstance(value, BaseModel) and not getattr(
-        type(value), "__pydantic_root_model__", False
-    ):
+    if isinstance(value, BaseModel) and not isinstance(value, RootModel):
         return all(
             _is_scalar(item) or (isinstance(item, (Mapping, list, tuple)) and _is_flat(item))
             for _, item in shown_fields(value)
@@ -184,8 +183,8 @@ def _items(value: Sequence[Any], limits: Limits, depth: int, budget: _Budget) ->
 
 def _model(model: BaseModel, limits: Limits, depth: int, budget: _Budget) -> str:
     name = type(model).__name__
-    if getattr(type(model), "__pydantic_root_model__", False):
-        root = model.__dict__.get("root")
+    if isinstance(model, RootModel):
+        root = model.root
         return budget.spend(name + "(") + _value(root, limits, depth, budget) + ")"
     if depth >= limits.depth:
         return budget.spend(f"{name}(...)")
@@ -253,15 +252,15 @@ def lines(model: BaseModel, *, full: bool) -> str:
 def _entries(model: BaseModel) -> tuple[str, list[tuple[str, Any]], str] | None:
     """``(header label, [(key, item)], noun)`` for collections, lists and mappings."""
     if _shape(model) == "collection":
-        items = model.__dict__.get("items") or []
+        items = field_values(model).get("items") or []
         label = _counts(model)
         if items or "items" in model.model_fields_set:
             return label, _indexed(items), "item"
         return None
     if _shape(model) == "list":
-        return "", _indexed(model.__dict__.get("root") or []), "item"
+        return "", _indexed(field_values(model).get("root") or []), "item"
     if _shape(model) == "map":
-        root: Mapping[str, Any] = model.__dict__.get("root") or {}
+        root: Mapping[str, Any] = field_values(model).get("root") or {}
         return "", [(f"{key!r}:", value) for key, value in root.items()], "entry"
     return None
 
@@ -326,7 +325,7 @@ def _cell(value: Any, limits: Limits) -> str:
 
 
 def _cells(item: Any) -> dict[str, Any]:
-    if isinstance(item, BaseModel) and not getattr(type(item), "__pydantic_root_model__", False):
+    if isinstance(item, BaseModel) and not isinstance(item, RootModel):
         return dict(shown_fields(item))
     if isinstance(item, Mapping):
         return {str(key): value for key, value in masked(item.items())}

@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ._compat import set_extra
 from ._types import field_type, is_model_class, is_root_model, keys_of, members
 
 __all__ = ["lenient_build"]
@@ -46,10 +47,7 @@ def _lenient_object(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
             values[name] = None  # missing required field: readable as None
     model = cls.model_construct(_fields_set=fields_set, **values)
     if extras:
-        if model.__pydantic_extra__ is None:
-            object.__setattr__(model, "__pydantic_extra__", {})
-        assert model.__pydantic_extra__ is not None
-        model.__pydantic_extra__.update(extras)
+        set_extra(model, extras)
     return model
 
 

@@ -43,7 +43,9 @@ def is_model_class(tp: Any) -> bool:
 
 def is_root_model(cls: type[BaseModel]) -> bool:
     """Whether ``cls`` is a ``RootModel`` (its value is its ``root`` field)."""
-    return bool(getattr(cls, "__pydantic_root_model__", False))
+    from pydantic import RootModel  # not __pydantic_root_model__: the oldest pydantic lacks it
+
+    return issubclass(cls, RootModel)
 
 
 @cache

@@ -17,7 +17,7 @@ from typing import Any
 
 from ._context import Ctx
 from ._ids import now_iso
-from ._schema import example
+from ._schema import example, reference
 
 _SECRETS = frozenset(
     {"token", "password", "secret", "secretAccessKey", "accessToken", "apiKey", "privateKey"}
@@ -61,10 +61,17 @@ def complete_page(ctx: Ctx, status: int, payload: Any) -> Any:
 
 def complete(ctx: Ctx, status: int, payload: Any) -> Any:
     """``payload`` with the documented fields it lacks (see the module docstring)."""
-    shown = resolved_example(ctx.endpoint.responses.get(str(status)))
-    if not isinstance(payload, dict) or not isinstance(shown, dict):
+    name = ctx.endpoint.responses.get(str(status))
+    shown = resolved_example(name)
+    if not isinstance(payload, dict) or not isinstance(shown, dict) or _is_map(name):
         return payload
     return _fill(ctx, payload, shown)
+
+
+def _is_map(name: str | None) -> bool:
+    """Whether the answer is keyed by data (device ids, attribute names) rather than by
+    documented fields: such keys come only from state (an empty map stays empty)."""
+    return name in reference()["maps"]
 
 
 def _fill(ctx: Ctx, payload: dict[str, Any], shown: dict[str, Any]) -> dict[str, Any]:
