@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _splitting, _wire
-from ._node import Node
+from ._node import Node, RawNode
 from ._results import adeliver
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class AsyncNode(Node):
                                             self._call(endpoint_id, body, params))
         return stream
 
-    def at(self, *segments: str) -> AsyncRawNode:  # type: ignore[override]
+    def at(self, *segments: str) -> AsyncRawNode:
         """Reach a path the catalog does not know yet, below this node (see ``Node.at``).
 
         The verbs are awaited: ``await api.at("applications", app_id, "x").get(a=1)``.
@@ -71,8 +71,12 @@ class AsyncNode(Node):
         return AsyncRawNode(self._pipeline, path)
 
 
-class AsyncRawNode(AsyncNode):
-    """A node outside the catalog (see :meth:`AsyncNode.at`): any verb, any parameter."""
+class AsyncRawNode(AsyncNode, RawNode):
+    """A node outside the catalog (see :meth:`AsyncNode.at`): any verb, any parameter.
+
+    The five verbs are ``RawNode``'s, defined once: each returns what ``_raw`` returns,
+    here a coroutine (``await api.at(...).get(a=1)``).
+    """
 
     __slots__ = ()
 
@@ -87,38 +91,3 @@ class AsyncRawNode(AsyncNode):
     ) -> Any:
         call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
         return await adeliver(self._async_pipeline, call)
-
-    async def get(
-        self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,
-        **query: Any,
-    ) -> Any:
-        """Send GET to this path; keywords become query parameters."""
-        return await self._raw("GET", None, headers, None, timeout, query)
-
-    async def delete(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send DELETE to this path."""
-        return await self._raw("DELETE", body, headers, None, timeout, query)
-
-    async def post(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        files: Any = None, timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send POST with ``body`` as JSON (or ``files`` as multipart) to this path."""
-        return await self._raw("POST", body, headers, files, timeout, query)
-
-    async def patch(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send PATCH with ``body`` as JSON to this path."""
-        return await self._raw("PATCH", body, headers, None, timeout, query)
-
-    async def put(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send PUT with ``body`` as JSON to this path."""
-        return await self._raw("PUT", body, headers, None, timeout, query)

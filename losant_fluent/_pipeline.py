@@ -443,7 +443,8 @@ class PipelineBase:
 
     # -- decoding ------------------------------------------------------------------------------
 
-    def decode(self, call: WireCall, response: requests.Response, eager: bool = False) -> Any:
+    def decode(self, call: WireCall, response: requests.Response, eager: bool = False,
+               content: bytes | None = None) -> Any:
         """Turn a success response into the endpoint's model (generic when untyped).
 
         A page gets its pager above this layer (``_results.decode``). Nested objects are
@@ -454,10 +455,11 @@ class PipelineBase:
 
         endpoint = call.endpoint
         schema = endpoint.success_schema(response.status_code) if endpoint else None
-        content = response.content
-        if schema is not None and content.strip():
+        if content is not None:  # an answer of our own making (merged parts): its data
+            result = parse_response(schema, loads(content), response)
+        elif schema is not None and response.content.strip():
             try:  # straight from the bytes: the fast path for big pages
-                result = parse_response_json(schema, content, response, eager)
+                result = parse_response_json(schema, response.content, response, eager)
             except ValueError as exc:
                 raise _not_json(call, response, exc) from None
         else:

@@ -40,7 +40,7 @@ def _imports(path: Path) -> set[str]:
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {
         "_exceptions", "_values", "_catalog", "_optional", "_progress", "limits", "_limiter",
-        "_splitting", "_secrets", "_fork", "_deadline", "_seen", "models._types",
+        "_secrets", "_fork", "_deadline", "_seen", "models._types",
         "models._compat",
     }),
     ("models", {
@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         "models._generated", "_pagination", "_data", "_sse",
     }),
     ("wire", {"_wire", "_transport", "_async_transport", "transports"}),
-    ("pipeline", {"_flows", "_pipeline", "_async_pipeline"}),
+    ("pipeline", {"_flows", "_pipeline", "_async_pipeline", "_splitting"}),
     ("results", {
         "_results", "_streams", "_async_streams", "_async_pagination", "_files",
         "models._files", "models._generated.file", "models._generated.file_upload_post_response",
