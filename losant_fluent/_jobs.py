@@ -3,28 +3,32 @@
 Exports, clones, bulk changes and reports answer 202 with a ``jobId``; the job's progress
 and its outcome appear later in the application's job log
 (``GET /applications/{applicationId}/jobLogs/{jobId}``: ``status``,
-``progress {completed, total}``, ``output.downloadUrls``). :class:`JobWait` is the flow of
-one wait and does no I/O: it gives the call to send and, for each job log read, says how
-long to sleep before the next poll, or that the job is done, or raises. :func:`wait` drives
-it with ``time.sleep`` for ``API`` results, :func:`await_` with ``asyncio.sleep`` for
-``AsyncAPI`` ones. Output files come down through the same no-token path as files
-(``losant_fluent.models`` ``File.download``): the storage host never sees the Losant token.
+``progress {completed, total}``, ``output.downloadUrls``). :class:`JobWait` holds the
+decisions of one wait and does no I/O: it gives the call to send and, for each job log read,
+says how long to sleep before the next poll, or that the job is done, or raises.
+:func:`wait_flow` is the wait as a flow; :func:`wait` runs it for ``API`` results and
+:func:`await_` for ``AsyncAPI`` ones (``_flows.run``/``arun``). Output files come down
+through the same no-token path as files (``losant_fluent.models`` ``File.download``): the
+storage host never sees the Losant token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from . import _catalog
 from ._exceptions import JobError, JobFailedError, JobTimeoutError, NotFoundError
-from ._pipeline import Pipeline, path_of, pipeline_of
+from ._flows import Flow, Sleep, arun, run
+from ._pipeline import Pipeline, PipelineBase, path_of, pipeline_of, send_flow
 from ._wire import WireCall
+
+if TYPE_CHECKING:
+    from ._async_pipeline import AsyncPipeline
 
 __all__ = ["JobWait", "adownload", "await_", "download", "wait"]
 
@@ -172,50 +176,47 @@ def _sync_pipeline(result: Any) -> Pipeline:
     return pipeline
 
 
-def _async_pipeline(result: Any) -> Any:
+def _async_pipeline(result: Any) -> AsyncPipeline:
     _job(result)
     pipeline = pipeline_of(result)
     if pipeline is None:
         raise ValueError(f"this {type(result).__name__} was not read through an API "
                          "(built by hand, or unpickled): it cannot reach the job log")
-    if not hasattr(pipeline, "arequest"):
+    if isinstance(pipeline, Pipeline) or not hasattr(pipeline, "aperform"):
         raise TypeError("this job was started through a synchronous API: use "
                         "result.wait() (and result.download(dest))")
-    return pipeline
+    return cast("AsyncPipeline", pipeline)
+
+
+def wait_flow(pipeline: PipelineBase, job: JobWait) -> Flow[Any]:
+    """The polls of one wait as a flow (see ``_flows``): read the job log, sleep what
+    :class:`JobWait` says, until it says done (the result is the last job log) or raises."""
+    try:
+        while True:
+            call = job.call()
+            try:
+                response = yield from send_flow(pipeline, call)
+                sleep = job.after(pipeline.decode(call, response))
+            except NotFoundError as error:
+                sleep = job.missing(error)
+            if sleep is None:
+                return job.job_log
+            yield Sleep(sleep)
+    finally:
+        job.close()
 
 
 def wait(result: Any, timeout: float | None = None, progress: bool = False) -> Any:
     """Poll the job ``result`` names until it finishes; return its job log (see JobWait)."""
     pipeline = _sync_pipeline(result)
-    flow = JobWait(result, timeout, progress)
-    try:
-        while True:
-            try:
-                sleep = flow.after(pipeline.request(flow.call()))
-            except NotFoundError as error:
-                sleep = flow.missing(error)
-            if sleep is None:
-                return flow.job_log
-            time.sleep(sleep)
-    finally:
-        flow.close()
+    return run(wait_flow(pipeline, JobWait(result, timeout, progress)), pipeline.perform)
 
 
 async def await_(result: Any, timeout: float | None = None, progress: bool = False) -> Any:
     """:func:`wait` for a result read through an ``AsyncAPI``, awaited."""
     pipeline = _async_pipeline(result)
-    flow = JobWait(result, timeout, progress)
-    try:
-        while True:
-            try:
-                sleep = flow.after(await pipeline.arequest(flow.call()))
-            except NotFoundError as error:
-                sleep = flow.missing(error)
-            if sleep is None:
-                return flow.job_log
-            await asyncio.sleep(sleep)
-    finally:
-        flow.close()
+    return await arun(wait_flow(pipeline, JobWait(result, timeout, progress)),
+                      pipeline.aperform)
 
 
 class _Output:
