@@ -16,9 +16,9 @@ from ._async_pipeline import AsyncPipeline
 from ._async_resources import AsyncRoot
 from ._async_transport import AsyncTransport, HTTPXTransport
 from ._auth import device_login, user_login
-from ._client import DEFAULT_TIMEOUT, settings
+from ._client import DEFAULT_TIMEOUT, ClientBase, settings
 from ._limiter import ThrottleOption
-from ._pipeline import ACCEPT_VERSION, Credentials, Options
+from ._pipeline import ACCEPT_VERSION, Credentials
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -28,14 +28,12 @@ if TYPE_CHECKING:
 
     from ._auth import OAuth2
     from ._pipeline import Pipeline
-    from .models import AuthedDevice, AuthedUser
 
 __all__ = ["AsyncAPI", "AsyncOAuth2"]
 
-_UNSET: Any = object()
 
 
-class AsyncAPI(AsyncRoot):
+class AsyncAPI(ClientBase, AsyncRoot):
     """The Losant API for asyncio: ``await api.applications(app_id).devices().get()``.
 
     The same tree, names, options and defaults as :class:`~losant_fluent.API`; the verbs
@@ -84,75 +82,10 @@ class AsyncAPI(AsyncRoot):
         pipeline = AsyncPipeline(base, transport, credentials, options)
         super().__init__(pipeline, "")
 
-    @classmethod
-    def _over(cls, pipeline: AsyncPipeline) -> AsyncAPI:
-        api = cls.__new__(cls)
-        AsyncRoot.__init__(api, pipeline, "")
-        return api
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = _UNSET,
-        max_retries: int = _UNSET,
-        max_retry_wait: float = _UNSET,
-        validate: bool = _UNSET,
-        headers: Mapping[str, str] | None = _UNSET,
-    ) -> AsyncAPI:
-        """A derived ``AsyncAPI`` with some options changed (see ``API.with_options``).
-
-        It shares the connection pool, the token and its renewal with this one.
-        """
-        given = {
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "max_retry_wait": max_retry_wait,
-            "validate": validate,
-            "headers": headers,
-        }
-        changes = {name: value for name, value in given.items() if value is not _UNSET}
-        return AsyncAPI._over(self._async_pipeline.with_options(**changes))
-
-    # -- configuration ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL requests go to."""
-        return self._pipeline.url
-
-    @property
-    def options(self) -> Options:
-        """This API's request options (timeout, retries, validation, extra headers)."""
-        return self._pipeline.options
-
     @property
     def transport(self) -> AsyncTransport:
         """The async transport requests go through (``HTTPXTransport`` by default)."""
         return self._async_pipeline.atransport
-
-    @property
-    def has_token(self) -> bool:
-        """Whether a token is set (the token itself is never shown)."""
-        return bool(self._pipeline.credentials.token)
-
-    def set_token(self, token: str | None) -> AsyncAPI:
-        """Use ``token`` for every following request (``None`` to send none); returns the API."""
-        credentials = self._pipeline.credentials
-        with credentials.lock:
-            credentials.install(token or None, None, credentials.login_result)
-        return self
-
-    def __repr__(self) -> str:
-        token = "set" if self._pipeline.credentials.token else "none"
-        return f"<AsyncAPI {self._pipeline.url} token={token}>"
-
-    # -- logins ------------------------------------------------------------------------------
-
-    @property
-    def login_result(self) -> AuthedUser | AuthedDevice | None:
-        """What the last ``login_user``/``login_device`` returned (``None`` otherwise)."""
-        result: AuthedUser | AuthedDevice | None = self._pipeline.credentials.login_result
-        return result
 
     async def login_user(
         self,
