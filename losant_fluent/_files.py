@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from . import _deadline, _secrets
 from ._deadline import check_seconds
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
-from ._pipeline import Pipeline, PipelineBase, pipeline_of
+from ._flows import Flow, arun, run
+from ._pipeline import Pipeline, PipelineBase, pipeline_of, send_flow
 from ._wire import MultipartBody, WireCall
 
 if TYPE_CHECKING:
@@ -138,8 +139,8 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     ``LosantError`` of any other (``http_response()`` gives it).
     """
     pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
-    response = _sync(pipeline, "upload_file").send(call, authorize=False)
-    response.close()
+    sync = _sync(pipeline, "upload_file")
+    response: requests.Response = run(upload_flow(sync, call), sync.perform)
     return response
 
 
@@ -148,10 +149,18 @@ async def aupload_file(result: Any, data: FileData, *, api: Any = None,
                        timeout: float | None = None) -> requests.Response:
     """:func:`upload_file` for a result read through an ``AsyncAPI``, awaited."""
     pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
-    asend = getattr(pipeline, "asend", None)
-    if asend is None:
+    aperform = getattr(pipeline, "aperform", None)
+    if aperform is None:
         raise TypeError("this file came through a synchronous API: use upload_file()")
-    response: requests.Response = await asend(call, authorize=False)
+    response: requests.Response = await arun(upload_flow(pipeline, call), aperform)
+    return response
+
+
+def upload_flow(pipeline: PipelineBase, call: WireCall) -> Flow[requests.Response]:
+    """A signed upload as a flow (see ``_flows``): the multipart POST sent without the
+    Losant token or any API header (retried as any POST: only when never received); the
+    storage host's 2xx answer, or the error of any other."""
+    response: requests.Response = yield from send_flow(pipeline, call, authorize=False)
     response.close()
     return response
 
