@@ -6,14 +6,15 @@ and its outcome appear later in the application's job log
 ``progress {completed, total}``, ``output.downloadUrls``). :class:`JobWait` holds the
 decisions of one wait and does no I/O: it gives the call to send and, for each job log read,
 says how long to sleep before the next poll, or that the job is done, or raises.
-:func:`wait_flow` is the wait as a flow; :func:`wait` runs it for ``API`` results and
-:func:`await_` for ``AsyncAPI`` ones (``_flows.run``/``arun``). Output files come down
-through the same no-token path as files (``losant_fluent.models`` ``File.download``): the
-storage host never sees the Losant token.
+:func:`wait_flow` is the wait as a flow and :func:`turn_flow` a call that waits for its
+turn; :func:`wait` runs the first for ``API`` results and :func:`await_` for ``AsyncAPI``
+ones (``_flows.run``/``arun``). Output files come down through the same no-token path as
+files (``losant_fluent.models`` ``File.download``): the storage host never sees the token.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -30,7 +31,11 @@ from ._wire import WireCall
 if TYPE_CHECKING:
     from ._async_pipeline import AsyncPipeline
 
-__all__ = ["JobWait", "adownload", "await_", "download", "wait"]
+log = logging.getLogger("losant_fluent")
+
+__all__ = [
+    "JobWait", "adownload", "await_", "download", "takes_turn", "turn_flow", "wait", "wait_flow",
+]
 
 #: Job log statuses of a job that is over.
 COMPLETED = frozenset({"completed"})
@@ -74,7 +79,8 @@ class JobWait:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds or None, "
                              f"not {timeout!r}")
-        self.application_id, self.job_id = _job(result)
+        # ``(application id, job id)`` for a job known by its ids (see ``turn_flow``)
+        self.application_id, self.job_id = result if isinstance(result, tuple) else _job(result)
         self._clock = clock
         self._started = clock()
         self._deadline = None if timeout is None else self._started + timeout
@@ -200,6 +206,7 @@ def wait_flow(pipeline: PipelineBase, job: JobWait) -> Flow[Any]:
             except NotFoundError as error:
                 sleep = job.missing(error)
             if sleep is None:
+                _over(pipeline, job.job_id)
                 return job.job_log
             yield Sleep(sleep)
     finally:
@@ -278,3 +285,79 @@ async def adownload(result: Any, dest: str | os.PathLike[str], *,
         await afetch(output, folder, api=pipeline, progress=progress)
         saved.append(folder / output.name)
     return saved
+
+
+# -- jobs Losant runs one at a time -------------------------------------------------------------
+
+
+def _over(pipeline: Any, job_id: str) -> None:
+    """Job ``job_id`` finished: calls waiting for their turn behind it may go."""
+    limiter = pipeline.options.limiter
+    if limiter is not None:
+        limiter.job_over(job_id)
+
+
+def _behind(pipeline: Any, call: WireCall) -> tuple[str, str] | None:
+    """The job this client started that ``call`` must wait for, logged; or ``None``."""
+    endpoint = call.endpoint
+    assert endpoint is not None
+    before: tuple[str, str] | None = pipeline.options.limiter.job_before(
+        endpoint.id, endpoint.path, call.path)
+    if before is not None:
+        log.info("%s %s: waiting for job %s to finish first (Losant runs these jobs one at "
+                 "a time)", call.method, call.path, before[1])
+    return before
+
+
+def _started(pipeline: Any, call: WireCall, result: Any) -> None:
+    """Remember the job ``call`` started, so the next call of its kind waits for it."""
+    job_id = getattr(result, "job_id", None)
+    parts = call.path.strip("/").split("/")
+    endpoint = call.endpoint
+    if isinstance(job_id, str) and job_id and endpoint is not None and len(parts) > 1 and (
+        parts[0] == "applications"
+    ):
+        pipeline.options.limiter.job_started(endpoint.id, endpoint.path, call.path,
+                                             unquote(parts[1]), job_id)
+
+
+def takes_turn(pipeline: PipelineBase, call: WireCall) -> bool:
+    """Whether ``call`` starts a job Losant runs one at a time (see :func:`turn_flow`)."""
+    limiter = pipeline.options.limiter
+    endpoint = call.endpoint
+    return limiter is not None and endpoint is not None and endpoint.id in limiter.turn_endpoints
+
+
+def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
+    """Send ``call``, which starts a job Losant runs one at a time, once the job of its kind
+    this client started before has finished (a failed or vanished one too), as a flow; the
+    result is the call's, whose job the next such call waits for in turn. Both clients run
+    it (``_results.deliver``/``adeliver``)."""
+    before = _behind(pipeline, call)
+    if before is not None:
+        job = JobWait(before)
+        while True:
+            poll = job.call()
+            try:
+                response = yield from send_flow(pipeline, poll)
+                sleep = job.after(pipeline.decode(poll, response))
+            except NotFoundError as error:
+                sleep = _missing_or_none(job, error)
+            except JobFailedError:
+                sleep = None
+            if sleep is None:
+                break
+            yield Sleep(sleep)
+        _over(pipeline, before[1])
+    answer = yield from send_flow(pipeline, call)
+    result = pipeline.decode(call, answer)
+    _started(pipeline, call, result)
+    return result
+
+
+def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:
+    """A job log still missing after the grace period: the job is gone, stop waiting."""
+    try:
+        return flow.missing(error)
+    except NotFoundError:
+        return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._flows import arun, run
+from ._jobs import takes_turn, turn_flow
 from ._pagination import decode_page
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ def deliver(pipeline: Pipeline, call: WireCall) -> Any:
         from ._streams import EventStream
 
         return EventStream(pipeline, call, pipeline.send(call, stream=True))
+    if takes_turn(pipeline, call):  # a job Losant runs one at a time: after the last one
+        return run(turn_flow(pipeline, call), pipeline.perform)
     return decode(pipeline, call, pipeline.send(call))
 
 
@@ -68,4 +72,6 @@ def adeliver(pipeline: AsyncPipeline, call: WireCall) -> Any:
 
 
 async def _amodel(pipeline: AsyncPipeline, call: WireCall) -> Any:
+    if takes_turn(pipeline, call):
+        return await arun(turn_flow(pipeline, call), pipeline.aperform)
     return decode(pipeline, call, await pipeline.asend(call))

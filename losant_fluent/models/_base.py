@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
+import sys
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from datetime import datetime
@@ -203,7 +205,7 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
             doc = inspect.cleandoc(nested.__doc__ or "")
             if doc:
                 indented = ("    " + line if line else "" for line in doc.splitlines())
-                parts.append(f"{nested.__name__}:\n" + "\n".join(indented))
+                parts.append(f"{_local_name(cls, nested, own)}:\n" + "\n".join(indented))
         return _Text("\n\n".join(parts))
 
     def http_response(self) -> requests.Response | None:
@@ -240,6 +242,18 @@ def _model_classes(tp: Any, found: list[type[LosantModel]]) -> None:
     elif origin is not None or get_origin(tp) in _UNIONS:
         for arg in get_args(tp):
             _model_classes(arg, found)
+
+
+def _local_name(owner: type, nested: type, doc: str) -> str:
+    """The name ``owner``'s module gives ``nested``: a shape several schemas share is one
+    class (``DeviceAttribute``) that each module also names its own way
+    (``DevicePostAttribute``), as ``owner``'s field table does."""
+    module = sys.modules.get(owner.__module__)
+    names = [name for name, value in vars(module).items() if value is nested] if module else []
+    for name in sorted(names, key=lambda n: (n == nested.__name__, n)):
+        if re.search(rf"\b{re.escape(name)}\b", doc):
+            return name
+    return nested.__name__
 
 
 def _nested_models(cls: type[BaseModel]) -> list[type[LosantModel]]:

@@ -355,7 +355,9 @@ def class_dir(cls: type) -> list[str]:
         for name, value in vars(klass).items():
             if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
                 continue
-            if name in _CLASS_DIR_DUNDERS or (not name.startswith("_") and name != "model_config"):
+            if name.startswith("model_"):  # pydantic's (before 2.10 it set model_fields and
+                continue  # model_computed_fields on every class), listed where useful
+            if name in _CLASS_DIR_DUNDERS or not name.startswith("_"):
                 names.add(name)
     return sorted(names)
 
