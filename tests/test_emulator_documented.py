@@ -528,3 +528,13 @@ def test_linked_resources_are_found(emulator: Emulator, user_api: Any) -> None:
     ))
     used_by = _json(app.experience().views(view["id"]).linked_resources().get())
     assert [v["id"] for v in used_by["experienceViews"]["items"]] == [page["id"]]
+
+
+def test_palette_lists_custom_nodes(emulator: Emulator, user_api: Any) -> None:
+    instance = user_api.instances(emulator.instance_id)
+    node = _json(instance.nodes().post(
+        {"name": "Scale", "description": "multiplies", "nodes": [], "triggers": []}
+    ))
+    app = user_api.applications(emulator.application_id)
+    palette = _json(app.flows().palette().get())
+    assert [(n["id"], n["name"]) for n in palette["customNodes"]] == [(node["id"], "Scale")]
