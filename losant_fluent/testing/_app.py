@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (register handlers)
     _accounts,
     _devices,
     _events,
+    _exports,
     _files,
     _flowstate,
     _invites,
@@ -169,7 +170,7 @@ class EmulatorApp:
             else:
                 status, payload = handler(ctx)
                 payload = complete_page(ctx, status, payload)
-            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+            status, payload = _jobs.enqueued(ctx, status, payload)  # jobs get job logs
             response = json_response(status, payload)
             _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
             return response
