@@ -474,6 +474,13 @@ def test_counts_come_from_the_devices(emulator: Emulator, user_api: Any) -> None
     counts = _json(user_api.applications(emulator.application_id).device_counts().get())
     assert counts["counts"][-1]["created"] == 3 and counts["counts"][-1]["total"] == 3
     assert _json(user_api.me().device_counts().get())["counts"][-1]["total"] == 3
+    app = user_api.applications(emulator.application_id)
+    app.devices(emulator.device_id).delete()
+    today = _json(app.device_counts().get())["counts"][-1]
+    assert (today["created"], today["deleted"], today["total"]) == (3, 1, 2)
+    app.devices().restore().post({"query": {}})
+    today = _json(app.device_counts().get())["counts"][-1]
+    assert (today["created"], today["deleted"], today["total"]) == (3, 0, 3)
 
 
 def test_ids_or_names_and_device_classes(emulator: Emulator, user_api: Any) -> None:
