@@ -545,3 +545,20 @@ def test_palette_lists_custom_nodes(emulator: Emulator, user_api: Any) -> None:
     app = user_api.applications(emulator.application_id)
     palette = _json(app.flows().palette().get())
     assert [(n["id"], n["name"]) for n in palette["customNodes"]] == [(node["id"], "Scale")]
+
+
+def test_transfers_change_owners(emulator: Emulator, user_api: Any) -> None:
+    user_api.me().transfer_resources().patch({
+        "destinationId": emulator.org_id,
+        "destinationType": "organization",
+        "applicationIds": [emulator.application_id],
+    })
+    app = _json(user_api.applications(emulator.application_id).get())
+    assert (app["ownerType"], app["ownerId"], app["orgId"]) == (
+        "organization", emulator.org_id, emulator.org_id
+    )
+    with pytest.raises(APIError) as refused:
+        user_api.me().transfer_resources().patch(
+            {"destinationId": MISSING, "destinationType": "organization"}
+        )
+    assert refused.value.status == 400 and "destinationId" in refused.value.message
