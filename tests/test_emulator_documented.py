@@ -8,11 +8,14 @@ It checks, and prints as counts:
 * a body valid against the documented schema;
 * no stand-in: no ``{}`` (or a fragment with fewer than half the keys of the documented
   example) where the documented result is an object with properties;
-* writes read back: what a write changed is what the read documenting it returns;
-* 404 for a missing id (a fresh emulator, each action's last path id replaced);
+* writes read back: each create is in its collection's list, each patch in its get;
+* 404 for a missing id (a fresh emulator, each id of the path replaced in turn);
 * 400 for a body of the wrong JSON type and for a missing required query parameter.
 
 The negative probes go over plain HTTP: the client refuses those requests before sending.
+Below the walk, one test per cross-resource write (storage, readme, globals, search,
+deployments, restore, invites, counts, names, logins, linked resources, palette,
+transfers) reads it back through the client.
 """
 
 from __future__ import annotations
