@@ -35,6 +35,7 @@ __all__ = [
     "APIError",
     "BadRequestError",
     "BodyValidationError",
+    "BulkSplitError",
     "ConflictError",
     "ForbiddenError",
     "InvalidResponseError",
@@ -165,6 +166,25 @@ class JobFailedError(JobError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """The job had not finished when the ``timeout`` given to ``wait`` passed."""
+
+
+class BulkSplitError(LosantError):
+    """A bulk change sent in parts of at most 1,000 ``deviceIds`` stopped part-way.
+
+    Nothing is resent on your behalf (that could repeat a write). ``applied`` holds the ids
+    of the parts Losant answered, ``not_applied`` those never sent or refused, ``unknown``
+    those of a part whose answer was lost (it may have been done); ``jobs`` holds the job
+    results of parts Losant queued as jobs (each has ``.wait()``), and ``__cause__`` the
+    error of the failing part.
+    """
+
+    def __init__(self, message: str, *, applied: list[str], not_applied: list[str],
+                 unknown: list[str] | None = None, jobs: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.applied = applied
+        self.not_applied = not_applied
+        self.unknown = unknown or []
+        self.jobs = jobs or []
 
 
 class LosantConnectionError(TransportError, ConnectionError):
