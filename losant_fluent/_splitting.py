@@ -360,7 +360,8 @@ class BulkPlan(Plan):
 
     Each part is a write: none is ever sent twice. The merged answer sums the counts
     ``SPLIT_BULK`` names (``success`` is true only when every part's was); the other members
-    come from the first part. A part that fails, or that Losant queues as a job, stops the
+    come from the first part, and when several parts give a ``logLink`` (each its own log)
+    ``logLinks`` lists them all. A part that fails, or that Losant queues as a job, stops the
     call: :meth:`failed` and :meth:`queued` give the ``BulkSplitError`` naming the ids
     applied, not applied, and those whose fate is unknown.
     """
@@ -377,6 +378,10 @@ class BulkPlan(Plan):
             if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
                 merged[count] = sum(v for v in values
                                     if isinstance(v, (int, float)) and not isinstance(v, bool))
+        links = [a["logLink"] for a in answers
+                 if isinstance(a, Mapping) and isinstance(a.get("logLink"), str)]
+        if len(links) > 1:  # each part wrote its own log: the first is logLink, all kept
+            merged["logLinks"] = links
         if "success" in merged or not SPLIT_BULK[self.endpoint_id]:
             merged["success"] = all(isinstance(a, Mapping) and a.get("success") is True
                                     for a in answers)

@@ -220,3 +220,18 @@ def test_parts_hold_at_most_the_published_cap_in_order_without_duplicates() -> N
                                                    limits.DEVICE_IDS_PER_CALL, 1]
     assert [i for b in sent for i in b["deviceIds"]] == _ids(2001)
     assert all(b["name"] == "go" for b in sent)
+
+
+def test_counts_are_summed_and_every_part_s_log_link_kept() -> None:
+    def answer(request: Received, index: int) -> Action:
+        sent = len(json.loads(request.body)["deviceIds"])
+        return reply(200, {"updated": sent - 1, "failed": 1, "skipped": index,
+                           "logLink": f"https://example.com/log-{index}"})
+    with FaultServer(answer) as server:
+        result = API(server.url, "tok").applications(APP).devices().patch(
+            {"deviceIds": _ids(2500), "updateFields": {"description": "x"}})
+        assert len(server.received) == 3
+    assert isinstance(result, DevicesUpdated)
+    assert (result.updated, result.failed, result.skipped) == (2497, 3, 3)
+    assert result.log_link == "https://example.com/log-0"
+    assert result.logLinks == [f"https://example.com/log-{n}" for n in range(3)]
