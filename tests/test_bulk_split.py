@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fault_server import Action, FaultServer, Received, reply
+from fault_server import Action, FaultServer, Received, drop, reply
 
 from losant_fluent import API, BulkSplitError, limits
 from losant_fluent.models import DevicesUpdated, JobEnqueuedResult, Success
@@ -235,3 +235,29 @@ def test_counts_are_summed_and_every_part_s_log_link_kept() -> None:
     assert (result.updated, result.failed, result.skipped) == (2497, 3, 3)
     assert result.log_link == "https://example.com/log-0"
     assert result.logLinks == [f"https://example.com/log-{n}" for n in range(3)]
+
+
+def test_a_connection_dropped_after_sending_is_unknown_and_not_retried() -> None:
+    # the default retry rules: a POST whose answer was lost is never sent again
+    ids = _ids(2500)
+    with FaultServer(_script(drop())) as server:
+        api = API(server.url, "tok", timeout=10)
+        with pytest.raises(BulkSplitError) as raised:
+            api.applications(APP).devices().command().post({"deviceIds": ids, "name": "go"})
+        assert len(server.received) == 2
+    error = raised.value
+    assert (error.applied, error.unknown, error.not_applied) == (
+        ids[:1000], ids[1000:2000], ids[2000:])
+
+
+def test_the_emulator_answers_a_bulk_update_asked_as_a_job_with_a_job_to_wait_for(
+        emu: Emulator) -> None:
+    ids = emu.seed_devices(3)
+    api = API(emu.url, emu.user_token())
+    job = api.applications(emu.application_id).devices().patch(
+        {"deviceIds": ids, "updateFields": {"description": "z"}, "email": "ops@example.com"})
+    assert isinstance(job, JobEnqueuedResult)
+    log = job.wait(timeout=60)
+    assert log.status == "completed"
+    with emu.store.lock:
+        assert {d["id"] for d in _emu_devices(emu) if d.get("description") == "z"} == set(ids)
