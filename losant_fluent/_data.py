@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, get_args, get_origin
 
-__all__ = ["EXTRA_HINT", "progress_bar", "to_pandas"]
+__all__ = ["EXTRA_HINT", "frame_of_json", "progress_bar", "to_pandas"]
 
 EXTRA_HINT = "pip install 'losant-fluent[data]'"
 
@@ -81,6 +81,36 @@ def to_pandas(result: Any, *, progress: bool = False) -> Any:
     convert = _converter(result)
     pd = _need("pandas", "to_pandas()")
     return convert(pd, result, progress)
+
+
+def frame_of_json(cls: type[Any], raw: Any) -> Any:
+    """The table ``to_pandas()`` gives a result of type ``cls`` whose JSON is ``raw``, for
+    that JSON alone: a collection's page gives its own items, no page after it is fetched.
+
+    Partitions of a plan (``losant_fluent.dask``) build their frames with it, so a frame
+    made of partitions has the columns and dtypes of ``to_pandas()``. ``TypeError`` for a
+    type with no tabular form (or a last-value answer, whose names need a request).
+    """
+    from .models import DataTableRows, DeviceStates, LastValueData, TimeSeriesData
+    from .models._base import LosantListModel, LosantModel
+
+    pd = _need("pandas", "a DataFrame")
+    if issubclass(cls, TimeSeriesData):
+        return _time_series_frame(pd, raw)
+    if issubclass(cls, DeviceStates):
+        return _states_frame(pd, raw)
+    items = raw.get("items") if isinstance(raw, Mapping) else None
+    rows = [_flat(item) for item in items] if isinstance(items, list) else []
+    if issubclass(cls, DataTableRows):
+        return _table_columns(pd, _frame(pd, rows, _item_model(cls, "items")))
+    if issubclass(cls, LosantModel) and not issubclass(cls, LastValueData) and (
+        "items" in cls.model_fields
+    ):
+        return _frame(pd, rows, _item_model(cls, "items"))
+    if issubclass(cls, LosantListModel) and not issubclass(cls, LastValueData):
+        listed = [_flat(item) for item in raw] if isinstance(raw, list) else []
+        return _frame(pd, listed, _item_model(cls, "root"))
+    raise TypeError(f"{cls.__name__}: no table is built from its JSON alone")
 
 
 def _converter(result: Any) -> Any:
@@ -149,6 +179,11 @@ def _list(pd: Any, result: Any, progress: bool) -> Any:
 
 def _table_rows(pd: Any, result: Any, progress: bool) -> Any:
     frame = _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
+    return _table_columns(pd, frame)
+
+
+def _table_columns(pd: Any, frame: Any) -> Any:
+    """Data table rows' columns in order: ``id``, the table's, ``createdAt``, ``updatedAt``."""
     for name in ("id", "createdAt", "updatedAt"):
         if name not in frame.columns:
             empty = pd.Series([None] * len(frame), dtype=object)
@@ -302,7 +337,10 @@ def _values(pd: Any, values: list[Any]) -> Any:
 
 
 def _time_series(pd: Any, result: Any, progress: bool) -> Any:
-    raw = _json(result)
+    return _time_series_frame(pd, _json(result))
+
+
+def _time_series_frame(pd: Any, raw: Any) -> Any:
     devices = raw.get("devices") if isinstance(raw, Mapping) else None
     times: list[Any] = []
     ids: list[str] = []
@@ -390,7 +428,10 @@ def _device_names(result: Any, ids: list[str]) -> dict[str, Any]:
 
 
 def _states(pd: Any, result: Any, progress: bool) -> Any:
-    raw = _json(result)
+    return _states_frame(pd, _json(result))
+
+
+def _states_frame(pd: Any, raw: Any) -> Any:
     rows: list[dict[str, Any]] = []
     times: list[Any] = []
     attributes: dict[str, None] = {}

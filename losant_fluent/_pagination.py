@@ -571,3 +571,23 @@ class PagedResultMixin:
         from ._data import to_pandas
 
         return to_pandas(self, progress=progress)
+
+    def to_dask(self, *, credentials: Any = None, concurrency: int | None = None,
+                partition_rows: int | None = None, meta: Any = None) -> Any:
+        """This result as a ``dask.dataframe.DataFrame`` whose ``compute()`` equals
+        ``to_pandas()`` (needs the ``dask`` extra); see ``losant_fluent.dask.to_dask``."""
+        from .dask import to_dask
+
+        return to_dask(self, credentials=credentials, concurrency=concurrency,
+                       partition_rows=partition_rows, meta=meta)
+
+    def to_parquet(self, path: Any, *, partition_on: str = "date",
+                   time_column: str | None = None, credentials: Any = None,
+                   partition_rows: int | None = None, meta: Any = None) -> list[str]:
+        """Write this result as a Parquet dataset partitioned by ``partition_on``, a
+        partition at a time (needs the ``parquet`` extra); see
+        ``losant_fluent.dask.to_parquet``."""
+        from .dask import to_parquet
+
+        return to_parquet(self, path, partition_on=partition_on, time_column=time_column,
+                          credentials=credentials, partition_rows=partition_rows, meta=meta)
