@@ -87,30 +87,35 @@ def check_credentials(credentials: Any) -> Any:
     return credentials
 
 
-_CLIENTS: dict[tuple[Any, str], API] = {}
+# Keyed by source, URL and (environment credentials) token: process memory, never pickled.
+_CLIENTS: dict[tuple[Any, ...], API] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
 def _client(credentials: Any, url: str) -> API:
-    """This process's client for ``credentials`` at ``url`` (made once, then shared)."""
+    """This process's client for ``credentials`` at ``url`` (made once, then shared).
+
+    Environment credentials are read each time, so a worker whose variable changes gets
+    a new client; a callable is called once per process.
+    """
     from ._client import API
 
     if isinstance(credentials, LocalAPI):
         return credentials.api
+    token = credentials() if isinstance(credentials, FromEnv) else None
+    override = os.environ.get(credentials.url_var) if isinstance(credentials, FromEnv) else None
     try:
-        key: tuple[Any, str] = (credentials, url)
+        key: tuple[Any, ...] = (credentials, override or url, token)
         hash(key)
     except TypeError:
-        key = (id(credentials), url)
+        key = (id(credentials), url, None)
     with _CLIENTS_LOCK:
         api = _CLIENTS.get(key)
         if api is None:
-            made = credentials()
+            made = token if token is not None else credentials()
             if isinstance(made, API):
                 api = made
             elif isinstance(made, str) and made:
-                override = (os.environ.get(credentials.url_var)
-                            if isinstance(credentials, FromEnv) else None)
                 api = API(url=override or url, token=made)
             else:
                 raise TypeError("the credentials callable must return a token (str) or an "
