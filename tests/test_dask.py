@@ -84,7 +84,7 @@ def cluster(world: World) -> Iterator[Any]:
     """Two worker processes, one thread each; their token comes from their environment."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
         env={"LOSANT_API_TOKEN": world.token}, silence_logs=40,
     ) as local, distributed.Client(local) as client:
         yield client
