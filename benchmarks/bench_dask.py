@@ -8,9 +8,10 @@ speed
     An emulator (``losant_fluent.testing``, in this process, 127.0.0.1) with ``--devices``
     devices holding ``--points`` raw readings each. The result is the raw time-series query
     of them all (``aggregation: NONE``). Printed: rows/s of ``to_pandas()`` (one client, one
-    process), then ``to_dask(partition_rows=...).compute()`` on a ``LocalCluster`` of 1, 2
-    and 4 worker processes, each as a ratio to ``to_pandas()``. The emulator serves every
-    request from this one process, so it bounds what more workers can gain.
+    process), then ``to_dask().compute()`` (about 8 partitions: chunks of devices) on a
+    ``LocalCluster`` of 1, 2 and 4 worker processes, each as a ratio to ``to_pandas()``.
+    The emulator serves every request from this one process, so it bounds what more
+    workers can gain.
 memory
     ``to_parquet()`` of ``--rows`` rows and of a tenth of them from a synthetic server (the
     answers are made up per window, so the server holds nothing), each in a fresh process:
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 MINUTE = 60_000
 CHILD_TIMEOUT = 900  # seconds; every run is bounded
+PARTITIONS = 8  # the same work for every cluster size: about this many partitions
 
 
 def _warm() -> None:
@@ -77,7 +79,7 @@ def _speed(devices: int, points: int, workers: list[int]) -> None:
                 client.run(_warm)  # workers up, imports done, before the clock starts
                 started = time.perf_counter()
                 rows = len(client.compute(
-                    result.to_dask(partition_rows=max(1, len(frame) // (4 * count)))
+                    result.to_dask(partition_rows=max(1, len(frame) // PARTITIONS))
                 ).result())
                 rate = rows / (time.perf_counter() - started)
             label = f"to_dask().compute(), {count} worker{'s' if count > 1 else ''}"

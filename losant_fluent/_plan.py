@@ -6,9 +6,10 @@ cut into :class:`Partition` specs, in the spirit of ``dask.dataframe.from_map``:
 * a collection walk (``Devices``, data table rows, ...): runs of pages (``page`` or
   ``offset`` style, counted from ``totalCount``); a walk whose end cannot be counted (cursor
   pages, no ``totalCount``) is one partition that walks;
-* a time-series query: devices in chunks (at most ``DEVICE_IDS_PER_CALL``) times time
-  windows that are whole multiples of the resolution (so every bucket falls in one window)
-  and sized so an answer stays well under ``TIME_SERIES_ANSWER_BYTES``;
+* a time-series query: devices in chunks (at most ``DEVICE_IDS_PER_CALL``, fewer when a
+  partition should hold fewer rows) times time windows, for the chunks that still hold too
+  many rows, that are whole multiples of the resolution (so every bucket falls in one
+  window); each part is sized so its answer stays well under ``TIME_SERIES_ANSWER_BYTES``;
 * a device state history: windows between the states the answer holds (each a few states,
   never more than ``STATES_PER_CALL``);
 * any other tabular answer of a GET: one partition asking again.
@@ -281,39 +282,30 @@ def _series(url: str, request: Request, result: Any, raw: Any,
     kind = aggregation.get("type") if isinstance(aggregation, Mapping) else aggregation
     resolution = _int(raw.get("resolution"), _int(body.get("resolution"), 60_000))
     step = 1 if kind == "NONE" else max(1, resolution)
+    # Rows (point x attribute) each device's answer held, and the answer's bytes per row.
+    rows = {device_id: sum(len((p or {}).get("data") or {}) for p in (d.get("points") or [])
+                           if isinstance(p, Mapping))
+            for device_id, d in devices.items() if isinstance(d, Mapping)}
     points = [len(d.get("points") or []) for d in devices.values() if isinstance(d, Mapping)]
     limit = _int(raw.get("limit"), 0)
     # Raw points capped at ``limit`` per device: windows would find more than the answer.
     capped = kind == "NONE" and bool(points) and limit > 0 and max(points) >= limit
-    chunk = min(DEVICE_IDS_PER_CALL, max(1, len(ids)))
-    span = end - start + 1
-    steps = max(1, math.ceil(span / step))
-    if capped or not points or sum(points) == 0:
-        windows_per_chunk = 1
-    else:
-        size = len(getattr(result.http_response(), "content", b"") or b"") or 1
-        per_point = size / sum(points)
-        rows_per_point = max(1, sum(len((p or {}).get("data") or {}) for d in devices.values()
-                                    for p in (d.get("points") or [])) / sum(points))
-        # Points of one chunk over the whole span, as the answer showed them.
-        chunk_points = sum(points) * chunk / max(1, len(ids))
-        by_bytes = chunk_points * per_point / PARTITION_BYTES
-        by_rows = chunk_points * rows_per_point / partition_rows if partition_rows else 0
-        windows_per_chunk = max(1, min(steps, math.ceil(max(by_bytes, by_rows))))
-    width = math.ceil(steps / windows_per_chunk) * step
-    # Window edges on whole multiples of the step (Losant's buckets start there).
-    edges = [start]
-    edge = start - start % step + width
-    while edge <= end:
-        edges.append(edge)
-        edge += width
-    windows = [(a, b - 1) for a, b in zip(edges, edges[1:] + [end + 1], strict=True)]
-    if raw.get("order", body.get("order")) == "desc":
-        windows.reverse()
-    out = []
+    total_rows = sum(rows.values())
+    size = len(getattr(result.http_response(), "content", b"") or b"") or 1
+    per_row = size / max(1, total_rows)
+    target = min(partition_rows or math.inf, PARTITION_BYTES / per_row)
+    # Devices first: a chunk of devices over the whole window costs Losant the same rows as
+    # windows would, in fewer requests. Windows only when a chunk still holds too many rows.
+    average = total_rows / max(1, len(ids))
+    chunk = DEVICE_IDS_PER_CALL if average == 0 else int(target // average)
+    chunk = max(1, min(DEVICE_IDS_PER_CALL, chunk, max(1, len(ids))))
+    steps = max(1, math.ceil((end - start + 1) / step))
     chunks = [ids[at:at + chunk] for at in range(0, len(ids), chunk)] or [[]]
+    out = []
     for part in chunks:
-        for first, last in windows:
+        held = sum(rows.get(i, 0) for i in part) if part else total_rows
+        count = 1 if capped or held == 0 else max(1, min(steps, math.ceil(held / target)))
+        for first, last in _windows(start, end, step, steps, count, raw, body):
             body_part = {**base, "start": first, "end": last}
             if part:
                 body_part["deviceIds"] = part
@@ -322,6 +314,22 @@ def _series(url: str, request: Request, result: Any, raw: Any,
                                   if k in ("deviceTags", "deviceQuery")})
             out.append(Partition(url, name, (replace(request, body=body_part),)))
     return out
+
+
+def _windows(start: int, end: int, step: int, steps: int, count: int, raw: Mapping[str, Any],
+             body: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """``count`` adjacent windows over ``start..end`` (inclusive) with edges on multiples of
+    ``step`` (Losant's buckets start there), in the answer's order."""
+    width = math.ceil(steps / count) * step
+    edges = [start]
+    edge = start - start % step + width
+    while edge <= end:
+        edges.append(edge)
+        edge += width
+    windows = [(a, b - 1) for a, b in zip(edges, edges[1:] + [end + 1], strict=True)]
+    if raw.get("order", body.get("order")) == "desc":
+        windows.reverse()
+    return windows
 
 
 def _states(url: str, request: Request, raw: Any, partition_rows: int | None) -> list[Partition]:
