@@ -11,9 +11,10 @@ measurement runs in a fresh Python process, so peaks are comparable:
 * memory: losant-fluent walking 20,000 and ``--items`` devices; peak of Python allocations
   (``tracemalloc``) and peak RSS (``ru_maxrss``). Neither should grow with the number of items.
 * speed: items/s walking ``--items`` devices with losant-fluent (typed models, with and
-  without read-ahead; typed models reading a nested field of every item, which builds its
-  nested models; and plain dicts with ``iter_items(raw=True)``), a hand-written loop over
-  raw JSON with ``requests.Session``, and ``losant-rest`` 2.3.0
+  without read-ahead; typed models reading three nested fields of every item, which builds
+  their nested models; and plain dicts with ``iter_items(raw=True)``), a hand-written loop
+  over raw JSON with ``requests.Session`` (reading nothing, and reading the same three
+  nested fields), and ``losant-rest`` 2.3.0
   (``pip install losant-rest==2.3.0``); best of ``--rounds``.
 * read-ahead: the same walk of 20,000 devices with ``--latency-ms`` of server delay per page,
   once with a consumer that does nothing and once with one that waits ``--consumer-ms`` per
@@ -39,7 +40,8 @@ from _loopback import start_server  # noqa: E402
 TOKEN = "bench-token"
 ROOT = Path(__file__).resolve().parents[1]
 CHILD_TIMEOUT = 600  # seconds; every run is bounded
-MODES = ("raw", "losant-rest", "fluent", "fluent-nested", "fluent-read-ahead", "fluent-dicts")
+MODES = ("raw", "raw-nested", "losant-rest", "fluent", "fluent-nested", "fluent-read-ahead",
+         "fluent-dicts")
 
 
 def _device(number: int) -> dict[str, Any]:
@@ -114,14 +116,16 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
             for device in walk:
                 count += 1
                 if nested:  # builds the tags, attributes and connection info of the device
+                    assert device.tags[0].value is not None
+                    assert device.attributes[0].name
                     assert device.connection_info.connected is not None
-                    assert device.tags[0].key and device.attributes[0].name
                 if consumer and count % per_page == 0:
                     time.sleep(consumer)
         return count
-    if mode == "raw":
+    if mode in ("raw", "raw-nested"):
         import requests
 
+        nested = mode == "raw-nested"
         with requests.Session() as session:
             page = 0
             while True:
@@ -135,8 +139,12 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
                 )
                 response.raise_for_status()
                 body = response.json()
-                for _ in body["items"]:
+                for item in body["items"]:
                     count += 1
+                    if nested:  # the same three nested reads as fluent-nested, on dicts
+                        assert item["tags"][0]["value"] is not None
+                        assert item["attributes"][0]["name"]
+                        assert item["connectionInfo"]["connected"] is not None
                 page += 1
                 if len(body["items"]) < per_page or page * per_page >= body["totalCount"]:
                     return count
@@ -175,13 +183,14 @@ def _child(job: dict[str, Any]) -> None:
     decoding = _timed_decode() if mode == "fluent" else [0.0]
     if job["memory"]:
         tracemalloc.start()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     count = _walk(mode, job["url"], f"{items:024x}", job["per_page"], job["consumer"])
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     peak = tracemalloc.get_traced_memory()[1] if job["memory"] else 0
     rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     assert count == items, (count, items)
-    print(json.dumps({"count": count, "seconds": seconds, "peak": peak, "rss": rss_kib,
+    print(json.dumps({"count": count, "seconds": seconds, "cpu": cpu, "peak": peak, "rss": rss_kib,
                       "decoding": decoding[0]}))
 
 

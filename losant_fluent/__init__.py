@@ -21,6 +21,9 @@ from ._exceptions import (
     ConflictError,
     ForbiddenError,
     InvalidResponseError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
     LosantConnectionError,
     LosantError,
     LosantTimeoutError,
@@ -39,7 +42,8 @@ from ._node import Node, RawNode
 # pickle finds them too.
 for _error in (
     APIError, BadRequestError, BodyValidationError, ConflictError, ForbiddenError,
-    InvalidResponseError, LosantConnectionError, LosantError, LosantTimeoutError,
+    InvalidResponseError, JobError, JobFailedError, JobTimeoutError, LosantConnectionError,
+    LosantError, LosantTimeoutError,
     NotFoundError, PayloadTooLargeError, RateLimitError, RedirectError, ServerError,
     TransportError, UnauthorizedError, UnprocessableEntityError,
 ):
@@ -67,6 +71,9 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "InvalidResponseError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
     "LosantConnectionError",
     "LosantError",
     "LosantTimeoutError",

@@ -17,6 +17,7 @@ from ._async_pipeline import AsyncPipeline, AsyncTransport, HTTPXTransport
 from ._async_resources import AsyncRoot
 from ._auth import _LoginRenewal, _scrubbed
 from ._client import DEFAULT_TIMEOUT, settings
+from ._limiter import ThrottleOption
 from ._pipeline import ACCEPT_VERSION, Credentials, Options
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ class AsyncAPI(AsyncRoot):
     are awaited. Paginated verbs return an object that is awaited for the first page or
     walked item by item with ``async for``. Options as ``API``'s (``timeout``,
     ``max_retries``, ``max_retry_wait``, ``validate``, ``headers``, ``verify``,
-    ``accept_version``), plus:
+    ``accept_version``, ``throttle``: waits for room under Losant's limits are awaited),
+    plus:
 
     * ``max_connections``: the connection pool's size, which also bounds how many requests
       run at once (default 64);
@@ -69,9 +71,11 @@ class AsyncAPI(AsyncRoot):
         max_connections: int = 64,
         transport: AsyncTransport | None = None,
         accept_version: str = ACCEPT_VERSION,
+        throttle: ThrottleOption = True,
     ) -> None:
         base, credentials, options = settings(
-            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version
+            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version,
+            throttle,
         )
         if transport is None:
             transport = HTTPXTransport(client, max_connections=max_connections, verify=verify)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _catalog, _wire
+from . import _catalog, _splitting, _wire
 from ._node import Node
 
 if TYPE_CHECKING:
@@ -52,7 +52,12 @@ class AsyncNode(Node):
         )
 
     async def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
-        """Build one call and await its result."""
+        """Build one call and await its result (several, merged, when too big: _splitting)."""
+        split = _splitting.plan(endpoint_id, body, params)
+        if split is not None:
+            return await _splitting.arun(
+                self._async_pipeline, split,
+                lambda part, keywords: self._call(endpoint_id, part, keywords))
         return await self._async_pipeline.arequest(self._call(endpoint_id, body, params))
 
     def _paged(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> AsyncPaged[Any]:

@@ -18,7 +18,14 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
-from ._pagination import STYLES, Pager, _fingerprint, _nested_read, _refused_eager, page_items
+from ._pagination import (
+    STYLES,
+    Pager,
+    _nested_read,
+    _refused_eager,
+    page_items,
+    walk_guard,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -225,7 +232,7 @@ class AsyncPageWalk(AsyncIterator[W]):
         self._started = True
         self._page = first
         self._items = page_items(first)
-        self._previous_raw = _fingerprint(first)
+        self._previous_raw = walk_guard(first, self._pager.start())
         self._next = self._pager.after(first, self._pager.start())
         self._read_on()
 

@@ -256,22 +256,15 @@ class HTTPXTransport:
         ):
             raise ValueError(f"max_connections must be an int >= 1, not {max_connections!r}")
         self.owns_client = client is None
+        self._context: ssl.SSLContext | None = None
         if client is None:
             # httpcore's pool does work quadratic in its size on every request; pools of at
             # most _SHARD connections keep a 64-connection client as cheap per call as 16.
             sizes = [_SHARD] * (max_connections // _SHARD)
             if max_connections % _SHARD:
                 sizes.append(max_connections % _SHARD)
-            context = _ssl_context(verify)
-            clients = [
-                httpx.AsyncClient(
-                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-                    verify=context,
-                    follow_redirects=False,
-                    timeout=None,
-                )
-                for size in sizes
-            ]
+            self._context = _ssl_context(verify)
+            clients = self._new_clients(sizes)
         else:
             if verify is not None:
                 raise TypeError("give either client= or verify=, not both")
@@ -281,6 +274,46 @@ class HTTPXTransport:
         self._busy = [0] * len(clients)
         self.max_connections = max_connections
         self._slots: asyncio.Semaphore | None = None
+        # The event loop and process the pools belong to: another loop (a second
+        # asyncio.run) or a forked child gets new ones (see _bind).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = os.getpid()
+
+    def _new_clients(self, sizes: list[int]) -> list[httpx.AsyncClient]:
+        return [
+            httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                verify=self._context if self._context is not None else True,
+                follow_redirects=False,
+                timeout=None,
+            )
+            for size in sizes
+        ]
+
+    def _bind(self) -> asyncio.Semaphore:
+        """The slots of the running loop; new pools when the loop or the process changed.
+
+        httpx connections and asyncio primitives belong to the loop that made them: used
+        from a later loop they fail with "Event loop is closed", and a forked child would
+        share its parent's sockets. The old pools are dropped, not closed (their loop is
+        gone, or they are the parent's).
+        """
+        loop = asyncio.get_running_loop()
+        slots = self._slots
+        if slots is not None and loop is self._loop and self._pid == os.getpid():
+            return slots
+        if self._loop is not None or self._pid != os.getpid():
+            if not self.owns_client:
+                raise LosantConnectionError(
+                    "this AsyncAPI was given its own httpx.AsyncClient, which belongs to "
+                    "another event loop or process: make the client (and the AsyncAPI) "
+                    "inside the event loop that uses it"
+                )
+            self.clients = self._new_clients(self._sizes)
+            self._busy = [0] * len(self.clients)
+        self._loop, self._pid = loop, os.getpid()
+        slots = self._slots = asyncio.Semaphore(self.max_connections)
+        return slots
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -293,9 +326,7 @@ class HTTPXTransport:
     async def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
     ) -> requests.Response:
-        slots = self._slots
-        if slots is None:
-            slots = self._slots = asyncio.Semaphore(self.max_connections)
+        slots = self._bind()
         seconds = _seconds(timeout)
         async with slots:
             busy = self._busy
@@ -345,6 +376,10 @@ class HTTPXTransport:
 
     async def aclose(self) -> None:
         if self.owns_client:
+            if self._loop is not None and self._loop is not asyncio.get_running_loop():
+                self.clients = self._new_clients(self._sizes)  # the old loop's: drop them
+                self._slots = self._loop = None
+                return
             for client in self.clients:
                 await client.aclose()
 
@@ -392,10 +427,19 @@ _ASYNC_ONLY = _AsyncOnly()
 class _Shared:
     """What an ``AsyncAPI`` and its ``with_options`` copies share besides credentials."""
 
-    __slots__ = ("renew_lock",)
+    __slots__ = ("_lock", "_loop")
 
     def __init__(self) -> None:
-        self.renew_lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def renew_lock(self) -> asyncio.Lock:
+        """The renewal lock of the running event loop (a lock belongs to one loop)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
 
 
 class AsyncPipeline(Pipeline):
@@ -446,6 +490,9 @@ class AsyncPipeline(Pipeline):
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         transport = self.atransport
         while True:
+            wait = exchange.room()
+            if wait > 0:
+                await asyncio.sleep(wait)
             request = exchange.next_request()
             try:
                 response = await transport.send(request, timeout=exchange.timeout,

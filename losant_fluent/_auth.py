@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from . import _exceptions as errors
+from . import _secrets
 from ._pipeline import Pipeline, _loopback
 from ._resources import Root
 
@@ -54,7 +55,7 @@ class OAuth2Error(errors.LosantError):
 
     def __init__(self, error: str, description: str = "", status: int | None = None) -> None:
         self.error = error
-        self.description = description
+        self.description = _secrets.scrub(description)
         self.status = status
         text = f"OAuth 2.0 {error}"
         if description:
@@ -78,7 +79,7 @@ def _scrub(value: Any, secrets: Sequence[str]) -> Any:
         for secret in secrets:
             for form in sorted(_forms(secret), key=len, reverse=True):
                 if form:
-                    value = value.replace(form, _REDACTED)
+                    value = value.replace(form, _secrets.MASK)
         return value
     if isinstance(value, Mapping):
         return {key: _scrub(item, secrets) for key, item in value.items()}
@@ -187,6 +188,7 @@ def login_user(
     token_ttl: int | None = None,
 ) -> None:
     """Log in as a user (``POST /auth/user``); see :meth:`API.login_user`."""
+    _secrets.register(password)  # kept out of every error and log line from now on
     body: dict[str, Any] = {"email": email, "password": password}
     if requested_scopes is not None:
         body["requestedScopes"] = list(requested_scopes)
@@ -212,6 +214,7 @@ def login_device(
     requested_scopes: Sequence[str] | None = None,
 ) -> None:
     """Log in as a device (``POST /auth/device``); see :meth:`API.login_device`."""
+    _secrets.register(_secrets.check("key", key), _secrets.check("secret", secret))
     body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
     if token_ttl is not None:
         body["tokenTTL"] = token_ttl
@@ -363,7 +366,8 @@ class OAuth2:
         self._authorize_endpoint = authorization_url
         self.token_url = token_url
         self.redirect_uri = redirect_uri
-        self._client_secret = client_secret
+        self._client_secret = _secrets.check("client_secret", client_secret)
+        _secrets.register(client_secret, basic_user=client_id)
         self._on_token = on_token
         self._status: int | None = None
         self._token: dict[str, Any] | None = None
@@ -478,6 +482,7 @@ class OAuth2:
         access = token.get("access_token")
         if not access:
             raise OAuth2Error("invalid_token", "the token has no access_token")
+        _secrets.register(token.get("refresh_token"), token.get("id_token"))
         self._oauth.token = token
         self._token = token
         self._pipeline.credentials.install(str(access), self, None)

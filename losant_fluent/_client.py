@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._limiter import ThrottleOption, limiter_for
 from ._pipeline import ACCEPT_VERSION, Credentials, Options, Pipeline, check_url
 from ._resources import Root
 from ._transport import RequestsTransport, Transport
@@ -42,6 +43,7 @@ def settings(
     validate: bool,
     headers: Mapping[str, str] | None,
     accept_version: str,
+    throttle: ThrottleOption = True,
 ) -> tuple[str, Credentials, Options]:
     """The checked base URL, credentials and options of a new ``API`` (or ``AsyncAPI``).
 
@@ -58,6 +60,7 @@ def settings(
         validate=validate,
         headers=tuple((headers or {}).items()),
         accept_version=accept_version,
+        limiter=limiter_for(throttle),
     )
     return base, Credentials(token or None), options
 
@@ -74,6 +77,10 @@ class API(Root):
       dropped connections), waiting 0.5 s doubling to 8 s, or the server's ``Retry-After``
       up to ``max_retry_wait`` seconds (a longer ask raises at once);
     * ``validate=False`` sends request bodies without checking them against their schema;
+    * ``throttle``: wait for room under Losant's published limits before sending (default
+      ``True``; see ``losant_fluent.limits``). ``False`` turns it off; a dict by limit name
+      replaces numbers (``{"device state": {"calls": 10}}``) or drops a limit (``None``);
+      ``with_options`` copies and threads share one count;
     * ``headers``: extra headers for every request;
     * ``verify``: ``False`` or a CA bundle path, for self-signed certificates;
     * ``session``: your own ``requests.Session`` (proxies, adapters); ``pool_size``:
@@ -100,9 +107,11 @@ class API(Root):
         pool_size: int = 64,
         transport: Transport | None = None,
         accept_version: str = ACCEPT_VERSION,
+        throttle: ThrottleOption = True,
     ) -> None:
         base, credentials, options = settings(
-            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version
+            url, token, timeout, max_retries, max_retry_wait, validate, headers, accept_version,
+            throttle,
         )
         if transport is None:
             transport = RequestsTransport(session, pool_size=pool_size, verify=verify)

@@ -279,13 +279,15 @@ def _is_datetime(tp: Any) -> bool:
 def _times(pd: Any, values: Any) -> Any:
     """Losant times (ISO 8601 text, epoch milliseconds, ``{"$date": text}``) as a
     ``datetime64[ms, UTC]`` Series; a column that cannot be read as times is kept as is."""
+    listed = values if isinstance(values, list) else None  # checked faster than a Series
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     try:
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
             series.dtype
         ):
             converted = pd.to_datetime(series, unit="ms", utc=True)
-        elif all(isinstance(v, str) or _missing(v) for v in series):
+        elif all(type(v) is str or isinstance(v, str) or _missing(v)
+                 for v in (series if listed is None else listed)):
             converted = pd.to_datetime(series, utc=True, format="ISO8601")
         else:
             converted = pd.to_datetime(
@@ -324,6 +326,8 @@ def _values(pd: Any, values: list[Any]) -> Any:
     JSON's ``20`` is the reading ``20.0``), else objects. No values at all are ``float64``
     too, so that ``pd.concat`` of chunks, some empty, keeps a numeric column numeric.
     Among other values numbers are floats as well."""
+    if all(type(v) is float or type(v) is int for v in values):  # the usual case, one pass
+        return pd.Series(values, dtype="float64")
     numbers = [
         float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
         for v in values
@@ -337,7 +341,15 @@ def _values(pd: Any, values: list[Any]) -> Any:
 
 
 def _time_series(pd: Any, result: Any, progress: bool) -> Any:
-    return _time_series_frame(pd, _json(result))
+    from .models._lazy import pending_json
+
+    # The devices as the response's one decode left them (unread, so still JSON); only
+    # when they were read already (built into models) is the body decoded again.
+    devices = pending_json(result, "devices")
+    if devices is None:
+        raw = _json(result)
+        devices = raw.get("devices") if isinstance(raw, Mapping) else None
+    return _time_series_frame(pd, {"devices": devices})
 
 
 def _time_series_frame(pd: Any, raw: Any) -> Any:
@@ -347,19 +359,21 @@ def _time_series_frame(pd: Any, raw: Any) -> Any:
     names: list[Any] = []
     attributes: list[str] = []
     values: list[Any] = []
+    # One pass, a point at a time (its attributes added as whole lists): this loop is most
+    # of the cost of a big frame.
     for device_id, device in (devices or {}).items():
         device = device if isinstance(device, Mapping) else {}
         name = device.get("name")
         for point in device.get("points") or []:
-            if not isinstance(point, Mapping):
+            if type(point) is not dict and not isinstance(point, Mapping):
                 continue
-            when = point.get("time")
-            for attribute, value in (point.get("data") or {}).items():
-                times.append(when)
-                ids.append(device_id)
-                names.append(name)
-                attributes.append(attribute)
-                values.append(value)
+            data = point.get("data") or {}
+            count = len(data)
+            times += [point.get("time")] * count
+            ids += [device_id] * count
+            names += [name] * count
+            attributes += data.keys()
+            values += data.values()
     return pd.DataFrame(
         {
             "time": _times(pd, times),

@@ -26,6 +26,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import _secrets
+
 if TYPE_CHECKING:
     import requests
 
@@ -36,6 +38,9 @@ __all__ = [
     "ConflictError",
     "ForbiddenError",
     "InvalidResponseError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
     "LosantConnectionError",
     "LosantError",
     "LosantTimeoutError",
@@ -72,12 +77,19 @@ def _restore(cls: type[LosantError], message: str, state: dict[str, Any]) -> Los
 
 
 class LosantError(Exception):
-    """Base class of every error losant-fluent raises on purpose."""
+    """Base class of every error losant-fluent raises on purpose.
+
+    Its text never holds a secret the client knows (see ``_secrets``): whoever wrote it,
+    the server included, tokens and passwords read ``***``.
+    """
 
     _response: requests.Response | None = None
     _walk: _Interrupted | None = None
     #: How many times the request was sent before this error (0: never sent).
     attempts: int = 0
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*(_secrets.scrub(a) if isinstance(a, str) else a for a in args))
 
     def http_response(self) -> requests.Response | None:
         """The ``requests.Response`` behind this error, when a response came back."""
@@ -107,7 +119,9 @@ class LosantError(Exception):
         return self._walk
 
     def __reduce__(self) -> tuple[Any, ...]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_walk", "_response")}
+        # Scrubbed again: a secret may have become known after this error was made.
+        state = {k: _secrets.scrub_data(v) for k, v in self.__dict__.items()
+                 if k not in ("_walk", "_response")}
         response = self._response
         if response is not None and getattr(response, "_content_consumed", False):
             import copy
@@ -115,8 +129,9 @@ class LosantError(Exception):
             kept = copy.copy(response)
             kept.request = None  # type: ignore[assignment]  # may hold an open upload
             kept.raw = None
+            _secrets.scrub_response(kept)
             state["_response"] = kept
-        return (_restore, (type(self), str(self), state))
+        return (_restore, (type(self), _secrets.scrub(str(self)), state))
 
 
 class TransportError(LosantError):
@@ -130,6 +145,26 @@ class TransportError(LosantError):
     def __init__(self, message: str, *, may_have_been_received: bool = False) -> None:
         super().__init__(message)
         self.may_have_been_received = may_have_been_received
+
+
+class JobError(LosantError):
+    """A job Losant ran in the background did not finish well; ``job_log`` says how far it got.
+
+    ``job_log`` is the last job log read (an ``ApplicationJobLog``: ``status``,
+    ``progress``, ``error``), or ``None`` when none could be read yet.
+    """
+
+    def __init__(self, message: str, job_log: Any = None) -> None:
+        super().__init__(message)
+        self.job_log = job_log
+
+
+class JobFailedError(JobError):
+    """The job ended with status ``errored`` or ``failed``."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """The job had not finished when the ``timeout`` given to ``wait`` passed."""
 
 
 class LosantConnectionError(TransportError, ConnectionError):
@@ -150,6 +185,7 @@ class InvalidResponseError(TransportError):
 
     def __init__(self, message: str, response: requests.Response | None = None) -> None:
         super().__init__(message, may_have_been_received=True)
+        _secrets.scrub_response(response)
         self._response = response
 
 
@@ -190,18 +226,20 @@ class APIError(LosantError):
     ) -> None:
         self.status = status
         self.type = type
-        self.message = message
+        # Servers and proxies may echo the request (its Authorization header) back.
+        self.message = _secrets.scrub(message)
         self.method = method
         self.path = path
-        self.body = body
+        self.body = _secrets.scrub_data(body)
         self.attempts = attempts
+        _secrets.scrub_response(response)
         self._response = response
         header = response.headers.get("Retry-After") if response is not None else None
         self.retry_after: float | None = parse_retry_after(header)
         where = f" ({method} {path})" if method else ""
         kind = f" {type}" if type else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        flat = " ".join(str(message).split())  # one line, whatever the server sent
+        flat = " ".join(str(self.message).split())  # one line, whatever the server sent
         super().__init__(f"{status}{kind}: {flat}{where}{tries}")
 
     def __repr__(self) -> str:

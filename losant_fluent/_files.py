@@ -17,11 +17,16 @@ model methods ``file.upload_file(data)`` and ``file.download(dest)`` need nothin
 
 from __future__ import annotations
 
+import asyncio
 import os
+import stat
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
+from . import _deadline, _secrets
+from ._deadline import check_seconds
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._pipeline import Pipeline, pipeline_of
 from ._wire import MultipartBody, WireCall
@@ -29,7 +34,7 @@ from ._wire import MultipartBody, WireCall
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["FileData", "adownload", "download", "upload_fields", "upload_file"]
+__all__ = ["FileData", "adownload", "check_dest", "download", "upload_fields", "upload_file"]
 
 # bytes, a path (str or os.PathLike), or a binary file object.
 FileData = Any
@@ -71,13 +76,24 @@ def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
     if not isinstance(fields, Mapping):
         given = getattr(upload, "fields", None)
         fields = given.model_dump(by_alias=True, exclude_none=True) if given is not None else {}
-    return url, [(str(key), str(value)) for key, value in fields.items() if value is not None]
+    pairs = [(str(key), str(value)) for key, value in fields.items() if value is not None]
+    # Signatures, policies and credentials: an echoing storage host never shows them.
+    _secrets.register(*(value for key, value in pairs if _signed(key)))
+    return url, pairs
+
+
+def _signed(field: str) -> bool:
+    """Whether a signed upload's form field is a credential (not ``key`` or content type)."""
+    name = field.lower()
+    return any(word in name for word in ("signature", "policy", "credential", "token",
+                                         "secret", "security"))
 
 
 def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,
                  content_type: str | None, timeout: float | None) -> tuple[Pipeline, WireCall]:
     """The pipeline and the storage-host request of an upload (see :func:`upload_file`)."""
 
+    check_seconds("timeout", timeout)
     url, fields = upload_fields(result)
     pipeline = _pipeline(result, api)
     content: Any = data
@@ -139,17 +155,61 @@ def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: 
 
     ``dest`` is a path (an existing directory gets the file's ``name``; the file appears
     whole or not at all: it is written beside it first, then renamed) or a binary file
-    object. ``progress=True`` shows a progress bar (needs the ``data`` extra, tqdm).
+    object. A path that exists and is not a regular file or directory (a device, a FIFO)
+    is refused before anything is sent: open it yourself and pass the file object to
+    stream into it. ``progress=True`` shows a progress bar (needs the ``data`` extra, tqdm).
+
+    ``timeout`` given here bounds the whole download, body included; without it the
+    ``API``'s ``timeout`` bounds connecting and the headers, then each stall of the body
+    (a large file may take as long as it needs while it keeps coming).
     """
+    check_dest(dest)
     pipeline, call = _download_call(result, api, timeout)
+    started = time.monotonic()
     response = pipeline.send(call, stream=True, authorize=False)
+    watch = None
+    if timeout is not None:  # the rest of the deadline covers the body
+        watch = _deadline.watchdog.start(max(timeout - (time.monotonic() - started), 0.001))
+        watch.connection = getattr(response.raw, "_connection", None)
     try:
         with _Target(result, dest, response, progress) as target:
             for chunk in _chunks(response, call.path):
                 target.write(chunk)
+                if watch is not None and watch.expired:
+                    raise _late(call.path, timeout)
+            if watch is not None and watch.expired:  # shut at the deadline: cut short
+                raise _late(call.path, timeout)
             return target.written
+    except TransportError:
+        if watch is not None and watch.expired:
+            raise _late(call.path, timeout) from None
+        raise
     finally:
+        if watch is not None:
+            _deadline.watchdog.stop(watch)
         response.close()
+
+
+def check_dest(dest: Any) -> None:
+    """Refuse a download destination that exists and is not a regular file or directory."""
+    if not isinstance(dest, (str, os.PathLike)):
+        return
+    path = os.fspath(dest)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # nothing there yet: the download creates it
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise FileExistsError(
+            f"dest {path!r} exists and is not a regular file (a device, FIFO or socket); "
+            "nothing was downloaded. To stream into it, open it yourself and pass the "
+            "binary file object as dest"
+        )
+
+
+def _late(path: str, timeout: float | None) -> LosantTimeoutError:
+    return LosantTimeoutError(f"GET {path}: the download did not finish within {timeout} s",
+                              may_have_been_received=True)
 
 
 async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
@@ -160,16 +220,29 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
     The body arrives without blocking the event loop; each chunk is written to ``dest`` as
     it comes (a plain file write).
     """
+    check_dest(dest)
     pipeline, call = _download_call(result, api, timeout)
     asend = getattr(pipeline, "asend", None)
     if asend is None:
         raise TypeError("this file came through a synchronous API: use download()")
+    started = time.monotonic()
     response: requests.Response = await asend(call, stream=True, authorize=False)
-    try:
+
+    async def body() -> int:
         with _Target(result, dest, response, progress) as target:
             async for chunk in _achunks(response, call.path):
                 target.write(chunk)
             return target.written
+
+    try:
+        if timeout is None:
+            return await body()
+        from ._async_pipeline import _within
+
+        try:
+            return await _within(body(), max(timeout - (time.monotonic() - started), 0.001))
+        except asyncio.TimeoutError:
+            raise _late(call.path, timeout) from None
     finally:
         close = getattr(response.raw, "aclose", None)
         if close is not None:
@@ -183,6 +256,7 @@ def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[Pipeli
     if not isinstance(url, str) or not url:
         raise ValueError(f"this {type(result).__name__} has no url to download (is it a "
                          "completed file?)")
+    check_seconds("timeout", timeout)
     pipeline = _pipeline(result, api)
     return pipeline, WireCall(method="GET", path=urlsplit(url).path or "/", url=url,
                               timeout=timeout)

@@ -13,13 +13,20 @@ window for the time between leaving here and arriving there.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from .limits import THROTTLES, Throttle, path_value, throttle_for
+
+if TYPE_CHECKING:
+    from ._wire import WireCall
+
+log = logging.getLogger("losant_fluent")
 
 #: Seconds added to every window: requests sent a window apart may arrive closer together.
 DEFAULT_MARGIN = 0.25
@@ -139,3 +146,39 @@ def throttles_from_option(option: ThrottleOption) -> tuple[Throttle, ...]:
         if not isinstance(item, Throttle):
             raise TypeError(f"throttle: {item!r} is not a Throttle")
     return tuple(table_list)
+
+
+def limiter_for(option: ThrottleOption) -> Limiter | None:
+    """The limiter of a new ``API(throttle=option)``; ``None`` when no throttle is left."""
+    throttles = throttles_from_option(option)
+    return Limiter(throttles) if throttles else None
+
+
+def wait_before(limiter: Limiter, call: WireCall) -> float:
+    """Seconds ``call`` must wait before it is sent (its slot is taken); logged when > 0.
+
+    Every attempt takes a slot, retries too: Losant counts each request that arrives.
+    """
+    endpoint = call.endpoint
+    if endpoint is None or call.url is not None:
+        return 0.0
+    reservation = limiter.reserve(endpoint.id, endpoint.path, call.path)
+    if reservation is None or reservation.delay <= 0:
+        return 0.0
+    log.info("%s %s: %s", call.method, call.path, reservation.describe())
+    return reservation.delay
+
+
+def wait_after_429(limiter: Limiter, call: WireCall) -> float | None:
+    """Seconds to wait after a 429 without ``Retry-After``: the limit's window, or ``None``.
+
+    ``None`` for a call no published limit covers (the caller backs off as usual).
+    """
+    endpoint = call.endpoint
+    if endpoint is None or call.url is not None:
+        return None
+    wait = limiter.refused(endpoint.id, endpoint.path, call.path)
+    if wait is not None:
+        log.debug("%s %s: 429 without Retry-After; waiting the limit's window (%.2f s)",
+                 call.method, call.path, wait)
+    return wait

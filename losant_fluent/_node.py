@@ -12,7 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from . import _catalog, _wire
+from . import _catalog, _splitting, _wire
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -111,7 +111,19 @@ class Node:
         return RawNode(self._pipeline, path)
 
     def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
-        """Build one call of a catalog endpoint and have the pipeline send it."""
+        """Build one call of a catalog endpoint and have the pipeline send it.
+
+        A query Losant would refuse as too big goes as several calls, merged (see
+        ``_splitting``).
+        """
+        split = _splitting.plan(endpoint_id, body, params)
+        if split is not None:
+            return _splitting.run(self._pipeline, split,
+                                  lambda part, keywords: self._call(endpoint_id, part, keywords))
+        return self._pipeline.request(self._call(endpoint_id, body, params))
+
+    def _call(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> _wire.WireCall:
+        """The checked, encoded call of a catalog endpoint (nothing sent yet)."""
         endpoint = _catalog.endpoint(endpoint_id)
         options = dict(params)
         timeout = options.pop("timeout", None)
@@ -125,7 +137,7 @@ class Node:
             validate=pipeline.options.validate if validate is None else bool(validate),
             timeout=timeout,
         )
-        return pipeline.request(call)
+        return call
 
 
 def missing_attribute(node: Node, name: str) -> str:

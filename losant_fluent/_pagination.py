@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ._exceptions import InvalidResponseError, LosantError
+from ._seen import Seen, fingerprint
 from ._values import query_text
 
 if TYPE_CHECKING:
@@ -88,15 +89,26 @@ def page_items(page: Any) -> list[Any]:
     return items if isinstance(items, list) else []
 
 
-def _fingerprint(page: Any) -> tuple[Any, ...] | None:
-    """What tells two pages apart cheaply: their size and first and last item ids."""
-    items = page_items(page)
-    if not items:
-        return None
-    first, last = read(items[0], "id"), read(items[-1], "id")
-    if first is None and last is None:
-        return None
-    return (len(items), first, last)
+def _fingerprint(page: Any) -> int | None:
+    """What tells two pages apart cheaply: a digest of their item ids (see ``_seen``)."""
+    return fingerprint(page_items(page), read, lambda: _raw_items(page))
+
+
+def _raw_items(page: Any) -> Any:
+    """A page's items as the API sent them (for items without ids)."""
+    if isinstance(page, Mapping):
+        return page.get("items")
+    raw_json = getattr(page, "raw_json", None)
+    decoded = raw_json() if raw_json is not None else None
+    return decoded.get("items") if isinstance(decoded, Mapping) else repr(page_items(page))
+
+
+def walk_guard(first: Any, start: Mapping[str, Any]) -> Seen:
+    """The cycle guard of a walk starting with the page ``first``, asked for at ``start``."""
+    seen = Seen()
+    seen.add_page(_fingerprint(first))
+    seen.add_position(start)
+    return seen
 
 
 class Pager:
@@ -196,18 +208,26 @@ class Pager:
         return following
 
     def follow(
-        self, page: Any, position: Mapping[str, Any], previous: tuple[Any, ...] | None
-    ) -> tuple[dict[str, Any] | None, tuple[Any, ...] | None]:
+        self, page: Any, position: Mapping[str, Any], seen: Seen
+    ) -> tuple[dict[str, Any] | None, Seen]:
         """Check a newly fetched page and say where the one after it starts.
 
-        ``previous`` is the fingerprint of the page before; the page's own is returned with
-        the next position. Raises ``InvalidResponseError`` for a page that repeats the one
-        before it (or contradicts the walk: see :meth:`after`).
+        ``seen`` (see :func:`walk_guard`) holds every page and position of the walk so far;
+        it is returned with the next position. Raises ``InvalidResponseError`` for a page
+        that repeats any earlier page, a next position already asked for (a cursor that
+        comes back), or a page that contradicts the walk (see :meth:`after`).
         """
         fingerprint = _fingerprint(page)
-        if fingerprint is not None and fingerprint == previous:
-            raise self._invalid(page, f"the page at {dict(position)} repeats the page before it")
-        return self.after(page, position), fingerprint
+        if seen.page_seen(fingerprint):
+            raise self._invalid(page, f"the page at {dict(position)} repeats an earlier page "
+                                "of this walk")
+        following = self.after(page, position)
+        if following is not None and seen.position_seen(following):
+            raise self._invalid(page, f"the next position {following} was already asked for "
+                                "in this walk (the pages loop)")
+        seen.add_page(fingerprint)
+        seen.add_position(following)
+        return following, seen
 
     def _moved(self, position: Mapping[str, Any]) -> WireCall:
         call = self.call
@@ -366,10 +386,10 @@ class PageWalk(Iterator[Any]):
         self._fast_end = 0
         self._eager = False  # build the next page's nested objects with it (see _advance)
         self._eager_refused = False
-        self._previous = _fingerprint(first)
         self.failed_page_number: int | None = None
         self.failed_position: dict[str, Any] | None = None
         self._next = pager.after(first, pager.start()) if pager is not None else None
+        self._previous = walk_guard(first, pager.start() if pager is not None else {})
 
     def __repr__(self) -> str:
         what = "pages" if self._pages else "items"

@@ -26,10 +26,12 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
+from . import _fork, _secrets
+from ._deadline import check_seconds
 from ._exceptions import (
     InvalidResponseError,
     LosantTimeoutError,
@@ -43,6 +45,7 @@ from ._values import loads
 if TYPE_CHECKING:
     import requests
 
+    from ._limiter import Limiter
     from ._wire import WireCall
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("losant_fluent")
+log.addFilter(_secrets.LogFilter())  # no secret in a log line, whoever wrote its text
 
 ACCEPT_VERSION = "^1.31.0"
 INITIAL_RETRY_DELAY = 0.5
@@ -76,17 +80,19 @@ class Options:
     validate: bool = True
     headers: tuple[tuple[str, str], ...] = ()
     accept_version: str = ACCEPT_VERSION
+    # Room under Losant's throttles (``API(throttle=...)``); one object, so ``with_options``
+    # copies and threads share its count.
+    limiter: Limiter | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.timeout is not None and not self.timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds or None, not "
-                             f"{self.timeout!r}")
+        check_seconds("timeout", self.timeout)  # finite and > 0: inf overflows sockets
         if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or (
             self.max_retries < 0
         ):
             raise ValueError(f"max_retries must be an int >= 0, not {self.max_retries!r}")
-        if not self.max_retry_wait >= 0:
-            raise ValueError(f"max_retry_wait must be >= 0 seconds, not {self.max_retry_wait!r}")
+        check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
+        for name, value in self.headers:
+            check_header(name, value)
 
 
 class Renewal(Protocol):
@@ -104,7 +110,7 @@ class Renewal(Protocol):
 class Credentials:
     """The token an ``API`` sends and how to renew it; shared with its ``with_options`` copies."""
 
-    __slots__ = ("token", "renewal", "login_result", "lock", "warned")
+    __slots__ = ("token", "renewal", "login_result", "lock", "warned", "__weakref__")
 
     def __init__(self, token: str | None = None) -> None:
         self.token = check_token(token)
@@ -112,6 +118,11 @@ class Credentials:
         self.login_result: Any = None
         self.lock = threading.RLock()
         self.warned = False
+        _fork.register(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (another thread of the parent may hold this one)."""
+        self.lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"<Credentials token={'set' if self.token else 'none'}>"
@@ -185,7 +196,28 @@ def check_token(token: str | None) -> str | None:
             "token must be the token alone, without the 'Bearer ' prefix "
             "(the client adds the Authorization header itself)"
         )
+    if any(c.isspace() or c == "\0" for c in token):
+        raise ValueError("token has whitespace or a line break in it (pasted from a file?); "
+                         "give token.strip() (the value is not shown)")
+    _secrets.register(token)
     return token
+
+
+# Header names whose values are credentials: kept out of errors and logs (see ``_secrets``).
+_SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "password", "session")
+
+
+def check_header(name: str, value: str) -> None:
+    """Refuse an extra header that cannot be sent, naming it and never its value."""
+    if not isinstance(name, str) or not isinstance(value, str):
+        raise TypeError(f"headers must map str to str (header {name!r})")
+    if not name or any(c in name for c in ":\r\n\0 \t"):
+        raise ValueError(f"headers: {name!r} is not a valid header name")
+    if value != value.strip() or any(c in value for c in "\r\n\0"):
+        raise ValueError(f"headers: the value of {name!r} has whitespace around it or a line "
+                         "break in it (the value is not shown)")
+    if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
+        _secrets.register(value)
 
 
 def should_retry(method: str, *, status: int | None = None,
@@ -246,6 +278,15 @@ class Exchange:
         self._token: str | None = None
         self._started = 0.0
 
+    def room(self) -> float:
+        """Seconds to wait before the next attempt for room under Losant's throttles."""
+        limiter = self.pipeline.options.limiter
+        if limiter is None:
+            return 0.0
+        from ._limiter import wait_before
+
+        return wait_before(limiter, self.call)
+
     def next_request(self) -> HTTPRequest:
         """The request of the next attempt, with the token current now."""
         self.attempts += 1
@@ -301,6 +342,12 @@ class Exchange:
     def _retry_wait(self, response: Any) -> float | None:
         """Seconds to wait before retrying, or ``None`` when the server asks for too long."""
         after = parse_retry_after(response.headers.get("Retry-After"))
+        limiter = self.pipeline.options.limiter
+        if after is None and response.status_code == 429 and limiter is not None:
+            # Losant sends no Retry-After: the published limit's window says how long.
+            from ._limiter import wait_after_429
+
+            after = wait_after_429(limiter, self.call)
         if after is None:
             return backoff(self.attempts)
         return after if after <= self.pipeline.options.max_retry_wait else None
@@ -373,6 +420,9 @@ class Pipeline:
         """
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         while True:
+            wait = exchange.room()
+            if wait > 0:
+                time.sleep(wait)
             request = exchange.next_request()
             try:
                 response = self.transport.send(request, timeout=exchange.timeout, stream=stream)
@@ -431,6 +481,8 @@ class Pipeline:
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
         _attach_pipeline(result, self)
+        if getattr(type(result), "__losant_needs_path__", False):  # a job: its application
+            _keep_path(result, call.path)
         items = getattr(result, "items", None) if "items" in type(result).model_fields else None
         if isinstance(items, list) and items and getattr(
             type(items[0]), "__losant_needs_pipeline__", False
@@ -468,6 +520,7 @@ class Pipeline:
 
 
 _PIPELINE_KEY = "_losant_pipeline"
+_PATH_KEY = "_losant_path"
 
 
 def _no_pipeline() -> None:
@@ -489,6 +542,19 @@ def pipeline_of(result: Any) -> Pipeline | None:
     private = getattr(result, "__pydantic_private__", None)
     found = private.get(_PIPELINE_KEY) if isinstance(private, dict) else None
     return found if isinstance(found, Pipeline) else None
+
+
+def _keep_path(result: Any, path: str) -> None:
+    private = getattr(result, "__pydantic_private__", None)
+    if isinstance(private, dict):  # _attach_pipeline made it
+        private[_PATH_KEY] = path
+
+
+def path_of(result: Any) -> str | None:
+    """The path of the call a result answered (kept for results that name a job)."""
+    private = getattr(result, "__pydantic_private__", None)
+    found = private.get(_PATH_KEY) if isinstance(private, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def _not_json(call: WireCall, response: requests.Response, exc: ValueError

@@ -10,10 +10,21 @@ commands, where a later chunk failing would leave the earlier ones done) are not
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from .limits import DEVICE_IDS_PER_CALL
+from .limits import DEVICE_IDS_PER_CALL, STATES_PER_CALL
+
+if TYPE_CHECKING:
+    import requests
+
+    from ._pipeline import Pipeline
+    from ._wire import WireCall
+
+log = logging.getLogger("losant_fluent")
 
 #: Queries whose answers are keyed by device id, by where that map sits in the answer:
 #: ``"devices"`` for ``{"devices": {id: ...}, ...}``, ``""`` for ``{id: ...}``.
@@ -58,3 +69,384 @@ def merge_device_answers(endpoint_id: str, answers: Sequence[Any]) -> Any:
     for answer in answers:
         devices.update(answer.get(where) or {})
     return {**answers[0], where: devices}
+
+
+# -- the flow: parts to send, answers merged (one for API, one for AsyncAPI drive it) -----------
+
+#: Calls with a ``deviceIds`` cap that are *not* split, and why (said instead of splitting).
+NOT_SPLIT: dict[str, str] = {
+    "data.export": "the parts would be separate export jobs writing separate files",
+    "devices.export": "the parts would be separate export jobs writing separate files",
+    "devices.patch": "a bulk change is not split: a later part failing would leave the "
+                     "earlier ones done",
+    "devices.sendCommand": "a bulk command is not split: a later part failing would leave "
+                           "the earlier devices commanded",
+}
+#: Halvings of one time window before a too-large answer is given up on.
+MAX_HALVINGS = 16
+DAY_MS = 86_400_000
+DEFAULT_RESOLUTION_MS = 60_000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def too_large(error: BaseException) -> bool:
+    """Whether ``error`` is Losant refusing an answer over its size cap."""
+    status = getattr(error, "status", None)
+    message = str(getattr(error, "message", "") or "")
+    return status in (400, 413) and "too large" in message.lower()
+
+
+class Part:
+    """One call of a split: its body and keywords, and where its answer goes."""
+
+    __slots__ = ("body", "params", "chunk", "window", "halvings")
+
+    def __init__(self, body: Any, params: dict[str, Any], chunk: int = 0,
+                 window: tuple[int, int] | None = None, halvings: int = 0) -> None:
+        self.body, self.params, self.chunk = body, params, chunk
+        self.window, self.halvings = window, halvings
+
+
+class Plan:
+    """The parts of one split call, in the order they are sent, and their merged answer.
+
+    No I/O: a driver takes :meth:`next` parts, sends each and hands the decoded JSON to
+    :meth:`got`, or a refusal to :meth:`refused`; :meth:`merged` is the answer as if
+    asked in one call.
+    """
+
+    def __init__(self, endpoint_id: str, parts: list[Part]) -> None:
+        self.endpoint_id = endpoint_id
+        self._todo = list(parts)
+        self._answers: list[tuple[Part, Any]] = []
+
+    def next(self) -> Part | None:
+        """The next part to send, or ``None`` when every part was answered."""
+        return self._todo.pop(0) if self._todo else None
+
+    def got(self, part: Part, answer: Any) -> None:
+        """``part`` was answered with ``answer`` (decoded JSON)."""
+        self._answers.append((part, answer))
+
+    def refused(self, part: Part, error: BaseException) -> bool:
+        """``True`` when a refusal is cured by asking in smaller parts (queued at once)."""
+        return False
+
+    def merged(self) -> Any:
+        """One answer from every part's."""
+        raise NotImplementedError
+
+
+class DevicePlan(Plan):
+    """Chunks of at most 1,000 ``deviceIds``; answers merged by device id (see module doc)."""
+
+    def merged(self) -> Any:
+        return merge_device_answers(self.endpoint_id, [a for _, a in self._answers])
+
+
+class TimeSeriesPlan(Plan):
+    """Time-series queries: device chunks, and a window halved when its answer is too large.
+
+    Halves meet at a multiple of the resolution (Losant's buckets start there), so no
+    bucket is cut in two; raw points (aggregation ``NONE``) meet at a millisecond, the
+    first half ending one millisecond before the second starts: windows are inclusive at
+    both ends, so no point is asked for twice or left out.
+    """
+
+    def refused(self, part: Part, error: BaseException) -> bool:
+        if not too_large(error) or part.halvings >= MAX_HALVINGS:
+            return False
+        body = dict(part.body)
+        start, end = part.window or _absolute_window(body)
+        step = 1 if _aggregation(body) == "NONE" else _resolution(body)
+        middle = (start + (end - start) // 2) // step * step
+        if middle <= start:
+            middle = start + step
+        if middle > end:
+            return False        # one bucket (or one millisecond): nothing left to halve
+        halves = []
+        for window in ((start, middle - 1), (middle, end)):
+            half = {k: v for k, v in body.items() if k != "duration"}
+            half["start"], half["end"] = window
+            halves.append(Part(half, part.params, part.chunk, window, part.halvings + 1))
+        log.info("time-series query: the answer for %d..%d is over Losant's size cap; asking "
+                 "in two halves", start, end)
+        self._todo[:0] = halves
+        return True
+
+    def merged(self) -> Any:
+        chunks: dict[int, list[tuple[Part, Any]]] = {}
+        for part, answer in self._answers:
+            chunks.setdefault(part.chunk, []).append((part, answer))
+        per_chunk = [merge_time_answers(_ordered(pieces), _limit(pieces))
+                     for _, pieces in sorted(chunks.items())]
+        if len(per_chunk) == 1:
+            return per_chunk[0]
+        return merge_device_answers(self.endpoint_id, per_chunk)
+
+
+def _ordered(pieces: list[tuple[Part, Any]]) -> list[Any]:
+    """Answers of one device chunk in time order (``order: desc``: newest first)."""
+    if len(pieces) == 1:
+        return [pieces[0][1]]
+    descending = pieces[0][0].body.get("order") == "desc"
+    ordered = sorted(pieces, key=lambda piece: (piece[0].window or (0, 0))[0],
+                     reverse=descending)
+    return [answer for _, answer in ordered]
+
+
+def _limit(pieces: list[tuple[Part, Any]]) -> int | None:
+    """The most points per device one call would have answered: raw queries only."""
+    body = pieces[0][0].body
+    if _aggregation(body) != "NONE":
+        return None
+    limit = body.get("limit", pieces[0][1].get("limit"))   # asked, else Losant's default
+    return int(limit) if isinstance(limit, (int, float)) and not isinstance(limit, bool) \
+        else None
+
+
+def merge_time_answers(answers: list[Any], limit: int | None = None) -> Any:
+    """One time-series answer from answers over consecutive windows, in answer order.
+
+    Points are joined per device; a point equal to the one just before it across a seam
+    is kept once. ``start`` comes from the first window's answer and ``end`` from the
+    last (for ``order: desc`` the other way round), ``limit`` is applied again.
+    """
+    if len(answers) == 1:
+        return answers[0]
+    first = answers[0]
+    devices: dict[str, Any] = {}
+    for answer in answers:
+        for device_id, entry in (answer.get("devices") or {}).items():
+            kept = devices.get(device_id)
+            if kept is None:
+                devices[device_id] = {**entry, "points": list(entry.get("points") or [])}
+                continue
+            points = entry.get("points") or []
+            if points and kept["points"] and kept["points"][-1] == points[0]:
+                points = points[1:]
+            kept["points"].extend(points)
+    if limit is not None:
+        for entry in devices.values():
+            del entry["points"][limit:]
+    times = sorted((a.get("start"), a.get("end")) for a in answers if a.get("start"))
+    merged = {**first, "devices": devices}
+    if times:
+        merged["start"], merged["end"] = times[0][0], max(t[1] for t in times)
+    return merged
+
+
+def _aggregation(body: Mapping[str, Any]) -> str:
+    aggregation = body.get("aggregation", "MEAN")
+    kind = aggregation.get("type") if isinstance(aggregation, Mapping) else aggregation
+    return str(kind)
+
+
+def _resolution(body: Mapping[str, Any]) -> int:
+    resolution = body.get("resolution")
+    return int(resolution) if isinstance(resolution, (int, float)) and resolution >= 1 \
+        else DEFAULT_RESOLUTION_MS
+
+
+def _absolute_window(body: Mapping[str, Any]) -> tuple[int, int]:
+    """``start``/``end`` in epoch ms, as Losant reads them (zero or negative: from now;
+    ``end`` defaults to now, ``start`` to ``end - duration``, a day by default)."""
+    now = _now_ms()
+
+    def absolute(value: Any) -> int:
+        number = int(value)
+        return now + number if number <= 0 else number
+
+    end = absolute(body.get("end", 0))
+    if "start" in body:
+        return absolute(body["start"]), end
+    return end - int(body.get("duration", DAY_MS)), end
+
+
+def plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Plan | None:
+    """The split of a call, or ``None`` when it goes as one call.
+
+    Raises ``ValueError`` for a call over the ``deviceIds`` cap that must not be split
+    (``NOT_SPLIT`` says why). Every time-series query gets a plan: its answer may turn out
+    too large, which only Losant can tell.
+    """
+    if endpoint_id in NOT_SPLIT and isinstance(body, Mapping):
+        ids = body.get("deviceIds")
+        if isinstance(ids, Sequence) and not isinstance(ids, str) and (
+            len(ids) > DEVICE_IDS_PER_CALL
+        ):
+            raise ValueError(
+                f"{endpoint_id}: deviceIds holds {len(ids)} ids, Losant takes at most "
+                f"{DEVICE_IDS_PER_CALL} per call, and the client does not split this call: "
+                f"{NOT_SPLIT[endpoint_id]}. Select the devices with deviceQuery or "
+                "deviceTags instead, or send the parts yourself")
+    if endpoint_id == "device.getState":
+        return state_plan(params)
+    if endpoint_id not in SPLIT_BY_DEVICE:
+        return None
+    as_dict = _as_dict(body)
+    chunks = device_chunks(endpoint_id, as_dict) if as_dict is not None else None
+    given = dict(params)
+    if endpoint_id == "data.timeSeriesQuery" and as_dict is not None:
+        bodies = chunks if chunks is not None else [as_dict]
+        return TimeSeriesPlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(bodies)])
+    if chunks is None:
+        return None
+    return DevicePlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(chunks)])
+
+
+def _as_dict(body: Any) -> dict[str, Any] | None:
+    """A query body as plain JSON data (a model is dumped by its API names), or ``None``."""
+    if isinstance(body, Mapping):
+        return dict(body)
+    dump = getattr(body, "model_dump", None)
+    if callable(dump):
+        dumped = dump(mode="json", by_alias=True, exclude_none=True)
+        return dumped if isinstance(dumped, dict) else None
+    return None
+
+
+# -- state history: more than 100 states stepped through -------------------------------------
+
+
+class StatePlan(Plan):
+    """``device.getState`` with ``limit`` over 100: the newest states, 100 at a time.
+
+    Each step asks for the states up to (and including) the time of the oldest one seen,
+    newest first, and drops those it already has at that very millisecond: no state is
+    lost or repeated where steps meet. The answer comes in the order asked for.
+    """
+
+    def __init__(self, params: dict[str, Any], wanted: int) -> None:
+        self._wanted = wanted
+        self._direction = str(params.get("sortDirection", "desc"))
+        self._base = {**params, "sortDirection": "desc"}
+        self._states: list[Any] = []
+        self._end: Any = params.get("end")
+        self._done = False
+        super().__init__("device.getState", [self._step()])
+
+    def _step(self) -> Part:
+        # the states already held at the step's end come again: ask for them on top
+        boundary = self._states[-1].get("time") if self._states else None
+        again = sum(1 for s in self._states if s.get("time") == boundary) if boundary else 0
+        left = min(self._wanted - len(self._states) + again, STATES_PER_CALL)
+        params = {**self._base, "limit": left}
+        if self._end is not None:
+            params["end"] = self._end
+        return Part(None, params)
+
+    def got(self, part: Part, answer: Any) -> None:
+        page = list(answer or [])
+        asked = int(part.params["limit"])
+        if self._states and page:
+            boundary = self._states[-1].get("time")
+            already = sum(1 for s in self._states if s.get("time") == boundary)
+            at_boundary = [s for s in page if s.get("time") == boundary]
+            page = [s for s in page if s.get("time") != boundary] + at_boundary[already:]
+            page.sort(key=lambda s: str(s.get("time")), reverse=True)
+        self._states.extend(page)
+        if len(answer or []) < asked or len(self._states) >= self._wanted or not page:
+            return
+        oldest = self._states[-1].get("time")
+        parsed = _epoch_ms(oldest)
+        if parsed is None:
+            return
+        self._end = parsed
+        self._todo.append(self._step())
+
+    def merged(self) -> Any:
+        states = self._states[: self._wanted]
+        return states if self._direction == "desc" else list(reversed(states))
+
+
+def _epoch_ms(value: Any) -> int | None:
+    """A state's ``time`` (ISO string, epoch ms or ``{"$date": ...}``) in epoch ms."""
+    if isinstance(value, Mapping):
+        value = value.get("$date")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str):
+        text = value.replace("Z", "+0000")
+        for form in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+            try:
+                return int(datetime.strptime(text, form).timestamp() * 1000)
+            except ValueError:
+                continue
+    return None
+
+
+def state_plan(params: Mapping[str, Any]) -> StatePlan | None:
+    """The steps of a state history over ``STATES_PER_CALL``, or ``None`` for one call."""
+    limit = params.get("limit")
+    try:
+        wanted = int(limit) if limit is not None and not isinstance(limit, bool) else 0
+    except (TypeError, ValueError):
+        return None                       # the usual checks name the bad value
+    if wanted <= STATES_PER_CALL:
+        return None
+    given = dict(params)
+    if "duration" in given and "start" not in given:
+        # the window must not move as each step's end does: fix its start now
+        end = _epoch_ms(given.get("end")) if given.get("end") is not None else _now_ms()
+        given["start"] = (end or _now_ms()) - int(given.pop("duration"))
+    return StatePlan(given, wanted)
+
+
+# -- drivers ----------------------------------------------------------------------------------
+
+
+def _answer(pipeline: Pipeline, call: WireCall, response: requests.Response,
+            merged: Any) -> Any:
+    """The merged answer decoded as the endpoint's model (the last part's response, its
+    body replaced), so it is the type one call would have given."""
+    import copy
+
+    from ._values import dumps
+
+    whole = copy.copy(response)
+    whole._content = dumps(merged)  # noqa: SLF001 - a response of our own making
+    return pipeline.decode(call, whole)
+
+
+def run(pipeline: Pipeline, split: Plan, encode: Callable[[Any, dict[str, Any]], WireCall]
+        ) -> Any:
+    """Send every part of ``split`` through ``pipeline``; return the merged result."""
+    from ._exceptions import APIError
+
+    last: tuple[WireCall, requests.Response] | None = None
+    while (part := split.next()) is not None:
+        call = encode(part.body, part.params)
+        try:
+            response = pipeline.send(call)
+        except APIError as error:
+            if split.refused(part, error):
+                continue
+            raise
+        split.got(part, pipeline.decode_json(call, response))
+        last = call, response
+    assert last is not None
+    return _answer(pipeline, *last, split.merged())
+
+
+async def arun(pipeline: Any, split: Plan, encode: Callable[[Any, dict[str, Any]], WireCall]
+               ) -> Any:
+    """:func:`run` through an ``AsyncAPI``'s pipeline, awaited."""
+    from ._exceptions import APIError
+
+    last: tuple[WireCall, requests.Response] | None = None
+    while (part := split.next()) is not None:
+        call = encode(part.body, part.params)
+        try:
+            response = await pipeline.asend(call)
+        except APIError as error:
+            if split.refused(part, error):
+                continue
+            raise
+        split.got(part, pipeline.decode_json(call, response))
+        last = call, response
+    assert last is not None
+    return _answer(pipeline, *last, split.merged())

@@ -8,35 +8,31 @@ with their error), sending ``Last-Event-ID`` with the last id seen and waiting t
 ``max_retries`` consecutive reconnections (the ``API`` option) that brought nothing back,
 not even a keep-alive comment. ``close()``, from any thread, ends the iteration at once.
 
-The parser is ours, written to the WHATWG HTML rules for ``text/event-stream``: LF, CR and
-CRLF line ends (also split between reads), a leading byte-order mark, multi-line ``data``,
-``id`` (kept across events, never with a NUL), ``retry`` (digits only), comments (the
-servers' keep-alives) skipped, blocks without ``data`` not dispatched, and a last block
-that the stream ends before its blank line discarded. See ``docs/streams.md`` for why no
-SSE library is used.
+The parser is ours (``_sse.py``: linear in the bytes received, events capped at
+``max_event_size``, ids that could not be sent back dropped with a warning). See
+``docs/streams.md`` for why no SSE library is used.
+
+``timeout`` (the ``API`` option) bounds connecting and the answer's headers as one
+deadline, then each silence of the stream: a stream quiet for longer reconnects.
 """
 
 from __future__ import annotations
 
-import codecs
-import json
 import logging
-import re
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ._exceptions import (
-    InvalidResponseError,
     LosantConnectionError,
     LosantTimeoutError,
     RateLimitError,
     ServerError,
     TransportError,
 )
+from ._sse import EVENT_SCHEMAS, EventParser, ServerSentEvent
 
 if TYPE_CHECKING:
     import requests
@@ -49,145 +45,8 @@ __all__ = ["EVENT_SCHEMAS", "EventParser", "EventStream", "ServerSentEvent"]
 
 log = logging.getLogger("losant_fluent")
 
-# What each event of Losant's streams carries (``sseEvents`` in the API reference).
-EVENT_SCHEMAS = {
-    "deviceState": "deviceState",  # device stateStream
-    "deviceCommand": "deviceCommand",  # device commandStream
-    "mqttMessage": "mqttPublishBody",  # application mqttSubscriptionStream: topic, message
-}
 DEFAULT_RETRY = 1.0  # seconds before reconnecting, until the server sends ``retry:``
 _READ_SIZE = 65536
-_LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-@dataclass(frozen=True)
-class ServerSentEvent:
-    """One event: its ``event`` name, raw ``data`` text, ``id``, and ``value`` (typed).
-
-    ``id`` is the stream's last event id when the event was dispatched (the ``id:`` of this
-    event or of an earlier one; ``None`` when none was given). ``value`` is the model the
-    API documents for the event (``DeviceState``, ``DeviceCommand``, ``MqttPublishBody``
-    with ``topic`` and ``message``), or the decoded JSON of other events.
-    """
-
-    event: str
-    data: str
-    id: str | None = None
-
-    def json(self) -> Any:
-        """The event's data decoded as JSON."""
-        return json.loads(self.data)
-
-    @property
-    def schema(self) -> str | None:
-        """The name of the API schema of this event's data, if the API documents one."""
-        return EVENT_SCHEMAS.get(self.event)
-
-    @cached_property
-    def value(self) -> Any:
-        """The event's data as its model (see the class docstring).
-
-        Events the API does not document give their decoded JSON, or their text when it
-        is not JSON.
-        """
-        if self.schema is None:
-            try:
-                return self.json()
-            except ValueError:
-                return self.data
-        try:
-            decoded = self.json()
-        except ValueError:
-            raise InvalidResponseError(
-                f"a {self.event!r} event whose data is not JSON ({len(self.data)} characters)"
-            ) from None
-        from .models._registry import parse_response
-
-        return parse_response(self.schema, decoded, None)
-
-
-@dataclass
-class EventParser:
-    """Incremental ``text/event-stream`` parser: ``feed(bytes)`` gives the events completed.
-
-    ``last_event_id`` and ``retry`` (seconds, or ``None`` until the server sets it) belong
-    to the stream and survive :meth:`restart` (a new connection); everything else is
-    per connection. ``comments`` counts comment lines (keep-alives).
-    """
-
-    last_event_id: str = ""
-    retry: float | None = None
-    comments: int = 0
-    _id_buffer: str = ""
-    _event: str = ""
-    _data: list[str] = field(default_factory=list)
-    _text: str = ""
-    _skip_lf: bool = False
-    _start: bool = True
-    _decoder: codecs.IncrementalDecoder = field(
-        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
-    )
-
-    def restart(self) -> None:
-        """A new connection: drop the half-read event, expect a new byte-order mark."""
-        self._id_buffer = self.last_event_id
-        self._event, self._data, self._text = "", [], ""
-        self._skip_lf, self._start = False, True
-        self._decoder.reset()
-
-    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        """Parse the next bytes of the stream; return the events they complete."""
-        text = self._decoder.decode(chunk)
-        if not text:
-            return []
-        if self._start:
-            self._start = False
-            if text.startswith("\ufeff"):
-                text = text[1:]
-        if self._skip_lf and text:
-            self._skip_lf = False
-            if text.startswith("\n"):  # the LF of a CRLF split between two reads
-                text = text[1:]
-        buffer = self._text + text
-        events: list[ServerSentEvent] = []
-        position = 0
-        for match in _LINE_END.finditer(buffer):
-            event = self._line(buffer[position:match.start()])
-            position = match.end()
-            if event is not None:
-                events.append(event)
-        self._text = buffer[position:]
-        self._skip_lf = buffer.endswith("\r")
-        return events
-
-    def _line(self, line: str) -> ServerSentEvent | None:
-        if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            self.comments += 1
-            return None
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "event":
-            self._event = value
-        elif name == "data":
-            self._data.append(value)
-        elif name == "id":
-            if "\0" not in value:
-                self._id_buffer = value
-        elif name == "retry":
-            if value and value.isascii() and value.isdigit():
-                self.retry = int(value) / 1000.0
-        return None
-
-    def _dispatch(self) -> ServerSentEvent | None:
-        self.last_event_id = self._id_buffer
-        data, event = self._data, self._event
-        self._data, self._event = [], ""
-        if not data:
-            return None
-        return ServerSentEvent(event or "message", "\n".join(data), self.last_event_id or None)
 
 
 def gave_up(call: WireCall, failures: int, error: Exception | None) -> Exception:
@@ -211,6 +70,17 @@ class ResumeState:
     """What a stream resumes from after a drop, read from its parser (sync and async alike)."""
 
     _parser: EventParser
+
+    @property
+    def max_event_size(self) -> int:
+        """The largest event read, in bytes (16 MiB by default); a larger one raises."""
+        return self._parser.max_event_size
+
+    @max_event_size.setter
+    def max_event_size(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"max_event_size must be an int >= 1 (bytes), not {size!r}")
+        self._parser.max_event_size = size
 
     @property
     def last_event_id(self) -> str | None:

@@ -26,6 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from . import _deadline, _fork
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 
 __all__ = ["HTTPRequest", "RequestsTransport", "Transport", "WSGITransport"]
@@ -99,31 +100,52 @@ class RequestsTransport:
         if verify is not None:
             session.verify = verify
         self.session = session
+        _deadline.watch_session(session)  # pools that tell the deadline watchdog their sockets
+        _fork.register(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: new pools, so parent and child never share a socket."""
+        _deadline.fresh_pools(self.session)
 
     def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
     ) -> requests.Response:
         session = self.session
         deadline = None if timeout is None else time.monotonic() + timeout
-        prepared = session.prepare_request(
-            requests.Request(
-                request.method, request.url, headers=dict(request.headers), data=request.body
+        try:
+            prepared = session.prepare_request(
+                requests.Request(
+                    request.method, request.url, headers=dict(request.headers),
+                    data=request.body,
+                )
             )
-        )
+        except requests.exceptions.InvalidHeader:  # its message would show the value
+            names = [n for n, v in request.headers if v != v.strip() or "\n" in v or "\r" in v]
+            raise ValueError(f"{_describe(request)}: the header {', '.join(names) or '?'} has "
+                             "whitespace around it or a line break in it; nothing was sent "
+                             "(the value is not shown)") from None
         # requests' ``json=`` (what Losant's Python client uses) writes Content-Type after
         # Content-Length; keep that order so both clients' requests are byte-identical.
         content_type = prepared.headers.pop("Content-Type", None)
         if content_type is not None:
             prepared.headers["Content-Type"] = content_type
         settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        # One deadline for connect, headers and body: past it, the watchdog shuts the socket.
+        watch = None if timeout is None else _deadline.watchdog.start(timeout)
         try:
-            response = session.send(
-                prepared, allow_redirects=False, timeout=timeout, **settings
-            )
-        except requests.RequestException as exc:
-            raise _failure(request, exc, timeout) from None
-        if not stream:
-            _read_body(request, response, deadline, timeout)
+            try:
+                response = session.send(
+                    prepared, allow_redirects=False, timeout=timeout, **settings
+                )
+            except requests.RequestException as exc:
+                if watch is not None and watch.expired:
+                    raise past_deadline(request, timeout) from None
+                raise _failure(request, exc, timeout) from None
+            if not stream:
+                _read_body(request, response, deadline, timeout)
+        finally:
+            if watch is not None:
+                _deadline.watchdog.stop(watch)
         return response
 
     def close(self) -> None:
@@ -220,6 +242,15 @@ def tls_failure(request: HTTPRequest, exc: BaseException) -> TransportError:
     return TransportError(f"{what}: TLS failed with {host} ({_reason(exc)})")
 
 
+def past_deadline(request: HTTPRequest, timeout: float | None) -> LosantTimeoutError:
+    """The error of a call whose whole answer did not arrive within ``timeout``."""
+    return LosantTimeoutError(
+        f"{_describe(request)}: the answer did not arrive in full within {timeout} s; "
+        "the request may have been received",
+        may_have_been_received=True,
+    )
+
+
 def stalled(request: HTTPRequest, timeout: float | None) -> LosantTimeoutError:
     """The error of an answer whose body stopped coming for longer than ``timeout``."""
     return LosantTimeoutError(
@@ -251,11 +282,7 @@ def _read_body(
         while True:
             if deadline is not None and time.monotonic() > deadline:
                 response.close()
-                raise LosantTimeoutError(
-                    f"{_describe(request)}: the answer did not arrive in full within "
-                    f"{timeout} s; the request may have been received",
-                    may_have_been_received=True,
-                )
+                raise past_deadline(request, timeout)
             chunk = raw.read1(_CHUNK, decode_content=True)
             if not chunk:
                 break
@@ -266,6 +293,9 @@ def _read_body(
         import urllib3.exceptions as u3
 
         response.close()
+        watch = _deadline.current()
+        if watch is not None and watch.expired:
+            raise past_deadline(request, timeout) from None
         if isinstance(exc, (u3.ReadTimeoutError, TimeoutError)):
             raise stalled(request, timeout) from None
         raise broken_while_reading(request, exc) from None

@@ -816,6 +816,10 @@ EXTRA_BASES = {
     "file": ("_files", "FileResultMixin"),
     "fileUploadPostResponse": ("_files", "FileUploadMixin"),
     "dataTableRow": ("_base", "LosantRecordModel"),  # row["column"]
+    # Answers that name a background job: wait() / download() (issue 21).
+    "jobEnqueuedResult": ("_jobs", "JobResultMixin"),
+    "successWithJobId": ("_jobs", "JobResultMixin"),
+    "deviceRecipeBulkCreateEnqueued": ("_jobs", "JobResultMixin"),
 }
 
 

@@ -57,3 +57,9 @@ def test_bench_dask_prints_every_figure() -> None:
     assert re.search(r"^  to_dask\(\)\.compute\(\), 1 worker\s+[\d,]+ rows/s\s+[\d.]+x$",
                      out, re.M), out
     assert len(re.findall(r"rows .* peak\s+[\d.]+ MiB  rss\s+[\d.]+ MiB", out)) == 2, out
+
+
+def test_bench_streams_prints_every_size() -> None:
+    out = _run("bench_streams.py", "--sizes", "0.01,0.02", "--rounds", "1", "--old")
+    assert len(re.findall(r"^\s+0\.0[12] MiB\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+\s+[\d.]+\s+"
+                          r"\d+x$", out, re.M)) == 2, out

@@ -212,3 +212,161 @@ def test_merged_answers_equal_the_one_big_answer() -> None:
         "d1": 1, "d2": 2}
     with pytest.raises(ValueError, match="no answers"):
         merge_device_answers("data.lastValueQuery", [])
+
+
+# The limiter in the send path, against a loopback server that counts like Losant does.
+
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+
+from fault_server import Action, FaultServer, Received, reply  # noqa: E402
+
+from losant_fluent import API, RateLimitError  # noqa: E402
+
+APP = "a" * 24
+DEV = "d" * 24
+
+
+class CountingServer:
+    """Refuses (429, no Retry-After) a call that would be the ``calls + 1``-th of one path
+    in any ``window`` seconds, as Losant's throttle does; records when each arrived."""
+
+    def __init__(self, calls: int, window: float) -> None:
+        self.calls, self.window = calls, window
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.refused = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Received, index: int) -> Action:
+        now = time.monotonic()
+        with self.lock:
+            seen = self.arrivals[request.path]
+            if sum(1 for t in seen if t > now - self.window) >= self.calls:
+                self.refused += 1
+                return reply(429, {"type": "TooManyRequests", "message": "throttled"})
+            seen.append(now)
+        return reply(200, {"success": True})
+
+
+def _state(api: API, device: str = DEV) -> object:
+    return api.applications(APP).devices(device).state().post({"data": {"t": 1}})
+
+
+def test_a_loop_of_state_posts_to_one_device_gets_no_429() -> None:
+    counting = CountingServer(calls=20, window=0.2)
+    with FaultServer(counting) as server:
+        api = API(server.url, "tok", max_retries=0,
+                  throttle={"device state": {"calls": 20, "window": 0.2}})
+        started = time.monotonic()
+        for _ in range(100):
+            _state(api)
+        elapsed = time.monotonic() - started
+    assert counting.refused == 0
+    assert len(counting.arrivals[f"/applications/{APP}/devices/{DEV}/state"]) == 100
+    # 100 calls at 20 per window need four more windows than the first: no faster.
+    assert elapsed >= 4 * 0.2
+    assert elapsed < 4 * (0.2 + 0.25) + 10          # and not much slower (generous bound)
+
+
+def test_without_the_limiter_the_same_loop_is_refused() -> None:
+    counting = CountingServer(calls=20, window=5.0)
+    with FaultServer(counting) as server:
+        api = API(server.url, "tok", max_retries=0, throttle=False)
+        with pytest.raises(RateLimitError):
+            for _ in range(100):
+                _state(api)
+    assert counting.refused == 1 and len(counting.arrivals[
+        f"/applications/{APP}/devices/{DEV}/state"]) == 20
+
+
+def test_with_options_copies_and_threads_share_one_count() -> None:
+    counting = CountingServer(calls=10, window=0.3)
+    with FaultServer(counting) as server:
+        api = API(server.url, "tok", max_retries=0,
+                  throttle={"device state": {"calls": 10, "window": 0.3}})
+        apis = [api, api.with_options(timeout=30), api.with_options(max_retry_wait=5)]
+        errors: list[BaseException] = []
+
+        def worker(n: int) -> None:
+            try:
+                for _ in range(10):
+                    _state(apis[n % 3])
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == [] and counting.refused == 0
+    assert len(counting.arrivals[f"/applications/{APP}/devices/{DEV}/state"]) == 60
+
+
+def test_the_wait_is_logged_with_the_limit_it_keeps_under(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with FaultServer(lambda request, index: reply(200, {"success": True})) as server:
+        api = API(server.url, "tok", throttle={"device state": {"calls": 2, "window": 0.1}})
+        with caplog.at_level(logging.INFO, logger="losant_fluent"):
+            for _ in range(3):
+                _state(api)
+    waits = [r.getMessage() for r in caplog.records if "for room under" in r.getMessage()]
+    assert len(waits) == 1
+    assert "device state limit (2 per 0.1 s per deviceId " + DEV in waits[0]
+    assert "tok" not in waits[0]
+
+
+def test_a_429_without_retry_after_waits_for_the_limits_window(
+        caplog: pytest.LogCaptureFixture) -> None:
+    arrivals: list[float] = []
+
+    def script(request: Received, index: int) -> Action:
+        arrivals.append(time.monotonic())
+        if index == 0:      # someone else (another script, a device) spent the budget
+            return reply(429, {"type": "TooManyRequests", "message": "throttled"})
+        return reply(200, {"success": True})
+
+    with FaultServer(script) as server:
+        api = API(server.url, "tok", max_retries=1,
+                  throttle={"device state": {"calls": 30, "window": 1.5}})
+        with caplog.at_level(logging.INFO, logger="losant_fluent"):
+            _state(api)
+    assert len(arrivals) == 2
+    # the window (1.5 s) and the margin, not the 0.5 s first backoff
+    assert arrivals[1] - arrivals[0] >= 1.5
+    assert any("in 1.75 s after 429" in r.getMessage() for r in caplog.records)
+
+
+def test_an_unthrottled_429_still_backs_off_briefly() -> None:
+    arrivals: list[float] = []
+
+    def script(request: Received, index: int) -> Action:
+        arrivals.append(time.monotonic())
+        return reply(429 if index == 0 else 200, {"items": [], "count": 0})
+
+    with FaultServer(script) as server:
+        api = API(server.url, "tok", max_retries=1)
+        api.applications(APP).devices().get()
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] < 1.5
+
+
+def test_async_state_posts_await_room_under_the_limit() -> None:
+    from losant_fluent import AsyncAPI
+
+    counting = CountingServer(calls=20, window=0.2)
+
+    async def main(url: str) -> float:
+        async with AsyncAPI(url, "tok", max_retries=0,
+                            throttle={"device state": {"calls": 20, "window": 0.2}}) as api:
+            started = time.monotonic()
+            node = api.applications(APP).devices(DEV).state()
+            # all at once: the limiter, not the loop, spaces them
+            await asyncio.gather(*(node.post({"data": {"t": 1}}) for _ in range(100)))
+            return time.monotonic() - started
+
+    with FaultServer(counting) as server:
+        elapsed = asyncio.run(main(server.url))
+    assert counting.refused == 0
+    assert len(counting.arrivals[f"/applications/{APP}/devices/{DEV}/state"]) == 100
+    assert elapsed >= 4 * 0.2

@@ -43,11 +43,10 @@ from typing import (
 )
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
-from pydantic._internal._model_construction import ModelMetaclass
 
 from .._pagination import PagedResultMixin
 from .._values import loads
-from . import _display, _lazy
+from . import _compat, _display, _lazy
 from ._lenient import _keys_of
 
 if TYPE_CHECKING:
@@ -137,17 +136,6 @@ def _class_dir(cls: type) -> list[str]:
     return sorted(names)
 
 
-if TYPE_CHECKING:  # pydantic's RootModel has its own metaclass for type checkers only
-    _LosantModelMeta = ModelMetaclass
-else:
-
-    class _LosantModelMeta(ModelMetaclass):
-        """Pydantic's metaclass with a short ``dir()`` of model classes (see above)."""
-
-        def __dir__(cls) -> list[str]:
-            return _class_dir(cls)
-
-
 class _Text(str):
     """Text that the REPL shows as it is (its repr is itself)."""
 
@@ -157,7 +145,7 @@ class _Text(str):
         return str(self)
 
 
-class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # type: ignore[misc]
+class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta):  # type: ignore[misc]
     """Base of every generated model: lenient about extra fields, aware of its response.
 
     ``repr()`` shows the fields the response carried (datetimes as Losant writes them,
@@ -186,6 +174,11 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
         super().__pydantic_init_subclass__(**kwargs)
         cls.__losant_lazy__ = _lazy.install(cls)
 
+    @classmethod
+    def __losant_dir__(cls) -> list[str]:
+        """``dir()`` of the class (see ``_class_dir``)."""
+        return _class_dir(cls)
+
     def _losant_nested_read(self) -> bool:
         """Whether a field built on first read (see ``_lazy.py``) was read on this model."""
         return _lazy.was_read(self)
@@ -195,6 +188,11 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_LosantModelMeta):  # t
             _lazy.materialize(self)
             _lazy.materialize(other)
         return super().__eq__(other)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickle the built models of lazy fields, as an eager model pickles them."""
+        _lazy.materialize(self)
+        return super().__getstate__()
 
     # The response, raw JSON and pager of a result live in ``__pydantic_private__``, set by
     # ``_registry.attach_response`` and ``_pagination.attach_pager``. They are deliberately
@@ -300,7 +298,7 @@ class LosantCollection(LosantModel, Generic[ItemT]):
     """
 
     def _page_items(self) -> list[ItemT]:
-        items: list[ItemT] | None = self.__dict__.get("items")
+        items: list[ItemT] | None = _compat.field_values(self).get("items")
         return items if isinstance(items, list) else []
 
     def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
@@ -400,13 +398,13 @@ class LosantVariantModel(LosantRootModel[RootT], Generic[RootT]):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             return super().__getattr__(name)  # type: ignore[misc]
-        root = self.__dict__.get("root")
+        root = _compat.field_values(self).get("root")
         if root is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(root, name)
 
     def _members(self) -> dict[str, Any]:
-        root = self.__dict__.get("root")
+        root = _compat.field_values(self).get("root")
         if isinstance(root, BaseModel):
             return json_members(root)
         return dict(root) if isinstance(root, dict) else {}
@@ -428,7 +426,7 @@ def json_members(model: BaseModel) -> dict[str, Any]:
     fields = type(model).model_fields
     members = {
         (fields[name].alias or name): getattr(model, name)
-        for name in model.__dict__
+        for name in _compat.field_values(model)
         if name in model.model_fields_set
     }
     members.update(model.__pydantic_extra__ or {})

@@ -140,6 +140,11 @@ def prepare(cls: type[BaseModel], body: Any, problems: Problems) -> Any:
 
 
 def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
+    if isinstance(value, (str, bool)) and tp is not None and _only_numbers(tp):
+        # pydantic's lax mode takes True as 1 and "5" as 5; the API wants real numbers.
+        wanted = "an integer" if int in _expanded(tp) else "a number"
+        problems.append((api_path(path), f"must be {wanted}, not {_got(value)}"))
+        return value
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, BaseModel):
@@ -172,6 +177,12 @@ def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
     except (TypeError, ValueError) as error:
         problems.append((api_path(path), _unprefixed(str(error), _where(path))))
         return value
+
+
+def _only_numbers(tp: Any) -> bool:
+    """Whether the schema allows only numbers (and null) at a position of type ``tp``."""
+    members = [m for m in _expanded(tp) if m is not type(None)]
+    return bool(members) and all(m in (int, float) for m in members)
 
 
 def _unprefixed(message: str, where: str) -> str:

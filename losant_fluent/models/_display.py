@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
+
+from ._compat import field_values
 
 __all__ = [
     "Limits", "html_table", "inline", "instance_dir", "is_container", "lines", "masked",
@@ -119,9 +121,7 @@ def _is_flat(value: Any) -> bool:
         return all(_is_scalar(item) for item in value.values())
     if isinstance(value, (list, tuple)):
         return all(_is_scalar(item) for item in value)
-    if isinstance(value, BaseModel) and not getattr(
-        type(value), "__pydantic_root_model__", False
-    ):
+    if isinstance(value, BaseModel) and not isinstance(value, RootModel):
         return all(
             _is_scalar(item) or (isinstance(item, (Mapping, list, tuple)) and _is_flat(item))
             for _, item in shown_fields(value)
@@ -181,8 +181,8 @@ def _items(value: Sequence[Any], limits: Limits, depth: int, budget: _Budget) ->
 
 def _model(model: BaseModel, limits: Limits, depth: int, budget: _Budget) -> str:
     name = type(model).__name__
-    if getattr(type(model), "__pydantic_root_model__", False):
-        root = model.__dict__.get("root")
+    if isinstance(model, RootModel):
+        root = model.root
         return budget.spend(name + "(") + _value(root, limits, depth, budget) + ")"
     if depth >= limits.depth:
         return budget.spend(f"{name}(...)")
@@ -256,15 +256,15 @@ def _entries(model: BaseModel) -> tuple[str, list[tuple[str, Any]], str] | None:
     from ._base import LosantCollection, LosantListModel, LosantMapModel
 
     if isinstance(model, LosantCollection):
-        items = model.__dict__.get("items") or []
+        items = field_values(model).get("items") or []
         label = _counts(model)
         if items or "items" in model.model_fields_set:
             return label, _indexed(items), "item"
         return None
     if isinstance(model, LosantListModel):
-        return "", _indexed(model.__dict__.get("root") or []), "item"
+        return "", _indexed(field_values(model).get("root") or []), "item"
     if isinstance(model, LosantMapModel):
-        root: Mapping[str, Any] = model.__dict__.get("root") or {}
+        root: Mapping[str, Any] = field_values(model).get("root") or {}
         return "", [(f"{key!r}:", value) for key, value in root.items()], "entry"
     return None
 
@@ -329,7 +329,7 @@ def _cell(value: Any, limits: Limits) -> str:
 
 
 def _cells(item: Any) -> dict[str, Any]:
-    if isinstance(item, BaseModel) and not getattr(type(item), "__pydantic_root_model__", False):
+    if isinstance(item, BaseModel) and not isinstance(item, RootModel):
         return dict(shown_fields(item))
     if isinstance(item, Mapping):
         return {str(key): value for key, value in masked(item.items())}

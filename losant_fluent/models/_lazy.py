@@ -7,12 +7,16 @@ that holds models (``connection_info``, ``tags``...) is marked :data:`LAZY` by t
 generator, and:
 
 * when a response is validated from its JSON bytes (``model_validate_json``, the path every
-  response takes), the field keeps the plain JSON it was sent;
+  response takes), the field keeps the plain JSON it was sent, wrapped in a
+  :class:`Pending` (so ``{}`` or ``[]`` waiting to be built is never mistaken for a value
+  that is built already);
 * the first time the field is read, :class:`LazyField` builds its models (validated as
   usual; a value that does not match its schema is built leniently, as a whole response
-  would be) and stores them in place of the JSON;
-* ``model_dump``, ``==``, ``repr``, ``dict(model)`` and pickling see the models, built or
-  not: nothing outside this module can tell a lazy field from an eager one.
+  would be) under a lock, once: every thread, and every copy made before the read, gets
+  the same object, as they would from an eager model;
+* ``model_dump``, ``==``, ``repr``, ``dict(model)``, copies and pickling see the models,
+  built or not: nothing outside this module can tell a lazy field from an eager one
+  (except ``vars()``/``__dict__``, which show the :class:`Pending` of an unread field).
 
 Validating Python data (``Device(...)``, ``model_validate(dict)``, request bodies) builds
 everything at once, as before: only the JSON fast path is lazy. So does validating JSON
@@ -25,14 +29,72 @@ are one shape of a union, since pydantic tells union shapes apart by their neste
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-__all__ = ["LAZY", "LazyField", "install", "is_built", "materialize", "was_read"]
+from . import _compat
+
+__all__ = ["LAZY", "LazyField", "Pending", "install", "materialize", "pending_json", "was_read"]
+
+# Held while one field's models are built: concurrent first reads of a field build it
+# once. One lock for all fields: a build is pure Python work, so threads could not build
+# in parallel anyway, and one lock costs nothing per item.
+_BUILDING = threading.RLock()
+
+
+class _Unbuilt:
+    """The value of a :class:`Pending` not built yet (copies and pickles stay this one)."""
+
+    def __repr__(self) -> str:
+        return "<unbuilt>"
+
+    def __reduce__(self) -> str:
+        return "_UNBUILT"
+
+
+_UNBUILT: Final = _Unbuilt()
+
+
+class Pending:
+    """The JSON of a lazy field not read yet, and its models once built.
+
+    Kept in the model's field values until the first read replaces it by its models.
+    Shared (not copied) by ``copy.copy``/``model_copy`` as an eager model shares its nested
+    objects, so the copy and the original read the same built objects.
+    """
+
+    __slots__ = ("raw", "value")
+
+    def __init__(self, raw: Any, value: Any = _UNBUILT) -> None:
+        self.raw = raw
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Pending({self.raw!r})" if self.value is _UNBUILT else f"Pending(={self.value!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Pending, (self.raw, self.value))
+
+    def build(self, build: Callable[[Any], Any]) -> Any:
+        """The models, built by ``build`` on the first call only (any thread)."""
+        value = self.value
+        if value is _UNBUILT:
+            with _BUILDING:
+                value = self.value
+                if value is _UNBUILT:
+                    value = self.value = build(self.raw)
+                    self.raw = None  # the JSON is no longer needed
+        return value
+
+
+def _pending(raw: Any) -> Any:
+    """What the JSON validator keeps for a lazy field: null as None, anything else pending."""
+    return None if raw is None else Pending(raw)
 
 
 class _LazyInJSON:
@@ -49,7 +111,8 @@ class _LazyInJSON:
             # The JSON as sent, built on first read; all at once when validated strictly
             # (a walk whose loop reads nested fields asks for that: ``PageWalk``).
             json_schema=core_schema.lax_or_strict_schema(
-                lax_schema=core_schema.any_schema(), strict_schema=eager
+                lax_schema=core_schema.no_info_plain_validator_function(_pending),
+                strict_schema=eager,
             ),
             python_schema=eager,
             serialization=core_schema.wrap_serializer_function_ser_schema(
@@ -73,8 +136,8 @@ def _serializer(source: Any) -> Callable[[Any, Any], Any]:
     builder = _Builder(source)
 
     def serialize(value: Any, write: core_schema.SerializerFunctionWrapHandler) -> Any:
-        if value is not None and not is_built(value):
-            value = builder(value)
+        if type(value) is Pending:  # built (once, shared with the field's read) to be written
+            value = value.build(builder)
         return write(value)
 
     return serialize
@@ -92,7 +155,7 @@ class _Builder:
     def __call__(self, value: Any) -> Any:
         validate = self._validate
         if validate is None:  # pydantic-core's own validator: no per-call Python layer
-            validate = self._validate = TypeAdapter(self.source).validator.validate_python
+            validate = self._validate = _compat.python_validator(self.source)
         try:
             return validate(value)
         except Exception:  # a response's value that does not match its schema: lenient
@@ -102,13 +165,7 @@ class _Builder:
 
 
 class LazyField:
-    """The attribute of a lazy field: builds the field's models on first read.
-
-    Whether a value is built is read from the value itself: plain JSON never holds a model,
-    so a model, or a list or mapping of them, is built already (an eagerly read page holds
-    nothing else). A value it cannot tell (a number or text in a union with models) is
-    simply validated again, which is cheap.
-    """
+    """The attribute of a lazy field: builds the field's models on first read."""
 
     __slots__ = ("_build", "name")
 
@@ -122,31 +179,31 @@ class LazyField:
     def __get__(self, model: BaseModel | None, owner: type | None = None) -> Any:
         if model is None:  # on the class: what pydantic would say
             raise AttributeError(self.name)
-        values = model.__dict__
+        values = _compat.field_values(model)
         try:
             value = values[self.name]
-        except KeyError:
+        except KeyError:  # deleted: pydantic's __getattr__ says so
             raise AttributeError(self.name) from None
-        if value is None or is_built(value):
+        if type(value) is not Pending:
             return value
-        value = values[self.name] = self._build(value)
-        return value
+        built = value.build(self._build)
+        with _BUILDING:  # unless assigned meanwhile, the models replace the JSON
+            if values.get(self.name) is value:
+                values[self.name] = built
+        return built
 
     def __set__(self, model: BaseModel, value: Any) -> None:
-        # pydantic's own ``__setattr__`` writes ``__dict__`` directly; this only runs for
-        # ``object.__setattr__``-style writes.
-        model.__dict__[self.name] = value
+        # pydantic's own ``__setattr__`` writes the field values directly; this only runs
+        # for ``object.__setattr__``-style writes.
+        _compat.field_values(model)[self.name] = value
 
-
-def is_built(value: Any) -> bool:
-    """Whether a lazy field's value holds models already (not plain JSON)."""
-    if isinstance(value, BaseModel):
-        return True
-    if type(value) is list:
-        return not value or isinstance(value[0], BaseModel)
-    if type(value) is dict:
-        return not value or isinstance(next(iter(value.values())), BaseModel)
-    return False
+    def __delete__(self, model: BaseModel) -> None:
+        # ``del model.field``: pydantic deletes through ``object.__delattr__``, which
+        # lands here because this is a data descriptor; do what it does for eager fields.
+        try:
+            del _compat.field_values(model)[self.name]
+        except KeyError:
+            raise AttributeError(self.name) from None
 
 
 def install(cls: type[BaseModel]) -> tuple[str, ...]:
@@ -171,16 +228,29 @@ _ANNOTATED: Any = Annotated  # subscripted with a runtime tuple above
 
 def was_read(model: Any) -> bool:
     """Whether a lazy field of ``model`` holds built models (it was read, or read eagerly)."""
-    values = getattr(model, "__dict__", {})
+    values = _compat.field_values(model)
     for name in getattr(type(model), "__losant_lazy__", ()):
         value = values.get(name)
-        if value and is_built(value):
+        if value and type(value) is not Pending:  # a model, or a non-empty list of them
             return True
     return False
 
 
+def pending_json(model: BaseModel, name: str) -> Any:
+    """The JSON a lazy field of ``model`` was sent, if it is still unread; else None.
+
+    Lets a reader that wants the JSON anyway (``to_pandas`` of a time series) use it as
+    the response's single decode left it, instead of decoding the body a second time.
+    """
+    value = _compat.field_values(model).get(name)
+    if type(value) is Pending and value.value is _UNBUILT:
+        return value.raw
+    return None
+
+
 def materialize(model: BaseModel) -> None:
-    """Build every lazy field of ``model`` that still holds plain JSON."""
+    """Build every lazy field of ``model`` that is still pending (its JSON unread)."""
+    values = _compat.field_values(model)
     for name in getattr(type(model), "__losant_lazy__", ()):
-        if name in model.__dict__:
+        if type(values.get(name)) is Pending:
             getattr(model, name)

@@ -11,7 +11,9 @@ import types
 from functools import cache, lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
+
+from ._compat import set_extra
 
 __all__ = ["lenient_build"]
 
@@ -38,7 +40,7 @@ def _is_model_class(tp: Any) -> bool:
 
 
 def _is_root_model(cls: type[BaseModel]) -> bool:
-    return bool(getattr(cls, "__pydantic_root_model__", False))
+    return issubclass(cls, RootModel)
 
 
 def _lenient_object(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
@@ -59,10 +61,7 @@ def _lenient_object(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
             values[name] = None  # missing required field: readable as None
     model = cls.model_construct(_fields_set=fields_set, **values)
     if extras:
-        if model.__pydantic_extra__ is None:
-            object.__setattr__(model, "__pydantic_extra__", {})
-        assert model.__pydantic_extra__ is not None
-        model.__pydantic_extra__.update(extras)
+        set_extra(model, extras)
     return model
 
 

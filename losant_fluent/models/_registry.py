@@ -11,6 +11,7 @@ import contextlib
 import gc
 import importlib
 import json
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .._exceptions import BodyValidationError
 from .._pagination import NOT_EAGER
 from . import _bodies
 from ._base import RAW_FROM_RESPONSE, GenericModel, GenericRootModel, LosantModel
+from ._compat import private_state
 from ._generated import SCHEMAS
 from ._lenient import lenient_build
 
@@ -55,13 +57,7 @@ _PAUSE_ABOVE = 32768
 
 def attach_response(model: LosantModel, response: requests.Response | None, raw: Any) -> None:
     """Remember the HTTP response and the decoded JSON a model was read from."""
-    private = model.__pydantic_private__
-    if private is None:
-        object.__setattr__(
-            model, "__pydantic_private__", {"_losant_response": response, "_losant_raw": raw}
-        )
-    else:
-        private.update(_losant_response=response, _losant_raw=raw)
+    private_state(model).update(_losant_response=response, _losant_raw=raw)
 
 
 def parse_response(
@@ -122,7 +118,7 @@ def parse_response_json(
         return parse_response(schema_name, json.loads(content), response)
     attach_response(model, response, RAW_FROM_RESPONSE)
     if eager and not built:
-        model.__pydantic_private__[NOT_EAGER] = True  # type: ignore[index]
+        private_state(model)[NOT_EAGER] = True
     return model
 
 
@@ -138,23 +134,45 @@ def _validate_json(
     return cls.model_validate_json(content), False
 
 
+# Pausing the collector while a big response is parsed: raising its first threshold, never
+# gc.disable()/gc.enable() (another thread's pause, or the application's own gc.disable(),
+# would be undone by our enable). The first thread in raises it, the last one out puts the
+# threshold back, unless the application changed it meanwhile.
+_PAUSE_LOCK = threading.Lock()
+_PAUSED_THRESHOLD = 1_000_000  # no response makes that many objects
+_pausing = 0  # threads parsing with the threshold raised
+_saved_threshold: tuple[int, ...] = ()
+
+
 @contextlib.contextmanager
 def _collection_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while one response is turned into models.
+    """Let no collection start while one response is turned into models.
 
     A page of 1,000 devices makes some 20,000 objects, none of them garbage yet; the
-    collector would run dozens of times over them (and over everything else alive),
-    doubling the time to build the page. It is switched back on right after, unless it was
-    off already (or another thread switched it off meanwhile: then that thread turns it on).
+    collector would run dozens of times over them (and its older generations over
+    everything else alive), doubling the time to build the page. Its generation-0
+    threshold is raised for the time of the parse and put back after; a collector the
+    application disabled (``gc.disable()``, or a threshold of 0) stays as it is.
     """
-    was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.disable()
+    global _pausing, _saved_threshold
+    with _PAUSE_LOCK:
+        if _pausing == 0:
+            current = gc.get_threshold()
+            if current[0] != 0:  # 0: automatic collection off, nothing to pause
+                _saved_threshold = current
+                gc.set_threshold(_PAUSED_THRESHOLD, *current[1:])
+            else:
+                _saved_threshold = ()
+        _pausing += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _PAUSE_LOCK:
+            _pausing -= 1
+            if _pausing == 0 and _saved_threshold:
+                if gc.get_threshold()[0] == _PAUSED_THRESHOLD:  # else: the application's now
+                    gc.set_threshold(*_saved_threshold)
+                _saved_threshold = ()
 
 
 def _lenient(cls: type[LosantModel], data: Any) -> LosantModel:

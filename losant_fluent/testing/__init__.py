@@ -14,10 +14,14 @@ path templates. What it does:
 
 * Real state: users and ``/auth`` logins, ``/me``, applications, application keys and
   API tokens, devices (CRUD, attributes, tags, name globbing, ``tagFilter``, advanced
-  ``query``, sorting, bulk update/delete, tag keys/values), device state (with the
-  30-per-15-seconds throttle answering 429), composite state, commands, connection
-  status, last-value and time-series queries, events, data tables and rows (advanced
-  queries, limit/offset), webhooks.
+  ``query``, sorting, bulk update/delete, tag keys/values), device state, composite
+  state, commands, connection status, last-value and time-series queries, events, data
+  tables and rows (advanced queries, limit/offset), webhooks.
+* Limits: Losant's published throttles (429 without ``Retry-After``), one-at-a-time jobs
+  and answer caps, from ``losant_fluent.limits`` (``Emulator(throttle=False)`` turns
+  them off, ``time_scale=`` shortens windows).
+* Jobs: exports answer 202 with a job id and run in the background; the application job
+  log shows their progress and the signed URLs of their CSV/JSON/zip output.
 * Generic: every other collection/item pair of the catalog stores what is posted (plus
   ids and timestamps) and supports list/get/patch/delete; other actions answer a minimal
   body valid for their documented success schema (``{"success": true}``, a queued-job

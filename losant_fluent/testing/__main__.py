@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--devices", type=int, default=0, help="extra devices to seed")
     parser.add_argument("--token-ttl", type=float, default=None, help="token lifetime, seconds")
+    parser.add_argument("--no-throttle", action="store_true",
+                        help="do not enforce Losant's throttles and one-at-a-time jobs")
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="multiply every throttle window and job duration (default 1)")
     args = parser.parse_args(argv)
     try:
         from ._server import Emulator
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             extra_devices=args.devices,
             allow_remote=args.allow_remote,
             quiet=False,
+            throttle=not args.no_throttle,
+            time_scale=args.time_scale,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -16,12 +16,16 @@ from . import (  # noqa: F401  (register handlers)
     _devices,
     _events,
     _files,
+    _jobs,
+    _limits,
     _recipes,
     _state,
     _streams,
     _tables,
 )
 from ._auth import authorize
+from ._checks import check_request
+from ._complete import complete, complete_page
 from ._context import HANDLERS, Ctx, Handler
 from ._errors import Fault
 from ._generic import (
@@ -127,6 +131,8 @@ class EmulatorApp:
     def dispatch(self, request: Request) -> Response:
         """Answer one request (raises :class:`Fault` for error answers)."""
         _files.BASE_URL.set(request.host_url.rstrip("/"))
+        if request.path.startswith(_jobs.OUTPUT_PREFIX + "/"):
+            return _jobs.serve_output(self.store, request)  # export outputs: no token
         if request.path.startswith(_files.STORAGE_PREFIX + "/"):
             return _files.serve_storage(self.store, request)  # the storage host: no token
         endpoint_id, args = self._match(request)
@@ -134,6 +140,7 @@ class EmulatorApp:
         route = route_info(endpoint_id)
         principal = authorize(self.store, ep, args, request.headers.get("Authorization"))
         body = self._body(request)
+        check_request(ep, request.args, body, request.mimetype.startswith("multipart/"))
         with self.store.lock:
             check_parents(self.store, args, ep.path, own=route.kind == "action")
         ctx = Ctx(
@@ -148,8 +155,21 @@ class EmulatorApp:
         )
         if ep.sse:  # streams run outside the lock, as long as the client listens
             return _streams.stream_response(ctx, request)
-        handler = HANDLERS.get(endpoint_id) or _GENERIC[route.kind]
+        handler = HANDLERS.get(endpoint_id)
         # One request at a time touches the state: simple and safe for a test double.
         with self.store.lock:
-            status, payload = handler(ctx)
-            return json_response(status, payload)
+            _limits.before(ctx)  # throttles: 429 as Losant answers it
+            _jobs.before(ctx)  # jobs Losant runs one at a time
+            if handler is None:
+                status, payload = _GENERIC[route.kind](ctx)
+                payload = complete(ctx, status, payload)
+            else:
+                status, payload = handler(ctx)
+                if payload == {}:  # a dedicated handler's minimal answer
+                    payload = complete(ctx, status, payload)
+                else:
+                    payload = complete_page(ctx, status, payload)
+            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+            response = json_response(status, payload)
+            _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
+            return response

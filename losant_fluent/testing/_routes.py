@@ -17,8 +17,12 @@ from .._catalog import Endpoint, endpoints
 
 _PARAM = re.compile(r"\{([^}]+)\}")
 
-# Item paths whose collection lives under another name.
-_ALIASES = {"/applications/{applicationId}/file": "/applications/{applicationId}/files"}
+# Item paths whose collection lives under another name (instance audit logs hang below
+# ``/instance/{instanceId}``, singular: the instance is still one of ``/instances``).
+_ALIASES = {
+    "/applications/{applicationId}/file": "/applications/{applicationId}/files",
+    "/instance": "/instances",
+}
 
 
 @dataclass(frozen=True)

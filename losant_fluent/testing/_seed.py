@@ -29,7 +29,8 @@ class Seed:
     """Fixed ids and credentials, chosen once per emulator so ``reset()`` restores them."""
 
     user_email: str = "emulator@example.com"
-    user_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    # Strong enough for Losant's password rule (upper, lower, digit, symbol, 12+).
+    user_password: str = field(default_factory=lambda: f"{secrets.token_urlsafe(12)}-Aa1")
     user_id: str = field(default_factory=new_id)
     org_id: str = field(default_factory=new_id)
     instance_id: str = field(default_factory=new_id)

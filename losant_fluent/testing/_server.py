@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from .. import limits
 from ._app import EmulatorApp
 from ._auth import issue
 from ._files import ReceivedFile, received_files
+from ._jobs import fail_next, finish_all
+from ._limits import describe, limit_settings
 from ._seed import Seed, add_devices, populate
 from ._store import Settings, Store
 from ._streams import close_streams
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _state_throttle(throttles: Mapping[str, tuple[int, float] | None] | None,
+                    state_limit: int | None, state_window: float | None,
+                    ) -> Mapping[str, tuple[int, float] | None] | None:
+    """``throttles`` with the older ``state_limit``/``state_window`` options folded in."""
+    if state_limit is None and state_window is None:
+        return throttles
+    state = next(t for t in limits.THROTTLES if "device.sendState" in t.endpoints)
+    numbers = (state.calls if state_limit is None else state_limit,
+               state.window if state_window is None else state_window)
+    return {**(throttles or {}), state.name: numbers}
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -34,8 +51,15 @@ class Emulator:
     for that device).
 
     ``token_ttl`` makes issued tokens expire after that many seconds (401 afterwards);
-    ``state_limit``/``state_window`` set the per-device state throttle (30 per 15 s, as
-    Losant documents); ``extra_devices`` seeds that many more devices at start.
+    ``extra_devices`` seeds that many more devices at start.
+
+    Losant's published limits (``losant_fluent.limits``) are enforced: throttles answer
+    429 and jobs Losant runs one at a time too (``throttle=False`` turns both off;
+    ``throttles={"device state": (60, 15.0), "event creation": None}`` replaces or drops
+    entries; ``state_limit``/``state_window`` replace the device state one);
+    ``time_scale`` multiplies every window and job duration (``0.01`` turns 15 s into
+    0.15 s); ``time_series_answer_bytes``/``data_table_rows_answer_bytes`` cap answers
+    (400 beyond; ``None``: no cap); ``job_seconds`` is how long an export job runs.
     Binding to a non-loopback host needs ``allow_remote=True``; ``quiet=False`` logs
     every request to stderr.
     """
@@ -46,9 +70,15 @@ class Emulator:
         port: int = 0,
         *,
         token_ttl: float | None = None,
-        state_limit: int = 30,
-        state_window: float = 15.0,
+        state_limit: int | None = None,
+        state_window: float | None = None,
         extra_devices: int = 0,
+        throttle: bool = True,
+        throttles: Mapping[str, tuple[int, float] | None] | None = None,
+        time_scale: float = 1.0,
+        time_series_answer_bytes: int | None = limits.TIME_SERIES_ANSWER_BYTES,
+        data_table_rows_answer_bytes: int | None = limits.DATA_TABLE_ROWS_ANSWER_BYTES,
+        job_seconds: float = 2.0,
         allow_remote: bool = False,
         quiet: bool = True,
     ) -> None:
@@ -60,7 +90,12 @@ class Emulator:
         self.quiet = quiet
         self.port = port
         self.extra_devices = extra_devices
-        self.settings = Settings(token_ttl, state_limit, state_window)
+        table = _state_throttle(throttles, state_limit, state_window)
+        self.settings = Settings(token_ttl=token_ttl, limits=limit_settings(
+            throttle=throttle, throttles=table, time_scale=time_scale,
+            time_series_answer_bytes=time_series_answer_bytes,
+            data_table_rows_answer_bytes=data_table_rows_answer_bytes,
+            job_seconds=job_seconds))
         self.store = Store()
         self.seed = Seed()
         self.app = EmulatorApp(self.store, self.settings)
@@ -126,6 +161,22 @@ class Emulator:
     def running(self) -> bool:
         """Whether the HTTP server is up."""
         return self._server is not None
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The limits enforced: ``enabled``, each throttle's ``(calls, window seconds)``
+        after ``time_scale``, the answer caps and the job duration."""
+        return describe(self.settings.limits)
+
+    def finish_jobs(self) -> None:
+        """Make every queued or running job finish now (its log says ``completed``)."""
+        finish_all(self.store)
+
+    def fail_next_job(self, message: str = "The job failed") -> None:
+        """Make the next job end ``failed``, with ``error.message`` set to ``message``."""
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str, not {type(message).__name__}")
+        fail_next(self.store, message)
 
     @property
     def received_files(self) -> list[ReceivedFile]:

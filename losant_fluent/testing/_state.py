@@ -1,12 +1,10 @@
-"""Device state and commands: sending (with the per-device throttle), reading back,
+"""Device state and commands: sending (throttled in ``_limits``), reading back,
 composite state, connection status, last-value and time-series queries."""
 
 from __future__ import annotations
 
 import math
 import statistics
-import time
-from collections import deque
 from typing import Any
 
 from ._context import Ctx, Reply, handles, require
@@ -18,7 +16,7 @@ from ._devices import (
     find_device,
     select_devices,
 )
-from ._errors import Fault, validation
+from ._errors import validation
 from ._ids import MAX_TIME_MS, iso, new_id, now_ms, parse_time
 from ._pagination import by_page
 from ._queries import json_param, sort_docs
@@ -55,24 +53,6 @@ def _coerce(data_type: str, value: Any) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
-def _throttle(ctx: Ctx, device_id: str) -> None:
-    limit, window = ctx.settings.state_limit, ctx.settings.state_window
-    now = time.monotonic()
-    sends = ctx.store.state_sends.setdefault(device_id, deque())
-    while sends and now - sends[0] >= window:
-        sends.popleft()
-    if len(sends) >= limit:
-        retry = max(1, math.ceil(window - (now - sends[0])))
-        raise Fault(
-            429,
-            "TooManyRequests",
-            f"Device state rate limit exceeded: at most {limit} state reports per "
-            f"{window:g} seconds per device",
-            headers={"Retry-After": str(retry)},
-        )
-    sends.append(now)
-
-
 @handles("device.sendState")
 def send_state(ctx: Ctx) -> Reply:
     """Record one state or a list of states; data for undeclared attributes is dropped."""
@@ -92,7 +72,6 @@ def send_state(ctx: Ctx) -> Reply:
                     if coerced is not None:
                         data[name] = coerced
             entries.append((moment, data))
-        _throttle(ctx, device["id"])
         history = ctx.store.states.setdefault(device["id"], [])
         history.extend(entries)
         history.sort(key=lambda entry: entry[0])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ids import new_id, now_iso
+from ._limits import LimitSettings
 
 _TEMPLATE_PARAM = re.compile(r"\{(\w+)\}")
 
@@ -42,6 +43,7 @@ class Settings:
     token_ttl: float | None = None
     state_limit: int = 30
     state_window: float = 15.0
+    limits: LimitSettings = field(default_factory=LimitSettings)  # throttles, caps, jobs
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
 from .._base import LosantModel
+from .._jobs import JobResultMixin
 
 
-class DeviceRecipeBulkCreateEnqueued(LosantModel):
+class DeviceRecipeBulkCreateEnqueued(JobResultMixin):
     """The ``deviceRecipeBulkCreateEnqueued`` schema.
 
     Fields (Python name / API name: type):

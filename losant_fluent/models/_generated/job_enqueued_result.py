@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
 from .._base import LosantModel
+from .._jobs import JobResultMixin
 
 
-class JobEnqueuedResult(LosantModel):
+class JobEnqueuedResult(JobResultMixin):
     """The ``jobEnqueuedResult`` schema.
 
     Fields (Python name / API name: type):

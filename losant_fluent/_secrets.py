@@ -1,0 +1,160 @@
+"""Secrets the client knows, and scrubbing them out of every text an error or a log line holds.
+
+Every token, password, API key and secret, OAuth client secret and refresh token, and
+signed upload field the client is given or receives is :func:`register`-ed here. Whatever
+text then enters a ``LosantError`` (its message, Losant's ``message`` and ``body``, the
+answer's body, its ``repr`` and pickle) or a ``losant_fluent`` log line has every form of
+every registered secret (as is, JSON-escaped, URL-encoded, base64 in a Basic header)
+replaced by ``***``, whoever wrote that text: a server or proxy that echoes the request
+included. :func:`check` refuses a secret with whitespace around it (pasted from a file
+with its newline) with a message that names the parameter, never the value.
+
+The registry is process-wide and bounded (the most recent :data:`MAX_SECRETS`): scrubbing
+another client's secret from an error is harmless, and renewed tokens do not pile up.
+Texts too short to be secrets (under :data:`MIN_LENGTH` characters) are not scrubbed, so
+that short passwords do not garble every message.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MASK", "LogFilter", "check", "register", "scrub", "scrub_bytes", "scrub_data"]
+
+MASK = "***"
+MAX_SECRETS = 256
+MIN_LENGTH = 5
+
+# secret -> its forms, most recent last; changed under _lock only. Scrubbing reads
+# _all_forms, a snapshot replaced whole: never a dict changing while it is read.
+_known: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+_all_forms: tuple[str, ...] = ()
+_lock = threading.Lock()
+
+
+def _new_lock() -> None:
+    global _lock
+    _lock = threading.Lock()  # a forked child: the parent's threads are gone
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock)
+
+
+def _forms(secret: str) -> tuple[str, ...]:
+    """The ways a secret shows up in text: raw, JSON-escaped, URL-encoded, repr-escaped."""
+    forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret),
+             repr(secret)[1:-1]}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def register(*secrets: str | None, basic_user: str | None = None) -> None:
+    """Remember secrets to scrub; ``basic_user`` also covers ``user:secret`` in base64
+    (HTTP Basic authentication, as OAuth token endpoints are sent a client secret)."""
+    global _all_forms
+    values: list[str] = []
+    for secret in secrets:
+        if not isinstance(secret, str) or len(secret) < MIN_LENGTH:
+            continue
+        values.append(secret)
+        if basic_user is not None:
+            values.append(base64.b64encode(f"{basic_user}:{secret}".encode()).decode())
+    if not values:
+        return
+    with _lock:
+        for value in values:
+            _known.pop(value, None)
+            _known[value] = _forms(value)
+        while len(_known) > MAX_SECRETS:
+            _known.popitem(last=False)
+        forms = {form for group in _known.values() for form in group}
+        _all_forms = tuple(sorted(forms, key=len, reverse=True))
+
+
+def check(name: str, value: str | None) -> str | None:
+    """``value`` unchanged, or ``ValueError`` naming ``name`` when whitespace surrounds it or
+    a line break is in it (a header carrying it would be refused, showing the value)."""
+    if value is None or not isinstance(value, str):
+        return value
+    if value != value.strip() or "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError(
+            f"{name} has whitespace or a line break around or in it (pasted from a file?); "
+            f"strip it first, e.g. {name}.strip() (the value is not shown)"
+        )
+    return value
+
+
+def scrub(text: str) -> str:
+    """``text`` with every form of every registered secret replaced by ``***``."""
+    forms = _all_forms
+    if not forms or not text:
+        return text
+    for form in forms:  # longest first: a secret inside another is masked with it
+        if form in text:
+            text = text.replace(form, MASK)
+    return text
+
+
+def scrub_bytes(content: bytes) -> bytes:
+    """:func:`scrub` for a body (UTF-8; other bytes pass through)."""
+    if not _all_forms or not content:
+        return content
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = content.decode("latin-1")
+        return scrub(text).encode("latin-1", "replace")
+    cleaned = scrub(text)
+    return content if cleaned == text else cleaned.encode("utf-8")
+
+
+def scrub_data(value: Any, depth: int = 0) -> Any:
+    """JSON-like data (a decoded body) with secrets scrubbed from every text in it."""
+    if not _all_forms or depth > 200:
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {scrub(k) if isinstance(k, str) else k: scrub_data(v, depth + 1)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_data(item, depth + 1) for item in value]
+    return value
+
+
+def scrub_response(response: Any) -> None:
+    """Scrub an answer kept by an error, in place: its read body and its header values."""
+    if response is None or not _all_forms:
+        return
+    content = getattr(response, "_content", None)
+    if isinstance(content, bytes):
+        response._content = scrub_bytes(content)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        try:
+            for name, value in list(headers.items()):
+                if isinstance(value, str):
+                    cleaned = scrub(value)
+                    if cleaned != value:
+                        headers[name] = cleaned
+        except Exception:  # noqa: BLE001 - an odd header mapping: leave it
+            pass
+
+
+class LogFilter(logging.Filter):
+    """Scrubs the ``losant_fluent`` logger's records (message and arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _all_forms:
+            message = record.getMessage()
+            cleaned = scrub(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
