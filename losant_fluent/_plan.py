@@ -47,12 +47,15 @@ _SERIES_CHOICE = ("deviceIds", "deviceTags", "deviceQuery", "start", "end", "dur
 @dataclass(frozen=True)
 class Request:
     """One HTTP request: ``method`` to ``path`` (below the API's URL) with ``query`` pairs
-    (as sent: text) and a JSON ``body`` (decoded; ``None`` for none)."""
+    (as sent: text) and a JSON ``body`` (decoded; ``None`` for none). ``template`` is the
+    catalog endpoint's path (``/applications/{applicationId}/devices``), so a worker sends
+    it through that endpoint's verb."""
 
     method: str
     path: str
     query: tuple[tuple[str, str], ...] = ()
     body: Any = None
+    template: str = ""
 
     def with_query(self, **values: Any) -> Request:
         """This request with the query parameters ``values`` set (others kept in order)."""
@@ -157,7 +160,7 @@ def _origin(result: Any) -> tuple[str, Request, Any]:
         body = body.decode("utf-8")
     decoded = json.loads(body) if body else None
     query = tuple(parse_qsl(parts.query, keep_blank_values=True))
-    return url, Request(method, path, query, decoded), endpoint
+    return url, Request(method, path, query, decoded, endpoint.path), endpoint
 
 
 def _query_value(request: Request, name: str) -> str | None:
@@ -352,8 +355,8 @@ def _states(url: str, request: Request, raw: Any, partition_rows: int | None) ->
     direction = (_query_value(request, "sortDirection") or "desc").lower()
     if direction != "asc":
         runs.reverse()
-    base = Request(request.method, request.path,
-                   tuple((k, v) for k, v in request.query if k not in _STATE_TIME))
+    base = replace(request, query=tuple((k, v) for k, v in request.query
+                                        if k not in _STATE_TIME))
     return [Partition(url, "DeviceStates",
                       (base.with_query(start=first, end=last, limit=STATES_PER_CALL),))
             for first, last in runs]

@@ -100,6 +100,9 @@ def token_in_env(world: World, monkeypatch: pytest.MonkeyPatch) -> str:
 def _results(world: World) -> dict[str, Any]:
     return {
         "devices": world.app.devices().get(perPage=100, sortField="name"),
+        # Bracket-form query parameters: asked again as the same raw query.
+        "tagged devices": world.app.devices().get(
+            perPage=100, tagFilter=[{"key": "group", "value": "even"}]),
         "rows": world.rows.get(limit=40),
         "rows query": world.rows.query().post({"level": {"$lt": 100}}, limit=30),
         "time series": world.series(world.now - 2 * 60 * MINUTE, world.now),
@@ -110,7 +113,8 @@ def _results(world: World) -> dict[str, Any]:
     }
 
 
-KINDS = ["devices", "rows", "rows query", "time series", "raw points", "state history"]
+KINDS = ["devices", "tagged devices", "rows", "rows query", "time series", "raw points",
+         "state history"]
 
 
 def _same(got: Any, want: Any, kind: str) -> None:
