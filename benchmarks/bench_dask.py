@@ -75,7 +75,7 @@ def _speed(devices: int, points: int, workers: list[int]) -> None:
         for count in workers:
             with LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                               dashboard_address=":0", env={"LOSANT_API_TOKEN": token},
-                              silence_logs=40) as cluster, Client(cluster) as client:
+                              silence_logs=50) as cluster, Client(cluster) as client:
                 client.run(_warm)  # workers up, imports done, before the clock starts
                 started = time.perf_counter()
                 rows = len(client.compute(

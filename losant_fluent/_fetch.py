@@ -126,7 +126,7 @@ def _client(credentials: Any, url: str) -> API:
 
 
 def _send(api: API, request: Request) -> Any:
-    """The decoded JSON answer of ``request``, sent through ``api``'s pipeline.
+    """The answer (a result model) of ``request``, sent through ``api``'s pipeline.
 
     Through the endpoint's own verb when the chain and keywords allow (so the client's
     limiter counts it as that endpoint), else as a raw call to the same path and query.
@@ -139,7 +139,7 @@ def _send(api: API, request: Request) -> Any:
         except (TypeError, ValueError):  # refused before sending: the raw call says it all
             answer = None
         if answer is not None:
-            return answer.raw_json()
+            return answer
     segments = [unquote(s) for s in request.path.strip("/").split("/") if s]
     node = api.at(*segments)
     if request.method == "GET":
@@ -148,7 +148,7 @@ def _send(api: API, request: Request) -> Any:
         answer = node.post(request.body, **query)
     else:
         raise ValueError(f"a plan asks again only with GET or POST, not {request.method}")
-    return answer.raw_json()
+    return answer
 
 
 def _snake(segment: str) -> str:
@@ -184,7 +184,7 @@ def _pages(api: API, partition: Partition) -> Iterator[Any]:
     size = partition.page_size
     position: dict[str, Any] = {}
     while True:
-        answer = _send(api, request.with_query(**position) if position else request)
+        answer = _send(api, request.with_query(**position) if position else request).raw_json()
         yield answer
         items = answer.get("items") if isinstance(answer, Mapping) else None
         count = len(items) if isinstance(items, list) else 0
@@ -257,11 +257,21 @@ def conform(frame: Any, meta: Any) -> Any:
     return frame[list(meta.columns)]
 
 
+def _frame(cls: type[Any], answer: Any) -> Any:
+    """The frame of one answer: a time series or state history as ``to_pandas()`` reads it
+    (straight from the response's one decode), a page from its JSON (that page alone)."""
+    from ._data import frame_of_json, to_pandas
+    from .models import DeviceStates, TimeSeriesData
+
+    if isinstance(answer, (TimeSeriesData, DeviceStates)) and issubclass(cls, type(answer)):
+        return to_pandas(answer)
+    return frame_of_json(cls, answer.raw_json() if hasattr(answer, "raw_json") else answer)
+
+
 def fetch_partition(partition: Partition, credentials: Any = None,
                     concurrency: int | None = None, meta: Any = None) -> Any:
     """The rows of ``partition`` as a DataFrame (``meta``'s columns when given)."""
     from . import models
-    from ._data import frame_of_json
 
     source = check_credentials(credentials)
     cls = getattr(models, partition.result)
@@ -271,7 +281,7 @@ def fetch_partition(partition: Partition, credentials: Any = None,
             answers: list[Any] = list(_pages(api, partition))
         else:
             answers = [_send(api, request) for request in partition.requests]
-    frames = [frame_of_json(cls, answer) for answer in answers]
+    frames = [_frame(cls, answer) for answer in answers]
     pd: Any = importlib.import_module("pandas")
     frame = frames[0] if len(frames) == 1 else pd.concat(
         [f for f in frames if len(f)] or frames[:1], ignore_index=True)

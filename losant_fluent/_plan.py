@@ -203,6 +203,9 @@ def plan_of(result: Any, *, partition_rows: int | None = None, meta: Any = None)
         or partition_rows < 1
     ):
         raise ValueError(f"partition_rows must be a whole number >= 1, not {partition_rows!r}")
+    if meta is not None and not (hasattr(meta, "iloc") and hasattr(meta, "columns")):
+        raise TypeError(f"meta must be a pandas DataFrame (empty is enough), not "
+                        f"{type(meta).__name__}")
     if isinstance(result, LastValueData):
         raise TypeError("LastValueData has no partition plan: its device names need a lookup "
                         "per device; use to_pandas(), or a time-series query")

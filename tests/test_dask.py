@@ -347,6 +347,8 @@ def test_bad_arguments_are_refused_before_anything_is_sent(world: World,
         result.to_dask(partition_rows=0)
     with pytest.raises(ValueError, match="concurrency"):
         result.to_dask(concurrency=0)
+    with pytest.raises(TypeError, match="meta must be a pandas DataFrame"):
+        result.to_dask(meta={"id": "str"})
     with pytest.raises(TypeError, match="credentials must not be a token"):
         result.to_dask(credentials=world.token)
     with pytest.raises(ValueError, match="partition_on 'nope' is not a column"):
