@@ -85,7 +85,7 @@ class SyntheticLosant:
                     first = start + (-start) % owner.step
                     devices = {
                         device_id: {"name": f"n-{device_id[-4:]}", "points": [
-                            {"time": iso(t), "data": {"v": float(t % 97)}}
+                            {"time": iso(t), "data": {"v": f"reading {t % 9973}"}}
                             for t in range(first, end + 1, owner.step)]}
                         for device_id in body.get("deviceIds", [])
                     }

@@ -315,8 +315,8 @@ def _peak_writing(rows_wanted: int, tmp_path: Path) -> tuple[int, int]:
         result = api.applications(APP_ID).data().time_series_query().post({
             "deviceIds": devices, "start": begin,
             "end": begin + (rows_wanted // len(devices)) * step - 1, "aggregation": "NONE"})
-        the_plan = plan(result, partition_rows=5000)
-        assert len(the_plan) >= rows_wanted // 5000
+        the_plan = plan(result, partition_rows=1000)
+        assert len(the_plan) >= rows_wanted // 1000
         del result
         gc.collect()
         tracemalloc.start()
@@ -330,10 +330,10 @@ def _peak_writing(rows_wanted: int, tmp_path: Path) -> tuple[int, int]:
 
 
 def test_parquet_memory_stays_flat_as_the_rows_grow(tmp_path: Path) -> None:
-    small_peak, small = _peak_writing(20_000, tmp_path)
-    big_peak, big = _peak_writing(100_000, tmp_path)
-    assert (small, big) == (20_000, 100_000)
-    # Five times the rows, about the same peak: one partition (5,000 rows) at a time.
+    small_peak, small = _peak_writing(10_000, tmp_path)
+    big_peak, big = _peak_writing(30_000, tmp_path)
+    assert (small, big) == (10_000, 30_000)
+    # Three times the rows, about the same peak: one partition (1,000 rows) at a time.
     assert big_peak < small_peak * 1.5, (small_peak, big_peak)
 
 
