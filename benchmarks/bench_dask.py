@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -91,10 +92,12 @@ def _speed(devices: int, points: int, workers: list[int]) -> None:
             print(f"  {label:<34}{rate:>12,.0f} rows/s {rate / base:>6.2f}x")
 
 
-def _write(rows: int) -> dict[str, Any]:
-    """In a fresh process: write ``rows`` synthetic rows as Parquet, report the peaks."""
+def _write(rows: int, partition_rows: int = 20_000) -> dict[str, Any]:
+    """In a fresh process: write ``rows`` synthetic rows as Parquet in partitions of
+    ``partition_rows``, report the peaks."""
     import tracemalloc
 
+    import pyarrow.parquet as pq
     from dask_server import APP_ID, SyntheticLosant
 
     from losant_fluent import API
@@ -116,7 +119,7 @@ def _write(rows: int) -> dict[str, Any]:
         end = begin + (rows // len(devices)) * step - 1
         # The same partitions over the long window, 20,000 rows each (asking the whole
         # window first would hold it all in this process, which is what is measured).
-        width = 20_000 // len(devices) * step
+        width = max(1, partition_rows // len(devices)) * step
         parts = tuple(
             Partition(whole.partitions[0].url, "TimeSeriesData", (replace(
                 request, body={**request.body, "start": at, "end": min(end, at + width - 1)}),),
@@ -126,11 +129,12 @@ def _write(rows: int) -> dict[str, Any]:
         started = time.perf_counter()
         files = to_parquet(Plan(parts, whole.meta, "bench"), folder, credentials=token)
         seconds = time.perf_counter() - started
+        # Read, not stopped: stopping while other threads free memory can crash Python
+        # before 3.12.9 (the process ends right after printing instead).
         peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        written = sum(1 for _ in files)
-    rss = _peak_rss()
-    return {"rows": rows, "files": written, "peak": peak, "rss": rss, "seconds": seconds}
+        rss = _peak_rss()
+        written = sum(pq.read_metadata(f).num_rows for f in files)  # rows in the files
+    return {"rows": written, "files": len(files), "peak": peak, "rss": rss, "seconds": seconds}
 
 
 def _peak_rss() -> int:
@@ -164,10 +168,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--parts", default="speed,memory")
     parser.add_argument("--child-write", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-partition", type=int, default=20_000, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_write:
-        print(json.dumps(_write(args.child_write)))
-        return
+        print(json.dumps(_write(args.child_write, args.child_partition)), flush=True)
+        os._exit(0)
     parts = args.parts.split(",")
     if "speed" in parts:
         _speed(args.devices, args.points, [int(n) for n in args.workers.split(",")])

@@ -49,8 +49,10 @@ def to_dask(result: Any, *, credentials: Any = None, concurrency: int | None = N
     ``concurrency``: at most this many partitions fetch at once (``None``: no bound beyond
     the scheduler's).
     """
+    from ._dask import need
     from ._dask import to_dask as build
 
+    need("dask.dataframe", "to_dask()")  # before anything is asked of the API
     the_plan = result if isinstance(result, Plan) else plan(
         result, partition_rows=partition_rows, meta=meta)
     return build(the_plan, credentials=credentials, concurrency=concurrency)
@@ -66,8 +68,10 @@ def to_parquet(result: Any, path: str | os.PathLike[str], *, partition_on: str =
     else the first time column). Writing a later window into the same ``path`` adds files
     and leaves the old ones as they are. Needs the ``parquet`` extra (pyarrow).
     """
-    from ._parquet import write_parquet
+    from ._dask import need
+    from ._parquet import PARQUET_HINT, write_parquet
 
+    need("pyarrow.parquet", "to_parquet()", PARQUET_HINT)  # before anything is asked
     the_plan = result if isinstance(result, Plan) else plan(
         result, partition_rows=partition_rows, meta=meta)
     return write_parquet(the_plan, path, partition_on=partition_on, time_column=time_column,
