@@ -370,3 +370,22 @@ def test_a_missing_extra_names_it(blocked: str, call: str, extra: str) -> None:
     assert done.stdout.strip() == (
         f"{blocked} {what} needs {blocked}, which is not installed: "
         f"pip install 'losant-fluent[{extra}]'")
+
+
+def test_a_failed_partition_raises_the_clients_error_on_every_scheduler(
+        world: World, cluster: Any, token_in_env: str) -> None:
+    from losant_fluent import NotFoundError
+
+    table = world.app.data_tables().post({"name": "short-lived", "columns": [
+        {"name": "level", "dataType": "number", "constraint": "optional"}]})
+    rows = world.app.data_tables(table.id).rows()
+    rows.post([{"level": i} for i in range(30)])
+    frame = rows.get(limit=10).to_dask()
+    world.app.data_tables(table.id).delete()
+    with pytest.raises(NotFoundError) as local:
+        frame.compute(scheduler="sync")
+    assert local.value.status == 404
+    with pytest.raises(NotFoundError) as remote:  # raised on a worker, pickled back
+        cluster.compute(frame).result(timeout=120)
+    assert remote.value.status == 404
+    assert world.token not in repr(remote.value) + str(remote.value)
