@@ -219,7 +219,7 @@ def test_to_dask_computes_to_pandas_on_a_two_process_cluster(
         assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
 
 
-def test_the_pickled_graph_holds_no_secret(world: World, cluster: Any) -> None:
+def test_the_pickled_graph_holds_no_secret(world: World) -> None:
     secrets = [world.token, world.emu.user_password]
     for result in _results(world).values():
         frame = result.to_dask(partition_rows=50)
@@ -305,6 +305,12 @@ def test_parquet_partitioned_on_a_column(world: World, token_in_env: str,
     assert folders == {"deviceClass=standalone"}
     back = pd.read_parquet(tmp_path / "devices")
     assert sorted(back["id"]) == sorted(result.to_pandas()["id"])
+    # Data table rows have no ``time``: their days come from ``createdAt``.
+    rows = world.rows.get(limit=100)
+    rows.to_parquet(tmp_path / "rows")
+    created = rows.to_pandas()["createdAt"].dt.strftime("%Y-%m-%d")
+    assert {p.name for p in (tmp_path / "rows").iterdir()} == {f"date={d}" for d in created}
+    assert len(pd.read_parquet(tmp_path / "rows")) == 250
 
 
 def _peak_writing(rows: int) -> tuple[int, int]:
