@@ -139,10 +139,24 @@ def _endpoint(method: str, path: str) -> tuple[Any, str] | None:
     return best
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """What a request was, when only its URL and method are known."""
+
+    url: str
+    method: str
+    body: Any = None
+
+
 def _origin(result: Any) -> tuple[str, Request, Any]:
     """The API's URL, the request that answered ``result``, and its catalog endpoint."""
-    response = result.http_response() if hasattr(result, "http_response") else None
+    response: Any = result.http_response() if hasattr(result, "http_response") else None
     request = getattr(response, "request", None)
+    if request is None and getattr(response, "url", None):
+        # AsyncAPI's answers keep the URL, not the request: a read, or the one query whose
+        # body the answer itself tells (see _series).
+        series = "TimeSeriesData" in {k.__name__ for k in type(result).__mro__}
+        request = _Sent(str(response.url), "POST" if series else "GET")
     if response is None or request is None or not getattr(request, "url", None):
         raise TypeError(
             f"{type(result).__name__} was not read from the API (built by hand, or unpickled): "
@@ -155,7 +169,9 @@ def _origin(result: Any) -> tuple[str, Request, Any]:
     endpoint, base = found
     path = parts.path[len("/" + base) if base else 0:] if base else parts.path
     url = f"{parts.scheme}://{parts.netloc}" + (f"/{base}" if base else "")
-    body = request.body
+    body = getattr(request, "body", None)
+    if body is None:  # an httpx request (AsyncAPI) keeps its bytes as ``content``
+        body = getattr(request, "content", None)
     if isinstance(body, bytes):
         body = body.decode("utf-8")
     decoded = json.loads(body) if body else None
@@ -284,6 +300,14 @@ def _series(url: str, request: Request, result: Any, raw: Any,
         return [Partition(url, name, (request,))]
     ids = list(devices) or list(body.get("deviceIds") or [])
     base = {k: v for k, v in body.items() if k not in _SERIES_CHOICE}
+    if not body:  # only the answer is known (AsyncAPI): it tells the query's settings
+        seen = {name: None for d in devices.values() if isinstance(d, Mapping)
+                for p in (d.get("points") or []) if isinstance(p, Mapping)
+                for name in (p.get("data") or {})}
+        base = {k: raw[k] for k in ("aggregation", "resolution", "limit", "order")
+                if raw.get(k) is not None}
+        if seen:
+            base["attributes"] = list(seen)
     aggregation = raw.get("aggregation", body.get("aggregation", "MEAN"))
     kind = aggregation.get("type") if isinstance(aggregation, Mapping) else aggregation
     resolution = _int(raw.get("resolution"), _int(body.get("resolution"), 60_000))

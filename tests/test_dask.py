@@ -395,3 +395,30 @@ def test_a_failed_partition_raises_the_clients_error_on_every_scheduler(
         cluster.compute(frame).result(timeout=120)
     assert remote.value.status == 404
     assert world.token not in repr(remote.value) + str(remote.value)
+
+
+def test_results_of_the_async_client_plan_the_same(world: World, token_in_env: str) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+
+    window = {"deviceIds": world.readers, "start": world.now - 60 * MINUTE,
+              "end": world.now, "resolution": 5 * MINUTE, "aggregation": "MEAN",
+              "attributes": ["temperature"]}
+
+    async def fetch() -> tuple[Any, Any]:
+        async with AsyncAPI(url=world.emu.url, token=world.token) as api:
+            app = api.applications(world.emu.application_id)
+            devices = await app.devices().get(perPage=100, sortField="name")
+            series = await app.data().time_series_query().post(window)
+            return devices, series
+
+    devices, series = asyncio.run(fetch())
+    want = world.app.devices().get(perPage=100, sortField="name").to_pandas()
+    _same(devices.to_dask().compute(scheduler="sync"), want, "devices")
+    # The answer alone tells the query (the async answer keeps no request body).
+    want = world.app.data().time_series_query().post(window).to_pandas()
+    assert len(want) > 0
+    frame = series.to_dask(partition_rows=10)
+    assert frame.npartitions > 1
+    _same(frame.compute(scheduler="sync"), want, "time series")
