@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._async_transport import aiter_body
+from ._async_transport import aiter_body, release
 from ._flows import aiterate
 from ._streams import (
     Adopt,
@@ -119,12 +119,10 @@ class AsyncEventStream(ResumeState):
     async def _drop(self, response: requests.Response) -> None:
         if self._response is response:
             self._response = None
-        close = getattr(getattr(response, "raw", None), "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close; gone
-                pass
+        try:
+            await release(response)
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; gone
+            pass
 
     async def aclose(self) -> None:
         """Stop listening and release the connection."""
