@@ -366,7 +366,7 @@ def error_for_response(
     error_type: str | None = None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested thousands deep
         body = None
     if isinstance(body, dict) and ("message" in body or "type" in body):
         error_type = str(body["type"]) if body.get("type") is not None else None

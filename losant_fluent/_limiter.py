@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from . import _fork
 from .limits import (
     ONE_AT_A_TIME,
     THROTTLES,
@@ -108,6 +109,7 @@ class Limiter:
         #: Every endpoint a one-at-a-time rule covers (a quick test on the send path).
         self.turn_endpoints = frozenset(e for rule in ONE_AT_A_TIME for e in rule.endpoints)
         self._jobs: dict[tuple[int, str], tuple[str, str]] = {}
+        _fork.register(self)
 
     def _turn_key(self, endpoint_id: str, template: str, path: str,
                   ) -> tuple[int, str] | None:
@@ -141,6 +143,10 @@ class Limiter:
             for key, (_, known) in list(self._jobs.items()):
                 if known == job_id:
                     del self._jobs[key]
+
+    def after_fork(self) -> None:
+        """In a forked child: a fresh lock (a parent's thread may have held this one)."""
+        self._lock = threading.Lock()
 
     def _applies(self, endpoint_id: str, template: str, path: str,
                  ) -> tuple[Throttle, str] | None:

@@ -199,10 +199,7 @@ def check_token(token: str | None) -> str | None:
             "token must be the token alone, without the 'Bearer ' prefix "
             "(the client adds the Authorization header itself)"
         )
-    if any(c.isspace() or c == "\0" for c in token):
-        raise ValueError("token has whitespace or a line break in it (pasted from a file?); "
-                         "give token.strip() (the value is not shown)")
-    _secrets.register(token)
+    _secrets.register(_secrets.check("token", token))  # no whitespace around, no line break
     return token
 
 
@@ -480,7 +477,7 @@ class PipelineBase:
         elif schema is not None and response.content.strip():
             try:  # straight from the bytes: the fast path for big pages
                 result = parse_response_json(schema, response.content, response, eager)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # not JSON, or nested thousands deep
                 raise _not_json(call, response, exc) from None
         else:
             result = parse_response(schema, self.decode_json(call, response), response)
@@ -504,9 +501,8 @@ class PipelineBase:
         content = response.content
         if not content.strip():
             status = response.status_code
-            if call.endpoint is not None and status != 204 and call.endpoint.success_schema(
-                status
-            ):
+            # A 204 counts too, unless the endpoint documents it without a body.
+            if call.endpoint is not None and call.endpoint.success_schema(status):
                 raise InvalidResponseError(
                     f"{call.method} {call.path}: the API answered {status} with an empty "
                     "body where JSON was expected", response)
@@ -614,7 +610,7 @@ def path_of(result: Any) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _not_json(call: WireCall, response: requests.Response, exc: ValueError
+def _not_json(call: WireCall, response: requests.Response, exc: Exception
               ) -> InvalidResponseError:
     """The error for a success answer whose body is not JSON (never quoting the body)."""
     kind = response.headers.get("Content-Type", "no content type")
@@ -626,7 +622,7 @@ def _not_json(call: WireCall, response: requests.Response, exc: ValueError
     )
 
 
-def _json_error(exc: ValueError) -> str:
+def _json_error(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} at byte {exc.pos}"
     return type(exc).__name__

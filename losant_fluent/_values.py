@@ -155,4 +155,7 @@ def loads(content: bytes) -> Any:
     try:
         return from_json(content)
     except ValueError:
-        return json.loads(content)
+        try:
+            return json.loads(content)
+        except RecursionError:  # an answer nested thousands of levels deep
+            raise ValueError("JSON nested too deeply to read") from None
