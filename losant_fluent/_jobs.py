@@ -48,6 +48,9 @@ GROWTH = 1.5
 #: Seconds a job may be missing from the job log after it was queued (the log entry is
 #: written by the worker that picks the job up).
 NOT_LOGGED_GRACE = 30.0
+#: Seconds a job Losant runs one at a time waits for the one this client started before;
+#: then it is sent anyway, and Losant's answer (429 or not) goes through the retry rules.
+TURN_WAIT = 600.0
 
 
 def _job(result: Any) -> tuple[str, str]:
@@ -344,14 +347,22 @@ def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
     before = _behind(pipeline, call)
     if before is not None:
         try:  # a failed job, or one gone from the log, frees the turn too
-            yield from _poll_flow(pipeline, JobWait(before), _missing_or_none)
+            yield from _poll_flow(pipeline, JobWait(before, TURN_WAIT), _missing_or_none)
         except JobFailedError:
             pass
+        except JobTimeoutError:
+            _gave_up(call, before)
         _over(pipeline, before[1])
     answer = yield from send_flow(pipeline, call)
     result = pipeline.decode(call, answer)
     _started(pipeline, call, result)
     return result
+
+
+def _gave_up(call: WireCall, before: tuple[str, str]) -> None:
+    """The job before has run for ``TURN_WAIT``: send anyway, Losant decides (429 or not)."""
+    log.warning("%s %s: job %s still runs after %g s; sending anyway", call.method, call.path,
+                before[1], TURN_WAIT)
 
 
 def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:
