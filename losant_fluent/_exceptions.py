@@ -187,6 +187,26 @@ class BulkSplitError(LosantError):
         self.unknown = unknown or []
         self.jobs = jobs or []
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A job result keeps its HTTP response, whose request carries the token: pickled
+        # jobs go without it (an unpickled job cannot wait anyway: it has no API).
+        restore, (cls, message, state) = super().__reduce__()
+        state["jobs"] = [_without_response(job) for job in self.jobs]
+        return restore, (cls, message, state)
+
+
+def _without_response(result: Any) -> Any:
+    """A copy of a model result with no HTTP response or API attached (for pickling)."""
+    copy = getattr(result, "model_copy", None)
+    if not callable(copy):
+        return result
+    kept = copy()
+    private = getattr(kept, "__pydantic_private__", None)
+    if isinstance(private, dict):
+        object.__setattr__(kept, "__pydantic_private__", {
+            k: v for k, v in private.items() if k not in ("_losant_response", "_losant_pipeline")})
+    return kept
+
 
 class LosantConnectionError(TransportError, ConnectionError):
     """The connection failed: refused, reset, or dropped before the whole answer came."""

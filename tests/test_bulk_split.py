@@ -190,6 +190,20 @@ def test_a_part_queued_as_a_job_stops_the_rest_and_the_job_can_be_waited_for() -
     assert "queued part 2 as job" in str(error)
 
 
+def test_a_bulk_error_holding_a_job_pickles_without_the_token() -> None:
+    token = "SECRET-bulk-token-4242"
+    queued = reply(202, {"jobQueued": True, "jobId": "j" * 21, "success": True})
+    with FaultServer(_script(queued)) as server:
+        with pytest.raises(BulkSplitError) as raised:
+            API(server.url, token, max_retries=0).applications(APP).devices().patch(
+                {"deviceIds": _ids(1500), "updateFields": {"description": "x"}})
+    pickled = pickle.dumps(raised.value)
+    assert token.encode() not in pickled
+    again = pickle.loads(pickled)
+    assert again.jobs[0].job_id == "j" * 21 and again.applied == _ids(1500)
+    assert raised.value.jobs[0].http_response() is not None    # the live error keeps it
+
+
 def test_async_bulk_failure_mid_way_is_the_same_error() -> None:
     from losant_fluent import AsyncAPI
 
