@@ -58,7 +58,7 @@ __all__ = [
 
 
 class _Interrupted(Protocol):
-    """What a page walk gives the error that interrupted it (see ``_pagination.PageWalk``)."""
+    """What a page walk gives the error that interrupted it (see ``losant_fluent.PageWalk``)."""
 
     failed_page_number: int | None
     failed_position: dict[str, Any] | None
@@ -365,7 +365,7 @@ def error_for_response(
     error_type: str | None = None
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested thousands deep
         body = None
     if isinstance(body, dict) and ("message" in body or "type" in body):
         error_type = str(body["type"]) if body.get("type") is not None else None

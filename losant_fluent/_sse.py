@@ -198,8 +198,8 @@ class EventParser:
             else:
                 warnings.warn(
                     "the event stream sent an id that cannot be sent back as Last-Event-ID "
-                    "(non-Latin-1 characters or whitespace around it); it is ignored and "
-                    "the last usable id is kept", RuntimeWarning, stacklevel=2)
+                    "(a NUL, characters outside Latin-1 or whitespace around it); it is "
+                    "ignored and the last usable id is kept", RuntimeWarning, stacklevel=2)
         elif name == "retry":
             if value and value.isascii() and value.isdigit():
                 self.retry = min(int(value) / 1000.0, MAX_RETRY)

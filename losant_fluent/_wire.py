@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import quote, urlencode
 
+from ._deadline import check_seconds
 from ._values import dumps, json_ready, query_text
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ class WireCall:
     timeout: float | None = None
     validate: bool | None = None
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None:  # a verb's timeout=: finite and > 0, as API's
+            check_seconds("timeout", self.timeout)
 
     def target(self) -> str:
         """Path and query string, as they go in the request line."""
@@ -180,11 +185,15 @@ def _json_text(value: Any, where: str) -> str:
 def _body(endpoint: Endpoint | None, body: Any, validate: bool) -> bytes:
     """The JSON bytes of a body: checked against its schema first when asked to."""
     param = endpoint.body_param if endpoint is not None else None
-    if validate and param is not None and param.schema:
-        from .models._registry import validate_body
+    try:
+        if validate and param is not None and param.schema:
+            from .models._registry import validate_body
 
-        body = validate_body(param.schema, body)
-    return dumps(json_ready(body, "body"))
+            body = validate_body(param.schema, body)
+        return dumps(json_ready(body, "body"))
+    except RecursionError:  # a body nested thousands deep (or one containing itself)
+        raise ValueError("body: nested too deeply (or it contains itself); nothing was "
+                         "sent") from None
 
 
 def encode(

@@ -62,3 +62,12 @@ def test_bench_walks_prints_the_three_figures() -> None:
         assert re.search(row, out, re.M), out
     assert re.search(r"no nested read [\d.]+x .* three nested reads [\d.]+x .* single call "
                      r"[\d.]+x", out), out
+
+
+def test_bench_limits_emulator_prints_every_figure() -> None:
+    out = _run(
+        "bench_limits_emulator.py", "--posts", "40", "--time-scale", "0.01", "--states", "10"
+    )
+    assert "30 sent, 10 answered 429" in out
+    assert re.search(r"40 posts, no 429, [\d.]+ s vs [\d.]+ s implied, ratio [\d.]+x", out), out
+    assert re.search(r"data export of 10 states: completed after .* ratio [\d.]+x", out), out

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fault_server import Action, FaultServer, Received, reply
+from fault_server import Action, FaultServer, Received, raw, reply
 
 import losant_fluent as lf
 from losant_fluent import API
@@ -355,7 +355,7 @@ def test_echoed_refresh_token_and_client_secret_are_scrubbed() -> None:
 
 
 @pytest.mark.parametrize("bad", [TOKEN + "\n", " " + TOKEN, TOKEN + "\r\nX-Evil: 1",
-                                 "tok en"])
+                                 TOKEN + "\t"])
 def test_a_token_with_whitespace_is_refused_without_showing_it(bad: str) -> None:
     with pytest.raises(ValueError, match="token") as caught:
         API(url="http://127.0.0.1:9", token=bad)
@@ -532,3 +532,256 @@ def test_bools_and_numeric_strings_are_refused_where_numbers_are_wanted(
         api.applications(APP).patch({"archiveConfig": {"delayDays": 5}, "blobUrlTTL": 3600})
         api.with_options(validate=False).applications(APP).patch(body)
         assert len(server.received) == 2
+
+
+# -- clear answers to odd answers ----------------------------------------------------------------
+
+def _deep(levels: int) -> bytes:
+    return b'{"name": ' + b"[" * levels + b"]" * levels + b"}"
+
+
+def test_a_204_where_json_is_documented_is_an_invalid_response() -> None:
+    with FaultServer(lambda r, i: Action(204, b"", {})) as server:
+        api = API(url=server.url, token="t")
+        with pytest.raises(lf.InvalidResponseError, match="204 with an empty body"):
+            api.applications(APP).get()
+        assert len(server.received) == 1  # not retried
+
+
+def test_answers_nested_thousands_deep_are_losant_errors() -> None:
+    def script(request: Received, index: int) -> Action:
+        status = 400 if request.method == "PATCH" else 200
+        return Action(status, _deep(5000), {"Content-Type": "application/json"})
+
+    with FaultServer(script) as server:
+        api = API(url=server.url, token="t")
+        with pytest.raises(lf.InvalidResponseError, match="not JSON"):
+            api.applications(APP).get()
+        with pytest.raises(lf.BadRequestError) as caught:
+            api.applications(APP).patch({"name": "x"})
+        assert caught.value.body is None  # its text is kept as the message excerpt
+
+
+def test_a_body_nested_thousands_deep_is_refused_before_sending() -> None:
+    body: Any = {"name": "x"}
+    for _ in range(5000):
+        body = {"a": body}
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        api = API(url=server.url, token="t")
+        for client in (api, api.with_options(validate=False)):
+            with pytest.raises(ValueError, match="nested too deeply"):
+                client.applications(APP).devices().post(body)
+        assert server.received == []
+
+
+# -- one exception family ------------------------------------------------------------------------
+
+class RawServer:
+    """Answers every request with the same raw bytes, then closes the connection."""
+
+    def __init__(self, answer: bytes) -> None:
+        self.answer = answer
+        self.requests = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.recv(65536)
+                    self.requests += 1
+                    conn.sendall(self.answer)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+_JSON = {"Content-Type": "application/json"}
+BROKEN: dict[str, Callable[[Received, int], Action]] = {
+    "reset": lambda r, i: Action(kind="reset"),
+    "drop": lambda r, i: Action(kind="drop"),
+    "truncated": lambda r, i: Action(200, b'{"id": "abcdef"}', _JSON, kind="truncate"),
+    "html 200": lambda r, i: raw(200, b"<html>proxy</html>"),
+    "html 502": lambda r, i: raw(502, b"<html>bad gateway</html>"),
+    "empty 200": lambda r, i: Action(200, b"", _JSON),
+    "204": lambda r, i: Action(204, b"", {}),
+    "deep 200": lambda r, i: Action(200, _deep(5000), _JSON),
+    "deep 500": lambda r, i: Action(500, _deep(5000), _JSON),
+    "list for object": lambda r, i: reply(200, [1, 2, 3]),
+    "huge retry-after": lambda r, i: reply(429, {}, {"Retry-After": "1e300"}),
+    "nan retry-after": lambda r, i: reply(503, {}, {"Retry-After": "nan"}),
+    "odd retry-after": lambda r, i: reply(503, {}, {"Retry-After": "Thu, 99 Foo"}),
+    "redirect": lambda r, i: reply(302, {}, {"Location": "http://127.0.0.1:9/x"}),
+    "status 999": lambda r, i: reply(999, {"message": "?"}),
+    "bad gzip": lambda r, i: Action(200, b"not gzip at all", {**_JSON,
+                                                             "Content-Encoding": "gzip"}),
+    "slow": lambda r, i: reply(200, {}, delay=3.0),
+    "bad utf-8": lambda r, i: Action(400, b'{"message": "\xff\xfe"}', _JSON),
+}
+RAW_ANSWERS = {
+    "garbage status line": b"HELLO WORLD\r\n\r\n",
+    "no headers end": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
+    "bad content-length": b"HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n{}",
+    "non-latin-1 header": "HTTP/1.1 200 OK\r\nX-\u2603: \u2603\r\nContent-Length: 2\r\n\r\n{}"
+                          .encode(),
+    "http/0.9": b"{}",
+}
+
+
+def _only_losant_errors(call: Callable[[], Any]) -> type[BaseException] | None:
+    try:
+        call()
+    except lf.LosantError as exc:
+        return type(exc)
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_servers_raise_only_losant_errors(name: str) -> None:
+    with FaultServer(BROKEN[name]) as server:
+        api = API(url=server.url, token="t", timeout=1.0, max_retries=1, max_retry_wait=0.5)
+        for call in (lambda: api.applications(APP).get(),
+                     lambda: api.applications(APP).patch({"name": "x"}),
+                     lambda: list(api.applications(APP).devices().get())):
+            _only_losant_errors(call)  # anything else fails the test
+        assert len(server.received) >= 1
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url, token="t", timeout=1.0, max_retries=1,
+                                   max_retry_wait=0.5) as aapi:
+                try:
+                    await aapi.applications(APP).get()
+                except lf.LosantError:
+                    pass
+
+        asyncio.run(main())
+
+
+@pytest.mark.parametrize("name", sorted(RAW_ANSWERS))
+def test_malformed_http_raises_only_losant_errors(name: str) -> None:
+    server = RawServer(RAW_ANSWERS[name])
+    try:
+        api = API(url=server.url, token="t", timeout=1.0, max_retries=0)
+        _only_losant_errors(lambda: api.applications(APP).get())
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url, token="t", timeout=1.0,
+                                   max_retries=0) as aapi:
+                try:
+                    await aapi.applications(APP).get()
+                except lf.LosantError:
+                    pass
+
+        asyncio.run(main())
+        assert server.requests >= 1
+    finally:
+        server.close()
+
+
+BAD_ARGUMENTS: dict[str, Callable[[API], Any]] = {
+    "nan in body": lambda api: api.applications(APP).patch({"name": float("nan")}),
+    "bytes in body": lambda api: api.applications(APP).patch({"name": b"x"}),
+    "set in body": lambda api: api.applications(APP).patch({"name": {1}}),
+    "object in body": lambda api: api.applications(APP).patch({"name": object()}),
+    "self-containing body": lambda api: api.applications(APP).patch(_loop_body()),
+    "unknown keyword": lambda api: api.applications(APP).get(nonsense=1),
+    "newline header": lambda api: api.with_options(headers={"X-A": "a\r\nb"}),
+    "bad header name": lambda api: api.with_options(headers={"X A": "b"}),
+    "inf timeout": lambda api: api.with_options(timeout=float("inf")),
+    "inf verb timeout": lambda api: api.applications(APP).get(timeout=float("inf")),
+    "text verb timeout": lambda api: api.applications(APP).get(timeout="5"),
+    "negative retries": lambda api: api.with_options(max_retries=-1),
+    "token with newline": lambda api: api.set_token("abc\n"),
+    "token not text": lambda api: api.set_token(5),  # type: ignore[arg-type]
+    "negative max_items": lambda api: api.applications(APP).devices().get().iter_items(
+        max_items=-1),
+}
+
+
+def _loop_body() -> dict[str, Any]:
+    body: dict[str, Any] = {"name": "x"}
+    body["self"] = body
+    return body
+
+
+@pytest.mark.parametrize("name", sorted(BAD_ARGUMENTS))
+def test_bad_arguments_raise_type_or_value_errors_before_sending(name: str) -> None:
+    with FaultServer(lambda r, i: reply(200, {"items": [], "count": 0})) as server:
+        api = API(url=server.url, token="t")
+        before = 1 if name == "negative max_items" else 0
+        with pytest.raises((TypeError, ValueError)):
+            BAD_ARGUMENTS[name](api)
+        assert len(server.received) == before
+
+
+def test_echoed_signed_upload_fields_are_scrubbed() -> None:
+    from losant_fluent.models import FileUploadPostResponse
+
+    policy, signature = "POLICY-eyJleHBpcmF0aW9uIjo", "SIG-0f1e2d3c4b5a69788796"
+
+    def storage(request: Received, index: int) -> Action:  # S3-like: echoes the form
+        return raw(403, b"<Error><Request>" + request.body + b"</Request></Error>",
+                   "application/xml")
+
+    with FaultServer(storage) as host:
+        made = FileUploadPostResponse.model_validate({"name": "a.bin", "upload": {
+            "url": f"{host.url}/bucket", "fields": {
+                "key": "files/a.bin", "Policy": policy, "X-Amz-Signature": signature}}})
+        with pytest.raises(lf.ForbiddenError) as caught:
+            made.upload_file(b"data", api=API(url="http://127.0.0.1:9"))
+        assert policy.encode() in host.received[0].body  # it was sent
+    texts = _texts_of(caught.value)
+    assert any("files/a.bin" in text for text in texts)  # the rest of the echo is kept
+    _assert_clean(texts, policy, signature)
+
+
+def test_an_own_session_gets_the_deadline_too(slow_head: SlowHeadServer) -> None:
+    import requests
+
+    api = API(url=slow_head.url, token="t", timeout=1.0, max_retries=0,
+              session=requests.Session())
+    started = time.monotonic()
+    with pytest.raises(lf.LosantTimeoutError):
+        api.applications(APP).get()
+    assert time.monotonic() - started < 4.0
+
+
+_BROKEN_STREAMS: dict[str, list[bytes | float]] = {
+    "invalid utf-8": [b"data: \xff\xfe\xfd\n\n"],
+    "nul and control bytes": [b"id: a\x00b\ndata: \x00\x01\n\n"],
+    "huge retry": [b"retry: 99999999999999999999999\ndata: x\n\n"],
+    "only carriage returns": [b"data: a\r\rdata: b\r\r"],
+    "bom split": [b"\xef", b"\xbb", b"\xbfdata: a\n\n"],
+    "odd fields": [b"\xff\xff: x\n:\n\n\n\n\ndata\n\n"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BROKEN_STREAMS))
+def test_odd_streams_end_only_with_losant_errors(name: str) -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        return Stream(steps=[*_BROKEN_STREAMS[name], b"data: end\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t", max_retries=0) as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        seen = []
+        for event in stream:  # anything but a LosantError fails the test
+            seen.append(event.data)
+            if event.data == "end":
+                stream.close()
+        assert seen[-1:] == ["end"] and len(server.received) == 1
+        assert stream.retry <= 3600  # a server's retry: is capped at an hour
