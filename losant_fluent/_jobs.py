@@ -48,6 +48,9 @@ GROWTH = 1.5
 #: Seconds a job may be missing from the job log after it was queued (the log entry is
 #: written by the worker that picks the job up).
 NOT_LOGGED_GRACE = 30.0
+#: Seconds a job Losant runs one at a time waits for the one this client started before;
+#: then it is sent anyway, and Losant's answer (429 or not) goes through the retry rules.
+TURN_WAIT = 600.0
 
 
 def _job(result: Any) -> tuple[str, str]:
@@ -335,7 +338,7 @@ def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
     it (``_results.deliver``/``adeliver``)."""
     before = _behind(pipeline, call)
     if before is not None:
-        job = JobWait(before)
+        job = JobWait(before, TURN_WAIT)
         while True:
             poll = job.call()
             try:
@@ -345,6 +348,9 @@ def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
                 sleep = _missing_or_none(job, error)
             except JobFailedError:
                 sleep = None
+            except JobTimeoutError:
+                _gave_up(call, before)
+                sleep = None
             if sleep is None:
                 break
             yield Sleep(sleep)
@@ -353,6 +359,12 @@ def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
     result = pipeline.decode(call, answer)
     _started(pipeline, call, result)
     return result
+
+
+def _gave_up(call: WireCall, before: tuple[str, str]) -> None:
+    """The job before has run for ``TURN_WAIT``: send anyway, Losant decides (429 or not)."""
+    log.warning("%s %s: job %s still runs after %g s; sending anyway", call.method, call.path,
+                before[1], TURN_WAIT)
 
 
 def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:
