@@ -26,7 +26,7 @@ from typing import Any, get_args, get_origin
 
 from ._progress import need
 
-__all__ = ["to_pandas"]
+__all__ = ["frame_of_json", "to_pandas"]
 
 # Losant writes times with millisecond precision; ``ms`` also holds every date JavaScript can.
 TIME_UNIT = "ms"
@@ -48,6 +48,34 @@ def to_pandas(result: Any, *, progress: bool = False,
     convert = _converter(result)
     pd = need("pandas", "to_pandas()")
     return convert(pd, result, progress, device_names or {})
+
+
+def frame_of_json(cls: type[Any], raw: Any) -> Any:
+    """The table ``to_pandas()`` gives a result of type ``cls`` whose JSON is ``raw``, for
+    that JSON alone: a collection's page gives its own items, no page after it is fetched.
+
+    Partitions of a plan (``losant_fluent.dask``) build their frames with it, so a frame
+    made of partitions has the columns and dtypes of ``to_pandas()``. ``TypeError`` for a
+    type with no tabular form, or a last-value answer (its names are not in its JSON).
+    Read off the class's names, as ``to_pandas()`` does, so no model is imported here.
+    """
+    pd = need("pandas", "a DataFrame")
+    names = {klass.__name__ for klass in cls.__mro__}
+    if "TimeSeriesData" in names:
+        return _time_series_frame(pd, raw, {})
+    if "DeviceStates" in names:
+        return _states_frame(pd, raw)
+    if "LastValueData" not in names:
+        items = raw.get("items") if isinstance(raw, Mapping) else None
+        rows = [_flat(item) for item in items] if isinstance(items, list) else []
+        if "DataTableRows" in names:
+            return _table_columns(pd, _frame(pd, rows, _item_model(cls, "items")))
+        if "items" in getattr(cls, "model_fields", {}):
+            return _frame(pd, rows, _item_model(cls, "items"))
+        if getattr(cls, "__losant_shape__", None) == "list":
+            listed = [_flat(item) for item in raw] if isinstance(raw, list) else []
+            return _frame(pd, listed, _item_model(cls, "root"))
+    raise TypeError(f"{cls.__name__}: no table is built from its JSON alone")
 
 
 def _converter(result: Any) -> Any:
@@ -104,6 +132,11 @@ def _list(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any
 
 def _table_rows(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     frame = _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
+    return _table_columns(pd, frame)
+
+
+def _table_columns(pd: Any, frame: Any) -> Any:
+    """Data table rows' columns in order: ``id``, the table's, ``createdAt``, ``updatedAt``."""
     for name in ("id", "createdAt", "updatedAt"):
         if name not in frame.columns:
             empty = pd.Series([None] * len(frame), dtype=object)
@@ -254,6 +287,11 @@ def _time_series(pd: Any, result: Any, progress: bool, names: Mapping[str, str])
     if devices is None:
         raw = _json(result)
         devices = raw.get("devices") if isinstance(raw, Mapping) else None
+    return _time_series_frame(pd, {"devices": devices}, names)
+
+
+def _time_series_frame(pd: Any, raw: Any, names: Mapping[str, str]) -> Any:
+    devices = raw.get("devices") if isinstance(raw, Mapping) else None
     times: list[Any] = []
     ids: list[str] = []
     shown: list[Any] = []
@@ -312,7 +350,10 @@ def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str])
 
 
 def _states(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
-    raw = _json(result)
+    return _states_frame(pd, _json(result))
+
+
+def _states_frame(pd: Any, raw: Any) -> Any:
     rows: list[dict[str, Any]] = []
     times: list[Any] = []
     attributes: dict[str, None] = {}

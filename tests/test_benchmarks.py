@@ -49,6 +49,17 @@ def test_bench_models_prints_every_measure() -> None:
         assert re.search(rf"^{re.escape(name)}\s+[\d.]+$", out, re.M), out
 
 
+def test_bench_dask_prints_every_figure() -> None:
+    pytest.importorskip("distributed")
+    pytest.importorskip("pyarrow")
+    out = _run("bench_dask.py", "--devices", "20", "--points", "10", "--workers", "1",
+               "--rows", "20000")
+    assert re.search(r"^  to_pandas\(\)\s+[\d,]+ rows/s\s+1\.00x$", out, re.M), out
+    assert re.search(r"^  to_dask\(\)\.compute\(\), 1 worker\s+[\d,]+ rows/s\s+[\d.]+x$",
+                     out, re.M), out
+    assert len(re.findall(r"rows .* peak\s+[\d.]+ MiB  rss\s+[\d.]+ MiB", out)) == 2, out
+
+
 def test_bench_streams_prints_every_size() -> None:
     out = _run("bench_streams.py", "--sizes", "0.01,0.02", "--rounds", "1", "--old")
     assert len(re.findall(r"^\s+0\.0[12] MiB\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+\s+[\d.]+\s+"
