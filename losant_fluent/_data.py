@@ -209,6 +209,10 @@ def _is_datetime(tp: Any) -> bool:
 # --------------------------------------------------------------------------- times
 
 
+_TEXT_TYPES = frozenset({str, type(None)})
+_NUMBER_TYPES = frozenset({float, int})
+
+
 def _times(pd: Any, values: Any) -> Any:
     """Losant times (ISO 8601 text, epoch milliseconds, ``{"$date": text}``) as a
     ``datetime64[ms, UTC]`` Series; a column that cannot be read as times is kept as is."""
@@ -219,8 +223,9 @@ def _times(pd: Any, values: Any) -> Any:
             series.dtype
         ):
             converted = pd.to_datetime(series, unit="ms", utc=True)
-        elif all(type(v) is str or isinstance(v, str) or _missing(v)
-                 for v in (series if listed is None else listed)):
+        elif (listed is not None and set(map(type, listed)) <= _TEXT_TYPES) or all(
+            isinstance(v, str) or _missing(v) for v in (series if listed is None else listed)
+        ):  # the set of types first: one pass in C over a big column
             converted = pd.to_datetime(series, utc=True, format="ISO8601")
         else:
             converted = pd.to_datetime(
@@ -259,7 +264,7 @@ def _values(pd: Any, values: list[Any]) -> Any:
     JSON's ``20`` is the reading ``20.0``), else objects. No values at all are ``float64``
     too, so that ``pd.concat`` of chunks, some empty, keeps a numeric column numeric.
     Among other values numbers are floats as well."""
-    if all(type(v) is float or type(v) is int for v in values):  # the usual case, one pass
+    if set(map(type, values)) <= _NUMBER_TYPES:  # the usual case: one pass in C
         return pd.Series(values, dtype="float64")
     numbers = [
         float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
