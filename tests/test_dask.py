@@ -422,3 +422,21 @@ def test_results_of_the_async_client_plan_the_same(world: World, token_in_env: s
     frame = series.to_dask(partition_rows=10)
     assert frame.npartitions > 1
     _same(frame.compute(scheduler="sync"), want, "time series")
+
+
+def test_an_async_rows_query_plans_like_the_sync_one(world: World, token_in_env: str) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+
+    table_id = world.rows.path.split("/")[-2]
+
+    async def fetch() -> Any:
+        async with AsyncAPI(url=world.emu.url, token=world.token) as api:
+            rows = api.applications(world.emu.application_id).data_tables(table_id).rows()
+            return await rows.query().post({"level": {"$lt": 100}}, limit=30)
+
+    answer = asyncio.run(fetch())
+    want = world.rows.query().post({"level": {"$lt": 100}}, limit=30).to_pandas()
+    assert len(want) == 100
+    _same(answer.to_dask().compute(scheduler="sync"), want, "async rows query")
