@@ -58,11 +58,20 @@ def settings(
         max_retries=max_retries,
         max_retry_wait=max_retry_wait,
         validate=validate,
-        headers=tuple((headers or {}).items()),
+        headers=tuple(_mapping("headers", headers).items()),
         accept_version=accept_version,
         limiter=limiter_for(throttle),
     )
     return base, Credentials(token or None), options
+
+
+def _mapping(name: str, value: Mapping[str, str] | None) -> Mapping[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of names to values, not "
+                        f"{type(value).__name__}")
+    return value
 
 
 class API(Root):

@@ -93,6 +93,10 @@ class Options:
         check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
         for name, value in self.headers:
             check_header(name, value)
+        if not isinstance(self.validate, bool):
+            raise TypeError(f"validate must be True or False, not {self.validate!r}")
+        if not isinstance(self.accept_version, str):
+            raise TypeError("accept_version must be a string such as '^1.31.0'")
 
 
 class Renewal(Protocol):
@@ -383,6 +387,9 @@ class Pipeline:
         """A pipeline sharing transport and credentials, with some options changed."""
         if "headers" in changes:
             headers: Mapping[str, str] | None = changes["headers"]
+            if headers is not None and not isinstance(headers, Mapping):
+                raise TypeError(f"headers must be a mapping of names to values, not "
+                                f"{type(headers).__name__}")
             changes["headers"] = tuple((headers or {}).items())
         return Pipeline(self.url, self.transport, self.credentials,
                         replace(self.options, **changes))

@@ -91,6 +91,8 @@ class RequestsTransport:
         pool_size: int = 64,
         verify: bool | str | None = None,
     ) -> None:
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be an int >= 1, not {pool_size!r}")
         self.owns_session = session is None
         if session is None:
             session = requests.Session()

@@ -701,6 +701,9 @@ BAD_ARGUMENTS: dict[str, Callable[[API], Any]] = {
     "newline header": lambda api: api.with_options(headers={"X-A": "a\r\nb"}),
     "bad header name": lambda api: api.with_options(headers={"X A": "b"}),
     "inf timeout": lambda api: api.with_options(timeout=float("inf")),
+    "headers not a mapping": lambda api: api.with_options(headers=5),  # type: ignore[arg-type]
+    "validate not a bool": lambda api: api.with_options(validate="no"),  # type: ignore[arg-type]
+    "pool size 0": lambda api: API(url=api.url, pool_size=0),
     "inf verb timeout": lambda api: api.applications(APP).get(timeout=float("inf")),
     "text verb timeout": lambda api: api.applications(APP).get(timeout="5"),
     "negative retries": lambda api: api.with_options(max_retries=-1),
