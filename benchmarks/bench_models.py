@@ -3,13 +3,16 @@
 Run from the repository root: ``python benchmarks/bench_models.py``. Prints:
 
 * import times (fresh interpreter each run, median of 7): ``import requests`` alone,
-  ``import losant_fluent`` and ``from losant_fluent.models import Device``;
+  ``import losant_fluent`` and ``from losant_fluent.models import Device``; importing every
+  model (median of 3) and its peak RSS;
 * the per-call cost of reading a ``devices`` page of 1,000 items built from the
   ``device`` example: ``json.loads`` alone, ``parse_response`` alone, and both; also how
   long the lenient fallback takes when one item in the page does not match its schema;
 * the path responses take: ``parse_response_json`` from the bytes, nested objects left for
   first read (what every response gets) and built at once (``eager=True``, what a walk
-  whose loop reads them gets), and ``_values.loads`` (the parser of raw bodies).
+  whose loop reads them gets), and ``_values.loads`` (the parser of raw bodies);
+* ``to_pandas()`` of a time series (30,000 values; the answer parsed first, as a call does)
+  beside a hand-written loop over ``json.loads`` of the same body making the same frame.
 """
 
 from __future__ import annotations
@@ -30,7 +33,15 @@ EXAMPLES = REPO / "reference" / "examples.json"
 RUNS = 7
 
 
-def import_time(statement: str) -> float | None:
+def import_rss(statement: str) -> float | None:
+    """Peak RSS, in MB, of a fresh interpreter running ``statement``."""
+    peak = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    code = f"{statement}; {peak}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    return int(done.stdout.strip()) / 1024 if done.returncode == 0 else None
+
+
+def import_time(statement: str, runs: int = RUNS) -> float | None:
     """Median wall time, in ms, of running ``statement`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     # As after ``pip install``, which compiles bytecode: allow .pyc files and write them
@@ -38,7 +49,7 @@ def import_time(statement: str) -> float | None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", statement], cwd=REPO, env=env, capture_output=True)
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
         )
@@ -142,6 +153,14 @@ def main() -> None:
             import_time("from losant_fluent.models import Device"),
         )
     )
+
+    every = (
+        "import importlib; from losant_fluent.models._generated import SCHEMAS; "
+        "[importlib.import_module('losant_fluent.models._generated.' + m) "
+        "for m, _ in SCHEMAS.values()]"
+    )
+    rows.append(("import every model", import_time(every, runs=3)))
+    rows.append(("  its peak RSS, MB", import_rss(every)))
 
     page = devices_page(1000)
     body = json.dumps(page)

@@ -476,6 +476,13 @@ class AsyncPipeline(Pipeline):
 
     async def arequest(self, call: WireCall) -> Any:
         """Send a call and decode its result (the awaited ``Pipeline.request``)."""
+        limiter = self.options.limiter
+        if limiter is not None and call.endpoint is not None and (
+            call.endpoint.id in limiter.turn_endpoints
+        ):  # a job Losant runs one at a time: after the one this client started before
+            from ._jobs import atake_turn
+
+            return await atake_turn(self, call)
         return self.decode(call, await self.asend(call))
 
     async def asend(
@@ -490,8 +497,7 @@ class AsyncPipeline(Pipeline):
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         transport = self.atransport
         while True:
-            wait = exchange.room()
-            if wait > 0:
+            while (wait := exchange.room()) > 0:
                 await asyncio.sleep(wait)
             request = exchange.next_request()
             try:

@@ -14,6 +14,7 @@ it with ``time.sleep`` for ``API`` results, :func:`await_` with ``asyncio.sleep`
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -26,7 +27,9 @@ from ._exceptions import JobError, JobFailedError, JobTimeoutError, NotFoundErro
 from ._pipeline import Pipeline, path_of, pipeline_of
 from ._wire import WireCall
 
-__all__ = ["JobWait", "adownload", "await_", "download", "wait"]
+log = logging.getLogger("losant_fluent")
+
+__all__ = ["JobWait", "adownload", "atake_turn", "await_", "download", "take_turn", "wait"]
 
 #: Job log statuses of a job that is over.
 COMPLETED = frozenset({"completed"})
@@ -70,7 +73,8 @@ class JobWait:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds or None, "
                              f"not {timeout!r}")
-        self.application_id, self.job_id = _job(result)
+        # ``(application id, job id)`` for a job known by its ids (see ``take_turn``)
+        self.application_id, self.job_id = result if isinstance(result, tuple) else _job(result)
         self._clock = clock
         self._started = clock()
         self._deadline = None if timeout is None else self._started + timeout
@@ -195,6 +199,7 @@ def wait(result: Any, timeout: float | None = None, progress: bool = False) -> A
             except NotFoundError as error:
                 sleep = flow.missing(error)
             if sleep is None:
+                _over(pipeline, flow.job_id)
                 return flow.job_log
             time.sleep(sleep)
     finally:
@@ -212,6 +217,7 @@ async def await_(result: Any, timeout: float | None = None, progress: bool = Fal
             except NotFoundError as error:
                 sleep = flow.missing(error)
             if sleep is None:
+                _over(pipeline, flow.job_id)
                 return flow.job_log
             await asyncio.sleep(sleep)
     finally:
@@ -277,3 +283,89 @@ async def adownload(result: Any, dest: str | os.PathLike[str], *,
         await afetch(output, folder, api=pipeline, progress=progress)
         saved.append(folder / output.name)
     return saved
+
+
+# -- jobs Losant runs one at a time -------------------------------------------------------------
+
+
+def _over(pipeline: Any, job_id: str) -> None:
+    """Job ``job_id`` finished: calls waiting for their turn behind it may go."""
+    limiter = pipeline.options.limiter
+    if limiter is not None:
+        limiter.job_over(job_id)
+
+
+def _behind(pipeline: Any, call: WireCall) -> tuple[str, str] | None:
+    """The job this client started that ``call`` must wait for, logged; or ``None``."""
+    endpoint = call.endpoint
+    assert endpoint is not None
+    before: tuple[str, str] | None = pipeline.options.limiter.job_before(
+        endpoint.id, endpoint.path, call.path)
+    if before is not None:
+        log.info("%s %s: waiting for job %s to finish first (Losant runs these jobs one at "
+                 "a time)", call.method, call.path, before[1])
+    return before
+
+
+def _started(pipeline: Any, call: WireCall, result: Any) -> None:
+    """Remember the job ``call`` started, so the next call of its kind waits for it."""
+    job_id = getattr(result, "job_id", None)
+    parts = call.path.strip("/").split("/")
+    endpoint = call.endpoint
+    if isinstance(job_id, str) and job_id and endpoint is not None and len(parts) > 1 and (
+        parts[0] == "applications"
+    ):
+        pipeline.options.limiter.job_started(endpoint.id, endpoint.path, call.path,
+                                             unquote(parts[1]), job_id)
+
+
+def take_turn(pipeline: Pipeline, call: WireCall) -> Any:
+    """Send ``call``, which starts a job Losant runs one at a time, once the job of its kind
+    this client started before has finished (a failed or vanished one too); return the
+    result, whose job the next such call waits for in turn."""
+    before = _behind(pipeline, call)
+    if before is not None:
+        flow = JobWait(before)
+        while True:
+            try:
+                sleep = flow.after(pipeline.request(flow.call()))
+            except NotFoundError as error:
+                sleep = _missing_or_none(flow, error)
+            except JobFailedError:
+                sleep = None
+            if sleep is None:
+                break
+            time.sleep(sleep)
+        _over(pipeline, before[1])
+    result = pipeline.decode(call, pipeline.send(call))
+    _started(pipeline, call, result)
+    return result
+
+
+async def atake_turn(pipeline: Any, call: WireCall) -> Any:
+    """:func:`take_turn` through an ``AsyncAPI``'s pipeline, awaited."""
+    before = _behind(pipeline, call)
+    if before is not None:
+        flow = JobWait(before)
+        while True:
+            try:
+                sleep = flow.after(await pipeline.arequest(flow.call()))
+            except NotFoundError as error:
+                sleep = _missing_or_none(flow, error)
+            except JobFailedError:
+                sleep = None
+            if sleep is None:
+                break
+            await asyncio.sleep(sleep)
+        _over(pipeline, before[1])
+    result = pipeline.decode(call, await pipeline.asend(call))
+    _started(pipeline, call, result)
+    return result
+
+
+def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:
+    """A job log still missing after the grace period: the job is gone, stop waiting."""
+    try:
+        return flow.missing(error)
+    except NotFoundError:
+        return None

@@ -45,7 +45,7 @@ from ._values import loads
 if TYPE_CHECKING:
     import requests
 
-    from ._limiter import Limiter
+    from ._limiter import Limiter, Reservation
     from ._wire import WireCall
 
 __all__ = [
@@ -263,7 +263,7 @@ class Exchange:
     """
 
     __slots__ = ("pipeline", "call", "authorize", "check_status", "timeout", "url",
-                 "attempts", "_renewed", "_token", "_started")
+                 "attempts", "_renewed", "_token", "_started", "_reservation")
 
     def __init__(self, pipeline: Pipeline, call: WireCall, *, authorize: bool = True,
                  check_status: bool = True) -> None:
@@ -278,15 +278,34 @@ class Exchange:
         self._renewed = False
         self._token: str | None = None
         self._started = 0.0
+        self._reservation: Reservation | None = None
 
     def room(self) -> float:
-        """Seconds to wait before the next attempt for room under Losant's throttles."""
+        """Seconds to wait before the next attempt for room under Losant's throttles.
+
+        The driver sleeps that long and asks again, until it is 0 (see ``_limiter``).
+        """
         limiter = self.pipeline.options.limiter
         if limiter is None:
             return 0.0
-        from ._limiter import wait_before
+        if self._reservation is None:
+            from ._limiter import reserve_for
 
-        return wait_before(limiter, self.call)
+            self._reservation = reserve_for(limiter, self.call)
+            if self._reservation is None:
+                return 0.0
+            if self._reservation.delay > 0:
+                return self._reservation.delay
+        return limiter.recheck(self._reservation)
+
+    def _answered(self) -> None:
+        """The attempt's slot under a throttle is spent: the server has counted it."""
+        reservation = self._reservation
+        if reservation is not None:
+            self._reservation = None
+            limiter = self.pipeline.options.limiter
+            if limiter is not None:
+                limiter.answered(reservation)
 
     def next_request(self) -> HTTPRequest:
         """The request of the next attempt, with the token current now."""
@@ -299,6 +318,7 @@ class Exchange:
 
     def after_failure(self, failure: TransportError) -> float:
         """Seconds to wait before the next attempt; raises when it must not be retried."""
+        self._answered()
         if self.attempts <= self.pipeline.options.max_retries and should_retry(
             self.call.method, failure=failure
         ):
@@ -307,6 +327,7 @@ class Exchange:
 
     def after_response(self, response: Any) -> tuple[str, Any]:
         """What to do with an answer (see the class docstring)."""
+        self._answered()
         call = self.call
         status = response.status_code
         log.debug("%s %s -> %d in %.0f ms (attempt %d)", call.method, call.path, status,
@@ -406,6 +427,13 @@ class Pipeline:
             from ._streams import EventStream
 
             return EventStream(self, call, self.send(call, stream=True))
+        limiter = self.options.limiter
+        if limiter is not None and call.endpoint is not None and (
+            call.endpoint.id in limiter.turn_endpoints
+        ):  # a job Losant runs one at a time: after the one this client started before
+            from ._jobs import take_turn
+
+            return take_turn(self, call)
         return self.decode(call, self.send(call))
 
     def send(
@@ -424,8 +452,7 @@ class Pipeline:
         """
         exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
         while True:
-            wait = exchange.room()
-            if wait > 0:
+            while (wait := exchange.room()) > 0:
                 time.sleep(wait)
             request = exchange.next_request()
             try:

@@ -1,11 +1,18 @@
 """Splitting a query Losant would refuse as too big into ones it takes, and merging the answers.
 
-Pure data in, data out: the request bodies of the parts, and the merged decoded JSON of
-their answers. Which calls may be split is a decision about meaning, so it is a short
-list here: a query whose answer holds one entry per device (time series, last values) gives
-the same answer asked in chunks of devices, merged by device id. Calls that create one
-thing for a list of devices (a group, a key, a release) or that write (bulk patches and
-commands, where a later chunk failing would leave the earlier ones done) are not split.
+Which calls may be split is a decision about meaning, so it is a short list here: a query
+whose answer holds one entry per device (time series, last values) gives the same answer
+asked in chunks of devices, merged by device id; a time-series window gives the same
+points asked in consecutive windows; a state history gives the same states asked 100 at a
+time. Calls that create one thing for a list of devices (a group, a key, a release) are
+left to the usual checks; exports and bulk changes over the cap are refused with the reason
+(``NOT_SPLIT``): their parts would be separate jobs, or a later part failing would leave
+the earlier ones done.
+
+A :class:`Plan` is the flow of one split call and does no I/O: it gives the parts to send,
+takes their decoded answers (or a refusal it may cure by asking in smaller parts) and
+merges them. :func:`run` drives it for ``API``, :func:`arun` for ``AsyncAPI``; the merged
+answer is decoded as the endpoint's model, so it is the type one call would have given.
 """
 
 from __future__ import annotations
@@ -104,7 +111,7 @@ class Part:
 
     __slots__ = ("body", "params", "chunk", "window", "halvings")
 
-    def __init__(self, body: Any, params: dict[str, Any], chunk: int = 0,
+    def __init__(self, body: Any, params: dict[str, Any], chunk: tuple[int, ...] = (0,),
                  window: tuple[int, int] | None = None, halvings: int = 0) -> None:
         self.body, self.params, self.chunk = body, params, chunk
         self.window, self.halvings = window, halvings
@@ -122,6 +129,12 @@ class Plan:
         self.endpoint_id = endpoint_id
         self._todo = list(parts)
         self._answers: list[tuple[Part, Any]] = []
+        # A plan of one part is the call as asked, kept in case its answer is too large.
+        self._as_asked = parts[0] if len(parts) == 1 else None
+
+    def whole(self, part: Part) -> bool:
+        """Whether ``part`` is the call as asked: its answer is the result, decoded as usual."""
+        return part is self._as_asked
 
     def next(self) -> Part | None:
         """The next part to send, or ``None`` when every part was answered."""
@@ -148,18 +161,33 @@ class DevicePlan(Plan):
 
 
 class TimeSeriesPlan(Plan):
-    """Time-series queries: device chunks, and a window halved when its answer is too large.
+    """Time-series queries: device chunks, and parts halved while their answer is too large.
 
-    Halves meet at a multiple of the resolution (Losant's buckets start there), so no
-    bucket is cut in two; raw points (aggregation ``NONE``) meet at a millisecond, the
-    first half ending one millisecond before the second starts: windows are inclusive at
-    both ends, so no point is asked for twice or left out.
+    A part naming more than one device is halved by devices (each half's answer is about
+    half as big, whatever makes it big); a part of one device (or chosen by
+    ``deviceQuery``) is halved in time. Time halves meet at a multiple of the resolution
+    (Losant's buckets start there), so no bucket is cut in two; raw points (aggregation
+    ``NONE``) meet at a millisecond, the first half ending one millisecond before the
+    second starts: windows are inclusive at both ends, so no point is asked for twice or
+    left out.
     """
 
     def refused(self, part: Part, error: BaseException) -> bool:
-        if not too_large(error) or part.halvings >= MAX_HALVINGS:
+        body = _as_dict(part.body)
+        if not too_large(error) or body is None:
             return False
-        body = dict(part.body)
+        ids = body.get("deviceIds")
+        if isinstance(ids, list) and len(ids) > 1 and part.window is None:
+            middle_id = len(ids) // 2
+            self._todo[:0] = [Part({**body, "deviceIds": ids[:middle_id]}, part.params,
+                                   (*part.chunk, 0)),
+                              Part({**body, "deviceIds": ids[middle_id:]}, part.params,
+                                   (*part.chunk, 1))]
+            log.info("time-series query: the answer for %d devices is over Losant's size "
+                     "cap; asking for half of them at a time", len(ids))
+            return True
+        if part.halvings >= MAX_HALVINGS:
+            return False
         start, end = part.window or _absolute_window(body)
         step = 1 if _aggregation(body) == "NONE" else _resolution(body)
         middle = (start + (end - start) // 2) // step * step
@@ -178,7 +206,7 @@ class TimeSeriesPlan(Plan):
         return True
 
     def merged(self) -> Any:
-        chunks: dict[int, list[tuple[Part, Any]]] = {}
+        chunks: dict[tuple[int, ...], list[tuple[Part, Any]]] = {}
         for part, answer in self._answers:
             chunks.setdefault(part.chunk, []).append((part, answer))
         per_chunk = [merge_time_answers(_ordered(pieces), _limit(pieces))
@@ -291,11 +319,12 @@ def plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Plan | None:
     chunks = device_chunks(endpoint_id, as_dict) if as_dict is not None else None
     given = dict(params)
     if endpoint_id == "data.timeSeriesQuery" and as_dict is not None:
-        bodies = chunks if chunks is not None else [as_dict]
-        return TimeSeriesPlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(bodies)])
+        bodies = chunks if chunks is not None else [body]   # as given, unless in chunks
+        return TimeSeriesPlan(endpoint_id,
+                              [Part(b, given, (i,)) for i, b in enumerate(bodies)])
     if chunks is None:
         return None
-    return DevicePlan(endpoint_id, [Part(b, given, i) for i, b in enumerate(chunks)])
+    return DevicePlan(endpoint_id, [Part(b, given, (i,)) for i, b in enumerate(chunks)])
 
 
 def _as_dict(body: Any) -> dict[str, Any] | None:
@@ -328,6 +357,7 @@ class StatePlan(Plan):
         self._end: Any = params.get("end")
         self._done = False
         super().__init__("device.getState", [self._step()])
+        self._as_asked = None          # each step asks for part of the whole
 
     def _step(self) -> Part:
         # the states already held at the step's end come again: ask for them on top
@@ -426,6 +456,8 @@ def run(pipeline: Pipeline, split: Plan, encode: Callable[[Any, dict[str, Any]],
             if split.refused(part, error):
                 continue
             raise
+        if split.whole(part):
+            return pipeline.decode(call, response)
         split.got(part, pipeline.decode_json(call, response))
         last = call, response
     assert last is not None
@@ -446,6 +478,8 @@ async def arun(pipeline: Any, split: Plan, encode: Callable[[Any, dict[str, Any]
             if split.refused(part, error):
                 continue
             raise
+        if split.whole(part):
+            return pipeline.decode(call, response)
         split.got(part, pipeline.decode_json(call, response))
         last = call, response
     assert last is not None

@@ -121,6 +121,15 @@ def throttle_for(endpoint_id: str, throttles: tuple[Throttle, ...] = THROTTLES,
     return None
 
 
+def one_at_a_time_for(endpoint_id: str,
+                      rules: tuple[OneAtATime, ...] = ONE_AT_A_TIME) -> OneAtATime | None:
+    """The one-at-a-time rule that covers catalog endpoint ``endpoint_id``, or ``None``."""
+    for rule in rules:
+        if endpoint_id in rule.endpoints:
+            return rule
+    return None
+
+
 def path_value(template: str, path: str, name: str) -> str | None:
     """The value of path parameter ``name`` in ``path``, read against ``template``.
 

@@ -37,7 +37,8 @@ def _refs(node: Any) -> set[str]:
 
 
 def build(reference: Path) -> dict[str, Any]:
-    """The body schemas (with what they refer to) and every example, by schema name."""
+    """The body schemas (with what they refer to), every example by schema name, and the
+    answers keyed by data (device ids, attribute names) rather than by documented fields."""
     endpoints = json.loads((reference / "endpoints.json").read_text(encoding="utf-8"))
     wanted: set[str] = set()
     for resource in endpoints["resources"].values():
@@ -57,7 +58,12 @@ def build(reference: Path) -> dict[str, Any]:
         schemas[name] = schema
         todo.extend(sorted(_refs(schema) - set(schemas)))
     examples = json.loads((reference / "examples.json").read_text(encoding="utf-8"))
-    return {"examples": examples, "schemas": schemas}
+    maps = []
+    for path in sorted((reference / "schemas").glob("*.json")):
+        node = json.loads(path.read_text(encoding="utf-8"))
+        if "patternProperties" in node and not node.get("properties"):
+            maps.append(path.stem)
+    return {"examples": examples, "maps": maps, "schemas": schemas}
 
 
 def render(reference: Path) -> str:

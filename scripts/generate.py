@@ -8,7 +8,8 @@ Inputs come from ``reference/`` (override with ``--reference DIR``), the project
 the API facts that ``scripts/refresh_reference.py`` refreshes from upstream.
 Outputs: ``losant_fluent/_catalog.json`` (the endpoint catalog), ``losant_fluent/_resources.py``
 (fluent node classes), ``losant_fluent/_async_resources.py`` (the same for ``AsyncAPI``),
-``losant_fluent/_params.py`` (keyword parameter types) and
+``losant_fluent/_params.py`` (keyword parameter types), ``losant_fluent/testing/
+_reference.json`` (the emulator's schemas and examples, see ``gen_emulator_reference.py``) and
 ``losant_fluent/models/_generated/`` (pydantic models, see ``gen_models.py``).
 """
 
@@ -25,6 +26,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import gen_catalog  # noqa: E402
+import gen_emulator_reference  # noqa: E402
 import gen_resources  # noqa: E402
 
 PACKAGE = ROOT / "losant_fluent"
@@ -43,6 +45,10 @@ def write_all(reference: Path, package: Path) -> None:
         gen_resources.render_async_resources(catalog, catalog["resources"], reference)
     )
     (package / "_params.py").write_text(gen_resources.render_params(catalog))
+    (package / "testing").mkdir(exist_ok=True)
+    (package / "testing" / "_reference.json").write_text(
+        gen_emulator_reference.render(reference), encoding="utf-8"
+    )
     import gen_models  # needs datamodel-code-generator (the `generate` extra)
 
     gen_models.generate(reference / "schemas", package / "models")

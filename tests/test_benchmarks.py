@@ -52,3 +52,12 @@ def test_bench_streams_prints_every_size() -> None:
     out = _run("bench_streams.py", "--sizes", "0.01,0.02", "--rounds", "1", "--old")
     assert len(re.findall(r"^\s+0\.0[12] MiB\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+\s+[\d.]+\s+"
                           r"\d+x$", out, re.M)) == 2, out
+
+
+def test_bench_limits_emulator_prints_every_figure() -> None:
+    out = _run(
+        "bench_limits_emulator.py", "--posts", "40", "--time-scale", "0.01", "--states", "10"
+    )
+    assert "30 sent, 10 answered 429" in out
+    assert re.search(r"40 posts, no 429, [\d.]+ s vs [\d.]+ s implied, ratio [\d.]+x", out), out
+    assert re.search(r"data export of 10 states: completed after .* ratio [\d.]+x", out), out

@@ -108,8 +108,12 @@ PAGES_WITH_CODE = [p for p in pages() if python_blocks(p)]
 
 
 @pytest.fixture
-def docs_namespace(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def docs_namespace(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[dict[str, Any]]:
     from losant_fluent import API
+
+    monkeypatch.chdir(tmp_path)  # files a page's code writes land here, not in the checkout
 
     token = emulator.user_token()
     for name in list(os.environ):
@@ -243,7 +247,8 @@ LESSON_OUTPUT = {
         "ForbiddenError: 403",
         "is a LosantError",
     ],
-    "09_export.py": ["Wrote 6 readings to", "Export job queued: True"],
+    "09_export.py": ["Wrote 6 readings to", "Export job queued: True",
+                     "Export job completed: 6/6 states", "6 rows"],
 }
 
 

@@ -17,6 +17,7 @@ The negative probes go over plain HTTP: the client refuses those requests before
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
@@ -38,6 +39,7 @@ from losant_fluent import API
 from losant_fluent._catalog import Endpoint, endpoints
 from losant_fluent._exceptions import APIError
 from losant_fluent.testing import Emulator, _schema
+from losant_fluent.testing._generic import _WRITE_ONLY as SECRETS
 from losant_fluent.testing._routes import route_info
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -67,9 +69,8 @@ def _chain(api: API, template: str, filled: str) -> Any:
     return node
 
 
-def _kwargs(ep: Endpoint) -> dict[str, Any]:
-    out: dict[str, Any] = dict(required_query(ep))
-    out.update(_QUERIES.get(ep.id, {}))
+def _kwargs(ep: Endpoint, query: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(query)
     for param in ep.params:
         if param.location == "multipart" and param.type == "file":
             out[param.name] = ("bundle.zip", b"PK\x05\x06" + b"\0" * 18)
@@ -82,15 +83,16 @@ class ClientWalk(Sweep):
     def __init__(self, emu: Emulator, token: str) -> None:
         super().__init__(emu, token)
         self.api = API(url=emu.url, token=token)
+        self.readbacks: dict[str, str | None] = {}  # write -> None, or what was not read back
 
     def node_for(self, ep: Endpoint) -> Any:
         return _chain(self.api, ep.path, self.path_for(ep))
 
-    def call(self, ep: Endpoint, body: Any = None) -> tuple[int, Any]:
+    def call(self, ep: Endpoint, body: Any, query: dict[str, Any]) -> tuple[int, Any]:
         verb = getattr(self.node_for(ep), ep.method.lower())
         args = (body,) if ep.body_param is not None else ()
         try:
-            result = verb(*args, validate=False, **_kwargs(ep))
+            result = verb(*args, validate=False, **_kwargs(ep, query))
         except APIError as exc:
             response = exc.http_response()
             payload = response.json() if response is not None and response.content else None
@@ -103,16 +105,62 @@ class ClientWalk(Sweep):
         return response.status_code, response.json() if response.content else None
 
     def run(self, ep: Endpoint) -> None:
-        body = self.body_for(ep)
-        status, payload = self.call(ep, body)
+        query = {**required_query(ep), **_QUERIES.get(ep.id, {})}
+        query, body = self.prepare(ep, query, self.body_for(ep))
+        status, payload = self.call(ep, body, query)
         self.results[ep.id] = (status, payload)
         if ep.method == "POST" and status < 300 and isinstance(payload, dict):
             info = route_info(ep.id)
             ident = payload.get("id") or (info.item_param and payload.get(info.item_param))
             if info.kind == "create" and info.collection and ident:
                 self.created.setdefault(info.collection, str(ident))
+                self.read_back_create(ep, str(ident))
             if ep.id == "dataTableRows.post":
                 self.ids["rowId"] = payload["id"]
+        if route_info(ep.id).kind == "patch" and status < 300 and isinstance(body, dict):
+            self.read_back_patch(ep, body)
+
+    def read_back_create(self, ep: Endpoint, ident: str) -> None:
+        """A created item is in its collection's list."""
+        lister = next(
+            (e for e in endpoints().values() if e.path == ep.path and e.method == "GET"), None
+        )
+        if lister is None:
+            return
+        status, payload = self.call(lister, None, required_query(lister))
+        items = payload if isinstance(payload, list) else (payload or {}).get("items", [])
+        item = route_info(ep.id).item_param or "id"
+        ids = {str(i.get(k)) for i in items if isinstance(i, dict) for k in ("id", item, "name")}
+        self.readbacks[ep.id] = None if status == 200 and ident in ids else f"{status} {ids}"
+
+    def read_back_patch(self, ep: Endpoint, body: dict[str, Any]) -> None:
+        """What a patch set is what a get of the item answers (write-only secrets aside)."""
+        getter = next(
+            (e for e in endpoints().values() if e.path == ep.path and e.method == "GET"), None
+        )
+        if getter is None:
+            return
+        status, payload = self.call(getter, None, required_query(getter))
+        if status != 200 or not isinstance(payload, dict):
+            self.readbacks[ep.id] = f"get answered {status}"
+            return
+        missed = [
+            k for k, v in body.items()
+            if k not in _WRITE_ONLY and v is not None and payload.get(k) != _public(v)
+        ]
+        self.readbacks[ep.id] = f"not read back: {missed}" if missed else None
+
+
+# Fields accepted on write and never sent back (secrets), or kept in another form (an
+# event's comment goes into its ``updates``).
+_WRITE_ONLY = frozenset({"password", "secret", "comment"})
+
+
+def _public(value: Any) -> Any:
+    """A written value as it reads back: without the secrets nested in it."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in SECRETS}
+    return value
 
 
 def _ordered() -> list[Endpoint]:
@@ -214,10 +262,14 @@ def test_documented_status_schema_and_no_standins(
     print(f"\nright status {right}/{checked}; schema-valid {valid}/{with_schema}; "
           f"complete answers {objects - len(standins)}/{objects}")
     print(f"wrong status: {wrong_status}\ninvalid: {invalid}\nstand-ins: {standins}")
+    failed_reads = {k: v for k, v in walk.readbacks.items() if v}
+    print(f"writes read back (create -> list, patch -> get) "
+          f"{len(walk.readbacks) - len(failed_reads)}/{len(walk.readbacks)}: {failed_reads}")
     assert checked == 380
+    assert not failed_reads
     assert not invalid
-    assert right >= 375, wrong_status
-    assert len(standins) <= 5, standins
+    assert right == checked, wrong_status
+    assert not standins, standins
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +344,8 @@ def test_wrong_typed_bodies_and_missing_required_query_answer_400(probed: Client
         if ep.body_param is not None:
             bodies += 1
             response = _send(probed, ep, path, json=_wrong_type(ep))
-            if response.status_code != 400 or response.json()["type"] != "Validation":
+            named = ep.body_param.name in response.json().get("message", "")
+            if response.status_code != 400 or response.json()["type"] != "Validation" or not named:
                 wrong[f"{ep.id} body"] = (response.status_code, response.text[:120])
         for param in ep.params:
             if param.location != "query" or not param.required:
@@ -308,3 +361,170 @@ def test_wrong_typed_bodies_and_missing_required_query_answer_400(probed: Client
     assert not wrong
     assert bodies >= 130 and queries >= 10
     assert not probed.emu.app.internal_errors
+
+
+# -- writes read back across resources, through the client ----------------------------------
+
+
+def _json(result: Any) -> Any:
+    return result.http_response().json()
+
+
+@pytest.fixture
+def user_api(emulator: Emulator) -> Any:
+    with API(url=emulator.url, token=emulator.user_token()) as api:
+        yield api
+
+
+def _flow(app: Any) -> str:
+    made = _json(app.flows().post({"name": "storage flow", "triggers": [], "nodes": []}))
+    return str(made["id"])
+
+
+def test_flow_storage_reads_back(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    flow = app.flows(_flow(app))
+    flow.storage().patch({"key": "counter", "value": 12})
+    flow.storage().patch({"key": "list", "value": [1, 2]})
+    assert _json(flow.storage().get()) == {"counter": 12, "list": [1, 2]}
+    meta = _json(flow.storage_metadata().get())
+    assert meta["keysCount"] == 2 and meta["memoryUsed"] > 0
+    flow.storage().delete()
+    assert _json(flow.storage().get()) == {}
+
+
+def test_readme_and_globals_read_back(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    assert _json(app.readme().get())["content"] == ""
+    app.readme().patch({"content": "# Plant 7"})
+    readme = _json(app.readme().get())
+    assert readme["content"] == "# Plant 7" and readme["lastUpdatedById"] == emulator.user_id
+    app.globals().patch([{"key": "threshold", "json": "21"}])
+    assert _json(app.get())["globals"] == [{"key": "threshold", "json": "21"}]
+    app.globals().patch([{"key": "threshold", "json": None}])
+    assert _json(app.get())["globals"] == []
+
+
+def test_search_finds_what_exists(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    app.devices().post({"name": "Boiler room sensor", "attributes": []})
+    found = _json(app.search().get(filter="boiler"))
+    assert [(f["_type"], f["name"]) for f in found] == [("device", "Boiler room sensor")]
+    assert _json(app.search().get(filter="nothing like it")) == []
+
+
+def test_deployments_are_recorded(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    flow = _flow(app)
+    app.edge().deployments().release().post(
+        {"flowId": flow, "version": "v1", "deviceIds": [emulator.device_id]}
+    )
+    page = _json(app.edge().deployments().get())
+    assert [(d["deviceId"], d["desiredVersion"]) for d in page["items"]] == [
+        (emulator.device_id, "v1")
+    ]
+    deployment = _json(app.edge().deployments(page["items"][0]["id"]).get())
+    assert deployment["flowId"] == flow and deployment["logs"][0]["newValue"] == "v1"
+    app.edge().deployments().replace().post(
+        {"flowId": flow, "oldVersion": "v1", "newVersion": "v2"}
+    )
+    assert _json(app.edge().deployments().get())["items"][0]["desiredVersion"] == "v2"
+    app.embedded().deployments().release().post(
+        {"flowId": flow, "version": "v3", "deviceIds": [emulator.device_id]}
+    )
+    embedded = _json(app.embedded().deployments().get())["items"]
+    assert embedded[0]["flows"][flow]["desiredVersion"] == "v3"
+
+
+def test_restore_brings_deleted_devices_back(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    app.devices(emulator.device_id).state().post({"data": {"temperature": 20}})
+    removed = _json(app.devices().delete_().post({"query": {"name": "Emulated Thermostat"}}))
+    assert removed["removed"] == 1
+    assert _json(app.devices().restore().post({"query": {}}))["restored"] == 1
+    assert _json(app.devices(emulator.device_id).get())["name"] == "Emulated Thermostat"
+    assert _json(app.devices(emulator.device_id).state().get())[0]["data"] == {
+        "temperature": 20
+    }
+    assert _json(app.devices().restore().post({"query": {}}))["restored"] == 0
+
+
+def test_invites_are_pending_until_answered(emulator: Emulator, user_api: Any) -> None:
+    org = user_api.orgs(emulator.org_id)
+    invited = _json(org.invites().post({"email": "new@example.com", "role": "view"}))
+    assert [i["email"] for i in invited] == ["new@example.com"]
+    assert [i["email"] for i in _json(org.invites().get())] == ["new@example.com"]
+    seen = _json(
+        user_api.instances(emulator.instance_id).orgs(emulator.org_id).invites().get()
+    )
+    assert [i["email"] for i in seen["items"]] == ["new@example.com"]
+    token = emulator.invite_token("new@example.com")
+    assert token
+    info = _json(user_api.invites().get(token=token, email="new@example.com"))
+    assert info["orgName"] == "Emulator Org" and info["role"] == "view"
+    answer = _json(user_api.invites().post(
+        {"token": token, "email": "new@example.com", "accept": True}
+    ))
+    assert answer == {"accepted": True, "orgId": emulator.org_id}
+    assert _json(org.invites().get()) == []
+
+
+def test_counts_come_from_the_devices(emulator: Emulator, user_api: Any) -> None:
+    emulator.seed_devices(2)
+    counts = _json(user_api.applications(emulator.application_id).device_counts().get())
+    assert counts["counts"][-1]["created"] == 3 and counts["counts"][-1]["total"] == 3
+    assert _json(user_api.me().device_counts().get())["counts"][-1]["total"] == 3
+
+
+def test_ids_or_names_and_device_classes(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    app.experience().versions().post({"version": "release-1", "description": "first"})
+    version = _json(app.experience().versions("release-1").get())
+    assert version["version"] == "release-1" and version["description"] == "first"
+    made = _json(app.devices().post({"name": "chip", "deviceClass": "embedded"}))
+    assert made["deviceClass"] == "embedded"
+
+
+def test_other_logins_and_email_change(emulator: Emulator, user_api: Any) -> None:
+    github = _json(user_api.auth().user().github().post({"accessToken": "anything"}))
+    assert github["userId"] == emulator.user_id
+    saml = base64.b64encode(f"<Response>{emulator.user_email}</Response>".encode()).decode()
+    via_saml = _json(
+        user_api.auth().user().saml().post({"SAMLDomain": "example.com", "SAMLResponse": saml})
+    )
+    assert via_saml["userId"] == emulator.user_id
+    user_api.me().patch({"email": "renamed@example.com"})
+    with API(url=emulator.url) as fresh:
+        fresh.login_user("renamed@example.com", emulator.user_password)
+        assert _json(fresh.me().get())["email"] == "renamed@example.com"
+
+
+def test_shipped_reference_matches_reference_folder() -> None:
+    """testing/_reference.json is what scripts/gen_emulator_reference.py makes of reference/."""
+    import gen_emulator_reference
+
+    assert gen_emulator_reference.main(["--check"]) == 0
+
+
+def test_linked_resources_are_found(emulator: Emulator, user_api: Any) -> None:
+    app = user_api.applications(emulator.application_id)
+    credential = _json(app.credentials().post(
+        {"name": "mail", "type": "sendgrid", "sendgridConfig": {"apiKey": "SG.secret"}}
+    ))
+    flow = _json(app.flows().post({
+        "name": "uses the credential",
+        "triggers": [],
+        "nodes": [{"id": "n1", "type": "EmailNode", "config": {"credentialId": credential["id"]}}],
+    }))
+    app.flows().post({"name": "does not", "triggers": [], "nodes": []})
+    linked = _json(app.credentials(credential["id"]).linked_resources().get())
+    assert [f["id"] for f in linked["flows"]["items"]] == [flow["id"]]
+    assert linked["flows"]["totalCount"] == 1 and linked["integrations"]["items"] == []
+    view = _json(app.experience().views().post(
+        {"name": "layoutMain", "viewType": "layout", "body": "<html>{{ page }}</html>"}
+    ))
+    page = _json(app.experience().views().post(
+        {"name": "home", "viewType": "page", "layoutId": view["id"], "body": "hi"}
+    ))
+    used_by = _json(app.experience().views(view["id"]).linked_resources().get())
+    assert [v["id"] for v in used_by["experienceViews"]["items"]] == [page["id"]]

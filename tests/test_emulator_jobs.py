@@ -315,3 +315,90 @@ def test_bad_export_bodies_are_refused_before_a_job(emu: Emulator) -> None:
         assert answer.status_code == 400, (path, body, answer.text)
         assert answer.json()["type"] == "Validation"
     assert raw.get("/jobLogs").json()["count"] == before
+
+
+def test_bad_row_export_options_are_refused(emu: Emulator) -> None:
+    raw = Raw(emu)
+    table = raw.post("/data-tables", {"name": "t", "columns": [
+        {"name": "value", "dataType": "number", "constraint": "optional"}]}).json()
+    path = f"/data-tables/{table['id']}/rows/export"
+    for options in ({"limit": "ten"}, {"offset": -1}, {"sortDirection": "up"},
+                    {"sortColumn": 5}, {"limit": True}):
+        answer = raw.post(path, {"queryOptions": options})
+        assert answer.status_code == 400, (options, answer.text)
+        assert answer.json()["type"] == "Validation"
+    assert not emu.app.internal_errors
+    log = raw.finished(raw.job(path, {"queryOptions": {"limit": 2, "offset": 1}}))
+    assert log["progress"]["total"] == 0  # an empty table: nothing to skip or take
+
+
+def test_bulk_calls_asking_for_a_job_answer_202(emu: Emulator) -> None:
+    raw = Raw(emu)
+    emu.seed_devices(2)
+    patched = raw.session.patch(f"{raw.app}/devices", json={
+        "query": {}, "updateFields": {"description": "patched"}, "email": "ops@example.com"},
+        timeout=10)
+    assert patched.status_code == 202
+    log = raw.finished(patched.json()["jobId"])
+    assert log["name"] == "DevicesPatch" and log["progress"] == {"completed": 3, "total": 3}
+    assert log["input"]["emails"] == ["ops@example.com"]
+    # The work is done all the same.
+    devices = raw.get("/devices").json()["items"]
+    assert {d.get("description") for d in devices} == {"patched"}
+    deleted = raw.post("/devices/delete", {"query": {"name": {"$startsWith": "Device"}},
+                                           "forceJob": True})
+    assert deleted.status_code == 202
+    assert raw.finished(deleted.json()["jobId"])["output"] == {"removed": 2, "failed": 0}
+    # Without email, callbackUrl or forceJob, the answer comes at once.
+    direct = raw.session.patch(f"{raw.app}/devices", json={
+        "query": {}, "updateFields": {"description": "again"}}, timeout=10)
+    assert direct.status_code == 200 and direct.json()["updated"] == 1
+
+
+# -- the client's job waits against the emulator's jobs -----------------------------------
+
+
+def test_the_client_waits_for_an_export_and_reads_its_csv(emu: Emulator, tmp_path: Path,
+                                                          ) -> None:
+    _states(emu, [20.5, 21.5])
+    api = API(url=emu.url, token=emu.user_token())
+    job = api.applications(emu.application_id).data().export().post(
+        {"deviceIds": [emu.device_id], "start": -3_600_000, "end": 0})
+    log = job.wait(timeout=30)
+    assert log.status == "completed" and log.progress is not None
+    assert (log.progress.completed, log.progress.total) == (2, 2)
+    (path,) = job.download(tmp_path, timeout=30)
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    assert [r["temperature"] for r in rows] == ["20.5", "21.5"]
+
+
+def test_the_async_client_awaits_an_export(emu: Emulator, tmp_path: Path) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+
+    _states(emu, [1.0, 2.0, 3.0])
+
+    async def go() -> tuple[Any, list[Path]]:
+        async with AsyncAPI(url=emu.url, token=emu.user_token()) as api:
+            job = await api.applications(emu.application_id).devices(
+                emu.device_id).export().post({})
+            return await job.await_(timeout=30), await job.adownload(tmp_path, timeout=30)
+
+    log, paths = asyncio.run(go())
+    assert log.status == "completed"
+    rows = list(csv.DictReader(paths[0].open(encoding="utf-8")))
+    assert [r["temperature"] for r in rows] == ["1", "2", "3"]
+
+
+def test_the_client_raises_on_a_failed_job(emu: Emulator) -> None:
+    from losant_fluent import JobFailedError
+
+    emu.fail_next_job("out of disk")
+    api = API(url=emu.url, token=emu.user_token())
+    job = api.applications(emu.application_id).events().export().post({})
+    with pytest.raises(JobFailedError) as caught:
+        job.wait(timeout=30)
+    assert caught.value.job_log is not None and caught.value.job_log.status == "failed"
+    assert caught.value.job_log.error is not None
+    assert caught.value.job_log.error.message == "out of disk"

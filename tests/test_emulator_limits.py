@@ -121,6 +121,24 @@ def test_100_concurrent_state_posts_through_the_async_client(emu: Emulator) -> N
     assert (outcomes.count("sent"), outcomes.count("refused")) == (30, 70)
 
 
+def test_the_clients_limiter_keeps_100_posts_under_the_emulators_limit() -> None:
+    # Both halves of issue 21: the emulator enforces 30 per 0.75 s, the client's limiter
+    # knows the same window; with max_retries=0 a single 429 would raise.
+    with Emulator(time_scale=0.05) as emu:
+        window = emu.limits["throttles"]["device state"][1]
+        api = API(url=emu.url, token=emu.user_token(), max_retries=0,
+                  throttle={"device state": {"window": window}})
+        state = api.applications(emu.application_id).devices(emu.device_id).state()
+        started = time.monotonic()
+        for n in range(100):
+            state.post({"data": {"temperature": n}})
+        elapsed = time.monotonic() - started
+        # 100 posts at 30 per window: the last 10 wait out three windows, no fewer.
+        assert elapsed >= 3 * window
+        stored = Raw(emu).get(f"/devices/{emu.device_id}/state", params={"limit": 100}).json()
+        assert len(stored) == 100
+
+
 def test_no_429_with_throttle_off() -> None:
     with Emulator(throttle=False) as emu:
         api = _client(emu)
@@ -168,13 +186,15 @@ def test_events_are_limited_per_application(emu: Emulator) -> None:
 
 
 def test_a_window_frees_room_again() -> None:
-    # 30 states per 15 s scaled to 0.3 s: after a refusal, room comes back.
-    with Emulator(time_scale=0.02) as emu:
+    # 2 states per 60 s scaled to 3 s: three posts always land in one window, and once it
+    # has passed there is room again.
+    with Emulator(time_scale=0.05, throttles={"device state": {"calls": 2, "window": 60}},
+                  ) as emu:
         raw = Raw(emu)
-        codes = [raw.state(emu.device_id, n).status_code for n in range(40)]
-        assert 429 in codes and codes.count(200) >= 30
+        codes = [raw.state(emu.device_id, n).status_code for n in range(3)]
+        assert codes == [200, 200, 429]
         assert _until(lambda: raw.state(emu.device_id, 1).status_code == 200)
-        assert emu.limits["throttles"]["device state"] == (30, pytest.approx(0.3))
+        assert emu.limits["throttles"]["device state"] == (2, 3.0)
 
 
 def test_throttles_replace_or_drop_numbers() -> None:
@@ -185,6 +205,23 @@ def test_throttles_replace_or_drop_numbers() -> None:
                  for n in range(20)}
         assert codes == {201}
         assert "event creation" not in emu.limits["throttles"]
+
+
+def test_throttles_take_what_the_client_takes() -> None:
+    # The forms of API(throttle=...): partial dicts, Throttle objects, a whole table.
+    with Emulator(throttles={"device state": {"calls": 2}}) as emu:
+        raw = Raw(emu)
+        assert [raw.state(emu.device_id, n).status_code for n in range(3)] == [200, 200, 429]
+        assert emu.limits["throttles"]["device state"] == (2, 15.0)
+    state = next(t for t in limits.THROTTLES if t.name == "device state")
+    custom = limits.Throttle("device state", state.endpoints, 1, 60.0, "deviceId", "test")
+    with Emulator(throttles=[custom]) as emu:
+        raw = Raw(emu)
+        assert [raw.state(emu.device_id, n).status_code for n in range(2)] == [200, 429]
+        codes = {raw.post("/events", {"subject": f"e{n}", "level": "info"}).status_code
+                 for n in range(20)}
+        assert codes == {201}  # the table holds only the state throttle
+        assert list(emu.limits["throttles"]) == ["device state"]
 
 
 def test_state_limit_still_sets_the_state_throttle() -> None:
@@ -199,7 +236,10 @@ def test_state_limit_still_sets_the_state_throttle() -> None:
         ({"throttles": {"no such limit": (1, 1.0)}}, ValueError, "throttles"),
         ({"throttles": {"device state": (0, 1.0)}}, ValueError, "throttles"),
         ({"throttles": {"device state": 30}}, TypeError, "throttles"),
+        ({"throttles": {"device state": {"cals": 3}}}, TypeError, "throttles"),
+        ({"throttles": {"device state": {"window": -1}}}, ValueError, "throttles"),
         ({"throttles": ["device state"]}, TypeError, "throttles"),
+        ({"throttles": "device state"}, TypeError, "throttles"),
         ({"time_scale": 0}, ValueError, "time_scale"),
         ({"time_scale": float("inf")}, ValueError, "time_scale"),
         ({"time_scale": "fast"}, TypeError, "time_scale"),
@@ -244,7 +284,8 @@ def test_a_second_export_waits_for_the_first(emu: Emulator) -> None:
     second = raw.post("/data/export", {})
     assert second.status_code == 429 and second.json()["type"] == "TooManyRequests"
     assert first.json()["jobId"] in second.json()["message"]
-    # The same rule covers the application's other exports...
+    # Each kind runs one at a time on its own ("one concurrent call each").
+    assert raw.post("/devices/export", {}).status_code == 202
     assert raw.post("/devices/export", {}).status_code == 429
     emu.finish_jobs()
     assert raw.post("/data/export", {}).status_code == 202

@@ -66,6 +66,7 @@ def validate(name: str, instance: Any, definitions: dict[str, Any]) -> None:
 
 # Bodies the emulator checks more strictly than the schema examples satisfy.
 def _bodies(emu: Emulator) -> dict[str, Any]:
+    examples = json.loads((REFERENCE / "examples.json").read_text(encoding="utf-8"))
     return {
         "devices.post": {
             "name": "Schema Device",
@@ -110,7 +111,28 @@ def _bodies(emu: Emulator) -> dict[str, Any]:
         "events.post": {"level": "info", "subject": "hello", "deviceId": emu.device_id},
         "userOauthClients.post": {"name": "client"},
         "userOauthClient.patch": {"name": "client 2"},
+        # The example's email and password would change the login other requests use.
+        "me.patch": {
+            k: v for k, v in examples["mePatch"].items() if k not in ("email", "password")
+        },
+        "me.enableTwoFactorAuth": {
+            **examples["multiFactorAuthEnable"],
+            "password": emu.user_password,
+        },
+        "me.disableTwoFactorAuth": {
+            **examples["multiFactorAuthDisable"],
+            "password": emu.user_password,
+        },
+        "deviceRecipe.bulkCreate": {
+            "csv": "name,description\nfirst,made from a row\n",
+            "nameColumn": "name",
+            "descriptionColumn": "description",
+        },
     }
+
+
+# Actions that create something other actions read (deployments): run with the creates.
+_MAKERS = frozenset({"edgeDeployments.release", "embeddedDeployments.release"})
 
 
 _QUERIES = {
@@ -144,6 +166,7 @@ _LAST = frozenset(
         "me.delete",
         "experience.delete",
         "flow.clearStorageEntries",
+        "orgInvites.post",
         "dataTable.removeColumn",
     }
 )
@@ -163,7 +186,7 @@ _EARLY_DELETES = frozenset(
 
 def _phase(ep: Endpoint) -> int:
     kind = route_info(ep.id).kind
-    if kind == "create":
+    if kind == "create" or ep.id in _MAKERS:
         return 0
     if ep.id == "application.delete":
         return 5
@@ -222,11 +245,44 @@ class Sweep:
         param = ep.body_param
         if param is None:
             return None
-        return copy.deepcopy(self.examples.get(param.schema or "", {}))
+        body = copy.deepcopy(self.examples.get(param.schema or "", {}))
+        return self.real_ids(body) if "Deployments." in ep.id else body
+
+    def real_ids(self, body: Any) -> Any:
+        """The example's flow and device ids replaced by ones that exist (deployments)."""
+        if not isinstance(body, dict):
+            return body
+        flow = self.created.get("/applications/{applicationId}/flows")
+        if flow and isinstance(body.get("flowId"), str):
+            body["flowId"] = flow
+        if isinstance(body.get("deviceIds"), list):
+            body["deviceIds"] = [self.emu.device_id]
+        if isinstance(body.get("deviceId"), str):
+            body["deviceId"] = self.emu.device_id
+        return body
+
+    def prepare(self, ep: Endpoint, params: dict[str, Any], body: Any) -> tuple[Any, Any]:
+        """Values only known while the sweep runs: invite tokens, an invite to revoke."""
+        email = "invitedUser@example.com"  # the examples' invitee
+        if ep.id in ("orgInvites.get", "orgInvites.post"):
+            token = self.emu.invite_token(email) or "no invite"
+            if ep.id == "orgInvites.get":
+                params = {**params, "token": token, "email": email}
+            else:
+                body = {**body, "token": token, "email": email}
+        if ep.id == "org.revokeInvite":
+            made = self.session.post(
+                f"{self.emu.url}/orgs/{self.emu.org_id}/invites",
+                json={"email": "revoked@example.com", "role": "view"},
+                timeout=10,
+            ).json()
+            params = {**params, "inviteId": made[-1]["id"]}
+        return params, body
 
     def run(self, ep: Endpoint) -> None:
         url = self.emu.url + self.path_for(ep)
         body = self.body_for(ep)
+        params, body = self.prepare(ep, {**required_query(ep), **_QUERIES.get(ep.id, {})}, body)
         if ep.sse:  # a live stream: check how it starts, then hang up
             params = {"topic": "#"} if "topic" in ep.keyword_params else {}
             with self.session.get(url, params=params, stream=True, timeout=10) as streamed:
@@ -237,7 +293,7 @@ class Sweep:
         response = self.session.request(
             ep.method,
             url,
-            params={**required_query(ep), **_QUERIES.get(ep.id, {})},
+            params=params,
             json=body if body is not None else None,
             timeout=10,
         )

@@ -283,7 +283,7 @@ def test_emulator_keeps_what_the_multipart_endpoints_received(
     uploaded = app.file(made.id).upload().post(file=path)
     assert (uploaded.status, uploaded.file_size) == ("completed", 15)
     assert requests.get(uploaded.url or "", timeout=5).content == b"through the API"
-    notebook = app.notebooks().post({"name": "nb", "imageVersion": "latest"}, validate=False)
+    notebook = app.notebooks().post({"name": "nb", "imageVersion": "v4"})
     app.notebooks(notebook.id).upload().post(jupyterFile=b"{}")
     bundle = io.BytesIO(b"PK")
     bundle.name = "C:\\exports\\app.zip"

@@ -188,3 +188,54 @@ def test_a_sync_job_refuses_the_awaited_twin() -> None:
         job = _export(API(server.url, "tok"))
         with pytest.raises(TypeError, match=r"use result.wait\(\)"):
             asyncio.run(job.await_())
+
+
+# -- jobs Losant runs one at a time ------------------------------------------------------
+
+
+def test_a_second_export_waits_for_the_first_instead_of_a_429(
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from losant_fluent import RateLimitError
+    from losant_fluent.testing import Emulator
+
+    with Emulator(job_seconds=0.5) as emu:
+        body = {"deviceIds": [emu.device_id]}
+        # Without the client's turn-taking, Losant (here the emulator) refuses the second.
+        bare = API(emu.url, emu.user_token(), max_retries=0, throttle=False)
+        bare.applications(emu.application_id).data().export().post(body)
+        with pytest.raises(RateLimitError):
+            bare.applications(emu.application_id).data().export().post(body)
+        emu.finish_jobs()
+
+        app = API(emu.url, emu.user_token(), max_retries=0).applications(emu.application_id)
+        first = app.data().export().post(body)
+        with caplog.at_level(logging.INFO, logger="losant_fluent"):
+            second = app.data().export().post(body)           # waits for the first job
+        assert app.job_logs(first.job_id).get().status == "completed"
+        assert second.job_id != first.job_id
+        assert any(f"waiting for job {first.job_id} to finish first" in r.getMessage()
+                   for r in caplog.records)
+        # once a job was waited for, the next one goes at once
+        second.wait(timeout=30)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="losant_fluent"):
+            app.devices().export().post({})                   # same rule, same application
+        assert not any("to finish first" in r.getMessage() for r in caplog.records)
+
+
+def test_async_exports_take_turns() -> None:
+    from losant_fluent import AsyncAPI
+    from losant_fluent.testing import Emulator
+
+    async def main(emu: Emulator) -> tuple[Any, Any]:
+        async with AsyncAPI(emu.url, emu.user_token(), max_retries=0) as api:
+            app = api.applications(emu.application_id)
+            first = await app.data().export().post({"deviceIds": [emu.device_id]})
+            second = await app.data().export().post({"deviceIds": [emu.device_id]})
+            return (await app.job_logs(first.job_id).get()), second
+
+    with Emulator(job_seconds=0.5) as emu:
+        first_log, second = asyncio.run(main(emu))
+    assert first_log.status == "completed" and second.job_id

@@ -370,3 +370,45 @@ def test_async_state_posts_await_room_under_the_limit() -> None:
     assert counting.refused == 0
     assert len(counting.arrivals[f"/applications/{APP}/devices/{DEV}/state"]) == 100
     assert elapsed >= 4 * 0.2
+
+
+def test_the_limits_benchmark_prints_every_figure() -> None:
+    """benchmarks/bench_limits.py still runs (tiny sizes; nothing is timed here)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_limits.py"
+    done = subprocess.run([sys.executable, str(script), "--calls", "20", "--rounds", "1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in ("GET device, throttle=False", "GET device, throttle on",
+                 "Limiter.reserve (device state)"):
+        assert re.search(rf"^{re.escape(name)}\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M), \
+            done.stdout
+
+
+def test_a_call_waits_for_the_one_a_budget_back_to_be_answered() -> None:
+    clock = FakeClock()
+    limiter = Limiter([Throttle("t", frozenset({"device.sendState"}), 2, 10.0, "deviceId",
+                                "test")], clock=clock, margin=0.0)
+    path = "/applications/a/devices/d/state"
+    first = limiter.reserve("device.sendState", STATE, path)
+    second = limiter.reserve("device.sendState", STATE, path)
+    assert first is not None and second is not None
+    clock.now += 10.0
+    third = limiter.reserve("device.sendState", STATE, path)
+    assert third is not None and third.delay == 0.0      # planned a window after the first
+    # ... but the first is still in flight (queued for a connection): look again shortly
+    assert limiter.recheck(third) == pytest.approx(0.05)
+    clock.now += 1.0
+    limiter.answered(first)                               # answered 11 s in: counted by then
+    assert limiter.recheck(third) == pytest.approx(10.0)
+    clock.now += 10.0
+    assert limiter.recheck(third) == 0.0
+    # a call whose driver vanished (cancelled) stops holding others back after a while
+    fourth = limiter.reserve("device.sendState", STATE, path)
+    assert fourth is not None and fourth.before is second.slot
+    clock.now += 200.0
+    assert limiter.recheck(fourth) == 0.0

@@ -45,9 +45,14 @@ with account() as acct:
     print(f"Wrote {rows} readings to {out}")
     print(out.read_text().splitlines()[1])
 
-    # Losant can also build the export itself and email a link when it is ready: the answer
-    # only says that the job was queued (on a real account this sends you an email).
+    # Losant can also build the export itself. The answer names a job that runs in the
+    # background: wait() polls the application's job log until it is done, download()
+    # saves the CSV files it wrote (no Losant token goes to the file host).
     job = app.data().export().post(
         {"deviceIds": [acct.device_id], "start": now - HOUR_MS, "end": now, "email": acct.email}
     )
     print(f"Export job queued: {job.job_queued}")
+    log = job.wait(timeout=300)
+    print(f"Export job {log.status}: {log.progress.completed:g}/{log.progress.total:g} states")
+    for saved in job.download(tempfile.mkdtemp(prefix="export-")):
+        print(f"Losant's export: {saved.name}, {len(saved.read_text().splitlines()) - 1} rows")

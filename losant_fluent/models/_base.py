@@ -24,6 +24,7 @@ from __future__ import annotations
 import enum
 import inspect
 import re
+import sys
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
 from datetime import datetime, timezone
@@ -131,7 +132,9 @@ def _class_dir(cls: type) -> list[str]:
         for name, value in vars(klass).items():
             if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
                 continue
-            if name in _CLASS_DIR_DUNDERS or (not name.startswith("_") and name != "model_config"):
+            if name.startswith("model_"):  # pydantic's (before 2.10 it set model_fields and
+                continue  # model_computed_fields on every class), listed where useful
+            if name in _CLASS_DIR_DUNDERS or not name.startswith("_"):
                 names.add(name)
     return sorted(names)
 
@@ -236,7 +239,7 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
             doc = inspect.cleandoc(nested.__doc__ or "")
             if doc:
                 indented = ("    " + line if line else "" for line in doc.splitlines())
-                parts.append(f"{nested.__name__}:\n" + "\n".join(indented))
+                parts.append(f"{_local_name(cls, nested, own)}:\n" + "\n".join(indented))
         return _Text("\n\n".join(parts))
 
     def http_response(self) -> requests.Response | None:
@@ -273,6 +276,18 @@ def _model_classes(tp: Any, found: list[type[LosantModel]]) -> None:
     elif origin is not None or get_origin(tp) in _UNIONS:
         for arg in get_args(tp):
             _model_classes(arg, found)
+
+
+def _local_name(owner: type, nested: type, doc: str) -> str:
+    """The name ``owner``'s module gives ``nested``: a shape several schemas share is one
+    class (``DeviceAttribute``) that each module also names its own way
+    (``DevicePostAttribute``), as ``owner``'s field table does."""
+    module = sys.modules.get(owner.__module__)
+    names = [name for name, value in vars(module).items() if value is nested] if module else []
+    for name in sorted(names, key=lambda n: (n == nested.__name__, n)):
+        if re.search(rf"\b{re.escape(name)}\b", doc):
+            return name
+    return nested.__name__
 
 
 def _nested_models(cls: type[BaseModel]) -> list[type[LosantModel]]:

@@ -3,10 +3,13 @@ application keys and API tokens."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import secrets
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from ._auth import issue
 from ._context import Ctx, Reply, handles, require
@@ -116,12 +119,58 @@ def get_me(ctx: Ctx) -> Reply:
 
 @handles("me.patch")
 def patch_me(ctx: Ctx) -> Reply:
-    """Change profile fields (names, company, title, phone, location, url)."""
+    """Change profile fields (names, company, title, phone, location, url), the email (the
+    new one logs in from now on; an email another user has is refused) and the password."""
     body = ctx.body_dict()
     allowed = ("firstName", "lastName", "companyName", "title", "phoneNumber", "location", "url")
     with ctx.store.lock:
         user = current_user(ctx)
+        email = body.get("email")
+        if isinstance(email, str) and email.lower() != user.email.lower():
+            if email.lower() in ctx.store.users:
+                raise validation("email is already used by another user")
+            del ctx.store.users[user.email.lower()]
+            user.email = email
+            user.doc["email"] = email
+            ctx.store.users[email.lower()] = user
+        if isinstance(body.get("password"), str):
+            user.password = body["password"]
+            user.doc["passwordLastUpdated"] = now_iso()
         user.doc.update({k: v for k, v in body.items() if k in allowed})
+        if "firstName" in body or "lastName" in body:
+            user.doc["fullName"] = f"{user.doc.get('firstName', '')} {user.doc.get('lastName', '')}"
+        user.doc["lastUpdated"] = now_iso()
+        return 200, copy.deepcopy(user.doc)
+
+
+def _check_password(user: User, body: dict[str, Any]) -> None:
+    if not secrets.compare_digest(user.password, str(body.get("password", ""))):
+        raise validation("password is wrong")
+
+
+@handles("me.generateTwoFactorAuth")
+def generate_two_factor(ctx: Ctx) -> Reply:
+    """A new two-factor key (base32) and its ``otpauth://`` URI for an authenticator app."""
+    user = current_user(ctx)
+    key = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    with ctx.store.lock:
+        ctx.store.extras.setdefault("two_factor_keys", {})[user.id] = key
+    uri = f"otpauth://totp/Losant:{quote(user.email)}?secret={key}&issuer=Losant"
+    return 200, {"key": key, "keyUri": uri}
+
+
+@handles("me.enableTwoFactorAuth", "me.disableTwoFactorAuth", "me.disconnectGithub")
+def two_factor(ctx: Ctx) -> Reply:
+    """Turn two-factor login on or off (the password must be right; any six-digit code is
+    taken, the emulator keeping no clock for codes), or unlink GitHub; answers the user."""
+    body = ctx.body_dict()
+    with ctx.store.lock:
+        user = current_user(ctx)
+        if ctx.endpoint.id == "me.disconnectGithub":
+            user.doc.pop("githubName", None)
+        else:
+            _check_password(user, body)
+            user.doc["twoFactorAuthEnabled"] = ctx.endpoint.id == "me.enableTwoFactorAuth"
         user.doc["lastUpdated"] = now_iso()
         return 200, copy.deepcopy(user.doc)
 
@@ -219,8 +268,22 @@ def post_api_token(ctx: Ctx) -> Reply:
 
 @handles("auth.authenticateUserGithub", "auth.authenticateUserSaml")
 def login_elsewhere(ctx: Ctx) -> Reply:
-    """GitHub and SAML logins cannot succeed against the emulator."""
-    raise Fault(401, "Unauthorized", "The emulator only accepts email/password logins")
+    """GitHub and SAML logins, without GitHub or an identity provider to ask: a SAML
+    response (base64 XML) naming a known user's email logs that user in; any other
+    response, and any GitHub access token, logs in the seeded user."""
+    body = ctx.body_dict()
+    with ctx.store.lock:
+        users = list(ctx.store.users.values())
+        user = users[0]
+        saml = body.get("SAMLResponse")
+        if isinstance(saml, str):
+            try:
+                text = base64.b64decode(saml + "=" * (-len(saml) % 4)).decode("utf-8", "replace")
+            except (ValueError, binascii.Error):
+                text = saml
+            user = next((u for u in users if u.email.lower() in text.lower()), user)
+    token = issue(ctx.store, "user", user.id, ("all.User",), ttl=_ttl(ctx, body))
+    return 200, {"userId": user.id, "token": token}
 
 
 @handles("auth.ssoDomain")

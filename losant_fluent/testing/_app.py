@@ -15,9 +15,13 @@ from . import (  # noqa: F401  (register handlers)
     _accounts,
     _devices,
     _events,
+    _exports,
     _files,
+    _flowstate,
+    _invites,
     _jobs,
     _limits,
+    _linked,
     _recipes,
     _state,
     _streams,
@@ -165,11 +169,8 @@ class EmulatorApp:
                 payload = complete(ctx, status, payload)
             else:
                 status, payload = handler(ctx)
-                if payload == {}:  # a dedicated handler's minimal answer
-                    payload = complete(ctx, status, payload)
-                else:
-                    payload = complete_page(ctx, status, payload)
-            payload = _jobs.enqueued(ctx, status, payload)  # every 202 job gets a job log
+                payload = complete_page(ctx, status, payload)
+            status, payload = _jobs.enqueued(ctx, status, payload)  # jobs get job logs
             response = json_response(status, payload)
             _limits.check_answer(ctx, response)  # answer caps: 400 as Losant answers it
             return response

@@ -4,20 +4,23 @@ document with the fields the reference example shows and the state does not hold
 Losant fills in defaults, owner fields and dates on every document; the emulator's
 generic handlers only keep what was posted. For each missing field of the example:
 a path id takes the request's value, ``creationDate``/``lastUpdated`` the document's
-date (or now), owner and creator ids the caller's id, a list is empty, any other value
-(defaults such as ``refreshRate`` or ``public``) is the example's. Other ids, other
-dates and secrets (``token``, ``password``...) are never invented. A page of items is
-completed item by item, and gets the page fields (``totalCount``, ``perPage``, sort).
+date (or now), owner and creator ids the caller's id, a list is empty, a count (or any
+number inside an object but ``limits``) zero, an object is filled the same way, any
+other value (defaults such as ``refreshRate`` or ``public``) is the example's. Other
+ids, other dates and secrets (``token``, ``password``...) are never invented. A page of
+items is completed item by item, and gets the page fields (``totalCount``, ``perPage``,
+sort).
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from ._context import Ctx
 from ._ids import now_iso
-from ._schema import example
+from ._schema import example, reference
 
 _SECRETS = frozenset(
     {"token", "password", "secret", "secretAccessKey", "accessToken", "apiKey", "privateKey"}
@@ -25,6 +28,7 @@ _SECRETS = frozenset(
 _CALLER_IDS = frozenset({"creatorId", "lastUpdatedById", "userId", "actorId"})
 _STAMPS = frozenset({"creationDate", "lastUpdated"})
 _SKIP = object()
+_HEX_ID = re.compile(r"^[A-Fa-f\d]{24}$")
 
 
 def resolved_example(name: str | None) -> Any:
@@ -61,13 +65,24 @@ def complete_page(ctx: Ctx, status: int, payload: Any) -> Any:
 
 def complete(ctx: Ctx, status: int, payload: Any) -> Any:
     """``payload`` with the documented fields it lacks (see the module docstring)."""
-    shown = resolved_example(ctx.endpoint.responses.get(str(status)))
-    if not isinstance(payload, dict) or not isinstance(shown, dict):
+    name = ctx.endpoint.responses.get(str(status))
+    shown = resolved_example(name)
+    if not isinstance(payload, dict) or not isinstance(shown, dict) or _is_map(name):
         return payload
     return _fill(ctx, payload, shown)
 
 
-def _fill(ctx: Ctx, payload: dict[str, Any], shown: dict[str, Any]) -> dict[str, Any]:
+def _is_map(name: str | None) -> bool:
+    """Whether the answer is keyed by data (device ids, attribute names) rather than by
+    documented fields: such keys come only from state (an empty map stays empty)."""
+    return name in reference()["maps"]
+
+
+def _fill(
+    ctx: Ctx, payload: dict[str, Any], shown: dict[str, Any], nested: bool = False
+) -> dict[str, Any]:
+    if isinstance(shown.get("items"), list) and "items" not in payload:
+        payload["items"] = []
     items = payload.get("items")
     if isinstance(items, list) and isinstance(shown.get("items"), list):
         model = shown["items"][0] if shown["items"] else None
@@ -84,7 +99,7 @@ def _fill(ctx: Ctx, payload: dict[str, Any], shown: dict[str, Any]) -> dict[str,
     for key, value in shown.items():
         if key in payload:
             continue
-        filled = _value(ctx, key, value, payload)
+        filled = _value(ctx, key, value, payload, nested)
         if filled is not _SKIP:
             payload[key] = filled
     return payload
@@ -122,11 +137,11 @@ def _owner(ctx: Ctx, shown: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _value(ctx: Ctx, key: str, value: Any, payload: dict[str, Any]) -> Any:
+def _value(ctx: Ctx, key: str, value: Any, payload: dict[str, Any], nested: bool) -> Any:
     if key in ctx.args:
         return ctx.args[key]
-    if key in _SECRETS or key == "id":
-        return _SKIP
+    if key in _SECRETS or key == "id" or _HEX_ID.match(key):
+        return _SKIP  # an example keyed by ids (a device's values): data, not a field
     if key in _STAMPS:
         return payload.get("creationDate") or now_iso()
     if key in _CALLER_IDS:
@@ -134,7 +149,11 @@ def _value(ctx: Ctx, key: str, value: Any, payload: dict[str, Any]) -> Any:
         if principal is not None and principal.kind == "user":
             return principal.subject_id
         return _SKIP
-    if key.endswith(("Id", "Ids", "Date", "At")) or key in ("time", "start", "end"):
+    if key.endswith(("Id", "Ids", "Date", "At", "Start", "End", "Time")) or key in (
+        "time",
+        "start",
+        "end",
+    ):
         return _SKIP
     if key.startswith("organization") or (isinstance(value, str) and " " in value):
         return _SKIP  # the example's org, or prose: nothing the emulator knows
@@ -142,4 +161,9 @@ def _value(ctx: Ctx, key: str, value: Any, payload: dict[str, Any]) -> Any:
         return _SKIP  # set with ownerId, or unknown
     if isinstance(value, list):
         return []
+    if isinstance(value, dict):
+        return _fill(ctx, {}, value, nested=key != "limits")
+    counted = nested or "count" in key.lower()
+    if counted and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return 0  # nothing counted yet, whatever the example counted
     return copy.deepcopy(value)

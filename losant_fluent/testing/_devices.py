@@ -25,7 +25,15 @@ from ._store import DEVICES, Doc, Store
 
 _NAME = re.compile(r"^[0-9a-zA-Z_-]{1,255}$")
 _DATA_TYPES = ("string", "number", "gps", "boolean", "blob")
-_CLASSES = ("standalone", "gateway", "peripheral", "floating", "edgeCompute", "system")
+_CLASSES = (
+    "standalone",
+    "gateway",
+    "peripheral",
+    "floating",
+    "edgeCompute",
+    "system",
+    "embedded",
+)
 _PATCHABLE = (
     "name",
     "description",
@@ -313,10 +321,21 @@ def patch_device(ctx: Ctx) -> Reply:
 
 
 def _forget(store: Store, app_id: str, device_id: str) -> None:
-    app_devices(store, app_id).pop(device_id, None)
-    store.states.pop(device_id, None)
-    store.commands.pop(device_id, None)
+    """Delete a device, keeping it (with its history) where ``devices/restore`` finds it."""
+    doc = app_devices(store, app_id).pop(device_id, None)
+    states = store.states.pop(device_id, None)
+    commands = store.commands.pop(device_id, None)
     store.state_sends.pop(device_id, None)
+    if doc is not None:
+        _deleted(store, app_id)[device_id] = (doc, states, commands)
+
+
+def _deleted(store: Store, app_id: str) -> dict[str, tuple[Doc, Any, Any]]:
+    """An application's deleted devices, by id (``store.extras``, cleared by ``reset()``)."""
+    pool: dict[str, dict[str, tuple[Doc, Any, Any]]] = store.extras.setdefault(
+        "deleted_devices", {}
+    )
+    return pool.setdefault(app_id, {})
 
 
 @handles("device.delete")
@@ -360,9 +379,23 @@ def delete_devices(ctx: Ctx) -> Reply:
 
 @handles("devices.restore")
 def restore_devices(ctx: Ctx) -> Reply:
-    """Deleted devices are gone for good here: nothing to restore (``query`` still required)."""
-    require(ctx.body_dict(), "query")
-    return 200, {"restored": 0, "failed": 0}
+    """Bring back the deleted devices ``query`` selects, with their state and commands."""
+    body = ctx.body_dict()
+    require(body, "query")
+    query = body["query"]
+    check_device_query(query)
+    with ctx.store.lock:
+        pool = _deleted(ctx.store, ctx.app_id)
+        chosen = [i for i, (doc, _, _) in pool.items() if not query or device_matches(doc, query)]
+        for device_id in chosen:
+            doc, states, commands = pool.pop(device_id)
+            doc["lastUpdated"] = now_iso()
+            app_devices(ctx.store, ctx.app_id)[device_id] = doc
+            if states is not None:
+                ctx.store.states[device_id] = states
+            if commands is not None:
+                ctx.store.commands[device_id] = commands
+    return 200, {"restored": len(chosen), "failed": 0}
 
 
 def _queried_devices(ctx: Ctx) -> list[Doc]:

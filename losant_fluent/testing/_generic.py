@@ -101,7 +101,7 @@ def _find(ctx: Ctx) -> Doc:
     wanted = ctx.args[ctx.route.item_param]
     doc = docs.get(wanted)
     if doc is None:
-        doc = next((d for d in docs.values() if d.get("name") == wanted), None)
+        doc = next((d for d in docs.values() if named(d, wanted, ctx.route.item_param)), None)
     if doc is None:
         raise not_found(_label(ctx))
     return doc
@@ -279,6 +279,14 @@ def generic_action(ctx: Ctx) -> Reply:
     return status, {}
 
 
+def named(doc: Doc, wanted: str, param: str | None) -> bool:
+    """Does an id-or-name parameter name this document (experience versions go by their
+    ``version``)?"""
+    if doc.get("name") == wanted:
+        return True
+    return bool(param and param.endswith("IdOrName") and doc.get("version") == wanted)
+
+
 def check_parents(store: Store, ctx_args: dict[str, str], path: str, own: bool) -> None:
     """404 unless every item the path goes through exists (the last one only if ``own``)."""
     for collection, _item, item_path in owner_items(path):
@@ -288,7 +296,7 @@ def check_parents(store: Store, ctx_args: dict[str, str], path: str, own: bool) 
         parents = tuple(ctx_args[n] for n in names[:-1])
         wanted = ctx_args[names[-1]]
         docs = store.collections.get((collection, parents), {})
-        if wanted not in docs and not any(d.get("name") == wanted for d in docs.values()):
+        if wanted not in docs and not any(named(d, wanted, names[-1]) for d in docs.values()):
             resource = item_path.rsplit("/", 2)[-2] if item_path.count("/") >= 2 else item_path
             raise not_found(_resource_label(resource))
 

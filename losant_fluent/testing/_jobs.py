@@ -1,39 +1,32 @@
-"""Background jobs: exports and bulk operations answered 202, their job logs and outputs.
+"""Background jobs: the 202 answer, the application job log and the output files.
 
-* The exports (``data/export``, ``devices/export``, ``events/export``, data-table
-  ``rows/export``, ``device/export``, application ``export`` and ``clone``) answer
-  ``202 {"jobQueued": true, "jobId": ..., "success": true}``. The job id is what Losant
-  answers: 21 characters (``jobEnqueuedResult.jobId`` has ``maxLength: 21``), like
-  ``clnHvJbyVkOWAZwYAwLP4``.
-* Each job gets an application job log (``/applications/{id}/jobLogs``): its ``id`` and
-  ``jobId`` are 24-hex ObjectIds as the ``applicationJobLog`` schema requires, and
+* A job answers ``202 {"jobQueued": true, "jobId": ..., "success": true}``. The job id is
+  what Losant answers: 21 characters (``jobEnqueuedResult.jobId`` has ``maxLength: 21``),
+  like ``clnHvJbyVkOWAZwYAwLP4``.
+* Each job of an application gets a job log (``/applications/{id}/jobLogs``): its ``id``
+  and ``jobId`` are 24-hex ObjectIds as the ``applicationJobLog`` schema requires, and
   ``jobLogs/{jobId}`` answers it for either that id or the 21-character id of the 202.
   The log goes ``queued`` -> ``inProgress`` (``progress {completed, total}`` growing) ->
-  ``completed`` over ``job_seconds * time_scale`` seconds, judged from the clock whenever
-  a log is read, so nothing runs after the emulator stops. A completed export's
-  ``output.downloadUrls`` point at the emulator's storage host, signed and served without
-  a token: CSV for data exports (``data``, ``device``; ``devices`` and ``events`` in their
-  ``format``, CSV by default; data-table rows as CSV), a zip for the application export.
-* Every other 202 job answer (bulk device updates, archives, reports...) gets a job log
-  too, without output files.
+  ``completed`` (or ``failed``) over ``job_seconds * time_scale`` seconds, judged from the
+  clock whenever a log is read, so nothing runs after the emulator stops. A completed
+  job's files (made by ``_exports``) are listed in ``output.downloadUrls``: signed URLs on
+  the emulator's storage host, served without a token.
+* Every 202 job answer made elsewhere (bulk device updates, archives, reports...) gets a
+  job log too, without output files.
 * Jobs Losant runs one at a time (``losant_fluent.limits.ONE_AT_A_TIME``: one data export
   per application, one device export per device...) answer 429 ``TooManyRequests`` while
-  the previous one runs, unless the emulator's throttles are off.
+  the previous one of the same endpoint runs, unless the emulator's throttles are off.
 """
 
 from __future__ import annotations
 
-import copy
-import csv
 import hashlib
 import hmac
-import io
 import json
 import math
 import secrets
 import string
 import time
-import zipfile
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, unquote
@@ -41,17 +34,16 @@ from urllib.parse import quote, unquote
 from werkzeug.wrappers import Request, Response
 
 from ._context import Ctx, Reply, handles
-from ._devices import app_devices, check_device_query, device_matches, select_devices
-from ._errors import not_found, validation
-from ._events import check_event_query, event_matches
+from ._errors import validation
 from ._files import BASE_URL, STORAGE_PREFIX
-from ._generic import generic_action, generic_get, generic_list
-from ._ids import MAX_TIME_MS, iso, new_id, now_ms
+from ._generic import generic_get, generic_list
+from ._ids import iso, new_id
 from ._limits import LimitSettings, too_many
-from ._queries import check_query, matches, sort_docs
-from ._store import APPLICATIONS, DATA_TABLES, DEVICES, EVENTS, Doc, Store
+from ._queries import check_query, matches
+from ._store import Doc, Store
 
-__all__ = ["OUTPUT_PREFIX", "before", "enqueued", "fail_next", "finish_all", "serve_output"]
+__all__ = ["OUTPUT_PREFIX", "File", "before", "enqueued", "fail_next", "finish_all",
+           "serve_output", "start_job"]
 
 JOB_LOGS = "/applications/{applicationId}/jobLogs"
 OUTPUT_PREFIX = STORAGE_PREFIX + "/jobs"
@@ -61,6 +53,10 @@ _ALIASES = "jobs.aliases"  # store.extras: 21-character job id -> log id
 _SECRET = "jobs.secret"
 _FAIL = "jobs.fail_next"
 _ALPHABET = string.ascii_letters + string.digits
+# Counts of a bulk answer that the job log's ``output`` documents, and those that are work.
+_OUTPUT_COUNTS = frozenset({"failed", "removed", "restored", "written"})
+_DONE_COUNTS = frozenset({"updated", "removed", "restored", "written", "deleted", "failed",
+                          "skipped"})
 
 File = tuple[str, str, bytes]  # name, content type, content
 
@@ -142,8 +138,8 @@ def _input(ctx: Ctx) -> dict[str, Any]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-def _start(ctx: Ctx, files: list[File], total: int, output: dict[str, Any] | None = None,
-           ) -> Reply:
+def start_job(ctx: Ctx, files: list[File], total: int,
+              output: dict[str, Any] | None = None) -> Reply:
     """Queue a job (its log included) and answer Losant's 202."""
     settings: LimitSettings = ctx.settings.limits
     store = ctx.store
@@ -262,23 +258,46 @@ def before(ctx: Ctx) -> None:
     if ctx.endpoint.id == "application.clone" and isinstance(ctx.body, dict) and ctx.body.get(
             "dryRun"):
         return
+    # Losant's table reads "one concurrent call each, per the scope named": each endpoint
+    # of a rule runs one at a time on its own (a data export may run beside a devices one).
     value, now = ctx.args[rule.per], time.time()
     for job in _jobs(ctx.store).values():
-        if (job.endpoint_id in rule.endpoints and job.args.get(rule.per) == value
+        if (job.endpoint_id == ctx.endpoint.id and job.args.get(rule.per) == value
                 and not job.finished(now)):
             raise too_many(f"Over rate limit, request throttled: a {_log_name(job.endpoint_id)} "
                            f"job is already running for this {rule.per[:-2]} (job "
                            f"{job.queue_id}); only one runs at a time")
 
 
-def enqueued(ctx: Ctx, status: int, payload: Any) -> Any:
-    """Give a 202 job answer made elsewhere (bulk operations, archives...) a job and log."""
-    if status != 202 or not isinstance(payload, dict) or "jobId" not in payload:
-        return payload
-    if payload["jobId"] in ctx.store.extras.get(_ALIASES, {}):
-        return payload  # queued here already
-    _status, answer = _start(ctx, [], 1)
-    return {**payload, "jobId": answer["jobId"]}
+def _asks_for_job(ctx: Ctx) -> bool:
+    """Whether a bulk call asks to run as a job: ``email``, ``callbackUrl`` or ``forceJob``."""
+    body: dict[str, Any] = ctx.body if isinstance(ctx.body, dict) else {}
+    options = body.get("options")
+    for source in (body, options if isinstance(options, dict) else {}):
+        if source.get("email") or source.get("callbackUrl") or source.get("forceJob") is True:
+            return True
+    return bool(ctx.query.get("email") or ctx.query.get("callbackUrl"))
+
+
+def enqueued(ctx: Ctx, status: int, payload: Any) -> tuple[int, Any]:
+    """Give every job answer a job and its log.
+
+    A 202 made elsewhere (archives, reports, recipes...) gets one; a bulk call that Losant
+    documents as answering 202 answers so when it asks for a job (``email``,
+    ``callbackUrl`` or ``forceJob``), its work done and its counts in the log's output.
+    """
+    if status == 202 and isinstance(payload, dict) and "jobId" in payload:
+        if payload["jobId"] in ctx.store.extras.get(_ALIASES, {}):
+            return status, payload  # queued here already
+        _status, answer = start_job(ctx, [], 1)
+        return status, {**payload, "jobId": answer["jobId"]}
+    answers_202 = ctx.endpoint.responses.get("202") == "jobEnqueuedResult"
+    if not (200 <= status < 300 and answers_202 and _asks_for_job(ctx)):
+        return status, payload
+    counts = payload if isinstance(payload, dict) else {}
+    output = {k: v for k, v in counts.items() if k in _OUTPUT_COUNTS and isinstance(v, int)}
+    total = sum(v for k, v in counts.items() if k in _DONE_COUNTS and isinstance(v, int))
+    return start_job(ctx, [], total or 1, output)
 
 
 # -- the job logs --------------------------------------------------------------------------
@@ -309,270 +328,6 @@ def get_job_log(ctx: Ctx) -> Reply:
         wanted = ctx.args["jobId"]
         log_id = ctx.store.extras.get(_ALIASES, {}).get(wanted, wanted)
         return generic_get(replace(ctx, args={**ctx.args, "jobId": log_id}))
-
-
-# -- the exports ---------------------------------------------------------------------------
-
-
-def _moment(value: Any, now: int, name: str) -> int:
-    """Epoch ms, or (zero or negative) ms relative to now, as Losant's export times."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise validation(f"{name} must be a number of milliseconds") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise validation(f"{name} must be a number of milliseconds")
-    moment = now + value if value <= 0 else value
-    if abs(moment) > MAX_TIME_MS:
-        raise validation(f"{name} must be within 8.64e15 ms of 1970-01-01")
-    return int(moment)
-
-
-def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-def _cell(value: Any) -> Any:
-    """A CSV cell written as Losant (Node) writes it: ``21``, not ``21.0``."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return int(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"))
-    return "" if value is None else value
-
-
-def _options(body: dict[str, Any]) -> dict[str, Any]:
-    options = body.get("options", {})
-    if not isinstance(options, dict):
-        raise validation("options must be an object")
-    for name in ("includeDate", "includeID", "filePerDevice", "includeBlobData"):
-        if name in options and not isinstance(options[name], bool):
-            raise validation(f"options.{name} must be a boolean")
-    return options
-
-
-def _attribute_names(body: dict[str, Any]) -> list[str] | None:
-    names = body.get("attributes")
-    if names is None:
-        return None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise validation("attributes must be an array of attribute names")
-    return names
-
-
-def _data_files(ctx: Ctx, devices: list[Doc], body: dict[str, Any], start: int, end: int,
-                per_device: bool) -> tuple[list[File], int]:
-    """The CSV of the devices' states in ``[start, end]``: one row per state, oldest first.
-
-    Columns: ``Device ID`` (unless ``includeID`` is false), ``Device Name``, ``Timestamp``
-    (epoch ms), ``Date`` (ISO 8601, unless ``includeDate`` is false), then one column per
-    attribute (the ``attributes`` asked for, else every attribute of the devices).
-    """
-    options = _options(body)
-    wanted = _attribute_names(body)
-    if wanted is None:
-        wanted = []
-        for device in devices:
-            for attribute in device.get("attributes", []):
-                if attribute.get("name") not in wanted:
-                    wanted.append(attribute["name"])
-    head = (["Device ID"] if options.get("includeID", True) else []) + ["Device Name",
-                                                                         "Timestamp"]
-    head += ["Date"] if options.get("includeDate", True) else []
-    header = head + wanted
-    files: list[File] = []
-    every: list[list[Any]] = []
-    for device in devices:
-        rows = []
-        for moment, data in ctx.store.states.get(device["id"], []):
-            if not start <= moment <= end or not any(n in data for n in wanted):
-                continue
-            row: list[Any] = [device["id"]] if options.get("includeID", True) else []
-            row += [device.get("name", ""), moment]
-            row += [iso(moment)] if options.get("includeDate", True) else []
-            rows.append(row + [_cell(data.get(name)) for name in wanted])
-        if per_device:
-            files.append((f"{device['id']}.csv", "text/csv", _csv(header, rows)))
-        every.extend(rows)
-    if not per_device:
-        files.append(("data-export.csv", "text/csv", _csv(header, every)))
-    return files, len(every)
-
-
-@handles("data.export")
-def export_data(ctx: Ctx) -> Reply:
-    """The chosen devices' data over ``start``..``end`` (default: all of it) as CSV."""
-    body = ctx.body_dict()
-    now = now_ms()
-    start = _moment(body.get("start", 1), now, "start")
-    end = _moment(body.get("end", 0), now, "end")
-    if start > end:
-        raise validation("start must not be after end")
-    with ctx.store.lock:
-        devices = select_devices(ctx.store, ctx.app_id, body)
-        per_device = bool(_options(body).get("filePerDevice", False))
-        files, total = _data_files(ctx, devices, body, start, end, per_device)
-        return _start(ctx, files, total)
-
-
-@handles("device.export")
-def export_device(ctx: Ctx) -> Reply:
-    """One device's data over the ``start``/``end`` query window as CSV."""
-    body = ctx.body_dict()
-    now = now_ms()
-    start = _moment(ctx.query.get("start") or body.get("start", 1), now, "start")
-    end = _moment(ctx.query.get("end") or body.get("end", 0), now, "end")
-    if start > end:
-        raise validation("start must not be after end")
-    with ctx.store.lock:
-        device = app_devices(ctx.store, ctx.app_id).get(ctx.args["deviceId"])
-        if device is None:
-            raise not_found("Device")
-        files, total = _data_files(ctx, [device], body, start, end, False)
-        return _start(ctx, files, total)
-
-
-def _format(body: dict[str, Any]) -> str:
-    kind = body.get("format", "csv")
-    if kind not in ("csv", "json"):
-        raise validation("format must be csv or json")
-    return str(kind)
-
-
-def _table_file(name: str, kind: str, docs: list[Doc], columns: list[str]) -> File:
-    if kind == "json":
-        return (f"{name}.json", "application/json",
-                json.dumps(docs, separators=(",", ":")).encode("utf-8"))
-    rows = [[_cell(doc.get(column)) for column in columns] for doc in docs]
-    return (f"{name}.csv", "text/csv", _csv(columns, rows))
-
-
-@handles("devices.export")
-def export_devices(ctx: Ctx) -> Reply:
-    """The devices matching ``query`` (default: all), as CSV or JSON (``format``)."""
-    body = ctx.body_dict()
-    kind = _format(body)
-    query = body.get("query")
-    if query is not None:
-        check_device_query(query)
-    with ctx.store.lock:
-        docs = [copy.deepcopy(d) for d in app_devices(ctx.store, ctx.app_id).values()
-                if not query or device_matches(d, query)]
-    if kind == "csv":
-        for doc in docs:
-            doc["tags"] = ";".join(f"{t['key']}={t['value']}" for t in doc.get("tags", []))
-            doc["attributes"] = ";".join(f"{a['name']}:{a['dataType']}"
-                                         for a in doc.get("attributes", []))
-    columns = ["id", "name", "description", "deviceClass", "parentId", "tags", "attributes",
-               "creationDate", "lastUpdated"]
-    with ctx.store.lock:
-        return _start(ctx, [_table_file("devices", kind, docs, columns)], len(docs))
-
-
-@handles("events.export")
-def export_events(ctx: Ctx) -> Reply:
-    """The events matching ``query`` (default: all), as CSV or JSON (``format``)."""
-    body = ctx.body_dict()
-    kind = _format(body)
-    query = body.get("query")
-    if query is not None:
-        check_event_query(query)
-    with ctx.store.lock:
-        docs = [copy.deepcopy(d) for d in ctx.store.collection(EVENTS, (ctx.app_id,)).values()
-                if not query or event_matches(d, query)]
-        if body.get("excludeUpdates"):
-            for doc in docs:
-                doc.pop("updates", None)
-        columns = ["id", "subject", "message", "level", "state", "deviceId", "sourceType",
-                   "sourceId", "creationDate", "lastUpdated"]
-        return _start(ctx, [_table_file("events", kind, docs, columns)], len(docs))
-
-
-@handles("dataTableRows.export")
-def export_rows(ctx: Ctx) -> Reply:
-    """The rows matching ``query`` as CSV (``queryOptions``: sort, limit, offset)."""
-    body = ctx.body_dict()
-    query = body.get("query")
-    if query is not None:
-        query = check_query(query)
-    options = body.get("queryOptions", {})
-    if not isinstance(options, dict):
-        raise validation("queryOptions must be an object")
-    with ctx.store.lock:
-        table = ctx.store.find(DATA_TABLES, (ctx.app_id,), ctx.args["dataTableId"])
-        if table is None:
-            raise not_found("Data table")
-        rows = [copy.deepcopy(r) for r in ctx.store.rows.get(table["id"], {}).values()
-                if not query or matches(r, query)]
-        column = options.get("sortColumn")
-        direction = str(options.get("sortDirection") or "asc")
-        if isinstance(column, str) and column:
-            rows = sort_docs(rows, column, direction)
-        elif direction.lower() == "desc":
-            rows.reverse()
-        offset = int(options.get("offset", 0) or 0)
-        limit = options.get("limit")
-        rows = rows[offset:] if limit is None else rows[offset:offset + int(limit)]
-        columns = ["id", "createdAt", "updatedAt"] + [c["name"] for c in table.get("columns", [])]
-        return _start(ctx, [_table_file(str(table.get("name", "rows")), "csv", rows, columns)],
-                      len(rows))
-
-
-@handles("application.export")
-def export_application(ctx: Ctx) -> Reply:
-    """A zip of the application (devices and data-table rows when asked for)."""
-    body = ctx.body_dict()
-    if body.get("exportType", "zip") != "zip":
-        raise validation("The emulator exports applications as zip only (exportType: zip)")
-    with ctx.store.lock:
-        app = ctx.store.find(APPLICATIONS, (), ctx.app_id) or {"id": ctx.app_id}
-        parts: dict[str, Any] = {"application.json": app}
-        if body.get("includeDevices"):
-            parts["devices.json"] = list(app_devices(ctx.store, ctx.app_id).values())
-        tables = list(ctx.store.collection(DATA_TABLES, (ctx.app_id,)).values())
-        parts["dataTables.json"] = tables
-        if body.get("includeDataTableRows"):
-            for table in tables:
-                parts[f"dataTables/{table['id']}.json"] = list(
-                    ctx.store.rows.get(table["id"], {}).values())
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, value in parts.items():
-                archive.writestr(name, json.dumps(value, indent=1, default=str))
-        name = f"{app.get('name', 'application')}.zip"
-        return _start(ctx, [(name, "application/zip", buffer.getvalue())], len(parts))
-
-
-@handles("application.clone")
-def clone_application(ctx: Ctx) -> Reply:
-    """A copy of the application (and its devices with ``includeDevices``), as a job;
-    ``dryRun`` answers at once."""
-    body = ctx.body_dict()
-    if body.get("dryRun"):
-        return generic_action(ctx)
-    with ctx.store.lock:
-        app = ctx.store.find(APPLICATIONS, (), ctx.app_id)
-        if app is None:
-            raise not_found("Application")
-        fresh = {k: copy.deepcopy(v) for k, v in app.items()
-                 if k not in ("id", "applicationId", "creationDate", "lastUpdated")}
-        fresh["name"] = f"{app.get('name', 'Application')} Copy"
-        clone = ctx.store.insert(APPLICATIONS, (), fresh, id_field="applicationId")
-        copied = 0
-        if body.get("includeDevices"):
-            for device in list(app_devices(ctx.store, ctx.app_id).values()):
-                doc = {k: copy.deepcopy(v) for k, v in device.items()
-                       if k not in ("id", "deviceId", "applicationId")}
-                ctx.store.insert(DEVICES, (clone["id"],), doc, id_field="deviceId")
-                copied += 1
-        return _start(ctx, [], copied + 1, {"applicationId": clone["id"]})
 
 
 # -- the storage host ----------------------------------------------------------------------

@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .. import limits
 from ._errors import Fault, validation
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
     from ._context import Ctx
 
-__all__ = ["LimitSettings", "before", "check_answer", "describe", "limit_settings", "too_many"]
+__all__ = ["LimitSettings", "ThrottlesOption", "before", "check_answer", "describe",
+           "limit_settings", "too_many"]
 
 _CALLS = "limits.calls"  # store.extras key: (throttle name, value) -> deque of call times
 
@@ -95,43 +96,72 @@ def _cap(name: str, value: int | None) -> int | None:
     return value
 
 
-def _replaced(throttles: Mapping[str, tuple[int, float] | None],
-              ) -> tuple[limits.Throttle, ...]:
-    """``limits.THROTTLES`` with entries replaced (``(calls, window)``) or dropped (``None``).
+#: What ``Emulator(throttles=...)`` takes (see ``_replaced``).
+ThrottlesOption: TypeAlias = (
+    Mapping[str, tuple[int, float] | Mapping[str, float] | limits.Throttle | None]
+    | Iterable[limits.Throttle]
+)
 
-    Keys are throttle names (``"device state"``) or the catalog ids they cover
-    (``"device.sendState"``).
+
+def _changed(key: str, known: limits.Throttle, value: object) -> limits.Throttle:
+    """``known`` with the numbers of one ``throttles`` entry (see ``_replaced``)."""
+    if isinstance(value, limits.Throttle):
+        return value
+    if isinstance(value, tuple) and len(value) == 2:
+        numbers: dict[str, Any] = {"calls": value[0], "window": value[1]}
+    elif isinstance(value, Mapping) and value and set(value) <= {"calls", "window"}:
+        numbers = dict(value)
+    else:
+        raise TypeError(f"throttles[{key!r}] must be (calls, window seconds), a dict with "
+                        f"'calls' and/or 'window', a Throttle or None (got {value!r})")
+    if "calls" in numbers:
+        _positive(f"throttles[{key!r}] calls", numbers["calls"], integer=True)
+    if "window" in numbers:
+        _positive(f"throttles[{key!r}] window", numbers["window"])
+        numbers["window"] = float(numbers["window"])
+    return replace(known, **numbers)
+
+
+def _replaced(throttles: ThrottlesOption) -> tuple[limits.Throttle, ...]:
+    """``limits.THROTTLES`` with entries replaced or dropped, as ``API(throttle=...)`` takes.
+
+    A mapping's keys are throttle names (``"device state"``) or the catalog ids they cover
+    (``"device.sendState"``); its values ``(calls, window)``, ``{"calls": n}`` and/or
+    ``{"window": s}``, a ``Throttle``, or ``None`` to drop it. An iterable of ``Throttle``
+    is the whole table.
     """
-    if not isinstance(throttles, Mapping):
+    if isinstance(throttles, (str, bytes)) or not isinstance(throttles, (Mapping, Iterable)):
         raise TypeError("throttles must be a mapping of throttle name to (calls, window "
-                        f"seconds) or None, not {type(throttles).__name__}")
+                        f"seconds), a dict, a Throttle or None, or Throttle objects; not "
+                        f"{type(throttles).__name__}")
+    if not isinstance(throttles, Mapping):
+        table = tuple(throttles)
+        for item in table:
+            if not isinstance(item, limits.Throttle):
+                raise TypeError(f"throttles: {item!r} is not a losant_fluent.limits.Throttle")
+        return table
     by_key: dict[str, limits.Throttle] = {}
     for throttle in limits.THROTTLES:
         by_key[throttle.name] = throttle
         by_key.update(dict.fromkeys(throttle.endpoints, throttle))
     out = {t.name: t for t in limits.THROTTLES}
-    for key, numbers in throttles.items():
+    for key, value in throttles.items():
         known = by_key.get(key) if isinstance(key, str) else None
         if known is None:
             names = ", ".join(repr(t.name) for t in limits.THROTTLES)
             raise ValueError(f"throttles: unknown throttle {key!r}; known: {names} "
                              "(or an endpoint id they cover, such as 'device.sendState')")
-        if numbers is None:
+        if value is None:
             out.pop(known.name, None)
-            continue
-        if (not isinstance(numbers, tuple) or len(numbers) != 2):
-            raise TypeError(f"throttles[{key!r}] must be (calls, window seconds) or None")
-        calls, window = numbers
-        _positive(f"throttles[{key!r}] calls", calls, integer=True)
-        _positive(f"throttles[{key!r}] window", window)
-        out[known.name] = replace(known, calls=calls, window=float(window))
+        else:
+            out[known.name] = _changed(key, known, value)
     return tuple(out.values())
 
 
 def limit_settings(
     *,
     throttle: bool = True,
-    throttles: Mapping[str, tuple[int, float] | None] | None = None,
+    throttles: ThrottlesOption | None = None,
     time_scale: float = 1.0,
     time_series_answer_bytes: int | None = limits.TIME_SERIES_ANSWER_BYTES,
     data_table_rows_answer_bytes: int | None = limits.DATA_TABLE_ROWS_ANSWER_BYTES,
@@ -140,7 +170,7 @@ def limit_settings(
     """Check an ``Emulator``'s limit options and build its ``LimitSettings``.
 
     ``throttle=False`` turns every throttle and one-at-a-time rule off; ``throttles``
-    replaces or drops entries of ``losant_fluent.limits.THROTTLES``; ``time_scale``
+    replaces or drops entries of ``losant_fluent.limits.THROTTLES`` (``_replaced``); ``time_scale``
     multiplies every window and job duration (``0.01``: a 15 s window lasts 0.15 s);
     a cap of ``None`` is no cap.
     """
@@ -224,9 +254,11 @@ def describe(settings: LimitSettings) -> dict[str, Any]:
     return {
         "enabled": settings.enabled,
         "time_scale": settings.time_scale,
-        "throttles": {t.name: (t.calls, settings.window(t)) for t in settings.throttles},
+        # Rounded: 15 * 0.1 is 1.5000000000000002 in floating point, 1.5 to a reader.
+        "throttles": {t.name: (t.calls, round(settings.window(t), 9))
+                      for t in settings.throttles},
         "time_series_answer_bytes": settings.time_series_answer_bytes,
         "data_table_rows_answer_bytes": settings.data_table_rows_answer_bytes,
         "device_ids_per_call": settings.device_ids_per_call,
-        "job_seconds": settings.job_duration,
+        "job_seconds": round(settings.job_duration, 9),
     }

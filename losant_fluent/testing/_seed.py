@@ -131,9 +131,13 @@ def _read_only_examples(store: Store, seed: Seed) -> None:
     store.insert(
         "/applicationTemplates",
         (),
-        {"name": "Blank template", "public": True},
+        {"name": "Blank template", "public": True, "keywords": ["blank", "featured"]},
         id_field="templateId",
     )
+    workflows = new_id()
+    store.extras["template_categories"] = {
+        workflows: {"id": workflows, "name": "Workflows", "resourceTypes": ["CustomNode"]},
+    }
     store.insert(
         "/orgs/{orgId}/audit-logs",
         (seed.org_id,),
@@ -146,12 +150,23 @@ def _read_only_examples(store: Store, seed: Seed) -> None:
         {"actorType": "User", "actorId": seed.user_id, "requestAction": "post"},
         id_field="instanceAuditLogId",
     )
-    store.insert(
+    stamp = now_iso()
+    job = store.insert(
         "/applications/{applicationId}/jobLogs",
         (seed.application_id,),
-        {"name": "Seeded export", "status": "completed"},
+        {
+            "name": "ApplicationExport",
+            "status": "completed",
+            "ownerId": seed.application_id,
+            "ownerType": "application",
+            "progress": {"completed": 1, "total": 1},
+            "runQueuedAt": stamp,
+            "runStartedAt": stamp,
+            "runCompletedAt": stamp,
+        },
         stamps=False,
     )
+    job["jobId"] = job["id"]
     store.insert(
         "/me/invites",
         (),

@@ -13,8 +13,9 @@ from .. import limits
 from ._app import EmulatorApp
 from ._auth import issue
 from ._files import ReceivedFile, received_files
+from ._invites import invite_token
 from ._jobs import fail_next, finish_all
-from ._limits import describe, limit_settings
+from ._limits import ThrottlesOption, describe, limit_settings
 from ._seed import Seed, add_devices, populate
 from ._store import Settings, Store
 from ._streams import close_streams
@@ -22,15 +23,17 @@ from ._streams import close_streams
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _state_throttle(throttles: Mapping[str, tuple[int, float] | None] | None,
-                    state_limit: int | None, state_window: float | None,
-                    ) -> Mapping[str, tuple[int, float] | None] | None:
+def _state_throttle(throttles: ThrottlesOption | None, state_limit: int | None,
+                    state_window: float | None) -> ThrottlesOption | None:
     """``throttles`` with the older ``state_limit``/``state_window`` options folded in."""
     if state_limit is None and state_window is None:
         return throttles
+    if throttles is not None and not isinstance(throttles, Mapping):
+        raise TypeError("state_limit/state_window take no effect with a whole throttles "
+                        "table; put the device state throttle in it instead")
     state = next(t for t in limits.THROTTLES if "device.sendState" in t.endpoints)
-    numbers = (state.calls if state_limit is None else state_limit,
-               state.window if state_window is None else state_window)
+    numbers = {"calls": state.calls if state_limit is None else state_limit,
+               "window": state.window if state_window is None else state_window}
     return {**(throttles or {}), state.name: numbers}
 
 
@@ -56,7 +59,9 @@ class Emulator:
     Losant's published limits (``losant_fluent.limits``) are enforced: throttles answer
     429 and jobs Losant runs one at a time too (``throttle=False`` turns both off;
     ``throttles={"device state": (60, 15.0), "event creation": None}`` replaces or drops
-    entries; ``state_limit``/``state_window`` replace the device state one);
+    entries (also as ``API(throttle=...)`` takes them: ``{"calls": 60}``, a ``Throttle``,
+    or a whole table of ``Throttle``); ``state_limit``/``state_window`` replace the
+    device state one;
     ``time_scale`` multiplies every window and job duration (``0.01`` turns 15 s into
     0.15 s); ``time_series_answer_bytes``/``data_table_rows_answer_bytes`` cap answers
     (400 beyond; ``None``: no cap); ``job_seconds`` is how long an export job runs.
@@ -74,7 +79,7 @@ class Emulator:
         state_window: float | None = None,
         extra_devices: int = 0,
         throttle: bool = True,
-        throttles: Mapping[str, tuple[int, float] | None] | None = None,
+        throttles: ThrottlesOption | None = None,
         time_scale: float = 1.0,
         time_series_answer_bytes: int | None = limits.TIME_SERIES_ANSWER_BYTES,
         data_table_rows_answer_bytes: int | None = limits.DATA_TABLE_ROWS_ANSWER_BYTES,
@@ -199,6 +204,10 @@ class Emulator:
     def seed_devices(self, count: int, prefix: str = "Device") -> list[str]:
         """Add ``count`` devices to the seeded application; returns their ids."""
         return add_devices(self.store, self.application_id, count, prefix)
+
+    def invite_token(self, email: str) -> str | None:
+        """The token the invite email to ``email`` would carry (the emulator sends none)."""
+        return invite_token(self.store, email)
 
     def user_token(self) -> str:
         """A user token for the seeded user, without going through ``/auth/user``."""

@@ -4,676 +4,123 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_data_export_3, _shared_data_export_4, _shared_devices_patch
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class AdvancedDeviceQueryAncestorId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryAttributeName(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryConnectedAt(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryConnectionStatus(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryCreationDate(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryDeletedAt(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryDeviceClass(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryDisconnectedAt(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryExperienceGroupId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryExperienceUserId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryGatewayId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryLastUpdated(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryName(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedDeviceQueryParentId(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedDeviceQueryTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTags(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsFieldTagKeyVariantA or AdvancedDeviceQueryTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsFieldTagValueVariantA or AdvancedDeviceQueryTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsFieldTagKeyVariantA | AdvancedDeviceQueryTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsFieldTagValueVariantA | AdvancedDeviceQueryTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedDeviceQueryTagsVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantC(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEq(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA or AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA | AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantD(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: AdvancedDeviceQueryTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedDeviceQueryTagsVariantDFieldEqVariantB or AdvancedDeviceQueryTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[AdvancedDeviceQueryTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantDFieldEqVariantB | AdvancedDeviceQueryTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNe(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA or AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA | AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedDeviceQueryTagsVariantE(LosantModel):
-    """Part of the ``advancedDeviceQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: AdvancedDeviceQueryTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedDeviceQueryTagsVariantEFieldNeVariantB or AdvancedDeviceQueryTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[AdvancedDeviceQueryTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedDeviceQueryTagsVariantEFieldNeVariantB | AdvancedDeviceQueryTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
+AdvancedDeviceQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedDeviceQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedDeviceQueryTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedDeviceQueryTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedDeviceQueryTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedDeviceQueryTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
 
 
 class AdvancedDeviceQuery(LosantModel):

@@ -4,460 +4,102 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_data_export_3, _shared_data_export_4, _shared_devices_patch
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class AdvancedExperienceGroupQueryAncestorId(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedExperienceGroupQueryCreationDate(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceGroupQueryExperienceEndpointId(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedExperienceGroupQueryExperienceUserId(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
+AdvancedExperienceGroupQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
+AdvancedExperienceGroupQueryExperienceEndpointId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
-class AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
+AdvancedExperienceGroupQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-class AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
 
-class AdvancedExperienceGroupQueryGroupTags(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
 
+AdvancedExperienceGroupQueryGroupTags = _shared_data_export_4.DataExportDeviceQueryTags
 
-class AdvancedExperienceGroupQueryGroupTagsVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantC(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
+AdvancedExperienceGroupQueryGroupTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-class AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantD(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-    Fields (Python name / API name: type):
-        field_eq / $eq: AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB or AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[AdvancedExperienceGroupQueryGroupTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantB | AdvancedExperienceGroupQueryGroupTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
 
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
 
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
+AdvancedExperienceGroupQueryGroupTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
 
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
+AdvancedExperienceGroupQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
+AdvancedExperienceGroupQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
 
+AdvancedExperienceGroupQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
 
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantA | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceGroupQueryGroupTagsVariantE(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB or AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[AdvancedExperienceGroupQueryGroupTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantB | AdvancedExperienceGroupQueryGroupTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class AdvancedExperienceGroupQueryId(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedExperienceGroupQueryLastUpdated(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceGroupQueryName(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceGroupQueryParentId(LosantModel):
-    """Part of the ``advancedExperienceGroupQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
+AdvancedExperienceGroupQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
 class AdvancedExperienceGroupQuery(LosantModel):

@@ -4,516 +4,105 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_data_export_3, _shared_data_export_4, _shared_devices_patch
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class AdvancedExperienceUserQueryCreationDate(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryEmail(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryExperienceGroupId(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedExperienceUserQueryFirstName(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryId(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class AdvancedExperienceUserQueryLastLogin(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryLastName(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryLastUpdated(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryPasswordLastUpdated(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTags(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedExperienceUserQueryUserTagsVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantC(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEq(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantD(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: AdvancedExperienceUserQueryUserTagsVariantDFieldEq or object of string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB or AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[AdvancedExperienceUserQueryUserTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB | AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNe(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA or AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA | AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class AdvancedExperienceUserQueryUserTagsVariantE(LosantModel):
-    """Part of the ``advancedExperienceUserQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: AdvancedExperienceUserQueryUserTagsVariantEFieldNe or object of string, at most 255 characters or AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB or AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[AdvancedExperienceUserQueryUserTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB | AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
+AdvancedExperienceUserQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryEmail = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedExperienceUserQueryFirstName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+AdvancedExperienceUserQueryLastLogin = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryLastName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryPasswordLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedExperienceUserQueryUserTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+AdvancedExperienceUserQueryUserTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+AdvancedExperienceUserQueryUserTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
 
 
 class AdvancedExperienceUserQuery(LosantModel):

@@ -4,366 +4,63 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_advanced_flow_query, _shared_data_export_3
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class AdvancedFlowQueryCreationDate(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryCustomNodeSupports(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryCustomNodeSupports = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryDefaultVersion(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
+AdvancedFlowQueryDefaultVersion = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class AdvancedFlowQueryEnabled(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryEnabled = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryFlowClass(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryFlowClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryId(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
+AdvancedFlowQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class AdvancedFlowQueryLastUpdated(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryName(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+AdvancedFlowQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class AdvancedFlowQueryNodes(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryNodes = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class AdvancedFlowQueryNodesFieldEq(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryNodesFieldEq = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class AdvancedFlowQueryNodesVariantA(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: AdvancedFlowQueryNodesFieldEq (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[AdvancedFlowQueryNodesFieldEq, Field(alias='$eq')]
+AdvancedFlowQueryNodesVariantA = _shared_advanced_flow_query.AdvancedFlowQueryNodesVariantA
 
 
-class AdvancedFlowQueryNodesFieldNe(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryNodesFieldNe = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class AdvancedFlowQueryNodesVariantB(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: AdvancedFlowQueryNodesFieldNe (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[AdvancedFlowQueryNodesFieldNe, Field(alias='$ne')]
+AdvancedFlowQueryNodesVariantB = _shared_advanced_flow_query.AdvancedFlowQueryNodesVariantB
 
 
-class AdvancedFlowQueryTriggers(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryTriggers = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class AdvancedFlowQueryTriggersFieldEq(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryTriggersFieldEq = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class AdvancedFlowQueryTriggersVariantA(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: AdvancedFlowQueryTriggersFieldEq (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[AdvancedFlowQueryTriggersFieldEq, Field(alias='$eq')]
+AdvancedFlowQueryTriggersVariantA = _shared_advanced_flow_query.AdvancedFlowQueryTriggersVariantA
 
 
-class AdvancedFlowQueryTriggersFieldNe(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+AdvancedFlowQueryTriggersFieldNe = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class AdvancedFlowQueryTriggersVariantB(LosantModel):
-    """Part of the ``advancedFlowQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: AdvancedFlowQueryTriggersFieldNe (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[AdvancedFlowQueryTriggersFieldNe, Field(alias='$ne')]
+AdvancedFlowQueryTriggersVariantB = _shared_advanced_flow_query.AdvancedFlowQueryTriggersVariantB
 
 
 class AdvancedFlowQuery(LosantModel):

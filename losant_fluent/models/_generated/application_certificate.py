@@ -4,39 +4,15 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_credential, _shared_device_4
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class ApplicationCertificateCertificateInfo(LosantModel):
-    """Part of the ``applicationCertificate`` schema.
-
-    Fields (Python name / API name: type):
-        common_name / commonName: string, at most 1024 characters
-        fingerprint: string, 1 to 1024 characters
-        issuer_name / issuerName: string, at most 1024 characters
-        not_valid_after / notValidAfter: date-time (a datetime)
-        not_valid_before / notValidBefore: date-time (a datetime)
-        serial_number / serialNumber: string, 1 to 1024 characters
-    """
-    common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
-    fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
-    not_valid_after: Annotated[LosantDateTime | None, Field(alias='notValidAfter')] = None
-    not_valid_before: Annotated[LosantDateTime | None, Field(alias='notValidBefore')] = None
-    serial_number: Annotated[str | None, Field(alias='serialNumber', max_length=1024, min_length=1)] = None
+ApplicationCertificateCertificateInfo = _shared_credential.CredentialCertificateKeyPairConfigInfo
 
 
-class ApplicationCertificateDeviceTag(LosantModel):
-    """Part of the ``applicationCertificate`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ApplicationCertificateDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class ApplicationCertificate(LosantModel):

@@ -4,299 +4,48 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_application, _shared_application_2, _shared_application_3, _shared_application_4, _shared_device_4, _shared_me_2, _shared_me_3, _shared_validation_errors
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        branch: string, at most 255 characters
-        commit_message / commitMessage: string, at most 1024 characters
-        directory: string, at most 1024 characters
-    """
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo = _shared_application_4.ApplicationArchiveConfigApplicationExportOptionsRepo
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        credential_name / credentialName: string, 1 to 255 characters (required)
-        export_type / exportType: one of 'repo'
-        include_data_table_rows / includeDataTableRows: boolean
-        include_devices / includeDevices: boolean
-        include_files / includeFiles: boolean
-        include_private_files / includePrivateFiles: boolean
-        repo: ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo
-    """
-    __losant_closed__ = True
-    credential_name: Annotated[str, Field(alias='credentialName', max_length=255, min_length=1)]
-    export_type: Annotated[Literal['repo'] | None, Field(alias='exportType')] = 'repo'
-    include_data_table_rows: Annotated[bool | None, Field(alias='includeDataTableRows')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
-    include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
-    include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptionsRepo | None, LAZY] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions = _shared_application_3.ApplicationArchiveConfigApplicationExportOptions
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigAzure(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        account: string, 3 to 24 characters
-        account_key / accountKey: string, at most 255 characters
-        bucket: string, 3 to 63 characters (required)
-    """
-    __losant_closed__ = True
-    account: Annotated[str | None, Field(max_length=24, min_length=3)] = None
-    account_key: Annotated[str | None, Field(alias='accountKey', max_length=255)] = None
-    bucket: Annotated[str, Field(max_length=63, min_length=3)]
+ApplicationCreationByTemplateResultApplicationArchiveConfigAzure = _shared_application_3.ApplicationArchiveConfigAzure
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigGcs(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        bucket: string, at most 255 characters (required)
-        key_json / keyJson: string, 4 to 32767 characters
-        project_id / projectId: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    bucket: Annotated[str, Field(max_length=255)]
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=1024, min_length=1)] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfigGcs = _shared_application_3.ApplicationArchiveConfigGcs
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfigS(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        access_key_id / accessKeyId: string, 4 to 128 characters
-        bucket: string, at most 255 characters (required)
-        region: string, at most 128 characters
-        secret_access_key / secretAccessKey: string, 4 to 128 characters
-    """
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=4)] = None
-    bucket: Annotated[str, Field(max_length=255)]
-    region: Annotated[str | None, Field(max_length=128)] = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey', max_length=128, min_length=4)] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfigS = _shared_application_3.ApplicationArchiveConfigS
 
 
-class ApplicationCreationByTemplateResultApplicationArchiveConfig(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        application_export_options / applicationExportOptions: ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions
-        azure: ApplicationCreationByTemplateResultApplicationArchiveConfigAzure
-        credential_name / credentialName: string, 1 to 255 characters
-        data_table_ids / dataTableIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        data_tables_mode / dataTablesMode: one of 'all', 'whitelist', 'blacklist'
-        delay_days / delayDays: integer, >= 1
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag, at most 100 items
-        directory: string, at most 255 characters
-        gcs: ApplicationCreationByTemplateResultApplicationArchiveConfigGcs
-        include_application_export / includeApplicationExport: boolean
-        include_data_tables / includeDataTables: boolean
-        include_devices / includeDevices: boolean
-        include_events / includeEvents: boolean
-        mode: one of 'all', 'whitelist', 'blacklist'
-        s3: ApplicationCreationByTemplateResultApplicationArchiveConfigS
-    """
-    __losant_closed__ = True
-    application_export_options: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions'), LAZY] = None
-    azure: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigAzure | None, LAZY] = None
-    credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
-    data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
-    data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
-    delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationCreationByTemplateResultApplicationArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigGcs | None, LAZY] = None
-    include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
-    include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
-    include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
-    mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: Annotated[ApplicationCreationByTemplateResultApplicationArchiveConfigS | None, LAZY] = None
+ApplicationCreationByTemplateResultApplicationArchiveConfig = _shared_application_3.ApplicationArchiveConfig
 
 
-class ApplicationCreationByTemplateResultApplicationFtueTrackingItem(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        status: one of 'skipped', 'completed' (required)
-        version: number (required)
-    """
-    __losant_closed__ = True
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    status: Literal['skipped', 'completed']
-    version: LosantNumber
+ApplicationCreationByTemplateResultApplicationFtueTrackingItem = _shared_application_2.ApplicationFtueTrackingItem
 
 
-class ApplicationCreationByTemplateResultApplicationGlobal(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        cloud_only / cloudOnly: boolean
-        description: string, at most 1024 characters
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = False
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+ApplicationCreationByTemplateResultApplicationGlobal = _shared_application_3.ApplicationGlobal
 
 
-class ApplicationCreationByTemplateResultApplicationSummaryNotebookStats(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        awaiting_completion / awaitingCompletion: integer
-        minutes_this_period / minutesThisPeriod: integer
-        runs_this_period / runsThisPeriod: integer
-    """
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
+ApplicationCreationByTemplateResultApplicationSummaryNotebookStats = _shared_me_2.MeSummaryNotebookStats
 
 
-class ApplicationCreationByTemplateResultApplicationSummaryPayloadCount(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+ApplicationCreationByTemplateResultApplicationSummaryPayloadCount = _shared_me_3.MeSummaryPayloadCount
 
 
-class ApplicationCreationByTemplateResultApplicationSummaryStorageStats(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        count: integer
-        size: integer
-    """
-    count: int | None = None
-    size: int | None = None
+ApplicationCreationByTemplateResultApplicationSummaryStorageStats = _shared_me_2.MeSummaryStorageStats
 
 
-class ApplicationCreationByTemplateResultApplicationSummary(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        api_token_count / apiTokenCount: integer
-        certificate_authority_count / certificateAuthorityCount: integer
-        certificate_count / certificateCount: integer
-        credential_count / credentialCount: integer
-        dash_count / dashCount: integer
-        data_table_count / dataTableCount: integer
-        device_count / deviceCount: integer
-        device_recipe_count / deviceRecipeCount: integer
-        event_count / eventCount: integer
-        experience_domain_count / experienceDomainCount: integer
-        experience_endpoint_count / experienceEndpointCount: integer
-        experience_group_count / experienceGroupCount: integer
-        experience_slug_count / experienceSlugCount: integer
-        experience_user_count / experienceUserCount: integer
-        experience_version_count / experienceVersionCount: integer
-        experience_view_count / experienceViewCount: integer
-        file_count / fileCount: integer
-        flow_count / flowCount: integer
-        integration_count / integrationCount: integer
-        key_count / keyCount: integer
-        notebook_count / notebookCount: integer
-        notebook_stats / notebookStats: ApplicationCreationByTemplateResultApplicationSummaryNotebookStats
-        payload_count / payloadCount: ApplicationCreationByTemplateResultApplicationSummaryPayloadCount
-        private_file_count / privateFileCount: integer
-        resource_job_count / resourceJobCount: integer
-        storage_stats / storageStats: ApplicationCreationByTemplateResultApplicationSummaryStorageStats
-        webhook_count / webhookCount: integer
-    """
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
-    payload_count: Annotated[ApplicationCreationByTemplateResultApplicationSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[ApplicationCreationByTemplateResultApplicationSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
+ApplicationCreationByTemplateResultApplicationSummary = _shared_application.ApplicationSummary
 
 
 class ApplicationCreationByTemplateResultApplication(LosantModel):
@@ -344,19 +93,7 @@ class ApplicationCreationByTemplateResultApplication(LosantModel):
     summary: Annotated[ApplicationCreationByTemplateResultApplicationSummary | None, LAZY] = None
 
 
-class ApplicationCreationByTemplateResultValidationError(LosantModel):
-    """Part of the ``applicationCreationByTemplateResult`` schema.
-
-    Fields (Python name / API name: type):
-        id: string
-        message: string
-        name: string
-        type: string
-    """
-    id: str | None = None
-    message: str | None = None
-    name: str | None = None
-    type: str | None = None
+ApplicationCreationByTemplateResultValidationError = _shared_validation_errors.ValidationErrorsValidationError
 
 
 class ApplicationCreationByTemplateResult(LosantModel):

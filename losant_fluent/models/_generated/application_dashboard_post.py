@@ -4,3341 +4,537 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard, _shared_dashboard_2, _shared_dashboard_3, _shared_dashboard_4, _shared_device_4
 from .._base import LosantModel, LosantNumber, LosantRootModel
 from .._lazy import LAZY
 
 
-class ApplicationDashboardPostBlocksConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocks(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'application-list' (required)
-        config: ApplicationDashboardPostBlocksConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantAConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantAConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of ApplicationDashboardPostBlocksVariantAConfigSegment, at most 255 items
-        x_axis_format / xAxisFormat: string, at most 255 characters
-        x_axis_label / xAxisLabel: string, at most 255 characters
-        x_axis_max / xAxisMax: number or string, at most 128 characters
-        x_axis_min / xAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantAConfigSegment] | None, Field(max_length=255), LAZY] = None
-    x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
-    x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
-    x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
-    x_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMin')] = None
-
-
-class ApplicationDashboardPostBlocksVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'bar' (required)
-        config: ApplicationDashboardPostBlocksVariantAConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['bar'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantAConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksConfigConfiguration(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        body_content / bodyContent: string, at most 32767 characters
-        head_content / headContent: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
-    head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegments(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation or ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'time-series'
-        resolution: integer, >= 0 or string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation | ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        id: string, at most 48 characters
-        limit: string, at most 255 characters
-        offset: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-        query_type / queryType: one of 'data-table'
-        sort_column / sortColumn: string, at most 255 characters
-        sort_direction / sortDirection: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    limit: Annotated[str | None, Field(max_length=255)] = None
-    offset: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-    query_type: Annotated[Literal['data-table'] | None, Field(alias='queryType')] = None
-    sort_column: Annotated[str | None, Field(alias='sortColumn', max_length=255)] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        composite_state_type / compositeStateType: string, at most 255 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        id: string, at most 48 characters
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'device-info'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['device-info'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters
-        include_extended_event_info / includeExtendedEventInfo: boolean
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'events'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['events'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantBConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        configuration: ApplicationDashboardPostBlocksConfigConfiguration or string, at most 32767 characters
-        segments: list of ApplicationDashboardPostBlocksVariantBConfigSegments or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC or ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD, at most 100 items
-        tooltip_event_subscribe / tooltipEventSubscribe: boolean
-        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
-    """
-    __losant_closed__ = True
-    configuration: Annotated[ApplicationDashboardPostBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantBConfigSegments | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC | ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
-    tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
-    vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
-
-
-class ApplicationDashboardPostBlocksVariantB(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
-        config: ApplicationDashboardPostBlocksVariantBConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantBConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantCConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantC(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'dashboard-list' (required)
-        config: ApplicationDashboardPostBlocksVariantCConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantCConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantDConfigColumn(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
-
-
-class ApplicationDashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class ApplicationDashboardPostBlocksVariantDConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        columns: list of ApplicationDashboardPostBlocksVariantDConfigColumn, at most 100 items
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        default_limit / defaultLimit: string, at most 255 characters
-        default_offset / defaultOffset: string, at most 255 characters
-        default_sort_column / defaultSortColumn: string, at most 255 characters
-        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or ApplicationDashboardPostBlocksConfigDefaultSortDirection
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-    """
-    __losant_closed__ = True
-    columns: Annotated[list[ApplicationDashboardPostBlocksVariantDConfigColumn] | None, Field(max_length=100), LAZY] = None
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
-    default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
-    default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | ApplicationDashboardPostBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-
-
-class ApplicationDashboardPostBlocksVariantD(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'data-table' (required)
-        config: ApplicationDashboardPostBlocksVariantDConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantDConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantEConfigCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantEConfigDefaultCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters (required)
-        label: string, at most 32767 characters
-        value: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    color: Annotated[str, Field(max_length=64)]
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    value: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantEConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters (required)
-        query: string, at most 32767 characters (required)
-    """
-    __losant_closed__ = True
-    id: Annotated[str, Field(max_length=48)]
-    query: Annotated[str, Field(max_length=32767)]
-
-
-class ApplicationDashboardPostBlocksVariantEConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of ApplicationDashboardPostBlocksVariantEConfigCondition, at most 100 items
-        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantEConfigDefaultCondition (required)
-        segments: list of ApplicationDashboardPostBlocksVariantEConfigSegment, 1 to 100 items (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantEConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[ApplicationDashboardPostBlocksVariantEConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantEConfigSegment], Field(max_length=100, min_length=1), LAZY]
-
-
-class ApplicationDashboardPostBlocksVariantE(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-count' (required)
-        config: ApplicationDashboardPostBlocksVariantEConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantEConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantFConfigColumn(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        source: string, at most 255 characters
-        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    source: Annotated[str | None, Field(max_length=255)] = None
-    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
-
-
-class ApplicationDashboardPostBlocksConfigFilterTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksConfigFilter(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        ids: list of string, at most 255 characters, at most 100 items
-        search_param / searchParam: string, at most 255 characters
-        tags: list of ApplicationDashboardPostBlocksConfigFilterTag, at most 100 items
-    """
-    __losant_closed__ = True
-    ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
-    search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
-    tags: Annotated[list[ApplicationDashboardPostBlocksConfigFilterTag] | None, Field(max_length=100)] = None
-
-
-class ApplicationDashboardPostBlocksVariantFConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        columns: list of ApplicationDashboardPostBlocksVariantFConfigColumn, at most 100 items
-        device_link_new_window / deviceLinkNewWindow: boolean
-        device_link_type / deviceLinkType: one of 'custom', 'default'
-        device_link_url / deviceLinkUrl: string, at most 2048 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        filter: string, at most 255 characters or ApplicationDashboardPostBlocksConfigFilter
-        match: one of 'unfiltered', 'all', 'any'
-        query: string, at most 32767 characters
-        show_public_filter / showPublicFilter: boolean
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[ApplicationDashboardPostBlocksVariantFConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
-    device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
-    device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[Annotated[str, Field(max_length=255)] | ApplicationDashboardPostBlocksConfigFilter | None, LAZY] = None
-    match: Literal['unfiltered', 'all', 'any'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[Literal['id', 'creationDate', 'lastUpdated', 'name'] | None, Field(alias='sortField')] = None
-
-
-class ApplicationDashboardPostBlocksVariantF(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-list' (required)
-        config: ApplicationDashboardPostBlocksVariantFConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantFConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantGConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantGConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantGConfigDeviceTag, at most 100 items
-        include_device_info / includeDeviceInfo: boolean
-        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantGConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
-    max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantG(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-log' (required)
-        config: ApplicationDashboardPostBlocksVariantGConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantGConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantHConfigColumn(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantHConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantHConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        columns: list of ApplicationDashboardPostBlocksVariantHConfigColumn, at most 100 items
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantHConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: integer, <= 1
-        sort_index / sortIndex: integer, >= 0, <= 100
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[ApplicationDashboardPostBlocksVariantHConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantHConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
-    sort_index: Annotated[int | None, Field(alias='sortIndex', ge=0, le=100)] = None
-
-
-class ApplicationDashboardPostBlocksVariantH(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-state-table' (required)
-        config: ApplicationDashboardPostBlocksVariantHConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantHConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantIConfigColumn(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        selected_tag / selectedTag: string, at most 255 characters
-        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantIConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        column_errors / columnErrors: object of any JSON value, at most 0 long
-        columns: list of ApplicationDashboardPostBlocksVariantIConfigColumn, at most 100 items
-        event_state / eventState: string, at most 255 characters or object of any JSON value
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[ApplicationDashboardPostBlocksVariantIConfigColumn] | None, Field(max_length=100), LAZY] = None
-    event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantI(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'event-list' (required)
-        config: ApplicationDashboardPostBlocksVariantIConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantIConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantJConfigCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantJConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantJConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of ApplicationDashboardPostBlocksVariantJConfigCondition, at most 100 items
-        display_as_percentage / displayAsPercentage: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        gauge_max / gaugeMax: number or string, at most 128 characters
-        gauge_min / gaugeMin: number or string, at most 128 characters
-        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
-        precision: number or string, at most 128 characters
-        precision_type / precisionType: one of 'floating', 'significant'
-        real_time / realTime: boolean
-        segment: ApplicationDashboardPostBlocksVariantJConfigSegment
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantJConfigCondition] | None, Field(max_length=100), LAZY] = None
-    display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
-    gauge_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMin')] = None
-    gauge_type: Annotated[Literal['battery', 'dial', 'number', 'tank', 'thermometer', 'needle'] | None, Field(alias='gaugeType')] = None
-    precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: Annotated[ApplicationDashboardPostBlocksVariantJConfigSegment | None, LAZY] = None
-
-
-class ApplicationDashboardPostBlocksVariantJ(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'gauge' (required)
-        config: ApplicationDashboardPostBlocksVariantJConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantJConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksConfigDecorator(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        label: string, at most 255 characters
-        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        type: one of 'line', 'area' (required)
-        y1: number or string, at most 128 characters (required)
-        y2: number or string, at most 128 characters
-        y_axis_id / yAxisId: string, at most 48 characters (required)
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type: Literal['line', 'area']
-    y1: LosantNumber | Annotated[str, Field(max_length=128)]
-    y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
-
-
-class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantKConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        cumulative: boolean
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag, at most 100 items
-        dot_weight / dotWeight: integer, >= 0, <= 5
-        expression: string, at most 255 characters
-        graph_type / graphType: one of 'area', 'bar', 'line'
-        label: string, at most 255 characters
-        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_format / yAxisFormat: string, at most 255 characters
-        y_axis_id / yAxisId: string, at most 48 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-        y_axis_max / yAxisMax: number or string, at most 128 characters
-        y_axis_min / yAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    cumulative: bool | None = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_type: Annotated[Literal['monotone', 'step', 'stepAfter', 'linear', 'stepBefore'] | None, Field(alias='lineType')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_format: Annotated[str | None, Field(alias='yAxisFormat', max_length=255)] = None
-    y_axis_id: Annotated[str | None, Field(alias='yAxisId', max_length=48)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-    y_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMax')] = None
-    y_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMin')] = None
-
-
-class ApplicationDashboardPostBlocksConfigYAx(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        format: string, at most 255 characters
-        id: string, at most 48 characters (required)
-        label: string, at most 255 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        position: one of 'left', 'right', 'hidden'
-        scale: one of 'linear', 'log', 'sqrt'
-        stacked: boolean
-    """
-    __losant_closed__ = True
-    format: Annotated[str | None, Field(max_length=255)] = None
-    id: Annotated[str, Field(max_length=48)]
-    label: Annotated[str | None, Field(max_length=255)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    position: Literal['left', 'right', 'hidden'] | None = 'left'
-    scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
-    stacked: bool | None = None
-
-
-class ApplicationDashboardPostBlocksVariantKConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        decorators: list of ApplicationDashboardPostBlocksConfigDecorator, at most 10 items
-        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
-        display_type / displayType: one of 'stick', 'line'
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        hide_legend / hideLegend: boolean
-        real_time / realTime: boolean
-        recharts: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        segments: list of ApplicationDashboardPostBlocksVariantKConfigSegment, at most 100 items
-        y_axes / yAxes: list of ApplicationDashboardPostBlocksConfigYAx, at most 10 items
-    """
-    __losant_closed__ = True
-    decorators: Annotated[list[ApplicationDashboardPostBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
-    disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
-    display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    hide_legend: Annotated[bool | None, Field(alias='hideLegend')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    recharts: bool | None = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantKConfigSegment] | None, Field(max_length=100), LAZY] = None
-    y_axes: Annotated[list[ApplicationDashboardPostBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
-
-
-class ApplicationDashboardPostBlocksVariantK(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'graph' (required)
-        config: ApplicationDashboardPostBlocksVariantKConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['graph'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantKConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantLConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class ApplicationDashboardPostBlocksVariantLConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantLConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantLConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantL(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'heatmap' (required)
-        config: ApplicationDashboardPostBlocksVariantLConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantLConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantMConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        url: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    url: Annotated[str | None, Field(max_length=2048)] = None
-
-
-class ApplicationDashboardPostBlocksVariantM(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'iframe' (required)
-        config: ApplicationDashboardPostBlocksVariantMConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantMConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantNConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        bg_color / bgColor: string, at most 64 characters
-        device_id / deviceId: string, at most 255 characters
-        image_link_new_window / imageLinkNewWindow: boolean
-        image_link_url / imageLinkUrl: string, at most 2048 characters
-        image_source / imageSource: one of 'static', 'attribute'
-        image_url / imageUrl: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', max_length=255)] = None
-    image_link_new_window: Annotated[bool | None, Field(alias='imageLinkNewWindow')] = None
-    image_link_url: Annotated[str | None, Field(alias='imageLinkUrl', max_length=2048)] = None
-    image_source: Annotated[Literal['static', 'attribute'] | None, Field(alias='imageSource')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantN(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image' (required)
-        config: ApplicationDashboardPostBlocksVariantNConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantNConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlays(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition, at most 100 items
-        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'indicator', 'label', 'image' (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['indicator', 'label', 'image']
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition, at most 100 items
-        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'value' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['value']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        conditions: list of ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition, at most 100 items
-        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition (required)
-        length: integer, >= 1, <= 10
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        orientation: one of 'horizontal', 'vertical'
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'bar' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
-    length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    orientation: Literal['horizontal', 'vertical'] | None = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['bar']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfigSegments(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation or ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation | ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class ApplicationDashboardPostBlocksVariantOConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        default_zoom / defaultZoom: number
-        disable_zoom / disableZoom: boolean
-        image_url / imageUrl: string, at most 32767 characters
-        overlays: list of ApplicationDashboardPostBlocksVariantOConfigOverlays or ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA or ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB, at most 100 items
-        segments: list of ApplicationDashboardPostBlocksVariantOConfigSegments, at most 300 items
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigOverlays | ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA | ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantOConfigSegments] | None, Field(max_length=300), LAZY] = None
-
-
-class ApplicationDashboardPostBlocksVariantO(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image-overlay' (required)
-        config: ApplicationDashboardPostBlocksVariantOConfig (required)
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantOConfig
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantPConfigCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantPConfigDefaultCondition(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantPConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantPConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of ApplicationDashboardPostBlocksVariantPConfigCondition, at most 100 items
-        default_condition / defaultCondition: ApplicationDashboardPostBlocksVariantPConfigDefaultCondition
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of ApplicationDashboardPostBlocksVariantPConfigSegment, at most 255 items
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[ApplicationDashboardPostBlocksVariantPConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[ApplicationDashboardPostBlocksVariantPConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantPConfigSegment] | None, Field(max_length=255), LAZY] = None
-
-
-class ApplicationDashboardPostBlocksVariantP(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'indicator' (required)
-        config: ApplicationDashboardPostBlocksVariantPConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantPConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControls(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery
-        default_value / defaultValue: number or string, at most 128 characters
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        step: number or string, at most 128 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'range'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['range'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery
-        default_value / defaultValue: boolean
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid
-        id: string, at most 48 characters
-        include_label / includeLabel: boolean
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'toggle'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['toggle'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantB(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery
-        default_value / defaultValue: string, at most 2048 characters
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'text'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['text'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation or ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation | ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksConfigControlsOption(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantC(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery
-        default_value / defaultValue: string, at most 255 characters
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        options: list of ApplicationDashboardPostBlocksConfigControlsOption, at most 500 items
-        template_id / templateId: string, at most 64 characters
-        type: one of 'select'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    options: Annotated[list[ApplicationDashboardPostBlocksConfigControlsOption] | None, Field(max_length=500)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['select'] | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantD(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid
-        help: string, at most 32767 characters
-        id: string, at most 48 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'help'
-    """
-    __losant_closed__ = True
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid | None = None
-    help: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['help'] | None = None
-
-
-class ApplicationDashboardPostBlocksConfigControlsDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfigControlsVariantE(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        action: one of 'workflow', 'command'
-        button_id / buttonId: string, at most 255 characters
-        color: string, at most 64 characters
-        command_name / commandName: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksConfigControlsDeviceTag, at most 100 items
-        grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        payload: string, at most 32767 characters
-        query: string, at most 32767 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'button'
-        workflow_id / workflowId: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    action: Literal['workflow', 'command'] | None = None
-    button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    command_name: Annotated[str | None, Field(alias='commandName', max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    grid: ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    payload: Annotated[str | None, Field(max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['button'] | None = None
-    workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
-
-
-class ApplicationDashboardPostBlocksVariantQConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        controls: list of ApplicationDashboardPostBlocksVariantQConfigControls or ApplicationDashboardPostBlocksVariantQConfigControlsVariantA or ApplicationDashboardPostBlocksVariantQConfigControlsVariantB or ApplicationDashboardPostBlocksVariantQConfigControlsVariantC or ApplicationDashboardPostBlocksVariantQConfigControlsVariantD or ApplicationDashboardPostBlocksVariantQConfigControlsVariantE, at most 100 items
-        default_mode / defaultMode: one of 'unlocked', 'locked'
-    """
-    __losant_closed__ = True
-    controls: Annotated[list[ApplicationDashboardPostBlocksVariantQConfigControls | ApplicationDashboardPostBlocksVariantQConfigControlsVariantA | ApplicationDashboardPostBlocksVariantQConfigControlsVariantB | ApplicationDashboardPostBlocksVariantQConfigControlsVariantC | ApplicationDashboardPostBlocksVariantQConfigControlsVariantD | ApplicationDashboardPostBlocksVariantQConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
-    default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
-
-
-class ApplicationDashboardPostBlocksVariantQ(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'input' (required)
-        config: ApplicationDashboardPostBlocksVariantQConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['input'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantQConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantRConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class ApplicationDashboardPostBlocksVariantRConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        cluster_points / clusterPoints: boolean
-        composite_result / compositeResult: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantRConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    cluster_points: Annotated[bool | None, Field(alias='clusterPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantRConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-
-
-class ApplicationDashboardPostBlocksVariantR(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'map' (required)
-        config: ApplicationDashboardPostBlocksVariantRConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['map'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantRConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantSConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class ApplicationDashboardPostBlocksVariantS(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'open-event-indicator' (required)
-        config: ApplicationDashboardPostBlocksVariantSConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantSConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantTConfigSegment(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation or ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation | ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantTConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        percent_format / percentFormat: string, at most 255 characters
-        real_time / realTime: boolean
-        segments: list of ApplicationDashboardPostBlocksVariantTConfigSegment, at most 255 items
-        value_format / valueFormat: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[ApplicationDashboardPostBlocksVariantTConfigSegment] | None, Field(max_length=255), LAZY] = None
-    value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantT(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'pie' (required)
-        config: ApplicationDashboardPostBlocksVariantTConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['pie'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantTConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantUConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantUConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        center_on_data_points / centerOnDataPoints: boolean
-        composite_result / compositeResult: boolean
-        coordinate_a / coordinateA: string, 3 to 255 characters
-        coordinate_b / coordinateB: string, 3 to 255 characters
-        default_center / defaultCenter: string, at most 255 characters
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of ApplicationDashboardPostBlocksVariantUConfigDeviceTag, at most 100 items
-        disable_zoom / disableZoom: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        image_url / imageUrl: string, at most 32767 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        pixel_a / pixelA: string, 3 to 255 characters
-        pixel_b / pixelB: string, 3 to 255 characters
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-        x_attribute / xAttribute: string, at most 255 characters
-        y_attribute / yAttribute: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    coordinate_a: Annotated[str | None, Field(alias='coordinateA', max_length=255, min_length=3)] = None
-    coordinate_b: Annotated[str | None, Field(alias='coordinateB', max_length=255, min_length=3)] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostBlocksVariantUConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    pixel_a: Annotated[str | None, Field(alias='pixelA', max_length=255, min_length=3)] = None
-    pixel_b: Annotated[str | None, Field(alias='pixelB', max_length=255, min_length=3)] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-    x_attribute: Annotated[str | None, Field(alias='xAttribute', max_length=255)] = None
-    y_attribute: Annotated[str | None, Field(alias='yAttribute', max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantU(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'position-chart' (required)
-        config: ApplicationDashboardPostBlocksVariantUConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantUConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantVConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        content: string, at most 32767 characters
-        title: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    content: Annotated[str | None, Field(max_length=32767)] = None
-    title: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ApplicationDashboardPostBlocksVariantV(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'section-header' (required)
-        config: ApplicationDashboardPostBlocksVariantVConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantVConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostBlocksVariantWConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-        filter: string, at most 255 characters
-        include_cloud / includeCloud: boolean
-        include_edge / includeEdge: boolean
-        include_embedded / includeEmbedded: boolean
-        include_experience / includeExperience: boolean
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
-    include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
-    include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
-    include_experience: Annotated[bool | None, Field(alias='includeExperience')] = None
-
-
-class ApplicationDashboardPostBlocksVariantW(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'workflow-list' (required)
-        config: ApplicationDashboardPostBlocksVariantWConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
-    config: ApplicationDashboardPostBlocksVariantWConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class ApplicationDashboardPostContextConfigurationValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
-
-
-class ApplicationDashboardPostContextConfiguration(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceAttribute' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceAttribute']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantAValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag, at most 100 items
-        include_full_device / includeFullDevice: boolean
-        query: string, at most 8192 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
-    query: Annotated[str | None, Field(max_length=8192)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceId' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantAValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceId']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantAValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostContextConfigurationDefaultValue(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantBValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_tags / deviceTags: list of ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag, at most 100 items
-    """
-    __losant_closed__ = True
-    device_tags: Annotated[list[ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantB(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: ApplicationDashboardPostContextConfigurationDefaultValue (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceTag' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantBValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[ApplicationDashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceTag']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantBValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantCValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        max: number
-        min: number
-    """
-    __losant_closed__ = True
-    max: LosantNumber | None = None
-    min: LosantNumber | None = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantC(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: number or string (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'number' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantCValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['number']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantCValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantDValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        reg_exp / regExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantD(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'string' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantDValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['string']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantDValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantEValidationConfig(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-    """
-    __losant_closed__ = True
-    experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
-
-
-class ApplicationDashboardPostContextConfigurationVariantE(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'experienceUser' (required)
-        validation_config / validationConfig: ApplicationDashboardPostContextConfigurationVariantEValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['experienceUser']
-    validation_config: Annotated[ApplicationDashboardPostContextConfigurationVariantEValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class ApplicationDashboardPostReportConfigsCtxVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationDashboardPostReportConfigs(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or ApplicationDashboardPostReportConfigsCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ApplicationDashboardPostReportConfigsCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(alias='toEmail', max_length=10, min_length=1)]
-
-
-class ApplicationDashboardPostReportConfigsVariantACtxVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ApplicationDashboardPostReportConfigsVariantA(LosantModel):
-    """Part of the ``applicationDashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters (required)
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or ApplicationDashboardPostReportConfigsVariantACtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | ApplicationDashboardPostReportConfigsVariantACtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='toEmail', max_length=10, min_length=1)] = None
+ApplicationDashboardPostBlocksConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+ApplicationDashboardPostBlocks = _shared_dashboard.DashboardBlocks
+
+
+ApplicationDashboardPostBlocksVariantAConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantAConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantAConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantAConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+ApplicationDashboardPostBlocksVariantAConfig = _shared_dashboard.DashboardBlocksVariantYConfig
+
+
+ApplicationDashboardPostBlocksVariantA = _shared_dashboard.DashboardBlocksVariantY
+
+
+ApplicationDashboardPostBlocksConfigConfiguration = _shared_dashboard_2.DashboardBlocksConfigConfiguration
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegments = _shared_dashboard_2.DashboardBlocksVariantZConfigSegments
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantAAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantADeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantA = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantA
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantB = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantB
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantC = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantC
+
+
+ApplicationDashboardPostBlocksVariantBConfigSegmentsVariantD = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantD
+
+
+ApplicationDashboardPostBlocksVariantBConfig = _shared_dashboard_2.DashboardBlocksVariantZConfig
+
+
+ApplicationDashboardPostBlocksVariantB = _shared_dashboard.DashboardBlocksVariantZ
+
+
+ApplicationDashboardPostBlocksVariantCConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+ApplicationDashboardPostBlocksVariantC = _shared_dashboard.DashboardBlocksVariantAA
+
+
+ApplicationDashboardPostBlocksVariantDConfigColumn = _shared_dashboard.DashboardBlocksVariantABConfigColumn
+
+
+ApplicationDashboardPostBlocksConfigDefaultSortDirection = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+ApplicationDashboardPostBlocksVariantDConfig = _shared_dashboard.DashboardBlocksVariantABConfig
+
+
+ApplicationDashboardPostBlocksVariantD = _shared_dashboard.DashboardBlocksVariantAB
+
+
+ApplicationDashboardPostBlocksVariantEConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantEConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigDefaultCondition
+
+
+ApplicationDashboardPostBlocksVariantEConfigSegment = _shared_dashboard.DashboardBlocksVariantACConfigSegment
+
+
+ApplicationDashboardPostBlocksVariantEConfig = _shared_dashboard.DashboardBlocksVariantACConfig
+
+
+ApplicationDashboardPostBlocksVariantE = _shared_dashboard.DashboardBlocksVariantAC
+
+
+ApplicationDashboardPostBlocksVariantFConfigColumn = _shared_dashboard.DashboardBlocksVariantADConfigColumn
+
+
+ApplicationDashboardPostBlocksConfigFilterTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksConfigFilter = _shared_dashboard.DashboardBlocksConfigFilter
+
+
+ApplicationDashboardPostBlocksVariantFConfig = _shared_dashboard.DashboardBlocksVariantADConfig
+
+
+ApplicationDashboardPostBlocksVariantF = _shared_dashboard.DashboardBlocksVariantAD
+
+
+ApplicationDashboardPostBlocksVariantGConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantGConfig = _shared_dashboard.DashboardBlocksVariantAEConfig
+
+
+ApplicationDashboardPostBlocksVariantG = _shared_dashboard.DashboardBlocksVariantAE
+
+
+ApplicationDashboardPostBlocksVariantHConfigColumn = _shared_dashboard.DashboardBlocksVariantAFConfigColumn
+
+
+ApplicationDashboardPostBlocksVariantHConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantHConfig = _shared_dashboard.DashboardBlocksVariantAFConfig
+
+
+ApplicationDashboardPostBlocksVariantH = _shared_dashboard.DashboardBlocksVariantAF
+
+
+ApplicationDashboardPostBlocksVariantIConfigColumn = _shared_dashboard.DashboardBlocksVariantAGConfigColumn
+
+
+ApplicationDashboardPostBlocksVariantIConfig = _shared_dashboard.DashboardBlocksVariantAGConfig
+
+
+ApplicationDashboardPostBlocksVariantI = _shared_dashboard.DashboardBlocksVariantAG
+
+
+ApplicationDashboardPostBlocksVariantJConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantJConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantJConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantJConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantJConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+ApplicationDashboardPostBlocksVariantJConfig = _shared_dashboard.DashboardBlocksVariantAHConfig
+
+
+ApplicationDashboardPostBlocksVariantJ = _shared_dashboard.DashboardBlocksVariantAH
+
+
+ApplicationDashboardPostBlocksConfigDecorator = _shared_dashboard.DashboardBlocksConfigDecorator
+
+
+ApplicationDashboardPostBlocksVariantKConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantKConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantKConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantKConfigSegment = _shared_dashboard.DashboardBlocksVariantAIConfigSegment
+
+
+ApplicationDashboardPostBlocksConfigYAx = _shared_dashboard.DashboardBlocksConfigYAx
+
+
+ApplicationDashboardPostBlocksVariantKConfig = _shared_dashboard.DashboardBlocksVariantAIConfig
+
+
+ApplicationDashboardPostBlocksVariantK = _shared_dashboard.DashboardBlocksVariantAI
+
+
+ApplicationDashboardPostBlocksVariantLConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantLConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+ApplicationDashboardPostBlocksVariantLConfig = _shared_dashboard.DashboardBlocksVariantAJConfig
+
+
+ApplicationDashboardPostBlocksVariantL = _shared_dashboard.DashboardBlocksVariantAJ
+
+
+ApplicationDashboardPostBlocksVariantMConfig = _shared_dashboard.DashboardBlocksVariantAKConfig
+
+
+ApplicationDashboardPostBlocksVariantM = _shared_dashboard.DashboardBlocksVariantAK
+
+
+ApplicationDashboardPostBlocksVariantNConfig = _shared_dashboard.DashboardBlocksVariantALConfig
+
+
+ApplicationDashboardPostBlocksVariantN = _shared_dashboard.DashboardBlocksVariantAL
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlays = _shared_dashboard.DashboardBlocksVariantAMConfigOverlays
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantACondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantADefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantA = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantA
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantBDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantOConfigOverlaysVariantB = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantB
+
+
+ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantOConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantOConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantOConfigSegments = _shared_dashboard.DashboardBlocksVariantAMConfigSegments
+
+
+ApplicationDashboardPostBlocksVariantOConfig = _shared_dashboard.DashboardBlocksVariantAMConfig
+
+
+ApplicationDashboardPostBlocksVariantO = _shared_dashboard.DashboardBlocksVariantAM
+
+
+ApplicationDashboardPostBlocksVariantPConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantPConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+ApplicationDashboardPostBlocksVariantPConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantPConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantPConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantPConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+ApplicationDashboardPostBlocksVariantPConfig = _shared_dashboard.DashboardBlocksVariantANConfig
+
+
+ApplicationDashboardPostBlocksVariantP = _shared_dashboard.DashboardBlocksVariantAN
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksVariantQConfigControls = _shared_dashboard.DashboardBlocksVariantAOConfigControls
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantADefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantAGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantA = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantA
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantBGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantB = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantB
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantCGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksConfigControlsOption = _shared_dashboard.DashboardBlocksConfigControlsOption
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantC = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantC
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantDGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantD = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantD
+
+
+ApplicationDashboardPostBlocksConfigControlsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantEGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+ApplicationDashboardPostBlocksVariantQConfigControlsVariantE = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantE
+
+
+ApplicationDashboardPostBlocksVariantQConfig = _shared_dashboard.DashboardBlocksVariantAOConfig
+
+
+ApplicationDashboardPostBlocksVariantQ = _shared_dashboard.DashboardBlocksVariantAO
+
+
+ApplicationDashboardPostBlocksVariantRConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantRConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+ApplicationDashboardPostBlocksVariantRConfig = _shared_dashboard.DashboardBlocksVariantAPConfig
+
+
+ApplicationDashboardPostBlocksVariantR = _shared_dashboard.DashboardBlocksVariantAP
+
+
+ApplicationDashboardPostBlocksVariantSConfig = _shared_dashboard.DashboardBlocksVariantAQConfig
+
+
+ApplicationDashboardPostBlocksVariantS = _shared_dashboard.DashboardBlocksVariantAQ
+
+
+ApplicationDashboardPostBlocksVariantTConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+ApplicationDashboardPostBlocksVariantTConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+ApplicationDashboardPostBlocksVariantTConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantTConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+ApplicationDashboardPostBlocksVariantTConfig = _shared_dashboard.DashboardBlocksVariantARConfig
+
+
+ApplicationDashboardPostBlocksVariantT = _shared_dashboard.DashboardBlocksVariantAR
+
+
+ApplicationDashboardPostBlocksVariantUConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+ApplicationDashboardPostBlocksVariantUConfig = _shared_dashboard.DashboardBlocksVariantASConfig
+
+
+ApplicationDashboardPostBlocksVariantU = _shared_dashboard.DashboardBlocksVariantAS
+
+
+ApplicationDashboardPostBlocksVariantVConfig = _shared_dashboard.DashboardBlocksVariantATConfig
+
+
+ApplicationDashboardPostBlocksVariantV = _shared_dashboard.DashboardBlocksVariantAT
+
+
+ApplicationDashboardPostBlocksVariantWConfig = _shared_dashboard.DashboardBlocksVariantAUConfig
+
+
+ApplicationDashboardPostBlocksVariantW = _shared_dashboard.DashboardBlocksVariantAU
+
+
+ApplicationDashboardPostContextConfigurationValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantFValidationConfig
+
+
+ApplicationDashboardPostContextConfiguration = _shared_dashboard.DashboardContextConfiguration
+
+
+ApplicationDashboardPostContextConfigurationVariantAValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+ApplicationDashboardPostContextConfigurationVariantAValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantGValidationConfig
+
+
+ApplicationDashboardPostContextConfigurationVariantA = _shared_dashboard.DashboardContextConfigurationVariantG
+
+
+ApplicationDashboardPostContextConfigurationDefaultValue = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+ApplicationDashboardPostContextConfigurationVariantBValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+ApplicationDashboardPostContextConfigurationVariantBValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantHValidationConfig
+
+
+ApplicationDashboardPostContextConfigurationVariantB = _shared_dashboard.DashboardContextConfigurationVariantH
+
+
+ApplicationDashboardPostContextConfigurationVariantCValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantIValidationConfig
+
+
+ApplicationDashboardPostContextConfigurationVariantC = _shared_dashboard.DashboardContextConfigurationVariantI
+
+
+ApplicationDashboardPostContextConfigurationVariantDValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantJValidationConfig
+
+
+ApplicationDashboardPostContextConfigurationVariantD = _shared_dashboard.DashboardContextConfigurationVariantJ
+
+
+ApplicationDashboardPostContextConfigurationVariantEValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantKValidationConfig
+
+
+ApplicationDashboardPostContextConfigurationVariantE = _shared_dashboard.DashboardContextConfigurationVariantK
+
+
+ApplicationDashboardPostReportConfigsCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+ApplicationDashboardPostReportConfigs = _shared_dashboard.DashboardReportConfigs
+
+
+ApplicationDashboardPostReportConfigsVariantACtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+ApplicationDashboardPostReportConfigsVariantA = _shared_dashboard.DashboardReportConfigsVariantC
 
 
 class ApplicationDashboardPost(LosantModel):

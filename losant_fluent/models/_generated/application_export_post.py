@@ -4,21 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_application_4
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class ApplicationExportPostRepo(LosantModel):
-    """Part of the ``applicationExportPost`` schema.
-
-    Fields (Python name / API name: type):
-        branch: string, at most 255 characters
-        commit_message / commitMessage: string, at most 1024 characters
-        directory: string, at most 1024 characters
-    """
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
+ApplicationExportPostRepo = _shared_application_4.ApplicationArchiveConfigApplicationExportOptionsRepo
 
 
 class ApplicationExportPost(LosantModel):

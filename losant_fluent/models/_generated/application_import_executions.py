@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_application_import_executions, _shared_flow_errors, _shared_validation_errors
 from .._base import LosantDateTime, LosantListModel, LosantModel
 from .._lazy import LAZY
 
@@ -19,41 +20,13 @@ class ApplicationImportExecutionsModelItemDryRunResults(LosantModel):
     url: Annotated[str | None, Field(max_length=1024)] = None
 
 
-class ApplicationImportExecutionsModelItemError(LosantModel):
-    """Part of the ``applicationImportExecutions`` schema.
-
-    Fields (Python name / API name: type):
-        message: string
-        name: string
-    """
-    message: str | None = None
-    name: str | None = None
+ApplicationImportExecutionsModelItemError = _shared_flow_errors.FlowErrorsErrorError
 
 
-class ApplicationImportExecutionsModelItemRepo(LosantModel):
-    """Part of the ``applicationImportExecutions`` schema.
-
-    Fields (Python name / API name: type):
-        branch: string, at most 255 characters
-        directory: string, at most 1024 characters
-    """
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
+ApplicationImportExecutionsModelItemRepo = _shared_application_import_executions.ApplicationImportExecutionsModelItemRepo
 
 
-class ApplicationImportExecutionsModelItemValidationError(LosantModel):
-    """Part of the ``applicationImportExecutions`` schema.
-
-    Fields (Python name / API name: type):
-        id: string
-        message: string
-        name: string
-        type: string
-    """
-    id: str | None = None
-    message: str | None = None
-    name: str | None = None
-    type: str | None = None
+ApplicationImportExecutionsModelItemValidationError = _shared_validation_errors.ValidationErrorsValidationError
 
 
 class ApplicationImportExecutionsModelItem(LosantModel):

@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
+from . import _shared_flow_errors
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class ApplicationJobLogError(LosantModel):
-    """Part of the ``applicationJobLog`` schema.
-
-    Fields (Python name / API name: type):
-        message: string
-        name: string
-    """
-    message: str | None = None
-    name: str | None = None
+ApplicationJobLogError = _shared_flow_errors.FlowErrorsErrorError
 
 
 class ApplicationJobLogProgress(LosantModel):

@@ -4,20 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_device_4
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class ApplicationKeyPostResponseDeviceTag(LosantModel):
-    """Part of the ``applicationKeyPostResponse`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ApplicationKeyPostResponseDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class ApplicationKeyPostResponse(LosantModel):

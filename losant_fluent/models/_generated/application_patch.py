@@ -4,169 +4,36 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_application_2, _shared_application_3, _shared_application_4, _shared_device_4
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class ApplicationPatchArchiveConfigApplicationExportOptionsRepo(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        branch: string, at most 255 characters
-        commit_message / commitMessage: string, at most 1024 characters
-        directory: string, at most 1024 characters
-    """
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    commit_message: Annotated[str | None, Field(alias='commitMessage', max_length=1024)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
+ApplicationPatchArchiveConfigApplicationExportOptionsRepo = _shared_application_4.ApplicationArchiveConfigApplicationExportOptionsRepo
 
 
-class ApplicationPatchArchiveConfigApplicationExportOptions(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        credential_name / credentialName: string, 1 to 255 characters (required)
-        export_type / exportType: one of 'repo'
-        include_data_table_rows / includeDataTableRows: boolean
-        include_devices / includeDevices: boolean
-        include_files / includeFiles: boolean
-        include_private_files / includePrivateFiles: boolean
-        repo: ApplicationPatchArchiveConfigApplicationExportOptionsRepo
-    """
-    __losant_closed__ = True
-    credential_name: Annotated[str, Field(alias='credentialName', max_length=255, min_length=1)]
-    export_type: Annotated[Literal['repo'] | None, Field(alias='exportType')] = 'repo'
-    include_data_table_rows: Annotated[bool | None, Field(alias='includeDataTableRows')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = False
-    include_files: Annotated[bool | None, Field(alias='includeFiles')] = False
-    include_private_files: Annotated[bool | None, Field(alias='includePrivateFiles')] = False
-    repo: Annotated[ApplicationPatchArchiveConfigApplicationExportOptionsRepo | None, LAZY] = None
+ApplicationPatchArchiveConfigApplicationExportOptions = _shared_application_3.ApplicationArchiveConfigApplicationExportOptions
 
 
-class ApplicationPatchArchiveConfigAzure(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        account: string, 3 to 24 characters
-        account_key / accountKey: string, at most 255 characters
-        bucket: string, 3 to 63 characters (required)
-    """
-    __losant_closed__ = True
-    account: Annotated[str | None, Field(max_length=24, min_length=3)] = None
-    account_key: Annotated[str | None, Field(alias='accountKey', max_length=255)] = None
-    bucket: Annotated[str, Field(max_length=63, min_length=3)]
+ApplicationPatchArchiveConfigAzure = _shared_application_3.ApplicationArchiveConfigAzure
 
 
-class ApplicationPatchArchiveConfigDeviceTag(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ApplicationPatchArchiveConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class ApplicationPatchArchiveConfigGcs(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        bucket: string, at most 255 characters (required)
-        key_json / keyJson: string, 4 to 32767 characters
-        project_id / projectId: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    bucket: Annotated[str, Field(max_length=255)]
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=1024, min_length=1)] = None
+ApplicationPatchArchiveConfigGcs = _shared_application_3.ApplicationArchiveConfigGcs
 
 
-class ApplicationPatchArchiveConfigS(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        access_key_id / accessKeyId: string, 4 to 128 characters
-        bucket: string, at most 255 characters (required)
-        region: string, at most 128 characters
-        secret_access_key / secretAccessKey: string, 4 to 128 characters
-    """
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId', max_length=128, min_length=4)] = None
-    bucket: Annotated[str, Field(max_length=255)]
-    region: Annotated[str | None, Field(max_length=128)] = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey', max_length=128, min_length=4)] = None
+ApplicationPatchArchiveConfigS = _shared_application_3.ApplicationArchiveConfigS
 
 
-class ApplicationPatchArchiveConfig(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_export_options / applicationExportOptions: ApplicationPatchArchiveConfigApplicationExportOptions
-        azure: ApplicationPatchArchiveConfigAzure
-        credential_name / credentialName: string, 1 to 255 characters
-        data_table_ids / dataTableIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        data_tables_mode / dataTablesMode: one of 'all', 'whitelist', 'blacklist'
-        delay_days / delayDays: integer, >= 1
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of ApplicationPatchArchiveConfigDeviceTag, at most 100 items
-        directory: string, at most 255 characters
-        gcs: ApplicationPatchArchiveConfigGcs
-        include_application_export / includeApplicationExport: boolean
-        include_data_tables / includeDataTables: boolean
-        include_devices / includeDevices: boolean
-        include_events / includeEvents: boolean
-        mode: one of 'all', 'whitelist', 'blacklist'
-        s3: ApplicationPatchArchiveConfigS
-    """
-    __losant_closed__ = True
-    application_export_options: Annotated[ApplicationPatchArchiveConfigApplicationExportOptions | None, Field(alias='applicationExportOptions'), LAZY] = None
-    azure: Annotated[ApplicationPatchArchiveConfigAzure | None, LAZY] = None
-    credential_name: Annotated[str | None, Field(alias='credentialName', max_length=255, min_length=1)] = None
-    data_table_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='dataTableIds', max_length=1000)] = None
-    data_tables_mode: Annotated[Literal['all', 'whitelist', 'blacklist'] | None, Field(alias='dataTablesMode')] = None
-    delay_days: Annotated[int | None, Field(alias='delayDays', ge=1)] = None
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[ApplicationPatchArchiveConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    directory: Annotated[str | None, Field(max_length=255)] = None
-    gcs: Annotated[ApplicationPatchArchiveConfigGcs | None, LAZY] = None
-    include_application_export: Annotated[bool | None, Field(alias='includeApplicationExport')] = False
-    include_data_tables: Annotated[bool | None, Field(alias='includeDataTables')] = False
-    include_devices: Annotated[bool | None, Field(alias='includeDevices')] = True
-    include_events: Annotated[bool | None, Field(alias='includeEvents')] = False
-    mode: Literal['all', 'whitelist', 'blacklist'] | None = None
-    s3: Annotated[ApplicationPatchArchiveConfigS | None, LAZY] = None
+ApplicationPatchArchiveConfig = _shared_application_3.ApplicationArchiveConfig
 
 
-class ApplicationPatchFtueTrackingItem(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        status: one of 'skipped', 'completed' (required)
-        version: number (required)
-    """
-    __losant_closed__ = True
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    status: Literal['skipped', 'completed']
-    version: LosantNumber
+ApplicationPatchFtueTrackingItem = _shared_application_2.ApplicationFtueTrackingItem
 
 
-class ApplicationPatchGlobal(LosantModel):
-    """Part of the ``applicationPatch`` schema.
-
-    Fields (Python name / API name: type):
-        cloud_only / cloudOnly: boolean
-        description: string, at most 1024 characters
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    cloud_only: Annotated[bool | None, Field(alias='cloudOnly')] = False
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+ApplicationPatchGlobal = _shared_application_3.ApplicationGlobal
 
 
 class ApplicationPatch(LosantModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_audit_log_filter
 from .._base import LosantModel
 from .._lazy import LAZY
 
@@ -36,16 +37,7 @@ class AuditLogFilterPrimaryTargetItem(LosantModel):
     type: Literal['Application', 'Dashboard', 'OrgInvite'] | None = None
 
 
-class AuditLogFilterRequestItem(LosantModel):
-    """Part of the ``auditLogFilter`` schema.
-
-    Fields (Python name / API name: type):
-        action: string, at most 1024 characters
-        resource: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    action: Annotated[str | None, Field(max_length=1024)] = None
-    resource: Annotated[str | None, Field(max_length=1024)] = None
+AuditLogFilterRequestItem = _shared_audit_log_filter.AuditLogFilterRequestItem
 
 
 class AuditLogFilterSecondaryTargetItem(LosantModel):

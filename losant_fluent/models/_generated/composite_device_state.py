@@ -4,30 +4,16 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_composite_device_state, _shared_event_post
 from .._base import LosantMapModel, LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class CompositeDeviceStateModelTime(LosantModel):
-    """Part of the ``compositeDeviceState`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+CompositeDeviceStateModelTime = _shared_event_post.EventPostCreationDate
 
 
-class CompositeDeviceStateModel(LosantModel):
-    """Part of the ``compositeDeviceState`` schema.
-
-    Fields (Python name / API name: type):
-        time: date-time (a datetime) or string or number or CompositeDeviceStateModelTime
-        value: number or string or boolean
-    """
-    time: Annotated[LosantTime | str | LosantNumber | CompositeDeviceStateModelTime | None, LAZY] = None
-    value: LosantNumber | str | bool | None = None
+CompositeDeviceStateModel = _shared_composite_device_state.CompositeDeviceStateModel
 
 
 class CompositeDeviceState(LosantMapModel[CompositeDeviceStateModel]):

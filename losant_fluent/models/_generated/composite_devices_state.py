@@ -4,30 +4,16 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_composite_device_state, _shared_event_post
 from .._base import LosantCollection, LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class CompositeDevicesStateItemCompositeStateTime(LosantModel):
-    """Part of the ``compositeDevicesState`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+CompositeDevicesStateItemCompositeStateTime = _shared_event_post.EventPostCreationDate
 
 
-class CompositeDevicesStateItemCompositeState(LosantModel):
-    """Part of the ``compositeDevicesState`` schema.
-
-    Fields (Python name / API name: type):
-        time: date-time (a datetime) or string or number or CompositeDevicesStateItemCompositeStateTime
-        value: number or string or boolean
-    """
-    time: Annotated[LosantTime | str | LosantNumber | CompositeDevicesStateItemCompositeStateTime | None, LAZY] = None
-    value: LosantNumber | str | bool | None = None
+CompositeDevicesStateItemCompositeState = _shared_composite_device_state.CompositeDeviceStateModel
 
 
 class CompositeDevicesStateItem(LosantModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
+from . import _shared_credential
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
@@ -30,23 +31,7 @@ class CredentialAzureConfig(LosantModel):
     account: Annotated[str | None, Field(max_length=128)] = None
 
 
-class CredentialCertificateKeyPairConfigInfo(LosantModel):
-    """Part of the ``credential`` schema.
-
-    Fields (Python name / API name: type):
-        common_name / commonName: string, at most 1024 characters
-        fingerprint: string, 1 to 1024 characters
-        issuer_name / issuerName: string, at most 1024 characters
-        not_valid_after / notValidAfter: date-time (a datetime)
-        not_valid_before / notValidBefore: date-time (a datetime)
-        serial_number / serialNumber: string, 1 to 1024 characters
-    """
-    common_name: Annotated[str | None, Field(alias='commonName', max_length=1024)] = None
-    fingerprint: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    issuer_name: Annotated[str | None, Field(alias='issuerName', max_length=1024)] = None
-    not_valid_after: Annotated[LosantDateTime | None, Field(alias='notValidAfter')] = None
-    not_valid_before: Annotated[LosantDateTime | None, Field(alias='notValidBefore')] = None
-    serial_number: Annotated[str | None, Field(alias='serialNumber', max_length=1024, min_length=1)] = None
+CredentialCertificateKeyPairConfigInfo = _shared_credential.CredentialCertificateKeyPairConfigInfo
 
 
 class CredentialCertificateKeyPairConfig(LosantModel):

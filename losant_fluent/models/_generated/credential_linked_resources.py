@@ -4,5310 +4,732 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_credential_linked_resources, _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4, _shared_flow_5, _shared_flow_version, _shared_flows_import_result, _shared_integration
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE or CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsGlobal(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsNode(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsStatsByVersion(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsStats(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of CredentialLinkedResourcesFlowVersionsItemsStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggers(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class CredentialLinkedResourcesFlowVersionsItems(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of CredentialLinkedResourcesFlowVersionsItemsGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        nodes: list of CredentialLinkedResourcesFlowVersionsItemsNode
-        notes: string, at most 32767 characters
-        stats: CredentialLinkedResourcesFlowVersionsItemsStats
-        triggers: list of CredentialLinkedResourcesFlowVersionsItemsTriggers or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT or CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU
-        version: string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[CredentialLinkedResourcesFlowVersionsItemsNode] | None = None
-    notes: Annotated[str | None, Field(max_length=32767)] = None
-    stats: CredentialLinkedResourcesFlowVersionsItemsStats | None = None
-    triggers: list[CredentialLinkedResourcesFlowVersionsItemsTriggers | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT | CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU] | None = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantANode(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantAStats(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggers(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class CredentialLinkedResourcesFlowVersionsItemsVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        creation_date / creationDate: date-time (a datetime)
-        description: string, at most 32767 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'experience'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        name: string, 1 to 255 characters
-        nodes: list of CredentialLinkedResourcesFlowVersionsItemsVariantANode
-        stats: CredentialLinkedResourcesFlowVersionsItemsVariantAStats
-        triggers: list of CredentialLinkedResourcesFlowVersionsItemsVariantATriggers or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT or CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU
-        versions: list of string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['experience'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[CredentialLinkedResourcesFlowVersionsItemsVariantANode] | None = None
-    stats: CredentialLinkedResourcesFlowVersionsItemsVariantAStats | None = None
-    triggers: list[CredentialLinkedResourcesFlowVersionsItemsVariantATriggers | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT | CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU] | None = None
-    versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
-
-
-class CredentialLinkedResourcesFlowVersions(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        count: integer
-        filter: string
-        filter_field / filterField: string
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        items: list of CredentialLinkedResourcesFlowVersionsItems or CredentialLinkedResourcesFlowVersionsItemsVariantA
-        page: integer
-        per_page / perPage: integer
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string
-        total_count / totalCount: integer
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    count: int | None = None
-    filter: str | None = None
-    filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: Annotated[list[CredentialLinkedResourcesFlowVersionsItems | CredentialLinkedResourcesFlowVersionsItemsVariantA] | None, LAZY] = None
-    page: int | None = None
-    per_page: Annotated[int | None, Field(alias='perPage')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField')] = None
-    total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFields(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class CredentialLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of CredentialLinkedResourcesFlowsItemCustomNodeConfigFields or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE or CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[CredentialLinkedResourcesFlowsItemCustomNodeConfigFields | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE | CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class CredentialLinkedResourcesFlowsItemGlobal(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class CredentialLinkedResourcesFlowsItemNode(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesFlowsItemStatsByVersion(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowsItemStats(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of CredentialLinkedResourcesFlowsItemStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], CredentialLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggers(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantAMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersConfigSubscription(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantBConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of CredentialLinkedResourcesFlowsItemTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[CredentialLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantBMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantB(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantCConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantCMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantC(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantDConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantDMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantD(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantEConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantEMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantE(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantFConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantFMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantF(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantGMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantG(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantHConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantHMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantH(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantIConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantIMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantI(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantJConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantJMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantJ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantKConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantKMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantK(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantLConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantLMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantL(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantMConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantMMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantM(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantNConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantNMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantN(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantOConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantOMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantO(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantPConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantPMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantP(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantQConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantQMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantQ(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantRConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantRMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantR(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantSConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantSMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantS(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantTConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantTMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantT(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: CredentialLinkedResourcesFlowsItemTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: CredentialLinkedResourcesFlowsItemTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantUMeta(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class CredentialLinkedResourcesFlowsItemTriggersVariantU(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: CredentialLinkedResourcesFlowsItemTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: CredentialLinkedResourcesFlowsItemTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class CredentialLinkedResourcesFlowsItem(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        category: one of 'data', 'experience', 'logic', 'output', 'debug'
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: CredentialLinkedResourcesFlowsItemCustomNodeConfig
-        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
-        custom_node_use_count / customNodeUseCount: number
-        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        deleted_in_develop / deletedInDevelop: boolean
-        description: string, at most 32767 characters
-        docs_url / docsUrl: string, at most 1024 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of CredentialLinkedResourcesFlowsItemGlobal, at most 100 items
-        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        name: string, 1 to 255 characters
-        nodes: list of CredentialLinkedResourcesFlowsItemNode
-        short_description / shortDescription: string, at most 1024 characters
-        stats: CredentialLinkedResourcesFlowsItemStats
-        triggers: list of CredentialLinkedResourcesFlowsItemTriggers or CredentialLinkedResourcesFlowsItemTriggersVariantA or CredentialLinkedResourcesFlowsItemTriggersVariantB or CredentialLinkedResourcesFlowsItemTriggersVariantC or CredentialLinkedResourcesFlowsItemTriggersVariantD or CredentialLinkedResourcesFlowsItemTriggersVariantE or CredentialLinkedResourcesFlowsItemTriggersVariantF or CredentialLinkedResourcesFlowsItemTriggersVariantG or CredentialLinkedResourcesFlowsItemTriggersVariantH or CredentialLinkedResourcesFlowsItemTriggersVariantI or CredentialLinkedResourcesFlowsItemTriggersVariantJ or CredentialLinkedResourcesFlowsItemTriggersVariantK or CredentialLinkedResourcesFlowsItemTriggersVariantL or CredentialLinkedResourcesFlowsItemTriggersVariantM or CredentialLinkedResourcesFlowsItemTriggersVariantN or CredentialLinkedResourcesFlowsItemTriggersVariantO or CredentialLinkedResourcesFlowsItemTriggersVariantP or CredentialLinkedResourcesFlowsItemTriggersVariantQ or CredentialLinkedResourcesFlowsItemTriggersVariantR or CredentialLinkedResourcesFlowsItemTriggersVariantS or CredentialLinkedResourcesFlowsItemTriggersVariantT or CredentialLinkedResourcesFlowsItemTriggersVariantU
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[CredentialLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
-    custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
-    custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
-    default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    deleted_in_develop: Annotated[bool | None, Field(alias='deletedInDevelop')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[CredentialLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100), LAZY] = None
-    icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: Annotated[list[CredentialLinkedResourcesFlowsItemNode] | None, LAZY] = None
-    short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: Annotated[CredentialLinkedResourcesFlowsItemStats | None, LAZY] = None
-    triggers: Annotated[list[CredentialLinkedResourcesFlowsItemTriggers | CredentialLinkedResourcesFlowsItemTriggersVariantA | CredentialLinkedResourcesFlowsItemTriggersVariantB | CredentialLinkedResourcesFlowsItemTriggersVariantC | CredentialLinkedResourcesFlowsItemTriggersVariantD | CredentialLinkedResourcesFlowsItemTriggersVariantE | CredentialLinkedResourcesFlowsItemTriggersVariantF | CredentialLinkedResourcesFlowsItemTriggersVariantG | CredentialLinkedResourcesFlowsItemTriggersVariantH | CredentialLinkedResourcesFlowsItemTriggersVariantI | CredentialLinkedResourcesFlowsItemTriggersVariantJ | CredentialLinkedResourcesFlowsItemTriggersVariantK | CredentialLinkedResourcesFlowsItemTriggersVariantL | CredentialLinkedResourcesFlowsItemTriggersVariantM | CredentialLinkedResourcesFlowsItemTriggersVariantN | CredentialLinkedResourcesFlowsItemTriggersVariantO | CredentialLinkedResourcesFlowsItemTriggersVariantP | CredentialLinkedResourcesFlowsItemTriggersVariantQ | CredentialLinkedResourcesFlowsItemTriggersVariantR | CredentialLinkedResourcesFlowsItemTriggersVariantS | CredentialLinkedResourcesFlowsItemTriggersVariantT | CredentialLinkedResourcesFlowsItemTriggersVariantU] | None, LAZY] = None
-
-
-class CredentialLinkedResourcesFlows(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        count: integer
-        filter: string
-        filter_field / filterField: string
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
-        items: list of CredentialLinkedResourcesFlowsItem
-        page: integer
-        per_page / perPage: integer
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string
-        total_count / totalCount: integer
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    count: int | None = None
-    filter: str | None = None
-    filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    items: Annotated[list[CredentialLinkedResourcesFlowsItem] | None, LAZY] = None
-    page: int | None = None
-    per_page: Annotated[int | None, Field(alias='perPage')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField')] = None
-    total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-
-class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connection_string / connectionString: string, 1 to 1024 characters (required)
-        consumer_group / consumerGroup: string, 1 to 256 characters (required)
-        host_name / hostName: string, 1 to 256 characters
-        hub_name / hubName: string, 1 to 256 characters (required)
-    """
-    __losant_closed__ = True
-    connection_string: Annotated[str, Field(alias='connectionString', max_length=1024, min_length=1)]
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str | None, Field(alias='hostName', max_length=256, min_length=1)] = None
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
-
-
-class CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connection_string / connectionString: string, 1 to 1024 characters
-        consumer_group / consumerGroup: string, 1 to 256 characters (required)
-        host_name / hostName: string, 1 to 256 characters (required)
-        hub_name / hubName: string, 1 to 256 characters (required)
-    """
-    __losant_closed__ = True
-    connection_string: Annotated[str | None, Field(alias='connectionString', max_length=1024, min_length=1)] = None
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str, Field(alias='hostName', max_length=256, min_length=1)]
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
-
-
-class CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        key_json / keyJson: string, 4 to 32767 characters
-        project_id / projectId: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=255, min_length=1)] = None
-
-
-class CredentialLinkedResourcesIntegrationsItemMqttConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        ca_certificate / caCertificate: string, 4 to 32767 characters
-        certificate: string, 4 to 32767 characters
-        clean: boolean
-        client_id / clientId: string, 1 to 1024 characters
-        disable_ssl_verification / disableSSLVerification: boolean
-        host: string, 1 to 1024 characters (required)
-        password: string, 1 to 1024 characters
-        port: number, >= 1.0, <= 65535.0 (required)
-        private_key / privateKey: string, 4 to 32767 characters
-        protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
-        protocol_version / protocolVersion: one of '3.1.1', '5'
-        username: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    clean: bool | None = None
-    client_id: Annotated[str | None, Field(alias='clientId', max_length=1024, min_length=1)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    host: Annotated[str, Field(max_length=1024, min_length=1)]
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    port: Annotated[LosantNumber, Field(ge=1.0, le=65535.0)]
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    protocol: Literal['mqtt', 'mqtts', 'ws', 'wss']
-    protocol_version: Annotated[Literal['3.1.1', '5'] | None, Field(alias='protocolVersion')] = None
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-
-
-class CredentialLinkedResourcesIntegrationsItemParticleConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        access_token / accessToken: string, 1 to 1024 characters (required)
-        device_name_or_id / deviceNameOrId: string, 1 to 1024 characters
-        org_slug_or_id / orgSlugOrId: string, 1 to 1024 characters
-        product_slug_or_id / productSlugOrId: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
-    device_name_or_id: Annotated[str | None, Field(alias='deviceNameOrId', max_length=1024, min_length=1)] = None
-    org_slug_or_id: Annotated[str | None, Field(alias='orgSlugOrId', max_length=1024, min_length=1)] = None
-    product_slug_or_id: Annotated[str | None, Field(alias='productSlugOrId', max_length=1024, min_length=1)] = None
-
-
-class CredentialLinkedResourcesIntegrationsItemSqsConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        access_key_id / accessKeyId: string
-        queue_url / queueUrl: string (required)
-        region: string
-        secret_access_key / secretAccessKey: string
-    """
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId')] = None
-    queue_url: Annotated[str, Field(alias='queueUrl')]
-    region: str | None = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey')] = None
-
-
-class CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        header_key / headerKey: string, 1 to 1024 characters (required)
-        header_value / headerValue: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    header_key: Annotated[str, Field(alias='headerKey', max_length=1024, min_length=1)]
-    header_value: Annotated[str, Field(alias='headerValue', max_length=1024, min_length=1)]
-
-
-class CredentialLinkedResourcesIntegrationsItemWebsocketConfig(LosantModel):
-    """Part of the ``credentialLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        ca_certificate / caCertificate: string, 4 to 32767 characters
-        certificate: string, 4 to 32767 characters
-        disable_ssl_verification / disableSSLVerification: boolean
-        headers: list of CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader, at most 50 items
-        password: string, 1 to 1024 characters
-        private_key / privateKey: string, 4 to 32767 characters
-        url: string, 1 to 1024 characters (required)
-        username: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    url: Annotated[str, Field(max_length=1024, min_length=1)]
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+CredentialLinkedResourcesFlowVersionsItemsCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsGlobal = _shared_flow.FlowGlobal
+
+
+CredentialLinkedResourcesFlowVersionsItemsNode = _shared_flow_2.FlowNode
+
+
+CredentialLinkedResourcesFlowVersionsItemsStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+CredentialLinkedResourcesFlowVersionsItemsStats = _shared_flow_5.FlowStats
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggers = _shared_flow.FlowTriggers
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+CredentialLinkedResourcesFlowVersionsItems = _shared_flow_version.FlowVersionModel
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantAGlobal = _shared_flow.FlowGlobal
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantANode = _shared_flow_2.FlowNode
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantAStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantAStats = _shared_flow_5.FlowStats
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggers = _shared_flow.FlowTriggers
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantATriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+CredentialLinkedResourcesFlowVersionsItemsVariantA = _shared_flow_version.FlowVersionModelVariantN
+
+
+CredentialLinkedResourcesFlowVersions = _shared_credential_linked_resources.CredentialLinkedResourcesFlowVersions
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+CredentialLinkedResourcesFlowsItemCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+CredentialLinkedResourcesFlowsItemGlobal = _shared_flow.FlowGlobal
+
+
+CredentialLinkedResourcesFlowsItemNode = _shared_flow_2.FlowNode
+
+
+CredentialLinkedResourcesFlowsItemStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+CredentialLinkedResourcesFlowsItemStats = _shared_flow_5.FlowStats
+
+
+CredentialLinkedResourcesFlowsItemTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggers = _shared_flow.FlowTriggers
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+CredentialLinkedResourcesFlowsItemTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+CredentialLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+CredentialLinkedResourcesFlowsItemTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+CredentialLinkedResourcesFlowsItem = _shared_flows_import_result.FlowsImportResultFlow
+
+
+CredentialLinkedResourcesFlows = _shared_credential_linked_resources.CredentialLinkedResourcesFlows
+
+
+CredentialLinkedResourcesIntegrationsItemAzureEventHubConfig = _shared_integration.IntegrationAzureEventHubConfig
+
+
+CredentialLinkedResourcesIntegrationsItemAzureEventHubConfigVariantA = _shared_integration.IntegrationAzureEventHubConfigVariantA
+
+
+CredentialLinkedResourcesIntegrationsItemGooglePubSubConfig = _shared_integration.IntegrationGooglePubSubConfig
+
+
+CredentialLinkedResourcesIntegrationsItemMqttConfig = _shared_integration.IntegrationMqttConfig
+
+
+CredentialLinkedResourcesIntegrationsItemParticleConfig = _shared_integration.IntegrationParticleConfig
+
+
+CredentialLinkedResourcesIntegrationsItemSqsConfig = _shared_integration.IntegrationSqsConfig
+
+
+CredentialLinkedResourcesIntegrationsItemWebsocketConfigHeader = _shared_integration.IntegrationWebsocketConfigHeader
+
+
+CredentialLinkedResourcesIntegrationsItemWebsocketConfig = _shared_integration.IntegrationWebsocketConfig
 
 
 class CredentialLinkedResourcesIntegrationsItem(LosantModel):

@@ -150,14 +150,7 @@ class CredentialPatchMongodbConfig(LosantModel):
     connection_uri: Annotated[str | None, Field(alias='connectionUri', max_length=2048, min_length=1)] = None
 
 
-class CredentialPatchSendgridConfig(LosantModel):
-    """Part of the ``credentialPatch`` schema.
-
-    Fields (Python name / API name: type):
-        api_key / apiKey: string, 4 to 128 characters
-    """
-    __losant_closed__ = True
-    api_key: Annotated[str | None, Field(alias='apiKey', max_length=128, min_length=4)] = None
+CredentialPatchSendgridConfig = CredentialPatchMailgunConfig
 
 
 class CredentialPatchSnowflakeConfig(LosantModel):

@@ -172,14 +172,7 @@ class CredentialPostMongodbConfig(LosantModel):
     connection_uri: Annotated[str, Field(alias='connectionUri', max_length=2048, min_length=1)]
 
 
-class CredentialPostSendgridConfig(LosantModel):
-    """Part of the ``credentialPost`` schema.
-
-    Fields (Python name / API name: type):
-        api_key / apiKey: string, 4 to 128 characters (required)
-    """
-    __losant_closed__ = True
-    api_key: Annotated[str, Field(alias='apiKey', max_length=128, min_length=4)]
+CredentialPostSendgridConfig = CredentialPostMailgunConfig
 
 
 class CredentialPostSnowflakeConfig(LosantModel):

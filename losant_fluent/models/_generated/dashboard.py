@@ -4,3341 +4,537 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard, _shared_dashboard_2, _shared_dashboard_3, _shared_dashboard_4, _shared_device_4
 from .._base import LosantDateTime, LosantModel, LosantNumber, LosantRootModel
 from .._lazy import LAZY
 
 
-class DashboardBlocksVariantXConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocks(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'application-list' (required)
-        config: DashboardBlocksVariantXConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
-    config: DashboardBlocksVariantXConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantYConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantYConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantYConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantYConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantYConfigSegmentAggregation or DashboardBlocksVariantYConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantYConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantYConfigSegmentAggregation | DashboardBlocksVariantYConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantYConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardBlocksVariantYConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardBlocksVariantYConfigSegment, at most 255 items
-        x_axis_format / xAxisFormat: string, at most 255 characters
-        x_axis_label / xAxisLabel: string, at most 255 characters
-        x_axis_max / xAxisMax: number or string, at most 128 characters
-        x_axis_min / xAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantYConfigSegment] | None, Field(max_length=255), LAZY] = None
-    x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
-    x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
-    x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
-    x_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMin')] = None
-
-
-class DashboardBlocksVariantY(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'bar' (required)
-        config: DashboardBlocksVariantYConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['bar'], Field(alias='blockType')]
-    config: DashboardBlocksVariantYConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksConfigConfiguration(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        body_content / bodyContent: string, at most 32767 characters
-        head_content / headContent: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
-    head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
-
-
-class DashboardBlocksVariantZConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantZConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantZConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantZConfigSegments(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantZConfigSegmentsAggregation or DashboardBlocksVariantZConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantZConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'time-series'
-        resolution: integer, >= 0 or string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantZConfigSegmentsAggregation | DashboardBlocksVariantZConfigSegmentsAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantZConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantAAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantADeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantZConfigSegmentsVariantAAggregation or DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantZConfigSegmentsVariantADeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantZConfigSegmentsVariantAAggregation | DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantZConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantB(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        id: string, at most 48 characters
-        limit: string, at most 255 characters
-        offset: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-        query_type / queryType: one of 'data-table'
-        sort_column / sortColumn: string, at most 255 characters
-        sort_direction / sortDirection: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    limit: Annotated[str | None, Field(max_length=255)] = None
-    offset: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-    query_type: Annotated[Literal['data-table'] | None, Field(alias='queryType')] = None
-    sort_column: Annotated[str | None, Field(alias='sortColumn', max_length=255)] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantC(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        composite_state_type / compositeStateType: string, at most 255 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        id: string, at most 48 characters
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'device-info'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['device-info'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardBlocksVariantZConfigSegmentsVariantD(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters
-        include_extended_event_info / includeExtendedEventInfo: boolean
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'events'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['events'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardBlocksVariantZConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        configuration: DashboardBlocksConfigConfiguration or string, at most 32767 characters
-        segments: list of DashboardBlocksVariantZConfigSegments or DashboardBlocksVariantZConfigSegmentsVariantA or DashboardBlocksVariantZConfigSegmentsVariantB or DashboardBlocksVariantZConfigSegmentsVariantC or DashboardBlocksVariantZConfigSegmentsVariantD, at most 100 items
-        tooltip_event_subscribe / tooltipEventSubscribe: boolean
-        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
-    """
-    __losant_closed__ = True
-    configuration: Annotated[DashboardBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
-    segments: Annotated[list[DashboardBlocksVariantZConfigSegments | DashboardBlocksVariantZConfigSegmentsVariantA | DashboardBlocksVariantZConfigSegmentsVariantB | DashboardBlocksVariantZConfigSegmentsVariantC | DashboardBlocksVariantZConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
-    tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
-    vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
-
-
-class DashboardBlocksVariantZ(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
-        config: DashboardBlocksVariantZConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
-    config: DashboardBlocksVariantZConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAAConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'dashboard-list' (required)
-        config: DashboardBlocksVariantAAConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAAConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantABConfigColumn(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
-
-
-class DashboardBlocksConfigDefaultSortDirection(LosantRootModel[str]):
-    """Part of the ``dashboard`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardBlocksVariantABConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        columns: list of DashboardBlocksVariantABConfigColumn, at most 100 items
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        default_limit / defaultLimit: string, at most 255 characters
-        default_offset / defaultOffset: string, at most 255 characters
-        default_sort_column / defaultSortColumn: string, at most 255 characters
-        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardBlocksConfigDefaultSortDirection
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-    """
-    __losant_closed__ = True
-    columns: Annotated[list[DashboardBlocksVariantABConfigColumn] | None, Field(max_length=100), LAZY] = None
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
-    default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
-    default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-
-
-class DashboardBlocksVariantAB(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'data-table' (required)
-        config: DashboardBlocksVariantABConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
-    config: DashboardBlocksVariantABConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantACConfigCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantACConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters (required)
-        label: string, at most 32767 characters
-        value: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    color: Annotated[str, Field(max_length=64)]
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    value: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantACConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters (required)
-        query: string, at most 32767 characters (required)
-    """
-    __losant_closed__ = True
-    id: Annotated[str, Field(max_length=48)]
-    query: Annotated[str, Field(max_length=32767)]
-
-
-class DashboardBlocksVariantACConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardBlocksVariantACConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardBlocksVariantACConfigDefaultCondition (required)
-        segments: list of DashboardBlocksVariantACConfigSegment, 1 to 100 items (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantACConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardBlocksVariantACConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
-    segments: Annotated[list[DashboardBlocksVariantACConfigSegment], Field(max_length=100, min_length=1), LAZY]
-
-
-class DashboardBlocksVariantAC(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-count' (required)
-        config: DashboardBlocksVariantACConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
-    config: DashboardBlocksVariantACConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantADConfigColumn(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        source: string, at most 255 characters
-        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    source: Annotated[str | None, Field(max_length=255)] = None
-    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
-
-
-class DashboardBlocksConfigFilterTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksConfigFilter(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        ids: list of string, at most 255 characters, at most 100 items
-        search_param / searchParam: string, at most 255 characters
-        tags: list of DashboardBlocksConfigFilterTag, at most 100 items
-    """
-    __losant_closed__ = True
-    ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
-    search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
-    tags: Annotated[list[DashboardBlocksConfigFilterTag] | None, Field(max_length=100)] = None
-
-
-class DashboardBlocksVariantADConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardBlocksVariantADConfigColumn, at most 100 items
-        device_link_new_window / deviceLinkNewWindow: boolean
-        device_link_type / deviceLinkType: one of 'custom', 'default'
-        device_link_url / deviceLinkUrl: string, at most 2048 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        filter: string, at most 255 characters or DashboardBlocksConfigFilter
-        match: one of 'unfiltered', 'all', 'any'
-        query: string, at most 32767 characters
-        show_public_filter / showPublicFilter: boolean
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[DashboardBlocksVariantADConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
-    device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
-    device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[Annotated[str, Field(max_length=255)] | DashboardBlocksConfigFilter | None, LAZY] = None
-    match: Literal['unfiltered', 'all', 'any'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[Literal['id', 'creationDate', 'lastUpdated', 'name'] | None, Field(alias='sortField')] = None
-
-
-class DashboardBlocksVariantAD(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-list' (required)
-        config: DashboardBlocksVariantADConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
-    config: DashboardBlocksVariantADConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAEConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAEConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAEConfigDeviceTag, at most 100 items
-        include_device_info / includeDeviceInfo: boolean
-        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAEConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
-    max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAE(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-log' (required)
-        config: DashboardBlocksVariantAEConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAEConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAFConfigColumn(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
-
-
-class DashboardBlocksVariantAFConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAFConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardBlocksVariantAFConfigColumn, at most 100 items
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAFConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: integer, <= 1
-        sort_index / sortIndex: integer, >= 0, <= 100
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[DashboardBlocksVariantAFConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAFConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
-    sort_index: Annotated[int | None, Field(alias='sortIndex', ge=0, le=100)] = None
-
-
-class DashboardBlocksVariantAF(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-state-table' (required)
-        config: DashboardBlocksVariantAFConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAFConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAGConfigColumn(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        selected_tag / selectedTag: string, at most 255 characters
-        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
-
-
-class DashboardBlocksVariantAGConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        column_errors / columnErrors: object of any JSON value, at most 0 long
-        columns: list of DashboardBlocksVariantAGConfigColumn, at most 100 items
-        event_state / eventState: string, at most 255 characters or object of any JSON value
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[DashboardBlocksVariantAGConfigColumn] | None, Field(max_length=100), LAZY] = None
-    event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardBlocksVariantAG(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'event-list' (required)
-        config: DashboardBlocksVariantAGConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAGConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAHConfigCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAHConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAHConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAHConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAHConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAHConfigSegmentAggregation or DashboardBlocksVariantAHConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAHConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAHConfigSegmentAggregation | DashboardBlocksVariantAHConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAHConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardBlocksVariantAHConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardBlocksVariantAHConfigCondition, at most 100 items
-        display_as_percentage / displayAsPercentage: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        gauge_max / gaugeMax: number or string, at most 128 characters
-        gauge_min / gaugeMin: number or string, at most 128 characters
-        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
-        precision: number or string, at most 128 characters
-        precision_type / precisionType: one of 'floating', 'significant'
-        real_time / realTime: boolean
-        segment: DashboardBlocksVariantAHConfigSegment
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantAHConfigCondition] | None, Field(max_length=100), LAZY] = None
-    display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
-    gauge_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMin')] = None
-    gauge_type: Annotated[Literal['battery', 'dial', 'number', 'tank', 'thermometer', 'needle'] | None, Field(alias='gaugeType')] = None
-    precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: Annotated[DashboardBlocksVariantAHConfigSegment | None, LAZY] = None
-
-
-class DashboardBlocksVariantAH(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'gauge' (required)
-        config: DashboardBlocksVariantAHConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAHConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksConfigDecorator(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        label: string, at most 255 characters
-        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        type: one of 'line', 'area' (required)
-        y1: number or string, at most 128 characters (required)
-        y2: number or string, at most 128 characters
-        y_axis_id / yAxisId: string, at most 48 characters (required)
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type: Literal['line', 'area']
-    y1: LosantNumber | Annotated[str, Field(max_length=128)]
-    y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
-
-
-class DashboardBlocksVariantAIConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAIConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAIConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAIConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAIConfigSegmentAggregation or DashboardBlocksVariantAIConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        cumulative: boolean
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAIConfigSegmentDeviceTag, at most 100 items
-        dot_weight / dotWeight: integer, >= 0, <= 5
-        expression: string, at most 255 characters
-        graph_type / graphType: one of 'area', 'bar', 'line'
-        label: string, at most 255 characters
-        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_format / yAxisFormat: string, at most 255 characters
-        y_axis_id / yAxisId: string, at most 48 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-        y_axis_max / yAxisMax: number or string, at most 128 characters
-        y_axis_min / yAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAIConfigSegmentAggregation | DashboardBlocksVariantAIConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    cumulative: bool | None = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAIConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_type: Annotated[Literal['monotone', 'step', 'stepAfter', 'linear', 'stepBefore'] | None, Field(alias='lineType')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_format: Annotated[str | None, Field(alias='yAxisFormat', max_length=255)] = None
-    y_axis_id: Annotated[str | None, Field(alias='yAxisId', max_length=48)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-    y_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMax')] = None
-    y_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMin')] = None
-
-
-class DashboardBlocksConfigYAx(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        format: string, at most 255 characters
-        id: string, at most 48 characters (required)
-        label: string, at most 255 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        position: one of 'left', 'right', 'hidden'
-        scale: one of 'linear', 'log', 'sqrt'
-        stacked: boolean
-    """
-    __losant_closed__ = True
-    format: Annotated[str | None, Field(max_length=255)] = None
-    id: Annotated[str, Field(max_length=48)]
-    label: Annotated[str | None, Field(max_length=255)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    position: Literal['left', 'right', 'hidden'] | None = 'left'
-    scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
-    stacked: bool | None = None
-
-
-class DashboardBlocksVariantAIConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        decorators: list of DashboardBlocksConfigDecorator, at most 10 items
-        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
-        display_type / displayType: one of 'stick', 'line'
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        hide_legend / hideLegend: boolean
-        real_time / realTime: boolean
-        recharts: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        segments: list of DashboardBlocksVariantAIConfigSegment, at most 100 items
-        y_axes / yAxes: list of DashboardBlocksConfigYAx, at most 10 items
-    """
-    __losant_closed__ = True
-    decorators: Annotated[list[DashboardBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
-    disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
-    display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    hide_legend: Annotated[bool | None, Field(alias='hideLegend')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    recharts: bool | None = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[DashboardBlocksVariantAIConfigSegment] | None, Field(max_length=100), LAZY] = None
-    y_axes: Annotated[list[DashboardBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
-
-
-class DashboardBlocksVariantAI(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'graph' (required)
-        config: DashboardBlocksVariantAIConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['graph'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAIConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAJConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAJConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboard`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardBlocksVariantAJConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAJConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardBlocksVariantAJConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAJConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAJConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAJ(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'heatmap' (required)
-        config: DashboardBlocksVariantAJConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAJConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAKConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        url: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    url: Annotated[str | None, Field(max_length=2048)] = None
-
-
-class DashboardBlocksVariantAK(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'iframe' (required)
-        config: DashboardBlocksVariantAKConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAKConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantALConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        bg_color / bgColor: string, at most 64 characters
-        device_id / deviceId: string, at most 255 characters
-        image_link_new_window / imageLinkNewWindow: boolean
-        image_link_url / imageLinkUrl: string, at most 2048 characters
-        image_source / imageSource: one of 'static', 'attribute'
-        image_url / imageUrl: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', max_length=255)] = None
-    image_link_new_window: Annotated[bool | None, Field(alias='imageLinkNewWindow')] = None
-    image_link_url: Annotated[str | None, Field(alias='imageLinkUrl', max_length=2048)] = None
-    image_source: Annotated[Literal['static', 'attribute'] | None, Field(alias='imageSource')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-
-
-class DashboardBlocksVariantAL(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image' (required)
-        config: DashboardBlocksVariantALConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image'], Field(alias='blockType')]
-    config: DashboardBlocksVariantALConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAMConfigOverlaysCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysDefaultCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlays(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardBlocksVariantAMConfigOverlaysCondition, at most 100 items
-        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysDefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'indicator', 'label', 'image' (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['indicator', 'label', 'image']
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantACondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardBlocksVariantAMConfigOverlaysVariantACondition, at most 100 items
-        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'value' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['value']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantBCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantAMConfigOverlaysVariantB(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        conditions: list of DashboardBlocksVariantAMConfigOverlaysVariantBCondition, at most 100 items
-        default_condition / defaultCondition: DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition (required)
-        length: integer, >= 1, <= 10
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        orientation: one of 'horizontal', 'vertical'
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'bar' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    conditions: Annotated[list[DashboardBlocksVariantAMConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
-    length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    orientation: Literal['horizontal', 'vertical'] | None = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['bar']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardBlocksVariantAMConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAMConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAMConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAMConfigSegments(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAMConfigSegmentsAggregation or DashboardBlocksVariantAMConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAMConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAMConfigSegmentsAggregation | DashboardBlocksVariantAMConfigSegmentsAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAMConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardBlocksVariantAMConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        default_zoom / defaultZoom: number
-        disable_zoom / disableZoom: boolean
-        image_url / imageUrl: string, at most 32767 characters
-        overlays: list of DashboardBlocksVariantAMConfigOverlays or DashboardBlocksVariantAMConfigOverlaysVariantA or DashboardBlocksVariantAMConfigOverlaysVariantB, at most 100 items
-        segments: list of DashboardBlocksVariantAMConfigSegments, at most 300 items
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[DashboardBlocksVariantAMConfigOverlays | DashboardBlocksVariantAMConfigOverlaysVariantA | DashboardBlocksVariantAMConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
-    segments: Annotated[list[DashboardBlocksVariantAMConfigSegments] | None, Field(max_length=300), LAZY] = None
-
-
-class DashboardBlocksVariantAM(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image-overlay' (required)
-        config: DashboardBlocksVariantAMConfig (required)
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAMConfig
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantANConfigCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantANConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardBlocksVariantANConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantANConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantANConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantANConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantANConfigSegmentAggregation or DashboardBlocksVariantANConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantANConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantANConfigSegmentAggregation | DashboardBlocksVariantANConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantANConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardBlocksVariantANConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardBlocksVariantANConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardBlocksVariantANConfigDefaultCondition
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardBlocksVariantANConfigSegment, at most 255 items
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardBlocksVariantANConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardBlocksVariantANConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantANConfigSegment] | None, Field(max_length=255), LAZY] = None
-
-
-class DashboardBlocksVariantAN(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'indicator' (required)
-        config: DashboardBlocksVariantANConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
-    config: DashboardBlocksVariantANConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsDefaultQuery(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksVariantAOConfigControls(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsDefaultQuery
-        default_value / defaultValue: number or string, at most 128 characters
-        grid: DashboardBlocksVariantAOConfigControlsGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        step: number or string, at most 128 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'range'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardBlocksVariantAOConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
-    grid: DashboardBlocksVariantAOConfigControlsGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['range'] | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantADefaultQuery(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantAGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantADefaultQuery
-        default_value / defaultValue: boolean
-        grid: DashboardBlocksVariantAOConfigControlsVariantAGrid
-        id: string, at most 48 characters
-        include_label / includeLabel: boolean
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'toggle'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    grid: DashboardBlocksVariantAOConfigControlsVariantAGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['toggle'] | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantBGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantB(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery
-        default_value / defaultValue: string, at most 2048 characters
-        grid: DashboardBlocksVariantAOConfigControlsVariantBGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'text'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
-    grid: DashboardBlocksVariantAOConfigControlsVariantBGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['text'] | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation or DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation | DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantCGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksConfigControlsOption(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantC(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery
-        default_value / defaultValue: string, at most 255 characters
-        grid: DashboardBlocksVariantAOConfigControlsVariantCGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        options: list of DashboardBlocksConfigControlsOption, at most 500 items
-        template_id / templateId: string, at most 64 characters
-        type: one of 'select'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
-    grid: DashboardBlocksVariantAOConfigControlsVariantCGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    options: Annotated[list[DashboardBlocksConfigControlsOption] | None, Field(max_length=500)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['select'] | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantDGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantD(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        grid: DashboardBlocksVariantAOConfigControlsVariantDGrid
-        help: string, at most 32767 characters
-        id: string, at most 48 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'help'
-    """
-    __losant_closed__ = True
-    grid: DashboardBlocksVariantAOConfigControlsVariantDGrid | None = None
-    help: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['help'] | None = None
-
-
-class DashboardBlocksConfigControlsDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantEGrid(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardBlocksVariantAOConfigControlsVariantE(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        action: one of 'workflow', 'command'
-        button_id / buttonId: string, at most 255 characters
-        color: string, at most 64 characters
-        command_name / commandName: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksConfigControlsDeviceTag, at most 100 items
-        grid: DashboardBlocksVariantAOConfigControlsVariantEGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        payload: string, at most 32767 characters
-        query: string, at most 32767 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'button'
-        workflow_id / workflowId: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    action: Literal['workflow', 'command'] | None = None
-    button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    command_name: Annotated[str | None, Field(alias='commandName', max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    grid: DashboardBlocksVariantAOConfigControlsVariantEGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    payload: Annotated[str | None, Field(max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['button'] | None = None
-    workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
-
-
-class DashboardBlocksVariantAOConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        controls: list of DashboardBlocksVariantAOConfigControls or DashboardBlocksVariantAOConfigControlsVariantA or DashboardBlocksVariantAOConfigControlsVariantB or DashboardBlocksVariantAOConfigControlsVariantC or DashboardBlocksVariantAOConfigControlsVariantD or DashboardBlocksVariantAOConfigControlsVariantE, at most 100 items
-        default_mode / defaultMode: one of 'unlocked', 'locked'
-    """
-    __losant_closed__ = True
-    controls: Annotated[list[DashboardBlocksVariantAOConfigControls | DashboardBlocksVariantAOConfigControlsVariantA | DashboardBlocksVariantAOConfigControlsVariantB | DashboardBlocksVariantAOConfigControlsVariantC | DashboardBlocksVariantAOConfigControlsVariantD | DashboardBlocksVariantAOConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
-    default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
-
-
-class DashboardBlocksVariantAO(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'input' (required)
-        config: DashboardBlocksVariantAOConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['input'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAOConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAPConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAPConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboard`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardBlocksVariantAPConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        cluster_points / clusterPoints: boolean
-        composite_result / compositeResult: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantAPConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardBlocksVariantAPConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    cluster_points: Annotated[bool | None, Field(alias='clusterPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantAPConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardBlocksVariantAPConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-
-
-class DashboardBlocksVariantAP(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'map' (required)
-        config: DashboardBlocksVariantAPConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['map'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAPConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAQConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardBlocksVariantAQ(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'open-event-indicator' (required)
-        config: DashboardBlocksVariantAQConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAQConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantARConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardBlocksVariantARConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardBlocksVariantARConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantARConfigSegment(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlocksVariantARConfigSegmentAggregation or DashboardBlocksVariantARConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantARConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlocksVariantARConfigSegmentAggregation | DashboardBlocksVariantARConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantARConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardBlocksVariantARConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        percent_format / percentFormat: string, at most 255 characters
-        real_time / realTime: boolean
-        segments: list of DashboardBlocksVariantARConfigSegment, at most 255 items
-        value_format / valueFormat: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardBlocksVariantARConfigSegment] | None, Field(max_length=255), LAZY] = None
-    value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
-
-
-class DashboardBlocksVariantAR(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'pie' (required)
-        config: DashboardBlocksVariantARConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['pie'], Field(alias='blockType')]
-    config: DashboardBlocksVariantARConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantASConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantASConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        center_on_data_points / centerOnDataPoints: boolean
-        composite_result / compositeResult: boolean
-        coordinate_a / coordinateA: string, 3 to 255 characters
-        coordinate_b / coordinateB: string, 3 to 255 characters
-        default_center / defaultCenter: string, at most 255 characters
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlocksVariantASConfigDeviceTag, at most 100 items
-        disable_zoom / disableZoom: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        image_url / imageUrl: string, at most 32767 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        pixel_a / pixelA: string, 3 to 255 characters
-        pixel_b / pixelB: string, 3 to 255 characters
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-        x_attribute / xAttribute: string, at most 255 characters
-        y_attribute / yAttribute: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    coordinate_a: Annotated[str | None, Field(alias='coordinateA', max_length=255, min_length=3)] = None
-    coordinate_b: Annotated[str | None, Field(alias='coordinateB', max_length=255, min_length=3)] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlocksVariantASConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    pixel_a: Annotated[str | None, Field(alias='pixelA', max_length=255, min_length=3)] = None
-    pixel_b: Annotated[str | None, Field(alias='pixelB', max_length=255, min_length=3)] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-    x_attribute: Annotated[str | None, Field(alias='xAttribute', max_length=255)] = None
-    y_attribute: Annotated[str | None, Field(alias='yAttribute', max_length=255)] = None
-
-
-class DashboardBlocksVariantAS(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'position-chart' (required)
-        config: DashboardBlocksVariantASConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
-    config: DashboardBlocksVariantASConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantATConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        content: string, at most 32767 characters
-        title: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    content: Annotated[str | None, Field(max_length=32767)] = None
-    title: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardBlocksVariantAT(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'section-header' (required)
-        config: DashboardBlocksVariantATConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
-    config: DashboardBlocksVariantATConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardBlocksVariantAUConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-        filter: string, at most 255 characters
-        include_cloud / includeCloud: boolean
-        include_edge / includeEdge: boolean
-        include_embedded / includeEmbedded: boolean
-        include_experience / includeExperience: boolean
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
-    include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
-    include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
-    include_experience: Annotated[bool | None, Field(alias='includeExperience')] = None
-
-
-class DashboardBlocksVariantAU(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'workflow-list' (required)
-        config: DashboardBlocksVariantAUConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
-    config: DashboardBlocksVariantAUConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardContextConfigurationVariantFValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
-
-
-class DashboardContextConfiguration(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceAttribute' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantFValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceAttribute']
-    validation_config: Annotated[DashboardContextConfigurationVariantFValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardContextConfigurationVariantGValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardContextConfigurationVariantGValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DashboardContextConfigurationVariantGValidationConfigDeviceTag, at most 100 items
-        include_full_device / includeFullDevice: boolean
-        query: string, at most 8192 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DashboardContextConfigurationVariantGValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
-    query: Annotated[str | None, Field(max_length=8192)] = None
-
-
-class DashboardContextConfigurationVariantG(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceId' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantGValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceId']
-    validation_config: Annotated[DashboardContextConfigurationVariantGValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardContextConfigurationDefaultValue(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardContextConfigurationVariantHValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardContextConfigurationVariantHValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        device_tags / deviceTags: list of DashboardContextConfigurationVariantHValidationConfigDeviceTag, at most 100 items
-    """
-    __losant_closed__ = True
-    device_tags: Annotated[list[DashboardContextConfigurationVariantHValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-
-
-class DashboardContextConfigurationVariantH(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: DashboardContextConfigurationDefaultValue (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceTag' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantHValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[DashboardContextConfigurationDefaultValue, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceTag']
-    validation_config: Annotated[DashboardContextConfigurationVariantHValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardContextConfigurationVariantIValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        max: number
-        min: number
-    """
-    __losant_closed__ = True
-    max: LosantNumber | None = None
-    min: LosantNumber | None = None
-
-
-class DashboardContextConfigurationVariantI(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: number or string (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'number' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantIValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['number']
-    validation_config: Annotated[DashboardContextConfigurationVariantIValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardContextConfigurationVariantJValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        reg_exp / regExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
-
-
-class DashboardContextConfigurationVariantJ(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'string' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantJValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['string']
-    validation_config: Annotated[DashboardContextConfigurationVariantJValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardContextConfigurationVariantKValidationConfig(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-    """
-    __losant_closed__ = True
-    experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
-
-
-class DashboardContextConfigurationVariantK(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'experienceUser' (required)
-        validation_config / validationConfig: DashboardContextConfigurationVariantKValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['experienceUser']
-    validation_config: Annotated[DashboardContextConfigurationVariantKValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardReportConfigsVariantBCtxVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardReportConfigs(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardReportConfigsVariantBCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardReportConfigsVariantBCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(alias='toEmail', max_length=10, min_length=1)]
-
-
-class DashboardReportConfigsVariantCCtxVariantA(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardReportConfigsVariantC(LosantModel):
-    """Part of the ``dashboard`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters (required)
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardReportConfigsVariantCCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardReportConfigsVariantCCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='toEmail', max_length=10, min_length=1)] = None
+DashboardBlocksVariantXConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardBlocks = _shared_dashboard.DashboardBlocks
+
+
+DashboardBlocksVariantYConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantYConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantYConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantYConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardBlocksVariantYConfig = _shared_dashboard.DashboardBlocksVariantYConfig
+
+
+DashboardBlocksVariantY = _shared_dashboard.DashboardBlocksVariantY
+
+
+DashboardBlocksConfigConfiguration = _shared_dashboard_2.DashboardBlocksConfigConfiguration
+
+
+DashboardBlocksVariantZConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantZConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantZConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantZConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantZConfigSegments = _shared_dashboard_2.DashboardBlocksVariantZConfigSegments
+
+
+DashboardBlocksVariantZConfigSegmentsVariantAAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantZConfigSegmentsVariantAAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantZConfigSegmentsVariantADeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantZConfigSegmentsVariantA = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantA
+
+
+DashboardBlocksVariantZConfigSegmentsVariantB = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantB
+
+
+DashboardBlocksVariantZConfigSegmentsVariantC = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantC
+
+
+DashboardBlocksVariantZConfigSegmentsVariantD = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantD
+
+
+DashboardBlocksVariantZConfig = _shared_dashboard_2.DashboardBlocksVariantZConfig
+
+
+DashboardBlocksVariantZ = _shared_dashboard.DashboardBlocksVariantZ
+
+
+DashboardBlocksVariantAAConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardBlocksVariantAA = _shared_dashboard.DashboardBlocksVariantAA
+
+
+DashboardBlocksVariantABConfigColumn = _shared_dashboard.DashboardBlocksVariantABConfigColumn
+
+
+DashboardBlocksConfigDefaultSortDirection = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardBlocksVariantABConfig = _shared_dashboard.DashboardBlocksVariantABConfig
+
+
+DashboardBlocksVariantAB = _shared_dashboard.DashboardBlocksVariantAB
+
+
+DashboardBlocksVariantACConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantACConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigDefaultCondition
+
+
+DashboardBlocksVariantACConfigSegment = _shared_dashboard.DashboardBlocksVariantACConfigSegment
+
+
+DashboardBlocksVariantACConfig = _shared_dashboard.DashboardBlocksVariantACConfig
+
+
+DashboardBlocksVariantAC = _shared_dashboard.DashboardBlocksVariantAC
+
+
+DashboardBlocksVariantADConfigColumn = _shared_dashboard.DashboardBlocksVariantADConfigColumn
+
+
+DashboardBlocksConfigFilterTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksConfigFilter = _shared_dashboard.DashboardBlocksConfigFilter
+
+
+DashboardBlocksVariantADConfig = _shared_dashboard.DashboardBlocksVariantADConfig
+
+
+DashboardBlocksVariantAD = _shared_dashboard.DashboardBlocksVariantAD
+
+
+DashboardBlocksVariantAEConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAEConfig = _shared_dashboard.DashboardBlocksVariantAEConfig
+
+
+DashboardBlocksVariantAE = _shared_dashboard.DashboardBlocksVariantAE
+
+
+DashboardBlocksVariantAFConfigColumn = _shared_dashboard.DashboardBlocksVariantAFConfigColumn
+
+
+DashboardBlocksVariantAFConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAFConfig = _shared_dashboard.DashboardBlocksVariantAFConfig
+
+
+DashboardBlocksVariantAF = _shared_dashboard.DashboardBlocksVariantAF
+
+
+DashboardBlocksVariantAGConfigColumn = _shared_dashboard.DashboardBlocksVariantAGConfigColumn
+
+
+DashboardBlocksVariantAGConfig = _shared_dashboard.DashboardBlocksVariantAGConfig
+
+
+DashboardBlocksVariantAG = _shared_dashboard.DashboardBlocksVariantAG
+
+
+DashboardBlocksVariantAHConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAHConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAHConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAHConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAHConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAHConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardBlocksVariantAHConfig = _shared_dashboard.DashboardBlocksVariantAHConfig
+
+
+DashboardBlocksVariantAH = _shared_dashboard.DashboardBlocksVariantAH
+
+
+DashboardBlocksConfigDecorator = _shared_dashboard.DashboardBlocksConfigDecorator
+
+
+DashboardBlocksVariantAIConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAIConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAIConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAIConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAIConfigSegment = _shared_dashboard.DashboardBlocksVariantAIConfigSegment
+
+
+DashboardBlocksConfigYAx = _shared_dashboard.DashboardBlocksConfigYAx
+
+
+DashboardBlocksVariantAIConfig = _shared_dashboard.DashboardBlocksVariantAIConfig
+
+
+DashboardBlocksVariantAI = _shared_dashboard.DashboardBlocksVariantAI
+
+
+DashboardBlocksVariantAJConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAJConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardBlocksVariantAJConfig = _shared_dashboard.DashboardBlocksVariantAJConfig
+
+
+DashboardBlocksVariantAJ = _shared_dashboard.DashboardBlocksVariantAJ
+
+
+DashboardBlocksVariantAKConfig = _shared_dashboard.DashboardBlocksVariantAKConfig
+
+
+DashboardBlocksVariantAK = _shared_dashboard.DashboardBlocksVariantAK
+
+
+DashboardBlocksVariantALConfig = _shared_dashboard.DashboardBlocksVariantALConfig
+
+
+DashboardBlocksVariantAL = _shared_dashboard.DashboardBlocksVariantAL
+
+
+DashboardBlocksVariantAMConfigOverlaysCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlaysDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlays = _shared_dashboard.DashboardBlocksVariantAMConfigOverlays
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantACondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantADefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantA = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantA
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantBCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantBDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantAMConfigOverlaysVariantB = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantB
+
+
+DashboardBlocksVariantAMConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAMConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAMConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAMConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAMConfigSegments = _shared_dashboard.DashboardBlocksVariantAMConfigSegments
+
+
+DashboardBlocksVariantAMConfig = _shared_dashboard.DashboardBlocksVariantAMConfig
+
+
+DashboardBlocksVariantAM = _shared_dashboard.DashboardBlocksVariantAM
+
+
+DashboardBlocksVariantANConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantANConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardBlocksVariantANConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantANConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantANConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantANConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantANConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardBlocksVariantANConfig = _shared_dashboard.DashboardBlocksVariantANConfig
+
+
+DashboardBlocksVariantAN = _shared_dashboard.DashboardBlocksVariantAN
+
+
+DashboardBlocksVariantAOConfigControlsDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAOConfigControlsDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAOConfigControlsDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAOConfigControlsDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardBlocksVariantAOConfigControlsGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksVariantAOConfigControls = _shared_dashboard.DashboardBlocksVariantAOConfigControls
+
+
+DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAOConfigControlsVariantADefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAOConfigControlsVariantADefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAOConfigControlsVariantADefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardBlocksVariantAOConfigControlsVariantAGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksVariantAOConfigControlsVariantA = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantA
+
+
+DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAOConfigControlsVariantBDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAOConfigControlsVariantBDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardBlocksVariantAOConfigControlsVariantBGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksVariantAOConfigControlsVariantB = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantB
+
+
+DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantAOConfigControlsVariantCDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAOConfigControlsVariantCDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardBlocksVariantAOConfigControlsVariantCGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksConfigControlsOption = _shared_dashboard.DashboardBlocksConfigControlsOption
+
+
+DashboardBlocksVariantAOConfigControlsVariantC = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantC
+
+
+DashboardBlocksVariantAOConfigControlsVariantDGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksVariantAOConfigControlsVariantD = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantD
+
+
+DashboardBlocksConfigControlsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAOConfigControlsVariantEGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardBlocksVariantAOConfigControlsVariantE = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantE
+
+
+DashboardBlocksVariantAOConfig = _shared_dashboard.DashboardBlocksVariantAOConfig
+
+
+DashboardBlocksVariantAO = _shared_dashboard.DashboardBlocksVariantAO
+
+
+DashboardBlocksVariantAPConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantAPConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardBlocksVariantAPConfig = _shared_dashboard.DashboardBlocksVariantAPConfig
+
+
+DashboardBlocksVariantAP = _shared_dashboard.DashboardBlocksVariantAP
+
+
+DashboardBlocksVariantAQConfig = _shared_dashboard.DashboardBlocksVariantAQConfig
+
+
+DashboardBlocksVariantAQ = _shared_dashboard.DashboardBlocksVariantAQ
+
+
+DashboardBlocksVariantARConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardBlocksVariantARConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardBlocksVariantARConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardBlocksVariantARConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantARConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardBlocksVariantARConfig = _shared_dashboard.DashboardBlocksVariantARConfig
+
+
+DashboardBlocksVariantAR = _shared_dashboard.DashboardBlocksVariantAR
+
+
+DashboardBlocksVariantASConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardBlocksVariantASConfig = _shared_dashboard.DashboardBlocksVariantASConfig
+
+
+DashboardBlocksVariantAS = _shared_dashboard.DashboardBlocksVariantAS
+
+
+DashboardBlocksVariantATConfig = _shared_dashboard.DashboardBlocksVariantATConfig
+
+
+DashboardBlocksVariantAT = _shared_dashboard.DashboardBlocksVariantAT
+
+
+DashboardBlocksVariantAUConfig = _shared_dashboard.DashboardBlocksVariantAUConfig
+
+
+DashboardBlocksVariantAU = _shared_dashboard.DashboardBlocksVariantAU
+
+
+DashboardContextConfigurationVariantFValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantFValidationConfig
+
+
+DashboardContextConfiguration = _shared_dashboard.DashboardContextConfiguration
+
+
+DashboardContextConfigurationVariantGValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardContextConfigurationVariantGValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantGValidationConfig
+
+
+DashboardContextConfigurationVariantG = _shared_dashboard.DashboardContextConfigurationVariantG
+
+
+DashboardContextConfigurationDefaultValue = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardContextConfigurationVariantHValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardContextConfigurationVariantHValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantHValidationConfig
+
+
+DashboardContextConfigurationVariantH = _shared_dashboard.DashboardContextConfigurationVariantH
+
+
+DashboardContextConfigurationVariantIValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantIValidationConfig
+
+
+DashboardContextConfigurationVariantI = _shared_dashboard.DashboardContextConfigurationVariantI
+
+
+DashboardContextConfigurationVariantJValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantJValidationConfig
+
+
+DashboardContextConfigurationVariantJ = _shared_dashboard.DashboardContextConfigurationVariantJ
+
+
+DashboardContextConfigurationVariantKValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantKValidationConfig
+
+
+DashboardContextConfigurationVariantK = _shared_dashboard.DashboardContextConfigurationVariantK
+
+
+DashboardReportConfigsVariantBCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardReportConfigs = _shared_dashboard.DashboardReportConfigs
+
+
+DashboardReportConfigsVariantCCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardReportConfigsVariantC = _shared_dashboard.DashboardReportConfigsVariantC
 
 
 class Dashboard(LosantModel):

@@ -4,260 +4,54 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard_2, _shared_dashboard_3
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigConfiguration(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        body_content / bodyContent: string, at most 32767 characters
-        head_content / headContent: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
-    head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigConfiguration = _shared_dashboard_2.DashboardBlocksConfigConfiguration
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegments(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'time-series'
-        resolution: integer, >= 0 or string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregation | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegments = _shared_dashboard_2.DashboardBlocksVariantZConfigSegments
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregation | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantAAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantA
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        id: string, at most 48 characters
-        limit: string, at most 255 characters
-        offset: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-        query_type / queryType: one of 'data-table'
-        sort_column / sortColumn: string, at most 255 characters
-        sort_direction / sortDirection: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    limit: Annotated[str | None, Field(max_length=255)] = None
-    offset: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-    query_type: Annotated[Literal['data-table'] | None, Field(alias='queryType')] = None
-    sort_column: Annotated[str | None, Field(alias='sortColumn', max_length=255)] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantB
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        composite_state_type / compositeStateType: string, at most 255 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        id: string, at most 48 characters
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'device-info'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['device-info'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantC
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters
-        include_extended_event_info / includeExtendedEventInfo: boolean
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'events'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['events'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
+DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantD
 
 
-class DashboardBlockSuggestCodePostBlockConfigConfig(LosantModel):
-    """Part of the ``dashboardBlockSuggestCodePost`` schema.
-
-    Fields (Python name / API name: type):
-        configuration: DashboardBlockSuggestCodePostBlockConfigConfigConfiguration or string, at most 32767 characters
-        segments: list of DashboardBlockSuggestCodePostBlockConfigConfigSegments or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC or DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD, at most 100 items
-        tooltip_event_subscribe / tooltipEventSubscribe: boolean
-        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
-    """
-    __losant_closed__ = True
-    configuration: Annotated[DashboardBlockSuggestCodePostBlockConfigConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
-    segments: Annotated[list[DashboardBlockSuggestCodePostBlockConfigConfigSegments | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantA | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantB | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantC | DashboardBlockSuggestCodePostBlockConfigConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
-    tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
-    vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
+DashboardBlockSuggestCodePostBlockConfigConfig = _shared_dashboard_2.DashboardBlocksVariantZConfig
 
 
 class DashboardBlockSuggestCodePostBlockConfig(LosantModel):

@@ -4,3350 +4,540 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard, _shared_dashboard_2, _shared_dashboard_3, _shared_dashboard_4, _shared_dashboard_post, _shared_device_4
 from .._base import LosantModel, LosantNumber, LosantRootModel
 from .._lazy import LAZY
 
 
-class DashboardPatchBlocksVariantAVConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocks(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'application-list' (required)
-        config: DashboardPatchBlocksVariantAVConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantAVConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantAWConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantAWConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAWConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAWConfigSegmentAggregation or DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantAWConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAWConfigSegmentAggregation | DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantAWConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAWConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardPatchBlocksVariantAWConfigSegment, at most 255 items
-        x_axis_format / xAxisFormat: string, at most 255 characters
-        x_axis_label / xAxisLabel: string, at most 255 characters
-        x_axis_max / xAxisMax: number or string, at most 128 characters
-        x_axis_min / xAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantAWConfigSegment] | None, Field(max_length=255), LAZY] = None
-    x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
-    x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
-    x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
-    x_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMin')] = None
-
-
-class DashboardPatchBlocksVariantAW(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'bar' (required)
-        config: DashboardPatchBlocksVariantAWConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['bar'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantAWConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksConfigConfiguration(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        body_content / bodyContent: string, at most 32767 characters
-        head_content / headContent: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
-    head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegments(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAXConfigSegmentsAggregation or DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'time-series'
-        resolution: integer, >= 0 or string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAXConfigSegmentsAggregation | DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation or DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation | DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantB(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        id: string, at most 48 characters
-        limit: string, at most 255 characters
-        offset: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-        query_type / queryType: one of 'data-table'
-        sort_column / sortColumn: string, at most 255 characters
-        sort_direction / sortDirection: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    limit: Annotated[str | None, Field(max_length=255)] = None
-    offset: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-    query_type: Annotated[Literal['data-table'] | None, Field(alias='queryType')] = None
-    sort_column: Annotated[str | None, Field(alias='sortColumn', max_length=255)] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantC(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        composite_state_type / compositeStateType: string, at most 255 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        id: string, at most 48 characters
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'device-info'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['device-info'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAXConfigSegmentsVariantD(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters
-        include_extended_event_info / includeExtendedEventInfo: boolean
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'events'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['events'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAXConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        configuration: DashboardPatchBlocksConfigConfiguration or string, at most 32767 characters
-        segments: list of DashboardPatchBlocksVariantAXConfigSegments or DashboardPatchBlocksVariantAXConfigSegmentsVariantA or DashboardPatchBlocksVariantAXConfigSegmentsVariantB or DashboardPatchBlocksVariantAXConfigSegmentsVariantC or DashboardPatchBlocksVariantAXConfigSegmentsVariantD, at most 100 items
-        tooltip_event_subscribe / tooltipEventSubscribe: boolean
-        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
-    """
-    __losant_closed__ = True
-    configuration: Annotated[DashboardPatchBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantAXConfigSegments | DashboardPatchBlocksVariantAXConfigSegmentsVariantA | DashboardPatchBlocksVariantAXConfigSegmentsVariantB | DashboardPatchBlocksVariantAXConfigSegmentsVariantC | DashboardPatchBlocksVariantAXConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
-    tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
-    vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
-
-
-class DashboardPatchBlocksVariantAX(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
-        config: DashboardPatchBlocksVariantAXConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantAXConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantAYConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantAY(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'dashboard-list' (required)
-        config: DashboardPatchBlocksVariantAYConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantAYConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantAZConfigColumn(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
-
-
-class DashboardPatchBlocksConfigDefaultSortDirection(LosantRootModel[str]):
-    """Part of the ``dashboardPatch`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPatchBlocksVariantAZConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        columns: list of DashboardPatchBlocksVariantAZConfigColumn, at most 100 items
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        default_limit / defaultLimit: string, at most 255 characters
-        default_offset / defaultOffset: string, at most 255 characters
-        default_sort_column / defaultSortColumn: string, at most 255 characters
-        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardPatchBlocksConfigDefaultSortDirection
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-    """
-    __losant_closed__ = True
-    columns: Annotated[list[DashboardPatchBlocksVariantAZConfigColumn] | None, Field(max_length=100), LAZY] = None
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
-    default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
-    default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardPatchBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-
-
-class DashboardPatchBlocksVariantAZ(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'data-table' (required)
-        config: DashboardPatchBlocksVariantAZConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantAZConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBAConfigCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBAConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters (required)
-        label: string, at most 32767 characters
-        value: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    color: Annotated[str, Field(max_length=64)]
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    value: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBAConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters (required)
-        query: string, at most 32767 characters (required)
-    """
-    __losant_closed__ = True
-    id: Annotated[str, Field(max_length=48)]
-    query: Annotated[str, Field(max_length=32767)]
-
-
-class DashboardPatchBlocksVariantBAConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPatchBlocksVariantBAConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPatchBlocksVariantBAConfigDefaultCondition (required)
-        segments: list of DashboardPatchBlocksVariantBAConfigSegment, 1 to 100 items (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBAConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBAConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
-    segments: Annotated[list[DashboardPatchBlocksVariantBAConfigSegment], Field(max_length=100, min_length=1), LAZY]
-
-
-class DashboardPatchBlocksVariantBA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-count' (required)
-        config: DashboardPatchBlocksVariantBAConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBAConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBBConfigColumn(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        source: string, at most 255 characters
-        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    source: Annotated[str | None, Field(max_length=255)] = None
-    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
-
-
-class DashboardPatchBlocksConfigFilterTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksConfigFilter(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        ids: list of string, at most 255 characters, at most 100 items
-        search_param / searchParam: string, at most 255 characters
-        tags: list of DashboardPatchBlocksConfigFilterTag, at most 100 items
-    """
-    __losant_closed__ = True
-    ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
-    search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
-    tags: Annotated[list[DashboardPatchBlocksConfigFilterTag] | None, Field(max_length=100)] = None
-
-
-class DashboardPatchBlocksVariantBBConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardPatchBlocksVariantBBConfigColumn, at most 100 items
-        device_link_new_window / deviceLinkNewWindow: boolean
-        device_link_type / deviceLinkType: one of 'custom', 'default'
-        device_link_url / deviceLinkUrl: string, at most 2048 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        filter: string, at most 255 characters or DashboardPatchBlocksConfigFilter
-        match: one of 'unfiltered', 'all', 'any'
-        query: string, at most 32767 characters
-        show_public_filter / showPublicFilter: boolean
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBBConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
-    device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
-    device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[Annotated[str, Field(max_length=255)] | DashboardPatchBlocksConfigFilter | None, LAZY] = None
-    match: Literal['unfiltered', 'all', 'any'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[Literal['id', 'creationDate', 'lastUpdated', 'name'] | None, Field(alias='sortField')] = None
-
-
-class DashboardPatchBlocksVariantBB(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-list' (required)
-        config: DashboardPatchBlocksVariantBBConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBBConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBCConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBCConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBCConfigDeviceTag, at most 100 items
-        include_device_info / includeDeviceInfo: boolean
-        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBCConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
-    max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBC(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-log' (required)
-        config: DashboardPatchBlocksVariantBCConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBCConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBDConfigColumn(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
-
-
-class DashboardPatchBlocksVariantBDConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBDConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardPatchBlocksVariantBDConfigColumn, at most 100 items
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBDConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: integer, <= 1
-        sort_index / sortIndex: integer, >= 0, <= 100
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBDConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBDConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
-    sort_index: Annotated[int | None, Field(alias='sortIndex', ge=0, le=100)] = None
-
-
-class DashboardPatchBlocksVariantBD(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-state-table' (required)
-        config: DashboardPatchBlocksVariantBDConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBDConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBEConfigColumn(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        selected_tag / selectedTag: string, at most 255 characters
-        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
-
-
-class DashboardPatchBlocksVariantBEConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        column_errors / columnErrors: object of any JSON value, at most 0 long
-        columns: list of DashboardPatchBlocksVariantBEConfigColumn, at most 100 items
-        event_state / eventState: string, at most 255 characters or object of any JSON value
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[DashboardPatchBlocksVariantBEConfigColumn] | None, Field(max_length=100), LAZY] = None
-    event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBE(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'event-list' (required)
-        config: DashboardPatchBlocksVariantBEConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBEConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBFConfigCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBFConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBFConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBFConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBFConfigSegmentAggregation or DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBFConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBFConfigSegmentAggregation | DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBFConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBFConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPatchBlocksVariantBFConfigCondition, at most 100 items
-        display_as_percentage / displayAsPercentage: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        gauge_max / gaugeMax: number or string, at most 128 characters
-        gauge_min / gaugeMin: number or string, at most 128 characters
-        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
-        precision: number or string, at most 128 characters
-        precision_type / precisionType: one of 'floating', 'significant'
-        real_time / realTime: boolean
-        segment: DashboardPatchBlocksVariantBFConfigSegment
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBFConfigCondition] | None, Field(max_length=100), LAZY] = None
-    display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
-    gauge_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMin')] = None
-    gauge_type: Annotated[Literal['battery', 'dial', 'number', 'tank', 'thermometer', 'needle'] | None, Field(alias='gaugeType')] = None
-    precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: Annotated[DashboardPatchBlocksVariantBFConfigSegment | None, LAZY] = None
-
-
-class DashboardPatchBlocksVariantBF(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'gauge' (required)
-        config: DashboardPatchBlocksVariantBFConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBFConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksConfigDecorator(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        label: string, at most 255 characters
-        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        type: one of 'line', 'area' (required)
-        y1: number or string, at most 128 characters (required)
-        y2: number or string, at most 128 characters
-        y_axis_id / yAxisId: string, at most 48 characters (required)
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type: Literal['line', 'area']
-    y1: LosantNumber | Annotated[str, Field(max_length=128)]
-    y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
-
-
-class DashboardPatchBlocksVariantBGConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBGConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBGConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBGConfigSegmentAggregation or DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        cumulative: boolean
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBGConfigSegmentDeviceTag, at most 100 items
-        dot_weight / dotWeight: integer, >= 0, <= 5
-        expression: string, at most 255 characters
-        graph_type / graphType: one of 'area', 'bar', 'line'
-        label: string, at most 255 characters
-        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_format / yAxisFormat: string, at most 255 characters
-        y_axis_id / yAxisId: string, at most 48 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-        y_axis_max / yAxisMax: number or string, at most 128 characters
-        y_axis_min / yAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBGConfigSegmentAggregation | DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    cumulative: bool | None = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBGConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_type: Annotated[Literal['monotone', 'step', 'stepAfter', 'linear', 'stepBefore'] | None, Field(alias='lineType')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_format: Annotated[str | None, Field(alias='yAxisFormat', max_length=255)] = None
-    y_axis_id: Annotated[str | None, Field(alias='yAxisId', max_length=48)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-    y_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMax')] = None
-    y_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMin')] = None
-
-
-class DashboardPatchBlocksConfigYAx(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        format: string, at most 255 characters
-        id: string, at most 48 characters (required)
-        label: string, at most 255 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        position: one of 'left', 'right', 'hidden'
-        scale: one of 'linear', 'log', 'sqrt'
-        stacked: boolean
-    """
-    __losant_closed__ = True
-    format: Annotated[str | None, Field(max_length=255)] = None
-    id: Annotated[str, Field(max_length=48)]
-    label: Annotated[str | None, Field(max_length=255)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    position: Literal['left', 'right', 'hidden'] | None = 'left'
-    scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
-    stacked: bool | None = None
-
-
-class DashboardPatchBlocksVariantBGConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        decorators: list of DashboardPatchBlocksConfigDecorator, at most 10 items
-        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
-        display_type / displayType: one of 'stick', 'line'
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        hide_legend / hideLegend: boolean
-        real_time / realTime: boolean
-        recharts: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        segments: list of DashboardPatchBlocksVariantBGConfigSegment, at most 100 items
-        y_axes / yAxes: list of DashboardPatchBlocksConfigYAx, at most 10 items
-    """
-    __losant_closed__ = True
-    decorators: Annotated[list[DashboardPatchBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
-    disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
-    display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    hide_legend: Annotated[bool | None, Field(alias='hideLegend')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    recharts: bool | None = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBGConfigSegment] | None, Field(max_length=100), LAZY] = None
-    y_axes: Annotated[list[DashboardPatchBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
-
-
-class DashboardPatchBlocksVariantBG(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'graph' (required)
-        config: DashboardPatchBlocksVariantBGConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['graph'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBGConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBHConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboardPatch`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPatchBlocksVariantBHConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBHConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBHConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBH(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'heatmap' (required)
-        config: DashboardPatchBlocksVariantBHConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBHConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBIConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        url: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    url: Annotated[str | None, Field(max_length=2048)] = None
-
-
-class DashboardPatchBlocksVariantBI(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'iframe' (required)
-        config: DashboardPatchBlocksVariantBIConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBIConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBJConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        bg_color / bgColor: string, at most 64 characters
-        device_id / deviceId: string, at most 255 characters
-        image_link_new_window / imageLinkNewWindow: boolean
-        image_link_url / imageLinkUrl: string, at most 2048 characters
-        image_source / imageSource: one of 'static', 'attribute'
-        image_url / imageUrl: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', max_length=255)] = None
-    image_link_new_window: Annotated[bool | None, Field(alias='imageLinkNewWindow')] = None
-    image_link_url: Annotated[str | None, Field(alias='imageLinkUrl', max_length=2048)] = None
-    image_source: Annotated[Literal['static', 'attribute'] | None, Field(alias='imageSource')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBJ(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image' (required)
-        config: DashboardPatchBlocksVariantBJConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBJConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlays(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'indicator', 'label', 'image' (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['indicator', 'label', 'image']
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition, at most 100 items
-        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'value' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['value']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBKConfigOverlaysVariantB(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        conditions: list of DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition (required)
-        length: integer, >= 1, <= 10
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        orientation: one of 'horizontal', 'vertical'
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'bar' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    conditions: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
-    length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    orientation: Literal['horizontal', 'vertical'] | None = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['bar']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBKConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBKConfigSegments(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBKConfigSegmentsAggregation or DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBKConfigSegmentsAggregation | DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardPatchBlocksVariantBKConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        default_zoom / defaultZoom: number
-        disable_zoom / disableZoom: boolean
-        image_url / imageUrl: string, at most 32767 characters
-        overlays: list of DashboardPatchBlocksVariantBKConfigOverlays or DashboardPatchBlocksVariantBKConfigOverlaysVariantA or DashboardPatchBlocksVariantBKConfigOverlaysVariantB, at most 100 items
-        segments: list of DashboardPatchBlocksVariantBKConfigSegments, at most 300 items
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[DashboardPatchBlocksVariantBKConfigOverlays | DashboardPatchBlocksVariantBKConfigOverlaysVariantA | DashboardPatchBlocksVariantBKConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBKConfigSegments] | None, Field(max_length=300), LAZY] = None
-
-
-class DashboardPatchBlocksVariantBK(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image-overlay' (required)
-        config: DashboardPatchBlocksVariantBKConfig (required)
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBKConfig
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBLConfigCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBLConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPatchBlocksVariantBLConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBLConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBLConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBLConfigSegmentAggregation or DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBLConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBLConfigSegmentAggregation | DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBLConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBLConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPatchBlocksVariantBLConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPatchBlocksVariantBLConfigDefaultCondition
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardPatchBlocksVariantBLConfigSegment, at most 255 items
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPatchBlocksVariantBLConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardPatchBlocksVariantBLConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBLConfigSegment] | None, Field(max_length=255), LAZY] = None
-
-
-class DashboardPatchBlocksVariantBL(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'indicator' (required)
-        config: DashboardPatchBlocksVariantBLConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBLConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsDefaultQuery(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControls(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsDefaultQuery
-        default_value / defaultValue: number or string, at most 128 characters
-        grid: DashboardPatchBlocksVariantBMConfigControlsGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        step: number or string, at most 128 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'range'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
-    grid: DashboardPatchBlocksVariantBMConfigControlsGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['range'] | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantAGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery
-        default_value / defaultValue: boolean
-        grid: DashboardPatchBlocksVariantBMConfigControlsVariantAGrid
-        id: string, at most 48 characters
-        include_label / includeLabel: boolean
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'toggle'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    grid: DashboardPatchBlocksVariantBMConfigControlsVariantAGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['toggle'] | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantBGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantB(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery
-        default_value / defaultValue: string, at most 2048 characters
-        grid: DashboardPatchBlocksVariantBMConfigControlsVariantBGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'text'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
-    grid: DashboardPatchBlocksVariantBMConfigControlsVariantBGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['text'] | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation or DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation | DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantCGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksConfigControlsOption(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantC(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery
-        default_value / defaultValue: string, at most 255 characters
-        grid: DashboardPatchBlocksVariantBMConfigControlsVariantCGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        options: list of DashboardPatchBlocksConfigControlsOption, at most 500 items
-        template_id / templateId: string, at most 64 characters
-        type: one of 'select'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
-    grid: DashboardPatchBlocksVariantBMConfigControlsVariantCGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    options: Annotated[list[DashboardPatchBlocksConfigControlsOption] | None, Field(max_length=500)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['select'] | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantDGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantD(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        grid: DashboardPatchBlocksVariantBMConfigControlsVariantDGrid
-        help: string, at most 32767 characters
-        id: string, at most 48 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'help'
-    """
-    __losant_closed__ = True
-    grid: DashboardPatchBlocksVariantBMConfigControlsVariantDGrid | None = None
-    help: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['help'] | None = None
-
-
-class DashboardPatchBlocksConfigControlsDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantEGrid(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPatchBlocksVariantBMConfigControlsVariantE(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        action: one of 'workflow', 'command'
-        button_id / buttonId: string, at most 255 characters
-        color: string, at most 64 characters
-        command_name / commandName: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksConfigControlsDeviceTag, at most 100 items
-        grid: DashboardPatchBlocksVariantBMConfigControlsVariantEGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        payload: string, at most 32767 characters
-        query: string, at most 32767 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'button'
-        workflow_id / workflowId: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    action: Literal['workflow', 'command'] | None = None
-    button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    command_name: Annotated[str | None, Field(alias='commandName', max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    grid: DashboardPatchBlocksVariantBMConfigControlsVariantEGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    payload: Annotated[str | None, Field(max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['button'] | None = None
-    workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
-
-
-class DashboardPatchBlocksVariantBMConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        controls: list of DashboardPatchBlocksVariantBMConfigControls or DashboardPatchBlocksVariantBMConfigControlsVariantA or DashboardPatchBlocksVariantBMConfigControlsVariantB or DashboardPatchBlocksVariantBMConfigControlsVariantC or DashboardPatchBlocksVariantBMConfigControlsVariantD or DashboardPatchBlocksVariantBMConfigControlsVariantE, at most 100 items
-        default_mode / defaultMode: one of 'unlocked', 'locked'
-    """
-    __losant_closed__ = True
-    controls: Annotated[list[DashboardPatchBlocksVariantBMConfigControls | DashboardPatchBlocksVariantBMConfigControlsVariantA | DashboardPatchBlocksVariantBMConfigControlsVariantB | DashboardPatchBlocksVariantBMConfigControlsVariantC | DashboardPatchBlocksVariantBMConfigControlsVariantD | DashboardPatchBlocksVariantBMConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
-    default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
-
-
-class DashboardPatchBlocksVariantBM(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'input' (required)
-        config: DashboardPatchBlocksVariantBMConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['input'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBMConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBNConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboardPatch`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPatchBlocksVariantBNConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        cluster_points / clusterPoints: boolean
-        composite_result / compositeResult: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBNConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    cluster_points: Annotated[bool | None, Field(alias='clusterPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBNConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-
-
-class DashboardPatchBlocksVariantBN(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'map' (required)
-        config: DashboardPatchBlocksVariantBNConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['map'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBNConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBOConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPatchBlocksVariantBO(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'open-event-indicator' (required)
-        config: DashboardPatchBlocksVariantBOConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBOConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBPConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPatchBlocksVariantBPConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBPConfigSegment(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPatchBlocksVariantBPConfigSegmentAggregation or DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBPConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPatchBlocksVariantBPConfigSegmentAggregation | DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBPConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBPConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        percent_format / percentFormat: string, at most 255 characters
-        real_time / realTime: boolean
-        segments: list of DashboardPatchBlocksVariantBPConfigSegment, at most 255 items
-        value_format / valueFormat: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPatchBlocksVariantBPConfigSegment] | None, Field(max_length=255), LAZY] = None
-    value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBP(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'pie' (required)
-        config: DashboardPatchBlocksVariantBPConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['pie'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBPConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBQConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBQConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        center_on_data_points / centerOnDataPoints: boolean
-        composite_result / compositeResult: boolean
-        coordinate_a / coordinateA: string, 3 to 255 characters
-        coordinate_b / coordinateB: string, 3 to 255 characters
-        default_center / defaultCenter: string, at most 255 characters
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPatchBlocksVariantBQConfigDeviceTag, at most 100 items
-        disable_zoom / disableZoom: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        image_url / imageUrl: string, at most 32767 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        pixel_a / pixelA: string, 3 to 255 characters
-        pixel_b / pixelB: string, 3 to 255 characters
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-        x_attribute / xAttribute: string, at most 255 characters
-        y_attribute / yAttribute: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    coordinate_a: Annotated[str | None, Field(alias='coordinateA', max_length=255, min_length=3)] = None
-    coordinate_b: Annotated[str | None, Field(alias='coordinateB', max_length=255, min_length=3)] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPatchBlocksVariantBQConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    pixel_a: Annotated[str | None, Field(alias='pixelA', max_length=255, min_length=3)] = None
-    pixel_b: Annotated[str | None, Field(alias='pixelB', max_length=255, min_length=3)] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-    x_attribute: Annotated[str | None, Field(alias='xAttribute', max_length=255)] = None
-    y_attribute: Annotated[str | None, Field(alias='yAttribute', max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBQ(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'position-chart' (required)
-        config: DashboardPatchBlocksVariantBQConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBQConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBRConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        content: string, at most 32767 characters
-        title: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    content: Annotated[str | None, Field(max_length=32767)] = None
-    title: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPatchBlocksVariantBR(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'section-header' (required)
-        config: DashboardPatchBlocksVariantBRConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBRConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchBlocksVariantBSConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-        filter: string, at most 255 characters
-        include_cloud / includeCloud: boolean
-        include_edge / includeEdge: boolean
-        include_embedded / includeEmbedded: boolean
-        include_experience / includeExperience: boolean
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
-    include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
-    include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
-    include_experience: Annotated[bool | None, Field(alias='includeExperience')] = None
-
-
-class DashboardPatchBlocksVariantBS(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'workflow-list' (required)
-        config: DashboardPatchBlocksVariantBSConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
-    config: DashboardPatchBlocksVariantBSConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPatchContextConfigurationVariantLValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
-
-
-class DashboardPatchContextConfiguration(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceAttribute' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantLValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceAttribute']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantLValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPatchContextConfigurationVariantMValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag, at most 100 items
-        include_full_device / includeFullDevice: boolean
-        query: string, at most 8192 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
-    query: Annotated[str | None, Field(max_length=8192)] = None
-
-
-class DashboardPatchContextConfigurationVariantM(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceId' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantMValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceId']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantMValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchContextConfigurationDefaultValue(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPatchContextConfigurationVariantNValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_tags / deviceTags: list of DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag, at most 100 items
-    """
-    __losant_closed__ = True
-    device_tags: Annotated[list[DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-
-
-class DashboardPatchContextConfigurationVariantN(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: DashboardPatchContextConfigurationDefaultValue (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceTag' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantNValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[DashboardPatchContextConfigurationDefaultValue, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceTag']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantNValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchContextConfigurationVariantOValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        max: number
-        min: number
-    """
-    __losant_closed__ = True
-    max: LosantNumber | None = None
-    min: LosantNumber | None = None
-
-
-class DashboardPatchContextConfigurationVariantO(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: number or string (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'number' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantOValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['number']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantOValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchContextConfigurationVariantPValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        reg_exp / regExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
-
-
-class DashboardPatchContextConfigurationVariantP(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'string' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantPValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['string']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantPValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchContextConfigurationVariantQValidationConfig(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-    """
-    __losant_closed__ = True
-    experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
-
-
-class DashboardPatchContextConfigurationVariantQ(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'experienceUser' (required)
-        validation_config / validationConfig: DashboardPatchContextConfigurationVariantQValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['experienceUser']
-    validation_config: Annotated[DashboardPatchContextConfigurationVariantQValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPatchPassword(LosantRootModel[str]):
-    """Part of the ``dashboardPatch`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=2048, min_length=12, pattern='^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$')]
-
-
-class DashboardPatchReportConfigsVariantDCtxVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPatchReportConfigs(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardPatchReportConfigsVariantDCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPatchReportConfigsVariantDCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(alias='toEmail', max_length=10, min_length=1)]
-
-
-class DashboardPatchReportConfigsVariantECtxVariantA(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPatchReportConfigsVariantE(LosantModel):
-    """Part of the ``dashboardPatch`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters (required)
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardPatchReportConfigsVariantECtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPatchReportConfigsVariantECtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='toEmail', max_length=10, min_length=1)] = None
+DashboardPatchBlocksVariantAVConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardPatchBlocks = _shared_dashboard.DashboardBlocks
+
+
+DashboardPatchBlocksVariantAWConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantAWConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantAWConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantAWConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPatchBlocksVariantAWConfig = _shared_dashboard.DashboardBlocksVariantYConfig
+
+
+DashboardPatchBlocksVariantAW = _shared_dashboard.DashboardBlocksVariantY
+
+
+DashboardPatchBlocksConfigConfiguration = _shared_dashboard_2.DashboardBlocksConfigConfiguration
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantAXConfigSegments = _shared_dashboard_2.DashboardBlocksVariantZConfigSegments
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantAAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantADeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantA = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantA
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantB = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantB
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantC = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantC
+
+
+DashboardPatchBlocksVariantAXConfigSegmentsVariantD = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantD
+
+
+DashboardPatchBlocksVariantAXConfig = _shared_dashboard_2.DashboardBlocksVariantZConfig
+
+
+DashboardPatchBlocksVariantAX = _shared_dashboard.DashboardBlocksVariantZ
+
+
+DashboardPatchBlocksVariantAYConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardPatchBlocksVariantAY = _shared_dashboard.DashboardBlocksVariantAA
+
+
+DashboardPatchBlocksVariantAZConfigColumn = _shared_dashboard.DashboardBlocksVariantABConfigColumn
+
+
+DashboardPatchBlocksConfigDefaultSortDirection = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPatchBlocksVariantAZConfig = _shared_dashboard.DashboardBlocksVariantABConfig
+
+
+DashboardPatchBlocksVariantAZ = _shared_dashboard.DashboardBlocksVariantAB
+
+
+DashboardPatchBlocksVariantBAConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBAConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigDefaultCondition
+
+
+DashboardPatchBlocksVariantBAConfigSegment = _shared_dashboard.DashboardBlocksVariantACConfigSegment
+
+
+DashboardPatchBlocksVariantBAConfig = _shared_dashboard.DashboardBlocksVariantACConfig
+
+
+DashboardPatchBlocksVariantBA = _shared_dashboard.DashboardBlocksVariantAC
+
+
+DashboardPatchBlocksVariantBBConfigColumn = _shared_dashboard.DashboardBlocksVariantADConfigColumn
+
+
+DashboardPatchBlocksConfigFilterTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksConfigFilter = _shared_dashboard.DashboardBlocksConfigFilter
+
+
+DashboardPatchBlocksVariantBBConfig = _shared_dashboard.DashboardBlocksVariantADConfig
+
+
+DashboardPatchBlocksVariantBB = _shared_dashboard.DashboardBlocksVariantAD
+
+
+DashboardPatchBlocksVariantBCConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBCConfig = _shared_dashboard.DashboardBlocksVariantAEConfig
+
+
+DashboardPatchBlocksVariantBC = _shared_dashboard.DashboardBlocksVariantAE
+
+
+DashboardPatchBlocksVariantBDConfigColumn = _shared_dashboard.DashboardBlocksVariantAFConfigColumn
+
+
+DashboardPatchBlocksVariantBDConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBDConfig = _shared_dashboard.DashboardBlocksVariantAFConfig
+
+
+DashboardPatchBlocksVariantBD = _shared_dashboard.DashboardBlocksVariantAF
+
+
+DashboardPatchBlocksVariantBEConfigColumn = _shared_dashboard.DashboardBlocksVariantAGConfigColumn
+
+
+DashboardPatchBlocksVariantBEConfig = _shared_dashboard.DashboardBlocksVariantAGConfig
+
+
+DashboardPatchBlocksVariantBE = _shared_dashboard.DashboardBlocksVariantAG
+
+
+DashboardPatchBlocksVariantBFConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBFConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBFConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBFConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBFConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPatchBlocksVariantBFConfig = _shared_dashboard.DashboardBlocksVariantAHConfig
+
+
+DashboardPatchBlocksVariantBF = _shared_dashboard.DashboardBlocksVariantAH
+
+
+DashboardPatchBlocksConfigDecorator = _shared_dashboard.DashboardBlocksConfigDecorator
+
+
+DashboardPatchBlocksVariantBGConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBGConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBGConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBGConfigSegment = _shared_dashboard.DashboardBlocksVariantAIConfigSegment
+
+
+DashboardPatchBlocksConfigYAx = _shared_dashboard.DashboardBlocksConfigYAx
+
+
+DashboardPatchBlocksVariantBGConfig = _shared_dashboard.DashboardBlocksVariantAIConfig
+
+
+DashboardPatchBlocksVariantBG = _shared_dashboard.DashboardBlocksVariantAI
+
+
+DashboardPatchBlocksVariantBHConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBHConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPatchBlocksVariantBHConfig = _shared_dashboard.DashboardBlocksVariantAJConfig
+
+
+DashboardPatchBlocksVariantBH = _shared_dashboard.DashboardBlocksVariantAJ
+
+
+DashboardPatchBlocksVariantBIConfig = _shared_dashboard.DashboardBlocksVariantAKConfig
+
+
+DashboardPatchBlocksVariantBI = _shared_dashboard.DashboardBlocksVariantAK
+
+
+DashboardPatchBlocksVariantBJConfig = _shared_dashboard.DashboardBlocksVariantALConfig
+
+
+DashboardPatchBlocksVariantBJ = _shared_dashboard.DashboardBlocksVariantAL
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlays = _shared_dashboard.DashboardBlocksVariantAMConfigOverlays
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantACondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantADefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantA = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantA
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantBCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantBDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBKConfigOverlaysVariantB = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantB
+
+
+DashboardPatchBlocksVariantBKConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBKConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBKConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBKConfigSegments = _shared_dashboard.DashboardBlocksVariantAMConfigSegments
+
+
+DashboardPatchBlocksVariantBKConfig = _shared_dashboard.DashboardBlocksVariantAMConfig
+
+
+DashboardPatchBlocksVariantBK = _shared_dashboard.DashboardBlocksVariantAM
+
+
+DashboardPatchBlocksVariantBLConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBLConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPatchBlocksVariantBLConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBLConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBLConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBLConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPatchBlocksVariantBLConfig = _shared_dashboard.DashboardBlocksVariantANConfig
+
+
+DashboardPatchBlocksVariantBL = _shared_dashboard.DashboardBlocksVariantAN
+
+
+DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBMConfigControlsDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBMConfigControlsDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBMConfigControlsDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPatchBlocksVariantBMConfigControlsGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksVariantBMConfigControls = _shared_dashboard.DashboardBlocksVariantAOConfigControls
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantADefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantAGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantA = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantA
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantBGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantB = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantB
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantCGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksConfigControlsOption = _shared_dashboard.DashboardBlocksConfigControlsOption
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantC = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantC
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantDGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantD = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantD
+
+
+DashboardPatchBlocksConfigControlsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantEGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPatchBlocksVariantBMConfigControlsVariantE = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantE
+
+
+DashboardPatchBlocksVariantBMConfig = _shared_dashboard.DashboardBlocksVariantAOConfig
+
+
+DashboardPatchBlocksVariantBM = _shared_dashboard.DashboardBlocksVariantAO
+
+
+DashboardPatchBlocksVariantBNConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBNConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPatchBlocksVariantBNConfig = _shared_dashboard.DashboardBlocksVariantAPConfig
+
+
+DashboardPatchBlocksVariantBN = _shared_dashboard.DashboardBlocksVariantAP
+
+
+DashboardPatchBlocksVariantBOConfig = _shared_dashboard.DashboardBlocksVariantAQConfig
+
+
+DashboardPatchBlocksVariantBO = _shared_dashboard.DashboardBlocksVariantAQ
+
+
+DashboardPatchBlocksVariantBPConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPatchBlocksVariantBPConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPatchBlocksVariantBPConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBPConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPatchBlocksVariantBPConfig = _shared_dashboard.DashboardBlocksVariantARConfig
+
+
+DashboardPatchBlocksVariantBP = _shared_dashboard.DashboardBlocksVariantAR
+
+
+DashboardPatchBlocksVariantBQConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPatchBlocksVariantBQConfig = _shared_dashboard.DashboardBlocksVariantASConfig
+
+
+DashboardPatchBlocksVariantBQ = _shared_dashboard.DashboardBlocksVariantAS
+
+
+DashboardPatchBlocksVariantBRConfig = _shared_dashboard.DashboardBlocksVariantATConfig
+
+
+DashboardPatchBlocksVariantBR = _shared_dashboard.DashboardBlocksVariantAT
+
+
+DashboardPatchBlocksVariantBSConfig = _shared_dashboard.DashboardBlocksVariantAUConfig
+
+
+DashboardPatchBlocksVariantBS = _shared_dashboard.DashboardBlocksVariantAU
+
+
+DashboardPatchContextConfigurationVariantLValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantFValidationConfig
+
+
+DashboardPatchContextConfiguration = _shared_dashboard.DashboardContextConfiguration
+
+
+DashboardPatchContextConfigurationVariantMValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPatchContextConfigurationVariantMValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantGValidationConfig
+
+
+DashboardPatchContextConfigurationVariantM = _shared_dashboard.DashboardContextConfigurationVariantG
+
+
+DashboardPatchContextConfigurationDefaultValue = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPatchContextConfigurationVariantNValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPatchContextConfigurationVariantNValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantHValidationConfig
+
+
+DashboardPatchContextConfigurationVariantN = _shared_dashboard.DashboardContextConfigurationVariantH
+
+
+DashboardPatchContextConfigurationVariantOValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantIValidationConfig
+
+
+DashboardPatchContextConfigurationVariantO = _shared_dashboard.DashboardContextConfigurationVariantI
+
+
+DashboardPatchContextConfigurationVariantPValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantJValidationConfig
+
+
+DashboardPatchContextConfigurationVariantP = _shared_dashboard.DashboardContextConfigurationVariantJ
+
+
+DashboardPatchContextConfigurationVariantQValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantKValidationConfig
+
+
+DashboardPatchContextConfigurationVariantQ = _shared_dashboard.DashboardContextConfigurationVariantK
+
+
+DashboardPatchPassword = _shared_dashboard_post.DashboardPostPassword
+
+
+DashboardPatchReportConfigsVariantDCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPatchReportConfigs = _shared_dashboard.DashboardReportConfigs
+
+
+DashboardPatchReportConfigsVariantECtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPatchReportConfigsVariantE = _shared_dashboard.DashboardReportConfigsVariantC
 
 
 class DashboardPatch(LosantModel):

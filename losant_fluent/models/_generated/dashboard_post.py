@@ -4,3350 +4,540 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard, _shared_dashboard_2, _shared_dashboard_3, _shared_dashboard_4, _shared_dashboard_post, _shared_device_4
 from .._base import LosantModel, LosantNumber, LosantRootModel
 from .._lazy import LAZY
 
 
-class DashboardPostBlocksVariantBTConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocks(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'application-list' (required)
-        config: DashboardPostBlocksVariantBTConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['application-list'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBTConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantBUConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantBUConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBUConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBUConfigSegmentAggregation or DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantBUConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBUConfigSegmentAggregation | DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantBUConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBUConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardPostBlocksVariantBUConfigSegment, at most 255 items
-        x_axis_format / xAxisFormat: string, at most 255 characters
-        x_axis_label / xAxisLabel: string, at most 255 characters
-        x_axis_max / xAxisMax: number or string, at most 128 characters
-        x_axis_min / xAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPostBlocksVariantBUConfigSegment] | None, Field(max_length=255), LAZY] = None
-    x_axis_format: Annotated[str | None, Field(alias='xAxisFormat', max_length=255)] = None
-    x_axis_label: Annotated[str | None, Field(alias='xAxisLabel', max_length=255)] = None
-    x_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMax')] = None
-    x_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='xAxisMin')] = None
-
-
-class DashboardPostBlocksVariantBU(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'bar' (required)
-        config: DashboardPostBlocksVariantBUConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['bar'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBUConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksConfigConfiguration(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        body_content / bodyContent: string, at most 32767 characters
-        head_content / headContent: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    body_content: Annotated[str | None, Field(alias='bodyContent', max_length=32767)] = None
-    head_content: Annotated[str | None, Field(alias='headContent', max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegments(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBVConfigSegmentsAggregation or DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantBVConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'time-series'
-        resolution: integer, >= 0 or string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBVConfigSegmentsAggregation | DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantBVConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['time-series'] | None, Field(alias='queryType')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation or DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation | DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA | None = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantB(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        id: string, at most 48 characters
-        limit: string, at most 255 characters
-        offset: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-        query_type / queryType: one of 'data-table'
-        sort_column / sortColumn: string, at most 255 characters
-        sort_direction / sortDirection: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    limit: Annotated[str | None, Field(max_length=255)] = None
-    offset: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-    query_type: Annotated[Literal['data-table'] | None, Field(alias='queryType')] = None
-    sort_column: Annotated[str | None, Field(alias='sortColumn', max_length=255)] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantC(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        composite_state_type / compositeStateType: string, at most 255 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        id: string, at most 48 characters
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'device-info'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    composite_state_type: Annotated[str | None, Field(alias='compositeStateType', max_length=255)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['device-info'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBVConfigSegmentsVariantD(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters
-        include_extended_event_info / includeExtendedEventInfo: boolean
-        page: string, at most 255 characters
-        per_page / perPage: string, at most 255 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'events'
-        sort_direction / sortDirection: string, at most 255 characters
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_extended_event_info: Annotated[bool | None, Field(alias='includeExtendedEventInfo')] = None
-    page: Annotated[str | None, Field(max_length=255)] = None
-    per_page: Annotated[str | None, Field(alias='perPage', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['events'] | None, Field(alias='queryType')] = None
-    sort_direction: Annotated[str | None, Field(alias='sortDirection', max_length=255)] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBVConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        configuration: DashboardPostBlocksConfigConfiguration or string, at most 32767 characters
-        segments: list of DashboardPostBlocksVariantBVConfigSegments or DashboardPostBlocksVariantBVConfigSegmentsVariantA or DashboardPostBlocksVariantBVConfigSegmentsVariantB or DashboardPostBlocksVariantBVConfigSegmentsVariantC or DashboardPostBlocksVariantBVConfigSegmentsVariantD, at most 100 items
-        tooltip_event_subscribe / tooltipEventSubscribe: boolean
-        vega_version / vegaVersion: one of 'vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'
-    """
-    __losant_closed__ = True
-    configuration: Annotated[DashboardPostBlocksConfigConfiguration | Annotated[str, Field(max_length=32767)] | None, LAZY] = None
-    segments: Annotated[list[DashboardPostBlocksVariantBVConfigSegments | DashboardPostBlocksVariantBVConfigSegmentsVariantA | DashboardPostBlocksVariantBVConfigSegmentsVariantB | DashboardPostBlocksVariantBVConfigSegmentsVariantC | DashboardPostBlocksVariantBVConfigSegmentsVariantD] | None, Field(max_length=100), LAZY] = None
-    tooltip_event_subscribe: Annotated[bool | None, Field(alias='tooltipEventSubscribe')] = None
-    vega_version: Annotated[Literal['vegaLite2', 'vegaLite3', 'vegaLite4', 'vegaLite5', 'vegaLite6', 'vega4', 'vega5', 'vega6'] | None, Field(alias='vegaVersion')] = None
-
-
-class DashboardPostBlocksVariantBV(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'custom-chart', 'custom-html' (required)
-        config: DashboardPostBlocksVariantBVConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['custom-chart', 'custom-html'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBVConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantBWConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        filter: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    filter: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantBW(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'dashboard-list' (required)
-        config: DashboardPostBlocksVariantBWConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['dashboard-list'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBWConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantBXConfigColumn(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of '$custom' or string, matching ^[0-9a-zA-Z_-]{1,255}$
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | Literal['$custom'] | None = None
-
-
-class DashboardPostBlocksConfigDefaultSortDirection(LosantRootModel[str]):
-    """Part of the ``dashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPostBlocksVariantBXConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        columns: list of DashboardPostBlocksVariantBXConfigColumn, at most 100 items
-        data_table_id / dataTableId: string, matching ^[A-Fa-f\\d]{24}$
-        default_limit / defaultLimit: string, at most 255 characters
-        default_offset / defaultOffset: string, at most 255 characters
-        default_sort_column / defaultSortColumn: string, at most 255 characters
-        default_sort_direction / defaultSortDirection: one of 'asc', 'desc', 'ASC', 'DESC', '' or DashboardPostBlocksConfigDefaultSortDirection
-        query: string, at most 32767 characters
-        query_mode / queryMode: one of '$or', '$and', 'advanced'
-    """
-    __losant_closed__ = True
-    columns: Annotated[list[DashboardPostBlocksVariantBXConfigColumn] | None, Field(max_length=100), LAZY] = None
-    data_table_id: Annotated[str | None, Field(alias='dataTableId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_limit: Annotated[str | None, Field(alias='defaultLimit', max_length=255)] = None
-    default_offset: Annotated[str | None, Field(alias='defaultOffset', max_length=255)] = None
-    default_sort_column: Annotated[str | None, Field(alias='defaultSortColumn', max_length=255)] = None
-    default_sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | DashboardPostBlocksConfigDefaultSortDirection | None, Field(alias='defaultSortDirection'), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_mode: Annotated[Literal['$or', '$and', 'advanced'] | None, Field(alias='queryMode')] = None
-
-
-class DashboardPostBlocksVariantBX(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'data-table' (required)
-        config: DashboardPostBlocksVariantBXConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['data-table'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBXConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantBYConfigCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantBYConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters (required)
-        label: string, at most 32767 characters
-        value: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    color: Annotated[str, Field(max_length=64)]
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    value: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantBYConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, at most 48 characters (required)
-        query: string, at most 32767 characters (required)
-    """
-    __losant_closed__ = True
-    id: Annotated[str, Field(max_length=48)]
-    query: Annotated[str, Field(max_length=32767)]
-
-
-class DashboardPostBlocksVariantBYConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPostBlocksVariantBYConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPostBlocksVariantBYConfigDefaultCondition (required)
-        segments: list of DashboardPostBlocksVariantBYConfigSegment, 1 to 100 items (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPostBlocksVariantBYConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardPostBlocksVariantBYConfigDefaultCondition, Field(alias='defaultCondition'), LAZY]
-    segments: Annotated[list[DashboardPostBlocksVariantBYConfigSegment], Field(max_length=100, min_length=1), LAZY]
-
-
-class DashboardPostBlocksVariantBY(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-count' (required)
-        config: DashboardPostBlocksVariantBYConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-count'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBYConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantBZConfigColumn(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        source: string, at most 255 characters
-        type: one of 'id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    source: Annotated[str | None, Field(max_length=255)] = None
-    type: Literal['id', 'connectionStatus', 'attribute', 'tag', 'name', 'custom', 'created', 'updated'] | None = None
-
-
-class DashboardPostBlocksConfigFilterTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksConfigFilter(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        ids: list of string, at most 255 characters, at most 100 items
-        search_param / searchParam: string, at most 255 characters
-        tags: list of DashboardPostBlocksConfigFilterTag, at most 100 items
-    """
-    __losant_closed__ = True
-    ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(max_length=100)] = None
-    search_param: Annotated[str | None, Field(alias='searchParam', max_length=255)] = None
-    tags: Annotated[list[DashboardPostBlocksConfigFilterTag] | None, Field(max_length=100)] = None
-
-
-class DashboardPostBlocksVariantBZConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardPostBlocksVariantBZConfigColumn, at most 100 items
-        device_link_new_window / deviceLinkNewWindow: boolean
-        device_link_type / deviceLinkType: one of 'custom', 'default'
-        device_link_url / deviceLinkUrl: string, at most 2048 characters
-        exclude_connection_info / excludeConnectionInfo: boolean
-        filter: string, at most 255 characters or DashboardPostBlocksConfigFilter
-        match: one of 'unfiltered', 'all', 'any'
-        query: string, at most 32767 characters
-        show_public_filter / showPublicFilter: boolean
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: one of 'id', 'creationDate', 'lastUpdated', 'name'
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    columns: Annotated[list[DashboardPostBlocksVariantBZConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_link_new_window: Annotated[bool | None, Field(alias='deviceLinkNewWindow')] = None
-    device_link_type: Annotated[Literal['custom', 'default'] | None, Field(alias='deviceLinkType')] = None
-    device_link_url: Annotated[str | None, Field(alias='deviceLinkUrl', max_length=2048)] = None
-    exclude_connection_info: Annotated[bool | None, Field(alias='excludeConnectionInfo')] = None
-    filter: Annotated[Annotated[str, Field(max_length=255)] | DashboardPostBlocksConfigFilter | None, LAZY] = None
-    match: Literal['unfiltered', 'all', 'any'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    show_public_filter: Annotated[bool | None, Field(alias='showPublicFilter')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[Literal['id', 'creationDate', 'lastUpdated', 'name'] | None, Field(alias='sortField')] = None
-
-
-class DashboardPostBlocksVariantBZ(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-list' (required)
-        config: DashboardPostBlocksVariantBZConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-list'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantBZConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCAConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCAConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCAConfigDeviceTag, at most 100 items
-        include_device_info / includeDeviceInfo: boolean
-        max_results_per_device / maxResultsPerDevice: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCAConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_device_info: Annotated[bool | None, Field(alias='includeDeviceInfo')] = None
-    max_results_per_device: Annotated[str | None, Field(alias='maxResultsPerDevice', max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-log' (required)
-        config: DashboardPostBlocksVariantCAConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-log'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCAConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCBConfigColumn(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        type: one of 'deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    type: Literal['deviceTags', 'deviceId', 'deviceName', 'timestamp', 'attribute'] | None = None
-
-
-class DashboardPostBlocksVariantCBConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCBConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, at most 255 characters, at most 100 items
-        columns: list of DashboardPostBlocksVariantCBConfigColumn, at most 100 items
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCBConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: integer, <= 1
-        sort_index / sortIndex: integer, >= 0, <= 100
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None = None
-    columns: Annotated[list[DashboardPostBlocksVariantCBConfigColumn] | None, Field(max_length=100), LAZY] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCBConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[int | None, Field(alias='sortDirection', ge=-1, le=1)] = None
-    sort_index: Annotated[int | None, Field(alias='sortIndex', ge=0, le=100)] = None
-
-
-class DashboardPostBlocksVariantCB(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'device-state-table' (required)
-        config: DashboardPostBlocksVariantCBConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['device-state-table'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCBConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCCConfigColumn(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_template / headerTemplate: string, at most 1024 characters
-        id: string, at most 48 characters
-        row_template / rowTemplate: string, at most 32767 characters
-        selected_tag / selectedTag: string, at most 255 characters
-        type: one of 'level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'
-    """
-    __losant_closed__ = True
-    header_template: Annotated[str | None, Field(alias='headerTemplate', max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    row_template: Annotated[str | None, Field(alias='rowTemplate', max_length=32767)] = None
-    selected_tag: Annotated[str | None, Field(alias='selectedTag', max_length=255)] = None
-    type: Literal['level', 'subject', 'subjectWithMessage', 'creationDate', 'creationDateWithSource', 'lastUpdatedDate', 'lastUpdatedDateWithSource', 'id', 'state', 'tag', 'deviceName', 'sourceId', 'custom'] | None = None
-
-
-class DashboardPostBlocksVariantCCConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        column_errors / columnErrors: object of any JSON value, at most 0 long
-        columns: list of DashboardPostBlocksVariantCCConfigColumn, at most 100 items
-        event_state / eventState: string, at most 255 characters or object of any JSON value
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    column_errors: Annotated[dict[str, Any] | None, Field(alias='columnErrors', max_length=0)] = None
-    columns: Annotated[list[DashboardPostBlocksVariantCCConfigColumn] | None, Field(max_length=100), LAZY] = None
-    event_state: Annotated[Annotated[str, Field(max_length=255)] | dict[str, Any] | None, Field(alias='eventState')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCC(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'event-list' (required)
-        config: DashboardPostBlocksVariantCCConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['event-list'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCCConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCDConfigCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCDConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCDConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCDConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCDConfigSegmentAggregation or DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCDConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCDConfigSegmentAggregation | DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCDConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCDConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPostBlocksVariantCDConfigCondition, at most 100 items
-        display_as_percentage / displayAsPercentage: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        gauge_max / gaugeMax: number or string, at most 128 characters
-        gauge_min / gaugeMin: number or string, at most 128 characters
-        gauge_type / gaugeType: one of 'battery', 'dial', 'number', 'tank', 'thermometer', 'needle'
-        precision: number or string, at most 128 characters
-        precision_type / precisionType: one of 'floating', 'significant'
-        real_time / realTime: boolean
-        segment: DashboardPostBlocksVariantCDConfigSegment
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPostBlocksVariantCDConfigCondition] | None, Field(max_length=100), LAZY] = None
-    display_as_percentage: Annotated[bool | None, Field(alias='displayAsPercentage')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    gauge_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMax')] = None
-    gauge_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='gaugeMin')] = None
-    gauge_type: Annotated[Literal['battery', 'dial', 'number', 'tank', 'thermometer', 'needle'] | None, Field(alias='gaugeType')] = None
-    precision: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    precision_type: Annotated[Literal['floating', 'significant'] | None, Field(alias='precisionType')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segment: Annotated[DashboardPostBlocksVariantCDConfigSegment | None, LAZY] = None
-
-
-class DashboardPostBlocksVariantCD(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'gauge' (required)
-        config: DashboardPostBlocksVariantCDConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['gauge'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCDConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksConfigDecorator(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        label: string, at most 255 characters
-        line_style / lineStyle: one of 'solid', 'dotted', 'dashed'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        type: one of 'line', 'area' (required)
-        y1: number or string, at most 128 characters (required)
-        y2: number or string, at most 128 characters
-        y_axis_id / yAxisId: string, at most 48 characters (required)
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_style: Annotated[Literal['solid', 'dotted', 'dashed'] | None, Field(alias='lineStyle')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    type: Literal['line', 'area']
-    y1: LosantNumber | Annotated[str, Field(max_length=128)]
-    y2: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    y_axis_id: Annotated[str, Field(alias='yAxisId', max_length=48)]
-
-
-class DashboardPostBlocksVariantCEConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCEConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCEConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCEConfigSegmentAggregation or DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        cumulative: boolean
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCEConfigSegmentDeviceTag, at most 100 items
-        dot_weight / dotWeight: integer, >= 0, <= 5
-        expression: string, at most 255 characters
-        graph_type / graphType: one of 'area', 'bar', 'line'
-        label: string, at most 255 characters
-        line_type / lineType: one of 'monotone', 'step', 'stepAfter', 'linear', 'stepBefore'
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_format / yAxisFormat: string, at most 255 characters
-        y_axis_id / yAxisId: string, at most 48 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-        y_axis_max / yAxisMax: number or string, at most 128 characters
-        y_axis_min / yAxisMin: number or string, at most 128 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCEConfigSegmentAggregation | DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    cumulative: bool | None = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCEConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    dot_weight: Annotated[int | None, Field(alias='dotWeight', ge=0, le=5)] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[Literal['area', 'bar', 'line'] | None, Field(alias='graphType')] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_type: Annotated[Literal['monotone', 'step', 'stepAfter', 'linear', 'stepBefore'] | None, Field(alias='lineType')] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_format: Annotated[str | None, Field(alias='yAxisFormat', max_length=255)] = None
-    y_axis_id: Annotated[str | None, Field(alias='yAxisId', max_length=48)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-    y_axis_max: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMax')] = None
-    y_axis_min: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='yAxisMin')] = None
-
-
-class DashboardPostBlocksConfigYAx(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        format: string, at most 255 characters
-        id: string, at most 48 characters (required)
-        label: string, at most 255 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        position: one of 'left', 'right', 'hidden'
-        scale: one of 'linear', 'log', 'sqrt'
-        stacked: boolean
-    """
-    __losant_closed__ = True
-    format: Annotated[str | None, Field(max_length=255)] = None
-    id: Annotated[str, Field(max_length=48)]
-    label: Annotated[str | None, Field(max_length=255)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    position: Literal['left', 'right', 'hidden'] | None = 'left'
-    scale: Literal['linear', 'log', 'sqrt'] | None = 'linear'
-    stacked: bool | None = None
-
-
-class DashboardPostBlocksVariantCEConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        decorators: list of DashboardPostBlocksConfigDecorator, at most 10 items
-        disallow_user_selected_duration / disallowUserSelectedDuration: boolean
-        display_type / displayType: one of 'stick', 'line'
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        hide_legend / hideLegend: boolean
-        real_time / realTime: boolean
-        recharts: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        segments: list of DashboardPostBlocksVariantCEConfigSegment, at most 100 items
-        y_axes / yAxes: list of DashboardPostBlocksConfigYAx, at most 10 items
-    """
-    __losant_closed__ = True
-    decorators: Annotated[list[DashboardPostBlocksConfigDecorator] | None, Field(max_length=10), LAZY] = None
-    disallow_user_selected_duration: Annotated[bool | None, Field(alias='disallowUserSelectedDuration')] = None
-    display_type: Annotated[Literal['stick', 'line'] | None, Field(alias='displayType')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    hide_legend: Annotated[bool | None, Field(alias='hideLegend')] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    recharts: bool | None = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    segments: Annotated[list[DashboardPostBlocksVariantCEConfigSegment] | None, Field(max_length=100), LAZY] = None
-    y_axes: Annotated[list[DashboardPostBlocksConfigYAx] | None, Field(alias='yAxes', max_length=10), LAZY] = None
-
-
-class DashboardPostBlocksVariantCE(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'graph' (required)
-        config: DashboardPostBlocksVariantCEConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['graph'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCEConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCFConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPostBlocksVariantCFConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCFConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCFConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCF(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'heatmap' (required)
-        config: DashboardPostBlocksVariantCFConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['heatmap'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCFConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCGConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        url: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    url: Annotated[str | None, Field(max_length=2048)] = None
-
-
-class DashboardPostBlocksVariantCG(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'iframe' (required)
-        config: DashboardPostBlocksVariantCGConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['iframe'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCGConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCHConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attribute: string, at most 255 characters
-        bg_color / bgColor: string, at most 64 characters
-        device_id / deviceId: string, at most 255 characters
-        image_link_new_window / imageLinkNewWindow: boolean
-        image_link_url / imageLinkUrl: string, at most 2048 characters
-        image_source / imageSource: one of 'static', 'attribute'
-        image_url / imageUrl: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    bg_color: Annotated[str | None, Field(alias='bgColor', max_length=64)] = None
-    device_id: Annotated[str | None, Field(alias='deviceId', max_length=255)] = None
-    image_link_new_window: Annotated[bool | None, Field(alias='imageLinkNewWindow')] = None
-    image_link_url: Annotated[str | None, Field(alias='imageLinkUrl', max_length=2048)] = None
-    image_source: Annotated[Literal['static', 'attribute'] | None, Field(alias='imageSource')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCH(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image' (required)
-        config: DashboardPostBlocksVariantCHConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCHConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlays(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'indicator', 'label', 'image' (required)
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['indicator', 'label', 'image']
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantACondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysVariantACondition, at most 100 items
-        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition (required)
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'value' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysVariantACondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition, Field(alias='defaultCondition')]
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['value']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCIConfigOverlaysVariantB(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        conditions: list of DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition (required)
-        length: integer, >= 1, <= 10
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        orientation: one of 'horizontal', 'vertical'
-        popup_template / popupTemplate: string, at most 32767 characters
-        position: string, 3 to 255 characters (required)
-        size: one of 'small', 'medium', 'large' (required)
-        type: one of 'bar' (required)
-        value_template / valueTemplate: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    conditions: Annotated[list[DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition] | None, Field(max_length=100)] = None
-    default_condition: Annotated[DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition, Field(alias='defaultCondition')]
-    length: Annotated[int | None, Field(ge=1, le=10)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    orientation: Literal['horizontal', 'vertical'] | None = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    position: Annotated[str, Field(max_length=255, min_length=3)]
-    size: Literal['small', 'medium', 'large']
-    type: Literal['bar']
-    value_template: Annotated[str | None, Field(alias='valueTemplate', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCIConfigSegmentsAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCIConfigSegmentsDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCIConfigSegments(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCIConfigSegmentsAggregation or DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCIConfigSegmentsDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        id: string, at most 48 characters
-        query: string, at most 32767 characters
-        query_type / queryType: one of 'gauge'
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCIConfigSegmentsAggregation | DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCIConfigSegmentsDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    query_type: Annotated[Literal['gauge'] | None, Field(alias='queryType')] = None
-
-
-class DashboardPostBlocksVariantCIConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        background_color / backgroundColor: string, at most 64 characters
-        default_zoom / defaultZoom: number
-        disable_zoom / disableZoom: boolean
-        image_url / imageUrl: string, at most 32767 characters
-        overlays: list of DashboardPostBlocksVariantCIConfigOverlays or DashboardPostBlocksVariantCIConfigOverlaysVariantA or DashboardPostBlocksVariantCIConfigOverlaysVariantB, at most 100 items
-        segments: list of DashboardPostBlocksVariantCIConfigSegments, at most 300 items
-    """
-    __losant_closed__ = True
-    background_color: Annotated[str | None, Field(alias='backgroundColor', max_length=64)] = None
-    default_zoom: Annotated[LosantNumber | None, Field(alias='defaultZoom')] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    overlays: Annotated[list[DashboardPostBlocksVariantCIConfigOverlays | DashboardPostBlocksVariantCIConfigOverlaysVariantA | DashboardPostBlocksVariantCIConfigOverlaysVariantB] | None, Field(max_length=100), LAZY] = None
-    segments: Annotated[list[DashboardPostBlocksVariantCIConfigSegments] | None, Field(max_length=300), LAZY] = None
-
-
-class DashboardPostBlocksVariantCI(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'image-overlay' (required)
-        config: DashboardPostBlocksVariantCIConfig (required)
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['image-overlay'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCIConfig
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCJConfigCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCJConfigDefaultCondition(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        condition: string, at most 2048 characters
-        id: string, at most 48 characters
-        image_url / imageUrl: string, at most 32767 characters
-        label: string, at most 32767 characters
-        shape: one of 'circle', 'square', 'triangle-down', 'triangle-up', 'octagon'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    condition: Annotated[str | None, Field(max_length=2048)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=32767)] = None
-    shape: Literal['circle', 'square', 'triangle-down', 'triangle-up', 'octagon'] | None = None
-
-
-class DashboardPostBlocksVariantCJConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCJConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCJConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCJConfigSegmentAggregation or DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCJConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCJConfigSegmentAggregation | DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCJConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCJConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        conditions: list of DashboardPostBlocksVariantCJConfigCondition, at most 100 items
-        default_condition / defaultCondition: DashboardPostBlocksVariantCJConfigDefaultCondition
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        real_time / realTime: boolean
-        segments: list of DashboardPostBlocksVariantCJConfigSegment, at most 255 items
-    """
-    __losant_closed__ = True
-    conditions: Annotated[list[DashboardPostBlocksVariantCJConfigCondition] | None, Field(max_length=100), LAZY] = None
-    default_condition: Annotated[DashboardPostBlocksVariantCJConfigDefaultCondition | None, Field(alias='defaultCondition'), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPostBlocksVariantCJConfigSegment] | None, Field(max_length=255), LAZY] = None
-
-
-class DashboardPostBlocksVariantCJ(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'indicator' (required)
-        config: DashboardPostBlocksVariantCJConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['indicator'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCJConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsDefaultQuery(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControls(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsDefaultQuery
-        default_value / defaultValue: number or string, at most 128 characters
-        grid: DashboardPostBlocksVariantCKConfigControlsGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        max: number or string, at most 128 characters
-        min: number or string, at most 128 characters
-        step: number or string, at most 128 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'range'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultValue')] = None
-    grid: DashboardPostBlocksVariantCKConfigControlsGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    max: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    min: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    step: LosantNumber | Annotated[str, Field(max_length=128)] | None = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['range'] | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantAGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        color: string, at most 64 characters
-        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery
-        default_value / defaultValue: boolean
-        grid: DashboardPostBlocksVariantCKConfigControlsVariantAGrid
-        id: string, at most 48 characters
-        include_label / includeLabel: boolean
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'toggle'
-    """
-    __losant_closed__ = True
-    color: Annotated[str | None, Field(max_length=64)] = None
-    default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    grid: DashboardPostBlocksVariantCKConfigControlsVariantAGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_label: Annotated[bool | None, Field(alias='includeLabel')] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['toggle'] | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantBGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantB(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery
-        default_value / defaultValue: string, at most 2048 characters
-        grid: DashboardPostBlocksVariantCKConfigControlsVariantBGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'text'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=2048)] = None
-    grid: DashboardPostBlocksVariantCKConfigControlsVariantBGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['text'] | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation or DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA
-        attribute: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag, at most 100 items
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation | DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantCGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksConfigControlsOption(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantC(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_query / defaultQuery: DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery
-        default_value / defaultValue: string, at most 255 characters
-        grid: DashboardPostBlocksVariantCKConfigControlsVariantCGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        options: list of DashboardPostBlocksConfigControlsOption, at most 500 items
-        template_id / templateId: string, at most 64 characters
-        type: one of 'select'
-    """
-    __losant_closed__ = True
-    default_query: Annotated[DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery | None, Field(alias='defaultQuery')] = None
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=255)] = None
-    grid: DashboardPostBlocksVariantCKConfigControlsVariantCGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    options: Annotated[list[DashboardPostBlocksConfigControlsOption] | None, Field(max_length=500)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['select'] | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantDGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantD(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        grid: DashboardPostBlocksVariantCKConfigControlsVariantDGrid
-        help: string, at most 32767 characters
-        id: string, at most 48 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'help'
-    """
-    __losant_closed__ = True
-    grid: DashboardPostBlocksVariantCKConfigControlsVariantDGrid | None = None
-    help: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['help'] | None = None
-
-
-class DashboardPostBlocksConfigControlsDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantEGrid(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        h: number
-        w: number
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    h: LosantNumber | None = None
-    w: LosantNumber | None = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class DashboardPostBlocksVariantCKConfigControlsVariantE(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        action: one of 'workflow', 'command'
-        button_id / buttonId: string, at most 255 characters
-        color: string, at most 64 characters
-        command_name / commandName: string, at most 255 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksConfigControlsDeviceTag, at most 100 items
-        grid: DashboardPostBlocksVariantCKConfigControlsVariantEGrid
-        id: string, at most 48 characters
-        label: string, at most 512 characters
-        payload: string, at most 32767 characters
-        query: string, at most 32767 characters
-        template_id / templateId: string, at most 64 characters
-        type: one of 'button'
-        workflow_id / workflowId: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    action: Literal['workflow', 'command'] | None = None
-    button_id: Annotated[str | None, Field(alias='buttonId', max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    command_name: Annotated[str | None, Field(alias='commandName', max_length=255)] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksConfigControlsDeviceTag] | None, Field(alias='deviceTags', max_length=100)] = None
-    grid: DashboardPostBlocksVariantCKConfigControlsVariantEGrid | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    label: Annotated[str | None, Field(max_length=512)] = None
-    payload: Annotated[str | None, Field(max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    template_id: Annotated[str | None, Field(alias='templateId', max_length=64)] = None
-    type: Literal['button'] | None = None
-    workflow_id: Annotated[Annotated[str, Field(max_length=255)] | None, Field(alias='workflowId')] = None
-
-
-class DashboardPostBlocksVariantCKConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        controls: list of DashboardPostBlocksVariantCKConfigControls or DashboardPostBlocksVariantCKConfigControlsVariantA or DashboardPostBlocksVariantCKConfigControlsVariantB or DashboardPostBlocksVariantCKConfigControlsVariantC or DashboardPostBlocksVariantCKConfigControlsVariantD or DashboardPostBlocksVariantCKConfigControlsVariantE, at most 100 items
-        default_mode / defaultMode: one of 'unlocked', 'locked'
-    """
-    __losant_closed__ = True
-    controls: Annotated[list[DashboardPostBlocksVariantCKConfigControls | DashboardPostBlocksVariantCKConfigControlsVariantA | DashboardPostBlocksVariantCKConfigControlsVariantB | DashboardPostBlocksVariantCKConfigControlsVariantC | DashboardPostBlocksVariantCKConfigControlsVariantD | DashboardPostBlocksVariantCKConfigControlsVariantE] | None, Field(max_length=100), LAZY] = None
-    default_mode: Annotated[Literal['unlocked', 'locked'] | None, Field(alias='defaultMode')] = None
-
-
-class DashboardPostBlocksVariantCK(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'input' (required)
-        config: DashboardPostBlocksVariantCKConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['input'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCKConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCLConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA(LosantRootModel[str]):
-    """Part of the ``dashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
-
-
-class DashboardPostBlocksVariantCLConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        attribute: string, at most 255 characters
-        center_on_data_points / centerOnDataPoints: boolean
-        cluster_points / clusterPoints: boolean
-        composite_result / compositeResult: boolean
-        default_bearing / defaultBearing: number
-        default_center / defaultCenter: string, at most 255 characters
-        default_pitch / defaultPitch: number
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCLConfigDeviceTag, at most 100 items
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        location_tag_key / locationTagKey: string, matching ^[0-9a-zA-Z_-]{1,255}$ or DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA
-        map_style / mapStyle: one of 'normal', 'satellite'
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    cluster_points: Annotated[bool | None, Field(alias='clusterPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    default_bearing: Annotated[LosantNumber | None, Field(alias='defaultBearing')] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_pitch: Annotated[LosantNumber | None, Field(alias='defaultPitch')] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCLConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    location_tag_key: Annotated[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] | DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA | None, Field(alias='locationTagKey'), LAZY] = None
-    map_style: Annotated[Literal['normal', 'satellite'] | None, Field(alias='mapStyle')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-
-
-class DashboardPostBlocksVariantCL(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'map' (required)
-        config: DashboardPostBlocksVariantCLConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['map'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCLConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCMConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_updates / allowUpdates: boolean
-        filter: string, at most 255 characters
-        query: string, at most 32767 characters
-    """
-    __losant_closed__ = True
-    allow_updates: Annotated[bool | None, Field(alias='allowUpdates')] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-
-
-class DashboardPostBlocksVariantCM(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'open-event-indicator' (required)
-        config: DashboardPostBlocksVariantCMConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['open-event-indicator'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCMConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCNConfigSegmentAggregation(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
-
-
-class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
-
-
-class DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        options: DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions
-    type: Literal['TIMEATVALUE']
-
-
-class DashboardPostBlocksVariantCNConfigSegmentDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCNConfigSegment(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' or DashboardPostBlocksVariantCNConfigSegmentAggregation or DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA
-        attribute: string, at most 255 characters
-        color: string, at most 64 characters
-        detect_data_gaps / detectDataGaps: boolean
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCNConfigSegmentDeviceTag, at most 100 items
-        expression: string, at most 255 characters
-        graph_type / graphType: string, at most 255 characters
-        label: string, at most 255 characters
-        line_weight / lineWeight: integer, >= 0, <= 5
-        query: string, at most 32767 characters
-        y_axis_label / yAxisLabel: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    aggregation: Annotated[Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE'] | DashboardPostBlocksVariantCNConfigSegmentAggregation | DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA | None, LAZY] = None
-    attribute: Annotated[str | None, Field(max_length=255)] = None
-    color: Annotated[str | None, Field(max_length=64)] = None
-    detect_data_gaps: Annotated[bool | None, Field(alias='detectDataGaps')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCNConfigSegmentDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    expression: Annotated[str | None, Field(max_length=255)] = None
-    graph_type: Annotated[str | None, Field(alias='graphType', max_length=255)] = None
-    label: Annotated[str | None, Field(max_length=255)] = None
-    line_weight: Annotated[int | None, Field(alias='lineWeight', ge=0, le=5)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    y_axis_label: Annotated[str | None, Field(alias='yAxisLabel', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCNConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        percent_format / percentFormat: string, at most 255 characters
-        real_time / realTime: boolean
-        segments: list of DashboardPostBlocksVariantCNConfigSegment, at most 255 items
-        value_format / valueFormat: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    percent_format: Annotated[str | None, Field(alias='percentFormat', max_length=255)] = None
-    real_time: Annotated[bool | None, Field(alias='realTime')] = None
-    segments: Annotated[list[DashboardPostBlocksVariantCNConfigSegment] | None, Field(max_length=255), LAZY] = None
-    value_format: Annotated[str | None, Field(alias='valueFormat', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCN(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'pie' (required)
-        config: DashboardPostBlocksVariantCNConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['pie'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCNConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCOConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        from_ctx / fromCtx: string, at most 255 characters
-        key: string, at most 255 characters
-        value: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    from_ctx: Annotated[str | None, Field(alias='fromCtx', max_length=255)] = None
-    key: Annotated[str | None, Field(max_length=255)] = None
-    value: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCOConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        additional_attributes / additionalAttributes: list of string, at most 255 characters, at most 100 items
-        center_on_data_points / centerOnDataPoints: boolean
-        composite_result / compositeResult: boolean
-        coordinate_a / coordinateA: string, 3 to 255 characters
-        coordinate_b / coordinateB: string, 3 to 255 characters
-        default_center / defaultCenter: string, at most 255 characters
-        default_zoom / defaultZoom: number or string, at most 128 characters
-        device_ids / deviceIds: list of string, at most 255 characters, at most 100 items
-        device_tags / deviceTags: list of DashboardPostBlocksVariantCOConfigDeviceTag, at most 100 items
-        disable_zoom / disableZoom: boolean
-        duration: one of '{{dashboard.duration}}' or integer, >= 0
-        end_color / endColor: string, at most 64 characters
-        icon_template / iconTemplate: string, at most 73727 characters
-        image_url / imageUrl: string, at most 32767 characters
-        include_arrows / includeArrows: boolean
-        include_lines / includeLines: boolean
-        pin_mode / pinMode: one of 'simple', 'advanced'
-        pixel_a / pixelA: string, 3 to 255 characters
-        pixel_b / pixelB: string, 3 to 255 characters
-        popup_template / popupTemplate: string, at most 32767 characters
-        query: string, at most 32767 characters
-        resized_pins / resizedPins: boolean
-        resolution: integer, >= 0 or string, at most 255 characters
-        start_color / startColor: string, at most 64 characters
-        x_attribute / xAttribute: string, at most 255 characters
-        y_attribute / yAttribute: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    additional_attributes: Annotated[Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=100)] | None, Field(alias='additionalAttributes')] = None
-    center_on_data_points: Annotated[bool | None, Field(alias='centerOnDataPoints')] = None
-    composite_result: Annotated[bool | None, Field(alias='compositeResult')] = None
-    coordinate_a: Annotated[str | None, Field(alias='coordinateA', max_length=255, min_length=3)] = None
-    coordinate_b: Annotated[str | None, Field(alias='coordinateB', max_length=255, min_length=3)] = None
-    default_center: Annotated[str | None, Field(alias='defaultCenter', max_length=255)] = None
-    default_zoom: Annotated[LosantNumber | Annotated[str, Field(max_length=128)] | None, Field(alias='defaultZoom')] = None
-    device_ids: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='deviceIds', max_length=100)] = None
-    device_tags: Annotated[list[DashboardPostBlocksVariantCOConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    disable_zoom: Annotated[bool | None, Field(alias='disableZoom')] = None
-    duration: Annotated[int, Field(ge=0)] | Literal['{{dashboard.duration}}'] | None = None
-    end_color: Annotated[str | None, Field(alias='endColor', max_length=64)] = None
-    icon_template: Annotated[str | None, Field(alias='iconTemplate', max_length=73727)] = None
-    image_url: Annotated[str | None, Field(alias='imageUrl', max_length=32767)] = None
-    include_arrows: Annotated[bool | None, Field(alias='includeArrows')] = None
-    include_lines: Annotated[bool | None, Field(alias='includeLines')] = None
-    pin_mode: Annotated[Literal['simple', 'advanced'] | None, Field(alias='pinMode')] = None
-    pixel_a: Annotated[str | None, Field(alias='pixelA', max_length=255, min_length=3)] = None
-    pixel_b: Annotated[str | None, Field(alias='pixelB', max_length=255, min_length=3)] = None
-    popup_template: Annotated[str | None, Field(alias='popupTemplate', max_length=32767)] = None
-    query: Annotated[str | None, Field(max_length=32767)] = None
-    resized_pins: Annotated[bool | None, Field(alias='resizedPins')] = None
-    resolution: Annotated[int, Field(ge=0)] | Annotated[str, Field(max_length=255)] | None = None
-    start_color: Annotated[str | None, Field(alias='startColor', max_length=64)] = None
-    x_attribute: Annotated[str | None, Field(alias='xAttribute', max_length=255)] = None
-    y_attribute: Annotated[str | None, Field(alias='yAttribute', max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCO(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'position-chart' (required)
-        config: DashboardPostBlocksVariantCOConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['position-chart'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCOConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCPConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        content: string, at most 32767 characters
-        title: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    content: Annotated[str | None, Field(max_length=32767)] = None
-    title: Annotated[str | None, Field(max_length=255)] = None
-
-
-class DashboardPostBlocksVariantCP(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'section-header' (required)
-        config: DashboardPostBlocksVariantCPConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['section-header'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCPConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostBlocksVariantCQConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-        filter: string, at most 255 characters
-        include_cloud / includeCloud: boolean
-        include_edge / includeEdge: boolean
-        include_embedded / includeEmbedded: boolean
-        include_experience / includeExperience: boolean
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-    filter: Annotated[str | None, Field(max_length=255)] = None
-    include_cloud: Annotated[bool | None, Field(alias='includeCloud')] = None
-    include_edge: Annotated[bool | None, Field(alias='includeEdge')] = None
-    include_embedded: Annotated[bool | None, Field(alias='includeEmbedded')] = None
-    include_experience: Annotated[bool | None, Field(alias='includeExperience')] = None
-
-
-class DashboardPostBlocksVariantCQ(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        block_type / blockType: one of 'workflow-list' (required)
-        config: DashboardPostBlocksVariantCQConfig
-        description: string, at most 32767 characters
-        height: number (required)
-        id: string, at most 48 characters
-        start_x / startX: number (required)
-        start_y / startY: number (required)
-        title: string, at most 255 characters
-        width: number (required)
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    block_type: Annotated[Literal['workflow-list'], Field(alias='blockType')]
-    config: DashboardPostBlocksVariantCQConfig | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    height: LosantNumber
-    id: Annotated[str | None, Field(max_length=48)] = None
-    start_x: Annotated[LosantNumber, Field(alias='startX')]
-    start_y: Annotated[LosantNumber, Field(alias='startY')]
-    title: Annotated[str | None, Field(max_length=255)] = None
-    width: LosantNumber
-
-
-class DashboardPostContextConfigurationVariantRValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        attributes: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-    """
-    __losant_closed__ = True
-    attributes: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(max_length=100)] = None
-
-
-class DashboardPostContextConfiguration(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceAttribute' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantRValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceAttribute']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantRValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostContextConfigurationVariantSValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPostContextConfigurationVariantSValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DashboardPostContextConfigurationVariantSValidationConfigDeviceTag, at most 100 items
-        include_full_device / includeFullDevice: boolean
-        query: string, at most 8192 characters
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DashboardPostContextConfigurationVariantSValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    include_full_device: Annotated[bool | None, Field(alias='includeFullDevice')] = None
-    query: Annotated[str | None, Field(max_length=8192)] = None
-
-
-class DashboardPostContextConfigurationVariantS(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceId' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantSValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceId']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantSValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostContextConfigurationDefaultValue(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPostContextConfigurationVariantTValidationConfigDeviceTag(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPostContextConfigurationVariantTValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        device_tags / deviceTags: list of DashboardPostContextConfigurationVariantTValidationConfigDeviceTag, at most 100 items
-    """
-    __losant_closed__ = True
-    device_tags: Annotated[list[DashboardPostContextConfigurationVariantTValidationConfigDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-
-
-class DashboardPostContextConfigurationVariantT(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: DashboardPostContextConfigurationDefaultValue (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'deviceTag' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantTValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[DashboardPostContextConfigurationDefaultValue, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['deviceTag']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantTValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostContextConfigurationVariantUValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        max: number
-        min: number
-    """
-    __losant_closed__ = True
-    max: LosantNumber | None = None
-    min: LosantNumber | None = None
-
-
-class DashboardPostContextConfigurationVariantU(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: number or string (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'number' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantUValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[LosantNumber | str, Field(alias='defaultValue')]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['number']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantUValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostContextConfigurationVariantVValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        reg_exp / regExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    reg_exp: Annotated[str | None, Field(alias='regExp', max_length=1024)] = None
-
-
-class DashboardPostContextConfigurationVariantV(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'string' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantVValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['string']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantVValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostContextConfigurationVariantWValidationConfig(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_group_ids / experienceGroupIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-    """
-    __losant_closed__ = True
-    experience_group_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='experienceGroupIds', max_length=1000)] = None
-
-
-class DashboardPostContextConfigurationVariantW(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        default_value / defaultValue: string, at most 32767 characters (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        type: one of 'experienceUser' (required)
-        validation_config / validationConfig: DashboardPostContextConfigurationVariantWValidationConfig
-        validation_enabled / validationEnabled: boolean
-    """
-    __losant_closed__ = True
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=32767)]
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    type: Literal['experienceUser']
-    validation_config: Annotated[DashboardPostContextConfigurationVariantWValidationConfig | None, Field(alias='validationConfig')] = None
-    validation_enabled: Annotated[bool | None, Field(alias='validationEnabled')] = None
-
-
-class DashboardPostPassword(LosantRootModel[str]):
-    """Part of the ``dashboardPost`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=2048, min_length=12, pattern='^(?=.*[A-Z])(?=.*[^A-Za-z0-9])(?=.*[0-9])(?=.*[a-z]).{12,}$')]
-
-
-class DashboardPostReportConfigsVariantFCtxVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPostReportConfigs(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardPostReportConfigsVariantFCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items (required)
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPostReportConfigsVariantFCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(alias='toEmail', max_length=10, min_length=1)]
-
-
-class DashboardPostReportConfigsVariantGCtxVariantA(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DashboardPostReportConfigsVariantG(LosantModel):
-    """Part of the ``dashboardPost`` schema.
-
-    Fields (Python name / API name: type):
-        branded: boolean
-        callback_url / callbackUrl: string, at most 1024 characters (required)
-        cron: string, at most 255 characters (required)
-        ctx: object of string, at most 32767 characters or number or DashboardPostReportConfigsVariantGCtxVariantA (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        id: string, at most 48 characters
-        locale: string, at most 5 characters
-        message: string, at most 32767 characters
-        subject: string, at most 255 characters
-        theme: one of 'dark', 'light'
-        timezone: string, at most 255 characters
-        to_email / toEmail: list of string, at most 1024 characters, 1 to 10 items
-    """
-    __losant_closed__ = True
-    branded: bool | None = None
-    callback_url: Annotated[str, Field(alias='callbackUrl', max_length=1024)]
-    cron: Annotated[str, Field(max_length=255)]
-    ctx: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, Field(max_length=32767)] | LosantNumber | DashboardPostReportConfigsVariantGCtxVariantA] | None = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    locale: Annotated[str | None, Field(max_length=5)] = None
-    message: Annotated[str | None, Field(max_length=32767)] = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-    theme: Literal['dark', 'light'] | None = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    to_email: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='toEmail', max_length=10, min_length=1)] = None
+DashboardPostBlocksVariantBTConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardPostBlocks = _shared_dashboard.DashboardBlocks
+
+
+DashboardPostBlocksVariantBUConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantBUConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantBUConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantBUConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantBUConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPostBlocksVariantBUConfig = _shared_dashboard.DashboardBlocksVariantYConfig
+
+
+DashboardPostBlocksVariantBU = _shared_dashboard.DashboardBlocksVariantY
+
+
+DashboardPostBlocksConfigConfiguration = _shared_dashboard_2.DashboardBlocksConfigConfiguration
+
+
+DashboardPostBlocksVariantBVConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantBVConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantBVConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantBVConfigSegments = _shared_dashboard_2.DashboardBlocksVariantZConfigSegments
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantAAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantADeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantA = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantA
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantB = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantB
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantC = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantC
+
+
+DashboardPostBlocksVariantBVConfigSegmentsVariantD = _shared_dashboard_2.DashboardBlocksVariantZConfigSegmentsVariantD
+
+
+DashboardPostBlocksVariantBVConfig = _shared_dashboard_2.DashboardBlocksVariantZConfig
+
+
+DashboardPostBlocksVariantBV = _shared_dashboard.DashboardBlocksVariantZ
+
+
+DashboardPostBlocksVariantBWConfig = _shared_dashboard.DashboardBlocksVariantXConfig
+
+
+DashboardPostBlocksVariantBW = _shared_dashboard.DashboardBlocksVariantAA
+
+
+DashboardPostBlocksVariantBXConfigColumn = _shared_dashboard.DashboardBlocksVariantABConfigColumn
+
+
+DashboardPostBlocksConfigDefaultSortDirection = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPostBlocksVariantBXConfig = _shared_dashboard.DashboardBlocksVariantABConfig
+
+
+DashboardPostBlocksVariantBX = _shared_dashboard.DashboardBlocksVariantAB
+
+
+DashboardPostBlocksVariantBYConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantBYConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigDefaultCondition
+
+
+DashboardPostBlocksVariantBYConfigSegment = _shared_dashboard.DashboardBlocksVariantACConfigSegment
+
+
+DashboardPostBlocksVariantBYConfig = _shared_dashboard.DashboardBlocksVariantACConfig
+
+
+DashboardPostBlocksVariantBY = _shared_dashboard.DashboardBlocksVariantAC
+
+
+DashboardPostBlocksVariantBZConfigColumn = _shared_dashboard.DashboardBlocksVariantADConfigColumn
+
+
+DashboardPostBlocksConfigFilterTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksConfigFilter = _shared_dashboard.DashboardBlocksConfigFilter
+
+
+DashboardPostBlocksVariantBZConfig = _shared_dashboard.DashboardBlocksVariantADConfig
+
+
+DashboardPostBlocksVariantBZ = _shared_dashboard.DashboardBlocksVariantAD
+
+
+DashboardPostBlocksVariantCAConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCAConfig = _shared_dashboard.DashboardBlocksVariantAEConfig
+
+
+DashboardPostBlocksVariantCA = _shared_dashboard.DashboardBlocksVariantAE
+
+
+DashboardPostBlocksVariantCBConfigColumn = _shared_dashboard.DashboardBlocksVariantAFConfigColumn
+
+
+DashboardPostBlocksVariantCBConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCBConfig = _shared_dashboard.DashboardBlocksVariantAFConfig
+
+
+DashboardPostBlocksVariantCB = _shared_dashboard.DashboardBlocksVariantAF
+
+
+DashboardPostBlocksVariantCCConfigColumn = _shared_dashboard.DashboardBlocksVariantAGConfigColumn
+
+
+DashboardPostBlocksVariantCCConfig = _shared_dashboard.DashboardBlocksVariantAGConfig
+
+
+DashboardPostBlocksVariantCC = _shared_dashboard.DashboardBlocksVariantAG
+
+
+DashboardPostBlocksVariantCDConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCDConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCDConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCDConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCDConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCDConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPostBlocksVariantCDConfig = _shared_dashboard.DashboardBlocksVariantAHConfig
+
+
+DashboardPostBlocksVariantCD = _shared_dashboard.DashboardBlocksVariantAH
+
+
+DashboardPostBlocksConfigDecorator = _shared_dashboard.DashboardBlocksConfigDecorator
+
+
+DashboardPostBlocksVariantCEConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCEConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCEConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCEConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCEConfigSegment = _shared_dashboard.DashboardBlocksVariantAIConfigSegment
+
+
+DashboardPostBlocksConfigYAx = _shared_dashboard.DashboardBlocksConfigYAx
+
+
+DashboardPostBlocksVariantCEConfig = _shared_dashboard.DashboardBlocksVariantAIConfig
+
+
+DashboardPostBlocksVariantCE = _shared_dashboard.DashboardBlocksVariantAI
+
+
+DashboardPostBlocksVariantCFConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCFConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPostBlocksVariantCFConfig = _shared_dashboard.DashboardBlocksVariantAJConfig
+
+
+DashboardPostBlocksVariantCF = _shared_dashboard.DashboardBlocksVariantAJ
+
+
+DashboardPostBlocksVariantCGConfig = _shared_dashboard.DashboardBlocksVariantAKConfig
+
+
+DashboardPostBlocksVariantCG = _shared_dashboard.DashboardBlocksVariantAK
+
+
+DashboardPostBlocksVariantCHConfig = _shared_dashboard.DashboardBlocksVariantALConfig
+
+
+DashboardPostBlocksVariantCH = _shared_dashboard.DashboardBlocksVariantAL
+
+
+DashboardPostBlocksVariantCIConfigOverlaysCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlaysDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlays = _shared_dashboard.DashboardBlocksVariantAMConfigOverlays
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantACondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantADefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantA = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantA
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantBCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantBDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCIConfigOverlaysVariantB = _shared_dashboard.DashboardBlocksVariantAMConfigOverlaysVariantB
+
+
+DashboardPostBlocksVariantCIConfigSegmentsAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCIConfigSegmentsAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCIConfigSegmentsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCIConfigSegments = _shared_dashboard.DashboardBlocksVariantAMConfigSegments
+
+
+DashboardPostBlocksVariantCIConfig = _shared_dashboard.DashboardBlocksVariantAMConfig
+
+
+DashboardPostBlocksVariantCI = _shared_dashboard.DashboardBlocksVariantAM
+
+
+DashboardPostBlocksVariantCJConfigCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCJConfigDefaultCondition = _shared_dashboard.DashboardBlocksVariantACConfigCondition
+
+
+DashboardPostBlocksVariantCJConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCJConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCJConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCJConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCJConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPostBlocksVariantCJConfig = _shared_dashboard.DashboardBlocksVariantANConfig
+
+
+DashboardPostBlocksVariantCJ = _shared_dashboard.DashboardBlocksVariantAN
+
+
+DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCKConfigControlsDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCKConfigControlsDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCKConfigControlsDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPostBlocksVariantCKConfigControlsGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksVariantCKConfigControls = _shared_dashboard.DashboardBlocksVariantAOConfigControls
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantADefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantADefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantAGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantA = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantA
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantBGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantB = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantB
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQueryDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCDefaultQuery = _shared_dashboard.DashboardBlocksVariantAOConfigControlsDefaultQuery
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantCGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksConfigControlsOption = _shared_dashboard.DashboardBlocksConfigControlsOption
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantC = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantC
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantDGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantD = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantD
+
+
+DashboardPostBlocksConfigControlsDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantEGrid = _shared_dashboard.DashboardBlocksVariantAOConfigControlsGrid
+
+
+DashboardPostBlocksVariantCKConfigControlsVariantE = _shared_dashboard.DashboardBlocksVariantAOConfigControlsVariantE
+
+
+DashboardPostBlocksVariantCKConfig = _shared_dashboard.DashboardBlocksVariantAOConfig
+
+
+DashboardPostBlocksVariantCK = _shared_dashboard.DashboardBlocksVariantAO
+
+
+DashboardPostBlocksVariantCLConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCLConfigLocationTagKeyVariantA = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
+
+
+DashboardPostBlocksVariantCLConfig = _shared_dashboard.DashboardBlocksVariantAPConfig
+
+
+DashboardPostBlocksVariantCL = _shared_dashboard.DashboardBlocksVariantAP
+
+
+DashboardPostBlocksVariantCMConfig = _shared_dashboard.DashboardBlocksVariantAQConfig
+
+
+DashboardPostBlocksVariantCM = _shared_dashboard.DashboardBlocksVariantAQ
+
+
+DashboardPostBlocksVariantCNConfigSegmentAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
+
+
+DashboardPostBlocksVariantCNConfigSegmentAggregationVariantAOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
+
+
+DashboardPostBlocksVariantCNConfigSegmentAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
+
+
+DashboardPostBlocksVariantCNConfigSegmentDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCNConfigSegment = _shared_dashboard.DashboardBlocksVariantYConfigSegment
+
+
+DashboardPostBlocksVariantCNConfig = _shared_dashboard.DashboardBlocksVariantARConfig
+
+
+DashboardPostBlocksVariantCN = _shared_dashboard.DashboardBlocksVariantAR
+
+
+DashboardPostBlocksVariantCOConfigDeviceTag = _shared_dashboard_2.DashboardBlocksVariantYConfigSegmentDeviceTag
+
+
+DashboardPostBlocksVariantCOConfig = _shared_dashboard.DashboardBlocksVariantASConfig
+
+
+DashboardPostBlocksVariantCO = _shared_dashboard.DashboardBlocksVariantAS
+
+
+DashboardPostBlocksVariantCPConfig = _shared_dashboard.DashboardBlocksVariantATConfig
+
+
+DashboardPostBlocksVariantCP = _shared_dashboard.DashboardBlocksVariantAT
+
+
+DashboardPostBlocksVariantCQConfig = _shared_dashboard.DashboardBlocksVariantAUConfig
+
+
+DashboardPostBlocksVariantCQ = _shared_dashboard.DashboardBlocksVariantAU
+
+
+DashboardPostContextConfigurationVariantRValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantFValidationConfig
+
+
+DashboardPostContextConfiguration = _shared_dashboard.DashboardContextConfiguration
+
+
+DashboardPostContextConfigurationVariantSValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPostContextConfigurationVariantSValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantGValidationConfig
+
+
+DashboardPostContextConfigurationVariantS = _shared_dashboard.DashboardContextConfigurationVariantG
+
+
+DashboardPostContextConfigurationDefaultValue = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPostContextConfigurationVariantTValidationConfigDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPostContextConfigurationVariantTValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantHValidationConfig
+
+
+DashboardPostContextConfigurationVariantT = _shared_dashboard.DashboardContextConfigurationVariantH
+
+
+DashboardPostContextConfigurationVariantUValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantIValidationConfig
+
+
+DashboardPostContextConfigurationVariantU = _shared_dashboard.DashboardContextConfigurationVariantI
+
+
+DashboardPostContextConfigurationVariantVValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantJValidationConfig
+
+
+DashboardPostContextConfigurationVariantV = _shared_dashboard.DashboardContextConfigurationVariantJ
+
+
+DashboardPostContextConfigurationVariantWValidationConfig = _shared_dashboard.DashboardContextConfigurationVariantKValidationConfig
+
+
+DashboardPostContextConfigurationVariantW = _shared_dashboard.DashboardContextConfigurationVariantK
+
+
+DashboardPostPassword = _shared_dashboard_post.DashboardPostPassword
+
+
+DashboardPostReportConfigsVariantFCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPostReportConfigs = _shared_dashboard.DashboardReportConfigs
+
+
+DashboardPostReportConfigsVariantGCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DashboardPostReportConfigsVariantG = _shared_dashboard.DashboardReportConfigsVariantC
 
 
 class DashboardPost(LosantModel):

@@ -4,19 +4,11 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_device_4
 from .._base import LosantModel, LosantNumber, LosantVariantModel
 
 
-class DashboardSendReportModelVariantCCtxVariantA(LosantModel):
-    """Part of the ``dashboardSendReport`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DashboardSendReportModelVariantCCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class DashboardSendReportModel(LosantModel):
@@ -47,16 +39,7 @@ class DashboardSendReportModel(LosantModel):
     to_email: Annotated[list[Annotated[str, Field(max_length=1024)]], Field(alias='toEmail', max_length=10, min_length=1)]
 
 
-class DashboardSendReportModelVariantDCtxVariantA(LosantModel):
-    """Part of the ``dashboardSendReport`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DashboardSendReportModelVariantDCtxVariantA = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class DashboardSendReportModelVariantD(LosantModel):

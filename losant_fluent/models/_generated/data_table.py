@@ -4,24 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_data_table
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class DataTableColumn(LosantModel):
-    """Part of the ``dataTable`` schema.
-
-    Fields (Python name / API name: type):
-        constraint: one of 'unique', 'required', 'optional' (required)
-        data_type / dataType: one of 'string', 'number', 'boolean' (required)
-        default_value / defaultValue: string or number or boolean
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    constraint: Literal['unique', 'required', 'optional']
-    data_type: Annotated[Literal['string', 'number', 'boolean'], Field(alias='dataType')]
-    default_value: Annotated[str | LosantNumber | bool | None, Field(alias='defaultValue')] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+DataTableColumn = _shared_data_table.DataTableColumn
 
 
 class DataTable(LosantModel):

@@ -4,50 +4,18 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_device, _shared_device_4
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class DeviceAttributeSystemChildAttributeDeviceTag(LosantModel):
-    """Part of the ``deviceAttribute`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DeviceAttributeSystemChildAttributeDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class DeviceAttributeSystemChildAttribute(LosantModel):
-    """Part of the ``deviceAttribute`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DeviceAttributeSystemChildAttributeDeviceTag, at most 100 items
-        mode: one of 'all', 'whitelist', 'blacklist' (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+DeviceAttributeSystemChildAttribute = _shared_device.DeviceAttributeSystemChildAttribute
 
 
-class DeviceAttributeSystem(LosantModel):
-    """Part of the ``deviceAttribute`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
-        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
-        child_attributes / childAttributes: list of DeviceAttributeSystemChildAttribute, at most 256 items
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
+DeviceAttributeSystem = _shared_device.DeviceAttributeSystem
 
 
 class DeviceAttribute(LosantModel):

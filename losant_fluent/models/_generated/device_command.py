@@ -4,19 +4,13 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any
+from . import _shared_event_post
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class DeviceCommandTime(LosantModel):
-    """Part of the ``deviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+DeviceCommandTime = _shared_event_post.EventPostCreationDate
 
 
 class DeviceCommand(LosantModel):

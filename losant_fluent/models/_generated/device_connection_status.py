@@ -4,18 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_event_post
 from .._base import LosantModel, LosantNumber, LosantVariantModel
 from .._time import LosantTime
 
 
-class DeviceConnectionStatusModelVariantJConnectedAt(LosantModel):
-    """Part of the ``deviceConnectionStatus`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+DeviceConnectionStatusModelVariantJConnectedAt = _shared_event_post.EventPostCreationDate
 
 
 class DeviceConnectionStatusModel(LosantModel):
@@ -32,24 +26,10 @@ class DeviceConnectionStatusModel(LosantModel):
     status: Literal['connected']
 
 
-class DeviceConnectionStatusModelVariantKConnectedAt(LosantModel):
-    """Part of the ``deviceConnectionStatus`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+DeviceConnectionStatusModelVariantKConnectedAt = _shared_event_post.EventPostCreationDate
 
 
-class DeviceConnectionStatusModelDisconnectedAt(LosantModel):
-    """Part of the ``deviceConnectionStatus`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+DeviceConnectionStatusModelDisconnectedAt = _shared_event_post.EventPostCreationDate
 
 
 class DeviceConnectionStatusModelVariantK(LosantModel):

@@ -3,24 +3,13 @@
 
 from __future__ import annotations
 from typing import Annotated
+from . import _shared_device_counts
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class DeviceCountsCount(LosantModel):
-    """Part of the ``deviceCounts`` schema.
-
-    Fields (Python name / API name: type):
-        created: integer
-        LosantTime: date-time (a datetime)
-        deleted: integer
-        total: integer
-    """
-    created: int | None = None
-    LosantTime: LosantDateTime | None = None
-    deleted: int | None = None
-    total: int | None = None
+DeviceCountsCount = _shared_device_counts.DeviceCountsCount
 
 
 class DeviceCounts(LosantModel):

@@ -4,82 +4,24 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_device, _shared_device_2, _shared_device_3, _shared_device_4
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class DeviceRecipePostAttributeSystemChildAttributeDeviceTag(LosantModel):
-    """Part of the ``deviceRecipePost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DeviceRecipePostAttributeSystemChildAttributeDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class DeviceRecipePostAttributeSystemChildAttribute(LosantModel):
-    """Part of the ``deviceRecipePost`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DeviceRecipePostAttributeSystemChildAttributeDeviceTag, at most 100 items
-        mode: one of 'all', 'whitelist', 'blacklist' (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DeviceRecipePostAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+DeviceRecipePostAttributeSystemChildAttribute = _shared_device.DeviceAttributeSystemChildAttribute
 
 
-class DeviceRecipePostAttributeSystem(LosantModel):
-    """Part of the ``deviceRecipePost`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
-        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
-        child_attributes / childAttributes: list of DeviceRecipePostAttributeSystemChildAttribute, at most 256 items
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DeviceRecipePostAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
+DeviceRecipePostAttributeSystem = _shared_device.DeviceAttributeSystem
 
 
-class DeviceRecipePostAttribute(LosantModel):
-    """Part of the ``deviceRecipePost`` schema.
-
-    Fields (Python name / API name: type):
-        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        content_type / contentType: string, at most 64 characters
-        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
-        description: string, at most 32767 characters
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        system: DeviceRecipePostAttributeSystem
-    """
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: Annotated[DeviceRecipePostAttributeSystem | None, LAZY] = None
+DeviceRecipePostAttribute = _shared_device_2.DeviceAttribute
 
 
-class DeviceRecipePostTag(LosantModel):
-    """Part of the ``deviceRecipePost`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+DeviceRecipePostTag = _shared_device_3.DeviceTag
 
 
 class DeviceRecipePost(LosantModel):

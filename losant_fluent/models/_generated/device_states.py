@@ -4,35 +4,16 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
+from . import _shared_device_states, _shared_event_post
 from .._base import LosantListModel, LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class DeviceStatesModelItemTime(LosantModel):
-    """Part of the ``deviceStates`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+DeviceStatesModelItemTime = _shared_event_post.EventPostCreationDate
 
 
-class DeviceStatesModelItem(LosantModel):
-    """Part of the ``deviceStates`` schema.
-
-    Fields (Python name / API name: type):
-        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
-        flow_version / flowVersion: string, 1 to 255 characters
-        meta: any JSON value
-        time: date-time (a datetime) or string or number or DeviceStatesModelItemTime
-    """
-    __losant_closed__ = True
-    data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
-    flow_version: Annotated[str | None, Field(alias='flowVersion', max_length=255, min_length=1)] = None
-    meta: Any | None = None
-    time: Annotated[LosantTime | str | LosantNumber | DeviceStatesModelItemTime | None, LAZY] = None
+DeviceStatesModelItem = _shared_device_states.DeviceStatesModelItem
 
 
 class DeviceStates(LosantListModel[DeviceStatesModelItem]):

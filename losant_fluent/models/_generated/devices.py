@@ -4,21 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
-from . import device
+from . import _shared_device_4, device
 from .._base import LosantCollection, LosantModel
 from .._lazy import LAZY
 
 
-class DevicesTagFilterItem(LosantModel):
-    """Part of the ``devices`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DevicesTagFilterItem = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class Devices(LosantCollection[device.Device]):

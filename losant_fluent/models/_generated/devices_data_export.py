@@ -4,750 +4,132 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from . import advanced_device_query
+from . import _shared_data_export, _shared_data_export_3, _shared_data_export_4, _shared_device_4, _shared_devices_patch, _shared_devices_patch_2, advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class DevicesDataExportDeviceQueryAncestorId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryAttributeName(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryConnectedAt(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryConnectionStatus(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryCreationDate(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryDeletedAt(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryDeviceClass(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryDisconnectedAt(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryExperienceGroupId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryExperienceUserId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryGatewayId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryLastUpdated(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryName(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesDataExportDeviceQueryParentId(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATags(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantC(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantD(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB or DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB | DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesDataExportDeviceQueryVariantATagsVariantE(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB or DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB | DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class DevicesDataExportDeviceQuery(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
-        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
-        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
-        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryAncestorId
-        attribute_name / attributeName: string or number or boolean or DevicesDataExportDeviceQueryAttributeName
-        connected_at / connectedAt: string or number or boolean or DevicesDataExportDeviceQueryConnectedAt
-        connection_status / connectionStatus: string or number or boolean or DevicesDataExportDeviceQueryConnectionStatus
-        creation_date / creationDate: string or number or boolean or DevicesDataExportDeviceQueryCreationDate
-        deleted_at / deletedAt: string or number or boolean or DevicesDataExportDeviceQueryDeletedAt
-        device_class / deviceClass: string or number or boolean or DevicesDataExportDeviceQueryDeviceClass
-        disconnected_at / disconnectedAt: string or number or boolean or DevicesDataExportDeviceQueryDisconnectedAt
-        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryExperienceGroupId
-        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryExperienceUserId
-        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryGatewayId
-        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryId
-        last_updated / lastUpdated: string or number or boolean or DevicesDataExportDeviceQueryLastUpdated
-        name: string or number or boolean or DevicesDataExportDeviceQueryName
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesDataExportDeviceQueryParentId
-        tags: DevicesDataExportDeviceQueryVariantATags or object of string, at most 255 characters or DevicesDataExportDeviceQueryVariantATagsVariantB or DevicesDataExportDeviceQueryVariantATagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesDataExportDeviceQueryVariantATagsVariantD or DevicesDataExportDeviceQueryVariantATagsVariantE
-    """
-    __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
-    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryId | None, LAZY] = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
-    name: Annotated[str | LosantNumber | bool | DevicesDataExportDeviceQueryName | None, LAZY] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesDataExportDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
-    tags: Annotated[DevicesDataExportDeviceQueryVariantATags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesDataExportDeviceQueryVariantATagsVariantB | DevicesDataExportDeviceQueryVariantATagsVariantC | None] | DevicesDataExportDeviceQueryVariantATagsVariantD | DevicesDataExportDeviceQueryVariantATagsVariantE | None, LAZY] = None
-
-
-class DevicesDataExportDeviceTag(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DevicesDataExportOptions(LosantModel):
-    """Part of the ``devicesDataExport`` schema.
-
-    Fields (Python name / API name: type):
-        file_per_device / filePerDevice: boolean
-        include_blob_data / includeBlobData: boolean
-        include_date / includeDate: boolean
-        include_id / includeID: boolean
-    """
-    file_per_device: Annotated[bool | None, Field(alias='filePerDevice')] = False
-    include_blob_data: Annotated[bool | None, Field(alias='includeBlobData')] = False
-    include_date: Annotated[bool | None, Field(alias='includeDate')] = True
-    include_id: Annotated[bool | None, Field(alias='includeID')] = True
+DevicesDataExportDeviceQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesDataExportDeviceQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesDataExportDeviceQueryVariantATagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
+
+
+DevicesDataExportDeviceQuery = _shared_devices_patch_2.DevicesPatchQuery
+
+
+DevicesDataExportDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DevicesDataExportOptions = _shared_data_export.DataExportOptions
 
 
 class DevicesDataExport(LosantModel):

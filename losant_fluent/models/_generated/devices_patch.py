@@ -4,797 +4,141 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
-from . import advanced_device_query
+from . import _shared_data_export_3, _shared_data_export_4, _shared_device, _shared_device_2, _shared_device_3, _shared_device_4, _shared_devices_patch, _shared_devices_patch_2, advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class DevicesPatchQueryAncestorId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryAttributeName(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryConnectedAt(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryConnectionStatus(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryCreationDate(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryDeletedAt(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryDeviceClass(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryDisconnectedAt(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryExperienceGroupId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryExperienceUserId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryGatewayId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryLastUpdated(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryName(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesPatchQueryParentId(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesPatchQueryVariantETagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETags(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsFieldTagKeyVariantA or DevicesPatchQueryVariantETagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsFieldTagValueVariantA or DevicesPatchQueryVariantETagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsFieldTagKeyVariantA | DevicesPatchQueryVariantETagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsFieldTagValueVariantA | DevicesPatchQueryVariantETagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesPatchQueryVariantETagsVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantC(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEq(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA or DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA | DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantD(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: DevicesPatchQueryVariantETagsVariantDFieldEq or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantDFieldEqVariantB or DevicesPatchQueryVariantETagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[DevicesPatchQueryVariantETagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantDFieldEqVariantB | DevicesPatchQueryVariantETagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNe(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA or DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA | DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesPatchQueryVariantETagsVariantE(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: DevicesPatchQueryVariantETagsVariantEFieldNe or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantEFieldNeVariantB or DevicesPatchQueryVariantETagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[DevicesPatchQueryVariantETagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantEFieldNeVariantB | DevicesPatchQueryVariantETagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class DevicesPatchQuery(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
-        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
-        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
-        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryAncestorId
-        attribute_name / attributeName: string or number or boolean or DevicesPatchQueryAttributeName
-        connected_at / connectedAt: string or number or boolean or DevicesPatchQueryConnectedAt
-        connection_status / connectionStatus: string or number or boolean or DevicesPatchQueryConnectionStatus
-        creation_date / creationDate: string or number or boolean or DevicesPatchQueryCreationDate
-        deleted_at / deletedAt: string or number or boolean or DevicesPatchQueryDeletedAt
-        device_class / deviceClass: string or number or boolean or DevicesPatchQueryDeviceClass
-        disconnected_at / disconnectedAt: string or number or boolean or DevicesPatchQueryDisconnectedAt
-        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryExperienceGroupId
-        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryExperienceUserId
-        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryGatewayId
-        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryId
-        last_updated / lastUpdated: string or number or boolean or DevicesPatchQueryLastUpdated
-        name: string or number or boolean or DevicesPatchQueryName
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesPatchQueryParentId
-        tags: DevicesPatchQueryVariantETags or object of string, at most 255 characters or DevicesPatchQueryVariantETagsVariantB or DevicesPatchQueryVariantETagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesPatchQueryVariantETagsVariantD or DevicesPatchQueryVariantETagsVariantE
-    """
-    __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesPatchQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesPatchQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesPatchQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesPatchQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesPatchQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
-    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryId | None, LAZY] = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesPatchQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
-    name: Annotated[str | LosantNumber | bool | DevicesPatchQueryName | None, LAZY] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesPatchQueryParentId | None, Field(alias='parentId'), LAZY] = None
-    tags: Annotated[DevicesPatchQueryVariantETags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesPatchQueryVariantETagsVariantB | DevicesPatchQueryVariantETagsVariantC | None] | DevicesPatchQueryVariantETagsVariantD | DevicesPatchQueryVariantETagsVariantE | None, LAZY] = None
-
-
-class DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class DevicesPatchUpdateFieldsAttributeSystemChildAttribute(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag, at most 100 items
-        mode: one of 'all', 'whitelist', 'blacklist' (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class DevicesPatchUpdateFieldsAttributeSystem(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
-        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
-        child_attributes / childAttributes: list of DevicesPatchUpdateFieldsAttributeSystemChildAttribute, at most 256 items
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateFieldsAttributeSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
-
-
-class DevicesPatchUpdateFieldsAttribute(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        content_type / contentType: string, at most 64 characters
-        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
-        description: string, at most 32767 characters
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        system: DevicesPatchUpdateFieldsAttributeSystem
-    """
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: Annotated[DevicesPatchUpdateFieldsAttributeSystem | None, LAZY] = None
-
-
-class DevicesPatchUpdateFieldsTag(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+DevicesPatchQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesPatchQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesPatchQueryVariantETagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesPatchQueryVariantETagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesPatchQueryVariantETagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesPatchQueryVariantETagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
+
+
+DevicesPatchQuery = _shared_devices_patch_2.DevicesPatchQuery
+
+
+DevicesPatchUpdateFieldsAttributeSystemChildAttributeDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+DevicesPatchUpdateFieldsAttributeSystemChildAttribute = _shared_device.DeviceAttributeSystemChildAttribute
+
+
+DevicesPatchUpdateFieldsAttributeSystem = _shared_device.DeviceAttributeSystem
+
+
+DevicesPatchUpdateFieldsAttribute = _shared_device_2.DeviceAttribute
+
+
+DevicesPatchUpdateFieldsTag = _shared_device_3.DeviceTag
 
 
 class DevicesPatchUpdateFields(LosantModel):
@@ -907,16 +251,7 @@ class DevicesPatchUpdateOperationsVariantE(LosantModel):
     value: bool
 
 
-class DevicesPatchUpdateOperationsVariantFValue(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+DevicesPatchUpdateOperationsVariantFValue = _shared_device_3.DeviceTag
 
 
 class DevicesPatchUpdateOperationsVariantF(LosantModel):
@@ -933,16 +268,7 @@ class DevicesPatchUpdateOperationsVariantF(LosantModel):
     value: DevicesPatchUpdateOperationsVariantFValue
 
 
-class DevicesPatchUpdateOperationsVariantGValue(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+DevicesPatchUpdateOperationsVariantGValue = _shared_device_3.DeviceTag
 
 
 class DevicesPatchUpdateOperationsVariantG(LosantModel):
@@ -1079,66 +405,16 @@ class DevicesPatchUpdateOperationsVariantO(LosantModel):
     target: Literal['attributeDescription']
 
 
-class DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag, at most 100 items
-        mode: one of 'all', 'whitelist', 'blacklist' (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute = _shared_device.DeviceAttributeSystemChildAttribute
 
 
-class DevicesPatchUpdateOperationsVariantPValueSystem(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
-        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
-        child_attributes / childAttributes: list of DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute, at most 256 items
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantPValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
+DevicesPatchUpdateOperationsVariantPValueSystem = _shared_device.DeviceAttributeSystem
 
 
-class DevicesPatchUpdateOperationsVariantPValue(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        content_type / contentType: string, at most 64 characters
-        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
-        description: string, at most 32767 characters
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        system: DevicesPatchUpdateOperationsVariantPValueSystem
-    """
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: Annotated[DevicesPatchUpdateOperationsVariantPValueSystem | None, LAZY] = None
+DevicesPatchUpdateOperationsVariantPValue = _shared_device_2.DeviceAttribute
 
 
 class DevicesPatchUpdateOperationsVariantP(LosantModel):
@@ -1155,66 +431,16 @@ class DevicesPatchUpdateOperationsVariantP(LosantModel):
     value: DevicesPatchUpdateOperationsVariantPValue
 
 
-class DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
-class DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        device_ids / deviceIds: list of string, matching ^[A-Fa-f\\d]{24}$, at most 1000 items
-        device_tags / deviceTags: list of DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag, at most 100 items
-        mode: one of 'all', 'whitelist', 'blacklist' (required)
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    device_ids: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='deviceIds', max_length=1000)] = None
-    device_tags: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttributeDeviceTag] | None, Field(alias='deviceTags', max_length=100), LAZY] = None
-    mode: Literal['all', 'whitelist', 'blacklist']
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute = _shared_device.DeviceAttributeSystemChildAttribute
 
 
-class DevicesPatchUpdateOperationsVariantQValueSystem(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        aggregation: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'
-        aggregation_options / aggregationOptions: list of object of any JSON value, at most 0 items
-        child_attributes / childAttributes: list of DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute, at most 256 items
-    """
-    __losant_closed__ = True
-    aggregation: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | None = None
-    aggregation_options: Annotated[list[dict[str, Any]] | None, Field(alias='aggregationOptions', max_length=0)] = None
-    child_attributes: Annotated[list[DevicesPatchUpdateOperationsVariantQValueSystemChildAttribute] | None, Field(alias='childAttributes', max_length=256), LAZY] = None
+DevicesPatchUpdateOperationsVariantQValueSystem = _shared_device.DeviceAttributeSystem
 
 
-class DevicesPatchUpdateOperationsVariantQValue(LosantModel):
-    """Part of the ``devicesPatch`` schema.
-
-    Fields (Python name / API name: type):
-        attribute_tags / attributeTags: object of string (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        content_type / contentType: string, at most 64 characters
-        data_type / dataType: one of 'string', 'number', 'gps', 'boolean', 'blob' (required)
-        description: string, at most 32767 characters
-        name: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        system: DevicesPatchUpdateOperationsVariantQValueSystem
-    """
-    __losant_closed__ = True
-    attribute_tags: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], str] | None, Field(alias='attributeTags')] = None
-    content_type: Annotated[str | None, Field(alias='contentType', max_length=64)] = None
-    data_type: Annotated[Literal['string', 'number', 'gps', 'boolean', 'blob'], Field(alias='dataType')]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    name: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    system: Annotated[DevicesPatchUpdateOperationsVariantQValueSystem | None, LAZY] = None
+DevicesPatchUpdateOperationsVariantQValue = _shared_device_2.DeviceAttribute
 
 
 class DevicesPatchUpdateOperationsVariantQ(LosantModel):

@@ -4,723 +4,126 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from . import advanced_device_query
+from . import _shared_data_export_3, _shared_data_export_4, _shared_devices_patch, _shared_devices_patch_2, advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class DevicesRemoveDataPostQueryAncestorId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryAttributeName(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryConnectedAt(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryConnectionStatus(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryCreationDate(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryDeletedAt(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryDeviceClass(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryDisconnectedAt(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryExperienceGroupId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryExperienceUserId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryGatewayId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryLastUpdated(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryName(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class DevicesRemoveDataPostQueryParentId(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTags(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantC(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantD(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class DevicesRemoveDataPostQueryVariantFTagsVariantE(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class DevicesRemoveDataPostQuery(LosantModel):
-    """Part of the ``devicesRemoveDataPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
-        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
-        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
-        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryAncestorId
-        attribute_name / attributeName: string or number or boolean or DevicesRemoveDataPostQueryAttributeName
-        connected_at / connectedAt: string or number or boolean or DevicesRemoveDataPostQueryConnectedAt
-        connection_status / connectionStatus: string or number or boolean or DevicesRemoveDataPostQueryConnectionStatus
-        creation_date / creationDate: string or number or boolean or DevicesRemoveDataPostQueryCreationDate
-        deleted_at / deletedAt: string or number or boolean or DevicesRemoveDataPostQueryDeletedAt
-        device_class / deviceClass: string or number or boolean or DevicesRemoveDataPostQueryDeviceClass
-        disconnected_at / disconnectedAt: string or number or boolean or DevicesRemoveDataPostQueryDisconnectedAt
-        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryExperienceGroupId
-        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryExperienceUserId
-        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryGatewayId
-        id: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryId
-        last_updated / lastUpdated: string or number or boolean or DevicesRemoveDataPostQueryLastUpdated
-        name: string or number or boolean or DevicesRemoveDataPostQueryName
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or DevicesRemoveDataPostQueryParentId
-        tags: DevicesRemoveDataPostQueryVariantFTags or object of string, at most 255 characters or DevicesRemoveDataPostQueryVariantFTagsVariantB or DevicesRemoveDataPostQueryVariantFTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or DevicesRemoveDataPostQueryVariantFTagsVariantD or DevicesRemoveDataPostQueryVariantFTagsVariantE
-    """
-    __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
-    attribute_name: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
-    connected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
-    connection_status: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
-    creation_date: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
-    deleted_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
-    device_class: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
-    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryId | None, LAZY] = None
-    last_updated: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
-    name: Annotated[str | LosantNumber | bool | DevicesRemoveDataPostQueryName | None, LAZY] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | DevicesRemoveDataPostQueryParentId | None, Field(alias='parentId'), LAZY] = None
-    tags: Annotated[DevicesRemoveDataPostQueryVariantFTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | DevicesRemoveDataPostQueryVariantFTagsVariantB | DevicesRemoveDataPostQueryVariantFTagsVariantC | None] | DevicesRemoveDataPostQueryVariantFTagsVariantD | DevicesRemoveDataPostQueryVariantFTagsVariantE | None, LAZY] = None
+DevicesRemoveDataPostQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+DevicesRemoveDataPostQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+DevicesRemoveDataPostQueryVariantFTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
+
+
+DevicesRemoveDataPostQuery = _shared_devices_patch_2.DevicesPatchQuery
 
 
 class DevicesRemoveDataPost(LosantModel):

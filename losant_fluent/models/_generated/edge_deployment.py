@@ -4,20 +4,13 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
+from . import _shared_device_5
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class EdgeDeploymentDeviceConnectionInfo(LosantModel):
-    """Part of the ``edgeDeployment`` schema.
-
-    Fields (Python name / API name: type):
-        connected: one of 1, 0
-        time: date-time (a datetime)
-    """
-    connected: Literal[1, 0] | None = None
-    time: LosantDateTime | None = None
+EdgeDeploymentDeviceConnectionInfo = _shared_device_5.DeviceConnectionInfo
 
 
 class EdgeDeploymentLog(LosantModel):

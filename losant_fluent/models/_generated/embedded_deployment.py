@@ -4,20 +4,13 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_device_5
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class EmbeddedDeploymentDeviceConnectionInfo(LosantModel):
-    """Part of the ``embeddedDeployment`` schema.
-
-    Fields (Python name / API name: type):
-        connected: one of 1, 0
-        time: date-time (a datetime)
-    """
-    connected: Literal[1, 0] | None = None
-    time: LosantDateTime | None = None
+EmbeddedDeploymentDeviceConnectionInfo = _shared_device_5.DeviceConnectionInfo
 
 
 class EmbeddedDeploymentFlows(LosantModel):

@@ -4,98 +4,27 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_event
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class EventUpdateDeviceIdChange(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, matching ^[A-Fa-f\\d]{24}$
-        new_device_name / newDeviceName: string, 1 to 255 characters
-        old: string, matching ^[A-Fa-f\\d]{24}$
-        old_device_name / oldDeviceName: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    new_device_name: Annotated[str | None, Field(alias='newDeviceName', max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    old_device_name: Annotated[str | None, Field(alias='oldDeviceName', max_length=255, min_length=1)] = None
+EventUpdateDeviceIdChange = _shared_event.EventUpdateDeviceIdChange
 
 
-class EventUpdateLevelChange(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        new: one of 'info', 'warning', 'error', 'critical'
-        old: one of 'info', 'warning', 'error', 'critical'
-    """
-    new: Literal['info', 'warning', 'error', 'critical'] | None = None
-    old: Literal['info', 'warning', 'error', 'critical'] | None = None
+EventUpdateLevelChange = _shared_event.EventUpdateLevelChange
 
 
-class EventUpdateStateChange(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        new: one of 'new', 'acknowledged', 'resolved'
-        old: one of 'new', 'acknowledged', 'resolved'
-    """
-    new: Literal['new', 'acknowledged', 'resolved'] | None = None
-    old: Literal['new', 'acknowledged', 'resolved'] | None = None
+EventUpdateStateChange = _shared_event.EventUpdateStateChange
 
 
-class EventUpdateSubjectChange(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, 1 to 255 characters
-        old: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+EventUpdateSubjectChange = _shared_event.EventUpdateSubjectChange
 
 
-class EventUpdateTagsChange(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, 1 to 255 characters
-        old: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+EventUpdateTagsChange = _shared_event.EventUpdateSubjectChange
 
 
-class EventUpdate(LosantModel):
-    """Part of the ``event`` schema.
-
-    Fields (Python name / API name: type):
-        comment: string, at most 32767 characters
-        creation_date / creationDate: date-time (a datetime)
-        data: any JSON value
-        device_id_change / deviceIdChange: EventUpdateDeviceIdChange
-        level_change / levelChange: EventUpdateLevelChange
-        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
-        source_name / sourceName: string, 1 to 255 characters
-        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'
-        state: one of 'new', 'acknowledged', 'resolved'
-        state_change / stateChange: EventUpdateStateChange
-        subject_change / subjectChange: EventUpdateSubjectChange
-        tags_change / tagsChange: object of EventUpdateTagsChange (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-    """
-    comment: Annotated[str | None, Field(max_length=32767)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data: Any | None = None
-    device_id_change: Annotated[EventUpdateDeviceIdChange | None, Field(alias='deviceIdChange'), LAZY] = None
-    level_change: Annotated[EventUpdateLevelChange | None, Field(alias='levelChange'), LAZY] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_name: Annotated[str | None, Field(alias='sourceName', max_length=255, min_length=1)] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
-    state: Literal['new', 'acknowledged', 'resolved'] | None = None
-    state_change: Annotated[EventUpdateStateChange | None, Field(alias='stateChange'), LAZY] = None
-    subject_change: Annotated[EventUpdateSubjectChange | None, Field(alias='subjectChange'), LAZY] = None
-    tags_change: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], EventUpdateTagsChange] | None, Field(alias='tagsChange'), LAZY] = None
+EventUpdate = _shared_event.EventUpdate
 
 
 class Event(LosantModel):

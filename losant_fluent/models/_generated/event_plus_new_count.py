@@ -4,98 +4,27 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_event
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class EventPlusNewCountEventUpdateDeviceIdChange(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, matching ^[A-Fa-f\\d]{24}$
-        new_device_name / newDeviceName: string, 1 to 255 characters
-        old: string, matching ^[A-Fa-f\\d]{24}$
-        old_device_name / oldDeviceName: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    new_device_name: Annotated[str | None, Field(alias='newDeviceName', max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    old_device_name: Annotated[str | None, Field(alias='oldDeviceName', max_length=255, min_length=1)] = None
+EventPlusNewCountEventUpdateDeviceIdChange = _shared_event.EventUpdateDeviceIdChange
 
 
-class EventPlusNewCountEventUpdateLevelChange(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        new: one of 'info', 'warning', 'error', 'critical'
-        old: one of 'info', 'warning', 'error', 'critical'
-    """
-    new: Literal['info', 'warning', 'error', 'critical'] | None = None
-    old: Literal['info', 'warning', 'error', 'critical'] | None = None
+EventPlusNewCountEventUpdateLevelChange = _shared_event.EventUpdateLevelChange
 
 
-class EventPlusNewCountEventUpdateStateChange(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        new: one of 'new', 'acknowledged', 'resolved'
-        old: one of 'new', 'acknowledged', 'resolved'
-    """
-    new: Literal['new', 'acknowledged', 'resolved'] | None = None
-    old: Literal['new', 'acknowledged', 'resolved'] | None = None
+EventPlusNewCountEventUpdateStateChange = _shared_event.EventUpdateStateChange
 
 
-class EventPlusNewCountEventUpdateSubjectChange(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, 1 to 255 characters
-        old: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+EventPlusNewCountEventUpdateSubjectChange = _shared_event.EventUpdateSubjectChange
 
 
-class EventPlusNewCountEventUpdateTagsChange(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        new: string, 1 to 255 characters
-        old: string, 1 to 255 characters
-    """
-    new: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    old: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+EventPlusNewCountEventUpdateTagsChange = _shared_event.EventUpdateSubjectChange
 
 
-class EventPlusNewCountEventUpdate(LosantModel):
-    """Part of the ``eventPlusNewCount`` schema.
-
-    Fields (Python name / API name: type):
-        comment: string, at most 32767 characters
-        creation_date / creationDate: date-time (a datetime)
-        data: any JSON value
-        device_id_change / deviceIdChange: EventPlusNewCountEventUpdateDeviceIdChange
-        level_change / levelChange: EventPlusNewCountEventUpdateLevelChange
-        source_id / sourceId: string, matching ^[A-Fa-f\\d]{24}$
-        source_name / sourceName: string, 1 to 255 characters
-        source_type / sourceType: one of 'flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'
-        state: one of 'new', 'acknowledged', 'resolved'
-        state_change / stateChange: EventPlusNewCountEventUpdateStateChange
-        subject_change / subjectChange: EventPlusNewCountEventUpdateSubjectChange
-        tags_change / tagsChange: object of EventPlusNewCountEventUpdateTagsChange (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-    """
-    comment: Annotated[str | None, Field(max_length=32767)] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    data: Any | None = None
-    device_id_change: Annotated[EventPlusNewCountEventUpdateDeviceIdChange | None, Field(alias='deviceIdChange'), LAZY] = None
-    level_change: Annotated[EventPlusNewCountEventUpdateLevelChange | None, Field(alias='levelChange'), LAZY] = None
-    source_id: Annotated[str | None, Field(alias='sourceId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    source_name: Annotated[str | None, Field(alias='sourceName', max_length=255, min_length=1)] = None
-    source_type: Annotated[Literal['flow', 'user', 'device', 'apiToken', 'experienceUser', 'public'] | None, Field(alias='sourceType')] = None
-    state: Literal['new', 'acknowledged', 'resolved'] | None = None
-    state_change: Annotated[EventPlusNewCountEventUpdateStateChange | None, Field(alias='stateChange'), LAZY] = None
-    subject_change: Annotated[EventPlusNewCountEventUpdateSubjectChange | None, Field(alias='subjectChange'), LAZY] = None
-    tags_change: Annotated[dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], EventPlusNewCountEventUpdateTagsChange] | None, Field(alias='tagsChange'), LAZY] = None
+EventPlusNewCountEventUpdate = _shared_event.EventUpdate
 
 
 class EventPlusNewCountEvent(LosantModel):

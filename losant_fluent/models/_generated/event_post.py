@@ -4,19 +4,13 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_event_post
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class EventPostCreationDate(LosantModel):
-    """Part of the ``eventPost`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+EventPostCreationDate = _shared_event_post.EventPostCreationDate
 
 
 class EventPost(LosantModel):

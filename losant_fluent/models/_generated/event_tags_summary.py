@@ -4,20 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
+from . import _shared_device_3
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class EventTagsSummaryEventTag(LosantModel):
-    """Part of the ``eventTagsSummary`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+EventTagsSummaryEventTag = _shared_device_3.DeviceTag
 
 
 class EventTagsSummary(LosantModel):

@@ -4,47 +4,18 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_experience_version, _shared_me_4
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class ExperienceEndpointExperienceGroup(LosantModel):
-    """Part of the ``experienceEndpoint`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ExperienceEndpointExperienceGroup = _shared_me_4.MeRecentApplicationsItem
 
 
-class ExperienceEndpointStaticReply(LosantModel):
-    """Part of the ``experienceEndpoint`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceEndpointStaticReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
-class ExperienceEndpointUnauthorizedReply(LosantModel):
-    """Part of the ``experienceEndpoint`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceEndpointUnauthorizedReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
 class ExperienceEndpoint(LosantModel):

@@ -4,36 +4,15 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_experience_version
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class ExperienceEndpointPostStaticReply(LosantModel):
-    """Part of the ``experienceEndpointPost`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceEndpointPostStaticReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
-class ExperienceEndpointPostUnauthorizedReply(LosantModel):
-    """Part of the ``experienceEndpointPost`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceEndpointPostUnauthorizedReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
 class ExperienceEndpointPost(LosantModel):

@@ -4,47 +4,18 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_credential_linked_resources, _shared_experience_version, _shared_experience_view, _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4, _shared_flow_5, _shared_flow_version, _shared_flows_import_result, _shared_me_4
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+ExperienceLinkedResourcesExperienceEndpointsItemExperienceGroup = _shared_me_4.MeRecentApplicationsItem
 
 
-class ExperienceLinkedResourcesExperienceEndpointsItemStaticReply(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceLinkedResourcesExperienceEndpointsItemStaticReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
-class ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceLinkedResourcesExperienceEndpointsItemUnauthorizedReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
 class ExperienceLinkedResourcesExperienceEndpointsItem(LosantModel):
@@ -119,14 +90,7 @@ class ExperienceLinkedResourcesExperienceEndpoints(LosantModel):
     total_count: Annotated[int | None, Field(alias='totalCount')] = None
 
 
-class ExperienceLinkedResourcesExperienceViewsItemHeaders(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        content_type / content-type: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
+ExperienceLinkedResourcesExperienceViewsItemHeaders = _shared_experience_view.ExperienceViewHeaders
 
 
 class ExperienceLinkedResourcesExperienceViewsItem(LosantModel):
@@ -199,5162 +163,703 @@ class ExperienceLinkedResourcesExperienceViews(LosantModel):
     view_type: Annotated[Literal['layout', 'page', 'component'] | None, Field(alias='viewType')] = None
 
 
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsNode(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsStats(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItems(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        nodes: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsNode
-        notes: string, at most 32767 characters
-        stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsStats
-        triggers: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT or ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU
-        version: string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[ExperienceLinkedResourcesFlowVersionsVariantAItemsNode] | None = None
-    notes: Annotated[str | None, Field(max_length=32767)] = None
-    stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsStats | None = None
-    triggers: list[ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT | ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU] | None = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        creation_date / creationDate: date-time (a datetime)
-        description: string, at most 32767 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'experience'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        name: string, 1 to 255 characters
-        nodes: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode
-        stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats
-        triggers: list of ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU
-        versions: list of string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['experience'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode] | None = None
-    stats: ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats | None = None
-    triggers: list[ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU] | None = None
-    versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
-
-
-class ExperienceLinkedResourcesFlowVersions(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        count: integer
-        filter: string
-        filter_field / filterField: string
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        items: list of ExperienceLinkedResourcesFlowVersionsVariantAItems or ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA
-        page: integer
-        per_page / perPage: integer
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string
-        total_count / totalCount: integer
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    count: int | None = None
-    filter: str | None = None
-    filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    items: Annotated[list[ExperienceLinkedResourcesFlowVersionsVariantAItems | ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA] | None, LAZY] = None
-    page: int | None = None
-    per_page: Annotated[int | None, Field(alias='perPage')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField')] = None
-    total_count: Annotated[int | None, Field(alias='totalCount')] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class ExperienceLinkedResourcesFlowsItemCustomNodeConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE or ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE | ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class ExperienceLinkedResourcesFlowsItemGlobal(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class ExperienceLinkedResourcesFlowsItemNode(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class ExperienceLinkedResourcesFlowsItemStatsByVersion(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowsItemStats(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of ExperienceLinkedResourcesFlowsItemStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], ExperienceLinkedResourcesFlowsItemStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggers(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class ExperienceLinkedResourcesFlowsItem(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        category: one of 'data', 'experience', 'logic', 'output', 'debug'
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: ExperienceLinkedResourcesFlowsItemCustomNodeConfig
-        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
-        custom_node_use_count / customNodeUseCount: number
-        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        deleted_in_develop / deletedInDevelop: boolean
-        description: string, at most 32767 characters
-        docs_url / docsUrl: string, at most 1024 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of ExperienceLinkedResourcesFlowsItemGlobal, at most 100 items
-        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        name: string, 1 to 255 characters
-        nodes: list of ExperienceLinkedResourcesFlowsItemNode
-        short_description / shortDescription: string, at most 1024 characters
-        stats: ExperienceLinkedResourcesFlowsItemStats
-        triggers: list of ExperienceLinkedResourcesFlowsVariantBItemTriggers or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT or ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[ExperienceLinkedResourcesFlowsItemCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
-    custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
-    custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
-    default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    deleted_in_develop: Annotated[bool | None, Field(alias='deletedInDevelop')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[ExperienceLinkedResourcesFlowsItemGlobal] | None, Field(max_length=100), LAZY] = None
-    icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: Annotated[list[ExperienceLinkedResourcesFlowsItemNode] | None, LAZY] = None
-    short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: Annotated[ExperienceLinkedResourcesFlowsItemStats | None, LAZY] = None
-    triggers: Annotated[list[ExperienceLinkedResourcesFlowsVariantBItemTriggers | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT | ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU] | None, LAZY] = None
-
-
-class ExperienceLinkedResourcesFlows(LosantModel):
-    """Part of the ``experienceLinkedResources`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        count: integer
-        filter: string
-        filter_field / filterField: string
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
-        items: list of ExperienceLinkedResourcesFlowsItem
-        page: integer
-        per_page / perPage: integer
-        sort_direction / sortDirection: one of 'asc', 'desc', 'ASC', 'DESC', ''
-        sort_field / sortField: string
-        total_count / totalCount: integer
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    count: int | None = None
-    filter: str | None = None
-    filter_field: Annotated[str | None, Field(alias='filterField')] = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    items: Annotated[list[ExperienceLinkedResourcesFlowsItem] | None, LAZY] = None
-    page: int | None = None
-    per_page: Annotated[int | None, Field(alias='perPage')] = None
-    sort_direction: Annotated[Literal['asc', 'desc', 'ASC', 'DESC', ''] | None, Field(alias='sortDirection')] = None
-    sort_field: Annotated[str | None, Field(alias='sortField')] = None
-    total_count: Annotated[int | None, Field(alias='totalCount')] = None
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+ExperienceLinkedResourcesFlowVersionsItemsCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsGlobal = _shared_flow.FlowGlobal
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsNode = _shared_flow_2.FlowNode
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsStats = _shared_flow_5.FlowStats
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggers = _shared_flow.FlowTriggers
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItems = _shared_flow_version.FlowVersionModel
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAGlobal = _shared_flow.FlowGlobal
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantANode = _shared_flow_2.FlowNode
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantAStats = _shared_flow_5.FlowStats
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggers = _shared_flow.FlowTriggers
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantATriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+ExperienceLinkedResourcesFlowVersionsVariantAItemsVariantA = _shared_flow_version.FlowVersionModelVariantN
+
+
+ExperienceLinkedResourcesFlowVersions = _shared_credential_linked_resources.CredentialLinkedResourcesFlowVersions
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+ExperienceLinkedResourcesFlowsItemCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+ExperienceLinkedResourcesFlowsVariantBItemCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+ExperienceLinkedResourcesFlowsItemCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+ExperienceLinkedResourcesFlowsItemGlobal = _shared_flow.FlowGlobal
+
+
+ExperienceLinkedResourcesFlowsItemNode = _shared_flow_2.FlowNode
+
+
+ExperienceLinkedResourcesFlowsItemStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+ExperienceLinkedResourcesFlowsItemStats = _shared_flow_5.FlowStats
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggers = _shared_flow.FlowTriggers
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+ExperienceLinkedResourcesFlowsItemTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+ExperienceLinkedResourcesFlowsItemTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+ExperienceLinkedResourcesFlowsVariantBItemTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+ExperienceLinkedResourcesFlowsItem = _shared_flows_import_result.FlowsImportResultFlow
+
+
+ExperienceLinkedResourcesFlows = _shared_credential_linked_resources.CredentialLinkedResourcesFlows
 
 
 class ExperienceLinkedResources(LosantModel):

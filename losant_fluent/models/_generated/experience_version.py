@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_experience_version, _shared_experience_version_2
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
@@ -30,46 +31,13 @@ class ExperienceVersionAttachedSlug(LosantModel):
     slug: str | None = None
 
 
-class ExperienceVersionGlobal(LosantModel):
-    """Part of the ``experienceVersion`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 1024 characters
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=1024)] = None
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
+ExperienceVersionGlobal = _shared_experience_version_2.ExperienceVersionGlobal
 
 
-class ExperienceVersionNotFoundReply(LosantModel):
-    """Part of the ``experienceVersion`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceVersionNotFoundReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
-class ExperienceVersionUnauthorizedReply(LosantModel):
-    """Part of the ``experienceVersion`` schema.
-
-    Fields (Python name / API name: type):
-        status_code / statusCode: integer, >= 100, <= 599
-        type: one of 'page', 'redirect' (required)
-        value: string (required)
-    """
-    __losant_closed__ = True
-    status_code: Annotated[int | None, Field(alias='statusCode', ge=100, le=599)] = None
-    type: Literal['page', 'redirect']
-    value: str
+ExperienceVersionUnauthorizedReply = _shared_experience_version.ExperienceVersionNotFoundReply
 
 
 class ExperienceVersion(LosantModel):

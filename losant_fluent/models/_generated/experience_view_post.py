@@ -4,18 +4,12 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_experience_view
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class ExperienceViewPostHeaders(LosantModel):
-    """Part of the ``experienceViewPost`` schema.
-
-    Fields (Python name / API name: type):
-        content_type / content-type: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    content_type: Annotated[str | None, Field(alias='content-type', max_length=255, min_length=1)] = None
+ExperienceViewPostHeaders = _shared_experience_view.ExperienceViewHeaders
 
 
 class ExperienceViewPost(LosantModel):

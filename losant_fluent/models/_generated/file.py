@@ -4,20 +4,13 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_file
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._files import FileResultMixin
 from .._lazy import LAZY
 
 
-class FileFileDimensions(LosantModel):
-    """Part of the ``file`` schema.
-
-    Fields (Python name / API name: type):
-        height: number
-        width: number
-    """
-    height: LosantNumber | None = None
-    width: LosantNumber | None = None
+FileFileDimensions = _shared_file.FileFileDimensions
 
 
 class File(FileResultMixin):

@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
+from . import _shared_file
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FilePatchFileDimensions(LosantModel):
-    """Part of the ``filePatch`` schema.
-
-    Fields (Python name / API name: type):
-        height: number
-        width: number
-    """
-    height: LosantNumber | None = None
-    width: LosantNumber | None = None
+FilePatchFileDimensions = _shared_file.FileFileDimensions
 
 
 class FilePatch(LosantModel):

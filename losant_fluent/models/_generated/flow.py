@@ -4,1715 +4,246 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4, _shared_flow_5
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowCustomNodeConfigFields(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowCustomNodeConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowCustomNodeConfigFields or FlowCustomNodeConfigFieldsVariantA or FlowCustomNodeConfigFieldsVariantB or FlowCustomNodeConfigFieldsVariantC or FlowCustomNodeConfigFieldsVariantD or FlowCustomNodeConfigFieldsVariantE or FlowCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowCustomNodeConfigFields | FlowCustomNodeConfigFieldsVariantA | FlowCustomNodeConfigFieldsVariantB | FlowCustomNodeConfigFieldsVariantC | FlowCustomNodeConfigFieldsVariantD | FlowCustomNodeConfigFieldsVariantE | FlowCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowGlobal(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowNode(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowStatsByVersion(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowStats(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowTriggersVariantFConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowTriggersVariantFMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggers(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowTriggersVariantGMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantG(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowTriggersConfigSubscription(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantHConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowTriggersVariantHMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantH(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowTriggersVariantIConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowTriggersVariantIMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantI(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowTriggersVariantJConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowTriggersVariantJMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantJ(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowTriggersVariantKConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowTriggersVariantKMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantK(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowTriggersVariantLConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowTriggersVariantLMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantL(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowTriggersVariantMMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantM(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowTriggersVariantNConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowTriggersVariantNMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantN(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowTriggersVariantOConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowTriggersVariantOMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantO(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowTriggersVariantPConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantPMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantP(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowTriggersVariantQConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantQMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantQ(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowTriggersVariantRConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowTriggersVariantRMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantR(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowTriggersVariantSConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowTriggersVariantSMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantS(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowTriggersVariantTConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowTriggersVariantTMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantT(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowTriggersVariantUConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantUMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantU(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantUConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantUConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowTriggersVariantVConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantVMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantV(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantVConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantVMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantVConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantVMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowTriggersVariantWConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowTriggersVariantWMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantW(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantWConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantWMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantWConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantWMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowTriggersVariantXConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowTriggersVariantXMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantX(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantXConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantXMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantXConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantXMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowTriggersVariantYConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowTriggersVariantYMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantY(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantYConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantYMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantYConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantYMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowTriggersVariantZConfig(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowTriggersVariantZMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantZ(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowTriggersVariantZConfig
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantZMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowTriggersVariantZConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantZMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowTriggersVariantAAMeta(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowTriggersVariantAA(LosantModel):
-    """Part of the ``flow`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowTriggersVariantAAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowTriggersVariantAAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
+FlowCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowGlobal = _shared_flow.FlowGlobal
+
+
+FlowNode = _shared_flow_2.FlowNode
+
+
+FlowStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowStats = _shared_flow_5.FlowStats
+
+
+FlowTriggersVariantFConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowTriggersVariantFMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowTriggers = _shared_flow.FlowTriggers
+
+
+FlowTriggersVariantGMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowTriggersVariantG = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowTriggersVariantHConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowTriggersVariantHMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowTriggersVariantH = _shared_flow.FlowTriggersVariantH
+
+
+FlowTriggersVariantIConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowTriggersVariantIMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowTriggersVariantI = _shared_flow.FlowTriggersVariantI
+
+
+FlowTriggersVariantJConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowTriggersVariantJMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowTriggersVariantJ = _shared_flow.FlowTriggersVariantJ
+
+
+FlowTriggersVariantKConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowTriggersVariantKMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowTriggersVariantK = _shared_flow.FlowTriggersVariantK
+
+
+FlowTriggersVariantLConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowTriggersVariantLMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowTriggersVariantL = _shared_flow.FlowTriggersVariantL
+
+
+FlowTriggersVariantMMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowTriggersVariantM = _shared_flow.FlowTriggersVariantM
+
+
+FlowTriggersVariantNConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowTriggersVariantNMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowTriggersVariantN = _shared_flow.FlowTriggersVariantN
+
+
+FlowTriggersVariantOConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowTriggersVariantOMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowTriggersVariantO = _shared_flow.FlowTriggersVariantO
+
+
+FlowTriggersVariantPConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowTriggersVariantPMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowTriggersVariantP = _shared_flow.FlowTriggersVariantP
+
+
+FlowTriggersVariantQConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowTriggersVariantQMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowTriggersVariantQ = _shared_flow.FlowTriggersVariantQ
+
+
+FlowTriggersVariantRConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowTriggersVariantRMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowTriggersVariantR = _shared_flow.FlowTriggersVariantR
+
+
+FlowTriggersVariantSConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowTriggersVariantSMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowTriggersVariantS = _shared_flow.FlowTriggersVariantS
+
+
+FlowTriggersVariantTConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowTriggersVariantTMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowTriggersVariantT = _shared_flow.FlowTriggersVariantT
+
+
+FlowTriggersVariantUConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowTriggersVariantUMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowTriggersVariantU = _shared_flow.FlowTriggersVariantU
+
+
+FlowTriggersVariantVConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowTriggersVariantVMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowTriggersVariantV = _shared_flow.FlowTriggersVariantV
+
+
+FlowTriggersVariantWConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowTriggersVariantWMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowTriggersVariantW = _shared_flow.FlowTriggersVariantW
+
+
+FlowTriggersVariantXConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowTriggersVariantXMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowTriggersVariantX = _shared_flow.FlowTriggersVariantX
+
+
+FlowTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowTriggersVariantYConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowTriggersVariantYMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowTriggersVariantY = _shared_flow.FlowTriggersVariantY
+
+
+FlowTriggersVariantZConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowTriggersVariantZMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowTriggersVariantZ = _shared_flow.FlowTriggersVariantZ
+
+
+FlowTriggersVariantAAMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowTriggersVariantAA = _shared_flow_3.FlowTriggersVariantAA
 
 
 class Flow(LosantModel):

@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_flow_errors
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowErrorsErrorError(LosantModel):
-    """Part of the ``flowErrors`` schema.
-
-    Fields (Python name / API name: type):
-        message: string
-        name: string
-    """
-    message: str | None = None
-    name: str | None = None
+FlowErrorsErrorError = _shared_flow_errors.FlowErrorsErrorError
 
 
 class FlowErrorsError(LosantModel):

@@ -4,1691 +4,240 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
+from . import _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowPostCustomNodeConfigVariantBFields(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowPostCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantA(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowPostCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowPostCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantB(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantC(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantD(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantE(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowPostCustomNodeConfigVariantBFieldsVariantF(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowPostCustomNodeConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowPostCustomNodeConfigVariantBFields or FlowPostCustomNodeConfigVariantBFieldsVariantA or FlowPostCustomNodeConfigVariantBFieldsVariantB or FlowPostCustomNodeConfigVariantBFieldsVariantC or FlowPostCustomNodeConfigVariantBFieldsVariantD or FlowPostCustomNodeConfigVariantBFieldsVariantE or FlowPostCustomNodeConfigVariantBFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowPostCustomNodeConfigVariantBFields | FlowPostCustomNodeConfigVariantBFieldsVariantA | FlowPostCustomNodeConfigVariantBFieldsVariantB | FlowPostCustomNodeConfigVariantBFieldsVariantC | FlowPostCustomNodeConfigVariantBFieldsVariantD | FlowPostCustomNodeConfigVariantBFieldsVariantE | FlowPostCustomNodeConfigVariantBFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowPostGlobal(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowPostNode(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowPostTriggersVariantAXConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowPostTriggersVariantAXMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggers(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantAXConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantAXMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantAXConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantAXMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowPostTriggersVariantAYMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantAY(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantAYMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantAYMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowPostTriggersConfigSubscription(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantAZConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowPostTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowPostTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowPostTriggersVariantAZMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantAZ(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantAZConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantAZMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantAZConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantAZMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowPostTriggersVariantBAConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowPostTriggersVariantBAMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBA(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBAConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBAConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowPostTriggersVariantBBConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowPostTriggersVariantBBMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBB(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBBConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowPostTriggersVariantBCConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowPostTriggersVariantBCMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBC(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBCConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowPostTriggersVariantBDConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBDMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBD(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBDConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowPostTriggersVariantBEMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBE(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowPostTriggersVariantBFConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowPostTriggersVariantBFMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBF(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBFConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowPostTriggersVariantBGConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowPostTriggersVariantBGMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBG(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBGConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBGConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowPostTriggersVariantBHConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantBHMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBH(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBHConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowPostTriggersVariantBIConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantBIMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBI(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBIConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowPostTriggersVariantBJConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowPostTriggersVariantBJMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBJ(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBJConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowPostTriggersVariantBKConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowPostTriggersVariantBKMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBK(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBKConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowPostTriggersVariantBLConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowPostTriggersVariantBLMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBL(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBLConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowPostTriggersVariantBMConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantBMMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBM(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBMConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowPostTriggersVariantBNConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantBNMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBN(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBNConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowPostTriggersVariantBOConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowPostTriggersVariantBOMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBO(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBOConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowPostTriggersVariantBPConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowPostTriggersVariantBPMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBP(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBPConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowPostTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowPostTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowPostTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowPostTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowPostTriggersVariantBQConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowPostTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowPostTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowPostTriggersVariantBQMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBQ(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBQConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowPostTriggersVariantBRConfig(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowPostTriggersVariantBRMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBR(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowPostTriggersVariantBRConfig
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowPostTriggersVariantBRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowPostTriggersVariantBSMeta(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowPostTriggersVariantBS(LosantModel):
-    """Part of the ``flowPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowPostTriggersVariantBSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowPostTriggersVariantBSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
+FlowPostCustomNodeConfigVariantBFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowPostCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowPostCustomNodeConfigVariantBFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowPostCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowPostGlobal = _shared_flow.FlowGlobal
+
+
+FlowPostNode = _shared_flow_2.FlowNode
+
+
+FlowPostTriggersVariantAXConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowPostTriggersVariantAXMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowPostTriggers = _shared_flow.FlowTriggers
+
+
+FlowPostTriggersVariantAYMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowPostTriggersVariantAY = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowPostTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowPostTriggersVariantAZConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowPostTriggersVariantAZMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowPostTriggersVariantAZ = _shared_flow.FlowTriggersVariantH
+
+
+FlowPostTriggersVariantBAConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowPostTriggersVariantBAMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowPostTriggersVariantBA = _shared_flow.FlowTriggersVariantI
+
+
+FlowPostTriggersVariantBBConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowPostTriggersVariantBBMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowPostTriggersVariantBB = _shared_flow.FlowTriggersVariantJ
+
+
+FlowPostTriggersVariantBCConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowPostTriggersVariantBCMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowPostTriggersVariantBC = _shared_flow.FlowTriggersVariantK
+
+
+FlowPostTriggersVariantBDConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowPostTriggersVariantBDMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowPostTriggersVariantBD = _shared_flow.FlowTriggersVariantL
+
+
+FlowPostTriggersVariantBEMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowPostTriggersVariantBE = _shared_flow.FlowTriggersVariantM
+
+
+FlowPostTriggersVariantBFConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowPostTriggersVariantBFMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowPostTriggersVariantBF = _shared_flow.FlowTriggersVariantN
+
+
+FlowPostTriggersVariantBGConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowPostTriggersVariantBGMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowPostTriggersVariantBG = _shared_flow.FlowTriggersVariantO
+
+
+FlowPostTriggersVariantBHConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowPostTriggersVariantBHMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowPostTriggersVariantBH = _shared_flow.FlowTriggersVariantP
+
+
+FlowPostTriggersVariantBIConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowPostTriggersVariantBIMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowPostTriggersVariantBI = _shared_flow.FlowTriggersVariantQ
+
+
+FlowPostTriggersVariantBJConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowPostTriggersVariantBJMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowPostTriggersVariantBJ = _shared_flow.FlowTriggersVariantR
+
+
+FlowPostTriggersVariantBKConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowPostTriggersVariantBKMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowPostTriggersVariantBK = _shared_flow.FlowTriggersVariantS
+
+
+FlowPostTriggersVariantBLConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowPostTriggersVariantBLMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowPostTriggersVariantBL = _shared_flow.FlowTriggersVariantT
+
+
+FlowPostTriggersVariantBMConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowPostTriggersVariantBMMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowPostTriggersVariantBM = _shared_flow.FlowTriggersVariantU
+
+
+FlowPostTriggersVariantBNConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowPostTriggersVariantBNMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowPostTriggersVariantBN = _shared_flow.FlowTriggersVariantV
+
+
+FlowPostTriggersVariantBOConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowPostTriggersVariantBOMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowPostTriggersVariantBO = _shared_flow.FlowTriggersVariantW
+
+
+FlowPostTriggersVariantBPConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowPostTriggersVariantBPMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowPostTriggersVariantBP = _shared_flow.FlowTriggersVariantX
+
+
+FlowPostTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowPostTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowPostTriggersVariantBQConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowPostTriggersVariantBQMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowPostTriggersVariantBQ = _shared_flow.FlowTriggersVariantY
+
+
+FlowPostTriggersVariantBRConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowPostTriggersVariantBRMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowPostTriggersVariantBR = _shared_flow.FlowTriggersVariantZ
+
+
+FlowPostTriggersVariantBSMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowPostTriggersVariantBS = _shared_flow_3.FlowTriggersVariantAA
 
 
 class FlowPost(LosantModel):

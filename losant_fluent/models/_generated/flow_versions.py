@@ -4,3340 +4,462 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4, _shared_flow_5, _shared_flow_version
 from .._base import LosantCollection, LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowVersionsItemsCustomNodeConfigFields(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowVersionsItemsCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowVersionsItemsCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowVersionsItemsCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowVersionsItemsCustomNodeConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowVersionsItemsCustomNodeConfigFields or FlowVersionsItemsCustomNodeConfigFieldsVariantA or FlowVersionsItemsCustomNodeConfigFieldsVariantB or FlowVersionsItemsCustomNodeConfigFieldsVariantC or FlowVersionsItemsCustomNodeConfigFieldsVariantD or FlowVersionsItemsCustomNodeConfigFieldsVariantE or FlowVersionsItemsCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowVersionsItemsCustomNodeConfigFields | FlowVersionsItemsCustomNodeConfigFieldsVariantA | FlowVersionsItemsCustomNodeConfigFieldsVariantB | FlowVersionsItemsCustomNodeConfigFieldsVariantC | FlowVersionsItemsCustomNodeConfigFieldsVariantD | FlowVersionsItemsCustomNodeConfigFieldsVariantE | FlowVersionsItemsCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowVersionsItemsGlobal(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowVersionsItemsNode(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowVersionsItemsStatsByVersion(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowVersionsItemsStats(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowVersionsItemsStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowVersionsItemsTriggersConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowVersionsItemsTriggersMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggers(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowVersionsItemsTriggersVariantAMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantA(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowVersionsItemsTriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantBConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowVersionsItemsTriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionsItemsTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantBMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantB(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowVersionsItemsTriggersVariantCConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowVersionsItemsTriggersVariantCMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantC(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowVersionsItemsTriggersVariantDConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowVersionsItemsTriggersVariantDMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantD(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowVersionsItemsTriggersVariantEConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowVersionsItemsTriggersVariantEMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantE(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowVersionsItemsTriggersVariantFConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantFMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantF(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowVersionsItemsTriggersVariantGMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantG(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowVersionsItemsTriggersVariantHConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowVersionsItemsTriggersVariantHMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantH(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowVersionsItemsTriggersVariantIConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowVersionsItemsTriggersVariantIMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantI(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowVersionsItemsTriggersVariantJConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantJMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantJ(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowVersionsItemsTriggersVariantKConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantKMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantK(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowVersionsItemsTriggersVariantLConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowVersionsItemsTriggersVariantLMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantL(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowVersionsItemsTriggersVariantMConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowVersionsItemsTriggersVariantMMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantM(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowVersionsItemsTriggersVariantNConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowVersionsItemsTriggersVariantNMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantN(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowVersionsItemsTriggersVariantOConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantOMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantO(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowVersionsItemsTriggersVariantPConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantPMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantP(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowVersionsItemsTriggersVariantQConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsTriggersVariantQMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantQ(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowVersionsItemsTriggersVariantRConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowVersionsItemsTriggersVariantRMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantR(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowVersionsItemsTriggersVariantSConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowVersionsItemsTriggersVariantSMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantS(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowVersionsItemsTriggersVariantTConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowVersionsItemsTriggersVariantTMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantT(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowVersionsItemsTriggersVariantUMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsTriggersVariantU(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class FlowVersionsItems(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: FlowVersionsItemsCustomNodeConfig
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of FlowVersionsItemsGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        nodes: list of FlowVersionsItemsNode
-        notes: string, at most 32767 characters
-        stats: FlowVersionsItemsStats
-        triggers: list of FlowVersionsItemsTriggers or FlowVersionsItemsTriggersVariantA or FlowVersionsItemsTriggersVariantB or FlowVersionsItemsTriggersVariantC or FlowVersionsItemsTriggersVariantD or FlowVersionsItemsTriggersVariantE or FlowVersionsItemsTriggersVariantF or FlowVersionsItemsTriggersVariantG or FlowVersionsItemsTriggersVariantH or FlowVersionsItemsTriggersVariantI or FlowVersionsItemsTriggersVariantJ or FlowVersionsItemsTriggersVariantK or FlowVersionsItemsTriggersVariantL or FlowVersionsItemsTriggersVariantM or FlowVersionsItemsTriggersVariantN or FlowVersionsItemsTriggersVariantO or FlowVersionsItemsTriggersVariantP or FlowVersionsItemsTriggersVariantQ or FlowVersionsItemsTriggersVariantR or FlowVersionsItemsTriggersVariantS or FlowVersionsItemsTriggersVariantT or FlowVersionsItemsTriggersVariantU
-        version: string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[FlowVersionsItemsCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowVersionsItemsGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[FlowVersionsItemsNode] | None = None
-    notes: Annotated[str | None, Field(max_length=32767)] = None
-    stats: FlowVersionsItemsStats | None = None
-    triggers: list[FlowVersionsItemsTriggers | FlowVersionsItemsTriggersVariantA | FlowVersionsItemsTriggersVariantB | FlowVersionsItemsTriggersVariantC | FlowVersionsItemsTriggersVariantD | FlowVersionsItemsTriggersVariantE | FlowVersionsItemsTriggersVariantF | FlowVersionsItemsTriggersVariantG | FlowVersionsItemsTriggersVariantH | FlowVersionsItemsTriggersVariantI | FlowVersionsItemsTriggersVariantJ | FlowVersionsItemsTriggersVariantK | FlowVersionsItemsTriggersVariantL | FlowVersionsItemsTriggersVariantM | FlowVersionsItemsTriggersVariantN | FlowVersionsItemsTriggersVariantO | FlowVersionsItemsTriggersVariantP | FlowVersionsItemsTriggersVariantQ | FlowVersionsItemsTriggersVariantR | FlowVersionsItemsTriggersVariantS | FlowVersionsItemsTriggersVariantT | FlowVersionsItemsTriggersVariantU] | None = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class FlowVersionsItemsVariantAGlobal(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowVersionsItemsVariantANode(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowVersionsItemsVariantAStatsByVersion(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowVersionsItemsVariantAStats(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowVersionsItemsVariantAStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowVersionsItemsVariantAStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowVersionsItemsVariantATriggersConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowVersionsItemsVariantATriggersMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggers(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowVersionsItemsVariantATriggersVariantAMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantA(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowVersionsItemsVariantATriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantBConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowVersionsItemsVariantATriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowVersionsItemsVariantATriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantBMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantB(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowVersionsItemsVariantATriggersVariantCConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantCMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantC(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowVersionsItemsVariantATriggersVariantDConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantDMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantD(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowVersionsItemsVariantATriggersVariantEConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantEMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantE(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowVersionsItemsVariantATriggersVariantFConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantFMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantF(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowVersionsItemsVariantATriggersVariantGMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantG(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowVersionsItemsVariantATriggersVariantHConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantHMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantH(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowVersionsItemsVariantATriggersVariantIConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantIMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantI(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowVersionsItemsVariantATriggersVariantJConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantJMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantJ(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowVersionsItemsVariantATriggersVariantKConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantKMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantK(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowVersionsItemsVariantATriggersVariantLConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantLMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantL(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowVersionsItemsVariantATriggersVariantMConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantMMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantM(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowVersionsItemsVariantATriggersVariantNConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantNMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantN(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowVersionsItemsVariantATriggersVariantOConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantOMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantO(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowVersionsItemsVariantATriggersVariantPConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantPMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantP(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowVersionsItemsVariantATriggersVariantQConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantQMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantQ(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowVersionsItemsVariantATriggersVariantRConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantRMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantR(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantSConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowVersionsItemsVariantATriggersVariantSMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantS(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowVersionsItemsVariantATriggersVariantTConfig(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowVersionsItemsVariantATriggersVariantTMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantT(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowVersionsItemsVariantATriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowVersionsItemsVariantATriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowVersionsItemsVariantATriggersVariantUMeta(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowVersionsItemsVariantATriggersVariantU(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowVersionsItemsVariantATriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowVersionsItemsVariantATriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class FlowVersionsItemsVariantA(LosantModel):
-    """Part of the ``flowVersions`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        creation_date / creationDate: date-time (a datetime)
-        description: string, at most 32767 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'experience'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of FlowVersionsItemsVariantAGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        name: string, 1 to 255 characters
-        nodes: list of FlowVersionsItemsVariantANode
-        stats: FlowVersionsItemsVariantAStats
-        triggers: list of FlowVersionsItemsVariantATriggers or FlowVersionsItemsVariantATriggersVariantA or FlowVersionsItemsVariantATriggersVariantB or FlowVersionsItemsVariantATriggersVariantC or FlowVersionsItemsVariantATriggersVariantD or FlowVersionsItemsVariantATriggersVariantE or FlowVersionsItemsVariantATriggersVariantF or FlowVersionsItemsVariantATriggersVariantG or FlowVersionsItemsVariantATriggersVariantH or FlowVersionsItemsVariantATriggersVariantI or FlowVersionsItemsVariantATriggersVariantJ or FlowVersionsItemsVariantATriggersVariantK or FlowVersionsItemsVariantATriggersVariantL or FlowVersionsItemsVariantATriggersVariantM or FlowVersionsItemsVariantATriggersVariantN or FlowVersionsItemsVariantATriggersVariantO or FlowVersionsItemsVariantATriggersVariantP or FlowVersionsItemsVariantATriggersVariantQ or FlowVersionsItemsVariantATriggersVariantR or FlowVersionsItemsVariantATriggersVariantS or FlowVersionsItemsVariantATriggersVariantT or FlowVersionsItemsVariantATriggersVariantU
-        versions: list of string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['experience'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowVersionsItemsVariantAGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[FlowVersionsItemsVariantANode] | None = None
-    stats: FlowVersionsItemsVariantAStats | None = None
-    triggers: list[FlowVersionsItemsVariantATriggers | FlowVersionsItemsVariantATriggersVariantA | FlowVersionsItemsVariantATriggersVariantB | FlowVersionsItemsVariantATriggersVariantC | FlowVersionsItemsVariantATriggersVariantD | FlowVersionsItemsVariantATriggersVariantE | FlowVersionsItemsVariantATriggersVariantF | FlowVersionsItemsVariantATriggersVariantG | FlowVersionsItemsVariantATriggersVariantH | FlowVersionsItemsVariantATriggersVariantI | FlowVersionsItemsVariantATriggersVariantJ | FlowVersionsItemsVariantATriggersVariantK | FlowVersionsItemsVariantATriggersVariantL | FlowVersionsItemsVariantATriggersVariantM | FlowVersionsItemsVariantATriggersVariantN | FlowVersionsItemsVariantATriggersVariantO | FlowVersionsItemsVariantATriggersVariantP | FlowVersionsItemsVariantATriggersVariantQ | FlowVersionsItemsVariantATriggersVariantR | FlowVersionsItemsVariantATriggersVariantS | FlowVersionsItemsVariantATriggersVariantT | FlowVersionsItemsVariantATriggersVariantU] | None = None
-    versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
+FlowVersionsItemsCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowVersionsItemsCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowVersionsItemsCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowVersionsItemsCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowVersionsItemsGlobal = _shared_flow.FlowGlobal
+
+
+FlowVersionsItemsNode = _shared_flow_2.FlowNode
+
+
+FlowVersionsItemsStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowVersionsItemsStats = _shared_flow_5.FlowStats
+
+
+FlowVersionsItemsTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowVersionsItemsTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowVersionsItemsTriggers = _shared_flow.FlowTriggers
+
+
+FlowVersionsItemsTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowVersionsItemsTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowVersionsItemsTriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowVersionsItemsTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowVersionsItemsTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowVersionsItemsTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowVersionsItemsTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowVersionsItemsTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowVersionsItemsTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowVersionsItemsTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowVersionsItemsTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowVersionsItemsTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowVersionsItemsTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowVersionsItemsTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowVersionsItemsTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowVersionsItemsTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowVersionsItemsTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowVersionsItemsTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowVersionsItemsTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowVersionsItemsTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowVersionsItemsTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowVersionsItemsTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowVersionsItemsTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowVersionsItemsTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowVersionsItemsTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowVersionsItemsTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowVersionsItemsTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowVersionsItemsTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowVersionsItemsTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowVersionsItemsTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowVersionsItemsTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowVersionsItemsTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowVersionsItemsTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowVersionsItemsTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowVersionsItemsTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowVersionsItemsTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowVersionsItemsTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowVersionsItemsTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowVersionsItemsTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowVersionsItemsTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowVersionsItemsTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowVersionsItemsTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowVersionsItemsTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowVersionsItemsTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowVersionsItemsTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowVersionsItemsTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowVersionsItemsTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowVersionsItemsTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowVersionsItemsTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowVersionsItemsTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowVersionsItemsTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowVersionsItemsTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowVersionsItemsTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowVersionsItemsTriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowVersionsItemsTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowVersionsItemsTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowVersionsItemsTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowVersionsItemsTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowVersionsItemsTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowVersionsItemsTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowVersionsItemsTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowVersionsItemsTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+FlowVersionsItems = _shared_flow_version.FlowVersionModel
+
+
+FlowVersionsItemsVariantAGlobal = _shared_flow.FlowGlobal
+
+
+FlowVersionsItemsVariantANode = _shared_flow_2.FlowNode
+
+
+FlowVersionsItemsVariantAStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowVersionsItemsVariantAStats = _shared_flow_5.FlowStats
+
+
+FlowVersionsItemsVariantATriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowVersionsItemsVariantATriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowVersionsItemsVariantATriggers = _shared_flow.FlowTriggers
+
+
+FlowVersionsItemsVariantATriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowVersionsItemsVariantATriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowVersionsItemsVariantATriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowVersionsItemsVariantATriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowVersionsItemsVariantATriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowVersionsItemsVariantATriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowVersionsItemsVariantATriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowVersionsItemsVariantATriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowVersionsItemsVariantATriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowVersionsItemsVariantATriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowVersionsItemsVariantATriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowVersionsItemsVariantATriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowVersionsItemsVariantATriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowVersionsItemsVariantATriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowVersionsItemsVariantATriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowVersionsItemsVariantATriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowVersionsItemsVariantATriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowVersionsItemsVariantATriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowVersionsItemsVariantATriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowVersionsItemsVariantATriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowVersionsItemsVariantATriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowVersionsItemsVariantATriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowVersionsItemsVariantATriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowVersionsItemsVariantATriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowVersionsItemsVariantATriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowVersionsItemsVariantATriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowVersionsItemsVariantATriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowVersionsItemsVariantATriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowVersionsItemsVariantATriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowVersionsItemsVariantATriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowVersionsItemsVariantATriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowVersionsItemsVariantATriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowVersionsItemsVariantATriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowVersionsItemsVariantATriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowVersionsItemsVariantATriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowVersionsItemsVariantATriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowVersionsItemsVariantATriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowVersionsItemsVariantATriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowVersionsItemsVariantATriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowVersionsItemsVariantATriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowVersionsItemsVariantATriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowVersionsItemsVariantATriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowVersionsItemsVariantATriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowVersionsItemsVariantATriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowVersionsItemsVariantATriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowVersionsItemsVariantATriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowVersionsItemsVariantATriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowVersionsItemsVariantATriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowVersionsItemsVariantATriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowVersionsItemsVariantATriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowVersionsItemsVariantATriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowVersionsItemsVariantATriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowVersionsItemsVariantATriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowVersionsItemsVariantATriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowVersionsItemsVariantATriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowVersionsItemsVariantATriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowVersionsItemsVariantATriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowVersionsItemsVariantATriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowVersionsItemsVariantATriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowVersionsItemsVariantATriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowVersionsItemsVariantATriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowVersionsItemsVariantATriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+FlowVersionsItemsVariantA = _shared_flow_version.FlowVersionModelVariantN
 
 
 class FlowVersions(LosantCollection[FlowVersionsItems | FlowVersionsItemsVariantA]):

@@ -4,375 +4,63 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from . import advanced_flow_version_query
+from . import _shared_advanced_flow_query, _shared_data_export_3, advanced_flow_version_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowVersionsDeletePostQueryCreationDate(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryCustomNodeSupports(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryCustomNodeSupports = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryEnabled(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryEnabled = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryFlowClass(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryFlowClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryId(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
+FlowVersionsDeletePostQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
 
 
-class FlowVersionsDeletePostQueryLastUpdated(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryName(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
-class FlowVersionsDeletePostQueryVariantHNodes(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryVariantHNodes = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class FlowVersionsDeletePostQueryNodesFieldEq(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryNodesFieldEq = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class FlowVersionsDeletePostQueryVariantHNodesVariantA(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: FlowVersionsDeletePostQueryNodesFieldEq (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[FlowVersionsDeletePostQueryNodesFieldEq, Field(alias='$eq')]
+FlowVersionsDeletePostQueryVariantHNodesVariantA = _shared_advanced_flow_query.AdvancedFlowQueryNodesVariantA
 
 
-class FlowVersionsDeletePostQueryNodesFieldNe(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryNodesFieldNe = _shared_advanced_flow_query.AdvancedFlowQueryNodes
 
 
-class FlowVersionsDeletePostQueryVariantHNodesVariantB(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: FlowVersionsDeletePostQueryNodesFieldNe (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[FlowVersionsDeletePostQueryNodesFieldNe, Field(alias='$ne')]
+FlowVersionsDeletePostQueryVariantHNodesVariantB = _shared_advanced_flow_query.AdvancedFlowQueryNodesVariantB
 
 
-class FlowVersionsDeletePostQueryVariantHTriggers(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryVariantHTriggers = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class FlowVersionsDeletePostQueryTriggersFieldEq(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryTriggersFieldEq = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class FlowVersionsDeletePostQueryVariantHTriggersVariantA(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: FlowVersionsDeletePostQueryTriggersFieldEq (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[FlowVersionsDeletePostQueryTriggersFieldEq, Field(alias='$eq')]
+FlowVersionsDeletePostQueryVariantHTriggersVariantA = _shared_advanced_flow_query.AdvancedFlowQueryTriggersVariantA
 
 
-class FlowVersionsDeletePostQueryTriggersFieldNe(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of string, at most 1024 characters or number or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        type: string, at most 255 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], Annotated[str, StringConstraints(max_length=1024)] | LosantNumber | bool | None] | None = None
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    type: Annotated[str, Field(max_length=255)]
+FlowVersionsDeletePostQueryTriggersFieldNe = _shared_advanced_flow_query.AdvancedFlowQueryTriggers
 
 
-class FlowVersionsDeletePostQueryVariantHTriggersVariantB(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: FlowVersionsDeletePostQueryTriggersFieldNe (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[FlowVersionsDeletePostQueryTriggersFieldNe, Field(alias='$ne')]
+FlowVersionsDeletePostQueryVariantHTriggersVariantB = _shared_advanced_flow_query.AdvancedFlowQueryTriggersVariantB
 
 
-class FlowVersionsDeletePostQueryVersion(LosantModel):
-    """Part of the ``flowVersionsDeletePost`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
+FlowVersionsDeletePostQueryVersion = _shared_data_export_3.DataExportDeviceQueryAttributeName
 
 
 class FlowVersionsDeletePostQuery(LosantModel):

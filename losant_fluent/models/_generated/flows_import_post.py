@@ -5,1691 +5,240 @@ from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Dict, Literal
 from typing_extensions import TypeAliasType
+from . import _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowsImportPostFlowVersionCustomNodeConfigFields(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowsImportPostFlowVersionCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowsImportPostFlowVersionCustomNodeConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowsImportPostFlowVersionCustomNodeConfigFields or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE or FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowsImportPostFlowVersionCustomNodeConfigFields | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE | FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowsImportPostFlowVersionGlobal(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowsImportPostFlowVersionNode(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportPostFlowVersionTriggersConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportPostFlowVersionTriggersMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggers(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowsImportPostFlowVersionTriggersVariantAMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantA(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowsImportPostFlowVersionTriggersConfigSubscription(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantBConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowsImportPostFlowVersionTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportPostFlowVersionTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantBMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantB(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowsImportPostFlowVersionTriggersVariantCConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantCMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantC(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowsImportPostFlowVersionTriggersVariantDConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantDMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantD(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowsImportPostFlowVersionTriggersVariantEConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantEMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantE(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowsImportPostFlowVersionTriggersVariantFConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantFMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantF(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowsImportPostFlowVersionTriggersVariantGMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantG(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowsImportPostFlowVersionTriggersVariantHConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantHMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantH(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowsImportPostFlowVersionTriggersVariantIConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantIMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantI(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowsImportPostFlowVersionTriggersVariantJConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantJMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantJ(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowsImportPostFlowVersionTriggersVariantKConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantKMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantK(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowsImportPostFlowVersionTriggersVariantLConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantLMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantL(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowsImportPostFlowVersionTriggersVariantMConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantMMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantM(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowsImportPostFlowVersionTriggersVariantNConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantNMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantN(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowsImportPostFlowVersionTriggersVariantOConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantOMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantO(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowsImportPostFlowVersionTriggersVariantPConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantPMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantP(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowsImportPostFlowVersionTriggersVariantQConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantQMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantQ(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowsImportPostFlowVersionTriggersVariantRConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantRMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantR(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantSConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowsImportPostFlowVersionTriggersVariantSMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantS(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowsImportPostFlowVersionTriggersVariantTConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantTMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantT(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowVersionTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowVersionTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowsImportPostFlowVersionTriggersVariantUMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowVersionTriggersVariantU(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowVersionTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowVersionTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
+FlowsImportPostFlowVersionCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowsImportPostFlowVersionCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowsImportPostFlowVersionCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowsImportPostFlowVersionGlobal = _shared_flow.FlowGlobal
+
+
+FlowsImportPostFlowVersionNode = _shared_flow_2.FlowNode
+
+
+FlowsImportPostFlowVersionTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowsImportPostFlowVersionTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowsImportPostFlowVersionTriggers = _shared_flow.FlowTriggers
+
+
+FlowsImportPostFlowVersionTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowsImportPostFlowVersionTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowsImportPostFlowVersionTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowsImportPostFlowVersionTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowsImportPostFlowVersionTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowsImportPostFlowVersionTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowsImportPostFlowVersionTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowsImportPostFlowVersionTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowsImportPostFlowVersionTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowsImportPostFlowVersionTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowsImportPostFlowVersionTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowsImportPostFlowVersionTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowsImportPostFlowVersionTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowsImportPostFlowVersionTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowsImportPostFlowVersionTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowsImportPostFlowVersionTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowsImportPostFlowVersionTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowsImportPostFlowVersionTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowsImportPostFlowVersionTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowsImportPostFlowVersionTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowsImportPostFlowVersionTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowsImportPostFlowVersionTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowsImportPostFlowVersionTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowsImportPostFlowVersionTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
 
 
 ModelFlowVersionModelFlowVersionAdditionalProperty = TypeAliasType('ModelFlowVersionModelFlowVersionAdditionalProperty', Annotated[str, Field(max_length=1024)])
@@ -1725,1687 +274,235 @@ class FlowsImportPostFlowVersion(LosantModel):
     version: Annotated[str, Field(max_length=255, min_length=1)]
 
 
-class FlowsImportPostFlowCustomNodeConfigFields(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowsImportPostFlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowsImportPostFlowCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowsImportPostFlowCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowsImportPostFlowCustomNodeConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowsImportPostFlowCustomNodeConfigFields or FlowsImportPostFlowCustomNodeConfigFieldsVariantA or FlowsImportPostFlowCustomNodeConfigFieldsVariantB or FlowsImportPostFlowCustomNodeConfigFieldsVariantC or FlowsImportPostFlowCustomNodeConfigFieldsVariantD or FlowsImportPostFlowCustomNodeConfigFieldsVariantE or FlowsImportPostFlowCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowsImportPostFlowCustomNodeConfigFields | FlowsImportPostFlowCustomNodeConfigFieldsVariantA | FlowsImportPostFlowCustomNodeConfigFieldsVariantB | FlowsImportPostFlowCustomNodeConfigFieldsVariantC | FlowsImportPostFlowCustomNodeConfigFieldsVariantD | FlowsImportPostFlowCustomNodeConfigFieldsVariantE | FlowsImportPostFlowCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowsImportPostFlowGlobal(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowsImportPostFlowNode(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportPostFlowTriggersConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportPostFlowTriggersMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggers(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowsImportPostFlowTriggersVariantAMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantA(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowsImportPostFlowTriggersConfigSubscription(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantBConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowsImportPostFlowTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportPostFlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantBMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantB(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowsImportPostFlowTriggersVariantCConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportPostFlowTriggersVariantCMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantC(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowsImportPostFlowTriggersVariantDConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowsImportPostFlowTriggersVariantDMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantD(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowsImportPostFlowTriggersVariantEConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowsImportPostFlowTriggersVariantEMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantE(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowsImportPostFlowTriggersVariantFConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantFMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantF(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowsImportPostFlowTriggersVariantGMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantG(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowsImportPostFlowTriggersVariantHConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowsImportPostFlowTriggersVariantHMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantH(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowsImportPostFlowTriggersVariantIConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportPostFlowTriggersVariantIMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantI(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowsImportPostFlowTriggersVariantJConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantJMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantJ(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowsImportPostFlowTriggersVariantKConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantKMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantK(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowsImportPostFlowTriggersVariantLConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowsImportPostFlowTriggersVariantLMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantL(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowsImportPostFlowTriggersVariantMConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowsImportPostFlowTriggersVariantMMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantM(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowsImportPostFlowTriggersVariantNConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowsImportPostFlowTriggersVariantNMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantN(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowsImportPostFlowTriggersVariantOConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantOMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantO(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowsImportPostFlowTriggersVariantPConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantPMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantP(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowsImportPostFlowTriggersVariantQConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportPostFlowTriggersVariantQMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantQ(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowsImportPostFlowTriggersVariantRConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowsImportPostFlowTriggersVariantRMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantR(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowsImportPostFlowTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowsImportPostFlowTriggersVariantSConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowsImportPostFlowTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportPostFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowsImportPostFlowTriggersVariantSMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantS(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowsImportPostFlowTriggersVariantTConfig(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportPostFlowTriggersVariantTMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantT(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportPostFlowTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportPostFlowTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowsImportPostFlowTriggersVariantUMeta(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportPostFlowTriggersVariantU(LosantModel):
-    """Part of the ``flowsImportPost`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportPostFlowTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportPostFlowTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
+FlowsImportPostFlowCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowsImportPostFlowCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowsImportPostFlowCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowsImportPostFlowGlobal = _shared_flow.FlowGlobal
+
+
+FlowsImportPostFlowNode = _shared_flow_2.FlowNode
+
+
+FlowsImportPostFlowTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowsImportPostFlowTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowsImportPostFlowTriggers = _shared_flow.FlowTriggers
+
+
+FlowsImportPostFlowTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowsImportPostFlowTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowsImportPostFlowTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowsImportPostFlowTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowsImportPostFlowTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowsImportPostFlowTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowsImportPostFlowTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowsImportPostFlowTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowsImportPostFlowTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowsImportPostFlowTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowsImportPostFlowTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowsImportPostFlowTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowsImportPostFlowTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowsImportPostFlowTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowsImportPostFlowTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowsImportPostFlowTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowsImportPostFlowTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowsImportPostFlowTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowsImportPostFlowTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowsImportPostFlowTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowsImportPostFlowTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowsImportPostFlowTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowsImportPostFlowTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowsImportPostFlowTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowsImportPostFlowTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowsImportPostFlowTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowsImportPostFlowTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowsImportPostFlowTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowsImportPostFlowTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowsImportPostFlowTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowsImportPostFlowTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowsImportPostFlowTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowsImportPostFlowTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowsImportPostFlowTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowsImportPostFlowTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowsImportPostFlowTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowsImportPostFlowTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowsImportPostFlowTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowsImportPostFlowTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowsImportPostFlowTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowsImportPostFlowTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowsImportPostFlowTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowsImportPostFlowTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowsImportPostFlowTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowsImportPostFlowTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowsImportPostFlowTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowsImportPostFlowTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowsImportPostFlowTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowsImportPostFlowTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowsImportPostFlowTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowsImportPostFlowTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowsImportPostFlowTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowsImportPostFlowTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowsImportPostFlowTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowsImportPostFlowTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowsImportPostFlowTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowsImportPostFlowTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowsImportPostFlowTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowsImportPostFlowTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowsImportPostFlowTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowsImportPostFlowTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowsImportPostFlowTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowsImportPostFlowTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
 
 
 ModelFlowModelFlowAdditionalProperty = TypeAliasType('ModelFlowModelFlowAdditionalProperty', Annotated[str, Field(max_length=1024)])

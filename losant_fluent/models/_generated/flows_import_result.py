@@ -4,5108 +4,702 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_flow, _shared_flow_2, _shared_flow_3, _shared_flow_4, _shared_flow_5, _shared_flow_version, _shared_flows_import_result
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowsImportResultFlowVersionsCustomNodeConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE or FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE | FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowsImportResultFlowVersionsVariantBGlobal(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowsImportResultFlowVersionsVariantBNode(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportResultFlowVersionsVariantBStatsByVersion(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowVersionsVariantBStats(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowsImportResultFlowVersionsVariantBStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantBStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggers(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantA(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantB(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantD(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantE(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantF(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantG(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantH(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantI(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantJ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantK(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantL(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantM(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantN(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantO(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantP(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantQ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantR(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantS(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantT(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantBTriggersVariantU(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class FlowsImportResultFlowVersions(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: FlowsImportResultFlowVersionsCustomNodeConfig
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of FlowsImportResultFlowVersionsVariantBGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        nodes: list of FlowsImportResultFlowVersionsVariantBNode
-        notes: string, at most 32767 characters
-        stats: FlowsImportResultFlowVersionsVariantBStats
-        triggers: list of FlowsImportResultFlowVersionsVariantBTriggers or FlowsImportResultFlowVersionsVariantBTriggersVariantA or FlowsImportResultFlowVersionsVariantBTriggersVariantB or FlowsImportResultFlowVersionsVariantBTriggersVariantC or FlowsImportResultFlowVersionsVariantBTriggersVariantD or FlowsImportResultFlowVersionsVariantBTriggersVariantE or FlowsImportResultFlowVersionsVariantBTriggersVariantF or FlowsImportResultFlowVersionsVariantBTriggersVariantG or FlowsImportResultFlowVersionsVariantBTriggersVariantH or FlowsImportResultFlowVersionsVariantBTriggersVariantI or FlowsImportResultFlowVersionsVariantBTriggersVariantJ or FlowsImportResultFlowVersionsVariantBTriggersVariantK or FlowsImportResultFlowVersionsVariantBTriggersVariantL or FlowsImportResultFlowVersionsVariantBTriggersVariantM or FlowsImportResultFlowVersionsVariantBTriggersVariantN or FlowsImportResultFlowVersionsVariantBTriggersVariantO or FlowsImportResultFlowVersionsVariantBTriggersVariantP or FlowsImportResultFlowVersionsVariantBTriggersVariantQ or FlowsImportResultFlowVersionsVariantBTriggersVariantR or FlowsImportResultFlowVersionsVariantBTriggersVariantS or FlowsImportResultFlowVersionsVariantBTriggersVariantT or FlowsImportResultFlowVersionsVariantBTriggersVariantU
-        version: string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[FlowsImportResultFlowVersionsCustomNodeConfig | None, Field(alias='customNodeConfig')] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowsImportResultFlowVersionsVariantBGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    nodes: list[FlowsImportResultFlowVersionsVariantBNode] | None = None
-    notes: Annotated[str | None, Field(max_length=32767)] = None
-    stats: FlowsImportResultFlowVersionsVariantBStats | None = None
-    triggers: list[FlowsImportResultFlowVersionsVariantBTriggers | FlowsImportResultFlowVersionsVariantBTriggersVariantA | FlowsImportResultFlowVersionsVariantBTriggersVariantB | FlowsImportResultFlowVersionsVariantBTriggersVariantC | FlowsImportResultFlowVersionsVariantBTriggersVariantD | FlowsImportResultFlowVersionsVariantBTriggersVariantE | FlowsImportResultFlowVersionsVariantBTriggersVariantF | FlowsImportResultFlowVersionsVariantBTriggersVariantG | FlowsImportResultFlowVersionsVariantBTriggersVariantH | FlowsImportResultFlowVersionsVariantBTriggersVariantI | FlowsImportResultFlowVersionsVariantBTriggersVariantJ | FlowsImportResultFlowVersionsVariantBTriggersVariantK | FlowsImportResultFlowVersionsVariantBTriggersVariantL | FlowsImportResultFlowVersionsVariantBTriggersVariantM | FlowsImportResultFlowVersionsVariantBTriggersVariantN | FlowsImportResultFlowVersionsVariantBTriggersVariantO | FlowsImportResultFlowVersionsVariantBTriggersVariantP | FlowsImportResultFlowVersionsVariantBTriggersVariantQ | FlowsImportResultFlowVersionsVariantBTriggersVariantR | FlowsImportResultFlowVersionsVariantBTriggersVariantS | FlowsImportResultFlowVersionsVariantBTriggersVariantT | FlowsImportResultFlowVersionsVariantBTriggersVariantU] | None = None
-    version: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCGlobal(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowsImportResultFlowVersionsVariantCNode(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportResultFlowVersionsVariantCStatsByVersion(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowVersionsVariantCStats(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowsImportResultFlowVersionsVariantCStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowVersionsVariantCStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggers(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantA(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantB(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantD(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantE(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantF(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantG(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantH(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantI(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantJ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantK(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantL(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantM(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantN(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantO(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantP(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantQ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantR(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantS(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantT(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVersionsVariantCTriggersVariantU(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class FlowsImportResultFlowVersionsVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        creation_date / creationDate: date-time (a datetime)
-        description: string, at most 32767 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'experience'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        flow_version_id / flowVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of FlowsImportResultFlowVersionsVariantCGlobal, at most 100 items
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        name: string, 1 to 255 characters
-        nodes: list of FlowsImportResultFlowVersionsVariantCNode
-        stats: FlowsImportResultFlowVersionsVariantCStats
-        triggers: list of FlowsImportResultFlowVersionsVariantCTriggers or FlowsImportResultFlowVersionsVariantCTriggersVariantA or FlowsImportResultFlowVersionsVariantCTriggersVariantB or FlowsImportResultFlowVersionsVariantCTriggersVariantC or FlowsImportResultFlowVersionsVariantCTriggersVariantD or FlowsImportResultFlowVersionsVariantCTriggersVariantE or FlowsImportResultFlowVersionsVariantCTriggersVariantF or FlowsImportResultFlowVersionsVariantCTriggersVariantG or FlowsImportResultFlowVersionsVariantCTriggersVariantH or FlowsImportResultFlowVersionsVariantCTriggersVariantI or FlowsImportResultFlowVersionsVariantCTriggersVariantJ or FlowsImportResultFlowVersionsVariantCTriggersVariantK or FlowsImportResultFlowVersionsVariantCTriggersVariantL or FlowsImportResultFlowVersionsVariantCTriggersVariantM or FlowsImportResultFlowVersionsVariantCTriggersVariantN or FlowsImportResultFlowVersionsVariantCTriggersVariantO or FlowsImportResultFlowVersionsVariantCTriggersVariantP or FlowsImportResultFlowVersionsVariantCTriggersVariantQ or FlowsImportResultFlowVersionsVariantCTriggersVariantR or FlowsImportResultFlowVersionsVariantCTriggersVariantS or FlowsImportResultFlowVersionsVariantCTriggersVariantT or FlowsImportResultFlowVersionsVariantCTriggersVariantU
-        versions: list of string, 1 to 255 characters
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['experience'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    flow_version_id: Annotated[str | None, Field(alias='flowVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowsImportResultFlowVersionsVariantCGlobal] | None, Field(max_length=100)] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: list[FlowsImportResultFlowVersionsVariantCNode] | None = None
-    stats: FlowsImportResultFlowVersionsVariantCStats | None = None
-    triggers: list[FlowsImportResultFlowVersionsVariantCTriggers | FlowsImportResultFlowVersionsVariantCTriggersVariantA | FlowsImportResultFlowVersionsVariantCTriggersVariantB | FlowsImportResultFlowVersionsVariantCTriggersVariantC | FlowsImportResultFlowVersionsVariantCTriggersVariantD | FlowsImportResultFlowVersionsVariantCTriggersVariantE | FlowsImportResultFlowVersionsVariantCTriggersVariantF | FlowsImportResultFlowVersionsVariantCTriggersVariantG | FlowsImportResultFlowVersionsVariantCTriggersVariantH | FlowsImportResultFlowVersionsVariantCTriggersVariantI | FlowsImportResultFlowVersionsVariantCTriggersVariantJ | FlowsImportResultFlowVersionsVariantCTriggersVariantK | FlowsImportResultFlowVersionsVariantCTriggersVariantL | FlowsImportResultFlowVersionsVariantCTriggersVariantM | FlowsImportResultFlowVersionsVariantCTriggersVariantN | FlowsImportResultFlowVersionsVariantCTriggersVariantO | FlowsImportResultFlowVersionsVariantCTriggersVariantP | FlowsImportResultFlowVersionsVariantCTriggersVariantQ | FlowsImportResultFlowVersionsVariantCTriggersVariantR | FlowsImportResultFlowVersionsVariantCTriggersVariantS | FlowsImportResultFlowVersionsVariantCTriggersVariantT | FlowsImportResultFlowVersionsVariantCTriggersVariantU] | None = None
-    versions: list[Annotated[str, Field(max_length=255, min_length=1)]] | None = None
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFields(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
-
-
-class FlowsImportResultFlowCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of FlowsImportResultFlowCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[FlowsImportResultFlowCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
-
-
-class FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
-
-
-class FlowsImportResultFlowCustomNodeConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of FlowsImportResultFlowVariantACustomNodeConfigFields or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE or FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[FlowsImportResultFlowVariantACustomNodeConfigFields | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE | FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
-
-
-class FlowsImportResultFlowGlobal(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        json_ / json: string, 1 to 32767 characters (required)
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-    """
-    __losant_closed__ = True
-    json_: Annotated[str, Field(alias='json', max_length=32767, min_length=1)]
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-
-
-class FlowsImportResultFlowNode(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
-
-
-class FlowsImportResultFlowStatsByVersion(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowStats(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        by_version / byVersion: object of FlowsImportResultFlowStatsByVersion (keys matching .*)
-        error_count / errorCount: number
-        run_count / runCount: number
-    """
-    by_version: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], FlowsImportResultFlowStatsByVersion] | None, Field(alias='byVersion'), LAZY] = None
-    error_count: Annotated[LosantNumber | None, Field(alias='errorCount')] = None
-    run_count: Annotated[LosantNumber | None, Field(alias='runCount')] = None
-
-
-class FlowsImportResultFlowVariantATriggersConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        create: boolean
-        delete: boolean
-        private: boolean
-        public: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    create: bool | None = None
-    delete: bool | None = None
-    private: bool | None = None
-    public: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVariantATriggersMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'appFile'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['appFile'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggers(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'appFile' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['appFile']
-
-
-class FlowsImportResultFlowVariantATriggersVariantAMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantA(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantAMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantAMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
-
-
-class FlowsImportResultFlowTriggersConfigSubscription(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        name: string, at most 1024 characters
-    """
-    name: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantBConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config_name / configName: string, at most 1024 characters
-        cycle_time_ms / cycleTimeMs: integer, >= 10, <= 3600000
-        local_ads_port / localAdsPort: string, at most 1024 characters
-        local_ams_net_id / localAmsNetId: string, at most 1024 characters
-        router_host / routerHost: string, at most 1024 characters
-        router_tcp_port / routerTcpPort: string, at most 1024 characters
-        subscriptions: list of FlowsImportResultFlowTriggersConfigSubscription, at most 100 items
-        target_ads_port / targetAdsPort: string, at most 1024 characters
-        target_ams_net_id / targetAmsNetId: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    cycle_time_ms: Annotated[int | None, Field(alias='cycleTimeMs', ge=10, le=3600000)] = None
-    local_ads_port: Annotated[str | None, Field(alias='localAdsPort', max_length=1024)] = None
-    local_ams_net_id: Annotated[str | None, Field(alias='localAmsNetId', max_length=1024)] = None
-    router_host: Annotated[str | None, Field(alias='routerHost', max_length=1024)] = None
-    router_tcp_port: Annotated[str | None, Field(alias='routerTcpPort', max_length=1024)] = None
-    subscriptions: Annotated[list[FlowsImportResultFlowTriggersConfigSubscription] | None, Field(max_length=100), LAZY] = None
-    target_ads_port: Annotated[str | None, Field(alias='targetAdsPort', max_length=1024)] = None
-    target_ams_net_id: Annotated[str | None, Field(alias='targetAmsNetId', max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantBMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'beckhoff'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['beckhoff'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantB(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantBConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantBMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'beckhoff' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantBConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantBMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['beckhoff']
-
-
-class FlowsImportResultFlowVariantATriggersVariantCConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        bulk_insert / bulkInsert: boolean
-        delete: boolean
-        insert: boolean
-        update: boolean
-    """
-    __losant_closed__ = True
-    bulk_insert: Annotated[bool | None, Field(alias='bulkInsert')] = None
-    delete: bool | None = None
-    insert: bool | None = None
-    update: bool | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantCMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'dataTable'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['dataTable'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantC(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantCConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantCMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'dataTable' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantCConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantCMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['dataTable']
-
-
-class FlowsImportResultFlowVariantATriggersVariantDConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        connect: boolean
-        disconnect: boolean
-        failure: boolean
-        message: boolean
-    """
-    __losant_closed__ = True
-    connect: bool | None = None
-    disconnect: bool | None = None
-    failure: bool | None = None
-    message: bool | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantDMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['azureEventHub', 'googlePubSub', 'mqtt', 'particle', 'sqs', 'websocket'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantD(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantDConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantDMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'integration' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantDConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantDMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['integration']
-
-
-class FlowsImportResultFlowVariantATriggersVariantEConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allow_invalid / allowInvalid: boolean
-        attribute_blacklist / attributeBlacklist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        attribute_whitelist / attributeWhitelist: list of string, matching ^[0-9a-zA-Z_-]{1,255}$, at most 100 items
-        batch_behavior / batchBehavior: one of 'once', 'each'
-        max_age / maxAge: number
-        trigger_on / triggerOn: one of 'batch', 'individual', 'both'
-    """
-    __losant_closed__ = True
-    allow_invalid: Annotated[bool | None, Field(alias='allowInvalid')] = None
-    attribute_blacklist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeBlacklist', max_length=100)] = None
-    attribute_whitelist: Annotated[list[Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]] | None, Field(alias='attributeWhitelist', max_length=100)] = None
-    batch_behavior: Annotated[Literal['once', 'each'] | None, Field(alias='batchBehavior')] = None
-    max_age: Annotated[LosantNumber | None, Field(alias='maxAge')] = None
-    trigger_on: Annotated[Literal['batch', 'individual', 'both'] | None, Field(alias='triggerOn')] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantEMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        allowed_attribute_type / allowedAttributeType: one of 'attributeWhitelist', 'any', 'attributeBlacklist'
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        max_age_toggle / maxAgeToggle: boolean
-        name: one of 'deviceIdsTags', 'device', 'deviceTag'
-        output_count / outputCount: number
-        time_unit / timeUnit: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    allowed_attribute_type: Annotated[Literal['attributeWhitelist', 'any', 'attributeBlacklist'] | None, Field(alias='allowedAttributeType')] = None
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    max_age_toggle: Annotated[bool | None, Field(alias='maxAgeToggle')] = None
-    name: Literal['deviceIdsTags', 'device', 'deviceTag'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_unit: Annotated[str | None, Field(alias='timeUnit', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantE(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantEConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantEMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceId', 'deviceTag' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantEConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantEMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceId', 'deviceTag']
-
-
-class FlowsImportResultFlowVariantATriggersVariantFConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        seconds: number
-    """
-    __losant_closed__ = True
-    seconds: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantFMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'deviceIdsTagsInactivity'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['deviceIdsTagsInactivity'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantF(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantFConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantFMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'deviceIdInactivity', 'deviceTagInactivity' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantFConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantFMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['deviceIdInactivity', 'deviceTagInactivity']
-
-
-class FlowsImportResultFlowVariantATriggersVariantGMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'direct'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['direct'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantG(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantGMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'direct' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantGMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['direct']
-
-
-class FlowsImportResultFlowVariantATriggersVariantHConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        experience_version / experienceVersion: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    experience_version: Annotated[str | None, Field(alias='experienceVersion', max_length=255, min_length=1)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantHMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'endpoint'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['endpoint'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantH(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantHConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantHMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'endpoint' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantHConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantHMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['endpoint']
-
-
-class FlowsImportResultFlowVariantATriggersVariantIConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        acknowledged: boolean
-        new: boolean
-        resolved: boolean
-        subject: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    acknowledged: bool | None = None
-    new: bool | None = None
-    resolved: bool | None = None
-    subject: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantIMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'event'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['event'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantI(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantIConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantIMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'event' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantIConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantIMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['event']
-
-
-class FlowsImportResultFlowVariantATriggersVariantJConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        byte_length / byteLength: string, at most 48 characters
-        delimiter: string, at most 48 characters
-        encoding: string, at most 48 characters
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantJMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileTail'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileTail'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantJ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantJConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantJMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileTail' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantJConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantJMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileTail']
-
-
-class FlowsImportResultFlowVariantATriggersVariantKConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        path: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantKMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'fileWatch'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['fileWatch'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantK(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantKConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantKMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'fileWatch' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantKConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantKMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['fileWatch']
-
-
-class FlowsImportResultFlowVariantATriggersVariantLConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        scope: one of 'local', 'global', 'experience', 'cloud'
-    """
-    __losant_closed__ = True
-    scope: Literal['local', 'global', 'experience', 'cloud'] | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantLMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'flowError'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['flowError'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantL(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantLConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantLMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'flowError' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantLConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantLMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['flowError']
-
-
-class FlowsImportResultFlowVariantATriggersVariantMConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        integration_id / integrationId: one of 'losant', 'local', 'external'
-    """
-    __losant_closed__ = True
-    integration_id: Annotated[Literal['losant', 'local', 'external'] | None, Field(alias='integrationId')] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantMMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'mqtt'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['mqtt'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantM(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantMConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantMMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'mqttTopic' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantMConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantMMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['mqttTopic']
-
-
-class FlowsImportResultFlowVariantATriggersVariantNConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        sync_types / syncTypes: list of one of 'application', 'device', 'peripheral', 1 to 3 items
-    """
-    __losant_closed__ = True
-    sync_types: Annotated[list[Literal['application', 'device', 'peripheral']] | None, Field(alias='syncTypes', max_length=3, min_length=1)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantNMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        description: string, at most 32767 characters
-        label: string, 1 to 255 characters
-        name: one of 'onSync'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['onSync'] | None = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantN(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantNConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantNMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'onSync' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantNConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantNMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['onSync']
-
-
-class FlowsImportResultFlowVariantATriggersVariantOConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cert: string, at most 32767 characters
-        config_name / configName: string, at most 1024 characters
-        event_filter / eventFilter: list of string, at most 255 characters, at most 100 items
-        identifier: string, at most 255 characters
-        name_space / nameSpace: string, at most 255 characters
-        password: string, at most 1024 characters
-        private_key / privateKey: string, at most 32767 characters
-        sampling_interval / samplingInterval: string, at most 255 characters
-        security_mode / securityMode: string, at most 255 characters
-        security_policy / securityPolicy: string, at most 255 characters
-        uri: string, at most 1024 characters
-        username: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    cert: Annotated[str | None, Field(max_length=32767)] = None
-    config_name: Annotated[str | None, Field(alias='configName', max_length=1024)] = None
-    event_filter: Annotated[list[Annotated[str, Field(max_length=255)]] | None, Field(alias='eventFilter', max_length=100)] = None
-    identifier: Annotated[str | None, Field(max_length=255)] = None
-    name_space: Annotated[str | None, Field(alias='nameSpace', max_length=255)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767)] = None
-    sampling_interval: Annotated[str | None, Field(alias='samplingInterval', max_length=255)] = None
-    security_mode: Annotated[str | None, Field(alias='securityMode', max_length=255)] = None
-    security_policy: Annotated[str | None, Field(alias='securityPolicy', max_length=255)] = None
-    uri: Annotated[str | None, Field(max_length=1024)] = None
-    username: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantOMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'opcua'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['opcua'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantO(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantOConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantOMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'opcua' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantOConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantOMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['opcua']
-
-
-class FlowsImportResultFlowVariantATriggersVariantPConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        directory_added / directoryAdded: boolean
-        directory_removed / directoryRemoved: boolean
-        file_added / fileAdded: boolean
-        file_changed / fileChanged: boolean
-        file_removed / fileRemoved: boolean
-        host: string, at most 1024 characters
-        password: string, at most 1024 characters
-        port: string, at most 16 characters
-        topic: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    directory_added: Annotated[bool | None, Field(alias='directoryAdded')] = None
-    directory_removed: Annotated[bool | None, Field(alias='directoryRemoved')] = None
-    file_added: Annotated[bool | None, Field(alias='fileAdded')] = None
-    file_changed: Annotated[bool | None, Field(alias='fileChanged')] = None
-    file_removed: Annotated[bool | None, Field(alias='fileRemoved')] = None
-    host: Annotated[str | None, Field(max_length=1024)] = None
-    password: Annotated[str | None, Field(max_length=1024)] = None
-    port: Annotated[str | None, Field(max_length=16)] = None
-    topic: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantPMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'redisTrigger'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['redisTrigger'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantP(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantPConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'redis' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantPConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['redis']
-
-
-class FlowsImportResultFlowVariantATriggersVariantQConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        method: one of '*', 'delete', 'get', 'options', 'patch', 'post', 'put'
-        route: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    method: Literal['*', 'delete', 'get', 'options', 'patch', 'post', 'put'] | None = None
-    route: Annotated[str | None, Field(max_length=1024)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantQMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'request'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['request'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantQ(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantQConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'request' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantQConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['request']
-
-
-class FlowsImportResultFlowVariantATriggersVariantRConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        baud_rate / baudRate: number
-        byte_length / byteLength: string, at most 48 characters
-        data_bits / dataBits: number
-        delimiter: string, at most 48 characters
-        delimiter_encoding / delimiterEncoding: string, at most 48 characters
-        encoding: string, at most 48 characters
-        parity: string, at most 8 characters
-        path: string, at most 1024 characters
-        rtscts: boolean
-        stop_bits / stopBits: number
-        write_on_open / writeOnOpen: string, at most 1024 characters
-        write_on_open_encoding / writeOnOpenEncoding: string, at most 48 characters
-    """
-    __losant_closed__ = True
-    baud_rate: Annotated[LosantNumber | None, Field(alias='baudRate')] = None
-    byte_length: Annotated[str | None, Field(alias='byteLength', max_length=48)] = None
-    data_bits: Annotated[LosantNumber | None, Field(alias='dataBits')] = None
-    delimiter: Annotated[str | None, Field(max_length=48)] = None
-    delimiter_encoding: Annotated[str | None, Field(alias='delimiterEncoding', max_length=48)] = None
-    encoding: Annotated[str | None, Field(max_length=48)] = None
-    parity: Annotated[str | None, Field(max_length=8)] = None
-    path: Annotated[str | None, Field(max_length=1024)] = None
-    rtscts: bool | None = None
-    stop_bits: Annotated[LosantNumber | None, Field(alias='stopBits')] = None
-    write_on_open: Annotated[str | None, Field(alias='writeOnOpen', max_length=1024)] = None
-    write_on_open_encoding: Annotated[str | None, Field(alias='writeOnOpenEncoding', max_length=48)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantRMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'serial'
-        output_count / outputCount: number
-        parse_by / parseBy: one of 'byteLength', 'delimiter'
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['serial'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    parse_by: Annotated[Literal['byteLength', 'delimiter'] | None, Field(alias='parseBy')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantR(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantRConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantRMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'serial' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantRConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantRMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['serial']
-
-
-class FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        auth_key / authKey: string, at most 1024 characters
-        auth_method / authMethod: one of 'sha', 'md5'
-        encryption_key / encryptionKey: string, at most 1024 characters
-        encryption_method / encryptionMethod: one of 'aes', 'des'
-        name: string, at most 1024 characters (required)
-        security_level / securityLevel: one of 'none', 'auth', 'authAndEncrypt' (required)
-    """
-    __losant_closed__ = True
-    auth_key: Annotated[str | None, Field(alias='authKey', max_length=1024)] = None
-    auth_method: Annotated[Literal['sha', 'md5'] | None, Field(alias='authMethod')] = None
-    encryption_key: Annotated[str | None, Field(alias='encryptionKey', max_length=1024)] = None
-    encryption_method: Annotated[Literal['aes', 'des'] | None, Field(alias='encryptionMethod')] = None
-    name: Annotated[str, Field(max_length=1024)]
-    security_level: Annotated[Literal['none', 'auth', 'authAndEncrypt'], Field(alias='securityLevel')]
-
-
-class FlowsImportResultFlowTriggersConfigSnmpTrapConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        community: string, at most 1024 characters
-        user: FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser
-    """
-    __losant_closed__ = True
-    community: Annotated[str | None, Field(max_length=1024)] = None
-    user: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser | None, LAZY] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantSConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        snmp_trap_config / snmpTrapConfig: FlowsImportResultFlowTriggersConfigSnmpTrapConfig (required)
-        udp_port / udpPort: string, at most 5 characters (required)
-    """
-    __losant_closed__ = True
-    snmp_trap_config: Annotated[FlowsImportResultFlowTriggersConfigSnmpTrapConfig, Field(alias='snmpTrapConfig'), LAZY]
-    udp_port: Annotated[str, Field(alias='udpPort', max_length=5)]
-
-
-class FlowsImportResultFlowVariantATriggersVariantSMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'snmpTrap'
-        output_count / outputCount: number
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['snmpTrap'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantS(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantSConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantSMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'snmpTrap' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantSConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantSMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['snmpTrap']
-
-
-class FlowsImportResultFlowVariantATriggersVariantTConfig(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        cron: string, at most 255 characters
-        seconds: number
-        tz: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    cron: Annotated[str | None, Field(max_length=255)] = None
-    seconds: LosantNumber | None = None
-    tz: Annotated[str | None, Field(max_length=255)] = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantTMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'timer'
-        output_count / outputCount: number
-        time_at / timeAt: string, at most 255 characters
-        timer_type_select / timerTypeSelect: one of 'cronWeekly', 'seconds', 'cron'
-        timezone: string, at most 255 characters
-        ui_id / uiId: string, at most 48 characters
-        weekdays: list of number, at most 7 items
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['timer'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    time_at: Annotated[str | None, Field(alias='timeAt', max_length=255)] = None
-    timer_type_select: Annotated[Literal['cronWeekly', 'seconds', 'cron'] | None, Field(alias='timerTypeSelect')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    weekdays: Annotated[list[LosantNumber] | None, Field(max_length=7)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantT(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: FlowsImportResultFlowVariantATriggersVariantTConfig
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantTMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'timer' (required)
-    """
-    __losant_closed__ = True
-    config: FlowsImportResultFlowVariantATriggersVariantTConfig | None = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantTMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['timer']
-
-
-class FlowsImportResultFlowVariantATriggersVariantUMeta(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
-
-
-class FlowsImportResultFlowVariantATriggersVariantU(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: FlowsImportResultFlowVariantATriggersVariantUMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: FlowsImportResultFlowVariantATriggersVariantUMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
-
-
-class FlowsImportResultFlow(LosantModel):
-    """Part of the ``flowsImportResult`` schema.
-
-    Fields (Python name / API name: type):
-        application_id / applicationId: string, matching ^[A-Fa-f\\d]{24}$
-        category: one of 'data', 'experience', 'logic', 'output', 'debug'
-        created_by_id / createdById: string, matching ^[A-Fa-f\\d]{24}$
-        created_by_type / createdByType: one of 'flow', 'user', 'apiToken'
-        creation_date / creationDate: date-time (a datetime)
-        custom_node_config / customNodeConfig: FlowsImportResultFlowCustomNodeConfig
-        custom_node_supports / customNodeSupports: list of one of 'cloud', 'edge', at most 1 items
-        custom_node_use_count / customNodeUseCount: number
-        default_version_id / defaultVersionId: string, matching ^[A-Fa-f\\d]{24}$
-        deleted_in_develop / deletedInDevelop: boolean
-        description: string, at most 32767 characters
-        docs_url / docsUrl: string, at most 1024 characters
-        enabled: boolean
-        flow_class / flowClass: one of 'cloud', 'edge', 'embedded', 'experience', 'customNode'
-        flow_id / flowId: string, matching ^[A-Fa-f\\d]{24}$
-        globals: list of FlowsImportResultFlowGlobal, at most 100 items
-        icon_data / iconData: string, at most 32767 characters, matching ^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated / lastUpdated: date-time (a datetime)
-        last_updated_by_id / lastUpdatedById: string, matching ^[A-Fa-f\\d]{24}$
-        last_updated_by_type / lastUpdatedByType: one of 'flow', 'user', 'apiToken'
-        minimum_agent_version / minimumAgentVersion: string, matching ^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$
-        name: string, 1 to 255 characters
-        nodes: list of FlowsImportResultFlowNode
-        short_description / shortDescription: string, at most 1024 characters
-        stats: FlowsImportResultFlowStats
-        triggers: list of FlowsImportResultFlowVariantATriggers or FlowsImportResultFlowVariantATriggersVariantA or FlowsImportResultFlowVariantATriggersVariantB or FlowsImportResultFlowVariantATriggersVariantC or FlowsImportResultFlowVariantATriggersVariantD or FlowsImportResultFlowVariantATriggersVariantE or FlowsImportResultFlowVariantATriggersVariantF or FlowsImportResultFlowVariantATriggersVariantG or FlowsImportResultFlowVariantATriggersVariantH or FlowsImportResultFlowVariantATriggersVariantI or FlowsImportResultFlowVariantATriggersVariantJ or FlowsImportResultFlowVariantATriggersVariantK or FlowsImportResultFlowVariantATriggersVariantL or FlowsImportResultFlowVariantATriggersVariantM or FlowsImportResultFlowVariantATriggersVariantN or FlowsImportResultFlowVariantATriggersVariantO or FlowsImportResultFlowVariantATriggersVariantP or FlowsImportResultFlowVariantATriggersVariantQ or FlowsImportResultFlowVariantATriggersVariantR or FlowsImportResultFlowVariantATriggersVariantS or FlowsImportResultFlowVariantATriggersVariantT or FlowsImportResultFlowVariantATriggersVariantU
-    """
-    application_id: Annotated[str | None, Field(alias='applicationId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    category: Literal['data', 'experience', 'logic', 'output', 'debug'] | None = None
-    created_by_id: Annotated[str | None, Field(alias='createdById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    created_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='createdByType')] = None
-    creation_date: Annotated[LosantDateTime | None, Field(alias='creationDate')] = None
-    custom_node_config: Annotated[FlowsImportResultFlowCustomNodeConfig | None, Field(alias='customNodeConfig'), LAZY] = None
-    custom_node_supports: Annotated[list[Literal['cloud', 'edge']] | None, Field(alias='customNodeSupports', max_length=1)] = None
-    custom_node_use_count: Annotated[LosantNumber | None, Field(alias='customNodeUseCount')] = None
-    default_version_id: Annotated[str | None, Field(alias='defaultVersionId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    deleted_in_develop: Annotated[bool | None, Field(alias='deletedInDevelop')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    docs_url: Annotated[str | None, Field(alias='docsUrl', max_length=1024)] = None
-    enabled: bool | None = None
-    flow_class: Annotated[Literal['cloud', 'edge', 'embedded', 'experience', 'customNode'] | None, Field(alias='flowClass')] = None
-    flow_id: Annotated[str | None, Field(alias='flowId', pattern='^[A-Fa-f\\d]{24}$')] = None
-    globals: Annotated[list[FlowsImportResultFlowGlobal] | None, Field(max_length=100), LAZY] = None
-    icon_data: Annotated[str | None, Field(alias='iconData', max_length=32767, pattern='^data:image/(jpg|jpeg|png|svg\\+xml);base64,[0-9a-zA-Z+/=]*$')] = None
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated: Annotated[LosantDateTime | None, Field(alias='lastUpdated')] = None
-    last_updated_by_id: Annotated[str | None, Field(alias='lastUpdatedById', pattern='^[A-Fa-f\\d]{24}$')] = None
-    last_updated_by_type: Annotated[Literal['flow', 'user', 'apiToken'] | None, Field(alias='lastUpdatedByType')] = None
-    minimum_agent_version: Annotated[str | None, Field(alias='minimumAgentVersion', pattern='^(0|([1-9]\\d*))\\.(0|([1-9]\\d*))\\.(0|([1-9]\\d*))$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    nodes: Annotated[list[FlowsImportResultFlowNode] | None, LAZY] = None
-    short_description: Annotated[str | None, Field(alias='shortDescription', max_length=1024)] = None
-    stats: Annotated[FlowsImportResultFlowStats | None, LAZY] = None
-    triggers: Annotated[list[FlowsImportResultFlowVariantATriggers | FlowsImportResultFlowVariantATriggersVariantA | FlowsImportResultFlowVariantATriggersVariantB | FlowsImportResultFlowVariantATriggersVariantC | FlowsImportResultFlowVariantATriggersVariantD | FlowsImportResultFlowVariantATriggersVariantE | FlowsImportResultFlowVariantATriggersVariantF | FlowsImportResultFlowVariantATriggersVariantG | FlowsImportResultFlowVariantATriggersVariantH | FlowsImportResultFlowVariantATriggersVariantI | FlowsImportResultFlowVariantATriggersVariantJ | FlowsImportResultFlowVariantATriggersVariantK | FlowsImportResultFlowVariantATriggersVariantL | FlowsImportResultFlowVariantATriggersVariantM | FlowsImportResultFlowVariantATriggersVariantN | FlowsImportResultFlowVariantATriggersVariantO | FlowsImportResultFlowVariantATriggersVariantP | FlowsImportResultFlowVariantATriggersVariantQ | FlowsImportResultFlowVariantATriggersVariantR | FlowsImportResultFlowVariantATriggersVariantS | FlowsImportResultFlowVariantATriggersVariantT | FlowsImportResultFlowVariantATriggersVariantU] | None, LAZY] = None
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowsImportResultFlowVersionsCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowsImportResultFlowVersionsVariantBCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowsImportResultFlowVersionsCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowsImportResultFlowVersionsVariantBGlobal = _shared_flow.FlowGlobal
+
+
+FlowsImportResultFlowVersionsVariantBNode = _shared_flow_2.FlowNode
+
+
+FlowsImportResultFlowVersionsVariantBStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowsImportResultFlowVersionsVariantBStats = _shared_flow_5.FlowStats
+
+
+FlowsImportResultFlowVersionsVariantBTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggers = _shared_flow.FlowTriggers
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowsImportResultFlowVersionsVariantBTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+FlowsImportResultFlowVersions = _shared_flow_version.FlowVersionModel
+
+
+FlowsImportResultFlowVersionsVariantCGlobal = _shared_flow.FlowGlobal
+
+
+FlowsImportResultFlowVersionsVariantCNode = _shared_flow_2.FlowNode
+
+
+FlowsImportResultFlowVersionsVariantCStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowsImportResultFlowVersionsVariantCStats = _shared_flow_5.FlowStats
+
+
+FlowsImportResultFlowVersionsVariantCTriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggers = _shared_flow.FlowTriggers
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantBConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantSConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowsImportResultFlowVersionsVariantCTriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+FlowsImportResultFlowVersionsVariantC = _shared_flow_version.FlowVersionModelVariantN
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
+
+
+FlowsImportResultFlowCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
+
+
+FlowsImportResultFlowVariantACustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
+
+
+FlowsImportResultFlowCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
+
+
+FlowsImportResultFlowGlobal = _shared_flow.FlowGlobal
+
+
+FlowsImportResultFlowNode = _shared_flow_2.FlowNode
+
+
+FlowsImportResultFlowStatsByVersion = _shared_flow_5.FlowStatsByVersion
+
+
+FlowsImportResultFlowStats = _shared_flow_5.FlowStats
+
+
+FlowsImportResultFlowVariantATriggersConfig = _shared_flow.FlowTriggersVariantFConfig
+
+
+FlowsImportResultFlowVariantATriggersMeta = _shared_flow.FlowTriggersVariantFMeta
+
+
+FlowsImportResultFlowVariantATriggers = _shared_flow.FlowTriggers
+
+
+FlowsImportResultFlowVariantATriggersVariantAMeta = _shared_flow_3.FlowTriggersVariantGMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantA = _shared_flow_3.FlowTriggersVariantG
+
+
+FlowsImportResultFlowTriggersConfigSubscription = _shared_flow.FlowTriggersConfigSubscription
+
+
+FlowsImportResultFlowVariantATriggersVariantBConfig = _shared_flow.FlowTriggersVariantHConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantBMeta = _shared_flow.FlowTriggersVariantHMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantB = _shared_flow.FlowTriggersVariantH
+
+
+FlowsImportResultFlowVariantATriggersVariantCConfig = _shared_flow.FlowTriggersVariantIConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantCMeta = _shared_flow.FlowTriggersVariantIMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantC = _shared_flow.FlowTriggersVariantI
+
+
+FlowsImportResultFlowVariantATriggersVariantDConfig = _shared_flow.FlowTriggersVariantJConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantDMeta = _shared_flow.FlowTriggersVariantJMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantD = _shared_flow.FlowTriggersVariantJ
+
+
+FlowsImportResultFlowVariantATriggersVariantEConfig = _shared_flow.FlowTriggersVariantKConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantEMeta = _shared_flow.FlowTriggersVariantKMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantE = _shared_flow.FlowTriggersVariantK
+
+
+FlowsImportResultFlowVariantATriggersVariantFConfig = _shared_flow.FlowTriggersVariantLConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantFMeta = _shared_flow.FlowTriggersVariantLMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantF = _shared_flow.FlowTriggersVariantL
+
+
+FlowsImportResultFlowVariantATriggersVariantGMeta = _shared_flow.FlowTriggersVariantMMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantG = _shared_flow.FlowTriggersVariantM
+
+
+FlowsImportResultFlowVariantATriggersVariantHConfig = _shared_flow.FlowTriggersVariantNConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantHMeta = _shared_flow.FlowTriggersVariantNMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantH = _shared_flow.FlowTriggersVariantN
+
+
+FlowsImportResultFlowVariantATriggersVariantIConfig = _shared_flow.FlowTriggersVariantOConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantIMeta = _shared_flow.FlowTriggersVariantOMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantI = _shared_flow.FlowTriggersVariantO
+
+
+FlowsImportResultFlowVariantATriggersVariantJConfig = _shared_flow.FlowTriggersVariantPConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantJMeta = _shared_flow.FlowTriggersVariantPMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantJ = _shared_flow.FlowTriggersVariantP
+
+
+FlowsImportResultFlowVariantATriggersVariantKConfig = _shared_flow.FlowTriggersVariantQConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantKMeta = _shared_flow.FlowTriggersVariantQMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantK = _shared_flow.FlowTriggersVariantQ
+
+
+FlowsImportResultFlowVariantATriggersVariantLConfig = _shared_flow.FlowTriggersVariantRConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantLMeta = _shared_flow.FlowTriggersVariantRMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantL = _shared_flow.FlowTriggersVariantR
+
+
+FlowsImportResultFlowVariantATriggersVariantMConfig = _shared_flow.FlowTriggersVariantSConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantMMeta = _shared_flow.FlowTriggersVariantSMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantM = _shared_flow.FlowTriggersVariantS
+
+
+FlowsImportResultFlowVariantATriggersVariantNConfig = _shared_flow.FlowTriggersVariantTConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantNMeta = _shared_flow.FlowTriggersVariantTMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantN = _shared_flow.FlowTriggersVariantT
+
+
+FlowsImportResultFlowVariantATriggersVariantOConfig = _shared_flow.FlowTriggersVariantUConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantOMeta = _shared_flow.FlowTriggersVariantUMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantO = _shared_flow.FlowTriggersVariantU
+
+
+FlowsImportResultFlowVariantATriggersVariantPConfig = _shared_flow.FlowTriggersVariantVConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantPMeta = _shared_flow.FlowTriggersVariantVMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantP = _shared_flow.FlowTriggersVariantV
+
+
+FlowsImportResultFlowVariantATriggersVariantQConfig = _shared_flow.FlowTriggersVariantWConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantQMeta = _shared_flow.FlowTriggersVariantWMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantQ = _shared_flow.FlowTriggersVariantW
+
+
+FlowsImportResultFlowVariantATriggersVariantRConfig = _shared_flow.FlowTriggersVariantXConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantRMeta = _shared_flow.FlowTriggersVariantXMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantR = _shared_flow.FlowTriggersVariantX
+
+
+FlowsImportResultFlowTriggersConfigSnmpTrapConfigUser = _shared_flow.FlowTriggersConfigSnmpTrapConfigUser
+
+
+FlowsImportResultFlowTriggersConfigSnmpTrapConfig = _shared_flow.FlowTriggersConfigSnmpTrapConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantSConfig = _shared_flow.FlowTriggersVariantYConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantSMeta = _shared_flow.FlowTriggersVariantYMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantS = _shared_flow.FlowTriggersVariantY
+
+
+FlowsImportResultFlowVariantATriggersVariantTConfig = _shared_flow.FlowTriggersVariantZConfig
+
+
+FlowsImportResultFlowVariantATriggersVariantTMeta = _shared_flow.FlowTriggersVariantZMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantT = _shared_flow.FlowTriggersVariantZ
+
+
+FlowsImportResultFlowVariantATriggersVariantUMeta = _shared_flow_3.FlowTriggersVariantAAMeta
+
+
+FlowsImportResultFlowVariantATriggersVariantU = _shared_flow_3.FlowTriggersVariantAA
+
+
+FlowsImportResultFlow = _shared_flows_import_result.FlowsImportResultFlow
 
 
 class FlowsImportResult(LosantModel):

@@ -4,174 +4,18 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_me_3, _shared_org_2
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class HistoricalSummaryLimits(LosantModel):
-    """Part of the ``historicalSummary`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer, >= 0
-        application: integer, >= 0
-        application_flow_slots / applicationFlowSlots: integer, >= 0
-        applicationcertificate: integer, >= 0
-        applicationcertificateauthority: integer, >= 0
-        applicationkey: integer, >= 0
-        credential: integer, >= 0
-        dashboard: integer, >= 0
-        data_ttl / dataTTL: integer, >= 86400
-        datatable: integer, >= 0
-        device: integer, >= 0
-        devicerecipe: integer, >= 0
-        experience_flow_slots / experienceFlowSlots: integer, >= 0
-        experiencedomain: integer, >= 0
-        experienceendpoint: integer, >= 0
-        experiencegroup: integer, >= 0
-        experienceslug: integer, >= 0
-        experienceuser: integer, >= 0
-        experienceversion: integer, >= 0
-        experienceview: integer, >= 0
-        file: integer, >= 0
-        flow: integer, >= 0
-        integration: integer, >= 0
-        member: integer, >= 0
-        notebook: integer, >= 0
-        notebook_in_parallel / notebookInParallel: integer, >= 0
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
-        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
-        payload: integer, >= 0
-        privatefile: integer, >= 0
-        resourcejob: integer, >= 0
-        storage: integer, >= 0
-        system_interval / systemInterval: integer, >= 5, <= 3600
-        webhook: integer, >= 0
-    """
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
+HistoricalSummaryLimits = _shared_org_2.OrgLimits
 
 
-class HistoricalSummaryPayloadCountDetails(LosantModel):
-    """Part of the ``historicalSummary`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+HistoricalSummaryPayloadCountDetails = _shared_me_3.MeSummaryPayloadCount
 
 
-class HistoricalSummaryPayloadSizeDetails(LosantModel):
-    """Part of the ``historicalSummary`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+HistoricalSummaryPayloadSizeDetails = _shared_me_3.MeSummaryPayloadCount
 
 
 class HistoricalSummary(LosantModel):

@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_application_import_executions
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class ImportIntoApplicationOptionsRepo(LosantModel):
-    """Part of the ``importIntoApplicationOptions`` schema.
-
-    Fields (Python name / API name: type):
-        branch: string, at most 255 characters
-        directory: string, at most 1024 characters
-    """
-    branch: Annotated[str | None, Field(max_length=255)] = None
-    directory: Annotated[str | None, Field(max_length=1024)] = None
+ImportIntoApplicationOptionsRepo = _shared_application_import_executions.ApplicationImportExecutionsModelItemRepo
 
 
 class ImportIntoApplicationOptions(LosantModel):

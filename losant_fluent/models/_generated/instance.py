@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_instance, _shared_org_2
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
@@ -103,106 +104,10 @@ class InstanceMember(LosantModel):
     user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
-class InstanceOrgDefaultLimitConfig(LosantModel):
-    """Part of the ``instance`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer, >= 0
-        application: integer, >= 0
-        application_flow_slots / applicationFlowSlots: integer, >= 0
-        applicationcertificate: integer, >= 0
-        applicationcertificateauthority: integer, >= 0
-        applicationkey: integer, >= 0
-        credential: integer, >= 0
-        dashboard: integer, >= 0
-        data_ttl / dataTTL: integer, >= 86400
-        datatable: integer, >= 0
-        device: integer, >= 0
-        devicerecipe: integer, >= 0
-        experience_flow_slots / experienceFlowSlots: integer, >= 0
-        experiencedomain: integer, >= 0
-        experienceendpoint: integer, >= 0
-        experiencegroup: integer, >= 0
-        experienceslug: integer, >= 0
-        experienceuser: integer, >= 0
-        experienceversion: integer, >= 0
-        experienceview: integer, >= 0
-        file: integer, >= 0
-        flow: integer, >= 0
-        integration: integer, >= 0
-        member: integer, >= 0
-        notebook: integer, >= 0
-        notebook_in_parallel / notebookInParallel: integer, >= 0
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
-        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
-        payload: integer, >= 0
-        privatefile: integer, >= 0
-        resourcejob: integer, >= 0
-        storage: integer, >= 0
-        system_interval / systemInterval: integer, >= 5, <= 3600
-        webhook: integer, >= 0
-    """
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
+InstanceOrgDefaultLimitConfig = _shared_org_2.OrgLimits
 
 
-class InstanceReportConfig(LosantModel):
-    """Part of the ``instance`` schema.
-
-    Fields (Python name / API name: type):
-        callback_url / callbackUrl: string, at most 1024 characters
-        cron: string, at most 255 characters (required)
-        date_group_by / dateGroupBy: one of 'day', 'month'
-        emails: list of string, at most 1024 characters, at most 10 items
-        id: string, at most 48 characters
-        include_sandbox / includeSandbox: boolean
-        periods: integer, >= 1, <= 90
-        resource_group_by / resourceGroupBy: one of 'application', 'organization'
-        timezone: string, at most 255 characters
-    """
-    __losant_closed__ = True
-    callback_url: Annotated[str | None, Field(alias='callbackUrl', max_length=1024)] = None
-    cron: Annotated[str, Field(max_length=255)]
-    date_group_by: Annotated[Literal['day', 'month'] | None, Field(alias='dateGroupBy')] = None
-    emails: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(max_length=10)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    include_sandbox: Annotated[bool | None, Field(alias='includeSandbox')] = None
-    periods: Annotated[int | None, Field(ge=1, le=90)] = None
-    resource_group_by: Annotated[Literal['application', 'organization'] | None, Field(alias='resourceGroupBy')] = None
-    timezone: Annotated[str | None, Field(max_length=255)] = None
+InstanceReportConfig = _shared_instance.InstanceReportConfig
 
 
 class Instance(LosantModel):

@@ -4,192 +4,39 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Literal
+from . import _shared_flow_2, _shared_flow_4
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFields(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
+InstanceCustomNodeCustomNodeConfigVariantDFields = _shared_flow_4.FlowCustomNodeConfigFields
 
 
-class InstanceCustomNodeCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
+InstanceCustomNodeCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of InstanceCustomNodeCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[InstanceCustomNodeCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
 
 
-class InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
+InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
 
 
-class InstanceCustomNodeCustomNodeConfig(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of InstanceCustomNodeCustomNodeConfigVariantDFields or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE or InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[InstanceCustomNodeCustomNodeConfigVariantDFields | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantA | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantB | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantC | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantD | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantE | InstanceCustomNodeCustomNodeConfigVariantDFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
+InstanceCustomNodeCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
 
 
-class InstanceCustomNodeNode(LosantModel):
-    """Part of the ``instanceCustomNode`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
+InstanceCustomNodeNode = _shared_flow_2.FlowNode
 
 
 class InstanceCustomNodeStats(LosantModel):

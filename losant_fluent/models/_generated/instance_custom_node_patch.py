@@ -4,300 +4,51 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Any, Dict, Literal
+from . import _shared_flow_2, _shared_flow_3, _shared_flow_4
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFields(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
+InstanceCustomNodePatchCustomNodeConfigVariantEFields = _shared_flow_4.FlowCustomNodeConfigFields
 
 
-class InstanceCustomNodePatchCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
+InstanceCustomNodePatchCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantA(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of InstanceCustomNodePatchCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[InstanceCustomNodePatchCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantB(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantC(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantD(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantE(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
 
 
-class InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantF(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
+InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
 
 
-class InstanceCustomNodePatchCustomNodeConfig(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of InstanceCustomNodePatchCustomNodeConfigVariantEFields or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantA or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantB or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantC or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantD or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantE or InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[InstanceCustomNodePatchCustomNodeConfigVariantEFields | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantA | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantB | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantC | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantD | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantE | InstanceCustomNodePatchCustomNodeConfigVariantEFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
+InstanceCustomNodePatchCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
 
 
-class InstanceCustomNodePatchNode(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value
-        id: string, at most 1024 characters
-        meta: object of any JSON value
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    config: dict[str, Any] | None = None
-    id: Annotated[str | None, Field(max_length=1024)] = None
-    meta: dict[str, Any] | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Annotated[str, Field(max_length=1024, min_length=1)]
+InstanceCustomNodePatchNode = _shared_flow_2.FlowNode
 
 
-class InstanceCustomNodePatchTriggersVariantCPMeta(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'
-        output_count / outputCount: number
-        trigger_id / triggerId: string, at most 48 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdsTagsConnect', 'deviceIdsTagsDisconnect', 'eeaInit', 'flowError', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    trigger_id: Annotated[str | None, Field(alias='triggerId', max_length=48)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
+InstanceCustomNodePatchTriggersVariantCPMeta = _shared_flow_3.FlowTriggersVariantGMeta
 
 
-class InstanceCustomNodePatchTriggers(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: InstanceCustomNodePatchTriggersVariantCPMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: InstanceCustomNodePatchTriggersVariantCPMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['customNodeStart', 'deviceCreate', 'deviceCommand', 'deviceIdConnect', 'deviceTagConnect', 'deviceIdDisconnect', 'deviceTagDisconnect', 'inboundEmail', 'notebook', 'onBoot', 'onConnect', 'onDisconnect', 'resourceJobComplete', 'resourceJobIteration', 'resourceJobIterationTimeout', 'udp', 'webhook']
+InstanceCustomNodePatchTriggers = _shared_flow_3.FlowTriggersVariantG
 
 
-class InstanceCustomNodePatchTriggersVariantCQMeta(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        category: one of 'trigger'
-        color: string, at most 1024 characters
-        description: string, at most 32767 characters
-        device_id / deviceId: one of '' or string, matching ^[A-Fa-f\\d]{24}$
-        group_id / groupId: string, at most 48 characters
-        icon: string, at most 1024 characters
-        id: string, at most 48 characters
-        input_count / inputCount: number
-        label: string, 1 to 255 characters
-        name: one of 'virtualButton'
-        output_count / outputCount: number
-        payload: string, at most 262144 characters
-        ui_id / uiId: string, at most 48 characters
-        x: number
-        y: number
-    """
-    __losant_closed__ = True
-    category: Literal['trigger'] | None = None
-    color: Annotated[str | None, Field(max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    device_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal[''] | None, Field(alias='deviceId')] = None
-    group_id: Annotated[str | None, Field(alias='groupId', max_length=48)] = None
-    icon: Annotated[str | None, Field(max_length=1024)] = None
-    id: Annotated[str | None, Field(max_length=48)] = None
-    input_count: Annotated[LosantNumber | None, Field(alias='inputCount')] = None
-    label: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-    name: Literal['virtualButton'] | None = None
-    output_count: Annotated[LosantNumber | None, Field(alias='outputCount')] = None
-    payload: Annotated[str | None, Field(max_length=262144)] = None
-    ui_id: Annotated[str | None, Field(alias='uiId', max_length=48)] = None
-    x: LosantNumber | None = None
-    y: LosantNumber | None = None
+InstanceCustomNodePatchTriggersVariantCQMeta = _shared_flow_3.FlowTriggersVariantAAMeta
 
 
-class InstanceCustomNodePatchTriggersVariantCQ(LosantModel):
-    """Part of the ``instanceCustomNodePatch`` schema.
-
-    Fields (Python name / API name: type):
-        config: object of any JSON value, at most 0 long
-        key: string, at most 1024 characters
-        meta: InstanceCustomNodePatchTriggersVariantCQMeta
-        output_ids / outputIds: list of list of string, 1 to 48 characters, at most 100 items, at most 100 items
-        type: one of 'virtualButton' (required)
-    """
-    __losant_closed__ = True
-    config: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    key: Annotated[str | None, Field(max_length=1024)] = None
-    meta: InstanceCustomNodePatchTriggersVariantCQMeta | None = None
-    output_ids: Annotated[list[Annotated[list[Annotated[str, Field(max_length=48, min_length=1)]], Field(max_length=100)]] | None, Field(alias='outputIds', max_length=100)] = None
-    type: Literal['virtualButton']
+InstanceCustomNodePatchTriggersVariantCQ = _shared_flow_3.FlowTriggersVariantAA
 
 
 class InstanceCustomNodePatch(LosantModel):

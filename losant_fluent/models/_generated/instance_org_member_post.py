@@ -4,89 +4,26 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_instance_org_post, _shared_org
 from .._base import LosantModel, LosantVariantModel
 
 
-class InstanceOrgMemberPostModelVariantQApplicationRole(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+InstanceOrgMemberPostModelVariantQApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class InstanceOrgMemberPostModelVariantQDashboardRole(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+InstanceOrgMemberPostModelVariantQDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
-class InstanceOrgMemberPostModel(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_roles / applicationRoles: list of InstanceOrgMemberPostModelVariantQApplicationRole, at most 100 items
-        dashboard_roles / dashboardRoles: list of InstanceOrgMemberPostModelVariantQDashboardRole, at most 100 items
-        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
-        user_id / userId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-    """
-    __losant_closed__ = True
-    application_roles: Annotated[list[InstanceOrgMemberPostModelVariantQApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[InstanceOrgMemberPostModelVariantQDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
-    user_id: Annotated[str, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')]
+InstanceOrgMemberPostModel = _shared_instance_org_post.InstanceOrgPostMembers
 
 
-class InstanceOrgMemberPostModelVariantRApplicationRole(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+InstanceOrgMemberPostModelVariantRApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class InstanceOrgMemberPostModelVariantRDashboardRole(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+InstanceOrgMemberPostModelVariantRDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
-class InstanceOrgMemberPostModelVariantR(LosantModel):
-    """Part of the ``instanceOrgMemberPost`` schema.
-
-    Fields (Python name / API name: type):
-        application_roles / applicationRoles: list of InstanceOrgMemberPostModelVariantRApplicationRole, at most 100 items
-        dashboard_roles / dashboardRoles: list of InstanceOrgMemberPostModelVariantRDashboardRole, at most 100 items
-        disallow_transfer / disallowTransfer: boolean
-        email: string, at most 1024 characters (required)
-        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    application_roles: Annotated[list[InstanceOrgMemberPostModelVariantRApplicationRole] | None, Field(alias='applicationRoles', max_length=100)] = None
-    dashboard_roles: Annotated[list[InstanceOrgMemberPostModelVariantRDashboardRole] | None, Field(alias='dashboardRoles', max_length=100)] = None
-    disallow_transfer: Annotated[bool | None, Field(alias='disallowTransfer')] = None
-    email: Annotated[str, Field(max_length=1024)]
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
+InstanceOrgMemberPostModelVariantR = _shared_instance_org_post.InstanceOrgPostMembersVariantA
 
 
 class InstanceOrgMemberPost(LosantVariantModel[InstanceOrgMemberPostModel | InstanceOrgMemberPostModelVariantR]):

@@ -4,108 +4,18 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_device_3, _shared_org_2, _shared_org_4
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
 
-class InstanceOrgPatchBanner(LosantModel):
-    """Part of the ``instanceOrgPatch`` schema.
-
-    Fields (Python name / API name: type):
-        level: one of 'info', 'warning', 'critical'
-        message: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    level: Literal['info', 'warning', 'critical'] | None = None
-    message: Annotated[str | None, Field(max_length=2048)] = None
+InstanceOrgPatchBanner = _shared_org_4.OrgBanner
 
 
-class InstanceOrgPatchLimits(LosantModel):
-    """Part of the ``instanceOrgPatch`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer, >= 0
-        application: integer, >= 0
-        application_flow_slots / applicationFlowSlots: integer, >= 0
-        applicationcertificate: integer, >= 0
-        applicationcertificateauthority: integer, >= 0
-        applicationkey: integer, >= 0
-        credential: integer, >= 0
-        dashboard: integer, >= 0
-        data_ttl / dataTTL: integer, >= 86400
-        datatable: integer, >= 0
-        device: integer, >= 0
-        devicerecipe: integer, >= 0
-        experience_flow_slots / experienceFlowSlots: integer, >= 0
-        experiencedomain: integer, >= 0
-        experienceendpoint: integer, >= 0
-        experiencegroup: integer, >= 0
-        experienceslug: integer, >= 0
-        experienceuser: integer, >= 0
-        experienceversion: integer, >= 0
-        experienceview: integer, >= 0
-        file: integer, >= 0
-        flow: integer, >= 0
-        integration: integer, >= 0
-        member: integer, >= 0
-        notebook: integer, >= 0
-        notebook_in_parallel / notebookInParallel: integer, >= 0
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
-        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
-        payload: integer, >= 0
-        privatefile: integer, >= 0
-        resourcejob: integer, >= 0
-        storage: integer, >= 0
-        system_interval / systemInterval: integer, >= 5, <= 3600
-        webhook: integer, >= 0
-    """
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
+InstanceOrgPatchLimits = _shared_org_2.OrgLimits
 
 
-class InstanceOrgPatchTag(LosantModel):
-    """Part of the ``instanceOrgPatch`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$ (required)
-        value: string, 1 to 255 characters (required)
-    """
-    __losant_closed__ = True
-    key: Annotated[str, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')]
-    value: Annotated[str, Field(max_length=255, min_length=1)]
+InstanceOrgPatchTag = _shared_device_3.DeviceTag
 
 
 class InstanceOrgPatch(LosantModel):

@@ -4,82 +4,12 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
+from . import _shared_me, _shared_me_2, _shared_me_3
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class InstanceSandboxLimits(LosantModel):
-    """Part of the ``instanceSandbox`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer
-        application: integer
-        application_flow_slots / applicationFlowSlots: integer
-        applicationcertificate: integer
-        applicationcertificateauthority: integer
-        applicationkey: integer
-        credential: integer
-        dashboard: integer
-        data_ttl / dataTTL: integer
-        datatable: integer
-        device: integer
-        devicerecipe: integer
-        experience_flow_slots / experienceFlowSlots: integer
-        experiencedomain: integer
-        experienceendpoint: integer
-        experiencegroup: integer
-        experienceslug: integer
-        experienceuser: integer
-        experienceversion: integer
-        experienceview: integer
-        file: integer
-        flow: integer
-        integration: integer
-        notebook: integer
-        notebook_in_parallel / notebookInParallel: integer
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer
-        notebook_minutes_per_run / notebookMinutesPerRun: integer
-        payload: integer
-        privatefile: integer
-        resourcejob: integer
-        storage: integer
-        system_interval / systemInterval: integer
-        webhook: integer
-    """
-    __losant_closed__ = True
-    apitoken: int | None = None
-    application: int | None = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots')] = None
-    applicationcertificate: int | None = None
-    applicationcertificateauthority: int | None = None
-    applicationkey: int | None = None
-    credential: int | None = None
-    dashboard: int | None = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL')] = None
-    datatable: int | None = None
-    device: int | None = None
-    devicerecipe: int | None = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots')] = None
-    experiencedomain: int | None = None
-    experienceendpoint: int | None = None
-    experiencegroup: int | None = None
-    experienceslug: int | None = None
-    experienceuser: int | None = None
-    experienceversion: int | None = None
-    experienceview: int | None = None
-    file: int | None = None
-    flow: int | None = None
-    integration: int | None = None
-    notebook: int | None = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel')] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth')] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun')] = None
-    payload: int | None = None
-    privatefile: int | None = None
-    resourcejob: int | None = None
-    storage: int | None = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval')] = None
-    webhook: int | None = None
+InstanceSandboxLimits = _shared_me.MeLimits
 
 
 class InstanceSandboxOrg(LosantModel):
@@ -95,140 +25,16 @@ class InstanceSandboxOrg(LosantModel):
     name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
 
 
-class InstanceSandboxSummaryNotebookStats(LosantModel):
-    """Part of the ``instanceSandbox`` schema.
-
-    Fields (Python name / API name: type):
-        awaiting_completion / awaitingCompletion: integer
-        minutes_this_period / minutesThisPeriod: integer
-        runs_this_period / runsThisPeriod: integer
-    """
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
+InstanceSandboxSummaryNotebookStats = _shared_me_2.MeSummaryNotebookStats
 
 
-class InstanceSandboxSummaryPayloadCount(LosantModel):
-    """Part of the ``instanceSandbox`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+InstanceSandboxSummaryPayloadCount = _shared_me_3.MeSummaryPayloadCount
 
 
-class InstanceSandboxSummaryStorageStats(LosantModel):
-    """Part of the ``instanceSandbox`` schema.
-
-    Fields (Python name / API name: type):
-        count: integer
-        size: integer
-    """
-    count: int | None = None
-    size: int | None = None
+InstanceSandboxSummaryStorageStats = _shared_me_2.MeSummaryStorageStats
 
 
-class InstanceSandboxSummary(LosantModel):
-    """Part of the ``instanceSandbox`` schema.
-
-    Fields (Python name / API name: type):
-        api_token_count / apiTokenCount: integer
-        app_count / appCount: integer
-        certificate_authority_count / certificateAuthorityCount: integer
-        certificate_count / certificateCount: integer
-        credential_count / credentialCount: integer
-        dash_count / dashCount: integer
-        data_table_count / dataTableCount: integer
-        device_count / deviceCount: integer
-        device_recipe_count / deviceRecipeCount: integer
-        event_count / eventCount: integer
-        experience_domain_count / experienceDomainCount: integer
-        experience_endpoint_count / experienceEndpointCount: integer
-        experience_group_count / experienceGroupCount: integer
-        experience_slug_count / experienceSlugCount: integer
-        experience_user_count / experienceUserCount: integer
-        experience_version_count / experienceVersionCount: integer
-        experience_view_count / experienceViewCount: integer
-        file_count / fileCount: integer
-        flow_count / flowCount: integer
-        instance_count / instanceCount: integer
-        integration_count / integrationCount: integer
-        key_count / keyCount: integer
-        notebook_count / notebookCount: integer
-        notebook_stats / notebookStats: InstanceSandboxSummaryNotebookStats
-        org_count / orgCount: integer
-        payload_count / payloadCount: InstanceSandboxSummaryPayloadCount
-        private_file_count / privateFileCount: integer
-        resource_job_count / resourceJobCount: integer
-        storage_stats / storageStats: InstanceSandboxSummaryStorageStats
-        webhook_count / webhookCount: integer
-    """
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    instance_count: Annotated[int | None, Field(alias='instanceCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[InstanceSandboxSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
-    org_count: Annotated[int | None, Field(alias='orgCount')] = None
-    payload_count: Annotated[InstanceSandboxSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[InstanceSandboxSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
+InstanceSandboxSummary = _shared_me.MeSummary
 
 
 class InstanceSandbox(LosantModel):

@@ -4,152 +4,33 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_integration
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class IntegrationPostAzureEventHubConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        connection_string / connectionString: string, 1 to 1024 characters (required)
-        consumer_group / consumerGroup: string, 1 to 256 characters (required)
-        host_name / hostName: string, 1 to 256 characters
-        hub_name / hubName: string, 1 to 256 characters (required)
-    """
-    __losant_closed__ = True
-    connection_string: Annotated[str, Field(alias='connectionString', max_length=1024, min_length=1)]
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str | None, Field(alias='hostName', max_length=256, min_length=1)] = None
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
+IntegrationPostAzureEventHubConfig = _shared_integration.IntegrationAzureEventHubConfig
 
 
-class IntegrationPostAzureEventHubConfigVariantE(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        connection_string / connectionString: string, 1 to 1024 characters
-        consumer_group / consumerGroup: string, 1 to 256 characters (required)
-        host_name / hostName: string, 1 to 256 characters (required)
-        hub_name / hubName: string, 1 to 256 characters (required)
-    """
-    __losant_closed__ = True
-    connection_string: Annotated[str | None, Field(alias='connectionString', max_length=1024, min_length=1)] = None
-    consumer_group: Annotated[str, Field(alias='consumerGroup', max_length=256, min_length=1)]
-    host_name: Annotated[str, Field(alias='hostName', max_length=256, min_length=1)]
-    hub_name: Annotated[str, Field(alias='hubName', max_length=256, min_length=1)]
+IntegrationPostAzureEventHubConfigVariantE = _shared_integration.IntegrationAzureEventHubConfigVariantA
 
 
-class IntegrationPostGooglePubSubConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        key_json / keyJson: string, 4 to 32767 characters
-        project_id / projectId: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key_json: Annotated[str | None, Field(alias='keyJson', max_length=32767, min_length=4)] = None
-    project_id: Annotated[str | None, Field(alias='projectId', max_length=255, min_length=1)] = None
+IntegrationPostGooglePubSubConfig = _shared_integration.IntegrationGooglePubSubConfig
 
 
-class IntegrationPostMqttConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        ca_certificate / caCertificate: string, 4 to 32767 characters
-        certificate: string, 4 to 32767 characters
-        clean: boolean
-        client_id / clientId: string, 1 to 1024 characters
-        disable_ssl_verification / disableSSLVerification: boolean
-        host: string, 1 to 1024 characters (required)
-        password: string, 1 to 1024 characters
-        port: number, >= 1.0, <= 65535.0 (required)
-        private_key / privateKey: string, 4 to 32767 characters
-        protocol: one of 'mqtt', 'mqtts', 'ws', 'wss' (required)
-        protocol_version / protocolVersion: one of '3.1.1', '5'
-        username: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    clean: bool | None = None
-    client_id: Annotated[str | None, Field(alias='clientId', max_length=1024, min_length=1)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    host: Annotated[str, Field(max_length=1024, min_length=1)]
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    port: Annotated[LosantNumber, Field(ge=1.0, le=65535.0)]
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    protocol: Literal['mqtt', 'mqtts', 'ws', 'wss']
-    protocol_version: Annotated[Literal['3.1.1', '5'] | None, Field(alias='protocolVersion')] = None
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
+IntegrationPostMqttConfig = _shared_integration.IntegrationMqttConfig
 
 
-class IntegrationPostParticleConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        access_token / accessToken: string, 1 to 1024 characters (required)
-        device_name_or_id / deviceNameOrId: string, 1 to 1024 characters
-        org_slug_or_id / orgSlugOrId: string, 1 to 1024 characters
-        product_slug_or_id / productSlugOrId: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
-    device_name_or_id: Annotated[str | None, Field(alias='deviceNameOrId', max_length=1024, min_length=1)] = None
-    org_slug_or_id: Annotated[str | None, Field(alias='orgSlugOrId', max_length=1024, min_length=1)] = None
-    product_slug_or_id: Annotated[str | None, Field(alias='productSlugOrId', max_length=1024, min_length=1)] = None
+IntegrationPostParticleConfig = _shared_integration.IntegrationParticleConfig
 
 
-class IntegrationPostSqsConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        access_key_id / accessKeyId: string
-        queue_url / queueUrl: string (required)
-        region: string
-        secret_access_key / secretAccessKey: string
-    """
-    __losant_closed__ = True
-    access_key_id: Annotated[str | None, Field(alias='accessKeyId')] = None
-    queue_url: Annotated[str, Field(alias='queueUrl')]
-    region: str | None = None
-    secret_access_key: Annotated[str | None, Field(alias='secretAccessKey')] = None
+IntegrationPostSqsConfig = _shared_integration.IntegrationSqsConfig
 
 
-class IntegrationPostWebsocketConfigHeader(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        header_key / headerKey: string, 1 to 1024 characters (required)
-        header_value / headerValue: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    header_key: Annotated[str, Field(alias='headerKey', max_length=1024, min_length=1)]
-    header_value: Annotated[str, Field(alias='headerValue', max_length=1024, min_length=1)]
+IntegrationPostWebsocketConfigHeader = _shared_integration.IntegrationWebsocketConfigHeader
 
 
-class IntegrationPostWebsocketConfig(LosantModel):
-    """Part of the ``integrationPost`` schema.
-
-    Fields (Python name / API name: type):
-        ca_certificate / caCertificate: string, 4 to 32767 characters
-        certificate: string, 4 to 32767 characters
-        disable_ssl_verification / disableSSLVerification: boolean
-        headers: list of IntegrationPostWebsocketConfigHeader, at most 50 items
-        password: string, 1 to 1024 characters
-        private_key / privateKey: string, 4 to 32767 characters
-        url: string, 1 to 1024 characters (required)
-        username: string, 1 to 1024 characters
-    """
-    __losant_closed__ = True
-    ca_certificate: Annotated[str | None, Field(alias='caCertificate', max_length=32767, min_length=4)] = None
-    certificate: Annotated[str | None, Field(max_length=32767, min_length=4)] = None
-    disable_ssl_verification: Annotated[bool | None, Field(alias='disableSSLVerification')] = None
-    headers: Annotated[list[IntegrationPostWebsocketConfigHeader] | None, Field(max_length=50), LAZY] = None
-    password: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    private_key: Annotated[str | None, Field(alias='privateKey', max_length=32767, min_length=4)] = None
-    url: Annotated[str, Field(max_length=1024, min_length=1)]
-    username: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
+IntegrationPostWebsocketConfig = _shared_integration.IntegrationWebsocketConfig
 
 
 class IntegrationPost(LosantModel):

@@ -4,19 +4,11 @@
 from __future__ import annotations
 from pydantic import StringConstraints
 from typing import Annotated
+from . import _shared_last_value_data
 from .._base import LosantDateTime, LosantMapModel, LosantModel, LosantNumber
 
 
-class LastValueDataModel(LosantModel):
-    """Part of the ``lastValueData`` schema.
-
-    Fields (Python name / API name: type):
-        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
-        time: date-time (a datetime) (required)
-    """
-    __losant_closed__ = True
-    data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
-    time: LosantDateTime
+LastValueDataModel = _shared_last_value_data.LastValueDataModel
 
 
 class LastValueData(LosantMapModel[LastValueDataModel]):

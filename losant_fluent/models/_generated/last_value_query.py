@@ -4,735 +4,129 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated
-from . import advanced_device_query
+from . import _shared_data_export_3, _shared_data_export_4, _shared_device_4, _shared_devices_patch, _shared_devices_patch_2, advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class LastValueQueryDeviceQueryAncestorId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryAttributeName(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryConnectedAt(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryConnectionStatus(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryCreationDate(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryDeletedAt(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryDeviceClass(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryDisconnectedAt(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryExperienceGroupId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryExperienceUserId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryGatewayId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryLastUpdated(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryName(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class LastValueQueryDeviceQueryParentId(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTags(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantC(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantD(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB or LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB | LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class LastValueQueryDeviceQueryVariantBTagsVariantE(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB or LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB | LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class LastValueQueryDeviceQuery(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
-        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
-        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
-        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryAncestorId
-        attribute_name / attributeName: string or number or boolean or LastValueQueryDeviceQueryAttributeName
-        connected_at / connectedAt: string or number or boolean or LastValueQueryDeviceQueryConnectedAt
-        connection_status / connectionStatus: string or number or boolean or LastValueQueryDeviceQueryConnectionStatus
-        creation_date / creationDate: string or number or boolean or LastValueQueryDeviceQueryCreationDate
-        deleted_at / deletedAt: string or number or boolean or LastValueQueryDeviceQueryDeletedAt
-        device_class / deviceClass: string or number or boolean or LastValueQueryDeviceQueryDeviceClass
-        disconnected_at / disconnectedAt: string or number or boolean or LastValueQueryDeviceQueryDisconnectedAt
-        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryExperienceGroupId
-        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryExperienceUserId
-        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryGatewayId
-        id: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryId
-        last_updated / lastUpdated: string or number or boolean or LastValueQueryDeviceQueryLastUpdated
-        name: string or number or boolean or LastValueQueryDeviceQueryName
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or LastValueQueryDeviceQueryParentId
-        tags: LastValueQueryDeviceQueryVariantBTags or object of string, at most 255 characters or LastValueQueryDeviceQueryVariantBTagsVariantB or LastValueQueryDeviceQueryVariantBTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or LastValueQueryDeviceQueryVariantBTagsVariantD or LastValueQueryDeviceQueryVariantBTagsVariantE
-    """
-    __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
-    attribute_name: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
-    connected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
-    connection_status: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
-    creation_date: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
-    deleted_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
-    device_class: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
-    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryId | None, LAZY] = None
-    last_updated: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
-    name: Annotated[str | LosantNumber | bool | LastValueQueryDeviceQueryName | None, LAZY] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | LastValueQueryDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
-    tags: Annotated[LastValueQueryDeviceQueryVariantBTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | LastValueQueryDeviceQueryVariantBTagsVariantB | LastValueQueryDeviceQueryVariantBTagsVariantC | None] | LastValueQueryDeviceQueryVariantBTagsVariantD | LastValueQueryDeviceQueryVariantBTagsVariantE | None, LAZY] = None
-
-
-class LastValueQueryDeviceTag(LosantModel):
-    """Part of the ``lastValueQuery`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+LastValueQueryDeviceQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+LastValueQueryDeviceQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+LastValueQueryDeviceQueryVariantBTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
+
+
+LastValueQueryDeviceQuery = _shared_devices_patch_2.DevicesPatchQuery
+
+
+LastValueQueryDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
 
 
 class LastValueQuery(LosantModel):

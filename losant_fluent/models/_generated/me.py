@@ -4,93 +4,15 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_me, _shared_me_2, _shared_me_3, _shared_me_4
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class MeLimits(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer
-        application: integer
-        application_flow_slots / applicationFlowSlots: integer
-        applicationcertificate: integer
-        applicationcertificateauthority: integer
-        applicationkey: integer
-        credential: integer
-        dashboard: integer
-        data_ttl / dataTTL: integer
-        datatable: integer
-        device: integer
-        devicerecipe: integer
-        experience_flow_slots / experienceFlowSlots: integer
-        experiencedomain: integer
-        experienceendpoint: integer
-        experiencegroup: integer
-        experienceslug: integer
-        experienceuser: integer
-        experienceversion: integer
-        experienceview: integer
-        file: integer
-        flow: integer
-        integration: integer
-        notebook: integer
-        notebook_in_parallel / notebookInParallel: integer
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer
-        notebook_minutes_per_run / notebookMinutesPerRun: integer
-        payload: integer
-        privatefile: integer
-        resourcejob: integer
-        storage: integer
-        system_interval / systemInterval: integer
-        webhook: integer
-    """
-    __losant_closed__ = True
-    apitoken: int | None = None
-    application: int | None = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots')] = None
-    applicationcertificate: int | None = None
-    applicationcertificateauthority: int | None = None
-    applicationkey: int | None = None
-    credential: int | None = None
-    dashboard: int | None = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL')] = None
-    datatable: int | None = None
-    device: int | None = None
-    devicerecipe: int | None = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots')] = None
-    experiencedomain: int | None = None
-    experienceendpoint: int | None = None
-    experiencegroup: int | None = None
-    experienceslug: int | None = None
-    experienceuser: int | None = None
-    experienceversion: int | None = None
-    experienceview: int | None = None
-    file: int | None = None
-    flow: int | None = None
-    integration: int | None = None
-    notebook: int | None = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel')] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth')] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun')] = None
-    payload: int | None = None
-    privatefile: int | None = None
-    resourcejob: int | None = None
-    storage: int | None = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval')] = None
-    webhook: int | None = None
+MeLimits = _shared_me.MeLimits
 
 
-class MeRecentApplicationsItem(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+MeRecentApplicationsItem = _shared_me_4.MeRecentApplicationsItem
 
 
 class MeRecentApplications(LosantModel):
@@ -106,188 +28,28 @@ class MeRecentApplications(LosantModel):
     parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
-class MeRecentDashboardsItem(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+MeRecentDashboardsItem = _shared_me_4.MeRecentApplicationsItem
 
 
-class MeRecentDashboards(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
-        items: list of MeRecentDashboardsItem
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
-    """
-    item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
-    items: Annotated[list[MeRecentDashboardsItem] | None, LAZY] = None
-    parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
+MeRecentDashboards = MeRecentApplications
 
 
-class MeRecentOrganizationsItem(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+MeRecentOrganizationsItem = _shared_me_4.MeRecentApplicationsItem
 
 
-class MeRecentOrganizations(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        item_type / itemType: one of 'application', 'device', 'flow', 'dashboard', 'organization'
-        items: list of MeRecentOrganizationsItem
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$
-    """
-    item_type: Annotated[Literal['application', 'device', 'flow', 'dashboard', 'organization'] | None, Field(alias='itemType')] = None
-    items: Annotated[list[MeRecentOrganizationsItem] | None, LAZY] = None
-    parent_id: Annotated[str | None, Field(alias='parentId', pattern='^[A-Fa-f\\d]{24}$')] = None
+MeRecentOrganizations = MeRecentApplications
 
 
-class MeSummaryNotebookStats(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        awaiting_completion / awaitingCompletion: integer
-        minutes_this_period / minutesThisPeriod: integer
-        runs_this_period / runsThisPeriod: integer
-    """
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
+MeSummaryNotebookStats = _shared_me_2.MeSummaryNotebookStats
 
 
-class MeSummaryPayloadCount(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+MeSummaryPayloadCount = _shared_me_3.MeSummaryPayloadCount
 
 
-class MeSummaryStorageStats(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        count: integer
-        size: integer
-    """
-    count: int | None = None
-    size: int | None = None
+MeSummaryStorageStats = _shared_me_2.MeSummaryStorageStats
 
 
-class MeSummary(LosantModel):
-    """Part of the ``me`` schema.
-
-    Fields (Python name / API name: type):
-        api_token_count / apiTokenCount: integer
-        app_count / appCount: integer
-        certificate_authority_count / certificateAuthorityCount: integer
-        certificate_count / certificateCount: integer
-        credential_count / credentialCount: integer
-        dash_count / dashCount: integer
-        data_table_count / dataTableCount: integer
-        device_count / deviceCount: integer
-        device_recipe_count / deviceRecipeCount: integer
-        event_count / eventCount: integer
-        experience_domain_count / experienceDomainCount: integer
-        experience_endpoint_count / experienceEndpointCount: integer
-        experience_group_count / experienceGroupCount: integer
-        experience_slug_count / experienceSlugCount: integer
-        experience_user_count / experienceUserCount: integer
-        experience_version_count / experienceVersionCount: integer
-        experience_view_count / experienceViewCount: integer
-        file_count / fileCount: integer
-        flow_count / flowCount: integer
-        instance_count / instanceCount: integer
-        integration_count / integrationCount: integer
-        key_count / keyCount: integer
-        notebook_count / notebookCount: integer
-        notebook_stats / notebookStats: MeSummaryNotebookStats
-        org_count / orgCount: integer
-        payload_count / payloadCount: MeSummaryPayloadCount
-        private_file_count / privateFileCount: integer
-        resource_job_count / resourceJobCount: integer
-        storage_stats / storageStats: MeSummaryStorageStats
-        webhook_count / webhookCount: integer
-    """
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    instance_count: Annotated[int | None, Field(alias='instanceCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[MeSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
-    org_count: Annotated[int | None, Field(alias='orgCount')] = None
-    payload_count: Annotated[MeSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[MeSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
+MeSummary = _shared_me.MeSummary
 
 
 class Me(LosantModel):

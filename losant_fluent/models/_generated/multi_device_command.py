@@ -4,746 +4,133 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any
-from . import advanced_device_query
+from . import _shared_data_export_3, _shared_data_export_4, _shared_device_4, _shared_devices_patch, _shared_devices_patch_2, _shared_event_post, advanced_device_query
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class MultiDeviceCommandDeviceQueryAncestorId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryAttributeName(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryConnectedAt(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryConnectionStatus(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryCreationDate(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryDeletedAt(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryDeviceClass(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryDisconnectedAt(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryExperienceGroupId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryExperienceUserId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryGatewayId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryLastUpdated(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryName(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ci / $ci: boolean
-        field_contains / $contains: string, at least 1 characters
-        field_ends_with / $endsWith: string, at least 1 characters
-        field_eq / $eq: string or number or boolean
-        field_gt / $gt: string or number or boolean
-        field_gte / $gte: string or number or boolean
-        field_in / $in: list of string or number or boolean, at most 100 items
-        field_lt / $lt: string or number or boolean
-        field_lte / $lte: string or number or boolean
-        field_ne / $ne: string or number or boolean
-        field_nin / $nin: list of string or number or boolean, at most 100 items
-        field_starts_with / $startsWith: string, at least 1 characters
-    """
-    __losant_closed__ = True
-    field_ci: Annotated[bool | None, Field(alias='$ci')] = None
-    field_contains: Annotated[str | None, Field(alias='$contains', min_length=1)] = None
-    field_ends_with: Annotated[str | None, Field(alias='$endsWith', min_length=1)] = None
-    field_eq: Annotated[str | LosantNumber | bool | None, Field(alias='$eq')] = None
-    field_gt: Annotated[str | LosantNumber | bool | None, Field(alias='$gt')] = None
-    field_gte: Annotated[str | LosantNumber | bool | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[str | LosantNumber | bool | None, Field(alias='$lt')] = None
-    field_lte: Annotated[str | LosantNumber | bool | None, Field(alias='$lte')] = None
-    field_ne: Annotated[str | LosantNumber | bool | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[str | LosantNumber | bool] | None, Field(alias='$nin', max_length=100)] = None
-    field_starts_with: Annotated[str | None, Field(alias='$startsWith', min_length=1)] = None
-
-
-class MultiDeviceCommandDeviceQueryParentId(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: string, matching ^[A-Fa-f\\d]{24}$
-        field_gt / $gt: string, matching ^[A-Fa-f\\d]{24}$
-        field_gte / $gte: string, matching ^[A-Fa-f\\d]{24}$
-        field_in / $in: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-        field_lt / $lt: string, matching ^[A-Fa-f\\d]{24}$
-        field_lte / $lte: string, matching ^[A-Fa-f\\d]{24}$
-        field_ne / $ne: string, matching ^[A-Fa-f\\d]{24}$
-        field_nin / $nin: list of string, matching ^[A-Fa-f\\d]{24}$, at most 100 items
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$eq')] = None
-    field_gt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gt')] = None
-    field_gte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$gte')] = None
-    field_in: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$in', max_length=100)] = None
-    field_lt: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lt')] = None
-    field_lte: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$lte')] = None
-    field_ne: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | None, Field(alias='$ne')] = None
-    field_nin: Annotated[list[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')]] | None, Field(alias='$nin', max_length=100)] = None
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTags(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantC(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantD(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_eq / $eq: MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_eq: Annotated[MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC | None] | None, Field(alias='$eq')]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_tag_key / $tagKey: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB
-        field_tag_value / $tagValue: string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB
-    """
-    __losant_closed__ = True
-    field_tag_key: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB | None, Field(alias='$tagKey')] = None
-    field_tag_value: Annotated[Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB | None, Field(alias='$tagValue')] = None
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_in / $in: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_in: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$in', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_nin / $nin: list of string, at most 255 characters, at most 100 items (required)
-    """
-    __losant_closed__ = True
-    field_nin: Annotated[list[Annotated[str, Field(max_length=255)]], Field(alias='$nin', max_length=100)]
-
-
-class MultiDeviceCommandDeviceQueryVariantCTagsVariantE(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_ne / $ne: MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) (required)
-    """
-    __losant_closed__ = True
-    field_ne: Annotated[MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC | None] | None, Field(alias='$ne')]
-
-
-class MultiDeviceCommandDeviceQuery(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_and / $and: list of AdvancedDeviceQuery, at most 100 items
-        field_nor / $nor: list of AdvancedDeviceQuery, at most 100 items
-        field_or / $or: list of AdvancedDeviceQuery, at most 100 items
-        ancestor_id / ancestorId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryAncestorId
-        attribute_name / attributeName: string or number or boolean or MultiDeviceCommandDeviceQueryAttributeName
-        connected_at / connectedAt: string or number or boolean or MultiDeviceCommandDeviceQueryConnectedAt
-        connection_status / connectionStatus: string or number or boolean or MultiDeviceCommandDeviceQueryConnectionStatus
-        creation_date / creationDate: string or number or boolean or MultiDeviceCommandDeviceQueryCreationDate
-        deleted_at / deletedAt: string or number or boolean or MultiDeviceCommandDeviceQueryDeletedAt
-        device_class / deviceClass: string or number or boolean or MultiDeviceCommandDeviceQueryDeviceClass
-        disconnected_at / disconnectedAt: string or number or boolean or MultiDeviceCommandDeviceQueryDisconnectedAt
-        experience_group_id / experienceGroupId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryExperienceGroupId
-        experience_user_id / experienceUserId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryExperienceUserId
-        gateway_id / gatewayId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryGatewayId
-        id: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryId
-        last_updated / lastUpdated: string or number or boolean or MultiDeviceCommandDeviceQueryLastUpdated
-        name: string or number or boolean or MultiDeviceCommandDeviceQueryName
-        parent_id / parentId: string, matching ^[A-Fa-f\\d]{24}$ or MultiDeviceCommandDeviceQueryParentId
-        tags: MultiDeviceCommandDeviceQueryVariantCTags or object of string, at most 255 characters or MultiDeviceCommandDeviceQueryVariantCTagsVariantB or MultiDeviceCommandDeviceQueryVariantCTagsVariantC (keys matching ^[0-9a-zA-Z_-]{1,255}) or MultiDeviceCommandDeviceQueryVariantCTagsVariantD or MultiDeviceCommandDeviceQueryVariantCTagsVariantE
-    """
-    __losant_closed__ = True
-    field_and: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$and', max_length=100), LAZY] = None
-    field_nor: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$nor', max_length=100), LAZY] = None
-    field_or: Annotated[list[advanced_device_query.AdvancedDeviceQuery] | None, Field(alias='$or', max_length=100), LAZY] = None
-    ancestor_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryAncestorId | None, Field(alias='ancestorId'), LAZY] = None
-    attribute_name: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryAttributeName | None, Field(alias='attributeName'), LAZY] = None
-    connected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectedAt | None, Field(alias='connectedAt'), LAZY] = None
-    connection_status: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryConnectionStatus | None, Field(alias='connectionStatus'), LAZY] = None
-    creation_date: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryCreationDate | None, Field(alias='creationDate'), LAZY] = None
-    deleted_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeletedAt | None, Field(alias='deletedAt'), LAZY] = None
-    device_class: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDeviceClass | None, Field(alias='deviceClass'), LAZY] = None
-    disconnected_at: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryDisconnectedAt | None, Field(alias='disconnectedAt'), LAZY] = None
-    experience_group_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceGroupId | None, Field(alias='experienceGroupId'), LAZY] = None
-    experience_user_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryExperienceUserId | None, Field(alias='experienceUserId'), LAZY] = None
-    gateway_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryGatewayId | None, Field(alias='gatewayId'), LAZY] = None
-    id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryId | None, LAZY] = None
-    last_updated: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryLastUpdated | None, Field(alias='lastUpdated'), LAZY] = None
-    name: Annotated[str | LosantNumber | bool | MultiDeviceCommandDeviceQueryName | None, LAZY] = None
-    parent_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | MultiDeviceCommandDeviceQueryParentId | None, Field(alias='parentId'), LAZY] = None
-    tags: Annotated[MultiDeviceCommandDeviceQueryVariantCTags | dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}')], Annotated[str, Field(max_length=255)] | MultiDeviceCommandDeviceQueryVariantCTagsVariantB | MultiDeviceCommandDeviceQueryVariantCTagsVariantC | None] | MultiDeviceCommandDeviceQueryVariantCTagsVariantD | MultiDeviceCommandDeviceQueryVariantCTagsVariantE | None, LAZY] = None
-
-
-class MultiDeviceCommandDeviceTag(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        key: string, matching ^[0-9a-zA-Z_-]{1,255}$
-        value: string, 1 to 255 characters
-    """
-    __losant_closed__ = True
-    key: Annotated[str | None, Field(pattern='^[0-9a-zA-Z_-]{1,255}$')] = None
-    value: Annotated[str | None, Field(max_length=255, min_length=1)] = None
-
-
-class MultiDeviceCommandTime(LosantModel):
-    """Part of the ``multiDeviceCommand`` schema.
-
-    Fields (Python name / API name: type):
-        field_date / $date: string (required)
-    """
-    __losant_closed__ = True
-    field_date: Annotated[str, Field(alias='$date')]
+MultiDeviceCommandDeviceQueryAncestorId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryAttributeName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryConnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryConnectionStatus = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryCreationDate = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryDeletedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryDeviceClass = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryDisconnectedAt = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryExperienceGroupId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryExperienceUserId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryGatewayId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryLastUpdated = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryName = _shared_data_export_3.DataExportDeviceQueryAttributeName
+
+
+MultiDeviceCommandDeviceQueryParentId = _shared_data_export_3.DataExportDeviceQueryAncestorId
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTags = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEq = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantDFieldEqVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantD = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantD
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagKeyVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantA = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeFieldTagValueVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNe = _shared_data_export_4.DataExportDeviceQueryTags
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantB = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantA
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantEFieldNeVariantC = _shared_data_export_4.DataExportDeviceQueryTagsFieldTagKeyVariantB
+
+
+MultiDeviceCommandDeviceQueryVariantCTagsVariantE = _shared_devices_patch.DevicesPatchQueryVariantETagsVariantE
+
+
+MultiDeviceCommandDeviceQuery = _shared_devices_patch_2.DevicesPatchQuery
+
+
+MultiDeviceCommandDeviceTag = _shared_device_4.DeviceAttributeSystemChildAttributeDeviceTag
+
+
+MultiDeviceCommandTime = _shared_event_post.EventPostCreationDate
 
 
 class MultiDeviceCommand(LosantModel):

@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_flow_errors
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class NotebookExecutionLogsModelItemExecutionError(LosantModel):
-    """Part of the ``notebookExecutionLogs`` schema.
-
-    Fields (Python name / API name: type):
-        message: string
-        name: string
-    """
-    message: str | None = None
-    name: str | None = None
+NotebookExecutionLogsModelItemExecutionError = _shared_flow_errors.FlowErrorsErrorError
 
 
 class NotebookExecutionLogsModelItemInputInfo(LosantModel):

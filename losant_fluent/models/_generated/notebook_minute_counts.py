@@ -3,28 +3,13 @@
 
 from __future__ import annotations
 from typing import Annotated
+from . import _shared_period_summaries
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class NotebookMinuteCountsCount(LosantModel):
-    """Part of the ``notebookMinuteCounts`` schema.
-
-    Fields (Python name / API name: type):
-        canceled: integer
-        completed: integer
-        LosantTime: date-time (a datetime)
-        errored: integer
-        minutes: integer
-        timeout: integer
-    """
-    canceled: int | None = None
-    completed: int | None = None
-    LosantTime: LosantDateTime | None = None
-    errored: int | None = None
-    minutes: int | None = None
-    timeout: int | None = None
+NotebookMinuteCountsCount = _shared_period_summaries.PeriodSummariesItemSummaryNotebookMinuteCountsCount
 
 
 class NotebookMinuteCounts(LosantModel):

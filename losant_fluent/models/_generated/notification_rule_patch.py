@@ -4,42 +4,15 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_notification_rule
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class NotificationRulePatchEmailConfig(LosantModel):
-    """Part of the ``notificationRulePatch`` schema.
-
-    Fields (Python name / API name: type):
-        body_template / bodyTemplate: string, at most 32767 characters (required)
-        send_to_addresses / sendToAddresses: list of string, at most 1024 characters, at most 10 items
-        send_to_owner / sendToOwner: one of 'admins', 'members', 'none'
-        send_to_target / sendToTarget: one of 'admins', 'members', 'none'
-        subject_template / subjectTemplate: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    body_template: Annotated[str, Field(alias='bodyTemplate', max_length=32767)]
-    send_to_addresses: Annotated[list[Annotated[str, Field(max_length=1024)]] | None, Field(alias='sendToAddresses', max_length=10)] = None
-    send_to_owner: Annotated[Literal['admins', 'members', 'none'] | None, Field(alias='sendToOwner')] = None
-    send_to_target: Annotated[Literal['admins', 'members', 'none'] | None, Field(alias='sendToTarget')] = None
-    subject_template: Annotated[str, Field(alias='subjectTemplate', max_length=1024, min_length=1)]
+NotificationRulePatchEmailConfig = _shared_notification_rule.NotificationRuleEmailConfig
 
 
-class NotificationRulePatchRuleConfig(LosantModel):
-    """Part of the ``notificationRulePatch`` schema.
-
-    Fields (Python name / API name: type):
-        max_frequency / maxFrequency: one of 'billingCycle', 'daily'
-        rule_type / ruleType: one of 'payloadUsage', 'notebookMinuteUsage' (required)
-        threshold: number, >= 0.0, <= 1000.0 (required)
-        threshold_type / thresholdType: one of 'percentOfLimit' (required)
-    """
-    __losant_closed__ = True
-    max_frequency: Annotated[Literal['billingCycle', 'daily'] | None, Field(alias='maxFrequency')] = None
-    rule_type: Annotated[Literal['payloadUsage', 'notebookMinuteUsage'], Field(alias='ruleType')]
-    threshold: Annotated[LosantNumber, Field(ge=0.0, le=1000.0)]
-    threshold_type: Annotated[Literal['percentOfLimit'], Field(alias='thresholdType')]
+NotificationRulePatchRuleConfig = _shared_notification_rule.NotificationRuleRuleConfig
 
 
 class NotificationRulePatch(LosantModel):

@@ -4,120 +4,21 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Literal
+from . import _shared_me_2, _shared_me_3, _shared_org, _shared_org_2, _shared_org_3, _shared_org_4
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class OrgBanner(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        level: one of 'info', 'warning', 'critical'
-        message: string, at most 2048 characters
-    """
-    __losant_closed__ = True
-    level: Literal['info', 'warning', 'critical'] | None = None
-    message: Annotated[str | None, Field(max_length=2048)] = None
+OrgBanner = _shared_org_4.OrgBanner
 
 
-class OrgLimits(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        apitoken: integer, >= 0
-        application: integer, >= 0
-        application_flow_slots / applicationFlowSlots: integer, >= 0
-        applicationcertificate: integer, >= 0
-        applicationcertificateauthority: integer, >= 0
-        applicationkey: integer, >= 0
-        credential: integer, >= 0
-        dashboard: integer, >= 0
-        data_ttl / dataTTL: integer, >= 86400
-        datatable: integer, >= 0
-        device: integer, >= 0
-        devicerecipe: integer, >= 0
-        experience_flow_slots / experienceFlowSlots: integer, >= 0
-        experiencedomain: integer, >= 0
-        experienceendpoint: integer, >= 0
-        experiencegroup: integer, >= 0
-        experienceslug: integer, >= 0
-        experienceuser: integer, >= 0
-        experienceversion: integer, >= 0
-        experienceview: integer, >= 0
-        file: integer, >= 0
-        flow: integer, >= 0
-        integration: integer, >= 0
-        member: integer, >= 0
-        notebook: integer, >= 0
-        notebook_in_parallel / notebookInParallel: integer, >= 0
-        notebook_minutes_per_month / notebookMinutesPerMonth: integer, >= 0
-        notebook_minutes_per_run / notebookMinutesPerRun: integer, >= 0
-        payload: integer, >= 0
-        privatefile: integer, >= 0
-        resourcejob: integer, >= 0
-        storage: integer, >= 0
-        system_interval / systemInterval: integer, >= 5, <= 3600
-        webhook: integer, >= 0
-    """
-    __losant_closed__ = True
-    apitoken: Annotated[int | None, Field(ge=0)] = None
-    application: Annotated[int | None, Field(ge=0)] = None
-    application_flow_slots: Annotated[int | None, Field(alias='applicationFlowSlots', ge=0)] = None
-    applicationcertificate: Annotated[int | None, Field(ge=0)] = None
-    applicationcertificateauthority: Annotated[int | None, Field(ge=0)] = None
-    applicationkey: Annotated[int | None, Field(ge=0)] = None
-    credential: Annotated[int | None, Field(ge=0)] = None
-    dashboard: Annotated[int | None, Field(ge=0)] = None
-    data_ttl: Annotated[int | None, Field(alias='dataTTL', ge=86400)] = None
-    datatable: Annotated[int | None, Field(ge=0)] = None
-    device: Annotated[int | None, Field(ge=0)] = None
-    devicerecipe: Annotated[int | None, Field(ge=0)] = None
-    experience_flow_slots: Annotated[int | None, Field(alias='experienceFlowSlots', ge=0)] = None
-    experiencedomain: Annotated[int | None, Field(ge=0)] = None
-    experienceendpoint: Annotated[int | None, Field(ge=0)] = None
-    experiencegroup: Annotated[int | None, Field(ge=0)] = None
-    experienceslug: Annotated[int | None, Field(ge=0)] = None
-    experienceuser: Annotated[int | None, Field(ge=0)] = None
-    experienceversion: Annotated[int | None, Field(ge=0)] = None
-    experienceview: Annotated[int | None, Field(ge=0)] = None
-    file: Annotated[int | None, Field(ge=0)] = None
-    flow: Annotated[int | None, Field(ge=0)] = None
-    integration: Annotated[int | None, Field(ge=0)] = None
-    member: Annotated[int | None, Field(ge=0)] = None
-    notebook: Annotated[int | None, Field(ge=0)] = None
-    notebook_in_parallel: Annotated[int | None, Field(alias='notebookInParallel', ge=0)] = None
-    notebook_minutes_per_month: Annotated[int | None, Field(alias='notebookMinutesPerMonth', ge=0)] = None
-    notebook_minutes_per_run: Annotated[int | None, Field(alias='notebookMinutesPerRun', ge=0)] = None
-    payload: Annotated[int | None, Field(ge=0)] = None
-    privatefile: Annotated[int | None, Field(ge=0)] = None
-    resourcejob: Annotated[int | None, Field(ge=0)] = None
-    storage: Annotated[int | None, Field(ge=0)] = None
-    system_interval: Annotated[int | None, Field(alias='systemInterval', ge=5, le=3600)] = None
-    webhook: Annotated[int | None, Field(ge=0)] = None
+OrgLimits = _shared_org_2.OrgLimits
 
 
-class OrgMemberApplicationRole(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgMemberApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class OrgMemberDashboardRole(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgMemberDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
 class OrgMember(LosantModel):
@@ -147,140 +48,16 @@ class OrgMember(LosantModel):
     user_id: Annotated[str | None, Field(alias='userId', pattern='^[A-Fa-f\\d]{24}$')] = None
 
 
-class OrgSummaryNotebookStats(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        awaiting_completion / awaitingCompletion: integer
-        minutes_this_period / minutesThisPeriod: integer
-        runs_this_period / runsThisPeriod: integer
-    """
-    awaiting_completion: Annotated[int | None, Field(alias='awaitingCompletion')] = None
-    minutes_this_period: Annotated[int | None, Field(alias='minutesThisPeriod')] = None
-    runs_this_period: Annotated[int | None, Field(alias='runsThisPeriod')] = None
+OrgSummaryNotebookStats = _shared_me_2.MeSummaryNotebookStats
 
 
-class OrgSummaryPayloadCount(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        app_file / appFile: object of number (keys matching .*)
-        data_table / dataTable: object of number (keys matching .*)
-        device_command / deviceCommand: object of number (keys matching .*)
-        device_connect / deviceConnect: object of number (keys matching .*)
-        device_create / deviceCreate: object of number (keys matching .*)
-        device_disconnect / deviceDisconnect: object of number (keys matching .*)
-        device_state / deviceState: object of number (keys matching .*)
-        endpoint: object of number (keys matching .*)
-        event: object of number (keys matching .*)
-        flow_error / flowError: object of number (keys matching .*)
-        inbound_email / inboundEmail: object of number (keys matching .*)
-        integration: object of number (keys matching .*)
-        mqtt_in / mqttIn: object of number (keys matching .*)
-        mqtt_out / mqttOut: object of number (keys matching .*)
-        notebook: object of number (keys matching .*)
-        resource_job / resourceJob: object of number (keys matching .*)
-        timer: object of number (keys matching .*)
-        virtual_button / virtualButton: object of number (keys matching .*)
-        webhook: object of number (keys matching .*)
-    """
-    app_file: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='appFile')] = None
-    data_table: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='dataTable')] = None
-    device_command: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCommand')] = None
-    device_connect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceConnect')] = None
-    device_create: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceCreate')] = None
-    device_disconnect: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceDisconnect')] = None
-    device_state: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='deviceState')] = None
-    endpoint: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    event: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    flow_error: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='flowError')] = None
-    inbound_email: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='inboundEmail')] = None
-    integration: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    mqtt_in: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttIn')] = None
-    mqtt_out: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='mqttOut')] = None
-    notebook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    resource_job: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='resourceJob')] = None
-    timer: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
-    virtual_button: Annotated[dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None, Field(alias='virtualButton')] = None
-    webhook: dict[Annotated[str, StringConstraints(pattern='.*')], LosantNumber] | None = None
+OrgSummaryPayloadCount = _shared_me_3.MeSummaryPayloadCount
 
 
-class OrgSummaryStorageStats(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        count: integer
-        size: integer
-    """
-    count: int | None = None
-    size: int | None = None
+OrgSummaryStorageStats = _shared_me_2.MeSummaryStorageStats
 
 
-class OrgSummary(LosantModel):
-    """Part of the ``org`` schema.
-
-    Fields (Python name / API name: type):
-        api_token_count / apiTokenCount: integer
-        app_count / appCount: integer
-        certificate_authority_count / certificateAuthorityCount: integer
-        certificate_count / certificateCount: integer
-        credential_count / credentialCount: integer
-        dash_count / dashCount: integer
-        data_table_count / dataTableCount: integer
-        device_count / deviceCount: integer
-        device_recipe_count / deviceRecipeCount: integer
-        event_count / eventCount: integer
-        experience_domain_count / experienceDomainCount: integer
-        experience_endpoint_count / experienceEndpointCount: integer
-        experience_group_count / experienceGroupCount: integer
-        experience_slug_count / experienceSlugCount: integer
-        experience_user_count / experienceUserCount: integer
-        experience_version_count / experienceVersionCount: integer
-        experience_view_count / experienceViewCount: integer
-        file_count / fileCount: integer
-        flow_count / flowCount: integer
-        integration_count / integrationCount: integer
-        key_count / keyCount: integer
-        member_count / memberCount: integer
-        notebook_count / notebookCount: integer
-        notebook_stats / notebookStats: OrgSummaryNotebookStats
-        payload_count / payloadCount: OrgSummaryPayloadCount
-        pending_invite_count / pendingInviteCount: integer
-        private_file_count / privateFileCount: integer
-        resource_job_count / resourceJobCount: integer
-        storage_stats / storageStats: OrgSummaryStorageStats
-        webhook_count / webhookCount: integer
-    """
-    api_token_count: Annotated[int | None, Field(alias='apiTokenCount')] = None
-    app_count: Annotated[int | None, Field(alias='appCount')] = None
-    certificate_authority_count: Annotated[int | None, Field(alias='certificateAuthorityCount')] = None
-    certificate_count: Annotated[int | None, Field(alias='certificateCount')] = None
-    credential_count: Annotated[int | None, Field(alias='credentialCount')] = None
-    dash_count: Annotated[int | None, Field(alias='dashCount')] = None
-    data_table_count: Annotated[int | None, Field(alias='dataTableCount')] = None
-    device_count: Annotated[int | None, Field(alias='deviceCount')] = None
-    device_recipe_count: Annotated[int | None, Field(alias='deviceRecipeCount')] = None
-    event_count: Annotated[int | None, Field(alias='eventCount')] = None
-    experience_domain_count: Annotated[int | None, Field(alias='experienceDomainCount')] = None
-    experience_endpoint_count: Annotated[int | None, Field(alias='experienceEndpointCount')] = None
-    experience_group_count: Annotated[int | None, Field(alias='experienceGroupCount')] = None
-    experience_slug_count: Annotated[int | None, Field(alias='experienceSlugCount')] = None
-    experience_user_count: Annotated[int | None, Field(alias='experienceUserCount')] = None
-    experience_version_count: Annotated[int | None, Field(alias='experienceVersionCount')] = None
-    experience_view_count: Annotated[int | None, Field(alias='experienceViewCount')] = None
-    file_count: Annotated[int | None, Field(alias='fileCount')] = None
-    flow_count: Annotated[int | None, Field(alias='flowCount')] = None
-    integration_count: Annotated[int | None, Field(alias='integrationCount')] = None
-    key_count: Annotated[int | None, Field(alias='keyCount')] = None
-    member_count: Annotated[int | None, Field(alias='memberCount')] = None
-    notebook_count: Annotated[int | None, Field(alias='notebookCount')] = None
-    notebook_stats: Annotated[OrgSummaryNotebookStats | None, Field(alias='notebookStats'), LAZY] = None
-    payload_count: Annotated[OrgSummaryPayloadCount | None, Field(alias='payloadCount'), LAZY] = None
-    pending_invite_count: Annotated[int | None, Field(alias='pendingInviteCount')] = None
-    private_file_count: Annotated[int | None, Field(alias='privateFileCount')] = None
-    resource_job_count: Annotated[int | None, Field(alias='resourceJobCount')] = None
-    storage_stats: Annotated[OrgSummaryStorageStats | None, Field(alias='storageStats'), LAZY] = None
-    webhook_count: Annotated[int | None, Field(alias='webhookCount')] = None
+OrgSummary = _shared_org_3.OrgSummary
 
 
 class Org(LosantModel):

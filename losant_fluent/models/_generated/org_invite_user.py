@@ -4,19 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_org_invite_user
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class OrgInviteUserInvitedBy(LosantModel):
-    """Part of the ``orgInviteUser`` schema.
-
-    Fields (Python name / API name: type):
-        email: string, at most 1024 characters
-        full_name / fullName: string
-    """
-    email: Annotated[str | None, Field(max_length=1024)] = None
-    full_name: Annotated[str | None, Field(alias='fullName')] = None
+OrgInviteUserInvitedBy = _shared_org_invite_user.OrgInviteUserInvitedBy
 
 
 class OrgInviteUser(LosantModel):

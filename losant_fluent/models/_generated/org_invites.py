@@ -4,32 +4,15 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_org
 from .._base import LosantDateTime, LosantListModel, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class OrgInvitesModelItemApplicationRole(LosantModel):
-    """Part of the ``orgInvites`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgInvitesModelItemApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class OrgInvitesModelItemDashboardRole(LosantModel):
-    """Part of the ``orgInvites`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgInvitesModelItemDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
 class OrgInvitesModelItem(LosantModel):

@@ -4,32 +4,15 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_org
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class OrgMemberPatchApplicationRole(LosantModel):
-    """Part of the ``orgMemberPatch`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgMemberPatchApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class OrgMemberPatchDashboardRole(LosantModel):
-    """Part of the ``orgMemberPatch`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+OrgMemberPatchDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
 class OrgMemberPatch(LosantModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_flow_4
 from .._base import LosantModel, LosantNumber
 from .._lazy import LAZY
 
@@ -25,170 +26,31 @@ class PaletteResponseCustomNodeCompatibleFlowClasses(LosantModel):
     experience: bool | None = None
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFields(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: boolean
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'checkbox' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[bool | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['checkbox']
+PaletteResponseCustomNodeCustomNodeConfigFields = _shared_flow_4.FlowCustomNodeConfigFields
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsOption(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        label: string, at most 1024 characters
-        value: string, 1 to 1024 characters (required)
-    """
-    __losant_closed__ = True
-    label: Annotated[str | None, Field(max_length=1024)] = None
-    value: Annotated[str, Field(max_length=1024, min_length=1)]
+PaletteResponseCustomNodeCustomNodeConfigFieldsOption = _shared_flow_4.FlowCustomNodeConfigFieldsOption
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, 1 to 1024 characters (required)
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        options: list of PaletteResponseCustomNodeCustomNodeConfigFieldsOption, 1 to 100 items (required)
-        type: one of 'select' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str, Field(alias='defaultValue', max_length=1024, min_length=1)]
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    options: Annotated[list[PaletteResponseCustomNodeCustomNodeConfigFieldsOption], Field(max_length=100, min_length=1)]
-    type: Literal['select']
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA = _shared_flow_4.FlowCustomNodeConfigFieldsVariantA
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 1024 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'stringTemplate' (required)
-        valid_reg_exp / validRegExp: string, at most 1024 characters
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=1024)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['stringTemplate']
-    valid_reg_exp: Annotated[str | None, Field(alias='validRegExp', max_length=1024)] = None
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB = _shared_flow_4.FlowCustomNodeConfigFieldsVariantB
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: number
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'numberTemplate' (required)
-        valid_max / validMax: number
-        valid_min / validMin: number
-    """
-    __losant_closed__ = True
-    default_value: Annotated[LosantNumber | None, Field(alias='defaultValue')] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['numberTemplate']
-    valid_max: Annotated[LosantNumber | None, Field(alias='validMax')] = None
-    valid_min: Annotated[LosantNumber | None, Field(alias='validMin')] = None
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC = _shared_flow_4.FlowCustomNodeConfigFieldsVariantC
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        default_value / defaultValue: string, at most 32767 characters
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'jsonTemplate' (required)
-    """
-    __losant_closed__ = True
-    default_value: Annotated[str | None, Field(alias='defaultValue', max_length=32767)] = None
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['jsonTemplate']
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD = _shared_flow_4.FlowCustomNodeConfigFieldsVariantD
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        required: boolean
-        type: one of 'payloadPath' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    required: bool | None = None
-    type: Literal['payloadPath']
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE = _shared_flow_4.FlowCustomNodeConfigFieldsVariantE
 
 
-class PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        description: string, at most 32767 characters
-        id: string, 1 to 1024 characters
-        label: string, 1 to 1024 characters (required)
-        type: one of 'section' (required)
-    """
-    __losant_closed__ = True
-    description: Annotated[str | None, Field(max_length=32767)] = None
-    id: Annotated[str | None, Field(max_length=1024, min_length=1)] = None
-    label: Annotated[str, Field(max_length=1024, min_length=1)]
-    type: Literal['section']
+PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF = _shared_flow_4.FlowCustomNodeConfigFieldsVariantF
 
 
-class PaletteResponseCustomNodeCustomNodeConfig(LosantModel):
-    """Part of the ``paletteResponse`` schema.
-
-    Fields (Python name / API name: type):
-        fields: list of PaletteResponseCustomNodeCustomNodeConfigFields or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE or PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF, at most 100 items (required)
-        output_count / outputCount: one of 1, 2 (required)
-        result_description / resultDescription: string, at most 32767 characters
-        result_mode / resultMode: one of 'optional', 'required', 'none' (required)
-    """
-    __losant_closed__ = True
-    fields: Annotated[list[PaletteResponseCustomNodeCustomNodeConfigFields | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantA | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantB | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantC | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantD | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantE | PaletteResponseCustomNodeCustomNodeConfigFieldsVariantF], Field(max_length=100), LAZY]
-    output_count: Annotated[Literal[1, 2], Field(alias='outputCount')]
-    result_description: Annotated[str | None, Field(alias='resultDescription', max_length=32767)] = None
-    result_mode: Annotated[Literal['optional', 'required', 'none'], Field(alias='resultMode')]
+PaletteResponseCustomNodeCustomNodeConfig = _shared_flow_4.FlowCustomNodeConfig
 
 
 class PaletteResponseCustomNode(LosantModel):

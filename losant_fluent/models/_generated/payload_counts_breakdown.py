@@ -3,20 +3,13 @@
 
 from __future__ import annotations
 from typing import Annotated
+from . import _shared_period_summaries_2
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class PayloadCountsBreakdownCount(LosantModel):
-    """Part of the ``payloadCountsBreakdown`` schema.
-
-    Fields (Python name / API name: type):
-        LosantTime: date-time (a datetime)
-        value: integer
-    """
-    LosantTime: LosantDateTime | None = None
-    value: int | None = None
+PayloadCountsBreakdownCount = _shared_period_summaries_2.PeriodSummariesItemSummaryPayloadCountsCount
 
 
 class PayloadCountsBreakdown(LosantModel):

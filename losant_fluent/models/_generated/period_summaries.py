@@ -4,24 +4,13 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_device_counts, _shared_period_summaries, _shared_period_summaries_2
 from .._base import LosantCollection, LosantDateTime, LosantModel
 from .._lazy import LAZY
 from .._time import LosantTime
 
 
-class PeriodSummariesItemSummaryDeviceCountsCount(LosantModel):
-    """Part of the ``periodSummaries`` schema.
-
-    Fields (Python name / API name: type):
-        created: integer
-        LosantTime: date-time (a datetime)
-        deleted: integer
-        total: integer
-    """
-    created: int | None = None
-    LosantTime: LosantDateTime | None = None
-    deleted: int | None = None
-    total: int | None = None
+PeriodSummariesItemSummaryDeviceCountsCount = _shared_device_counts.DeviceCountsCount
 
 
 class PeriodSummariesItemSummaryDeviceCounts(LosantModel):
@@ -37,23 +26,7 @@ class PeriodSummariesItemSummaryDeviceCounts(LosantModel):
     start: LosantDateTime | None = None
 
 
-class PeriodSummariesItemSummaryNotebookMinuteCountsCount(LosantModel):
-    """Part of the ``periodSummaries`` schema.
-
-    Fields (Python name / API name: type):
-        canceled: integer
-        completed: integer
-        LosantTime: date-time (a datetime)
-        errored: integer
-        minutes: integer
-        timeout: integer
-    """
-    canceled: int | None = None
-    completed: int | None = None
-    LosantTime: LosantDateTime | None = None
-    errored: int | None = None
-    minutes: int | None = None
-    timeout: int | None = None
+PeriodSummariesItemSummaryNotebookMinuteCountsCount = _shared_period_summaries.PeriodSummariesItemSummaryNotebookMinuteCountsCount
 
 
 class PeriodSummariesItemSummaryNotebookMinuteCounts(LosantModel):
@@ -69,15 +42,7 @@ class PeriodSummariesItemSummaryNotebookMinuteCounts(LosantModel):
     start: LosantDateTime | None = None
 
 
-class PeriodSummariesItemSummaryPayloadCountsCount(LosantModel):
-    """Part of the ``periodSummaries`` schema.
-
-    Fields (Python name / API name: type):
-        LosantTime: date-time (a datetime)
-        value: integer
-    """
-    LosantTime: LosantDateTime | None = None
-    value: int | None = None
+PeriodSummariesItemSummaryPayloadCountsCount = _shared_period_summaries_2.PeriodSummariesItemSummaryPayloadCountsCount
 
 
 class PeriodSummariesItemSummaryPayloadCounts(LosantModel):

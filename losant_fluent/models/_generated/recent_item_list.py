@@ -4,18 +4,11 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_me_4
 from .._base import LosantCollection, LosantModel
 
 
-class RecentItemListItem(LosantModel):
-    """Part of the ``recentItemList`` schema.
-
-    Fields (Python name / API name: type):
-        id: string, matching ^[A-Fa-f\\d]{24}$
-        name: string, 1 to 255 characters
-    """
-    id: Annotated[str | None, Field(pattern='^[A-Fa-f\\d]{24}$')] = None
-    name: Annotated[str | None, Field(max_length=255, min_length=1)] = None
+RecentItemListItem = _shared_me_4.MeRecentApplicationsItem
 
 
 class RecentItemList(LosantCollection[RecentItemListItem]):

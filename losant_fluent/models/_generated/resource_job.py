@@ -4,17 +4,12 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated, Literal
+from . import _shared_dashboard_4
 from .._base import LosantDateTime, LosantModel, LosantRootModel
 from .._lazy import LAZY
 
 
-class ResourceJobDataTableId(LosantRootModel[str]):
-    """Part of the ``resourceJob`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
+ResourceJobDataTableId = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
 
 
 class ResourceJob(LosantModel):

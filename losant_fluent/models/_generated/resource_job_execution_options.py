@@ -4,17 +4,12 @@
 from __future__ import annotations
 from pydantic import ConfigDict, Field
 from typing import Annotated
+from . import _shared_dashboard_4
 from .._base import LosantModel, LosantRootModel
 from .._lazy import LAZY
 
 
-class ResourceJobExecutionOptionsDataTableId(LosantRootModel[str]):
-    """Part of the ``resourceJobExecutionOptions`` schema.
-
-    The value (``.root``) is: string.
-    """
-    model_config = ConfigDict(regex_engine='python-re')
-    root: Annotated[str, Field(max_length=255, min_length=4, pattern='.*{{.+}}.*')]
+ResourceJobExecutionOptionsDataTableId = _shared_dashboard_4.DashboardBlocksConfigDefaultSortDirection
 
 
 class ResourceJobExecutionOptions(LosantModel):

@@ -4,54 +4,21 @@
 from __future__ import annotations
 from pydantic import Field, StringConstraints
 from typing import Annotated, Any, Literal
+from . import _shared_dashboard_3, _shared_last_value_data
 from .._base import LosantDateTime, LosantModel, LosantNumber
 from .._lazy import LAZY
 
 
-class TimeSeriesDataAggregation(LosantModel):
-    """Part of the ``timeSeriesData`` schema.
-
-    Fields (Python name / API name: type):
-        options: object of any JSON value, at most 0 long
-        type: one of 'FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV', 'NONE' (required)
-    """
-    __losant_closed__ = True
-    options: Annotated[dict[str, Any] | None, Field(max_length=0)] = None
-    type: Literal['FIRST', 'LAST', 'COUNT', 'MAX', 'MIN', 'MEDIAN', 'MEAN', 'SUM', 'STD_DEV'] | Literal['NONE']
+TimeSeriesDataAggregation = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregation
 
 
-class TimeSeriesDataAggregationOptions(LosantModel):
-    """Part of the ``timeSeriesData`` schema.
-
-    Fields (Python name / API name: type):
-        value: string, at most 255 characters or number or boolean (required)
-    """
-    __losant_closed__ = True
-    value: Annotated[str, Field(max_length=255)] | LosantNumber | bool
+TimeSeriesDataAggregationOptions = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantAOptions
 
 
-class TimeSeriesDataAggregationVariantA(LosantModel):
-    """Part of the ``timeSeriesData`` schema.
-
-    Fields (Python name / API name: type):
-        options: TimeSeriesDataAggregationOptions (required)
-        type: one of 'TIMEATVALUE' (required)
-    """
-    __losant_closed__ = True
-    options: TimeSeriesDataAggregationOptions
-    type: Literal['TIMEATVALUE']
+TimeSeriesDataAggregationVariantA = _shared_dashboard_3.DashboardBlocksVariantYConfigSegmentAggregationVariantA
 
 
-class TimeSeriesDataDevicesPoint(LosantModel):
-    """Part of the ``timeSeriesData`` schema.
-
-    Fields (Python name / API name: type):
-        data: object of number or string or boolean (keys matching ^[0-9a-zA-Z_-]{1,255}$) (required)
-        time: date-time (a datetime) (required)
-    """
-    __losant_closed__ = True
-    data: dict[Annotated[str, StringConstraints(pattern='^[0-9a-zA-Z_-]{1,255}$')], LosantNumber | str | bool]
-    time: LosantDateTime
+TimeSeriesDataDevicesPoint = _shared_last_value_data.LastValueDataModel
 
 
 class TimeSeriesDataDevices(LosantModel):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_api_token, _shared_org
 from .._base import LosantDateTime, LosantModel
 from .._lazy import LAZY
 
@@ -29,44 +30,13 @@ class UserOauthTokenOauth(LosantModel):
     resource: list[Annotated[str, Field(max_length=1024)]] | None = None
 
 
-class UserOauthTokenOrgRoleApplicationRole(LosantModel):
-    """Part of the ``userOauthToken`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+UserOauthTokenOrgRoleApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class UserOauthTokenOrgRoleDashboardRole(LosantModel):
-    """Part of the ``userOauthToken`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+UserOauthTokenOrgRoleDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
-class UserOauthTokenOrgRole(LosantModel):
-    """Part of the ``userOauthToken`` schema.
-
-    Fields (Python name / API name: type):
-        application_roles / applicationRoles: list of UserOauthTokenOrgRoleApplicationRole, at most 100 items
-        dashboard_roles / dashboardRoles: list of UserOauthTokenOrgRoleDashboardRole, at most 100 items
-        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokenOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
-    dashboard_roles: Annotated[list[UserOauthTokenOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
-    org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
+UserOauthTokenOrgRole = _shared_api_token.ApiTokenOrgRole
 
 
 class UserOauthToken(LosantModel):

@@ -4,48 +4,18 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated, Literal
+from . import _shared_api_token, _shared_org
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class UserOauthTokenPatchOrgRoleApplicationRole(LosantModel):
-    """Part of the ``userOauthTokenPatch`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+UserOauthTokenPatchOrgRoleApplicationRole = _shared_org.OrgMemberApplicationRole
 
 
-class UserOauthTokenPatchOrgRoleDashboardRole(LosantModel):
-    """Part of the ``userOauthTokenPatch`` schema.
-
-    Fields (Python name / API name: type):
-        resource_id / resourceId: string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    resource_id: Annotated[str, Field(alias='resourceId', pattern='^[A-Fa-f\\d]{24}$')]
-    role: Literal['collaborate', 'view', 'none']
+UserOauthTokenPatchOrgRoleDashboardRole = _shared_org.OrgMemberApplicationRole
 
 
-class UserOauthTokenPatchOrgRole(LosantModel):
-    """Part of the ``userOauthTokenPatch`` schema.
-
-    Fields (Python name / API name: type):
-        application_roles / applicationRoles: list of UserOauthTokenPatchOrgRoleApplicationRole, at most 100 items
-        dashboard_roles / dashboardRoles: list of UserOauthTokenPatchOrgRoleDashboardRole, at most 100 items
-        org_id / orgId: one of 'sandbox' or string, matching ^[A-Fa-f\\d]{24}$ (required)
-        role: one of 'admin', 'edit', 'collaborate', 'view', 'none' (required)
-    """
-    __losant_closed__ = True
-    application_roles: Annotated[list[UserOauthTokenPatchOrgRoleApplicationRole] | None, Field(alias='applicationRoles', max_length=100), LAZY] = None
-    dashboard_roles: Annotated[list[UserOauthTokenPatchOrgRoleDashboardRole] | None, Field(alias='dashboardRoles', max_length=100), LAZY] = None
-    org_id: Annotated[Annotated[str, Field(pattern='^[A-Fa-f\\d]{24}$')] | Literal['sandbox'], Field(alias='orgId')]
-    role: Literal['admin', 'edit', 'collaborate', 'view', 'none']
+UserOauthTokenPatchOrgRole = _shared_api_token.ApiTokenOrgRole
 
 
 class UserOauthTokenPatch(LosantModel):

@@ -60,15 +60,7 @@ class UserPostModel(LosantModel):
     url: Annotated[str | None, Field(max_length=1024)] = None
 
 
-class UserPostModelVariantUOauth(LosantModel):
-    """Part of the ``userPost`` schema.
-
-    Fields (Python name / API name: type):
-        access_token / accessToken: string, 1 to 1024 characters (required)
-        service: one of 'github' (required)
-    """
-    access_token: Annotated[str, Field(alias='accessToken', max_length=1024, min_length=1)]
-    service: Literal['github']
+UserPostModelVariantUOauth = UserPostModelVariantTOauth
 
 
 class UserPostModelVariantU(LosantModel):

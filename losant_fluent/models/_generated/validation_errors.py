@@ -4,23 +4,12 @@
 from __future__ import annotations
 from pydantic import Field
 from typing import Annotated
+from . import _shared_validation_errors
 from .._base import LosantModel
 from .._lazy import LAZY
 
 
-class ValidationErrorsValidationError(LosantModel):
-    """Part of the ``validationErrors`` schema.
-
-    Fields (Python name / API name: type):
-        id: string
-        message: string
-        name: string
-        type: string
-    """
-    id: str | None = None
-    message: str | None = None
-    name: str | None = None
-    type: str | None = None
+ValidationErrorsValidationError = _shared_validation_errors.ValidationErrorsValidationError
 
 
 class ValidationErrors(LosantModel):
