@@ -217,6 +217,11 @@ def check_header(name: str, value: str) -> None:
     if value != value.strip() or any(c in value for c in "\r\n\0"):
         raise ValueError(f"headers: the value of {name!r} has whitespace around it or a line "
                          "break in it (the value is not shown)")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"headers: the value of {name!r} has characters outside Latin-1, "
+                         "which HTTP headers cannot carry") from None
     if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
         _secrets.register(value)
 

@@ -788,3 +788,31 @@ def test_odd_streams_end_only_with_losant_errors(name: str) -> None:
                 stream.close()
         assert seen[-1:] == ["end"] and len(server.received) == 1
         assert stream.retry <= 3600  # a server's retry: is capped at an hour
+
+
+@pytest.mark.parametrize("value", ["\u2603", "a\r\nX-Evil: 1", " padded", "nul\0"])
+def test_headers_http_cannot_carry_are_value_errors_before_sending(value: str) -> None:
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        api = API(url=server.url, token="t")
+        with pytest.raises(ValueError, match="X-Name"):
+            api.at("applications", APP).get(headers={"X-Name": value})
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url, token="t") as aapi:
+                with pytest.raises(ValueError, match="X-Name"):
+                    await aapi.at("applications", APP).get(headers={"X-Name": value})
+
+        asyncio.run(main())
+        assert server.received == []
+
+
+def test_latin1_headers_go_out_alike_from_both_clients() -> None:
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        API(url=server.url).at("applications", APP).get(headers={"X-Name": "caf\u00e9"})
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url) as aapi:
+                await aapi.at("applications", APP).get(headers={"X-Name": "caf\u00e9"})
+
+        asyncio.run(main())
+    assert [r.headers["x-name"] for r in server.received] == ["caf\u00e9", "caf\u00e9"]
