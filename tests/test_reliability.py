@@ -296,6 +296,8 @@ def _texts_of(error: BaseException) -> list[str]:
     response = error.http_response() if isinstance(error, lf.LosantError) else None
     if response is not None:
         texts += [response.text, repr(dict(response.headers))]
+        if response.request is not None:  # what was sent, kept on the answer
+            texts += [repr(dict(response.request.headers)), repr(response.request.body)]
     return texts
 
 
