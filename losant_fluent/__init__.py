@@ -58,6 +58,10 @@ if "IPython" in sys.modules:
 
 if TYPE_CHECKING:
     from ._async_client import AsyncAPI, AsyncOAuth2
+    from ._async_pagination import AsyncPaged, AsyncPageWalk, walk
+    from ._async_streams import AsyncEventStream
+    from ._pagination import PageWalk
+    from ._streams import EventStream, ServerSentEvent
 
 __version__ = "0.1.0"
 
@@ -65,10 +69,14 @@ __all__ = [
     "API",
     "APIError",
     "AsyncAPI",
+    "AsyncEventStream",
     "AsyncOAuth2",
+    "AsyncPageWalk",
+    "AsyncPaged",
     "BadRequestError",
     "BodyValidationError",
     "ConflictError",
+    "EventStream",
     "ForbiddenError",
     "InvalidResponseError",
     "JobError",
@@ -81,15 +89,18 @@ __all__ = [
     "NotFoundError",
     "OAuth2",
     "OAuth2Error",
+    "PageWalk",
     "PayloadTooLargeError",
     "RateLimitError",
     "RawNode",
     "RedirectError",
     "ServerError",
+    "ServerSentEvent",
     "TransportError",
     "UnauthorizedError",
     "UnprocessableEntityError",
     "__version__",
+    "walk",
 ]
 
 
@@ -100,18 +111,28 @@ def load_ipython_extension(shell: Any) -> None:
     install(shell)
 
 
+# What needs the ``async`` extra (httpx), and the module that defines it.
+_ASYNC = {
+    "AsyncAPI": "_async_client", "AsyncOAuth2": "_async_client",
+    "AsyncPaged": "_async_pagination", "AsyncPageWalk": "_async_pagination",
+    "walk": "_async_pagination", "AsyncEventStream": "_async_streams",
+}
+
+
+# Imported on first use too: ``import losant_fluent`` imports no pydantic.
+_LAZY = {"PageWalk": "_pagination", "EventStream": "_streams", "ServerSentEvent": "_streams"}
+
+
 def __getattr__(name: str) -> Any:
-    """``AsyncAPI`` is imported on first use: ``import losant_fluent`` never imports httpx."""
-    if name in ("AsyncAPI", "AsyncOAuth2"):
-        try:
-            from . import _async_client
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("httpx", "sniffio"):
-                raise
-            raise ModuleNotFoundError(
-                f"{name} needs {exc.name}, which is not installed: "
-                "pip install 'losant-fluent[async]'",
-                name=exc.name,
-            ) from None
-        return getattr(_async_client, name)
+    """The async names are imported on first use: ``import losant_fluent`` never imports
+    httpx."""
+    home = _ASYNC.get(name)
+    if home is not None:
+        from ._optional import need
+
+        return getattr(need("async", f"{__name__}.{home}", ("httpx", "sniffio"), name), name)
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from . import _exceptions as errors
-from ._async_pipeline import AsyncPipeline, AsyncTransport, HTTPXTransport
+from ._async_pipeline import AsyncPipeline
 from ._async_resources import AsyncRoot
-from ._auth import _LoginRenewal, _scrubbed
-from ._client import DEFAULT_TIMEOUT, settings
+from ._async_transport import AsyncTransport, HTTPXTransport
+from ._auth import device_login, user_login
+from ._client import DEFAULT_TIMEOUT, ClientBase, settings
 from ._limiter import ThrottleOption
-from ._pipeline import ACCEPT_VERSION, Credentials, Options
+from ._pipeline import ACCEPT_VERSION, Credentials
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -28,14 +28,12 @@ if TYPE_CHECKING:
 
     from ._auth import OAuth2
     from ._pipeline import Pipeline
-    from .models import AuthedDevice, AuthedUser
 
 __all__ = ["AsyncAPI", "AsyncOAuth2"]
 
-_UNSET: Any = object()
 
 
-class AsyncAPI(AsyncRoot):
+class AsyncAPI(ClientBase, AsyncRoot):
     """The Losant API for asyncio: ``await api.applications(app_id).devices().get()``.
 
     The same tree, names, options and defaults as :class:`~losant_fluent.API`; the verbs
@@ -86,75 +84,10 @@ class AsyncAPI(AsyncRoot):
         pipeline = AsyncPipeline(base, transport, credentials, options)
         super().__init__(pipeline, "")
 
-    @classmethod
-    def _over(cls, pipeline: AsyncPipeline) -> AsyncAPI:
-        api = cls.__new__(cls)
-        AsyncRoot.__init__(api, pipeline, "")
-        return api
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = _UNSET,
-        max_retries: int = _UNSET,
-        max_retry_wait: float = _UNSET,
-        validate: bool = _UNSET,
-        headers: Mapping[str, str] | None = _UNSET,
-    ) -> AsyncAPI:
-        """A derived ``AsyncAPI`` with some options changed (see ``API.with_options``).
-
-        It shares the connection pool, the token and its renewal with this one.
-        """
-        given = {
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "max_retry_wait": max_retry_wait,
-            "validate": validate,
-            "headers": headers,
-        }
-        changes = {name: value for name, value in given.items() if value is not _UNSET}
-        return AsyncAPI._over(self._async_pipeline.with_options(**changes))
-
-    # -- configuration ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL requests go to."""
-        return self._pipeline.url
-
-    @property
-    def options(self) -> Options:
-        """This API's request options (timeout, retries, validation, extra headers)."""
-        return self._pipeline.options
-
     @property
     def transport(self) -> AsyncTransport:
         """The async transport requests go through (``HTTPXTransport`` by default)."""
         return self._async_pipeline.atransport
-
-    @property
-    def has_token(self) -> bool:
-        """Whether a token is set (the token itself is never shown)."""
-        return bool(self._pipeline.credentials.token)
-
-    def set_token(self, token: str | None) -> AsyncAPI:
-        """Use ``token`` for every following request (``None`` to send none); returns the API."""
-        credentials = self._pipeline.credentials
-        with credentials.lock:
-            credentials.install(token or None, None, credentials.login_result)
-        return self
-
-    def __repr__(self) -> str:
-        token = "set" if self._pipeline.credentials.token else "none"
-        return f"<AsyncAPI {self._pipeline.url} token={token}>"
-
-    # -- logins ------------------------------------------------------------------------------
-
-    @property
-    def login_result(self) -> AuthedUser | AuthedDevice | None:
-        """What the last ``login_user``/``login_device`` returned (``None`` otherwise)."""
-        result: AuthedUser | AuthedDevice | None = self._pipeline.credentials.login_result
-        return result
 
     async def login_user(
         self,
@@ -170,19 +103,10 @@ class AsyncAPI(AsyncRoot):
         When the token expires (401) the API logs in again once and re-sends, as ``API``
         does. A ``two_factor_code`` string is good for this login only (no renewal).
         """
-        body: dict[str, Any] = {"email": email, "password": password}
-        if requested_scopes is not None:
-            body["requestedScopes"] = list(requested_scopes)
-        if token_ttl is not None:
-            body["tokenTTL"] = token_ttl
-        if isinstance(two_factor_code, str):
-            result = await _AsyncLoginRenewal("user", body).alogin(
-                self._async_pipeline, two_factor_code)
-            self._pipeline.credentials.install(result.token, None, result)
-            return self
-        renewal = _AsyncLoginRenewal("user", body, two_factor_code)
-        result = await renewal.alogin(self._async_pipeline)
-        self._pipeline.credentials.install(result.token, renewal, result)
+        renewal, once = user_login(email, password, two_factor_code=two_factor_code,
+                                   requested_scopes=requested_scopes, token_ttl=token_ttl)
+        result = await renewal.alogin(self._async_pipeline, once)
+        self._pipeline.credentials.install(result.token, None if once else renewal, result)
         return self
 
     async def login_device(
@@ -195,12 +119,8 @@ class AsyncAPI(AsyncRoot):
         requested_scopes: Sequence[str] | None = None,
     ) -> AsyncAPI:
         """Log in as a device (``POST /auth/device``) with an access key and secret."""
-        body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
-        if token_ttl is not None:
-            body["tokenTTL"] = token_ttl
-        if requested_scopes is not None:
-            body["requestedScopes"] = list(requested_scopes)
-        renewal = _AsyncLoginRenewal("device", body)
+        renewal = device_login(device_id, key, secret, token_ttl=token_ttl,
+                               requested_scopes=requested_scopes)
         result = await renewal.alogin(self._async_pipeline)
         self._pipeline.credentials.install(result.token, renewal, result)
         return self
@@ -252,47 +172,6 @@ class AsyncAPI(AsyncRoot):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-class _AsyncLoginRenewal(_LoginRenewal):
-    """A login's stored credentials, logging in again through the async pipeline."""
-
-    __slots__ = ()
-
-    def __init__(
-        self,
-        kind: Literal["user", "device"],
-        body: dict[str, Any],
-        two_factor: Callable[[], str] | None = None,
-    ) -> None:
-        super().__init__(kind, body, two_factor)
-
-    async def alogin(
-        self, pipeline: AsyncPipeline, two_factor_code: str | None = None
-    ) -> AuthedUser | AuthedDevice:
-        """Post the credentials (without any token) and return Losant's answer."""
-        body, secrets = self.request_body(two_factor_code)
-        auth = AsyncRoot(pipeline.anonymous(), "").auth()
-        failure: errors.LosantError | None = None
-        try:
-            if self._kind == "user":
-                return await auth.user().post(body)
-            return await auth.device().post(body)
-        except errors.LosantError as exc:
-            failure = _scrubbed(exc, secrets)
-        raise failure
-
-    def renew(self, pipeline: Pipeline) -> bool:
-        """A sync renewal is impossible here; the async pipeline calls :meth:`arenew`."""
-        return False
-
-    async def arenew(self, pipeline: AsyncPipeline) -> bool:
-        """Log in again and install the new token; ``False`` once the credentials are gone."""
-        if self._body is None:
-            return False
-        result = await self.alogin(pipeline)
-        pipeline.credentials.install(result.token, self, result)
-        return True
 
 
 class AsyncOAuth2:

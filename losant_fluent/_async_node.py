@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from . import _catalog, _splitting, _wire
-from ._node import Node
+from . import _splitting, _wire
+from ._node import Node, RawNode
+from ._results import adeliver
 
 if TYPE_CHECKING:
     from ._async_pagination import AsyncPaged
     from ._async_pipeline import AsyncPipeline
     from ._async_streams import AsyncEventStream
-    from ._wire import WireCall
 
 __all__ = ["AsyncNode", "AsyncRawNode"]
 
@@ -36,21 +36,8 @@ class AsyncNode(Node):
     def _async_pipeline(self) -> AsyncPipeline:
         return cast("AsyncPipeline", self._pipeline)
 
-    def _call(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> WireCall:
-        """The encoded call of a catalog endpoint (the same encoding as the sync node's)."""
-        endpoint = _catalog.endpoint(endpoint_id)
-        options = dict(params)
-        timeout = options.pop("timeout", None)
-        validate = options.pop("validate", None)
-        return _wire.encode(
-            endpoint,
-            self._path,
-            body,
-            options,
-            validate=self._pipeline.options.validate if validate is None else bool(validate),
-            timeout=timeout,
-        )
-
+    # The three entry points of generated verbs differ only in their types: what a call
+    # gives back is decided from the catalog once, for both clients (``_results``).
     async def _send(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Any:
         """Build one call and await its result (several, merged, when too big: _splitting)."""
         split = _splitting.plan(endpoint_id, body, params)
@@ -58,22 +45,22 @@ class AsyncNode(Node):
             return await _splitting.arun(
                 self._async_pipeline, split,
                 lambda part, keywords: self._call(endpoint_id, part, keywords))
-        return await self._async_pipeline.arequest(self._call(endpoint_id, body, params))
+        return await adeliver(self._async_pipeline, self._call(endpoint_id, body, params))
 
     def _paged(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> AsyncPaged[Any]:
         """A paginated call, not sent yet: await it for the first page, or ``async for``."""
-        from ._async_pagination import AsyncPaged
-
-        return AsyncPaged(self._async_pipeline, self._call(endpoint_id, body, params))
+        paged: AsyncPaged[Any] = adeliver(self._async_pipeline,
+                                          self._call(endpoint_id, body, params))
+        return paged
 
     def _stream(self, endpoint_id: str, body: Any, params: Mapping[str, Any]
                 ) -> AsyncEventStream:
         """A streaming call, opened when awaited or iterated."""
-        from ._async_streams import AsyncEventStream
+        stream: AsyncEventStream = adeliver(self._async_pipeline,
+                                            self._call(endpoint_id, body, params))
+        return stream
 
-        return AsyncEventStream(self._async_pipeline, self._call(endpoint_id, body, params))
-
-    def at(self, *segments: str) -> AsyncRawNode:  # type: ignore[override]
+    def at(self, *segments: str) -> AsyncRawNode:
         """Reach a path the catalog does not know yet, below this node (see ``Node.at``).
 
         The verbs are awaited: ``await api.at("applications", app_id, "x").get(a=1)``.
@@ -84,8 +71,12 @@ class AsyncNode(Node):
         return AsyncRawNode(self._pipeline, path)
 
 
-class AsyncRawNode(AsyncNode):
-    """A node outside the catalog (see :meth:`AsyncNode.at`): any verb, any parameter."""
+class AsyncRawNode(AsyncNode, RawNode):
+    """A node outside the catalog (see :meth:`AsyncNode.at`): any verb, any parameter.
+
+    The five verbs are ``RawNode``'s, defined once: each returns what ``_raw`` returns,
+    here a coroutine (``await api.at(...).get(a=1)``).
+    """
 
     __slots__ = ()
 
@@ -99,39 +90,4 @@ class AsyncRawNode(AsyncNode):
         query: Mapping[str, Any],
     ) -> Any:
         call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
-        return await self._async_pipeline.arequest(call)
-
-    async def get(
-        self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,
-        **query: Any,
-    ) -> Any:
-        """Send GET to this path; keywords become query parameters."""
-        return await self._raw("GET", None, headers, None, timeout, query)
-
-    async def delete(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send DELETE to this path."""
-        return await self._raw("DELETE", body, headers, None, timeout, query)
-
-    async def post(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        files: Any = None, timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send POST with ``body`` as JSON (or ``files`` as multipart) to this path."""
-        return await self._raw("POST", body, headers, files, timeout, query)
-
-    async def patch(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send PATCH with ``body`` as JSON to this path."""
-        return await self._raw("PATCH", body, headers, None, timeout, query)
-
-    async def put(
-        self, body: Any = None, /, *, headers: Mapping[str, str] | None = None,
-        timeout: float | None = None, **query: Any,
-    ) -> Any:
-        """Send PUT with ``body`` as JSON to this path."""
-        return await self._raw("PUT", body, headers, None, timeout, query)
+        return await adeliver(self._async_pipeline, call)

@@ -18,14 +18,7 @@ from collections.abc import AsyncIterator, Generator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._exceptions import LosantError
-from ._pagination import (
-    STYLES,
-    Pager,
-    _nested_read,
-    _refused_eager,
-    page_items,
-    walk_guard,
-)
+from ._pagination import STYLES, Pager, WalkState, decode_page, page_items
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -60,7 +53,7 @@ class AsyncPaged(Generic[T]):
 
     async def first(self) -> T:
         """Send the call: the first page, as the sync verb returns it."""
-        result: T = await self._pipeline.arequest(self._call)
+        result: T = decode_page(self._pipeline, self._call, await self._pipeline.asend(self._call))
         return result
 
     def __await__(self) -> Generator[Any, None, T]:
@@ -137,13 +130,14 @@ def walk(
                          max_items=max_items, read_ahead=read_ahead)
 
 
-class AsyncPageWalk(AsyncIterator[W]):
+class AsyncPageWalk(WalkState, AsyncIterator[W]):
     """An async iterator over the items (or pages) of a paginated call, fetched lazily.
 
-    The same rules as ``PageWalk``: the next page is requested when the current one is used
-    up (or, with ``read_ahead``, while it is consumed); ``max_items`` fetches nothing
-    beyond; a failed page raises with ``err.page_number``/``err.page_params`` set and
-    ``err.resume()`` returning this walk, which retries the page when iterated again.
+    The same rules as ``PageWalk``, decided by the same :class:`~losant_fluent.PageWalk`
+    state machine (``WalkState``): the next page is requested when the current one is used
+    up (or, with ``read_ahead``, while it is consumed, in a task); ``max_items`` fetches
+    nothing beyond; a failed page raises with ``err.page_number``/``err.page_params`` set
+    and ``err.resume()`` returning this walk, which retries the page when iterated again.
     """
 
     def __init__(
@@ -157,34 +151,19 @@ class AsyncPageWalk(AsyncIterator[W]):
         read_ahead: bool = False,
         raw: bool = False,
     ) -> None:
-        if max_items is not None and max_items < 0:
-            raise ValueError("max_items cannot be negative")
-        self._pipeline = pipeline
-        self._pager = Pager(pipeline, call)
-        if self._pager.style not in STYLES:
+        pager = Pager(pipeline, call)
+        if pager.style not in STYLES:
             raise TypeError(f"{call.method} {call.path} is not paginated")
-        self._pages = pages
-        self._max_items = max_items
+        self._init_walk(pager, pages=pages, max_items=max_items, raw=raw)
+        self._pipeline = pipeline
         self._read_ahead = read_ahead
-        self._raw = raw
-        self._ahead: tuple[dict[str, Any], asyncio.Task[Any]] | None = None
-        self._eager = False  # read the next page's nested objects with it (as PageWalk does)
-        self._eager_refused = False
-        self._page: Any = None
-        self._page_number = 0
-        self._items: list[Any] = []
-        self._index = 0
-        self._yielded = 0
-        self._previous_raw: Any = None
-        self._next: dict[str, Any] | None = None
+        self._ahead_task: tuple[dict[str, Any], asyncio.Task[Any]] | None = None
         self._started = False
         self._first = first
-        self.failed_page_number: int | None = None
-        self.failed_position: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         what = "pages" if self._pages else "items"
-        return f"<AsyncPageWalk of {what}: page {self._page_number}, {self._yielded} yielded>"
+        return f"<AsyncPageWalk of {what}: page {self._page_number}, {self.yielded} yielded>"
 
     def __aiter__(self) -> Self:
         return self
@@ -196,25 +175,15 @@ class AsyncPageWalk(AsyncIterator[W]):
     def __next__(self) -> Any:
         raise TypeError("an AsyncAPI walk is iterated with `async for`")
 
-    @property
-    def page_number(self) -> int:
-        """Index in this walk of the current page (0: the first page)."""
-        return self._page_number
-
-    @property
-    def yielded(self) -> int:
-        """How many items (or pages) this walk has yielded so far."""
-        return self._yielded
-
     async def _fetch(self, position: Mapping[str, Any] | None) -> Any:
         pager = self._pager
+        assert pager is not None
         call = pager.call if position is None else pager._moved(position)
+        pipeline = self._pipeline
         if self._raw:
-            pipeline = self._pipeline
             return pipeline.decode_json(call, await pipeline.asend(call))
-        if self._eager and position is not None:
-            return self._pipeline.decode(call, await self._pipeline.asend(call), eager=True)
-        return await self._pipeline.arequest(call)
+        return decode_page(pipeline, call, await pipeline.asend(call),
+                           eager=self._eager and position is not None)
 
     async def _start(self) -> None:
         first = self._first
@@ -223,17 +192,13 @@ class AsyncPageWalk(AsyncIterator[W]):
             try:
                 first = await self._fetch(None)
             except LosantError as err:
-                self.failed_page_number, self.failed_position = 0, self._pager.start()
-                err._walk = self
+                assert self._pager is not None
+                self._failed(err, self._pager.start(), 0)
                 raise
         elif self._raw and not isinstance(first, Mapping):
             first = first.raw_json()
-        self.failed_page_number = self.failed_position = None
         self._started = True
-        self._page = first
-        self._items = page_items(first)
-        self._previous_raw = walk_guard(first, self._pager.start())
-        self._next = self._pager.after(first, self._pager.start())
+        self._begin(first)
         self._read_on()
 
     async def __anext__(self) -> W:
@@ -251,28 +216,20 @@ class AsyncPageWalk(AsyncIterator[W]):
             following: W = self._page
             return following
         while True:
-            if self._max_items is not None and self._yielded >= self._max_items:
-                await self.aclose()
-                raise StopAsyncIteration
-            if self._index < len(self._items):
-                item: W = self._items[self._index]
-                self._index += 1
-                self._yielded += 1
+            step, value = self._step()
+            if step == "item":
+                item: W = value
                 return item
-            if self._next is None:
+            if step == "done":
+                if self._next is not None:  # stopped by max_items
+                    await self.aclose()
                 raise StopAsyncIteration
             await self._advance()
 
     async def _advance(self) -> None:
         """Make the next page current; on failure raise with nothing advanced."""
-        assert self._next is not None
-        position = self._next
-        if self._index and not self._raw and not self._eager_refused:
-            self._eager = _nested_read(self._items[self._index - 1])
-        self._page = None
-        self._items = []
-        self._index = 0
-        ahead, self._ahead = self._ahead, None
+        position = self._to_fetch()
+        ahead, self._ahead_task = self._ahead_task, None
         try:
             if ahead is not None and ahead[0] == position:
                 page = await ahead[1]
@@ -280,35 +237,21 @@ class AsyncPageWalk(AsyncIterator[W]):
                 if ahead is not None:
                     _drop(ahead[1])
                 page = await self._fetch(position)
-            following, raw = self._pager.follow(page, position, self._previous_raw)
+            self._took(page, position)
         except LosantError as err:
-            self.failed_page_number = self._page_number + 1
-            self.failed_position = dict(position)
-            err._walk = self
+            self._failed(err, position, self._page_number + 1)
             raise
-        self.failed_page_number = self.failed_position = None
-        self._previous_raw = raw
-        self._page = page
-        self._page_number += 1
-        self._items = page_items(page)
-        self._next = following
-        if _refused_eager(page):
-            self._eager, self._eager_refused = False, True
         self._read_on()
 
     def _read_on(self) -> None:
         """With read-ahead, start fetching the next page unless it will not be needed."""
-        if not self._read_ahead or self._next is None:
-            return
-        if not self._pages and self._max_items is not None:
-            if self._yielded + len(self._items) - self._index >= self._max_items:
-                return
-        position = self._next
-        self._ahead = (position, asyncio.ensure_future(self._fetch(position)))
+        position = self._ahead() if self._read_ahead else None
+        if position is not None:
+            self._ahead_task = (position, asyncio.ensure_future(self._fetch(position)))
 
     async def aclose(self) -> None:
         """Stop the walk: a page being read ahead is cancelled."""
-        ahead, self._ahead = self._ahead, None
+        ahead, self._ahead_task = self._ahead_task, None
         self._next = None
         if ahead is not None:
             _drop(ahead[1])

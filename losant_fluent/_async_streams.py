@@ -9,20 +9,20 @@ exactly as with the sync client.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Generator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ._async_pipeline import aiter_body
-from ._exceptions import RateLimitError, ServerError, TransportError
+from ._async_transport import aiter_body
+from ._flows import aiterate
 from ._streams import (
+    Adopt,
+    Drop,
     EventParser,
+    Read,
     ResumeState,
     ServerSentEvent,
     _read_failure,
-    gave_up,
-    resume_headers,
+    stream_flow,
 )
 
 if TYPE_CHECKING:
@@ -39,26 +39,32 @@ class AsyncEventStream(ResumeState):
     """The events of a streaming endpoint as they arrive; ``aclose()`` when done.
 
     ``async with node.state_stream().get() as stream: async for event in stream: ...``.
-    It parses and reconnects as the sync :class:`~losant_fluent._streams.EventStream` does
-    (the same :class:`~losant_fluent._streams.EventParser`): after a drop it waits the
-    server's ``retry:`` delay, sends ``Last-Event-ID`` with the last id seen, and gives up
-    after more than ``max_retries`` connections in a row that brought nothing back.
+    It runs the sync stream's flow (``_streams.stream_flow``: the same parser and
+    reconnection rules), awaited: after a drop it waits the server's ``retry:`` delay, sends
+    ``Last-Event-ID`` with the last id seen, and gives up after more than ``max_retries``
+    connections in a row that brought nothing back.
     """
 
     def __init__(self, pipeline: AsyncPipeline, call: WireCall) -> None:
-        self._pipeline = pipeline
+        self._pipeline: AsyncPipeline = pipeline
         self._call = call
         self._response: requests.Response | None = None
         self._last_response: requests.Response | None = None
         self._opened = False
         self._closed = False
         self._parser = EventParser()
+        self._reading: tuple[requests.Response, AsyncIterator[bytes]] | None = None
         #: How many times the stream reconnected.
         self.reconnects = 0
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._opened else "not opened"
         return f"<AsyncEventStream {self._call.path} {state}>"
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closed
 
     async def open(self) -> Self:
         """Send the request (once); the stream is then ready to iterate."""
@@ -77,49 +83,28 @@ class AsyncEventStream(ResumeState):
 
     async def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
         await self.open()
-        failures = 0
-        error: Exception | None = None
-        while not self._closed:
-            response = self._response
-            if response is None:
-                if failures > self._pipeline.options.max_retries:
-                    raise gave_up(self._call, failures, error)
-                try:
-                    response = await self._reconnect()
-                except (TransportError, ServerError, RateLimitError) as exc:
-                    failures += 1
-                    error = exc
-                    continue
-                if response is None:
-                    return
-            delivered = False
-            try:
-                async for chunk in self._chunks(response):
-                    delivered = True
-                    for event in self._parser.feed(chunk):
-                        yield event
-                        if self._closed:
-                            return
-                error = None
-            except TransportError as exc:
-                error = exc
-            await self._drop(response)
-            if self._closed:
-                return
-            failures = 0 if delivered else failures + 1
+        async for event in aiterate(stream_flow(self, self._response), self._aperform):
+            yield event
 
-    async def _reconnect(self) -> requests.Response | None:
-        """Wait the retry delay and connect again; ``None`` when closed meanwhile."""
-        await asyncio.sleep(self.retry)
-        if self._closed:
+    async def _aperform(self, effect: Any) -> Any:
+        """Carry out one effect of the stream's flow, awaited."""
+        kind = type(effect)
+        if kind is Read:
+            reading = self._reading
+            if reading is None or reading[0] is not effect.response:
+                reading = self._reading = (effect.response, self._chunks(effect.response))
+            return await anext(reading[1], b"")
+        if kind is Adopt:
+            if self._closed:
+                await self._drop(effect.response)
+                return False
+            self._response = self._last_response = effect.response
+            return True
+        if kind is Drop:
+            self._reading = None
+            await self._drop(effect.response)
             return None
-        call = replace(self._call, headers=resume_headers(self._call,
-                                                          self._parser.last_event_id))
-        self.reconnects += 1
-        response = await self._pipeline.asend(call, stream=True)
-        self._response = self._last_response = response
-        self._parser.restart()
-        return response
+        return await self._pipeline.aperform(effect)
 
     async def _chunks(self, response: requests.Response) -> AsyncIterator[bytes]:
         """The body as it arrives; ``TransportError`` when the connection breaks."""

@@ -29,12 +29,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
+from . import _catalog, _secrets, _wire
 from . import _exceptions as errors
-from . import _secrets
-from ._pipeline import Pipeline, _loopback
-from ._resources import Root
+from ._flows import Flow, arun, run
+from ._pipeline import Pipeline, PipelineBase, _loopback, send_flow
 
 if TYPE_CHECKING:
+    from ._async_pipeline import AsyncPipeline
     from .models import AuthedDevice, AuthedUser
 
 __all__ = ["OAuth2", "OAuth2Error", "login_device", "login_user"]
@@ -118,8 +119,17 @@ def _scrubbed(exc: errors.LosantError, secrets: Sequence[str]) -> errors.LosantE
 # -- user and device logins --------------------------------------------------------------------
 
 
-class _LoginRenewal:
-    """The stored credentials of a login, used to log in again when the token expires."""
+_LOGIN_ENDPOINTS = {"user": ("auth.authenticateUser", "/auth/user"),
+                    "device": ("auth.authenticateDevice", "/auth/device")}
+
+
+class LoginRenewal:
+    """The stored credentials of a login, used to log in again when the token expires.
+
+    The login itself is one flow (:meth:`flow`): post the credentials without a token,
+    decode Losant's answer, keep the secrets out of any error. ``login``/``renew`` run it
+    for ``API``, ``alogin``/``arenew`` for ``AsyncAPI``.
+    """
 
     __slots__ = ("_kind", "_body", "_two_factor")
 
@@ -148,21 +158,36 @@ class _LoginRenewal:
             body["twoFactorCode"] = two_factor_code
         return body, [body[f] for f in _SECRET_FIELDS if isinstance(body.get(f), str)]
 
+    def flow(self, anonymous: PipelineBase, two_factor_code: str | None = None
+             ) -> Flow[AuthedUser | AuthedDevice]:
+        """The login as a flow over a pipeline that sends no token (see ``_flows``)."""
+        body, secrets = self.request_body(two_factor_code)
+        endpoint_id, path = _LOGIN_ENDPOINTS[self._kind]
+        failure: errors.LosantError | None = None
+        try:
+            call = _wire.encode(_catalog.endpoint(endpoint_id), path, body, {},
+                                validate=anonymous.options.validate)
+            response = yield from send_flow(anonymous, call)
+            result: AuthedUser | AuthedDevice = anonymous.decode(call, response)
+            return result
+        except errors.LosantError as exc:
+            failure = _scrubbed(exc, secrets)
+        raise failure  # outside the except block: no link to the unscrubbed original
+
     def login(
         self, pipeline: Pipeline, two_factor_code: str | None = None
     ) -> AuthedUser | AuthedDevice:
         """Post the credentials (without any token) and return Losant's answer."""
-        body, secrets = self.request_body(two_factor_code)
         # No token and no renewal: a refused login raises instead of renewing again.
-        auth = Root(pipeline.anonymous(), "").auth()
-        failure: errors.LosantError | None = None
-        try:
-            if self._kind == "user":
-                return auth.user().post(body)
-            return auth.device().post(body)
-        except errors.LosantError as exc:
-            failure = _scrubbed(exc, secrets)
-        raise failure  # outside the except block: no link to the unscrubbed original
+        anonymous = pipeline.anonymous()
+        return run(self.flow(anonymous, two_factor_code), anonymous.perform)
+
+    async def alogin(
+        self, pipeline: AsyncPipeline, two_factor_code: str | None = None
+    ) -> AuthedUser | AuthedDevice:
+        """:meth:`login` through an ``AsyncAPI``'s pipeline, awaited."""
+        anonymous = pipeline.anonymous()
+        return await arun(self.flow(anonymous, two_factor_code), anonymous.aperform)
 
     def renew(self, pipeline: Pipeline) -> bool:
         """Log in again and install the new token; ``False`` once the credentials are gone."""
@@ -172,10 +197,57 @@ class _LoginRenewal:
         pipeline.credentials.install(result.token, self, result)
         return True
 
+    async def arenew(self, pipeline: AsyncPipeline) -> bool:
+        """:meth:`renew`, awaited (the async pipeline renews through this)."""
+        if self._body is None:
+            return False
+        result = await self.alogin(pipeline)
+        pipeline.credentials.install(result.token, self, result)
+        return True
+
     def forget(self) -> None:
         """Drop the stored credentials."""
         self._body = None
         self._two_factor = None
+
+
+def user_login(
+    email: str,
+    password: str,
+    *,
+    two_factor_code: str | Callable[[], str] | None = None,
+    requested_scopes: Sequence[str] | None = None,
+    token_ttl: int | None = None,
+) -> tuple[LoginRenewal, str | None]:
+    """A user login (``POST /auth/user``) for either client: its stored credentials, and
+    a one-time code (a login with one is not renewed: the code cannot be used again)."""
+    _secrets.register(password)  # kept out of every error and log line from now on
+    body: dict[str, Any] = {"email": email, "password": password}
+    if requested_scopes is not None:
+        body["requestedScopes"] = list(requested_scopes)
+    if token_ttl is not None:
+        body["tokenTTL"] = token_ttl
+    if isinstance(two_factor_code, str):
+        return LoginRenewal("user", body), two_factor_code
+    return LoginRenewal("user", body, two_factor_code), None
+
+
+def device_login(
+    device_id: str,
+    key: str,
+    secret: str,
+    *,
+    token_ttl: int | None = None,
+    requested_scopes: Sequence[str] | None = None,
+) -> LoginRenewal:
+    """A device login (``POST /auth/device``) with an access key and secret."""
+    _secrets.register(_secrets.check("key", key), _secrets.check("secret", secret))
+    body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
+    if token_ttl is not None:
+        body["tokenTTL"] = token_ttl
+    if requested_scopes is not None:
+        body["requestedScopes"] = list(requested_scopes)
+    return LoginRenewal("device", body)
 
 
 def login_user(
@@ -188,20 +260,10 @@ def login_user(
     token_ttl: int | None = None,
 ) -> None:
     """Log in as a user (``POST /auth/user``); see :meth:`API.login_user`."""
-    _secrets.register(password)  # kept out of every error and log line from now on
-    body: dict[str, Any] = {"email": email, "password": password}
-    if requested_scopes is not None:
-        body["requestedScopes"] = list(requested_scopes)
-    if token_ttl is not None:
-        body["tokenTTL"] = token_ttl
-    if isinstance(two_factor_code, str):
-        # A one-time code cannot log in again later: no renewal for this login.
-        result = _LoginRenewal("user", body).login(pipeline, two_factor_code)
-        pipeline.credentials.install(result.token, None, result)
-        return
-    renewal = _LoginRenewal("user", body, two_factor_code)
-    result = renewal.login(pipeline)
-    pipeline.credentials.install(result.token, renewal, result)
+    renewal, once = user_login(email, password, two_factor_code=two_factor_code,
+                               requested_scopes=requested_scopes, token_ttl=token_ttl)
+    result = renewal.login(pipeline, once)
+    pipeline.credentials.install(result.token, None if once else renewal, result)
 
 
 def login_device(
@@ -214,13 +276,8 @@ def login_device(
     requested_scopes: Sequence[str] | None = None,
 ) -> None:
     """Log in as a device (``POST /auth/device``); see :meth:`API.login_device`."""
-    _secrets.register(_secrets.check("key", key), _secrets.check("secret", secret))
-    body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
-    if token_ttl is not None:
-        body["tokenTTL"] = token_ttl
-    if requested_scopes is not None:
-        body["requestedScopes"] = list(requested_scopes)
-    renewal = _LoginRenewal("device", body)
+    renewal = device_login(device_id, key, secret, token_ttl=token_ttl,
+                           requested_scopes=requested_scopes)
     result = renewal.login(pipeline)
     pipeline.credentials.install(result.token, renewal, result)
 

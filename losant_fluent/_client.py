@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._limiter import ThrottleOption, limiter_for
+from ._node import Node
 from ._pipeline import ACCEPT_VERSION, Credentials, Options, Pipeline, check_url
 from ._resources import Root
 from ._transport import RequestsTransport, Transport
@@ -74,7 +75,81 @@ def _mapping(name: str, value: Mapping[str, str] | None) -> Mapping[str, str]:
     return value
 
 
-class API(Root):
+class ClientBase:
+    """What ``API`` and ``AsyncAPI`` share: options, the URL, the token and the last login,
+    all read off the pipeline the client's nodes carry."""
+
+    __slots__ = ()
+    _pipeline: Pipeline
+
+    @classmethod
+    def _over(cls, pipeline: Any) -> Self:
+        """A client over an existing pipeline (``with_options``)."""
+        api = cls.__new__(cls)
+        Node.__init__(api, pipeline, "")  # type: ignore[arg-type]  # a client is a root node
+        return api
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = _UNSET,
+        max_retries: int = _UNSET,
+        max_retry_wait: float = _UNSET,
+        validate: bool = _UNSET,
+        headers: Mapping[str, str] | None = _UNSET,
+    ) -> Self:
+        """A derived client with some options changed; nodes built from it use them.
+
+        It shares the connection pool, the token and its renewal with this one: a login or
+        token change on either is seen by both.
+        """
+        given = {
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "max_retry_wait": max_retry_wait,
+            "validate": validate,
+            "headers": headers,
+        }
+        changes = {name: value for name, value in given.items() if value is not _UNSET}
+        return self._over(self._pipeline.with_options(**changes))
+
+    @property
+    def url(self) -> str:
+        """The base URL requests go to."""
+        return self._pipeline.url
+
+    @property
+    def options(self) -> Options:
+        """This API's request options (timeout, retries, validation, extra headers)."""
+        return self._pipeline.options
+
+    @property
+    def has_token(self) -> bool:
+        """Whether a token is set (the token itself is never shown)."""
+        return bool(self._pipeline.credentials.token)
+
+    def set_token(self, token: str | None) -> Self:
+        """Use ``token`` for every following request (``None`` to send none); returns the API."""
+        credentials = self._pipeline.credentials
+        with credentials.lock:  # the last login's result stays readable
+            credentials.install(token or None, None, credentials.login_result)
+        return self
+
+    def __repr__(self) -> str:
+        token = "set" if self._pipeline.credentials.token else "none"
+        return f"<{type(self).__name__} {self._pipeline.url} token={token}>"
+
+    @property
+    def login_result(self) -> AuthedUser | AuthedDevice | None:
+        """What the last ``login_user``/``login_device`` returned (``None`` otherwise).
+
+        ``AuthedUser`` has ``user_id``; ``AuthedDevice`` has ``application_id``, ``device_id``.
+        """
+        result: AuthedUser | AuthedDevice | None = self._pipeline.credentials.login_result
+        return result
+
+
+class API(ClientBase, Root):
     """The Losant API, as a tree of call chains: ``api.applications(app_id).devices().get()``.
 
     ``url`` defaults to ``$LOSANT_API_URL`` or ``https://api.losant.com``; ``token`` to
@@ -94,7 +169,7 @@ class API(Root):
     * ``verify``: ``False`` or a CA bundle path, for self-signed certificates;
     * ``session``: your own ``requests.Session`` (proxies, adapters); ``pool_size``:
       connections kept per host when the API makes its own session (enough for that many
-      threads); ``transport``: another transport entirely (see ``_transport.WSGITransport``).
+      threads); ``transport``: another transport entirely (see ``losant_fluent.transports``).
 
     One ``API`` may be shared between threads. ``with API(...) as api:`` closes it on exit.
     """
@@ -128,49 +203,6 @@ class API(Root):
             raise TypeError("give either transport= or session=/verify=, not both")
         super().__init__(Pipeline(base, transport, credentials, options), "")
 
-    @classmethod
-    def _over(cls, pipeline: Pipeline) -> API:
-        """An ``API`` over an existing pipeline (``with_options``, logins)."""
-        api = cls.__new__(cls)
-        Root.__init__(api, pipeline, "")
-        return api
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = _UNSET,
-        max_retries: int = _UNSET,
-        max_retry_wait: float = _UNSET,
-        validate: bool = _UNSET,
-        headers: Mapping[str, str] | None = _UNSET,
-    ) -> API:
-        """A derived ``API`` with some options changed; nodes built from it use them.
-
-        It shares the session (connection pool), the token and its renewal with this one:
-        a login or token change on either is seen by both.
-        """
-        given = {
-            "timeout": timeout,
-            "max_retries": max_retries,
-            "max_retry_wait": max_retry_wait,
-            "validate": validate,
-            "headers": headers,
-        }
-        changes = {name: value for name, value in given.items() if value is not _UNSET}
-        return API._over(self._pipeline.with_options(**changes))
-
-    # -- configuration ---------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL requests go to."""
-        return self._pipeline.url
-
-    @property
-    def options(self) -> Options:
-        """This API's request options (timeout, retries, validation, extra headers)."""
-        return self._pipeline.options
-
     @property
     def session(self) -> requests.Session:
         """The ``requests.Session`` requests go through (the default transport's)."""
@@ -178,33 +210,6 @@ class API(Root):
         if not isinstance(transport, RequestsTransport):
             raise AttributeError(f"this API sends through {type(transport).__name__}")
         return transport.session
-
-    @property
-    def has_token(self) -> bool:
-        """Whether a token is set (the token itself is never shown)."""
-        return bool(self._pipeline.credentials.token)
-
-    def set_token(self, token: str | None) -> API:
-        """Use ``token`` for every following request (``None`` to send none); returns the API."""
-        credentials = self._pipeline.credentials
-        with credentials.lock:  # the last login's result stays readable
-            credentials.install(token or None, None, credentials.login_result)
-        return self
-
-    def __repr__(self) -> str:
-        token = "set" if self._pipeline.credentials.token else "none"
-        return f"<API {self._pipeline.url} token={token}>"
-
-    # -- logins (the logic lives in _auth.py; see docs/auth.md) ----------------------------
-
-    @property
-    def login_result(self) -> AuthedUser | AuthedDevice | None:
-        """What the last ``login_user``/``login_device`` returned (``None`` otherwise).
-
-        ``AuthedUser`` has ``user_id``; ``AuthedDevice`` has ``application_id``, ``device_id``.
-        """
-        result: AuthedUser | AuthedDevice | None = self._pipeline.credentials.login_result
-        return result
 
     def login_user(
         self,

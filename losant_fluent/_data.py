@@ -20,92 +20,47 @@ says what to install when they are missing. See ``docs/data.md``.
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, get_args, get_origin
 
-__all__ = ["EXTRA_HINT", "progress_bar", "to_pandas"]
+from ._progress import need
 
-EXTRA_HINT = "pip install 'losant-fluent[data]'"
+__all__ = ["to_pandas"]
 
 # Losant writes times with millisecond precision; ``ms`` also holds every date JavaScript can.
 TIME_UNIT = "ms"
-# Ids per devices request when looking up the names of last-value results: the most the
-# ``$in`` operator of an advanced device query takes.
-_NAMES_PER_REQUEST = 100
-_APP_PATH = re.compile(r"/applications/([A-Fa-f\d]{24})/")
-
-
-def _need(module: str, what: str) -> Any:
-    """Import ``module`` (pandas, tqdm...), or say which extra to install."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        message = f"{what} needs {module}, which is not installed: install the data extra"
-        raise ImportError(f"{message}, {EXTRA_HINT}", name=module) from None
-
-
-# ------------------------------------------------------------------------ progress
-
-
-def progress_bar(total: int | None, unit: str, desc: str | None = None) -> Any:
-    """A tqdm progress bar on stderr, with ``update(n)`` and ``close()``.
-
-    ``total`` None shows a count without a bar. The unit ``"B"`` (or ``"bytes"``) counts
-    bytes, shown scaled (``1.50MB``); any other unit is shown as given (``items``, ``pages``).
-    The bar stays on screen when closed, showing how many were done.
-    """
-    tqdm = _need("tqdm", "a progress bar (progress=True)")
-    if unit in ("B", "bytes"):
-        shown: dict[str, Any] = {"unit": "B", "unit_scale": True, "unit_divisor": 1024}
-    else:
-        shown = {"unit": f" {unit}"}
-    return tqdm.tqdm(
-        total=total, desc=desc, file=sys.stderr, leave=True, dynamic_ncols=True, **shown
-    )
 
 
 # ------------------------------------------------------------------------ tables
 
 
-def to_pandas(result: Any, *, progress: bool = False) -> Any:
+def to_pandas(result: Any, *, progress: bool = False,
+              device_names: Mapping[str, str] | None = None) -> Any:
     """``result`` as a ``pandas.DataFrame`` (see the module docstring for the shapes).
 
     ``progress=True`` shows a progress bar on stderr while the pages of a collection are
-    fetched. Raises ``TypeError`` for a result with no tabular form, ``ImportError`` when
-    pandas is not installed.
+    fetched. ``device_names`` (device id -> name) fills the ``device_name`` column of last
+    values, whose answer carries no names; nothing is asked of the API for them. Raises
+    ``TypeError`` for a result with no tabular form, ``ImportError`` when pandas is not
+    installed.
     """
     convert = _converter(result)
-    pd = _need("pandas", "to_pandas()")
-    return convert(pd, result, progress)
+    pd = need("pandas", "to_pandas()")
+    return convert(pd, result, progress, device_names or {})
 
 
 def _converter(result: Any) -> Any:
-    from .models import DataTableRows, DeviceStates, LastValueData, TimeSeriesData
-    from .models._base import LosantListModel, LosantModel
+    from .models._types import tabular_kind
 
-    if isinstance(result, TimeSeriesData):
-        return _time_series
-    if isinstance(result, LastValueData):
-        return _last_values
-    if isinstance(result, DeviceStates):
-        return _states
-    if isinstance(result, DataTableRows):
-        return _table_rows
-    if isinstance(result, LosantModel) and (
-        "items" in type(result).model_fields or result._walk_pager() is not None
-    ):
-        return _collection
-    if isinstance(result, LosantListModel):
-        return _list
-    raise TypeError(
-        f"{type(result).__name__} has no tabular form: to_pandas() takes a collection "
-        "(Devices, DataTableRows...), a list result (DeviceCommands...), TimeSeriesData, "
-        "LastValueData or DeviceStates"
-    )
+    kind = tabular_kind(result)
+    if kind is None:
+        raise TypeError(
+            f"{type(result).__name__} has no tabular form: to_pandas() takes a collection "
+            "(Devices, DataTableRows...), a list result (DeviceCommands...), TimeSeriesData, "
+            "LastValueData or DeviceStates"
+        )
+    return _CONVERTERS[kind]
 
 
 def _json(result: Any) -> Any:
@@ -137,17 +92,17 @@ def _is_date_object(value: Mapping[Any, Any]) -> bool:
     return len(value) == 1 and "$date" in value
 
 
-def _collection(pd: Any, result: Any, progress: bool) -> Any:
+def _collection(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     return _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
 
 
-def _list(pd: Any, result: Any, progress: bool) -> Any:
+def _list(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     items = _json(result)
     rows = [_flat(item) for item in items] if isinstance(items, list) else []
     return _frame(pd, rows, _item_model(type(result), "root"))
 
 
-def _table_rows(pd: Any, result: Any, progress: bool) -> Any:
+def _table_rows(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     frame = _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
     for name in ("id", "createdAt", "updatedAt"):
         if name not in frame.columns:
@@ -174,11 +129,13 @@ def _item_rows(result: Any, progress: bool) -> list[dict[str, Any]]:
 
 def _frame(pd: Any, rows: list[dict[str, Any]], model: Any) -> Any:
     """A frame of flattened rows, date-time columns (by the item model) as UTC datetimes."""
+    from .models._types import type_at
+
     frame = pd.DataFrame(rows)
     if model is None:
         return frame
     for column in frame.columns:
-        if _is_datetime(_type_at(model, str(column).split("."))):
+        if _is_datetime(type_at(model, str(column).split("."))):
             frame[column] = _times(pd, frame[column])
     return frame
 
@@ -188,54 +145,32 @@ def _frame(pd: Any, rows: list[dict[str, Any]], model: Any) -> Any:
 
 def _item_model(cls: type[Any], field: str) -> Any:
     """The model class of the items of a collection (``items``) or list (``root``) model."""
-    from .models._lenient import _is_model_class, _members
+    from .models._types import is_model_class, members
 
     info = getattr(cls, "model_fields", {}).get(field)
     if info is None:
         return None
-    for member in _members(info.annotation):
+    for member in members(info.annotation):
         if get_origin(member) is list and get_args(member):
-            for item in _members(get_args(member)[0]):
-                if _is_model_class(item):
+            for item in members(get_args(member)[0]):
+                if is_model_class(item):
                     return item
     return None
-
-
-def _type_at(model: Any, parts: list[str]) -> Any:
-    """The type the item model gives the member at ``parts`` (None if it does not say)."""
-    from .models._lenient import _field_type, _is_model_class, _keys_of, _members
-
-    tp: Any = model
-    for part in parts:
-        found = None
-        for member in _members(tp):
-            if _is_model_class(member):
-                name = _keys_of(member).get(part)
-                if name is not None:
-                    found = _field_type(member, name)
-                    break
-            elif get_origin(member) is dict and len(get_args(member)) == 2:
-                found = get_args(member)[1]
-                break
-        if found is None:
-            return None
-        tp = found
-    return tp
 
 
 def _is_datetime(tp: Any) -> bool:
     """Whether ``tp`` is a time: a date-time (``LosantDateTime``), or Losant's time union
     ``[date-time or] string or number or {"$date": string}`` (the ``time`` of states and
     commands)."""
-    from .models._lenient import _is_model_class, _keys_of, _members
+    from .models._types import is_model_class, keys_of, members
 
     if tp is None:
         return False
-    members = [m for m in _members(tp) if m is not type(None)]
-    if members and all(m is datetime for m in members):
+    found = [m for m in members(tp) if m is not type(None)]
+    if found and all(m is datetime for m in found):
         return True
-    dates = [m for m in members if _is_model_class(m) and set(_keys_of(m)) >= {"$date"}]
-    return bool(dates) and all(m in dates or m in (str, float, int, datetime) for m in members)
+    dates = [m for m in found if is_model_class(m) and set(keys_of(m)) >= {"$date"}]
+    return bool(dates) and all(m in dates or m in (str, float, int, datetime) for m in found)
 
 
 # --------------------------------------------------------------------------- times
@@ -305,7 +240,7 @@ def _values(pd: Any, values: list[Any]) -> Any:
 # ----------------------------------------------------------------- shaped results
 
 
-def _time_series(pd: Any, result: Any, progress: bool) -> Any:
+def _time_series(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     from .models._lazy import pending_json
 
     # The devices as the response's one decode left them (unread, so still JSON); only
@@ -316,7 +251,7 @@ def _time_series(pd: Any, result: Any, progress: bool) -> Any:
         devices = raw.get("devices") if isinstance(raw, Mapping) else None
     times: list[Any] = []
     ids: list[str] = []
-    names: list[Any] = []
+    shown: list[Any] = []
     attributes: list[str] = []
     values: list[Any] = []
     # One pass, a point at a time (its attributes added as whole lists): this loop is most
@@ -324,6 +259,7 @@ def _time_series(pd: Any, result: Any, progress: bool) -> Any:
     for device_id, device in (devices or {}).items():
         device = device if isinstance(device, Mapping) else {}
         name = device.get("name")
+        name = names.get(device_id) if name is None else name
         for point in device.get("points") or []:
             if type(point) is not dict and not isinstance(point, Mapping):
                 continue
@@ -331,24 +267,23 @@ def _time_series(pd: Any, result: Any, progress: bool) -> Any:
             count = len(data)
             times += [point.get("time")] * count
             ids += [device_id] * count
-            names += [name] * count
+            shown += [name] * count
             attributes += data.keys()
             values += data.values()
     return pd.DataFrame(
         {
             "time": _times(pd, times),
             "device_id": _text(pd, ids),
-            "device_name": _text(pd, names),
+            "device_name": _text(pd, shown),
             "attribute": _text(pd, attributes),
             "value": _values(pd, values),
         }
     )
 
 
-def _last_values(pd: Any, result: Any, progress: bool) -> Any:
+def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     raw = _json(result)
     states = raw if isinstance(raw, Mapping) else {}
-    names = _device_names(result, list(states))
     ids: list[str] = []
     attributes: list[str] = []
     times: list[Any] = []
@@ -371,37 +306,7 @@ def _last_values(pd: Any, result: Any, progress: bool) -> Any:
     )
 
 
-def _device_names(result: Any, ids: list[str]) -> dict[str, Any]:
-    """The names of the devices ``ids`` (a last-value answer carries none).
-
-    Asked of the application the query went to, through the same pipeline (so with the
-    same credentials), one request per 100 devices. Nothing is asked for a result built by
-    hand; credentials that may not list devices leave the names out.
-    """
-    from ._exceptions import ForbiddenError
-    from ._pipeline import pipeline_of
-    from ._resources import Root
-
-    pipeline = pipeline_of(result)
-    response = result.http_response()
-    match = _APP_PATH.search(getattr(response, "url", None) or "")
-    if pipeline is None or match is None or not ids:
-        return {}
-    devices = Root(pipeline).applications(match.group(1)).devices()
-    names: dict[str, Any] = {}
-    try:
-        for start in range(0, len(ids), _NAMES_PER_REQUEST):
-            chunk = ids[start : start + _NAMES_PER_REQUEST]
-            page = devices.get(query={"id": {"$in": chunk}}, perPage=_NAMES_PER_REQUEST)
-            for item in page.iter_items(raw=True):
-                if isinstance(item, Mapping):
-                    names[str(item.get("id"))] = item.get("name")
-    except ForbiddenError:
-        pass
-    return names
-
-
-def _states(pd: Any, result: Any, progress: bool) -> Any:
+def _states(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     raw = _json(result)
     rows: list[dict[str, Any]] = []
     times: list[Any] = []
@@ -418,3 +323,9 @@ def _states(pd: Any, result: Any, progress: bool) -> Any:
     frame = pd.DataFrame(rows, columns=list(attributes), index=range(len(rows)))
     frame.insert(0, "time", _times(pd, times))
     return frame
+
+
+_CONVERTERS = {
+    "time_series": _time_series, "last_values": _last_values, "states": _states,
+    "table_rows": _table_rows, "collection": _collection, "list": _list,
+}

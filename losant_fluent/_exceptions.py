@@ -58,7 +58,7 @@ __all__ = [
 
 
 class _Interrupted(Protocol):
-    """What a page walk gives the error that interrupted it (see ``_pagination.PageWalk``)."""
+    """What a page walk gives the error that interrupted it (see ``losant_fluent.PageWalk``)."""
 
     failed_page_number: int | None
     failed_position: dict[str, Any] | None

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from . import _deadline, _secrets
 from ._deadline import check_seconds
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
-from ._pipeline import Pipeline, pipeline_of
+from ._flows import Flow, arun, run
+from ._pipeline import Pipeline, PipelineBase, pipeline_of, send_flow
 from ._wire import MultipartBody, WireCall
 
 if TYPE_CHECKING:
@@ -41,11 +42,11 @@ FileData = Any
 _CHUNK = 65536
 
 
-def _pipeline(result: Any, api: Any) -> Pipeline:
+def _pipeline(result: Any, api: Any) -> PipelineBase:
     """The pipeline to send through: ``api``'s if given, else the one the result came by."""
     if api is not None:
-        found = api if isinstance(api, Pipeline) else getattr(api, "_pipeline", None)
-        if not isinstance(found, Pipeline):
+        found = api if isinstance(api, PipelineBase) else getattr(api, "_pipeline", None)
+        if not isinstance(found, PipelineBase):
             raise TypeError(f"api must be an API, not {type(api).__name__}")
         return found
     found = pipeline_of(result)
@@ -55,6 +56,13 @@ def _pipeline(result: Any, api: Any) -> Pipeline:
             "unpickled): pass api=your_api"
         )
     return found
+
+
+def _sync(pipeline: PipelineBase, what: str) -> Pipeline:
+    """The sync pipeline to send through, or ``TypeError`` naming the awaited method."""
+    if not isinstance(pipeline, Pipeline):
+        raise TypeError(f"this file came through an AsyncAPI: use await ....a{what}()")
+    return pipeline
 
 
 def upload_fields(result: Any) -> tuple[str, list[tuple[str, str]]]:
@@ -90,7 +98,7 @@ def _signed(field: str) -> bool:
 
 
 def _upload_call(result: Any, data: FileData, api: Any, filename: str | None,
-                 content_type: str | None, timeout: float | None) -> tuple[Pipeline, WireCall]:
+                 content_type: str | None, timeout: float | None) -> tuple[PipelineBase, WireCall]:
     """The pipeline and the storage-host request of an upload (see :func:`upload_file`)."""
 
     check_seconds("timeout", timeout)
@@ -131,8 +139,8 @@ def upload_file(result: Any, data: FileData, *, api: Any = None,
     ``LosantError`` of any other (``http_response()`` gives it).
     """
     pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
-    response = pipeline.send(call, authorize=False)
-    response.close()
+    sync = _sync(pipeline, "upload_file")
+    response: requests.Response = run(upload_flow(sync, call), sync.perform)
     return response
 
 
@@ -141,10 +149,18 @@ async def aupload_file(result: Any, data: FileData, *, api: Any = None,
                        timeout: float | None = None) -> requests.Response:
     """:func:`upload_file` for a result read through an ``AsyncAPI``, awaited."""
     pipeline, call = _upload_call(result, data, api, filename, content_type, timeout)
-    asend = getattr(pipeline, "asend", None)
-    if asend is None:
+    aperform = getattr(pipeline, "aperform", None)
+    if aperform is None:
         raise TypeError("this file came through a synchronous API: use upload_file()")
-    response: requests.Response = await asend(call, authorize=False)
+    response: requests.Response = await arun(upload_flow(pipeline, call), aperform)
+    return response
+
+
+def upload_flow(pipeline: PipelineBase, call: WireCall) -> Flow[requests.Response]:
+    """A signed upload as a flow (see ``_flows``): the multipart POST sent without the
+    Losant token or any API header (retried as any POST: only when never received); the
+    storage host's 2xx answer, or the error of any other."""
+    response: requests.Response = yield from send_flow(pipeline, call, authorize=False)
     response.close()
     return response
 
@@ -166,7 +182,7 @@ def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: 
     check_dest(dest)
     pipeline, call = _download_call(result, api, timeout)
     started = time.monotonic()
-    response = pipeline.send(call, stream=True, authorize=False)
+    response = _sync(pipeline, "download").send(call, stream=True, authorize=False)
     watch = None
     if timeout is not None:  # the rest of the deadline covers the body
         watch = _deadline.watchdog.start(max(timeout - (time.monotonic() - started), 0.001))
@@ -237,7 +253,7 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
     try:
         if timeout is None:
             return await body()
-        from ._async_pipeline import _within
+        from ._async_transport import _within
 
         try:
             return await _within(body(), max(timeout - (time.monotonic() - started), 0.001))
@@ -251,7 +267,7 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
             response.close()
 
 
-def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[Pipeline, WireCall]:
+def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[PipelineBase, WireCall]:
     url = getattr(result, "url", None)
     if not isinstance(url, str) or not url:
         raise ValueError(f"this {type(result).__name__} has no url to download (is it a "
@@ -317,7 +333,7 @@ class _Target:
 
 
 def _bar(total: int | None, name: Any) -> Any:
-    from ._data import progress_bar
+    from ._progress import progress_bar
 
     return progress_bar(total, "B", name if isinstance(name, str) else None)
 
@@ -337,7 +353,7 @@ def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
 
 async def _achunks(response: requests.Response, path: str) -> AsyncIterator[bytes]:
     """:func:`_chunks` of an answer read through an ``AsyncAPI``."""
-    from ._async_pipeline import aiter_body  # httpx: only with the async extra
+    from ._async_transport import aiter_body  # httpx: only with the async extra
 
     try:
         async for chunk in aiter_body(response, _CHUNK):

@@ -3,33 +3,39 @@
 Exports, clones, bulk changes and reports answer 202 with a ``jobId``; the job's progress
 and its outcome appear later in the application's job log
 (``GET /applications/{applicationId}/jobLogs/{jobId}``: ``status``,
-``progress {completed, total}``, ``output.downloadUrls``). :class:`JobWait` is the flow of
-one wait and does no I/O: it gives the call to send and, for each job log read, says how
-long to sleep before the next poll, or that the job is done, or raises. :func:`wait` drives
-it with ``time.sleep`` for ``API`` results, :func:`await_` with ``asyncio.sleep`` for
-``AsyncAPI`` ones. Output files come down through the same no-token path as files
-(``losant_fluent.models`` ``File.download``): the storage host never sees the Losant token.
+``progress {completed, total}``, ``output.downloadUrls``). :class:`JobWait` holds the
+decisions of one wait and does no I/O: it gives the call to send and, for each job log read,
+says how long to sleep before the next poll, or that the job is done, or raises.
+:func:`wait_flow` is the wait as a flow and :func:`turn_flow` a call that waits for its
+turn; :func:`wait` runs the first for ``API`` results and :func:`await_` for ``AsyncAPI``
+ones (``_flows.run``/``arun``). Output files come down through the same no-token path as
+files (``losant_fluent.models`` ``File.download``): the storage host never sees the token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from . import _catalog
 from ._exceptions import JobError, JobFailedError, JobTimeoutError, NotFoundError
-from ._pipeline import Pipeline, path_of, pipeline_of
+from ._flows import Flow, Sleep, arun, run
+from ._pipeline import Pipeline, PipelineBase, path_of, pipeline_of, send_flow
 from ._wire import WireCall
+
+if TYPE_CHECKING:
+    from ._async_pipeline import AsyncPipeline
 
 log = logging.getLogger("losant_fluent")
 
-__all__ = ["JobWait", "adownload", "atake_turn", "await_", "download", "take_turn", "wait"]
+__all__ = [
+    "JobWait", "adownload", "await_", "download", "takes_turn", "turn_flow", "wait", "wait_flow",
+]
 
 #: Job log statuses of a job that is over.
 COMPLETED = frozenset({"completed"})
@@ -73,7 +79,7 @@ class JobWait:
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ValueError(f"timeout must be a positive number of seconds or None, "
                              f"not {timeout!r}")
-        # ``(application id, job id)`` for a job known by its ids (see ``take_turn``)
+        # ``(application id, job id)`` for a job known by its ids (see ``turn_flow``)
         self.application_id, self.job_id = result if isinstance(result, tuple) else _job(result)
         self._clock = clock
         self._started = clock()
@@ -84,7 +90,7 @@ class JobWait:
         self.job_log: Any = None
         self._bar: Any = None
         if progress:
-            from ._data import progress_bar
+            from ._progress import progress_bar
 
             self._bar = progress_bar(None, "step", f"job {self.job_id}")
 
@@ -170,58 +176,54 @@ def _sync_pipeline(result: Any) -> Pipeline:
     if pipeline is None:
         raise ValueError(f"this {type(result).__name__} was not read through an API "
                          "(built by hand, or unpickled): it cannot reach the job log")
-    if hasattr(pipeline, "arequest"):
+    if not isinstance(pipeline, Pipeline):
         raise TypeError("this job was started through an AsyncAPI: use "
                         "await result.await_() (and await result.adownload(dest))")
     return pipeline
 
 
-def _async_pipeline(result: Any) -> Any:
+def _async_pipeline(result: Any) -> AsyncPipeline:
     _job(result)
     pipeline = pipeline_of(result)
     if pipeline is None:
         raise ValueError(f"this {type(result).__name__} was not read through an API "
                          "(built by hand, or unpickled): it cannot reach the job log")
-    if not hasattr(pipeline, "arequest"):
+    if isinstance(pipeline, Pipeline) or not hasattr(pipeline, "aperform"):
         raise TypeError("this job was started through a synchronous API: use "
                         "result.wait() (and result.download(dest))")
-    return pipeline
+    return cast("AsyncPipeline", pipeline)
+
+
+def wait_flow(pipeline: PipelineBase, job: JobWait) -> Flow[Any]:
+    """The polls of one wait as a flow (see ``_flows``): read the job log, sleep what
+    :class:`JobWait` says, until it says done (the result is the last job log) or raises."""
+    try:
+        while True:
+            call = job.call()
+            try:
+                response = yield from send_flow(pipeline, call)
+                sleep = job.after(pipeline.decode(call, response))
+            except NotFoundError as error:
+                sleep = job.missing(error)
+            if sleep is None:
+                _over(pipeline, job.job_id)
+                return job.job_log
+            yield Sleep(sleep)
+    finally:
+        job.close()
 
 
 def wait(result: Any, timeout: float | None = None, progress: bool = False) -> Any:
     """Poll the job ``result`` names until it finishes; return its job log (see JobWait)."""
     pipeline = _sync_pipeline(result)
-    flow = JobWait(result, timeout, progress)
-    try:
-        while True:
-            try:
-                sleep = flow.after(pipeline.request(flow.call()))
-            except NotFoundError as error:
-                sleep = flow.missing(error)
-            if sleep is None:
-                _over(pipeline, flow.job_id)
-                return flow.job_log
-            time.sleep(sleep)
-    finally:
-        flow.close()
+    return run(wait_flow(pipeline, JobWait(result, timeout, progress)), pipeline.perform)
 
 
 async def await_(result: Any, timeout: float | None = None, progress: bool = False) -> Any:
     """:func:`wait` for a result read through an ``AsyncAPI``, awaited."""
     pipeline = _async_pipeline(result)
-    flow = JobWait(result, timeout, progress)
-    try:
-        while True:
-            try:
-                sleep = flow.after(await pipeline.arequest(flow.call()))
-            except NotFoundError as error:
-                sleep = flow.missing(error)
-            if sleep is None:
-                _over(pipeline, flow.job_id)
-                return flow.job_log
-            await asyncio.sleep(sleep)
-    finally:
-        flow.close()
+    return await arun(wait_flow(pipeline, JobWait(result, timeout, progress)),
+                      pipeline.aperform)
 
 
 class _Output:
@@ -319,46 +321,36 @@ def _started(pipeline: Any, call: WireCall, result: Any) -> None:
                                              unquote(parts[1]), job_id)
 
 
-def take_turn(pipeline: Pipeline, call: WireCall) -> Any:
+def takes_turn(pipeline: PipelineBase, call: WireCall) -> bool:
+    """Whether ``call`` starts a job Losant runs one at a time (see :func:`turn_flow`)."""
+    limiter = pipeline.options.limiter
+    endpoint = call.endpoint
+    return limiter is not None and endpoint is not None and endpoint.id in limiter.turn_endpoints
+
+
+def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
     """Send ``call``, which starts a job Losant runs one at a time, once the job of its kind
-    this client started before has finished (a failed or vanished one too); return the
-    result, whose job the next such call waits for in turn."""
+    this client started before has finished (a failed or vanished one too), as a flow; the
+    result is the call's, whose job the next such call waits for in turn. Both clients run
+    it (``_results.deliver``/``adeliver``)."""
     before = _behind(pipeline, call)
     if before is not None:
-        flow = JobWait(before)
+        job = JobWait(before)
         while True:
+            poll = job.call()
             try:
-                sleep = flow.after(pipeline.request(flow.call()))
+                response = yield from send_flow(pipeline, poll)
+                sleep = job.after(pipeline.decode(poll, response))
             except NotFoundError as error:
-                sleep = _missing_or_none(flow, error)
+                sleep = _missing_or_none(job, error)
             except JobFailedError:
                 sleep = None
             if sleep is None:
                 break
-            time.sleep(sleep)
+            yield Sleep(sleep)
         _over(pipeline, before[1])
-    result = pipeline.decode(call, pipeline.send(call))
-    _started(pipeline, call, result)
-    return result
-
-
-async def atake_turn(pipeline: Any, call: WireCall) -> Any:
-    """:func:`take_turn` through an ``AsyncAPI``'s pipeline, awaited."""
-    before = _behind(pipeline, call)
-    if before is not None:
-        flow = JobWait(before)
-        while True:
-            try:
-                sleep = flow.after(await pipeline.arequest(flow.call()))
-            except NotFoundError as error:
-                sleep = _missing_or_none(flow, error)
-            except JobFailedError:
-                sleep = None
-            if sleep is None:
-                break
-            await asyncio.sleep(sleep)
-        _over(pipeline, before[1])
-    result = pipeline.decode(call, await pipeline.asend(call))
+    answer = yield from send_flow(pipeline, call)
+    result = pipeline.decode(call, answer)
     _started(pipeline, call, result)
     return result
 

@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from . import _catalog, _splitting, _wire
+from ._results import deliver
 
 if TYPE_CHECKING:
-    from ._pipeline import Pipeline
+    from ._pipeline import Pipeline, PipelineBase
 
 BodyInput = Mapping[str, Any] | Sequence[Any]
 FileInput = Any  # bytes, a path, an open binary file, or (filename, data[, content_type])
@@ -41,7 +42,9 @@ class Node:
     _pipeline: Pipeline
     _path: str
 
-    def __init__(self, pipeline: Pipeline, path: str = "") -> None:
+    # Typed for the sync tree, which is most of the code; ``AsyncNode`` reads its
+    # ``AsyncPipeline`` through ``_async_pipeline``.
+    def __init__(self, pipeline: PipelineBase, path: str = "") -> None:
         object.__setattr__(self, "_pipeline", pipeline)
         object.__setattr__(self, "_path", path)
 
@@ -120,7 +123,7 @@ class Node:
         if split is not None:
             return _splitting.run(self._pipeline, split,
                                   lambda part, keywords: self._call(endpoint_id, part, keywords))
-        return self._pipeline.request(self._call(endpoint_id, body, params))
+        return deliver(self._pipeline, self._call(endpoint_id, body, params))
 
     def _call(self, endpoint_id: str, body: Any, params: Mapping[str, Any]) -> _wire.WireCall:
         """The checked, encoded call of a catalog endpoint (nothing sent yet)."""
@@ -178,7 +181,7 @@ class RawNode(Node):
         query: Mapping[str, Any],
     ) -> Any:
         call = _wire.encode_raw(method, self._path, body, query, headers, files, timeout)
-        return self._pipeline.request(call)
+        return deliver(self._pipeline, call)
 
     def get(
         self, *, headers: Mapping[str, str] | None = None, timeout: float | None = None,

@@ -28,20 +28,19 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
 from ._exceptions import InvalidResponseError, LosantError
 from ._seen import Seen, fingerprint
 from ._values import query_text
+from .models._types import read
 
 if TYPE_CHECKING:
     import requests
     from typing_extensions import Self
 
-    from ._pipeline import Pipeline
+    from ._pipeline import PipelineBase
     from ._wire import WireCall
 
-__all__ = ["PageWalk", "PagedResultMixin", "Pager", "attach_pager"]
+__all__ = ["PageWalk", "Pager", "WalkState", "attach_pager", "decode_page", "pager_of"]
 
 STYLES = ("page", "offset", "cursor")
 # The parameter each style moves from page to page.
@@ -61,26 +60,6 @@ def _as_int(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
-
-
-_ATTRS: dict[type[Any], dict[str, str]] = {}
-
-
-def read(obj: Any, name: str) -> Any:
-    """The JSON member ``name`` of a decoded value: a mapping, or a model (field or extra)."""
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    cls = type(obj)
-    attrs = _ATTRS.get(cls)
-    if attrs is None:
-        fields = getattr(cls, "model_fields", None) or {}
-        attrs = {(info.alias or attr): attr for attr, info in fields.items()}
-        attrs.update({attr: attr for attr in fields if attr not in attrs})
-        _ATTRS[cls] = attrs
-    if name in attrs:
-        return getattr(obj, attrs[name], None)
-    extra = getattr(obj, "model_extra", None)
-    return extra.get(name) if isinstance(extra, dict) else None
 
 
 def page_items(page: Any) -> list[Any]:
@@ -116,7 +95,7 @@ class Pager:
 
     __slots__ = ("pipeline", "call", "style")
 
-    def __init__(self, pipeline: Pipeline, call: WireCall) -> None:
+    def __init__(self, pipeline: PipelineBase, call: WireCall) -> None:
         self.pipeline = pipeline
         self.call = call
         endpoint = call.endpoint
@@ -247,7 +226,15 @@ class Pager:
     def send(self, position: Mapping[str, Any]) -> tuple[WireCall, requests.Response]:
         """The I/O half of :meth:`fetch`: the call sent and its (2xx, fully read) response."""
         call = self._moved(position)
-        return call, self.pipeline.send(call)
+        send = getattr(self.pipeline, "send", None)
+        if send is None:  # an AsyncAPI's page: its walk is awaited
+            raise TypeError(
+                f"{call.method} {call.path}: this page came from an AsyncAPI, whose next "
+                "pages are awaited: use `async for` over the verb's result, or "
+                "losant_fluent.walk(page) for a page already awaited"
+            )
+        response: requests.Response = send(call)
+        return call, response
 
     def decode(
         self, call: WireCall, response: requests.Response, raw: bool = False, eager: bool = False
@@ -255,7 +242,7 @@ class Pager:
         """The CPU half of :meth:`fetch`: the page read from a response of :meth:`send`."""
         if raw:
             return self.pipeline.decode_json(call, response)
-        return self.pipeline.decode(call, response, eager=eager)
+        return decode_page(self.pipeline, call, response, eager)
 
 
 # Put in a page's ``__pydantic_private__`` when ``eager=True`` could not build its nested
@@ -271,6 +258,14 @@ def _refused_eager(page: Any) -> bool:
 def _no_pager() -> None:
     """What a pickled pager becomes: nothing (see ``Pager.__reduce__``)."""
     return None
+
+
+def decode_page(pipeline: PipelineBase, call: WireCall, response: requests.Response,
+                eager: bool = False) -> Any:
+    """A page read from its answer, with the pager that walks the pages after it."""
+    result = pipeline.decode(call, response, eager=eager)
+    attach_pager(result, Pager(pipeline, call))
+    return result
 
 
 def attach_pager(result: Any, pager: Pager) -> None:
@@ -319,7 +314,131 @@ def _nested_read(item: Any) -> bool:
     return bool(nested_read()) if nested_read is not None else False
 
 
-class PageWalk(Iterator[Any]):
+class WalkState:
+    """The decisions of a page walk, without I/O: where it is, what the next step is, and
+    what a newly fetched page means. :class:`PageWalk` (threads) and ``AsyncPageWalk``
+    (``await``) drive it; each holds only how a page is fetched.
+
+    Item walks count what they yielded as the items of the pages before this one plus the
+    index in this one (``_before + _index``); page walks count pages in ``_yielded``.
+    """
+
+    _pager: Pager | None
+    _pages: bool
+    _max_items: int | None
+    _raw: bool
+    _page: Any
+    _page_number: int
+    _items: list[Any]
+    _index: int
+    _before: int
+    _yielded: int
+    _next: dict[str, Any] | None
+    _previous: Seen
+    _eager: bool
+    _eager_refused: bool
+    failed_page_number: int | None
+    failed_position: dict[str, Any] | None
+
+    def _init_walk(self, pager: Pager | None, *, pages: bool, max_items: int | None,
+                   raw: bool) -> None:
+        if max_items is not None and max_items < 0:
+            raise ValueError("max_items cannot be negative")
+        self._pager = pager
+        self._pages = pages
+        self._max_items = max_items
+        self._raw = raw
+        self._page = None
+        self._page_number = 0
+        self._items = []
+        self._index = 0
+        self._before = 0
+        self._yielded = 0
+        self._next = None
+        self._previous = Seen()  # replaced by _begin
+        self._eager = False  # build the next page's nested objects with it (see _to_fetch)
+        self._eager_refused = False
+        self.failed_page_number = None
+        self.failed_position = None
+
+    @property
+    def page_number(self) -> int:
+        """Index in this walk of the current page (0: the result the walk started from)."""
+        return self._page_number
+
+    @property
+    def yielded(self) -> int:
+        """How many items (or pages) this walk has yielded so far."""
+        return self._yielded if self._pages else self._before + self._index
+
+    def _begin(self, first: Any) -> None:
+        """Start from the first page (the result itself, or the first answer)."""
+        self.failed_page_number = self.failed_position = None
+        self._page = first
+        self._items = page_items(first)
+        pager = self._pager
+        self._next = pager.after(first, pager.start()) if pager is not None else None
+        self._previous = walk_guard(first, pager.start() if pager is not None else {})
+
+    def _step(self) -> tuple[str, Any]:
+        """What an item walk does next: ``("item", item)``, ``("fetch", position)`` or
+        ``("done", None)``."""
+        if self._max_items is not None and self.yielded >= self._max_items:
+            return "done", None
+        if self._index < len(self._items):
+            item = self._items[self._index]
+            self._index += 1
+            return "item", item
+        if self._next is None:
+            return "done", None
+        return "fetch", self._next
+
+    def _to_fetch(self) -> dict[str, Any]:
+        """Leave the current page for the next: the position to request."""
+        assert self._pager is not None and self._next is not None
+        if self._index and not self._raw and not self._eager_refused:
+            # Nested objects are built on first read; once the loop reads them, building
+            # them with the page costs far less than building each item's on read.
+            self._eager = _nested_read(self._items[self._index - 1])
+        self._page = None  # hold one page at a time
+        self._before += self._index
+        self._items = []
+        self._index = 0
+        return self._next
+
+    def _took(self, page: Any, position: Mapping[str, Any]) -> None:
+        """Make a fetched page current; ``InvalidResponseError`` when it contradicts the walk
+        (raised with nothing advanced: see :meth:`_failed`)."""
+        assert self._pager is not None
+        following, fingerprint = self._pager.follow(page, position, self._previous)
+        self.failed_page_number = self.failed_position = None
+        self._previous = fingerprint
+        self._page = page
+        self._page_number += 1
+        self._items = page_items(page)
+        self._next = following
+        if _refused_eager(page):
+            self._eager = False
+            self._eager_refused = True
+
+    def _failed(self, err: LosantError, position: Mapping[str, Any], number: int) -> None:
+        """Point ``err`` back at this walk: iterating it again retries page ``number``."""
+        self.failed_page_number = number
+        self.failed_position = dict(position)
+        err._walk = self  # type: ignore[assignment]  # both walks are iterators
+
+    def _ahead(self) -> dict[str, Any] | None:
+        """The position to read ahead, or None when the next page will not be needed."""
+        if self._next is None or self._pager is None:
+            return None
+        if not self._pages and self._max_items is not None:
+            left_here = len(self._items) - self._index
+            if self.yielded + left_here >= self._max_items:
+                return None
+        return self._next
+
+
+class PageWalk(WalkState, Iterator[Any]):
     """An iterator over the items (or the pages) of a paged result, fetched lazily.
 
     The next page is requested only when the current one is used up, so at most one page is
@@ -345,16 +464,14 @@ class PageWalk(Iterator[Any]):
         raw: bool = False,
         progress: bool = False,
     ) -> None:
-        if max_items is not None and max_items < 0:
-            raise ValueError("max_items cannot be negative")
+        self._init_walk(pager, pages=pages, max_items=max_items, raw=raw)
         if raw and not isinstance(first, Mapping):
             first = first.raw_json() if hasattr(first, "raw_json") else None
             if not isinstance(first, Mapping):
                 raise TypeError("raw=True needs a result read from the API")
-        self._raw = raw
         self._bar: Any = None
         if progress:
-            from ._data import progress_bar
+            from ._progress import progress_bar
 
             total = read(first, "totalCount")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
@@ -366,30 +483,14 @@ class PageWalk(Iterator[Any]):
                 unit="pages" if pages else "items",
                 desc=pager.endpoint_id if pager is not None else None,
             )
-        self._pager = pager
-        self._pages = pages
-        self._max_items = max_items
         self._read_ahead = read_ahead
-        self._ahead: _ReadAhead | None = None
-        self._page: Any = first
-        self._page_number = 0
+        self._ahead_page: _ReadAhead | None = None
         self._started = False
-        self._items = page_items(first)
-        self._index = 0
-        # Item walks count what they yielded as the items of the pages before this one plus
-        # the index in this one; page walks count pages in ``_yielded``.
-        self._before = 0
-        self._yielded = 0
         # Items of this page that ``__next__`` may hand out with no other check (0 when a
         # limit or page walk needs the checks): the loop of a data script over 100,000
         # items stays a few attribute reads per item.
         self._fast_end = 0
-        self._eager = False  # build the next page's nested objects with it (see _advance)
-        self._eager_refused = False
-        self.failed_page_number: int | None = None
-        self.failed_position: dict[str, Any] | None = None
-        self._next = pager.after(first, pager.start()) if pager is not None else None
-        self._previous = walk_guard(first, pager.start() if pager is not None else {})
+        self._begin(first)
 
     def __repr__(self) -> str:
         what = "pages" if self._pages else "items"
@@ -397,16 +498,6 @@ class PageWalk(Iterator[Any]):
 
     def __iter__(self) -> Self:
         return self
-
-    @property
-    def page_number(self) -> int:
-        """Index in this walk of the current page (0: the result the walk started from)."""
-        return self._page_number
-
-    @property
-    def yielded(self) -> int:
-        """How many items (or pages) this walk has yielded so far."""
-        return self._yielded if self._pages else self._before + self._index
 
     def __next__(self) -> Any:
         index = self._index
@@ -425,17 +516,19 @@ class PageWalk(Iterator[Any]):
                 self._yielded += 1
                 return self._page
         if self._pages:
-            return self._next_page()
-        while True:
-            if self._max_items is not None and self.yielded >= self._max_items:
-                self.close()
+            if self._next is None:
                 self._finish()
                 raise StopIteration
-            if self._index < len(self._items):
-                item = self._items[self._index]
-                self._index += 1
-                return item
-            if self._next is None:
+            self._advance()
+            self._yielded += 1
+            return self._page
+        while True:
+            step, value = self._step()
+            if step == "item":
+                return value
+            if step == "done":
+                if self._next is not None:  # stopped by max_items
+                    self.close()
                 self._finish()
                 raise StopIteration
             self._advance()
@@ -444,67 +537,38 @@ class PageWalk(Iterator[Any]):
         unchecked = not self._pages and self._max_items is None
         self._fast_end = len(self._items) if unchecked else 0
 
-    def _next_page(self) -> Any:
-        if self._next is None:
-            self._finish()
-            raise StopIteration
-        self._advance()
-        self._yielded += 1
-        return self._page
-
     def _advance(self) -> None:
         """Make the next page current; on failure raise with nothing advanced."""
-        assert self._pager is not None and self._next is not None
-        position = self._next
-        if self._index and not self._raw and not self._eager_refused:
-            # Nested objects are built on first read; once the loop reads them, building
-            # them with the page costs far less than building each item's on read.
-            self._eager = _nested_read(self._items[self._index - 1])
-        self._page = None  # hold one page at a time
-        self._before += self._index
-        self._items = []
-        self._index = self._fast_end = 0
-        ahead, self._ahead = self._ahead, None
+        assert self._pager is not None
+        position = self._to_fetch()
+        self._fast_end = 0
+        ahead, self._ahead_page = self._ahead_page, None
         try:
             if ahead is not None and ahead.position == position:
                 page = ahead.take(self._raw, self._eager)
             else:
                 page = self._pager.fetch(position, self._raw, self._eager)
-            following, fingerprint = self._pager.follow(page, position, self._previous)
+            self._took(page, position)
         except LosantError as err:
-            self.failed_page_number = self._page_number + 1
-            self.failed_position = dict(position)
-            err._walk = self
+            self._failed(err, position, self._page_number + 1)
             raise
         except KeyboardInterrupt:  # Ctrl-C: end the bar's line before the traceback
             self._finish()
             raise
-        self.failed_page_number = self.failed_position = None
-        self._previous = fingerprint
-        self._page = page
-        self._page_number += 1
-        self._items = page_items(page)
-        self._next = following
-        if _refused_eager(page):
-            self._eager = False
-            self._eager_refused = True
         self._count_page()
         self._read_on()
         self._set_fast_end()
 
     def _read_on(self) -> None:
         """With read-ahead, start fetching the next page unless it will not be needed."""
-        if not self._read_ahead or self._next is None or self._pager is None:
-            return
-        if not self._pages and self._max_items is not None:
-            left_here = len(self._items) - self._index
-            if self.yielded + left_here >= self._max_items:
-                return
-        self._ahead = _ReadAhead(self._pager, self._next)
+        position = self._ahead() if self._read_ahead else None
+        if position is not None:
+            assert self._pager is not None
+            self._ahead_page = _ReadAhead(self._pager, position)
 
     def close(self) -> None:
         """Stop the walk: a page being read ahead is dropped when it arrives."""
-        self._ahead = None
+        self._ahead_page = None
         self._next = None
 
     def _count_page(self) -> None:
@@ -518,76 +582,8 @@ class PageWalk(Iterator[Any]):
             self._bar = None
 
 
-class PagedResultMixin:
-    """Item iteration for collection models (a base of ``LosantModel``; no fields).
-
-    A result of a paginated endpoint iterates over the items of all its pages, fetched as
-    needed. A model with an ``items`` field but no pager (built by hand, or a collection
-    the API never pages) iterates over its own items. Every other model keeps pydantic's
-    iteration over ``(field, value)`` pairs, so ``dict(model)`` works for them.
-    """
-
-    __slots__ = ()
-
-    def _walk_pager(self) -> Pager | None:
-        private = getattr(self, "__pydantic_private__", None)
-        pager = private.get(_KEY) if isinstance(private, dict) else None
-        return pager if isinstance(pager, Pager) else None
-
-    def _collection_pager(self, what: str) -> Pager | None:
-        """The pager, after checking this result is a collection at all."""
-        pager = self._walk_pager()
-        if pager is None and "items" not in getattr(type(self), "model_fields", {}):
-            raise TypeError(
-                f"{type(self).__name__} is not a collection: it has no items to {what}"
-            )
-        return pager
-
-    def __iter__(self) -> Iterator[Any]:
-        if self._walk_pager() is None and "items" not in getattr(type(self), "model_fields", {}):
-            for name in getattr(type(self), "__losant_lazy__", ()):  # built, not plain JSON
-                getattr(self, name, None)
-            return BaseModel.__iter__(self)  # type: ignore[arg-type]
-        return self.iter_items()
-
-    def iter_items(
-        self,
-        *,
-        max_items: int | None = None,
-        read_ahead: bool = False,
-        raw: bool = False,
-        progress: bool = False,
-    ) -> PageWalk:
-        """Iterate over the items of this page and the pages after it, fetched lazily.
-
-        ``max_items`` stops after that many items (no page beyond them is fetched);
-        ``read_ahead=True`` fetches the next page in a background thread while the current
-        one is consumed (at most one page ahead); ``raw=True`` yields the items as plain
-        dicts, as the API sent them (no models: fastest); ``progress=True`` shows a progress
-        bar on stderr (needs the ``data`` extra).
-        """
-        pager = self._collection_pager("iterate")
-        return PageWalk(self, pager, max_items=max_items, read_ahead=read_ahead, raw=raw,
-                        progress=progress)
-
-    def pages(
-        self, *, read_ahead: bool = False, raw: bool = False, progress: bool = False
-    ) -> PageWalk:
-        """Iterate over the page models: this result first, then each following page.
-
-        A page's own items are ``page.items``; iterating a page itself walks on to the end.
-        ``raw=True`` yields each page as the decoded JSON dict instead.
-        """
-        return PageWalk(self, self._collection_pager("page through"), pages=True,
-                        read_ahead=read_ahead, raw=raw, progress=progress)
-
-    def to_pandas(self, *, progress: bool = False) -> Any:
-        """This result as a ``pandas.DataFrame`` (needs the ``data`` extra).
-
-        A collection walks every page (one row per item, nested fields as dotted columns);
-        time-series, last-value, state-history and data-table results get their own tidy
-        shapes. See ``docs/data.md``.
-        """
-        from ._data import to_pandas
-
-        return to_pandas(self, progress=progress)
+def pager_of(result: Any) -> Pager | None:
+    """The pager a page was given (None: built by hand, unpickled, or not a page)."""
+    private = getattr(result, "__pydantic_private__", None)
+    pager = private.get(_KEY) if isinstance(private, dict) else None
+    return pager if isinstance(pager, Pager) else None

@@ -39,6 +39,7 @@ from ._exceptions import (
     error_for_response,
     parse_retry_after,
 )
+from ._flows import Effect, Flow, Renew, Sleep, Transmit, run
 from ._transport import HTTPRequest, Transport
 from ._values import loads
 
@@ -52,9 +53,11 @@ __all__ = [
     "Credentials",
     "Options",
     "Pipeline",
+    "PipelineBase",
     "Renewal",
     "check_url",
     "pipeline_of",
+    "send_flow",
     "should_retry",
 ]
 
@@ -270,7 +273,7 @@ class Exchange:
     __slots__ = ("pipeline", "call", "authorize", "check_status", "timeout", "url",
                  "attempts", "_renewed", "_token", "_started", "_reservation")
 
-    def __init__(self, pipeline: Pipeline, call: WireCall, *, authorize: bool = True,
+    def __init__(self, pipeline: PipelineBase, call: WireCall, *, authorize: bool = True,
                  check_status: bool = True) -> None:
         self.pipeline = pipeline
         self.call = call
@@ -386,94 +389,65 @@ class Exchange:
         return seconds
 
 
-class Pipeline:
-    """Sends encoded calls for one ``API``: its URL, transport, credentials and options."""
+def send_flow(
+    pipeline: PipelineBase,
+    call: WireCall,
+    *,
+    stream: bool = False,
+    authorize: bool = True,
+    check_status: bool = True,
+) -> Flow[Any]:
+    """The attempts of one call as a flow (see ``_flows``): send, renew once on 401, retry
+    what is safe to retry; its result is the (2xx) response. Both pipelines run it."""
+    exchange = Exchange(pipeline, call, authorize=authorize, check_status=check_status)
+    while True:
+        while (wait := exchange.room()) > 0:  # room under Losant's throttles
+            yield Sleep(wait)
+        request = exchange.next_request()
+        try:
+            response = yield Transmit(request, exchange.timeout, stream)
+        except TransportError as failure:
+            yield Sleep(exchange.after_failure(failure))
+            continue
+        step, value = exchange.after_response(response)
+        if step is DONE:
+            return response
+        if step is RENEW:
+            if (yield Renew(value)):
+                exchange.renewed()
+                continue
+            raise exchange.error(response)
+        yield Sleep(value)
 
-    __slots__ = ("url", "transport", "credentials", "options", "_plain_remote")
 
-    def __init__(
-        self, url: str, transport: Transport, credentials: Credentials, options: Options
-    ) -> None:
+class PipelineBase:
+    """What both pipelines are besides their I/O: URL, credentials, options, the headers of
+    a request and the decoding of an answer. :class:`Pipeline` sends through a sync
+    transport, ``AsyncPipeline`` through an async one; both run the same flows."""
+
+    __slots__ = ("url", "credentials", "options", "_plain_remote")
+
+    def __init__(self, url: str, credentials: Credentials, options: Options) -> None:
         self.url = url
-        self.transport = transport
         self.credentials = credentials
         self.options = options
         parts = urlsplit(url)
         self._plain_remote = parts.scheme == "http" and not _loopback(parts.hostname or "")
-
-    def __repr__(self) -> str:
-        return f"<Pipeline {self.url} {self.credentials!r}>"
 
     # A result keeps the pipeline it came through (see ``pipeline_of``); it holds a session
     # and credentials, so a pickled result loses it.
     def __reduce__(self) -> tuple[Any, tuple[()]]:
         return _no_pipeline, ()
 
-    def with_options(self, **changes: Any) -> Pipeline:
-        """A pipeline sharing transport and credentials, with some options changed."""
+    def _changed(self, changes: dict[str, Any]) -> Options:
+        """The options with ``changes`` (``API.with_options`` keywords) applied."""
         if "headers" in changes:
             headers: Mapping[str, str] | None = changes["headers"]
             if headers is not None and not isinstance(headers, Mapping):
                 raise TypeError(f"headers must be a mapping of names to values, not "
                                 f"{type(headers).__name__}")
             changes["headers"] = tuple((headers or {}).items())
-        return Pipeline(self.url, self.transport, self.credentials,
-                        replace(self.options, **changes))
-
-    def anonymous(self) -> Pipeline:
-        """A pipeline sharing the transport that sends no token and renews nothing."""
-        return Pipeline(self.url, self.transport, Credentials(None), self.options)
-
-    # -- the one method ------------------------------------------------------------------------
-
-    def request(self, call: WireCall) -> Any:
-        """Send a catalog or raw call and return its result: a model, or an event stream."""
-        if call.endpoint is not None and call.endpoint.sse:
-            from ._streams import EventStream
-
-            return EventStream(self, call, self.send(call, stream=True))
-        limiter = self.options.limiter
-        if limiter is not None and call.endpoint is not None and (
-            call.endpoint.id in limiter.turn_endpoints
-        ):  # a job Losant runs one at a time: after the one this client started before
-            from ._jobs import take_turn
-
-            return take_turn(self, call)
-        return self.decode(call, self.send(call))
-
-    def send(
-        self,
-        call: WireCall,
-        *,
-        stream: bool = False,
-        authorize: bool = True,
-        check_status: bool = True,
-    ) -> requests.Response:
-        """Send ``call`` with renewal and retries; return the (2xx) response.
-
-        ``authorize=False`` sends no Losant token (requests to other hosts);
-        ``check_status=False`` returns error answers instead of raising. The decisions are
-        :class:`Exchange`'s, so an asynchronous pipeline drives the very same steps.
-        """
-        exchange = Exchange(self, call, authorize=authorize, check_status=check_status)
-        while True:
-            while (wait := exchange.room()) > 0:
-                time.sleep(wait)
-            request = exchange.next_request()
-            try:
-                response = self.transport.send(request, timeout=exchange.timeout, stream=stream)
-            except TransportError as failure:
-                time.sleep(exchange.after_failure(failure))
-                continue
-            step, value = exchange.after_response(response)
-            if step is DONE:
-                return response
-            if step is RENEW:
-                if self.credentials.renew_after_401(value, self):
-                    exchange.renewed()
-                    continue
-                raise exchange.error(response)
-            time.sleep(value)
+        return replace(self.options, **changes)
 
     def _headers(self, call: WireCall, token: str | None) -> tuple[tuple[str, str], ...]:
         """Headers in the order Losant's Python client sends them."""
@@ -498,20 +472,23 @@ class Pipeline:
 
     # -- decoding ------------------------------------------------------------------------------
 
-    def decode(self, call: WireCall, response: requests.Response, eager: bool = False) -> Any:
+    def decode(self, call: WireCall, response: requests.Response, eager: bool = False,
+               content: bytes | None = None) -> Any:
         """Turn a success response into the endpoint's model (generic when untyped).
 
-        Nested objects are built on first read, or at once with ``eager=True`` (a walk whose
-        loop reads them asks for that).
+        A page gets its pager above this layer (``_results.decode``). Nested objects are
+        built on first read, or at once with ``eager=True`` (a walk whose loop reads them
+        asks for that).
         """
         from .models._registry import parse_response, parse_response_json
 
         endpoint = call.endpoint
         schema = endpoint.success_schema(response.status_code) if endpoint else None
-        content = response.content
-        if schema is not None and content.strip():
+        if content is not None:  # an answer of our own making (merged parts): its data
+            result = parse_response(schema, loads(content), response)
+        elif schema is not None and response.content.strip():
             try:  # straight from the bytes: the fast path for big pages
-                result = parse_response_json(schema, content, response, eager)
+                result = parse_response_json(schema, response.content, response, eager)
             except (ValueError, RecursionError) as exc:  # not JSON, or nested thousands deep
                 raise _not_json(call, response, exc) from None
         else:
@@ -525,10 +502,6 @@ class Pipeline:
         ):  # items that can act on their own (files: download) need it too
             for item in items:
                 _attach_pipeline(item, self)
-        if endpoint is not None and endpoint.pagination:
-            from ._pagination import Pager, attach_pager
-
-            attach_pager(result, Pager(self, call))
         return result
 
     @staticmethod
@@ -554,6 +527,63 @@ class Pipeline:
             raise _not_json(call, response, exc) from None
 
 
+class Pipeline(PipelineBase):
+    """Sends encoded calls for one ``API``: its URL, transport, credentials and options."""
+
+    __slots__ = ("transport",)
+
+    def __init__(
+        self, url: str, transport: Transport, credentials: Credentials, options: Options
+    ) -> None:
+        super().__init__(url, credentials, options)
+        self.transport = transport
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.url} {self.credentials!r}>"
+
+    def with_options(self, **changes: Any) -> Pipeline:
+        """A pipeline sharing transport and credentials, with some options changed."""
+        return Pipeline(self.url, self.transport, self.credentials, self._changed(changes))
+
+    def anonymous(self) -> Pipeline:
+        """A pipeline sharing the transport that sends no token and renews nothing."""
+        return Pipeline(self.url, self.transport, Credentials(None), self.options)
+
+    def request(self, call: WireCall) -> Any:
+        """Send a call that answers with one model and return that model."""
+        return self.decode(call, self.send(call))
+
+    def send(
+        self,
+        call: WireCall,
+        *,
+        stream: bool = False,
+        authorize: bool = True,
+        check_status: bool = True,
+    ) -> requests.Response:
+        """Send ``call`` with renewal and retries; return the (2xx) response.
+
+        ``authorize=False`` sends no Losant token (requests to other hosts);
+        ``check_status=False`` returns error answers instead of raising. The decisions are
+        :func:`send_flow`'s, which the async pipeline runs too.
+        """
+        flow = send_flow(self, call, stream=stream, authorize=authorize,
+                         check_status=check_status)
+        response: requests.Response = run(flow, self.perform)
+        return response
+
+    def perform(self, effect: Effect) -> Any:
+        """Carry out one effect of a flow, synchronously (see ``_flows.run``)."""
+        if type(effect) is Transmit:
+            return self.transport.send(effect.request, timeout=effect.timeout,
+                                       stream=effect.stream)
+        if type(effect) is Sleep:
+            time.sleep(effect.seconds)
+            return None
+        assert type(effect) is Renew
+        return self.credentials.renew_after_401(effect.token_used, self)
+
+
 _PIPELINE_KEY = "_losant_pipeline"
 _PATH_KEY = "_losant_path"
 
@@ -563,7 +593,7 @@ def _no_pipeline() -> None:
     return None
 
 
-def _attach_pipeline(result: Any, pipeline: Pipeline) -> None:
+def _attach_pipeline(result: Any, pipeline: PipelineBase) -> None:
     private = getattr(result, "__pydantic_private__", None)
     if private is None and hasattr(result, "__pydantic_private__"):
         private = {}
@@ -572,11 +602,11 @@ def _attach_pipeline(result: Any, pipeline: Pipeline) -> None:
         private[_PIPELINE_KEY] = pipeline
 
 
-def pipeline_of(result: Any) -> Pipeline | None:
+def pipeline_of(result: Any) -> PipelineBase | None:
     """The pipeline a result was read through (for follow-up requests such as uploads)."""
     private = getattr(result, "__pydantic_private__", None)
     found = private.get(_PIPELINE_KEY) if isinstance(private, dict) else None
-    return found if isinstance(found, Pipeline) else None
+    return found if isinstance(found, PipelineBase) else None
 
 
 def _keep_path(result: Any, path: str) -> None:

@@ -28,7 +28,9 @@ from .limits import DEVICE_IDS_PER_CALL, STATES_PER_CALL
 if TYPE_CHECKING:
     import requests
 
-    from ._pipeline import Pipeline
+    from ._async_pipeline import AsyncPipeline
+    from ._flows import Flow
+    from ._pipeline import Pipeline, PipelineBase
     from ._wire import WireCall
 
 log = logging.getLogger("losant_fluent")
@@ -429,58 +431,46 @@ def state_plan(params: Mapping[str, Any]) -> StatePlan | None:
 # -- drivers ----------------------------------------------------------------------------------
 
 
-def _answer(pipeline: Pipeline, call: WireCall, response: requests.Response,
-            merged: Any) -> Any:
-    """The merged answer decoded as the endpoint's model (the last part's response, its
-    body replaced), so it is the type one call would have given."""
-    import copy
+def split_flow(pipeline: PipelineBase, split: Plan,
+               encode: Callable[[Any, dict[str, Any]], WireCall]) -> Flow[Any]:
+    """Every part of ``split`` sent in turn (see ``_flows``): a part Losant refuses as too
+    big is split again when the plan can; the result is the merged answer, decoded as the
+    endpoint's model (the type one call would have given). Both clients run it."""
+    from ._exceptions import APIError
+    from ._pipeline import send_flow
 
+    last: tuple[WireCall, requests.Response] | None = None
+    while (part := split.next()) is not None:
+        call = encode(part.body, part.params)
+        try:
+            response = yield from send_flow(pipeline, call)
+        except APIError as error:
+            if split.refused(part, error):
+                continue
+            raise
+        if split.whole(part):  # one call answered it all: its own answer, as sent
+            result = pipeline.decode(call, response)
+            return result
+        split.got(part, pipeline.decode_json(call, response))
+        last = call, response
+    assert last is not None
     from ._values import dumps
 
-    whole = copy.copy(response)
-    whole._content = dumps(merged)  # noqa: SLF001 - a response of our own making
-    return pipeline.decode(call, whole)
+    call, response = last
+    return pipeline.decode(call, response, content=dumps(split.merged()))
 
 
 def run(pipeline: Pipeline, split: Plan, encode: Callable[[Any, dict[str, Any]], WireCall]
         ) -> Any:
     """Send every part of ``split`` through ``pipeline``; return the merged result."""
-    from ._exceptions import APIError
+    from ._flows import run as drive
 
-    last: tuple[WireCall, requests.Response] | None = None
-    while (part := split.next()) is not None:
-        call = encode(part.body, part.params)
-        try:
-            response = pipeline.send(call)
-        except APIError as error:
-            if split.refused(part, error):
-                continue
-            raise
-        if split.whole(part):
-            return pipeline.decode(call, response)
-        split.got(part, pipeline.decode_json(call, response))
-        last = call, response
-    assert last is not None
-    return _answer(pipeline, *last, split.merged())
+    return drive(split_flow(pipeline, split, encode), pipeline.perform)
 
 
-async def arun(pipeline: Any, split: Plan, encode: Callable[[Any, dict[str, Any]], WireCall]
-               ) -> Any:
+async def arun(pipeline: AsyncPipeline, split: Plan,
+               encode: Callable[[Any, dict[str, Any]], WireCall]) -> Any:
     """:func:`run` through an ``AsyncAPI``'s pipeline, awaited."""
-    from ._exceptions import APIError
+    from ._flows import arun as adrive
 
-    last: tuple[WireCall, requests.Response] | None = None
-    while (part := split.next()) is not None:
-        call = encode(part.body, part.params)
-        try:
-            response = await pipeline.asend(call)
-        except APIError as error:
-            if split.refused(part, error):
-                continue
-            raise
-        if split.whole(part):
-            return pipeline.decode(call, response)
-        split.got(part, pipeline.decode_json(call, response))
-        last = call, response
-    assert last is not None
-    return _answer(pipeline, *last, split.merged())
+    return await adrive(split_flow(pipeline, split, encode), pipeline.aperform)

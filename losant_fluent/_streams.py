@@ -22,8 +22,8 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._exceptions import (
     LosantConnectionError,
@@ -32,16 +32,21 @@ from ._exceptions import (
     ServerError,
     TransportError,
 )
+from ._flows import Emit, Flow, Sleep, iterate
+from ._pipeline import send_flow
 from ._sse import EVENT_SCHEMAS, EventParser, ServerSentEvent
 
 if TYPE_CHECKING:
     import requests
     from typing_extensions import Self
 
-    from ._pipeline import Pipeline
+    from ._pipeline import Pipeline, PipelineBase
     from ._wire import WireCall
 
-__all__ = ["EVENT_SCHEMAS", "EventParser", "EventStream", "ServerSentEvent"]
+__all__ = [
+    "EVENT_SCHEMAS", "Adopt", "Drop", "EventParser", "EventStream", "Read", "ServerSentEvent",
+    "stream_flow",
+]
 
 log = logging.getLogger("losant_fluent")
 
@@ -64,6 +69,32 @@ def resume_headers(call: WireCall, last_event_id: str) -> tuple[tuple[str, str],
     if last_event_id:
         headers += (("Last-Event-ID", last_event_id),)
     return headers
+
+
+@dataclass(frozen=True)
+class Read:
+    """A stream flow's effect: the next chunk of ``response``'s body (``b""`` at its end;
+    the ``TransportError`` is thrown in when it breaks)."""
+
+    __slots__ = ("response",)
+    response: Any
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """A stream flow's effect: ``response`` (a reconnection) becomes the stream's answer;
+    ``False`` comes back when the stream was closed meanwhile (it is then released)."""
+
+    __slots__ = ("response",)
+    response: Any
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A stream flow's effect: release ``response`` (ended or broken)."""
+
+    __slots__ = ("response",)
+    response: Any
 
 
 class ResumeState:
@@ -94,6 +125,73 @@ class ResumeState:
         return DEFAULT_RETRY if retry is None else retry
 
 
+class _Stream(Protocol):
+    """What :func:`stream_flow` reads of the stream it runs for (both streams have it)."""
+
+    _parser: EventParser
+    _call: WireCall
+    reconnects: int
+
+    @property
+    def _pipeline(self) -> PipelineBase: ...
+
+    @property
+    def retry(self) -> float: ...
+
+    @property
+    def closed(self) -> bool: ...
+
+
+def stream_flow(stream: _Stream, response: Any) -> Flow[None]:
+    """The events of a stream as a flow (see ``_flows``), starting from ``response`` (None:
+    connect first): parse each chunk, emit each event; after a drop wait ``retry``,
+    reconnect with ``Last-Event-ID`` through the pipeline's own flow (renewal, retries),
+    and give up after more than ``max_retries`` connections in a row that brought nothing
+    back. ``EventStream`` and ``AsyncEventStream`` drive it."""
+    pipeline, call, parser = stream._pipeline, stream._call, stream._parser
+    failures = 0
+    error: Exception | None = None
+    while not stream.closed:
+        if response is None:
+            if failures > pipeline.options.max_retries:
+                raise gave_up(call, failures, error)
+            yield Sleep(stream.retry)
+            if stream.closed:
+                return
+            resumed = replace(call, headers=resume_headers(call, parser.last_event_id))
+            stream.reconnects += 1
+            try:
+                response = yield from send_flow(pipeline, resumed, stream=True)
+            except (TransportError, ServerError, RateLimitError) as exc:
+                failures += 1
+                error = exc
+                continue
+            if not (yield Adopt(response)):
+                return
+            parser.restart()
+        delivered = False
+        try:
+            while True:
+                chunk = yield Read(response)
+                if not chunk:
+                    break
+                delivered = True
+                for event in parser.feed(chunk):
+                    yield Emit(event)
+                    if stream.closed:
+                        return
+            error = None
+        except TransportError as exc:
+            error = exc
+        yield Drop(response)
+        response = None
+        if stream.closed:
+            return
+        failures = 0 if delivered else failures + 1
+        log.info("event stream %s ended (%s); reconnecting in %.2f s", call.path,
+                 type(error).__name__ if error else "closed by the server", stream.retry)
+
+
 class EventStream(ResumeState):
     """Iterate over the events of a streaming endpoint as they arrive; close when done.
 
@@ -103,13 +201,14 @@ class EventStream(ResumeState):
     """
 
     def __init__(self, pipeline: Pipeline, call: WireCall, response: requests.Response) -> None:
-        self._pipeline = pipeline
+        self._pipeline: Pipeline = pipeline
         self._call = call
         self._response: requests.Response | None = response
         self._last_response = response
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._parser = EventParser()
+        self._reading: tuple[requests.Response, Iterator[bytes]] | None = None
         #: How many times the stream reconnected.
         self.reconnects = 0
 
@@ -127,54 +226,31 @@ class EventStream(ResumeState):
         return self._last_response
 
     def __iter__(self) -> Iterator[ServerSentEvent]:
-        failures = 0
-        error: Exception | None = None
-        while not self._closed.is_set():
-            response = self._response
-            if response is None:
-                if failures > self._pipeline.options.max_retries:
-                    raise self._gave_up(failures, error)
-                try:
-                    response = self._reconnect()
-                except (TransportError, ServerError, RateLimitError) as exc:
-                    failures += 1
-                    error = exc
-                    continue
-                if response is None:
-                    return
-            delivered = False
-            try:
-                for chunk in self._chunks(response):
-                    delivered = True
-                    for event in self._parser.feed(chunk):
-                        yield event
-                        if self._closed.is_set():
-                            return
-                error = None
-            except TransportError as exc:
-                error = exc
-            self._drop(response)
-            if self._closed.is_set():
-                return
-            failures = 0 if delivered else failures + 1
-            log.info("event stream %s ended (%s); reconnecting in %.2f s", self._call.path,
-                     type(error).__name__ if error else "closed by the server", self.retry)
+        return iterate(stream_flow(self, self._response), self._perform)
 
-    def _reconnect(self) -> requests.Response | None:
-        """Wait the retry delay and connect again; ``None`` when closed meanwhile."""
-        if self._closed.wait(self.retry):
+    def _perform(self, effect: Any) -> Any:
+        """Carry out one effect of the stream's flow, in this thread."""
+        kind = type(effect)
+        if kind is Read:
+            reading = self._reading
+            if reading is None or reading[0] is not effect.response:
+                reading = self._reading = (effect.response, self._chunks(effect.response))
+            return next(reading[1], b"")
+        if kind is Sleep:  # close() ends the wait at once
+            self._closed.wait(effect.seconds)
             return None
-        call = self._call
-        headers = resume_headers(call, self._parser.last_event_id)
-        self.reconnects += 1
-        response = self._pipeline.send(replace(call, headers=headers), stream=True)
-        with self._lock:
-            if self._closed.is_set():
-                response.close()
-                return None
-            self._response = self._last_response = response
-        self._parser.restart()
-        return response
+        if kind is Adopt:
+            with self._lock:
+                if self._closed.is_set():
+                    effect.response.close()
+                    return False
+                self._response = self._last_response = effect.response
+            return True
+        if kind is Drop:
+            self._reading = None
+            self._drop(effect.response)
+            return None
+        return self._pipeline.perform(effect)
 
     def _chunks(self, response: requests.Response) -> Iterator[bytes]:
         """The body as it arrives; ``TransportError`` when the connection breaks."""
@@ -196,9 +272,6 @@ class EventStream(ResumeState):
             if not chunk:
                 return
             yield chunk
-
-    def _gave_up(self, failures: int, error: Exception | None) -> Exception:
-        return gave_up(self._call, failures, error)
 
     def _drop(self, response: requests.Response) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-__all__ = ["dumps", "epoch_ms", "iso_utc", "json_ready", "query_text"]
+__all__ = ["dumps", "epoch_ms", "iso_utc", "js_iso", "json_ready", "query_text"]
 
 
 def _aware(value: datetime, where: str) -> datetime:
@@ -40,8 +40,15 @@ def _aware(value: datetime, where: str) -> datetime:
 
 def iso_utc(value: datetime, where: str = "value") -> str:
     """``2024-05-01T12:00:00.000Z``: UTC, milliseconds, ``Z`` (JavaScript's toISOString)."""
-    utc = _aware(value, where)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return js_iso(_aware(value, where))
+
+
+def js_iso(value: datetime) -> str:
+    """The one writer of Losant's time text: UTC, milliseconds, ``Z`` (a naive value is
+    taken as UTC already; :func:`iso_utc` refuses those instead)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def epoch_ms(value: datetime, where: str = "value") -> int:

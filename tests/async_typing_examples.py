@@ -6,10 +6,8 @@ from typing import Any
 
 from typing_extensions import assert_type
 
-from losant_fluent import AsyncAPI, LosantError
-from losant_fluent._async_pagination import AsyncPaged, AsyncPageWalk
+from losant_fluent import AsyncAPI, AsyncEventStream, AsyncPaged, AsyncPageWalk, LosantError
 from losant_fluent._async_resources import AsyncDeviceNode, AsyncDevicesNode
-from losant_fluent._async_streams import AsyncEventStream
 from losant_fluent.models import Device, Devices, DevicesUpdated, JobEnqueuedResult, Success
 
 

@@ -26,11 +26,9 @@ from paging_server import APP, INSTANCE, TABLE, PagingResponder
 from wire_server import Recorded, RecordingServer, json_reply
 
 import losant_fluent as lf
-from losant_fluent import API, AsyncAPI
-from losant_fluent._async_pagination import walk
-from losant_fluent._async_pipeline import HTTPXTransport, ThreadedTransport
-from losant_fluent._transport import WSGITransport
+from losant_fluent import API, AsyncAPI, walk
 from losant_fluent.testing import Emulator
+from losant_fluent.transports import HTTPXTransport, ThreadedTransport, WSGITransport
 
 DEV = "6a1d6a1d6a1d6a1d6a1d6a1d"
 TOKEN = "tok-SECRET-async"

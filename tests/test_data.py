@@ -279,8 +279,11 @@ def test_last_values_are_one_row_per_device_and_attribute(emulator: Emulator, ap
     app.devices(other).state().post(
         {"time": "2024-05-01T12:30:00.125Z", "data": {"temperature": 60, "mode": "eco"}}
     )
-    last = app.data().last_value_query().post({"deviceIds": [emulator.device_id, other, silent]})
-    frame = last.to_pandas()
+    ids = [emulator.device_id, other, silent]
+    last = app.data().last_value_query().post({"deviceIds": ids})
+    # The answer names no device; the names are asked for visibly, and passed in.
+    names = {d.id: d.name for d in app.devices().get(query={"id": {"$in": ids}})}
+    frame = last.to_pandas(device_names=names)
     assert list(frame.columns) == ["device_id", "device_name", "attribute", "time", "value"]
     assert dtypes(frame) == {
         "device_id": str(TEXT),
@@ -446,10 +449,10 @@ def test_page_progress_counts_pages(
 def test_the_bar_gets_the_collection_total(
     emulator: Emulator, app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from losant_fluent import _data
+    from losant_fluent import _progress
 
     made: list[dict[str, Any]] = []
-    real = _data.progress_bar
+    real = _progress.progress_bar
 
     def recording(total: int | None, unit: str, desc: str | None = None) -> Any:
         made.append({"total": total, "unit": unit})
@@ -457,7 +460,7 @@ def test_the_bar_gets_the_collection_total(
         made[-1]["bar"] = bar
         return bar
 
-    monkeypatch.setattr(_data, "progress_bar", recording)
+    monkeypatch.setattr(_progress, "progress_bar", recording)
     emulator.seed_devices(120)
     app.devices().get(perPage=50).to_pandas(progress=True)
     assert [(m["total"], m["unit"]) for m in made] == [(121, "items")]
@@ -469,7 +472,7 @@ def test_the_bar_gets_the_collection_total(
 
 
 def test_byte_progress_is_scaled(capsys: pytest.CaptureFixture[str]) -> None:
-    from losant_fluent._data import progress_bar
+    from losant_fluent._progress import progress_bar
 
     bar = progress_bar(total=3 * 1024 * 1024, unit="B", desc="firmware.bin")
     bar.update(3 * 1024 * 1024)
@@ -560,8 +563,10 @@ def test_last_values_of_any_number_of_devices_in_chunks(emulator: Emulator, app:
     ids = [emulator.device_id, *emulator.seed_devices(1100)]
     for device_id in (ids[0], ids[-1]):
         app.devices(device_id).state().post({"data": {"temperature": 5}})
+    names = {d.id: d.name for d in app.devices().get(perPage=1000)}
     frames = [
-        app.data().last_value_query().post({"deviceIds": ids[start : start + 1000]}).to_pandas()
+        app.data().last_value_query().post({"deviceIds": ids[start : start + 1000]})
+        .to_pandas(device_names=names)
         for start in range(0, len(ids), 1000)
     ]
     last = pd.concat(frames, ignore_index=True)
@@ -627,3 +632,38 @@ def test_table_rows_read_their_columns_by_name(app: Any) -> None:
         row["missing"]
     found = rows.query().post({"part": "cog"})
     assert [r["n"] for r in found] == [4]
+
+
+# -- results are data: to_pandas sends nothing, from either client ---------------------------
+
+
+def test_to_pandas_of_an_async_result_sends_nothing(emulator: Emulator) -> None:
+    import asyncio
+
+    from losant_fluent import AsyncAPI
+    from losant_fluent.transports import ThreadedTransport, WSGITransport
+
+    sent: list[str] = []
+
+    class Counting(WSGITransport):
+        def send(self, request: Any, *, timeout: Any, stream: bool) -> Any:
+            sent.append(f"{request.method} {request.url}")
+            return super().send(request, timeout=timeout, stream=stream)
+
+    async def go() -> Any:
+        transport = ThreadedTransport(Counting(emulator.app))
+        async with AsyncAPI(url="http://localhost", transport=transport) as api:
+            await api.login_user(emulator.user_email, emulator.user_password)
+            app = api.applications(emulator.application_id)
+            await app.devices(emulator.device_id).state().post({"data": {"temperature": 7}})
+            names = {d.id: d.name async for d in app.devices().get()}
+            return await app.data().last_value_query().post(
+                {"deviceIds": [emulator.device_id]}), names
+
+    last, names = asyncio.run(go())
+    before = len(sent)
+    frame = last.to_pandas()  # no names asked for: the column is empty, nothing is sent
+    assert frame["device_name"].isna().all() and frame["value"].tolist() == [7.0]
+    named = last.to_pandas(device_names=names)
+    assert named["device_name"].tolist() == ["Emulated Thermostat"]
+    assert len(sent) == before

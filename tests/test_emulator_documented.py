@@ -8,11 +8,14 @@ It checks, and prints as counts:
 * a body valid against the documented schema;
 * no stand-in: no ``{}`` (or a fragment with fewer than half the keys of the documented
   example) where the documented result is an object with properties;
-* writes read back: what a write changed is what the read documenting it returns;
-* 404 for a missing id (a fresh emulator, each action's last path id replaced);
+* writes read back: each create is in its collection's list, each patch in its get;
+* 404 for a missing id (a fresh emulator, each id of the path replaced in turn);
 * 400 for a body of the wrong JSON type and for a missing required query parameter.
 
 The negative probes go over plain HTTP: the client refuses those requests before sending.
+Below the walk, one test per cross-resource write (storage, readme, globals, search,
+deployments, restore, invites, counts, names, logins, linked resources, palette,
+transfers) reads it back through the client.
 """
 
 from __future__ import annotations
@@ -474,6 +477,13 @@ def test_counts_come_from_the_devices(emulator: Emulator, user_api: Any) -> None
     counts = _json(user_api.applications(emulator.application_id).device_counts().get())
     assert counts["counts"][-1]["created"] == 3 and counts["counts"][-1]["total"] == 3
     assert _json(user_api.me().device_counts().get())["counts"][-1]["total"] == 3
+    app = user_api.applications(emulator.application_id)
+    app.devices(emulator.device_id).delete()
+    today = _json(app.device_counts().get())["counts"][-1]
+    assert (today["created"], today["deleted"], today["total"]) == (3, 1, 2)
+    app.devices().restore().post({"query": {}})
+    today = _json(app.device_counts().get())["counts"][-1]
+    assert (today["created"], today["deleted"], today["total"]) == (3, 0, 3)
 
 
 def test_ids_or_names_and_device_classes(emulator: Emulator, user_api: Any) -> None:
@@ -528,3 +538,30 @@ def test_linked_resources_are_found(emulator: Emulator, user_api: Any) -> None:
     ))
     used_by = _json(app.experience().views(view["id"]).linked_resources().get())
     assert [v["id"] for v in used_by["experienceViews"]["items"]] == [page["id"]]
+
+
+def test_palette_lists_custom_nodes(emulator: Emulator, user_api: Any) -> None:
+    instance = user_api.instances(emulator.instance_id)
+    node = _json(instance.nodes().post(
+        {"name": "Scale", "description": "multiplies", "nodes": [], "triggers": []}
+    ))
+    app = user_api.applications(emulator.application_id)
+    palette = _json(app.flows().palette().get())
+    assert [(n["id"], n["name"]) for n in palette["customNodes"]] == [(node["id"], "Scale")]
+
+
+def test_transfers_change_owners(emulator: Emulator, user_api: Any) -> None:
+    user_api.me().transfer_resources().patch({
+        "destinationId": emulator.org_id,
+        "destinationType": "organization",
+        "applicationIds": [emulator.application_id],
+    })
+    app = _json(user_api.applications(emulator.application_id).get())
+    assert (app["ownerType"], app["ownerId"], app["orgId"]) == (
+        "organization", emulator.org_id, emulator.org_id
+    )
+    with pytest.raises(APIError) as refused:
+        user_api.me().transfer_resources().patch(
+            {"destinationId": MISSING, "destinationType": "organization"}
+        )
+    assert refused.value.status == 400 and "destinationId" in refused.value.message

@@ -115,6 +115,9 @@ def _bodies(emu: Emulator) -> dict[str, Any]:
         "me.patch": {
             k: v for k, v in examples["mePatch"].items() if k not in ("email", "password")
         },
+        # A destination that exists (the example's application id stays unknown: skipped).
+        "me.transferResources": {**examples["resourceTransfer"], "destinationId": emu.org_id},
+        "org.transferResources": {**examples["resourceTransfer"], "destinationId": emu.org_id},
         "me.enableTwoFactorAuth": {
             **examples["multiFactorAuthEnable"],
             "password": emu.user_password,

@@ -227,7 +227,7 @@ def test_reset_ends_open_streams(emu: Emulator) -> None:
 
 def test_streams_in_process_answer_501() -> None:
     from losant_fluent import APIError
-    from losant_fluent._transport import WSGITransport
+    from losant_fluent.transports import WSGITransport
 
     emu = Emulator()
     api = API(url="http://127.0.0.1", token=emu.user_token(), transport=WSGITransport(emu.app))

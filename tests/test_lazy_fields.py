@@ -81,9 +81,9 @@ def test_which_fields_are_lazy() -> None:
 
 
 def _union_members(cls: Any) -> list[Any]:
-    from losant_fluent.models._lenient import _is_model_class, _members
+    from losant_fluent.models._types import is_model_class, members
 
-    return [m for m in _members(cls.model_fields["root"].annotation) if _is_model_class(m)]
+    return [m for m in members(cls.model_fields["root"].annotation) if is_model_class(m)]
 
 
 def test_python_data_is_built_at_once() -> None:

@@ -16,8 +16,7 @@ from paging_server import APP, INSTANCE, TABLE, PagingResponder, body_of, object
 from wire_server import RecordingServer
 
 import losant_fluent as lf
-from losant_fluent import API
-from losant_fluent._pagination import PageWalk
+from losant_fluent import API, PageWalk
 from losant_fluent._pipeline import Pipeline
 
 TOTAL = 5000

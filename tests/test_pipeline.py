@@ -606,8 +606,8 @@ def test_a_retry_is_logged_at_info_with_its_wait(caplog: pytest.LogCaptureFixtur
 
 
 def test_the_emulator_runs_in_process_through_the_wsgi_transport() -> None:
-    from losant_fluent._transport import WSGITransport
     from losant_fluent.testing import Emulator
+    from losant_fluent.transports import WSGITransport
 
     emu = Emulator()
     api = API("http://127.0.0.1", transport=WSGITransport(emu.app))

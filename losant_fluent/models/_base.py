@@ -27,7 +27,7 @@ import re
 import sys
 import types
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import (
     TYPE_CHECKING,
     Annotated,
@@ -45,10 +45,10 @@ from typing import (
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, RootModel
 
-from .._pagination import PagedResultMixin
-from .._values import loads
+from .._values import js_iso, loads
 from . import _compat, _display, _lazy
-from ._lenient import _keys_of
+from ._paged import PagedResultMixin
+from ._types import keys_of
 
 if TYPE_CHECKING:
     import requests
@@ -80,25 +80,12 @@ ItemT = TypeVar("ItemT")
 ValueT = TypeVar("ValueT")
 DefaultT = TypeVar("DefaultT")
 
-# Kept for callers of the old names; the rules live in ``_display``.
-_SECRET_NAME = re.compile(r"(password|secret|(^|_)token$|^token|private_?key)", re.IGNORECASE)
-_MASK = _display.MASK
-
-
-def _masked(args: Iterable[tuple[str | None, Any]]) -> Iterable[tuple[str | None, Any]]:
-    return _display.masked(args)
-
-
 def _js_iso(value: Any) -> Any:
     """Write a datetime the way Losant (JavaScript's toISOString) does: UTC, milliseconds.
 
     Anything else (a value kept as-is by lenient parsing) is written unchanged.
     """
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return js_iso(value) if isinstance(value, datetime) else value
 
 
 def _js_number(value: Any) -> Any:
@@ -113,30 +100,6 @@ LosantNumber = Annotated[float, PlainSerializer(_js_number, when_used="json")]
 
 # The type of every ``date-time`` field: a datetime in Python, Losant's format in JSON.
 LosantDateTime = Annotated[datetime, PlainSerializer(_js_iso, when_used="json")]
-
-
-# ``dir()`` of a model class lists the class's own public names and those of our bases,
-# not pydantic's: ``help(DevicePost)`` is then the field table and a page of methods rather
-# than 500 lines of pydantic documentation. Every pydantic method (model_dump,
-# model_validate, ...) still works as usual; it is only not listed by ``dir(DevicePost)``
-# (instances list their fields and what works on them: ``_display.instance_dir``).
-# Special methods listed when a class defines them (the container behaviour of results).
-_CLASS_DIR_DUNDERS = ("__contains__", "__getitem__", "__iter__", "__len__")
-
-
-def _class_dir(cls: type) -> list[str]:
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        if klass.__module__.startswith(("pydantic", "typing")) or klass is object:
-            continue
-        for name, value in vars(klass).items():
-            if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
-                continue
-            if name.startswith("model_"):  # pydantic's (before 2.10 it set model_fields and
-                continue  # model_computed_fields on every class), listed where useful
-            if name in _CLASS_DIR_DUNDERS or not name.startswith("_"):
-                names.add(name)
-    return sorted(names)
 
 
 class _Text(str):
@@ -164,6 +127,9 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
 
     # Set to True on models whose schema forbids unknown keys (additionalProperties:
     # false); enforced only when validating request bodies, never on responses.
+    # What a result is shown and tabled as (``collection``, ``list``, ``map``), read by
+    # ``_display`` and ``_types.tabular_kind``, which import no model class.
+    __losant_shape__: ClassVar[str] = "model"
     __losant_closed__: ClassVar[bool] = False
     # Regular expressions (JSON Schema patternProperties) of the further keys a closed
     # model accepts besides its fields; their values are kept as plain JSON.
@@ -179,8 +145,8 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
 
     @classmethod
     def __losant_dir__(cls) -> list[str]:
-        """``dir()`` of the class (see ``_class_dir``)."""
-        return _class_dir(cls)
+        """``dir()`` of the class (see ``_display.class_dir``)."""
+        return _display.class_dir(cls)
 
     def _losant_nested_read(self) -> bool:
         """Whether a field built on first read (see ``_lazy.py``) was read on this model."""
@@ -312,6 +278,8 @@ class LosantCollection(LosantModel, Generic[ItemT]):
     next ones as needed (see ``iter_items`` and ``pages``).
     """
 
+    __losant_shape__: ClassVar[str] = "collection"
+
     def _page_items(self) -> list[ItemT]:
         items: list[ItemT] | None = _compat.field_values(self).get("items")
         return items if isinstance(items, list) else []
@@ -340,6 +308,8 @@ class LosantListModel(LosantRootModel[list[ItemT]], Generic[ItemT]):
     list itself is ``.root``.
     """
 
+    __losant_shape__: ClassVar[str] = "list"
+
     def __iter__(self) -> Iterator[ItemT]:  # type: ignore[override]
         """The items."""
         return iter(self.root)
@@ -367,6 +337,8 @@ class LosantMapModel(LosantRootModel[dict[str, ValueT]], Generic[ValueT]):
     A read-only mapping: ``m[key]``, ``key in m``, ``len(m)``, ``keys()``, ``items()``,
     ``values()``, ``get()``; iterating gives the keys, as for a dict. The dict is ``.root``.
     """
+
+    __losant_shape__: ClassVar[str] = "map"
 
     def __iter__(self) -> Iterator[str]:  # type: ignore[override]
         """The keys."""
@@ -462,7 +434,7 @@ class LosantRecordModel(LosantModel):
         extra = self.__pydantic_extra__
         if extra and key in extra:  # the table's own columns: one lookup, nothing built
             return extra[key]
-        name = _keys_of(type(self)).get(key)
+        name = keys_of(type(self)).get(key)
         if name is None or name not in self.model_fields_set:
             raise KeyError(key)
         return getattr(self, name)

@@ -20,7 +20,16 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, RootModel, ValidationError
 
 from .._values import epoch_ms, iso_utc, json_ready
-from ._lenient import _field_type, _is_model_class, _is_root_model, _keys_of, _members
+from ._types import (
+    expanded,
+    is_model_class,
+    item_type,
+    keys_of,
+    member_type,
+    object_type,
+    top_type,
+    type_at,
+)
 
 __all__ = ["api_path", "check_keys", "explain", "prepare", "unknown_keys"]
 
@@ -55,77 +64,10 @@ def _where(path: Path) -> str:
 # ------------------------------------------------------------------------ types
 
 
-def _top_type(cls: type[BaseModel]) -> Any:
-    return _field_type(cls, "root") if _is_root_model(cls) else cls
-
-
-def _expanded(tp: Any) -> list[Any]:
-    """Union members of ``tp``, with root models replaced by their value's members."""
-    out: list[Any] = []
-    for member in _members(tp):
-        if _is_model_class(member) and _is_root_model(member):
-            out += _expanded(_field_type(member, "root"))
-        else:
-            out.append(member)
-    return out
-
-
-def _object_type(tp: Any, value: Mapping[str, Any]) -> Any:
-    """What a JSON object at a position of type ``tp`` is read as: a model class, a
-    ``dict[K, V]`` type, or None (anything)."""
-    if tp is None:
-        return None
-    members = _expanded(tp)
-    models = [m for m in members if _is_model_class(m)]
-    if models:
-        keys = set(value)
-        return max(models, key=lambda m: len(keys & set(_keys_of(m))))
-    for member in members:
-        if get_origin(member) is dict and len(get_args(member)) == 2:
-            return member
-    return None
-
-
-def _member_type(container: Any, key: str) -> Any:
-    """The type of member ``key`` of an object read as ``container``; None if untyped."""
-    if container is None:
-        return None
-    if _is_model_class(container):
-        name = _keys_of(container).get(key)
-        return _field_type(container, name) if name is not None else None
-    return get_args(container)[1]
-
-
-def _item_type(tp: Any) -> Any:
-    if tp is None:
-        return None
-    for member in _expanded(tp):
-        if get_origin(member) in (list, tuple, set) and get_args(member):
-            return get_args(member)[0]
-    return None
-
-
-def _type_at(cls: type[BaseModel], data: Any, path: Path) -> Any:
-    """The type the schema gives the value at ``path`` of ``data`` (None if unknown)."""
-    tp: Any = _top_type(cls)
-    current = data
-    for part in path:
-        if isinstance(part, int):
-            tp = _item_type(tp)
-            current = current[part] if isinstance(current, list) and part < len(current) else None
-        else:
-            mapping = current if isinstance(current, Mapping) else {}
-            tp = _member_type(_object_type(tp, mapping), part)
-            current = mapping.get(part)
-        if tp is None:
-            return None
-    return tp
-
-
 def _literals(tp: Any) -> list[Any]:
     """The allowed values of a Literal type (or of a union of them); [] for others."""
     values: list[Any] = []
-    for member in _expanded(tp) if tp is not None else []:
+    for member in expanded(tp) if tp is not None else []:
         if get_origin(member) is Literal:
             values += [v for v in get_args(member) if v not in values]
     return values
@@ -136,13 +78,13 @@ def _literals(tp: Any) -> list[Any]:
 
 def prepare(cls: type[BaseModel], body: Any, problems: Problems) -> Any:
     """``body`` as JSON data for ``cls``'s schema; refusals are added to ``problems``."""
-    return _prepare(_top_type(cls), body, (), problems)
+    return _prepare(top_type(cls), body, (), problems)
 
 
 def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
     if isinstance(value, (str, bool)) and tp is not None and _only_numbers(tp):
         # pydantic's lax mode takes True as 1 and "5" as 5; the API wants real numbers.
-        wanted = "an integer" if int in _expanded(tp) else "a number"
+        wanted = "an integer" if int in expanded(tp) else "a number"
         problems.append((api_path(path), f"must be {wanted}, not {_got(value)}"))
         return value
     if value is None or isinstance(value, (str, bool, int)):
@@ -151,21 +93,21 @@ def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
         value = value.model_dump(mode="python", by_alias=True, exclude_unset=True, warnings=False)
         return _prepare(tp, value, path, problems) if value is not None else None
     if isinstance(value, Mapping):
-        container = _object_type(tp, value)
+        container = object_type(tp, value)
         changed = not isinstance(value, dict)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 problems.append((api_path(path), f"keys must be strings, not {key!r}"))
                 continue
-            new = _prepare(_member_type(container, key), item, (*path, key), problems)
+            new = _prepare(member_type(container, key), item, (*path, key), problems)
             changed = changed or new is not item
             out[key] = new
         return out if changed else value
     if isinstance(value, (list, tuple)):
-        item_type = _item_type(tp)
+        of_items = item_type(tp)
         items = [
-            _prepare(item_type, item, (*path, index), problems) for index, item in enumerate(value)
+            _prepare(of_items, item, (*path, index), problems) for index, item in enumerate(value)
         ]
         if isinstance(value, list) and all(a is b for a, b in zip(items, value, strict=True)):
             return value
@@ -181,7 +123,7 @@ def _prepare(tp: Any, value: Any, path: Path, problems: Problems) -> Any:
 
 def _only_numbers(tp: Any) -> bool:
     """Whether the schema allows only numbers (and null) at a position of type ``tp``."""
-    members = [m for m in _expanded(tp) if m is not type(None)]
+    members = [m for m in expanded(tp) if m is not type(None)]
     return bool(members) and all(m in (int, float) for m in members)
 
 
@@ -191,7 +133,7 @@ def _unprefixed(message: str, where: str) -> str:
 
 def _time(tp: Any, value: datetime, path: Path, problems: Problems) -> Any:
     """A datetime as the API takes it at ``path``: epoch ms for number-only time fields."""
-    members = _expanded(tp) if tp is not None else []
+    members = expanded(tp) if tp is not None else []
     takes_number = any(m in _NUMBER_TYPES for m in members)
     takes_text = tp is None or any(m is str or m is datetime or m is Any for m in members)
     name = next((p for p in reversed(path) if isinstance(p, str) and not p.startswith("$")), "")
@@ -384,12 +326,12 @@ def _message(cls: type[BaseModel], data: Any, entry: _Entry) -> str:
         return f"this key is not allowed: keys must {rule}"
     got = _got(error.get("input"))
     if kind == "missing":
-        allowed = _literals(_type_at(cls, data, entry.path()))
+        allowed = _literals(type_at(top_type(cls), entry.path(), data))
         if allowed:
             return "Field required: one of " + ", ".join(repr(v) for v in allowed)
         return "Field required"
     if kind == "literal_error":
-        allowed = _literals(_type_at(cls, data, entry.path()))
+        allowed = _literals(type_at(top_type(cls), entry.path(), data))
         values = [repr(v) for v in allowed] if allowed else _literal_texts(error)
         return f"must be one of {', '.join(values)} (got {got})"
     if kind == "string_pattern_mismatch":
@@ -439,7 +381,7 @@ def check_keys(value: Any, data: Any, path: Path, problems: Problems) -> None:
                 hint = f"use the API name {fields[key].alias!r}"
                 problems.append((api_path((*path, key)), hint))
             elif getattr(cls, "__losant_closed__", False) and not _pattern_key(cls, key):
-                problems.append((api_path((*path, key)), _unknown(_keys_of(cls), fields)))
+                problems.append((api_path((*path, key)), _unknown(keys_of(cls), fields)))
     elif isinstance(value, list) and isinstance(data, list):
         for index, (item, raw) in enumerate(zip(value, data, strict=False)):
             check_keys(item, raw, (*path, index), problems)
@@ -452,33 +394,33 @@ def check_keys(value: Any, data: Any, path: Path, problems: Problems) -> None:
 def unknown_keys(cls: type[BaseModel], data: Any, problems: Problems) -> None:
     """Refuse unknown and non-API keys by the schema's types alone (for a body that did
     not validate, so has no model to walk)."""
-    _unknown_keys(_top_type(cls), data, (), problems)
+    _unknown_keys(top_type(cls), data, (), problems)
 
 
 def _unknown_keys(tp: Any, data: Any, path: Path, problems: Problems) -> None:
     if isinstance(data, list):
-        item_type = _item_type(tp)
-        if item_type is not None:
+        of_items = item_type(tp)
+        if of_items is not None:
             for index, item in enumerate(data):
-                _unknown_keys(item_type, item, (*path, index), problems)
+                _unknown_keys(of_items, item, (*path, index), problems)
         return
     if not isinstance(data, dict):
         return
-    container = _object_type(tp, data)
+    container = object_type(tp, data)
     if container is None:
         return
     for key, item in data.items():
-        member = _member_type(container, key)
+        member = member_type(container, key)
         if member is not None:
             _unknown_keys(member, item, (*path, key), problems)
-        elif _is_model_class(container):
+        elif is_model_class(container):
             fields = container.model_fields
             where = api_path((*path, key))
             if key in fields and fields[key].alias:
                 problems.append((where, f"use the API name {fields[key].alias!r}"))
             elif getattr(container, "__losant_closed__", False):
                 if not _pattern_key(container, key):
-                    problems.append((where, _unknown(_keys_of(container), fields)))
+                    problems.append((where, _unknown(keys_of(container), fields)))
 
 
 def _unknown(keys: Mapping[str, str], fields: Mapping[str, Any]) -> str:

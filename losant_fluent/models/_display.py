@@ -19,12 +19,15 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, RootModel
 
+from .._values import js_iso
+from . import _lazy
 from ._compat import field_values
+from ._types import read, tabular_kind
 
 __all__ = [
     "Limits", "html_table", "inline", "instance_dir", "is_container", "lines", "masked",
@@ -72,8 +75,7 @@ def iso(value: datetime) -> str:
     """A datetime as JavaScript's toISOString writes it (naive ones as they are)."""
     if value.tzinfo is None:
         return value.isoformat()
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return js_iso(value)
 
 
 def shown_fields(model: BaseModel) -> list[tuple[str, Any]]:
@@ -204,8 +206,6 @@ def inline(value: Any, limits: Limits) -> str:
 
 
 def _counts(model: BaseModel) -> str:
-    from .._pagination import read
-
     parts = []
     for name in COUNTS:
         value = read(model, name)
@@ -220,8 +220,6 @@ def lines(model: BaseModel, *, full: bool) -> str:
     ``full=False`` is the ``repr`` of a collection (5 items); ``full=True`` is ``str``
     (20 items, longer lines). Single models get one ``name: value`` line per field.
     """
-    from ._base import LosantCollection
-
     limits = STR if full else REPR
     name = type(model).__name__
     entries = _entries(model)
@@ -229,7 +227,7 @@ def lines(model: BaseModel, *, full: bool) -> str:
         label, rows, noun = entries
         plural = "entries" if noun == "entry" else noun + "s"
         header = f"{name}({label})" if label else name
-        where = " on this page" if isinstance(model, LosantCollection) else ""
+        where = " on this page" if _shape(model) == "collection" else ""
         if not rows:
             return f"{header}: no {plural}{where}"
         width = 200 if full else 120
@@ -253,17 +251,15 @@ def lines(model: BaseModel, *, full: bool) -> str:
 
 def _entries(model: BaseModel) -> tuple[str, list[tuple[str, Any]], str] | None:
     """``(header label, [(key, item)], noun)`` for collections, lists and mappings."""
-    from ._base import LosantCollection, LosantListModel, LosantMapModel
-
-    if isinstance(model, LosantCollection):
+    if _shape(model) == "collection":
         items = field_values(model).get("items") or []
         label = _counts(model)
         if items or "items" in model.model_fields_set:
             return label, _indexed(items), "item"
         return None
-    if isinstance(model, LosantListModel):
+    if _shape(model) == "list":
         return "", _indexed(field_values(model).get("root") or []), "item"
-    if isinstance(model, LosantMapModel):
+    if _shape(model) == "map":
         root: Mapping[str, Any] = field_values(model).get("root") or {}
         return "", [(f"{key!r}:", value) for key, value in root.items()], "entry"
     return None
@@ -341,6 +337,37 @@ def is_container(model: BaseModel) -> bool:
     return _entries(model) is not None
 
 
+# ``dir()`` of a model class lists the class's own public names and those of our bases,
+# not pydantic's: ``help(DevicePost)`` is then the field table and a page of methods rather
+# than 500 lines of pydantic documentation. Every pydantic method (model_dump,
+# model_validate, ...) still works as usual; it is only not listed by ``dir(DevicePost)``
+# (instances list their fields and what works on them: ``instance_dir``).
+# Special methods listed when a class defines them (the container behaviour of results).
+_CLASS_DIR_DUNDERS = ("__contains__", "__getitem__", "__iter__", "__len__")
+
+
+def class_dir(cls: type) -> list[str]:
+    """``dir()`` of a model class: its own public names and our bases', not pydantic's."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith(("pydantic", "typing")) or klass is object:
+            continue
+        for name, value in vars(klass).items():
+            if isinstance(value, _lazy.LazyField):  # a field: listed in the docstring's table
+                continue
+            if name.startswith("model_"):  # pydantic's (before 2.10 it set model_fields and
+                continue  # model_computed_fields on every class), listed where useful
+            if name in _CLASS_DIR_DUNDERS or not name.startswith("_"):
+                names.add(name)
+    return sorted(names)
+
+
+
+def _shape(model: Any) -> str | None:
+    """``collection``, ``list``, ``map`` (or ``model``) for results; None for other models."""
+    return getattr(type(model), "__losant_shape__", None)
+
+
 # Pydantic's own names worth completing on a result; the rest of its names (the deprecated
 # ``dict``, ``json``, ``parse_obj``, ``schema``... and its internals) are left out of
 # ``dir()``. Every one of them still works.
@@ -355,12 +382,9 @@ _WALKS = ("iter_items", "pages")
 def instance_dir(model: BaseModel) -> list[str]:
     """``dir()`` of a result, what completion offers: its fields and unknown keys, the
     library's methods that work on it, a few of pydantic's; private names as usual."""
-    from .._data import _converter
-    from ._base import _class_dir
-
     cls = type(model)
     names = {name for name in object.__dir__(model) if name.startswith("_")}
-    names.update(_class_dir(cls))
+    names.update(class_dir(cls))
     names.update(cls.model_fields)
     names.update(model.__pydantic_extra__ or ())
     names.update(_PYDANTIC_SHOWN)
@@ -368,8 +392,6 @@ def instance_dir(model: BaseModel) -> list[str]:
     walk = getattr(model, "_walk_pager", None)
     if "items" not in cls.model_fields and (walk is None or walk() is None):
         names.difference_update(_WALKS)
-    try:
-        _converter(model)
-    except TypeError:
+    if tabular_kind(model) is None:
         names.discard("to_pandas")
     return sorted(names)

@@ -7,46 +7,32 @@ validation (unknown keys kept as extras, odd scalars kept as plain JSON values).
 
 from __future__ import annotations
 
-import types
 from functools import cache, lru_cache
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ._compat import set_extra
+from ._types import field_type, is_model_class, is_root_model, keys_of, members
 
 __all__ = ["lenient_build"]
-
-_UNION_TYPES: tuple[Any, ...] = (Union, types.UnionType)
-_ANNOTATED: Any = Annotated  # subscripted with a runtime tuple below
 
 
 def lenient_build(cls: type[BaseModel], data: Any) -> BaseModel | None:
     """Build ``cls`` from ``data`` as well as possible; None if ``data`` cannot fit at all."""
     if "root" in cls.model_fields and not cls.model_fields["root"].alias:
-        if _is_root_model(cls):
-            root = _lenient_value(_field_type(cls, "root"), data)
+        if is_root_model(cls):
+            root = _lenient_value(field_type(cls, "root"), data)
             return cls.model_construct(root=root)
     if not isinstance(data, dict):
         return None
     return _lenient_object(cls, data)
 
 
-def _is_model_class(tp: Any) -> bool:
-    """Whether ``tp`` is a model class (``list[X]`` passes ``isinstance(.., type)`` on 3.10)."""
-    if not isinstance(tp, type) or isinstance(tp, types.GenericAlias):
-        return False
-    return issubclass(tp, BaseModel)
-
-
-def _is_root_model(cls: type[BaseModel]) -> bool:
-    return issubclass(cls, RootModel)
-
-
 def _lenient_object(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     """Build one object model field by field, keeping unknown keys as extras."""
     fields = cls.model_fields
-    by_key = _keys_of(cls)
+    by_key = keys_of(cls)
     values: dict[str, Any] = {}
     extras: dict[str, Any] = {}
     for key, item in data.items():
@@ -66,26 +52,8 @@ def _lenient_object(cls: type[BaseModel], data: dict[str, Any]) -> BaseModel:
 
 
 @cache
-def _keys_of(cls: type[BaseModel]) -> dict[str, str]:
-    """JSON key (alias, or name) -> field name, for one model class."""
-    keys = {name: name for name in cls.model_fields}
-    keys.update({info.alias: name for name, info in cls.model_fields.items() if info.alias})
-    return keys
-
-
-@cache
-def _field_type(cls: type[BaseModel], name: str) -> Any:
-    """The field's type with its constraints, as one ``Annotated`` type."""
-    info = cls.model_fields[name]
-    if info.metadata:
-        args = (info.annotation, *info.metadata)
-        return _ANNOTATED[args]
-    return info.annotation
-
-
-@cache
 def _adapter(cls: type[BaseModel], name: str) -> TypeAdapter[Any]:
-    return TypeAdapter(_field_type(cls, name))
+    return TypeAdapter(field_type(cls, name))
 
 
 def _lenient_field(cls: type[BaseModel], name: str, value: Any) -> Any:
@@ -93,55 +61,38 @@ def _lenient_field(cls: type[BaseModel], name: str, value: Any) -> Any:
     if isinstance(value, (list, dict)):
         # Containers are rebuilt piecewise, each item validated on its own: validating
         # the whole container first would only repeat the work that just failed.
-        return _lenient_value(_field_type(cls, name), value)
+        return _lenient_value(field_type(cls, name), value)
     try:
         return _adapter(cls, name).validate_python(value)
     except (ValidationError, TypeError, ValueError):
-        return _lenient_value(_field_type(cls, name), value)
+        return _lenient_value(field_type(cls, name), value)
     except Exception:  # pragma: no cover - defensive: never fail a response
         return value
-
-
-def _strip(tp: Any) -> Any:
-    while get_origin(tp) is Annotated:
-        tp = get_args(tp)[0]
-    return tp
-
-
-def _members(tp: Any) -> list[Any]:
-    """The alternatives of a (possibly optional / annotated) union type."""
-    tp = _strip(tp)
-    if get_origin(tp) in _UNION_TYPES:
-        result: list[Any] = []
-        for arg in get_args(tp):
-            result.extend(_members(arg))
-        return result
-    return [tp]
 
 
 def _lenient_value(tp: Any, value: Any) -> Any:
     """Best-effort value of type ``tp``: models and containers are rebuilt piecewise."""
     if value is None:
         return None
-    members = _members(tp)
+    found = members(tp)
     if isinstance(value, dict):
-        models = [m for m in members if _is_model_class(m)]
+        models = [m for m in found if is_model_class(m)]
         for model in models:
             try:
                 return model.model_validate(value)
             except (ValidationError, TypeError, ValueError):
                 continue
-        objects = [m for m in models if not _is_root_model(m)]
+        objects = [m for m in models if not is_root_model(m)]
         if objects:
-            best = max(objects, key=lambda m: len(set(value) & set(_keys_of(m))))
+            best = max(objects, key=lambda m: len(set(value) & set(keys_of(m))))
             return _lenient_object(best, value)
-        for member in members:
+        for member in found:
             if get_origin(member) is dict and len(get_args(member)) == 2:
                 item_type = get_args(member)[1]
                 return {key: _lenient_value(item_type, item) for key, item in value.items()}
         return value
     if isinstance(value, list):
-        for member in members:
+        for member in found:
             if get_origin(member) in (list, tuple, set) and get_args(member):
                 item_type = get_args(member)[0]
                 return [_lenient_item(item_type, item) for item in value]

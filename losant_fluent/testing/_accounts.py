@@ -1,5 +1,5 @@
 """Logins and the things that belong to the account: ``/auth``, ``/me``, applications,
-application keys and API tokens."""
+application keys and API tokens, and resource transfers between owners."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from ._context import Ctx, Reply, handles, require
 from ._devices import app_devices, tag_filter_match
 from ._errors import Fault, validation
 from ._ids import now_iso
-from ._store import APP_TOKENS, APPLICATIONS, KEYS, USER_TOKENS, Doc, Store, User
+from ._store import APP_TOKENS, APPLICATIONS, KEYS, ORGS, USER_TOKENS, Doc, Store, User
+
+DASHBOARDS = "/dashboards"
 
 
 def _ttl(ctx: Ctx, body: dict[str, Any]) -> float | None:
@@ -312,3 +314,32 @@ def recent_items(ctx: Ctx) -> Reply:
     if parent:
         out["parentId"] = parent
     return 200, out
+
+
+@handles("me.transferResources", "org.transferResources")
+def transfer_resources(ctx: Ctx) -> Reply:
+    """Give applications and dashboards to a user or an organization: their owner fields
+    change (``orgId`` too). Unknown ids are skipped, or refused with ``strict``."""
+    body = ctx.body_dict()
+    require(body, "destinationId", "destinationType")
+    target, kind = str(body["destinationId"]), str(body["destinationType"])
+    with ctx.store.lock:
+        if kind == "organization":
+            known = ctx.store.find(ORGS, (), target) is not None
+        else:
+            known = any(user.id == target for user in ctx.store.users.values())
+        if not known:
+            raise validation(f"destinationId names no {kind}")
+        for field, template in (("applicationIds", APPLICATIONS), ("dashboardIds", DASHBOARDS)):
+            for doc_id in body.get(field) or []:
+                doc = ctx.store.find(template, (), doc_id)
+                if doc is None:
+                    if body.get("strict"):
+                        raise validation(f"{field} holds {doc_id}, which does not exist")
+                    continue
+                doc.update(ownerId=target, ownerType=kind, lastUpdated=now_iso())
+                if kind == "organization":
+                    doc["orgId"] = target
+                else:
+                    doc.pop("orgId", None)
+    return 200, {"success": True}

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._context import Ctx, Reply, handles, require
 from ._errors import not_found, validation
-from ._ids import now_iso, parse_time
+from ._ids import now_iso, now_ms, parse_time
 from ._pagination import paginate
 from ._queries import (
     check_query,
@@ -328,6 +328,19 @@ def _forget(store: Store, app_id: str, device_id: str) -> None:
     store.state_sends.pop(device_id, None)
     if doc is not None:
         _deleted(store, app_id)[device_id] = (doc, states, commands)
+        _deleted_at(store, app_id)[device_id] = now_ms()
+
+
+def _deleted_at(store: Store, app_id: str) -> dict[str, int]:
+    """When each deleted device of an application was deleted (epoch ms)."""
+    found: dict[str, dict[str, int]] = store.extras.setdefault("device_deleted_at", {})
+    return found.setdefault(app_id, {})
+
+
+def deleted_devices(store: Store, app_id: str) -> list[tuple[Doc, int]]:
+    """An application's deleted (restorable) devices with the time each was deleted."""
+    times = _deleted_at(store, app_id)
+    return [(doc, times.get(i, 0)) for i, (doc, _s, _c) in _deleted(store, app_id).items()]
 
 
 def _deleted(store: Store, app_id: str) -> dict[str, tuple[Doc, Any, Any]]:
@@ -389,6 +402,7 @@ def restore_devices(ctx: Ctx) -> Reply:
         chosen = [i for i, (doc, _, _) in pool.items() if not query or device_matches(doc, query)]
         for device_id in chosen:
             doc, states, commands = pool.pop(device_id)
+            _deleted_at(ctx.store, ctx.app_id).pop(device_id, None)
             doc["lastUpdated"] = now_iso()
             app_devices(ctx.store, ctx.app_id)[device_id] = doc
             if states is not None:

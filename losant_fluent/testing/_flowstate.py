@@ -3,7 +3,8 @@ statistics and error windows of flows and custom nodes, flows by version and imp
 
 Each write is visible to the reads that document it (a storage ``PATCH`` to the storage
 ``GET``, a release to the deployment reads, an import to the flow lists). Nothing runs:
-statistics and errors answer the asked window, empty.
+statistics and errors answer the asked window, empty. The palette lists the instances'
+custom nodes.
 """
 
 from __future__ import annotations
@@ -280,3 +281,32 @@ def import_flows(ctx: Ctx) -> Reply:
         "importedFlowIdMap": flow_ids,
         "importedVersionIdMap": version_ids,
     }
+
+
+_PALETTE_FIELDS = (
+    "id",
+    "name",
+    "category",
+    "compatibleFlowClasses",
+    "customNodeConfig",
+    "description",
+    "shortDescription",
+    "docsUrl",
+    "iconData",
+    "flowVersionId",
+)
+
+
+@handles("flows.palette")
+def palette(ctx: Ctx) -> Reply:
+    """The custom nodes a flow can use: every custom node of the instances."""
+    with ctx.store.lock:
+        nodes = [
+            {k: copy.deepcopy(doc[k]) for k in _PALETTE_FIELDS if k in doc}
+            for (template, _parents), docs in ctx.store.collections.items()
+            if template == "/instances/{instanceId}/nodes"
+            for doc in docs.values()
+        ]
+    for node in nodes:
+        node.setdefault("version", "develop")
+    return 200, {"applicationId": ctx.app_id, "customNodes": nodes}

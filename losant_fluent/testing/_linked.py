@@ -15,6 +15,7 @@ import secrets
 
 from ._complete import resolved_example
 from ._context import Ctx, Reply, handles, require
+from ._devices import deleted_devices
 from ._errors import not_found, validation
 from ._flowstate import DAY_MS, FLOW_VERSIONS, FLOWS, MAX_MS, caller, extras, when
 from ._ids import iso, now_iso, now_ms, parse_time
@@ -166,21 +167,24 @@ def _scoped_apps(ctx: Ctx) -> list[str]:
     "instanceSandbox.deviceCounts",
 )
 def device_counts(ctx: Ctx) -> Reply:
-    """Devices created per day between ``start`` and ``end`` (the last 30 days), with the
-    running total; deleted devices are not remembered by day, so ``deleted`` is 0."""
+    """Devices created and deleted per day between ``start`` and ``end`` (the last 30
+    days), with the running total at the end of each day."""
     end = when(ctx, "end", now_ms())
     start = when(ctx, "start", max(end - 30 * DAY_MS, -MAX_MS))
     if start > end:
         raise validation("start must be before end")
     if end - start > 400 * DAY_MS:
         raise validation("start and end may be at most 400 days apart")
+    created: list[int] = []
+    deleted: list[int] = []
     with ctx.store.lock:
-        created = [
-            parse_time(doc["creationDate"])
-            for app_id in _scoped_apps(ctx)
-            for doc in ctx.store.collection(DEVICES, (app_id,)).values()
-            if isinstance(doc.get("creationDate"), str)
-        ]
+        for app_id in _scoped_apps(ctx):
+            living = [(doc, None) for doc in ctx.store.collection(DEVICES, (app_id,)).values()]
+            for doc, gone in [*living, *deleted_devices(ctx.store, app_id)]:
+                if isinstance(doc.get("creationDate"), str):
+                    created.append(parse_time(doc["creationDate"]))
+                if gone is not None:
+                    deleted.append(gone)
     counts: list[Doc] = []
     day = start - start % DAY_MS
     while day <= end:
@@ -189,8 +193,9 @@ def device_counts(ctx: Ctx) -> Reply:
             {
                 "date": iso(day),
                 "created": sum(1 for c in created if day <= c < following),
-                "deleted": 0,
-                "total": sum(1 for c in created if c < following),
+                "deleted": sum(1 for d in deleted if day <= d < following),
+                "total": sum(1 for c in created if c < following)
+                - sum(1 for d in deleted if d < following),
             }
         )
         day = following
