@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _secrets
 from ._limiter import ThrottleOption, limiter_for
 from ._node import Node
 from ._pipeline import ACCEPT_VERSION, Credentials, Options, Pipeline, check_url
@@ -54,6 +55,7 @@ def settings(
     base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
     if token is None:
         token = os.environ.get("LOSANT_API_TOKEN") or None
+        _secrets.check("$LOSANT_API_TOKEN", token)  # a newline from `export ...=$(cat f)`
     options = Options(
         timeout=timeout,
         max_retries=max_retries,

@@ -818,3 +818,12 @@ def test_latin1_headers_go_out_alike_from_both_clients() -> None:
 
         asyncio.run(main())
     assert [r.headers["x-name"] for r in server.received] == ["caf\u00e9", "caf\u00e9"]
+
+
+def test_a_token_from_the_environment_with_a_newline_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOSANT_API_TOKEN", TOKEN + "\n")
+    with pytest.raises(ValueError, match=r"\$LOSANT_API_TOKEN") as caught:
+        API(url="http://127.0.0.1:9")
+    assert TOKEN not in str(caught.value)
