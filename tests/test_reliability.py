@@ -827,3 +827,19 @@ def test_a_token_from_the_environment_with_a_newline_names_the_variable(
     with pytest.raises(ValueError, match=r"\$LOSANT_API_TOKEN") as caught:
         API(url="http://127.0.0.1:9")
     assert TOKEN not in str(caught.value)
+
+
+def test_async_errors_scrub_echoed_secrets_too() -> None:
+    with FaultServer(_echo_request(403)) as server:
+        async def main() -> BaseException:
+            async with lf.AsyncAPI(url=server.url, token=TOKEN,
+                                   headers={"X-Api-Key": API_KEY}) as api:
+                try:
+                    await api.applications(APP).get()
+                except lf.APIError as exc:
+                    return exc
+            raise AssertionError("no error")
+
+        error = asyncio.run(main())
+        assert server.received[0].headers["x-api-key"] == API_KEY
+    _assert_clean(_texts_of(error), TOKEN, API_KEY)
