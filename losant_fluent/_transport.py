@@ -330,6 +330,9 @@ def _read_body(
         raise broken_while_reading(request, exc) from None
     response._content = b"".join(chunks)
     response._content_consumed = True  # type: ignore[attr-defined]
+    watch = _deadline.current()
+    if watch is not None:  # before the connection goes back to the pool (and to others)
+        _deadline.watchdog.stop(watch)
     response.close()  # body read: gives the connection back to the pool
 
 
