@@ -9,6 +9,7 @@ Each test counts requests, pages or elapsed time against generous bounds.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import pickle
@@ -843,3 +844,40 @@ def test_async_errors_scrub_echoed_secrets_too() -> None:
         error = asyncio.run(main())
         assert server.received[0].headers["x-api-key"] == API_KEY
     _assert_clean(_texts_of(error), TOKEN, API_KEY)
+
+
+def test_a_stream_silent_longer_than_timeout_reconnects() -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        if index == 0:  # one event, then silence (no keep-alive) for longer than timeout
+            return Stream(steps=[b"retry: 10\nid: 1\ndata: a\n\n"], hold=True)
+        return Stream(steps=[b"data: b\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t", timeout=1.0) as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        seen, started = [], time.monotonic()
+        for event in stream:
+            seen.append(event.data)
+            if len(seen) == 2:
+                stream.close()
+        elapsed = time.monotonic() - started
+        resumed = [r.headers.get("last-event-id") for r in server.received]
+    assert seen == ["a", "b"] and resumed == [None, "1"]
+    assert 0.9 < elapsed < 4.0  # the silence counted as a drop after about timeout
+
+
+def test_a_download_body_that_stalls_longer_than_timeout_raises() -> None:
+    from losant_fluent.models import File as FileModel
+
+    def script(request: Received, index: int) -> Action:  # half the body, then 3 s silence
+        return Action(200, b"x" * 10, {"Content-Type": "application/octet-stream"},
+                      kind="trickle", delay=0.4)
+
+    with FaultServer(script) as host:
+        api = API(url="http://127.0.0.1:9", timeout=0.3)
+        item = FileModel.model_validate({"name": "f.bin", "url": f"{host.url}/f.bin"})
+        started = time.monotonic()
+        with pytest.raises(lf.LosantTimeoutError, match="stalled"):
+            item.download(io.BytesIO(), api=api)
+        assert time.monotonic() - started < 2.5
