@@ -1,7 +1,7 @@
 """What keeping under Losant's limits costs the client: CPU per call with the limiter on
 beside ``throttle=False``.
 
-    python benchmarks/bench_limits.py [--calls 2000] [--rounds 5]
+    python benchmarks/bench_limits.py [--calls 2000] [--rounds 5] [--posts 100 --scale 1]
 
 A loopback HTTP server runs in a separate process (its CPU is not counted) and answers a
 device document. Figures, median over interleaved rounds of client-process CPU time:
@@ -9,7 +9,10 @@ device document. Figures, median over interleaved rounds of client-process CPU t
 * GET one device (no limit applies: the limiter only looks the endpoint up), throttle on
   vs off: the cost every call pays;
 * one ``Limiter.reserve`` for a throttled endpoint (device state), under a limit high
-  enough never to wait: the cost a throttled call adds, beside a whole GET.
+  enough never to wait: the cost a throttled call adds, beside a whole GET;
+* with ``--posts N``: N state posts to one device of the emulator (its throttle windows
+  times ``--scale``, the client told the same), ``max_retries=0``: the wall time beside
+  the time the limit implies (full windows before the last slot), as a ratio.
 """
 
 from __future__ import annotations
@@ -27,11 +30,36 @@ from _loopback import start_server  # noqa: E402
 from bench_calls import APP, BODY, DEVICE, TOKEN  # noqa: E402
 
 
+def state_posts(posts: int, scale: float) -> None:
+    """Wall time of ``posts`` state posts to one device against the emulator's throttle."""
+    from losant_fluent import API, limits
+    from losant_fluent.testing import Emulator
+
+    state_limit = next(t for t in limits.THROTTLES if t.name == "device state")
+    window = state_limit.window * scale
+    with Emulator(time_scale=scale) as emu:
+        api = API(emu.url, emu.user_token(), max_retries=0,
+                  throttle={"device state": {"window": window}})
+        state = api.applications(emu.application_id).devices(emu.device_id).state()
+        started = time.monotonic()
+        for n in range(posts):
+            state.post({"data": {"n": n}})        # max_retries=0: a 429 would raise
+        elapsed = time.monotonic() - started
+    implied = (posts - 1) // state_limit.calls * window
+    print(f"{posts} state posts, one device, {state_limit.calls} per {window:g} s, no 429: "
+          f"{elapsed:.2f} s wall, {implied:.2f} s implied by the limit, "
+          f"{elapsed / implied if implied else float('nan'):.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--posts", type=int, default=0)
+    parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
+    if args.posts:
+        state_posts(args.posts, args.scale)
 
     from losant_fluent import API
     from losant_fluent._limiter import Limiter

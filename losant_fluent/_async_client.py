@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from ._auth import OAuth2
-    from ._pipeline import Pipeline
 
 __all__ = ["AsyncAPI", "AsyncOAuth2"]
 
@@ -211,10 +210,6 @@ class AsyncOAuth2:
         token = await asyncio.to_thread(self._flow.refresh)
         self._adopt()
         return token
-
-    def renew(self, pipeline: Pipeline) -> bool:
-        """A sync renewal is impossible here; the async pipeline calls :meth:`arenew`."""
-        return False
 
     async def arenew(self, pipeline: AsyncPipeline) -> bool:
         """Refresh after a 401 (called by the async pipeline); ``False`` without a refresh

@@ -14,12 +14,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._async_transport import AsyncTransport
+from ._async_transport import Answer, AsyncTransport
 from ._flows import Effect, Renew, Sleep, Transmit, arun
 from ._pipeline import Credentials, Options, PipelineBase, send_flow
 
 if TYPE_CHECKING:
-    import requests
 
     from ._wire import WireCall
 
@@ -85,12 +84,11 @@ class AsyncPipeline(PipelineBase):
         stream: bool = False,
         authorize: bool = True,
         check_status: bool = True,
-    ) -> requests.Response:
+    ) -> Answer:
         """``Pipeline.send``, awaited: the same :func:`~losant_fluent._pipeline.send_flow`."""
         flow = send_flow(self, call, stream=stream, authorize=authorize,
                          check_status=check_status)
-        response: requests.Response = await arun(flow, self.aperform)
-        return response
+        return await arun(flow, self.aperform)
 
     async def aperform(self, effect: Effect) -> Any:
         """Carry out one effect of a flow, awaited (see ``_flows.arun``)."""

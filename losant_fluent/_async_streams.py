@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._async_transport import aiter_body
+from ._async_transport import Answer, aiter_body, release
 from ._flows import aiterate
 from ._streams import (
     Adopt,
@@ -26,7 +26,6 @@ from ._streams import (
 )
 
 if TYPE_CHECKING:
-    import requests
     from typing_extensions import Self
 
     from ._async_pipeline import AsyncPipeline
@@ -48,12 +47,12 @@ class AsyncEventStream(ResumeState):
     def __init__(self, pipeline: AsyncPipeline, call: WireCall) -> None:
         self._pipeline: AsyncPipeline = pipeline
         self._call = call
-        self._response: requests.Response | None = None
-        self._last_response: requests.Response | None = None
+        self._response: Answer | None = None
+        self._last_response: Answer | None = None
         self._opened = False
         self._closed = False
         self._parser = EventParser()
-        self._reading: tuple[requests.Response, AsyncIterator[bytes]] | None = None
+        self._reading: tuple[Answer, AsyncIterator[bytes]] | None = None
         #: How many times the stream reconnected.
         self.reconnects = 0
 
@@ -77,8 +76,9 @@ class AsyncEventStream(ResumeState):
     def __await__(self) -> Generator[Any, None, Self]:
         return self.open().__await__()
 
-    def http_response(self) -> requests.Response | None:
-        """The current or last connection's answer (``None`` until the stream is opened)."""
+    def http_response(self) -> Answer | None:
+        """The current or last connection's answer (``None`` until the stream is opened):
+        the ``httpx.Response`` (the sync transport's, with ``ThreadedTransport``)."""
         return self._last_response
 
     async def __aiter__(self) -> AsyncIterator[ServerSentEvent]:
@@ -106,7 +106,7 @@ class AsyncEventStream(ResumeState):
             return None
         return await self._pipeline.aperform(effect)
 
-    async def _chunks(self, response: requests.Response) -> AsyncIterator[bytes]:
+    async def _chunks(self, response: Answer) -> AsyncIterator[bytes]:
         """The body as it arrives; ``TransportError`` when the connection breaks."""
         try:
             async for chunk in aiter_body(response):
@@ -116,15 +116,13 @@ class AsyncEventStream(ResumeState):
                 return
             raise _read_failure(self._call.path, exc) from None
 
-    async def _drop(self, response: requests.Response) -> None:
+    async def _drop(self, response: Answer) -> None:
         if self._response is response:
             self._response = None
-        close = getattr(getattr(response, "raw", None), "aclose", None)
-        if close is not None:
-            try:
-                await close()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close; gone
-                pass
+        try:
+            await release(response)
+        except Exception:  # noqa: BLE001 - a broken connection may fail to close; gone
+            pass
 
     async def aclose(self) -> None:
         """Stop listening and release the connection."""

@@ -3,7 +3,7 @@ default) and :class:`ThreadedTransport` (a sync transport in worker threads), be
 :class:`AsyncTransport` interface the async pipeline sends through.
 
 :class:`HTTPXTransport` sends a :class:`~losant_fluent.transports.HTTPRequest` and hands back
-a ``requests.Response`` (body read), like ``WSGITransport`` builds one. The request goes on
+the ``httpx.Response`` (body read, or open for a stream). The request goes on
 the wire as ``RequestsTransport`` sends it: the same headers in the same order (requests'
 defaults first, then the pipeline's, Content-Length, Content-Type), the same target and
 body bytes. httpx is imported only by this module.
@@ -12,7 +12,6 @@ body bytes. httpx is imported only by this module.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import ssl
 import sys
@@ -22,7 +21,6 @@ from typing import Any, Protocol, TypeVar
 import httpx
 import requests
 import requests.utils
-from requests.structures import CaseInsensitiveDict
 
 from ._exceptions import LosantConnectionError, LosantTimeoutError, TransportError
 from ._transport import (
@@ -37,7 +35,13 @@ from ._transport import (
     tls_failure,
 )
 
-__all__ = ["AsyncTransport", "HTTPXTransport", "ThreadedTransport", "aiter_body"]
+# What an async transport answers: the ``httpx.Response`` (``HTTPXTransport``), or the sync
+# transport's ``requests.Response`` (``ThreadedTransport``); each in its own library's type.
+Answer = Any
+
+__all__ = [
+    "Answer", "AsyncTransport", "HTTPXTransport", "ThreadedTransport", "aiter_body", "release",
+]
 
 _T = TypeVar("_T")
 # The most connections one httpx pool holds (see ``HTTPXTransport``).
@@ -54,7 +58,7 @@ class AsyncTransport(Protocol):
 
     async def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
-    ) -> requests.Response:
+    ) -> Answer:
         """Send ``request``; return the answer, body read (unless ``stream`` and 2xx)."""
         ...
 
@@ -153,62 +157,29 @@ def _failure(request: HTTPRequest, exc: httpx.HTTPError, timeout: float | None
     return TransportError(f"{what}: the request could not be sent ({type(exc).__name__})")
 
 
-class _StreamRaw:
-    """``requests.Response.raw`` of a streamed answer: the open ``httpx.Response``."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-    def close(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(self.response.aclose())
-        _BACKGROUND.add(task)
-        task.add_done_callback(_BACKGROUND.discard)
-
-    async def aclose(self) -> None:
-        await self.response.aclose()
-
-
-_BACKGROUND: set[asyncio.Task[Any]] = set()
-
-
-async def aiter_body(
-    response: requests.Response, chunk_size: int | None = None
-) -> AsyncIterator[bytes]:
+async def aiter_body(response: Any, chunk_size: int | None = None) -> AsyncIterator[bytes]:
     """The body of an answer sent with ``stream=True`` through an async transport, as it
-    arrives. httpx's read errors come as they are (each caller words its own); a transport
-    that read the whole body already (``ThreadedTransport``) gives it in one piece."""
-    raw = response.raw
-    if not isinstance(raw, _StreamRaw):
-        yield response.content
+    arrives. httpx's read errors come as they are (each caller words its own); an answer
+    read whole already (``ThreadedTransport``'s ``requests.Response``) comes in one piece."""
+    if isinstance(response, httpx.Response) and not response.is_stream_consumed:
+        async for chunk in response.aiter_bytes(chunk_size):
+            yield chunk
         return
-    async for chunk in raw.response.aiter_bytes(chunk_size):
-        yield chunk
+    yield response.content
 
 
-def _as_requests(request: HTTPRequest, answer: httpx.Response, content: bytes | None
-                 ) -> requests.Response:
-    """The answer as a ``requests.Response`` (what ``http_response()`` gives everywhere)."""
-    response = requests.Response()
-    response.status_code = answer.status_code
-    response.reason = answer.reason_phrase
-    headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
-    for raw_name, raw_value in answer.headers.raw:
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    response.headers = headers
-    response.url = request.url
-    response.encoding = requests.utils.get_encoding_from_headers(headers)
-    if content is None:
-        response.raw = _StreamRaw(answer)
+async def release(response: Any) -> None:
+    """Close an answer of an async transport (an open httpx stream, or a read answer)."""
+    if isinstance(response, httpx.Response):
+        await response.aclose()
     else:
-        response._content = content
-        response._content_consumed = True  # type: ignore[attr-defined]
-        response.raw = io.BytesIO(content)
-    return response
+        response.close()
+
+
+def _whole(answer: httpx.Response, content: bytes) -> httpx.Response:
+    """A read answer as an ``httpx.Response`` holding its bytes (closed sync or async)."""
+    return httpx.Response(answer.status_code, headers=answer.headers, content=content,
+                          request=answer.request, extensions=answer.extensions)
 
 
 def _ssl_context(verify: bool | str | None) -> ssl.SSLContext:
@@ -317,7 +288,7 @@ class HTTPXTransport:
 
     async def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
-    ) -> requests.Response:
+    ) -> Answer:
         slots = self._bind()
         seconds = _seconds(timeout)
         async with slots:
@@ -343,7 +314,7 @@ class HTTPXTransport:
     async def _attempt(
         self, client: httpx.AsyncClient, request: HTTPRequest, seconds: float | None,
         stream: bool,
-    ) -> requests.Response:
+    ) -> Answer:
         body = request.body
         content: bytes | AsyncIterator[bytes] | None
         content = body if body is None or isinstance(body, bytes) else _chunks(body)
@@ -359,7 +330,7 @@ class HTTPXTransport:
         except httpx.HTTPError as exc:
             raise _failure(request, exc, seconds) from None
         if stream and answer.status_code < 300:
-            return _as_requests(request, answer, None)
+            return answer  # open: its body is read as it arrives (aiter_body)
         try:
             data = await answer.aread()
         except httpx.HTTPError as exc:
@@ -368,7 +339,7 @@ class HTTPXTransport:
             raise broken_while_reading(request, exc) from None
         finally:
             await answer.aclose()
-        return _as_requests(request, answer, data)
+        return _whole(answer, data)
 
     async def aclose(self) -> None:
         if self.owns_client:
@@ -393,7 +364,7 @@ class ThreadedTransport:
 
     async def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
-    ) -> requests.Response:
+    ) -> Answer:
         return await asyncio.to_thread(self.transport.send, request, timeout=timeout,
                                        stream=False)
 

@@ -89,14 +89,27 @@ def _scrub(value: Any, secrets: Sequence[str]) -> Any:
     return value
 
 
+def _forget_body(response: Any) -> None:
+    """Drop the request body (a login's credentials) from the answer handed on."""
+    try:
+        request = response.request
+    except RuntimeError:  # an httpx.Response made without its request
+        return
+    if request is None:
+        return
+    if hasattr(request, "body"):  # requests.PreparedRequest
+        request.body = None
+    else:  # httpx.Request: a copy of it without its content
+        response.request = type(request)(request.method, request.url)
+
+
 def _scrubbed(exc: errors.LosantError, secrets: Sequence[str]) -> errors.LosantError:
     """A copy of ``exc`` that names none of ``secrets`` (a login's failure, safe to raise)."""
     secrets = [s for s in secrets if s]
     if isinstance(exc, errors.APIError):
         response = exc.http_response()
         if response is not None:
-            if response.request is not None:
-                response.request.body = None  # the credentials we sent
+            _forget_body(response)  # the credentials we sent
             if _scrub(response.text, secrets) != response.text:
                 response = None  # the server echoed them back: do not hand it on
         return type(exc)(

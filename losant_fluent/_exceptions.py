@@ -92,7 +92,8 @@ class LosantError(Exception):
         super().__init__(*(_secrets.scrub(a) if isinstance(a, str) else a for a in args))
 
     def http_response(self) -> requests.Response | None:
-        """The ``requests.Response`` behind this error, when a response came back."""
+        """The response behind this error, when one came back: a ``requests.Response``
+        from an ``API``, the ``httpx.Response`` from an ``AsyncAPI``."""
         return self._response
 
     # -- interrupted page walks (the walk keeps its own state; see docs/pagination.md) ------
@@ -371,7 +372,9 @@ def error_for_response(
         error_type = str(body["type"]) if body.get("type") is not None else None
         message = str(body.get("message", ""))
     else:
-        message = excerpt(response.text) or (response.reason or "no body")
+        # requests names the status text ``reason``, httpx ``reason_phrase``
+        reason = getattr(response, "reason", None) or getattr(response, "reason_phrase", None)
+        message = excerpt(response.text) or (reason or "no body")
     error = cls(
         status,
         error_type,
@@ -393,7 +396,7 @@ def _redirect(response: requests.Response, method: str, path: str, attempts: int
         message = "redirect without a Location; redirects are not followed"
     else:
         message = f"redirected to {location}; redirects are not followed"
-        if response.url.startswith("http://") and location.startswith("https://"):
+        if str(response.url).startswith("http://") and location.startswith("https://"):
             message += " (the API wants https: use the https:// URL as API(url=...))"
     return RedirectError(
         response.status_code,

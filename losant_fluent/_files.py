@@ -260,11 +260,9 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
         except asyncio.TimeoutError:
             raise _late(call.path, timeout) from None
     finally:
-        close = getattr(response.raw, "aclose", None)
-        if close is not None:
-            await close()
-        else:
-            response.close()
+        from ._async_transport import release
+
+        await release(response)
 
 
 def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[PipelineBase, WireCall]:

@@ -48,6 +48,9 @@ GROWTH = 1.5
 #: Seconds a job may be missing from the job log after it was queued (the log entry is
 #: written by the worker that picks the job up).
 NOT_LOGGED_GRACE = 30.0
+#: Seconds a job Losant runs one at a time waits for the one this client started before;
+#: then it is sent anyway, and Losant's answer (429 or not) goes through the retry rules.
+TURN_WAIT = 600.0
 
 
 def _job(result: Any) -> tuple[str, str]:
@@ -194,21 +197,29 @@ def _async_pipeline(result: Any) -> AsyncPipeline:
     return cast("AsyncPipeline", pipeline)
 
 
+def _poll_flow(pipeline: PipelineBase, job: JobWait,
+               missing: Callable[[JobWait, NotFoundError], float | None]) -> Flow[Any]:
+    """Read the job log and sleep what :class:`JobWait` says until it says done (the
+    result is the last job log); ``missing`` says what a job log not written yet means."""
+    while True:
+        call = job.call()
+        try:
+            response = yield from send_flow(pipeline, call)
+            sleep = job.after(pipeline.decode(call, response))
+        except NotFoundError as error:
+            sleep = missing(job, error)
+        if sleep is None:
+            return job.job_log
+        yield Sleep(sleep)
+
+
 def wait_flow(pipeline: PipelineBase, job: JobWait) -> Flow[Any]:
-    """The polls of one wait as a flow (see ``_flows``): read the job log, sleep what
-    :class:`JobWait` says, until it says done (the result is the last job log) or raises."""
+    """The polls of one wait as a flow (see ``_flows``): done (the result is the last job
+    log), failed, timed out, or never logged within the grace period all end it."""
     try:
-        while True:
-            call = job.call()
-            try:
-                response = yield from send_flow(pipeline, call)
-                sleep = job.after(pipeline.decode(call, response))
-            except NotFoundError as error:
-                sleep = job.missing(error)
-            if sleep is None:
-                _over(pipeline, job.job_id)
-                return job.job_log
-            yield Sleep(sleep)
+        job_log = yield from _poll_flow(pipeline, job, JobWait.missing)
+        _over(pipeline, job.job_id)
+        return job_log
     finally:
         job.close()
 
@@ -335,24 +346,23 @@ def turn_flow(pipeline: PipelineBase, call: WireCall) -> Flow[Any]:
     it (``_results.deliver``/``adeliver``)."""
     before = _behind(pipeline, call)
     if before is not None:
-        job = JobWait(before)
-        while True:
-            poll = job.call()
-            try:
-                response = yield from send_flow(pipeline, poll)
-                sleep = job.after(pipeline.decode(poll, response))
-            except NotFoundError as error:
-                sleep = _missing_or_none(job, error)
-            except JobFailedError:
-                sleep = None
-            if sleep is None:
-                break
-            yield Sleep(sleep)
+        try:  # a failed job, or one gone from the log, frees the turn too
+            yield from _poll_flow(pipeline, JobWait(before, TURN_WAIT), _missing_or_none)
+        except JobFailedError:
+            pass
+        except JobTimeoutError:
+            _gave_up(call, before)
         _over(pipeline, before[1])
     answer = yield from send_flow(pipeline, call)
     result = pipeline.decode(call, answer)
     _started(pipeline, call, result)
     return result
+
+
+def _gave_up(call: WireCall, before: tuple[str, str]) -> None:
+    """The job before has run for ``TURN_WAIT``: send anyway, Losant decides (429 or not)."""
+    log.warning("%s %s: job %s still runs after %g s; sending anyway", call.method, call.path,
+                before[1], TURN_WAIT)
 
 
 def _missing_or_none(flow: JobWait, error: NotFoundError) -> float | None:

@@ -250,8 +250,9 @@ def throttles_from_option(option: ThrottleOption) -> tuple[Throttle, ...]:
                 raise TypeError(f"throttle[{name!r}]: give a Throttle, None, or a dict with "
                                 f"'calls' and/or 'window' (got {type(value).__name__})")
         return tuple(table.values())
-    if isinstance(option, (str, bytes)):
-        raise TypeError("throttle: give True, False, a dict by limit name, or Throttle objects")
+    if isinstance(option, (str, bytes)) or not isinstance(option, Iterable):
+        raise TypeError("throttle: give True, False, a dict by limit name, or Throttle objects "
+                        f"(got {type(option).__name__})")
     table_list = list(option)
     for item in table_list:
         if not isinstance(item, Throttle):

@@ -25,7 +25,7 @@ import random
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -103,11 +103,12 @@ class Options:
 
 
 class Renewal(Protocol):
-    """How to get a fresh token after a 401 (made by logins and OAuth 2.0; see ``_auth``)."""
+    """How to get a fresh token after a 401 (made by logins and OAuth 2.0; see ``_auth``).
 
-    def renew(self, pipeline: Pipeline) -> bool:
-        """Install a new token on ``pipeline.credentials``; ``False`` when there is none."""
-        ...
+    A renewal has ``renew(pipeline) -> bool`` for ``API`` pipelines, ``async
+    arenew(pipeline) -> bool`` for ``AsyncAPI`` ones, or both (a login); each pipeline
+    looks up its own, so no renewal carries a method that only refuses.
+    """
 
     def forget(self) -> None:
         """Drop the stored secrets (passwords, refresh tokens)."""
@@ -157,8 +158,8 @@ class Credentials:
         with self.lock:
             if self.token != token_used:
                 return self.token is not None
-            renewal = self.renewal
-            return renewal is not None and renewal.renew(pipeline)
+            renew: Callable[[Pipeline], bool] | None = getattr(self.renewal, "renew", None)
+            return renew is not None and renew(pipeline)
 
 
 def _loopback(host: str) -> bool:

@@ -18,8 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 import pytest
-import requests
 from auth_server import APP_ID, DEVICE_ID, AuthServer
 from fault_server import Action, FaultServer, Received, drop, raw, reply, reset
 from paging_server import APP, INSTANCE, TABLE, PagingResponder
@@ -107,7 +107,7 @@ def test_idempotent_requests_are_retried_on_transient_statuses(status: int) -> N
     assert [r.method for r in srv.received] == ["GET", "GET"]
 
 
-def test_writes_are_never_retried_and_errors_keep_a_requests_response() -> None:
+def test_writes_are_never_retried_and_errors_keep_the_httpx_response() -> None:
     with serve(reply(503, {"type": "Unavailable", "message": "busy"})) as srv:
         async def go() -> None:
             async with AsyncAPI(srv.url, TOKEN) as api:
@@ -116,7 +116,7 @@ def test_writes_are_never_retried_and_errors_keep_a_requests_response() -> None:
             run(go)
     assert len(srv.received) == 1 and info.value.attempts == 1
     response = info.value.http_response()
-    assert isinstance(response, requests.Response)
+    assert isinstance(response, httpx.Response)  # the answer in its own library's type
     assert response.status_code == 503 and response.json()["type"] == "Unavailable"
     assert response.headers["content-type"] == "application/json"
 

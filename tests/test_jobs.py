@@ -112,6 +112,10 @@ def test_a_failed_job_raises_with_its_job_log() -> None:
     assert isinstance(error, LosantError) and isinstance(error, JobError)
     assert error.job_log.status == "errored"
     assert str(error) == f"job {JOB} errored: disk full"
+    import pickle
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is JobFailedError and str(again) == str(error)
+    assert again.job_log.status == "errored" and again.job_log.error.message == "disk full"
 
 
 def test_a_job_that_does_not_finish_in_time_raises_a_timeout_with_its_job_log() -> None:
@@ -239,3 +243,23 @@ def test_async_exports_take_turns() -> None:
     with Emulator(job_seconds=0.5) as emu:
         first_log, second = asyncio.run(main(emu))
     assert first_log.status == "completed" and second.job_id
+
+
+def test_a_turn_is_waited_for_only_so_long(monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from losant_fluent import RateLimitError, _jobs
+    from losant_fluent.testing import Emulator
+
+    monkeypatch.setattr(_jobs, "TURN_WAIT", 0.5)
+    with Emulator(job_seconds=3600) as emu:               # the first job never ends
+        app = API(emu.url, emu.user_token(), max_retries=0).applications(emu.application_id)
+        first = app.data().export().post({"deviceIds": [emu.device_id]})
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="losant_fluent"), \
+                pytest.raises(RateLimitError):            # sent anyway: Losant refuses it
+            app.data().export().post({"deviceIds": [emu.device_id]})
+        assert 0.5 <= time.monotonic() - started < 10
+    assert any(f"job {first.job_id} still runs after 0.5 s" in r.getMessage()
+               for r in caplog.records)

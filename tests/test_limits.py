@@ -164,6 +164,8 @@ def test_throttle_option_turns_off_replaces_and_drops() -> None:
     ({"device state": {"calls": 0}}, ValueError, "calls must be >= 1"),
     ({"device state": {"window": float("inf")}}, ValueError, "finite number of seconds"),
     ("off", TypeError, "give True, False"),
+    (0, TypeError, "throttle: give True, False, a dict by limit name, or Throttle objects "
+                   "(got int)"),
     ([1], TypeError, "is not a Throttle"),
 ])
 def test_bad_throttle_options_say_what_is_wrong(option: object, error: type[Exception],
@@ -380,13 +382,16 @@ def test_the_limits_benchmark_prints_every_figure() -> None:
     from pathlib import Path
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_limits.py"
-    done = subprocess.run([sys.executable, str(script), "--calls", "20", "--rounds", "1"],
+    done = subprocess.run([sys.executable, str(script), "--calls", "20", "--rounds", "1",
+                           "--posts", "40", "--scale", "0.01"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     for name in ("GET device, throttle=False", "GET device, throttle on",
                  "Limiter.reserve (device state)"):
         assert re.search(rf"^{re.escape(name)}\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M), \
             done.stdout
+    assert re.search(r"^40 state posts, one device, 30 per 0.15 s, no 429: [\d.]+ s wall, "
+                     r"0.15 s implied by the limit, [\d.]+x$", done.stdout, re.M), done.stdout
 
 
 def test_a_call_waits_for_the_one_a_budget_back_to_be_answered() -> None:

@@ -220,6 +220,16 @@ def test_state_history_over_100_is_stepped_through(
     oldest_first = node.get(limit=250, sortDirection="asc")
     assert [s.data["n"] for s in oldest_first] == list(reversed(expected))
     assert len(node.get(limit=100)) == 100            # one call, as before
+    assert len(newest.to_pandas()) == 250             # one row per state and attribute
+
+    from losant_fluent import AsyncAPI
+
+    async def main() -> Any:
+        async with AsyncAPI(emu.url, emu.user_token()) as api:
+            return await api.applications(emu.application_id).devices(device).state().get(
+                limit=250)
+
+    assert [s.data["n"] for s in asyncio.run(main())] == expected
 
 
 def test_calls_that_must_not_be_split_say_why_before_sending() -> None:

@@ -209,7 +209,8 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
         return _Text("\n\n".join(parts))
 
     def http_response(self) -> requests.Response | None:
-        """The ``requests.Response`` this model was read from (None if built by hand)."""
+        """The response this model was read from (None if built by hand): a
+        ``requests.Response`` from an ``API``, the ``httpx.Response`` from an ``AsyncAPI``."""
         private = self.__pydantic_private__
         response: requests.Response | None = private.get("_losant_response") if private else None
         return response
