@@ -140,11 +140,12 @@ def scrub_response(response: Any) -> None:
     request = getattr(response, "request", None)  # what was sent: the token, a body
     if request is not None:
         _scrub_headers(getattr(request, "headers", None))
-        body = getattr(request, "body", None)
-        if isinstance(body, bytes):
-            request.body = scrub_bytes(body)
-        elif isinstance(body, str):
-            request.body = scrub(body)
+        for name in ("body", "data"):  # a PreparedRequest's body, a Request's data
+            body = getattr(request, name, None)
+            if isinstance(body, bytes):
+                setattr(request, name, scrub_bytes(body))
+            elif isinstance(body, str):
+                setattr(request, name, scrub(body))
 
 
 def _scrub_headers(headers: Any) -> None:

@@ -298,7 +298,9 @@ def _texts_of(error: BaseException) -> list[str]:
     if response is not None:
         texts += [response.text, repr(dict(response.headers))]
         if response.request is not None:  # what was sent, kept on the answer
-            texts += [repr(dict(response.request.headers)), repr(response.request.body)]
+            sent = response.request
+            texts += [repr(dict(sent.headers or {})), repr(getattr(sent, "body", None)),
+                      repr(getattr(sent, "data", None))]
     return texts
 
 
