@@ -1,6 +1,7 @@
 """Benchmark import time and response parsing of losant_fluent.models.
 
-Run from the repository root: ``python benchmarks/bench_models.py``. Prints:
+Run from the repository root: ``python benchmarks/bench_models.py`` (``--quick``: each
+figure measured once or twice, for a smoke run). Prints:
 
 * import times (fresh interpreter each run, median of 7): ``import requests`` alone,
   ``import losant_fluent`` and ``from losant_fluent.models import Device``; importing every
@@ -31,17 +32,32 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "reference" / "examples.json"
 RUNS = 7
+REPEAT = 15  # calls per in-process measure
 
 
-def import_rss(statement: str) -> float | None:
-    """Peak RSS, in MB, of a fresh interpreter running ``statement``."""
-    peak = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    code = f"{statement}; {peak}"
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    return int(done.stdout.strip()) / 1024 if done.returncode == 0 else None
+def import_time_and_rss(statement: str, runs: int) -> tuple[float | None, float | None]:
+    """Median wall time (ms) and peak RSS (MB) of a fresh interpreter running ``statement``."""
+    code = (
+        "import time, resource; t = time.perf_counter(); "
+        f"{statement}; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", statement], cwd=REPO, env=env, capture_output=True)
+    times, peaks = [], []
+    for _ in range(runs):
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            return None, None
+        seconds, kib = done.stdout.split()
+        times.append(float(seconds) * 1000)
+        peaks.append(int(kib) / 1024)
+    return statistics.median(times), max(peaks)
 
 
-def import_time(statement: str, runs: int = RUNS) -> float | None:
+def import_time(statement: str, runs: int | None = None) -> float | None:
     """Median wall time, in ms, of running ``statement`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
     # As after ``pip install``, which compiles bytecode: allow .pyc files and write them
@@ -49,7 +65,7 @@ def import_time(statement: str, runs: int = RUNS) -> float | None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run([sys.executable, "-c", statement], cwd=REPO, env=env, capture_output=True)
     samples = []
-    for _ in range(runs):
+    for _ in range(runs or RUNS):
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True
         )
@@ -59,11 +75,11 @@ def import_time(statement: str, runs: int = RUNS) -> float | None:
     return statistics.median(samples)
 
 
-def per_call(func: Callable[[], object], repeat: int = 15) -> float:
+def per_call(func: Callable[[], object], repeat: int | None = None) -> float:
     """Median wall time, in ms, of one call of ``func``."""
     func()  # warm caches (model import, schema build)
     samples = []
-    for _ in range(repeat):
+    for _ in range(min(repeat or REPEAT, REPEAT)):
         start = time.perf_counter()
         func()
         samples.append((time.perf_counter() - start) * 1000)
@@ -137,7 +153,11 @@ def time_series_rows() -> list[tuple[str, float | None]]:
 
 
 def main() -> None:
-    """Measure and print the figures as a small table."""
+    """Measure and print the figures as a small table (``--quick``: fewer repeats)."""
+    global RUNS, REPEAT
+    quick = "--quick" in sys.argv[1:]
+    if quick:  # a smoke run (tests/test_benchmarks.py): every figure, measured once or twice
+        RUNS, REPEAT = 1, 2
     sys.path.insert(0, str(REPO))
     from losant_fluent.models._registry import parse_response
 
@@ -159,8 +179,9 @@ def main() -> None:
         "[importlib.import_module('losant_fluent.models._generated.' + m) "
         "for m, _ in SCHEMAS.values()]"
     )
-    rows.append(("import every model", import_time(every, runs=3)))
-    rows.append(("  its peak RSS, MB", import_rss(every)))
+    every_ms, every_mb = import_time_and_rss(every, runs=1 if quick else 3)
+    rows.append(("import every model", every_ms))
+    rows.append(("  its peak RSS, MB", every_mb))
 
     page = devices_page(1000)
     body = json.dumps(page)

@@ -36,6 +36,7 @@ from ._exceptions import (
     UnauthorizedError,
     UnprocessableEntityError,
 )
+from ._hooks import install as _install_method
 from ._node import Node, RawNode
 
 # Tracebacks name errors by their public home (``losant_fluent.NotFoundError``), where
@@ -49,6 +50,25 @@ for _error in (
 ):
     _error.__module__ = __name__
 del _error
+
+
+
+def _to_dask(result: Any, **options: Any) -> Any:
+    from .dask import to_dask
+
+    return to_dask(result, **options)
+
+
+def _to_parquet(result: Any, path: Any, **options: Any) -> Any:
+    from .dask import to_parquet
+
+    return to_parquet(result, path, **options)
+
+
+# Results' to_dask()/to_parquet() build clients on workers, above the models' layer: the
+# models call them through _hooks (dask and pyarrow are imported only when called).
+_install_method("to_dask", _to_dask)
+_install_method("to_parquet", _to_parquet)
 
 # In an IPython session: short tracebacks, and completion that evaluates nodes.
 if "IPython" in sys.modules:

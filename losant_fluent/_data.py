@@ -26,7 +26,7 @@ from typing import Any, get_args, get_origin
 
 from ._progress import need
 
-__all__ = ["to_pandas"]
+__all__ = ["frame_of_json", "to_pandas"]
 
 # Losant writes times with millisecond precision; ``ms`` also holds every date JavaScript can.
 TIME_UNIT = "ms"
@@ -48,6 +48,34 @@ def to_pandas(result: Any, *, progress: bool = False,
     convert = _converter(result)
     pd = need("pandas", "to_pandas()")
     return convert(pd, result, progress, device_names or {})
+
+
+def frame_of_json(cls: type[Any], raw: Any) -> Any:
+    """The table ``to_pandas()`` gives a result of type ``cls`` whose JSON is ``raw``, for
+    that JSON alone: a collection's page gives its own items, no page after it is fetched.
+
+    Partitions of a plan (``losant_fluent.dask``) build their frames with it, so a frame
+    made of partitions has the columns and dtypes of ``to_pandas()``. ``TypeError`` for a
+    type with no tabular form, or a last-value answer (its names are not in its JSON).
+    Read off the class's names, as ``to_pandas()`` does, so no model is imported here.
+    """
+    pd = need("pandas", "a DataFrame")
+    names = {klass.__name__ for klass in cls.__mro__}
+    if "TimeSeriesData" in names:
+        return _time_series_frame(pd, raw, {})
+    if "DeviceStates" in names:
+        return _states_frame(pd, raw)
+    if "LastValueData" not in names:
+        items = raw.get("items") if isinstance(raw, Mapping) else None
+        rows = [_flat(item) for item in items] if isinstance(items, list) else []
+        if "DataTableRows" in names:
+            return _table_columns(pd, _frame(pd, rows, _item_model(cls, "items")))
+        if "items" in getattr(cls, "model_fields", {}):
+            return _frame(pd, rows, _item_model(cls, "items"))
+        if getattr(cls, "__losant_shape__", None) == "list":
+            listed = [_flat(item) for item in raw] if isinstance(raw, list) else []
+            return _frame(pd, listed, _item_model(cls, "root"))
+    raise TypeError(f"{cls.__name__}: no table is built from its JSON alone")
 
 
 def _converter(result: Any) -> Any:
@@ -104,6 +132,11 @@ def _list(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any
 
 def _table_rows(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
     frame = _frame(pd, _item_rows(result, progress), _item_model(type(result), "items"))
+    return _table_columns(pd, frame)
+
+
+def _table_columns(pd: Any, frame: Any) -> Any:
+    """Data table rows' columns in order: ``id``, the table's, ``createdAt``, ``updatedAt``."""
     for name in ("id", "createdAt", "updatedAt"):
         if name not in frame.columns:
             empty = pd.Series([None] * len(frame), dtype=object)
@@ -176,6 +209,10 @@ def _is_datetime(tp: Any) -> bool:
 # --------------------------------------------------------------------------- times
 
 
+_TEXT_TYPES = frozenset({str, type(None)})
+_NUMBER_TYPES = frozenset({float, int})
+
+
 def _times(pd: Any, values: Any) -> Any:
     """Losant times (ISO 8601 text, epoch milliseconds, ``{"$date": text}``) as a
     ``datetime64[ms, UTC]`` Series; a column that cannot be read as times is kept as is."""
@@ -186,8 +223,9 @@ def _times(pd: Any, values: Any) -> Any:
             series.dtype
         ):
             converted = pd.to_datetime(series, unit="ms", utc=True)
-        elif all(type(v) is str or isinstance(v, str) or _missing(v)
-                 for v in (series if listed is None else listed)):
+        elif (listed is not None and set(map(type, listed)) <= _TEXT_TYPES) or all(
+            isinstance(v, str) or _missing(v) for v in (series if listed is None else listed)
+        ):  # the set of types first: one pass in C over a big column
             converted = pd.to_datetime(series, utc=True, format="ISO8601")
         else:
             converted = pd.to_datetime(
@@ -226,7 +264,7 @@ def _values(pd: Any, values: list[Any]) -> Any:
     JSON's ``20`` is the reading ``20.0``), else objects. No values at all are ``float64``
     too, so that ``pd.concat`` of chunks, some empty, keeps a numeric column numeric.
     Among other values numbers are floats as well."""
-    if all(type(v) is float or type(v) is int for v in values):  # the usual case, one pass
+    if set(map(type, values)) <= _NUMBER_TYPES:  # the usual case: one pass in C
         return pd.Series(values, dtype="float64")
     numbers = [
         float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
@@ -249,6 +287,11 @@ def _time_series(pd: Any, result: Any, progress: bool, names: Mapping[str, str])
     if devices is None:
         raw = _json(result)
         devices = raw.get("devices") if isinstance(raw, Mapping) else None
+    return _time_series_frame(pd, {"devices": devices}, names)
+
+
+def _time_series_frame(pd: Any, raw: Any, names: Mapping[str, str]) -> Any:
+    devices = raw.get("devices") if isinstance(raw, Mapping) else None
     times: list[Any] = []
     ids: list[str] = []
     shown: list[Any] = []
@@ -307,7 +350,10 @@ def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str])
 
 
 def _states(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
-    raw = _json(result)
+    return _states_frame(pd, _json(result))
+
+
+def _states_frame(pd: Any, raw: Any) -> Any:
     rows: list[dict[str, Any]] = []
     times: list[Any] = []
     attributes: dict[str, None] = {}

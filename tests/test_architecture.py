@@ -41,12 +41,12 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", {
         "_exceptions", "_values", "_catalog", "_optional", "_progress", "limits", "_limiter",
         "_secrets", "_fork", "_deadline", "_seen", "models._types",
-        "models._compat",
+        "models._compat", "_hooks",
     }),
     ("models", {
         "models", "models._lenient", "models._lazy", "models._display", "models._time",
         "models._bodies", "models._base", "models._paged", "models._registry",
-        "models._generated", "_pagination", "_data", "_sse",
+        "models._generated", "_pagination", "_data", "_sse", "_plan",
     }),
     ("wire", {"_wire", "_transport", "_async_transport", "transports"}),
     ("pipeline", {"_flows", "_pipeline", "_async_pipeline", "_splitting"}),
@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("nodes", {
         "_node", "_async_node", "_params", "_signatures", "_resources", "_async_resources",
         "_auth", "_client", "_async_client", "_ipython", "",
+        "dask", "_dask", "_fetch", "_parquet",
     }),
     ("tools", {"__main__", "testing"}),
 ]

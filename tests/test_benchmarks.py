@@ -42,16 +42,37 @@ def test_bench_calls_prints_every_client() -> None:
 
 
 def test_bench_models_prints_every_measure() -> None:
-    out = _run("bench_models.py")
+    out = _run("bench_models.py", "--quick")
     for name in ("json.loads (1,000 devices)", "parse_response_json, nested on read",
-                 "parse_response_json, eager", "loads (pydantic-core, 1,000 devices)"):
+                 "parse_response_json, eager", "loads (pydantic-core, 1,000 devices)",
+                 "import every model", "  its peak RSS, MB"):
         assert re.search(rf"^{re.escape(name)}\s+[\d.]+$", out, re.M), out
+
+
+def test_bench_dask_prints_every_figure() -> None:
+    pytest.importorskip("distributed")
+    pytest.importorskip("pyarrow")
+    out = _run("bench_dask.py", "--devices", "20", "--points", "10", "--workers", "1",
+               "--rows", "20000")
+    assert re.search(r"^  to_pandas\(\)\s+[\d,]+ rows/s\s+1\.00x$", out, re.M), out
+    assert re.search(r"^  to_dask\(\)\.compute\(\), 1 worker\s+[\d,]+ rows/s\s+[\d.]+x$",
+                     out, re.M), out
+    assert len(re.findall(r"rows .* peak\s+[\d.]+ MiB  rss\s+[\d.]+ MiB", out)) == 2, out
 
 
 def test_bench_streams_prints_every_size() -> None:
     out = _run("bench_streams.py", "--sizes", "0.01,0.02", "--rounds", "1", "--old")
     assert len(re.findall(r"^\s+0\.0[12] MiB\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+[\d.]+\s+[\d.]+\s+"
                           r"\d+x$", out, re.M)) == 2, out
+
+
+def test_bench_walks_prints_the_three_figures() -> None:
+    out = _run("bench_walks.py", "--items", "2000", "--rounds", "1", "--calls", "20")
+    for mode in ("raw", "raw-nested", "fluent", "fluent-nested"):
+        row = rf"^  {re.escape(mode)}\s+[\d,]+\s+[\d.]+(\s+[\d.]+x){{3}}$"
+        assert re.search(row, out, re.M), out
+    assert re.search(r"no nested read [\d.]+x .* three nested reads [\d.]+x .* single call "
+                     r"[\d.]+x", out), out
 
 
 def test_bench_limits_emulator_prints_every_figure() -> None:

@@ -248,14 +248,16 @@ def test_completion_on_a_result_offers_what_works_on_it() -> None:
     device = Device.model_validate({"id": "a" * 24, "name": "n", "customKey": 1})
     names = [name for name in dir(device) if not name.startswith("_")]
     for gone in ("dict", "json", "parse_obj", "schema", "copy", "construct", "iter_items",
-                 "pages", "to_pandas", "model_config", "model_post_init"):
+                 "pages", "to_pandas", "to_dask", "to_parquet", "model_config",
+                 "model_post_init"):
         assert gone not in names
     for kept in ("name", "id", "tags", "customKey", "describe", "raw_json", "model_dump"):
         assert kept in names
     assert len(names) == 30  # was 52
     assert callable(device.dict) and device.model_dump()["name"] == "n"  # still there
     page = Devices.model_validate({"items": []})
-    assert {"iter_items", "pages", "to_pandas", "items"} <= set(dir(page))
+    assert {"iter_items", "pages", "to_pandas", "to_dask", "to_parquet", "items"} <= set(
+        dir(page))
     assert "to_pandas" in dir(time_series(1))
 
 

@@ -392,6 +392,6 @@ def instance_dir(model: BaseModel) -> list[str]:
     walk = getattr(model, "_walk_pager", None)
     if "items" not in cls.model_fields and (walk is None or walk() is None):
         names.difference_update(_WALKS)
-    if tabular_kind(model) is None:
-        names.discard("to_pandas")
+    if tabular_kind(model) is None:  # no table: no Dask frame or Parquet either
+        names.difference_update(("to_pandas", "to_dask", "to_parquet"))
     return sorted(names)

@@ -1,5 +1,6 @@
 """Walking the pages of a result and turning it into a table: the methods every result
-model has (``iter_items``, ``pages``, ``to_pandas``), over ``_pagination`` and ``_data``."""
+model has (``iter_items``, ``pages``, ``to_pandas``, and ``to_dask``/``to_parquet`` as
+installed in ``_hooks``), over ``_pagination`` and ``_data``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .._data import to_pandas
+from .._hooks import call
 from .._pagination import Pager, PageWalk, pager_of
 
 __all__ = ["PagedResultMixin"]
@@ -86,3 +88,22 @@ class PagedResultMixin:
         ``docs/data.md``.
         """
         return to_pandas(self, progress=progress, device_names=device_names)
+
+    def to_dask(self, *, credentials: Any = None, concurrency: int | None = None,
+                partition_rows: int | None = None, meta: Any = None) -> Any:
+        """This result as a ``dask.dataframe.DataFrame`` whose ``compute()`` equals
+        ``to_pandas()`` (needs the ``dask`` extra); see ``losant_fluent.dask.to_dask`` and
+        ``docs/dask.md``."""
+        return call("to_dask", self, credentials=credentials, concurrency=concurrency,
+                    partition_rows=partition_rows, meta=meta)
+
+    def to_parquet(self, path: Any, *, partition_on: str = "date",
+                   time_column: str | None = None, credentials: Any = None,
+                   partition_rows: int | None = None, meta: Any = None) -> list[str]:
+        """Write this result as a Parquet dataset partitioned by ``partition_on``, a
+        partition at a time (needs the ``parquet`` extra); see
+        ``losant_fluent.dask.to_parquet``."""
+        written: list[str] = call(
+            "to_parquet", self, path, partition_on=partition_on, time_column=time_column,
+            credentials=credentials, partition_rows=partition_rows, meta=meta)
+        return written
