@@ -883,3 +883,11 @@ def test_a_download_body_that_stalls_longer_than_timeout_raises() -> None:
         with pytest.raises(lf.LosantTimeoutError, match="stalled"):
             item.download(io.BytesIO(), api=api)
         assert time.monotonic() - started < 2.5
+
+
+def test_a_login_answer_whose_token_cannot_be_sent_is_an_invalid_response() -> None:
+    bad = "jwt-0123456789abcdef\n"
+    with FaultServer(lambda r, i: reply(200, {"token": bad, "userId": "u" * 24})) as server:
+        with pytest.raises(lf.InvalidResponseError, match="token has whitespace") as caught:
+            API(url=server.url).login_user("me@example.com", "pass-word-1")
+    _assert_clean(_texts_of(caught.value), bad.strip())
