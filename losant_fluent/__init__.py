@@ -18,6 +18,7 @@ from ._exceptions import (
     APIError,
     BadRequestError,
     BodyValidationError,
+    BulkSplitError,
     ConflictError,
     ForbiddenError,
     InvalidResponseError,
@@ -42,7 +43,7 @@ from ._node import Node, RawNode
 # Tracebacks name errors by their public home (``losant_fluent.NotFoundError``), where
 # pickle finds them too.
 for _error in (
-    APIError, BadRequestError, BodyValidationError, ConflictError, ForbiddenError,
+    APIError, BadRequestError, BodyValidationError, BulkSplitError, ConflictError, ForbiddenError,
     InvalidResponseError, JobError, JobFailedError, JobTimeoutError, LosantConnectionError,
     LosantError, LosantTimeoutError,
     NotFoundError, PayloadTooLargeError, RateLimitError, RedirectError, ServerError,
@@ -95,6 +96,7 @@ __all__ = [
     "AsyncPaged",
     "BadRequestError",
     "BodyValidationError",
+    "BulkSplitError",
     "ConflictError",
     "EventStream",
     "ForbiddenError",

@@ -35,6 +35,7 @@ __all__ = [
     "APIError",
     "BadRequestError",
     "BodyValidationError",
+    "BulkSplitError",
     "ConflictError",
     "ForbiddenError",
     "InvalidResponseError",
@@ -166,6 +167,45 @@ class JobFailedError(JobError):
 
 class JobTimeoutError(JobError, TimeoutError):
     """The job had not finished when the ``timeout`` given to ``wait`` passed."""
+
+
+class BulkSplitError(LosantError):
+    """A bulk change sent in parts of at most 1,000 ``deviceIds`` stopped part-way.
+
+    Nothing is resent on your behalf (that could repeat a write). ``applied`` holds the ids
+    of the parts Losant answered, ``not_applied`` those never sent or refused, ``unknown``
+    those of a part whose answer was lost (it may have been done); ``jobs`` holds the job
+    results of parts Losant queued as jobs (each has ``.wait()``), and ``__cause__`` the
+    error of the failing part.
+    """
+
+    def __init__(self, message: str, *, applied: list[str], not_applied: list[str],
+                 unknown: list[str] | None = None, jobs: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.applied = applied
+        self.not_applied = not_applied
+        self.unknown = unknown or []
+        self.jobs = jobs or []
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A job result keeps its HTTP response, whose request carries the token: pickled
+        # jobs go without it (an unpickled job cannot wait anyway: it has no API).
+        restore, (cls, message, state) = super().__reduce__()
+        state["jobs"] = [_without_response(job) for job in self.jobs]
+        return restore, (cls, message, state)
+
+
+def _without_response(result: Any) -> Any:
+    """A copy of a model result with no HTTP response or API attached (for pickling)."""
+    copy = getattr(result, "model_copy", None)
+    if not callable(copy):
+        return result
+    kept = copy()
+    private = getattr(kept, "__pydantic_private__", None)
+    if isinstance(private, dict):
+        object.__setattr__(kept, "__pydantic_private__", {
+            k: v for k, v in private.items() if k not in ("_losant_response", "_losant_pipeline")})
+    return kept
 
 
 class LosantConnectionError(TransportError, ConnectionError):

@@ -4,10 +4,12 @@ Which calls may be split is a decision about meaning, so it is a short list here
 whose answer holds one entry per device (time series, last values) gives the same answer
 asked in chunks of devices, merged by device id; a time-series window gives the same
 points asked in consecutive windows; a state history gives the same states asked 100 at a
-time. Calls that create one thing for a list of devices (a group, a key, a release) are
-left to the usual checks; exports and bulk changes over the cap are refused with the reason
-(``NOT_SPLIT``): their parts would be separate jobs, or a later part failing would leave
-the earlier ones done.
+time; a bulk change Losant does at once (``SPLIT_BULK``: device updates, commands) is
+sent in chunks of devices, its counts summed, and a part failing part-way raises a
+``BulkSplitError`` naming the ids applied and not. Calls that create one thing for a list
+of devices (a group, a key, a release) are left to the usual checks; exports, and bulk
+changes asked to run as jobs, over the cap are refused with the reason (``NOT_SPLIT``):
+their parts would be separate jobs, one result could not wait for them all.
 
 A :class:`Plan` is the flow of one split call and does no I/O: it gives the parts to send,
 takes their decoded answers (or a refusal it may cure by asking in smaller parts) and
@@ -86,11 +88,19 @@ def merge_device_answers(endpoint_id: str, answers: Sequence[Any]) -> Any:
 NOT_SPLIT: dict[str, str] = {
     "data.export": "the parts would be separate export jobs writing separate files",
     "devices.export": "the parts would be separate export jobs writing separate files",
-    "devices.patch": "a bulk change is not split: a later part failing would leave the "
-                     "earlier ones done",
-    "devices.sendCommand": "a bulk command is not split: a later part failing would leave "
-                           "the earlier devices commanded",
 }
+#: Bulk changes split in chunks of devices while Losant does them at once (200), by the
+#: counts of their answer that are summed (``devices.sendCommand`` answers only
+#: ``success``, true when every part's was).
+SPLIT_BULK: dict[str, tuple[str, ...]] = {
+    "devices.patch": ("updated", "failed", "skipped"),
+    "devices.sendCommand": (),
+}
+#: Body members that ask Losant to run a bulk change as a job (a 202 with a ``jobId``):
+#: one result could not wait for the jobs of every part, so such a call is not split.
+ASKS_FOR_JOB = ("email", "callbackUrl", "forceJob")
+JOB_REASON = ("it asks to run as a job ({member}): its parts would be separate jobs, and one "
+              "result could not wait for them all")
 #: Halvings of one time window before a too-large answer is given up on.
 MAX_HALVINGS = 16
 DAY_MS = 86_400_000
@@ -313,6 +323,8 @@ def plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> Plan | None:
                 f"{DEVICE_IDS_PER_CALL} per call, and the client does not split this call: "
                 f"{NOT_SPLIT[endpoint_id]}. Select the devices with deviceQuery or "
                 "deviceTags instead, or send the parts yourself")
+    if endpoint_id in SPLIT_BULK:
+        return bulk_plan(endpoint_id, body, params)
     if endpoint_id == "device.getState":
         return state_plan(params)
     if endpoint_id not in SPLIT_BY_DEVICE:
@@ -338,6 +350,121 @@ def _as_dict(body: Any) -> dict[str, Any] | None:
         dumped = dump(mode="json", by_alias=True, exclude_none=True)
         return dumped if isinstance(dumped, dict) else None
     return None
+
+
+# -- bulk changes: chunks of devices, counts summed, a failure part-way named ----------------
+
+
+class BulkPlan(Plan):
+    """A bulk change in chunks of at most 1,000 ``deviceIds``, sent one after the other.
+
+    Each part is a write: none is ever sent twice. The merged answer sums the counts
+    ``SPLIT_BULK`` names (``success`` is true only when every part's was); the other members
+    come from the first part, and when several parts give a ``logLink`` (each its own log)
+    ``logLinks`` lists them all. A part that fails, or that Losant queues as a job, stops the
+    call: :meth:`failed` and :meth:`queued` give the ``BulkSplitError`` naming the ids
+    applied, not applied, and those whose fate is unknown.
+    """
+
+    def __init__(self, endpoint_id: str, parts: list[Part]) -> None:
+        super().__init__(endpoint_id, parts)
+        self._all = list(parts)
+
+    def merged(self) -> Any:
+        answers = [answer for _, answer in self._answers]
+        merged = dict(answers[0]) if isinstance(answers[0], Mapping) else {}
+        for count in SPLIT_BULK[self.endpoint_id]:
+            values = [a.get(count) for a in answers if isinstance(a, Mapping)]
+            if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                merged[count] = sum(v for v in values
+                                    if isinstance(v, (int, float)) and not isinstance(v, bool))
+        links = [a["logLink"] for a in answers
+                 if isinstance(a, Mapping) and isinstance(a.get("logLink"), str)]
+        if len(links) > 1:  # each part wrote its own log: the first is logLink, all kept
+            merged["logLinks"] = links
+        if "success" in merged or not SPLIT_BULK[self.endpoint_id]:
+            merged["success"] = all(isinstance(a, Mapping) and a.get("success") is True
+                                    for a in answers)
+        return merged
+
+    def _ids(self, parts: Sequence[Part]) -> list[str]:
+        return [i for part in parts for i in part.body["deviceIds"]]
+
+    def failed(self, part: Part, error: BaseException) -> BaseException:
+        """The error to raise when ``part`` failed with ``error`` (after earlier parts)."""
+        from ._exceptions import APIError, TransportError
+
+        done = [p for p, _ in self._answers]
+        later = self._all[self._all.index(part) + 1:]
+        # Losant checks a body before changing anything: a refusal (an HTTP error) left the
+        # part undone; an answer lost on the way may come after the change was made.
+        lost = (isinstance(error, TransportError) and error.may_have_been_received) or (
+            isinstance(error, APIError) and (error.status or 0) >= 500)
+        if not lost and not done:
+            return error                      # nothing applied: the part's own error says it
+        unknown = [part] if lost else []
+        not_sent = later if lost else [part, *later]
+        return self._error(f"part {self._all.index(part) + 1} failed ({error})", done,
+                           not_sent, unknown, [])
+
+    def queued(self, part: Part, job: Any) -> BaseException:
+        """The error to raise when Losant queued ``part`` as a job (``job``, waitable)."""
+        done = [p for p, _ in self._answers] + [part]
+        later = self._all[self._all.index(part) + 1:]
+        return self._error(
+            f"Losant queued part {self._all.index(part) + 1} as job "
+            f"{getattr(job, 'job_id', '?')} (wait with error.jobs[0].wait()); the rest was "
+            "not sent, as one result could not wait for the jobs of every part", done,
+            later, [], [job])
+
+    def _error(self, what: str, done: list[Part], not_sent: list[Part],
+               unknown: list[Part], jobs: list[Any]) -> BaseException:
+        from ._exceptions import BulkSplitError
+
+        applied, not_applied, maybe = self._ids(done), self._ids(not_sent), self._ids(unknown)
+        text = (f"{self.endpoint_id}: sent in {len(self._all)} parts of at most "
+                f"{DEVICE_IDS_PER_CALL} deviceIds; {what}. Applied to {len(applied)} "
+                f"devices{_span(applied)}, not applied to {len(not_applied)}"
+                f"{_span(not_applied)}")
+        if maybe:
+            text += f", unknown for {len(maybe)}{_span(maybe)} (the answer was lost)"
+        text += (". Nothing was resent: error.applied, error.not_applied and error.unknown "
+                 "list the ids; send error.not_applied again when ready")
+        return BulkSplitError(text, applied=applied, not_applied=not_applied, unknown=maybe,
+                              jobs=jobs)
+
+
+def _span(ids: list[str]) -> str:
+    """The first and last of ``ids``, for a message (the error holds them all)."""
+    if not ids:
+        return ""
+    return f" ({ids[0]})" if len(ids) == 1 else f" ({ids[0]} .. {ids[-1]})"
+
+
+def bulk_plan(endpoint_id: str, body: Any, params: Mapping[str, Any]) -> BulkPlan | None:
+    """The chunks of a bulk change over the ``deviceIds`` cap, or ``None`` for one call.
+
+    Raises ``ValueError`` when such a call asks to run as a job (``ASKS_FOR_JOB``).
+    """
+    as_dict = _as_dict(body)
+    if as_dict is None:
+        return None
+    ids = as_dict.get("deviceIds")
+    if not isinstance(ids, Sequence) or isinstance(ids, str) or len(ids) <= DEVICE_IDS_PER_CALL:
+        return None
+    for member in ASKS_FOR_JOB:
+        if as_dict.get(member) or params.get(member):
+            raise ValueError(
+                f"{endpoint_id}: deviceIds holds {len(ids)} ids, Losant takes at most "
+                f"{DEVICE_IDS_PER_CALL} per call, and the client does not split this call: "
+                f"{JOB_REASON.format(member=member)}. Select the devices with query (or "
+                "deviceQuery/deviceTags) instead, leave out "
+                f"{'/'.join(ASKS_FOR_JOB)} to have it split, or send the parts yourself")
+    unique = list(dict.fromkeys(ids))
+    given = dict(params)
+    return BulkPlan(endpoint_id, [
+        Part({**as_dict, "deviceIds": unique[at:at + DEVICE_IDS_PER_CALL]}, given, (n,))
+        for n, at in enumerate(range(0, len(unique), DEVICE_IDS_PER_CALL))])
 
 
 # -- state history: more than 100 states stepped through -------------------------------------
@@ -436,7 +563,7 @@ def split_flow(pipeline: PipelineBase, split: Plan,
     """Every part of ``split`` sent in turn (see ``_flows``): a part Losant refuses as too
     big is split again when the plan can; the result is the merged answer, decoded as the
     endpoint's model (the type one call would have given). Both clients run it."""
-    from ._exceptions import APIError
+    from ._exceptions import APIError, LosantError
     from ._pipeline import send_flow
 
     last: tuple[WireCall, requests.Response] | None = None
@@ -444,13 +571,20 @@ def split_flow(pipeline: PipelineBase, split: Plan,
         call = encode(part.body, part.params)
         try:
             response = yield from send_flow(pipeline, call)
-        except APIError as error:
-            if split.refused(part, error):
+        except LosantError as error:
+            if isinstance(error, APIError) and split.refused(part, error):
                 continue
-            raise
+            if not isinstance(split, BulkPlan):
+                raise
+            failure = split.failed(part, error)
+            if failure is error:
+                raise
+            raise failure from error
         if split.whole(part):  # one call answered it all: its own answer, as sent
             result = pipeline.decode(call, response)
             return result
+        if isinstance(split, BulkPlan) and response.status_code == 202:
+            raise split.queued(part, pipeline.decode(call, response))
         split.got(part, pipeline.decode_json(call, response))
         last = call, response
     assert last is not None

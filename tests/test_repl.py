@@ -285,7 +285,8 @@ def test_lenient_fallback_builds_the_container_classes() -> None:
 
 def test_help_of_a_model_lists_its_fields_without_pydantic_internals() -> None:
     text = pydoc.render_doc(DevicePost, renderer=pydoc.plaintext)
-    assert len(text.splitlines()) < 100  # was 521
+    # was 521; Python 3.13 writes a long signature one parameter a line (about 130 here)
+    assert len(text.splitlines()) < 160
     assert "device_class / deviceClass: one of 'standalone', 'gateway'" in text
     assert "name: string, 1 to 255 characters (required)" in text
     assert "model_dump_json" not in text and "__pydantic" not in text

@@ -239,7 +239,7 @@ def test_calls_that_must_not_be_split_say_why_before_sending() -> None:
         with pytest.raises(ValueError, match="separate export jobs") as raised:
             api.applications("a" * 24).data().export().post({"deviceIds": ids})
         assert "deviceQuery" in str(raised.value) and "2500" in str(raised.value)
-        with pytest.raises(ValueError, match="bulk command is not split"):
-            api.applications("a" * 24).devices().command().post(
-                {"deviceIds": ids, "name": "reboot"})
+        with pytest.raises(ValueError, match="asks to run as a job"):
+            api.applications("a" * 24).devices().patch(
+                {"deviceIds": ids, "updateFields": {"name": "x"}, "email": "ops@example.com"})
         assert server.received == []

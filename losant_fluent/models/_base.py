@@ -161,7 +161,13 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
     def __getstate__(self) -> dict[Any, Any]:
         """Pickle the built models of lazy fields, as an eager model pickles them."""
         _lazy.materialize(self)
-        return super().__getstate__()
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if isinstance(private, dict) and private.get("_losant_response") is not None:
+            # the response's request carries the token: pickled without it (see below)
+            kept = _pickled_response(private["_losant_response"])
+            state = {**state, "__pydantic_private__": {**private, "_losant_response": kept}}
+        return state
 
     # The response, raw JSON and pager of a result live in ``__pydantic_private__``, set by
     # ``_registry.attach_response`` and ``_pagination.attach_pager``. They are deliberately
@@ -465,3 +471,20 @@ class GenericModel(LosantModel):
 
 class GenericRootModel(LosantRootModel[Any]):
     """Any non-object JSON (list, string, number, null) from an untyped endpoint."""
+
+
+def _pickled_response(response: Any) -> Any:
+    """The HTTP response a pickled result keeps: no request (its headers hold the token),
+    no connection, and known secrets scrubbed from what remains; ``None`` when its body
+    was never read (pickling it would read a closed stream)."""
+    if not getattr(response, "_content_consumed", False):
+        return None
+    import copy
+
+    from .. import _secrets
+
+    kept = copy.copy(response)
+    kept.request = None
+    kept.raw = None
+    _secrets.scrub_response(kept)
+    return kept
