@@ -48,7 +48,9 @@ class AsyncAPI(ClientBase, AsyncRoot):
     * ``transport``: another async transport (``ThreadedTransport(WSGITransport(app))``
       runs against an in-process WSGI app such as the emulator's).
 
-    Use it from one event loop; ``async with AsyncAPI(...) as api:`` closes it on exit.
+    Use it from one event loop at a time (one ``asyncio.run`` after another is fine: each
+    new loop, or a forked child, gets new connections); ``async with AsyncAPI(...) as
+    api:`` closes it on exit.
     """
 
     __slots__ = ()

@@ -29,6 +29,7 @@ from ._transport import (
     _describe,
     _host,
     broken_while_reading,
+    check_headers,
     ssl_cause,
     stalled,
     tls_failure,
@@ -318,7 +319,11 @@ class HTTPXTransport:
         content: bytes | AsyncIterator[bytes] | None
         content = body if body is None or isinstance(body, bytes) else _chunks(body)
         extensions = {"timeout": httpx.Timeout(seconds).as_dict()}
-        outgoing = httpx.Request(request.method, request.url, headers=_wire_headers(request),
+        check_headers(request)  # as requests would refuse them, before anything is sent
+        # Latin-1 bytes, as requests sends them (httpx would encode text as ASCII).
+        headers = [(name.encode("latin-1"), value.encode("latin-1"))
+                   for name, value in _wire_headers(request)]
+        outgoing = httpx.Request(request.method, request.url, headers=headers,
                                  content=content, extensions=extensions)
         try:
             answer = await client.send(outgoing, stream=True)

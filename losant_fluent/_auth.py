@@ -182,6 +182,12 @@ class LoginRenewal:
                                 validate=anonymous.options.validate)
             response = yield from send_flow(anonymous, call)
             result: AuthedUser | AuthedDevice = anonymous.decode(call, response)
+            token = getattr(result, "token", None)
+            if isinstance(token, str) and token != token.strip() or "\n" in str(token):
+                _secrets.register(token, str(token).strip())
+                raise errors.InvalidResponseError(  # it could not go in a header
+                    f"POST {path}: the login answer's token has whitespace around it or a "
+                    "line break in it (the token is not shown)", response)
             return result
         except errors.LosantError as exc:
             failure = _scrubbed(exc, secrets)

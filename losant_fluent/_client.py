@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import _secrets
 from ._limiter import ThrottleOption, limiter_for
 from ._node import Node
 from ._pipeline import ACCEPT_VERSION, Credentials, Options, Pipeline, check_url
@@ -54,16 +55,26 @@ def settings(
     base = check_url(url or os.environ.get("LOSANT_API_URL") or DEFAULT_URL)
     if token is None:
         token = os.environ.get("LOSANT_API_TOKEN") or None
+        _secrets.check("$LOSANT_API_TOKEN", token)  # a newline from `export ...=$(cat f)`
     options = Options(
         timeout=timeout,
         max_retries=max_retries,
         max_retry_wait=max_retry_wait,
         validate=validate,
-        headers=tuple((headers or {}).items()),
+        headers=tuple(_mapping("headers", headers).items()),
         accept_version=accept_version,
         limiter=limiter_for(throttle),
     )
     return base, Credentials(token or None), options
+
+
+def _mapping(name: str, value: Mapping[str, str] | None) -> Mapping[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping of names to values, not "
+                        f"{type(value).__name__}")
+    return value
 
 
 class ClientBase:

@@ -344,7 +344,8 @@ def _chunks(response: requests.Response, path: str) -> Iterator[bytes]:
         yield from response.iter_content(_CHUNK)
     except (_requests.exceptions.ConnectionError, _requests.exceptions.ChunkedEncodingError,
             _requests.exceptions.ContentDecodingError) as exc:
-        raise _broke(path, exc, stalled=False) from None
+        # requests words a read timeout as a ConnectionError: the body stalled.
+        raise _broke(path, exc, stalled=_timed_out(exc)) from None
     except (_requests.exceptions.Timeout, TimeoutError) as exc:
         raise _broke(path, exc, stalled=True) from None
 
@@ -358,6 +359,14 @@ async def _achunks(response: requests.Response, path: str) -> AsyncIterator[byte
             yield chunk
     except Exception as exc:  # httpx's read errors (ReadTimeout, ReadError, ...)
         raise _broke(path, exc, stalled="Timeout" in type(exc).__name__) from None
+
+
+def _timed_out(exc: BaseException) -> bool:
+    import urllib3.exceptions as u3
+
+    from ._transport import _causes
+
+    return any(isinstance(c, (u3.ReadTimeoutError, TimeoutError)) for c in _causes(exc))
 
 
 def _broke(path: str, exc: BaseException, *, stalled: bool) -> TransportError:

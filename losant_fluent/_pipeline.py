@@ -96,6 +96,10 @@ class Options:
         check_seconds("max_retry_wait", self.max_retry_wait, allow_none=False, allow_zero=True)
         for name, value in self.headers:
             check_header(name, value)
+        if not isinstance(self.validate, bool):
+            raise TypeError(f"validate must be True or False, not {self.validate!r}")
+        if not isinstance(self.accept_version, str):
+            raise TypeError("accept_version must be a string such as '^1.31.0'")
 
 
 class Renewal(Protocol):
@@ -217,6 +221,11 @@ def check_header(name: str, value: str) -> None:
     if value != value.strip() or any(c in value for c in "\r\n\0"):
         raise ValueError(f"headers: the value of {name!r} has whitespace around it or a line "
                          "break in it (the value is not shown)")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"headers: the value of {name!r} has characters outside Latin-1, "
+                         "which HTTP headers cannot carry") from None
     if any(word in name.lower() for word in _SECRET_HEADER_WORDS):
         _secrets.register(value)
 
@@ -435,6 +444,9 @@ class PipelineBase:
         """The options with ``changes`` (``API.with_options`` keywords) applied."""
         if "headers" in changes:
             headers: Mapping[str, str] | None = changes["headers"]
+            if headers is not None and not isinstance(headers, Mapping):
+                raise TypeError(f"headers must be a mapping of names to values, not "
+                                f"{type(headers).__name__}")
             changes["headers"] = tuple((headers or {}).items())
         return replace(self.options, **changes)
 

@@ -136,16 +136,29 @@ def scrub_response(response: Any) -> None:
     content = getattr(response, "_content", None)
     if isinstance(content, bytes):
         response._content = scrub_bytes(content)
-    headers = getattr(response, "headers", None)
-    if headers is not None:
-        try:
-            for name, value in list(headers.items()):
-                if isinstance(value, str):
-                    cleaned = scrub(value)
-                    if cleaned != value:
-                        headers[name] = cleaned
-        except Exception:  # noqa: BLE001 - an odd header mapping: leave it
-            pass
+    _scrub_headers(getattr(response, "headers", None))
+    request = getattr(response, "request", None)  # what was sent: the token, a body
+    if request is not None:
+        _scrub_headers(getattr(request, "headers", None))
+        for name in ("body", "data"):  # a PreparedRequest's body, a Request's data
+            body = getattr(request, name, None)
+            if isinstance(body, bytes):
+                setattr(request, name, scrub_bytes(body))
+            elif isinstance(body, str):
+                setattr(request, name, scrub(body))
+
+
+def _scrub_headers(headers: Any) -> None:
+    if headers is None:
+        return
+    try:
+        for name, value in list(headers.items()):
+            if isinstance(value, str):
+                cleaned = scrub(value)
+                if cleaned != value:
+                    headers[name] = cleaned
+    except Exception:  # noqa: BLE001 - an odd header mapping: leave it
+        pass
 
 
 class LogFilter(logging.Filter):

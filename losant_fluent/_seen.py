@@ -2,12 +2,12 @@
 
 A server whose cursor comes back to an earlier page (A, B, A...) with ``hasMore`` always
 true, or whose pages alternate without a ``totalCount``, would keep a walk going forever.
-:class:`Seen` remembers a small fingerprint of every page of a walk (a 64-bit digest of
-its item ids, or of its items' JSON when they have no ids) and every position
-asked for (``{"startingAfterId": ...}``, ``{"page": 3}``): a walk meeting one again raises
-``InvalidResponseError``. Memory stays bounded: a few dozen bytes per page, never the
-page, and at most :data:`MAX_REMEMBERED` of each (a walk longer than that is still
-checked against the pages remembered).
+:class:`Seen` remembers a small fingerprint of every page of a walk (a 64-bit digest
+of its size and first and last item ids, or of its items' JSON when they have no ids)
+and every position asked for (``{"startingAfterId": ...}``, ``{"page": 3}``): a walk
+meeting one again raises ``InvalidResponseError``. Memory stays bounded: a few dozen
+bytes per page, never the page, and at most :data:`MAX_REMEMBERED` of each (a walk
+longer than that is still checked against the pages remembered).
 """
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ def fingerprint(items: list[Any], read: Callable[[Any, str], Any],
     """
     if not items:
         return None
-    ids = tuple([read(item, "id") for item in items])
-    if all(i is None for i in ids):
+    # The size and the first and last ids tell pages apart (ids are unique in a
+    # collection) at the cost of two reads, whatever the page size.
+    key = (len(items), read(items[0], "id"), read(items[-1], "id"))
+    if key[1] is None and key[2] is None:
         return _digest(["json", raw_items()])
     try:  # the walk lives in one process: Python's own 64-bit hash is enough, and fast
-        return hash(ids)
+        return hash(key)
     except TypeError:  # ids that are not text
-        return _digest(["ids", ids])
+        return _digest(["ids", key])
 
 
 class Seen:

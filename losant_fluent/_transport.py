@@ -91,6 +91,8 @@ class RequestsTransport:
         pool_size: int = 64,
         verify: bool | str | None = None,
     ) -> None:
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1:
+            raise ValueError(f"pool_size must be an int >= 1, not {pool_size!r}")
         self.owns_session = session is None
         if session is None:
             session = requests.Session()
@@ -110,6 +112,7 @@ class RequestsTransport:
     def send(
         self, request: HTTPRequest, *, timeout: float | None, stream: bool
     ) -> requests.Response:
+        check_headers(request)  # a clear ValueError, never one that shows the value
         session = self.session
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
@@ -141,6 +144,11 @@ class RequestsTransport:
                 if watch is not None and watch.expired:
                     raise past_deadline(request, timeout) from None
                 raise _failure(request, exc, timeout) from None
+            except UnicodeEncodeError:  # http.client encodes headers as Latin-1, unsent
+                names = [n for n, v in request.headers if not _latin1(v)]
+                raise ValueError(f"{_describe(request)}: the header {', '.join(names) or '?'} "
+                                 "has characters outside Latin-1, which HTTP headers cannot "
+                                 "carry; nothing was sent") from None
             if not stream:
                 _read_body(request, response, deadline, timeout)
         finally:
@@ -151,6 +159,27 @@ class RequestsTransport:
     def close(self) -> None:
         if self.owns_session:
             self.session.close()
+
+
+def check_headers(request: HTTPRequest) -> None:
+    """``ValueError`` naming a header HTTP cannot carry (never showing its value)."""
+    for name, value in request.headers:
+        if value != value.strip() or "\n" in value or "\r" in value or "\0" in value:
+            raise ValueError(f"{_describe(request)}: the header {name} has whitespace around "
+                             "it or a line break in it; nothing was sent (the value is not "
+                             "shown)")
+        if not _latin1(value):
+            raise ValueError(f"{_describe(request)}: the header {name} has characters "
+                             "outside Latin-1, which HTTP headers cannot carry; nothing was "
+                             "sent")
+
+
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _failure(request: HTTPRequest, exc: Exception, timeout: float | None) -> TransportError:
@@ -301,6 +330,9 @@ def _read_body(
         raise broken_while_reading(request, exc) from None
     response._content = b"".join(chunks)
     response._content_consumed = True  # type: ignore[attr-defined]
+    watch = _deadline.current()
+    if watch is not None:  # before the connection goes back to the pool (and to others)
+        _deadline.watchdog.stop(watch)
     response.close()  # body read: gives the connection back to the pool
 
 

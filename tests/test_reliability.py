@@ -9,6 +9,7 @@ Each test counts requests, pages or elapsed time against generous bounds.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import pickle
@@ -296,6 +297,10 @@ def _texts_of(error: BaseException) -> list[str]:
     response = error.http_response() if isinstance(error, lf.LosantError) else None
     if response is not None:
         texts += [response.text, repr(dict(response.headers))]
+        if response.request is not None:  # what was sent, kept on the answer
+            sent = response.request
+            texts += [repr(dict(sent.headers or {})), repr(getattr(sent, "body", None)),
+                      repr(getattr(sent, "data", None))]
     return texts
 
 
@@ -551,7 +556,7 @@ def test_a_204_where_json_is_documented_is_an_invalid_response() -> None:
 def test_answers_nested_thousands_deep_are_losant_errors() -> None:
     def script(request: Received, index: int) -> Action:
         status = 400 if request.method == "PATCH" else 200
-        return Action(status, _deep(5000), {"Content-Type": "application/json"})
+        return Action(status, _deep(50_000), {"Content-Type": "application/json"})
 
     with FaultServer(script) as server:
         api = API(url=server.url, token="t")
@@ -564,7 +569,7 @@ def test_answers_nested_thousands_deep_are_losant_errors() -> None:
 
 def test_a_body_nested_thousands_deep_is_refused_before_sending() -> None:
     body: Any = {"name": "x"}
-    for _ in range(5000):
+    for _ in range(50_000):
         body = {"a": body}
     with FaultServer(lambda r, i: reply(200, {})) as server:
         api = API(url=server.url, token="t")
@@ -618,8 +623,8 @@ BROKEN: dict[str, Callable[[Received, int], Action]] = {
     "html 502": lambda r, i: raw(502, b"<html>bad gateway</html>"),
     "empty 200": lambda r, i: Action(200, b"", _JSON),
     "204": lambda r, i: Action(204, b"", {}),
-    "deep 200": lambda r, i: Action(200, _deep(5000), _JSON),
-    "deep 500": lambda r, i: Action(500, _deep(5000), _JSON),
+    "deep 200": lambda r, i: Action(200, _deep(50_000), _JSON),
+    "deep 500": lambda r, i: Action(500, _deep(50_000), _JSON),
     "list for object": lambda r, i: reply(200, [1, 2, 3]),
     "huge retry-after": lambda r, i: reply(429, {}, {"Retry-After": "1e300"}),
     "nan retry-after": lambda r, i: reply(503, {}, {"Retry-After": "nan"}),
@@ -701,6 +706,9 @@ BAD_ARGUMENTS: dict[str, Callable[[API], Any]] = {
     "newline header": lambda api: api.with_options(headers={"X-A": "a\r\nb"}),
     "bad header name": lambda api: api.with_options(headers={"X A": "b"}),
     "inf timeout": lambda api: api.with_options(timeout=float("inf")),
+    "headers not a mapping": lambda api: api.with_options(headers=5),  # type: ignore[arg-type]
+    "validate not a bool": lambda api: api.with_options(validate="no"),  # type: ignore[arg-type]
+    "pool size 0": lambda api: API(url=api.url, pool_size=0),
     "inf verb timeout": lambda api: api.applications(APP).get(timeout=float("inf")),
     "text verb timeout": lambda api: api.applications(APP).get(timeout="5"),
     "negative retries": lambda api: api.with_options(max_retries=-1),
@@ -785,3 +793,101 @@ def test_odd_streams_end_only_with_losant_errors(name: str) -> None:
                 stream.close()
         assert seen[-1:] == ["end"] and len(server.received) == 1
         assert stream.retry <= 3600  # a server's retry: is capped at an hour
+
+
+@pytest.mark.parametrize("value", ["\u2603", "a\r\nX-Evil: 1", " padded", "nul\0"])
+def test_headers_http_cannot_carry_are_value_errors_before_sending(value: str) -> None:
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        api = API(url=server.url, token="t")
+        with pytest.raises(ValueError, match="X-Name"):
+            api.at("applications", APP).get(headers={"X-Name": value})
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url, token="t") as aapi:
+                with pytest.raises(ValueError, match="X-Name"):
+                    await aapi.at("applications", APP).get(headers={"X-Name": value})
+
+        asyncio.run(main())
+        assert server.received == []
+
+
+def test_latin1_headers_go_out_alike_from_both_clients() -> None:
+    with FaultServer(lambda r, i: reply(200, {})) as server:
+        API(url=server.url).at("applications", APP).get(headers={"X-Name": "caf\u00e9"})
+
+        async def main() -> None:
+            async with lf.AsyncAPI(url=server.url) as aapi:
+                await aapi.at("applications", APP).get(headers={"X-Name": "caf\u00e9"})
+
+        asyncio.run(main())
+    assert [r.headers["x-name"] for r in server.received] == ["caf\u00e9", "caf\u00e9"]
+
+
+def test_a_token_from_the_environment_with_a_newline_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOSANT_API_TOKEN", TOKEN + "\n")
+    with pytest.raises(ValueError, match=r"\$LOSANT_API_TOKEN") as caught:
+        API(url="http://127.0.0.1:9")
+    assert TOKEN not in str(caught.value)
+
+
+def test_async_errors_scrub_echoed_secrets_too() -> None:
+    with FaultServer(_echo_request(403)) as server:
+        async def main() -> BaseException:
+            async with lf.AsyncAPI(url=server.url, token=TOKEN,
+                                   headers={"X-Api-Key": API_KEY}) as api:
+                try:
+                    await api.applications(APP).get()
+                except lf.APIError as exc:
+                    return exc
+            raise AssertionError("no error")
+
+        error = asyncio.run(main())
+        assert server.received[0].headers["x-api-key"] == API_KEY
+    _assert_clean(_texts_of(error), TOKEN, API_KEY)
+
+
+def test_a_stream_silent_longer_than_timeout_reconnects() -> None:
+    from sse_server import SSEServer, Stream
+
+    def script(request: Received, index: int) -> Stream:
+        if index == 0:  # one event, then silence (no keep-alive) for longer than timeout
+            return Stream(steps=[b"retry: 10\nid: 1\ndata: a\n\n"], hold=True)
+        return Stream(steps=[b"data: b\n\n"], hold=True)
+
+    with SSEServer(script) as server, API(url=server.url, token="t", timeout=1.0) as api:
+        stream = api.applications(APP).devices(DEVICE).state_stream().get()
+        seen, started = [], time.monotonic()
+        for event in stream:
+            seen.append(event.data)
+            if len(seen) == 2:
+                stream.close()
+        elapsed = time.monotonic() - started
+        resumed = [r.headers.get("last-event-id") for r in server.received]
+    assert seen == ["a", "b"] and resumed == [None, "1"]
+    assert 0.9 < elapsed < 4.0  # the silence counted as a drop after about timeout
+
+
+def test_a_download_body_that_stalls_longer_than_timeout_raises() -> None:
+    from losant_fluent.models import File as FileModel
+
+    def script(request: Received, index: int) -> Action:  # half the body, then 3 s silence
+        return Action(200, b"x" * 10, {"Content-Type": "application/octet-stream"},
+                      kind="trickle", delay=0.4)
+
+    with FaultServer(script) as host:
+        api = API(url="http://127.0.0.1:9", timeout=0.3)
+        item = FileModel.model_validate({"name": "f.bin", "url": f"{host.url}/f.bin"})
+        started = time.monotonic()
+        with pytest.raises(lf.LosantTimeoutError, match="stalled"):
+            item.download(io.BytesIO(), api=api)
+        assert time.monotonic() - started < 2.5
+
+
+def test_a_login_answer_whose_token_cannot_be_sent_is_an_invalid_response() -> None:
+    bad = "jwt-0123456789abcdef\n"
+    with FaultServer(lambda r, i: reply(200, {"token": bad, "userId": "u" * 24})) as server:
+        with pytest.raises(lf.InvalidResponseError, match="token has whitespace") as caught:
+            API(url=server.url).login_user("me@example.com", "pass-word-1")
+    _assert_clean(_texts_of(caught.value), bad.strip())
