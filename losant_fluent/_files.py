@@ -21,7 +21,8 @@ import asyncio
 import os
 import stat
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
@@ -165,6 +166,68 @@ def upload_flow(pipeline: PipelineBase, call: WireCall) -> Flow[requests.Respons
     return response
 
 
+@dataclass(frozen=True)
+class Begin:
+    """A download flow's effect: the body of ``response`` starts; open the destination
+    (``total`` bytes if known, for the progress bar) and bound the body by ``seconds``
+    (``None``: each stall is bounded by the transport, the whole is not)."""
+
+    __slots__ = ("response", "total", "seconds")
+    response: Any
+    total: int | None
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class ReadChunk:
+    """A download flow's effect: the next chunk of ``response``'s body, ``b""`` at its end,
+    ``None`` when ``seconds`` pass first (a broken body: the ``TransportError`` thrown in)."""
+
+    __slots__ = ("response", "seconds")
+    response: Any
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """A download flow's effect: write ``chunk`` to the destination."""
+
+    __slots__ = ("chunk",)
+    chunk: bytes
+
+
+def download_flow(pipeline: PipelineBase, call: WireCall, timeout: float | None,
+                  clock: Callable[[], float] = time.monotonic) -> Flow[int]:
+    """A download as a flow (see ``_flows``): the GET through :func:`send_flow` without the
+    Losant token, then the body chunk by chunk to the destination, all of it within
+    ``timeout`` when given; its result is the number of bytes written. ``download`` and
+    ``adownload`` drive it. Reading the clock is its only outside look: it decides when
+    the deadline has passed (a read cut short by it is late, not broken)."""
+    started = clock()
+    response = yield from send_flow(pipeline, call, stream=True, authorize=False)
+    until = None if timeout is None else started + timeout
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    yield Begin(response, total, None if until is None else max(until - clock(), 0.001))
+    written = 0
+    while True:
+        left = None if until is None else until - clock()
+        if left is not None and left <= 0:
+            raise _late(call.path, timeout)
+        try:
+            chunk = yield ReadChunk(response, max(left, 0.001) if left is not None else None)
+        except TransportError:
+            if until is not None and clock() >= until:  # the deadline shut the connection
+                raise _late(call.path, timeout) from None
+            raise
+        if chunk is None or (not chunk and until is not None and clock() >= until):
+            raise _late(call.path, timeout)  # no chunk in time, or cut short at the deadline
+        if not chunk:
+            return written
+        yield Write(chunk)
+        written += len(chunk)
+
+
 def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: bool = False,
              api: Any = None, timeout: float | None = None) -> int:
     """Stream ``result.url`` (a ``File``) to ``dest``; return the number of bytes written.
@@ -181,29 +244,37 @@ def download(result: Any, dest: str | os.PathLike[str] | BinaryIO, *, progress: 
     """
     check_dest(dest)
     pipeline, call = _download_call(result, api, timeout)
-    started = time.monotonic()
-    response = _sync(pipeline, "download").send(call, stream=True, authorize=False)
-    watch = None
-    if timeout is not None:  # the rest of the deadline covers the body
-        watch = _deadline.watchdog.start(max(timeout - (time.monotonic() - started), 0.001))
-        watch.connection = getattr(response.raw, "_connection", None)
+    sync = _sync(pipeline, "download")
+    sink = _Sink(result, dest, progress)
+    watch: _deadline.Watch | None = None
+    chunks: Iterator[bytes] | None = None
+
+    def perform(effect: Any) -> Any:
+        nonlocal watch, chunks
+        kind = type(effect)
+        if kind is ReadChunk:
+            if chunks is None:
+                chunks = _chunks(effect.response, call.path)
+            return next(chunks, b"")
+        if kind is Write:
+            sink.write(effect.chunk)
+            return None
+        if kind is Begin:
+            sink.begin(effect)
+            if effect.seconds is not None:  # a blocking read ends only when the socket shuts
+                watch = _deadline.watchdog.start(effect.seconds)
+                watch.connection = getattr(effect.response.raw, "_connection", None)
+            return None
+        return sync.perform(effect)
+
     try:
-        with _Target(result, dest, response, progress) as target:
-            for chunk in _chunks(response, call.path):
-                target.write(chunk)
-                if watch is not None and watch.expired:
-                    raise _late(call.path, timeout)
-            if watch is not None and watch.expired:  # shut at the deadline: cut short
-                raise _late(call.path, timeout)
-            return target.written
-    except TransportError:
-        if watch is not None and watch.expired:
-            raise _late(call.path, timeout) from None
-        raise
+        with sink:
+            return run(download_flow(sync, call, timeout), perform)
     finally:
         if watch is not None:
             _deadline.watchdog.stop(watch)
-        response.close()
+        if sink.response is not None:
+            sink.response.close()
 
 
 def check_dest(dest: Any) -> None:
@@ -238,31 +309,38 @@ async def adownload(result: Any, dest: str | os.PathLike[str] | BinaryIO, *,
     """
     check_dest(dest)
     pipeline, call = _download_call(result, api, timeout)
-    asend = getattr(pipeline, "asend", None)
-    if asend is None:
+    aperform = getattr(pipeline, "aperform", None)
+    if aperform is None:
         raise TypeError("this file came through a synchronous API: use download()")
-    started = time.monotonic()
-    response: requests.Response = await asend(call, stream=True, authorize=False)
+    from ._async_transport import _within, release  # httpx: only with the async extra
 
-    async def body() -> int:
-        with _Target(result, dest, response, progress) as target:
-            async for chunk in _achunks(response, call.path):
-                target.write(chunk)
-            return target.written
+    sink = _Sink(result, dest, progress)
+    chunks: AsyncIterator[bytes] | None = None
+
+    async def perform(effect: Any) -> Any:
+        nonlocal chunks
+        kind = type(effect)
+        if kind is ReadChunk:
+            if chunks is None:
+                chunks = _achunks(effect.response, call.path)
+            try:
+                return await _within(anext(chunks, b""), effect.seconds)
+            except asyncio.TimeoutError:
+                return None
+        if kind is Write:
+            sink.write(effect.chunk)
+            return None
+        if kind is Begin:
+            sink.begin(effect)
+            return None
+        return await aperform(effect)
 
     try:
-        if timeout is None:
-            return await body()
-        from ._async_transport import _within
-
-        try:
-            return await _within(body(), max(timeout - (time.monotonic() - started), 0.001))
-        except asyncio.TimeoutError:
-            raise _late(call.path, timeout) from None
+        with sink:
+            return await arun(download_flow(pipeline, call, timeout), perform)
     finally:
-        from ._async_transport import release
-
-        await release(response)
+        if sink.response is not None:
+            await release(sink.response)
 
 
 def _download_call(result: Any, api: Any, timeout: float | None) -> tuple[PipelineBase, WireCall]:
@@ -284,11 +362,9 @@ class _Target:
     """
 
     def __init__(self, result: Any, dest: str | os.PathLike[str] | BinaryIO,
-                 response: requests.Response, progress: bool) -> None:
-        length = response.headers.get("Content-Length")
+                 total: int | None, progress: bool) -> None:
         name = getattr(result, "name", None)
-        self._bar = _bar(int(length) if length and length.isdigit() else None,
-                         name) if progress else None
+        self._bar = _bar(total, name) if progress else None
         self._path: str | None = None
         self._handle: BinaryIO | None = None
         if isinstance(dest, (str, os.PathLike)):
@@ -328,6 +404,34 @@ class _Target:
             os.remove(partial)
         except OSError:
             pass
+
+
+class _Sink:
+    """The I/O side of a download, for both drivers: the answer being read and the
+    destination (a :class:`_Target`, opened at the flow's :class:`Begin`)."""
+
+    def __init__(self, result: Any, dest: str | os.PathLike[str] | BinaryIO,
+                 progress: bool) -> None:
+        self._args = (result, dest, progress)
+        self.response: Any = None
+        self._target: _Target | None = None
+
+    def begin(self, effect: Begin) -> None:
+        self.response = effect.response  # first: released even if the target is refused
+        result, dest, progress = self._args
+        target = _Target(result, dest, effect.total, progress)
+        self._target = target.__enter__()
+
+    def write(self, chunk: bytes) -> None:
+        assert self._target is not None
+        self._target.write(chunk)
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self._target is not None:
+            self._target.__exit__(kind, *rest)
 
 
 def _bar(total: int | None, name: Any) -> Any:
