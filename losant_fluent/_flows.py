@@ -10,7 +10,8 @@ with an async one (``AsyncAPI``); :func:`iterate` and :func:`aiterate` run a flo
 also emits values (:class:`Emit`: the events of a stream) as a generator. Each is a few
 lines; everything else (retries, renewal after 401, logins, page walks, stream reconnects) is
 written once in the flows and state machines (``_pipeline.send_flow``,
-``_auth.LoginRenewal.flow``, ``_pagination.WalkState``, ``_streams.stream_flow``).
+``_auth.LoginRenewal.flow``, ``_pagination.WalkState``, ``_streams.stream_flow``,
+``_files.download_flow``).
 """
 
 from __future__ import annotations
