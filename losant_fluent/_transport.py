@@ -328,12 +328,25 @@ def _read_body(
         if isinstance(exc, (u3.ReadTimeoutError, TimeoutError)):
             raise stalled(request, timeout) from None
         raise broken_while_reading(request, exc) from None
-    response._content = b"".join(chunks)
-    response._content_consumed = True  # type: ignore[attr-defined]
+    keep_body(response, b"".join(chunks))
     watch = _deadline.current()
     if watch is not None:  # before the connection goes back to the pool (and to others)
         _deadline.watchdog.stop(watch)
-    response.close()  # body read: gives the connection back to the pool
+    release = getattr(raw, "release_conn", None)
+    if release is not None:  # body read: gives the connection back to the pool
+        release()
+
+
+def keep_body(response: requests.Response, body: bytes) -> None:
+    """Make ``body`` (already read and decoded) the body ``response.content`` gives.
+
+    Through requests' public path only: ``raw`` becomes a file over the bytes and reading
+    ``content`` once has requests keep them (and mark the body consumed) itself. ``raw``
+    is left a fresh file over the body, for whoever streams a read answer.
+    """
+    response.raw = io.BytesIO(body)
+    response.content  # noqa: B018 - read for its effect: requests keeps the body
+    response.raw = io.BytesIO(body)
 
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -399,9 +412,7 @@ class WSGITransport:
         response.reason = reason
         response.headers = CaseInsensitiveDict(started["headers"])
         response.url = request.url
-        response._content = content
-        response._content_consumed = True  # type: ignore[attr-defined]
-        response.raw = io.BytesIO(content)
+        keep_body(response, content)
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         return response
 
