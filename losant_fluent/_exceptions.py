@@ -131,8 +131,7 @@ class LosantError(Exception):
             kept = copy.copy(response)
             kept.request = None  # type: ignore[assignment]  # may hold an open upload
             kept.raw = None
-            _secrets.scrub_response(kept)
-            state["_response"] = kept
+            state["_response"] = _secrets.scrub_response(kept)
         return (_restore, (type(self), _secrets.scrub(str(self)), state))
 
 
@@ -226,8 +225,7 @@ class InvalidResponseError(TransportError):
 
     def __init__(self, message: str, response: requests.Response | None = None) -> None:
         super().__init__(message, may_have_been_received=True)
-        _secrets.scrub_response(response)
-        self._response = response
+        self._response = _secrets.scrub_response(response)
 
 
 class BodyValidationError(LosantError, ValueError):
@@ -273,8 +271,7 @@ class APIError(LosantError):
         self.path = path
         self.body = _secrets.scrub_data(body)
         self.attempts = attempts
-        _secrets.scrub_response(response)
-        self._response = response
+        self._response = _secrets.scrub_response(response)
         header = response.headers.get("Retry-After") if response is not None else None
         self.retry_after: float | None = parse_retry_after(header)
         where = f" ({method} {path})" if method else ""

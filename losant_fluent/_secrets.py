@@ -129,13 +129,13 @@ def scrub_data(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def scrub_response(response: Any) -> None:
-    """Scrub an answer kept by an error, in place: its read body and its header values."""
+def scrub_response(response: Any) -> Any:
+    """An answer kept by an error, scrubbed: the same object (its header values and what
+    was sent scrubbed in place) unless its read body holds a secret; then a copy with the
+    body scrubbed, built through the public constructors of its library (the body a
+    ``requests``/``httpx`` response has read is not replaceable in place)."""
     if response is None or not _all_forms:
-        return
-    content = getattr(response, "_content", None)
-    if isinstance(content, bytes):
-        response._content = scrub_bytes(content)
+        return response
     _scrub_headers(getattr(response, "headers", None))
     request = getattr(response, "request", None)  # what was sent: the token, a body
     if request is not None:
@@ -146,6 +146,47 @@ def scrub_response(response: Any) -> None:
                 setattr(request, name, scrub_bytes(body))
             elif isinstance(body, str):
                 setattr(request, name, scrub(body))
+    content = _read_body(response)
+    if content is None:
+        return response
+    cleaned = scrub_bytes(content)
+    if cleaned == content:
+        return response
+    return _with_body(response, cleaned)
+
+
+def _read_body(response: Any) -> bytes | None:
+    """The body ``response`` has read already, or ``None`` (never read from the network)."""
+    if hasattr(response, "is_stream_consumed"):  # httpx: read, or ResponseNotRead
+        try:
+            content = response.content
+        except Exception:  # noqa: BLE001 - httpx.ResponseNotRead: nothing to scrub
+            return None
+        return content if isinstance(content, bytes) else None
+    # requests: the body is read when ``content`` is no longer its ``False`` sentinel.
+    content = getattr(response, "_content", None)
+    return content if isinstance(content, bytes) else None
+
+
+def _with_body(response: Any, body: bytes) -> Any:
+    """A copy of ``response`` (requests or httpx) with ``body`` as its read body."""
+    if hasattr(response, "is_stream_consumed"):  # httpx
+        return type(response)(response.status_code, headers=response.headers, content=body,
+                              request=response.request, extensions=response.extensions)
+    import io
+
+    import requests
+
+    copy = requests.Response()
+    for name in ("status_code", "headers", "url", "reason", "encoding", "elapsed", "history",
+                 "cookies", "request", "connection"):
+        if hasattr(response, name):
+            setattr(copy, name, getattr(response, name))
+    # requests reads and keeps the body itself from a public file-like ``raw``.
+    copy.raw = io.BytesIO(body)
+    copy.content  # noqa: B018 - read for its effect
+    copy.raw = io.BytesIO(body)
+    return copy
 
 
 def _scrub_headers(headers: Any) -> None:

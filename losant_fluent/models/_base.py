@@ -486,5 +486,4 @@ def _pickled_response(response: Any) -> Any:
     kept = copy.copy(response)
     kept.request = None
     kept.raw = None
-    _secrets.scrub_response(kept)
-    return kept
+    return _secrets.scrub_response(kept)
