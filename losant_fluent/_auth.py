@@ -375,42 +375,41 @@ def _oauthlib_call() -> Iterator[None]:
         _quiet.depth -= 1
 
 
-def _pipeline_session(pipeline: Pipeline, client_id: str, redirect_uri: str,
-                      scopes: list[str] | None) -> Any:
-    """A requests-oauthlib session whose HTTP requests go through ``pipeline``.
+def _form(body: str) -> bytes:
+    """oauthlib's form body re-encoded as requests encodes a ``data=`` dict (the bytes that
+    requests-oauthlib sent, kept byte for byte)."""
+    from urllib.parse import urlencode
 
-    requests-oauthlib builds the token requests (form fields, client authentication); the
-    pipeline sends them like every other request (retries when safe, timeouts, redirects
-    refused, the same transport), without the Losant token, and hands back the answer as it
-    is so oauthlib can read OAuth errors from it.
-    """
+    from oauthlib.common import urldecode  # type: ignore[import-untyped,unused-ignore]
+
+    return urlencode(list(dict(urldecode(body)).items()), doseq=True).encode("utf-8")
+
+
+def _token_call(token_url: str, body: str) -> Any:
+    """The ``WireCall`` of a token request: a form POST that accepts JSON, no other header."""
     import requests
-    from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped,unused-ignore]
 
     from ._wire import WireCall
 
-    class PipelineOAuth2Session(OAuth2Session):  # type: ignore[misc]
-        def request(self, method: str, url: str, data: Any = None, headers: Any = None,
-                    withhold_token: bool = False, client_id: Any = None,
-                    client_secret: Any = None, **kwargs: Any) -> requests.Response:
-            prepared = requests.Request(
-                method, url, data=data, headers=headers, params=kwargs.get("params"),
-                auth=kwargs.get("auth"),
-            ).prepare()
-            content_type = prepared.headers.pop("Content-Type", None)
-            prepared.headers.pop("Content-Length", None)
-            body = prepared.body
-            call = WireCall(
-                method=method.upper(),
-                path=urlsplit(url).path,
-                headers=tuple(prepared.headers.items()),
-                body=body.encode("utf-8") if isinstance(body, str) else body,
-                content_type=content_type,
-                url=prepared.url,
-            )
-            return pipeline.send(call, authorize=False, check_status=False)
+    return WireCall(
+        method="POST",
+        path=urlsplit(token_url).path,
+        headers=(("Accept", "application/json"),),
+        body=_form(body),
+        content_type="application/x-www-form-urlencoded",
+        url=requests.Request("POST", token_url).prepare().url,  # normalised as requests did
+    )
 
-    return PipelineOAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+
+def _secure(url: str) -> None:
+    """oauthlib's transport rule (https, or loopback http inside our calls)."""
+    from oauthlib.oauth2 import InsecureTransportError  # type: ignore[import-untyped,unused-ignore]
+    from oauthlib.oauth2.rfc6749 import (  # type: ignore[import-untyped,unused-ignore]
+        parameters,
+    )
+
+    if not parameters.is_secure_transport(url):  # looked up now: the wrapped rule
+        raise InsecureTransportError()
 
 
 class OAuth2:
@@ -421,11 +420,15 @@ class OAuth2:
     access token, and when it is refused (401) refreshes it once with the refresh token and
     retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
     goes back in with ``token=``.
+
+    The token requests are flows (:meth:`fetch_token_flow`, :meth:`refresh_flow`): oauthlib
+    prepares and parses the bodies, the pipeline's ``send_flow`` sends them; ``API`` runs
+    them with ``_flows.run``, ``AsyncAPI`` (``AsyncOAuth2``) with ``_flows.arun``.
     """
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        pipeline: PipelineBase,
         client_id: str,
         authorization_url: str,
         token_url: str,
@@ -436,7 +439,11 @@ class OAuth2:
         token: Mapping[str, Any] | None = None,
         on_token: TokenCallback | None = None,
     ) -> None:
-        scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
+        from oauthlib.oauth2 import (  # type: ignore[import-untyped,unused-ignore]
+            WebApplicationClient,
+        )
+
+        self._scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
         self._pipeline = pipeline
         self.client_id = client_id
         self._authorize_endpoint = authorization_url
@@ -445,12 +452,10 @@ class OAuth2:
         self._client_secret = _secrets.check("client_secret", client_secret)
         _secrets.register(client_secret, basic_user=client_id)
         self._on_token = on_token
-        self._status: int | None = None
         self._token: dict[str, Any] | None = None
+        self._state: str | None = None
         self._verifier: str | None = None  # PKCE: made by authorization_url, used once
-        self._oauth: Any = _pipeline_session(pipeline, client_id, redirect_uri, scopes)
-        for hook in ("access_token_response", "refresh_token_response"):
-            self._oauth.register_compliance_hook(hook, self._note_status)
+        self._client: Any = WebApplicationClient(client_id)
         if token is not None:
             self._adopt(dict(token), notify=False)
 
@@ -473,19 +478,66 @@ class OAuth2:
         ``extra`` adds query parameters (``prompt="consent"``...). Each call starts a new
         authorization (new state, new verifier).
         """
+        from oauthlib.common import generate_token  # type: ignore[import-untyped,unused-ignore]
+
         self._verifier = verifier = _random.token_urlsafe(48)  # 64 chars, RFC 7636 alphabet
         digest = hashlib.sha256(verifier.encode("ascii")).digest()
         challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-        url, state = self._call(
-            lambda: self._oauth.authorization_url(
+        self._state = state = generate_token()
+        url = self._call(
+            lambda: self._client.prepare_request_uri(
                 self._authorize_endpoint,
+                redirect_uri=self.redirect_uri,
+                scope=self._scopes,
+                state=state,
                 code_challenge=challenge,
                 code_challenge_method="S256",
                 **extra,
             ),
-            self._authorize_endpoint,
         )
         return str(url), str(state)
+
+    def fetch_token_flow(self, authorization_response: str) -> Flow[dict[str, Any]]:
+        """The exchange of the redirect URL for a token, as a flow (see ``_flows``).
+
+        Checks ``state``, sends the PKCE verifier, installs the access token with this
+        object as its renewal, calls ``on_token``; its result is the token.
+        """
+        verifier = self._verifier
+        if verifier is None:
+            raise OAuth2Error("invalid_request", "call authorization_url() first")
+
+        def prepare() -> str:
+            _secure(self.token_url)
+            self._client.parse_request_uri_response(authorization_response, state=self._state)
+            options: dict[str, Any] = {"code_verifier": verifier}
+            if self._client_secret is not None:
+                options["client_secret"] = self._client_secret
+            body: str = self._client.prepare_request_body(
+                code=self._client.code, body="", redirect_uri=self.redirect_uri,
+                include_client_id=True, **options)
+            return body
+
+        token = yield from self._token_flow(self._call(prepare))
+        self._verifier = None  # one use only
+        return self._adopt(token)
+
+    def refresh_flow(self) -> Flow[dict[str, Any]]:
+        """A refresh with the refresh token, as a flow; its result is the new token."""
+        refresh_token = (self._token or {}).get("refresh_token")
+        if not refresh_token:
+            raise OAuth2Error("invalid_request", "no refresh token to refresh with")
+
+        def prepare() -> str:
+            _secure(self.token_url)
+            body: str = self._client.prepare_refresh_body(
+                body="", refresh_token=refresh_token, scope=self._scopes,
+                client_id=self.client_id, client_secret=self._client_secret)
+            return body
+
+        token = yield from self._token_flow(self._call(prepare))
+        token.setdefault("refresh_token", refresh_token)  # no new one given: keep the old
+        return self._adopt(token)
 
     def fetch_token(self, authorization_response: str) -> dict[str, Any]:
         """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
@@ -493,41 +545,13 @@ class OAuth2:
         Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
         with this object as its renewal, calls ``on_token`` and returns the token.
         """
-        verifier = self._verifier
-        if verifier is None:
-            raise OAuth2Error("invalid_request", "call authorization_url() first")
-        token = self._call(
-            lambda: self._oauth.fetch_token(
-                self.token_url,
-                authorization_response=authorization_response,
-                client_secret=self._client_secret,
-                include_client_id=True,
-                code_verifier=verifier,
-                **self._request_options(),
-            ),
-            self.token_url,
-            authorization_response,
-        )
-        self._verifier = None  # one use only
-        return self._adopt(dict(token))
+        return run(self.fetch_token_flow(authorization_response), self._sync().perform)
 
     def refresh(self) -> dict[str, Any]:
         """Get a new access token with the refresh token now; install it and return it."""
-        with self._pipeline.credentials.lock:
-            refresh_token = (self._token or {}).get("refresh_token")
-            if not refresh_token:
-                raise OAuth2Error("invalid_request", "no refresh token to refresh with")
-            token = self._call(
-                lambda: self._oauth.refresh_token(
-                    self.token_url,
-                    refresh_token=refresh_token,
-                    client_id=self.client_id,
-                    client_secret=self._client_secret,
-                    **self._request_options(),
-                ),
-                self.token_url,
-            )
-            return self._adopt(dict(token))
+        pipeline = self._sync()
+        with pipeline.credentials.lock:  # one refresh at a time for every thread
+            return run(self.refresh_flow(), pipeline.perform)
 
     def renew(self, pipeline: Pipeline) -> bool:
         """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
@@ -537,37 +561,47 @@ class OAuth2:
         return True
 
     def forget(self) -> None:
-        """Drop the tokens and the PKCE verifier, and close the token session."""
+        """Drop the tokens and the PKCE verifier."""
         self._token = None
         self._verifier = None
-        self._oauth.token = {}
-        self._oauth.close()
+        self._client.token = {}
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _request_options(self) -> dict[str, Any]:
-        # Timeouts, certificates and proxies are the pipeline's; these are only passed on.
-        return {"timeout": self._pipeline.options.timeout}
+    def _sync(self) -> Pipeline:
+        pipeline = self._pipeline
+        if not isinstance(pipeline, Pipeline):  # AsyncOAuth2 runs the flows itself
+            raise TypeError("this OAuth2 belongs to an AsyncAPI: use its AsyncOAuth2")
+        return pipeline
 
-    def _note_status(self, response: Any) -> Any:
-        self._status = int(response.status_code)
-        return response
+    def _token_flow(self, body: str) -> Flow[dict[str, Any]]:
+        """Post ``body`` to the token endpoint (no Losant token, answers of any status
+        handed back) and parse the answer as oauthlib does."""
+        call = _token_call(self.token_url, body)
+        response = yield from send_flow(self._pipeline, call, authorize=False,
+                                        check_status=False)
+        status = int(response.status_code)
+        text = response.text
+        token = self._call(
+            lambda: self._client.parse_request_body_response(text, scope=self._scopes),
+            status=status,
+        )
+        return dict(token)
 
     def _adopt(self, token: dict[str, Any], notify: bool = True) -> dict[str, Any]:
-        """Make ``token`` current: on the session, on the ``API``, and to ``on_token``."""
+        """Make ``token`` current: here, on the ``API``, and to ``on_token``."""
         access = token.get("access_token")
         if not access:
             raise OAuth2Error("invalid_token", "the token has no access_token")
         _secrets.register(token.get("refresh_token"), token.get("id_token"))
-        self._oauth.token = token
         self._token = token
         self._pipeline.credentials.install(str(access), self, None)
         if notify and self._on_token is not None:
             self._on_token(dict(token))
         return dict(token)
 
-    def _call(self, step: Callable[[], Any], *urls: str) -> Any:
-        """Run one requests-oauthlib step; its failures become ``LosantError`` subclasses.
+    def _call(self, step: Callable[[], Any], status: int | None = None) -> Any:
+        """Run one oauthlib step (no I/O); its failures become ``OAuth2Error``.
 
         Transport failures come from the pipeline already as ``LosantError`` (their messages
         name the method and path only) and pass through.
@@ -576,7 +610,6 @@ class OAuth2:
             OAuth2Error as OAuthLibError,
         )
 
-        self._status = None
         secrets = [s for s in (self._client_secret, self._verifier) if s]
         failure: errors.LosantError
         with _oauthlib_call():
@@ -584,9 +617,9 @@ class OAuth2:
                 return step()
             except OAuthLibError as exc:
                 description = _scrub(str(exc.description or ""), secrets)
-                failure = OAuth2Error(str(exc.error), description, self._status)
+                failure = OAuth2Error(str(exc.error), description, status)
             except Warning as exc:  # oauthlib: the server granted other scopes than asked
-                failure = OAuth2Error("scope_changed", str(exc), self._status)
+                failure = OAuth2Error("scope_changed", str(exc), status)
             except ValueError as exc:  # an answer that is not a token (HTML, broken JSON)
-                failure = OAuth2Error("invalid_response", type(exc).__name__, self._status)
+                failure = OAuth2Error("invalid_response", type(exc).__name__, status)
         raise failure  # outside the except blocks: no link to the original (it may hold tokens)
