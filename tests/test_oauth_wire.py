@@ -8,6 +8,8 @@ loopback ``AuthServer``; only the random parts (code, verifier, refresh token) a
 from __future__ import annotations
 
 import asyncio
+import threading
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -73,11 +75,35 @@ def test_sync_token_requests_keep_their_bytes() -> None:
         check(server, redirected)
 
 
-def test_async_token_requests_keep_their_bytes() -> None:
+class CountingTransport:
+    """The default async transport, counting what goes through it and in which thread."""
+
+    def __init__(self) -> None:
+        from losant_fluent.transports import HTTPXTransport
+
+        self.inner = HTTPXTransport()
+        self.sent: list[tuple[str, str]] = []
+        self.threads: set[int] = set()
+
+    async def send(self, request: Any, *, timeout: float | None, stream: bool) -> Any:
+        self.sent.append((request.method, urlsplit(request.url).path))
+        self.threads.add(threading.get_ident())
+        return await self.inner.send(request, timeout=timeout, stream=stream)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_async_token_requests_keep_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_thread(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an AsyncAPI's OAuth must not use a worker thread")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    transport = CountingTransport()
     with AuthServer(client_id=CLIENT, client_secret=SECRET) as server:
 
         async def go() -> str:
-            async with AsyncAPI(url=server.url) as api:
+            async with AsyncAPI(url=server.url, transport=transport) as api:
                 oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
                                    REDIRECT, ["all.User"], client_secret=SECRET)
                 url, _ = oauth.authorization_url()
@@ -86,9 +112,13 @@ def test_async_token_requests_keep_their_bytes() -> None:
                 token = await oauth.fetch_token(redirected)
                 refreshed = await oauth.refresh()
                 assert refreshed["access_token"] != token["access_token"]
+                assert (await api.me().get()).email == "email@example.com"
                 return str(redirected)
 
         check(server, asyncio.run(go()))
+    # Both token requests went through the AsyncAPI's own transport, in the loop's thread.
+    assert transport.sent == [("POST", "/token"), ("POST", "/token"), ("GET", "/me")]
+    assert transport.threads == {threading.get_ident()}
 
 
 def test_an_oauth_error_answer_names_the_error_not_the_secret() -> None:
