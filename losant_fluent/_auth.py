@@ -5,8 +5,9 @@ A login (``API.login_user`` / ``API.login_device``) posts credentials to ``/auth
 (``_pipeline.Credentials``): when Losant later refuses that token with 401, the pipeline
 asks the renewal for a new token (by logging in again) once, under the credentials' lock,
 and re-sends the request once. :class:`OAuth2` does the same for OAuth 2.0 tokens
-(authorization code with PKCE), renewing with the refresh token, through requests-oauthlib;
-its token requests go through the same pipeline (retries, timeouts, no redirects).
+(authorization code with PKCE), renewing with the refresh token; its token requests are
+flows (oauthlib prepares and parses the bodies) sent through the same pipeline (retries,
+timeouts, no redirects) by ``API`` and, awaited, by ``AsyncAPI``.
 
 This module depends on the pipeline and the node tree, never on ``API``: the pipeline
 asks a renewal to ``renew(pipeline)``.
@@ -22,7 +23,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import logging
 import secrets as _random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["OAuth2", "OAuth2Error", "login_device", "login_user"]
 
-_REDACTED = "<redacted>"
 _SECRET_FIELDS = ("password", "twoFactorCode", "key", "secret")
 
 TokenCallback = Callable[[dict[str, Any]], object]
@@ -306,25 +305,6 @@ def login_device(
 _quiet = threading.local()
 
 
-class _RedactOAuthLogs(logging.Filter):
-    """Blanks the values in requests-oauthlib's DEBUG records made during our token calls.
-
-    requests-oauthlib logs request bodies, responses and tokens at DEBUG; while one of our
-    calls runs (in this thread) the messages stay, the values become ``<redacted>``.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(_quiet, "depth", 0) and record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                a if isinstance(a, int) and not isinstance(a, bool) else _REDACTED for a in args
-            )
-        return True
-
-
-_LOG_FILTER = _RedactOAuthLogs()
-
-
 def _is_loopback(url: str) -> bool:
     return _loopback(urlsplit(url).hostname or "")
 
@@ -343,7 +323,6 @@ def _allow_loopback_http() -> None:
     for name in (
         "oauthlib.oauth2.rfc6749.parameters",
         "oauthlib.oauth2.rfc6749.clients.base",
-        "requests_oauthlib.oauth2_session",
     ):
         module = importlib.import_module(name)
         original = getattr(module, "is_secure_transport", None)
@@ -363,10 +342,7 @@ def _allow_loopback_http() -> None:
 
 @contextlib.contextmanager
 def _oauthlib_call() -> Iterator[None]:
-    """Run one requests-oauthlib call: values kept out of its logs, loopback http allowed."""
-    logger = logging.getLogger("requests_oauthlib.oauth2_session")
-    if _LOG_FILTER not in logger.filters:
-        logger.addFilter(_LOG_FILTER)
+    """Run one oauthlib step (no I/O, no ``await`` inside): loopback http allowed in it."""
     _allow_loopback_http()
     _quiet.depth = getattr(_quiet, "depth", 0) + 1
     try:
