@@ -132,3 +132,65 @@ def test_an_oauth_error_answer_names_the_error_not_the_secret() -> None:
             oauth.fetch_token(redirected)
     assert caught.value.status is not None and caught.value.status >= 400
     assert SECRET not in str(caught.value) and caught.value.__context__ is None
+
+
+def test_async_oauth_error_answer_names_the_error_not_the_secret() -> None:
+    wrong = "wrong-" + SECRET
+    with AuthServer(client_id=CLIENT, client_secret=SECRET) as server:
+
+        async def go() -> OAuth2Error:
+            async with AsyncAPI(url=server.url) as api:
+                oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
+                                   REDIRECT, ["all.User"], client_secret=wrong)
+                url, _ = oauth.authorization_url()
+                redirected = requests.get(url, allow_redirects=False,
+                                          timeout=10).headers["Location"]
+                with pytest.raises(OAuth2Error) as caught:
+                    await oauth.fetch_token(redirected)
+                assert not api.has_token
+                return caught.value
+
+        error = asyncio.run(go())
+        assert len(server.to("POST", "/token")) == 1  # a refusal is not retried
+    assert error.status is not None and error.status >= 400
+    assert wrong not in str(error) + repr(error) and error.__context__ is None
+
+
+def test_async_oauth_with_verify_uses_a_transport_of_its_own() -> None:
+    transport = CountingTransport()
+    with AuthServer(client_id=CLIENT) as server:
+
+        async def go() -> None:
+            async with AsyncAPI(url=server.url, transport=transport) as api:
+                oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
+                                   REDIRECT, ["all.User"], verify=True)
+                url, _ = oauth.authorization_url()
+                redirected = requests.get(url, allow_redirects=False,
+                                          timeout=10).headers["Location"]
+                await oauth.fetch_token(redirected)
+                assert (await api.me().get()).email == "email@example.com"
+
+        asyncio.run(go())
+        assert len(server.to("POST", "/token")) == 1
+    assert transport.sent == [("GET", "/me")]  # the token request went the other way
+
+
+def test_the_exchange_is_a_flow_that_yields_its_request() -> None:
+    from losant_fluent._flows import Transmit
+
+    with AuthServer(client_id=CLIENT, client_secret=SECRET) as server:
+        api = API(url=server.url)
+        oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
+                           REDIRECT, ["all.User"], client_secret=SECRET)
+        url, _ = oauth.authorization_url()
+        redirected = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        flow = oauth.fetch_token_flow(redirected)
+        effect = next(flow)
+        while type(effect) is not Transmit:  # throttle room and the like: none here
+            effect = flow.send(None)
+        assert effect.request.method == "POST"
+        assert effect.request.url == f"{server.url}/token"
+        assert b"grant_type=authorization_code" in effect.request.body_bytes()
+        flow.close()
+    assert server.to("POST", "/token") == []  # the flow itself sent nothing
+    assert not api.has_token
