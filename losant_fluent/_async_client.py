@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self
 
-    from ._auth import OAuth2
+    from ._auth import OAuth2Flows
 
 __all__ = ["AsyncAPI", "AsyncOAuth2"]
 
@@ -143,7 +143,7 @@ class AsyncAPI(ClientBase, AsyncRoot):
         ``await fetch_token(redirected_url)``; an expired access token is refreshed once on
         401. ``verify`` is for the token endpoint's certificate.
         """
-        from ._auth import OAuth2
+        from ._auth import OAuth2Flows
 
         pipeline = self._async_pipeline
         if verify is not None:
@@ -151,7 +151,7 @@ class AsyncAPI(ClientBase, AsyncRoot):
             # own that shares this API's credentials and options.
             pipeline = AsyncPipeline(pipeline.url, HTTPXTransport(verify=verify),
                                      pipeline.credentials, pipeline.options)
-        flow = OAuth2(pipeline, client_id, authorization_url, token_url, redirect_uri,
+        flow = OAuth2Flows(pipeline, client_id, authorization_url, token_url, redirect_uri,
                       scope, client_secret=client_secret, token=token, on_token=on_token)
         return AsyncOAuth2(flow, pipeline)
 
@@ -173,7 +173,8 @@ class AsyncAPI(ClientBase, AsyncRoot):
 
 
 class AsyncOAuth2:
-    """OAuth 2.0 for one ``AsyncAPI``: the flows of :class:`~losant_fluent.OAuth2`, awaited.
+    """OAuth 2.0 for one ``AsyncAPI``: the same flows as :class:`~losant_fluent.OAuth2`'s,
+    awaited.
 
     Token requests (exchange and refresh) are the same flows as the sync client's, run by
     the async driver over the ``AsyncAPI``'s own transport (no worker thread); the access
@@ -181,7 +182,7 @@ class AsyncOAuth2:
     with the sync client.
     """
 
-    def __init__(self, flow: OAuth2, pipeline: AsyncPipeline) -> None:
+    def __init__(self, flow: OAuth2Flows, pipeline: AsyncPipeline) -> None:
         self._flow = flow
         self._pipeline = pipeline
         self._credentials = pipeline.credentials

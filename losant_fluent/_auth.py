@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._async_pipeline import AsyncPipeline
     from .models import AuthedDevice, AuthedUser
 
-__all__ = ["OAuth2", "OAuth2Error", "login_device", "login_user"]
+__all__ = ["OAuth2", "OAuth2Error", "OAuth2Flows", "login_device", "login_user"]
 
 _SECRET_FIELDS = ("password", "twoFactorCode", "key", "secret")
 
@@ -388,18 +388,12 @@ def _secure(url: str) -> None:
         raise InsecureTransportError()
 
 
-class OAuth2:
-    """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
-
-    Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
-    URL they are redirected back to to :meth:`fetch_token`. From then on the ``API`` sends the
-    access token, and when it is refused (401) refreshes it once with the refresh token and
-    retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
-    goes back in with ``token=``.
-
-    The token requests are flows (:meth:`fetch_token_flow`, :meth:`refresh_flow`): oauthlib
-    prepares and parses the bodies, the pipeline's ``send_flow`` sends them; ``API`` runs
-    them with ``_flows.run``, ``AsyncAPI`` (``AsyncOAuth2``) with ``_flows.arun``.
+class OAuth2Flows:
+    """The state of one OAuth 2.0 authorization (PKCE verifier, ``state``, tokens) and its
+    token requests as flows (:meth:`fetch_token_flow`, :meth:`refresh_flow`), for either
+    client: oauthlib prepares and parses the bodies, ``send_flow`` sends them.
+    :class:`OAuth2` runs them with ``_flows.run`` (``API``), ``AsyncOAuth2`` with
+    ``_flows.arun`` (``AsyncAPI``).
     """
 
     def __init__(
@@ -515,27 +509,6 @@ class OAuth2:
         token.setdefault("refresh_token", refresh_token)  # no new one given: keep the old
         return self._adopt(token)
 
-    def fetch_token(self, authorization_response: str) -> dict[str, Any]:
-        """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
-
-        Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
-        with this object as its renewal, calls ``on_token`` and returns the token.
-        """
-        return run(self.fetch_token_flow(authorization_response), self._sync().perform)
-
-    def refresh(self) -> dict[str, Any]:
-        """Get a new access token with the refresh token now; install it and return it."""
-        pipeline = self._sync()
-        with pipeline.credentials.lock:  # one refresh at a time for every thread
-            return run(self.refresh_flow(), pipeline.perform)
-
-    def renew(self, pipeline: Pipeline) -> bool:
-        """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
-        if not (self._token or {}).get("refresh_token"):
-            return False
-        self.refresh()
-        return True
-
     def forget(self) -> None:
         """Drop the tokens and the PKCE verifier."""
         self._token = None
@@ -543,12 +516,6 @@ class OAuth2:
         self._client.token = {}
 
     # -- internals -----------------------------------------------------------------------------
-
-    def _sync(self) -> Pipeline:
-        pipeline = self._pipeline
-        if not isinstance(pipeline, Pipeline):  # AsyncOAuth2 runs the flows itself
-            raise TypeError("this OAuth2 belongs to an AsyncAPI: use its AsyncOAuth2")
-        return pipeline
 
     def _token_flow(self, body: str) -> Flow[dict[str, Any]]:
         """Post ``body`` to the token endpoint (no Losant token, answers of any status
@@ -599,3 +566,36 @@ class OAuth2:
             except ValueError as exc:  # an answer that is not a token (HTML, broken JSON)
                 failure = OAuth2Error("invalid_response", type(exc).__name__, status)
         raise failure  # outside the except blocks: no link to the original (it may hold tokens)
+
+
+class OAuth2(OAuth2Flows):
+    """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
+
+    Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
+    URL they are redirected back to to :meth:`fetch_token`. From then on the ``API`` sends the
+    access token, and when it is refused (401) refreshes it once with the refresh token and
+    retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
+    goes back in with ``token=``.
+    """
+
+    _pipeline: Pipeline  # API.oauth2 gives it the API's pipeline
+
+    def fetch_token(self, authorization_response: str) -> dict[str, Any]:
+        """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
+
+        Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
+        with this object as its renewal, calls ``on_token`` and returns the token.
+        """
+        return run(self.fetch_token_flow(authorization_response), self._pipeline.perform)
+
+    def refresh(self) -> dict[str, Any]:
+        """Get a new access token with the refresh token now; install it and return it."""
+        with self._pipeline.credentials.lock:  # one refresh at a time for every thread
+            return run(self.refresh_flow(), self._pipeline.perform)
+
+    def renew(self, pipeline: Pipeline) -> bool:
+        """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
+        if not (self._token or {}).get("refresh_token"):
+            return False
+        self.refresh()
+        return True
