@@ -134,7 +134,12 @@ def test_an_oauth_error_answer_names_the_error_not_the_secret() -> None:
     assert SECRET not in str(caught.value) and caught.value.__context__ is None
 
 
-def test_async_oauth_error_answer_names_the_error_not_the_secret() -> None:
+def test_async_oauth_error_answer_names_the_error_not_the_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
     wrong = "wrong-" + SECRET
     with AuthServer(client_id=CLIENT, client_secret=SECRET) as server:
 
@@ -154,6 +159,8 @@ def test_async_oauth_error_answer_names_the_error_not_the_secret() -> None:
         assert len(server.to("POST", "/token")) == 1  # a refusal is not retried
     assert error.status is not None and error.status >= 400
     assert wrong not in str(error) + repr(error) and error.__context__ is None
+    assert any(r.name.startswith("losant_fluent") for r in caplog.records)  # logs were on
+    assert SECRET not in caplog.text
 
 
 def test_async_oauth_with_verify_uses_a_transport_of_its_own() -> None:
