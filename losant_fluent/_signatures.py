@@ -122,6 +122,9 @@ class _SignatureOnDemand(inspect.Signature):
     def replace(self, **changes: Any) -> inspect.Signature:  # type: ignore[override]
         return self._signature().replace(**changes)
 
+    # copy.replace (3.13) would otherwise reach the unset base slots; a plain Signature back.
+    __replace__ = replace  # type: ignore[assignment]
+
     def __reduce__(self) -> Any:
         return self._signature().__reduce__()
 
